@@ -1,0 +1,60 @@
+# The two commands that matter: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+HOST ?= 127.0.0.1
+export FLASK_APP := wsgi
+# Test workers: 2 cores here; override with `make test WORKERS=1`.
+WORKERS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: run test setup translations db browser i18n-extract clean help
+
+help:
+	@echo "make run   - set up and serve the portal with demo data on http://$(HOST):$(PORT)"
+	@echo "make test  - set up and run the whole test suite (SQLite, PostgreSQL, browser)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,production]'
+	touch $@
+
+setup: $(VENV)/.installed translations
+
+# Compiled catalogues are build output, made from the .po sources on every setup.
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -d app/translations -f --statistics 2>&1 | grep -v '^compiling' || true
+
+db: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --if-empty
+
+run: db
+	@echo "citizen-portal on http://$(HOST):$(PORT)  (demo accounts: see README.md)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else echo "Chromium is missing: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+
+test: setup browser
+	$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+
+# Refresh the message catalogues after changing user-facing strings, then translate the new
+# entries in app/translations/zh_Hans_CN/LC_MESSAGES/messages.po.
+i18n-extract: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext --no-wrap --sort-by-file \
+	  -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -w 100 --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance/*.db .pytest_cache

@@ -1,0 +1,55 @@
+"""Form fields that follow the accessible patterns our macros render."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field
+from wtforms.validators import ValidationError
+
+
+class DatePartsField(Field):
+    """A date typed as three numbers (year, month, day), the GOV.UK date input pattern.
+
+    Three plain text boxes work with every keyboard, screen reader and input method, where a
+    calendar widget often does not. What was typed is kept when it is wrong.
+    """
+
+    parts = ("year", "month", "day")
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.raw = {part: "" for part in self.parts}
+
+    def _value(self):
+        return self.raw
+
+    def process_formdata(self, valuelist):
+        # Called with the field's own name only; the parts come from the full form data.
+        pass
+
+    def process(self, formdata, data=None, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        if isinstance(self.data, date):
+            self.raw = {"year": str(self.data.year), "month": str(self.data.month),
+                        "day": str(self.data.day)}
+        if formdata is None:
+            return
+        self.raw = {part: (formdata.get(f"{self.name}-{part}") or "").strip() for part in self.parts}
+        if not any(self.raw.values()):
+            self.data = None
+            return
+        missing = [part for part in self.parts if not self.raw[part]]
+        if missing:
+            self.data = None
+            self.process_errors.append(_l("Enter the year, month and day"))
+            return
+        try:
+            self.data = date(int(self.raw["year"]), int(self.raw["month"]), int(self.raw["day"]))
+        except ValueError:
+            self.data = None
+            self.process_errors.append(_l("Enter a real date, for example 2026 3 27"))
+
+    def pre_validate(self, form):
+        if self.flags.required and self.data is None and not self.process_errors:
+            raise ValidationError(_l("Enter a date"))

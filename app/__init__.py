@@ -1,0 +1,153 @@
+"""citizen-portal: the application factory.
+
+`create_app` only builds the app: no migrations, prompts or network calls. The database schema
+comes from Alembic (`flask db upgrade`), demo data from `flask seed-demo`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from app.config import CONFIGS, PROJECT_ROOT, check_production
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config=None) -> Flask:
+    """Build the portal. `config` is a config name, a config class, or a mapping of overrides
+    (applied on top of the class chosen by `PORTAL_ENV`, default development)."""
+    import os
+
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "static"), instance_path=str(PROJECT_ROOT / "instance"))
+    overrides = {}
+    if isinstance(config, dict):
+        overrides, config = config, None
+    if config is None or isinstance(config, str):
+        config = CONFIGS[config or os.environ.get("PORTAL_ENV", "development")]
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if app.config.get("PREFERRED_URL_SCHEME") == "https":
+        check_production(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    _init_extensions(app)
+    _register_frame(app)
+    for package in app.config["PORTAL_PACKAGES"]:
+        importlib.import_module(package).init_app(app)
+    _register_error_pages(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from app.db import configure_engine
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    from flask_babel import lazy_gettext as _l
+    login_manager.login_message = _l("Please sign in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.accounts.models import User
+        return db.session.get(User, int(user_id))
+
+
+def _register_frame(app: Flask) -> None:
+    from app import api, cli, security, templating
+    from app.accounts.api import blp as accounts_api
+    from app.accounts.views import bp as accounts_bp
+    from app.audit.views import bp as audit_bp
+    from app.main.views import bp as main_bp
+    from app.notifications.api import blp as notifications_api
+    from app.notifications.views import bp as notifications_bp
+
+    for blueprint in (main_bp, accounts_bp, notifications_bp, audit_bp):
+        app.register_blueprint(blueprint)
+    api.init_app(app)
+    api.register_api_blueprint(app, accounts_api)
+    api.register_api_blueprint(app, notifications_api)
+    templating.init_app(app)
+    security.init_app(app)
+    cli.init_app(app)
+    _register_workspaces(app)
+
+
+def _register_workspaces(app: Flask) -> None:
+    """The frame's own tasks in each role's workspace on the home page."""
+    from flask import url_for
+    from flask_babel import lazy_gettext as _l
+
+    from app.accounts.models import Role
+    from app.registry import Link, register_workspace_links
+
+    def resident_links(user, assignment):
+        return [Link(_l("My details"), url_for("accounts.profile")),
+                Link(_l("Inbox"), url_for("notifications.inbox"))]
+
+    def audit_links(user, assignment):
+        return [Link(_l("Audit log"), url_for("audit.log"))]
+
+    register_workspace_links(app, Role.RESIDENT, resident_links)
+    register_workspace_links(app, Role.ADMINISTRATOR, audit_links)
+    register_workspace_links(app, Role.DISTRICT_SUPERVISOR, audit_links)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from flask_limiter.errors import RateLimitExceeded
+
+    from app.api import handle_domain_error, handle_http_error, is_api_request
+    from app.errors import DomainError
+    from app.extensions import db, limiter
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if is_api_request():
+            return handle_http_error(error)
+        if isinstance(error, RateLimitExceeded) and request.endpoint == "accounts.login":
+            from app.accounts.views import login_locked_out
+            return login_locked_out(limiter.current_limit), 429
+        if error.code in (401, 403, 404, 405, 429):
+            return render_template(f"errors/{error.code}.html", error=error), error.code
+        return error
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        if is_api_request():
+            return handle_domain_error(error)
+        return render_template("errors/domain.html", error=error), error.status
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        log.exception("database error")
+        db.session.rollback()
+        if is_api_request():
+            from app.api import GENERIC_MESSAGES, error_response
+            return error_response(503, "try_again", GENERIC_MESSAGES[503])
+        return render_template("errors/503.html"), 503
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        db.session.rollback()
+        if is_api_request():
+            from app.api import GENERIC_MESSAGES, error_response
+            return error_response(500, "internal_error", GENERIC_MESSAGES[500])
+        return render_template("errors/500.html"), 500
+

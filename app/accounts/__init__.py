@@ -1,0 +1,1 @@
+"""Accounts: users, scoped roles, API tokens; registration, sign-in and the profile."""

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.db import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class Role(enum.StrEnum):
+    RESIDENT = "resident"
+    VENUE_STAFF = "venue_staff"
+    VENUE_ADMIN = "venue_admin"
+    CARPARK_OPERATOR = "carpark_operator"
+    PROPERTY_MANAGER = "property_manager"
+    TOWN_SUPERVISOR = "town_supervisor"
+    DISTRICT_SUPERVISOR = "district_supervisor"
+    COMMUNITY_HELPER = "community_helper"
+    ADMINISTRATOR = "administrator"
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+    @property
+    def scope_kind(self) -> str | None:
+        """The kind of object this role is held for, or None for a district-wide role."""
+        return ROLE_SCOPES.get(self)
+
+
+ROLE_LABELS = {
+    Role.RESIDENT: _l("Resident"),
+    Role.VENUE_STAFF: _l("Venue staff"),
+    Role.VENUE_ADMIN: _l("Venue administrator"),
+    Role.CARPARK_OPERATOR: _l("Car-park operator"),
+    Role.PROPERTY_MANAGER: _l("Property manager"),
+    Role.TOWN_SUPERVISOR: _l("Town supervisor"),
+    Role.DISTRICT_SUPERVISOR: _l("District supervisor"),
+    Role.COMMUNITY_HELPER: _l("Community helper"),
+    Role.ADMINISTRATOR: _l("Administrator"),
+}
+
+# Roles that are always held for one object. A venue administrator may be scoped to a venue or,
+# without a scope, administer every venue.
+ROLE_SCOPES = {
+    Role.VENUE_STAFF: "venue",
+    Role.VENUE_ADMIN: "venue",
+    Role.CARPARK_OPERATOR: "carpark",
+    Role.PROPERTY_MANAGER: "estate",
+    Role.TOWN_SUPERVISOR: "town",
+}
+SCOPE_REQUIRED = {Role.VENUE_STAFF, Role.CARPARK_OPERATOR, Role.PROPERTY_MANAGER,
+                  Role.TOWN_SUPERVISOR}
+
+
+class DisplayMode(enum.StrEnum):
+    STANDARD = "standard"
+    LARGE_TEXT = "large"
+    ELDERLY = "elderly"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Residents sign in with their mobile number, staff accounts may use a username; one of the
+    # two is always present (checked by the services that create users).
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
+    display_mode: Mapped[DisplayMode] = mapped_column(
+        Enum(DisplayMode, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
+             validate_strings=True),
+        default=DisplayMode.STANDARD)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The registered home, used to prefill repair reports.
+    home_estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"))
+    home_building: Mapped[str | None] = mapped_column(String(32))
+    home_unit: Mapped[str | None] = mapped_column(String(32))
+    home_room: Mapped[str | None] = mapped_column(String(32))
+
+    home_estate = relationship("Estate")
+    roles: Mapped[list["RoleAssignment"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    @property
+    def login_name(self) -> str:
+        return self.phone or self.username or ""
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, role: Role, obj=None) -> bool:
+        """True if the user holds `role`, for `obj` when given.
+
+        An object names who may act on it through `scope_chain` (e.g. an estate answers
+        [("estate", 7), ("town", 2)]), so a town supervisor covers every estate of the town. A
+        district-wide assignment (no scope) covers every object.
+        """
+        chain = set(obj.scope_chain) if obj is not None else None
+        for assignment in self.roles:
+            if assignment.role != role:
+                continue
+            if assignment.scope_kind is None or chain is None:
+                return True
+            if (assignment.scope_kind, assignment.scope_id) in chain:
+                return True
+        return False
+
+    def scopes(self, role: Role) -> list[int]:
+        """Ids of the objects the user holds `role` for (scoped assignments only)."""
+        return [a.scope_id for a in self.roles if a.role == role and a.scope_id is not None]
+
+    @property
+    def role_set(self) -> set[Role]:
+        return {a.role for a in self.roles}
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.role_set - {Role.RESIDENT})
+
+
+class RoleAssignment(db.Model):
+    """One role held by one user, optionally for one object (a venue, car park, estate, town)."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "scope_kind", "scope_id"),
+        Index("ix_role_assignment_scope", "scope_kind", "scope_id", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e],
+             validate_strings=True))
+    scope_kind: Mapped[str | None] = mapped_column(String(16))
+    scope_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class ApiToken(db.Model):
+    """A personal API token. Only a SHA-256 digest is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def lookup(cls, session, token: str) -> "ApiToken | None":
+        return session.scalar(select(cls).where(cls.digest == cls.digest_of(token),
+                                                cls.revoked_at.is_(None)))

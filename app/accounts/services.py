@@ -1,0 +1,163 @@
+"""Account operations: registration, authentication, profiles, roles and API tokens."""
+from __future__ import annotations
+
+import secrets
+
+import phonenumbers
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from app.accounts.models import (SCOPE_REQUIRED, ApiToken, DisplayMode, Role, RoleAssignment,
+                                 User)
+from app.errors import Conflict, DomainError, NotFound
+from app.scopes import resolve_scope
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def normalize_phone(raw: str) -> str:
+    """A mainland mobile number as its 11 digits, from any common way of writing it
+    (spaces, dashes, full-width digits, +86). Raises DomainError if it is not one."""
+    try:
+        number = phonenumbers.parse(raw or "", "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if (number is None or number.country_code != 86 or not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
+                                                        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)):
+        raise DomainError(_l("Enter a mainland China mobile number with 11 digits, like 139 1234 5678"),
+                          field="phone", code="invalid_phone")
+    return str(number.national_number)
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: enough for a person to recognise their number, not enough to call it."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise DomainError(_l("Password must be at least %(n)d characters"),
+                          field="password", code="weak_password", n=MIN_PASSWORD_LENGTH)
+
+
+def find_by_login(session, login: str) -> User | None:
+    """The user with this phone number (however written) or username."""
+    login = (login or "").strip()
+    candidates = [login]
+    try:
+        candidates.append(normalize_phone(login))
+    except DomainError:
+        pass
+    return session.scalar(select(User).where(or_(User.phone.in_(candidates),
+                                                 User.username == login)))
+
+
+def authenticate(session, login: str, password: str) -> User | None:
+    """The active user whose login and password match, else None (without saying which was wrong)."""
+    user = find_by_login(session, login)
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def register_resident(session, *, phone: str, name: str, password: str,
+                      locale: str = "zh_CN", display_mode: DisplayMode = DisplayMode.STANDARD) -> User:
+    """Create a resident account. The phone number must be a valid mobile and not yet registered."""
+    phone = normalize_phone(phone)
+    check_password_strength(password)
+    if session.scalar(select(User.id).where(User.phone == phone)) is not None:
+        raise Conflict(_l("This mobile number is already registered. Sign in instead, or reset your password at the service desk."),
+                       field="phone", code="phone_taken")
+    user = User(phone=phone, name=name.strip(), locale=locale, display_mode=display_mode)
+    user.set_password(password)
+    user.roles.append(RoleAssignment(role=Role.RESIDENT))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_user(session, *, username: str | None, password: str, name: str | None = None,
+                phone: str | None = None, roles: list[tuple[Role, str | None]] = ()) -> User:
+    """Create a user (staff accounts, from the CLI and demo data) with roles.
+
+    `roles` is a list of (role, scope) where scope is "kind:id" or None.
+    """
+    if not username and not phone:
+        raise DomainError(_l("A user needs a username or a mobile number"))
+    check_password_strength(password)
+    if phone:
+        phone = normalize_phone(phone)
+    if username and session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(_l("The username %(name)s is taken"), code="username_taken", name=username)
+    if phone and session.scalar(select(User.id).where(User.phone == phone)):
+        raise Conflict(_l("This mobile number is already registered. Sign in instead, or reset your password at the service desk."),
+                       code="phone_taken")
+    user = User(username=username, phone=phone, name=name or username or phone)
+    user.set_password(password)
+    session.add(user)
+    for role, scope in roles:
+        assign_role(session, user, role, scope)
+    session.flush()
+    return user
+
+
+def assign_role(session, user: User, role: Role, scope: str | None = None) -> RoleAssignment:
+    """Give `user` a role, for the object named by `scope` ("estate:12") where the role needs one."""
+    scope_kind = scope_id = None
+    if scope:
+        obj = resolve_scope(session, scope)
+        scope_kind, scope_id = obj.scope_kind, obj.id
+        if role.scope_kind != scope_kind:
+            raise DomainError(_l("The role %(role)s cannot be scoped to a %(kind)s"),
+                              role=role.value, kind=scope_kind)
+    elif role in SCOPE_REQUIRED:
+        raise DomainError(_l("The role %(role)s needs a scope such as %(kind)s:ID"),
+                          role=role.value, kind=role.scope_kind)
+    for existing in user.roles:
+        if (existing.role, existing.scope_kind, existing.scope_id) == (role, scope_kind, scope_id):
+            return existing
+    assignment = RoleAssignment(role=role, scope_kind=scope_kind, scope_id=scope_id)
+    user.roles.append(assignment)
+    return assignment
+
+
+def update_profile(session, user: User, *, name: str, phone: str | None, locale: str,
+                   display_mode: DisplayMode, home_estate_id: int | None, home_building: str,
+                   home_unit: str, home_room: str) -> User:
+    """Save the profile form. A phone number that belongs to another account is refused."""
+    if phone:
+        phone = normalize_phone(phone)
+        other = session.scalar(select(User.id).where(User.phone == phone, User.id != user.id))
+        if other is not None:
+            raise Conflict(_l("This mobile number belongs to another account"), field="phone",
+                           code="phone_taken")
+    elif user.username is None:
+        raise DomainError(_l("Enter your mobile number: you sign in with it"), field="phone")
+    if home_estate_id is not None:
+        resolve_scope(session, f"estate:{home_estate_id}")
+    user.name = name.strip()
+    user.phone = phone or None
+    user.locale = locale
+    user.display_mode = display_mode
+    user.home_estate_id = home_estate_id
+    user.home_building = home_building.strip() or None
+    user.home_unit = home_unit.strip() or None
+    user.home_room = home_room.strip() or None
+    return user
+
+
+def issue_token(session, user: User, name: str = "cli") -> str:
+    """Create a personal API token for `user` and return it; only its digest is kept."""
+    token = "cp_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=name, digest=ApiToken.digest_of(token)))
+    return token
+
+
+def get_user(session, login: str) -> User:
+    user = find_by_login(session, login)
+    if user is None:
+        raise NotFound(_l("No user %(login)s"), login=login)
+    return user

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from flask_babel import format_time, gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from accessibility import MODE_COOKIE, visitor_display_mode
+from app.accounts import services
+from app.accounts.forms import LoginForm, ProfileForm, RegisterForm
+from app.accounts.models import DisplayMode
+from app.errors import DomainError
+from app.extensions import db, limiter
+from app.forms import add_error
+from app.i18n import LOCALE_COOKIE
+from app.places.models import Estate, Town
+from app.urls import safe_next
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_key() -> str:
+    login = (request.form.get("login") or "").strip().lower()
+    try:
+        login = services.normalize_phone(login)
+    except DomainError:
+        pass
+    return f"login:{login}"
+
+
+def _adopt_visitor_choices(user) -> None:
+    """A language or display mode chosen before signing in is kept after, if the account has none."""
+    cookie_locale = request.cookies.get(LOCALE_COOKIE)
+    if cookie_locale in current_app.config["PORTAL_LOCALES"] and user.locale == "zh_CN":
+        user.locale = cookie_locale
+    mode = visitor_display_mode()
+    if mode != DisplayMode.STANDARD and user.display_mode == DisplayMode.STANDARD:
+        user.display_mode = mode
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], key_func=_login_key,
+               methods=["POST"], scope="login-account",
+               deduct_when=lambda response: g.get("login_failed", False))
+@limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"], methods=["POST"],
+               scope="login-address")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(db.session, form.login.data, form.password.data)
+        if user is None:
+            g.login_failed = True
+            form.form_errors.append(_("The mobile number, username or password is not right"))
+        else:
+            _adopt_visitor_choices(user)
+            db.session.commit()
+            login_user(user)
+            flash(_("You are signed in."), "success")
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+def login_locked_out(limit) -> str:
+    """The sign-in page, saying plainly that sign-in is paused and until when."""
+    form = LoginForm()
+    reset = datetime.fromtimestamp(limit.reset_at, timezone.utc)
+    minutes = max(1, round((limit.reset_at - datetime.now(timezone.utc).timestamp()) / 60))
+    form.form_errors.append(_(
+        "Too many failed attempts. To protect your account, sign-in is paused until %(time)s "
+        "(in about %(minutes)d minutes). If you forgot your password, call %(hotline)s.",
+        time=format_time(reset, "HH:mm"), minutes=minutes,
+        hotline=current_app.config["PORTAL_HOTLINE"]))
+    return render_template("accounts/login.html", form=form, locked=True)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_resident(
+                db.session, phone=form.phone.data, name=form.name.data,
+                password=form.password.data,
+                locale=request.cookies.get(LOCALE_COOKIE) if request.cookies.get(LOCALE_COOKIE)
+                in current_app.config["PORTAL_LOCALES"] else "zh_CN",
+                display_mode=visitor_display_mode())
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("Your account is ready. You are signed in."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/register.html", form=form)
+
+
+def _estate_choices():
+    towns = db.session.scalars(select(Town)).all()
+    estates = db.session.scalars(select(Estate).order_by(Estate.town_id, Estate.name_zh)).all()
+    town_names = {town.id: town.name for town in towns}
+    return [SelectChoice("", _("Not set"))] + [
+        SelectChoice(str(estate.id), estate.name, optgroup=town_names[estate.town_id])
+        for estate in estates]
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    user = current_user
+    form = ProfileForm(obj=user if request.method == "GET" else None)
+    form.home_estate_id.choices = _estate_choices()
+    if request.method == "GET":
+        form.display_mode.data = user.display_mode.value
+    if form.validate_on_submit():
+        try:
+            services.update_profile(
+                db.session, user, name=form.name.data, phone=form.phone.data,
+                locale=form.locale.data, display_mode=DisplayMode(form.display_mode.data),
+                home_estate_id=form.home_estate_id.data, home_building=form.home_building.data,
+                home_unit=form.home_unit.data, home_room=form.home_room.data)
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your details are saved."), "success")
+            response = redirect(url_for("accounts.profile"))
+            response.set_cookie(LOCALE_COOKIE, user.locale, max_age=365 * 86400, samesite="Lax")
+            response.set_cookie(MODE_COOKIE, user.display_mode.value, max_age=365 * 86400,
+                                samesite="Lax")
+            return response
+    return render_template("accounts/profile.html", form=form, user=user)

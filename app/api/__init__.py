@@ -1,0 +1,146 @@
+"""JSON API plumbing under /api/v1: Bearer-token auth, one error format, the OpenAPI document.
+
+flask-smorest generates the OpenAPI document from the blueprints and marshmallow schemas, so the
+document cannot drift from the code. We take its Api without its app-wide error handler: HTML
+pages keep their own error pages and only /api/ paths answer in JSON.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g, jsonify, request
+from flask_babel import gettext, lazy_gettext as _l
+from flask_smorest import Api
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+from app.db import utcnow
+from app.errors import DomainError
+from app.extensions import csrf, db
+
+API_PREFIX = "/api/v1"
+SECURITY = [{"bearerAuth": []}]
+BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                "description": "A personal token from `flask create-token`"}}
+
+GENERIC_MESSAGES = {
+    400: _l("The request could not be understood."),
+    401: _l("Sign in with a valid API token (Authorization: Bearer <token>)."),
+    403: _l("You do not have permission to do this."),
+    404: _l("Not found."),
+    405: _l("This method is not allowed here."),
+    409: _l("This conflicts with the current state. Reload and try again."),
+    415: _l("Send the request body as JSON."),
+    422: _l("Some fields are invalid."),
+    429: _l("Too many requests. Wait a little and try again."),
+    500: _l("Something went wrong on our side. Please try again later."),
+    503: _l("The service is busy. Please try again shortly."),
+}
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "sold_out"})
+    message = fields.String(required=True, metadata={"description": "In the request's language"})
+    fields_ = fields.Dict(data_key="fields", metadata={"description": "Per-field problems (422)"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class PortalApi(Api):
+    # flask-smorest documents every error response with this schema: ours, not its default.
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        """Errors are handled by `handle_error` below, for /api/ paths only."""
+
+
+class ApiError(HTTPException):
+    """An API refusal with our error code, e.g. `sold_out`."""
+
+    def __init__(self, status: int, code: str, message, **extra):
+        super().__init__(description=str(message))
+        self.code = status
+        self.error_code = code
+        self.extra = extra
+
+
+def error_response(status: int, code: str, message, **extra):
+    body = {"error": {"code": code, "message": str(message), **extra}}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="citizen-portal"'
+    return response
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX + "/") or request.path == API_PREFIX
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    if isinstance(error, ApiError):
+        return error_response(status, error.error_code, error.description, **error.extra)
+    extra = {}
+    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+    if messages:
+        extra["fields"] = messages
+    code = "validation_error" if status == 422 else \
+        (error.name or "error").lower().replace(" ", "_").replace("'", "")
+    message = GENERIC_MESSAGES.get(status, error.description)
+    return error_response(status, code, message, **extra)
+
+
+def handle_domain_error(error: DomainError):
+    return error_response(error.status, error.code, gettext(str(error.message), **error.params)
+                          if error.params else str(error.message))
+
+
+def current_api_user():
+    return g.get("api_user")
+
+
+def _authenticate_bearer():
+    from app.accounts.models import ApiToken
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    api_token = ApiToken.lookup(db.session, token.strip())
+    if api_token is None or not api_token.user.active:
+        return None
+    api_token.last_used_at = utcnow()
+    db.session.commit()
+    return api_token.user
+
+
+def token_required(view):
+    """Require `Authorization: Bearer <token>`; the token's owner is `current_api_user()`."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        user = _authenticate_bearer()
+        if user is None:
+            raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401])
+        g.api_user = user
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def init_app(app) -> PortalApi:
+    api = PortalApi(app, spec_kwargs={"info": {"description": (
+        "The JSON side of citizen-portal's services. Authenticate with a personal token: "
+        "`Authorization: Bearer <token>`. Errors are always "
+        "`{\"error\": {\"code\": ..., \"message\": ...}}`, the message in the language asked "
+        "for with Accept-Language (zh-CN by default).")}})
+    api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME["bearerAuth"])
+    app.extensions["portal_api"] = api
+    return api
+
+
+def register_api_blueprint(app, blueprint, **options) -> None:
+    """Mount a flask-smorest Blueprint under /api/v1; API calls use tokens, not CSRF."""
+    csrf.exempt(blueprint)
+    app.extensions["portal_api"].register_blueprint(blueprint, **options)

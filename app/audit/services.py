@@ -1,0 +1,38 @@
+"""Recording and reading the audit log."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.audit.models import AuditEntry
+
+PAGE_SIZE = 50
+
+
+def record(session, actor, action: str, obj=None, *, object_type: str | None = None,
+           object_id=None, on_behalf_of=None, **details) -> AuditEntry:
+    """Add an audit entry to the current transaction, so it commits (or not) with the action.
+
+    `obj` is any model instance with an `id`; its table name is the object type.
+    """
+    if obj is not None:
+        object_type = object_type or obj.__tablename__
+        object_id = obj.id if object_id is None else object_id
+    entry = AuditEntry(
+        actor_id=getattr(actor, "id", actor),
+        on_behalf_of_id=getattr(on_behalf_of, "id", on_behalf_of),
+        action=action, object_type=object_type or "", object_id=str(object_id or ""),
+        details=details)
+    session.add(entry)
+    return entry
+
+
+def search(session, *, action: str | None = None, object_type: str | None = None,
+           actor_id: int | None = None, page: int = 1) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if actor_id:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    return list(session.scalars(query.limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)))

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from app.accounts.models import Role
+from app.audit import services
+from app.auth import require_role
+from app.extensions import db
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+@bp.route("")
+@require_role(Role.ADMINISTRATOR, Role.DISTRICT_SUPERVISOR)
+def log():
+    page = request.args.get("page", 1, type=int) or 1
+    action = request.args.get("action") or None
+    object_type = request.args.get("object_type") or None
+    entries = services.search(db.session, action=action, object_type=object_type, page=page)
+    return render_template("audit/log.html", entries=entries, page=page, action=action or "",
+                           object_type=object_type or "", page_size=services.PAGE_SIZE)

@@ -1,0 +1,84 @@
+"""Command-line tools: `flask --app wsgi create-user | create-token | seed-demo` (and Flask-Migrate's
+`db upgrade`)."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from app.accounts import services
+from app.accounts.models import Role
+from app.errors import DomainError
+from app.extensions import db
+
+
+def init_app(app) -> None:
+    app.cli.add_command(create_user)
+    app.cli.add_command(create_token)
+    app.cli.add_command(seed_demo)
+
+
+def _fail(error: DomainError):
+    db.session.rollback()
+    raise click.ClickException(str(error))
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="Repeat for several roles.")
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--scope", "scopes", multiple=True, metavar="KIND:ID",
+              help="The object a scoped role is held for, e.g. estate:3, town:1, venue:2.")
+@click.option("--name", default=None, help="Display name (defaults to the username).")
+@click.option("--phone", default=None, help="Mobile number, if the person signs in with it.")
+def create_user(username, roles, password, scopes, name, phone):
+    """Create a user with ROLE(s); scoped roles take the --scope of their kind."""
+    pairs = []
+    for role in map(Role, roles):
+        matching = [s for s in scopes if s.split(":", 1)[0] == role.scope_kind]
+        pairs.extend((role, s) for s in matching) if matching else pairs.append((role, None))
+    try:
+        user = services.create_user(db.session, username=username, password=password, name=name,
+                                    phone=phone, roles=pairs)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"created user {user.id} {username}: " +
+               ", ".join(f"{a.role.value}{':' + a.scope_kind + ':' + str(a.scope_id) if a.scope_kind else ''}"
+                         for a in user.roles))
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+def create_token(username, name):
+    """Print a new personal API token for USERNAME (or mobile number). Shown only once."""
+    try:
+        user = services.get_user(db.session, username)
+        token = services.issue_token(db.session, user, name)
+        db.session.commit()
+    except DomainError as error:
+        _fail(error)
+    click.echo(token)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
+def seed_demo(if_empty):
+    """Add the demo data (towns, estates, accounts of every role, and each service's own).
+    Safe to run again: existing rows are kept."""
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.demo import seed_frame
+    from app.registry import registry
+
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("database already has data; demo data not loaded")
+        return
+
+    seed_frame(db.session)
+    for seeder in registry(current_app).seeders:
+        seeder(db.session)
+    db.session.commit()
+    click.echo("demo data ready")

@@ -1,0 +1,89 @@
+"""Configuration classes, read from the environment.
+
+`create_app()` picks one by name (`PORTAL_ENV`: development, testing, production) or takes a
+class or mapping directly. Production refuses to start without a real `SECRET_KEY`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# The service packages mounted by the frame. Each exposes `init_app(app)`; adding a service means
+# adding its package here and nothing else in the frame.
+DEFAULT_PACKAGES = ("accessibility", "bookings", "venues", "parking", "repairs")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+class Config:
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PORTAL_PACKAGES = DEFAULT_PACKAGES
+
+    # The district this installation serves; shown in the header and page titles.
+    PORTAL_DISTRICT_NAME = _env("PORTAL_DISTRICT_NAME", "闵行区")
+    PORTAL_DISTRICT_NAME_EN = _env("PORTAL_DISTRICT_NAME_EN", "Minhang District")
+    PORTAL_HOTLINE = _env("PORTAL_HOTLINE", "12345")
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # Babel canonicalises zh_CN to zh_Hans_CN, so that is the catalogue directory's name.
+    BABEL_TRANSLATION_DIRECTORIES = str(PROJECT_ROOT / "app" / "translations")
+    PORTAL_LOCALES = ("zh_CN", "en")
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # no time limits on forms (适老化: nothing expires while you type)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    # Failed sign-ins allowed per account, and per client address, in the window.
+    LOGIN_FAILURES_PER_ACCOUNT = _env("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_ATTEMPTS_PER_ADDRESS = _env("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per 15 minutes")
+
+    API_TITLE = "citizen-portal API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the dev server runs without the debugger by default; `--debug` turns it on
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    # CSRF stays on in tests: the test client helpers fetch the token like a browser would.
+    WTF_CSRF_ENABLED = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def check_production(config: dict) -> None:
+    """Refuse to run in production with the development secret or an embedded database."""
+    if config.get("SECRET_KEY") in (None, "", Config.SECRET_KEY):
+        raise RuntimeError("SECRET_KEY must be set to a long random value in production")

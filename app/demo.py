@@ -1,0 +1,102 @@
+"""Demo data for the frame: Minhang's towns, some estates, and an account for every role.
+
+Idempotent: rows are looked up by their natural key and only added when missing. The accounts
+and their password are listed in the README.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.accounts import services
+from app.accounts.models import DisplayMode, Role, User
+from app.places.models import Estate, Town
+
+DEMO_PASSWORD = "minhang2026"
+
+# Minhang's 14 towns and subdistricts, with a point near each one's centre (WGS-84).
+TOWNS = [
+    ("jiangchuan", "江川路街道", "Jiangchuan Road Subdistrict", 31.018, 121.398),
+    ("gumei", "古美路街道", "Gumei Road Subdistrict", 31.150, 121.403),
+    ("xinhong", "新虹街道", "Xinhong Subdistrict", 31.195, 121.320),
+    ("pujin", "浦锦街道", "Pujin Subdistrict", 31.088, 121.498),
+    ("xinzhuang", "莘庄镇", "Xinzhuang Town", 31.112, 121.378),
+    ("qibao", "七宝镇", "Qibao Town", 31.157, 121.350),
+    ("zhuanqiao", "颛桥镇", "Zhuanqiao Town", 31.062, 121.407),
+    ("huacao", "华漕镇", "Huacao Town", 31.218, 121.296),
+    ("hongqiao", "虹桥镇", "Hongqiao Town", 31.180, 121.384),
+    ("meilong", "梅陇镇", "Meilong Town", 31.125, 121.430),
+    ("wujing", "吴泾镇", "Wujing Town", 31.049, 121.458),
+    ("maqiao", "马桥镇", "Maqiao Town", 31.030, 121.356),
+    ("pujiang", "浦江镇", "Pujiang Town", 31.070, 121.520),
+    ("xinzhuang-iz", "莘庄工业区", "Xinzhuang Industrial Zone", 31.085, 121.346),
+]
+
+ESTATE_STEMS = [("锦苑", "Jinyuan Garden"), ("新村", "New Village"), ("华庭", "Huating Court")]
+ROADS = [("沪闵路", "Humin Road"), ("莘松路", "Xinsong Road"), ("七莘路", "Qixin Road")]
+
+# (username, name, role, scope) — scope as (kind, natural key)
+STAFF = [
+    ("admin", "系统管理员", Role.ADMINISTRATOR, None),
+    ("district", "区房管局 王督导", Role.DISTRICT_SUPERVISOR, None),
+    ("town-xinzhuang", "莘庄镇 李督导", Role.TOWN_SUPERVISOR, ("town", "xinzhuang")),
+    ("manager-xinzhuang", "莘庄锦苑物业 张经理", Role.PROPERTY_MANAGER, ("estate", "xinzhuang-0")),
+    ("venue-admin", "文旅局 场馆管理员", Role.VENUE_ADMIN, None),
+    ("helper", "社区帮办员 陈阿姨", Role.COMMUNITY_HELPER, None),
+]
+RESIDENTS = [
+    ("13900000001", "刘女士", DisplayMode.STANDARD, "xinzhuang-0"),
+    ("13900000002", "赵老伯", DisplayMode.ELDERLY, "xinzhuang-1"),
+]
+
+
+def _estate_key(town_code: str, index: int) -> str:
+    return f"{town_code}-{index}"
+
+
+def seed_frame(session) -> None:
+    towns = {t.code: t for t in session.scalars(select(Town))}
+    for code, zh, en, lat, lng in TOWNS:
+        if code not in towns:
+            towns[code] = Town(code=code, name_zh=zh, name_en=en)
+            session.add(towns[code])
+    session.flush()
+
+    estates = {}
+    for code, _zh, _en, lat, lng in TOWNS:
+        town = towns[code]
+        existing = {e.name_zh: e for e in town.estates}
+        for index, (stem_zh, stem_en) in enumerate(ESTATE_STEMS):
+            name_zh = f"{town.name_zh.removesuffix('街道').removesuffix('镇')}{stem_zh}"
+            estate = existing.get(name_zh)
+            if estate is None:
+                road_zh, road_en = ROADS[index]
+                number = 100 + 37 * index + len(code) * 11
+                estate = Estate(town=town, name_zh=name_zh,
+                                name_en=f"{town.name_en.split(' ')[0]} {stem_en}",
+                                address_zh=f"上海市闵行区{town.name_zh}{road_zh}{number}弄",
+                                address_en=f"Lane {number}, {road_en}, {town.name_en}, Minhang, Shanghai",
+                                latitude=round(lat + 0.004 * index, 5),
+                                longitude=round(lng + 0.003 * index, 5))
+                session.add(estate)
+            estates[_estate_key(code, index)] = estate
+    session.flush()
+
+    for username, name, role, scope in STAFF:
+        if session.scalar(select(User.id).where(User.username == username)):
+            continue
+        scope_ref = None
+        if scope:
+            kind, key = scope
+            obj = towns[key] if kind == "town" else estates[key]
+            scope_ref = f"{kind}:{obj.id}"
+        services.create_user(session, username=username, password=DEMO_PASSWORD, name=name,
+                             roles=[(role, scope_ref)])
+
+    for phone, name, mode, estate_key in RESIDENTS:
+        if session.scalar(select(User.id).where(User.phone == phone)):
+            continue
+        user = services.register_resident(session, phone=phone, name=name,
+                                          password=DEMO_PASSWORD, display_mode=mode)
+        user.home_estate_id = estates[estate_key].id
+        user.home_building, user.home_unit, user.home_room = "12", "2", "301"
+    session.flush()

@@ -1,0 +1,25 @@
+"""Glue between domain errors and WTForms, used by every view that submits a form."""
+from __future__ import annotations
+
+from app.errors import DomainError
+
+
+def add_error(form, error: DomainError) -> None:
+    """Show a service's refusal on the form: on its field when it names one, else at the top."""
+    field = getattr(form, error.field, None) if error.field else None
+    message = str(error)
+    if field is not None:
+        field.errors = list(field.errors) + [message]
+    else:
+        form.form_errors.append(message)
+
+
+def error_list(form) -> list[tuple[str | None, str]]:
+    """(field id or None, message) for the error summary, in the order fields appear."""
+    items = [(None, message) for message in form.form_errors]
+    for field in form:
+        if field.errors:
+            target = None if field.type == "CSRFTokenField" else field.id
+            items.append((target, field.errors[0] if isinstance(field.errors, list)
+                          else next(iter(field.errors))))
+    return items

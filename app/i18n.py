@@ -1,0 +1,67 @@
+"""Language choice and locale-aware formatting.
+
+The portal speaks Simplified Chinese unless the person chose English: a signed-in user's profile
+setting, else the visitor's `locale` cookie. The JSON API also honours `Accept-Language`, since
+apps send it on every request.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import current_app, g, has_request_context, request
+from flask_babel import format_currency, get_locale
+from flask_login import current_user
+
+LOCALE_COOKIE = "locale"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it now (stored, translated on display)."""
+    return message
+
+
+def supported_locales() -> tuple[str, ...]:
+    return tuple(current_app.config["PORTAL_LOCALES"])
+
+
+def select_locale() -> str:
+    locales = supported_locales()
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():
+        return getattr(g, "locale_override", None) or default
+    override = getattr(g, "locale_override", None)
+    if override in locales:
+        return override
+    if request.path.startswith("/api/") and request.accept_languages:
+        # Map "zh", "zh-CN", "zh-Hans" onto zh_CN and "en-*" onto en.
+        best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+        if best:
+            return "en" if best.startswith("en") else "zh_CN"
+    user = current_user if current_user else None
+    if user is not None and user.is_authenticated and user.locale in locales:
+        return user.locale
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    if cookie in locales:
+        return cookie
+    return default
+
+
+def is_english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def localized(zh: str, en: str | None) -> str:
+    """Pick the Chinese or English form of a piece of data (names, addresses) for the reader."""
+    if has_request_context() and is_english() and en:
+        return en
+    return zh
+
+
+def html_lang() -> str:
+    return "en" if is_english() else "zh-CN"
+
+
+def format_fen(amount_fen: int) -> str:
+    """Money is integer fen everywhere; this is the one place it becomes yuan for display."""
+    return format_currency(Decimal(amount_fen) / 100, "CNY")

@@ -1,0 +1,1 @@
+"""The home page, language switch, help and error pages."""

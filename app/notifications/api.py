@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.api import SECURITY, ApiError, current_api_user, token_required
+from app.extensions import db
+from app.notifications import services
+from flask_babel import lazy_gettext as _l
+
+blp = Blueprint("api_notifications", __name__, url_prefix="/api/v1/notifications",
+                description="The in-app inbox (站内信)")
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    subject = fields.String(required=True, attribute="subject_text")
+    body = fields.String(required=True, attribute="body_text")
+    link = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    read = fields.Boolean(required=True, attribute="is_read")
+
+
+class InboxQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+@blp.route("")
+@blp.doc(security=SECURITY)
+@blp.arguments(InboxQuerySchema, location="query")
+@blp.response(200, NotificationSchema(many=True))
+@token_required
+def list_notifications(args):
+    """Messages for the token's owner, newest first."""
+    return services.inbox(db.session, current_api_user().id, limit=args["limit"],
+                          offset=args["offset"])
+
+
+@blp.route("/<int:notification_id>/read", methods=["POST"])
+@blp.doc(security=SECURITY)
+@blp.response(200, NotificationSchema)
+@token_required
+def mark_read(notification_id):
+    """Mark one message read."""
+    note = services.get_for_user(db.session, current_api_user().id, notification_id)
+    if note is None:
+        raise ApiError(404, "not_found", _l("No such message."))
+    services.mark_read(db.session, note)
+    db.session.commit()
+    return note

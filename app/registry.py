@@ -1,0 +1,78 @@
+"""What service packages plug into the frame: their entry on the home page, the links each role
+sees in its workspace, and their demo data. Kept per app in `app.extensions`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import current_app
+
+from app.extensions import db
+from app.scopes import _SCOPE_MODELS
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str
+    title: object  # lazy string
+    summary: object
+    endpoint: str
+    icon: str  # file name under static/icons
+
+
+@dataclass(frozen=True)
+class Link:
+    label: object
+    url: str
+
+
+@dataclass
+class Registry:
+    services: list[Service] = field(default_factory=list)
+    # role -> functions (user, assignment) -> [Link]
+    workspace_links: dict = field(default_factory=dict)
+    seeders: list[Callable] = field(default_factory=list)
+
+
+def registry(app=None) -> Registry:
+    app = app or current_app
+    return app.extensions.setdefault("portal_registry", Registry())
+
+
+def register_service(app, service: Service) -> None:
+    registry(app).services.append(service)
+
+
+def register_workspace_links(app, role, links: Callable) -> None:
+    registry(app).workspace_links.setdefault(role, []).append(links)
+
+
+def register_seeder(app, seeder: Callable) -> None:
+    """`seeder(session)` adds a package's demo data; it must be idempotent."""
+    registry(app).seeders.append(seeder)
+
+
+def services() -> list[Service]:
+    return registry().services
+
+
+def scope_name(kind: str | None, scope_id: int | None) -> str | None:
+    if kind is None:
+        return None
+    model = _SCOPE_MODELS.get(kind)
+    obj = db.session.get(model, scope_id) if model is not None else None
+    return getattr(obj, "name", None) or f"{kind} #{scope_id}"
+
+
+def role_workspaces(user) -> list[dict]:
+    """For each role the user holds: its label, the object it is for, and the tasks it has."""
+    reg = registry()
+    workspaces = []
+    for assignment in sorted(user.roles, key=lambda a: (list(type(a.role)).index(a.role),
+                                                       a.scope_id or 0)):
+        links = [link for fn in reg.workspace_links.get(assignment.role, [])
+                 for link in fn(user, assignment)]
+        workspaces.append({"role": assignment.role, "label": assignment.role.label,
+                           "scope": scope_name(assignment.scope_kind, assignment.scope_id),
+                           "links": links})
+    return workspaces

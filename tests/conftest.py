@@ -1,0 +1,238 @@
+"""Shared fixtures: an app per test on each database backend, a client, users of each role.
+
+Every test that takes `app` (or anything built on it) runs once on SQLite and once on PostgreSQL
+(`--db` chooses; both by default). The schema always comes from the Alembic migrations, built once
+per session and copied (SQLite) or truncated between tests (PostgreSQL).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from tests import pg
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_PORT_ENV = "PORTAL_TEST_PG_PORT"
+PASSWORD = "correct-horse-9"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", default="sqlite,postgresql",
+                     help="comma-separated database backends to run on: sqlite, postgresql")
+
+
+def pytest_configure(config):
+    backends = [b.strip() for b in config.getoption("--db").split(",") if b.strip()]
+    config.portal_backends = backends
+    is_worker = hasattr(config, "workerinput")
+    if "postgresql" in backends and not is_worker and not os.environ.get(PG_PORT_ENV):
+        if not pg.available():
+            if CI:
+                raise pytest.UsageError("PostgreSQL binaries not found, and CI must test PostgreSQL")
+            config.portal_backends = [b for b in backends if b != "postgresql"]
+            return
+        base = Path(tempfile.mkdtemp(prefix="portal-pg-"))
+        server = pg.PostgresServer(base).start()
+        config.portal_pg_server = server
+        os.environ[PG_PORT_ENV] = str(server.port)
+
+
+def pytest_unconfigure(config):
+    server = getattr(config, "portal_pg_server", None)
+    if server is not None:
+        server.stop()
+        shutil.rmtree(server.base, ignore_errors=True)
+        os.environ.pop(PG_PORT_ENV, None)
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", metafunc.config.portal_backends, scope="session")
+
+
+def _worker_id(request) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+def migrate_to_head(url: str) -> None:
+    """Build the schema the way production does: `flask db upgrade` against `url`."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        from app.extensions import db
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url():
+    port = os.environ.get(PG_PORT_ENV)
+    if not port:
+        pytest.fail("PostgreSQL test server is not running")
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def database_template(backend, request, tmp_path_factory):
+    """A migrated database for this session: a SQLite file to copy, or a PostgreSQL database."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "template.db"
+        migrate_to_head(f"sqlite:///{path}")
+        return {"backend": backend, "path": path}
+    port = os.environ.get(PG_PORT_ENV)
+    if not port:
+        pytest.fail("PostgreSQL test server is not running")
+    server = pg.PostgresServer(Path("/nonexistent"))
+    server.port = int(port)
+    url = server.create_database(f"portal_{_worker_id(request)}")
+    migrate_to_head(url)
+    return {"backend": backend, "url": url}
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path):
+    if database_template["backend"] == "sqlite":
+        path = tmp_path / "portal.db"
+        shutil.copy(database_template["path"], path)
+        yield f"sqlite:///{path}"
+        return
+    yield database_template["url"]
+    _truncate_all(database_template["url"])
+
+
+def _truncate_all(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from app.extensions import db
+
+    engine = create_engine(url)
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) +
+                          " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The test itself holds an app context (to call services directly); without this, requests
+    would share its `g` (Flask-Login's user, Flask-Babel's locale) and its database session.
+    The test's own session is committed first, so the request sees what the test set up and
+    the test re-reads whatever the request changed.
+    """
+
+    def open(self, *args, **kwargs):
+        from app.extensions import db
+
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url):
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
+                      "SECRET_KEY": "testing-secret"})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    from app.extensions import db
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def submit(client, url: str, data: dict, *, form_url: str | None = None, **kwargs):
+    """POST a form the way a browser does: fetch the page, take its CSRF token, send."""
+    token = csrf_token(client, form_url or url)
+    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+def login(client, login_name: str, password: str = PASSWORD):
+    response = submit(client, "/login", {"login": login_name, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response
+
+
+@pytest.fixture
+def places(session):
+    """Two towns with an estate each."""
+    from app.places.models import Estate, Town
+
+    towns = [Town(code="xinzhuang", name_zh="莘庄镇", name_en="Xinzhuang Town"),
+             Town(code="qibao", name_zh="七宝镇", name_en="Qibao Town")]
+    estates = [Estate(town=towns[0], name_zh="莘城苑", name_en="Xincheng Garden",
+                      address_zh="上海市闵行区莘庄镇莘松路100弄", address_en="Lane 100, Xinsong Road",
+                      latitude=31.11, longitude=121.37),
+               Estate(town=towns[1], name_zh="七宝新村", name_en="Qibao New Village",
+                      address_zh="上海市闵行区七宝镇七莘路200弄", address_en="Lane 200, Qixin Road",
+                      latitude=31.15, longitude=121.35)]
+    session.add_all(towns + estates)
+    session.commit()
+    return {"towns": towns, "estates": estates}
+
+
+@pytest.fixture
+def make_user(session):
+    """Create a user: make_user("resident") or make_user("property_manager", scope=estate)."""
+    from app.accounts import services
+    from app.accounts.models import Role
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "resident", *, scope=None, phone: str | None = None, name: str | None = None,
+             **attrs):
+        n = next(counter)
+        role = Role(role)
+        if role == Role.RESIDENT:
+            user = services.register_resident(session, phone=phone or f"1390000{n:04d}",
+                                              name=name or f"居民{n}", password=PASSWORD)
+        else:
+            scope_ref = f"{scope.scope_kind}:{scope.id}" if scope is not None else None
+            user = services.create_user(session, username=f"{role.value}-{n}", password=PASSWORD,
+                                        name=name or f"{role.label}{n}", phone=phone,
+                                        roles=[(role, scope_ref)])
+        for key, value in attrs.items():
+            setattr(user, key, value)
+        session.commit()
+        return user
+
+    return make

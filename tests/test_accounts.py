@@ -1,0 +1,139 @@
+import pytest
+from sqlalchemy import select
+
+from app.accounts import services
+from app.accounts.models import DisplayMode, Role, User
+from app.errors import DomainError
+from tests.conftest import PASSWORD, login, submit
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("13912345678", "13912345678"),
+    ("139 1234 5678", "13912345678"),
+    ("+86 139-1234-5678", "13912345678"),
+    ("１３９１２３４５６７８", "13912345678"),  # full-width digits from a Chinese IME
+])
+def test_phone_numbers_are_normalised(raw, expected):
+    assert services.normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "12345", "1391234567", "02164123456x", "+1 415 555 0100"])
+def test_bad_phone_numbers_are_refused(raw):
+    with pytest.raises(DomainError) as info:
+        services.normalize_phone(raw)
+    assert info.value.field == "phone"
+
+
+def test_mask_phone():
+    assert services.mask_phone("13912345678") == "139****5678"
+    assert services.mask_phone(None) == ""
+
+
+def test_register_logs_in_and_stores_a_hash(client, session):
+    response = submit(client, "/register", {"phone": "139 0000 7777", "name": "王阿姨",
+                                            "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 302
+    user = session.scalar(select(User).where(User.phone == "13900007777"))
+    assert user.name == "王阿姨"
+    assert user.password_hash != PASSWORD and user.check_password(PASSWORD)
+    assert user.has_role(Role.RESIDENT)
+    page = client.get("/").get_data(as_text=True)
+    assert "王阿姨" in page
+
+
+def test_register_errors_keep_answers_and_title(client, make_user):
+    make_user(phone="13900008888")
+    response = submit(client, "/register", {"phone": "13900008888", "name": "李先生",
+                                            "password": PASSWORD, "confirm": PASSWORD})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<title>错误:" in html
+    assert 'href="#phone"' in html  # the error summary links to the field
+    assert 'value="李先生"' in html  # answers are kept
+    assert "已经注册" in html
+
+
+def test_register_refuses_short_password_and_mismatch(client, session):
+    html = submit(client, "/register", {"phone": "13900006666", "name": "x", "password": "short",
+                                        "confirm": "other"}).get_data(as_text=True)
+    assert "两次输入的密码不一致" in html
+    assert session.scalar(select(User).where(User.phone == "13900006666")) is None
+
+
+def test_login_with_phone_or_username_and_logout(client, make_user):
+    resident = make_user(phone="13900001234")
+    staff = make_user("administrator")
+    login(client, "139-0000-1234")
+    assert resident.name in client.get("/").get_data(as_text=True)
+    response = submit(client, "/logout", {}, form_url="/")
+    assert response.status_code == 302
+    assert "登录" in client.get("/").get_data(as_text=True)
+    login(client, staff.username)
+
+
+def test_wrong_password_is_refused_plainly(client, make_user):
+    make_user(phone="13900001235")
+    response = submit(client, "/login", {"login": "13900001235", "password": "wrong-password"})
+    assert response.status_code == 200
+    assert "手机号、用户名或密码不正确" in response.get_data(as_text=True)
+
+
+def test_login_locks_out_after_repeated_failures_and_says_until_when(client, make_user):
+    make_user(phone="13900001236")
+    for _ in range(5):
+        assert submit(client, "/login", {"login": "13900001236", "password": "nope-nope"}).status_code == 200
+    response = submit(client, "/login", {"login": "13900001236", "password": PASSWORD})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429
+    assert "登录失败次数太多" in html and "分钟" in html
+    # Another account from the same address is not locked by this one's failures.
+    other = make_user(phone="13900001237")
+    login(client, other.phone)
+
+
+def test_successful_logins_do_not_count_towards_lockout(client, make_user):
+    user = make_user(phone="13900001238")
+    for _ in range(7):
+        login(client, user.phone)
+        submit(client, "/logout", {}, form_url="/")
+
+
+def test_profile_edit_sets_home_language_and_mode(client, make_user, session, places):
+    user = make_user(phone="13900001239")
+    login(client, user.phone)
+    estate = places["estates"][1]
+    response = submit(client, "/profile", {
+        "name": "新名字", "phone": "13900001239", "locale": "en", "display_mode": "elderly",
+        "home_estate_id": str(estate.id), "home_building": "5", "home_unit": "1",
+        "home_room": "502"})
+    assert response.status_code == 302
+    session.refresh(user)
+    assert (user.name, user.locale, user.display_mode) == ("新名字", "en", DisplayMode.ELDERLY)
+    assert (user.home_estate_id, user.home_building, user.home_room) == (estate.id, "5", "502")
+    page = client.get("/profile").get_data(as_text=True)
+    assert 'class="mode-elderly"' in page and 'lang="en"' in page
+    assert "Qibao New Village" in page
+
+
+def test_profile_refuses_someone_elses_phone(client, make_user, session):
+    make_user(phone="13900001240")
+    user = make_user(phone="13900001241")
+    login(client, user.phone)
+    html = submit(client, "/profile", {"name": "A", "phone": "13900001240", "locale": "zh_CN",
+                                       "display_mode": "standard", "home_estate_id": ""}).get_data(as_text=True)
+    assert "属于另一个账户" in html
+    session.refresh(user)
+    assert user.phone == "13900001241"
+
+
+def test_profile_requires_sign_in(client):
+    response = client.get("/profile")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_open_redirect_after_login_is_refused(client, make_user):
+    user = make_user(phone="13900001242")
+    token_page = "/login?next=https://evil.example/"
+    response = submit(client, token_page, {"login": user.phone, "password": PASSWORD},
+                      form_url="/login")
+    assert response.headers["Location"] == "/"

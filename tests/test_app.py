@@ -1,0 +1,52 @@
+import pytest
+
+from app import create_app
+from app.config import ProductionConfig
+
+
+def test_production_refuses_the_development_secret(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_production_starts_with_a_secret():
+    app = create_app({**{k: getattr(ProductionConfig, k) for k in dir(ProductionConfig) if k.isupper()},
+                      "SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_forms_without_csrf_token_are_refused(client):
+    response = client.post("/display/elderly", data={"next": "/"})
+    assert response.status_code == 400
+    assert 'class="mode-standard"' in client.get("/").get_data(as_text=True)
+
+
+def test_not_found_page_is_friendly(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "找不到页面" in response.get_data(as_text=True)
+
+
+def test_session_cookie_flags(client, make_user):
+    from tests.conftest import login
+    user = make_user()
+    response = login(client, user.phone)
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_home_lists_the_three_services(client):
+    html = client.get("/").get_data(as_text=True)
+    for href in ('href="/venues"', 'href="/parking"', 'href="/repairs"'):
+        assert href in html
+    assert client.get("/venues").status_code == 200
