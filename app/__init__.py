@@ -46,7 +46,8 @@ def create_app(config=None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
     from app.db import configure_engine
-    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app import ratelimit
+    from app.extensions import babel, csrf, db, login_manager, migrate
     from app.i18n import select_locale
 
     db.init_app(app)
@@ -55,7 +56,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -78,8 +79,12 @@ def _register_frame(app: Flask) -> None:
     from app.notifications.api import blp as notifications_api
     from app.notifications.views import bp as notifications_bp
 
+    from app.accounts.views import init_limits
+    from app.ratelimit import limiter_for
+
     for blueprint in (main_bp, accounts_bp, notifications_bp, audit_bp):
         app.register_blueprint(blueprint)
+    init_limits(app, limiter_for(app))
     api.init_app(app)
     api.register_api_blueprint(app, accounts_api)
     api.register_api_blueprint(app, notifications_api)
@@ -114,7 +119,8 @@ def _register_error_pages(app: Flask) -> None:
 
     from app.api import handle_domain_error, handle_http_error, is_api_request
     from app.errors import DomainError
-    from app.extensions import db, limiter
+    from app.extensions import db
+    from app.ratelimit import limiter_for
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -122,7 +128,7 @@ def _register_error_pages(app: Flask) -> None:
             return handle_http_error(error)
         if isinstance(error, RateLimitExceeded) and request.endpoint == "accounts.login":
             from app.accounts.views import login_locked_out
-            return login_locked_out(limiter.current_limit), 429
+            return login_locked_out(limiter_for().current_limit), 429
         if error.code in (401, 403, 404, 405, 429):
             return render_template(f"errors/{error.code}.html", error=error), error.code
         return error

@@ -4,7 +4,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from app.accounts.services import normalize_phone
+from app.errors import DomainError
 
 from app.accounts.models import DisplayMode
 
@@ -15,6 +18,15 @@ DISPLAY_CHOICES = [
     SelectChoice(DisplayMode.LARGE_TEXT.value, _l("Large text")),
     SelectChoice(DisplayMode.ELDERLY.value, _l("Elderly mode: large text, large buttons, plain layout")),
 ]
+
+
+def mobile_number(form, field):
+    """Check the format with the same rule the service applies, so every error shows at once."""
+    if field.data:
+        try:
+            normalize_phone(field.data)
+        except DomainError as error:
+            raise ValidationError(str(error)) from None
 
 
 class LoginForm(FlaskForm):
@@ -28,7 +40,7 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     phone = StringField(_l("Mobile number"),
                         description=_l("You sign in with this number. We never show it in full to staff who do not need it."),
-                        validators=[DataRequired(_l("Enter your mobile number"))],
+                        validators=[DataRequired(_l("Enter your mobile number")), mobile_number],
                         render_kw={"autocomplete": "tel", "inputmode": "tel"})
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter your name")),
                                                Length(max=64, message=_l("Name must be 64 characters or fewer"))],
@@ -46,7 +58,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter your name")),
                                                Length(max=64, message=_l("Name must be 64 characters or fewer"))],
                        render_kw={"autocomplete": "name"})
-    phone = StringField(_l("Mobile number"), validators=[Optional()],
+    phone = StringField(_l("Mobile number"), validators=[Optional(), mobile_number],
                         render_kw={"autocomplete": "tel", "inputmode": "tel"})
     locale = RadioField(_l("Language"), choices=LANGUAGE_CHOICES, default="zh_CN")
     display_mode = RadioField(_l("Display"), choices=DISPLAY_CHOICES,

@@ -14,7 +14,7 @@ from app.accounts import services
 from app.accounts.forms import LoginForm, ProfileForm, RegisterForm
 from app.accounts.models import DisplayMode
 from app.errors import DomainError
-from app.extensions import db, limiter
+from app.extensions import db
 from app.forms import add_error
 from app.i18n import LOCALE_COOKIE
 from app.places.models import Estate, Town
@@ -42,12 +42,20 @@ def _adopt_visitor_choices(user) -> None:
         user.display_mode = mode
 
 
+def init_limits(app, limiter) -> None:
+    """Sign-in limits: failed attempts per account (only failures count), and all attempts per
+    client address, so guessing one password or many accounts are both slowed down. Installed
+    on each app's own view table, since the limiter is per app."""
+    view = app.view_functions["accounts.login"]
+    view = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+                         key_func=_login_key, methods=["POST"], scope="login-account",
+                         deduct_when=lambda response: g.get("login_failed", False))(view)
+    view = limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"],
+                         methods=["POST"], scope="login-address")(view)
+    app.view_functions["accounts.login"] = view
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"], key_func=_login_key,
-               methods=["POST"], scope="login-account",
-               deduct_when=lambda response: g.get("login_failed", False))
-@limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"], methods=["POST"],
-               scope="login-address")
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))

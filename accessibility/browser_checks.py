@@ -1,0 +1,176 @@
+"""Accessibility checks for a page open in a browser (Playwright), used by every browser test.
+
+`audit_page(page, elderly=...)` runs axe-core for WCAG 2.0/2.1/2.2 A and AA, then the checks axe
+cannot make: in elderly mode every target is at least 60x60 px, every piece of text at least
+22 px with a line height of at least 1.5; in every mode the Tab key reaches every control, each
+one with a visible focus indicator that nothing covers. It returns a list of problems (empty when
+the page passes), so a test can assert `== []` and print them all at once.
+
+Only tests import this module: it needs the `playwright` and `axe-playwright-python` packages
+from the [test] extra.
+"""
+from __future__ import annotations
+
+from axe_playwright_python.sync_playwright import Axe
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+ELDERLY_TARGET_PX = 60
+ELDERLY_TEXT_PX = 22
+ELDERLY_LINE_HEIGHT = 1.5
+
+_axe = Axe()
+
+# Elements a person can click or focus. Hidden inputs and elements outside the page (such as the
+# skip link before it is focused) are not targets.
+_VISIBLE_TARGETS_JS = """
+() => {
+  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, ' +
+                   '[role=button], [tabindex]:not([tabindex="-1"])';
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
+    const r = el.getBoundingClientRect();
+    if (r.right <= 0 || r.bottom <= 0 || (r.width <= 1 && r.height <= 1)) continue;
+    out.push({tag: el.tagName.toLowerCase(), text: (el.innerText || el.value || el.name || '').trim().slice(0, 40),
+              width: Math.round(r.width * 10) / 10, height: Math.round(r.height * 10) / 10});
+  }
+  return out;
+}
+"""
+
+_TEXT_SIZES_JS = """
+() => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const out = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const text = node.textContent.trim();
+    if (!text) continue;
+    const el = node.parentElement;
+    if (!el || el.closest('script, style, template, option')) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width <= 1 || r.height <= 1 || r.right <= 0 || r.bottom <= 0) continue;  // visually hidden
+    const size = parseFloat(style.fontSize);
+    const lh = style.lineHeight === 'normal' ? 1.2 : parseFloat(style.lineHeight) / size;
+    out.push({text: text.slice(0, 40), tag: el.tagName.toLowerCase(), size: size,
+              lineHeight: Math.round(lh * 100) / 100});
+  }
+  return out;
+}
+"""
+
+# Mark every control that should be reachable by Tab; radio groups count once (arrow keys move
+# within a group, Tab moves between groups).
+_TAB_STOPS_JS = """
+() => {
+  const selector = 'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), ' +
+                   'select:not([disabled]), textarea:not([disabled]), summary, [tabindex]';
+  const stops = [];
+  let n = 0;
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.tabIndex < 0) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
+    const key = (el.type === 'radio') ? 'radio:' + el.name : 'stop:' + (n++);
+    el.dataset.tabStop = key;
+    if (!stops.includes(key)) stops.push(key);
+  }
+  return stops;
+}
+"""
+
+_FOCUS_STATE_JS = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  const r = el.getBoundingClientRect();
+  const cx = Math.min(Math.max(r.left + r.width / 2, 0), window.innerWidth - 1);
+  const cy = Math.min(Math.max(r.top + r.height / 2, 0), window.innerHeight - 1);
+  const top = document.elementFromPoint(cx, cy);
+  const covered = !(top && (top === el || el.contains(top) ||
+                    (top.tagName === 'LABEL' && top.control === el)));
+  const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2 &&
+                  !/rgba\\(0, 0, 0, 0\\)|transparent/.test(style.outlineColor);
+  const ring = style.boxShadow && style.boxShadow !== 'none';
+  return {key: el.dataset.tabStop || null, tag: el.tagName.toLowerCase(),
+          text: (el.innerText || el.value || el.name || '').trim().slice(0, 40),
+          visibleIndicator: outline || ring, covered: covered,
+          inViewport: r.bottom > 0 && r.top < window.innerHeight && r.right > 0 && r.left < window.innerWidth};
+}
+"""
+
+
+def axe_violations(page) -> list[str]:
+    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                      "resultTypes": ["violations"]})
+    problems = []
+    for violation in results.response["violations"]:
+        for node in violation["nodes"]:
+            problems.append(f"axe {violation['id']} ({violation['impact']}): "
+                            f"{', '.join(map(str, node['target']))}: {node.get('failureSummary', '')[:200]}")
+    return problems
+
+
+def small_targets(page, minimum: int = ELDERLY_TARGET_PX) -> list[str]:
+    return [f"target {t['tag']} '{t['text']}' is {t['width']}x{t['height']}px, under {minimum}x{minimum}"
+            for t in page.evaluate(_VISIBLE_TARGETS_JS)
+            if t["width"] < minimum - 0.5 or t["height"] < minimum - 0.5]
+
+
+def small_text(page, minimum: int = ELDERLY_TEXT_PX,
+               line_height: float = ELDERLY_LINE_HEIGHT) -> list[str]:
+    problems = []
+    for t in page.evaluate(_TEXT_SIZES_JS):
+        if t["size"] < minimum - 0.05:
+            problems.append(f"text <{t['tag']}> '{t['text']}' is {t['size']}px, under {minimum}px")
+        elif t["lineHeight"] < line_height - 0.01:
+            problems.append(f"text <{t['tag']}> '{t['text']}' has line height {t['lineHeight']}, "
+                            f"under {line_height}")
+    return problems
+
+
+def keyboard_focus_problems(page, max_presses: int = 250) -> list[str]:
+    """Tab from the top of the page to the end: every control is reached, with a visible,
+    uncovered focus indicator."""
+    expected = page.evaluate(_TAB_STOPS_JS)
+    # Start from the top of the document whatever has focus now (e.g. a focused error summary):
+    # an unfocusable-by-Tab marker at the start of <body> becomes the navigation starting point.
+    page.evaluate("""() => { const m = document.createElement('span'); m.id = '__tab_start';
+        m.tabIndex = -1; document.body.prepend(m); m.focus(); window.scrollTo(0, 0); }""")
+    reached, problems = [], []
+    for _ in range(max_presses):
+        page.keyboard.press("Tab")
+        state = page.evaluate(_FOCUS_STATE_JS)
+        if state is None or (state["key"] and state["key"] in reached):
+            break  # back to the browser chrome or round to the start
+        if state["key"] is None:
+            problems.append(f"focus reached <{state['tag']}> '{state['text']}' that is not a control")
+            continue
+        reached.append(state["key"])
+        label = f"<{state['tag']}> '{state['text']}'"
+        if not state["visibleIndicator"]:
+            problems.append(f"focus on {label} has no visible indicator")
+        if state["covered"] or not state["inViewport"]:
+            problems.append(f"focus on {label} is hidden or covered")
+    page.evaluate("() => document.getElementById('__tab_start').remove()")
+    missing = [key for key in expected if key not in reached]
+    if missing:
+        problems.append(f"Tab never reached {len(missing)} control(s): " + ", ".join(
+            page.evaluate("(keys) => keys.map(k => { const el = document.querySelector("
+                          "`[data-tab-stop=\"${k}\"]`); return el ? el.outerHTML.slice(0, 80) : k; })",
+                          missing)))
+    return problems
+
+
+def audit_page(page, *, elderly: bool) -> list[str]:
+    """Every problem the page has in its current mode; [] when it passes."""
+    problems = axe_violations(page)
+    if elderly:
+        problems += small_targets(page)
+        problems += small_text(page)
+    problems += keyboard_focus_problems(page)
+    return problems

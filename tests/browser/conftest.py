@@ -1,0 +1,141 @@
+"""Browser fixtures: one live portal (SQLite, migrated and seeded) and one headless Debian
+Chromium per test session, driven by Playwright. No browser is downloaded."""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import CI, PASSWORD, migrate_to_head
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+MODES = ["standard", "elderly"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # All browser tests go to one xdist worker (`--dist loadgroup`), so one browser serves them.
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def assert_accessible(page, mode: str) -> None:
+    """The page passes axe and our own checks in `mode`; a failure lists every problem."""
+    from accessibility.browser_checks import audit_page
+
+    problems = audit_page(page, elderly=mode == "elderly")
+    assert not problems, f"{page.url} ({mode}):\n" + "\n".join(problems)
+
+
+class LiveServer:
+    def __init__(self, app, url):
+        self.app, self.url = app, url
+        self._names = itertools.count(1)
+
+    def create_user(self, role="resident", scope=None, **attrs):
+        """A fresh account on the live server (fresh, so its display settings start clean)."""
+        from app.accounts import services
+        from app.accounts.models import Role
+        from app.extensions import db
+
+        n = next(self._names)
+        with self.app.app_context():
+            role = Role(role)
+            if role == Role.RESIDENT:
+                user = services.register_resident(db.session, phone=f"1370000{n:04d}",
+                                                  name=f"测试居民{n}", password=PASSWORD)
+            else:
+                user = services.create_user(db.session, username=f"b-{role.value}-{n}",
+                                            password=PASSWORD, name=f"测试{n}",
+                                            roles=[(role, scope)])
+            for key, value in attrs.items():
+                setattr(user, key, value)
+            db.session.commit()
+            return user.login_name
+
+    def run(self, fn):
+        """Run fn(session) inside the live app (to set up data), committing after."""
+        from app.extensions import db
+        with self.app.app_context():
+            result = fn(db.session)
+            db.session.commit()
+            return result
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    from app import create_app
+    from app.demo import seed_frame
+    from app.extensions import db
+    from app.registry import registry
+
+    path = tmp_path_factory.mktemp("live") / "portal.db"
+    url = f"sqlite:///{path}"
+    migrate_to_head(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True,
+                      "SECRET_KEY": "browser-secret", "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        seed_frame(db.session)
+        for seeder in registry(app).seeders:
+            seeder(db.session)
+        db.session.commit()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if CI:
+            pytest.fail(f"{CHROMIUM} is missing; CI must run the browser tests")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page(path, mode="standard", locale="zh_CN", user=None) -> a Playwright page.
+
+    Visitors get their mode and language as cookies; a user signs in through the real form and
+    keeps them (a visitor's choice is adopted on sign-in).
+    """
+    contexts = []
+
+    def open_(path, *, mode="standard", locale="zh_CN", user=None, width=1280):
+        context = browser.new_context(viewport={"width": width, "height": 900},
+                                      java_script_enabled=True)
+        contexts.append(context)
+        context.add_cookies([
+            {"name": "display_mode", "value": mode, "url": live_server.url},
+            {"name": "locale", "value": locale, "url": live_server.url}])
+        page = context.new_page()
+        if user is not None:
+            page.goto(live_server.url + "/login")
+            page.fill("#login", user)
+            page.fill("#password", PASSWORD)
+            page.locator("main button[type=submit]").click()
+            page.wait_for_url(lambda url: "/login" not in url)
+        page.goto(live_server.url + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()

@@ -1,0 +1,117 @@
+"""Every page of the frame passes the accessibility audit, in standard and elderly mode."""
+import pytest
+
+from accessibility.browser_checks import audit_page
+from tests.browser.conftest import MODES, assert_accessible
+
+VISITOR_PAGES = ["/", "/login", "/register", "/help", "/accessibility", "/display", "/venues",
+                 "/parking", "/repairs", "/no-such-page"]
+RESIDENT_PAGES = ["/", "/profile", "/inbox"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", VISITOR_PAGES)
+def test_visitor_pages(open_page, path, mode):
+    page = open_page(path, mode=mode)
+    assert page.locator("html").get_attribute("class") == f"mode-{mode}"
+    assert_accessible(page, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", ["/", "/login"])
+def test_english_pages(open_page, path, mode):
+    page = open_page(path, mode=mode, locale="en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert_accessible(page, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", RESIDENT_PAGES)
+def test_resident_pages(open_page, live_server, path, mode):
+    from app.i18n import N_
+    from app.notifications.services import notify
+
+    user = live_server.create_user()
+
+    def add_message(session):
+        from app.accounts.services import find_by_login
+        notify(session, find_by_login(session, user).id, kind="test",
+               subject=N_("Your details are saved."), link="/profile")
+    live_server.run(add_message)
+    page = open_page(path, mode=mode, user=user)
+    assert_accessible(page, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inbox_message_and_audit_log(open_page, live_server, mode):
+    admin = live_server.create_user("administrator")
+    page = open_page("/audit", mode=mode, user=admin)
+    assert page.locator("h1").inner_text() == "审计日志"
+    assert_accessible(page, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path, fields", [
+    ("/login", {"#login": "13900000001", "#password": "wrong-password"}),
+    ("/register", {"#phone": "123", "#name": "王", "#password": "x", "#confirm": "y"}),
+])
+def test_forms_with_errors(open_page, path, fields, mode):
+    page = open_page(path, mode=mode)
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.title().startswith("错误:")
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    # The enhancement moves focus to the summary, so screen readers read it first.
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert_accessible(page, mode)
+
+
+def test_elderly_mode_one_click_without_javascript(browser, live_server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/help")
+    page.get_by_role("button", name="长辈模式").click()
+    assert page.url.endswith("/help")
+    assert page.locator("html").get_attribute("class") == "mode-elderly"
+    body_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert body_size >= 22
+    page.get_by_role("button", name="退出长辈模式").click()
+    assert page.locator("html").get_attribute("class") == "mode-standard"
+    context.close()
+
+
+def test_language_switch_and_sign_in_flow_in_the_browser(open_page, live_server):
+    user = live_server.create_user()
+    page = open_page("/")
+    page.get_by_role("button", name="English").click()
+    assert page.locator("h1").inner_text() == "Minhang District citizen services"
+    page.get_by_role("link", name="Sign in").click()
+    page.fill("#login", user)
+    page.fill("#password", "correct-horse-9")
+    page.get_by_role("main").get_by_role("button", name="Sign in").click()
+    assert "Your workspace" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_role("link", name="Sign in").is_visible()
+
+
+def test_the_audit_catches_a_bad_page(open_page, live_server):
+    """The checks can fail: a page with a tiny, unlabeled, focus-less button is caught."""
+    page = open_page("/help", mode="elderly")
+    page.evaluate("""() => {
+        const b = document.createElement('button');
+        b.style.cssText = 'width:20px;height:20px;min-width:0;min-height:0;font-size:10px;'
+                        + 'outline:none!important;box-shadow:none!important;padding:0';
+        b.id = 'bad'; b.addEventListener('focus', () => b.style.setProperty('box-shadow','none','important'));
+        document.querySelector('main').appendChild(b);
+        const p = document.createElement('p'); p.textContent = 'tiny'; p.style.cssText = 'font-size:12px';
+        document.querySelector('main').appendChild(p);
+    }""")
+    problems = audit_page(page, elderly=True)
+    text = "\n".join(problems)
+    assert "axe button-name" in text
+    assert "under 60x60" in text
+    assert "'tiny' is 12px" in text
+    assert "no visible indicator" in text
