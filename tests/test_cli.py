@@ -54,3 +54,18 @@ def test_demo_accounts_can_sign_in(runner, client):
     runner.invoke(args=["seed-demo"])
     login(client, "13900000002", DEMO_PASSWORD)
     assert 'class="mode-elderly"' in client.get("/").get_data(as_text=True)
+
+
+def test_every_demo_account_signs_in_to_its_workspace(runner, app):
+    from app.demo import DEMO_PASSWORD, RESIDENTS, STAFF
+    from tests.conftest import login
+
+    runner.invoke(args=["seed-demo"])
+    expected = [(username, role.label) for username, _name, role, _scope in STAFF]
+    expected += [(phone, Role.RESIDENT.label) for phone, *_rest in RESIDENTS]
+    for login_name, label in expected:
+        client = app.test_client()
+        login(client, login_name, DEMO_PASSWORD)
+        html = client.get("/").get_data(as_text=True)
+        with app.test_request_context():
+            assert f'<h3 class="card-title">{label}' in html, login_name

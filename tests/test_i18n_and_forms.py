@@ -74,3 +74,21 @@ def test_field_macro_ties_hint_and_error_to_the_input(client):
     assert 'aria-describedby="phone-hint phone-error"' in html
     assert 'id="phone-error"' in html and 'aria-invalid="true"' in html
     assert '<span class="visually-hidden">错误:</span>' in html
+
+
+def test_money_and_times_follow_the_locale(app):
+    from datetime import datetime, timezone
+
+    from flask import g
+    from flask_babel import format_datetime, refresh
+
+    from app.i18n import format_fen
+
+    moment = datetime(2026, 3, 1, 0, 30, tzinfo=timezone.utc)  # 08:30 in Shanghai
+    with app.test_request_context():
+        assert format_fen(1250) == "¥12.50"
+        assert "08:30" in format_datetime(moment, "short") and "2026" in format_datetime(moment, "short")
+        g.locale_override = "en"
+        refresh()
+        assert format_fen(1250) == "CN¥12.50"
+        assert "8:30" in format_datetime(moment, "short") and "AM" in format_datetime(moment, "short")
