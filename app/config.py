@@ -66,6 +66,8 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    # A cheap hash so that tests creating hundreds of users stay fast; production uses scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     # CSRF stays on in tests: the test client helpers fetch the token like a browser would.
     WTF_CSRF_ENABLED = True
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import scoped_session
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -77,7 +78,8 @@ def write_transaction(session):
     ordinary transaction; guarded updates and row locks do the serialising there. Any transaction
     already open on the session is committed first, so call this at the start of a service.
     """
-    if session.in_transaction():
+    real = session() if isinstance(session, scoped_session) else session
+    if real.in_transaction():
         session.commit()
     session.connection(execution_options={"sqlite_immediate": True})
     return session

@@ -1,6 +1,7 @@
-"""The capacity engine every service books through (see ARCHITECTURE.md). Built with the venue
-booking service; the frame mounts it like any other package."""
+"""The capacity engine every service books through (see ARCHITECTURE.md and services.py)."""
 
 
 def init_app(app) -> None:
-    """Nothing to mount until the engine has pages of its own."""
+    from bookings import cli, models  # noqa: F401  (tables known to Alembic)
+
+    cli.init_app(app)

@@ -1,0 +1,241 @@
+"""The capacity engine: reserve and release units of capacity over time.
+
+Every booking in the portal, a museum hour, a court, a parking space, goes through `reserve`
+and gives its units back through `release`. The guarantees:
+
+- a bucket never holds more than its capacity, whatever the concurrency: each unit is taken by a
+  guarded UPDATE (`taken + q <= capacity`) whose row count is checked, buckets are locked in
+  ascending time order (so two transactions never deadlock), and a CHECK constraint backs it up;
+- all buckets of a span are taken, or none (one transaction);
+- a repeated request with the same (holder, idempotency key) returns the first booking;
+- a booking's units are released exactly once: the status change that releases them is itself a
+  guarded UPDATE, so two concurrent cancellations cannot both give the units back.
+
+On SQLite the transaction starts with BEGIN IMMEDIATE (see `app.db.write_transaction`); on
+PostgreSQL the guarded updates' row locks serialise contenders.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import User
+from app.db import utcnow, write_transaction
+from app.errors import Conflict, DomainError
+from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What to reserve: `quantity` units of `resource_id` over [starts_at, ends_at)."""
+
+    resource_id: int
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+    holder_id: int
+    idempotency_key: str | None = None
+    booked_by_id: int | None = None
+    status: BookingStatus = BookingStatus.CONFIRMED
+    offer_expires_at: datetime | None = None
+
+
+def buckets_for_span(session, resource_id: int, starts_at: datetime, ends_at: datetime,
+                     ) -> list[CapacityBucket]:
+    """The buckets that exactly tile [starts_at, ends_at), in time order, or a DomainError."""
+    buckets = list(session.scalars(
+        select(CapacityBucket)
+        .where(CapacityBucket.resource_id == resource_id, CapacityBucket.starts_at >= starts_at,
+               CapacityBucket.starts_at < ends_at)
+        .order_by(CapacityBucket.starts_at)))
+    cursor = starts_at
+    for bucket in buckets:
+        if bucket.starts_at != cursor:
+            break
+        cursor = bucket.ends_at
+    if not buckets or cursor != ends_at:
+        raise DomainError(_l("That time is not open for booking."), code="not_bookable")
+    return buckets
+
+
+def _existing(session, holder_id: int, key: str | None) -> Booking | None:
+    if not key:
+        return None
+    return session.scalar(select(Booking).where(Booking.holder_id == holder_id,
+                                                Booking.idempotency_key == key))
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+def new_door_code(session, resource_id: int) -> str:
+    """8 digits, not shared with another live booking of the same resource."""
+    while True:
+        code = f"{secrets.randbelow(10**8):08d}"
+        clash = session.scalar(select(Booking.id).where(
+            Booking.resource_id == resource_id, Booking.door_code == code,
+            Booking.status.in_(HOLDING)))
+        if clash is None:
+            return code
+
+
+def take_units(session, buckets: list[CapacityBucket], quantity: int) -> None:
+    """Guarded increment of each bucket, in time order; SoldOut if any lacks room."""
+    for bucket in buckets:
+        result = session.execute(
+            update(CapacityBucket)
+            .where(CapacityBucket.id == bucket.id,
+                   CapacityBucket.taken + quantity <= CapacityBucket.capacity)
+            .values(taken=CapacityBucket.taken + quantity)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise SoldOut(_l("Sorry, there are not enough places left at that time."))
+
+
+def give_back_units(session, booking: Booking) -> None:
+    buckets = buckets_for_span(session, booking.resource_id, booking.starts_at, booking.ends_at)
+    for bucket in buckets:
+        result = session.execute(
+            update(CapacityBucket)
+            .where(CapacityBucket.id == bucket.id, CapacityBucket.taken >= booking.quantity)
+            .values(taken=CapacityBucket.taken - booking.quantity)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise RuntimeError(f"bucket {bucket.id} holds fewer units than booking {booking.id}")
+
+
+def reserve(session, request: Reservation,
+            check: Callable[[object, Reservation], None] | None = None) -> Booking:
+    """Take the units and record the booking in one transaction, committed on return.
+
+    `check(session, request)` runs inside the transaction after the holder's row is locked, so
+    per-person rules (daily limits, suspensions) cannot be raced by the same person's parallel
+    requests. It raises DomainError to refuse. On refusal nothing is written.
+    """
+    if request.quantity < 1:
+        raise DomainError(_l("Choose at least one place."), field="party_size")
+    write_transaction(session)
+    try:
+        existing = _existing(session, request.holder_id, request.idempotency_key)
+        if existing is not None:
+            session.commit()
+            return existing
+        # Serialise one person's concurrent requests (PostgreSQL; SQLite is serial already).
+        session.execute(select(User.id).where(User.id == request.holder_id).with_for_update())
+        if check is not None:
+            check(session, request)
+        buckets = buckets_for_span(session, request.resource_id, request.starts_at,
+                                   request.ends_at)
+        take_units(session, buckets, request.quantity)
+        booking = Booking(
+            resource_id=request.resource_id, holder_id=request.holder_id,
+            booked_by_id=request.booked_by_id, starts_at=request.starts_at,
+            ends_at=request.ends_at, quantity=request.quantity, status=request.status,
+            idempotency_key=request.idempotency_key, reference=new_reference(),
+            door_code=new_door_code(session, request.resource_id),
+            offer_expires_at=request.offer_expires_at)
+        session.add(booking)
+        session.flush()
+        session.commit()
+        return booking
+    except IntegrityError:
+        # A concurrent twin with the same idempotency key won the insert: answer with its booking.
+        session.rollback()
+        existing = _existing(session, request.holder_id, request.idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    except Exception:
+        session.rollback()
+        raise
+
+
+def transition(session, booking: Booking, to: BookingStatus, *, allowed_from=HOLDING,
+               reason: str | None = None, **values) -> bool:
+    """Move a booking to `to` if it is still in one of `allowed_from`; False if someone else
+    moved it first. Moving to a non-holding status releases its units, so `allowed_from` must
+    then be holding statuses only. Does not commit."""
+    if to not in HOLDING and not set(allowed_from) <= set(HOLDING):
+        raise ValueError("a releasing transition must start from holding statuses")
+    result = session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status.in_(allowed_from))
+        .values(status=to, status_reason=reason, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        session.refresh(booking)
+        return False
+    if to not in HOLDING:
+        give_back_units(session, booking)
+    session.refresh(booking)
+    return True
+
+
+def release(session, booking: Booking, to: BookingStatus, reason: str | None = None) -> bool:
+    """Give a booking's units back (cancelled, rejected, no-show, expired) in its own
+    transaction. Returns False, changing nothing, if it no longer held any."""
+    write_transaction(session)
+    try:
+        done = transition(session, booking, to, reason=reason)
+        session.commit()
+        return done
+    except Exception:
+        session.rollback()
+        raise
+
+
+def ledger_mismatches(session, resource_id: int | None = None) -> list[tuple[int, int, int]]:
+    """(bucket id, taken, units held by bookings) for every bucket where they differ. Empty when
+    the books balance, which every test of the engine asserts after its races."""
+    held = (select(CapacityBucket.id.label("bucket_id"),
+                   func.coalesce(func.sum(Booking.quantity), 0).label("held"))
+            .select_from(CapacityBucket)
+            .outerjoin(Booking, and_(Booking.resource_id == CapacityBucket.resource_id,
+                                     Booking.starts_at <= CapacityBucket.starts_at,
+                                     Booking.ends_at >= CapacityBucket.ends_at,
+                                     Booking.status.in_(HOLDING)))
+            .group_by(CapacityBucket.id))
+    if resource_id is not None:
+        held = held.where(CapacityBucket.resource_id == resource_id)
+    held = held.subquery()
+    rows = session.execute(
+        select(CapacityBucket.id, CapacityBucket.taken, held.c.held)
+        .join(held, held.c.bucket_id == CapacityBucket.id)
+        .where(CapacityBucket.taken != held.c.held))
+    return [tuple(row) for row in rows]
+
+
+def create_resource(session, kind: str, label: str):
+    from bookings.models import Resource
+    resource = Resource(kind=kind, label=label)
+    session.add(resource)
+    session.flush()
+    return resource
+
+
+def ensure_bucket(session, resource_id: int, starts_at: datetime, ends_at: datetime,
+                  capacity: int) -> CapacityBucket:
+    """The bucket starting at `starts_at`, created with `capacity` if missing. An existing
+    bucket's capacity is set to `capacity` but never below what is already taken."""
+    bucket = session.scalar(select(CapacityBucket).where(
+        CapacityBucket.resource_id == resource_id, CapacityBucket.starts_at == starts_at))
+    if bucket is None:
+        bucket = CapacityBucket(resource_id=resource_id, starts_at=starts_at, ends_at=ends_at,
+                                capacity=capacity, taken=0)
+        session.add(bucket)
+    else:
+        bucket.capacity = max(capacity, bucket.taken)
+    return bucket
