@@ -15,6 +15,7 @@ def init_app(app) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(create_token)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(sweep)
 
 
 def _fail(error: DomainError):
@@ -82,3 +83,13 @@ def seed_demo(if_empty):
         seeder(db.session)
     db.session.commit()
     click.echo("demo data ready")
+
+
+@click.command("sweep")
+def sweep():
+    """Run every service's periodic work once (cron: every minute). Safe on several nodes."""
+    from app.registry import registry
+
+    for sweeper in registry(current_app).sweepers:
+        for name, count in sweeper(db.session).items():
+            click.echo(f"{name}: {count}")

@@ -51,6 +51,13 @@ class Config:
     LOGIN_FAILURES_PER_ACCOUNT = _env("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_ATTEMPTS_PER_ADDRESS = _env("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per 15 minutes")
 
+    # No-show rule: this many no-shows within the window suspend venue booking for some days.
+    VENUE_NO_SHOW_LIMIT = int(_env("VENUE_NO_SHOW_LIMIT", "3"))
+    VENUE_NO_SHOW_WINDOW_DAYS = int(_env("VENUE_NO_SHOW_WINDOW_DAYS", "30"))
+    VENUE_SUSPENSION_DAYS = int(_env("VENUE_SUSPENSION_DAYS", "14"))
+    UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+
     API_TITLE = "citizen-portal API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

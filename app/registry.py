@@ -32,6 +32,8 @@ class Registry:
     # role -> functions (user, assignment) -> [Link]
     workspace_links: dict = field(default_factory=dict)
     seeders: list[Callable] = field(default_factory=list)
+    sweepers: list[Callable] = field(default_factory=list)
+    banners: list[Callable] = field(default_factory=list)
 
 
 def registry(app=None) -> Registry:
@@ -50,6 +52,28 @@ def register_workspace_links(app, role, links: Callable) -> None:
 def register_seeder(app, seeder: Callable) -> None:
     """`seeder(session)` adds a package's demo data; it must be idempotent."""
     registry(app).seeders.append(seeder)
+
+
+def register_sweeper(app, sweeper: Callable) -> None:
+    """`sweeper(session) -> dict of counts`, run by `flask sweep`; idempotent and safe to run on
+    several nodes at once."""
+    registry(app).sweepers.append(sweeper)
+
+
+def register_banner(app, banner: Callable) -> None:
+    """`banner() -> Banner | None`, shown at the top of every page when it returns one."""
+    registry(app).banners.append(banner)
+
+
+@dataclass(frozen=True)
+class Banner:
+    message: str
+    action_label: object
+    action_url: str
+
+
+def page_banners() -> list[Banner]:
+    return [b for b in (fn() for fn in registry().banners) if b is not None]
 
 
 def services() -> list[Service]:

@@ -6,17 +6,18 @@ from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
 from app.accounts.services import mask_phone
+from app.clock import hhmm
 from app.extensions import db
 from app.forms import error_list
 from app.i18n import format_fen, html_lang, is_english
 from app.notifications.services import unread_count
-from app.registry import registry
+from app.registry import page_banners, registry
 from app.urls import current_path
 
 
 def init_app(app) -> None:
     app.jinja_env.globals.update(html_lang=html_lang, current_path=current_path,
-                                 error_list=error_list)
+                                 error_list=error_list, hhmm=hhmm)
     app.jinja_env.filters.update(fen=format_fen, mask_phone=mask_phone,
                                  datetime=lambda v, f="medium": format_datetime(v, f) if v else "",
                                  date=lambda v, f="medium": format_date(v, f) if v else "")
@@ -33,4 +34,5 @@ def init_app(app) -> None:
             "english": english,
             "unread_count": unread,
             "services_nav": registry().services,
+            "page_banners": page_banners() if current_user and current_user.is_authenticated else [],
         }

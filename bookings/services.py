@@ -118,12 +118,15 @@ def give_back_units(session, booking: Booking) -> None:
 
 
 def reserve(session, request: Reservation,
-            check: Callable[[object, Reservation], None] | None = None) -> Booking:
+            check: Callable[[object, Reservation], None] | None = None,
+            on_created: Callable[[object, Booking], None] | None = None) -> Booking:
     """Take the units and record the booking in one transaction, committed on return.
 
     `check(session, request)` runs inside the transaction after the holder's row is locked, so
     per-person rules (daily limits, suspensions) cannot be raced by the same person's parallel
     requests. It raises DomainError to refuse. On refusal nothing is written.
+    `on_created(session, booking)` adds what must commit with a new booking (inbox messages,
+    audit entries); a repeated idempotent request returns the first booking without calling it.
     """
     if request.quantity < 1:
         raise DomainError(_l("Choose at least one place."), field="party_size")
@@ -137,18 +140,9 @@ def reserve(session, request: Reservation,
         session.execute(select(User.id).where(User.id == request.holder_id).with_for_update())
         if check is not None:
             check(session, request)
-        buckets = buckets_for_span(session, request.resource_id, request.starts_at,
-                                   request.ends_at)
-        take_units(session, buckets, request.quantity)
-        booking = Booking(
-            resource_id=request.resource_id, holder_id=request.holder_id,
-            booked_by_id=request.booked_by_id, starts_at=request.starts_at,
-            ends_at=request.ends_at, quantity=request.quantity, status=request.status,
-            idempotency_key=request.idempotency_key, reference=new_reference(),
-            door_code=new_door_code(session, request.resource_id),
-            offer_expires_at=request.offer_expires_at)
-        session.add(booking)
-        session.flush()
+        booking = hold(session, request)
+        if on_created is not None:
+            on_created(session, booking)
         session.commit()
         return booking
     except IntegrityError:
@@ -161,6 +155,24 @@ def reserve(session, request: Reservation,
     except Exception:
         session.rollback()
         raise
+
+
+def hold(session, request: Reservation) -> Booking:
+    """Take the units and add the booking inside the caller's transaction (no commit). For
+    operations that must free and re-take units atomically, such as a waitlist offer made in the
+    same transaction as the cancellation that freed the places."""
+    buckets = buckets_for_span(session, request.resource_id, request.starts_at, request.ends_at)
+    take_units(session, buckets, request.quantity)
+    booking = Booking(
+        resource_id=request.resource_id, holder_id=request.holder_id,
+        booked_by_id=request.booked_by_id, starts_at=request.starts_at, ends_at=request.ends_at,
+        quantity=request.quantity, status=request.status,
+        idempotency_key=request.idempotency_key, reference=new_reference(),
+        door_code=new_door_code(session, request.resource_id),
+        offer_expires_at=request.offer_expires_at)
+    session.add(booking)
+    session.flush()
+    return booking
 
 
 def transition(session, booking: Booking, to: BookingStatus, *, allowed_from=HOLDING,

@@ -239,3 +239,62 @@ def make_user(session):
         return user
 
     return make
+
+
+# --- Venues ---------------------------------------------------------------------------------
+
+NOW = "2026-12-01T09:00:00+08:00"  # a Tuesday morning in Shanghai
+
+
+@pytest.fixture
+def frozen(request):
+    """Freeze the clock at NOW (or at the test's @pytest.mark.now("...") time)."""
+    import time_machine
+
+    marker = request.node.get_closest_marker("now")
+    with time_machine.travel(marker.args[0] if marker else NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def make_venue(session, places, frozen):
+    """make_venue(capacity=5, ...) -> a museum with a general hall (60-minute slots, 09-17 every
+    day) and a personalised court (60-minute steps), slots materialised for 15 days."""
+    from venues.demo import add_venue
+    from venues.models import BookingMode, Space, VenueType
+    from venues.services.catalogue import materialise
+
+    def make(capacity=5, *, name="测试博物馆", town=None, approval=False, **rules):
+        venue = add_venue(session, name_zh=name, name_en="Test Museum",
+                          town=town or places["towns"][0], type=VenueType.MUSEUM,
+                          address_zh="测试路 1 号", address_en="1 Test Road")
+        from venues.services.admin import replace_hours
+        replace_hours(session, venue, {d: (9 * 60, 17 * 60) for d in range(7)})
+        hall = venue.spaces[0]
+        hall.capacity, hall.max_party_size = capacity, 4
+        from bookings.services import create_resource
+        court_resource = create_resource(session, "venue", "court")
+        venue.spaces.append(Space(resource_id=court_resource.id, name_zh="球场", name_en="Court",
+                                  mode=BookingMode.PERSONALISED, capacity=1, slot_minutes=60,
+                                  max_steps=3, requires_approval=approval))
+        for key, value in rules.items():
+            setattr(venue, key, value)
+        session.commit()
+        materialise(session, venue)
+        return venue
+
+    return make
+
+
+def slot_at(session, space, day_offset: int, hour: int):
+    """The bucket of `space` starting at `hour`:00 local, `day_offset` days from today."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app import clock
+    from bookings.models import CapacityBucket
+
+    start = clock.at(clock.today() + timedelta(days=day_offset), hour * 60)
+    return session.scalar(select(CapacityBucket).where(
+        CapacityBucket.resource_id == space.resource_id, CapacityBucket.starts_at == start))

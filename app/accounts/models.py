@@ -185,3 +185,20 @@ class ApiToken(db.Model):
     def lookup(cls, session, token: str) -> "ApiToken | None":
         return session.scalar(select(cls).where(cls.digest == cls.digest_of(token),
                                                 cls.revoked_at.is_(None)))
+
+
+class HelperConsent(db.Model):
+    """A resident's consent for a community helper to book and cancel for them (帮办代办)."""
+
+    __tablename__ = "helper_consent"
+    __table_args__ = (UniqueConstraint("resident_id", "helper_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    helper_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                           index=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    resident = relationship("User", foreign_keys=[resident_id])
+    helper = relationship("User", foreign_keys=[helper_id])

@@ -1,0 +1,38 @@
+"""Local time for people (Asia/Shanghai), UTC in the database."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from app.db import utcnow
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def today() -> date:
+    return now().astimezone(LOCAL_TZ).date()
+
+
+def local(dt: datetime) -> datetime:
+    return dt.astimezone(LOCAL_TZ)
+
+
+def at(day: date, minutes: int) -> datetime:
+    """The aware instant `minutes` after local midnight of `day`."""
+    return datetime.combine(day, time(0), LOCAL_TZ) + timedelta(minutes=minutes)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    return at(day, 0), at(day + timedelta(days=1), 0)
+
+
+def hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def timedelta_minutes(minutes: int) -> timedelta:
+    return timedelta(minutes=minutes)

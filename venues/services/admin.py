@@ -1,0 +1,154 @@
+"""Venue administration: venues, spaces, opening hours, closures and photos."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app import clock
+from app.accounts.models import User
+from app.audit.services import record
+from app.errors import DomainError
+from app.uploads import remove_image, store_image
+from bookings.models import HOLDING, Booking, BookingStatus
+from bookings.services import create_resource
+from venues.models import BookingMode, Closure, OpeningHours, Space, Venue, VenuePhoto
+from venues.services.booking import cancel
+from venues.services.catalogue import materialise
+
+VENUE_FIELDS = ("name_zh", "name_en", "type", "town_id", "address_zh", "address_en", "phone",
+                "description_zh", "description_en", "rules_zh", "rules_en", "step_free",
+                "accessible_toilet", "lift", "hearing_loop", "opens_days_ahead", "max_per_day",
+                "max_per_week", "cancel_cutoff_minutes", "checkin_grace_minutes",
+                "crowd_warning_percent", "waitlist_offer_minutes", "active")
+SPACE_FIELDS = ("name_zh", "name_en", "mode", "capacity", "slot_minutes", "max_party_size",
+                "max_steps", "requires_approval", "active")
+
+
+def parse_hhmm(value: str, field: str) -> int:
+    """"08:30" -> 510; DomainError on anything else."""
+    try:
+        hours, minutes = (int(part) for part in (value or "").strip().split(":"))
+        if 0 <= hours <= 24 and 0 <= minutes < 60 and hours * 60 + minutes <= 1440:
+            return hours * 60 + minutes
+    except ValueError:
+        pass
+    raise DomainError(_l("Enter a time like 08:30"), field=field)
+
+
+def save_venue(session, staff: User, venue: Venue | None, data: dict) -> Venue:
+    creating = venue is None
+    venue = venue or Venue()
+    for name in VENUE_FIELDS:
+        if name in data:
+            setattr(venue, name, data[name])
+    venue.opens_at_minutes = parse_hhmm(data["opens_at"], "opens_at")
+    session.add(venue)
+    session.flush()
+    record(session, staff, "venue.create" if creating else "venue.update", venue)
+    session.commit()
+    materialise(session, venue)
+    return venue
+
+
+def save_space(session, staff: User, venue: Venue, space: Space | None, data: dict) -> Space:
+    """Create or change a space. Capacity changes apply to future slots, never below what is
+    already booked."""
+    if data["mode"] == BookingMode.PERSONALISED.value:
+        data = {**data, "capacity": 1}
+    if space is None:
+        resource = create_resource(session, "venue", f"{venue.name_zh} {data['name_zh']}")
+        space = Space(venue=venue, resource_id=resource.id)
+    elif space.mode.value != data["mode"] or space.slot_minutes != data["slot_minutes"]:
+        booked = session.scalar(select(Booking.id).where(
+            Booking.resource_id == space.resource_id, Booking.status.in_(HOLDING),
+            Booking.ends_at > clock.now()).limit(1))
+        if booked is not None:
+            raise DomainError(_l("This space has bookings to come, so its kind of booking and slot length cannot change. Add a new space instead."),
+                              field="mode")
+    for name in SPACE_FIELDS:
+        setattr(space, name, data[name])
+    session.add(space)
+    session.flush()
+    record(session, staff, "venue.space", space, venue_id=venue.id)
+    session.commit()
+    materialise(session, venue)
+    return space
+
+
+def save_hours(session, staff: User, venue: Venue, hours: dict[int, tuple[str, str]]) -> None:
+    """`hours` maps weekday -> (opens, closes) as "HH:MM" strings; both empty means closed."""
+    parsed = {}
+    for day, (opens, closes) in hours.items():
+        if not (opens or "").strip() and not (closes or "").strip():
+            continue
+        start, end = parse_hhmm(opens, f"opens_{day}"), parse_hhmm(closes, f"closes_{day}")
+        if end <= start:
+            raise DomainError(_l("Closing time must be after opening time"), field=f"closes_{day}")
+        parsed[day] = (start, end)
+    replace_hours(session, venue, parsed)
+    record(session, staff, "venue.hours", venue)
+    session.commit()
+    materialise(session, venue)
+
+
+def replace_hours(session, venue: Venue, hours: dict[int, tuple[int, int]]) -> None:
+    """Set the weekly hours. Old rows are deleted (and flushed) before new ones are inserted,
+    since the unit of work would otherwise insert first and trip the one-row-per-day rule."""
+    venue.hours.clear()
+    session.flush()
+    venue.hours.extend(OpeningHours(weekday=d, opens=o, closes=c) for d, (o, c) in sorted(hours.items()))
+    session.flush()
+
+
+def add_closure(session, staff: User, venue: Venue, starts_on: date, ends_on: date,
+                reason: str) -> tuple[Closure, int]:
+    """Close the venue on those days: every booking in them is cancelled with a notice giving
+    the reason, and their slots are removed. Returns the closure and the bookings cancelled."""
+    if ends_on < starts_on:
+        raise DomainError(_l("The last day must be on or after the first day"), field="ends_on")
+    if ends_on < clock.today():
+        raise DomainError(_l("The closure is in the past"), field="ends_on")
+    closure = Closure(venue=venue, starts_on=starts_on, ends_on=ends_on, reason=reason.strip())
+    session.add(closure)
+    session.flush()
+    record(session, staff, "venue.closure", closure, venue_id=venue.id, reason=reason)
+    session.commit()
+    start, _ = clock.day_bounds(starts_on)
+    _, end = clock.day_bounds(ends_on)
+    affected = list(session.scalars(
+        select(Booking).join(Space, Space.resource_id == Booking.resource_id)
+        .where(Space.venue_id == venue.id, Booking.status.in_(HOLDING),
+               Booking.status != BookingStatus.CHECKED_IN,
+               Booking.starts_at >= start, Booking.starts_at < end)))
+    for booking in affected:
+        cancel(session, booking, staff, by_staff=True, reason=reason.strip())
+    materialise(session, venue)
+    return closure, len(affected)
+
+
+def remove_closure(session, staff: User, closure: Closure) -> None:
+    venue = closure.venue
+    session.delete(closure)
+    record(session, staff, "venue.closure_removed", venue)
+    session.commit()
+    materialise(session, venue)
+
+
+def add_photo(session, staff: User, venue: Venue, data: bytes, alt_zh: str, alt_en: str) -> VenuePhoto:
+    stored = store_image(data, "venues")
+    photo = VenuePhoto(venue=venue, filename=stored.filename, width=stored.width,
+                       height=stored.height, alt_zh=alt_zh.strip(), alt_en=(alt_en or "").strip())
+    session.add(photo)
+    session.flush()
+    record(session, staff, "venue.photo", photo, venue_id=venue.id)
+    session.commit()
+    return photo
+
+
+def delete_photo(session, staff: User, photo: VenuePhoto) -> None:
+    remove_image("venues", photo.filename)
+    record(session, staff, "venue.photo_removed", photo, venue_id=photo.venue_id)
+    session.delete(photo)
+    session.commit()

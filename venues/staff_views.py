@@ -1,0 +1,317 @@
+"""Venue staff and administrators: the door, the day's bookings, crowd levels, administration."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, send_from_directory, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app import clock
+from app.accounts.models import Role
+from app.accounts.services import mask_phone
+from app.auth import authorize, require_role
+from app.errors import DomainError
+from app.extensions import db
+from app.forms import add_error
+from app.places.models import Town
+from bookings.models import Booking, BookingStatus
+from venues.forms import (WEEKDAY_LABELS, ClosureForm, ConfirmForm, DoorForm, HoursForm, PhotoForm,
+                          ReasonForm, SpaceForm, VenueForm)
+from venues.models import Closure, Space, Venue, VenuePhoto
+from venues.services import admin, door
+from venues.services import booking as booking_service
+
+bp = Blueprint("venue_staff", __name__, url_prefix="/staff/venues")
+media_bp = Blueprint("venue_media", __name__)
+
+STAFF_ROLES = (Role.VENUE_STAFF, Role.VENUE_ADMIN, Role.ADMINISTRATOR)
+ADMIN_ROLES = (Role.VENUE_ADMIN, Role.ADMINISTRATOR)
+
+
+def _venue_for(venue_id: int, *roles) -> Venue:
+    venue = db.session.get(Venue, venue_id)
+    if venue is None:
+        abort(404)
+    authorize(current_user, *roles, obj=venue)
+    return venue
+
+
+@bp.route("/<int:venue_id>/door", methods=["GET", "POST"])
+@login_required
+def door_page(venue_id: int):
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    form = DoorForm()
+    outcome = None
+    if form.validate_on_submit():
+        outcome = door.check_in(db.session, venue, form.code.data, current_user)
+        form = DoorForm(formdata=None)
+    return render_template("venues/staff/door.html", venue=venue, form=form, outcome=outcome,
+                           messages=door.DOOR_MESSAGES, status_label=booking_service.status_label,
+                           crowd=door.crowd_levels(db.session, [venue])[0])
+
+
+def _day_arg() -> date:
+    try:
+        return date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        return clock.today()
+
+
+@bp.route("/<int:venue_id>/bookings")
+@login_required
+def day(venue_id: int):
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    the_day = _day_arg()
+    bookings = door.day_bookings(db.session, venue, the_day)
+    spaces = {s.resource_id: s for s in venue.spaces}
+    return render_template("venues/staff/day.html", venue=venue, day=the_day, bookings=bookings,
+                           spaces=spaces, status_label=booking_service.status_label,
+                           form=ReasonForm(), BookingStatus=BookingStatus)
+
+
+@bp.route("/<int:venue_id>/bookings.csv")
+@login_required
+def export(venue_id: int):
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    the_day = _day_arg()
+    spaces = {s.resource_id: s for s in venue.spaces}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["reference", "space", "starts_at", "ends_at", "people", "status", "name",
+                     "phone", "booked_by", "checked_in_at"])
+    for b in door.day_bookings(db.session, venue, the_day):
+        writer.writerow([b.reference, spaces[b.resource_id].name_zh,
+                         clock.local(b.starts_at).isoformat(), clock.local(b.ends_at).isoformat(),
+                         b.quantity, b.status.value, b.holder.name, mask_phone(b.holder.phone),
+                         b.booked_by.name if b.booked_by_id and b.booked_by_id != b.holder_id else "",
+                         clock.local(b.checked_in_at).isoformat() if b.checked_in_at else ""])
+    filename = f"venue-{venue.id}-{the_day.isoformat()}.csv"
+    # A BOM so that spreadsheet programs read the Chinese names as UTF-8.
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/<int:venue_id>/bookings/<reference>/decide", methods=["POST"])
+@login_required
+def decide(venue_id: int, reference: str):
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    booking = booking_service.booking_for(db.session, reference)
+    space = booking_service.space_for_resource(db.session, booking.resource_id) if booking else None
+    if space is None or space.venue_id != venue.id:
+        abort(404)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            booking_service.decide(db.session, booking, current_user,
+                                   approve=request.form.get("decision") == "approve",
+                                   reason=form.reason.data or "")
+            flash(_("Decision saved; the resident has been told."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    return redirect(url_for("venue_staff.day", venue_id=venue.id,
+                            date=clock.local(booking.starts_at).date().isoformat()))
+
+
+@bp.route("/<int:venue_id>/crowd")
+@login_required
+def crowd(venue_id: int):
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    return render_template("venues/staff/crowd.html", levels=door.crowd_levels(db.session, [venue]),
+                           single=True)
+
+
+@bp.route("/crowd")
+@require_role(Role.VENUE_ADMIN, Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
+def overview():
+    venues = list(db.session.scalars(select(Venue).where(Venue.active.is_(True))
+                                     .order_by(Venue.town_id, Venue.name_zh)))
+    levels = sorted(door.crowd_levels(db.session, venues), key=lambda c: -c.percent_now)
+    return render_template("venues/staff/crowd.html", levels=levels, single=False)
+
+
+# --- Administration -------------------------------------------------------------------------
+
+@bp.route("/admin")
+@require_role(*ADMIN_ROLES)
+def admin_list():
+    venues = [v for v in db.session.scalars(select(Venue).order_by(Venue.town_id, Venue.name_zh))
+              if current_user.has_role(Role.VENUE_ADMIN, v) or current_user.has_role(Role.ADMINISTRATOR)]
+    can_create = current_user.has_role(Role.ADMINISTRATOR) or any(
+        a.role == Role.VENUE_ADMIN and a.scope_id is None for a in current_user.roles)
+    return render_template("venues/staff/admin_list.html", venues=venues, can_create=can_create)
+
+
+def _town_choices():
+    return [SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))]
+
+
+@bp.route("/admin/new", methods=["GET", "POST"])
+@bp.route("/<int:venue_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(venue_id: int | None = None):
+    if venue_id is None:
+        if not (current_user.has_role(Role.ADMINISTRATOR) or any(
+                a.role == Role.VENUE_ADMIN and a.scope_id is None for a in current_user.roles)):
+            abort(403)
+        venue = None
+    else:
+        venue = _venue_for(venue_id, *ADMIN_ROLES)
+    form = VenueForm(obj=venue)
+    form.town_id.choices = _town_choices()
+    if request.method == "GET" and venue is not None:
+        form.opens_at.data = clock.hhmm(venue.opens_at_minutes)
+        form.type.data = venue.type.value
+    elif request.method == "GET":
+        form.opens_at.data = "08:00"
+        for name, value in (("opens_days_ahead", 7), ("max_per_day", 2), ("max_per_week", 5),
+                            ("cancel_cutoff_minutes", 120), ("checkin_grace_minutes", 30),
+                            ("crowd_warning_percent", 80), ("waitlist_offer_minutes", 60)):
+            getattr(form, name).data = value
+    if form.validate_on_submit():
+        try:
+            venue = admin.save_venue(db.session, current_user, venue, form.data)
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            flash(_("Venue saved."), "success")
+            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
+    return render_template("venues/staff/edit.html", form=form, venue=venue)
+
+
+@bp.route("/<int:venue_id>/manage")
+@login_required
+def manage(venue_id: int):
+    venue = _venue_for(venue_id, *ADMIN_ROLES)
+    return render_template("venues/staff/manage.html", venue=venue, weekdays=WEEKDAY_LABELS,
+                           hhmm=clock.hhmm, form=ConfirmForm(),
+                           pending=door.pending_count(db.session, venue))
+
+
+@bp.route("/<int:venue_id>/spaces/new", methods=["GET", "POST"])
+@bp.route("/<int:venue_id>/spaces/<int:space_id>", methods=["GET", "POST"])
+@login_required
+def space(venue_id: int, space_id: int | None = None):
+    venue = _venue_for(venue_id, *ADMIN_ROLES)
+    space_obj = None
+    if space_id is not None:
+        space_obj = next((s for s in venue.spaces if s.id == space_id), None)
+        if space_obj is None:
+            abort(404)
+    form = SpaceForm(obj=space_obj)
+    if request.method == "GET" and space_obj is not None:
+        form.mode.data = space_obj.mode.value
+    elif request.method == "GET":
+        form.capacity.data, form.max_party_size.data, form.max_steps.data = 50, 4, 2
+        form.slot_minutes.data = 60
+    if form.validate_on_submit():
+        try:
+            admin.save_space(db.session, current_user, venue, space_obj, form.data)
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            flash(_("Space saved; slots for the next 14 days are updated."), "success")
+            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
+    return render_template("venues/staff/space.html", form=form, venue=venue, space=space_obj)
+
+
+@bp.route("/<int:venue_id>/hours", methods=["GET", "POST"])
+@login_required
+def hours(venue_id: int):
+    venue = _venue_for(venue_id, *ADMIN_ROLES)
+    form = HoursForm()
+    if request.method == "GET":
+        for h in venue.hours:
+            getattr(form, f"opens_{h.weekday}").data = clock.hhmm(h.opens)
+            getattr(form, f"closes_{h.weekday}").data = clock.hhmm(h.closes)
+    if form.validate_on_submit():
+        try:
+            admin.save_hours(db.session, current_user, venue, {
+                d: (getattr(form, f"opens_{d}").data, getattr(form, f"closes_{d}").data)
+                for d in range(7)})
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            flash(_("Opening hours saved; slots for the next 14 days are updated."), "success")
+            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
+    return render_template("venues/staff/hours.html", form=form, venue=venue, weekdays=WEEKDAY_LABELS)
+
+
+@bp.route("/<int:venue_id>/closures", methods=["GET", "POST"])
+@login_required
+def closure(venue_id: int):
+    venue = _venue_for(venue_id, *ADMIN_ROLES)
+    form = ClosureForm()
+    if form.validate_on_submit():
+        try:
+            _closure, count = admin.add_closure(db.session, current_user, venue, form.starts_on.data,
+                                                form.ends_on.data, form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            flash(_("Closure saved. %(n)d booking(s) were cancelled and the residents told why.",
+                    n=count), "success")
+            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
+    return render_template("venues/staff/closure.html", form=form, venue=venue)
+
+
+@bp.route("/<int:venue_id>/closures/<int:closure_id>/delete", methods=["POST"])
+@login_required
+def delete_closure(venue_id: int, closure_id: int):
+    venue = _venue_for(venue_id, *ADMIN_ROLES)
+    item = db.session.get(Closure, closure_id)
+    if item is None or item.venue_id != venue.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        admin.remove_closure(db.session, current_user, item)
+        flash(_("Closure removed; the days are open for booking again."), "success")
+    return redirect(url_for("venue_staff.manage", venue_id=venue.id))
+
+
+@bp.route("/<int:venue_id>/photos", methods=["GET", "POST"])
+@login_required
+def photos(venue_id: int):
+    venue = _venue_for(venue_id, *ADMIN_ROLES)
+    form = PhotoForm()
+    if form.validate_on_submit():
+        try:
+            admin.add_photo(db.session, current_user, venue, form.photo.data.read(),
+                            form.alt_zh.data, form.alt_en.data)
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            flash(_("Photo added."), "success")
+            return redirect(url_for("venue_staff.photos", venue_id=venue.id))
+    return render_template("venues/staff/photos.html", form=form, venue=venue,
+                           delete_form=ConfirmForm())
+
+
+@bp.route("/<int:venue_id>/photos/<int:photo_id>/delete", methods=["POST"])
+@login_required
+def delete_photo(venue_id: int, photo_id: int):
+    venue = _venue_for(venue_id, *ADMIN_ROLES)
+    photo = db.session.get(VenuePhoto, photo_id)
+    if photo is None or photo.venue_id != venue.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        admin.delete_photo(db.session, current_user, photo)
+        flash(_("Photo removed."), "success")
+    return redirect(url_for("venue_staff.photos", venue_id=venue.id))
+
+
+@media_bp.route("/media/venues/<filename>")
+def media(filename: str):
+    """Venue photos are public; the filename is random and re-encoded on upload."""
+    return send_from_directory(current_app.config["UPLOAD_DIR"] + "/venues", filename,
+                               max_age=86400)
