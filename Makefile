@@ -34,9 +34,13 @@ db: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 
+# The periodic sweep (slots for the coming days, waitlist offers, no-shows, reminders) runs
+# every minute beside the development server, as cron would run `flask sweep` in production.
 run: db
 	@echo "citizen-portal on http://$(HOST):$(PORT)  (demo accounts: see README.md)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	@( while true; do $(BIN)/flask sweep > instance/sweep.log 2>&1; sleep 60; done ) & \
+	  sweeper=$$!; trap "kill $$sweeper 2>/dev/null" EXIT INT TERM; \
+	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 browser:

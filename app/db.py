@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -45,9 +45,12 @@ class UTCDateTime(TypeDecorator):
 def configure_engine(engine: Engine) -> None:
     """Install SQLite pragmas and our own transaction begin on an engine (no-op elsewhere).
 
-    pysqlite's own transaction handling begins lazily and cannot take the write lock up front, so we
-    switch it off and emit BEGIN ourselves: `BEGIN IMMEDIATE` when the connection was asked for a
-    write transaction (see `write_transaction`), a plain deferred `BEGIN` otherwise.
+    Every SQLite transaction begins with `BEGIN IMMEDIATE`, taking the write lock up front and
+    waiting for it up to the busy timeout. A deferred transaction that reads and then writes
+    cannot upgrade its lock in WAL mode once another writer has committed: SQLite answers
+    "database is locked" at once, whatever the timeout, which under a booking rush failed real
+    requests. Rails 7.1 and Django 5.1 made the same choice. The cost, readers queueing behind
+    writers, is the embedded default's; PostgreSQL runs production.
     """
     if engine.dialect.name != "sqlite" or getattr(engine, "_portal_configured", False):
         return
@@ -66,20 +69,25 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def write_transaction(session):
-    """Start a write transaction on `session` that holds the database's write lock from its start.
+    """Start a fresh transaction for a service that reads, checks and writes.
 
-    On SQLite this is `BEGIN IMMEDIATE` (waiting up to the busy timeout for other writers), so a
-    read-check-write sequence inside cannot interleave with another writer. On PostgreSQL it is an
-    ordinary transaction; guarded updates and row locks do the serialising there. Any transaction
-    already open on the session is committed first, so call this at the start of a service.
+    Whatever the session had open is committed first, so the service reads current data. On
+    SQLite the new transaction holds the write lock from its start (see `configure_engine`), so
+    nothing can interleave; on PostgreSQL guarded updates and row locks do the serialising.
     """
     real = session() if isinstance(session, scoped_session) else session
     if real.in_transaction():
         session.commit()
-    session.connection(execution_options={"sqlite_immediate": True})
+    session.connection()
     return session
+
+
+def str_enum(enum_cls, length: int = 24) -> Enum:
+    """A column type storing a StrEnum by its value, as VARCHAR with validation (no native
+    PostgreSQL enum type, so adding a value needs no ALTER TYPE migration)."""
+    return Enum(enum_cls, native_enum=False, length=length, validate_strings=True,
+                values_callable=lambda members: [m.value for m in members])

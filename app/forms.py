@@ -23,3 +23,24 @@ def error_list(form) -> list[tuple[str | None, str]]:
             items.append((target, field.errors[0] if isinstance(field.errors, list)
                           else next(iter(field.errors))))
     return items
+
+
+def submit_to_service(form, action, *, success, then):
+    """The POST half of a form view: validate, call the service, and either show its refusal on
+    the form (nothing saved, answers kept) or flash `success` and redirect to `then` (a URL, or a
+    function of the action's result giving one; `success` may be a function of it too). Returns
+    the redirect, or None when the page should be shown (again)."""
+    from flask import flash, redirect
+
+    from app.extensions import db
+
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = action()
+    except DomainError as error:
+        db.session.rollback()
+        add_error(form, error)
+        return None
+    flash(success(result) if callable(success) else success, "success")
+    return redirect(then(result) if callable(then) else then)

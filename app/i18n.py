@@ -65,3 +65,16 @@ def html_lang() -> str:
 def format_fen(amount_fen: int) -> str:
     """Money is integer fen everywhere; this is the one place it becomes yuan for display."""
     return format_currency(Decimal(amount_fen) / 100, "CNY")
+
+
+class Localized:
+    """A read-only attribute giving the reader's language of a pair of columns:
+    `name = Localized("name_zh", "name_en")`."""
+
+    def __init__(self, zh_attr: str, en_attr: str):
+        self.zh_attr, self.en_attr = zh_attr, en_attr
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return localized(getattr(obj, self.zh_attr), getattr(obj, self.en_attr))

@@ -4,16 +4,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import (CheckConstraint, Enum, ForeignKey, Index, Integer, String, UniqueConstraint)
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
 
-
-def _enum(cls, length=16):
-    return Enum(cls, native_enum=False, length=length, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class Resource(db.Model):
@@ -90,7 +86,7 @@ class Booking(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     quantity: Mapped[int] = mapped_column(Integer)
-    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus), index=True)
+    status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus, 16), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     # Short numeric code shown at the door (and inside the QR code).
@@ -133,7 +129,7 @@ class WaitlistEntry(db.Model):
     bucket_id: Mapped[int] = mapped_column(ForeignKey("capacity_bucket.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
-    status: Mapped[WaitlistStatus] = mapped_column(_enum(WaitlistStatus))
+    status: Mapped[WaitlistStatus] = mapped_column(str_enum(WaitlistStatus, 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id", ondelete="SET NULL"))
 

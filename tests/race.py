@@ -8,6 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 def race(app, n: int, fn):
     """Call fn(i) n times concurrently; return the list of results or raised exceptions."""
+    from app.extensions import db
+
+    # The test's own session must not hold a transaction (on SQLite: the write lock) meanwhile.
+    db.session.commit()
     barrier = threading.Barrier(n)
 
     def run(i):

@@ -47,7 +47,7 @@ def test_register_errors_keep_answers_and_title(client, make_user):
                                             "password": PASSWORD, "confirm": PASSWORD})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<title>错误:" in html
+    assert "<title>错误：" in html
     assert 'href="#phone"' in html  # the error summary links to the field
     assert 'value="李先生"' in html  # answers are kept
     assert "已经注册" in html

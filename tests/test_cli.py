@@ -1,6 +1,6 @@
 from sqlalchemy import func, select
 
-from app.accounts.models import ApiToken, Role, User
+from app.accounts.models import Role, User
 from app.places.models import Estate, Town
 
 

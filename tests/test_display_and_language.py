@@ -65,7 +65,7 @@ def test_large_text_alone(client):
 
 def test_display_setting_must_be_chosen(client):
     response = submit(client, "/display", {"display_mode": "sparkly"})
-    assert "<title>错误:" in response.get_data(as_text=True)
+    assert "<title>错误：" in response.get_data(as_text=True)
 
 
 def test_next_cannot_leave_the_site(client):

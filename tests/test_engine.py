@@ -177,29 +177,38 @@ def test_concurrent_cancellations_release_once(app, session, resource, make_user
 @pytest.mark.race
 def test_control_without_the_guard_the_race_is_real(app, session, resource, make_user, backend):
     """The naive read-check-write that the engine avoids really does go wrong under the same
-    race, so the tests above would notice if the guard were lost."""
+    race, so the tests above would notice if the guard were lost. On SQLite the guard includes
+    BEGIN IMMEDIATE, so the control uses a plain engine with SQLite's default deferred
+    transactions."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from app.extensions import db
+
     holders = [make_user().id for _ in range(40)]
     session.execute(update(CapacityBucket).where(CapacityBucket.starts_at == T0).values(capacity=5))
     session.commit()
+    plain = create_engine(db.engine.url, pool_size=50, max_overflow=0,
+                          connect_args={"timeout": 30} if backend == "sqlite" else {})
 
     def naive(i):
-        from app.extensions import db
-        s = db.session
-        bucket = s.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == resource.id,
-                                                       CapacityBucket.starts_at == T0))
-        if bucket.taken + 1 > bucket.capacity:
-            raise engine.SoldOut("sold out")
-        s.execute(text("SELECT pg_sleep(0.01)") if backend == "postgresql" else text("SELECT 1"))
-        s.execute(update(CapacityBucket).where(CapacityBucket.id == bucket.id)
-                  .values(taken=bucket.taken + 1))
-        s.add(Booking(resource_id=resource.id, holder_id=holders[i], starts_at=T0,
-                      ends_at=T0 + HOUR, quantity=1, status=BookingStatus.CONFIRMED,
-                      reference=engine.new_reference(), door_code=f"{i:08d}"))
-        s.commit()
-        return True
+        with Session(plain) as s:
+            bucket = s.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == resource.id,
+                                                           CapacityBucket.starts_at == T0))
+            if bucket.taken + 1 > bucket.capacity:
+                raise engine.SoldOut("sold out")
+            s.execute(text("SELECT pg_sleep(0.01)") if backend == "postgresql" else text("SELECT 1"))
+            s.execute(update(CapacityBucket).where(CapacityBucket.id == bucket.id)
+                      .values(taken=bucket.taken + 1))
+            s.add(Booking(resource_id=resource.id, holder_id=holders[i], starts_at=T0,
+                          ends_at=T0 + HOUR, quantity=1, status=BookingStatus.CONFIRMED,
+                          reference=engine.new_reference(), door_code=f"{i:08d}"))
+            s.commit()
+            return True
 
     results = race(app, 40, naive)
-    session.rollback()  # end the test's read snapshot (SQLite WAL) to see the race's commits
+    plain.dispose()
+    session.rollback()
     confirmed = session.scalar(select(func.count(Booking.id)))
     errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, engine.SoldOut)]
     # PostgreSQL: lost updates, more bookings than places. SQLite: writers collide and fail with

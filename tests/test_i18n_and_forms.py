@@ -73,7 +73,7 @@ def test_field_macro_ties_hint_and_error_to_the_input(client):
     html = submit(client, "/register", {"phone": "1", "name": "", "password": "", "confirm": ""}).get_data(as_text=True)
     assert 'aria-describedby="phone-hint phone-error"' in html
     assert 'id="phone-error"' in html and 'aria-invalid="true"' in html
-    assert '<span class="visually-hidden">错误:</span>' in html
+    assert '<span class="visually-hidden">错误：</span>' in html
 
 
 def test_money_and_times_follow_the_locale(app):

@@ -5,18 +5,14 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer, String, Text,
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
-from app.i18n import localized
+from app.i18n import Localized
 
-
-def _enum(cls, length=24):
-    return Enum(cls, native_enum=False, length=length, validate_strings=True,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class VenueType(enum.StrEnum):
@@ -65,7 +61,7 @@ class Venue(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(96))
     name_en: Mapped[str] = mapped_column(String(160))
-    type: Mapped[VenueType] = mapped_column(_enum(VenueType), index=True)
+    type: Mapped[VenueType] = mapped_column(str_enum(VenueType), index=True)
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
     address_zh: Mapped[str] = mapped_column(String(200))
     address_en: Mapped[str] = mapped_column(String(240))
@@ -102,21 +98,13 @@ class Venue(db.Model):
     photos: Mapped[list["VenuePhoto"]] = relationship(
         back_populates="venue", order_by="VenuePhoto.id", cascade="all, delete-orphan")
 
-    @property
-    def name(self) -> str:
-        return localized(self.name_zh, self.name_en)
+    name = Localized("name_zh", "name_en")
 
-    @property
-    def address(self) -> str:
-        return localized(self.address_zh, self.address_en)
+    address = Localized("address_zh", "address_en")
 
-    @property
-    def description(self) -> str:
-        return localized(self.description_zh, self.description_en)
+    description = Localized("description_zh", "description_en")
 
-    @property
-    def rules(self) -> str:
-        return localized(self.rules_zh, self.rules_en)
+    rules = Localized("rules_zh", "rules_en")
 
     @property
     def facilities(self) -> list:
@@ -141,7 +129,7 @@ class Space(db.Model):
     resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), unique=True)
     name_zh: Mapped[str] = mapped_column(String(96))
     name_en: Mapped[str] = mapped_column(String(160))
-    mode: Mapped[BookingMode] = mapped_column(_enum(BookingMode))
+    mode: Mapped[BookingMode] = mapped_column(str_enum(BookingMode))
     # General: places per slot. Personalised: 1 (the whole space).
     capacity: Mapped[int] = mapped_column(Integer)
     # General: slot length. Personalised: the step a span is chosen in.
@@ -153,9 +141,7 @@ class Space(db.Model):
 
     venue: Mapped[Venue] = relationship(back_populates="spaces")
 
-    @property
-    def name(self) -> str:
-        return localized(self.name_zh, self.name_en)
+    name = Localized("name_zh", "name_en")
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
@@ -208,6 +194,4 @@ class VenuePhoto(db.Model):
 
     venue: Mapped[Venue] = relationship(back_populates="photos")
 
-    @property
-    def alt(self) -> str:
-        return localized(self.alt_zh, self.alt_en)
+    alt = Localized("alt_zh", "alt_en")

@@ -18,12 +18,12 @@ from app.accounts.services import mask_phone
 from app.auth import authorize, require_role
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import add_error
+from app.forms import submit_to_service
 from app.places.models import Town
-from bookings.models import Booking, BookingStatus
+from bookings.models import BookingStatus
 from venues.forms import (WEEKDAY_LABELS, ClosureForm, ConfirmForm, DoorForm, HoursForm, PhotoForm,
                           ReasonForm, SpaceForm, VenueForm)
-from venues.models import Closure, Space, Venue, VenuePhoto
+from venues.models import Closure, Venue, VenuePhoto
 from venues.services import admin, door
 from venues.services import booking as booking_service
 
@@ -174,16 +174,10 @@ def edit(venue_id: int | None = None):
                             ("cancel_cutoff_minutes", 120), ("checkin_grace_minutes", 30),
                             ("crowd_warning_percent", 80), ("waitlist_offer_minutes", 60)):
             getattr(form, name).data = value
-    if form.validate_on_submit():
-        try:
-            venue = admin.save_venue(db.session, current_user, venue, form.data)
-        except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
-        else:
-            flash(_("Venue saved."), "success")
-            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
-    return render_template("venues/staff/edit.html", form=form, venue=venue)
+    done = submit_to_service(form, lambda: admin.save_venue(db.session, current_user, venue, form.data),
+                             success=_("Venue saved."),
+                             then=lambda saved: url_for("venue_staff.manage", venue_id=saved.id))
+    return done or render_template("venues/staff/edit.html", form=form, venue=venue)
 
 
 @bp.route("/<int:venue_id>/manage")
@@ -211,16 +205,11 @@ def space(venue_id: int, space_id: int | None = None):
     elif request.method == "GET":
         form.capacity.data, form.max_party_size.data, form.max_steps.data = 50, 4, 2
         form.slot_minutes.data = 60
-    if form.validate_on_submit():
-        try:
-            admin.save_space(db.session, current_user, venue, space_obj, form.data)
-        except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
-        else:
-            flash(_("Space saved; slots for the next 14 days are updated."), "success")
-            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
-    return render_template("venues/staff/space.html", form=form, venue=venue, space=space_obj)
+    done = submit_to_service(
+        form, lambda: admin.save_space(db.session, current_user, venue, space_obj, form.data),
+        success=_("Space saved; slots for the next 14 days are updated."),
+        then=url_for("venue_staff.manage", venue_id=venue.id))
+    return done or render_template("venues/staff/space.html", form=form, venue=venue, space=space_obj)
 
 
 @bp.route("/<int:venue_id>/hours", methods=["GET", "POST"])
@@ -232,18 +221,13 @@ def hours(venue_id: int):
         for h in venue.hours:
             getattr(form, f"opens_{h.weekday}").data = clock.hhmm(h.opens)
             getattr(form, f"closes_{h.weekday}").data = clock.hhmm(h.closes)
-    if form.validate_on_submit():
-        try:
-            admin.save_hours(db.session, current_user, venue, {
-                d: (getattr(form, f"opens_{d}").data, getattr(form, f"closes_{d}").data)
-                for d in range(7)})
-        except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
-        else:
-            flash(_("Opening hours saved; slots for the next 14 days are updated."), "success")
-            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
-    return render_template("venues/staff/hours.html", form=form, venue=venue, weekdays=WEEKDAY_LABELS)
+    done = submit_to_service(
+        form, lambda: admin.save_hours(db.session, current_user, venue, {
+            d: (getattr(form, f"opens_{d}").data, getattr(form, f"closes_{d}").data) for d in range(7)}),
+        success=_("Opening hours saved; slots for the next 14 days are updated."),
+        then=url_for("venue_staff.manage", venue_id=venue.id))
+    return done or render_template("venues/staff/hours.html", form=form, venue=venue,
+                                   weekdays=WEEKDAY_LABELS)
 
 
 @bp.route("/<int:venue_id>/closures", methods=["GET", "POST"])
@@ -251,18 +235,13 @@ def hours(venue_id: int):
 def closure(venue_id: int):
     venue = _venue_for(venue_id, *ADMIN_ROLES)
     form = ClosureForm()
-    if form.validate_on_submit():
-        try:
-            _closure, count = admin.add_closure(db.session, current_user, venue, form.starts_on.data,
-                                                form.ends_on.data, form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
-        else:
-            flash(_("Closure saved. %(n)d booking(s) were cancelled and the residents told why.",
-                    n=count), "success")
-            return redirect(url_for("venue_staff.manage", venue_id=venue.id))
-    return render_template("venues/staff/closure.html", form=form, venue=venue)
+    done = submit_to_service(
+        form, lambda: admin.add_closure(db.session, current_user, venue, form.starts_on.data,
+                                        form.ends_on.data, form.reason.data),
+        success=lambda result: _("Closure saved. %(n)d booking(s) were cancelled and the residents told why.",
+                                 n=result[1]),
+        then=url_for("venue_staff.manage", venue_id=venue.id))
+    return done or render_template("venues/staff/closure.html", form=form, venue=venue)
 
 
 @bp.route("/<int:venue_id>/closures/<int:closure_id>/delete", methods=["POST"])
@@ -283,18 +262,12 @@ def delete_closure(venue_id: int, closure_id: int):
 def photos(venue_id: int):
     venue = _venue_for(venue_id, *ADMIN_ROLES)
     form = PhotoForm()
-    if form.validate_on_submit():
-        try:
-            admin.add_photo(db.session, current_user, venue, form.photo.data.read(),
-                            form.alt_zh.data, form.alt_en.data)
-        except DomainError as error:
-            db.session.rollback()
-            add_error(form, error)
-        else:
-            flash(_("Photo added."), "success")
-            return redirect(url_for("venue_staff.photos", venue_id=venue.id))
-    return render_template("venues/staff/photos.html", form=form, venue=venue,
-                           delete_form=ConfirmForm())
+    done = submit_to_service(
+        form, lambda: admin.add_photo(db.session, current_user, venue, form.photo.data.read(),
+                                      form.alt_zh.data, form.alt_en.data),
+        success=_("Photo added."), then=url_for("venue_staff.photos", venue_id=venue.id))
+    return done or render_template("venues/staff/photos.html", form=form, venue=venue,
+                                   delete_form=ConfirmForm())
 
 
 @bp.route("/<int:venue_id>/photos/<int:photo_id>/delete", methods=["POST"])

@@ -7,11 +7,11 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
 
 
@@ -79,8 +79,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
     display_mode: Mapped[DisplayMode] = mapped_column(
-        Enum(DisplayMode, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
-             validate_strings=True),
+        str_enum(DisplayMode, 16),
         default=DisplayMode.STANDARD)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -152,8 +151,7 @@ class RoleAssignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e],
-             validate_strings=True))
+        str_enum(Role, 32))
     scope_kind: Mapped[str | None] = mapped_column(String(16))
     scope_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 from flask_babel import gettext, lazy_gettext as _l
 from flask_smorest import Api
 from marshmallow import Schema, fields

@@ -4,7 +4,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.i18n import localized
+from app.i18n import Localized
 
 
 class Town(db.Model):
@@ -20,9 +20,7 @@ class Town(db.Model):
 
     estates: Mapped[list["Estate"]] = relationship(back_populates="town", order_by="Estate.name_zh")
 
-    @property
-    def name(self) -> str:
-        return localized(self.name_zh, self.name_en)
+    name = Localized("name_zh", "name_en")
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
@@ -47,13 +45,9 @@ class Estate(db.Model):
 
     town: Mapped[Town] = relationship(back_populates="estates")
 
-    @property
-    def name(self) -> str:
-        return localized(self.name_zh, self.name_en)
+    name = Localized("name_zh", "name_en")
 
-    @property
-    def address(self) -> str:
-        return localized(self.address_zh, self.address_en)
+    address = Localized("address_zh", "address_en")
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:

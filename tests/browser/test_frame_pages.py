@@ -61,7 +61,7 @@ def test_forms_with_errors(open_page, path, fields, mode):
         page.fill(selector, value)
     page.locator("main button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.title().startswith("错误:")
+    assert page.title().startswith("错误：")
     summary = page.locator(".error-summary")
     assert summary.is_visible()
     # The enhancement moves focus to the summary, so screen readers read it first.

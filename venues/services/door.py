@@ -14,7 +14,7 @@ from app.audit.services import record
 from app.db import write_transaction
 from bookings import services as engine
 from bookings.models import Booking, BookingStatus, CapacityBucket
-from venues.models import Space, Venue
+from venues.models import BookingMode, Space, Venue
 
 
 class DoorResult(enum.StrEnum):
@@ -114,7 +114,8 @@ class CrowdLevel:
 
 def crowd_levels(session, venues: list[Venue]) -> list[CrowdLevel]:
     """Checked-in people against capacity, for the slots running now and for all of today.
-    Counts general spaces (visitors); whole-space bookings count as the space's capacity."""
+    Counts the general spaces, where visitors come in numbers; a booked court or room says
+    nothing about how many people are inside."""
     now = clock.now()
     start, end = clock.day_bounds(clock.today())
     ids = [v.id for v in venues]
@@ -123,8 +124,8 @@ def crowd_levels(session, venues: list[Venue]) -> list[CrowdLevel]:
             select(Space.venue_id, CapacityBucket.starts_at, CapacityBucket.ends_at,
                    CapacityBucket.capacity)
             .join(CapacityBucket, CapacityBucket.resource_id == Space.resource_id)
-            .where(Space.venue_id.in_(ids), CapacityBucket.starts_at >= start,
-                   CapacityBucket.starts_at < end)):
+            .where(Space.venue_id.in_(ids), Space.mode == BookingMode.GENERAL,
+                   CapacityBucket.starts_at >= start, CapacityBucket.starts_at < end)):
         capacity[venue_id][1] += cap
         if starts_at <= now < ends_at:
             capacity[venue_id][0] += cap
@@ -133,7 +134,8 @@ def crowd_levels(session, venues: list[Venue]) -> list[CrowdLevel]:
             select(Space.venue_id, Booking.status, Booking.starts_at, Booking.ends_at,
                    Booking.quantity)
             .join(Space, Space.resource_id == Booking.resource_id)
-            .where(Space.venue_id.in_(ids), Booking.starts_at >= start, Booking.starts_at < end,
+            .where(Space.venue_id.in_(ids), Space.mode == BookingMode.GENERAL,
+                   Booking.starts_at >= start, Booking.starts_at < end,
                    Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)))):
         people[venue_id][2] += quantity
         if status == BookingStatus.CHECKED_IN:

@@ -1,0 +1,256 @@
+"""The venue service as a person uses it: pages, forms, errors, staff, admin, helpers."""
+import io
+import re
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from app.accounts.models import HelperConsent
+from bookings.models import Booking, BookingStatus
+from tests.conftest import login, submit
+from tests.conftest import slot_at
+from venues.models import VenuePhoto
+
+
+@pytest.fixture
+def venue(make_venue):
+    return make_venue(capacity=3)
+
+
+def english(client):
+    client.set_cookie("locale", "en")
+    return client
+
+
+def book_through_pages(client, slot_id, party="2"):
+    response = submit(client, f"/venues/slots/{slot_id}/book", {"party_size": party})
+    assert response.status_code == 302
+    check_url = response.headers["Location"]
+    html = client.get(check_url).get_data(as_text=True)
+    action = re.search(r'<form method="post" action="(/venues/slots/[^"]+)"', html).group(1).replace("&amp;", "&")
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
+    return submit(client, action, {"idempotency_key": key}, form_url=check_url)
+
+
+def test_search_filters(client, session, make_venue, places):
+    make_venue(name="莘庄博物馆")
+    make_venue(name="七宝博物馆", town=places["towns"][1])
+    html = client.get(f"/venues?town={places['towns'][1].id}").get_data(as_text=True)
+    assert "七宝博物馆" in html and "莘庄博物馆" not in html
+    html = client.get("/venues?q=莘庄").get_data(as_text=True)
+    assert "莘庄博物馆" in html and "七宝博物馆" not in html
+    assert "七宝博物馆" not in client.get("/venues?type=library").get_data(as_text=True)
+    html = client.get("/venues?places=99").get_data(as_text=True)  # nobody has 99 free in a slot
+    assert "莘庄博物馆" not in html
+    html = client.get("/venues?places=abc").get_data(as_text=True)
+    assert "<title>错误：" in html and 'href="#places"' in html
+
+
+def test_venue_page_shows_fourteen_days_as_a_table(client, venue):
+    html = english(client).get(f"/venues/{venue.id}").get_data(as_text=True)
+    assert "Availability of" in html and html.count('<th scope="row">') >= 28 + 7
+    assert "Step-free access" in html
+
+
+def test_general_booking_end_to_end(client, session, venue, make_user):
+    user = make_user()
+    login(english(client), user.phone)
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    response = book_through_pages(client, slot.id)
+    assert response.status_code == 302
+    booking = session.scalar(select(Booking).where(Booking.holder_id == user.id))
+    assert booking.quantity == 2 and response.headers["Location"] == f"/bookings/{booking.reference}?new=1"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Booking confirmed" in page and booking.reference in page
+    assert f"{booking.door_code[:4]} {booking.door_code[4:]}" in page and "<svg" in page
+    session.refresh(slot)
+    assert slot.taken == 2
+    assert booking.reference in client.get("/bookings").get_data(as_text=True)
+    ics = client.get(f"/bookings/{booking.reference}.ics")
+    assert ics.mimetype == "text/calendar" and b"BEGIN:VEVENT" in ics.data and booking.reference.encode() in ics.data
+    assert client.get(f"/bookings/{booking.reference}/qr.svg").mimetype == "image/svg+xml"
+
+
+def test_double_submitted_confirm_makes_one_booking(client, session, venue, make_user):
+    user = make_user()
+    login(client, user.phone)
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    check_url = f"/venues/slots/{slot.id}/check?party_size=1"
+    html = client.get(check_url).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
+    for _ in range(2):
+        assert submit(client, f"/venues/slots/{slot.id}/confirm?party_size=1", {"idempotency_key": key},
+                      form_url=check_url).status_code == 302
+    assert len(session.scalars(select(Booking).where(Booking.holder_id == user.id)).all()) == 1
+
+
+def test_sold_out_page_offers_the_waitlist_and_keeps_answers(client, session, venue, make_user):
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    first, second = make_user(), make_user()
+    login(client, first.phone)
+    book_through_pages(client, slot.id, party="3")
+    other = client.application.test_client()
+    login(english(other), second.phone)
+    response = book_through_pages(other, slot.id, party="2")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Error:" in html and "not enough places" in html
+    assert "Join the waitlist" in html and "<dd>2" in html
+    assert submit(other, f"/venues/slots/{slot.id}/waitlist", {"party_size": "2"},
+                  form_url="/bookings").status_code == 302
+    assert "Number 1 in line" in other.get("/bookings").get_data(as_text=True)
+
+
+def test_cancel_flow_and_other_people_cannot_see_a_booking(client, session, venue, make_user):
+    owner, stranger = make_user(), make_user()
+    login(client, owner.phone)
+    book_through_pages(client, slot_at(session, venue.spaces[0], 1, 10).id)
+    booking = session.scalar(select(Booking))
+    other = client.application.test_client()
+    login(other, stranger.phone)
+    for url in (f"/bookings/{booking.reference}", f"/bookings/{booking.reference}.ics",
+                f"/bookings/{booking.reference}/cancel"):
+        assert other.get(url).status_code == 404
+    assert submit(client, f"/bookings/{booking.reference}/cancel", {}).status_code == 302
+    session.refresh(booking)
+    assert booking.status == BookingStatus.CANCELLED
+
+
+def test_personalised_booking_pages(client, session, make_venue, make_user):
+    venue = make_venue(approval=True)
+    user = make_user()
+    login(english(client), user.phone)
+    court = venue.spaces[1]
+    day = "2026-12-02"
+    start = slot_at(session, court, 1, 14).starts_at.isoformat()
+    response = submit(client, f"/venues/{venue.id}/spaces/{court.id}/{day}/book",
+                      {"start": start, "steps": "2"})
+    check_url = response.headers["Location"]
+    html = client.get(check_url).get_data(as_text=True)
+    assert "120 minutes" in html and "Staff approve" in html
+    action = re.search(r'<form method="post" action="(/venues/spaces/[^"]+)"', html).group(1).replace("&amp;", "&")
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
+    response = submit(client, action, {"idempotency_key": key}, form_url=check_url)
+    booking = session.scalar(select(Booking).where(Booking.holder_id == user.id))
+    assert booking.status == BookingStatus.PENDING
+    assert "Booking received" in client.get(response.headers["Location"]).get_data(as_text=True)
+    # Staff approve it from the day's list.
+    staff = make_user("venue_staff", scope=venue)
+    staff_client = client.application.test_client()
+    login(staff_client, staff.username)
+    day_url = f"/staff/venues/{venue.id}/bookings?date={day}"
+    assert booking.reference in staff_client.get(day_url).get_data(as_text=True)
+    submit(staff_client, f"/staff/venues/{venue.id}/bookings/{booking.reference}/decide",
+           {"decision": "approve", "reason": ""}, form_url=day_url)
+    session.refresh(booking)
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_door_page_checks_in_and_other_venues_staff_are_refused(client, session, make_venue, make_user, frozen):
+    venue, other_venue = make_venue(), make_venue(name="别的馆")
+    user = make_user()
+    staff, other_staff = make_user("venue_staff", scope=venue), make_user("venue_staff", scope=other_venue)
+    from venues.services.booking import book_general
+    booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 0, 10).id, 1)
+    login(english(client), staff.username)
+    html = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(as_text=True)
+    assert "Valid: checked in" in html
+    html = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(as_text=True)
+    assert "Already used" in html
+    other = client.application.test_client()
+    login(other, other_staff.username)
+    assert other.get(f"/staff/venues/{venue.id}/door").status_code == 403
+    resident = client.application.test_client()
+    login(resident, user.phone)
+    assert resident.get(f"/staff/venues/{venue.id}/bookings").status_code == 403
+    csv_text = client.get(f"/staff/venues/{venue.id}/bookings.csv?date=2026-12-01").get_data(as_text=True)
+    assert booking.reference in csv_text and user.phone not in csv_text and user.phone[:3] + "****" in csv_text
+
+
+def test_crowd_overview_for_district_supervisors(client, venue, make_user):
+    login(english(client), make_user("district_supervisor").username)
+    html = client.get("/staff/venues/crowd").get_data(as_text=True)
+    assert "Crowd levels in the district" in html and "Test Museum" in html  # names follow the language
+    assert "0 of 24 (0%)" in html  # today's places: 09:00-17:00, 3 per slot
+
+
+def test_helper_acts_for_a_consenting_resident(client, session, venue, make_user):
+    resident, helper = make_user(), make_user("community_helper")
+    resident_client = client.application.test_client()
+    login(resident_client, resident.phone)
+    submit(resident_client, "/bookings/helpers", {"helper": helper.username})
+    assert session.scalar(select(HelperConsent).where(HelperConsent.helper_id == helper.id))
+    login(english(client), helper.username)
+    submit(client, "/bookings/helping", {"resident_id": str(resident.id)})
+    assert f"You are acting for {resident.name}" in client.get("/venues").get_data(as_text=True)
+    book_through_pages(client, slot_at(session, venue.spaces[0], 1, 10).id, party="1")
+    booking = session.scalar(select(Booking))
+    assert (booking.holder_id, booking.booked_by_id) == (resident.id, helper.id)
+    page = resident_client.get(f"/bookings/{booking.reference}").get_data(as_text=True)
+    assert helper.name in page  # the resident sees who booked for them
+    assert "booking.create" in resident_client.get("/bookings/helpers").get_data(as_text=True)
+
+
+def test_admin_creates_venue_space_hours_and_photo(client, session, make_user, places, frozen, tmp_path, app):
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    admin = make_user("venue_admin")
+    login(english(client), admin.username)
+    response = submit(client, "/staff/venues/admin/new", {
+        "name_zh": "新图书馆", "name_en": "New Library", "type": "library",
+        "town_id": str(places["towns"][0].id), "address_zh": "新路 1 号", "address_en": "1 New Road",
+        "opens_days_ahead": "7", "opens_at": "08:00", "max_per_day": "2", "max_per_week": "5",
+        "cancel_cutoff_minutes": "60", "checkin_grace_minutes": "15", "crowd_warning_percent": "80",
+        "waitlist_offer_minutes": "30", "active": "y", "step_free": "y"}, form_url="/staff/venues/admin/new")
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
+    venue_id = int(response.headers["Location"].split("/")[3])
+    submit(client, f"/staff/venues/{venue_id}/spaces/new", {
+        "name_zh": "自习室", "name_en": "Study room", "mode": "general", "capacity": "30",
+        "slot_minutes": "120", "max_party_size": "2", "max_steps": "1", "active": "y"})
+    hours = {f"opens_{d}": "09:00" for d in range(5)} | {f"closes_{d}": "17:00" for d in range(5)}
+    submit(client, f"/staff/venues/{venue_id}/hours", hours)
+    page = client.get(f"/venues/{venue_id}").get_data(as_text=True)
+    assert "Study room" in page and "30 places per slot" in page.replace(",", "")
+    # Bad hours are refused with the field named
+    html = submit(client, f"/staff/venues/{venue_id}/hours", {"opens_0": "9am", "closes_0": "17:00"}).get_data(as_text=True)
+    assert 'href="#opens_0"' in html
+    # Photo: content-checked, metadata stripped
+    image = Image.new("RGB", (50, 40), "red")
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", exif=exif)
+    response = client.post(f"/staff/venues/{venue_id}/photos", data={
+        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"/staff/venues/{venue_id}/photos").get_data(as_text=True)).group(1),
+        "alt_zh": "阅览室全景", "photo": (io.BytesIO(buf.getvalue()), "p.jpg")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    photo = session.scalar(select(VenuePhoto))
+    stored = (tmp_path / "venues" / photo.filename).read_bytes()
+    assert b"SecretCam" not in stored and Image.open(io.BytesIO(stored)).format == "JPEG"
+    html = client.post(f"/staff/venues/{venue_id}/photos", data={
+        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"/staff/venues/{venue_id}/photos").get_data(as_text=True)).group(1),
+        "alt_zh": "假的", "photo": (io.BytesIO(b"<?php echo 1; ?>"), "x.jpg")}, content_type="multipart/form-data").get_data(as_text=True)
+    assert "must be a JPEG, PNG, WebP or HEIC" in html
+
+
+def test_staff_cannot_administer_and_residents_cannot_staff(client, venue, make_user):
+    login(client, make_user("venue_staff", scope=venue).username)
+    assert client.get(f"/staff/venues/{venue.id}/edit").status_code == 403
+    assert client.get("/staff/venues/admin/new").status_code == 403
+    scoped_admin = client.application.test_client()
+    login(scoped_admin, make_user("venue_admin", scope=venue).username)
+    assert scoped_admin.get(f"/staff/venues/{venue.id}/edit").status_code == 200
+    assert scoped_admin.get("/staff/venues/admin/new").status_code == 403
+
+
+def test_calendar_feed_with_secret_token(client, session, venue, make_user):
+    user = make_user()
+    login(client, user.phone)
+    book_through_pages(client, slot_at(session, venue.spaces[0], 1, 10).id)
+    html = client.get("/bookings/calendar").get_data(as_text=True)
+    url = re.search(r'value="(http://[^"]+\.ics)"', html).group(1)
+    path = url.split("localhost", 1)[-1]
+    anonymous = client.application.test_client()
+    feed = anonymous.get(path)
+    assert feed.status_code == 200 and feed.data.count(b"BEGIN:VEVENT") == 1
+    submit(client, "/bookings/calendar", {})
+    assert anonymous.get(path).status_code == 404  # the old address stops working
