@@ -10,7 +10,7 @@ export FLASK_APP := wsgi
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test setup translations db browser i18n-extract clean help
+.PHONY: run test setup translations db browser bench i18n-extract clean help
 
 help:
 	@echo "make run   - set up and serve the portal with demo data on http://$(HOST):$(PORT)"
@@ -52,6 +52,10 @@ browser:
 
 test: setup browser
 	$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+
+# Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
+bench: setup
+	$(BIN)/python -m bench.booking_rush
 
 # Refresh the message catalogues after changing user-facing strings, then translate the new
 # entries in app/translations/zh_Hans_CN/LC_MESSAGES/messages.po.

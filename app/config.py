@@ -21,8 +21,11 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+DEVELOPMENT_SECRET = "dev-only-not-secret"
+
+
 class Config:
-    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = _env("SECRET_KEY", DEVELOPMENT_SECRET)
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PORTAL_PACKAGES = DEFAULT_PACKAGES
@@ -93,6 +96,6 @@ CONFIGS = {
 
 
 def check_production(config: dict) -> None:
-    """Refuse to run in production with the development secret or an embedded database."""
-    if config.get("SECRET_KEY") in (None, "", Config.SECRET_KEY):
+    """Refuse to run in production without a real secret (set, not the development one, long)."""
+    if config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET) or len(config["SECRET_KEY"]) < 32:
         raise RuntimeError("SECRET_KEY must be set to a long random value in production")

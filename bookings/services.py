@@ -140,9 +140,7 @@ def reserve(session, request: Reservation,
         session.execute(select(User.id).where(User.id == request.holder_id).with_for_update())
         if check is not None:
             check(session, request)
-        booking = hold(session, request)
-        if on_created is not None:
-            on_created(session, booking)
+        booking = hold(session, request, on_created)
         session.commit()
         return booking
     except IntegrityError:
@@ -157,12 +155,17 @@ def reserve(session, request: Reservation,
         raise
 
 
-def hold(session, request: Reservation) -> Booking:
+def hold(session, request: Reservation,
+         on_created: Callable[[object, Booking], None] | None = None) -> Booking:
     """Take the units and add the booking inside the caller's transaction (no commit). For
     operations that must free and re-take units atomically, such as a waitlist offer made in the
-    same transaction as the cancellation that freed the places."""
+    same transaction as the cancellation that freed the places.
+
+    The units are taken last: a guarded UPDATE locks its bucket rows until the transaction ends,
+    so everything else (the booking row, its codes, `on_created`'s messages) is written first to
+    keep that lock, which every contender for the slot waits on, as short as possible.
+    """
     buckets = buckets_for_span(session, request.resource_id, request.starts_at, request.ends_at)
-    take_units(session, buckets, request.quantity)
     booking = Booking(
         resource_id=request.resource_id, holder_id=request.holder_id,
         booked_by_id=request.booked_by_id, starts_at=request.starts_at, ends_at=request.ends_at,
@@ -172,6 +175,10 @@ def hold(session, request: Reservation) -> Booking:
         offer_expires_at=request.offer_expires_at)
     session.add(booking)
     session.flush()
+    if on_created is not None:
+        on_created(session, booking)
+        session.flush()
+    take_units(session, buckets, request.quantity)
     return booking
 
 

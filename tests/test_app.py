@@ -10,6 +10,24 @@ def test_production_refuses_the_development_secret(monkeypatch):
         create_app(ProductionConfig)
 
 
+def test_production_takes_the_secret_from_the_environment(monkeypatch):
+    import importlib
+
+    import app.config
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    config = importlib.reload(app.config)
+    try:
+        built = create_app(config.ProductionConfig)
+        assert built.config["SECRET_KEY"] == "s" * 40
+        monkeypatch.setenv("SECRET_KEY", "short")
+        config = importlib.reload(app.config)
+        with pytest.raises(RuntimeError):
+            create_app(config.ProductionConfig)
+    finally:
+        monkeypatch.delenv("SECRET_KEY")
+        importlib.reload(app.config)
+
+
 def test_production_starts_with_a_secret():
     app = create_app({**{k: getattr(ProductionConfig, k) for k in dir(ProductionConfig) if k.isupper()},
                       "SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})

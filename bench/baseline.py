@@ -1,0 +1,31 @@
+"""The baseline: a bare Flask + SQLAlchemy app doing the minimum a booking must do (insert one
+row in a transaction and answer JSON). Scenarios run it beside the portal on the same database
+and server settings, so their figures are ratios rather than numbers that depend on the machine.
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, jsonify
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, func, insert
+
+metadata = MetaData()
+rows = Table("bench_baseline", metadata, Column("id", Integer, primary_key=True),
+             Column("created_at", DateTime(timezone=True), server_default=func.now()))
+
+
+def create_baseline() -> Flask:
+    engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
+    metadata.create_all(engine)
+    app = Flask(__name__)
+
+    @app.post("/insert")
+    def insert_row():
+        with engine.begin() as conn:
+            new_id = conn.execute(insert(rows).returning(rows.c.id)).scalar_one()
+        return jsonify({"id": new_id}), 201
+
+    return app
+
+
+app = create_baseline() if os.environ.get("DATABASE_URL") else None

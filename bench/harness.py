@@ -1,0 +1,154 @@
+"""What every scenario needs: a throwaway PostgreSQL, the portal and the baseline under
+gunicorn on loopback, a bounded concurrent HTTP client, and latency statistics."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.pg import PostgresServer  # noqa: E402  (the test suite's throwaway cluster)
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "16",
+            "--worker-class", "gthread", "--log-level", "warning"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def postgres():
+    base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    server = PostgresServer(base).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def serve(module: str, database_url: str, extra_env: dict | None = None):
+    """Run `module:app` under gunicorn on a loopback port; yield the port."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "production",
+           "SECRET_KEY": "bench-" + "x" * 40, **(extra_env or {})}
+    proc = subprocess.Popen([*GUNICORN, "--bind", f"127.0.0.1:{port}", f"{module}:app"],
+                            cwd=ROOT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{module} did not start (exit code {proc.returncode})")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/")
+                if conn.getresponse().status < 500:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    def line(self, baseline: "Result | None" = None) -> str:
+        text = (f"{self.name:<34} {self.requests:>7} req {self.rps:>8.1f} req/s  "
+                f"p50 {self.pct(50):>7.1f} ms  p95 {self.pct(95):>7.1f} ms  p99 {self.pct(99):>7.1f} ms"
+                f"  errors {self.errors}")
+        if baseline is not None and baseline.rps:
+            text += (f"  | vs baseline: {self.rps / baseline.rps:.2f}x throughput, "
+                     f"{self.pct(50) / baseline.pct(50):.2f}x p50 latency")
+        return text
+
+
+def run_clients(port: int, clients: int, work, *, seconds_limit: float = 120.0) -> Result:
+    """Start `clients` threads; each calls `work(i, request)` until it returns False or time
+    runs out. `request(method, path, body, headers)` times one HTTP call on a kept-alive
+    connection and returns (status, parsed JSON)."""
+    result = Result(name="")
+    deadline = time.monotonic() + seconds_limit
+
+    def client(i):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+        def request(method, path, body=None, headers=None):
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                             headers={"Content-Type": "application/json", **(headers or {})})
+                response = conn.getresponse()
+                data = response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                result.errors += 1
+                return 0, None
+            result.latencies.append(time.perf_counter() - started)
+            result.statuses[status] = result.statuses.get(status, 0) + 1
+            if status >= 500:
+                result.errors += 1
+            try:
+                return status, json.loads(data) if data else None
+            except ValueError:
+                return status, None
+
+        while time.monotonic() < deadline and work(i, request):
+            pass
+        conn.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(client, range(clients)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def machine() -> str:
+    return f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+
+
+def median(values):
+    return statistics.median(values) if values else 0
