@@ -1,8 +1,307 @@
-from flask import Blueprint, render_template
+"""物业百事通 pages: report, follow, answer and supervise repairs."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+                   request, send_from_directory, url_for)
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import clock
+from app.acting import current_holder
+from app.accounts.models import Role
+from app.auth import require_role
+from app.errors import DomainError
+from app.extensions import db
+from app.forms import add_error
+from app.places.models import Estate, Town
+from repairs.forms import ActionForm, MessageForm, NoteForm, QueueFilterForm, RateForm, ReopenForm, ReportForm
+from repairs.models import Category, PropertyCompany, State, TicketPhoto
+from repairs.services import clock as response_clock
+from repairs.services import supervision, tickets
+from repairs.services.tickets import CANNED_REPLIES
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
+
+EVENT_LABELS = {
+    "submitted": _l("Reported"), "acknowledged": _l("Acknowledged"), "assigned": _l("Technician assigned"),
+    "reply": _l("Reply"), "visit": _l("Visit scheduled"), "started": _l("Work started"),
+    "resolved": _l("Marked fixed"), "confirmed": _l("Confirmed fixed by the resident"),
+    "reopened": _l("Reopened"), "auto_closed": _l("Closed automatically"), "cancelled": _l("Cancelled"),
+    "duplicate": _l("Same problem as another report"), "resident_info": _l("Resident added information"),
+    "joined": _l("Another resident joined"), "rated": _l("Rated"), "supervisor_note": _l("Supervisory note"),
+    "warning": _l("Deadline warning sent"), "escalated": _l("Escalated to the company and the town"),
+    "escalated_district": _l("Escalated to the district"),
+}
+
+
+def _files(field) -> list[bytes]:
+    return [f.read() for f in (field.data or []) if getattr(f, "filename", "")]
+
+
+@bp.app_context_processor
+def repair_helpers():
+    from repairs.models import EventKind
+    return {"deadline_words": response_clock.deadline_words, "at_risk": response_clock.at_risk,
+            "breached": response_clock.breached, "minutes_left": response_clock.minutes_left,
+            "event_labels": EVENT_LABELS, "Role_PM": Role.PROPERTY_MANAGER,
+            "Role_TS": Role.TOWN_SUPERVISOR, "Role_DS": Role.DISTRICT_SUPERVISOR, "EventKind": EventKind}
 
 
 @bp.route("")
 def index():
-    return render_template("repairs/index.html")
+    mine = tickets.my_tickets(db.session, current_holder()) if current_user.is_authenticated else []
+    return render_template("repairs/index.html", mine=mine)
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@login_required
+def report():
+    holder = current_holder()
+    form = ReportForm()
+    estate = db.session.get(Estate, holder.home_estate_id) if holder.home_estate_id else None
+    if form.validate_on_submit():
+        try:
+            ticket = tickets.report(
+                db.session, current_user, holder, category=Category(form.category.data),
+                description=form.description.data, public_area=form.public_area.data,
+                area=form.area.data or "", preferred_time=form.preferred_time.data or "",
+                photos=_files(form.photos))
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
+        else:
+            return redirect(url_for("repairs.ticket", reference=ticket.reference, new=1))
+    similar = []
+    if estate is not None:
+        similar = [t for category in Category for t in tickets.open_similar(
+            db.session, estate.id, category, True, "")]
+        similar += [t for category in Category for t in tickets.open_similar(
+            db.session, estate.id, category, False, tickets.home_location(holder))]
+    return render_template("repairs/report.html", form=form, estate=estate, holder=holder,
+                           location=tickets.home_location(holder), similar=similar)
+
+
+def _ticket_or_404(reference: str):
+    ticket = tickets.get(db.session, reference)
+    if ticket is None or not tickets.visible_to(db.session, current_user, ticket):
+        abort(404)
+    return ticket
+
+
+@bp.route("/tickets/<reference>")
+@login_required
+def ticket(reference: str):
+    item = _ticket_or_404(reference)
+    staff = tickets.is_staff_for(current_user, item)
+    events = [e for e in item.events if e.public or staff]
+    return render_template(
+        "repairs/ticket.html", ticket=item, events=events, new=request.args.get("new") == "1",
+        manager=tickets.is_manager_for(current_user, item), staff=staff,
+        resident=item.reporter is not None and tickets.can_act_for(db.session, current_user, item.reporter),
+        supervisor=current_user.has_role(Role.TOWN_SUPERVISOR, item) or current_user.has_role(Role.DISTRICT_SUPERVISOR),
+        action_form=ActionForm(), message_form=MessageForm(), reopen_form=ReopenForm(),
+        rate_form=RateForm(), note_form=NoteForm(), now=clock.now(), State=State)
+
+
+def _back(item):
+    return redirect(url_for("repairs.ticket", reference=item.reference))
+
+
+@bp.route("/tickets/<reference>/act", methods=["POST"])
+@login_required
+def act(reference: str):
+    item = _ticket_or_404(reference)
+    form = ActionForm()
+    if form.validate_on_submit():
+        message = form.message.data or ""
+        if form.canned.data:
+            message = str(CANNED_REPLIES[int(form.canned.data)])
+        visit_at = None
+        if form.visit_at.data:
+            try:
+                visit_at = datetime.strptime(form.visit_at.data.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=clock.LOCAL_TZ)
+            except ValueError:
+                flash(_("Write the visit time like 2026-12-01 14:30"), "error")
+                return _back(item)
+        try:
+            tickets.act(db.session, current_user, item, request.form.get("action", ""), message=message,
+                        technician_name=form.technician_name.data or "",
+                        technician_phone=form.technician_phone.data or "", visit_at=visit_at,
+                        duplicate_of=form.duplicate_of.data or "")
+            flash(_("Done. The resident has been told."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    return _back(item) if request.form.get("from") != "queue" else redirect(url_for("repairs.queue"))
+
+
+def _resident_action(reference, fn, success, form_cls=None):
+    item = _ticket_or_404(reference)
+    form = (form_cls or MessageForm)()
+    if form.validate_on_submit():
+        try:
+            fn(item, form)
+            flash(success, "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    else:
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+    return _back(item)
+
+
+@bp.route("/tickets/<reference>/info", methods=["POST"])
+@login_required
+def add_info(reference: str):
+    return _resident_action(reference, lambda t, f: tickets.add_info(
+        db.session, current_user, t, f.message.data or "", _files(f.photos)), _("Added to the report."))
+
+
+@bp.route("/tickets/<reference>/confirm", methods=["POST"])
+@login_required
+def confirm(reference: str):
+    return _resident_action(reference, lambda t, f: tickets.confirm_fixed(db.session, current_user, t),
+                            _("Thank you for confirming. The report is closed."))
+
+
+@bp.route("/tickets/<reference>/reopen", methods=["POST"])
+@login_required
+def reopen(reference: str):
+    return _resident_action(reference, lambda t, f: tickets.reopen(db.session, current_user, t, f.message.data),
+                            _("The report is reopened and your property manager is told."), ReopenForm)
+
+
+@bp.route("/tickets/<reference>/rate", methods=["POST"])
+@login_required
+def rate(reference: str):
+    return _resident_action(reference, lambda t, f: tickets.rate(
+        db.session, current_user, t, int(f.rating.data), f.comment.data or ""), _("Thank you for your rating."), RateForm)
+
+
+@bp.route("/tickets/<reference>/cancel", methods=["POST"])
+@login_required
+def cancel(reference: str):
+    return _resident_action(reference, lambda t, f: tickets.cancel(db.session, current_user, t),
+                            _("The report is cancelled."))
+
+
+@bp.route("/tickets/<reference>/join", methods=["POST"])
+@login_required
+def join(reference: str):
+    item = tickets.get(db.session, reference)
+    holder = current_holder()
+    if item is None or item.estate_id != holder.home_estate_id:
+        abort(404)
+    if MessageForm().validate_on_submit():
+        try:
+            tickets.join(db.session, holder, item)
+            flash(_("You have joined report %(ref)s and will get its updates.", ref=item.reference), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    return redirect(url_for("repairs.index"))
+
+
+@bp.route("/tickets/<reference>/note", methods=["POST"])
+@login_required
+def note(reference: str):
+    return _resident_action(reference, lambda t, f: tickets.supervisor_note(
+        db.session, current_user, t, f.message.data), _("Note added."), NoteForm)
+
+
+@bp.route("/photos/<filename>")
+@login_required
+def photo(filename: str):
+    """Repair photos are private: only people who can see the ticket can see its photos."""
+    photo_row = db.session.scalar(select(TicketPhoto).where(
+        (TicketPhoto.filename == filename) | (TicketPhoto.thumb == filename)))
+    if photo_row is None or not tickets.visible_to(db.session, current_user, photo_row.ticket):
+        abort(404)
+    return send_from_directory(current_app.config["UPLOAD_DIR"] + "/repairs", filename,
+                               max_age=3600)
+
+
+# --- Property managers -----------------------------------------------------------------------
+
+@bp.route("/queue")
+@require_role(Role.PROPERTY_MANAGER)
+def queue():
+    form = QueueFilterForm(request.args)
+    estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
+    items = supervision.queue(db.session, estate_ids, state=State(form.state.data) if form.state.data else None,
+                              category=Category(form.category.data) if form.category.data else None)
+    estates = db.session.scalars(select(Estate).where(Estate.id.in_(estate_ids))).all()
+    return render_template("repairs/queue.html", items=items, form=form, estates=estates,
+                           action_form=ActionForm(), now=clock.now(), State=State)
+
+
+# --- Supervisors ---------------------------------------------------------------------------------
+
+def _supervised_towns() -> list[int] | None:
+    """None: the whole district; else the supervisor's towns."""
+    if current_user.has_role(Role.DISTRICT_SUPERVISOR):
+        return None
+    return current_user.scopes(Role.TOWN_SUPERVISOR)
+
+
+@bp.route("/supervise")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def supervise():
+    towns = _supervised_towns()
+    by_estate = supervision.live_counts(db.session, town_ids=towns)
+    by_company = supervision.live_counts(db.session, town_ids=towns, group_by=supervision.Ticket.company_id)
+    estates = {e.id: e for e in db.session.scalars(select(Estate).where(Estate.id.in_(list(by_estate))))}
+    companies = {c.id: c for c in db.session.scalars(select(PropertyCompany))}
+    total = supervision.Counts(sum(c.open for c in by_estate.values()), sum(c.at_risk for c in by_estate.values()),
+                               sum(c.breached for c in by_estate.values()))
+    town_names = [t.name for t in db.session.scalars(select(Town).where(Town.id.in_(towns)))] if towns is not None else None
+    return render_template("repairs/supervise.html", by_estate=sorted(by_estate.items(), key=lambda kv: -kv[1].breached),
+                           by_company=sorted(by_company.items(), key=lambda kv: -kv[1].breached),
+                           estates=estates, companies=companies, total=total, town_names=town_names)
+
+
+@bp.route("/supervise/tickets")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def supervise_tickets():
+    flag = request.args.get("flag") or "open"
+    items = supervision.tickets_for(db.session, town_ids=_supervised_towns(),
+                                    estate_id=request.args.get("estate", type=int),
+                                    company_id=request.args.get("company", type=int), flag=flag)
+    return render_template("repairs/tickets.html", items=items, flag=flag, now=clock.now())
+
+
+@bp.route("/rating")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def rating():
+    month = supervision.month_of(request.args.get("month"))
+    by = "estate" if request.args.get("by") == "estate" else "company"
+    ratings = supervision.company_ratings(db.session, month, by=by, town_ids=_supervised_towns())
+    return render_template("repairs/rating.html", ratings=ratings, month=month, by=by,
+                           chart=supervision.chart(ratings))
+
+
+@bp.route("/rating.csv")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def rating_csv():
+    month = supervision.month_of(request.args.get("month"))
+    by = "estate" if request.args.get("by") == "estate" else "company"
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rank", by, "tickets", "responded", "on_time", "open_overdue", "on_time_rate",
+                     "median_response_minutes", "p90_response_minutes", "median_resolution_hours",
+                     "reopen_rate", "average_rating"])
+    fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
+    for rank, r in enumerate(supervision.company_ratings(db.session, month, by=by, town_ids=_supervised_towns()), 1):
+        writer.writerow([rank, r.name, r.tickets, r.responded, r.on_time, r.open_overdue, fmt(r.on_time_rate),
+                         fmt(r.median_response), fmt(r.p90_response), fmt(r.median_resolution),
+                         fmt(r.reopen_rate), fmt(r.average_rating)])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="rating-{by}-{month:%Y-%m}.csv"'})
+
+

@@ -9,7 +9,7 @@ from app.registry import (Banner, Link, Service, register_banner, register_seede
 def _acting_banner():
     from flask_babel import gettext
 
-    from venues.acting import acting_for
+    from app.acting import acting_for
 
     resident = acting_for()
     if resident is None:

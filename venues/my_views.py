@@ -18,7 +18,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
 from bookings.models import BookingStatus, WaitlistEntry
-from venues.acting import acting_for, current_holder, start_acting, stop_acting
+from app.acting import acting_for, current_holder, start_acting, stop_acting
 from venues.calendar import calendar_for, feed_token, user_for_token
 from venues.forms import ConfirmForm, ConsentForm
 from venues.services import booking as service

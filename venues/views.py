@@ -17,7 +17,7 @@ from app.forms import add_error
 from app.places.models import Town
 from bookings.models import CapacityBucket
 from bookings.services import SoldOut
-from venues.acting import current_holder
+from app.acting import current_holder
 from venues.forms import WEEKDAY_LABELS, ConfirmForm, PartySizeForm, SearchForm, SpanForm, party_choices
 from venues.models import BookingMode, Space, VenueType
 from venues.services import booking as booking_service

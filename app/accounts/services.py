@@ -7,8 +7,8 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from app.accounts.models import (SCOPE_REQUIRED, ApiToken, DisplayMode, Role, RoleAssignment,
-                                 User)
+from app.accounts.models import (SCOPE_REQUIRED, ApiToken, DisplayMode, HelperConsent, Role,
+                                 RoleAssignment, User)
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
 
@@ -161,3 +161,12 @@ def get_user(session, login: str) -> User:
     if user is None:
         raise NotFound(_l("No user %(login)s"), login=login)
     return user
+
+
+def can_act_for(session, actor: User, resident: User) -> bool:
+    """The person themself, or a community helper the person has given consent to (帮办代办)."""
+    if actor.id == resident.id:
+        return True
+    return session.scalar(select(HelperConsent.id).where(
+        HelperConsent.resident_id == resident.id, HelperConsent.helper_id == actor.id,
+        HelperConsent.revoked_at.is_(None))) is not None

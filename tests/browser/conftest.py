@@ -82,7 +82,8 @@ def live_server(tmp_path_factory):
     url = f"sqlite:///{path}"
     migrate_to_head(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True,
-                      "SECRET_KEY": "browser-secret", "RATELIMIT_ENABLED": False})
+                      "SECRET_KEY": "browser-secret", "RATELIMIT_ENABLED": False,
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():
         seed_frame(db.session)
         for seeder in registry(app).seeders:

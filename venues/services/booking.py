@@ -9,7 +9,8 @@ from flask_babel import format_datetime, lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import clock
-from app.accounts.models import HelperConsent, User
+from app.accounts.models import User
+from app.accounts.services import can_act_for
 from app.audit.services import record
 from app.db import write_transaction
 from app.errors import Conflict, DomainError, Forbidden, NotFound
@@ -33,15 +34,6 @@ def booking_for(session, reference: str) -> Booking | None:
     if booking is None or booking.resource.kind != "venue":
         return None
     return booking
-
-
-def can_act_for(session, actor: User, holder: User) -> bool:
-    """The person themself, or a community helper the person has given consent to."""
-    if actor.id == holder.id:
-        return True
-    return session.scalar(select(HelperConsent.id).where(
-        HelperConsent.resident_id == holder.id, HelperConsent.helper_id == actor.id,
-        HelperConsent.revoked_at.is_(None))) is not None
 
 
 def active_suspension(session, user_id: int, kind: str = SUSPENSION_KIND) -> BookingSuspension | None:

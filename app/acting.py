@@ -7,6 +7,7 @@ from flask import session as cookie
 from flask_login import current_user
 
 from app.accounts.models import Role, User
+from app.accounts.services import can_act_for
 from app.extensions import db
 
 ACTING_KEY = "acting_for"
@@ -14,8 +15,6 @@ ACTING_KEY = "acting_for"
 
 def acting_for() -> User | None:
     """The resident the signed-in helper is acting for, if any and still consented."""
-    from venues.services.booking import can_act_for
-
     resident_id = cookie.get(ACTING_KEY)
     if not resident_id or not current_user.is_authenticated:
         return None

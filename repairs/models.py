@@ -1,0 +1,236 @@
+"""物业百事通: property companies, repair tickets, their timeline and photos."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l, lazy_pgettext
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import UTCDateTime, str_enum, utcnow
+from app.extensions import db
+from app.i18n import Localized
+
+
+class Category(enum.StrEnum):
+    WATER = "water"
+    ELECTRICITY = "electricity"
+    LIFT = "lift"
+    DOORS = "doors"
+    PUBLIC_AREA = "public_area"
+    GREENING = "greening"
+    OTHER = "other"
+
+    @property
+    def label(self):
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    Category.WATER: _l("Water and plumbing"),
+    Category.ELECTRICITY: _l("Electricity"),
+    Category.LIFT: _l("Lift"),
+    Category.DOORS: _l("Doors and locks"),
+    Category.PUBLIC_AREA: _l("Public areas"),
+    Category.GREENING: _l("Greening"),
+    Category.OTHER: _l("Other"),
+}
+
+
+class State(enum.StrEnum):
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    DUPLICATE = "duplicate"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self):
+        return STATE_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATES
+
+
+STATE_LABELS = {
+    State.SUBMITTED: _l("Submitted"),
+    State.ACKNOWLEDGED: _l("Acknowledged"),
+    State.ASSIGNED: _l("Assigned to a technician"),
+    State.IN_PROGRESS: _l("In progress"),
+    State.RESOLVED: _l("Resolved"),
+    State.CLOSED: lazy_pgettext("repair report state", "Closed"),
+    State.REOPENED: _l("Reopened"),
+    State.DUPLICATE: _l("Duplicate"),
+    State.CANCELLED: _l("Cancelled by the resident"),
+}
+OPEN_STATES = (State.SUBMITTED, State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS,
+               State.REOPENED)
+
+
+class PropertyCompany(db.Model):
+    """A property management company (物业企业); it manages estates and is rated on them."""
+
+    __tablename__ = "property_company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(96), unique=True)
+    name_en: Mapped[str] = mapped_column(String(160))
+    # The response window, fixed on each ticket at submission.
+    response_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # Optional working-hours calendar: when set, the window only runs inside these local hours
+    # on these weekdays ("0123456" = every day). Unset means 24x7.
+    work_starts: Mapped[int | None] = mapped_column(Integer)  # minutes after midnight
+    work_ends: Mapped[int | None] = mapped_column(Integer)
+    work_days: Mapped[str] = mapped_column(String(7), default="0123456")
+    reopen_days: Mapped[int] = mapped_column(Integer, default=7)
+    auto_close_days: Mapped[int] = mapped_column(Integer, default=7)
+
+    name = Localized("name_zh", "name_en")
+
+
+class EstateManagement(db.Model):
+    """Which company manages an estate (kept beside the frame's Estate, owned by repairs)."""
+
+    __tablename__ = "estate_management"
+
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("property_company.id"), index=True)
+
+    estate = relationship("Estate")
+    company: Mapped[PropertyCompany] = relationship()
+
+
+class Ticket(db.Model):
+    """A repair report (报修单). `respond_by` is fixed at submission; whether it is at risk or
+    breached is derived from timestamps whenever it is read."""
+
+    __tablename__ = "repair_ticket"
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        Index("ix_repair_ticket_estate_state", "estate_id", "state", "respond_by"),
+        Index("ix_repair_ticket_company_submitted", "company_id", "submitted_at"),
+        Index("ix_repair_ticket_town_submitted", "town_id", "submitted_at"),
+        # The sweep and the dashboards look only at tickets still waiting for a response.
+        Index("ix_repair_ticket_unanswered", "respond_by",
+              postgresql_where=text("responded_at IS NULL"), sqlite_where=text("responded_at IS NULL")),
+        Index("ix_repair_ticket_open", "state", "estate_id",
+              postgresql_where=text("state IN ('submitted','acknowledged','assigned','in_progress','reopened')"),
+              sqlite_where=text("state IN ('submitted','acknowledged','assigned','in_progress','reopened')")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"))
+    # Snapshots at submission, so reports and ratings stay true if an estate changes hands.
+    company_id: Mapped[int] = mapped_column(ForeignKey("property_company.id"))
+    town_id: Mapped[int] = mapped_column(ForeignKey("town.id"))
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    category: Mapped[Category] = mapped_column(str_enum(Category, 16))
+    description: Mapped[str] = mapped_column(Text)
+    public_area: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Home address (building/unit/room) or, for a public area, where in the estate.
+    location: Mapped[str] = mapped_column(String(120))
+    preferred_time: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[State] = mapped_column(str_enum(State, 16))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    respond_by: Mapped[datetime] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responder_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    technician_name: Mapped[str | None] = mapped_column(String(64))
+    technician_phone: Mapped[str | None] = mapped_column(String(20))
+    visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("repair_ticket.id"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(String(500))
+    # When each alert went out (each is sent once; the sweep claims them with guarded updates).
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_district_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    estate = relationship("Estate")
+    company: Mapped[PropertyCompany] = relationship()
+    reporter = relationship("User", foreign_keys=[reporter_id])
+    reported_by = relationship("User", foreign_keys=[reported_by_id])
+    events: Mapped[list["TicketEvent"]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan")
+    photos: Mapped[list["TicketPhoto"]] = relationship(
+        back_populates="ticket", order_by="TicketPhoto.id", cascade="all, delete-orphan")
+
+    @property
+    def scope_chain(self) -> list[tuple[str, int]]:
+        return [("estate", self.estate_id), ("town", self.town_id)]
+
+
+class EventKind(enum.StrEnum):
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    REPLY = "reply"
+    VISIT = "visit"
+    STARTED = "started"
+    RESOLVED = "resolved"
+    CONFIRMED = "confirmed"
+    REOPENED = "reopened"
+    AUTO_CLOSED = "auto_closed"
+    CANCELLED = "cancelled"
+    DUPLICATE = "duplicate"
+    RESIDENT_INFO = "resident_info"
+    JOINED = "joined"
+    RATED = "rated"
+    SUPERVISOR_NOTE = "supervisor_note"
+    WARNING = "warning"
+    ESCALATED = "escalated"
+    ESCALATED_DISTRICT = "escalated_district"
+
+
+class TicketEvent(db.Model):
+    """One line of a ticket's timeline."""
+
+    __tablename__ = "repair_ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_ticket.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, 24))
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Supervisory notes and alerts are for staff; everything else the resident sees too.
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor = relationship("User")
+
+
+class TicketPhoto(db.Model):
+    __tablename__ = "repair_ticket_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_ticket.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    thumb: Mapped[str] = mapped_column(String(64))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="photos")
+
+
+class TicketFollower(db.Model):
+    """A resident who joined an existing report instead of filing a duplicate; they get its updates."""
+
+    __tablename__ = "repair_ticket_follower"
+    __table_args__ = (UniqueConstraint("ticket_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_ticket.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)

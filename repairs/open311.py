@@ -1,0 +1,273 @@
+"""Open311 GeoReport v2 at /open311/v2/ (http://wiki.open311.org/GeoReport_v2).
+
+Every resource in `.json` and `.xml`, the spec's field names, its error format
+(`[{"code": 400, "description": ...}]`), ids as strings, timezone-aware datetimes. A request's
+`api_key` is a personal API token (`flask create-token`); its owner is the reporter. An
+`address_string` is matched to an estate (any address GET requests returns is accepted back),
+`lat`/`long` to the nearest estate. `expected_datetime` is the response deadline.
+"""
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import clock
+from app.accounts.models import ApiToken
+from app.errors import DomainError
+from app.extensions import db
+from app.places.models import Estate
+from repairs.models import OPEN_STATES, Category, EventKind, Ticket
+from repairs.services import tickets
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+CHANGESET = "2026-11-21T00:00:00+08:00"
+FORMATS = ("json", "xml")
+LIST_ITEM = {"services": "service", "service_requests": "request", "attributes": "attribute",
+             "values": "value", "endpoints": "endpoint", "formats": "format", "errors": "error"}
+
+
+class Open311Error(Exception):
+    def __init__(self, code: int, description: str):
+        super().__init__(description)
+        self.code, self.description = code, description
+
+
+def _xml(root_name: str, value) -> bytes:
+    def build(parent, name, item):
+        element = ET.SubElement(parent, name)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                build(element, key, child)
+        elif isinstance(item, list):
+            for child in item:
+                build(element, LIST_ITEM.get(name, "item"), child)
+        elif item is not None:
+            element.text = str(item).lower() if isinstance(item, bool) else str(item)
+    root = ET.Element(root_name)
+    for entry in value if isinstance(value, list) else [value]:
+        if isinstance(value, list):
+            build(root, LIST_ITEM[root_name], entry)
+        else:
+            for key, child in entry.items():
+                build(root, key, child)
+    return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="utf-8")
+
+
+def _respond(fmt: str, root_name: str, value, status: int = 200):
+    if fmt == "xml":
+        return Response(_xml(root_name, value), status=status, mimetype="text/xml")
+    response = jsonify(value)
+    response.status_code = status
+    return response
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise Open311Error(404, _("Format must be json or xml."))
+    return fmt
+
+
+@bp.errorhandler(Open311Error)
+def open311_error(error: Open311Error):
+    fmt = request.view_args.get("fmt") if request.view_args else "json"
+    fmt = fmt if fmt in FORMATS else "json"
+    return _respond(fmt, "errors", [{"code": error.code, "description": error.description}], error.code)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return clock.local(value).isoformat(timespec="seconds") if value else None
+
+
+@bp.route("/discovery.<fmt>")
+def discovery(fmt):
+    fmt = _format(fmt)
+    return _respond(fmt, "discovery", {
+        "changeset": CHANGESET, "contact": _("Citizen hotline %(hotline)s", hotline=current_app.config["PORTAL_HOTLINE"]),
+        "key_service": _("Personal API tokens: ask your district administrator (flask create-token)."),
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
+                       "url": url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[0],
+                       "changeset": CHANGESET, "type": "production",
+                       "formats": ["text/xml", "application/json"]}]})
+
+
+def _service(category: Category) -> dict:
+    return {"service_code": category.value, "service_name": str(category.label),
+            "description": str(category.label), "metadata": True, "type": "realtime",
+            "keywords": category.value.replace("_", ","), "group": _("Property repairs")}
+
+
+@bp.route("/services.<fmt>")
+def services(fmt):
+    return _respond(_format(fmt), "services", [_service(c) for c in Category])
+
+
+ATTRIBUTES = [
+    {"variable": True, "code": "public_area", "datatype": "singlevaluelist", "required": False,
+     "datatype_description": "", "order": 1, "description": "",
+     "values": [{"key": "true", "name": ""}, {"key": "false", "name": ""}]},
+    {"variable": True, "code": "preferred_time", "datatype": "string", "required": False,
+     "datatype_description": "", "order": 2, "description": "", "values": []},
+]
+
+
+@bp.route("/services/<code>.<fmt>")
+def service_definition(code, fmt):
+    fmt = _format(fmt)
+    if code not in {c.value for c in Category}:
+        raise Open311Error(404, _("No service with that code."))
+    attributes = [dict(a) for a in ATTRIBUTES]
+    attributes[0]["description"] = _("Is it in a public area of the estate rather than in the reporter's home?")
+    attributes[0]["values"] = [{"key": "true", "name": _("Yes")}, {"key": "false", "name": _("No")}]
+    attributes[1]["description"] = _("When can the technician come?")
+    return _respond(fmt, "service_definition", {"service_code": code, "attributes": attributes})
+
+
+def _status_notes(ticket: Ticket) -> str:
+    public = [e for e in ticket.events if e.public and e.body and e.kind not in (EventKind.SUBMITTED,)]
+    return public[-1].body if public else str(ticket.state.label)
+
+
+def _request_dict(ticket: Ticket) -> dict:
+    estate = ticket.estate
+    updated = max((e.at for e in ticket.events), default=ticket.submitted_at)
+    address = estate.address_zh + (f" {ticket.location}" if ticket.public_area and ticket.location else "")
+    return {"service_request_id": ticket.reference,
+            "status": "open" if ticket.state in OPEN_STATES else "closed",
+            "status_notes": _status_notes(ticket), "service_name": str(ticket.category.label),
+            "service_code": ticket.category.value, "description": ticket.description,
+            "agency_responsible": ticket.company.name, "service_notice": "",
+            "requested_datetime": _iso(ticket.submitted_at), "updated_datetime": _iso(updated),
+            "expected_datetime": _iso(ticket.respond_by), "address": address,
+            "address_id": str(estate.id), "zipcode": "", "lat": estate.latitude, "long": estate.longitude,
+            "media_url": ""}
+
+
+def _parse_date(value: str, name: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(400, _("%(name)s must be a W3C date-time, like 2026-11-21T08:00:00+08:00.", name=name)) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.LOCAL_TZ)
+
+
+@bp.route("/requests.<fmt>", methods=["GET"])
+def list_requests(fmt):
+    fmt = _format(fmt)
+    query = select(Ticket).order_by(Ticket.submitted_at.desc())
+    args = request.args
+    if args.get("service_request_id"):
+        query = query.where(Ticket.reference.in_([r.strip() for r in args["service_request_id"].split(",")]))
+    else:
+        if args.get("service_code"):
+            query = query.where(Ticket.category.in_([c for c in args["service_code"].split(",")
+                                                     if c in {x.value for x in Category}]))
+        end = _parse_date(args["end_date"], "end_date") if args.get("end_date") else clock.now()
+        start = _parse_date(args["start_date"], "start_date") if args.get("start_date") else None
+        query = query.where(Ticket.submitted_at <= end)
+        if start is not None:
+            query = query.where(Ticket.submitted_at >= start)
+        if args.get("status"):
+            wanted = set(args["status"].split(","))
+            if not wanted <= {"open", "closed"}:
+                raise Open311Error(400, _("status must be open or closed."))
+            if wanted == {"open"}:
+                query = query.where(Ticket.state.in_(OPEN_STATES))
+            elif wanted == {"closed"}:
+                query = query.where(Ticket.state.not_in(OPEN_STATES))
+    return _respond(fmt, "service_requests", [_request_dict(t) for t in db.session.scalars(query.limit(1000))])
+
+
+@bp.route("/requests/<request_id>.<fmt>")
+def get_request(request_id, fmt):
+    fmt = _format(fmt)
+    ticket = tickets.get(db.session, request_id)
+    if ticket is None:
+        raise Open311Error(404, _("No service request with that id."))
+    return _respond(fmt, "service_requests", [_request_dict(ticket)])
+
+
+@bp.route("/tokens/<token>.<fmt>")
+def token(token, fmt):
+    """Requests are filed synchronously, so a token is the request's own id."""
+    fmt = _format(fmt)
+    ticket = tickets.get(db.session, token)
+    if ticket is None:
+        raise Open311Error(404, _("No service request with that token."))
+    return _respond(fmt, "service_requests", [{"service_request_id": ticket.reference, "token": token}])
+
+
+def _normal(text: str) -> str:
+    return "".join((text or "").split()).lower()
+
+
+def match_address(session, address: str) -> Estate | None:
+    """The estate an address names: exactly (ignoring spaces and case) its address or name in
+    either language, or the estate whose address or name the text contains (longest wins)."""
+    wanted = _normal(address)
+    if not wanted:
+        return None
+    best, best_len = None, 0
+    for estate in session.scalars(select(Estate)):
+        for candidate in (estate.address_zh, estate.address_en, estate.name_zh, estate.name_en):
+            norm = _normal(candidate)
+            if norm and (wanted == norm or norm in wanted) and len(norm) > best_len:
+                best, best_len = estate, len(norm)
+    return best
+
+
+def nearest_estate(session, lat: float, lng: float) -> Estate | None:
+    def distance(e: Estate) -> float:
+        dlat, dlng = math.radians(e.latitude - lat), math.radians(e.longitude - lng)
+        a = math.sin(dlat / 2) ** 2 + math.cos(math.radians(lat)) * math.cos(math.radians(e.latitude)) * math.sin(dlng / 2) ** 2
+        return 2 * 6371 * math.asin(math.sqrt(a))
+    located = [e for e in session.scalars(select(Estate)) if e.latitude is not None and e.longitude is not None]
+    return min(located, key=distance, default=None)
+
+
+@bp.route("/requests.<fmt>", methods=["POST"])
+def create_request(fmt):
+    fmt = _format(fmt)
+    form = request.form if request.form else (request.get_json(silent=True) or {})
+    api_token = ApiToken.lookup(db.session, form.get("api_key", "")) if form.get("api_key") else None
+    if api_token is None or not api_token.user.active:
+        raise Open311Error(403, _("A valid api_key is required."))
+    code = form.get("service_code", "")
+    if code not in {c.value for c in Category}:
+        raise Open311Error(400, _("service_code is missing or unknown."))
+    if not (form.get("description") or "").strip():
+        raise Open311Error(400, _("description is required."))
+    estate = None
+    if form.get("lat") and form.get("long"):
+        try:
+            estate = nearest_estate(db.session, float(form["lat"]), float(form["long"]))
+        except ValueError:
+            raise Open311Error(400, _("lat and long must be numbers.")) from None
+    elif form.get("address_id"):
+        estate = db.session.get(Estate, int(form["address_id"])) if form["address_id"].isdigit() else None
+    elif form.get("address_string"):
+        estate = match_address(db.session, form["address_string"])
+    else:
+        raise Open311Error(400, _("Give a location: lat and long, address_string or address_id."))
+    if estate is None:
+        raise Open311Error(400, _("The location does not match any estate in the district."))
+    reporter = api_token.user
+    public = form.get("attribute[public_area]", "").lower() == "true" or reporter.home_estate_id != estate.id
+    try:
+        ticket = tickets.report(db.session, reporter, reporter, category=Category(code),
+                                description=form["description"], public_area=public,
+                                area=(form.get("address_string") or f"{form.get('lat')},{form.get('long')}")[:120] if public else "",
+                                preferred_time=form.get("attribute[preferred_time]", ""), estate_id=estate.id)
+    except DomainError as error:
+        db.session.rollback()
+        raise Open311Error(400, str(error)) from None
+    return _respond(fmt, "service_requests", [{"service_request_id": ticket.reference,
+                                                "service_notice": _("Your property manager will respond by %(time)s.",
+                                                                    time=clock.local(ticket.respond_by).strftime("%H:%M")),
+                                                "account_id": str(reporter.id)}], 201)
+
+

@@ -1,0 +1,182 @@
+"""Three levels watching one clock: the dashboards of the town (街镇) and district (区)
+supervisors, and the monthly rating of property companies (物业企业考核)."""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import case, func, select
+
+from app import clock
+from app.places.models import Estate
+from repairs.models import OPEN_STATES, PropertyCompany, Ticket
+from repairs.services.clock import WARN_BEFORE
+
+
+@dataclass
+class Counts:
+    open: int = 0
+    at_risk: int = 0
+    breached: int = 0
+
+
+def live_counts(session, *, town_ids: list[int] | None = None, group_by=Ticket.estate_id) -> dict[int, Counts]:
+    """Open tickets, those at risk (unanswered, deadline within 10 minutes) and those breached
+    now (unanswered, deadline passed), grouped by estate or company, derived from timestamps."""
+    now = clock.now()
+    unanswered = Ticket.responded_at.is_(None)
+    query = (select(group_by, func.count(Ticket.id),
+                    func.sum(case(((unanswered & (Ticket.respond_by > now) & (Ticket.respond_by <= now + WARN_BEFORE)), 1), else_=0)),
+                    func.sum(case(((unanswered & (Ticket.respond_by <= now)), 1), else_=0)))
+             .where(Ticket.state.in_(OPEN_STATES)).group_by(group_by))
+    if town_ids is not None:
+        query = query.where(Ticket.town_id.in_(town_ids))
+    return {key: Counts(n, int(risk or 0), int(late or 0)) for key, n, risk, late in session.execute(query)}
+
+
+def tickets_for(session, *, town_ids=None, estate_id=None, company_id=None, flag=None, state=None,
+                category=None, limit=200) -> list[Ticket]:
+    """Drill-down: tickets matching the filters, most urgent first."""
+    now = clock.now()
+    query = select(Ticket)
+    if town_ids is not None:
+        query = query.where(Ticket.town_id.in_(town_ids))
+    if estate_id:
+        query = query.where(Ticket.estate_id == estate_id)
+    if company_id:
+        query = query.where(Ticket.company_id == company_id)
+    if state:
+        query = query.where(Ticket.state == state)
+    if category:
+        query = query.where(Ticket.category == category)
+    if flag in ("open", "at_risk", "breached"):
+        query = query.where(Ticket.state.in_(OPEN_STATES))
+    if flag == "at_risk":
+        query = query.where(Ticket.responded_at.is_(None), Ticket.respond_by > now,
+                            Ticket.respond_by <= now + WARN_BEFORE)
+    elif flag == "breached":
+        query = query.where(Ticket.responded_at.is_(None), Ticket.respond_by <= now)
+    return list(session.scalars(query.order_by(Ticket.respond_by).limit(limit)))
+
+
+def queue(session, estate_ids: list[int], *, state=None, category=None, limit=200) -> list[Ticket]:
+    """A manager's queue: open tickets of their estates, unanswered first by deadline."""
+    query = select(Ticket).where(Ticket.estate_id.in_(estate_ids), Ticket.state.in_(OPEN_STATES))
+    if state:
+        query = query.where(Ticket.state == state)
+    if category:
+        query = query.where(Ticket.category == category)
+    return list(session.scalars(query.order_by(Ticket.responded_at.is_not(None), Ticket.respond_by)
+                                .limit(limit)))
+
+
+# --- 物业企业考核 --------------------------------------------------------------------------------
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least p% of values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Rating:
+    key: int
+    name: str
+    tickets: int = 0
+    responded: int = 0
+    on_time: int = 0
+    open_overdue: int = 0
+    response_minutes: list = field(default_factory=list)
+    resolution_hours: list = field(default_factory=list)
+    resolved: int = 0
+    reopened: int = 0
+    ratings: list = field(default_factory=list)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """On time / (responded + still open and overdue): late open tickets count against."""
+        denominator = self.responded + self.open_overdue
+        return self.on_time / denominator if denominator else None
+
+    @property
+    def median_response(self) -> float | None:
+        return statistics.median(self.response_minutes) if self.response_minutes else None
+
+    @property
+    def p90_response(self) -> float | None:
+        return percentile(self.response_minutes, 90)
+
+    @property
+    def median_resolution(self) -> float | None:
+        return statistics.median(self.resolution_hours) if self.resolution_hours else None
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return self.reopened / self.resolved if self.resolved else None
+
+    @property
+    def average_rating(self) -> float | None:
+        return sum(self.ratings) / len(self.ratings) if self.ratings else None
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    first = month.replace(day=1)
+    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return clock.at(first, 0), clock.at(following, 0)
+
+
+def company_ratings(session, month: date, *, by: str = "company", town_ids=None) -> list[Rating]:
+    """Every company's (or estate's) figures for tickets submitted in `month`, ranked by on-time
+    rate, then by median response time."""
+    start, end = month_bounds(month)
+    now = clock.now()
+    key_column = Ticket.company_id if by == "company" else Ticket.estate_id
+    query = (select(key_column, Ticket.state, Ticket.submitted_at, Ticket.respond_by,
+                    Ticket.responded_at, Ticket.resolved_at, Ticket.reopen_count, Ticket.rating)
+             .where(Ticket.submitted_at >= start, Ticket.submitted_at < end))
+    if town_ids is not None:
+        query = query.where(Ticket.town_id.in_(town_ids))
+    model = PropertyCompany if by == "company" else Estate
+    names = {row.id: row.name for row in session.scalars(select(model))}
+    ratings: dict[int, Rating] = {}
+    for key, state, submitted, deadline, responded, resolved, reopens, stars in session.execute(query):
+        r = ratings.setdefault(key, Rating(key=key, name=names.get(key, str(key))))
+        r.tickets += 1
+        if responded is not None:
+            r.responded += 1
+            r.on_time += responded <= deadline
+            r.response_minutes.append((responded - submitted).total_seconds() / 60)
+        elif state in OPEN_STATES and deadline < now:
+            r.open_overdue += 1
+        if resolved is not None:
+            r.resolved += 1
+            r.resolution_hours.append((resolved - submitted).total_seconds() / 3600)
+            r.reopened += reopens > 0
+        if stars is not None:
+            r.ratings.append(stars)
+    return sorted(ratings.values(), key=lambda r: (-(r.on_time_rate or 0), r.median_response or 1e9, r.name))
+
+
+def chart(ratings: list[Rating], width: int = 640, bar: int = 28) -> dict:
+    """Geometry for a horizontal bar chart of on-time rates, drawn in the template as SVG."""
+    label_width = 220
+    scale = width - label_width - 60
+    rows = [{"y": i * (bar + 10), "name": r.name, "value": r.on_time_rate or 0.0,
+             "length": round((r.on_time_rate or 0.0) * scale), "percent": round(100 * (r.on_time_rate or 0.0))}
+            for i, r in enumerate(ratings)]
+    return {"rows": rows, "width": width, "height": len(rows) * (bar + 10) + 10, "bar": bar,
+            "label_width": label_width}
+
+
+def month_of(value: str | None) -> date:
+    """"2026-11" -> 1 Nov 2026; anything else -> this month."""
+    try:
+        year, month = (int(x) for x in (value or "").split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        return clock.today().replace(day=1)
+

@@ -1,0 +1,352 @@
+"""Reporting a repair, and everything that happens to the report afterwards."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from app import clock
+from app.accounts.models import Role, User
+from app.accounts.services import can_act_for
+from app.audit.services import record
+from app.errors import Conflict, DomainError, Forbidden, NotFound
+from app.i18n import N_
+from app.notifications.services import notify
+from app.places.models import Estate
+from app.uploads import store_image
+from repairs.models import (OPEN_STATES, Category, EstateManagement, EventKind, State, Ticket,
+                            TicketEvent, TicketFollower, TicketPhoto)
+from repairs.services import clock as response_clock
+
+MAX_PHOTOS = 6
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+# Manager actions: which states each may start from, and the state it leads to (None: unchanged).
+ACTIONS = {
+    "acknowledge": ((State.SUBMITTED, State.REOPENED), State.ACKNOWLEDGED),
+    "assign": (OPEN_STATES, State.ASSIGNED),
+    "reply": (OPEN_STATES, None),
+    "visit": (OPEN_STATES, None),
+    "start": ((State.ACKNOWLEDGED, State.ASSIGNED, State.REOPENED, State.SUBMITTED), State.IN_PROGRESS),
+    "resolve": (OPEN_STATES, State.RESOLVED),
+    "duplicate": ((State.SUBMITTED, State.ACKNOWLEDGED, State.REOPENED), State.DUPLICATE),
+}
+EVENT_OF_ACTION = {"acknowledge": EventKind.ACKNOWLEDGED, "assign": EventKind.ASSIGNED,
+                   "reply": EventKind.REPLY, "visit": EventKind.VISIT, "start": EventKind.STARTED,
+                   "resolve": EventKind.RESOLVED, "duplicate": EventKind.DUPLICATE}
+
+CANNED_REPLIES = [
+    _l("We have received your report and a technician will contact you shortly."),
+    _l("A technician is on the way."),
+    _l("The part has been ordered; we will come back as soon as it arrives."),
+    _l("This is a public area matter; our team will handle it today."),
+]
+
+
+def company_of(session, estate: Estate):
+    management = session.get(EstateManagement, estate.id)
+    if management is None:
+        raise DomainError(_l("This estate has no property company on record. Call %(hotline)s."),
+                          code="no_company", hotline="12345")
+    return management.company
+
+
+def open_similar(session, estate_id: int, category: Category, public_area: bool,
+                 location: str) -> list[Ticket]:
+    """Open reports of the same category for the same place: the whole estate's public areas,
+    or the same home. Shown before submitting ("already reported?")."""
+    query = select(Ticket).where(Ticket.estate_id == estate_id, Ticket.category == category,
+                                 Ticket.state.in_(OPEN_STATES))
+    query = query.where(Ticket.public_area.is_(True)) if public_area else \
+        query.where(Ticket.public_area.is_(False), Ticket.location == location)
+    return list(session.scalars(query.order_by(Ticket.submitted_at.desc()).limit(10)))
+
+
+def home_location(user: User) -> str:
+    parts = [p for p in (user.home_building and f"{user.home_building}号楼",
+                         user.home_unit and f"{user.home_unit}单元",
+                         user.home_room and f"{user.home_room}室") if p]
+    return " ".join(parts)
+
+
+def _event(session, ticket: Ticket, kind: EventKind, actor: User | None, body: str = "",
+           public: bool = True) -> TicketEvent:
+    event = TicketEvent(ticket_id=ticket.id, kind=kind, actor_id=actor.id if actor else None,
+                        body=body, public=public, at=clock.now())
+    session.add(event)
+    return event
+
+
+def _tell_residents(session, ticket: Ticket, subject: str, params: dict | None = None) -> None:
+    """Inbox message to the reporter and everyone who joined the report."""
+    followers = session.scalars(select(TicketFollower.user_id).where(TicketFollower.ticket_id == ticket.id))
+    for user_id in {ticket.reporter_id, *followers} - {None}:
+        notify(session, user_id, kind="repair.update", subject=subject,
+               params={"ref": ticket.reference, "state": ticket.state.value, **(params or {})},
+               link=f"/repairs/tickets/{ticket.reference}")
+
+
+def _new_reference(session) -> str:
+    while True:
+        reference = "BX" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(7))
+        if session.scalar(select(Ticket.id).where(Ticket.reference == reference)) is None:
+            return reference
+
+
+def report(session, actor: User, resident: User, *, category: Category, description: str,
+           public_area: bool = False, area: str = "", preferred_time: str = "",
+           photos: list[bytes] = (), estate_id: int | None = None,
+           submitted_at: datetime | None = None) -> Ticket:
+    """File a report for `resident` (by them, or a helper with consent). The resident's
+    registered home gives the estate and address; a public-area report names the spot instead.
+    The response clock starts now. Commits."""
+    if not can_act_for(session, actor, resident):
+        raise Forbidden(_l("You can only report for residents who have given you consent."))
+    estate_id = estate_id or resident.home_estate_id
+    estate = session.get(Estate, estate_id) if estate_id else None
+    if estate is None:
+        raise DomainError(_l("Add your home address in My details first, so we know where to come."),
+                          code="no_home", field="description")
+    description = (description or "").strip()
+    if len(description) < 2:  # 电梯坏 ("lift broken") says it all in three characters
+        raise DomainError(_l("Say what is wrong in a few words"), field="description")
+    if len(photos) > MAX_PHOTOS:
+        raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
+    location = (area or "").strip() if public_area else home_location(resident)
+    if public_area and not location:
+        raise DomainError(_l("Say where in the estate, for example \"Building 5 entrance\""), field="area")
+    company = company_of(session, estate)
+    stored = [store_image(data, "repairs", field="photos") for data in photos]
+    thumbs = [store_image(data, "repairs", max_side=240, field="photos") for data in photos]
+    now = submitted_at or clock.now()
+    ticket = Ticket(reference=_new_reference(session), estate_id=estate.id, company_id=company.id,
+                    town_id=estate.town_id, reporter_id=resident.id, reported_by_id=actor.id,
+                    category=category, description=description, public_area=public_area,
+                    location=location or "", preferred_time=(preferred_time or "").strip()[:80],
+                    state=State.SUBMITTED, submitted_at=now,
+                    respond_by=response_clock.respond_by(company, now))
+    session.add(ticket)
+    session.flush()
+    for image, thumb in zip(stored, thumbs):
+        session.add(TicketPhoto(ticket_id=ticket.id, filename=image.filename, width=image.width,
+                                height=image.height, thumb=thumb.filename))
+    _event(session, ticket, EventKind.SUBMITTED, actor)
+    notify(session, resident.id, kind="repair.submitted",
+           subject=N_("Repair report %(ref)s received"),
+           body=N_("Your property manager will respond by %(time)s."),
+           params={"ref": ticket.reference, "time": clock.local(ticket.respond_by).strftime("%H:%M")},
+           link=f"/repairs/tickets/{ticket.reference}")
+    if actor.id != resident.id:
+        record(session, actor, "repair.report", ticket, on_behalf_of=resident, reference=ticket.reference)
+    session.commit()
+    return ticket
+
+
+def _follow(session, ticket: Ticket, user_id: int | None) -> bool:
+    """Make `user_id` a follower of `ticket` unless they report or follow it already."""
+    if user_id is None or ticket.reporter_id == user_id or session.scalar(select(TicketFollower.id).where(
+            TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user_id)):
+        return False
+    session.add(TicketFollower(ticket_id=ticket.id, user_id=user_id))
+    return True
+
+
+def join(session, user: User, ticket: Ticket) -> None:
+    """Follow an open report of the same problem instead of filing a duplicate."""
+    if not ticket.state.is_open:
+        raise Conflict(_l("That report is no longer open; file a new one."))
+    if _follow(session, ticket, user.id):
+        _event(session, ticket, EventKind.JOINED, user)
+    session.commit()
+
+
+# --- Access -------------------------------------------------------------------------------
+
+def visible_to(session, user: User, ticket: Ticket) -> bool:
+    """The reporter (and their helpers), followers, the estate's managers, its town's
+    supervisors and district supervisors can see a ticket; nobody else."""
+    if ticket.reporter_id == user.id or (ticket.reporter and can_act_for(session, user, ticket.reporter)):
+        return True
+    if session.scalar(select(TicketFollower.id).where(TicketFollower.ticket_id == ticket.id,
+                                                      TicketFollower.user_id == user.id)):
+        return True
+    return is_staff_for(user, ticket)
+
+
+def is_manager_for(user: User, ticket: Ticket) -> bool:
+    return user.has_role(Role.PROPERTY_MANAGER, ticket)
+
+
+def is_staff_for(user: User, ticket: Ticket) -> bool:
+    return (is_manager_for(user, ticket) or user.has_role(Role.TOWN_SUPERVISOR, ticket)
+            or user.has_role(Role.DISTRICT_SUPERVISOR))
+
+
+def get(session, reference: str) -> Ticket | None:
+    return session.scalar(select(Ticket).where(Ticket.reference == reference))
+
+
+# --- The manager's actions -----------------------------------------------------------------
+
+def _respond(session, ticket: Ticket, manager: User, now: datetime) -> None:
+    """The first human, resident-visible action stops the clock, once."""
+    session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.responded_at.is_(None))
+                    .values(responded_at=now, responder_id=manager.id)
+                    .execution_options(synchronize_session=False))
+
+
+def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "",
+        technician_name: str = "", technician_phone: str = "", visit_at: datetime | None = None,
+        duplicate_of: str = "") -> Ticket:
+    """Do one of the manager's actions. Refuses actions the ticket's state does not allow, with
+    a message saying why. Every action is visible to the resident and counts as the response."""
+    if not is_manager_for(manager, ticket):
+        raise Forbidden(_l("Only the estate's property managers can do this."))
+    if action not in ACTIONS:
+        raise DomainError(_l("Unknown action."))
+    allowed, to = ACTIONS[action]
+    if ticket.state not in allowed:
+        raise Conflict(_l("A ticket that is %(state)s cannot be %(action)s."), code="invalid_transition",
+                       state=ticket.state.label, action=ACTION_LABELS[action])
+    now = clock.now()
+    values: dict = {}
+    body = (message or "").strip()
+    if action == "assign":
+        if not technician_name.strip():
+            raise DomainError(_l("Enter the technician's name"), field="technician_name")
+        values.update(technician_name=technician_name.strip()[:64], technician_phone=technician_phone.strip()[:20])
+        body = body or f"{technician_name.strip()} {technician_phone.strip()}".strip()
+    elif action == "reply" and not body:
+        raise DomainError(_l("Write the reply"), field="message")
+    elif action == "visit":
+        if visit_at is None or visit_at <= now:
+            raise DomainError(_l("Choose a visiting time in the future"), field="visit_at")
+        values["visit_at"] = visit_at
+        body = body or clock.local(visit_at).strftime("%Y-%m-%d %H:%M")
+    elif action == "resolve":
+        values["resolved_at"] = now
+    elif action == "duplicate":
+        original = get(session, duplicate_of.strip().upper())
+        if original is None or original.id == ticket.id or original.estate_id != ticket.estate_id \
+                or not original.state.is_open:
+            raise DomainError(_l("Enter the reference of an open report from the same estate"),
+                              field="duplicate_of")
+        values["duplicate_of_id"] = original.id
+        body = body or original.reference
+        _follow(session, original, ticket.reporter_id)
+    # The state is always written (to itself for replies and visits) so the guard below also
+    # refuses an action when another manager changed the state a moment ago.
+    values["state"] = to if to is not None else Ticket.state
+    result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
+                             .values(**values).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict(_l("Someone else changed this ticket just now. Reload and try again."))
+    _respond(session, ticket, manager, now)
+    _event(session, ticket, EVENT_OF_ACTION[action], manager, body)
+    session.flush()
+    session.refresh(ticket)
+    _tell_residents(session, ticket, RESIDENT_MESSAGES[action], {"body": body})
+    session.commit()
+    return ticket
+
+
+ACTION_LABELS = {"acknowledge": _l("acknowledged"), "assign": _l("assigned"), "reply": _l("replied to"),
+                 "visit": _l("scheduled"), "start": _l("started"), "resolve": _l("resolved"),
+                 "duplicate": _l("marked as a duplicate")}
+RESIDENT_MESSAGES = {
+    "acknowledge": N_("Your repair report %(ref)s has been acknowledged"),
+    "assign": N_("A technician is assigned to %(ref)s: %(body)s"),
+    "reply": N_("Your property manager replied on %(ref)s: %(body)s"),
+    "visit": N_("A visit for %(ref)s is scheduled: %(body)s"),
+    "start": N_("Work on %(ref)s has started"),
+    "resolve": N_("%(ref)s is marked as fixed. Please confirm, or reopen it if it is not."),
+    "duplicate": N_("%(ref)s is the same problem as %(body)s; you will get that report's updates"),
+}
+
+
+# --- The resident's actions ------------------------------------------------------------------
+
+def _resident_check(session, user: User, ticket: Ticket) -> None:
+    if not (ticket.reporter and can_act_for(session, user, ticket.reporter)):
+        raise NotFound(_l("No such report."))
+
+
+def add_info(session, user: User, ticket: Ticket, text: str, photos: list[bytes] = ()) -> None:
+    _resident_check(session, user, ticket)
+    if not text.strip() and not photos:
+        raise DomainError(_l("Write something or add a photo"), field="message")
+    if len(ticket.photos) + len(photos) > MAX_PHOTOS:
+        raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
+    for data in photos:
+        image = store_image(data, "repairs", field="photos")
+        thumb = store_image(data, "repairs", max_side=240, field="photos")
+        session.add(TicketPhoto(ticket_id=ticket.id, filename=image.filename, width=image.width,
+                                height=image.height, thumb=thumb.filename))
+    _event(session, ticket, EventKind.RESIDENT_INFO, user, text.strip())
+    session.commit()
+
+
+def _resident_transition(session, user, ticket, allowed, to, kind, body="", **values) -> None:
+    _resident_check(session, user, ticket)
+    result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
+                             .values(state=to, **values).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        session.rollback()
+        raise Conflict(_l("A report that is %(state)s cannot be changed that way."),
+                       code="invalid_transition", state=ticket.state.label)
+    _event(session, ticket, kind, user, body)
+    session.flush()
+    session.refresh(ticket)
+    session.commit()
+
+
+def confirm_fixed(session, user: User, ticket: Ticket) -> None:
+    _resident_transition(session, user, ticket, (State.RESOLVED,), State.CLOSED, EventKind.CONFIRMED,
+                         closed_at=clock.now())
+
+
+def reopen(session, user: User, ticket: Ticket, reason: str) -> None:
+    """Reopen a fixed report within the company's reopening period."""
+    if ticket.resolved_at is None or clock.now() > ticket.resolved_at + timedelta(days=ticket.company.reopen_days):
+        raise Conflict(_l("Reports can be reopened up to %(n)d days after they were fixed. Please file a new one."),
+                       code="reopen_period", n=ticket.company.reopen_days)
+    if not reason.strip():
+        raise DomainError(_l("Say what is still wrong"), field="message")
+    _resident_transition(session, user, ticket, (State.RESOLVED, State.CLOSED), State.REOPENED,
+                         EventKind.REOPENED, body=reason.strip(),
+                         reopen_count=Ticket.reopen_count + 1, closed_at=None)
+
+
+def cancel(session, user: User, ticket: Ticket) -> None:
+    _resident_transition(session, user, ticket, OPEN_STATES, State.CANCELLED, EventKind.CANCELLED)
+
+
+def rate(session, user: User, ticket: Ticket, stars: int, comment: str = "") -> None:
+    """好差评: 1-5 stars and a comment, once the repair is fixed."""
+    _resident_check(session, user, ticket)
+    if ticket.state not in (State.RESOLVED, State.CLOSED):
+        raise Conflict(_l("You can rate a repair once it is fixed."), code="not_fixed")
+    if not 1 <= stars <= 5:
+        raise DomainError(_l("Choose from 1 to 5 stars"), field="rating")
+    ticket.rating, ticket.rating_comment = stars, (comment or "").strip()[:500] or None
+    _event(session, ticket, EventKind.RATED, user, f"{stars}/5 {comment.strip()}".strip())
+    session.commit()
+
+
+def supervisor_note(session, supervisor: User, ticket: Ticket, text: str) -> None:
+    if not (supervisor.has_role(Role.TOWN_SUPERVISOR, ticket) or supervisor.has_role(Role.DISTRICT_SUPERVISOR)):
+        raise Forbidden(_l("Only supervisors can add supervisory notes."))
+    if not text.strip():
+        raise DomainError(_l("Write the note"), field="message")
+    _event(session, ticket, EventKind.SUPERVISOR_NOTE, supervisor, text.strip(), public=False)
+    record(session, supervisor, "repair.supervisor_note", ticket, reference=ticket.reference)
+    session.commit()
+
+
+def my_tickets(session, user: User) -> list[Ticket]:
+    followed = select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id)
+    return list(session.scalars(select(Ticket).where(
+        (Ticket.reporter_id == user.id) | Ticket.id.in_(followed)).order_by(Ticket.submitted_at.desc()).limit(100)))

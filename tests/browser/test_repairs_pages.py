@@ -1,0 +1,52 @@
+"""Every repairs page passes the accessibility audit in standard and elderly mode."""
+import pytest
+
+from tests.browser.conftest import MODES, assert_accessible
+
+
+def _estate_with_company(live_server):
+    def find(session):
+        from sqlalchemy import select
+
+        from repairs.models import EstateManagement
+        management = session.scalar(select(EstateManagement).order_by(EstateManagement.estate_id))
+        return management.estate_id, management.estate.town_id
+    return live_server.run(find)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_resident_report_and_ticket_pages(open_page, live_server, mode):
+    estate_id, _town = _estate_with_company(live_server)
+    resident = live_server.create_user(home_estate_id=estate_id, home_building="3", home_room="502")
+    page = open_page("/repairs", mode=mode, user=resident)
+    assert_accessible(page, mode)
+    page.goto(live_server.url + "/repairs/report")
+    assert_accessible(page, mode)
+    page.locator("input[name=category][value=water]").check()
+    page.fill("#description", "卫生间水龙头一直滴水")
+    page.locator("main form[enctype] button[type=submit]").click()
+    assert "new=1" in page.url and page.locator(".panel").is_visible()
+    assert_accessible(page, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_manager_and_supervisor_pages(open_page, live_server, mode):
+    estate_id, town_id = _estate_with_company(live_server)
+    resident = live_server.create_user(home_estate_id=estate_id, home_building="1", home_room="101")
+
+    def file(session):
+        from app.accounts.services import find_by_login
+        from repairs.models import Category
+        from repairs.services.tickets import report
+        user = find_by_login(session, resident)
+        return report(session, user, user, category=Category.LIFT, description="电梯异响").reference
+    reference = live_server.run(file)
+    manager = live_server.create_user("property_manager", f"estate:{estate_id}")
+    for path in ("/repairs/queue", f"/repairs/tickets/{reference}"):
+        page = open_page(path, mode=mode, user=manager)
+        assert_accessible(page, mode)
+    town = live_server.create_user("town_supervisor", f"town:{town_id}")
+    for path in ("/repairs/supervise", "/repairs/supervise/tickets?flag=open", "/repairs/rating",
+                 f"/repairs/tickets/{reference}"):
+        page = open_page(path, mode=mode, user=town)
+        assert_accessible(page, mode)

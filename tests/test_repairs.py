@@ -1,0 +1,229 @@
+"""物业百事通 services: the clock, the state machine, escalation, and the company rating."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from app.errors import Conflict, DomainError, Forbidden, NotFound
+from app.notifications.models import Notification
+from repairs.models import Category, EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
+from repairs.services import clock as rclock
+from repairs.services import supervision, sweep, tickets
+from tests.race import race
+
+
+@pytest.fixture
+def world(session, places, make_user, frozen):
+    company = PropertyCompany(name_zh="测试物业", name_en="Test Property", response_minutes=30)
+    other = PropertyCompany(name_zh="别家物业", name_en="Other Property", response_minutes=30)
+    session.add_all([company, other])
+    session.flush()
+    estate_a, estate_b = places["estates"]
+    session.add_all([EstateManagement(estate_id=estate_a.id, company_id=company.id),
+                     EstateManagement(estate_id=estate_b.id, company_id=other.id)])
+    session.commit()
+    resident = make_user(home_estate_id=estate_a.id, home_building="5", home_unit="2", home_room="301")
+    return {"company": company, "other": other, "estate": estate_a, "estate_b": estate_b,
+            "resident": resident, "manager": make_user("property_manager", scope=estate_a),
+            "other_manager": make_user("property_manager", scope=estate_b),
+            "town": make_user("town_supervisor", scope=places["towns"][0]),
+            "other_town": make_user("town_supervisor", scope=places["towns"][1]),
+            "district": make_user("district_supervisor")}
+
+
+def file(session, world, category=Category.WATER, **kw):
+    r = world["resident"]
+    return tickets.report(session, r, r, category=category, description=kw.pop("description", "水管漏水"), **kw)
+
+
+def test_report_fills_the_home_and_fixes_the_deadline(session, world):
+    ticket = file(session, world, preferred_time="晚上")
+    assert ticket.location == "5号楼 2单元 301室" and ticket.estate_id == world["estate"].id
+    assert ticket.respond_by - ticket.submitted_at == timedelta(minutes=30)
+    assert ticket.company_id == world["company"].id and ticket.state == State.SUBMITTED
+    note = session.scalar(select(Notification).where(Notification.user_id == world["resident"].id))
+    assert note.params["ref"] == ticket.reference
+
+
+def test_report_needs_a_home_and_a_description(session, world, make_user):
+    homeless = make_user()
+    with pytest.raises(DomainError) as info:
+        tickets.report(session, homeless, homeless, category=Category.LIFT, description="电梯坏了")
+    assert info.value.code == "no_home"
+    with pytest.raises(DomainError) as info:
+        file(session, world, description=" ")
+    assert info.value.field == "description"
+
+
+def test_working_hours_calendar_moves_the_deadline(session, world):
+    company = world["company"]
+    company.work_starts, company.work_ends, company.work_days = 9 * 60, 17 * 60, "01234"
+    shanghai = timezone(timedelta(hours=8))
+    friday_late = datetime(2026, 12, 4, 16, 50, tzinfo=shanghai)
+    assert rclock.respond_by(company, friday_late) == datetime(2026, 12, 7, 9, 20, tzinfo=shanghai)
+    saturday = datetime(2026, 12, 5, 10, 0, tzinfo=shanghai)
+    assert rclock.respond_by(company, saturday) == datetime(2026, 12, 7, 9, 30, tzinfo=shanghai)
+    company.work_starts = None
+    assert rclock.respond_by(company, saturday) == saturday + timedelta(minutes=30)
+
+
+def test_first_human_action_is_the_response_and_is_derived_on_read(session, world, frozen):
+    ticket = file(session, world)
+    frozen.shift(timedelta(minutes=21))
+    assert rclock.at_risk(ticket) and not rclock.breached(ticket)
+    assert rclock.minutes_left(ticket) == 9 and " 9 " in str(rclock.deadline_words(ticket))  # 还剩 9 分钟
+    tickets.act(session, world["manager"], ticket, "acknowledge")
+    frozen.shift(timedelta(minutes=5))
+    tickets.act(session, world["manager"], ticket, "reply", message="马上到")
+    session.refresh(ticket)
+    assert ticket.responded_at - ticket.submitted_at == timedelta(minutes=21)  # the first one counts
+    frozen.shift(timedelta(hours=2))
+    assert not rclock.breached(ticket) and not rclock.at_risk(ticket)
+
+
+def test_automatic_messages_do_not_stop_the_clock(session, world, frozen):
+    ticket = file(session, world)
+    frozen.shift(timedelta(minutes=25))
+    assert sweep.warn(session) == 1
+    session.refresh(ticket)
+    assert ticket.responded_at is None and ticket.warned_at is not None
+
+
+@pytest.mark.parametrize("action, from_state", [
+    ("acknowledge", State.IN_PROGRESS), ("start", State.RESOLVED), ("resolve", State.CLOSED),
+    ("duplicate", State.ASSIGNED)])
+def test_invalid_transitions_are_refused(session, world, action, from_state):
+    ticket = file(session, world)
+    ticket.state = from_state
+    session.commit()
+    with pytest.raises(Conflict) as info:
+        tickets.act(session, world["manager"], ticket, action)
+    assert info.value.code == "invalid_transition"
+
+
+def test_only_the_estates_managers_act(session, world):
+    ticket = file(session, world)
+    with pytest.raises(Forbidden):
+        tickets.act(session, world["other_manager"], ticket, "acknowledge")
+    assert tickets.visible_to(session, world["town"], ticket)
+    assert not tickets.visible_to(session, world["other_town"], ticket)
+    assert not tickets.visible_to(session, world["other_manager"], ticket)
+
+
+def test_resident_confirms_reopens_within_period_and_rates(session, world, frozen):
+    ticket = file(session, world)
+    m = world["manager"]
+    tickets.act(session, m, ticket, "assign", technician_name="王师傅", technician_phone="13911112222")
+    tickets.act(session, m, ticket, "resolve", message="已更换水管")
+    with pytest.raises(Conflict):
+        tickets.cancel(session, world["resident"], ticket)
+    tickets.rate(session, world["resident"], ticket, 4, "很快")
+    tickets.confirm_fixed(session, world["resident"], ticket)
+    assert ticket.state == State.CLOSED and ticket.rating == 4
+    tickets.reopen(session, world["resident"], ticket, "又漏了")
+    assert ticket.state == State.REOPENED and ticket.reopen_count == 1
+    tickets.act(session, m, ticket, "resolve")
+    frozen.shift(timedelta(days=8))
+    with pytest.raises(Conflict) as info:
+        tickets.reopen(session, world["resident"], ticket, "还是漏")
+    assert info.value.code == "reopen_period"
+    with pytest.raises(NotFound):
+        tickets.rate(session, world["other_manager"], ticket, 1)
+    assert sweep.auto_close(session) == 1
+
+
+def test_duplicates_are_shown_joined_and_marked(session, world, make_user):
+    first = file(session, world, category=Category.LIFT, public_area=True, area="5号楼电梯")
+    neighbour = make_user(home_estate_id=world["estate"].id)
+    assert tickets.open_similar(session, world["estate"].id, Category.LIFT, True, "") == [first]
+    tickets.join(session, neighbour, first)
+    second = tickets.report(session, neighbour, neighbour, category=Category.LIFT, description="电梯坏",
+                            public_area=True, area="5号楼")
+    tickets.act(session, world["manager"], second, "duplicate", duplicate_of=first.reference)
+    assert second.state == State.DUPLICATE and second.duplicate_of_id == first.id
+    tickets.act(session, world["manager"], first, "acknowledge")
+    assert session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == neighbour.id, Notification.kind == "repair.update")) >= 2
+
+
+def test_escalation_to_company_town_then_district_each_once(session, world, frozen, make_user):
+    colleague = make_user("property_manager", scope=world["estate"])  # same company, same estate
+    ticket = file(session, world)
+    frozen.shift(timedelta(minutes=31))
+    assert sweep.escalate(session) == (1, 0)
+    assert sweep.escalate(session) == (0, 0)
+    alerted = set(session.scalars(select(Notification.user_id).where(Notification.kind == "repair.escalated")))
+    assert alerted == {world["manager"].id, colleague.id, world["town"].id}
+    frozen.shift(timedelta(minutes=30))
+    assert sweep.escalate(session) == (0, 1)
+    assert set(session.scalars(select(Notification.user_id).where(
+        Notification.kind == "repair.escalated_district"))) == {world["district"].id}
+    kinds = [e.kind for e in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
+    assert EventKind.ESCALATED in kinds and EventKind.ESCALATED_DISTRICT in kinds
+
+
+@pytest.mark.race
+def test_sweep_on_two_nodes_at_once_sends_each_alert_once(app, session, world, frozen):
+    for _ in range(5):
+        file(session, world)
+    frozen.shift(timedelta(minutes=62))
+
+    def node(i):
+        from app.extensions import db
+        return sweep.sweep(db.session)
+
+    results = race(app, 4, node)
+    assert sum(r["repair_escalations"] for r in results) == 5, results
+    assert sum(r["repair_district_escalations"] for r in results) == 5
+    session.rollback()
+    assert session.scalar(select(func.count(Notification.id)).where(
+        Notification.kind == "repair.escalated_district")) == 5
+
+
+def test_company_rating_matches_the_tickets_exactly(session, world, frozen):
+    """Five tickets in December with known timings; every figure computed by hand."""
+    company = world["company"]
+    base = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)
+
+    def make(offset_hours, responded_after=None, resolved_after=None, state=State.CLOSED, rating=None, reopened=0):
+        submitted = base + timedelta(hours=offset_hours)
+        t = Ticket(reference=f"T{offset_hours:04d}", estate_id=world["estate"].id, company_id=company.id,
+                   town_id=world["estate"].town_id, category=Category.WATER, description="x", location="",
+                   state=state, submitted_at=submitted, respond_by=submitted + timedelta(minutes=30),
+                   responded_at=submitted + timedelta(minutes=responded_after) if responded_after is not None else None,
+                   resolved_at=submitted + timedelta(hours=resolved_after) if resolved_after is not None else None,
+                   rating=rating, reopen_count=reopened)
+        session.add(t)
+
+    make(0, responded_after=10, resolved_after=2, rating=5)
+    make(1, responded_after=20, resolved_after=4, rating=4, reopened=1)
+    make(2, responded_after=45, resolved_after=6)                         # late
+    make(3, responded_after=None, state=State.SUBMITTED)                  # open and overdue
+    make(4, responded_after=None, state=State.CANCELLED)                  # cancelled unanswered: not counted
+    make(-48, responded_after=5)                                          # November: other month
+    session.commit()
+    frozen.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc))
+    [rating] = [r for r in supervision.company_ratings(session, datetime(2026, 12, 1).date()) if r.key == company.id]
+    assert rating.tickets == 5
+    assert (rating.responded, rating.on_time, rating.open_overdue) == (3, 2, 1)
+    assert rating.on_time_rate == pytest.approx(2 / 4)
+    assert rating.median_response == pytest.approx(20)
+    assert rating.p90_response == pytest.approx(45)
+    assert rating.median_resolution == pytest.approx(4)
+    assert rating.reopen_rate == pytest.approx(1 / 3)
+    assert rating.average_rating == pytest.approx(4.5)
+
+
+def test_dashboard_counts_are_derived_now(session, world, frozen):
+    late = file(session, world)
+    frozen.shift(timedelta(minutes=25))
+    soon = file(session, world)
+    frozen.shift(timedelta(minutes=15))  # late: 40 min old (breached); soon: 15 min old
+    frozen.shift(timedelta(minutes=1))
+    counts = supervision.live_counts(session, town_ids=[world["estate"].town_id])
+    assert counts[world["estate"].id].open == 2 and counts[world["estate"].id].breached == 1
+    assert counts[world["estate"].id].at_risk == 0
+    frozen.shift(timedelta(minutes=4))  # soon is now 20 min old: within 10 minutes of its deadline
+    assert supervision.live_counts(session)[world["estate"].id].at_risk == 1
+    assert supervision.live_counts(session, town_ids=[world["estate_b"].town_id]) == {}
+    assert late.id != soon.id

@@ -1,0 +1,128 @@
+"""物业百事通 through its pages: the issue's story, dashboards, rating export, who may see what."""
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from repairs.models import EstateManagement, PropertyCompany, State, Ticket, TicketPhoto
+from repairs.services import sweep
+from tests.conftest import login, submit
+
+
+@pytest.fixture
+def world(session, places, make_user, frozen, app, tmp_path):
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    company = PropertyCompany(name_zh="测试物业", name_en="Test Property")
+    session.add(company)
+    session.flush()
+    for estate in places["estates"]:
+        session.add(EstateManagement(estate_id=estate.id, company_id=company.id))
+    session.commit()
+    estate = places["estates"][0]
+    return {"resident": make_user(home_estate_id=estate.id, home_building="5", home_room="301"),
+            "manager": make_user("property_manager", scope=estate),
+            "town": make_user("town_supervisor", scope=places["towns"][0]),
+            "other_town": make_user("town_supervisor", scope=places["towns"][1]),
+            "district": make_user("district_supervisor"), "tmp": tmp_path}
+
+
+def english(client):
+    client.set_cookie("locale", "en")
+    return client
+
+
+def photo_bytes():
+    image = Image.new("RGB", (80, 60), "blue")
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def report(client, **fields):
+    html = client.get("/repairs/report").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    data = {"csrf_token": token, "category": "water", "description": "厨房水管漏水", **fields}
+    return client.post("/repairs/report", data=data, content_type="multipart/form-data")
+
+
+def test_leaking_pipe_with_photo_acknowledged_in_time(client, session, world, frozen):
+    login(english(client), world["resident"].phone)
+    response = report(client, photos=[(io.BytesIO(photo_bytes()), "pipe.jpg")])
+    assert response.status_code == 302
+    ticket = session.scalar(select(Ticket))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Report sent" in page and ticket.reference in page and "30 minutes left" in page
+    [photo] = session.scalars(select(TicketPhoto)).all()
+    stored = (world["tmp"] / "repairs" / photo.filename).read_bytes()
+    assert b"PhoneMaker" not in stored and Image.open(io.BytesIO(stored)).getexif() == {}
+    assert client.get(f"/repairs/photos/{photo.thumb}").status_code == 200
+    frozen.shift(timedelta(minutes=12))
+    manager = english(client.application.test_client())
+    login(manager, world["manager"].username)
+    queue = manager.get("/repairs/queue").get_data(as_text=True)
+    assert ticket.reference in queue and "18 minutes left" in queue
+    submit(manager, f"/repairs/tickets/{ticket.reference}/act", {"action": "acknowledge", "from": "queue"},
+           form_url="/repairs/queue")
+    session.refresh(ticket)
+    assert ticket.state == State.ACKNOWLEDGED and ticket.responded_at - ticket.submitted_at == timedelta(minutes=12)
+    assert "answered in 12 minutes" in client.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+    # A stranger sees neither the ticket nor its photos.
+    stranger = client.application.test_client()
+    login(stranger, world["other_town"].username)
+    assert stranger.get(f"/repairs/tickets/{ticket.reference}").status_code == 404
+    assert stranger.get(f"/repairs/photos/{photo.filename}").status_code == 404
+
+
+def test_town_supervisor_sees_a_ticket_escalate(client, session, world, frozen):
+    login(client, world["resident"].phone)
+    report(client, description="电梯坏了", category="lift")
+    ticket = session.scalar(select(Ticket))
+    supervisor = english(client.application.test_client())
+    login(supervisor, world["town"].username)
+    assert "Breached now" in supervisor.get("/repairs/supervise").get_data(as_text=True)
+    frozen.shift(timedelta(minutes=31))
+    sweep.sweep(session)
+    dashboard = supervisor.get("/repairs/supervise").get_data(as_text=True)
+    assert re.search(r'flag=breached">1<', dashboard)
+    assert ticket.reference in supervisor.get("/repairs/supervise/tickets?flag=breached").get_data(as_text=True)
+    inbox = supervisor.get("/inbox").get_data(as_text=True)
+    assert ticket.reference in inbox
+    page = supervisor.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "Escalated to the company and the town" in page
+    submit(supervisor, f"/repairs/tickets/{ticket.reference}/note", {"message": "请物业立即处理"})
+    assert "请物业立即处理" in supervisor.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "请物业立即处理" not in client.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+
+
+def test_rating_page_chart_and_csv(client, session, world, frozen):
+    login(client, world["resident"].phone)
+    report(client)
+    login(english(client.application.test_client()), world["district"].username)
+    district = client.application.test_client()
+    login(english(district), world["district"].username)
+    page = district.get("/repairs/rating?month=2026-12").get_data(as_text=True)
+    assert "<svg" in page and 'role="img"' in page and "Test Property" in page
+    csv_text = district.get("/repairs/rating.csv?month=2026-12").get_data(as_text=True)
+    assert csv_text.splitlines()[1].startswith("1,Test Property,1,")
+
+
+def test_managers_and_residents_cannot_supervise(client, world):
+    login(client, world["manager"].username)
+    assert client.get("/repairs/supervise").status_code == 403
+    resident = client.application.test_client()
+    login(resident, world["resident"].phone)
+    assert resident.get("/repairs/queue").status_code == 403
+    assert resident.get("/repairs/rating").status_code == 403
+
+
+def test_report_errors_keep_answers(client, world):
+    login(client, world["resident"].phone)
+    html = report(client, description="", preferred_time="周末").get_data(as_text=True)
+    assert "<title>错误：" in html and 'value="周末"' in html and 'href="#description"' in html
+    html = report(client, photos=[(io.BytesIO(b"not an image"), "x.jpg")], description="漏水了").get_data(as_text=True)
+    assert 'href="#photos"' in html and "漏水了" in html
