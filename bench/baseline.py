@@ -25,6 +25,14 @@ def create_baseline() -> Flask:
             new_id = conn.execute(insert(rows).returning(rows.c.id)).scalar_one()
         return jsonify({"id": new_id}), 201
 
+    @app.get("/page")
+    def page():
+        """Read one row and render a page of about the size of a portal page."""
+        with engine.connect() as conn:
+            count = conn.execute(func.count(rows.c.id).select()).scalar_one()
+        body = "".join(f"<tr><td>{i}</td><td>row {i} of {count}</td></tr>" for i in range(400))
+        return f"<!doctype html><html><body><table>{body}</table></body></html>"
+
     return app
 
 

@@ -131,7 +131,7 @@ def run_clients(port: int, clients: int, work, *, seconds_limit: float = 120.0) 
             if status >= 500:
                 result.errors += 1
             try:
-                return status, json.loads(data) if data else None
+                return status, json.loads(data) if data and data[:1] in (b"{", b"[") else None
             except ValueError:
                 return status, None
 
@@ -152,3 +152,36 @@ def machine() -> str:
 
 def median(values):
     return statistics.median(values) if values else 0
+
+
+def login_cookie(port: int, login: str, password: str) -> str:
+    """Sign in through the real form (CSRF token and all); return the session Cookie header."""
+    import re
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    html = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    body = f"csrf_token={token}&login={login}&password={password}"
+    conn.request("POST", "/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"sign-in as {login} failed ({response.status})")
+    return response.getheader("Set-Cookie").split(";", 1)[0]
+
+
+def run_for(port: int, clients: int, path_for, headers_for, seconds: float) -> Result:
+    """Each client GETs `path_for(i)` with `headers_for(i)` again and again for `seconds`."""
+    deadline = time.monotonic() + seconds
+
+    def work(i, request):
+        if time.monotonic() >= deadline:
+            return False
+        request("GET", path_for(i), None, headers_for(i))
+        return True
+
+    return run_clients(port, clients, work, seconds_limit=seconds + 30)

@@ -27,6 +27,8 @@ def init_app(app) -> None:
         Link(_l("Report a repair"), url_for("repairs.report"))])
     register_workspace_links(app, Role.PROPERTY_MANAGER, lambda user, a: [
         Link(_l("Repair queue"), url_for("repairs.queue"))])
+    register_workspace_links(app, Role.DISTRICT_SUPERVISOR, lambda user, a: [
+        Link(_l("Property companies' response settings"), url_for("repairs.companies"))])
     for role in (Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR):
         register_workspace_links(app, role, lambda user, a: [
             Link(_l("Repair dashboard"), url_for("repairs.supervise")),

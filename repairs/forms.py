@@ -3,11 +3,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from repairs.models import CATEGORY_LABELS, STATE_LABELS
+from venues.forms import WEEKDAY_LABELS, MultiCheckboxField
 from repairs.services.tickets import CANNED_REPLIES
 
 PHOTO_HINT = _l("Up to 6 photos (JPEG, PNG, WebP or HEIC). Location data in photos is removed.")
@@ -68,3 +69,14 @@ class QueueFilterForm(FlaskForm):
         if s.value in ("submitted", "acknowledged", "assigned", "in_progress", "reopened")])
     category = SelectField(_l("Category"), validators=[Optional()], choices=[SelectChoice("", _l("All"))] + [
         SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()])
+
+
+class CompanyForm(FlaskForm):
+    response_minutes = IntegerField(_l("Response window (minutes)"), validators=[InputRequired(), NumberRange(5, 24 * 60)])
+    work_starts = StringField(_l("Working hours start (HH:MM)"), description=_l("Leave both times empty for 24x7"),
+                              validators=[Optional(), Length(max=5)])
+    work_ends = StringField(_l("Working hours end (HH:MM)"), validators=[Optional(), Length(max=5)])
+    work_days = MultiCheckboxField(_l("Working days"), choices=[
+        SelectChoice(str(i), label) for i, label in enumerate(WEEKDAY_LABELS)])
+    reopen_days = IntegerField(_l("Residents may reopen for (days)"), validators=[InputRequired(), NumberRange(0, 90)])
+    auto_close_days = IntegerField(_l("Close fixed reports automatically after (days)"), validators=[InputRequired(), NumberRange(1, 90)])

@@ -17,9 +17,9 @@ from app.accounts.models import Role
 from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import add_error
+from app.forms import add_error, submit_to_service
 from app.places.models import Estate, Town
-from repairs.forms import ActionForm, MessageForm, NoteForm, QueueFilterForm, RateForm, ReopenForm, ReportForm
+from repairs.forms import ActionForm, CompanyForm, MessageForm, NoteForm, QueueFilterForm, RateForm, ReopenForm, ReportForm
 from repairs.models import Category, PropertyCompany, State, TicketPhoto
 from repairs.services import clock as response_clock
 from repairs.services import supervision, tickets
@@ -305,3 +305,30 @@ def rating_csv():
         "Content-Disposition": f'attachment; filename="rating-{by}-{month:%Y-%m}.csv"'})
 
 
+
+
+@bp.route("/companies")
+@require_role(Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
+def companies():
+    return render_template("repairs/companies.html", companies=db.session.scalars(
+        select(PropertyCompany).order_by(PropertyCompany.name_zh)).all(), hhmm=clock.hhmm)
+
+
+@bp.route("/companies/<int:company_id>", methods=["GET", "POST"])
+@require_role(Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
+def company(company_id: int):
+    item = db.session.get(PropertyCompany, company_id)
+    if item is None:
+        abort(404)
+    form = CompanyForm(obj=item)
+    if request.method == "GET":
+        form.work_starts.data = clock.hhmm(item.work_starts) if item.work_starts is not None else ""
+        form.work_ends.data = clock.hhmm(item.work_ends) if item.work_ends is not None else ""
+        form.work_days.data = list(item.work_days)
+    done = submit_to_service(form, lambda: tickets.save_company_settings(
+        db.session, current_user, item, response_minutes=form.response_minutes.data,
+        work_starts=form.work_starts.data or "", work_ends=form.work_ends.data or "",
+        work_days=form.work_days.data or [], reopen_days=form.reopen_days.data,
+        auto_close_days=form.auto_close_days.data),
+        success=_("Settings saved. New reports use them."), then=url_for("repairs.companies"))
+    return done or render_template("repairs/company.html", form=form, company=item)

@@ -147,6 +147,7 @@ def app(database_url):
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
                       "SECRET_KEY": "testing-secret", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+                      "REPAIRS_RATING_CACHE_SECONDS": 0,
                       # Room for every thread of a race test to hold its own connection.
                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 110,
                                                     "max_overflow": 20}})

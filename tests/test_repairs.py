@@ -203,7 +203,7 @@ def test_company_rating_matches_the_tickets_exactly(session, world, frozen):
     make(-48, responded_after=5)                                          # November: other month
     session.commit()
     frozen.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc))
-    [rating] = [r for r in supervision.company_ratings(session, datetime(2026, 12, 1).date()) if r.key == company.id]
+    [rating] = [r for r in supervision.company_ratings(session, datetime(2026, 12, 1).date(), fresh=True) if r.key == company.id]
     assert rating.tickets == 5
     assert (rating.responded, rating.on_time, rating.open_overdue) == (3, 2, 1)
     assert rating.on_time_rate == pytest.approx(2 / 4)
@@ -227,3 +227,33 @@ def test_dashboard_counts_are_derived_now(session, world, frozen):
     assert supervision.live_counts(session)[world["estate"].id].at_risk == 1
     assert supervision.live_counts(session, town_ids=[world["estate_b"].town_id]) == {}
     assert late.id != soon.id
+
+
+def test_helper_reports_for_a_consenting_resident(session, world, make_user):
+    from app.accounts.models import HelperConsent
+    from app.audit.models import AuditEntry
+    helper = make_user("community_helper")
+    with pytest.raises(Forbidden):
+        tickets.report(session, helper, world["resident"], category=Category.DOORS, description="门锁坏了")
+    session.add(HelperConsent(resident_id=world["resident"].id, helper_id=helper.id))
+    session.commit()
+    ticket = tickets.report(session, helper, world["resident"], category=Category.DOORS, description="门锁坏了")
+    assert (ticket.reporter_id, ticket.reported_by_id) == (world["resident"].id, helper.id)
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "repair.report"))
+    assert entry.actor_id == helper.id and entry.on_behalf_of_id == world["resident"].id
+
+
+def test_company_settings_apply_to_new_reports(session, world):
+    tickets.save_company_settings(session, world["district"], world["company"], response_minutes=45,
+                                  work_starts="", work_ends="", work_days=[], reopen_days=7, auto_close_days=7)
+    assert file(session, world).respond_by - clock_now() == timedelta(minutes=45)
+    with pytest.raises(DomainError) as info:
+        tickets.save_company_settings(session, world["district"], world["company"], response_minutes=30,
+                                      work_starts="09:00", work_ends="", work_days=["0"], reopen_days=7,
+                                      auto_close_days=7)
+    assert info.value.field == "work_ends"
+
+
+def clock_now():
+    from app import clock
+    return clock.now()

@@ -100,6 +100,8 @@ def test_town_supervisor_sees_a_ticket_escalate(client, session, world, frozen):
 
 
 def test_rating_page_chart_and_csv(client, session, world, frozen):
+    from repairs.services import supervision
+    supervision._rating_cache.clear()
     login(client, world["resident"].phone)
     report(client)
     login(english(client.application.test_client()), world["district"].username)

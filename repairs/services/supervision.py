@@ -129,9 +129,31 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return clock.at(first, 0), clock.at(following, 0)
 
 
-def company_ratings(session, month: date, *, by: str = "company", town_ids=None) -> list[Rating]:
+_rating_cache: dict = {}
+
+
+def company_ratings(session, month: date, *, by: str = "company", town_ids=None,
+                    fresh: bool = False) -> list[Rating]:
     """Every company's (or estate's) figures for tickets submitted in `month`, ranked by on-time
-    rate, then by median response time."""
+    rate, then by median response time.
+
+    The month's tickets are aggregated in Python (percentiles are not portable SQL), which at a
+    million tickets costs about a second, so results are kept for a minute per node: a monthly
+    assessment need not be live to the second. `fresh` skips the cache."""
+    from flask import current_app
+
+    seconds = current_app.config.get("REPAIRS_RATING_CACHE_SECONDS", 60)
+    key = (session.get_bind().url.render_as_string(), month, by, tuple(town_ids) if town_ids is not None else None)
+    cached = _rating_cache.get(key)
+    if not fresh and seconds and cached and cached[0] > clock.now().timestamp():
+        return cached[1]
+    result = _compute_ratings(session, month, by, town_ids)
+    if seconds:
+        _rating_cache[key] = (clock.now().timestamp() + seconds, result)
+    return result
+
+
+def _compute_ratings(session, month: date, by: str, town_ids) -> list[Rating]:
     start, end = month_bounds(month)
     now = clock.now()
     key_column = Ticket.company_id if by == "company" else Ticket.estate_id

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
 from app import clock
 from app.accounts.models import Role, RoleAssignment
 from app.i18n import N_
 from app.notifications.services import notify
-from repairs.models import EstateManagement, EventKind, State, Ticket, TicketEvent
+from repairs.models import EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
 from repairs.services.clock import DISTRICT_AFTER, WARN_BEFORE
 
 
@@ -87,20 +87,22 @@ def escalate(session) -> tuple[int, int]:
 
 
 def auto_close(session) -> int:
-    """Fixed reports the resident did not confirm within the company's period are closed."""
+    """Fixed reports the resident did not confirm within the company's period are closed: one
+    guarded UPDATE per company (state still 'resolved'), so concurrent sweeps close each once."""
     now = clock.now()
-    candidates = session.scalars(select(Ticket).where(Ticket.state == State.RESOLVED)).all()
     closed = 0
-    for ticket in candidates:
-        if ticket.resolved_at + timedelta(days=ticket.company.auto_close_days) > now:
-            continue
-        result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.state == State.RESOLVED)
-                                 .values(state=State.CLOSED, closed_at=now)
-                                 .execution_options(synchronize_session=False))
-        if result.rowcount:
-            session.add(TicketEvent(ticket_id=ticket.id, kind=EventKind.AUTO_CLOSED, at=now))
-            closed += 1
+    for company_id, days in session.execute(select(PropertyCompany.id, PropertyCompany.auto_close_days)).all():
+        ids = session.scalars(
+            update(Ticket).where(Ticket.company_id == company_id, Ticket.state == State.RESOLVED,
+                                 Ticket.resolved_at <= now - timedelta(days=days))
+            .values(state=State.CLOSED, closed_at=now).returning(Ticket.id)
+            .execution_options(synchronize_session=False)).all()
+        if ids:
+            session.execute(insert(TicketEvent), [
+                {"ticket_id": ticket_id, "kind": EventKind.AUTO_CLOSED, "at": now, "body": "", "public": True}
+                for ticket_id in ids])
         session.commit()
+        closed += len(ids)
     return closed
 
 

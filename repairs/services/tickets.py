@@ -350,3 +350,26 @@ def my_tickets(session, user: User) -> list[Ticket]:
     followed = select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id)
     return list(session.scalars(select(Ticket).where(
         (Ticket.reporter_id == user.id) | Ticket.id.in_(followed)).order_by(Ticket.submitted_at.desc()).limit(100)))
+
+
+def save_company_settings(session, staff: User, company, *, response_minutes: int, work_starts: str,
+                          work_ends: str, work_days: list[str], reopen_days: int, auto_close_days: int) -> None:
+    """The company's response window and optional working-hours calendar. New tickets use
+    them; a ticket keeps the deadline it was given."""
+    from venues.services.admin import parse_hhmm  # one "HH:MM" parser for the whole portal
+
+    starts = parse_hhmm(work_starts, "work_starts") if (work_starts or "").strip() else None
+    ends = parse_hhmm(work_ends, "work_ends") if (work_ends or "").strip() else None
+    if (starts is None) != (ends is None):
+        raise DomainError(_l("Give both the start and the end of working hours, or neither for 24x7"),
+                          field="work_ends")
+    if starts is not None and ends <= starts:
+        raise DomainError(_l("Closing time must be after opening time"), field="work_ends")
+    if starts is not None and not work_days:
+        raise DomainError(_l("Choose at least one working day"), field="work_days")
+    company.response_minutes, company.work_starts, company.work_ends = response_minutes, starts, ends
+    company.work_days = "".join(sorted(work_days)) or "0123456"
+    company.reopen_days, company.auto_close_days = reopen_days, auto_close_days
+    record(session, staff, "repair.company_settings", company, response_minutes=response_minutes,
+           work_starts=work_starts, work_ends=work_ends)
+    session.commit()

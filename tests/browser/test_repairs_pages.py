@@ -50,3 +50,17 @@ def test_manager_and_supervisor_pages(open_page, live_server, mode):
                  f"/repairs/tickets/{reference}"):
         page = open_page(path, mode=mode, user=town)
         assert_accessible(page, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_company_settings_pages(open_page, live_server, mode):
+    district = live_server.create_user("district_supervisor")
+    def first_company(session):
+        from sqlalchemy import func, select
+
+        from repairs.models import PropertyCompany
+        return session.scalar(select(func.min(PropertyCompany.id)))
+    company_id = live_server.run(first_company)
+    for path in ("/repairs/companies", f"/repairs/companies/{company_id}"):
+        page = open_page(path, mode=mode, user=district)
+        assert_accessible(page, mode)
