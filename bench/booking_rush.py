@@ -11,7 +11,6 @@ import argparse
 import json
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 from bench.harness import ROOT, Result, machine, postgres, run_clients, serve
 

@@ -9,7 +9,7 @@ from app.registry import (Link, Service, register_seeder, register_service, regi
 
 def init_app(app) -> None:
     from app.accounts.models import Role
-    from repairs import models, open311, views  # noqa: F401  (tables known to Alembic)
+    from repairs import models, open311, views  # noqa: F401  (models: tables known to Alembic)
     from repairs.demo import seed_repairs
     from repairs.services.sweep import sweep
 

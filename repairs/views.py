@@ -276,12 +276,17 @@ def supervise_tickets():
     return render_template("repairs/tickets.html", items=items, flag=flag, now=clock.now())
 
 
+def _ratings_asked_for():
+    """(month, "company" or "estate", ratings) from the query string, within the supervisor's towns."""
+    month = supervision.month_of(request.args.get("month"))
+    by = "estate" if request.args.get("by") == "estate" else "company"
+    return month, by, supervision.company_ratings(db.session, month, by=by, town_ids=_supervised_towns())
+
+
 @bp.route("/rating")
 @require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
 def rating():
-    month = supervision.month_of(request.args.get("month"))
-    by = "estate" if request.args.get("by") == "estate" else "company"
-    ratings = supervision.company_ratings(db.session, month, by=by, town_ids=_supervised_towns())
+    month, by, ratings = _ratings_asked_for()
     return render_template("repairs/rating.html", ratings=ratings, month=month, by=by,
                            chart=supervision.chart(ratings))
 
@@ -289,15 +294,14 @@ def rating():
 @bp.route("/rating.csv")
 @require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
 def rating_csv():
-    month = supervision.month_of(request.args.get("month"))
-    by = "estate" if request.args.get("by") == "estate" else "company"
+    month, by, ratings = _ratings_asked_for()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["rank", by, "tickets", "responded", "on_time", "open_overdue", "on_time_rate",
                      "median_response_minutes", "p90_response_minutes", "median_resolution_hours",
                      "reopen_rate", "average_rating"])
     fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
-    for rank, r in enumerate(supervision.company_ratings(db.session, month, by=by, town_ids=_supervised_towns()), 1):
+    for rank, r in enumerate(ratings, 1):
         writer.writerow([rank, r.name, r.tickets, r.responded, r.on_time, r.open_overdue, fmt(r.on_time_rate),
                          fmt(r.median_response), fmt(r.p90_response), fmt(r.median_resolution),
                          fmt(r.reopen_rate), fmt(r.average_rating)])

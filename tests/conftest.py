@@ -299,3 +299,17 @@ def slot_at(session, space, day_offset: int, hour: int):
     start = clock.at(clock.today() + timedelta(days=day_offset), hour * 60)
     return session.scalar(select(CapacityBucket).where(
         CapacityBucket.resource_id == space.resource_id, CapacityBucket.starts_at == start))
+
+
+@pytest.fixture
+def repair_company(session, places):
+    """A property company managing both estates of `places`."""
+    from repairs.models import EstateManagement, PropertyCompany
+
+    company = PropertyCompany(name_zh="测试物业", name_en="Test Property")
+    session.add(company)
+    session.flush()
+    for estate in places["estates"]:
+        session.add(EstateManagement(estate_id=estate.id, company_id=company.id))
+    session.commit()
+    return company

@@ -8,7 +8,7 @@ import requests
 from werkzeug.serving import make_server
 
 from app.accounts.services import issue_token
-from repairs.models import Category, EstateManagement, PropertyCompany
+from repairs.models import Category
 from repairs.services import tickets
 
 # Field lists from http://wiki.open311.org/GeoReport_v2
@@ -22,13 +22,7 @@ ATTRIBUTE_FIELDS = {"variable", "code", "datatype", "required", "datatype_descri
 
 
 @pytest.fixture
-def setup(session, places, make_user, frozen):
-    company = PropertyCompany(name_zh="测试物业", name_en="Test Property")
-    session.add(company)
-    session.flush()
-    for estate in places["estates"]:
-        session.add(EstateManagement(estate_id=estate.id, company_id=company.id))
-    session.commit()
+def setup(session, places, repair_company, make_user, frozen):
     resident = make_user(home_estate_id=places["estates"][0].id, home_building="1", home_room="101")
     token = issue_token(session, resident)
     session.commit()

@@ -7,20 +7,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from repairs.models import EstateManagement, PropertyCompany, State, Ticket, TicketPhoto
+from repairs.models import State, Ticket, TicketPhoto
 from repairs.services import sweep
 from tests.conftest import login, submit
 
 
 @pytest.fixture
-def world(session, places, make_user, frozen, app, tmp_path):
+def world(session, places, repair_company, make_user, frozen, app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path)
-    company = PropertyCompany(name_zh="测试物业", name_en="Test Property")
-    session.add(company)
-    session.flush()
-    for estate in places["estates"]:
-        session.add(EstateManagement(estate_id=estate.id, company_id=company.id))
-    session.commit()
     estate = places["estates"][0]
     return {"resident": make_user(home_estate_id=estate.id, home_building="5", home_room="301"),
             "manager": make_user("property_manager", scope=estate),
