@@ -14,11 +14,11 @@ def _estate_with_company(live_server):
     return live_server.run(find)
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_resident_report_and_ticket_pages(open_page, live_server, mode):
+@pytest.mark.parametrize("mode, locale", [("standard", "zh_CN"), ("elderly", "en"), ("elderly", "zh_CN")])
+def test_resident_report_and_ticket_pages(open_page, live_server, mode, locale):
     estate_id, _town = _estate_with_company(live_server)
     resident = live_server.create_user(home_estate_id=estate_id, home_building="3", home_room="502")
-    page = open_page("/repairs", mode=mode, user=resident)
+    page = open_page("/repairs", mode=mode, locale=locale, user=resident)
     assert_accessible(page, mode)
     page.goto(live_server.url + "/repairs/report")
     assert_accessible(page, mode)
@@ -26,6 +26,7 @@ def test_resident_report_and_ticket_pages(open_page, live_server, mode):
     page.fill("#description", "卫生间水龙头一直滴水")
     page.locator("main form[enctype] button[type=submit]").click()
     assert "new=1" in page.url and page.locator(".panel").is_visible()
+    assert ("Report sent" if locale == "en" else "报修已提交") in page.locator(".panel").inner_text()
     assert_accessible(page, mode)
 
 
