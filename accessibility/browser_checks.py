@@ -167,7 +167,10 @@ def keyboard_focus_problems(page, max_presses: int = 250) -> list[str]:
 
 
 def audit_page(page, *, elderly: bool) -> list[str]:
-    """Every problem the page has in its current mode; [] when it passes."""
+    """Every problem the page has in its current mode; [] when it passes. Waits for the page
+    (stylesheet included) to finish loading first, so a page reached by a click is measured as
+    the person sees it, not half-loaded."""
+    page.wait_for_load_state("load")
     problems = axe_violations(page)
     if elderly:
         problems += small_targets(page)

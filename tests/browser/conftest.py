@@ -20,8 +20,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 MODES = ["standard", "elderly"]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # All browser tests go to one xdist worker (`--dist loadgroup`), so one browser serves them.
+    # tryfirst: xdist reads the group markers in its own hook, which must run after this one.
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
