@@ -36,6 +36,8 @@ class DatePartsField(Field):
         if formdata is None:
             return
         self.raw = {part: (formdata.get(f"{self.name}-{part}") or "").strip() for part in self.parts}
+        # What InputRequired looks at: empty when no part was typed.
+        self.raw_data = ["-".join(self.raw.values())] if any(self.raw.values()) else []
         if not any(self.raw.values()):
             self.data = None
             return

@@ -1,8 +1,60 @@
-from flask import Blueprint, render_template
+"""快捷停车 pages: car parks with live figures and a plain overview map, and the fee quote."""
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app import clock
+from app.extensions import db
+from app.places.models import Town
+from parking import services
+from parking.forms import QuoteForm
+from parking.models import CarPark
 
 bp = Blueprint("parking", __name__, url_prefix="/parking")
 
 
 @bp.route("")
 def index():
-    return render_template("parking/index.html")
+    town_id = request.args.get("town", type=int)
+    sort = "name" if request.args.get("sort") == "name" else "free"
+    parks = services.search(db.session, town_id=town_id, q=request.args.get("q", ""), sort=sort)
+    towns = db.session.scalars(select(Town).order_by(Town.id)).all()
+    return render_template("parking/index.html", parks=parks, towns=towns, town_id=town_id, sort=sort,
+                           q=request.args.get("q", ""), points=services.map_points(parks),
+                           words=services.tariff_in_words)
+
+
+@bp.route("/<int:car_park_id>")
+def show(car_park_id: int):
+    park = db.session.get(CarPark, car_park_id)
+    if park is None:
+        abort(404)
+    return render_template("parking/show.html", park=park, words=services.tariff_in_words(park.tariff))
+
+
+def _moment(day, hhmm: str) -> datetime:
+    hours, minutes = (int(x) for x in hhmm.strip().split(":"))
+    return datetime.combine(day, time(hours, minutes), clock.LOCAL_TZ)
+
+
+@bp.route("/quote")
+def quote():
+    form = QuoteForm(request.args)
+    form.car_park.choices = [SelectChoice(str(p.id), p.name) for p in
+                             db.session.scalars(select(CarPark).order_by(CarPark.id))]
+    result = park = None
+    if request.args and form.validate():
+        entry = _moment(form.entry_day.data, form.entry_time.data)
+        exit = _moment(form.exit_day.data, form.exit_time.data)
+        if exit <= entry:
+            form.exit_time.errors = list(form.exit_time.errors) + [_("Leaving must be after arrival")]
+        else:
+            park = db.session.get(CarPark, form.car_park.data)
+            result = services.fee(park, entry, exit)
+    return render_template("parking/quote.html", form=form, result=result, park=park,
+                           words=services.tariff_in_words(park.tariff) if park else "")

@@ -254,3 +254,20 @@ def test_calendar_feed_with_secret_token(client, session, venue, make_user):
     assert feed.status_code == 200 and feed.data.count(b"BEGIN:VEVENT") == 1
     submit(client, "/bookings/calendar", {})
     assert anonymous.get(path).status_code == 404  # the old address stops working
+
+
+def test_closure_form_through_the_page(client, session, venue, make_user):
+    from bookings.models import Booking, BookingStatus
+    from venues.services.booking import book_general
+    user = make_user()
+    booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 2, 10).id, 1)
+    login(english(client), make_user("venue_admin").username)
+    url = f"/staff/venues/{venue.id}/closures"
+    html = submit(client, url, {"starts_on-year": "2026", "reason": "检修"}).get_data(as_text=True)
+    assert "Error:" in html and 'href="#starts_on"' in html
+    response = submit(client, url, {"starts_on-year": "2026", "starts_on-month": "12", "starts_on-day": "3",
+                                    "ends_on-year": "2026", "ends_on-month": "12", "ends_on-day": "3",
+                                    "reason": "检修"})
+    assert response.status_code == 302
+    session.refresh(booking)
+    assert booking.status == BookingStatus.CANCELLED and booking.status_reason == "检修"

@@ -1,0 +1,60 @@
+"""Car parks: finding them, their figures, their fees."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from app.i18n import format_fen
+from parking.models import CarPark
+from parking.tariffs import quote as compute_quote
+
+
+def search(session, *, town_id: int | None = None, q: str = "", sort: str = "free") -> list[CarPark]:
+    query = select(CarPark)
+    if town_id:
+        query = query.where(CarPark.town_id == town_id)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        query = query.where(or_(CarPark.name_zh.ilike(like), CarPark.name_en.ilike(like),
+                                CarPark.address_zh.ilike(like), CarPark.address_en.ilike(like)))
+    parks = list(session.scalars(query.order_by(CarPark.id)))
+    if sort == "free":
+        parks.sort(key=lambda p: -p.free_spaces)
+    return parks
+
+
+def tariff_in_words(tariff) -> str:
+    """The tariff as a person would say it, in the reader's language."""
+    if tariff is None:
+        return _("Free of charge")
+    parts = [_("First %(n)d minutes free", n=tariff.free_minutes)] if tariff.free_minutes else []
+    parts.append(_("daytime %(start)s-%(end)s: first hour %(first)s, then %(price)s per %(n)d minutes",
+                   start=f"{tariff.day_starts // 60:02d}:{tariff.day_starts % 60:02d}",
+                   end=f"{tariff.day_ends // 60:02d}:{tariff.day_ends % 60:02d}",
+                   first=format_fen(tariff.first_hour_fen), price=format_fen(tariff.period_fen),
+                   n=tariff.period_minutes))
+    parts.append(_("night: %(price)s per hour or period", price=format_fen(tariff.night_unit_fen)))
+    if tariff.daily_cap_fen is not None:
+        parts.append(_("at most %(cap)s per 24 hours", cap=format_fen(tariff.daily_cap_fen)))
+    return _("; ").join(parts)
+
+
+def fee(car_park: CarPark, entry: datetime, exit: datetime):
+    """The quote for a stay at this car park (free when it has no tariff)."""
+    from parking.tariffs import Quote
+    if car_park.tariff is None:
+        return Quote(fen=0, minutes=int((exit - entry).total_seconds() // 60))
+    return compute_quote(car_park.tariff.rules, entry, exit)
+
+
+def map_points(parks: list[CarPark], width: int = 640, height: int = 420, margin: int = 30) -> list[dict]:
+    """Positions for the overview map (一张图), scaled to the car parks' bounding box."""
+    if not parks:
+        return []
+    lats, lngs = [p.latitude for p in parks], [p.longitude for p in parks]
+    lat_span, lng_span = (max(lats) - min(lats)) or 0.01, (max(lngs) - min(lngs)) or 0.01
+    return [{"park": p, "x": round(margin + (p.longitude - min(lngs)) / lng_span * (width - 2 * margin)),
+             "y": round(margin + (max(lats) - p.latitude) / lat_span * (height - 2 * margin))}
+            for p in parks]
