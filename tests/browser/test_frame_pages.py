@@ -115,3 +115,21 @@ def test_the_audit_catches_a_bad_page(open_page, live_server):
     assert "under 60x60" in text
     assert "'tiny' is 12px" in text
     assert "no visible indicator" in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inbox_message_page(open_page, live_server, mode):
+    from app.i18n import N_
+    from app.notifications.services import notify
+
+    user = live_server.create_user()
+
+    def add_message(session):
+        from app.accounts.services import find_by_login
+        notify(session, find_by_login(session, user).id, kind="test",
+               subject=N_("Your details are saved."), link="/profile")
+    live_server.run(add_message)
+    page = open_page("/inbox", mode=mode, user=user)
+    page.locator(".message a").first.click()
+    assert "/inbox/" in page.url
+    assert_accessible(page, mode)
