@@ -15,6 +15,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.accounts.models import ApiToken
@@ -179,6 +180,8 @@ def list_requests(fmt):
                 query = query.where(Ticket.state.in_(OPEN_STATES))
             elif wanted == {"closed"}:
                 query = query.where(Ticket.state.not_in(OPEN_STATES))
+    # Each request shows its estate, company and latest note: load them with the tickets, not per ticket.
+    query = query.options(selectinload(Ticket.estate), selectinload(Ticket.company), selectinload(Ticket.events))
     return _respond(fmt, "service_requests", [_request_dict(t) for t in db.session.scalars(query.limit(1000))])
 
 

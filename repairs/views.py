@@ -76,12 +76,7 @@ def report():
             add_error(form, error)
         else:
             return redirect(url_for("repairs.ticket", reference=ticket.reference, new=1))
-    similar = []
-    if estate is not None:
-        similar = [t for category in Category for t in tickets.open_similar(
-            db.session, estate.id, category, True, "")]
-        similar += [t for category in Category for t in tickets.open_similar(
-            db.session, estate.id, category, False, tickets.home_location(holder))]
+    similar = tickets.open_for_place(db.session, estate.id, tickets.home_location(holder)) if estate else []
     return render_template("repairs/report.html", form=form, estate=estate, holder=holder,
                            location=tickets.home_location(holder), similar=similar)
 

@@ -43,7 +43,7 @@ def index():
     upcoming = [b for b in bookings if b.ends_at > now and b.holds_capacity]
     past = [b for b in bookings if b not in upcoming]
     waiting = [(e, service.waitlist_position(db.session, e)) for e in service.my_waitlist(db.session, holder)]
-    spaces = {s.resource_id: s for b in bookings for s in [service.space_for_resource(db.session, b.resource_id)]}
+    spaces = service.spaces_by_resource(db.session, {b.resource_id for b in bookings})
     return render_template("bookings/index.html", upcoming=list(reversed(upcoming)), past=past,
                            waiting=waiting, spaces=spaces, holder=holder, form=None,
                            status_label=service.status_label, cancel_form=ConfirmForm())

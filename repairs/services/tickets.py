@@ -64,6 +64,15 @@ def open_similar(session, estate_id: int, category: Category, public_area: bool,
     return list(session.scalars(query.order_by(Ticket.submitted_at.desc()).limit(10)))
 
 
+def open_for_place(session, estate_id: int, location: str) -> list[Ticket]:
+    """Every open report for this home or the estate's public areas, whatever the category:
+    what a resident is shown before filing ("already reported?")."""
+    return list(session.scalars(
+        select(Ticket).where(Ticket.estate_id == estate_id, Ticket.state.in_(OPEN_STATES),
+                             Ticket.public_area.is_(True) | (Ticket.location == location))
+        .order_by(Ticket.public_area.desc(), Ticket.submitted_at.desc()).limit(30)))
+
+
 def home_location(user: User) -> str:
     parts = [p for p in (user.home_building and f"{user.home_building}号楼",
                          user.home_unit and f"{user.home_unit}单元",

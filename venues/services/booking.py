@@ -29,6 +29,13 @@ def space_for_resource(session, resource_id: int) -> Space:
     return session.scalar(select(Space).where(Space.resource_id == resource_id))
 
 
+def spaces_by_resource(session, resource_ids) -> dict[int, Space]:
+    """The spaces behind many bookings, in one query."""
+    if not resource_ids:
+        return {}
+    return {s.resource_id: s for s in session.scalars(select(Space).where(Space.resource_id.in_(list(resource_ids))))}
+
+
 def booking_for(session, reference: str) -> Booking | None:
     booking = session.scalar(select(Booking).where(Booking.reference == reference))
     if booking is None or booking.resource.kind != "venue":
