@@ -5,7 +5,10 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from datetime import date
+
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -53,10 +56,18 @@ class CarPark(db.Model):
     hours_en: Mapped[str] = mapped_column(String(120), default="Open 24 hours")
     open: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The reservable pool in the capacity engine: 15-minute buckets of `reservable_spaces`.
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("resource.id"), unique=True)
+    # A reservation holds its space from arrival until arrival + grace; free cancellation until
+    # `cancel_cutoff_minutes` before arrival.
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    cancel_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=30)
 
     town = relationship("Town")
     tariff: Mapped["Tariff"] = relationship(back_populates="car_park", uselist=False,
                                             cascade="all, delete-orphan")
+    windows: Mapped[list["SharingWindow"]] = relationship(back_populates="car_park",
+                                                          order_by="SharingWindow.id")
 
     name = Localized("name_zh", "name_en")
     address = Localized("address_zh", "address_en")
@@ -97,3 +108,226 @@ class Tariff(db.Model):
                            period_minutes=self.period_minutes, period_fen=self.period_fen,
                            night_unit_fen=self.night_unit_fen, day_starts=self.day_starts,
                            day_ends=self.day_ends, daily_cap_fen=self.daily_cap_fen)
+
+
+class Vehicle(db.Model):
+    """A plate a person has registered. A plate belongs to one account at a time: its parking
+    history is that person's, and only from the day they registered it."""
+
+    __tablename__ = "vehicle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    plate: Mapped[str] = mapped_column(String(10), unique=True)
+    # 无感支付: when set, fees at exit are charged to this payment method automatically.
+    autopay_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_method.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner = relationship("User")
+    autopay_method: Mapped["PaymentMethod | None"] = relationship()
+
+
+class PaymentMethod(db.Model):
+    """A way a person pays, held by a payment provider (`provider` is its key)."""
+
+    __tablename__ = "payment_method"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    account_ref: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ParkingReservation(db.Model):
+    """车位预约: a space in a car park's reservable pool, held by an engine booking over
+    [arrive_at, arrive_at + grace)."""
+
+    __tablename__ = "parking_reservation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), unique=True)
+    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"), index=True)
+    plate: Mapped[str] = mapped_column(String(10), index=True)
+    arrive_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    booking = relationship("Booking")
+    car_park: Mapped[CarPark] = relationship()
+
+
+class DayPattern(enum.StrEnum):
+    WORKDAYS = "workdays"
+    WEEKENDS = "weekends"
+    EVERY_DAY = "every_day"
+
+    @property
+    def label(self):
+        return DAY_PATTERN_LABELS[self]
+
+    def includes(self, day: date) -> bool:
+        weekend = day.weekday() >= 5
+        return self is DayPattern.EVERY_DAY or (weekend if self is DayPattern.WEEKENDS else not weekend)
+
+
+DAY_PATTERN_LABELS = {DayPattern.WORKDAYS: _l("Monday to Friday"), DayPattern.WEEKENDS: _l("Saturdays and Sundays"),
+                      DayPattern.EVERY_DAY: _l("Every day")}
+
+
+class SharingWindow(db.Model):
+    """错峰共享: `spaces` spaces of a (residential) car park offered in a set window, signed for
+    by the month. Its capacity is an engine resource with one bucket per calendar month. A window
+    may run past midnight (19:00-07:30): it then belongs to the day it starts on."""
+
+    __tablename__ = "sharing_window"
+    __table_args__ = (CheckConstraint("spaces >= 0", name="spaces_not_negative"),
+                      CheckConstraint("start_minute <> end_minute", name="window_not_empty"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(120))
+    days: Mapped[DayPattern] = mapped_column(str_enum(DayPattern, 16))
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+    spaces: Mapped[int] = mapped_column(Integer)
+    monthly_fee_fen: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    car_park: Mapped[CarPark] = relationship(back_populates="windows")
+    name = Localized("name_zh", "name_en")
+
+
+class SharingContract(db.Model):
+    """One calendar month of a driver's contract for a sharing window; renewing adds the next
+    month's row (its engine booking has the idempotency key `share:<window>:<month>`, so a
+    renewal happens once however many sweeps run)."""
+
+    __tablename__ = "sharing_contract"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("sharing_window.id", ondelete="CASCADE"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), unique=True)
+    plate: Mapped[str] = mapped_column(String(10), index=True)
+    month: Mapped[date] = mapped_column(Date)
+    renew: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set by the renewal sweep when next month could not be signed (full, or the window closed).
+    lapsed_reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    window: Mapped[SharingWindow] = relationship()
+    booking = relationship("Booking")
+
+
+class SessionStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    EXIT_UNMATCHED = "exit_unmatched"  # an exit with no entry on record: kept for the operator
+
+
+class ParkingSession(db.Model):
+    """A car's stay, from its entry event to its exit event."""
+
+    __tablename__ = "parking_session"
+    __table_args__ = (Index("ix_parking_session_open", "car_park_id", "plate", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"))
+    plate: Mapped[str] = mapped_column(String(10), index=True)
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[SessionStatus] = mapped_column(str_enum(SessionStatus, 16))
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("parking_reservation.id", ondelete="SET NULL"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_contract.id", ondelete="SET NULL"))
+    fee_fen: Mapped[int | None] = mapped_column(Integer)
+
+    car_park: Mapped[CarPark] = relationship()
+    charge: Mapped["Charge | None"] = relationship(back_populates="parking_session", uselist=False)
+
+
+class GateDirection(enum.StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class GateOutcome(enum.StrEnum):
+    ENTERED = "entered"
+    EXITED = "exited"
+    REPEATED_ENTRY = "repeated_entry"    # entry while the plate is already inside: not counted twice
+    UNMATCHED_EXIT = "unmatched_exit"    # exit without an entry: recorded, occupancy unchanged
+
+
+class GateEvent(db.Model):
+    """What a car park's gate reported. The same (car park, plate, direction, time) twice is one
+    event: the unique constraint makes a resent event a no-op."""
+
+    __tablename__ = "gate_event"
+    __table_args__ = (UniqueConstraint("car_park_id", "plate", "direction", "occurred_at"),
+                      Index("ix_gate_event_park_time", "car_park_id", "occurred_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"))
+    plate: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[GateDirection] = mapped_column(str_enum(GateDirection, 8))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[GateOutcome] = mapped_column(str_enum(GateOutcome, 16))
+    occupied_after: Mapped[int] = mapped_column(Integer)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("parking_session.id", ondelete="SET NULL"))
+
+
+class ChargeStatus(enum.StrEnum):
+    DUE = "due"          # to be paid online from the parking history
+    PAID = "paid"
+    FAILED = "failed"    # an automatic payment was refused; payable online like a due one
+
+
+class Charge(db.Model):
+    """Money owed for a stay or a sharing contract, in fen. Becomes PAID exactly once: the
+    change is a guarded UPDATE from an unpaid status, so repeated callbacks cannot pay twice."""
+
+    __tablename__ = "parking_charge"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="positive_amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"), index=True)
+    plate: Mapped[str] = mapped_column(String(10))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("parking_session.id", ondelete="SET NULL"), unique=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_contract.id", ondelete="SET NULL"), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ChargeStatus] = mapped_column(str_enum(ChargeStatus, 8), index=True)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    car_park: Mapped[CarPark] = relationship()
+    parking_session: Mapped[ParkingSession | None] = relationship(back_populates="charge")
+    contract: Mapped[SharingContract | None] = relationship()
+
+
+class DemoWalletAccount(db.Model):
+    """The built-in demo wallet provider's books (演示钱包: not real money)."""
+
+    __tablename__ = "demo_wallet_account"
+    __table_args__ = (CheckConstraint("balance_fen >= 0", name="balance_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    balance_fen: Mapped[int] = mapped_column(Integer)
+
+
+class DemoWalletPayment(db.Model):
+    """A debit of the demo wallet; one per charge reference, so a retried payment debits once."""
+
+    __tablename__ = "demo_wallet_payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("demo_wallet_account.id", ondelete="CASCADE"))
+    charge_reference: Mapped[str] = mapped_column(String(16), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
