@@ -58,6 +58,15 @@ class Config:
     VENUE_NO_SHOW_LIMIT = int(_env("VENUE_NO_SHOW_LIMIT", "3"))
     VENUE_NO_SHOW_WINDOW_DAYS = int(_env("VENUE_NO_SHOW_WINDOW_DAYS", "30"))
     VENUE_SUSPENSION_DAYS = int(_env("VENUE_SUSPENSION_DAYS", "14"))
+    PARKING_RESERVE_DAYS_AHEAD = int(_env("PARKING_RESERVE_DAYS_AHEAD", "2"))
+    PARKING_MAX_UPCOMING = int(_env("PARKING_MAX_UPCOMING", "3"))
+    PARKING_NO_SHOW_LIMIT = int(_env("PARKING_NO_SHOW_LIMIT", "3"))
+    PARKING_NO_SHOW_WINDOW_DAYS = int(_env("PARKING_NO_SHOW_WINDOW_DAYS", "30"))
+    PARKING_SUSPENSION_DAYS = int(_env("PARKING_SUSPENSION_DAYS", "7"))
+    # Which provider collects parking fees. "demo_wallet" is the built-in, clearly labelled demo.
+    PARKING_PAYMENT_PROVIDER = _env("PARKING_PAYMENT_PROVIDER", "demo_wallet")
+    # Per-provider callback secrets; without one, a secret is derived from SECRET_KEY.
+    PAYMENT_CALLBACK_SECRETS: dict = {}
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 

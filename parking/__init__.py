@@ -2,23 +2,37 @@
 and payments build on these)."""
 from flask_babel import lazy_gettext as _l
 
-from app.registry import Service, register_seeder, register_service
+from flask import url_for
+
+from app.registry import Link, Service, register_seeder, register_service, register_sweeper, register_workspace_links
 
 
 def init_app(app) -> None:
     from app.api import register_api_blueprint
     from app.scopes import register_scope
-    from parking import api, models, views
-    from parking.demo import seed_parking
+    from parking import api, driver_views, models, operator_views, views
+    from parking.demo import seed_parking, seed_parking_activity
 
     register_scope(models.CarPark)
+    from parking.plates import mask_plate
+    app.jinja_env.filters["mask_plate"] = mask_plate
     app.register_blueprint(views.bp)
+    app.register_blueprint(driver_views.bp)
+    app.register_blueprint(operator_views.bp)
     register_api_blueprint(app, api.blp)
     register_service(app, Service(
         key="parking", title=_l("Parking"),
         summary=_l("Free spaces in public car parks, reserving a space, off-peak sharing contracts and plate-based payment."),
         endpoint="parking.index", icon="parking.svg"))
     register_seeder(app, seed_parking)
+    register_seeder(app, seed_parking_activity)
+    from app.accounts.models import Role
+    from parking.sweep import sweep
+    register_sweeper(app, sweep)
+    register_workspace_links(app, Role.RESIDENT, lambda user, a: [
+        Link(_l("My parking"), url_for("parking_driver.mine"))])
+    register_workspace_links(app, Role.CARPARK_OPERATOR, lambda user, a: [
+        Link(_l("Car park dashboard"), url_for("parking_operator.dashboard", car_park_id=a.scope_id))])
     from app.ratelimit import limiter_for
     app.view_functions["api_parking.feed"] = limiter_for(app).limit(
         lambda: app.config.get("PARKING_FEED_RATE", "120 per minute"))(app.view_functions["api_parking.feed"])

@@ -1,16 +1,19 @@
 """快捷停车 over JSON: car parks, fee quotes, and the open data feed for the city's platform."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api import ApiError
+from app.accounts.models import Role
+from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.extensions import db
 from app.i18n import format_fen
-from parking import services
-from parking.models import CarPark, CarParkKind
+from parking import gate, payments, reservations, services, vehicles
+from parking.models import CarPark, CarParkKind, GateDirection, GateOutcome, ParkingSession
 
 blp = Blueprint("api_parking", __name__, url_prefix="/api/v1", description="快捷停车 parking")
 COORDINATE_SYSTEM = "WGS-84"
@@ -27,20 +30,20 @@ class CarParkSchema(Schema):
     coordinate_system = fields.String(required=True, metadata={"example": COORDINATE_SYSTEM})
     total = fields.Integer(required=True)
     free = fields.Integer(required=True)
-    reservable = fields.Integer(required=True)
+    reservable = fields.Integer(required=True, metadata={"description": "Spaces free to reserve for arrival now"})
     tariff = fields.String(required=True, metadata={"description": "The tariff in words"})
     opening_hours = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": ["open", "full", "closed"]})
     updated_at = fields.AwareDateTime(required=True)
 
 
-def _car_park(park: CarPark) -> dict:
+def _car_park(park: CarPark, reservable: int | None = None) -> dict:
     """One car park as published. Plates and people never appear here."""
     status = "closed" if not park.open else ("full" if park.free_spaces <= 0 else "open")
     return {"id": park.id, "name": park.name, "kind": park.kind.value, "town": park.town.name,
             "address": park.address, "latitude": park.latitude, "longitude": park.longitude,
             "coordinate_system": COORDINATE_SYSTEM, "total": park.total_spaces,
-            "free": park.free_spaces, "reservable": park.reservable_spaces,
+            "free": park.free_spaces, "reservable": reservations.reservable_now(db.session, park) if reservable is None else reservable,
             "tariff": services.tariff_in_words(park.tariff), "opening_hours": park.hours,
             "status": status, "updated_at": park.updated_at}
 
@@ -55,7 +58,9 @@ class CarParkQuerySchema(Schema):
 @blp.response(200, CarParkSchema(many=True))
 def list_car_parks(args):
     """Car parks with their live figures, most free spaces first."""
-    return [_car_park(p) for p in services.search(db.session, town_id=args["town_id"], q=args["q"])]
+    parks = services.search(db.session, town_id=args["town_id"], q=args["q"])
+    free = reservations.reservable_now_many(db.session, parks)
+    return [_car_park(p, free[p.id]) for p in parks]
 
 
 @blp.route("/carparks/<int:car_park_id>")
@@ -105,7 +110,9 @@ def quote(args):
 def feed():
     """Open data for the city parking platform: every car park, its figures and tariff. Public,
     cacheable for 30 seconds, rate-limited per client. No plates or personal data."""
-    return [_car_park(p) for p in services.search(db.session, sort="name")]
+    parks = services.search(db.session, sort="name")
+    free = reservations.reservable_now_many(db.session, parks)
+    return [_car_park(p, free[p.id]) for p in parks]
 
 
 @blp.after_request
@@ -113,3 +120,139 @@ def cache_feed(response):
     if request.endpoint == "api_parking.feed" and response.status_code == 200:
         response.headers["Cache-Control"] = "public, max-age=30"
     return response
+
+
+# --- reservations (a driver's token) -------------------------------------------------------
+
+class ReservationRequestSchema(Schema):
+    carpark_id = fields.Integer(required=True)
+    plate = fields.String(required=True, metadata={"example": "沪A12345"})
+    arrive_at = fields.AwareDateTime(required=True, metadata={
+        "example": "2026-12-01T09:00:00+08:00", "description": "On a quarter hour, with its time zone"})
+
+
+class ReservationSchema(Schema):
+    id = fields.Integer(required=True)
+    reference = fields.String(required=True)
+    carpark_id = fields.Integer(required=True)
+    plate = fields.String(required=True)
+    arrive_at = fields.AwareDateTime(required=True)
+    held_until = fields.AwareDateTime(required=True, metadata={"description": "Arrival + the car park's grace"})
+    status = fields.String(required=True, metadata={"enum": ["confirmed", "checked_in", "cancelled", "no_show"]})
+    free_cancellation_until = fields.AwareDateTime(required=True)
+
+
+def _reservation(reservation) -> dict:
+    booking = reservation.booking
+    return {"id": reservation.id, "reference": booking.reference, "carpark_id": reservation.car_park_id,
+            "plate": reservation.plate, "arrive_at": reservation.arrive_at, "held_until": booking.ends_at,
+            "status": booking.status.value,
+            "free_cancellation_until": reservation.arrive_at - timedelta(minutes=reservation.car_park.cancel_cutoff_minutes)}
+
+
+@blp.route("/parking/reservations", methods=["POST"])
+@blp.doc(security=SECURITY, parameters=[{
+    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
+    "description": "Repeat a request with the same key to get the same reservation, never two"}])
+@blp.arguments(ReservationRequestSchema)
+@blp.response(201, ReservationSchema)
+@blp.alt_response(409, schema="Error", description="`sold_out` when the pool is full, or another conflict")
+@token_required
+def create_reservation(args):
+    """Reserve a space (车位预约) for a plate arriving at `arrive_at`. The plate is registered to
+    the token's owner if nobody has registered it yet."""
+    user = current_api_user()
+    park = db.session.get(CarPark, args["carpark_id"])
+    if park is None:
+        raise ApiError(404, "not_found", _l("No such car park."))
+    plate = vehicles.mine_or_register(db.session, user, args["plate"])
+    key = (request.headers.get("Idempotency-Key") or "").strip()[:64] or None
+    return _reservation(reservations.reserve(db.session, user, user, park, plate, args["arrive_at"],
+                                             idempotency_key=key))
+
+
+@blp.route("/parking/reservations/<int:reservation_id>")
+@blp.doc(security=SECURITY)
+@blp.response(200, ReservationSchema)
+@token_required
+def get_reservation(reservation_id):
+    return _reservation(reservations.get_for_holder(db.session, current_api_user().id, reservation_id=reservation_id))
+
+
+@blp.route("/parking/reservations/<int:reservation_id>", methods=["DELETE"])
+@blp.doc(security=SECURITY)
+@blp.response(200, ReservationSchema)
+@token_required
+def cancel_reservation(reservation_id):
+    """Cancel: free until the car park's cut-off; later it still frees the space but counts as
+    a no-show."""
+    reservation = reservations.get_for_holder(db.session, current_api_user().id, reservation_id=reservation_id)
+    reservations.cancel(db.session, reservation, current_api_user())
+    db.session.refresh(reservation.booking)
+    return _reservation(reservation)
+
+
+# --- gate events (an operator's token) -----------------------------------------------------
+
+class GateEventRequestSchema(Schema):
+    carpark_id = fields.Integer(required=True)
+    plate = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf([d.value for d in GateDirection]))
+    occurred_at = fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T09:02:13+08:00"})
+
+
+class GateEventSchema(Schema):
+    id = fields.Integer(required=True)
+    carpark_id = fields.Integer(required=True)
+    direction = fields.String(required=True)
+    outcome = fields.String(required=True, metadata={"enum": [o.value for o in GateOutcome]})
+    duplicate = fields.Boolean(required=True, metadata={"description": "This event had been received before; nothing changed"})
+    occupied = fields.Integer(required=True, metadata={"description": "Occupancy after the event"})
+    free = fields.Integer(required=True)
+    fee_fen = fields.Integer(allow_none=True, metadata={"description": "For an exit: the stay's fee in fen"})
+    charge_status = fields.String(allow_none=True, metadata={"enum": ["due", "paid", "failed", None]})
+
+
+@blp.route("/parking/events", methods=["POST"])
+@blp.doc(security=SECURITY)
+@blp.arguments(GateEventRequestSchema)
+@blp.response(201, GateEventSchema)
+@blp.alt_response(200, schema=GateEventSchema, description="A duplicate of an event already received")
+@token_required
+def gate_event(args):
+    """A gate's entry or exit (car-park operator token for that car park). Keeps occupancy and
+    sessions; on exit prices the stay and charges a plate bound to 无感支付."""
+    user = current_api_user()
+    park = db.session.get(CarPark, args["carpark_id"])
+    if park is None:
+        raise ApiError(404, "not_found", _l("No such car park."))
+    if not (user.has_role(Role.CARPARK_OPERATOR, park) or user.has_role(Role.ADMINISTRATOR)):
+        raise ApiError(403, "forbidden", _l("This token may not report events for this car park."))
+    result = gate.record_event(db.session, park, args["plate"], GateDirection(args["direction"]), args["occurred_at"])
+    event = result.event
+    stay = db.session.get(ParkingSession, event.session_id) if event.session_id else None
+    body = {"id": event.id, "carpark_id": park.id, "direction": event.direction.value,
+            "outcome": event.outcome.value, "duplicate": result.duplicate, "occupied": park.occupied,
+            "free": park.free_spaces, "fee_fen": stay.fee_fen if stay and event.direction == GateDirection.EXIT else None,
+            "charge_status": stay.charge.status.value if stay and stay.charge and event.direction == GateDirection.EXIT else None}
+    return body, (200 if result.duplicate else 201)
+
+
+# --- payment provider callbacks -----------------------------------------------------------
+
+class CallbackResultSchema(Schema):
+    charge = fields.String(required=True)
+    outcome = fields.String(required=True, metadata={"enum": ["paid", "already_paid", "failed", "ignored"]})
+    status = fields.String(required=True)
+
+
+@blp.route("/parking/payments/callback/<provider>", methods=["POST"])
+@blp.doc(parameters=[{"in": "header", "name": "X-Payment-Signature", "required": True,
+                      "schema": {"type": "string"}, "description": "hex HMAC-SHA256 of the body with the provider's secret"}])
+@blp.response(200, CallbackResultSchema)
+@blp.alt_response(400, schema="Error", description="Bad signature, unknown charge or amount mismatch")
+def payment_callback(provider):
+    """A payment provider reports a charge's result. Signed; repeating it never pays twice."""
+    result = payments.apply_callback(db.session, provider, request.get_data(),
+                                     request.headers.get("X-Payment-Signature", ""))
+    return {"charge": result.charge.reference, "outcome": result.outcome, "status": result.charge.status.value}

@@ -2,10 +2,12 @@
 Minhang; capacities, prices and occupancy are illustrative. Idempotent."""
 from __future__ import annotations
 
+import random
+
 from sqlalchemy import select
 
 from app.places.models import Town
-from parking.models import CarPark, CarParkKind, Tariff
+from parking.models import CarPark, CarParkKind, DayPattern, Tariff
 
 # (zh, en, kind, town, total, reservable, occupied, (first hour, period, night, cap) in fen)
 CAR_PARKS = [
@@ -42,3 +44,127 @@ def seed_parking(session) -> None:
         park.tariff = Tariff(first_hour_fen=first, period_fen=period, night_unit_fen=night, daily_cap_fen=cap)
         session.add(park)
     session.commit()
+
+
+# Share of the spaces taken at each hour of a day, by kind of car park.
+PROFILES = {
+    CarParkKind.PUBLIC: [0.2] * 6 + [0.3, 0.55, 0.8, 0.85, 0.85, 0.8, 0.75, 0.8, 0.85, 0.8, 0.75, 0.6, 0.45, 0.35, 0.3, 0.25, 0.2, 0.2],
+    CarParkKind.HOSPITAL: [0.15] * 6 + [0.3, 0.7, 0.95, 0.98, 0.97, 0.9, 0.85, 0.95, 0.97, 0.9, 0.7, 0.45, 0.3, 0.25, 0.2, 0.15, 0.15, 0.15],
+    CarParkKind.MALL: [0.05] * 8 + [0.1, 0.2, 0.35, 0.55, 0.65, 0.6, 0.6, 0.65, 0.7, 0.75, 0.8, 0.7, 0.5, 0.25, 0.1, 0.05],
+    CarParkKind.RESIDENTIAL: [0.85] * 6 + [0.8, 0.6, 0.4, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.4, 0.55, 0.7, 0.8, 0.85, 0.85, 0.85, 0.85],
+}
+PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+# (car park zh name, window zh, window en, days, start, end, spaces, monthly fee in fen)
+WINDOWS = [
+    ("莘城苑小区共享车位", "工作日白天（上班族）", "Working days, daytime (office workers)", DayPattern.WORKDAYS, 8 * 60, 18 * 60, 20, 30000),
+    ("莘城苑小区共享车位", "夜间（邻近小区居民）", "Nights (neighbouring estate residents)", DayPattern.EVERY_DAY, 19 * 60, 7 * 60 + 30, 10, 20000),
+    ("古美路街道共享停车场", "工作日白天（上班族）", "Working days, daytime (office workers)", DayPattern.WORKDAYS, 8 * 60 + 30, 17 * 60 + 30, 25, 28000),
+    ("古美路街道共享停车场", "周末全天", "Weekends, all day", DayPattern.WEEKENDS, 0, 23 * 60 + 59, 10, 12000),
+]
+OPERATORS = [("tingche-xinzhuang-pr", "莘庄P+R停车场 值班员 陈", "莘庄地铁站P+R停车场"),
+             ("tingche-xinchengyuan", "莘城苑物业 停车管理员 吴", "莘城苑小区共享车位")]
+DEMO_DRIVER_PLATES = {"13900000001": "沪A12345", "13900000002": "沪AD23456"}
+
+
+def _random_plate(rng) -> str:
+    return "沪" + rng.choice("ABCDEFGHJKLMN") + "".join(rng.choice(PLATE_LETTERS + "0123456789") for _ in range(5))
+
+
+def seed_gate_day(session, park: CarPark, day, until) -> None:
+    """A day of gate events up to `until`, following the car park's kind of day, so occupancy,
+    the dashboard's chart and the day's fees are real figures. Deterministic per car park and day."""
+    from datetime import timedelta
+
+    from app import clock
+    from parking.models import GateDirection, GateEvent, GateOutcome, ParkingSession, SessionStatus
+    from parking.services import fee
+
+    rng = random.Random(park.id * 100003 + day.toordinal())
+    profile = PROFILES[park.kind]
+    start, _end = clock.day_bounds(day)
+    inside: list[ParkingSession] = []
+    events, level = [], 0
+    # Cars already inside at midnight came in the evening before.
+    for _ in range(int(profile[0] * park.total_spaces)):
+        entered = start - timedelta(minutes=rng.randint(30, 600))
+        stay = ParkingSession(car_park_id=park.id, plate=_random_plate(rng), entered_at=entered, status=SessionStatus.OPEN)
+        inside.append(stay)
+        level += 1
+        events.append(GateEvent(car_park_id=park.id, plate=stay.plate, direction=GateDirection.ENTRY, occurred_at=entered,
+                                outcome=GateOutcome.ENTERED, occupied_after=level))
+    for hour in range(24):
+        hour_start = start + timedelta(hours=hour)
+        if hour_start >= until:
+            break
+        target = int(profile[hour] * park.total_spaces)
+        churn = int(len(inside) * 0.08)
+        arrivals = max(0, target - len(inside)) + churn
+        departures = max(0, len(inside) - target) + churn
+        moments = sorted([(rng.randint(0, 3599), "in") for _ in range(arrivals)]
+                         + [(rng.randint(0, 3599), "out") for _ in range(departures)])
+        for second, what in moments:
+            at = hour_start + timedelta(seconds=second)
+            if at >= until:
+                break
+            if what == "in" and level < park.total_spaces:
+                stay = ParkingSession(car_park_id=park.id, plate=_random_plate(rng), entered_at=at, status=SessionStatus.OPEN)
+                inside.append(stay)
+                level += 1
+                events.append(GateEvent(car_park_id=park.id, plate=stay.plate, direction=GateDirection.ENTRY,
+                                        occurred_at=at, outcome=GateOutcome.ENTERED, occupied_after=level))
+            elif what == "out" and inside:
+                stay = inside.pop(rng.randrange(len(inside)))
+                stay.exited_at, stay.status = at, SessionStatus.CLOSED
+                stay.fee_fen = fee(park, stay.entered_at, at).fen
+                level -= 1
+                events.append(GateEvent(car_park_id=park.id, plate=stay.plate, direction=GateDirection.EXIT,
+                                        occurred_at=at, outcome=GateOutcome.EXITED, occupied_after=level))
+                session.add(stay)
+    session.add_all(inside)
+    session.flush()
+    sessions = {}
+    for stay in session.scalars(select(ParkingSession).where(ParkingSession.car_park_id == park.id)):
+        sessions[stay.plate] = stay.id
+    for event in events:
+        event.session_id = sessions.get(event.plate)
+    session.add_all(events)
+    park.occupied = level
+    park.updated_at = max((e.occurred_at for e in events), default=until)
+
+
+def seed_parking_activity(session) -> None:
+    """Operators, sharing windows, the demo residents' vehicles (无感支付 for one), reservable
+    pools, and today's gate events. Idempotent: a car park with gate events is left alone."""
+    from app.accounts import services as account_services
+    from app.accounts.models import Role, User
+    from app.clock import now, today
+    from app.demo import DEMO_PASSWORD
+    from parking import payments, reservations, sharing
+    from parking.models import GateEvent, SharingWindow, Vehicle
+
+    parks = {p.name_zh: p for p in session.scalars(select(CarPark))}
+    for username, name, park_zh in OPERATORS:
+        if park_zh in parks and session.scalar(select(User.id).where(User.username == username)) is None:
+            account_services.create_user(session, username=username, password=DEMO_PASSWORD, name=name,
+                                          roles=[(Role.CARPARK_OPERATOR, f"carpark:{parks[park_zh].id}")])
+    session.commit()
+    for park_zh, zh, en, days, begin, end, spaces, fee in WINDOWS:
+        park = parks.get(park_zh)
+        if park is not None and not any(w.name_zh == zh for w in park.windows):
+            sharing.create_window(session, park, name_zh=zh, name_en=en, days=days, start_minute=begin,
+                                  end_minute=end, spaces=spaces, monthly_fee_fen=fee)
+    for phone, plate in DEMO_DRIVER_PLATES.items():
+        user = session.scalar(select(User).where(User.phone == phone))
+        if user is not None and session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)) is None:
+            session.add(Vehicle(owner_id=user.id, plate=plate))
+            session.commit()
+            if phone.endswith("1"):  # 刘女士 pays automatically with the demo wallet
+                vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate))
+                vehicle.autopay_method_id = payments.PROVIDERS["demo_wallet"].open_method(session, user).id
+                session.commit()
+    for park in parks.values():
+        if park.reservable_spaces > 0:
+            reservations.materialise_pool(session, park)
+        if session.scalar(select(GateEvent.id).where(GateEvent.car_park_id == park.id).limit(1)) is None:
+            seed_gate_day(session, park, today(), now())
+            session.commit()

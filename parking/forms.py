@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from accessibility.forms import DatePartsField
+from parking.models import DAY_PATTERN_LABELS
 
 TIME = Regexp(r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$", message=_l("Enter a time like 08:30"))
 
@@ -22,3 +24,81 @@ class QuoteForm(FlaskForm):
     exit_day = DatePartsField(_l("Leaving date"), validators=[InputRequired()])
     exit_time = StringField(_l("Leaving time"), description=_l("24-hour clock, like 17:45"),
                             validators=[DataRequired(_l("Enter the leaving time")), TIME, Length(max=5)])
+
+
+class VehicleForm(FlaskForm):
+    plate = StringField(_l("Licence plate"), description=_l("For example 沪A12345, or 沪AD12345 for a new-energy car"),
+                        validators=[DataRequired(_l("Enter the licence plate")), Length(max=20)])
+
+
+class AutopayForm(FlaskForm):
+    vehicle = HiddenField()
+    on = HiddenField()
+
+
+class ReserveForm(FlaskForm):
+    plate = RadioField(_l("Which vehicle?"), validators=[InputRequired(_l("Choose a vehicle"))])
+    day = RadioField(_l("Arrival day"), validators=[InputRequired(_l("Choose the arrival day"))])
+    time = SelectField(_l("Arrival time"), description=_l("The space is held for you from this time"),
+                       validators=[InputRequired(_l("Choose the arrival time"))], validate_choice=False)
+    idempotency_key = HiddenField()
+
+
+class ContractForm(FlaskForm):
+    window = RadioField(_l("Which window?"), coerce=int, validators=[InputRequired(_l("Choose a window"))])
+    plate = RadioField(_l("Which vehicle?"), validators=[InputRequired(_l("Choose a vehicle"))])
+    month = RadioField(_l("Starting"), validators=[InputRequired(_l("Choose when the contract starts"))])
+    renew = BooleanField(_l("Renew every month until I cancel"), default=True)
+    idempotency_key = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A one-button POST (cancel, pay, stop renewing)."""
+
+
+class CapacityForm(FlaskForm):
+    total_spaces = IntegerField(_l("Total spaces"), validators=[InputRequired(_l("Enter the number of spaces")),
+                                NumberRange(min=1, max=10000, message=_l("Enter a number from 1 to 10000"))])
+    reservable_spaces = IntegerField(_l("Spaces kept for reservations"), validators=[
+        InputRequired(_l("Enter the number of reservable spaces")),
+        NumberRange(min=0, max=10000, message=_l("Enter a number from 0 to 10000"))])
+    grace_minutes = SelectField(_l("A reserved space is held for"), coerce=int,
+                                choices=[SelectChoice(m, _l("%(n)d minutes", n=m)) for m in (15, 30, 45, 60, 90, 120)])
+    cancel_cutoff_minutes = SelectField(_l("Free cancellation until"), coerce=int,
+                                        choices=[SelectChoice(m, _l("%(n)d minutes before arrival", n=m)) for m in (0, 15, 30, 60, 120)])
+    open = BooleanField(_l("Open (taking cars and reservations)"))
+
+
+class TariffForm(FlaskForm):
+    free_minutes = IntegerField(_l("Free minutes"), validators=[InputRequired(), NumberRange(min=0, max=240)])
+    first_hour_yuan = DecimalField(_l("First hour by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    period_minutes = SelectField(_l("Later periods of"), coerce=int,
+                                 choices=[SelectChoice(m, _l("%(n)d minutes", n=m)) for m in (15, 30, 60)])
+    period_yuan = DecimalField(_l("Price per later period by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    night_unit_yuan = DecimalField(_l("Price per hour or period at night (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    day_starts = StringField(_l("Day rate from"), validators=[DataRequired(), TIME, Length(max=5)])
+    day_ends = StringField(_l("Day rate until"), validators=[DataRequired(), TIME, Length(max=5)])
+    daily_cap_yuan = DecimalField(_l("Most per 24 hours (yuan)"), description=_l("Leave empty for no cap"), places=2,
+                                  validators=[Optional(), NumberRange(min=0, max=10000)])
+
+
+class WindowForm(FlaskForm):
+    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(_l("Enter a name")), Length(max=64)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(_l("Enter a name")), Length(max=120)])
+    days = RadioField(_l("Days"), choices=[SelectChoice(d.value, label) for d, label in DAY_PATTERN_LABELS.items()],
+                      validators=[InputRequired(_l("Choose the days"))])
+    start_time = StringField(_l("From"), description=_l("24-hour clock, like 08:00"), validators=[DataRequired(), TIME, Length(max=5)])
+    end_time = StringField(_l("Until"), description=_l("Earlier than the start means the next morning"),
+                           validators=[DataRequired(), TIME, Length(max=5)])
+    spaces = IntegerField(_l("Spaces offered"), validators=[InputRequired(), NumberRange(min=0, max=10000)])
+    monthly_fee_yuan = DecimalField(_l("Monthly fee (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    active = BooleanField(_l("Taking new contracts and renewals"), default=True)
+
+
+def minutes_of(text: str) -> int:
+    hours, minutes = (int(x) for x in text.strip().split(":"))
+    return hours * 60 + minutes
+
+
+def fen_of(amount) -> int:
+    return int((amount * 100).to_integral_value())

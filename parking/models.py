@@ -200,7 +200,7 @@ class SharingWindow(db.Model):
 
 class SharingContract(db.Model):
     """One calendar month of a driver's contract for a sharing window; renewing adds the next
-    month's row (its engine booking has the idempotency key `share:<window>:<month>`, so a
+    month's row (its engine booking has the idempotency key `share:<window>:<month>:<plate>`, so a
     renewal happens once however many sweeps run)."""
 
     __tablename__ = "sharing_contract"

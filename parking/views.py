@@ -14,6 +14,7 @@ from app.places.models import Town
 from parking import services
 from parking.forms import QuoteForm
 from parking.models import CarPark
+from parking.reservations import reservable_now_many
 
 bp = Blueprint("parking", __name__, url_prefix="/parking")
 
@@ -26,7 +27,8 @@ def index():
     towns = db.session.scalars(select(Town).order_by(Town.id)).all()
     return render_template("parking/index.html", parks=parks, towns=towns, town_id=town_id, sort=sort,
                            q=request.args.get("q", ""), points=services.map_points(parks),
-                           words=services.tariff_in_words)
+                           words=services.tariff_in_words,
+                           reservable=reservable_now_many(db.session, parks))
 
 
 @bp.route("/<int:car_park_id>")
@@ -34,7 +36,9 @@ def show(car_park_id: int):
     park = db.session.get(CarPark, car_park_id)
     if park is None:
         abort(404)
-    return render_template("parking/show.html", park=park, words=services.tariff_in_words(park.tariff))
+    from parking.reservations import reservable_now
+    return render_template("parking/show.html", park=park, words=services.tariff_in_words(park.tariff),
+                           reservable=reservable_now(db.session, park))
 
 
 def _moment(day, hhmm: str) -> datetime:

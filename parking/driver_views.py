@@ -1,0 +1,311 @@
+"""A driver's parking: vehicles and 无感支付, reserving a space, off-peak contracts, stays,
+charges and paying them. A community helper acting for a resident (帮办代办) sees and does all of
+it for that resident."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from app import clock
+from app.acting import current_holder
+from app.errors import DomainError
+from app.extensions import db
+from app.forms import add_error, submit_to_service
+from bookings.models import BookingStatus
+from parking import gate, payments, reservations, sharing, vehicles
+from parking.forms import AutopayForm, ConfirmForm, ContractForm, ReserveForm, VehicleForm
+from parking.models import CarPark, Charge, ChargeStatus, GateOutcome, SharingWindow
+from parking.services import tariff_in_words
+
+bp = Blueprint("parking_driver", __name__, url_prefix="/parking")
+
+def reservation_status(reservation) -> str:
+    status = reservation.booking.status
+    if status == BookingStatus.CANCELLED and reservation.booking.status_reason == "late":
+        return _("Cancelled late")
+    return {BookingStatus.CONFIRMED: _("Reserved"), BookingStatus.CHECKED_IN: _("Arrived"),
+            BookingStatus.CANCELLED: _("Cancelled"), BookingStatus.NO_SHOW: _("Not used (no-show)")}.get(
+        status, status.value)
+
+
+def contract_state(contract) -> str:
+    return {"cancelled": _("Cancelled"), "ended": _("Ended"), "upcoming": _("Starts on the 1st"),
+            "running": _("Running, renews every month"), "ending": _("Running, ends at the end of the month")}[
+        sharing.state(contract)]
+
+
+def charge_status(charge: Charge) -> str:
+    return {ChargeStatus.DUE: _("To pay"), ChargeStatus.PAID: _("Paid"),
+            ChargeStatus.FAILED: _("Automatic payment failed: to pay")}[charge.status]
+
+
+def gate_outcome(outcome: GateOutcome) -> str:
+    return {GateOutcome.ENTERED: _("Entry"), GateOutcome.EXITED: _("Exit"),
+            GateOutcome.REPEATED_ENTRY: _("Entry while already inside (not counted)"),
+            GateOutcome.UNMATCHED_EXIT: _("Exit without an entry (not counted)")}[outcome]
+
+
+@bp.app_context_processor
+def parking_helpers():
+    return {"reservation_status": reservation_status, "contract_state": contract_state,
+            "charge_status": charge_status, "describe_window": sharing.describe, "ChargeStatus": ChargeStatus,
+            "BookingStatus": BookingStatus, "gate_outcome": gate_outcome}
+
+
+def _park_or_404(car_park_id: int) -> CarPark:
+    park = db.session.get(CarPark, car_park_id)
+    if park is None:
+        abort(404)
+    return park
+
+
+def _or_404(load):
+    try:
+        return load()
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        raise
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    holder = current_holder()
+    my_reservations = reservations.my_reservations(db.session, holder.id)
+    upcoming = [r for r in my_reservations if reservations.is_upcoming(r)]
+    charges = list(db.session.scalars(select(Charge).where(Charge.user_id == holder.id)
+                                      .order_by(Charge.created_at.desc()).limit(50)))
+    return render_template(
+        "parking/mine.html", holder=holder, vehicles=vehicles.my_vehicles(db.session, holder.id),
+        upcoming=upcoming, past=[r for r in my_reservations if r not in upcoming],
+        contracts=sharing.my_contracts(db.session, holder.id), stays=gate.history(db.session, holder.id),
+        unpaid=[c for c in charges if c.status != ChargeStatus.PAID], charges=charges,
+        suspension=reservations.active_suspension(db.session, holder.id), form=ConfirmForm())
+
+
+@bp.route("/vehicles", methods=["GET", "POST"])
+@login_required
+def vehicle_list():
+    holder = current_holder()
+    form = VehicleForm()
+    done = submit_to_service(form, lambda: vehicles.register(db.session, holder, form.plate.data),
+                             success=lambda v: _("%(plate)s is registered.", plate=v.plate),
+                             then=url_for(".vehicle_list"))
+    if done:
+        return done
+    provider = payments.default_provider()
+    return render_template("parking/vehicles.html", form=form, vehicles=vehicles.my_vehicles(db.session, holder.id),
+                           provider=provider, balance=provider.balance(db.session, holder.id),
+                           autopay_form=AutopayForm(), remove_form=ConfirmForm())
+
+
+@bp.route("/vehicles/<int:vehicle_id>/autopay", methods=["POST"])
+@login_required
+def autopay(vehicle_id: int):
+    holder = current_holder()
+    vehicle = _or_404(lambda: vehicles.get_mine(db.session, holder.id, vehicle_id))
+    form = AutopayForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if form.on.data == "1":
+        method = payments.default_provider().open_method(db.session, holder)
+        vehicles.set_autopay(db.session, vehicle, method)
+        flash(_("Fees for %(plate)s will be paid automatically when it leaves a car park.", plate=vehicle.plate), "success")
+    else:
+        vehicles.set_autopay(db.session, vehicle, None)
+        flash(_("Automatic payment for %(plate)s is off. Pay fees from My parking.", plate=vehicle.plate), "success")
+    return redirect(url_for(".vehicle_list"))
+
+
+@bp.route("/vehicles/<int:vehicle_id>/remove", methods=["POST"])
+@login_required
+def remove_vehicle(vehicle_id: int):
+    holder = current_holder()
+    vehicle = _or_404(lambda: vehicles.get_mine(db.session, holder.id, vehicle_id))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    plate = vehicle.plate
+    vehicles.remove(db.session, vehicle)
+    flash(_("%(plate)s is no longer registered to you.", plate=plate), "success")
+    return redirect(url_for(".vehicle_list"))
+
+
+def _day_choices(park: CarPark) -> list[SelectChoice]:
+    from flask import current_app
+    days = [clock.today() + timedelta(days=n) for n in range(current_app.config["PARKING_RESERVE_DAYS_AHEAD"] + 1)]
+    return [SelectChoice(d.isoformat(), format_date(d, "full")) for d in days if reservations.arrival_choices(park, d)]
+
+
+@bp.route("/<int:car_park_id>/reserve", methods=["GET", "POST"])
+@login_required
+def reserve(car_park_id: int):
+    park = _park_or_404(car_park_id)
+    holder = current_holder()
+    mine = vehicles.my_vehicles(db.session, holder.id)
+    form = ReserveForm()
+    form.plate.choices = [SelectChoice(v.plate, v.plate) for v in mine]
+    form.day.choices = _day_choices(park)
+    day = request.values.get("day") or (form.day.choices[0].value if form.day.choices else None)
+    try:
+        chosen_day = datetime.fromisoformat(day).date() if day else clock.today()
+    except ValueError:
+        chosen_day = clock.today()
+    times = reservations.arrival_choices(park, chosen_day)
+    form.time.choices = [SelectChoice("", _("Choose a time"))] + [SelectChoice(clock.local(t).strftime("%H:%M"), clock.local(t).strftime("%H:%M")) for t in times]
+    if request.method == "GET":
+        form.idempotency_key.data = secrets.token_urlsafe(16)
+        if len(mine) == 1:
+            form.plate.data = mine[0].plate
+        form.day.data = day
+    reservation = None
+    if request.method == "POST" and request.form.get("action") != "change_day" and form.validate_on_submit():
+        try:
+            hours, minutes = (int(x) for x in form.time.data.split(":"))
+            arrive_at = clock.at(datetime.fromisoformat(form.day.data).date(), hours * 60 + minutes)
+        except ValueError:
+            form.time.errors = [_("Choose the arrival time")]
+        else:
+            try:
+                plate = vehicles.owned_plate(db.session, holder.id, form.plate.data)
+                reservation = reservations.reserve(db.session, current_user, holder, park, plate, arrive_at,
+                                                   idempotency_key=form.idempotency_key.data or None)
+            except DomainError as error:
+                db.session.rollback()
+                add_error(form, error if error.field != "arrive_at" else DomainError(error.message, field="time", **error.params))
+    if reservation is not None:
+        return redirect(url_for(".reservation", reference=reservation.booking.reference, new=1))
+    return render_template("parking/reserve.html", park=park, form=form, vehicles=mine,
+                           free=reservations.reservable_now(db.session, park))
+
+
+@bp.route("/reservations/<reference>")
+@login_required
+def reservation(reference: str):
+    holder = current_holder()
+    found = _or_404(lambda: reservations.get_for_holder(db.session, holder.id, reference=reference))
+    return render_template("parking/reservation.html", reservation=found, booking=found.booking,
+                           park=found.car_park, new=request.args.get("new") == "1",
+                           free_cancel=reservations.cancel_is_free(found), form=ConfirmForm(),
+                           cutoff=found.arrive_at - timedelta(minutes=found.car_park.cancel_cutoff_minutes))
+
+
+@bp.route("/reservations/<reference>/cancel", methods=["POST"])
+@login_required
+def cancel_reservation(reference: str):
+    holder = current_holder()
+    found = _or_404(lambda: reservations.get_for_holder(db.session, holder.id, reference=reference))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        free = reservations.cancel(db.session, found, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("Reservation cancelled. The space is free for others.") if free
+              else _("Reservation cancelled after the cut-off: it counts like a no-show."), "success")
+    return redirect(url_for(".reservation", reference=reference))
+
+
+@bp.route("/<int:car_park_id>/share", methods=["GET", "POST"])
+@login_required
+def share(car_park_id: int):
+    park = _park_or_404(car_park_id)
+    holder = current_holder()
+    windows = [w for w in park.windows if w.active and w.spaces > 0]
+    mine = vehicles.my_vehicles(db.session, holder.id)
+    this_month = sharing.month_start(clock.today())
+    months = [this_month, sharing.next_month(this_month)]
+    form = ContractForm()
+    form.window.choices = [SelectChoice(w.id, f"{w.name} · {sharing.describe(w)}") for w in windows]
+    form.plate.choices = [SelectChoice(v.plate, v.plate) for v in mine]
+    form.month.choices = [SelectChoice(m.isoformat(), format_date(m, "yyyy-MM") + (
+        " " + _("(from today, charged for the days left)") if m == this_month else "")) for m in months]
+    if request.method == "GET":
+        form.idempotency_key.data = secrets.token_urlsafe(16)
+        if len(mine) == 1:
+            form.plate.data = mine[0].plate
+        form.month.data = months[1].isoformat()
+
+    def sign():
+        window = db.session.get(SharingWindow, form.window.data)
+        plate = vehicles.owned_plate(db.session, holder.id, form.plate.data)
+        return sharing.sign(db.session, holder, window, plate, datetime.fromisoformat(form.month.data).date(),
+                            renew=form.renew.data, idempotency_key=form.idempotency_key.data or None)
+
+    done = submit_to_service(form, sign, success=_("Contract signed."),
+                             then=lambda c: url_for(".contract", contract_id=c.id))
+    if done:
+        return done
+    left = {w.id: [sharing.spaces_left(db.session, w, m) for m in months] for w in windows}
+    prices = {w.id: [sharing.price_for(w, m, clock.today()) for m in months] for w in windows}
+    return render_template("parking/share.html", park=park, form=form, windows=windows, left=left,
+                           prices=prices, months=months, vehicles=mine)
+
+
+@bp.route("/contracts/<int:contract_id>")
+@login_required
+def contract(contract_id: int):
+    holder = current_holder()
+    found = _or_404(lambda: sharing.get_for_holder(db.session, holder.id, contract_id))
+    charge = db.session.scalar(select(Charge).where(Charge.contract_id == found.id))
+    return render_template("parking/contract.html", contract=found, window=found.window, park=found.window.car_park,
+                           state=sharing.state(found), charge=charge, form=ConfirmForm(),
+                           month_end=sharing.month_bounds(found.month)[1] - timedelta(days=1))
+
+
+@bp.route("/contracts/<int:contract_id>/<any(cancel, stop, renew):action>", methods=["POST"])
+@login_required
+def change_contract(contract_id: int, action: str):
+    holder = current_holder()
+    found = _or_404(lambda: sharing.get_for_holder(db.session, holder.id, contract_id))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "cancel":
+            sharing.cancel(db.session, found)
+            flash(_("Contract cancelled. The space is free for others."), "success")
+        else:
+            sharing.set_renew(db.session, found, action == "renew")
+            flash(_("The contract will renew every month.") if action == "renew"
+                  else _("The contract will end at the end of the month."), "success")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    return redirect(url_for(".contract", contract_id=contract_id))
+
+
+def _own_charge_or_404(reference: str) -> Charge:
+    charge = db.session.scalar(select(Charge).where(Charge.reference == reference))
+    if charge is None or charge.user_id != current_holder().id:
+        abort(404)
+    return charge
+
+
+@bp.route("/charges/<reference>", methods=["GET", "POST"])
+@login_required
+def charge(reference: str):
+    found = _own_charge_or_404(reference)
+    form = ConfirmForm()
+    provider = payments.default_provider()
+    holder = current_holder()
+    if form.validate_on_submit():
+        try:
+            payments.pay_online(db.session, found, holder)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            flash(_("Paid. The receipt is in your inbox."), "success")
+            return redirect(url_for(".charge", reference=reference))
+    db.session.refresh(found)
+    return render_template("parking/charge.html", charge=found, form=form, provider=provider,
+                           balance=provider.balance(db.session, holder.id),
+                           stay=found.parking_session, words=tariff_in_words(found.car_park.tariff))

@@ -1,0 +1,218 @@
+"""Payments for parking: charges, the provider interface, the built-in demo wallet, and signed,
+idempotent callbacks.
+
+A provider collects money for a charge and reports the result in a *callback*: a JSON body
+`{"charge": ref, "status": "succeeded"|"failed", "amount_fen": n, "provider_ref": ...}` signed
+with HMAC-SHA256 (header `X-Payment-Signature`, hex). `apply_callback` is the one place a charge
+becomes paid: a guarded UPDATE from an unpaid status, so a repeated or concurrent callback never
+pays (or sends a receipt) twice.
+
+The demo wallet (演示钱包) is the embedded default's provider: not real money, labelled so on every
+page that shows it. It debits its own books once per charge reference and delivers its callback
+in process, through the same `apply_callback` a real provider's HTTP callback reaches.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.db import utcnow, write_transaction
+from app.errors import DomainError
+from app.i18n import N_
+from app.notifications.services import notify
+from bookings.services import REFERENCE_ALPHABET
+from parking.models import (Charge, ChargeStatus, DemoWalletAccount, DemoWalletPayment, PaymentMethod,
+                            Vehicle)
+
+UNPAID = (ChargeStatus.DUE, ChargeStatus.FAILED)
+DEMO_OPENING_BALANCE_FEN = 50000
+
+
+class CallbackRefused(DomainError):
+    status = 400
+    code = "bad_callback"
+
+
+def new_charge(session, *, user_id: int | None, car_park_id: int, plate: str, amount_fen: int,
+               session_id: int | None = None, contract_id: int | None = None) -> Charge:
+    charge = Charge(reference="C" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9)),
+                    user_id=user_id, car_park_id=car_park_id, plate=plate, amount_fen=amount_fen,
+                    session_id=session_id, contract_id=contract_id, status=ChargeStatus.DUE)
+    session.add(charge)
+    session.flush()
+    return charge
+
+
+def callback_secret(provider: str) -> bytes:
+    configured = current_app.config.get("PAYMENT_CALLBACK_SECRETS", {}).get(provider)
+    if configured:
+        return configured.encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"payments:{provider}".encode(),
+                    hashlib.sha256).digest()
+
+
+def sign(provider: str, body: bytes) -> str:
+    return hmac.new(callback_secret(provider), body, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    charge: Charge
+    outcome: str  # "paid", "already_paid", "failed", "ignored"
+
+
+def apply_callback(session, provider: str, body: bytes, signature: str) -> CallbackResult:
+    """Verify and apply a provider's callback; commits. Safe to repeat."""
+    if provider not in PROVIDERS:
+        raise CallbackRefused(_l("Unknown payment provider."), code="unknown_provider")
+    if not hmac.compare_digest(sign(provider, body), (signature or "").strip().lower()):
+        raise CallbackRefused(_l("The callback's signature does not match."), code="bad_signature")
+    try:
+        data = json.loads(body)
+        reference, status, amount = str(data["charge"]), str(data["status"]), int(data["amount_fen"])
+    except (ValueError, KeyError, TypeError):
+        raise CallbackRefused(_l("The callback is not in the expected format.")) from None
+    write_transaction(session)
+    try:
+        charge = session.scalar(select(Charge).where(Charge.reference == reference))
+        if charge is None:
+            raise CallbackRefused(_l("No such charge."), code="unknown_charge")
+        if amount != charge.amount_fen:
+            raise CallbackRefused(_l("The amount does not match the charge."), code="amount_mismatch")
+        outcome = "ignored"
+        if status == "succeeded":
+            moved = session.execute(
+                update(Charge).where(Charge.id == charge.id, Charge.status.in_(UNPAID))
+                .values(status=ChargeStatus.PAID, provider=provider, paid_at=utcnow(),
+                        provider_ref=str(data.get("provider_ref", ""))[:64])
+                .execution_options(synchronize_session=False)).rowcount
+            outcome = "paid" if moved else "already_paid"
+            if moved and charge.user_id:
+                session.refresh(charge)
+                _receipt(session, charge)
+        elif status == "failed":
+            moved = session.execute(
+                update(Charge).where(Charge.id == charge.id, Charge.status == ChargeStatus.DUE)
+                .values(status=ChargeStatus.FAILED).execution_options(synchronize_session=False)).rowcount
+            outcome = "failed" if moved else "ignored"
+            if moved and charge.user_id:
+                notify(session, charge.user_id, kind="parking.payment_failed",
+                       subject=N_("Payment of %(amount)s for %(plate)s did not go through"),
+                       body=N_("Pay it online from your parking history: %(ref)s."),
+                       params={"amount": yuan(charge.amount_fen), "plate": charge.plate, "ref": charge.reference},
+                       link="/parking/mine")
+        session.commit()
+        session.refresh(charge)
+        return CallbackResult(charge, outcome)
+    except Exception:
+        session.rollback()
+        raise
+
+
+def _receipt(session, charge: Charge) -> None:
+    what = N_("Parking at %(park)s, %(plate)s") if charge.session_id else N_("Off-peak sharing contract at %(park)s, %(plate)s")
+    notify(session, charge.user_id, kind="parking.receipt",
+           subject=N_("Receipt %(ref)s: %(amount)s paid"),
+           body=what, params={"ref": charge.reference, "amount": yuan(charge.amount_fen),
+                              "park": charge.car_park.name_zh, "plate": charge.plate},
+           link=f"/parking/charges/{charge.reference}")
+
+
+class DemoWallet:
+    """演示钱包: the embedded default's payment provider. Not real money."""
+
+    key = "demo_wallet"
+    label = _l("Demo wallet (not real money)")
+
+    def open_method(self, session, user) -> PaymentMethod:
+        """The person's demo wallet payment method, opened with a demo balance on first use."""
+        method = session.scalar(select(PaymentMethod).where(PaymentMethod.user_id == user.id,
+                                                            PaymentMethod.provider == self.key))
+        if method is not None:
+            return method
+        account = DemoWalletAccount(user_id=user.id, balance_fen=DEMO_OPENING_BALANCE_FEN)
+        session.add(account)
+        session.flush()
+        method = PaymentMethod(user_id=user.id, provider=self.key, account_ref=f"demo-{account.id}")
+        session.add(method)
+        session.commit()
+        return method
+
+    def balance(self, session, user_id: int) -> int | None:
+        return session.scalar(select(DemoWalletAccount.balance_fen).where(DemoWalletAccount.user_id == user_id))
+
+    def pay(self, session, method: PaymentMethod, charge: Charge) -> CallbackResult:
+        """Debit the wallet once for this charge and deliver the signed callback."""
+        write_transaction(session)
+        try:
+            account = session.scalar(select(DemoWalletAccount).where(DemoWalletAccount.user_id == method.user_id))
+            already = session.scalar(select(DemoWalletPayment).where(
+                DemoWalletPayment.charge_reference == charge.reference))
+            status = "succeeded"
+            if already is None:
+                debited = session.execute(
+                    update(DemoWalletAccount)
+                    .where(DemoWalletAccount.id == account.id, DemoWalletAccount.balance_fen >= charge.amount_fen)
+                    .values(balance_fen=DemoWalletAccount.balance_fen - charge.amount_fen)
+                    .execution_options(synchronize_session=False)).rowcount
+                if debited:
+                    session.add(DemoWalletPayment(account_id=account.id, charge_reference=charge.reference,
+                                                  amount_fen=charge.amount_fen))
+                else:
+                    status = "failed"
+            session.commit()
+        except IntegrityError:  # a concurrent payment of the same charge debited first
+            session.rollback()
+            status = "succeeded"
+        except Exception:
+            session.rollback()
+            raise
+        body = json.dumps({"charge": charge.reference, "status": status, "amount_fen": charge.amount_fen,
+                           "provider_ref": f"demo-{charge.reference}"}).encode()
+        return apply_callback(session, self.key, body, sign(self.key, body))
+
+
+PROVIDERS = {DemoWallet.key: DemoWallet()}
+
+
+def provider_for(method: PaymentMethod):
+    return PROVIDERS[method.provider]
+
+
+def default_provider():
+    return PROVIDERS[current_app.config.get("PARKING_PAYMENT_PROVIDER", DemoWallet.key)]
+
+
+def collect_automatically(session, charge: Charge) -> CallbackResult | None:
+    """无感支付: charge the payment method bound to the plate, if there is one."""
+    vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == charge.plate))
+    if vehicle is None or vehicle.autopay_method is None or vehicle.owner_id != charge.user_id:
+        return None
+    charge.automatic = True
+    session.commit()
+    return provider_for(vehicle.autopay_method).pay(session, vehicle.autopay_method, charge)
+
+
+def pay_online(session, charge: Charge, user) -> CallbackResult:
+    """Pay an unpaid charge from the person's parking history."""
+    if charge.status == ChargeStatus.PAID:
+        raise DomainError(_l("This has already been paid."), code="already_paid")
+    provider = default_provider()
+    method = provider.open_method(session, user)
+    result = provider.pay(session, method, charge)
+    if result.outcome == "failed" or result.charge.status != ChargeStatus.PAID:
+        raise DomainError(_l("The payment was refused: there is not enough in the wallet."), code="payment_failed")
+    return result
+
+
+def yuan(fen: int) -> str:
+    """Money in stored inbox messages, readable in either language."""
+    return f"¥{fen // 100}.{fen % 100:02d}"

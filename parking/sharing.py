@@ -1,0 +1,250 @@
+"""错峰共享: residential car parks offer spaces in set windows; drivers sign monthly contracts.
+
+Each window is an engine resource with one bucket per calendar month whose capacity is the
+window's spaces. A contract month is an engine booking of one unit of that month's bucket, so
+the same guarded updates that protect venue slots keep a window from being oversold. A contract
+renews by booking next month (idempotency key `share:<window>:<month>:<plate>`, so twice-run sweeps renew
+once) or lapses when the window is full or closed; cancelling frees the space at once.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import clock
+from app.db import write_transaction
+from app.errors import Conflict, DomainError, NotFound
+from app.i18n import N_
+from app.notifications.services import notify
+from bookings import services as engine
+from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
+from bookings.services import SoldOut
+from parking.models import CarPark, DayPattern, SharingContract, SharingWindow
+from parking.payments import new_charge
+
+RENEW_FROM_DAY = 25  # the renewal sweep signs next month from this day of the month
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    return clock.at(month, 0), clock.at(next_month(month), 0)
+
+
+def describe(window: SharingWindow) -> str:
+    end = clock.hhmm(window.end_minute) if window.end_minute > window.start_minute else \
+        _l("%(time)s next day", time=clock.hhmm(window.end_minute))
+    return f"{window.days.label} {clock.hhmm(window.start_minute)}-{end}"
+
+
+def create_window(session, park: CarPark, *, name_zh: str, name_en: str, days: DayPattern,
+                  start_minute: int, end_minute: int, spaces: int, monthly_fee_fen: int) -> SharingWindow:
+    if start_minute == end_minute:
+        raise DomainError(_l("The window must start and end at different times."), field="end_time")
+    if spaces < 0 or spaces > park.total_spaces:
+        raise DomainError(_l("Offer between 0 and %(n)d spaces."), field="spaces", n=park.total_spaces)
+    resource = engine.create_resource(session, "sharing", f"{park.name_zh} {name_zh}"[:160])
+    window = SharingWindow(car_park_id=park.id, resource_id=resource.id, name_zh=name_zh, name_en=name_en,
+                           days=days, start_minute=start_minute, end_minute=end_minute, spaces=spaces,
+                           monthly_fee_fen=monthly_fee_fen, active=True)
+    session.add(window)
+    session.commit()
+    return window
+
+
+def update_window(session, window: SharingWindow, **values) -> None:
+    """Change a window; months already materialised get the new number of spaces, never fewer
+    than are signed."""
+    if values.get("spaces", window.spaces) > window.car_park.total_spaces:
+        raise DomainError(_l("Offer between 0 and %(n)d spaces."), field="spaces", n=window.car_park.total_spaces)
+    for key, value in values.items():
+        setattr(window, key, value)
+    for bucket in session.scalars(select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id)):
+        bucket.capacity = max(window.spaces, bucket.taken)
+    session.commit()
+
+
+def ensure_month(session, window: SharingWindow, month: date) -> CapacityBucket:
+    """The window's bucket for `month`, made if missing (ON CONFLICT DO NOTHING: race-safe)."""
+    starts, ends = month_bounds(month)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    write_transaction(session)
+    session.execute(insert(CapacityBucket).values(
+        resource_id=window.resource_id, starts_at=starts, ends_at=ends, capacity=window.spaces, taken=0)
+        .on_conflict_do_nothing(index_elements=["resource_id", "starts_at"]))
+    session.commit()
+    return session.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id,
+                                                       CapacityBucket.starts_at == starts))
+
+
+def spaces_left(session, window: SharingWindow, month: date) -> int:
+    starts, _ = month_bounds(month)
+    bucket = session.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id,
+                                                         CapacityBucket.starts_at == starts))
+    return bucket.remaining if bucket is not None else window.spaces
+
+
+def price_for(window: SharingWindow, month: date, from_day: date) -> int:
+    """The month's fee, pro rata for the days left when signing part-way through it."""
+    days_in_month = calendar.monthrange(month.year, month.month)[1]
+    days = days_in_month - (from_day.day - 1) if month_start(from_day) == month else days_in_month
+    return (window.monthly_fee_fen * days + days_in_month - 1) // days_in_month
+
+
+def sign(session, user, window: SharingWindow, plate: str, month: date, renew: bool = True,
+         *, idempotency_key: str | None = None) -> SharingContract:
+    """Sign `month` of a contract for `window` (committed). SoldOut when it is full."""
+    month = month_start(month)
+    this_month = month_start(clock.today())
+    if not window.active or window.spaces <= 0:
+        raise DomainError(_l("This window is not open for contracts."), code="window_closed")
+    if month not in (this_month, next_month(this_month)):
+        raise DomainError(_l("Contracts start this month or next month."), field="month")
+    ensure_month(session, window, month)
+    starts, ends = month_bounds(month)
+    fee = price_for(window, month, clock.today())
+
+    def check(s, request):
+        clash = s.scalar(select(SharingContract.id).join(Booking, Booking.id == SharingContract.booking_id)
+                         .where(SharingContract.window_id == window.id, SharingContract.month == month,
+                                SharingContract.plate == plate, Booking.status.in_(HOLDING)))
+        if clash is not None:
+            raise Conflict(_l("%(plate)s already has a contract for this window that month."),
+                           code="already_signed", plate=plate)
+
+    def created(s, booking):
+        contract = SharingContract(window_id=window.id, holder_id=user.id, booking_id=booking.id,
+                                   plate=plate, month=month, renew=renew)
+        s.add(contract)
+        s.flush()
+        charge = new_charge(s, user_id=user.id, car_park_id=window.car_park_id, plate=plate,
+                            amount_fen=fee, contract_id=contract.id) if fee > 0 else None
+        notify(s, user.id, kind="parking.contract", subject=N_("Off-peak contract signed at %(park)s"),
+               body=N_("%(plate)s, %(window)s, %(month)s.") + (N_(" Pay %(ref)s from your parking page.") if charge else ""),
+               params={"park": window.car_park.name_zh, "plate": plate, "window": window.name_zh,
+                       "month": f"{month.year}-{month.month:02d}", "ref": charge.reference if charge else ""},
+               link=f"/parking/contracts/{contract.id}")
+
+    booking = engine.reserve(session, engine.Reservation(
+        resource_id=window.resource_id, starts_at=starts, ends_at=ends, quantity=1, holder_id=user.id,
+        idempotency_key=idempotency_key, booked_by_id=user.id), check=check, on_created=created)
+    return session.scalar(select(SharingContract).where(SharingContract.booking_id == booking.id))
+
+
+def get_for_holder(session, user_id: int, contract_id: int) -> SharingContract:
+    contract = session.get(SharingContract, contract_id)
+    if contract is None or contract.holder_id != user_id:
+        raise NotFound(_l("No such contract."))
+    return contract
+
+
+def state(contract: SharingContract) -> str:
+    """"cancelled", "ended", "upcoming", "running" (renewing) or "ending" (will lapse)."""
+    if contract.booking.status not in HOLDING:
+        return "cancelled"
+    _, ends = month_bounds(contract.month)
+    if ends <= clock.now():
+        return "ended"
+    if month_bounds(contract.month)[0] > clock.now():
+        return "upcoming"
+    return "running" if contract.renew else "ending"
+
+
+def cancel(session, contract: SharingContract) -> None:
+    """Cancel now: the space is freed for others. No refund of a paid month."""
+    write_transaction(session)
+    try:
+        if not engine.transition(session, contract.booking, BookingStatus.CANCELLED):
+            raise Conflict(_l("This contract is already cancelled."), code="not_cancellable")
+        contract.renew = False
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+def set_renew(session, contract: SharingContract, renew: bool) -> None:
+    contract.renew = renew
+    session.commit()
+
+
+def renew_contracts(session) -> dict:
+    """From the 25th, sign next month for every running contract that renews; a full or closed
+    window lapses it (with a message). Idempotent across sweeps and nodes."""
+    today = clock.today()
+    if today.day < RENEW_FROM_DAY:
+        return {"renewed": 0, "lapsed": 0}
+    month, following = month_start(today), next_month(month_start(today))
+    due = list(session.scalars(
+        select(SharingContract).join(Booking, Booking.id == SharingContract.booking_id)
+        .where(SharingContract.month == month, SharingContract.renew.is_(True),
+               SharingContract.lapsed_reason.is_(None), Booking.status.in_(HOLDING))))
+    renewed = lapsed = 0
+    for contract in due:
+        window, holder = contract.window, contract.booking.holder
+        already = session.scalar(select(SharingContract.id).where(
+            SharingContract.window_id == window.id, SharingContract.holder_id == holder.id,
+            SharingContract.plate == contract.plate, SharingContract.month == following))
+        if already is not None:
+            continue
+        try:
+            sign(session, holder, window, contract.plate, following, renew=True,
+                 idempotency_key=f"share:{window.id}:{following.isoformat()}:{contract.plate}")
+            renewed += 1
+        except (SoldOut, DomainError) as error:
+            session.rollback()
+            contract.lapsed_reason = "full" if isinstance(error, SoldOut) else "window_closed"
+            notify(session, holder.id, kind="parking.contract_lapsed",
+                   subject=N_("Your off-peak contract at %(park)s ends this month"),
+                   body=N_("It could not be renewed for %(month)s: the window has no space left or has closed."),
+                   params={"park": window.car_park.name_zh, "month": f"{following.year}-{following.month:02d}"},
+                   link=f"/parking/contracts/{contract.id}")
+            session.commit()
+            lapsed += 1
+    return {"renewed": renewed, "lapsed": lapsed}
+
+
+def _in_window(window: SharingWindow, moment: datetime) -> bool:
+    local = clock.local(moment)
+    minute = local.hour * 60 + local.minute
+    if window.start_minute < window.end_minute:
+        return window.days.includes(local.date()) and window.start_minute <= minute < window.end_minute
+    # past midnight: the evening part belongs to today, the morning part to the day before
+    if minute >= window.start_minute:
+        return window.days.includes(local.date())
+    return minute < window.end_minute and window.days.includes(local.date() - timedelta(days=1))
+
+
+def covering_contract(session, car_park_id: int, plate: str, entered: datetime, exited: datetime) -> SharingContract | None:
+    """The plate's contract at this car park that covers the whole stay (checked every 5
+    minutes and at the exit), if any: such a stay costs nothing."""
+    contracts = session.scalars(
+        select(SharingContract).join(SharingWindow, SharingWindow.id == SharingContract.window_id)
+        .join(Booking, Booking.id == SharingContract.booking_id)
+        .where(SharingWindow.car_park_id == car_park_id, SharingContract.plate == plate,
+               Booking.status.in_(HOLDING), Booking.starts_at <= entered, Booking.ends_at >= exited))
+    for contract in contracts:
+        moments, t = [], entered
+        while t < exited:
+            moments.append(t)
+            t += timedelta(minutes=5)
+        moments.append(exited - timedelta(seconds=1) if exited > entered else exited)
+        if all(_in_window(contract.window, m) for m in moments):
+            return contract
+    return None
+
+
+def my_contracts(session, user_id: int) -> list[SharingContract]:
+    return list(session.scalars(select(SharingContract).where(SharingContract.holder_id == user_id)
+                                .order_by(SharingContract.month.desc(), SharingContract.id.desc()).limit(50)))
