@@ -313,3 +313,29 @@ def repair_company(session, places):
         session.add(EstateManagement(estate_id=estate.id, company_id=company.id))
     session.commit()
     return company
+
+
+# --- Parking --------------------------------------------------------------------------------
+
+@pytest.fixture
+def car_park(session, places, frozen):
+    """A public car park (100 spaces, 20 occupied, a reservable pool of 5, grace and cut-off 30
+    minutes) with the Qibao tariff: 15 minutes free, first hour ¥10, then ¥5 per 30 minutes by
+    day (07:00-19:00), ¥2 per period at night, at most ¥60 per 24 hours."""
+    from parking.models import CarPark, CarParkKind, Tariff
+    from parking.reservations import materialise_pool
+
+    def make(*, name="测试停车场", reservable=5, total=100, occupied=20, kind=CarParkKind.PUBLIC):
+        park = CarPark(name_zh=name, name_en="Test Car Park", kind=kind, town=places["towns"][0],
+                       address_zh="测试路 9 号", address_en="9 Test Road", latitude=31.11, longitude=121.38,
+                       total_spaces=total, occupied=occupied, reservable_spaces=reservable)
+        park.tariff = Tariff(free_minutes=15, first_hour_fen=1000, period_minutes=30, period_fen=500,
+                             night_unit_fen=200, daily_cap_fen=6000)
+        session.add(park)
+        session.commit()
+        if reservable:
+            materialise_pool(session, park)
+        return park
+
+    make.default = make()
+    return make
