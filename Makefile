@@ -56,6 +56,7 @@ test: setup browser
 # Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
 bench: setup
 	$(BIN)/python -m bench.booking_rush
+	$(BIN)/python -m bench.parking_rush
 	$(BIN)/python -m bench.repairs_load
 
 # Refresh the message catalogues after changing user-facing strings, then translate the new

@@ -58,6 +58,7 @@ class Config:
     VENUE_NO_SHOW_LIMIT = int(_env("VENUE_NO_SHOW_LIMIT", "3"))
     VENUE_NO_SHOW_WINDOW_DAYS = int(_env("VENUE_NO_SHOW_WINDOW_DAYS", "30"))
     VENUE_SUSPENSION_DAYS = int(_env("VENUE_SUSPENSION_DAYS", "14"))
+    PARKING_FEED_RATE = _env("PARKING_FEED_RATE", "120 per minute")  # per client, for the open data feed
     PARKING_RESERVE_DAYS_AHEAD = int(_env("PARKING_RESERVE_DAYS_AHEAD", "2"))
     PARKING_MAX_UPCOMING = int(_env("PARKING_MAX_UPCOMING", "3"))
     PARKING_NO_SHOW_LIMIT = int(_env("PARKING_NO_SHOW_LIMIT", "3"))

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from app.i18n import format_fen
 from parking.models import CarPark
@@ -12,7 +13,8 @@ from parking.tariffs import quote as compute_quote
 
 
 def search(session, *, town_id: int | None = None, q: str = "", sort: str = "free") -> list[CarPark]:
-    query = select(CarPark)
+    query = select(CarPark).options(selectinload(CarPark.town), selectinload(CarPark.tariff),
+                                    selectinload(CarPark.windows))
     if town_id:
         query = query.where(CarPark.town_id == town_id)
     if q.strip():

@@ -1,0 +1,177 @@
+"""Scenario: the parking reservation rush and the open data feed.
+
+64 clients, each with its own plate and token, reserve spaces for the same arrival times
+tomorrow (10 times half an hour apart, a pool of 20 each) through `POST /api/v1/parking/reservations`
+until every space is gone; then the same clients read `GET /api/v1/parking/feed` for 10 seconds.
+The baseline app answers the same number of minimal inserts and, for the feed, minimal page
+reads, on the same PostgreSQL and gunicorn settings. Prints throughput, p50/p95/p99, errors,
+the ratio to the baseline, and the spaces oversold afterwards (must be 0).
+
+    python -m bench.parking_rush [--clients 64 --times 10 --pool 20 --feed-seconds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from datetime import timedelta
+
+from bench.harness import ROOT, Result, machine, postgres, run_clients, run_for, serve
+
+# The feed is rate-limited per client address; every bench client is 127.0.0.1, so the limit is
+# lifted for the measurement (the limit itself is tested in tests/).
+BENCH_ENV = {"PARKING_FEED_RATE": "10000000 per minute", "PARKING_MAX_UPCOMING": "1000"}
+
+
+def prepare(url: str, clients: int, times: int, pool: int):
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+
+    from app import clock, create_app
+    from app.accounts import services as accounts
+    from app.demo import seed_frame
+    from app.extensions import db
+    from app.places.models import Town
+    from parking.demo import seed_parking
+    from parking.models import CarPark, CarParkKind, Tariff
+    from parking.reservations import materialise_pool
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context():
+        upgrade()
+        seed_frame(db.session)
+        seed_parking(db.session)
+        park = CarPark(name_zh="抢位停车场", name_en="Rush Car Park", kind=CarParkKind.PUBLIC,
+                       town=db.session.scalar(select(Town)), address_zh="测试路 2 号", address_en="2 Test Road",
+                       latitude=31.1, longitude=121.4, total_spaces=1000, occupied=0, reservable_spaces=pool)
+        park.tariff = Tariff(first_hour_fen=500, period_fen=300, night_unit_fen=100, daily_cap_fen=2000)
+        db.session.add(park)
+        db.session.commit()
+        materialise_pool(db.session, park)
+        for other in db.session.scalars(select(CarPark).where(CarPark.id != park.id)).all():
+            materialise_pool(db.session, other)
+        tomorrow = clock.today() + timedelta(days=1)
+        arrivals = [clock.at(tomorrow, 8 * 60 + 30 * n).isoformat() for n in range(times)]
+        tokens = []
+        for i in range(clients):
+            user = accounts.register_resident(db.session, phone=f"1350000{i:04d}", name=f"bench{i}",
+                                              password="bench-password")
+            tokens.append(accounts.issue_token(db.session, user, "bench"))
+        db.session.commit()
+        park_id = park.id
+        db.engine.dispose()
+    return app, park_id, arrivals, tokens
+
+
+def oversold(app, park_id: int) -> tuple[int, int, list]:
+    """(spaces reserved beyond the pool in any quarter hour, reservations made, ledger drift)."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from bookings.models import CapacityBucket, HOLDING, Booking
+    from bookings.services import ledger_mismatches
+    from parking.models import CarPark, ParkingReservation
+
+    with app.app_context():
+        park = db.session.get(CarPark, park_id)
+        over = 0
+        for bucket in db.session.scalars(select(CapacityBucket).where(CapacityBucket.resource_id == park.resource_id)):
+            held = db.session.scalar(select(func.count(Booking.id)).where(
+                Booking.resource_id == park.resource_id, Booking.status.in_(HOLDING),
+                Booking.starts_at <= bucket.starts_at, Booking.ends_at >= bucket.ends_at)) or 0
+            over += max(0, held - bucket.capacity)
+        made = db.session.scalar(select(func.count(ParkingReservation.id))) or 0
+        drift = ledger_mismatches(db.session, park.resource_id)
+        db.engine.dispose()
+    return over, made, drift
+
+
+def rush(port: int, park_id: int, arrivals: list[str], tokens: list[str]) -> Result:
+    open_times = list(arrivals)
+    lock = threading.Lock()
+    tried = [set() for _ in tokens]  # a plate holds at most one space per arrival time
+
+    def work(i, request):
+        with lock:
+            choices = [t for t in open_times if t not in tried[i]]
+            if not choices:
+                return False
+            arrive = choices[i % len(choices)]
+        tried[i].add(arrive)
+        status, body = request("POST", "/api/v1/parking/reservations",
+                               {"carpark_id": park_id, "plate": f"沪B{10000 + i}", "arrive_at": arrive},
+                               {"Authorization": f"Bearer {tokens[i]}"})
+        if status == 409 and body and body["error"]["code"] == "sold_out":
+            with lock:
+                if arrive in open_times:
+                    open_times.remove(arrive)
+        return True
+
+    result = run_clients(port, len(tokens), work)
+    result.name = "portal: reservation rush"
+    return result
+
+
+def baseline_inserts(port: int, clients: int, total: int) -> Result:
+    counts = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
+
+    def work(i, request):
+        if counts[i] <= 0:
+            return False
+        counts[i] -= 1
+        request("POST", "/insert", {})
+        return True
+
+    result = run_clients(port, clients, work)
+    result.name = "baseline: insert one row"
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--times", type=int, default=10)
+    parser.add_argument("--pool", type=int, default=20)
+    parser.add_argument("--feed-seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    with postgres() as pg:
+        portal_url = pg.create_database("portal")
+        base_url = pg.create_database("baseline")
+        app, park_id, arrivals, tokens = prepare(portal_url, args.clients, args.times, args.pool)
+        with serve("wsgi", portal_url, BENCH_ENV) as port:
+            result = rush(port, park_id, arrivals, tokens)
+            feed = run_for(port, args.clients, lambda i: "/api/v1/parking/feed", lambda i: {}, args.feed_seconds)
+            feed.name = "portal: open data feed"
+        with serve("bench.baseline", base_url) as port:
+            base = baseline_inserts(port, args.clients, result.requests)
+            base_page = run_for(port, args.clients, lambda i: "/page", lambda i: {}, args.feed_seconds)
+            base_page.name = "baseline: read one row, render"
+        over, made, drift = oversold(app, park_id)
+    sold = result.statuses.get(201, 0)
+    print(f"\nparking reservation rush · {args.clients} clients · {args.times} arrival times x {args.pool} spaces"
+          f" · {machine()}")
+    print(base.line())
+    print(result.line(base))
+    print(f"spaces reserved {sold} of {args.times * args.pool} (rows {made}) · sold_out answers "
+          f"{result.statuses.get(409, 0)} · oversold {over} · ledger drift {len(drift)}")
+    print(base_page.line())
+    print(feed.line(base_page))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    summary = lambda r: {"rps": r.rps, "p50_ms": r.pct(50), "p95_ms": r.pct(95), "p99_ms": r.pct(99),
+                         "errors": r.errors, "statuses": r.statuses}
+    (out / "parking_rush.json").write_text(json.dumps({
+        "clients": args.clients, "times": args.times, "pool": args.pool,
+        "rush": summary(result), "baseline_insert": summary(base),
+        "feed": summary(feed), "baseline_page": summary(base_page),
+        "ratio_rush": result.rps / base.rps if base.rps else None,
+        "ratio_feed": feed.rps / base_page.rps if base_page.rps else None,
+        "oversold": over, "ledger_drift": len(drift), "sold": sold}, indent=2))
+    ok = (over == 0 and not drift and sold == made == args.times * args.pool and result.errors == 0
+          and feed.errors == 0 and set(feed.statuses) == {200})
+    print("OK" if ok else "FAILED: oversold, drift, unsold spaces or errors")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
