@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+import math
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.i18n import format_fen
@@ -25,6 +27,32 @@ def search(session, *, town_id: int | None = None, q: str = "", sort: str = "fre
     if sort == "free":
         parks.sort(key=lambda p: -p.free_spaces)
     return parks
+
+
+def find_place(session, text: str):
+    """A named place to search near: an estate, a venue or a car park whose name contains
+    `text` (Chinese or English). Returns (place, latitude, longitude) or None."""
+    from app.places.models import Estate
+    from venues.models import Venue
+
+    text = text.strip()
+    if not text:
+        return None
+    like = f"%{text}%"
+    for model in (Estate, Venue, CarPark):
+        place = session.scalar(select(model).where(
+            or_(model.name_zh.ilike(like), model.name_en.ilike(like)), model.latitude.is_not(None))
+            .order_by(func.length(model.name_zh), model.id).limit(1))
+        if place is not None:
+            return place, place.latitude, place.longitude
+    return None
+
+
+def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance (haversine), good to a few metres at a district's scale."""
+    lat1, lng1, lat2, lng2 = map(math.radians, (lat1, lng1, lat2, lng2))
+    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
 def tariff_in_words(tariff) -> str:

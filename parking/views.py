@@ -23,10 +23,19 @@ bp = Blueprint("parking", __name__, url_prefix="/parking")
 def index():
     town_id = request.args.get("town", type=int)
     sort = "name" if request.args.get("sort") == "name" else "free"
+    near_text = request.args.get("near", "").strip()[:60]
     parks = services.search(db.session, town_id=town_id, q=request.args.get("q", ""), sort=sort)
+    near = services.find_place(db.session, near_text) if near_text else None
+    distances = {}
+    if near is not None:
+        place, lat, lng = near
+        distances = {p.id: services.distance_km(lat, lng, p.latitude, p.longitude) for p in parks}
+        parks.sort(key=lambda p: distances[p.id])
+        sort = "near"
     towns = db.session.scalars(select(Town).order_by(Town.id)).all()
     return render_template("parking/index.html", parks=parks, towns=towns, town_id=town_id, sort=sort,
-                           q=request.args.get("q", ""), points=services.map_points(parks),
+                           q=request.args.get("q", ""), near_text=near_text, near=near[0] if near else None,
+                           distances=distances, points=services.map_points(parks),
                            words=services.tariff_in_words,
                            reservable=reservable_now_many(db.session, parks))
 

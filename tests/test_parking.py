@@ -85,3 +85,19 @@ def test_openapi_documents_parking(client):
     for path in ("/api/v1/carparks", "/api/v1/carparks/{car_park_id}", "/api/v1/parking/quote",
                  "/api/v1/parking/feed"):
         assert path in paths
+
+
+def test_search_near_a_named_place_sorts_by_distance(client, parks):
+    html = english(client).get("/parking?near=七宝古镇").get_data(as_text=True)
+    assert "Nearest first to Qibao Old Town Public Car Park" in html
+    listing = html[html.index("Nearest first"):]
+    assert listing.index("Qibao Old Town Public Car Park") < listing.index("Qibao Vanke Plaza") < listing.index("Pujiang Town Public")
+    assert "about 0.0 km away" in listing
+    missing = client.get("/parking?near=火星基地").get_data(as_text=True)
+    assert "No place called" in missing and "火星基地" in missing
+
+
+def test_distance_is_great_circle():
+    from parking.services import distance_km
+    assert distance_km(31.0, 121.0, 31.0, 121.0) == 0
+    assert 111.0 < distance_km(31.0, 121.0, 32.0, 121.0) < 111.4  # a degree of latitude

@@ -72,6 +72,7 @@ def test_parking_pages(open_page, live_server, mode):
     park_id = live_server.run(lambda s: s.scalar(__import__("sqlalchemy").text("SELECT min(id) FROM car_park")))
     quote = (f"/parking/quote?car_park={park_id}&entry_day-year=2026&entry_day-month=12&entry_day-day=1"
              "&entry_time=09:00&exit_day-year=2026&exit_day-month=12&exit_day-day=1&exit_time=11:30")
-    for path in ("/parking", "/parking?sort=name", f"/parking/{park_id}", "/parking/quote", quote):
+    for path in ("/parking", "/parking?sort=name", "/parking?near=七宝", "/parking?near=nowhere-at-all",
+                 f"/parking/{park_id}", "/parking/quote", quote):
         page = open_page(path, mode=mode)
         assert_accessible(page, mode)
