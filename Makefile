@@ -42,12 +42,15 @@ run: db
 	  sweeper=$$!; trap "kill $$sweeper 2>/dev/null" EXIT INT TERM; \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download) and
+# redis-server for the scale-out tests (rate-limit counters shared by several app nodes).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
-	  else echo "Chromium is missing: sudo apt-get install chromium"; exit 1; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	  else echo "Missing: sudo apt-get install $$missing"; exit 1; fi; \
 	fi
 
 test: setup browser

@@ -140,10 +140,37 @@ def _register_error_pages(app: Flask) -> None:
             return handle_domain_error(error)
         return render_template("errors/domain.html", error=error), error.status
 
+    @app.teardown_appcontext
+    def close_session(_exc):
+        """Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order). Closing
+        the session sends ROLLBACK; if the database went away after the page was rendered, that
+        raises and the finished page would become a 500. Invalidate the dead connection instead
+        (the pool replaces it) and let the answer stand."""
+        try:
+            db.session.remove()
+        except OperationalError:
+            log.warning("database connection lost while closing the session")
+            try:
+                db.session.invalidate()
+            except Exception:  # nothing more can be done for this connection
+                pass
+            db.session.registry.clear()
+
     @app.errorhandler(OperationalError)
     def database_unavailable(error):
-        log.exception("database error")
-        db.session.rollback()
+        """The database is unreachable (restarting, failing over): a clear "try again" answer,
+        never a stack trace. The session's connections are invalidated rather than rolled back
+        (a ROLLBACK on a dead connection raises again, in this handler or at teardown); the pool
+        pre-pings connections, so the next request reconnects by itself."""
+        log.error("database unavailable: %s", error.orig if hasattr(error, "orig") else error)
+        from flask import g
+        g.database_down = True  # templates skip their own queries (inbox count, banners)
+        if "_login_user" not in g:  # the failure may have been loading the user: show the page as to a visitor
+            g._login_user = app.login_manager.anonymous_user()
+        try:
+            db.session.invalidate()
+        except Exception:  # nothing more can be done for this connection; the pool replaces it
+            log.warning("could not invalidate the session's connection", exc_info=True)
         if is_api_request():
             from app.api import GENERIC_MESSAGES, error_response
             return error_response(503, "try_again", GENERIC_MESSAGES[503])

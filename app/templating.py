@@ -26,13 +26,15 @@ def init_app(app) -> None:
     def site_context():
         config = current_app.config
         english = is_english()
-        unread = (unread_count(db.session, current_user.id)
-                  if current_user and current_user.is_authenticated else 0)
+        from flask import g
+        database_up = not g.get("database_down")
+        signed_in = database_up and current_user and current_user.is_authenticated
+        unread = unread_count(db.session, current_user.id) if signed_in else 0
         return {
             "district_name": config["PORTAL_DISTRICT_NAME_EN"] if english else config["PORTAL_DISTRICT_NAME"],
             "hotline": config["PORTAL_HOTLINE"],
             "english": english,
             "unread_count": unread,
             "services_nav": registry().services,
-            "page_banners": page_banners() if current_user and current_user.is_authenticated else [],
+            "page_banners": page_banners() if signed_in else [],
         }
