@@ -21,7 +21,8 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-DEVELOPMENT_SECRET = "dev-only-not-secret"
+# A known placeholder, never a secret: check_production() refuses to start with it.
+DEVELOPMENT_SECRET = "dev-only-not-secret"  # nosec B105 # public placeholder, refused in prod
 
 
 class Config:
@@ -84,10 +85,10 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "testing-secret"
+    SECRET_KEY = "testing-secret"  # nosec B105 # test-only key, never used by ProductionConfig
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     # A cheap hash so that tests creating hundreds of users stay fast; production uses scrypt.
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # nosec B105 # a hash method name, not a password
     # CSRF stays on in tests: the test client helpers fetch the token like a browser would.
     WTF_CSRF_ENABLED = True
 

@@ -11,7 +11,8 @@ from app.accounts import services
 from app.accounts.models import DisplayMode, Role, User
 from app.places.models import Estate, Town
 
-DEMO_PASSWORD = "minhang2026"
+# Published in the README for the demo accounts; production creates users with `create-user`.
+DEMO_PASSWORD = "minhang2026"  # nosec B105 # the documented demo password, demo data only
 
 # Minhang's 14 towns and subdistricts, with a point near each one's centre (WGS-84).
 TOWNS = [

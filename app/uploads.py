@@ -55,7 +55,14 @@ def store_image(data: bytes, folder: str, *, max_side: int = 1600, field: str = 
             width, height = image.size
     except DomainError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own bomb check runs inside Image.open, before ours, on the declared size:
+        # it raises above 2 x Image.MAX_IMAGE_PIXELS (and warns above it, an exception where
+        # warnings are errors). Either way nothing was decoded and the answer is "too many pixels",
+        # not "not a photo".
+        raise DomainError(_l("The photo has too many pixels. Choose a smaller one."),
+                          field=field, code="too_many_pixels") from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise DomainError(_l("The file must be a JPEG, PNG, WebP or HEIC photo."),
                           field=field, code="bad_type") from None
     directory = Path(current_app.config["UPLOAD_DIR"]) / folder

@@ -79,7 +79,7 @@ def seed_gate_day(session, park: CarPark, day, until) -> None:
     from parking.models import GateDirection, GateEvent, GateOutcome, ParkingSession, SessionStatus
     from parking.services import fee
 
-    rng = random.Random(park.id * 100003 + day.toordinal())
+    rng = random.Random(park.id * 100003 + day.toordinal())  # nosec B311 # seeded demo data
     profile = PROFILES[park.kind]
     start, _end = clock.day_bounds(day)
     inside: list[ParkingSession] = []

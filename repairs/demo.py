@@ -74,7 +74,7 @@ def seed_repairs(session) -> None:
     usernames = set(session.scalars(select(User.username)))
     # One scrypt hash of the shared demo password serves every demo manager: hashing ~300 times
     # would make `make run` wait half a minute for identical results.
-    shared = User(name="", password_hash="")
+    shared = User()  # a transient holder for the hash, never added to the session
     shared.set_password(DEMO_PASSWORD)
     for estate in estates:
         username = f"wuye-{estate.id}"
@@ -89,7 +89,7 @@ def seed_repairs(session) -> None:
 
 def _history(session, estates, quality) -> None:
     """About 2,400 tickets over the last ~75 days, and some open now at each stage of the clock."""
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # nosec B311 # seeded for reproducible demo data, not security
     residents = list(session.scalars(select(User).where(User.phone.is_not(None))))
     management = {m.estate_id: m.company for m in session.scalars(select(EstateManagement))}
     now = clock.now()

@@ -222,11 +222,16 @@ def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "
     now = clock.now()
     values: dict = {}
     body = (message or "").strip()
+    notice = None  # what the residents' inbox says, when it differs from the timeline's body
     if action == "assign":
         if not technician_name.strip():
             raise DomainError(_l("Enter the technician's name"), field="technician_name")
         values.update(technician_name=technician_name.strip()[:64], technician_phone=technician_phone.strip()[:20])
-        body = body or f"{technician_name.strip()} {technician_phone.strip()}".strip()
+        # The phone goes to the residents' inbox and the ticket's summary (in full only for the
+        # resident and the managers). The timeline, which followers and supervisors read, and
+        # Open311's public status_notes show the event body: it names the technician only.
+        notice = body or f"{technician_name.strip()} {technician_phone.strip()}".strip()
+        body = body or technician_name.strip()
     elif action == "reply" and not body:
         raise DomainError(_l("Write the reply"), field="message")
     elif action == "visit":
@@ -257,7 +262,7 @@ def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "
     _event(session, ticket, EVENT_OF_ACTION[action], manager, body)
     session.flush()
     session.refresh(ticket)
-    _tell_residents(session, ticket, RESIDENT_MESSAGES[action], {"body": body})
+    _tell_residents(session, ticket, RESIDENT_MESSAGES[action], {"body": body if notice is None else notice})
     session.commit()
     return ticket
 
