@@ -191,7 +191,10 @@ def cancel(reference: str):
 def join(reference: str):
     item = tickets.get(db.session, reference)
     holder = current_holder()
-    if item is None or item.estate_id != holder.home_estate_id:
+    # Only what the report page offers to join: the estate's public areas or the joiner's own
+    # home. Joining makes the report visible, so a neighbour's private report stays a 404.
+    if (item is None or item.estate_id != holder.home_estate_id
+            or not (item.public_area or item.location == tickets.home_location(holder))):
         abort(404)
     if MessageForm().validate_on_submit():
         try:
