@@ -185,3 +185,49 @@ def run_for(port: int, clients: int, path_for, headers_for, seconds: float) -> R
         return True
 
     return run_clients(port, clients, work, seconds_limit=seconds + 30)
+
+
+class LocustResult(Result):
+    """A Result read from locust's CSV summary: its own request count, rate and percentiles."""
+
+    def __init__(self, name: str, stats: dict, statuses: dict):
+        super().__init__(name=name, statuses=statuses, errors=int(stats["Failure Count"]))
+        self._requests = int(stats["Request Count"])
+        self._rps = float(stats["Requests/s"])
+        self._pcts = {p: float(stats[f"{p}%"]) for p in (50, 95, 99)}
+
+    @property
+    def requests(self) -> int:
+        return self._requests
+
+    @property
+    def rps(self) -> float:
+        return self._rps
+
+    def pct(self, p: float) -> float:
+        return self._pcts[int(p)]
+
+
+def locust(port: int, users: int, plan: dict, *, seconds: float = 120.0, name: str = "") -> LocustResult:
+    """Run the plan (see bench/locustfile.py) with `users` locust users against the loopback
+    port, headless, for at most `seconds`; return the aggregated figures."""
+    import csv
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-locust-") as tmp:
+        plan_path = Path(tmp) / "plan.json"
+        plan_path.write_text(json.dumps(plan))
+        prefix = Path(tmp) / "run"
+        proc = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+             "-u", str(users), "-r", str(users), "-t", f"{int(seconds)}s", "--host", f"http://127.0.0.1:{port}",
+             "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
+            cwd=ROOT, env={**os.environ, "BENCH_PLAN": str(plan_path)}, capture_output=True, text=True,
+            timeout=seconds + 120)
+        stats_file = Path(f"{prefix}_stats.csv")
+        if not stats_file.exists():
+            raise RuntimeError(f"locust failed: {proc.stderr[-2000:]}")
+        rows = {row["Name"]: row for row in csv.DictReader(stats_file.open())}
+        statuses_file = Path(str(plan_path) + ".statuses.json")
+        statuses = {int(k): v for k, v in json.loads(statuses_file.read_text()).items()} if statuses_file.exists() else {}
+        return LocustResult(name, rows["Aggregated"], statuses)

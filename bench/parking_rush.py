@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 from datetime import timedelta
 
-from bench.harness import ROOT, Result, machine, postgres, run_clients, run_for, serve
+from bench.harness import ROOT, Result, locust, machine, postgres, serve
 
 # The feed is rate-limited per client address; every bench client is 127.0.0.1, so the limit is
 # lifted for the measurement (the limit itself is tested in tests/).
@@ -87,44 +86,21 @@ def oversold(app, park_id: int) -> tuple[int, int, list]:
 
 
 def rush(port: int, park_id: int, arrivals: list[str], tokens: list[str]) -> Result:
-    open_times = list(arrivals)
-    lock = threading.Lock()
-    tried = [set() for _ in tokens]  # a plate holds at most one space per arrival time
-
-    def work(i, request):
-        with lock:
-            choices = [t for t in open_times if t not in tried[i]]
-            if not choices:
-                return False
-            arrive = choices[i % len(choices)]
-        tried[i].add(arrive)
-        status, body = request("POST", "/api/v1/parking/reservations",
-                               {"carpark_id": park_id, "plate": f"沪B{10000 + i}", "arrive_at": arrive},
-                               {"Authorization": f"Bearer {tokens[i]}"})
-        if status == 409 and body and body["error"]["code"] == "sold_out":
-            with lock:
-                if arrive in open_times:
-                    open_times.remove(arrive)
-        return True
-
-    result = run_clients(port, len(tokens), work)
-    result.name = "portal: reservation rush"
-    return result
+    """Every client reserves with its own plate, moving on from each arrival time once it is
+    sold out, until all are; a plate holds one space per arrival time."""
+    return locust(port, len(tokens), {
+        "kind": "rush", "path": "/api/v1/parking/reservations", "body": {"carpark_id": park_id},
+        "target_key": "arrive_at", "targets": arrivals, "tokens": tokens, "once_per_target": True,
+        "per_user": ["plate", "沪B{n:05d}"]}, name="portal: reservation rush")
 
 
 def baseline_inserts(port: int, clients: int, total: int) -> Result:
-    counts = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
+    return locust(port, clients, {"kind": "insert", "path": "/insert", "total": total},
+                  name="baseline: insert one row")
 
-    def work(i, request):
-        if counts[i] <= 0:
-            return False
-        counts[i] -= 1
-        request("POST", "/insert", {})
-        return True
 
-    result = run_clients(port, clients, work)
-    result.name = "baseline: insert one row"
-    return result
+def reads(port: int, clients: int, path: str, seconds: float, name: str) -> Result:
+    return locust(port, clients, {"kind": "get", "paths": [path]}, seconds=seconds, name=name)
 
 
 def main(argv=None) -> int:
@@ -140,12 +116,10 @@ def main(argv=None) -> int:
         app, park_id, arrivals, tokens = prepare(portal_url, args.clients, args.times, args.pool)
         with serve("wsgi", portal_url, BENCH_ENV) as port:
             result = rush(port, park_id, arrivals, tokens)
-            feed = run_for(port, args.clients, lambda i: "/api/v1/parking/feed", lambda i: {}, args.feed_seconds)
-            feed.name = "portal: open data feed"
+            feed = reads(port, args.clients, "/api/v1/parking/feed", args.feed_seconds, "portal: open data feed")
         with serve("bench.baseline", base_url) as port:
             base = baseline_inserts(port, args.clients, result.requests)
-            base_page = run_for(port, args.clients, lambda i: "/page", lambda i: {}, args.feed_seconds)
-            base_page.name = "baseline: read one row, render"
+            base_page = reads(port, args.clients, "/page", args.feed_seconds, "baseline: read one row, render")
         over, made, drift = oversold(app, park_id)
     sold = result.statuses.get(201, 0)
     print(f"\nparking reservation rush · {args.clients} clients · {args.times} arrival times x {args.pool} spaces"
