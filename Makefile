@@ -57,10 +57,15 @@ test: setup browser
 	$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 # Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
-bench: setup
+$(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,production,bench]'
+	touch $@
+
+bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench.booking_rush
 	$(BIN)/python -m bench.parking_rush
 	$(BIN)/python -m bench.repairs_load
+	$(BIN)/python -m bench.page_weight
 
 # Refresh the message catalogues after changing user-facing strings, then translate the new
 # entries in app/translations/zh_Hans_CN/LC_MESSAGES/messages.po.

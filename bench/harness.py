@@ -1,5 +1,5 @@
 """What every scenario needs: a throwaway PostgreSQL, the portal and the baseline under
-gunicorn on loopback, a bounded concurrent HTTP client, and latency statistics."""
+gunicorn on loopback, locust (headless, bounded) as the load generator, and its figures."""
 from __future__ import annotations
 
 import http.client
@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,48 +103,6 @@ class Result:
         return text
 
 
-def run_clients(port: int, clients: int, work, *, seconds_limit: float = 120.0) -> Result:
-    """Start `clients` threads; each calls `work(i, request)` until it returns False or time
-    runs out. `request(method, path, body, headers)` times one HTTP call on a kept-alive
-    connection and returns (status, parsed JSON)."""
-    result = Result(name="")
-    deadline = time.monotonic() + seconds_limit
-
-    def client(i):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-        def request(method, path, body=None, headers=None):
-            started = time.perf_counter()
-            try:
-                conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                             headers={"Content-Type": "application/json", **(headers or {})})
-                response = conn.getresponse()
-                data = response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                result.errors += 1
-                return 0, None
-            result.latencies.append(time.perf_counter() - started)
-            result.statuses[status] = result.statuses.get(status, 0) + 1
-            if status >= 500:
-                result.errors += 1
-            try:
-                return status, json.loads(data) if data and data[:1] in (b"{", b"[") else None
-            except ValueError:
-                return status, None
-
-        while time.monotonic() < deadline and work(i, request):
-            pass
-        conn.close()
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(client, range(clients)))
-    result.seconds = time.perf_counter() - started
-    return result
-
-
 def machine() -> str:
     return f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
 
@@ -172,19 +129,6 @@ def login_cookie(port: int, login: str, password: str) -> str:
     if response.status != 302:
         raise RuntimeError(f"sign-in as {login} failed ({response.status})")
     return response.getheader("Set-Cookie").split(";", 1)[0]
-
-
-def run_for(port: int, clients: int, path_for, headers_for, seconds: float) -> Result:
-    """Each client GETs `path_for(i)` with `headers_for(i)` again and again for `seconds`."""
-    deadline = time.monotonic() + seconds
-
-    def work(i, request):
-        if time.monotonic() >= deadline:
-            return False
-        request("GET", path_for(i), None, headers_for(i))
-        return True
-
-    return run_clients(port, clients, work, seconds_limit=seconds + 30)
 
 
 class LocustResult(Result):

@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from bench.harness import ROOT, Result, login_cookie, machine, postgres, run_for, serve
+from bench.harness import ROOT, Result, locust, login_cookie, machine, postgres, serve
 
 BULK_SQL = """
 INSERT INTO repair_ticket (reference, estate_id, company_id, town_id, reporter_id, category,
@@ -91,8 +91,8 @@ def main(argv=None) -> int:
         base_url = pg.create_database("baseline")
         app = prepare(url, args.tickets)
         with serve("bench.baseline", base_url) as port:
-            base = run_for(port, args.clients, lambda i: "/page", lambda i: {}, args.seconds)
-            base.name = "baseline: render a page"
+            base = locust(port, args.clients, {"kind": "get", "paths": ["/page"]}, seconds=args.seconds,
+                          name="baseline: render a page")
             print(base.line(), flush=True)
         with serve("wsgi", url) as port:
             cookies = {who: login_cookie(port, who, "minhang2026")
@@ -102,9 +102,8 @@ def main(argv=None) -> int:
                                     ("town dashboard", "town-xinzhuang", "/repairs/supervise"),
                                     ("district dashboard", "district", "/repairs/supervise"),
                                     ("district company rating", "district", "/repairs/rating")):
-                result = run_for(port, args.clients, lambda i, p=path: p,
-                                 lambda i, w=who: {"Cookie": cookies[w]}, args.seconds)
-                result.name = f"portal: {name}"
+                result = locust(port, args.clients, {"kind": "get", "paths": [path], "headers": {"Cookie": cookies[who]}},
+                                seconds=args.seconds, name=f"portal: {name}")
                 results.append(result)
                 print(result.line(base), flush=True)
         print("sweep ...", flush=True)
