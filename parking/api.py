@@ -154,10 +154,10 @@ def _reservation(reservation) -> dict:
 @blp.doc(security=SECURITY, parameters=[{
     "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
     "description": "Repeat a request with the same key to get the same reservation, never two"}])
+@token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(ReservationRequestSchema)
 @blp.response(201, ReservationSchema)
 @blp.alt_response(409, schema="Error", description="`sold_out` when the pool is full, or another conflict")
-@token_required
 def create_reservation(args):
     """Reserve a space (车位预约) for a plate arriving at `arrive_at`. The plate is registered to
     the token's owner if nobody has registered it yet."""
@@ -215,10 +215,10 @@ class GateEventSchema(Schema):
 
 @blp.route("/parking/events", methods=["POST"])
 @blp.doc(security=SECURITY)
+@token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(GateEventRequestSchema)
 @blp.response(201, GateEventSchema)
 @blp.alt_response(200, schema=GateEventSchema, description="A duplicate of an event already received")
-@token_required
 def gate_event(args):
     """A gate's entry or exit (car-park operator token for that car park). Keeps occupancy and
     sessions; on exit prices the stay and charges a plate bound to 无感支付."""

@@ -137,10 +137,13 @@ def _request_dict(ticket: Ticket) -> dict:
     estate = ticket.estate
     updated = max((e.at for e in ticket.events), default=ticket.submitted_at)
     address = estate.address_zh + (f" {ticket.location}" if ticket.public_area and ticket.location else "")
+    # A report about someone's own home is published without their words (which may say who
+    # they are or what is in their home): the category, estate, times and status remain.
+    description = ticket.description if ticket.public_area else ""
     return {"service_request_id": ticket.reference,
             "status": "open" if ticket.state in OPEN_STATES else "closed",
             "status_notes": _status_notes(ticket), "service_name": str(ticket.category.label),
-            "service_code": ticket.category.value, "description": ticket.description,
+            "service_code": ticket.category.value, "description": description,
             "agency_responsible": ticket.company.name, "service_notice": "",
             "requested_datetime": _iso(ticket.submitted_at), "updated_datetime": _iso(updated),
             "expected_datetime": _iso(ticket.respond_by), "address": address,

@@ -1,3 +1,5 @@
+import pytest
+
 from app.accounts import services
 from app.i18n import N_
 from app.notifications import services as inbox
@@ -80,3 +82,12 @@ def test_api_needs_no_csrf_token(client, session, make_user):
     session.commit()
     assert client.post(f"/api/v1/notifications/{note.id}/read",
                        headers=_token(session, user)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/bookings", "/api/v1/parking/reservations", "/api/v1/parking/events"])
+def test_token_is_checked_before_the_body(client, path):
+    """Without a token the answer is 401 whatever the body, and the body is still documented."""
+    response = client.post(path, json={})
+    assert response.status_code == 401 and response.json["error"]["code"] == "unauthorized"
+    spec = client.get("/api/v1/openapi.json").json
+    assert "requestBody" in spec["paths"][path]["post"] and spec["paths"][path]["post"]["security"]

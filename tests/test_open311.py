@@ -131,3 +131,13 @@ def test_an_independent_client_lists_services_and_reads_requests(server, session
     assert request["service_code"] == "doors" and request["status"] == "open"
     listed = client.get_service_requests(status="open")
     assert filed["service_request_id"] in {r["service_request_id"] for r in listed}
+
+
+def test_a_report_about_a_home_is_published_without_the_residents_words(client, session, setup):
+    resident = setup["resident"]
+    home = tickets.report(session, resident, resident, category=Category.WATER, description="我家卫生间漏水，家里只有老人")
+    public = tickets.report(session, resident, resident, category=Category.LIFT, description="电梯停在 3 楼不动",
+                            public_area=True, area="5号楼电梯")
+    listing = {r["service_request_id"]: r for r in client.get("/open311/v2/requests.json").json}
+    assert listing[home.reference]["description"] == "" and "老人" not in str(listing)
+    assert listing[public.reference]["description"] == "电梯停在 3 楼不动"

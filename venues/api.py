@@ -156,10 +156,10 @@ def _booking_dict(booking: Booking):
 @blp.doc(security=SECURITY, parameters=[{
     "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
     "description": "Repeat a request with the same key to get the same booking, never two"}])
+@token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(BookingRequestSchema)
 @blp.response(201, BookingSchema)
 @blp.alt_response(409, schema="Error", description="`sold_out`, or another conflict")
-@token_required
 def create_booking(args):
     """Book a slot: `party_size` places of a general slot, or `steps` slots of a whole space
     starting at `slot_id`. 409 `sold_out` when there is no room."""
