@@ -119,7 +119,8 @@ def _authenticate_bearer():
     now = utcnow()
     if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_TOUCH_INTERVAL:
         api_token.last_used_at = now
-        db.session.commit()
+        from app.db import commit_keeping_loaded
+        commit_keeping_loaded(db.session)
     return api_token.user
 
 
