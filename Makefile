@@ -66,6 +66,7 @@ bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench.parking_rush
 	$(BIN)/python -m bench.repairs_load
 	$(BIN)/python -m bench.page_weight
+	$(BIN)/python -m bench.report
 
 # Refresh the message catalogues after changing user-facing strings, then translate the new
 # entries in app/translations/zh_Hans_CN/LC_MESSAGES/messages.po.

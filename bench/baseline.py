@@ -8,6 +8,7 @@ import os
 
 from flask import Flask, jsonify
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, func, insert
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 metadata = MetaData()
 rows = Table("bench_baseline", metadata, Column("id", Integer, primary_key=True),
@@ -16,7 +17,10 @@ rows = Table("bench_baseline", metadata, Column("id", Integer, primary_key=True)
 
 def create_baseline() -> Flask:
     engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except (IntegrityError, ProgrammingError):  # another worker created it at the same moment
+        pass
     app = Flask(__name__)
 
     @app.post("/insert")

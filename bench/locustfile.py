@@ -68,6 +68,7 @@ class BenchUser(FastHttpUser):
                     OPEN.remove(target)
             else:
                 response.failure(f"{response.status_code}")
+            return response.status_code
 
     @task
     def work(self):
@@ -93,7 +94,7 @@ class BenchUser(FastHttpUser):
                 self.stop()
                 return
             target = choices[self.n % len(choices)]
-            self.tried.add(target)
-            self._post(target)
+            if self._post(target) in (200, 201, 409):
+                self.tried.add(target)  # answered; after an error the same target is tried again
         elif kind == "steady":
             self._post(random.choice(PLAN["targets"]))
