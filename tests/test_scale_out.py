@@ -446,3 +446,127 @@ def test_rate_limits_hold_across_nodes_with_redis(database):
             node(database, workers=1, RATELIMIT_STORAGE_URI="memory://", **limit) as (b, _):
         first, next_a, next_b = _feed_statuses(a, b)
         assert first == [200] * 10 and next_b == 200
+
+
+class Browserless:
+    """A signed-in person talking to a node through its HTML forms (session cookie, CSRF)."""
+
+    def __init__(self, port: int, login: str, password: str):
+        self.port, self.cookie = port, ""
+        token = self.token("/login")
+        status, _ = self.post("/login", {"csrf_token": token, "login": login, "password": password})
+        assert status == 302, f"sign-in as {login} failed ({status})"
+
+    def _send(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            headers = {"Cookie": self.cookie} if self.cookie else {}
+            if body is not None:
+                from urllib.parse import urlencode
+                body = urlencode(body)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+            cookie = response.getheader("Set-Cookie")
+            if cookie and cookie.startswith("session="):
+                self.cookie = cookie.split(";", 1)[0]
+            return response.status, raw.decode()
+        finally:
+            conn.close()
+
+    def token(self, path: str) -> str:
+        status, html = self._send("GET", path)
+        assert status == 200, (path, status)
+        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+    def post(self, path, body):
+        return self._send("POST", path, body)
+
+
+def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
+    """The paths without an API, through the HTML forms of two nodes at once: 60 drivers sign
+    for a window of 4 spaces; 5 bookers of a full slot cancel while 40 others book it through
+    the API, the freed places going to its waitlist."""
+    from datetime import date
+
+    from app import clock
+    app = portal(database)
+    hall_slots, _ = make_venue(app, capacity=5)
+    password = "x" * 12
+    with app.app_context():
+        from sqlalchemy import select
+        from app.accounts import services as accounts
+        from app.extensions import db
+        from app.places.models import Town
+        from bookings.models import CapacityBucket
+        from parking import sharing, vehicles
+        from parking.models import CarPark, CarParkKind, DayPattern
+        from venues.services import booking as venue_booking
+        park = CarPark(name_zh="节点小区", name_en="Node Estate", kind=CarParkKind.RESIDENTIAL,
+                       town=db.session.scalar(select(Town)), address_zh="节点路 4 号", address_en="4 Node Road",
+                       latitude=31.1, longitude=121.4, total_spaces=50, occupied=0, reservable_spaces=0)
+        db.session.add(park)
+        db.session.commit()
+        window = sharing.create_window(db.session, park, name_zh="白天", name_en="Day", days=DayPattern.WORKDAYS,
+                                       start_minute=480, end_minute=1080, spaces=4, monthly_fee_fen=30000)
+        drivers = []
+        for i in range(60):
+            user = accounts.register_resident(db.session, phone=f"1364000{i:04d}", name=f"司机{i}", password=password)
+            vehicles.register(db.session, user, f"沪M{10000 + i}")
+            drivers.append(user.phone)
+        slot = db.session.get(CapacityBucket, hall_slots[3])
+        bookers, references = [], []
+        for i in range(5):
+            user = accounts.register_resident(db.session, phone=f"1365000{i:04d}", name=f"订者{i}", password=password)
+            references.append(venue_booking.book_general(db.session, user, user, slot.id, 1).reference)
+            bookers.append(user.phone)
+        for i in range(10):
+            user = accounts.register_resident(db.session, phone=f"1366000{i:04d}", name=f"候补{i}", password=password)
+            venue_booking.join_waitlist(db.session, user, user, slot.id, 1)
+        park_id, window_id, slot_id = park.id, window.id, slot.id
+        next_month = sharing.next_month(sharing.month_start(clock.today()))
+        db.engine.dispose()
+    tokens = residents_with_tokens(app, 40, "1367000")
+    limits = {"LOGIN_ATTEMPTS_PER_ADDRESS": "100000 per minute", "LOGIN_FAILURES_PER_ACCOUNT": "100000 per minute"}
+    with node(database, **limits) as (port_a, _), node(database, **limits) as (port_b, _):
+        ports = (port_a, port_b)
+        people = all_at_once(20, lambda i: [Browserless(ports[(i * 3 + k) % 2], drivers[i * 3 + k], password)
+                                            for k in range(3)])
+        signers = [p for group in people for p in group]
+        assert all(isinstance(s, Browserless) for s in signers), [s for s in signers if not isinstance(s, Browserless)][:2]
+        forms = [(s, s.token(f"/parking/{park_id}/share")) for s in signers]
+
+        def sign(i):
+            person, csrf = forms[i]
+            return person.post(f"/parking/{park_id}/share", {
+                "csrf_token": csrf, "window": window_id, "plate": f"沪M{10000 + i}", "month": next_month.isoformat(),
+                "renew": "y", "idempotency_key": f"k{i}"})[0]
+
+        signed = all_at_once(60, sign)
+        assert signed.count(302) == 4 and signed.count(200) == 56, signed  # 200: the form again, saying it is full
+
+        cancellers = [Browserless(ports[i % 2], bookers[i], password) for i in range(5)]
+        cancel_forms = [(c, c.token(f"/bookings/{references[i]}/cancel")) for i, c in enumerate(cancellers)]
+
+        def act(i):
+            if i < 5:
+                person, csrf = cancel_forms[i]
+                return person.post(f"/bookings/{references[i]}/cancel", {"csrf_token": csrf})[0]
+            status, raw = request(ports[i % 2], "POST", "/api/v1/bookings", {"slot_id": slot_id, "party_size": 1},
+                                  {"Authorization": f"Bearer {tokens[i - 5]}"})
+            return status
+
+        results = all_at_once(45, act)
+        assert results[:5] == [302] * 5 and results[5:].count(409) == 40, results
+    drift, over = ledger(app)
+    assert drift == [] and over == []
+    with app.app_context():
+        from sqlalchemy import func, select
+        from app.extensions import db
+        from bookings.models import Booking, BookingStatus, CapacityBucket
+        from parking.models import SharingContract
+        assert db.session.scalar(select(func.count(SharingContract.id))) == 4
+        assert db.session.scalar(select(func.count(Booking.id)).where(Booking.status == BookingStatus.OFFERED)) == 5
+        assert db.session.get(CapacityBucket, slot_id).taken == 5
+        db.engine.dispose()
