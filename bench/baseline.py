@@ -8,7 +8,7 @@ import os
 
 from flask import Flask, jsonify
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, func, insert
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = MetaData()
 rows = Table("bench_baseline", metadata, Column("id", Integer, primary_key=True),
@@ -19,7 +19,7 @@ def create_baseline() -> Flask:
     engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
     try:
         metadata.create_all(engine)
-    except (IntegrityError, ProgrammingError):  # another worker created it at the same moment
+    except (IntegrityError, OperationalError, ProgrammingError):  # another worker created it at the same moment
         pass
     app = Flask(__name__)
 

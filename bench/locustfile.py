@@ -19,6 +19,7 @@ import json
 import os
 import random
 
+import gevent
 from locust import FastHttpUser, constant, events, task
 
 PLAN = json.load(open(os.environ["BENCH_PLAN"]))
@@ -32,6 +33,17 @@ SENT = itertools.count(1)
 def _write_statuses(environment, **kwargs):
     with open(os.environ["BENCH_PLAN"] + ".statuses.json", "w") as out:
         json.dump(STATUSES, out)
+
+
+QUITTING = []
+
+
+def _finish(environment) -> None:
+    """End the run now (not at the time limit). Quitting from inside a user's own greenlet
+    leaves locust waiting for its timer, so it is done from a fresh greenlet, once."""
+    if not QUITTING:
+        QUITTING.append(True)
+        gevent.spawn(environment.runner.quit)
 
 
 def _count(status: int) -> None:
@@ -81,14 +93,16 @@ class BenchUser(FastHttpUser):
                     response.failure(f"{response.status_code}")
         elif kind == "insert":
             if next(SENT) > PLAN["total"]:
-                self.environment.runner.quit()
+                _finish(self.environment)
+                self.stop()
                 return
             with self.client.post(PLAN["path"], json={}, name=PLAN["path"], catch_response=True) as response:
                 _count(response.status_code)
         elif kind == "rush":
             choices = [t for t in OPEN if t not in self.tried] if PLAN.get("once_per_target") else list(OPEN)
             if not OPEN:
-                self.environment.runner.quit()
+                _finish(self.environment)
+                self.stop()
                 return
             if not choices:
                 self.stop()
