@@ -132,13 +132,20 @@ def login_cookie(port: int, login: str, password: str) -> str:
 
 
 class LocustResult(Result):
-    """A Result read from locust's CSV summary: its own request count, rate and percentiles."""
+    """A Result read from locust's final JSON stats: its request count, rate and percentiles
+    (from locust's response-time histogram, merged over the run's request names)."""
 
-    def __init__(self, name: str, stats: dict, statuses: dict):
-        super().__init__(name=name, statuses=statuses, errors=int(stats["Failure Count"]))
-        self._requests = int(stats["Request Count"])
-        self._rps = float(stats["Requests/s"])
-        self._pcts = {p: float(stats[f"{p}%"]) for p in (50, 95, 99)}
+    def __init__(self, name: str, entries: list[dict], statuses: dict):
+        super().__init__(name=name, statuses=statuses, errors=sum(e["num_failures"] for e in entries))
+        self._requests = sum(e["num_requests"] for e in entries)
+        started = min((e["start_time"] for e in entries), default=0)
+        ended = max((e["last_request_timestamp"] or 0 for e in entries), default=0)
+        self._rps = self._requests / (ended - started) if ended > started else 0.0
+        histogram: dict[float, int] = {}
+        for entry in entries:
+            for ms, count in entry["response_times"].items():
+                histogram[float(ms)] = histogram.get(float(ms), 0) + count
+        self._histogram = sorted(histogram.items())
 
     @property
     def requests(self) -> int:
@@ -149,29 +156,30 @@ class LocustResult(Result):
         return self._rps
 
     def pct(self, p: float) -> float:
-        return self._pcts[int(p)]
+        wanted, seen = p / 100 * self._requests, 0
+        for ms, count in self._histogram:
+            seen += count
+            if seen >= wanted:
+                return ms
+        return self._histogram[-1][0] if self._histogram else 0.0
 
 
 def locust(port: int, users: int, plan: dict, *, seconds: float = 120.0, name: str = "") -> LocustResult:
     """Run the plan (see bench/locustfile.py) with `users` locust users against the loopback
-    port, headless, for at most `seconds`; return the aggregated figures."""
-    import csv
-    import tempfile
-
+    port, headless, for at most `seconds`; return the figures of the whole run."""
     with tempfile.TemporaryDirectory(prefix="bench-locust-") as tmp:
         plan_path = Path(tmp) / "plan.json"
         plan_path.write_text(json.dumps(plan))
-        prefix = Path(tmp) / "run"
+        stats_file = Path(tmp) / "stats.json"
         proc = subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
              "-u", str(users), "-r", str(users), "-t", f"{int(seconds)}s", "--host", f"http://127.0.0.1:{port}",
-             "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
+             "--json-file", str(stats_file.with_suffix("")), "--only-summary", "--loglevel", "ERROR",
+             "--stop-timeout", "10"],
             cwd=ROOT, env={**os.environ, "BENCH_PLAN": str(plan_path)}, capture_output=True, text=True,
             timeout=seconds + 120)
-        stats_file = Path(f"{prefix}_stats.csv")
         if not stats_file.exists():
             raise RuntimeError(f"locust failed: {proc.stderr[-2000:]}")
-        rows = {row["Name"]: row for row in csv.DictReader(stats_file.open())}
         statuses_file = Path(str(plan_path) + ".statuses.json")
         statuses = {int(k): v for k, v in json.loads(statuses_file.read_text()).items()} if statuses_file.exists() else {}
-        return LocustResult(name, rows["Aggregated"], statuses)
+        return LocustResult(name, json.loads(stats_file.read_text()), statuses)

@@ -94,8 +94,10 @@ def rush(port: int, park_id: int, arrivals: list[str], tokens: list[str]) -> Res
         "per_user": ["plate", "沪B{n:05d}"]}, name="portal: reservation rush")
 
 
-def baseline_inserts(port: int, clients: int, total: int) -> Result:
-    return locust(port, clients, {"kind": "insert", "path": "/insert", "total": total},
+def baseline_inserts(port: int, clients: int, total: int, seconds: float) -> Result:
+    """Minimal inserts for a fixed time: a steadier rate to compare with than a burst of the
+    rush's size."""
+    return locust(port, clients, {"kind": "insert", "path": "/insert", "total": total}, seconds=seconds,
                   name="baseline: insert one row")
 
 
@@ -118,7 +120,7 @@ def main(argv=None) -> int:
             result = rush(port, park_id, arrivals, tokens)
             feed = reads(port, args.clients, "/api/v1/parking/feed", args.feed_seconds, "portal: open data feed")
         with serve("bench.baseline", base_url) as port:
-            base = baseline_inserts(port, args.clients, result.requests)
+            base = baseline_inserts(port, args.clients, 10**9, args.feed_seconds)
             base_page = reads(port, args.clients, "/page", args.feed_seconds, "baseline: read one row, render")
         over, made, drift = oversold(app, park_id)
     sold = result.statuses.get(201, 0)
