@@ -27,10 +27,9 @@ def figures() -> str:
              "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | vs baseline |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     booking = load("booking_rush")
     if booking:
-        lines += [_row("baseline: insert one row (rush)", booking["baseline"]),
+        lines += [_row("baseline: insert one row", booking["baseline"]),
                   _row(f"booking rush, {booking['clients']} clients, {booking['slots']}x{booking['capacity']} places",
                        booking["portal"], booking["baseline"]),
-                  _row("baseline: insert one row (steady)", booking["baseline_steady"]),
                   _row("steady booking across the 50 venues", booking["steady"], booking["baseline_steady"]),
                   _row("baseline: render a page", booking["baseline_page"]),
                   _row("venue search and 14-day availability pages", booking["pages"], booking["baseline_page"])]

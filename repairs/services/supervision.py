@@ -25,15 +25,31 @@ class Counts:
 def live_counts(session, *, town_ids: list[int] | None = None, group_by=Ticket.estate_id) -> dict[int, Counts]:
     """Open tickets, those at risk (unanswered, deadline within 10 minutes) and those breached
     now (unanswered, deadline passed), grouped by estate or company, derived from timestamps."""
+    by_estate, by_company = live_counts_by_estate_and_company(session, town_ids=town_ids)
+    return by_company if group_by is Ticket.company_id else by_estate
+
+
+def live_counts_by_estate_and_company(session, *, town_ids: list[int] | None = None
+                                      ) -> tuple[dict[int, Counts], dict[int, Counts]]:
+    """`live_counts` by estate and by company from one pass over the open tickets (an estate has
+    one company, so the (estate, company) groups add up to both)."""
     now = clock.now()
     unanswered = Ticket.responded_at.is_(None)
-    query = (select(group_by, func.count(Ticket.id),
+    query = (select(Ticket.estate_id, Ticket.company_id, func.count(Ticket.id),
                     func.sum(case(((unanswered & (Ticket.respond_by > now) & (Ticket.respond_by <= now + WARN_BEFORE)), 1), else_=0)),
                     func.sum(case(((unanswered & (Ticket.respond_by <= now)), 1), else_=0)))
-             .where(Ticket.state.in_(OPEN_STATES)).group_by(group_by))
+             .where(Ticket.state.in_(OPEN_STATES)).group_by(Ticket.estate_id, Ticket.company_id))
     if town_ids is not None:
         query = query.where(Ticket.town_id.in_(town_ids))
-    return {key: Counts(n, int(risk or 0), int(late or 0)) for key, n, risk, late in session.execute(query)}
+    by_estate: dict[int, Counts] = {}
+    by_company: dict[int, Counts] = {}
+    for estate_id, company_id, n, risk, late in session.execute(query):
+        for totals, key in ((by_estate, estate_id), (by_company, company_id)):
+            counts = totals.setdefault(key, Counts())
+            counts.open += n
+            counts.at_risk += int(risk or 0)
+            counts.breached += int(late or 0)
+    return by_estate, by_company
 
 
 def tickets_for(session, *, town_ids=None, estate_id=None, company_id=None, flag=None, state=None,
