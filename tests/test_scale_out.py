@@ -485,8 +485,8 @@ class Browserless:
 
 
 def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
-    """The paths without an API, through the HTML forms of two nodes at once: 60 drivers sign
-    for a window of 4 spaces; 5 bookers of a full slot cancel while 40 others book it through
+    """The paths without an API, through the HTML forms of two nodes at once: 200 drivers sign
+    for a window of 4 spaces; 5 bookers of a full slot cancel while 195 others book it through
     the API, the freed places going to its waitlist."""
     from datetime import date
 
@@ -511,7 +511,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
         window = sharing.create_window(db.session, park, name_zh="白天", name_en="Day", days=DayPattern.WORKDAYS,
                                        start_minute=480, end_minute=1080, spaces=4, monthly_fee_fen=30000)
         drivers = []
-        for i in range(60):
+        for i in range(200):
             user = accounts.register_resident(db.session, phone=f"1364000{i:04d}", name=f"司机{i}", password=password)
             vehicles.register(db.session, user, f"沪M{10000 + i}")
             drivers.append(user.phone)
@@ -527,12 +527,12 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
         park_id, window_id, slot_id = park.id, window.id, slot.id
         next_month = sharing.next_month(sharing.month_start(clock.today()))
         db.engine.dispose()
-    tokens = residents_with_tokens(app, 40, "1367000")
+    tokens = residents_with_tokens(app, 195, "1367000")
     limits = {"LOGIN_ATTEMPTS_PER_ADDRESS": "100000 per minute", "LOGIN_FAILURES_PER_ACCOUNT": "100000 per minute"}
     with node(database, **limits) as (port_a, _), node(database, **limits) as (port_b, _):
         ports = (port_a, port_b)
-        people = all_at_once(20, lambda i: [Browserless(ports[(i * 3 + k) % 2], drivers[i * 3 + k], password)
-                                            for k in range(3)])
+        people = all_at_once(20, lambda i: [Browserless(ports[(i * 10 + k) % 2], drivers[i * 10 + k], password)
+                                            for k in range(10)])
         signers = [p for group in people for p in group]
         assert all(isinstance(s, Browserless) for s in signers), [s for s in signers if not isinstance(s, Browserless)][:2]
         forms = [(s, s.token(f"/parking/{park_id}/share")) for s in signers]
@@ -543,8 +543,8 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
                 "csrf_token": csrf, "window": window_id, "plate": f"沪M{10000 + i}", "month": next_month.isoformat(),
                 "renew": "y", "idempotency_key": f"k{i}"})[0]
 
-        signed = all_at_once(60, sign)
-        assert signed.count(302) == 4 and signed.count(200) == 56, signed  # 200: the form again, saying it is full
+        signed = all_at_once(200, sign)
+        assert signed.count(302) == 4 and signed.count(200) == 196, signed  # 200: the form again, saying it is full
 
         cancellers = [Browserless(ports[i % 2], bookers[i], password) for i in range(5)]
         cancel_forms = [(c, c.token(f"/bookings/{references[i]}/cancel")) for i, c in enumerate(cancellers)]
@@ -557,8 +557,8 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
                                   {"Authorization": f"Bearer {tokens[i - 5]}"})
             return status
 
-        results = all_at_once(45, act)
-        assert results[:5] == [302] * 5 and results[5:].count(409) == 40, results
+        results = all_at_once(200, act)
+        assert results[:5] == [302] * 5 and results[5:].count(409) == 195, results
     drift, over = ledger(app)
     assert drift == [] and over == []
     with app.app_context():
