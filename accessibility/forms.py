@@ -7,6 +7,16 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field
 from wtforms.validators import ValidationError
 
+from app import clock
+
+
+def service_date(form, field):
+    """A validator for dates the services compute with (not, say, a date of birth): days next to
+    the years 1 and 9999 overflowed there into server errors (tests/test_fuzz.py)."""
+    if field.data is not None and not clock.plausible(field.data):
+        raise ValidationError(_l("Enter dates from %(first)d to %(last)d.",
+                                 first=clock.FIRST_DAY.year, last=clock.LAST_DAY.year))
+
 
 class DatePartsField(Field):
     """A date typed as three numbers (year, month, day), the GOV.UK date input pattern.
@@ -48,7 +58,7 @@ class DatePartsField(Field):
             return
         try:
             self.data = date(int(self.raw["year"]), int(self.raw["month"]), int(self.raw["day"]))
-        except ValueError:
+        except (ValueError, OverflowError):  # a number too large for a date overflows (tests/test_fuzz.py)
             self.data = None
             self.process_errors.append(_l("Enter a real date, for example 2026 3 27"))
 

@@ -34,6 +34,11 @@ def create_app(config=None) -> Flask:
     if app.config.get("PREFERRED_URL_SCHEME") == "https":
         check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    # Requests as the database can take them (see app/urls.py): set before any route is added.
+    from app.urls import BoundedIntConverter, NulFreeStringConverter, PortalRequest
+    app.request_class = PortalRequest
+    app.url_map.converters.update(int=BoundedIntConverter, default=NulFreeStringConverter,
+                                  string=NulFreeStringConverter)
 
     _init_extensions(app)
     _register_frame(app)

@@ -9,6 +9,15 @@ from app.db import utcnow
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
+# The days anyone may ask about. Near the years 1 and 9999 date arithmetic overflows (a server
+# error, found by tests/test_fuzz.py), and nothing is booked, parked or reported there.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def plausible(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
 def now() -> datetime:
     return utcnow()
 

@@ -14,6 +14,16 @@ def add_error(form, error: DomainError) -> None:
         form.form_errors.append(message)
 
 
+def member_or_none(enum, value):
+    """The member of `enum` a filter's value names, or None (no filter) for an empty or unknown
+    one. Optional() lets a blank " " through a SelectField's choice check, and an unknown value
+    was a server error (tests/test_fuzz.py)."""
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
+
+
 def error_list(form) -> list[tuple[str | None, str]]:
     """(field id or None, message) for the error summary, in the order fields appear."""
     items = [(None, message) for message in form.form_errors]

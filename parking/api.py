@@ -10,8 +10,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.accounts.models import Role
 from app.api import SECURITY, ApiError, current_api_user, token_required
+from app.db import utcnow
 from app.extensions import db
 from app.i18n import format_fen
+from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 from parking import gate, payments, reservations, services, vehicles
 from parking.models import CarPark, CarParkKind, GateDirection, GateOutcome, ParkingSession
 
@@ -49,7 +51,7 @@ def _car_park(park: CarPark, reservable: int | None = None) -> dict:
 
 
 class CarParkQuerySchema(Schema):
-    town_id = fields.Integer(load_default=None)
+    town_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_INT))
     q = fields.String(load_default="")
 
 
@@ -73,7 +75,7 @@ def get_car_park(car_park_id):
 
 
 class QuoteQuerySchema(Schema):
-    carpark_id = fields.Integer(required=True)
+    carpark_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
     entry = fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T09:00:00+08:00"})
     exit = fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T11:30:00+08:00"})
 
@@ -81,6 +83,9 @@ class QuoteQuerySchema(Schema):
     def exit_after_entry(self, data, **kwargs):
         if data["exit"] < data["entry"]:
             raise ValidationError("exit must not be before entry", "exit")
+        refusal = services.quote_refusal(data["entry"], data["exit"])
+        if refusal:
+            raise ValidationError(refusal, "exit")
 
 
 class QuoteSchema(Schema):
@@ -125,7 +130,7 @@ def cache_feed(response):
 # --- reservations (a driver's token) -------------------------------------------------------
 
 class ReservationRequestSchema(Schema):
-    carpark_id = fields.Integer(required=True)
+    carpark_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
     plate = fields.String(required=True, metadata={"example": "沪A12345"})
     arrive_at = fields.AwareDateTime(required=True, metadata={
         "example": "2026-12-01T09:00:00+08:00", "description": "On a quarter hour, with its time zone"})
@@ -194,11 +199,25 @@ def cancel_reservation(reservation_id):
 
 # --- gate events (an operator's token) -----------------------------------------------------
 
+GATE_EVENT_MAX_AGE, GATE_EVENT_MAX_AHEAD = timedelta(days=366), timedelta(days=1)
+
+
 class GateEventRequestSchema(Schema):
-    carpark_id = fields.Integer(required=True)
+    carpark_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
     plate = fields.String(required=True)
     direction = fields.String(required=True, validate=validate.OneOf([d.value for d in GateDirection]))
-    occurred_at = fields.AwareDateTime(required=True, metadata={"example": "2026-12-01T09:02:13+08:00"})
+    occurred_at = fields.AwareDateTime(required=True, metadata={
+        "example": "2026-12-01T09:02:13+08:00",
+        "description": "Within the last 366 days (a gate may send what it kept while offline) and at most a day ahead"})
+
+    @validates_schema
+    def recent(self, data, **kwargs):
+        # An exit centuries after its entry priced a stay unit by unit (the request hung), and
+        # times next to the year 9999 overflowed into a server error (found by tests/test_fuzz.py).
+        now = utcnow()
+        if not now - GATE_EVENT_MAX_AGE <= data["occurred_at"] <= now + GATE_EVENT_MAX_AHEAD:
+            raise ValidationError("occurred_at must be within the last 366 days and at most a day ahead",
+                                  "occurred_at")
 
 
 class GateEventSchema(Schema):

@@ -157,6 +157,8 @@ def reserve(car_park_id: int):
         chosen_day = datetime.fromisoformat(day).date() if day else clock.today()
     except ValueError:
         chosen_day = clock.today()
+    if not clock.plausible(chosen_day):  # the year 9999's last day overflowed (tests/test_fuzz.py)
+        chosen_day = clock.today()
     times = reservations.arrival_choices(park, chosen_day)
     form.time.choices = [SelectChoice("", _("Choose a time"))] + [SelectChoice(clock.local(t).strftime("%H:%M"), clock.local(t).strftime("%H:%M")) for t in times]
     if request.method == "GET":

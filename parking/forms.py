@@ -6,8 +6,22 @@ from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, Radio
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from accessibility.forms import DatePartsField
+from accessibility.forms import DatePartsField, service_date
 from parking.models import DAY_PATTERN_LABELS
+
+NOT_A_DECIMAL = "Not a valid decimal value."  # WTForms' own message, in its own catalogue
+
+
+class MoneyField(DecimalField):
+    """An amount of money: a DecimalField that refuses NaN and infinities ("sNaN" made WTForms'
+    NumberRange raise instead of refusing it, found by tests/test_fuzz.py)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext(NOT_A_DECIMAL))
+
 
 TIME = Regexp(r"^\s*([01]?\d|2[0-3]):[0-5]\d\s*$", message=_l("Enter a time like 08:30"))
 
@@ -18,10 +32,10 @@ class QuoteForm(FlaskForm):
 
     car_park = SelectField(_l("Car park"), coerce=int, validate_choice=True,
                            validators=[InputRequired(_l("Choose a car park"))])
-    entry_day = DatePartsField(_l("Arrival date"), validators=[InputRequired()])
+    entry_day = DatePartsField(_l("Arrival date"), validators=[InputRequired(), service_date])
     entry_time = StringField(_l("Arrival time"), description=_l("24-hour clock, like 08:30"),
                              validators=[DataRequired(_l("Enter the arrival time")), TIME, Length(max=5)])
-    exit_day = DatePartsField(_l("Leaving date"), validators=[InputRequired()])
+    exit_day = DatePartsField(_l("Leaving date"), validators=[InputRequired(), service_date])
     exit_time = StringField(_l("Leaving time"), description=_l("24-hour clock, like 17:45"),
                             validators=[DataRequired(_l("Enter the leaving time")), TIME, Length(max=5)])
 
@@ -71,14 +85,14 @@ class CapacityForm(FlaskForm):
 
 class TariffForm(FlaskForm):
     free_minutes = IntegerField(_l("Free minutes"), validators=[InputRequired(), NumberRange(min=0, max=240)])
-    first_hour_yuan = DecimalField(_l("First hour by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    first_hour_yuan = MoneyField(_l("First hour by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
     period_minutes = SelectField(_l("Later periods of"), coerce=int,
                                  choices=[SelectChoice(m, _l("%(n)d minutes", n=m)) for m in (15, 30, 60)])
-    period_yuan = DecimalField(_l("Price per later period by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    night_unit_yuan = DecimalField(_l("Price per hour or period at night (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    period_yuan = MoneyField(_l("Price per later period by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    night_unit_yuan = MoneyField(_l("Price per hour or period at night (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
     day_starts = StringField(_l("Day rate from"), validators=[DataRequired(), TIME, Length(max=5)])
     day_ends = StringField(_l("Day rate until"), validators=[DataRequired(), TIME, Length(max=5)])
-    daily_cap_yuan = DecimalField(_l("Most per 24 hours (yuan)"), description=_l("Leave empty for no cap"), places=2,
+    daily_cap_yuan = MoneyField(_l("Most per 24 hours (yuan)"), description=_l("Leave empty for no cap"), places=2,
                                   validators=[Optional(), NumberRange(min=0, max=10000)])
 
 
@@ -91,7 +105,7 @@ class WindowForm(FlaskForm):
     end_time = StringField(_l("Until"), description=_l("Earlier than the start means the next morning"),
                            validators=[DataRequired(), TIME, Length(max=5)])
     spaces = IntegerField(_l("Spaces offered"), validators=[InputRequired(), NumberRange(min=0, max=10000)])
-    monthly_fee_yuan = DecimalField(_l("Monthly fee (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    monthly_fee_yuan = MoneyField(_l("Monthly fee (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=100000)])
     active = BooleanField(_l("Taking new contracts and renewals"), default=True)
 
 

@@ -1,7 +1,7 @@
 """Car parks: finding them, their figures, their fees."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 import math
@@ -9,6 +9,7 @@ import math
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.i18n import format_fen
 from parking.models import CarPark
 from parking.tariffs import quote as compute_quote
@@ -69,6 +70,22 @@ def tariff_in_words(tariff) -> str:
     if tariff.daily_cap_fen is not None:
         parts.append(_("at most %(cap)s per 24 hours", cap=format_fen(tariff.daily_cap_fen)))
     return _("; ").join(parts)
+
+
+# A quote is for a stay someone might plan. Without bounds a stay of thousands of years kept a
+# request busy for minutes (every unit of the stay is priced) and times next to the year 9999
+# overflowed into a server error (found by tests/test_fuzz.py).
+QUOTE_YEARS = (clock.FIRST_DAY.year, clock.LAST_DAY.year)
+QUOTE_MAX_DAYS = 366
+
+
+def quote_refusal(entry: datetime, exit: datetime) -> str | None:
+    """Why the stay from `entry` to `exit` cannot be quoted, or None when it can."""
+    if not all(QUOTE_YEARS[0] <= moment.year <= QUOTE_YEARS[1] for moment in (entry, exit)):
+        return _("Enter dates from %(first)d to %(last)d.", first=QUOTE_YEARS[0], last=QUOTE_YEARS[1])
+    if exit - entry > timedelta(days=QUOTE_MAX_DAYS):
+        return _("A quote covers a stay of at most %(days)d days.", days=QUOTE_MAX_DAYS)
+    return None
 
 
 def fee(car_park: CarPark, entry: datetime, exit: datetime):

@@ -59,12 +59,15 @@ def quote(rules: TariffRules, entry: datetime, exit: datetime) -> Quote:
         units.append((cursor, kind, price))
         cursor += timedelta(minutes=60 if first else rules.period_minutes)
         first = False
-    total, capped, window_start = 0, 0, entry
-    while window_start < exit:
-        window_end = window_start + timedelta(hours=24)
-        window_sum = sum(price for start, _kind, price in units if window_start <= start < window_end)
+    # Sum the units per 24-hour window from entry in one pass (it was a pass over all the units
+    # per window: a long stay took seconds to price, found by tests/test_fuzz.py).
+    windows: dict[int, int] = {}
+    for start, _kind, price in units:
+        index = (start - entry) // timedelta(hours=24)
+        windows[index] = windows.get(index, 0) + price
+    total, capped = 0, 0
+    for window_sum in windows.values():
         if rules.daily_cap_fen is not None and window_sum > rules.daily_cap_fen:
             window_sum, capped = rules.daily_cap_fen, capped + 1
         total += window_sum
-        window_start = window_end
     return Quote(fen=total, minutes=minutes, units=units, capped_days=capped)

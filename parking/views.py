@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from app import clock
 from app.extensions import db
 from app.places.models import Town
+from app.urls import int_arg
 from parking import services
 from parking.forms import QuoteForm
 from parking.models import CarPark
@@ -21,7 +22,7 @@ bp = Blueprint("parking", __name__, url_prefix="/parking")
 
 @bp.route("")
 def index():
-    town_id = request.args.get("town", type=int)
+    town_id = int_arg(request.args, "town")
     sort = "name" if request.args.get("sort") == "name" else "free"
     near_text = request.args.get("near", "").strip()[:60]
     parks = services.search(db.session, town_id=town_id, q=request.args.get("q", ""), sort=sort)
@@ -64,8 +65,11 @@ def quote():
     if request.args and form.validate():
         entry = _moment(form.entry_day.data, form.entry_time.data)
         exit = _moment(form.exit_day.data, form.exit_time.data)
+        refusal = services.quote_refusal(entry, exit)
         if exit <= entry:
             form.exit_time.errors = list(form.exit_time.errors) + [_("Leaving must be after arrival")]
+        elif refusal:  # years away, or a stay too long to price (the fuzzing hung or failed here)
+            form.exit_day.errors = list(form.exit_day.errors) + [refusal]
         else:
             park = db.session.get(CarPark, form.car_park.data)
             result = services.fee(park, entry, exit)

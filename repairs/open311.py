@@ -156,6 +156,8 @@ def _parse_date(value: str, name: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Open311Error(400, _("%(name)s must be a W3C date-time, like 2026-11-21T08:00:00+08:00.", name=name)) from None
+    if not clock.plausible(parsed.date()):  # next to the year 1 or 9999 it overflowed (tests/test_fuzz.py)
+        raise Open311Error(400, _("%(name)s must be a W3C date-time, like 2026-11-21T08:00:00+08:00.", name=name))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.LOCAL_TZ)
 
 

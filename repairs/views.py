@@ -17,8 +17,9 @@ from app.accounts.models import Role
 from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import add_error, submit_to_service
+from app.forms import add_error, member_or_none, submit_to_service
 from app.places.models import Estate, Town
+from app.urls import int_arg
 from repairs.forms import ActionForm, CompanyForm, MessageForm, NoteForm, QueueFilterForm, RateForm, ReopenForm, ReportForm
 from repairs.models import Category, PropertyCompany, State, TicketPhoto
 from repairs.services import clock as response_clock
@@ -114,8 +115,9 @@ def act(reference: str):
     form = ActionForm()
     if form.validate_on_submit():
         message = form.message.data or ""
-        if form.canned.data:
-            message = str(CANNED_REPLIES[int(form.canned.data)])
+        canned = (form.canned.data or "").strip()  # Optional() lets a blank " " through
+        if canned:
+            message = str(CANNED_REPLIES[int(canned)])
         visit_at = None
         if form.visit_at.data:
             try:
@@ -232,8 +234,8 @@ def photo(filename: str):
 def queue():
     form = QueueFilterForm(request.args)
     estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
-    items = supervision.queue(db.session, estate_ids, state=State(form.state.data) if form.state.data else None,
-                              category=Category(form.category.data) if form.category.data else None)
+    items = supervision.queue(db.session, estate_ids, state=member_or_none(State, form.state.data),
+                              category=member_or_none(Category, form.category.data))
     estates = db.session.scalars(select(Estate).where(Estate.id.in_(estate_ids))).all()
     return render_template("repairs/queue.html", items=items, form=form, estates=estates,
                            action_form=ActionForm(), now=clock.now(), State=State)
@@ -252,8 +254,7 @@ def _supervised_towns() -> list[int] | None:
 @require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
 def supervise():
     towns = _supervised_towns()
-    by_estate = supervision.live_counts(db.session, town_ids=towns)
-    by_company = supervision.live_counts(db.session, town_ids=towns, group_by=supervision.Ticket.company_id)
+    by_estate, by_company = supervision.live_counts_by_estate_and_company(db.session, town_ids=towns)
     estates = {e.id: e for e in db.session.scalars(select(Estate).where(Estate.id.in_(list(by_estate))))}
     companies = {c.id: c for c in db.session.scalars(select(PropertyCompany))}
     total = supervision.Counts(sum(c.open for c in by_estate.values()), sum(c.at_risk for c in by_estate.values()),
@@ -269,8 +270,8 @@ def supervise():
 def supervise_tickets():
     flag = request.args.get("flag") or "open"
     items = supervision.tickets_for(db.session, town_ids=_supervised_towns(),
-                                    estate_id=request.args.get("estate", type=int),
-                                    company_id=request.args.get("company", type=int), flag=flag)
+                                    estate_id=int_arg(request.args, "estate"),
+                                    company_id=int_arg(request.args, "company"), flag=flag)
     return render_template("repairs/tickets.html", items=items, flag=flag, now=clock.now())
 
 
@@ -322,7 +323,9 @@ def company(company_id: int):
     item = db.session.get(PropertyCompany, company_id)
     if item is None:
         abort(404)
-    form = CompanyForm(obj=item)
+    # Sent answers only: with the company as `obj`, a field left out of the form kept the model's
+    # value (minutes, not "HH:MM" text), a server error (tests/test_fuzz.py).
+    form = CompanyForm(obj=item if request.method == "GET" else None)
     if request.method == "GET":
         form.work_starts.data = clock.hhmm(item.work_starts) if item.work_starts is not None else ""
         form.work_ends.data = clock.hhmm(item.work_ends) if item.work_ends is not None else ""

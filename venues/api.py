@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from app import clock
 from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.extensions import db
+from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 from bookings.models import Booking, CapacityBucket
 from venues.calendar import calendar_for
 from venues.models import BookingMode, VenueType
@@ -60,11 +61,12 @@ class VenueDetailSchema(VenueSchema):
 class VenueQuerySchema(Schema):
     q = fields.String(load_default="")
     type = fields.String(load_default=None, validate=validate.OneOf([t.value for t in VenueType]))
-    town_id = fields.Integer(load_default=None)
+    town_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_INT))
 
 
 class AvailabilityQuerySchema(Schema):
-    date = fields.Date(required=True, metadata={"description": "YYYY-MM-DD, local date"})
+    date = fields.Date(required=True, metadata={"description": "YYYY-MM-DD, local date"},
+                       validate=validate.Range(min=clock.FIRST_DAY, max=clock.LAST_DAY))
 
 
 class SlotSchema(Schema):
@@ -77,7 +79,7 @@ class SlotSchema(Schema):
 
 
 class BookingRequestSchema(Schema):
-    slot_id = fields.Integer(required=True)
+    slot_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
     party_size = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
     steps = fields.Integer(load_default=1, validate=validate.Range(min=1, max=16),
                            metadata={"description": "Personalised spaces: how many slots in a row"})

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from accessibility.forms import DatePartsField
+from accessibility.forms import DatePartsField, service_date
 from venues.models import FACILITIES, VENUE_TYPE_LABELS
 from venues.services.catalogue import TIMES_OF_DAY
 
@@ -28,9 +28,11 @@ class SearchForm(FlaskForm):
     q = StringField(_l("Name or address"), validators=[Optional(), Length(max=60)])
     type = SelectField(_l("Type of venue"), validators=[Optional()], choices=[
         SelectChoice("", _l("Any type"))] + [SelectChoice(t.value, label) for t, label in VENUE_TYPE_LABELS.items()])
-    town = SelectField(_l("Town"), validators=[Optional()], coerce=lambda v: int(v) if v else None,
-                       validate_choice=False)
-    day = DatePartsField(_l("Date"), description=_l("For example 2026 12 5. Leave empty for any day."))
+    # Checked against the towns offered: an id past what the column holds was a server error
+    # on PostgreSQL (tests/test_fuzz.py).
+    town = SelectField(_l("Town"), validators=[Optional()], coerce=lambda v: int(v) if v else None)
+    day = DatePartsField(_l("Date"), description=_l("For example 2026 12 5. Leave empty for any day."),
+                         validators=[service_date])
     time_of_day = RadioField(_l("Time of day"), validators=[Optional()], choices=[
         SelectChoice("", _l("Any time"))] + [SelectChoice(k, TIME_OF_DAY_LABELS[k]) for k in TIMES_OF_DAY],
         default="")
@@ -78,7 +80,9 @@ class VenueForm(FlaskForm):
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(_l("Enter the name")), Length(max=96)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(_l("Enter the English name")), Length(max=160)])
     type = SelectField(_l("Type of venue"), choices=[SelectChoice(t.value, label) for t, label in VENUE_TYPE_LABELS.items()])
-    town_id = SelectField(_l("Town"), coerce=int, validate_choice=False)
+    # Checked against the towns the page offers: a missing or unknown town was a server error
+    # (NOT NULL or foreign key, found by tests/test_fuzz.py).
+    town_id = SelectField(_l("Town"), coerce=int)
     address_zh = StringField(_l("Address (Chinese)"), validators=[DataRequired(_l("Enter the address")), Length(max=200)])
     address_en = StringField(_l("Address (English)"), validators=[DataRequired(_l("Enter the English address")), Length(max=240)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
@@ -133,8 +137,8 @@ for _day in range(7):
 
 
 class ClosureForm(FlaskForm):
-    starts_on = DatePartsField(_l("First day closed"), validators=[InputRequired()])
-    ends_on = DatePartsField(_l("Last day closed"), validators=[InputRequired()])
+    starts_on = DatePartsField(_l("First day closed"), validators=[InputRequired(), service_date])
+    ends_on = DatePartsField(_l("Last day closed"), validators=[InputRequired(), service_date])
     reason = StringField(_l("Reason (shown to residents)"), validators=[DataRequired(_l("Enter the reason")), Length(max=200)])
 
 

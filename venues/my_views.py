@@ -17,6 +17,7 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
+from app.urls import int_arg
 from bookings.models import BookingStatus, WaitlistEntry
 from app.acting import acting_for, current_holder, start_acting, stop_acting
 from venues.calendar import calendar_for, feed_token, user_for_token
@@ -215,7 +216,7 @@ def helping():
     """The helper's residents; choose one to act for, or stop."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        resident_id = request.form.get("resident_id", type=int)
+        resident_id = int_arg(request.form, "resident_id")
         resident = db.session.get(User, resident_id) if resident_id else None
         if resident is None:
             stop_acting()

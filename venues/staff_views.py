@@ -58,9 +58,10 @@ def door_page(venue_id: int):
 
 def _day_arg() -> date:
     try:
-        return date.fromisoformat(request.args.get("date", ""))
+        day = date.fromisoformat(request.args.get("date", ""))
     except ValueError:
         return clock.today()
+    return day if clock.plausible(day) else clock.today()
 
 
 @bp.route("/<int:venue_id>/bookings")

@@ -6,6 +6,7 @@ from app.accounts.models import Role
 from app.audit import services
 from app.auth import require_role
 from app.extensions import db
+from app.urls import int_arg
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -13,7 +14,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 @bp.route("")
 @require_role(Role.ADMINISTRATOR, Role.DISTRICT_SUPERVISOR)
 def log():
-    page = request.args.get("page", 1, type=int) or 1
+    page = int_arg(request.args, "page", 1) or 1
     action = request.args.get("action") or None
     object_type = request.args.get("object_type") or None
     entries = services.search(db.session, action=action, object_type=object_type, page=page)

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.extensions import db
 from app.notifications import services
+from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 from flask_babel import lazy_gettext as _l
 
 blp = Blueprint("api_notifications", __name__, url_prefix="/api/v1/notifications",
@@ -24,7 +25,7 @@ class NotificationSchema(Schema):
 
 class InboxQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_INT))
 
 
 @blp.route("")
