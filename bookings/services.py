@@ -23,12 +23,14 @@ from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.db import utcnow, write_transaction
 from app.errors import Conflict, DomainError
-from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
+from bookings.models import HOLDING, Booking, BookingStatus, BookingSuspension, CapacityBucket
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
@@ -265,3 +267,36 @@ def ensure_bucket(session, resource_id: int, starts_at: datetime, ends_at: datet
     else:
         bucket.capacity = max(capacity, bucket.taken)
     return bucket
+
+
+def insert_missing_buckets(session, rows: list[dict]) -> None:
+    """Insert buckets (dicts of resource_id, starts_at, ends_at, capacity, taken) that do not
+    exist yet, inside the caller's transaction. ON CONFLICT DO NOTHING on the (resource,
+    start) key makes it safe when several sweeps or requests make the same buckets at once."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # UTCDateTime binds per row; chunks stay under SQLite's limit on bound variables.
+    for index in range(0, len(rows), 150):
+        session.execute(insert(CapacityBucket).values(rows[index:index + 150])
+                        .on_conflict_do_nothing(index_elements=["resource_id", "starts_at"]))
+
+
+def active_suspension(session, user_id: int, kind: str) -> BookingSuspension | None:
+    """The person's current suspension from booking `kind` ("venue", "parking"), if any."""
+    from app import clock
+    return session.scalar(select(BookingSuspension).where(
+        BookingSuspension.user_id == user_id, BookingSuspension.kind == kind,
+        BookingSuspension.until > clock.now()).order_by(BookingSuspension.until.desc()))
+
+
+def suspend_if_due(session, user_id: int, kind: str, *, count: int, limit: int, days: int, reason: str):
+    """Suspend booking `kind` for `days` when `count` (the person's recent no-shows) reaches
+    `limit` and they are not suspended already, in the caller's transaction. Returns the end of
+    the new suspension, or None."""
+    from datetime import timedelta
+
+    from app import clock
+    if count < limit or active_suspension(session, user_id, kind) is not None:
+        return None
+    until = clock.now() + timedelta(days=days)
+    session.add(BookingSuspension(user_id=user_id, kind=kind, until=until, reason=reason))
+    return until

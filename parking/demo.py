@@ -140,7 +140,7 @@ def seed_parking_activity(session) -> None:
     from app.clock import now, today
     from app.demo import DEMO_PASSWORD
     from parking import payments, reservations, sharing
-    from parking.models import GateEvent, SharingWindow, Vehicle
+    from parking.models import GateEvent, Vehicle
 
     parks = {p.name_zh: p for p in session.scalars(select(CarPark))}
     for username, name, park_zh in OPERATORS:

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import format_date, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
@@ -81,7 +82,8 @@ def mine():
     my_reservations = reservations.my_reservations(db.session, holder.id)
     upcoming = [r for r in my_reservations if reservations.is_upcoming(r)]
     charges = list(db.session.scalars(select(Charge).where(Charge.user_id == holder.id)
-                                      .order_by(Charge.created_at.desc()).limit(50)))
+                                      .order_by(Charge.created_at.desc()).limit(50)
+                                      .options(selectinload(Charge.car_park))))
     return render_template(
         "parking/mine.html", holder=holder, vehicles=vehicles.my_vehicles(db.session, holder.id),
         upcoming=upcoming, past=[r for r in my_reservations if r not in upcoming],

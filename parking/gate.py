@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.db import utcnow, write_transaction
 from parking import payments, reservations, sharing
@@ -125,4 +126,5 @@ def history(session, user_id: int, limit: int = 50) -> list[ParkingSession]:
         select(ParkingSession).join(Vehicle, Vehicle.plate == ParkingSession.plate)
         .where(Vehicle.owner_id == user_id, ParkingSession.status != SessionStatus.EXIT_UNMATCHED,
                ParkingSession.entered_at >= Vehicle.created_at)
-        .order_by(ParkingSession.entered_at.desc()).limit(limit)))
+        .order_by(ParkingSession.entered_at.desc()).limit(limit)
+        .options(selectinload(ParkingSession.car_park), selectinload(ParkingSession.charge))))

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.errors import DomainError
@@ -58,7 +59,8 @@ def day_figures(session, park: CarPark, day: date | None = None) -> DayFigures:
     figures.reservations = list(session.scalars(
         select(ParkingReservation).join(Booking, Booking.id == ParkingReservation.booking_id)
         .where(ParkingReservation.car_park_id == park.id, ParkingReservation.arrive_at >= start,
-               ParkingReservation.arrive_at < end).order_by(ParkingReservation.arrive_at)))
+               ParkingReservation.arrive_at < end).order_by(ParkingReservation.arrive_at)
+        .options(selectinload(ParkingReservation.booking))))
     for r in figures.reservations:
         figures.by_status[r.booking.status] = figures.by_status.get(r.booking.status, 0) + 1
     figures.no_shows = figures.by_status.get(BookingStatus.NO_SHOW, 0)

@@ -9,12 +9,12 @@ suspend reserving, as at venues.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import current_app
 from flask_babel import format_datetime, lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.audit.services import record
@@ -23,7 +23,7 @@ from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
 from bookings import services as engine
-from bookings.models import HOLDING, Booking, BookingStatus, BookingSuspension, CapacityBucket
+from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from parking.models import CarPark, ParkingReservation
 
 BUCKET_MINUTES = 15
@@ -52,12 +52,7 @@ def materialise_pool(session, park: CarPark, first_day=None, days: int | None = 
             for m in range(0, days * 24 * 60, BUCKET_MINUTES)]
     write_transaction(session)
     try:
-        dialect = session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        # UTCDateTime binds per row; insert in chunks to stay under SQLite's variable limit.
-        for index in range(0, len(rows), 150):
-            session.execute(insert(CapacityBucket).values(rows[index:index + 150])
-                            .on_conflict_do_nothing(index_elements=["resource_id", "starts_at"]))
+        engine.insert_missing_buckets(session, rows)
         set_pool_size(session, park, start)
         session.commit()
     except Exception:
@@ -70,9 +65,8 @@ def set_pool_size(session, park: CarPark, from_time: datetime) -> None:
     session.execute(
         update(CapacityBucket)
         .where(CapacityBucket.resource_id == park.resource_id, CapacityBucket.starts_at >= from_time)
-        .values(capacity=func.max(park.reservable_spaces, CapacityBucket.taken)
-                if session.get_bind().dialect.name == "sqlite"
-                else func.greatest(park.reservable_spaces, CapacityBucket.taken))
+        .values(capacity=case((CapacityBucket.taken > park.reservable_spaces, CapacityBucket.taken),
+                              else_=park.reservable_spaces))
         .execution_options(synchronize_session=False))
 
 
@@ -122,10 +116,8 @@ def arrival_choices(park: CarPark, day) -> list[datetime]:
     return times
 
 
-def active_suspension(session, user_id: int) -> BookingSuspension | None:
-    return session.scalar(select(BookingSuspension).where(
-        BookingSuspension.user_id == user_id, BookingSuspension.kind == SUSPENSION_KIND,
-        BookingSuspension.until > clock.now()).order_by(BookingSuspension.until.desc()))
+# The person's current parking suspension, if any.
+active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
 
 
 def _check(session, park: CarPark, plate: str, holder_id: int, arrive_at: datetime) -> None:
@@ -280,11 +272,11 @@ def _suspend_if_repeated(session, user_id: int) -> None:
         .where(Booking.holder_id == user_id, Booking.starts_at >= since,
                (Booking.status == BookingStatus.NO_SHOW)
                | ((Booking.status == BookingStatus.CANCELLED) & (Booking.status_reason == "late")))) or 0
-    if count < config["PARKING_NO_SHOW_LIMIT"] or active_suspension(session, user_id) is not None:
+    until = engine.suspend_if_due(session, user_id, SUSPENSION_KIND, count=count, limit=config["PARKING_NO_SHOW_LIMIT"],
+                                  days=config["PARKING_SUSPENSION_DAYS"],
+                                  reason=f"{count} parking no-shows in {config['PARKING_NO_SHOW_WINDOW_DAYS']} days")
+    if until is None:
         return
-    until = clock.now() + timedelta(days=config["PARKING_SUSPENSION_DAYS"])
-    session.add(BookingSuspension(user_id=user_id, kind=SUSPENSION_KIND, until=until,
-                                  reason=f"{count} parking no-shows in {config['PARKING_NO_SHOW_WINDOW_DAYS']} days"))
     notify(session, user_id, kind="parking.suspended",
            subject=N_("Parking reservations are paused for you until %(until)s"),
            body=N_("%(count)s reserved spaces were not used or were cancelled late within %(days)s days. You can reserve again from %(until)s; parking without a reservation is not affected."),
@@ -296,7 +288,8 @@ def _suspend_if_repeated(session, user_id: int) -> None:
 def my_reservations(session, user_id: int) -> list[ParkingReservation]:
     return list(session.scalars(
         select(ParkingReservation).join(Booking, Booking.id == ParkingReservation.booking_id)
-        .where(Booking.holder_id == user_id).order_by(ParkingReservation.arrive_at.desc()).limit(50)))
+        .where(Booking.holder_id == user_id).order_by(ParkingReservation.arrive_at.desc()).limit(50)
+        .options(selectinload(ParkingReservation.booking), selectinload(ParkingReservation.car_park))))
 
 
 def is_upcoming(reservation: ParkingReservation) -> bool:

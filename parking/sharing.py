@@ -13,8 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.db import write_transaction
@@ -78,11 +77,9 @@ def update_window(session, window: SharingWindow, **values) -> None:
 def ensure_month(session, window: SharingWindow, month: date) -> CapacityBucket:
     """The window's bucket for `month`, made if missing (ON CONFLICT DO NOTHING: race-safe)."""
     starts, ends = month_bounds(month)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     write_transaction(session)
-    session.execute(insert(CapacityBucket).values(
-        resource_id=window.resource_id, starts_at=starts, ends_at=ends, capacity=window.spaces, taken=0)
-        .on_conflict_do_nothing(index_elements=["resource_id", "starts_at"]))
+    engine.insert_missing_buckets(session, [{"resource_id": window.resource_id, "starts_at": starts,
+                                             "ends_at": ends, "capacity": window.spaces, "taken": 0}])
     session.commit()
     return session.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id,
                                                        CapacityBucket.starts_at == starts))
@@ -247,4 +244,6 @@ def covering_contract(session, car_park_id: int, plate: str, entered: datetime, 
 
 def my_contracts(session, user_id: int) -> list[SharingContract]:
     return list(session.scalars(select(SharingContract).where(SharingContract.holder_id == user_id)
-                                .order_by(SharingContract.month.desc(), SharingContract.id.desc()).limit(50)))
+                                .order_by(SharingContract.month.desc(), SharingContract.id.desc()).limit(50)
+                                .options(selectinload(SharingContract.booking),
+                                         selectinload(SharingContract.window).selectinload(SharingWindow.car_park))))

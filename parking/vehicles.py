@@ -16,6 +16,11 @@ def my_vehicles(session, user_id: int) -> list[Vehicle]:
     return list(session.scalars(select(Vehicle).where(Vehicle.owner_id == user_id).order_by(Vehicle.id)))
 
 
+def _taken(plate: str) -> Conflict:
+    return Conflict(_l("%(plate)s is registered to another account. If it is your car, bring the vehicle licence to a service centre."),
+                    field="plate", code="plate_taken", plate=plate)
+
+
 def register(session, user, raw_plate: str) -> Vehicle:
     """Register a plate to `user` (committed). A plate registered to someone else is refused:
     its history would show where that car has been."""
@@ -24,8 +29,7 @@ def register(session, user, raw_plate: str) -> Vehicle:
     if existing is not None:
         if existing.owner_id == user.id:
             return existing
-        raise Conflict(_l("%(plate)s is registered to another account. If it is your car, bring the vehicle licence to a service centre."),
-                       field="plate", code="plate_taken", plate=plate)
+        raise _taken(plate)
     if len(my_vehicles(session, user.id)) >= MAX_VEHICLES:
         raise Conflict(_l("You can register at most %(n)d vehicles."), field="plate", code="too_many", n=MAX_VEHICLES)
     vehicle = Vehicle(owner_id=user.id, plate=plate)
@@ -34,8 +38,7 @@ def register(session, user, raw_plate: str) -> Vehicle:
         session.commit()
     except IntegrityError:  # someone registered it in the meantime
         session.rollback()
-        raise Conflict(_l("%(plate)s is registered to another account. If it is your car, bring the vehicle licence to a service centre."),
-                       field="plate", code="plate_taken", plate=plate) from None
+        raise _taken(plate) from None
     return vehicle
 
 

@@ -3,6 +3,7 @@ approval, the waitlist and its offers. Built on the capacity engine in `bookings
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import current_app
 from flask_babel import format_datetime, lazy_gettext as _l
@@ -17,7 +18,7 @@ from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
 from bookings import services as engine
-from bookings.models import (HOLDING, Booking, BookingStatus, BookingSuspension, CapacityBucket,
+from bookings.models import (HOLDING, Booking, BookingStatus, CapacityBucket,
                              WaitlistEntry, WaitlistStatus)
 from venues.models import BookingMode, Space, Venue
 from venues.services.catalogue import booking_opens_at
@@ -43,10 +44,8 @@ def booking_for(session, reference: str) -> Booking | None:
     return booking
 
 
-def active_suspension(session, user_id: int, kind: str = SUSPENSION_KIND) -> BookingSuspension | None:
-    return session.scalar(select(BookingSuspension).where(
-        BookingSuspension.user_id == user_id, BookingSuspension.kind == kind,
-        BookingSuspension.until > clock.now()).order_by(BookingSuspension.until.desc()))
+# The person's current venue suspension, if any.
+active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
 
 
 def _count_bookings(session, holder_id: int, venue: Venue, start: datetime, end: datetime) -> int:

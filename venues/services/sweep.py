@@ -13,9 +13,9 @@ from app.db import write_transaction
 from app.i18n import N_
 from app.notifications.services import notify
 from bookings import services as engine
-from bookings.models import Booking, BookingStatus, BookingSuspension
+from bookings.models import Booking, BookingStatus
 from venues.models import Space, Venue
-from venues.services.booking import SUSPENSION_KIND, active_suspension, expire_offers
+from venues.services.booking import SUSPENSION_KIND, expire_offers
 from venues.services.catalogue import materialise
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -60,11 +60,11 @@ def _suspend_if_repeated(session, user_id: int) -> None:
         select(func.count(Booking.id)).join(Space, Space.resource_id == Booking.resource_id)
         .where(Booking.holder_id == user_id, Booking.status == BookingStatus.NO_SHOW,
                Booking.starts_at >= window_start)) or 0
-    if count < config["VENUE_NO_SHOW_LIMIT"] or active_suspension(session, user_id) is not None:
+    until = engine.suspend_if_due(session, user_id, SUSPENSION_KIND, count=count, limit=config["VENUE_NO_SHOW_LIMIT"],
+                                  days=config["VENUE_SUSPENSION_DAYS"],
+                                  reason=f"{count} no-shows in {config['VENUE_NO_SHOW_WINDOW_DAYS']} days")
+    if until is None:
         return
-    until = clock.now() + timedelta(days=config["VENUE_SUSPENSION_DAYS"])
-    session.add(BookingSuspension(user_id=user_id, kind=SUSPENSION_KIND, until=until,
-                                  reason=f"{count} no-shows in {config['VENUE_NO_SHOW_WINDOW_DAYS']} days"))
     notify(session, user_id, kind="venue.suspended",
            subject=N_("Venue booking is paused for you until %(until)s"),
            body=N_("You did not come to %(count)s bookings within %(days)s days without cancelling. You can book again from %(until)s."),
