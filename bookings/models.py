@@ -113,6 +113,7 @@ class WaitlistStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"    # passed over when places came free: the person could not book them
 
 
 class WaitlistEntry(db.Model):

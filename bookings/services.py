@@ -9,7 +9,11 @@ and gives its units back through `release`. The guarantees:
 - all buckets of a span are taken, or none (one transaction);
 - a repeated request with the same (holder, idempotency key) returns the first booking;
 - a booking's units are released exactly once: the status change that releases them is itself a
-  guarded UPDATE, so two concurrent cancellations cannot both give the units back.
+  guarded UPDATE, so two concurrent cancellations cannot both give the units back;
+- a booking only moves along `TRANSITIONS`: each named transition lists the statuses it may start
+  from and its UPDATE is guarded by them (`WHERE status IN (...)`), so a change that lost a race
+  (a cancellation against a door check-in) is refused instead of bending the booking into a state
+  nobody meant (cancelled *and* checked in). `impossible_states` reports any that exist.
 
 On SQLite the transaction starts with BEGIN IMMEDIATE (see `app.db.write_transaction`); on
 PostgreSQL the guarded updates' row locks serialise contenders.
@@ -37,6 +41,37 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 class SoldOut(Conflict):
     code = "sold_out"
+
+
+class WrongState(Conflict):
+    """The booking is no longer in a status the transition may start from (someone else moved
+    it first). `status` is where it is now."""
+
+    code = "wrong_state"
+
+    def __init__(self, status: BookingStatus):
+        super().__init__(_l("This booking has changed in the meantime. Reload the page to see where it stands."))
+        self.status = status
+
+
+S = BookingStatus
+# Every status change a booking can make: name -> (new status, statuses it may start from). There
+# is no other way to change a booking's status. Not in any list on purpose: a checked-in booking
+# is never cancelled, rejected or a no-show (the person came, the places were used); an offer is
+# declined or expires rather than being cancelled; nothing leaves a released status.
+TRANSITIONS: dict[str, tuple[BookingStatus, tuple[BookingStatus, ...]]] = {
+    "cancel": (S.CANCELLED, (S.PENDING, S.CONFIRMED)),
+    "check_in": (S.CHECKED_IN, (S.CONFIRMED,)),
+    "no_show": (S.NO_SHOW, (S.CONFIRMED,)),
+    "approve": (S.CONFIRMED, (S.PENDING,)),    # staff approval
+    "reject": (S.REJECTED, (S.PENDING,)),
+    "pay": (S.CONFIRMED, (S.PENDING,)),        # a hold waiting for payment (a sharing contract) paid
+    "lapse": (S.EXPIRED, (S.PENDING,)),        # ... or not paid in time
+    "accept": (S.CONFIRMED, (S.OFFERED,)),     # a waitlist offer taken up
+    "expire": (S.EXPIRED, (S.OFFERED,)),       # ... or declined, or not taken up in time
+}
+# The transition `release()` uses for each releasing status.
+RELEASING = {S.CANCELLED: "cancel", S.REJECTED: "reject", S.NO_SHOW: "no_show", S.EXPIRED: "expire"}
 
 
 @dataclass(frozen=True)
@@ -191,13 +226,13 @@ def hold(session, request: Reservation,
     return booking
 
 
-def transition(session, booking: Booking, to: BookingStatus, *, allowed_from=HOLDING,
-               reason: str | None = None, **values) -> bool:
-    """Move a booking to `to` if it is still in one of `allowed_from`; False if someone else
-    moved it first. Moving to a non-holding status releases its units, so `allowed_from` must
-    then be holding statuses only. Does not commit."""
-    if to not in HOLDING and not set(allowed_from) <= set(HOLDING):
-        raise ValueError("a releasing transition must start from holding statuses")
+def transition(session, booking: Booking, name: str, *, reason: str | None = None,
+               strict: bool = False, **values) -> bool:
+    """Apply the transition `name` of `TRANSITIONS` if the booking is still in one of its
+    from-statuses (a guarded UPDATE); moving to a releasing status gives its units back in the
+    same transaction. False (or WrongState when `strict`) if the booking is elsewhere, changing
+    nothing. Does not commit."""
+    to, allowed_from = TRANSITIONS[name]
     result = session.execute(
         update(Booking)
         .where(Booking.id == booking.id, Booking.status.in_(allowed_from))
@@ -205,6 +240,8 @@ def transition(session, booking: Booking, to: BookingStatus, *, allowed_from=HOL
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         session.refresh(booking)
+        if strict:
+            raise WrongState(booking.status)
         return False
     if to not in HOLDING:
         give_back_units(session, booking)
@@ -214,10 +251,11 @@ def transition(session, booking: Booking, to: BookingStatus, *, allowed_from=HOL
 
 def release(session, booking: Booking, to: BookingStatus, reason: str | None = None) -> bool:
     """Give a booking's units back (cancelled, rejected, no-show, expired) in its own
-    transaction. Returns False, changing nothing, if it no longer held any."""
+    transaction, through that status's transition. Returns False, changing nothing, if the
+    booking is not in a status that transition starts from."""
     write_transaction(session)
     try:
-        done = transition(session, booking, to, reason=reason)
+        done = transition(session, booking, RELEASING[to], reason=reason)
         session.commit()
         return done
     except Exception:
@@ -244,6 +282,32 @@ def ledger_mismatches(session, resource_id: int | None = None) -> list[tuple[int
         .join(held, held.c.bucket_id == CapacityBucket.id)
         .where(CapacityBucket.taken != held.c.held))
     return [tuple(row) for row in rows]
+
+
+def impossible_states(session) -> list[tuple[int, str]]:
+    """(booking id, what is wrong) for every booking in a combination `TRANSITIONS` cannot
+    produce: checked in yet not in status CHECKED_IN (a cancellation or no-show that released
+    the places of someone who came), CHECKED_IN without a check-in time, an offer without an
+    end, or a waitlist entry that disagrees with its offer. Empty when all is well."""
+    from bookings.models import WaitlistEntry, WaitlistStatus
+    found = []
+    for booking_id, status, at in session.execute(
+            select(Booking.id, Booking.status, Booking.checked_in_at)
+            .where(Booking.checked_in_at.is_not(None), Booking.status != BookingStatus.CHECKED_IN)):
+        released = "" if status in HOLDING else ", its places released"
+        found.append((booking_id, f"{status.value} but checked in at {at.isoformat()}{released}"))
+    for (booking_id,) in session.execute(select(Booking.id).where(
+            Booking.status == BookingStatus.CHECKED_IN, Booking.checked_in_at.is_(None))):
+        found.append((booking_id, "checked_in without a check-in time"))
+    for (booking_id,) in session.execute(select(Booking.id).where(
+            Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at.is_(None))):
+        found.append((booking_id, "offered without an expiry"))
+    for entry_id, booking_id, status in session.execute(
+            select(WaitlistEntry.id, Booking.id, Booking.status)
+            .join(Booking, Booking.id == WaitlistEntry.booking_id)
+            .where(WaitlistEntry.status == WaitlistStatus.OFFERED, Booking.status != BookingStatus.OFFERED)):
+        found.append((booking_id, f"{status.value} but waitlist entry {entry_id} still offered it"))
+    return sorted(found)
 
 
 def create_resource(session, kind: str, label: str):

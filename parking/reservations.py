@@ -207,8 +207,7 @@ def cancel(session, reservation: ParkingReservation, actor) -> bool:
     free = cancel_is_free(reservation)
     write_transaction(session)
     try:
-        if not engine.transition(session, booking, BookingStatus.CANCELLED,
-                                 allowed_from=(BookingStatus.CONFIRMED,), reason=None if free else "late"):
+        if not engine.transition(session, booking, "cancel", reason=None if free else "late"):
             raise Conflict(_l("This reservation cannot be cancelled now."), code="not_cancellable")
         if not free:
             _suspend_if_repeated(session, booking.holder_id)
@@ -231,8 +230,7 @@ def check_in(session, park: CarPark, plate: str, at: datetime) -> ParkingReserva
                Booking.status == BookingStatus.CONFIRMED, Booking.starts_at <= at + timedelta(hours=1),
                Booking.ends_at >= at)
         .order_by(Booking.starts_at))
-    if reservation is not None and engine.transition(session, reservation.booking, BookingStatus.CHECKED_IN,
-                                                     allowed_from=(BookingStatus.CONFIRMED,), checked_in_at=at):
+    if reservation is not None and engine.transition(session, reservation.booking, "check_in", checked_in_at=at):
         return reservation
     return None
 
@@ -248,7 +246,7 @@ def mark_no_shows(session) -> int:
         write_transaction(session)
         try:
             booking = reservation.booking
-            if engine.transition(session, booking, BookingStatus.NO_SHOW, allowed_from=(BookingStatus.CONFIRMED,)):
+            if engine.transition(session, booking, "no_show"):
                 marked += 1
                 notify(session, booking.holder_id, kind="parking.no_show",
                        subject=N_("Your reserved space at %(park)s was released"),

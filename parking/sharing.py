@@ -162,7 +162,7 @@ def cancel(session, contract: SharingContract) -> None:
     """Cancel now: the space is freed for others. No refund of a paid month."""
     write_transaction(session)
     try:
-        if not engine.transition(session, contract.booking, BookingStatus.CANCELLED):
+        if not engine.transition(session, contract.booking, "cancel"):
             raise Conflict(_l("This contract is already cancelled."), code="not_cancellable")
         contract.renew = False
         session.commit()

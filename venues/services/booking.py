@@ -48,11 +48,39 @@ def booking_for(session, reference: str) -> Booking | None:
 active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
 
 
-def _count_bookings(session, holder_id: int, venue: Venue, start: datetime, end: datetime) -> int:
-    return session.scalar(
-        select(func.count(Booking.id)).join(Space, Space.resource_id == Booking.resource_id)
-        .where(Booking.holder_id == holder_id, Space.venue_id == venue.id,
-               Booking.status.in_(HOLDING), Booking.starts_at >= start, Booking.starts_at < end)) or 0
+def _count_bookings(session, holder_id: int, venue: Venue, start: datetime, end: datetime,
+                    excluding: int | None = None) -> int:
+    query = (select(func.count(Booking.id)).join(Space, Space.resource_id == Booking.resource_id)
+             .where(Booking.holder_id == holder_id, Space.venue_id == venue.id,
+                    Booking.status.in_(HOLDING), Booking.starts_at >= start, Booking.starts_at < end))
+    if excluding is not None:
+        query = query.where(Booking.id != excluding)
+    return session.scalar(query) or 0
+
+
+def ineligibility(session, venue: Venue, holder_id: int, starts_at: datetime, *,
+                  excluding: int | None = None) -> DomainError | None:
+    """The one rule of who may hold places at `venue` on the day of `starts_at`, however they
+    come to them (booking, joining the waitlist, being offered places, accepting an offer): not
+    suspended from venue booking, and under the venue's per-day and per-week limits. Returns the
+    refusal (its `code` is "suspended", "daily_limit" or "weekly_limit"), or None when eligible.
+    `excluding` leaves one booking out of the counts (the offer being accepted)."""
+    suspension = active_suspension(session, holder_id)
+    if suspension is not None:
+        return Forbidden(_l("You cannot book until %(until)s because you did not come to 3 bookings within 30 days. Call %(hotline)s if this is wrong."),
+                         code="suspended", until=format_datetime(suspension.until, "short"),
+                         hotline=current_app.config["PORTAL_HOTLINE"])
+    day = clock.local(starts_at).date()
+    day_start, day_end = clock.day_bounds(day)
+    if _count_bookings(session, holder_id, venue, day_start, day_end, excluding) >= venue.max_per_day:
+        return Conflict(_l("You already have %(n)d bookings at this venue that day, the most it allows."),
+                        code="daily_limit", n=venue.max_per_day)
+    week_start = day_start - timedelta(days=day.weekday())
+    if _count_bookings(session, holder_id, venue, week_start, week_start + timedelta(days=7),
+                       excluding) >= venue.max_per_week:
+        return Conflict(_l("You already have %(n)d bookings at this venue that week, the most it allows."),
+                        code="weekly_limit", n=venue.max_per_week)
+    return None
 
 
 def check_rules(session, venue: Venue, holder_id: int, starts_at: datetime) -> None:
@@ -67,20 +95,9 @@ def check_rules(session, venue: Venue, holder_id: int, starts_at: datetime) -> N
     if now < opens:
         raise DomainError(_l("Booking for this day opens at %(when)s."), code="not_open_yet",
                           when=format_datetime(opens, "short"))
-    suspension = active_suspension(session, holder_id)
-    if suspension is not None:
-        raise Forbidden(_l("You cannot book until %(until)s because you did not come to 3 bookings within 30 days. Call %(hotline)s if this is wrong."),
-                        code="suspended", until=format_datetime(suspension.until, "short"),
-                        hotline=current_app.config["PORTAL_HOTLINE"])
-    day_start, day_end = clock.day_bounds(day)
-    if _count_bookings(session, holder_id, venue, day_start, day_end) >= venue.max_per_day:
-        raise Conflict(_l("You already have %(n)d bookings at this venue that day, the most it allows."),
-                       code="daily_limit", n=venue.max_per_day)
-    week_start = day_start - timedelta(days=day.weekday())
-    if _count_bookings(session, holder_id, venue, week_start,
-                       week_start + timedelta(days=7)) >= venue.max_per_week:
-        raise Conflict(_l("You already have %(n)d bookings at this venue that week, the most it allows."),
-                       code="weekly_limit", n=venue.max_per_week)
+    problem = ineligibility(session, venue, holder_id, starts_at)
+    if problem is not None:
+        raise problem
 
 
 def _announce(space: Space, actor: User, holder: User):
@@ -164,7 +181,7 @@ def cancel(session, booking: Booking, actor: User, *, by_staff: bool = False,
     Residents (and their helpers) may cancel until the venue's cut-off; staff at any time."""
     space = space_for_resource(session, booking.resource_id)
     venue = space.venue
-    if booking.status not in HOLDING or booking.status == BookingStatus.CHECKED_IN:
+    if booking.status not in engine.TRANSITIONS["cancel"][1]:
         raise Conflict(_l("This booking cannot be cancelled now (it is %(status)s)."),
                        code="not_cancellable", status=status_label(booking.status))
     if not by_staff:
@@ -176,8 +193,10 @@ def cancel(session, booking: Booking, actor: User, *, by_staff: bool = False,
                            code="past_cutoff", n=venue.cancel_cutoff_minutes, phone=venue.phone)
     write_transaction(session)
     try:
-        if not engine.transition(session, booking, BookingStatus.CANCELLED, reason=reason):
-            raise Conflict(_l("This booking was already cancelled."), code="not_cancellable")
+        if not engine.transition(session, booking, "cancel", reason=reason):
+            # Moved since it was read: checked in at the door, or cancelled elsewhere.
+            raise Conflict(_l("This booking cannot be cancelled now (it is %(status)s)."),
+                           code="not_cancellable", status=status_label(booking.status))
         notify(session, booking.holder_id, kind="venue.cancelled",
                subject=N_("Booking %(ref)s at %(venue)s is cancelled"),
                body=N_("Reason: %(reason)s") if reason else "",
@@ -218,8 +237,7 @@ def decide(session, booking: Booking, staff: User, approve: bool, reason: str = 
     venue = space_for_resource(session, booking.resource_id).venue
     write_transaction(session)
     try:
-        to = BookingStatus.CONFIRMED if approve else BookingStatus.REJECTED
-        if not engine.transition(session, booking, to, allowed_from=(BookingStatus.PENDING,),
+        if not engine.transition(session, booking, "approve" if approve else "reject",
                                  reason=None if approve else reason.strip()):
             raise Conflict(_l("Someone else has already decided on this booking."))
         notify(session, booking.holder_id, kind="venue.decision",
@@ -253,6 +271,9 @@ def join_waitlist(session, actor: User, holder: User, bucket_id: int, quantity: 
                           n=space.max_party_size)
     if bucket.starts_at <= clock.now():
         raise DomainError(_l("That time has already started. Choose a later time."))
+    problem = ineligibility(session, space.venue, holder.id, bucket.starts_at)
+    if problem is not None:
+        raise problem
     if bucket.remaining >= quantity:
         raise Conflict(_l("There are places free: book them now instead."), code="not_full")
     existing = session.scalar(select(WaitlistEntry).where(
@@ -301,6 +322,10 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
                 .order_by(WaitlistEntry.id)):
             if entry.quantity > bucket.capacity - bucket.taken:
                 continue
+            problem = ineligibility(session, space.venue, entry.user_id, bucket.starts_at)
+            if problem is not None:
+                _pass_over(session, entry, space, bucket, problem)
+                continue
             offer = engine.hold(session, engine.Reservation(
                 resource_id=freed.resource_id, starts_at=bucket.starts_at, ends_at=bucket.ends_at,
                 quantity=entry.quantity, holder_id=entry.user_id, status=BookingStatus.OFFERED,
@@ -318,15 +343,42 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
     return offers
 
 
+# Why a person waiting was passed over, by the code of the rule that refused them (stored texts).
+PASSED_OVER = {
+    "suspended": N_("Venue booking is paused for you until %(until)s, so the places went to the next person waiting."),
+    "daily_limit": N_("You already have %(n)s bookings at this venue that day, the most it allows, so the places went to the next person waiting."),
+    "weekly_limit": N_("You already have %(n)s bookings at this venue that week, the most it allows, so the places went to the next person waiting."),
+}
+
+
+def _pass_over(session, entry: WaitlistEntry, space: Space, bucket: CapacityBucket, problem: DomainError) -> None:
+    """Take an ineligible person off the waitlist (status SKIPPED) and tell them why, once."""
+    entry.status = WaitlistStatus.SKIPPED
+    notify(session, entry.user_id, kind="venue.waitlist_skipped",
+           subject=N_("Places came free at %(venue)s, %(when)s, but could not be offered to you"),
+           body=PASSED_OVER[problem.code],
+           params={"venue": space.venue.name_zh, "when": format_datetime(bucket.starts_at, "short"),
+                   "until": problem.params.get("until", ""), "n": problem.params.get("n", "")},
+           link="/bookings")
+
+
 def accept_offer(session, booking: Booking, actor: User) -> None:
+    """Take up a waitlist offer. The same eligibility as booking applies, checked again here
+    with the holder's row locked (the check when the offer was made could not lock it): someone
+    suspended, or at a limit since, cannot accept; the offer stays open until it expires, so
+    cancelling another booking in time still lets them accept."""
     if not can_act_for(session, actor, booking.holder):
         raise NotFound(_l("No such booking."))
     if booking.status != BookingStatus.OFFERED or booking.offer_expires_at <= clock.now():
         raise Conflict(_l("This offer is no longer open."), code="offer_closed")
+    venue = space_for_resource(session, booking.resource_id).venue
     write_transaction(session)
     try:
-        if not engine.transition(session, booking, BookingStatus.CONFIRMED,
-                                 allowed_from=(BookingStatus.OFFERED,), offer_expires_at=None):
+        session.execute(select(User.id).where(User.id == booking.holder_id).with_for_update())
+        problem = ineligibility(session, venue, booking.holder_id, booking.starts_at, excluding=booking.id)
+        if problem is not None:
+            raise problem
+        if not engine.transition(session, booking, "accept", offer_expires_at=None):
             raise Conflict(_l("This offer is no longer open."), code="offer_closed")
         entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id))
         if entry is not None:
@@ -347,8 +399,7 @@ def decline_offer(session, booking: Booking, actor: User) -> None:
 def _end_offer(session, booking: Booking, entry_status: WaitlistStatus) -> bool:
     write_transaction(session)
     try:
-        if not engine.transition(session, booking, BookingStatus.EXPIRED,
-                                 allowed_from=(BookingStatus.OFFERED,)):
+        if not engine.transition(session, booking, "expire"):
             session.rollback()
             return False
         entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id))

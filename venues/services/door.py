@@ -78,15 +78,18 @@ def check_in(session, venue: Venue, code: str, staff: User) -> DoorOutcome:
         return DoorOutcome(DoorResult.TOO_EARLY, booking)
     write_transaction(session)
     try:
-        done = engine.transition(session, booking, BookingStatus.CHECKED_IN,
-                                 allowed_from=(BookingStatus.CONFIRMED,), checked_in_at=now)
+        done = engine.transition(session, booking, "check_in", checked_in_at=now)
         if done:
             record(session, staff, "booking.check_in", booking, reference=booking.reference)
         session.commit()
     except Exception:
         session.rollback()
         raise
-    return DoorOutcome(DoorResult.CHECKED_IN if done else DoorResult.ALREADY_USED, booking)
+    if done:
+        return DoorOutcome(DoorResult.CHECKED_IN, booking)
+    # Changed since it was read: checked in at another door, or cancelled at that moment.
+    return DoorOutcome(DoorResult.ALREADY_USED if booking.status == BookingStatus.CHECKED_IN
+                       else DoorResult.CANCELLED, booking)
 
 
 @dataclass

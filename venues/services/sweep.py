@@ -35,8 +35,7 @@ def mark_no_shows(session) -> int:
             continue
         write_transaction(session)
         try:
-            if engine.transition(session, booking, BookingStatus.NO_SHOW,
-                                 allowed_from=(BookingStatus.CONFIRMED,)):
+            if engine.transition(session, booking, "no_show"):
                 marked += 1
                 notify(session, booking.holder_id, kind="venue.no_show",
                        subject=N_("You missed booking %(ref)s at %(venue)s"),
