@@ -44,8 +44,22 @@ def create_app(config=None) -> Flask:
     _register_frame(app)
     for package in app.config["PORTAL_PACKAGES"]:
         importlib.import_module(package).init_app(app)
+    from app.ratelimit import limit_uploads
+    limit_uploads(app)  # after every package, so each upload route is covered
     _register_error_pages(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from the
+    X-Forwarded-For/-Proto entries they added (the rightmost n), so rate limits and logs see
+    the client rather than the proxy. With 0 (the default) the headers are ignored: anyone can
+    send them, and trusting them would let a client pick the address its limits are counted on."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -83,13 +97,16 @@ def _register_frame(app: Flask) -> None:
     from app.main.views import bp as main_bp
     from app.notifications.api import blp as notifications_api
     from app.notifications.views import bp as notifications_bp
+    from app.places.views import bp as places_bp
 
     from app.accounts.views import init_limits
     from app.ratelimit import limiter_for
 
-    for blueprint in (main_bp, accounts_bp, notifications_bp, audit_bp):
+    for blueprint in (main_bp, accounts_bp, notifications_bp, audit_bp, places_bp):
         app.register_blueprint(blueprint)
     init_limits(app, limiter_for(app))
+    from app.ratelimit import limit_endpoints
+    limit_endpoints(app, "REGISTRATION_RATE", "registration", ["accounts.register"], methods=["POST"])
     api.init_app(app)
     api.register_api_blueprint(app, accounts_api)
     api.register_api_blueprint(app, notifications_api)
@@ -114,7 +131,11 @@ def _register_workspaces(app: Flask) -> None:
     def audit_links(user, assignment):
         return [Link(_l("Audit log"), url_for("audit.log"))]
 
+    def claims_links(user, assignment):
+        return [Link(_l("Household claims"), url_for("places.claims"))]
+
     register_workspace_links(app, Role.RESIDENT, resident_links)
+    register_workspace_links(app, Role.PROPERTY_MANAGER, claims_links)
     register_workspace_links(app, Role.ADMINISTRATOR, audit_links)
     register_workspace_links(app, Role.DISTRICT_SUPERVISOR, audit_links)
 

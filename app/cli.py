@@ -16,6 +16,7 @@ def init_app(app) -> None:
     app.cli.add_command(create_token)
     app.cli.add_command(seed_demo)
     app.cli.add_command(sweep)
+    app.cli.add_command(import_group)
 
 
 def _fail(error: DomainError):
@@ -93,3 +94,30 @@ def sweep():
     for sweeper in registry(current_app).sweepers:
         for name, count in sweeper(db.session).items():
             click.echo(f"{name}: {count}")
+
+
+@click.group("import")
+def import_group():
+    """Load a district's own data from a file (each row answered; all or nothing)."""
+
+
+@import_group.command("households")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
+def import_households(file, dry_run):
+    """The household register: a CSV with columns town,estate,building,unit,room (and optionally
+    phone), towns and estates by their Chinese or English name. Prints one line per row and exits
+    non-zero when any row has an error (then nothing is written)."""
+    from app.places.services import import_households as run
+
+    outcomes = run(db.session, file.read(), dry_run=dry_run,
+                   register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"])
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.outcome] = counts.get(o.outcome, 0) + 1
+        click.echo(f"line {o.line}: {o.outcome}" + (f": {o.message}" if o.message else ""))
+    errors = counts.get("error", 0)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no rows"
+    if errors:
+        raise click.ClickException(f"{summary}; nothing was written")
+    click.echo(f"{summary}" + ("; dry run, nothing was written" if dry_run else "; saved"))

@@ -35,6 +35,9 @@ class Config:
     PORTAL_DISTRICT_NAME = _env("PORTAL_DISTRICT_NAME", "闵行区")
     PORTAL_DISTRICT_NAME_EN = _env("PORTAL_DISTRICT_NAME_EN", "Minhang District")
     PORTAL_HOTLINE = _env("PORTAL_HOTLINE", "12345")
+    # A household register row with a mobile number confirms a claim from an account with that
+    # number. Sign-in numbers are not yet proven by SMS, so this stays off until they are.
+    HOUSEHOLD_REGISTER_TRUSTS_PHONE = _env("HOUSEHOLD_REGISTER_TRUSTS_PHONE", "0") in ("1", "true", "yes")
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -54,6 +57,28 @@ class Config:
     # Failed sign-ins allowed per account, and per client address, in the window.
     LOGIN_FAILURES_PER_ACCOUNT = _env("LOGIN_FAILURES_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_ATTEMPTS_PER_ADDRESS = _env("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per 15 minutes")
+    # Open311 reports filed (POST requests.*), per api_key's account and per client address.
+    OPEN311_POSTS_PER_ACCOUNT = _env("OPEN311_POSTS_PER_ACCOUNT", "20 per hour")
+    OPEN311_POSTS_PER_ADDRESS = _env("OPEN311_POSTS_PER_ADDRESS", "60 per hour")
+    # The Strict-Transport-Security header, production only (ProductionConfig); unset, none is sent.
+    STRICT_TRANSPORT_SECURITY = None
+    # Abuse limits (app/ratelimit.py), each counted per client address and, when signed in, per
+    # account. Generous for people (a household behind one carrier NAT shares an address),
+    # tight enough that one client cannot flood a worker.
+    REGISTRATION_RATE = _env("REGISTRATION_RATE", "20 per hour")  # accounts made, per address
+    UPLOAD_RATE = _env("UPLOAD_RATE", "60 per hour")  # photos received, on any upload form
+    QUOTE_RATE = _env("QUOTE_RATE", "60 per minute")  # parking fee quotes, page and API
+    PUBLIC_LIST_RATE = _env("PUBLIC_LIST_RATE", "300 per minute")  # catalogue/search pages and APIs
+    # Pixels decoded from uploaded images in one request (six 12-megapixel phone photos fit;
+    # a handful of small, huge-dimension PNGs do not).
+    UPLOAD_PIXEL_BUDGET = int(_env("UPLOAD_PIXEL_BUDGET", "100000000"))
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, the
+    # client address is the socket's). Set to the number of proxies, or anyone can pick their address.
+    TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
+    # How many processes serve the app: gunicorn workers per node (gunicorn reads WEB_CONCURRENCY
+    # as its default --workers) times nodes. memory:// rate limits are refused in production if > 1.
+    WEB_CONCURRENCY = int(_env("WEB_CONCURRENCY", "1"))
+    PORTAL_NODES = int(_env("PORTAL_NODES", "1"))
 
     # No-show rule: this many no-shows within the window suspend venue booking for some days.
     VENUE_NO_SHOW_LIMIT = int(_env("VENUE_NO_SHOW_LIMIT", "3"))
@@ -65,8 +90,15 @@ class Config:
     PARKING_NO_SHOW_LIMIT = int(_env("PARKING_NO_SHOW_LIMIT", "3"))
     PARKING_NO_SHOW_WINDOW_DAYS = int(_env("PARKING_NO_SHOW_WINDOW_DAYS", "30"))
     PARKING_SUSPENSION_DAYS = int(_env("PARKING_SUSPENSION_DAYS", "7"))
+    # An off-peak sharing contract holds its space unpaid for this long after signing (without
+    # 无感支付), then lapses and frees it. Long enough to top up a wallet and pay from a phone,
+    # short enough that an abandoned signature gives the space back within the hour.
+    PARKING_SHARING_PAY_MINUTES = int(_env("PARKING_SHARING_PAY_MINUTES", "30"))
     # Which provider collects parking fees. "demo_wallet" is the built-in, clearly labelled demo.
     PARKING_PAYMENT_PROVIDER = _env("PARKING_PAYMENT_PROVIDER", "demo_wallet")
+    # Gate events, parking sessions, reservations and paid charges older than this lose their
+    # plate to an anonymous marker in the sweep (counts and fees stay for statistics).
+    PARKING_RETENTION_DAYS = int(_env("PARKING_RETENTION_DAYS", "180"))
     # Per-provider callback secrets; without one, a secret is derived from SECRET_KEY.
     PAYMENT_CALLBACK_SECRETS: dict = {}
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
@@ -94,6 +126,8 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Browsers keep to HTTPS for a year, subdomains included (app/security.py sends it).
+    STRICT_TRANSPORT_SECURITY = _env("STRICT_TRANSPORT_SECURITY", "max-age=31536000; includeSubDomains")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
@@ -110,3 +144,17 @@ def check_production(config: dict) -> None:
     """Refuse to run in production without a real secret (set, not the development one, long)."""
     if config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET) or len(config["SECRET_KEY"]) < 32:
         raise RuntimeError("SECRET_KEY must be set to a long random value in production")
+    check_rate_limit_storage(config)
+
+
+def check_rate_limit_storage(config: dict) -> None:
+    """Refuse per-process rate-limit counters when more than one process serves the app: with
+    `memory://` each gunicorn worker and each node counts alone, so every limit is multiplied by
+    their number. How many there are is what WEB_CONCURRENCY (gunicorn's default worker count)
+    and PORTAL_NODES say; a `gunicorn -w N` on the command line is invisible to the app."""
+    processes = int(config.get("WEB_CONCURRENCY") or 1) * int(config.get("PORTAL_NODES") or 1)
+    if str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://") and processes > 1:
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URI is memory:// but {processes} processes serve the app "
+            "(WEB_CONCURRENCY x PORTAL_NODES): each would count rate limits alone. Set "
+            "RATELIMIT_STORAGE_URI to a shared store, e.g. redis://host:6379/0.")

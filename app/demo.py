@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app import clock
 from app.accounts import services
 from app.accounts.models import DisplayMode, Role, User
-from app.places.models import Estate, Town
+from app.places.models import ClaimStatus, Estate, Town
+from app.places.services import set_home
 
 # Published in the README for the demo accounts; production creates users with `create-user`.
 DEMO_PASSWORD = "minhang2026"  # nosec B105 # the documented demo password, demo data only
@@ -43,10 +45,14 @@ STAFF = [
     ("manager-xinzhuang", "莘庄锦苑物业 张经理", Role.PROPERTY_MANAGER, ("estate", "xinzhuang-0")),
     ("venue-admin", "文旅局 场馆管理员", Role.VENUE_ADMIN, None),
     ("helper", "社区帮办员 陈阿姨", Role.COMMUNITY_HELPER, None),
+    ("service-desk", "区行政服务中心 周窗口", Role.SERVICE_DESK, None),
 ]
+# (phone, name, display mode, estate, home verified?). 钱先生 has just moved in: his home waits
+# in manager-xinzhuang's household claims.
 RESIDENTS = [
-    ("13900000001", "刘女士", DisplayMode.STANDARD, "xinzhuang-0"),
-    ("13900000002", "赵老伯", DisplayMode.ELDERLY, "xinzhuang-1"),
+    ("13900000001", "刘女士", DisplayMode.STANDARD, "xinzhuang-0", True),
+    ("13900000002", "赵老伯", DisplayMode.ELDERLY, "xinzhuang-1", True),
+    ("13900000003", "钱先生", DisplayMode.STANDARD, "xinzhuang-0", False),
 ]
 
 
@@ -93,11 +99,13 @@ def seed_frame(session) -> None:
         services.create_user(session, username=username, password=DEMO_PASSWORD, name=name,
                              roles=[(role, scope_ref)])
 
-    for phone, name, mode, estate_key in RESIDENTS:
+    for phone, name, mode, estate_key, verified in RESIDENTS:
         if session.scalar(select(User.id).where(User.phone == phone)):
             continue
         user = services.register_resident(session, phone=phone, name=name,
                                           password=DEMO_PASSWORD, display_mode=mode)
-        user.home_estate_id = estates[estate_key].id
-        user.home_building, user.home_unit, user.home_room = "12", "2", "301"
+        session.flush()
+        claim = set_home(session, user, estates[estate_key].id, "12", "2", "301" if verified else "502")
+        if verified:  # as the estate's manager confirmed it when they moved in
+            claim.status, claim.decided_at, claim.decision_note = ClaimStatus.VERIFIED, clock.now(), "manager"
     session.flush()

@@ -13,10 +13,16 @@ def init_app(app) -> None:
     from repairs.demo import seed_repairs
     from repairs.services.sweep import sweep
 
+    from app.places.services import on_claim_ended
+    from repairs.services.tickets import end_following
+    on_claim_ended(end_following)
     app.register_blueprint(views.bp)
     app.register_blueprint(open311.bp)
     from app.extensions import csrf
     csrf.exempt(open311.bp)  # machine clients authenticate with api_key, not a session
+    open311.init_limits(app)  # filing: per account and per client address
+    from app.ratelimit import limit_public_lists
+    limit_public_lists(app, "open311.services", "open311.list_requests")
     register_service(app, Service(
         key="repairs", title=_l("Repairs"),
         summary=_l("Report a repair at home or in your estate in one step; your property manager responds within 30 minutes."),

@@ -138,6 +138,11 @@ class Ticket(db.Model):
     public_area: Mapped[bool] = mapped_column(Boolean, default=False)
     # Home address (building/unit/room) or, for a public area, where in the estate.
     location: Mapped[str] = mapped_column(String(120))
+    # A home report's household, and the reporter's claim to it when they reported: while that
+    # claim is pending the manager sees "home not yet verified" and can confirm it in one click.
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id", ondelete="SET NULL"),
+                                                     index=True)
+    home_claim_id: Mapped[int | None] = mapped_column(ForeignKey("home_claim.id", ondelete="SET NULL"))
     preferred_time: Mapped[str] = mapped_column(String(80), default="")
     state: Mapped[State] = mapped_column(str_enum(State, 16))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -159,6 +164,8 @@ class Ticket(db.Model):
     escalated_district_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     estate = relationship("Estate")
+    household = relationship("Household")
+    home_claim = relationship("HomeClaim")
     company: Mapped[PropertyCompany] = relationship()
     reporter = relationship("User", foreign_keys=[reporter_id])
     reported_by = relationship("User", foreign_keys=[reported_by_id])
@@ -170,6 +177,11 @@ class Ticket(db.Model):
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
         return [("estate", self.estate_id), ("town", self.town_id)]
+
+    @property
+    def home_unverified(self) -> bool:
+        """A home report whose reporter's claim to the home is still waiting for the manager."""
+        return self.home_claim is not None and self.home_claim.status == "pending"
 
 
 class EventKind(enum.StrEnum):

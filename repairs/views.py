@@ -1,11 +1,9 @@
 """物业百事通 pages: report, follow, answer and supervise repairs."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template,
                    request, send_from_directory, url_for)
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,11 +11,13 @@ from sqlalchemy import select
 
 from app import clock
 from app.acting import current_holder
-from app.accounts.models import Role
+from app.accounts.models import HelpService, Role
 from app.auth import require_role
+from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, member_or_none, submit_to_service
+from app.places import services as homes
 from app.places.models import Estate, Town
 from app.urls import int_arg
 from repairs.forms import ActionForm, CompanyForm, MessageForm, NoteForm, QueueFilterForm, RateForm, ReopenForm, ReportForm
@@ -55,14 +55,14 @@ def repair_helpers():
 
 @bp.route("")
 def index():
-    mine = tickets.my_tickets(db.session, current_holder()) if current_user.is_authenticated else []
+    mine = tickets.my_tickets(db.session, current_holder(HelpService.REPAIRS)) if current_user.is_authenticated else []
     return render_template("repairs/index.html", mine=mine)
 
 
 @bp.route("/report", methods=["GET", "POST"])
 @login_required
 def report():
-    holder = current_holder()
+    holder = current_holder(HelpService.REPAIRS)
     form = ReportForm()
     estate = db.session.get(Estate, holder.home_estate_id) if holder.home_estate_id else None
     if form.validate_on_submit():
@@ -77,7 +77,7 @@ def report():
             add_error(form, error)
         else:
             return redirect(url_for("repairs.ticket", reference=ticket.reference, new=1))
-    similar = tickets.open_for_place(db.session, estate.id, tickets.home_location(holder)) if estate else []
+    similar = tickets.open_for_place(db.session, holder)
     return render_template("repairs/report.html", form=form, estate=estate, holder=holder,
                            location=tickets.home_location(holder), similar=similar)
 
@@ -98,7 +98,7 @@ def ticket(reference: str):
     return render_template(
         "repairs/ticket.html", ticket=item, events=events, new=request.args.get("new") == "1",
         manager=tickets.is_manager_for(current_user, item), staff=staff,
-        resident=item.reporter is not None and tickets.can_act_for(db.session, current_user, item.reporter),
+        resident=item.reporter is not None and tickets.can_act_for(db.session, current_user, item.reporter, HelpService.REPAIRS),
         supervisor=current_user.has_role(Role.TOWN_SUPERVISOR, item) or current_user.has_role(Role.DISTRICT_SUPERVISOR),
         action_form=ActionForm(), message_form=MessageForm(), reopen_form=ReopenForm(),
         rate_form=RateForm(), note_form=NoteForm(), now=clock.now(), State=State)
@@ -192,11 +192,10 @@ def cancel(reference: str):
 @login_required
 def join(reference: str):
     item = tickets.get(db.session, reference)
-    holder = current_holder()
-    # Only what the report page offers to join: the estate's public areas or the joiner's own
-    # home. Joining makes the report visible, so a neighbour's private report stays a 404.
-    if (item is None or item.estate_id != holder.home_estate_id
-            or not (item.public_area or item.location == tickets.home_location(holder))):
+    holder = current_holder(HelpService.REPAIRS)
+    # Only what the report page offers to join (tickets.can_join): a verified household's own
+    # reports and a verified resident's estate's public areas. Anything else stays a 404.
+    if item is None or not tickets.can_join(db.session, holder, item):
         abort(404)
     if MessageForm().validate_on_submit():
         try:
@@ -238,6 +237,7 @@ def queue():
                               category=member_or_none(Category, form.category.data))
     estates = db.session.scalars(select(Estate).where(Estate.id.in_(estate_ids))).all()
     return render_template("repairs/queue.html", items=items, form=form, estates=estates,
+                           pending_claims=homes.pending_count(db.session, estate_ids),
                            action_form=ActionForm(), now=clock.now(), State=State)
 
 
@@ -294,18 +294,13 @@ def rating():
 @require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
 def rating_csv():
     month, by, ratings = _ratings_asked_for()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["rank", by, "tickets", "responded", "on_time", "open_overdue", "on_time_rate",
-                     "median_response_minutes", "p90_response_minutes", "median_resolution_hours",
-                     "reopen_rate", "average_rating"])
     fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
-    for rank, r in enumerate(ratings, 1):
-        writer.writerow([rank, r.name, r.tickets, r.responded, r.on_time, r.open_overdue, fmt(r.on_time_rate),
-                         fmt(r.median_response), fmt(r.p90_response), fmt(r.median_resolution),
-                         fmt(r.reopen_rate), fmt(r.average_rating)])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="rating-{by}-{month:%Y-%m}.csv"'})
+    rows = ([rank, r.name, r.tickets, r.responded, r.on_time, r.open_overdue, fmt(r.on_time_rate),
+             fmt(r.median_response), fmt(r.p90_response), fmt(r.median_resolution),
+             fmt(r.reopen_rate), fmt(r.average_rating)] for rank, r in enumerate(ratings, 1))
+    return csv_response(["rank", by, "tickets", "responded", "on_time", "open_overdue", "on_time_rate",
+                         "median_response_minutes", "p90_response_minutes", "median_resolution_hours",
+                         "reopen_rate", "average_rating"], rows, f"rating-{by}-{month:%Y-%m}.csv")
 
 
 

@@ -223,7 +223,8 @@ def make_user(session):
     counter = iter(range(1, 10_000))
 
     def make(role: str = "resident", *, scope=None, phone: str | None = None, name: str | None = None,
-             **attrs):
+             home_estate_id=None, home_building="1", home_unit="", home_room="101",
+             home_verified: bool = True, **attrs):
         n = next(counter)
         role = Role(role)
         if role == Role.RESIDENT:
@@ -236,10 +237,27 @@ def make_user(session):
                                         roles=[(role, scope_ref)])
         for key, value in attrs.items():
             setattr(user, key, value)
+        if home_estate_id is not None:
+            give_home(session, user, home_estate_id, home_building, home_unit, home_room,
+                      verified=home_verified)
         session.commit()
         return user
 
     return make
+
+
+def give_home(session, user, estate_id, building="1", unit="", room="101", *, verified=True):
+    """Claim a home for `user`, confirmed as if by the estate's manager unless verified=False."""
+    from app import clock
+    from app.places import services as homes
+    from app.places.models import ClaimStatus
+
+    claim = homes.set_home(session, user, estate_id, building, unit, room)
+    if verified and claim is not None and claim.status != ClaimStatus.VERIFIED:
+        claim.status, claim.decided_at, claim.decision_note = ClaimStatus.VERIFIED, clock.now(), "test"
+        session.flush()
+        session.expire(user, ["home_claim"])
+    return claim
 
 
 # --- Venues ---------------------------------------------------------------------------------
@@ -316,6 +334,29 @@ def repair_company(session, places):
 
 
 # --- Parking --------------------------------------------------------------------------------
+
+def verified_vehicle(session, user, plate: str, verifier=None):
+    """`user`'s claim of `plate`, verified through the real service (as if the licence photo had
+    been sent and a service-desk clerk had approved it): the plate's history, fees and 无感支付
+    are theirs from now on."""
+    from app.accounts import services
+    from app.accounts.models import Role, User
+    from parking import vehicles, verification
+    from parking.models import VehicleStatus
+    from sqlalchemy import select
+
+    vehicle = vehicles.register(session, user, plate)
+    if vehicle.is_verified:
+        return vehicle
+    if verifier is None:
+        verifier = session.scalar(select(User).where(User.username == "test-service-desk")) or \
+            services.create_user(session, username="test-service-desk", password=PASSWORD, name="窗口",
+                                 roles=[(Role.SERVICE_DESK, None)])
+        session.commit()
+    vehicle.status = VehicleStatus.PENDING  # the photo itself is tested in tests/test_parking_plates.py
+    session.commit()
+    return verification.approve(session, verifier, vehicle)
+
 
 @pytest.fixture
 def car_park(session, places, frozen):

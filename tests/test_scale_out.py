@@ -216,6 +216,12 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
         db.session.commit()
         materialise_pool(db.session, park)
         park_id = park.id
+        # the API reserves only for the driver's own vehicles: each resident claims the plate they send
+        from app.accounts.models import User
+        from parking import vehicles
+        for i in range(200):
+            vehicles.register(db.session, db.session.scalar(select(User).where(User.phone == f"1361000{i:04d}")),
+                              f"沪N{10000 + i}")
         from app import clock
         arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60).isoformat()
         db.engine.dispose()
@@ -364,7 +370,9 @@ def _overdue_tickets(app, n: int):
         db.session.flush()
         db.session.add(EstateManagement(estate_id=estate.id, company_id=company.id))
         resident = accounts.register_resident(db.session, phone="13630000001", name="居民", password="x" * 12)
-        resident.home_estate_id, resident.home_building, resident.home_room = estate.id, "1", "101"
+        db.session.flush()
+        from tests.conftest import give_home
+        give_home(db.session, resident, estate.id, "1", "", "101")
         accounts.create_user(db.session, username="node-manager", password="x" * 12, name="经理",
                              roles=[(Role.PROPERTY_MANAGER, f"estate:{estate.id}")])
         accounts.create_user(db.session, username="node-town", password="x" * 12, name="镇",

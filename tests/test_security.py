@@ -30,7 +30,7 @@ from app.config import TestingConfig
 from app.errors import DomainError
 from app.extensions import csrf, db
 from app.uploads import MAX_BYTES, MAX_PIXELS, store_image
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token, login, slot_at, submit
+from tests.conftest import give_home, PASSWORD, IsolatedClient, csrf_token, login, slot_at, submit
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "venues", "bookings", "parking", "repairs", "accessibility")
@@ -142,7 +142,7 @@ def everything(session, make_venue, car_park, repair_company, places):
                (Role.PROPERTY_MANAGER, f"estate:{estate.id}"),
                (Role.TOWN_SUPERVISOR, f"town:{estate.town_id}"), (Role.DISTRICT_SUPERVISOR, None),
                (Role.COMMUNITY_HELPER, None)])
-    user.home_estate_id, user.home_building, user.home_room = estate.id, "1", "101"
+    give_home(session, user, estate.id, "1", "", "101")
     session.commit()
     booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 1, 10).id, 1)
     vehicles.register(session, user, "沪A12345")

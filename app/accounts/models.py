@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -24,6 +24,7 @@ class Role(enum.StrEnum):
     TOWN_SUPERVISOR = "town_supervisor"
     DISTRICT_SUPERVISOR = "district_supervisor"
     COMMUNITY_HELPER = "community_helper"
+    SERVICE_DESK = "service_desk"          # district-wide: verifies what people show at a desk
     ADMINISTRATOR = "administrator"
 
     @property
@@ -45,6 +46,7 @@ ROLE_LABELS = {
     Role.TOWN_SUPERVISOR: _l("Town supervisor"),
     Role.DISTRICT_SUPERVISOR: _l("District supervisor"),
     Role.COMMUNITY_HELPER: _l("Community helper"),
+    Role.SERVICE_DESK: _l("Service desk clerk"),
     Role.ADMINISTRATOR: _l("Administrator"),
 }
 
@@ -84,19 +86,47 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    # The registered home, used to prefill repair reports.
-    home_estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"))
-    home_building: Mapped[str | None] = mapped_column(String(32))
-    home_unit: Mapped[str | None] = mapped_column(String(32))
-    home_room: Mapped[str | None] = mapped_column(String(32))
-
-    home_estate = relationship("Estate")
+    # The home the person says is theirs (a claim until the estate's manager or register
+    # confirms it: app/places/services.py). Pending or verified; never more than one.
+    home_claim = relationship(
+        "HomeClaim", uselist=False, viewonly=True,
+        primaryjoin="and_(User.id == HomeClaim.user_id, HomeClaim.status.in_(['pending', 'verified']))")
     roles: Mapped[list["RoleAssignment"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    # The claimed home, read through the current claim (pages prefill forms and addresses
+    # from these; access to a household's data asks `home_verified`).
+    @property
+    def home_household(self):
+        return self.home_claim.household if self.home_claim is not None else None
+
+    @property
+    def home_verified(self) -> bool:
+        return self.home_claim is not None and self.home_claim.status == "verified"
+
+    @property
+    def home_estate(self):
+        return self.home_household.estate if self.home_household is not None else None
+
+    @property
+    def home_estate_id(self) -> int | None:
+        return self.home_claim.estate_id if self.home_claim is not None else None
+
+    @property
+    def home_building(self) -> str | None:
+        return self.home_household.building if self.home_household is not None else None
+
+    @property
+    def home_unit(self) -> str | None:
+        return (self.home_household.unit or None) if self.home_household is not None else None
+
+    @property
+    def home_room(self) -> str | None:
+        return self.home_household.room if self.home_household is not None else None
 
     @property
     def login_name(self) -> str:
@@ -185,11 +215,41 @@ class ApiToken(db.Model):
                                                 cls.revoked_at.is_(None)))
 
 
+class HelpService(enum.StrEnum):
+    """The services a resident can let a community helper act in. Each is a column of
+    HelperConsent; what each lets a helper see and do is written in `HELP_SERVICE_SCOPES`."""
+
+    VENUES = "venues"
+    PARKING = "parking"
+    REPAIRS = "repairs"
+
+    @property
+    def label(self):
+        return HELP_SERVICE_LABELS[self]
+
+    @property
+    def scope(self):
+        return HELP_SERVICE_SCOPES[self]
+
+
+HELP_SERVICE_LABELS = {HelpService.VENUES: _l("Venue bookings"), HelpService.PARKING: _l("Parking"),
+                       HelpService.REPAIRS: _l("Repair reports")}
+# What the consent page promises, and what the code grants: nothing else of the resident's is
+# shown to the helper (no wallet balance, payments, gate history or vehicles in any case).
+HELP_SERVICE_SCOPES = {
+    HelpService.VENUES: _l("Book, cancel and accept waitlist offers at venues; see your venue bookings."),
+    HelpService.PARKING: _l("Reserve and cancel parking spaces and sign or cancel off-peak contracts for your registered plates; see those reservations and contracts. Not your wallet, payments or where your car has parked."),
+    HelpService.REPAIRS: _l("Report repairs for your home and follow your reports, including private ones."),
+}
+
+
 class HelperConsent(db.Model):
-    """A resident's consent for a community helper to book and cancel for them (帮办代办)."""
+    """A resident's consent for a community helper to act for them (帮办代办) in the services
+    it names, and only those."""
 
     __tablename__ = "helper_consent"
-    __table_args__ = (UniqueConstraint("resident_id", "helper_id"),)
+    __table_args__ = (UniqueConstraint("resident_id", "helper_id"),
+                      CheckConstraint("venues OR parking OR repairs", name="names_a_service"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
@@ -197,6 +257,13 @@ class HelperConsent(db.Model):
                                            index=True)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    venues: Mapped[bool] = mapped_column(Boolean, default=False)
+    parking: Mapped[bool] = mapped_column(Boolean, default=False)
+    repairs: Mapped[bool] = mapped_column(Boolean, default=False)
 
     resident = relationship("User", foreign_keys=[resident_id])
     helper = relationship("User", foreign_keys=[helper_id])
+
+    @property
+    def services(self) -> list[HelpService]:
+        return [s for s in HelpService if getattr(self, s.value)]

@@ -7,8 +7,9 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from app.accounts.models import (SCOPE_REQUIRED, ApiToken, DisplayMode, HelperConsent, Role,
-                                 RoleAssignment, User)
+from app.accounts.models import (SCOPE_REQUIRED, ApiToken, DisplayMode, HelperConsent, HelpService,
+                                 Role, RoleAssignment, User)
+from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
 
@@ -126,8 +127,9 @@ def assign_role(session, user: User, role: Role, scope: str | None = None) -> Ro
 
 def update_profile(session, user: User, *, name: str, phone: str | None, locale: str,
                    display_mode: DisplayMode, home_estate_id: int | None, home_building: str,
-                   home_unit: str, home_room: str) -> User:
-    """Save the profile form. A phone number that belongs to another account is refused."""
+                   home_unit: str, home_room: str, register_phone_match: bool = False) -> User:
+    """Save the profile form. A phone number that belongs to another account is refused. A
+    changed home is a new claim (app/places/services.py `set_home`): the old one's access ends."""
     if phone:
         phone = normalize_phone(phone)
         other = session.scalar(select(User.id).where(User.phone == phone, User.id != user.id))
@@ -138,14 +140,13 @@ def update_profile(session, user: User, *, name: str, phone: str | None, locale:
         raise DomainError(_l("Enter your mobile number: you sign in with it"), field="phone")
     if home_estate_id is not None:
         resolve_scope(session, f"estate:{home_estate_id}")
+    from app.places.services import set_home
+    set_home(session, user, home_estate_id, home_building, home_unit, home_room,
+             register_phone_match=register_phone_match)
     user.name = name.strip()
     user.phone = phone or None
     user.locale = locale
     user.display_mode = display_mode
-    user.home_estate_id = home_estate_id
-    user.home_building = home_building.strip() or None
-    user.home_unit = home_unit.strip() or None
-    user.home_room = home_room.strip() or None
     return user
 
 
@@ -163,10 +164,57 @@ def get_user(session, login: str) -> User:
     return user
 
 
-def can_act_for(session, actor: User, resident: User) -> bool:
-    """The person themself, or a community helper the person has given consent to (帮办代办)."""
+def _consent(session, actor: User, resident: User) -> HelperConsent | None:
+    return session.scalar(select(HelperConsent).where(
+        HelperConsent.resident_id == resident.id, HelperConsent.helper_id == actor.id,
+        HelperConsent.revoked_at.is_(None)))
+
+
+def can_act_for(session, actor: User, resident: User, service: HelpService | str) -> bool:
+    """The person themself, or a community helper the person has given consent to (帮办代办)
+    for `service` (a HelpService: "venues", "parking", "repairs"). Consent for one service
+    grants nothing in another."""
     if actor.id == resident.id:
         return True
-    return session.scalar(select(HelperConsent.id).where(
-        HelperConsent.resident_id == resident.id, HelperConsent.helper_id == actor.id,
-        HelperConsent.revoked_at.is_(None))) is not None
+    consent = _consent(session, actor, resident)
+    return consent is not None and getattr(consent, HelpService(service).value)
+
+
+def consented_services(session, actor: User, resident: User) -> list[HelpService]:
+    """The services `resident` lets `actor` act in (all of them for the person themself)."""
+    if actor.id == resident.id:
+        return list(HelpService)
+    consent = _consent(session, actor, resident)
+    return consent.services if consent is not None else []
+
+
+def grant_consent(session, resident: User, helper_login: str, services) -> HelperConsent:
+    """Let the community helper with this login act for `resident` in `services` (at least
+    one), replacing what an earlier consent to the same helper named. Committed."""
+    services = {HelpService(s) for s in services or ()}
+    if not services:
+        raise DomainError(_l("Choose at least one service the helper may act in."), field="services",
+                          code="no_service")
+    helper = find_by_login(session, helper_login)
+    if helper is None or helper.id == resident.id or not helper.has_role(Role.COMMUNITY_HELPER):
+        raise NotFound(_l("There is no community helper with that username or number"), field="helper")
+    consent = session.scalar(select(HelperConsent).where(
+        HelperConsent.resident_id == resident.id, HelperConsent.helper_id == helper.id))
+    if consent is None:
+        consent = HelperConsent(resident_id=resident.id, helper_id=helper.id)
+        session.add(consent)
+    consent.revoked_at, consent.granted_at = None, utcnow()
+    for service in HelpService:
+        setattr(consent, service.value, service in services)
+    session.commit()
+    return consent
+
+
+def revoke_consent(session, resident: User, consent_id: int) -> HelperConsent:
+    """End one of `resident`'s consents (committed); anyone else's answers as missing."""
+    consent = session.get(HelperConsent, consent_id)
+    if consent is None or consent.resident_id != resident.id:
+        raise NotFound(_l("No such consent."))
+    consent.revoked_at = utcnow()
+    session.commit()
+    return consent

@@ -144,7 +144,8 @@ def profile():
                 home_estate_id=form.home_estate_id.data,
                 # A field left out of the form is None, not "" (a server error, tests/test_fuzz.py).
                 home_building=form.home_building.data or "", home_unit=form.home_unit.data or "",
-                home_room=form.home_room.data or "")
+                home_room=form.home_room.data or "",
+                register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"])
         except DomainError as error:
             db.session.rollback()
             add_error(form, error)

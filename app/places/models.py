@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
 from app.i18n import Localized
 
@@ -53,3 +58,107 @@ class Estate(db.Model):
     def scope_chain(self) -> list[tuple[str, int]]:
         """Who may act on this estate: its own staff, and its town's supervisors."""
         return [("estate", self.id), ("town", self.town_id)]
+
+
+class ClaimStatus(enum.StrEnum):
+    PENDING = "pending"      # said by the resident, waiting for the estate's manager
+    VERIFIED = "verified"    # confirmed: by the manager, or by the household register
+    REFUSED = "refused"      # the manager said no
+    ENDED = "ended"          # the resident moved or left, or the manager removed them
+
+    @property
+    def label(self):
+        return CLAIM_STATUS_LABELS[self]
+
+
+CLAIM_STATUS_LABELS = {
+    ClaimStatus.PENDING: _l("Waiting for your property manager to confirm"),
+    ClaimStatus.VERIFIED: _l("Confirmed"),
+    ClaimStatus.REFUSED: _l("Not confirmed by your property manager"),
+    ClaimStatus.ENDED: _l("Ended"),
+}
+CURRENT_CLAIM_STATES = (ClaimStatus.PENDING, ClaimStatus.VERIFIED)
+
+
+class Household(db.Model):
+    """A home (户): estate + building + unit + room, as written in the estate's register or first
+    claimed by a resident. Building, unit and room are stored normalised ("" where an estate has
+    no units), so one home is one row however it was typed."""
+
+    __tablename__ = "household"
+    __table_args__ = (UniqueConstraint("estate_id", "building", "unit", "room",
+                                       name="uq_household_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
+    building: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    room: Mapped[str] = mapped_column(String(32))
+    # In the household register the estate's company provided (flask import households).
+    registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    estate: Mapped[Estate] = relationship()
+
+    @property
+    def scope_chain(self) -> list[tuple[str, int]]:
+        return [("estate", self.estate_id), ("town", self.estate.town_id)]
+
+    @property
+    def label(self) -> str:
+        """The address inside the estate, as the estate's staff write it."""
+        parts = [f"{self.building}号楼" if self.building else "",
+                 f"{self.unit}单元" if self.unit else "", f"{self.room}室" if self.room else ""]
+        return " ".join(p for p in parts if p)
+
+
+class HouseholdContact(db.Model):
+    """A contact mobile number the household register gives for a household (optional column
+    `phone`); a claim from an account with that number can be confirmed without the manager."""
+
+    __tablename__ = "household_contact"
+    __table_args__ = (UniqueConstraint("household_id", "phone", name="uq_household_contact"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20))
+
+
+class HomeClaim(db.Model):
+    """A resident's statement that they live in a household. Only a VERIFIED claim gives access
+    to anything about the household (its private repair reports); a person has at most one
+    current (pending or verified) claim, enforced by a partial unique index."""
+
+    __tablename__ = "home_claim"
+    __table_args__ = (
+        Index("uq_home_claim_current_per_user", "user_id", unique=True,
+              sqlite_where=text("status IN ('pending', 'verified')"),
+              postgresql_where=text("status IN ('pending', 'verified')")),
+        Index("ix_home_claim_household_status", "household_id", "status"),
+        Index("ix_home_claim_estate_status", "estate_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
+    # Copied from the household so a manager's queue is one indexed query.
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
+    status: Mapped[ClaimStatus] = mapped_column(str_enum(ClaimStatus, 16), default=ClaimStatus.PENDING)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # How it was verified ("manager" or "register"), or why it was refused or ended.
+    decision_note: Mapped[str] = mapped_column(String(200), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    household: Mapped[Household] = relationship()
+    user = relationship("User", foreign_keys=[user_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+    @property
+    def scope_chain(self) -> list[tuple[str, int]]:
+        return self.household.scope_chain
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in CURRENT_CLAIM_STATES

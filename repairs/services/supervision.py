@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.places.models import Estate
@@ -85,7 +86,7 @@ def queue(session, estate_ids: list[int], *, state=None, category=None, limit=20
     if category:
         query = query.where(Ticket.category == category)
     return list(session.scalars(query.order_by(Ticket.responded_at.is_not(None), Ticket.respond_by)
-                                .limit(limit)))
+                                .options(selectinload(Ticket.home_claim)).limit(limit)))
 
 
 # --- 物业企业考核 --------------------------------------------------------------------------------

@@ -5,22 +5,24 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app import clock
-from app.accounts.models import Role, User
+from app.accounts.models import HelpService, Role, User
 from app.accounts.services import can_act_for
 from app.audit.services import record
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
-from app.places.models import Estate
+from app.places.models import ClaimStatus, Estate
+from app.places.services import current_claim, is_verified_member, is_verified_resident
 from app.uploads import store_image
 from repairs.models import (OPEN_STATES, Category, EstateManagement, EventKind, State, Ticket,
                             TicketEvent, TicketFollower, TicketPhoto)
 from repairs.services import clock as response_clock
 
 MAX_PHOTOS = 6
+THUMB_SIDE = 240  # pixels on a photo thumbnail's longest side, made from the same decoding
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 # Manager actions: which states each may start from, and the state it leads to (None: unchanged).
@@ -53,31 +55,23 @@ def company_of(session, estate: Estate):
     return management.company
 
 
-def open_similar(session, estate_id: int, category: Category, public_area: bool,
-                 location: str) -> list[Ticket]:
-    """Open reports of the same category for the same place: the whole estate's public areas,
-    or the same home. Shown before submitting ("already reported?")."""
-    query = select(Ticket).where(Ticket.estate_id == estate_id, Ticket.category == category,
-                                 Ticket.state.in_(OPEN_STATES))
-    query = query.where(Ticket.public_area.is_(True)) if public_area else \
-        query.where(Ticket.public_area.is_(False), Ticket.location == location)
-    return list(session.scalars(query.order_by(Ticket.submitted_at.desc()).limit(10)))
-
-
-def open_for_place(session, estate_id: int, location: str) -> list[Ticket]:
-    """Every open report for this home or the estate's public areas, whatever the category:
-    what a resident is shown before filing ("already reported?")."""
+def open_for_place(session, user: User) -> list[Ticket]:
+    """The open reports `user` is shown before filing ("already reported?"): their household's
+    home reports and the estate's public-area reports, and only while their home is verified.
+    An unverified claim lists nothing: an address typed into a profile proves nothing."""
+    claim = current_claim(session, user)
+    if claim is None or claim.status != ClaimStatus.VERIFIED:
+        return []
     return list(session.scalars(
-        select(Ticket).where(Ticket.estate_id == estate_id, Ticket.state.in_(OPEN_STATES),
-                             Ticket.public_area.is_(True) | (Ticket.location == location))
+        select(Ticket).where(Ticket.estate_id == claim.estate_id, Ticket.state.in_(OPEN_STATES),
+                             Ticket.public_area.is_(True) | (Ticket.household_id == claim.household_id))
         .order_by(Ticket.public_area.desc(), Ticket.submitted_at.desc()).limit(30)))
 
 
 def home_location(user: User) -> str:
-    parts = [p for p in (user.home_building and f"{user.home_building}号楼",
-                         user.home_unit and f"{user.home_unit}单元",
-                         user.home_room and f"{user.home_room}室") if p]
-    return " ".join(parts)
+    """The claimed home's address inside the estate, as written on reports."""
+    household = user.home_household
+    return household.label if household is not None else ""
 
 
 def _event(session, ticket: Ticket, kind: EventKind, actor: User | None, body: str = "",
@@ -89,9 +83,11 @@ def _event(session, ticket: Ticket, kind: EventKind, actor: User | None, body: s
 
 
 def _tell_residents(session, ticket: Ticket, subject: str, params: dict | None = None) -> None:
-    """Inbox message to the reporter and everyone who joined the report."""
-    followers = session.scalars(select(TicketFollower.user_id).where(TicketFollower.ticket_id == ticket.id))
-    for user_id in {ticket.reporter_id, *followers} - {None}:
+    """Inbox message to the reporter and everyone who joined the report and still may see it."""
+    followers = session.scalars(select(User).join(TicketFollower, TicketFollower.user_id == User.id)
+                                .where(TicketFollower.ticket_id == ticket.id)).all()
+    still = {f.id for f in followers if concerns(session, f, ticket)}
+    for user_id in {ticket.reporter_id, *still} - {None}:
         notify(session, user_id, kind="repair.update", subject=subject,
                params={"ref": ticket.reference, "state": ticket.state.value, **(params or {})},
                link=f"/repairs/tickets/{ticket.reference}")
@@ -111,11 +107,13 @@ def report(session, actor: User, resident: User, *, category: Category, descript
     """File a report for `resident` (by them, or a helper with consent). The resident's
     registered home gives the estate and address; a public-area report names the spot instead.
     The response clock starts now. Commits."""
-    if not can_act_for(session, actor, resident):
+    if not can_act_for(session, actor, resident, HelpService.REPAIRS):
         raise Forbidden(_l("You can only report for residents who have given you consent."))
-    estate_id = estate_id or resident.home_estate_id
+    claim = current_claim(session, resident)
+    estate_id = estate_id or (claim.estate_id if claim else None)
     estate = session.get(Estate, estate_id) if estate_id else None
-    if estate is None:
+    home = claim if (claim is not None and not public_area and claim.estate_id == estate_id) else None
+    if estate is None or (not public_area and home is None):
         raise DomainError(_l("Add your home address in My details first, so we know where to come."),
                           code="no_home", field="description")
     description = (description or "").strip()
@@ -123,24 +121,25 @@ def report(session, actor: User, resident: User, *, category: Category, descript
         raise DomainError(_l("Say what is wrong in a few words"), field="description")
     if len(photos) > MAX_PHOTOS:
         raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
-    location = (area or "").strip() if public_area else home_location(resident)
+    location = (area or "").strip() if public_area else home.household.label
     if public_area and not location:
         raise DomainError(_l("Say where in the estate, for example \"Building 5 entrance\""), field="area")
     company = company_of(session, estate)
-    stored = [store_image(data, "repairs", field="photos") for data in photos]
-    thumbs = [store_image(data, "repairs", max_side=240, field="photos") for data in photos]
+    stored = [store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE) for data in photos]
     now = submitted_at or clock.now()
     ticket = Ticket(reference=_new_reference(session), estate_id=estate.id, company_id=company.id,
                     town_id=estate.town_id, reporter_id=resident.id, reported_by_id=actor.id,
                     category=category, description=description, public_area=public_area,
                     location=location or "", preferred_time=(preferred_time or "").strip()[:80],
+                    household_id=home.household_id if home else None,
+                    home_claim_id=home.id if home else None,
                     state=State.SUBMITTED, submitted_at=now,
                     respond_by=response_clock.respond_by(company, now))
     session.add(ticket)
     session.flush()
-    for image, thumb in zip(stored, thumbs):
+    for image in stored:
         session.add(TicketPhoto(ticket_id=ticket.id, filename=image.filename, width=image.width,
-                                height=image.height, thumb=thumb.filename))
+                                height=image.height, thumb=image.thumb))
     _event(session, ticket, EventKind.SUBMITTED, actor)
     notify(session, resident.id, kind="repair.submitted",
            subject=N_("Repair report %(ref)s received"),
@@ -163,7 +162,11 @@ def _follow(session, ticket: Ticket, user_id: int | None) -> bool:
 
 
 def join(session, user: User, ticket: Ticket) -> None:
-    """Follow an open report of the same problem instead of filing a duplicate."""
+    """Follow an open report of the same problem instead of filing a duplicate. Only someone
+    `can_join` may: a verified member of the report's household, or for a public area a
+    verified resident of the estate."""
+    if not can_join(session, user, ticket):
+        raise NotFound(_l("No such report."))
     if not ticket.state.is_open:
         raise Conflict(_l("That report is no longer open; file a new one."))
     if _follow(session, ticket, user.id):
@@ -173,15 +176,48 @@ def join(session, user: User, ticket: Ticket) -> None:
 
 # --- Access -------------------------------------------------------------------------------
 
+def concerns(session, user: User, ticket: Ticket) -> bool:
+    """Does the report concern `user` as a resident now? A home report concerns the verified
+    members of its household; a public-area report the verified residents of its estate, and
+    the residents whose own report the manager merged into it while they live there."""
+    if ticket.public_area:
+        if is_verified_resident(session, user, ticket.estate_id):
+            return True
+        return user.home_estate_id == ticket.estate_id and _is_follower(session, ticket, user)
+    return is_verified_member(session, user, ticket.household_id)
+
+
+def can_join(session, user: User, ticket: Ticket) -> bool:
+    return ticket.reporter_id != user.id and (
+        is_verified_resident(session, user, ticket.estate_id) if ticket.public_area
+        else is_verified_member(session, user, ticket.household_id))
+
+
+def _is_follower(session, ticket: Ticket, user: User) -> bool:
+    return session.scalar(select(TicketFollower.id).where(
+        TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user.id)) is not None
+
+
 def visible_to(session, user: User, ticket: Ticket) -> bool:
-    """The reporter (and their helpers), followers, the estate's managers, its town's
-    supervisors and district supervisors can see a ticket; nobody else."""
-    if ticket.reporter_id == user.id or (ticket.reporter and can_act_for(session, user, ticket.reporter)):
+    """Who can see a report: its reporter (and their helpers), the residents it `concerns`,
+    and staff whose scope covers the estate. Nobody else, followers included: following ends
+    with the claim that allowed it."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if ticket.reporter_id == user.id or (ticket.reporter and can_act_for(session, user, ticket.reporter, HelpService.REPAIRS)):
         return True
-    if session.scalar(select(TicketFollower.id).where(TicketFollower.ticket_id == ticket.id,
-                                                      TicketFollower.user_id == user.id)):
-        return True
-    return is_staff_for(user, ticket)
+    return is_staff_for(user, ticket) or concerns(session, user, ticket)
+
+
+def end_following(session, claim) -> None:
+    """A claim ended or was refused: its holder stops following the household's reports and,
+    for a public area, the estate's (app/places/services.py calls this)."""
+    tickets_there = select(Ticket.id).where(
+        Ticket.estate_id == claim.estate_id,
+        Ticket.public_area.is_(True) | (Ticket.household_id == claim.household_id))
+    session.execute(delete(TicketFollower).where(TicketFollower.user_id == claim.user_id,
+                                                 TicketFollower.ticket_id.in_(tickets_there))
+                    .execution_options(synchronize_session=False))
 
 
 def is_manager_for(user: User, ticket: Ticket) -> bool:
@@ -247,6 +283,10 @@ def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "
                 or not original.state.is_open:
             raise DomainError(_l("Enter the reference of an open report from the same estate"),
                               field="duplicate_of")
+        if not original.public_area and original.household_id != ticket.household_id:
+            # Merging would send one home's private report to another home's resident.
+            raise DomainError(_l("A report can only be merged into one about the same home or a public area"),
+                              field="duplicate_of", code="other_home")
         values["duplicate_of_id"] = original.id
         body = body or original.reference
         _follow(session, original, ticket.reporter_id)
@@ -284,7 +324,7 @@ RESIDENT_MESSAGES = {
 # --- The resident's actions ------------------------------------------------------------------
 
 def _resident_check(session, user: User, ticket: Ticket) -> None:
-    if not (ticket.reporter and can_act_for(session, user, ticket.reporter)):
+    if not (ticket.reporter and can_act_for(session, user, ticket.reporter, HelpService.REPAIRS)):
         raise NotFound(_l("No such report."))
 
 
@@ -295,10 +335,9 @@ def add_info(session, user: User, ticket: Ticket, text: str, photos: list[bytes]
     if len(ticket.photos) + len(photos) > MAX_PHOTOS:
         raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
     for data in photos:
-        image = store_image(data, "repairs", field="photos")
-        thumb = store_image(data, "repairs", max_side=240, field="photos")
+        image = store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE)
         session.add(TicketPhoto(ticket_id=ticket.id, filename=image.filename, width=image.width,
-                                height=image.height, thumb=thumb.filename))
+                                height=image.height, thumb=image.thumb))
     _event(session, ticket, EventKind.RESIDENT_INFO, user, text.strip())
     session.commit()
 

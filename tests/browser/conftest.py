@@ -43,8 +43,10 @@ class LiveServer:
         self.app, self.url = app, url
         self._names = itertools.count(1)
 
-    def create_user(self, role="resident", scope=None, **attrs):
-        """A fresh account on the live server (fresh, so its display settings start clean)."""
+    def create_user(self, role="resident", scope=None, home_estate_id=None, home_building="1",
+                    home_unit="", home_room="101", home_verified=True, **attrs):
+        """A fresh account on the live server (fresh, so its display settings start clean),
+        with a home (verified unless home_verified=False) when home_estate_id is given."""
         from app.accounts import services
         from app.accounts.models import Role
         from app.extensions import db
@@ -61,6 +63,10 @@ class LiveServer:
                                             roles=[(role, scope)])
             for key, value in attrs.items():
                 setattr(user, key, value)
+            if home_estate_id is not None:
+                from tests.conftest import give_home
+                give_home(db.session, user, home_estate_id, home_building, home_unit, home_room,
+                          verified=home_verified)
             db.session.commit()
             return user.login_name
 

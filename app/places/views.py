@@ -1,0 +1,58 @@
+"""The estate's property managers confirm who lives where (household claims)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.auth import require_role
+from app.errors import DomainError
+from app.extensions import db
+from app.places import services
+from app.places.forms import ClaimDecisionForm
+from app.places.models import Estate
+from app.urls import safe_next
+
+bp = Blueprint("places", __name__, url_prefix="/homes")
+
+
+@bp.route("/claims")
+@require_role(Role.PROPERTY_MANAGER)
+def claims():
+    estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
+    estates = db.session.scalars(db.select(Estate).where(Estate.id.in_(estate_ids))
+                                 .order_by(Estate.name_zh)).all()
+    return render_template("places/claims.html", estates=estates, form=ClaimDecisionForm(),
+                           pending=services.claims_queue(db.session, estate_ids),
+                           members=services.verified_members(db.session, estate_ids))
+
+
+@bp.route("/claims/<int:claim_id>/decide", methods=["POST"])
+@require_role(Role.PROPERTY_MANAGER)
+def decide(claim_id: int):
+    claim = services.get_claim(db.session, claim_id)
+    if claim is None or not services.can_decide(current_user, claim):
+        abort(404)
+    form = ClaimDecisionForm()
+    back = safe_next(request.form.get("next") or url_for("places.claims"), "places.claims")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+        return redirect(back)
+    decision = form.decision.data
+    try:
+        services.decide(db.session, current_user, claim, approve=decision == "approve",
+                        reason=form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        address = f"{claim.household.estate.name} {claim.household.label}"
+        flash(_("%(name)s's home %(address)s is confirmed. They have been told.", name=claim.user.name, address=address)
+              if decision == "approve" else
+              _("%(name)s's claim to %(address)s is refused. They have been told.", name=claim.user.name, address=address)
+              if decision == "refuse" else
+              _("%(name)s no longer has access to %(address)s. They have been told.", name=claim.user.name, address=address),
+              "success")
+    return redirect(back)
