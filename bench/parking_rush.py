@@ -31,6 +31,7 @@ def prepare(url: str, clients: int, times: int, pool: int):
     from app.demo import seed_frame
     from app.extensions import db
     from app.places.models import Town
+    from parking import vehicles
     from parking.demo import seed_parking
     from parking.models import CarPark, CarParkKind, Tariff
     from parking.reservations import materialise_pool
@@ -56,6 +57,9 @@ def prepare(url: str, clients: int, times: int, pool: int):
             user = accounts.register_resident(db.session, phone=f"1350000{i:04d}", name=f"bench{i}",
                                               password="bench-password")
             tokens.append(accounts.issue_token(db.session, user, "bench"))
+            # the plate the rush sends for this client (locustfile: per_user, n = its number);
+            # the API reserves only for the driver's own vehicles
+            vehicles.register(db.session, user, f"沪B{i:05d}")
         db.session.commit()
         park_id = park.id
         db.engine.dispose()

@@ -10,7 +10,7 @@ from app.registry import Link, Service, register_seeder, register_service, regis
 def init_app(app) -> None:
     from app.api import register_api_blueprint
     from app.scopes import register_scope
-    from parking import api, driver_views, models, operator_views, views
+    from parking import api, driver_views, models, operator_views, verify_views, views
     from parking.demo import seed_parking, seed_parking_activity
 
     register_scope(models.CarPark)
@@ -19,6 +19,7 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(driver_views.bp)
     app.register_blueprint(operator_views.bp)
+    app.register_blueprint(verify_views.bp)
     register_api_blueprint(app, api.blp)
     register_service(app, Service(
         key="parking", title=_l("Parking"),
@@ -32,7 +33,10 @@ def init_app(app) -> None:
     register_workspace_links(app, Role.RESIDENT, lambda user, a: [
         Link(_l("My parking"), url_for("parking_driver.mine"))])
     register_workspace_links(app, Role.CARPARK_OPERATOR, lambda user, a: [
-        Link(_l("Car park dashboard"), url_for("parking_operator.dashboard", car_park_id=a.scope_id))])
+        Link(_l("Car park dashboard"), url_for("parking_operator.dashboard", car_park_id=a.scope_id)),
+        Link(_l("Plates to verify"), url_for("parking_verify.queue"))])
+    register_workspace_links(app, Role.SERVICE_DESK, lambda user, a: [
+        Link(_l("Plates to verify"), url_for("parking_verify.queue"))])
     from app.ratelimit import limiter_for
     app.view_functions["api_parking.feed"] = limiter_for(app).limit(
         lambda: app.config.get("PARKING_FEED_RATE", "120 per minute"))(app.view_functions["api_parking.feed"])

@@ -164,13 +164,16 @@ def _reservation(reservation) -> dict:
 @blp.response(201, ReservationSchema)
 @blp.alt_response(409, schema="Error", description="`sold_out` when the pool is full, or another conflict")
 def create_reservation(args):
-    """Reserve a space (车位预约) for a plate arriving at `arrive_at`. The plate is registered to
-    the token's owner if nobody has registered it yet."""
+@blp.alt_response(422, schema="Error", description="`unknown_vehicle` when the plate is not one of the "
+                  "token owner's vehicles (add it on the vehicles page first; nothing is registered here)")
+    """Reserve a space (车位预约) for one of the token owner's vehicles arriving at `arrive_at`.
+    The plate must be on their account (claimed or verified): a plate that is not is refused
+    with 422 `unknown_vehicle`, never registered as a side effect."""
     user = current_api_user()
     park = db.session.get(CarPark, args["carpark_id"])
     if park is None:
         raise ApiError(404, "not_found", _l("No such car park."))
-    plate = vehicles.mine_or_register(db.session, user, args["plate"])
+    plate = vehicles.claimed_plate(db.session, user.id, args["plate"])
     key = (request.headers.get("Idempotency-Key") or "").strip()[:64] or None
     return _reservation(reservations.reserve(db.session, user, user, park, plate, args["arrive_at"],
                                              idempotency_key=key))

@@ -135,12 +135,14 @@ def seed_gate_day(session, park: CarPark, day, until) -> None:
 def seed_parking_activity(session) -> None:
     """Operators, sharing windows, the demo residents' vehicles (无感支付 for one), reservable
     pools, and today's gate events. Idempotent: a car park with gate events is left alone."""
+    from datetime import timedelta
+
     from app.accounts import services as account_services
     from app.accounts.models import Role, User
     from app.clock import now, today
     from app.demo import DEMO_PASSWORD
     from parking import payments, reservations, sharing
-    from parking.models import GateEvent, Vehicle
+    from parking.models import GateEvent, Vehicle, VehicleStatus
 
     parks = {p.name_zh: p for p in session.scalars(select(CarPark))}
     for username, name, park_zh in OPERATORS:
@@ -153,10 +155,13 @@ def seed_parking_activity(session) -> None:
         if park is not None and not any(w.name_zh == zh for w in park.windows):
             sharing.create_window(session, park, name_zh=zh, name_en=en, days=days, start_minute=begin,
                                   end_minute=end, spaces=spaces, monthly_fee_fen=fee)
+    # The demo residents' plates are verified (as if a clerk had seen their licences), so their
+    # parking history, fees and 无感支付 work from the start.
     for phone, plate in DEMO_DRIVER_PLATES.items():
         user = session.scalar(select(User).where(User.phone == phone))
         if user is not None and session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)) is None:
-            session.add(Vehicle(owner_id=user.id, plate=plate))
+            session.add(Vehicle(owner_id=user.id, plate=plate, status=VehicleStatus.VERIFIED,
+                                decided_at=now() - timedelta(days=30), decision_note="demo"))
             session.commit()
             if phone.endswith("1"):  # 刘女士 pays automatically with the demo wallet
                 vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate))

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.forms import add_error, submit_to_service
 from bookings.models import BookingStatus
 from parking import gate, payments, reservations, sharing, vehicles
-from parking.forms import AutopayForm, ConfirmForm, ContractForm, ReserveForm, VehicleForm
+from parking.forms import AutopayForm, ConfirmForm, ContractForm, LicenceForm, ReserveForm, VehicleForm
 from parking.models import CarPark, Charge, ChargeStatus, GateOutcome, SharingWindow
 from parking.services import tariff_in_words
 
@@ -98,14 +98,35 @@ def vehicle_list():
     holder = current_holder()
     form = VehicleForm()
     done = submit_to_service(form, lambda: vehicles.register(db.session, holder, form.plate.data),
-                             success=lambda v: _("%(plate)s is registered.", plate=v.plate),
-                             then=url_for(".vehicle_list"))
+                             success=lambda v: _("%(plate)s is added. Send a photo of its vehicle licence to verify it.",
+                                                 plate=v.plate) if vehicles.can_send_licence(v) else
+                             _("%(plate)s is verified.", plate=v.plate),
+                             then=lambda v: url_for(".licence", vehicle_id=v.id) if vehicles.can_send_licence(v)
+                             else url_for(".vehicle_list"))
     if done:
         return done
     provider = payments.default_provider()
     return render_template("parking/vehicles.html", form=form, vehicles=vehicles.my_vehicles(db.session, holder.id),
                            provider=provider, balance=provider.balance(db.session, holder.id),
-                           autopay_form=AutopayForm(), remove_form=ConfirmForm())
+                           autopay_form=AutopayForm(), remove_form=ConfirmForm(),
+                           can_bind_payment=vehicles.can_bind_payment, can_send_licence=vehicles.can_send_licence)
+
+
+@bp.route("/vehicles/<int:vehicle_id>/licence", methods=["GET", "POST"])
+@login_required
+def licence(vehicle_id: int):
+    """Send the photo of the vehicle licence (行驶证): one question on its own page."""
+    holder = current_holder()
+    vehicle = _or_404(lambda: vehicles.get_mine(db.session, holder.id, vehicle_id))
+    if not vehicles.can_send_licence(vehicle):
+        return redirect(url_for(".vehicle_list"))
+    form = LicenceForm()
+    done = submit_to_service(
+        form, lambda: vehicles.send_licence(db.session, vehicle, form.photo.data.read()),
+        success=lambda v: _("The photo of the vehicle licence of %(plate)s is sent. You will get a message once it is checked.",
+                            plate=v.plate),
+        then=url_for(".vehicle_list"))
+    return done or render_template("parking/licence.html", form=form, vehicle=vehicle)
 
 
 @bp.route("/vehicles/<int:vehicle_id>/autopay", methods=["POST"])
@@ -116,9 +137,15 @@ def autopay(vehicle_id: int):
     form = AutopayForm()
     if not form.validate_on_submit():
         abort(400)
-    if form.on.data == "1":
+    if form.on.data == "1" and not vehicles.can_bind_payment(vehicle):
+        flash(_("Automatic payment starts once %(plate)s is verified.", plate=vehicle.plate), "error")
+    elif form.on.data == "1":
         method = payments.default_provider().open_method(db.session, holder)
-        vehicles.set_autopay(db.session, vehicle, method)
+        try:
+            vehicles.set_autopay(db.session, vehicle, method)
+        except DomainError as error:  # the claim was dropped meanwhile
+            flash(str(error), "error")
+            return redirect(url_for(".vehicle_list"))
         flash(_("Fees for %(plate)s will be paid automatically when it leaves a car park.", plate=vehicle.plate), "success")
     else:
         vehicles.set_autopay(db.session, vehicle, None)
@@ -150,7 +177,7 @@ def _day_choices(park: CarPark) -> list[SelectChoice]:
 def reserve(car_park_id: int):
     park = _park_or_404(car_park_id)
     holder = current_holder()
-    mine = vehicles.my_vehicles(db.session, holder.id)
+    mine = vehicles.usable_vehicles(db.session, holder.id)
     form = ReserveForm()
     form.plate.choices = [SelectChoice(v.plate, v.plate) for v in mine]
     form.day.choices = _day_choices(park)
@@ -177,7 +204,7 @@ def reserve(car_park_id: int):
             form.time.errors = [_("Choose the arrival time")]
         else:
             try:
-                plate = vehicles.owned_plate(db.session, holder.id, form.plate.data)
+                plate = vehicles.claimed_plate(db.session, holder.id, form.plate.data)
                 reservation = reservations.reserve(db.session, current_user, holder, park, plate, arrive_at,
                                                    idempotency_key=form.idempotency_key.data or None)
             except DomainError as error:
@@ -224,7 +251,7 @@ def share(car_park_id: int):
     park = _park_or_404(car_park_id)
     holder = current_holder()
     windows = [w for w in park.windows if w.active and w.spaces > 0]
-    mine = vehicles.my_vehicles(db.session, holder.id)
+    mine = vehicles.usable_vehicles(db.session, holder.id)
     this_month = sharing.month_start(clock.today())
     months = [this_month, sharing.next_month(this_month)]
     form = ContractForm()
@@ -240,7 +267,7 @@ def share(car_park_id: int):
 
     def sign():
         window = db.session.get(SharingWindow, form.window.data)
-        plate = vehicles.owned_plate(db.session, holder.id, form.plate.data)
+        plate = vehicles.claimed_plate(db.session, holder.id, form.plate.data)
         return sharing.sign(db.session, holder, window, plate, datetime.fromisoformat(form.month.data).date(),
                             renew=form.renew.data, idempotency_key=form.idempotency_key.data or None)
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField,
+                     StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -43,6 +45,22 @@ class QuoteForm(FlaskForm):
 class VehicleForm(FlaskForm):
     plate = StringField(_l("Licence plate"), description=_l("For example 沪A12345, or 沪AD12345 for a new-energy car"),
                         validators=[DataRequired(_l("Enter the licence plate")), Length(max=20)])
+
+
+class LicenceForm(FlaskForm):
+    photo = FileField(_l("Photo of the vehicle licence (行驶证)"),
+                      description=_l("The main page, showing the plate number and the owner's name (JPEG, PNG, WebP or HEIC). "
+                                     "Only the people who check it see it, and it is deleted once they have decided."),
+                      validators=[FileRequired(_l("Choose a photo of the vehicle licence"))])
+
+
+class PlateDecisionForm(FlaskForm):
+    decision = RadioField(_l("Does the vehicle licence match the claim?"),
+                          choices=[SelectChoice("approve", _l("Yes: the plate and the name match, verify it")),
+                                   SelectChoice("refuse", _l("No: refuse the claim"))],
+                          validators=[InputRequired(_l("Choose whether to verify or refuse"))])
+    reason = TextAreaField(_l("Reason for refusing"), description=_l("The driver is told, for example: the photo is unreadable"),
+                           validators=[Optional(), Length(max=200)])
 
 
 class AutopayForm(FlaskForm):

@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.db import utcnow, write_transaction
-from parking import payments, reservations, sharing
+from parking import payments, reservations, sharing, vehicles
 from parking.models import (CarPark, Charge, GateDirection, GateEvent, GateOutcome, ParkingSession,
-                            SessionStatus, Vehicle)
+                            SessionStatus, Vehicle, VehicleStatus)
 from parking.plates import normalize_plate
 from parking.services import fee as tariff_fee
 
@@ -79,7 +79,7 @@ def record_event(session, park: CarPark, raw_plate: str, direction: GateDirectio
                             .execution_options(synchronize_session=False))
             session.flush()
             payer = _payer(session, plate, stay.entered_at)
-            # A plate nobody registered pays at the gate's own till; the portal only records the fee.
+            # A plate nobody verifiably holds pays at the gate's own till; the portal only records the fee.
             if stay.fee_fen > 0 and payer is not None:
                 charge = payments.new_charge(session, user_id=payer, car_park_id=park.id, plate=plate,
                                              amount_fen=stay.fee_fen, session_id=stay.id)
@@ -113,18 +113,18 @@ def record_event(session, park: CarPark, raw_plate: str, direction: GateDirectio
 
 
 def _payer(session, plate: str, entered_at: datetime) -> int | None:
-    """Whoever registered the plate before this stay began; else nobody (pay at the gate)."""
-    vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate))
-    if vehicle is None or vehicle.created_at > entered_at:
-        return None
-    return vehicle.owner_id
+    """Whoever verifiably held the plate when this stay began; else nobody (the gate's till).
+    A mere claim never gets a charge: it would show where and when the car parked."""
+    holder = vehicles.verified_holder(session, plate, at=entered_at)
+    return holder.owner_id if holder is not None else None
 
 
 def history(session, user_id: int, limit: int = 50) -> list[ParkingSession]:
-    """The person's stays: their plates' sessions since each plate was registered."""
+    """The person's stays: their verified plates' sessions since each was verified."""
     return list(session.scalars(
         select(ParkingSession).join(Vehicle, Vehicle.plate == ParkingSession.plate)
-        .where(Vehicle.owner_id == user_id, ParkingSession.status != SessionStatus.EXIT_UNMATCHED,
-               ParkingSession.entered_at >= Vehicle.created_at)
+        .where(Vehicle.owner_id == user_id, Vehicle.status == VehicleStatus.VERIFIED,
+               ParkingSession.status != SessionStatus.EXIT_UNMATCHED,
+               ParkingSession.entered_at >= Vehicle.decided_at)
         .order_by(ParkingSession.entered_at.desc()).limit(limit)
         .options(selectinload(ParkingSession.car_park), selectinload(ParkingSession.charge))))

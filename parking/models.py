@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from datetime import date
 
 from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -110,21 +110,71 @@ class Tariff(db.Model):
                            day_ends=self.day_ends, daily_cap_fen=self.daily_cap_fen)
 
 
+class VehicleStatus(enum.StrEnum):
+    CLAIMED = "claimed"     # the driver typed the plate; no licence photo yet
+    PENDING = "pending"     # the licence photo is in, waiting for a verifier
+    VERIFIED = "verified"   # a verifier saw the vehicle licence (行驶证)
+    REFUSED = "refused"     # a verifier said no
+    DROPPED = "dropped"     # another account's claim of the plate was verified
+
+    @property
+    def label(self):
+        return VEHICLE_STATUS_LABELS[self]
+
+
+VEHICLE_STATUS_LABELS = {
+    VehicleStatus.CLAIMED: _l("Not verified: add a photo of the vehicle licence"),
+    VehicleStatus.PENDING: _l("Waiting for a check of the vehicle licence"),
+    VehicleStatus.VERIFIED: _l("Verified"),
+    VehicleStatus.REFUSED: _l("Not verified: the licence did not match"),
+    VehicleStatus.DROPPED: _l("Verified for another account"),
+}
+# Claims that still stand: usable for reservations and contracts (the gate matches the plate).
+LIVE_VEHICLE_STATES = (VehicleStatus.CLAIMED, VehicleStatus.PENDING, VehicleStatus.VERIFIED)
+
+
 class Vehicle(db.Model):
-    """A plate a person has registered. A plate belongs to one account at a time: its parking
-    history is that person's, and only from the day they registered it."""
+    """A plate on an account: a *claim* until a verifier (car-park operator or service-desk
+    clerk) has seen the vehicle licence. Several accounts may claim a plate; at most one holds it
+    VERIFIED (a partial unique index), and only that holder gets what follows the car: its gate
+    history (from `decided_at`, the verification), its fees and 无感支付."""
 
     __tablename__ = "vehicle"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "plate", name="uq_vehicle_owner_plate"),
+        Index("uq_vehicle_verified_plate", "plate", unique=True,
+              sqlite_where=text("status = 'verified'"), postgresql_where=text("status = 'verified'")),
+        Index("ix_vehicle_plate_status", "plate", "status"),
+        Index("ix_vehicle_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    plate: Mapped[str] = mapped_column(String(10), unique=True)
-    # 无感支付: when set, fees at exit are charged to this payment method automatically.
+    plate: Mapped[str] = mapped_column(String(10))
+    status: Mapped[VehicleStatus] = mapped_column(str_enum(VehicleStatus, 16), default=VehicleStatus.CLAIMED)
+    # The vehicle licence photo (UPLOAD_DIR/licences/), shown to verifiers only and deleted
+    # once the claim is decided or removed.
+    licence_filename: Mapped[str | None] = mapped_column(String(64))
+    # 无感支付: when set, fees at exit are charged to this payment method automatically
+    # (a verified plate only: vehicles.can_bind_payment).
     autopay_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_method.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # Why a claim was refused, or dropped; shown to the driver.
+    decision_note: Mapped[str] = mapped_column(String(200), default="")
 
-    owner = relationship("User")
+    owner = relationship("User", foreign_keys=[owner_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
     autopay_method: Mapped["PaymentMethod | None"] = relationship()
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == VehicleStatus.VERIFIED
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_VEHICLE_STATES
 
 
 class PaymentMethod(db.Model):

@@ -17,7 +17,7 @@ from app.auth import authorize, require_role
 from app.clock import hhmm
 from app.extensions import db
 from app.forms import submit_to_service
-from parking import operator, sharing
+from parking import operator, sharing, verification
 from parking.forms import CapacityForm, ConfirmForm, TariffForm, WindowForm, fen_of, minutes_of
 from parking.models import CarPark, DayPattern, SharingWindow, Tariff
 from parking.services import tariff_in_words
@@ -53,7 +53,8 @@ def dashboard(car_park_id: int):
     from parking.reservations import reservable_now
     return render_template("parking/operate/dashboard.html", park=park, f=figures, peak=peak,
                            reservable=reservable_now(db.session, park), words=tariff_in_words(park.tariff),
-                           token_form=ConfirmForm())
+                           token_form=ConfirmForm(), plates_waiting=(
+                               verification.waiting(db.session) if verification.can_verify(current_user) else None))
 
 
 @bp.route("/<int:car_park_id>/capacity", methods=["GET", "POST"])

@@ -30,7 +30,7 @@ from app.i18n import N_
 from app.notifications.services import notify
 from bookings.services import REFERENCE_ALPHABET
 from parking.models import (Charge, ChargeStatus, DemoWalletAccount, DemoWalletPayment, PaymentMethod,
-                            Vehicle)
+                            Vehicle, VehicleStatus)
 
 UNPAID = (ChargeStatus.DUE, ChargeStatus.FAILED)
 DEMO_OPENING_BALANCE_FEN = 50000
@@ -193,7 +193,9 @@ def default_provider():
 
 def collect_automatically(session, charge: Charge) -> CallbackResult | None:
     """无感支付: charge the payment method bound to the plate, if there is one."""
-    vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == charge.plate))
+    # The verified holder's binding only (a claim cannot bind: parking.vehicles.can_bind_payment).
+    vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == charge.plate,
+                                                   Vehicle.status == VehicleStatus.VERIFIED))
     if vehicle is None or vehicle.autopay_method is None or vehicle.owner_id != charge.user_id:
         return None
     charge.automatic = True

@@ -1,44 +1,106 @@
-"""Drivers' vehicles: registering plates, and binding a plate to a payment method (无感支付)."""
+"""Drivers' vehicles: claiming plates, the vehicle licence photo, and 无感支付.
+
+A plate on an account is a *claim* until a verifier has seen the vehicle licence (行驶证; see
+parking.verification). Guarantees:
+- anyone may claim any plate, and several accounts may claim one: claiming never locks the real
+  owner out, and never shows the claimant anything about the car;
+- a live claim (claimed, pending or verified) may reserve spaces and sign off-peak contracts for
+  the plate: the gate matches the plate, nothing about the car is shown back;
+- only the VERIFIED holder gets what follows the car (gate history, fees, 无感支付), from the
+  moment of verification (`verified_holder`, `can_bind_payment`);
+- the licence photo is stored privately (content-checked, re-encoded, metadata dropped) and
+  removed with the claim or once the claim is decided.
+"""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, NotFound
-from parking.models import PaymentMethod, Vehicle
+from app.db import write_transaction
+from app.errors import Conflict, DomainError, NotFound
+from app.uploads import remove_image, store_image
+from parking.models import LIVE_VEHICLE_STATES, PaymentMethod, Vehicle, VehicleStatus
 from parking.plates import normalize_plate
 
 MAX_VEHICLES = 5
+LICENCE_FOLDER = "licences"  # under UPLOAD_DIR; never served as a static file
+
+
+class UnknownVehicle(DomainError):
+    """The plate is not one of the person's vehicles (nothing is registered as a side effect)."""
+    status = 422
+    code = "unknown_vehicle"
 
 
 def my_vehicles(session, user_id: int) -> list[Vehicle]:
+    """All the person's claims, whatever their state (the vehicles page shows each one)."""
     return list(session.scalars(select(Vehicle).where(Vehicle.owner_id == user_id).order_by(Vehicle.id)))
 
 
-def _taken(plate: str) -> Conflict:
-    return Conflict(_l("%(plate)s is registered to another account. If it is your car, bring the vehicle licence to a service centre."),
-                    field="plate", code="plate_taken", plate=plate)
+def usable_vehicles(session, user_id: int) -> list[Vehicle]:
+    """The person's live claims: the plates they may reserve and sign contracts for."""
+    return [v for v in my_vehicles(session, user_id) if v.is_live]
+
+
+def can_bind_payment(vehicle: Vehicle) -> bool:
+    """无感支付 only for a verified plate: fees follow the verified holder only."""
+    return vehicle.status == VehicleStatus.VERIFIED
+
+
+def can_send_licence(vehicle: Vehicle) -> bool:
+    """A licence photo is asked for until the plate is verified (a refused or dropped claim
+    may try again with a new photo)."""
+    return vehicle.status != VehicleStatus.VERIFIED
 
 
 def register(session, user, raw_plate: str) -> Vehicle:
-    """Register a plate to `user` (committed). A plate registered to someone else is refused:
-    its history would show where that car has been."""
+    """Claim a plate for `user` (committed). Claiming it again returns the same claim; a refused
+    or dropped claim is opened again. Never refused because someone else claims or holds it."""
     plate = normalize_plate(raw_plate)
-    existing = session.scalar(select(Vehicle).where(Vehicle.plate == plate))
-    if existing is not None:
-        if existing.owner_id == user.id:
-            return existing
-        raise _taken(plate)
-    if len(my_vehicles(session, user.id)) >= MAX_VEHICLES:
+    mine = session.scalar(select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate))
+    if mine is not None and mine.is_live:
+        return mine
+    live = session.scalar(select(func.count(Vehicle.id)).where(
+        Vehicle.owner_id == user.id, Vehicle.status.in_(LIVE_VEHICLE_STATES))) or 0
+    if live >= MAX_VEHICLES:
         raise Conflict(_l("You can register at most %(n)d vehicles."), field="plate", code="too_many", n=MAX_VEHICLES)
-    vehicle = Vehicle(owner_id=user.id, plate=plate)
+    if mine is not None:
+        mine.status, mine.decided_at, mine.decided_by_id, mine.decision_note = VehicleStatus.CLAIMED, None, None, ""
+        session.commit()
+        return mine
+    vehicle = Vehicle(owner_id=user.id, plate=plate, status=VehicleStatus.CLAIMED)
     session.add(vehicle)
     try:
         session.commit()
-    except IntegrityError:  # someone registered it in the meantime
+    except IntegrityError:  # the same person's double submit: one claim
         session.rollback()
-        raise _taken(plate) from None
+        return session.scalar(select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate))
+    return vehicle
+
+
+def send_licence(session, vehicle: Vehicle, data: bytes) -> Vehicle:
+    """Store the photo of the vehicle licence and put the claim in the verifiers' queue
+    (committed). A photo sent before is replaced (its file deleted)."""
+    if not can_send_licence(vehicle):
+        raise Conflict(_l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate)
+    if not data:
+        raise DomainError(_l("Choose a photo of the vehicle licence"), field="photo", code="no_photo")
+    stored = store_image(data, LICENCE_FOLDER, max_side=2000, field="photo")
+    previous = vehicle.licence_filename
+    vehicle.licence_filename = stored.filename
+    vehicle.status, vehicle.decided_at, vehicle.decided_by_id, vehicle.decision_note = (
+        VehicleStatus.PENDING, None, None, "")
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        remove_image(LICENCE_FOLDER, stored.filename)
+        raise
+    if previous:
+        remove_image(LICENCE_FOLDER, previous)
     return vehicle
 
 
@@ -50,31 +112,46 @@ def get_mine(session, user_id: int, vehicle_id: int) -> Vehicle:
 
 
 def remove(session, vehicle: Vehicle) -> None:
+    """Delete the claim and its licence photo (committed)."""
+    filename = vehicle.licence_filename
     session.delete(vehicle)
     session.commit()
+    if filename:
+        remove_image(LICENCE_FOLDER, filename)
 
 
-def mine_or_register(session, user, raw_plate: str) -> str:
-    """The normalised plate, registering it to `user` if nobody has it yet (the API's way)."""
+def claimed_plate(session, user_id: int, raw_plate: str) -> str:
+    """The normalised plate if it is one of the person's live claims; UnknownVehicle (422)
+    otherwise. Reservations and contracts take a plate this way: never registering one."""
     plate = normalize_plate(raw_plate)
-    owner = session.scalar(select(Vehicle.owner_id).where(Vehicle.plate == plate))
-    if owner == user.id:
-        return plate
-    return register(session, user, plate).plate
-
-
-def owned_plate(session, user_id: int, raw_plate: str) -> str:
-    plate = normalize_plate(raw_plate)
-    if session.scalar(select(Vehicle.id).where(Vehicle.plate == plate, Vehicle.owner_id == user_id)) is None:
-        raise Conflict(_l("Register %(plate)s as your vehicle first."), field="plate", code="plate_not_registered",
-                       plate=plate)
+    found = session.scalar(select(Vehicle.id).where(Vehicle.plate == plate, Vehicle.owner_id == user_id,
+                                                    Vehicle.status.in_(LIVE_VEHICLE_STATES)))
+    if found is None:
+        raise UnknownVehicle(_l("%(plate)s is not one of your vehicles. Add it under My vehicles first."),
+                             field="plate", plate=plate)
     return plate
 
 
 def set_autopay(session, vehicle: Vehicle, method: PaymentMethod | None) -> None:
-    vehicle.autopay_method_id = method.id if method is not None else None
+    """Bind (or unbind, with None) 无感支付 (committed). Binding needs a verified plate, checked
+    in the write itself so a claim dropped meanwhile is not bound."""
+    write_transaction(session)
+    change = update(Vehicle).where(Vehicle.id == vehicle.id)
+    if method is not None:
+        change = change.where(Vehicle.status == VehicleStatus.VERIFIED)
+    moved = session.execute(change.values(autopay_method_id=method.id if method is not None else None)
+                            .execution_options(synchronize_session=False)).rowcount
     session.commit()
+    session.refresh(vehicle)
+    if not moved:
+        raise Conflict(_l("Automatic payment starts once %(plate)s is verified."), code="plate_not_verified",
+                       plate=vehicle.plate)
 
 
-def payer_for_plate(session, plate: str) -> Vehicle | None:
-    return session.scalar(select(Vehicle).where(Vehicle.plate == plate))
+def verified_holder(session, plate: str, at: datetime | None = None) -> Vehicle | None:
+    """The verified claim of `plate`, if any; with `at`, only if it was verified by then (a stay
+    belongs to whoever verifiably held the plate when it began)."""
+    vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate, Vehicle.status == VehicleStatus.VERIFIED))
+    if vehicle is None or (at is not None and (vehicle.decided_at is None or vehicle.decided_at > at)):
+        return None
+    return vehicle

@@ -10,10 +10,10 @@ How to read it
   scoped to something else (`venue_staff`, `venue_admin_elsewhere`, `carpark_operator`,
   `property_manager`, `town_supervisor`: for them the resident's object is someone else's) and
   scoped to the object's own venue, car park, estate or town (`..._here`: the page is theirs).
-  `venue_admin` (no scope: every venue), `district_supervisor` and `administrator` are
-  district-wide.
+  `venue_admin` (no scope: every venue), `district_supervisor`, `service_desk` (verifies plates)
+  and `administrator` are district-wide.
 * Objects (the `world` fixture): the resident's venue booking, waitlist entry, helper consent,
-  calendar feed, inbox message, vehicle, parking reservation, off-peak contract and its charge,
+  calendar feed, inbox message, vehicle (a claim waiting with its licence photo), parking reservation, off-peak contract and its charge,
   and repair ticket with a photo; and the venue, space, slot, car park, sharing window, estate,
   company, closure and venue photo they belong to. Every URL argument is filled from them
   (`by_endpoint` where one name means different objects, e.g. `reference`, else `by_name`).
@@ -62,13 +62,13 @@ ROLES = ("anonymous", "resident", "other_resident", "helper",
          "carpark_operator", "carpark_operator_here",
          "property_manager", "property_manager_here",
          "town_supervisor", "town_supervisor_here",
-         "district_supervisor", "administrator")
+         "district_supervisor", "service_desk", "administrator")
 
 # Roles with no claim at all on the resident's objects: what they are shown must never contain them.
 UNRELATED = ("anonymous", "other_resident", "helper", "venue_staff", "venue_admin_elsewhere",
-             "carpark_operator", "property_manager", "town_supervisor")
+             "carpark_operator", "property_manager", "town_supervisor", "service_desk")
 
-OUTCOMES = {"ok", "login", "401", "403", "404", "400", "409"}
+OUTCOMES = {"ok", "login", "401", "403", "404", "400", "409", "422"}
 
 
 def row(default: str, **overrides: str) -> dict[str, str]:
@@ -104,6 +104,9 @@ CROWD_OVERVIEW = only("venue_admin", "venue_admin_elsewhere", "district_supervis
 OPERATORS_HERE = only("carpark_operator_here", "administrator")
 # /parking/operate: any operator (an operator of another car park is sent on to their own).
 OPERATOR_INDEX = only("carpark_operator", "carpark_operator_here", "administrator")
+# Verifying plates: operators of any car park and service-desk clerks, district-wide (they see
+# the claimant's name and the licence photo; nobody else does, administrators included).
+VERIFIERS = only("carpark_operator", "carpark_operator_here", "service_desk")
 MANAGERS = only("property_manager", "property_manager_here")            # their own queue
 SUPERVISORS = only("town_supervisor", "town_supervisor_here", "district_supervisor")
 COMPANIES = only("district_supervisor", "administrator")
@@ -212,6 +215,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /parking/reservations/<reference>": OWNER,
     "POST /parking/reservations/<reference>/cancel": OWNER,
     "GET /parking/<int:car_park_id>/share": SIGNED_IN,
+    "GET /parking/vehicles/<int:vehicle_id>/licence": OWNER,
+    "POST /parking/vehicles/<int:vehicle_id>/licence": OWNER,
     "POST /parking/<int:car_park_id>/share": SIGNED_IN,
     "GET /parking/contracts/<int:contract_id>": OWNER,
     "POST /parking/contracts/<int:contract_id>/<any(cancel, stop, renew):action>": OWNER,
@@ -235,6 +240,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /repairs/report": SIGNED_IN,
     "POST /repairs/report": SIGNED_IN,
     "GET /repairs/tickets/<reference>": TICKET,
+    # --- 快捷停车: verifying plates (the resident's claim, waiting with its licence photo) ------
+    "GET /parking/verify": VERIFIERS,
+    "GET /parking/verify/<int:vehicle_id>": VERIFIERS,
+    "POST /parking/verify/<int:vehicle_id>": VERIFIERS,          # an empty decision: refused on content
+    "GET /parking/verify/<int:vehicle_id>/licence": VERIFIERS,
     "POST /repairs/tickets/<reference>/act": TICKET,        # managers only; others: the message
     "POST /repairs/tickets/<reference>/info": TICKET,       # the reporter only; staff: the message
     "POST /repairs/tickets/<reference>/confirm": TICKET,
@@ -280,9 +290,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/carparks/<int:car_park_id>": API_PUBLIC,
     "GET /api/v1/parking/feed": API_PUBLIC,
     "GET /api/v1/parking/quote": API_PUBLIC,
-    # Reserving for the resident's plate: only the resident; for anyone else the plate is
-    # taken (409 plate_taken: nobody can reserve, or follow, someone else's car).
-    "POST /api/v1/parking/reservations": row("409", anonymous="401", resident="ok"),
+    # Reserving for the resident's plate: only the resident; for anyone else it is not one of
+    # their vehicles (422 unknown_vehicle), and the API never registers it as a side effect.
+    "POST /api/v1/parking/reservations": row("422", anonymous="401", resident="ok"),
     "GET /api/v1/parking/reservations/<int:reservation_id>": API_OWNER,
     "DELETE /api/v1/parking/reservations/<int:reservation_id>": API_OWNER,
     # Gate events for the resident's car park: its operators' tokens (and administrators').
@@ -368,6 +378,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     resident = users["resident"]
     today = clock.today()
 
+        "service_desk": make_user("service_desk"),
     # 全闵预约: a booking, a place on a full slot's waitlist, a helper's consent, the feed.
     hall, court = venue.spaces[0], venue.spaces[-1]
     bucket = slot_at(session, hall, 1, 10)
@@ -389,8 +400,9 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     note = notify(session, resident.id, kind="matrix", subject=NOTE_SUBJECT)
     session.commit()
 
-    # 快捷停车: a vehicle, a reservation, next month's off-peak contract and its charge.
-    vehicle = vehicles.register(session, resident, PLATE)
+    # 快捷停车: a claimed vehicle waiting for a verifier with its licence photo, a reservation,
+    # next month's off-peak contract and its charge.
+    vehicle = vehicles.send_licence(session, vehicles.register(session, resident, PLATE), jpeg())
     reservation = reservations.reserve(session, resident, resident, park, PLATE,
                                        clock.at(today, 11 * 60))
     window = sharing.create_window(session, park, name_zh="工作日白天", name_en="Working days",
@@ -521,7 +533,9 @@ def matches(expected: str, response) -> bool:
 def leaks(world, path: str, response) -> list[str]:
     # Open311 requests are public records by specification (see OPEN311); the calendar feed's
     # secret token in its address is the resident's own key (see "GET /calendar/<token>.ics").
-    if path.startswith(("/open311/", "/calendar/")):
+    # Plate verifiers are shown the claimed plate in full by design (they compare it with the
+    # licence photo); everyone else is refused those pages (the status check above).
+    if path.startswith(("/open311/", "/calendar/", "/parking/verify")):
         return []
     body = response.get_data().decode("utf-8", errors="replace")  # photos and QR codes too
     found = []

@@ -78,7 +78,7 @@ def api_world(app, session, make_venue, make_user):
     operator = make_user("carpark_operator", scope=parks[0])
     slot = slot_at(session, venue.spaces[0], 1, 10)
     booking = venue_booking.book_general(session, resident, resident, slot.id, 2)
-    plate = vehicles.mine_or_register(session, resident, "沪A12345")
+    plate = vehicles.register(session, resident, "沪A12345").plate
     arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60)
     reservation = reservations.reserve(session, resident, resident, parks[0], plate, arrive)
     tokens = {"resident": issue_token(session, resident), "operator": issue_token(session, operator)}
@@ -315,6 +315,11 @@ FORM_PAGES = {
     "parking.forms.ReserveForm": [
         FormPage("/parking/{park}/reserve", "resident", {
             "plate": "{plate}", "day": "{tomorrow}", "time": "10:00", "idempotency_key": "key-2"})],
+    "parking.forms.LicenceForm": [
+        FormPage("/parking/vehicles/{plate_claim}/licence", "resident", {"photo": "<png>"})],
+    "parking.forms.PlateDecisionForm": [
+        FormPage("/parking/verify/{pending_plate}", "service_desk",
+                 {"decision": ("approve", "refuse"), "reason": "照片看不清"})],
     "parking.forms.ContractForm": [
         FormPage("/parking/{park}/share", "resident", {
             "window": "{window}", "plate": "{plate}", "month": "{next_month}", "renew": "y",
@@ -408,7 +413,7 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
     from parking.models import Charge, DayPattern
     from repairs.models import Category
     from repairs.services import tickets
-    from tests.conftest import slot_at
+    from tests.conftest import slot_at, verified_vehicle
     from venues.services import booking as booking_service
 
     app.config["UPLOAD_DIR"] = str(tmp_path)
@@ -429,6 +434,7 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
     }
     resident = users["resident"]
     today, tomorrow = clock.today(), clock.today() + timedelta(days=1)
+        "service_desk": make_user("service_desk"),
     session.add(HelperConsent(resident_id=resident.id, helper_id=users["helper"].id))
 
     hall, court = venue.spaces[0], venue.spaces[-1]
@@ -440,7 +446,9 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
     booking_service.book_general(session, filler, filler, full.id, 4)
 
     plate = "沪A12345"
-    vehicle = vehicles.register(session, resident, plate)
+    vehicle = verified_vehicle(session, resident, plate, verifier=users["service_desk"])
+    plate_claim = vehicles.register(session, resident, "沪C13579")  # no licence photo yet
+    pending_plate = vehicles.send_licence(session, vehicles.register(session, make_user(), "沪E24680"), _png())
     reservation = reservations.reserve(session, resident, resident, park, plate, clock.at(today, 11 * 60))
     window = sharing.create_window(session, park, name_zh="工作日白天", name_en="Working days",
                                    days=DayPattern.WORKDAYS, start_minute=8 * 60, end_minute=18 * 60,
@@ -472,6 +480,7 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
         "company": repair_company.id,
     }
 
+        "plate_claim": plate_claim.id, "pending_plate": pending_plate.id,
 
 MISSING = object()
 DATE_PART = "one of a date's three boxes"

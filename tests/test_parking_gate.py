@@ -13,7 +13,7 @@ from bookings.models import BookingStatus
 from parking import payments, reservations, vehicles
 from parking.models import (Charge, ChargeStatus, DemoWalletAccount, DemoWalletPayment, GateEvent, ParkingSession,
                             SessionStatus)
-from tests.conftest import login, submit
+from tests.conftest import login, submit, verified_vehicle
 from tests.race import race
 
 
@@ -129,7 +129,7 @@ def test_many_cars_entering_at_once_are_all_counted(app, session, car_park, make
 def test_entry_uses_the_plate_reservation(gate, session, make_user, frozen):
     park = gate.park
     driver = make_user()
-    vehicles.register(session, driver, "沪A12345")
+    vehicles.register(session, driver, "沪A12345")  # a claim is enough: the gate reads the plate
     reservation = reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60))
     gate("沪A12345", "entry", "2026-12-01T10:10:00+08:00")
     session.rollback()
@@ -140,7 +140,7 @@ def test_entry_uses_the_plate_reservation(gate, session, make_user, frozen):
 
 def test_autopay_charges_the_bound_wallet_once_and_sends_a_receipt(gate, session, make_user):
     driver = make_user()
-    vehicle = vehicles.register(session, driver, "沪A12345")
+    vehicle = verified_vehicle(session, driver, "沪A12345")
     method = payments.PROVIDERS["demo_wallet"].open_method(session, driver)
     vehicles.set_autopay(session, vehicle, method)
     gate("沪A12345", "entry", "2026-12-01T09:00:00+08:00")
@@ -163,7 +163,7 @@ def test_autopay_charges_the_bound_wallet_once_and_sends_a_receipt(gate, session
 
 def test_without_a_binding_the_driver_pays_from_the_history(client, gate, session, make_user):
     driver = make_user(phone="13911112222", locale="en")
-    vehicles.register(session, driver, "沪A12345")
+    verified_vehicle(session, driver, "沪A12345")
     gate("沪A12345", "entry", "2026-12-01T09:00:00+08:00")
     assert gate("沪A12345", "exit", "2026-12-01T11:30:00+08:00")["charge_status"] == "due"
     charge = session.scalar(select(Charge))
@@ -189,7 +189,7 @@ def test_without_a_binding_the_driver_pays_from_the_history(client, gate, sessio
 
 def test_callbacks_are_verified_and_idempotent_over_http(client, gate, session, make_user):
     driver = make_user()
-    vehicles.register(session, driver, "沪A12345")
+    verified_vehicle(session, driver, "沪A12345")
     gate("沪A12345", "entry", "2026-12-01T09:00:00+08:00")
     gate("沪A12345", "exit", "2026-12-01T10:00:00+08:00")
     charge = session.scalar(select(Charge))
@@ -212,7 +212,7 @@ def test_callbacks_are_verified_and_idempotent_over_http(client, gate, session, 
 @pytest.mark.race
 def test_concurrent_callbacks_pay_once(app, session, gate, make_user):
     driver = make_user()
-    vehicles.register(session, driver, "沪A12345")
+    verified_vehicle(session, driver, "沪A12345")
     gate("沪A12345", "entry", "2026-12-01T09:00:00+08:00")
     gate("沪A12345", "exit", "2026-12-01T10:00:00+08:00")
     reference = session.scalar(select(Charge.reference))
@@ -231,7 +231,7 @@ def test_concurrent_callbacks_pay_once(app, session, gate, make_user):
 
 def test_failed_automatic_payment_leaves_it_payable_online(gate, session, make_user):
     driver = make_user()
-    vehicle = vehicles.register(session, driver, "沪A12345")
+    vehicle = verified_vehicle(session, driver, "沪A12345")
     vehicles.set_autopay(session, vehicle, payments.PROVIDERS["demo_wallet"].open_method(session, driver))
     session.execute(DemoWalletAccount.__table__.update().values(balance_fen=500))
     session.commit()
@@ -243,11 +243,11 @@ def test_failed_automatic_payment_leaves_it_payable_online(gate, session, make_u
     assert session.scalar(select(DemoWalletAccount.balance_fen)) == 500
 
 
-def test_history_only_shows_stays_since_the_plate_was_registered(gate, session, make_user, frozen):
+def test_history_only_shows_stays_since_the_plate_was_verified(gate, session, make_user, frozen):
     gate("沪A12345", "entry", "2026-12-01T07:00:00+08:00")
     gate("沪A12345", "exit", "2026-12-01T08:00:00+08:00")
     driver = make_user()
-    vehicles.register(session, driver, "沪A12345")  # at 09:00
+    verified_vehicle(session, driver, "沪A12345")  # verified at 09:00
     from parking.gate import history
     assert history(session, driver.id) == []
     gate("沪A12345", "entry", "2026-12-01T09:30:00+08:00")

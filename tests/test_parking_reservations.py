@@ -155,6 +155,7 @@ def test_late_cancellations_count_towards_suspension(session, car_park, make_use
 def test_api_reserve_get_cancel_idempotent_and_private(client, session, car_park, make_user):
     park = car_park.default
     driver, stranger = make_user(), make_user()
+    vehicles.register(session, driver, "沪A12345")
     headers = auth(session, driver)
     body = {"carpark_id": park.id, "plate": "沪Ａ１２３４５", "arrive_at": "2026-12-01T10:00:00+08:00"}
     created = client.post("/api/v1/parking/reservations", json=body, headers={**headers, "Idempotency-Key": "a1"})
@@ -172,14 +173,18 @@ def test_api_reserve_get_cancel_idempotent_and_private(client, session, car_park
     assert client.delete(f"/api/v1/parking/reservations/{data['id']}", headers=headers).json["error"]["code"] == "not_cancellable"
     bad = client.post("/api/v1/parking/reservations", json={**body, "plate": "ABC"}, headers=headers)
     assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid_plate"
-    taken_plate = client.post("/api/v1/parking/reservations", json=body, headers=auth(session, stranger))
-    assert taken_plate.status_code == 409 and taken_plate.json["error"]["code"] == "plate_taken"
+    # a plate that is not among the stranger's vehicles: refused, and not registered to them
+    not_theirs = client.post("/api/v1/parking/reservations", json=body, headers=auth(session, stranger))
+    assert not_theirs.status_code == 422 and not_theirs.json["error"]["code"] == "unknown_vehicle"
+    assert vehicles.my_vehicles(session, stranger.id) == []
     assert client.post("/api/v1/parking/reservations", json=body).status_code == 401
 
 
 def test_api_sold_out_is_409(client, session, car_park, make_user):
     park = car_park(name="小停车场", reservable=1)
     first, second = make_user(), make_user()
+    vehicles.register(session, first, "沪A11111")
+    vehicles.register(session, second, "沪A22222")
     body = {"carpark_id": park.id, "arrive_at": "2026-12-01T10:15:00+08:00"}
     assert client.post("/api/v1/parking/reservations", json={**body, "plate": "沪A11111"},
                        headers=auth(session, first)).status_code == 201
@@ -219,7 +224,10 @@ def test_sixty_http_requests_for_the_last_five_spaces(app, session, car_park, ma
     ledger balances, on SQLite and PostgreSQL."""
     park = car_park.default
     park_id = park.id  # threads must not touch the test's session
-    headers = [auth(session, make_user()) for _ in range(60)]
+    drivers = [make_user() for _ in range(60)]
+    for i, driver in enumerate(drivers):
+        vehicles.register(session, driver, f"沪A{10000 + i}")
+    headers = [auth(session, driver) for driver in drivers]
 
     def post(i):
         client = app.test_client()

@@ -12,7 +12,7 @@ from bookings.models import BookingStatus, CapacityBucket
 from bookings.services import SoldOut, ledger_mismatches
 from parking import gate, sharing, vehicles
 from parking.models import CarParkKind, Charge, DayPattern, GateDirection, SharingContract
-from tests.conftest import login, submit
+from tests.conftest import login, submit, verified_vehicle
 from tests.race import race
 
 
@@ -132,7 +132,8 @@ def test_renewal_lapses_when_the_next_month_is_full(session, office_window, make
 
 
 def test_stays_inside_the_window_cost_nothing(session, estate_park, office_window, night_window, make_user):
-    driver = driver_with(make_user, session, "沪A12345")
+    driver = make_user()
+    verified_vehicle(session, driver, "沪A12345")  # the stay outside the window is charged to them
     sharing.sign(session, driver, night_window, "沪A12345", date(2026, 12, 1))
     moment = lambda text: clock.local(clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16])))
     gate.record_event(session, estate_park, "沪A12345", GateDirection.ENTRY, moment("2026-12-01T20:00"))

@@ -12,6 +12,7 @@ from app import clock
 from app.accounts.services import issue_token
 from bookings.models import Booking, BookingStatus, CapacityBucket, WaitlistEntry, WaitlistStatus
 from bookings.services import SoldOut, ledger_mismatches
+from parking import vehicles
 from tests.conftest import slot_at
 from tests.race import race
 
@@ -61,7 +62,9 @@ def test_personalised_span(app, session, make_venue, make_user):
 def test_parking_pool(app, session, car_park, make_user):
     park = car_park.default
     park_id = park.id
-    _, headers = tokens_for(session, make_user)
+    users, headers = tokens_for(session, make_user)
+    for i, user in enumerate(users):  # the API reserves only for the driver's own vehicles
+        vehicles.register(session, user, f"沪K{10000 + i}")
     results = race(app, N, lambda i: app.test_client().post("/api/v1/parking/reservations", headers=headers[i], json={
         "carpark_id": park_id, "plate": f"沪K{10000 + i}", "arrive_at": "2026-12-01T15:00:00+08:00"}).status_code)
     assert results.count(201) == 5 and results.count(409) == N - 5, sorted(set(map(str, results)))
