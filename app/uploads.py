@@ -1,6 +1,10 @@
 """Image uploads, checked by content and re-encoded: only real JPEG/PNG/WebP (and HEIC where
 pillow-heif is installed) pictures get through, within size and pixel limits, and what is stored
-is a fresh JPEG with no metadata (EXIF, GPS) at most `max_side` pixels on its longest side."""
+is a fresh JPEG with no metadata (EXIF, GPS) at most `max_side` pixels on its longest side.
+
+Decoding costs CPU in proportion to pixels, not bytes: a PNG of a few kilobytes can declare
+6300 x 6300 pixels. Each request gets UPLOAD_PIXEL_BUDGET pixels of decoding, charged from
+each image's header before it is decoded, so no request can hold a worker for long."""
 from __future__ import annotations
 
 import io
@@ -8,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -30,10 +34,29 @@ class StoredImage:
     filename: str
     width: int
     height: int
+    thumb: str | None = None  # the thumbnail's file name, when one was asked for
 
 
-def store_image(data: bytes, folder: str, *, max_side: int = 1600, field: str = "photo") -> StoredImage:
-    """Validate and re-encode `data`; save it under UPLOAD_DIR/folder. DomainError if refused."""
+def charge_pixels(pixels: int, field: str) -> None:
+    """Count `pixels` against this request's decoding budget, or refuse them (DomainError on
+    `field`) if they would exceed it. Outside a request (CLI, demo data) there is no budget."""
+    if not has_request_context():
+        return
+    budget = current_app.config.get("UPLOAD_PIXEL_BUDGET") or 0
+    # Kept on the request itself: `g` lives as long as the app context, which a test (or a
+    # CLI command) may hold across several requests.
+    used = getattr(request, "portal_upload_pixels", 0)
+    if budget and used + pixels > budget:
+        raise DomainError(_l("These photos have too many pixels together. Send fewer or smaller photos."),
+                          field=field, code="pixel_budget")
+    request.portal_upload_pixels = used + pixels
+
+
+def store_image(data: bytes, folder: str, *, max_side: int = 1600, field: str = "photo",
+                thumb_side: int | None = None) -> StoredImage:
+    """Validate and re-encode `data`; save it under UPLOAD_DIR/folder, and a thumbnail at most
+    `thumb_side` pixels on its longest side from the same decoding when asked. DomainError if
+    refused, before anything is decoded."""
     if len(data) > MAX_BYTES:
         raise DomainError(_l("The photo is larger than %(mb)d MB. Choose a smaller one."),
                           field=field, code="too_large", mb=MAX_BYTES // (1024 * 1024))
@@ -45,14 +68,17 @@ def store_image(data: bytes, folder: str, *, max_side: int = 1600, field: str = 
             if probe.width * probe.height > MAX_PIXELS:
                 raise DomainError(_l("The photo has too many pixels. Choose a smaller one."),
                                   field=field, code="too_many_pixels")
+            charge_pixels(probe.width * probe.height, field)
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image = ImageOps.exif_transpose(image)  # keep the orientation the camera meant
             image = image.convert("RGB")
             image.thumbnail((max_side, max_side))
-            out = io.BytesIO()
-            image.save(out, "JPEG", quality=85, optimize=True)  # no exif= : metadata is dropped
+            out = _jpeg(image)
             width, height = image.size
+            if thumb_side:
+                image.thumbnail((thumb_side, thumb_side))
+                thumb_out = _jpeg(image)
     except DomainError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -69,7 +95,17 @@ def store_image(data: bytes, folder: str, *, max_side: int = 1600, field: str = 
     directory.mkdir(parents=True, exist_ok=True)
     filename = f"{secrets.token_hex(12)}.jpg"
     (directory / filename).write_bytes(out.getvalue())
-    return StoredImage(filename=filename, width=width, height=height)
+    thumb = None
+    if thumb_side:
+        thumb = f"{secrets.token_hex(12)}.jpg"
+        (directory / thumb).write_bytes(thumb_out.getvalue())
+    return StoredImage(filename=filename, width=width, height=height, thumb=thumb)
+
+
+def _jpeg(image) -> io.BytesIO:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85, optimize=True)  # no exif= : metadata is dropped
+    return out
 
 
 def remove_image(folder: str, filename: str) -> None:

@@ -56,8 +56,13 @@ def int_arg(values, name: str, default: int | None = None) -> int | None:
 
 
 def safe_next(target: str | None, default_endpoint: str = "main.home") -> str:
-    """`target` if it is a path on this site, else the default page: never an open redirect."""
-    if target:
+    """`target` if it is a path on this site, else the default page: never an open redirect.
+
+    A control character (a line break, a tab) is never part of a path a page of ours links to,
+    and one in a Location header made werkzeug refuse the response: the sign-in or switch that
+    asked for it failed with a server error. Such a target is ignored like a foreign one, so
+    what the person did (signing in, choosing a language) still takes effect."""
+    if target and not any(ord(char) < 32 or ord(char) == 127 for char in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") \
                 and not target.startswith("//") and "\\" not in target:

@@ -7,7 +7,9 @@ and gives its units back through `release`. The guarantees:
   guarded UPDATE (`taken + q <= capacity`) whose row count is checked, buckets are locked in
   ascending time order (so two transactions never deadlock), and a CHECK constraint backs it up;
 - all buckets of a span are taken, or none (one transaction);
-- a repeated request with the same (holder, idempotency key) returns the first booking;
+- a repeated request with the same (holder, idempotency key) returns the first booking; the same
+  key for something else (another resource, time or quantity: a venue slot, then a parking
+  space) is refused with 422 `idempotency_key_reused`, never answered with the other booking;
 - a booking's units are released exactly once: the status change that releases them is itself a
   guarded UPDATE, so two concurrent cancellations cannot both give the units back;
 - a booking only moves along `TRANSITIONS`: each named transition lists the statuses it may start
@@ -41,6 +43,13 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 class SoldOut(Conflict):
     code = "sold_out"
+
+
+class IdempotencyKeyReused(DomainError):
+    """A key names one request (as in the IETF Idempotency-Key draft and Stripe's API): reused
+    for a different one it is the client's mistake, told plainly rather than guessed at."""
+    status = 422
+    code = "idempotency_key_reused"
 
 
 class WrongState(Conflict):
@@ -121,6 +130,15 @@ def _existing(session, holder_id: int, key: str | None) -> Booking | None:
                                                 Booking.idempotency_key == key))
 
 
+def _replayed(existing: Booking, request: Reservation) -> Booking:
+    """`existing`, made with the request's key, if the request asks for the same thing again."""
+    if (existing.resource_id, existing.starts_at, existing.ends_at, existing.quantity) != \
+            (request.resource_id, request.starts_at, request.ends_at, request.quantity):
+        raise IdempotencyKeyReused(_l("This Idempotency-Key was already used for a different booking. "
+                                      "Send a new key for each new booking."))
+    return existing
+
+
 def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
@@ -179,7 +197,7 @@ def reserve(session, request: Reservation,
         existing = _existing(session, request.holder_id, request.idempotency_key)
         if existing is not None:
             session.commit()
-            return existing
+            return _replayed(existing, request)
         # Serialise one person's concurrent requests (PostgreSQL; SQLite is serial already).
         session.execute(select(User.id).where(User.id == request.holder_id).with_for_update())
         if check is not None:
@@ -193,7 +211,7 @@ def reserve(session, request: Reservation,
         existing = _existing(session, request.holder_id, request.idempotency_key)
         if existing is None:
             raise
-        return existing
+        return _replayed(existing, request)
     except Exception:
         session.rollback()
         raise

@@ -40,3 +40,6 @@ def init_app(app) -> None:
     from app.ratelimit import limiter_for
     app.view_functions["api_parking.feed"] = limiter_for(app).limit(
         lambda: app.config.get("PARKING_FEED_RATE", "120 per minute"))(app.view_functions["api_parking.feed"])
+    from app.ratelimit import limit_endpoints, limit_public_lists
+    limit_public_lists(app, "parking.index", "api_parking.list_car_parks")
+    limit_endpoints(app, "QUOTE_RATE", "parking-quote", ["parking.quote", "api_parking.quote"])

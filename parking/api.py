@@ -158,7 +158,8 @@ def _reservation(reservation) -> dict:
 @blp.route("/parking/reservations", methods=["POST"])
 @blp.doc(security=SECURITY, parameters=[{
     "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-    "description": "Repeat a request with the same key to get the same reservation, never two"}])
+    "description": "Repeat a request with the same key to get the same reservation, never two; "
+                   "the key used before for a different booking is refused (422 `idempotency_key_reused`)"}])
 @token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(ReservationRequestSchema)
 @blp.response(201, ReservationSchema)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.db import utcnow, write_transaction
@@ -73,7 +75,9 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
     """Verify and apply a provider's callback; commits. Safe to repeat."""
     if provider not in PROVIDERS:
         raise CallbackRefused(_l("Unknown payment provider."), code="unknown_provider")
-    if not hmac.compare_digest(sign(provider, body), (signature or "").strip().lower()):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError, a 500
+    # for any header a client cared to send), and a non-hex signature simply does not match.
+    if not hmac.compare_digest(sign(provider, body).encode(), (signature or "").strip().lower().encode()):
         raise CallbackRefused(_l("The callback's signature does not match."), code="bad_signature")
     try:
         data = json.loads(body)
@@ -132,18 +136,36 @@ class DemoWallet:
     key = "demo_wallet"
     label = _l("Demo wallet (not real money)")
 
+    def _method(self, session, user_id: int) -> PaymentMethod | None:
+        return session.scalar(select(PaymentMethod).where(PaymentMethod.user_id == user_id,
+                                                          PaymentMethod.provider == self.key)
+                              .order_by(PaymentMethod.id))
+
     def open_method(self, session, user) -> PaymentMethod:
-        """The person's demo wallet payment method, opened with a demo balance on first use."""
-        method = session.scalar(select(PaymentMethod).where(PaymentMethod.user_id == user.id,
-                                                            PaymentMethod.provider == self.key))
+        """The person's demo wallet payment method, opened with a demo balance on first use.
+        Safe when several first payments open it at once: the account goes in with ON CONFLICT
+        DO NOTHING on its unique user, and its row lock (PostgreSQL; SQLite's write transactions
+        are serial) lets one of them add the method while the others wait, then find it."""
+        method = self._method(session, user.id)
         if method is not None:
             return method
-        account = DemoWalletAccount(user_id=user.id, balance_fen=DEMO_OPENING_BALANCE_FEN)
-        session.add(account)
-        session.flush()
-        method = PaymentMethod(user_id=user.id, provider=self.key, account_ref=f"demo-{account.id}")
-        session.add(method)
-        session.commit()
+        write_transaction(session)
+        try:
+            dialect = session.get_bind().dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            session.execute(insert(DemoWalletAccount)
+                            .values(user_id=user.id, balance_fen=DEMO_OPENING_BALANCE_FEN)
+                            .on_conflict_do_nothing(index_elements=["user_id"]))
+            account = session.scalar(select(DemoWalletAccount).where(DemoWalletAccount.user_id == user.id)
+                                     .with_for_update())
+            method = self._method(session, user.id)
+            if method is None:
+                method = PaymentMethod(user_id=user.id, provider=self.key, account_ref=f"demo-{account.id}")
+                session.add(method)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
         return method
 
     def balance(self, session, user_id: int) -> int | None:

@@ -148,13 +148,19 @@ def reserve(session, actor, holder, park: CarPark, plate: str, arrive_at: dateti
     (409 sold_out) when the pool is full for any quarter hour of the stay."""
     if not park.open or park.reservable_spaces <= 0:
         raise DomainError(_l("This car park does not take reservations."), code="not_reservable")
+    ahead = current_app.config["PARKING_RESERVE_DAYS_AHEAD"]
+    if not clock.plausible(arrive_at.date()):
+        # The calendar's edges (the year 9999) overflow on the way to local time or the end of
+        # the grace period: answered like any time too far ahead, or past.
+        if arrive_at.date() < clock.FIRST_DAY:
+            raise DomainError(_l("That time has passed. Choose a later arrival time."), field="arrive_at", code="too_late")
+        raise DomainError(_l("You can reserve up to %(n)d days ahead."), field="arrive_at", code="too_early", n=ahead)
     arrive_at = clock.local(arrive_at).replace(second=0, microsecond=0)
     if arrive_at.minute % BUCKET_MINUTES:
         raise DomainError(_l("Arrival times are on the quarter hour, like 08:00 or 08:15."),
                           field="arrive_at", code="not_quarter_hour")
     if arrive_at < clock.now():
         raise DomainError(_l("That time has passed. Choose a later arrival time."), field="arrive_at", code="too_late")
-    ahead = current_app.config["PARKING_RESERVE_DAYS_AHEAD"]
     if clock.local(arrive_at).date() > clock.today() + timedelta(days=ahead):
         raise DomainError(_l("You can reserve up to %(n)d days ahead."), field="arrive_at", code="too_early", n=ahead)
     _ensure_span(session, park, arrive_at, arrive_at + timedelta(minutes=park.grace_minutes))

@@ -31,6 +31,8 @@ def init_app(app) -> None:
                       staff_views.media_bp):
         app.register_blueprint(blueprint)
     register_api_blueprint(app, api.blp)
+    from app.ratelimit import limit_public_lists
+    limit_public_lists(app, "venues.index", "api_venues.list_venues")
     register_service(app, Service(
         key="venues", title=_l("Venue booking"),
         summary=_l("Book museums, libraries, culture centres, sports halls and courts, then show your code at the door."),

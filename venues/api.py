@@ -157,7 +157,8 @@ def _booking_dict(booking: Booking):
 @blp.route("/bookings", methods=["POST"])
 @blp.doc(security=SECURITY, parameters=[{
     "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-    "description": "Repeat a request with the same key to get the same booking, never two"}])
+    "description": "Repeat a request with the same key to get the same booking, never two; "
+                   "the key used before for a different booking is refused (422 `idempotency_key_reused`)"}])
 @token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(BookingRequestSchema)
 @blp.response(201, BookingSchema)
