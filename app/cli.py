@@ -115,7 +115,7 @@ def import_households(file, dry_run):
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.outcome] = counts.get(o.outcome, 0) + 1
-        click.echo(f"line {o.line}: {o.outcome}" + (f": {o.message}" if o.message else ""))
+        click.echo(str(o))
     errors = counts.get("error", 0)
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no rows"
     if errors:

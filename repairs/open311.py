@@ -5,6 +5,18 @@ Every resource in `.json` and `.xml`, the spec's field names, its error format
 `api_key` is a personal API token (`flask create-token`); its owner is the reporter. An
 `address_string` is matched to an estate (any address GET requests returns is accepted back),
 `lat`/`long` to the nearest estate. `expected_datetime` is the response deadline.
+
+What is published (the list is public, anonymous and bulk): for a report about someone's home,
+its category, estate, status and dates only; for a public-area report also its description and
+spot, with anything shaped like a phone number or a plate masked (as FixMyStreet publishes
+them). `status_notes` is the latest public note written by the estate's staff (a reply, an
+assignment, a visit...; never the resident's own words: added information, a reopening reason,
+a rating), and only for public-area reports; otherwise the state's name. The XML is always
+well-formed, whatever old rows hold.
+
+Filing follows the portal's input policy (app/text.py): the fields are validated with the
+repair report form itself, so the limits are the web page's; a malformed body is a 400 in the
+spec's error format, and filing is rate-limited per account and per client address.
 """
 from __future__ import annotations
 
@@ -12,17 +24,20 @@ import math
 import xml.etree.ElementTree as ET  # nosec B405 # only builds outgoing XML, never parses input
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from app import clock
+from app import clock, text
 from app.accounts.models import ApiToken
 from app.errors import DomainError
 from app.extensions import db
 from app.places.models import Estate
-from repairs.models import OPEN_STATES, Category, EventKind, Ticket
+from app.urls import MAX_INT
+from repairs.models import OPEN_STATES, Category, Ticket
 from repairs.services import tickets
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -48,7 +63,7 @@ def _xml(root_name: str, value) -> bytes:
             for child in item:
                 build(element, LIST_ITEM.get(name, "item"), child)
         elif item is not None:
-            element.text = str(item).lower() if isinstance(item, bool) else str(item)
+            element.text = text.xml_text(str(item).lower() if isinstance(item, bool) else str(item))
     root = ET.Element(root_name)
     for entry in value if isinstance(value, list) else [value]:
         if isinstance(value, list):
@@ -78,6 +93,14 @@ def open311_error(error: Open311Error):
     fmt = request.view_args.get("fmt") if request.view_args else "json"
     fmt = fmt if fmt in FORMATS else "json"
     return _respond(fmt, "errors", [{"code": error.code, "description": error.description}], error.code)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """Refusals from below the views (a body too large, a rate limit) in the spec's format too."""
+    if isinstance(error, TooManyRequests):
+        return open311_error(Open311Error(429, _("Too many requests. Wait a little and try again.")))
+    return open311_error(Open311Error(error.code or 400, error.description or error.name))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -128,18 +151,28 @@ def service_definition(code, fmt):
     return _respond(fmt, "service_definition", {"service_code": code, "attributes": attributes})
 
 
+# The staff's own notes: what the estate's managers write when they act on a ticket.
+STAFF_NOTES = frozenset(tickets.EVENT_OF_ACTION.values())
+
+
 def _status_notes(ticket: Ticket) -> str:
-    public = [e for e in ticket.events if e.public and e.body and e.kind not in (EventKind.SUBMITTED,)]
-    return public[-1].body if public else str(ticket.state.label)
+    """The latest public note the estate's staff wrote, masked, for a public-area report; the
+    state's name otherwise (and for a home, always: a reply there is about someone's home)."""
+    if ticket.public_area:
+        notes = [e for e in ticket.events if e.public and e.body and e.kind in STAFF_NOTES]
+        if notes:
+            return text.mask_contacts(notes[-1].body)
+    return str(ticket.state.label)
 
 
 def _request_dict(ticket: Ticket) -> dict:
     estate = ticket.estate
     updated = max((e.at for e in ticket.events), default=ticket.submitted_at)
-    address = estate.address_zh + (f" {ticket.location}" if ticket.public_area and ticket.location else "")
     # A report about someone's own home is published without their words (which may say who
     # they are or what is in their home): the category, estate, times and status remain.
-    description = ticket.description if ticket.public_area else ""
+    address = estate.address_zh + (f" {text.mask_contacts(ticket.location)}"
+                                   if ticket.public_area and ticket.location else "")
+    description = text.mask_contacts(ticket.description) if ticket.public_area else ""
     return {"service_request_id": ticket.reference,
             "status": "open" if ticket.state in OPEN_STATES else "closed",
             "status_notes": _status_notes(ticket), "service_name": str(ticket.category.label),
@@ -237,39 +270,108 @@ def nearest_estate(session, lat: float, lng: float) -> Estate | None:
     return min(located, key=distance, default=None)
 
 
+# The fields a filing may carry that are numbers in JSON; every other field is text.
+NUMERIC_FIELDS = ("lat", "long", "address_id")
+
+
+def _submitted() -> dict[str, str]:
+    """The filing's fields, form-encoded or a JSON object, as text held to the input policy:
+    anything else is a 400 in the spec's format, never a server error."""
+    if request.form:
+        fields = {key: request.form.get(key) for key in request.form}
+        refused = set(getattr(request.form, "had_nul", ()))
+    else:
+        fields = request.get_json(silent=True) if request.data else {}
+        refused = set()
+        if not isinstance(fields, dict):
+            raise Open311Error(400, _("Send the fields form-encoded or as one JSON object."))
+        for key, value in fields.items():
+            if key in NUMERIC_FIELDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+                fields[key] = repr(value)
+            elif not isinstance(value, str):
+                raise Open311Error(400, _("%(name)s must be text.", name=str(key)[:40]))
+    refused |= {key for key, value in fields.items() if text.control_error(value)}
+    if refused:
+        raise Open311Error(400, f"{sorted(refused)[0][:40]}: {text.CONTROL_MESSAGE}")
+    for key, value in fields.items():
+        if len(value) > text.LONG:
+            raise Open311Error(400, f"{key[:40]}: " + _("Use at most %(n)d characters.", n=text.LONG))
+    return {key: text.normalise_newlines(value) for key, value in fields.items()}
+
+
+def _api_token(fields: dict) -> ApiToken | None:
+    if "open311_token" not in g:
+        key = fields.get("api_key", "")
+        g.open311_token = ApiToken.lookup(db.session, key) if key else None
+    return g.open311_token
+
+
+def _estate(fields: dict) -> Estate | None:
+    """The estate the filing's location names (lat and long, else address_id, else address_string)."""
+    if fields.get("lat") and fields.get("long"):
+        try:
+            lat, lng = float(fields["lat"]), float(fields["long"])
+        except ValueError:
+            raise Open311Error(400, _("lat and long must be numbers.")) from None
+        if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+            raise Open311Error(400, _("lat and long must be numbers.")) from None
+        return nearest_estate(db.session, lat, lng)
+    if fields.get("address_id"):
+        wanted = fields["address_id"].strip()
+        # A number past an INTEGER column names no estate (PostgreSQL refuses to compare it).
+        return db.session.get(Estate, int(wanted)) if wanted.isdecimal() and int(wanted) <= MAX_INT else None
+    if fields.get("address_string"):
+        return match_address(db.session, fields["address_string"])
+    raise Open311Error(400, _("Give a location: lat and long, address_string or address_id."))
+
+
+# The report form's fields, by their Open311 names: the same validators (and limits) as the page.
+FORM_FIELDS = {"description": "description", "area": "address_string", "preferred_time": "attribute[preferred_time]"}
+
+
+def _validated(fields: dict, public: bool, estate: Estate) -> dict:
+    """The report's text, checked by the repair report form's own fields."""
+    from repairs.forms import ReportForm
+
+    area = ""
+    if public:  # the spot: the address given, else the coordinates, else the estate
+        area = fields.get("address_string") or ""
+        if not area and fields.get("lat") and fields.get("long"):
+            area = f"{float(fields['lat']):.6f},{float(fields['long']):.6f}"
+        area = area or estate.name_zh
+    form = ReportForm(formdata=MultiDict({"description": fields.get("description", ""), "area": area,
+                                          "preferred_time": fields.get("attribute[preferred_time]", "")}),
+                      meta={"csrf": False})
+    form.validate()
+    for name, outside in FORM_FIELDS.items():
+        errors = getattr(form, name).errors
+        if errors:
+            raise Open311Error(400, f"{outside}: {errors[0]}")
+    return {"description": form.description.data, "area": area, "preferred_time": form.preferred_time.data or ""}
+
+
 @bp.route("/requests.<fmt>", methods=["POST"])
 def create_request(fmt):
     fmt = _format(fmt)
-    form = request.form if request.form else (request.get_json(silent=True) or {})
-    api_token = ApiToken.lookup(db.session, form.get("api_key", "")) if form.get("api_key") else None
+    fields = _submitted()
+    api_token = _api_token(fields)
     if api_token is None or not api_token.user.active:
         raise Open311Error(403, _("A valid api_key is required."))
-    code = form.get("service_code", "")
+    code = fields.get("service_code", "")
     if code not in {c.value for c in Category}:
         raise Open311Error(400, _("service_code is missing or unknown."))
-    if not (form.get("description") or "").strip():
+    if not (fields.get("description") or "").strip():
         raise Open311Error(400, _("description is required."))
-    estate = None
-    if form.get("lat") and form.get("long"):
-        try:
-            estate = nearest_estate(db.session, float(form["lat"]), float(form["long"]))
-        except ValueError:
-            raise Open311Error(400, _("lat and long must be numbers.")) from None
-    elif form.get("address_id"):
-        estate = db.session.get(Estate, int(form["address_id"])) if form["address_id"].isdigit() else None
-    elif form.get("address_string"):
-        estate = match_address(db.session, form["address_string"])
-    else:
-        raise Open311Error(400, _("Give a location: lat and long, address_string or address_id."))
+    estate = _estate(fields)
     if estate is None:
         raise Open311Error(400, _("The location does not match any estate in the district."))
     reporter = api_token.user
-    public = form.get("attribute[public_area]", "").lower() == "true" or reporter.home_estate_id != estate.id
+    public = fields.get("attribute[public_area]", "").lower() == "true" or reporter.home_estate_id != estate.id
+    report = _validated(fields, public, estate)
     try:
         ticket = tickets.report(db.session, reporter, reporter, category=Category(code),
-                                description=form["description"], public_area=public,
-                                area=(form.get("address_string") or f"{form.get('lat')},{form.get('long')}")[:120] if public else "",
-                                preferred_time=form.get("attribute[preferred_time]", ""), estate_id=estate.id)
+                                description=report["description"], public_area=public, area=report["area"],
+                                preferred_time=report["preferred_time"], estate_id=estate.id)
     except DomainError as error:
         db.session.rollback()
         raise Open311Error(400, str(error)) from None
@@ -279,3 +381,28 @@ def create_request(fmt):
                                                 "account_id": str(reporter.id)}], 201)
 
 
+def _filing_account() -> str:
+    """The rate limit's key for a filing's account: its api_key's owner (a filing without a
+    valid key is exempt here; the per-address limit still counts it)."""
+    token = _filing_token()
+    return f"user:{token.user_id}" if token is not None else ""
+
+
+def _filing_token() -> ApiToken | None:
+    try:
+        return _api_token(_submitted())
+    except Open311Error:
+        return None
+
+
+def init_limits(app) -> None:
+    """Filing is limited per account (OPEN311_POSTS_PER_ACCOUNT) and per client address
+    (OPEN311_POSTS_PER_ADDRESS); installed on this app's own view table (the limiter is per app)."""
+    from app.ratelimit import limiter_for
+
+    limiter = limiter_for(app)
+    view = app.view_functions["open311.create_request"]
+    view = limiter.limit(lambda: app.config["OPEN311_POSTS_PER_ACCOUNT"], key_func=_filing_account,
+                         scope="open311-post-account", exempt_when=lambda: _filing_token() is None)(view)
+    view = limiter.limit(lambda: app.config["OPEN311_POSTS_PER_ADDRESS"], scope="open311-post-address")(view)
+    app.view_functions["open311.create_request"] = view

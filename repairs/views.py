@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.acting import current_holder
+from app.audit.services import record_access
 from app.accounts.models import HelpService, Role
 from app.auth import require_role
 from app.csvexport import csv_response
@@ -95,11 +96,14 @@ def ticket(reference: str):
     item = _ticket_or_404(reference)
     staff = tickets.is_staff_for(current_user, item)
     events = [e for e in item.events if e.public or staff]
+    resident = item.reporter is not None and tickets.can_act_for(db.session, current_user, item.reporter, HelpService.REPAIRS)
+    supervisor = current_user.has_role(Role.TOWN_SUPERVISOR, item) or current_user.has_role(Role.DISTRICT_SUPERVISOR)
+    if (staff or supervisor) and not resident:  # staff reading a resident's report: on the record
+        record_access(db.session, current_user, "repairs.ticket_read", item, resident_id=item.reporter_id,
+                      reference=item.reference)
     return render_template(
         "repairs/ticket.html", ticket=item, events=events, new=request.args.get("new") == "1",
-        manager=tickets.is_manager_for(current_user, item), staff=staff,
-        resident=item.reporter is not None and tickets.can_act_for(db.session, current_user, item.reporter, HelpService.REPAIRS),
-        supervisor=current_user.has_role(Role.TOWN_SUPERVISOR, item) or current_user.has_role(Role.DISTRICT_SUPERVISOR),
+        manager=tickets.is_manager_for(current_user, item), staff=staff, resident=resident, supervisor=supervisor,
         action_form=ActionForm(), message_form=MessageForm(), reopen_form=ReopenForm(),
         rate_form=RateForm(), note_form=NoteForm(), now=clock.now(), State=State)
 

@@ -140,6 +140,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /inbox/<int:notification_id>": OWNER,
     "POST /inbox/read-all": SIGNED_IN,
     "GET /audit": AUDITORS,
+    # Household claims: the estate's managers decide claims to its homes; another estate's
+    # manager gets a 404 for the resident's claim, everyone else has no queue at all.
+    "GET /homes/claims": MANAGERS,
+    "POST /homes/claims/<int:claim_id>/decide": row("403", anonymous="login", property_manager="404",
+                                                    property_manager_here="ok"),
     # --- 全闵预约: finding and booking (any signed-in person books for themself) --------------
     "GET /venues": PUBLIC,
     "GET /venues/<int:venue_id>": PUBLIC,
@@ -210,13 +215,13 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /parking/vehicles": SIGNED_IN,
     "POST /parking/vehicles": SIGNED_IN,
     "POST /parking/vehicles/<int:vehicle_id>/autopay": OWNER,
+    "GET /parking/vehicles/<int:vehicle_id>/licence": OWNER,
+    "POST /parking/vehicles/<int:vehicle_id>/licence": OWNER,
     "GET /parking/<int:car_park_id>/reserve": SIGNED_IN,
     "POST /parking/<int:car_park_id>/reserve": SIGNED_IN,
     "GET /parking/reservations/<reference>": OWNER,
     "POST /parking/reservations/<reference>/cancel": OWNER,
     "GET /parking/<int:car_park_id>/share": SIGNED_IN,
-    "GET /parking/vehicles/<int:vehicle_id>/licence": OWNER,
-    "POST /parking/vehicles/<int:vehicle_id>/licence": OWNER,
     "POST /parking/<int:car_park_id>/share": SIGNED_IN,
     "GET /parking/contracts/<int:contract_id>": OWNER,
     "POST /parking/contracts/<int:contract_id>/<any(cancel, stop, renew):action>": OWNER,
@@ -235,16 +240,16 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /parking/operate/<int:car_park_id>/windows/<int:window_id>": OPERATORS_HERE,
     "POST /parking/operate/<int:car_park_id>/windows/<int:window_id>": OPERATORS_HERE,
     "POST /parking/operate/<int:car_park_id>/token": OPERATORS_HERE,
-    # --- 物业百事通 ---------------------------------------------------------------------------
-    "GET /repairs": PUBLIC,             # signed in: their own reports listed
-    "GET /repairs/report": SIGNED_IN,
-    "POST /repairs/report": SIGNED_IN,
-    "GET /repairs/tickets/<reference>": TICKET,
     # --- 快捷停车: verifying plates (the resident's claim, waiting with its licence photo) ------
     "GET /parking/verify": VERIFIERS,
     "GET /parking/verify/<int:vehicle_id>": VERIFIERS,
     "POST /parking/verify/<int:vehicle_id>": VERIFIERS,          # an empty decision: refused on content
     "GET /parking/verify/<int:vehicle_id>/licence": VERIFIERS,
+    # --- 物业百事通 ---------------------------------------------------------------------------
+    "GET /repairs": PUBLIC,             # signed in: their own reports listed
+    "GET /repairs/report": SIGNED_IN,
+    "POST /repairs/report": SIGNED_IN,
+    "GET /repairs/tickets/<reference>": TICKET,
     "POST /repairs/tickets/<reference>/act": TICKET,        # managers only; others: the message
     "POST /repairs/tickets/<reference>/info": TICKET,       # the reporter only; staff: the message
     "POST /repairs/tickets/<reference>/confirm": TICKET,
@@ -373,12 +378,12 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "town_supervisor": make_user("town_supervisor", scope=other_town),
         "town_supervisor_here": make_user("town_supervisor", scope=town),
         "district_supervisor": make_user("district_supervisor"),
+        "service_desk": make_user("service_desk"),
         "administrator": make_user("administrator"),
     }
     resident = users["resident"]
     today = clock.today()
 
-        "service_desk": make_user("service_desk"),
     # 全闵预约: a booking, a place on a full slot's waitlist, a helper's consent, the feed.
     hall, court = venue.spaces[0], venue.spaces[-1]
     bucket = slot_at(session, hall, 1, 10)
@@ -387,7 +392,8 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     filler = make_user()
     booking_service.book_general(session, filler, filler, full.id, 2)
     entry = booking_service.join_waitlist(session, resident, resident, full.id, 1)
-    consent = HelperConsent(resident_id=resident.id, helper_id=make_user("community_helper").id)
+    consent = HelperConsent(resident_id=resident.id, helper_id=make_user("community_helper").id,
+                            venues=True, parking=True, repairs=True)
     session.add(consent)
     session.commit()
     feed = feed_token(session, resident.id)
@@ -444,7 +450,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "window_id": window.id, "vehicle_id": vehicle.id, "contract_id": contract.id,
         "action": "stop", "reservation_id": reservation.id, "company_id": repair_company.id,
         "request_id": ticket_ref, "code": Category.WATER.value, "fmt": "json",
-        "provider": "demo_wallet",
+        "provider": "demo_wallet", "claim_id": resident.home_claim.id,
     }
     span = {"start": court_start.isoformat(), "steps": 1}
     queries = {

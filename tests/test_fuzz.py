@@ -274,6 +274,9 @@ FORM_PAGES = {
             "name": "居民", "phone": "{resident_phone}", "locale": "zh_CN", "display_mode": "standard",
             "home_estate_id": "{estate}", "home_building": "5", "home_unit": "2", "home_room": "301"})],
     "app.accounts.forms.DisplayForm": [FormPage("/display", "resident", {"display_mode": "elderly"})],
+    "app.places.forms.ClaimDecisionForm": [
+        FormPage("/homes/claims/{claim}/decide", "manager", {"decision": ("approve", "refuse"), "reason": "名册无此户"},
+                 page="/homes/claims")],
     "venues.forms.SearchForm": [
         FormPage("/venues", None, {
             "q": "测试", "type": "museum", "town": "{town}", "day-year": "2026", "day-month": "12",
@@ -295,7 +298,7 @@ FORM_PAGES = {
                  page="/staff/venues/{venue}/bookings?date={tomorrow}")],
     "venues.forms.DoorForm": [
         FormPage("/staff/venues/{venue}/door", "venue_staff", {"code": "{door_code}"}, ok_page=True)],
-    "venues.forms.ConsentForm": [FormPage("/bookings/helpers", "resident", {"helper": "{helper_name}"})],
+    "venues.forms.ConsentForm": [FormPage("/bookings/helpers", "resident", {"helper": "{helper_name}", "services": "parking"})],
     "venues.forms.VenueForm": [FormPage("/staff/venues/{venue}/edit", "venue_admin", VENUE),
                                FormPage("/staff/venues/admin/new", "venue_admin", VENUE)],
     "venues.forms.SpaceForm": [FormPage("/staff/venues/{venue}/spaces/new", "venue_admin", SPACE)],
@@ -312,14 +315,14 @@ FORM_PAGES = {
     "parking.forms.AutopayForm": [
         FormPage("/parking/vehicles/{vehicle}/autopay", "resident", {"vehicle": "{vehicle}", "on": "1"},
                  page="/parking/vehicles")],
-    "parking.forms.ReserveForm": [
-        FormPage("/parking/{park}/reserve", "resident", {
-            "plate": "{plate}", "day": "{tomorrow}", "time": "10:00", "idempotency_key": "key-2"})],
     "parking.forms.LicenceForm": [
         FormPage("/parking/vehicles/{plate_claim}/licence", "resident", {"photo": "<png>"})],
     "parking.forms.PlateDecisionForm": [
         FormPage("/parking/verify/{pending_plate}", "service_desk",
                  {"decision": ("approve", "refuse"), "reason": "照片看不清"})],
+    "parking.forms.ReserveForm": [
+        FormPage("/parking/{park}/reserve", "resident", {
+            "plate": "{plate}", "day": "{tomorrow}", "time": "10:00", "idempotency_key": "key-2"})],
     "parking.forms.ContractForm": [
         FormPage("/parking/{park}/share", "resident", {
             "window": "{window}", "plate": "{plate}", "month": "{next_month}", "renew": "y",
@@ -431,11 +434,12 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
         "manager": make_user("property_manager", scope=estate),
         "town_supervisor": make_user("town_supervisor", scope=town),
         "district": make_user("district_supervisor"),
+        "service_desk": make_user("service_desk"),
     }
     resident = users["resident"]
     today, tomorrow = clock.today(), clock.today() + timedelta(days=1)
-        "service_desk": make_user("service_desk"),
-    session.add(HelperConsent(resident_id=resident.id, helper_id=users["helper"].id))
+    session.add(HelperConsent(resident_id=resident.id, helper_id=users["helper"].id,
+                              venues=True, parking=True, repairs=True))
 
     hall, court = venue.spaces[0], venue.spaces[-1]
     booking = booking_service.book_general(session, resident, resident, slot_at(session, hall, 1, 10).id, 1)
@@ -464,8 +468,10 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
     other_ticket = report(Category.LIFT, "电梯坏了", public_area=True, area="5号楼")
     fixed_ticket = report(Category.DOORS, "门锁坏了")
     tickets.act(session, users["manager"], fixed_ticket, "resolve")
+    newcomer = make_user(home_estate_id=estate.id, home_building="9", home_room="901", home_verified=False)
     session.commit()
     return {
+        "claim": newcomer.home_claim.id,
         "users": users, "resident_phone": resident.phone, "resident": resident.id,
         "helper_name": users["helper"].username, "town": town.id, "estate": estate.id,
         "venue": venue.id, "hall": hall.id, "court": court.id, "slot": slot_at(session, hall, 1, 11).id,
@@ -474,13 +480,13 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
         "court_start": slot_at(session, court, 1, 11).starts_at.isoformat(),
         "court_booking": court_booking.reference, "door_code": booking.door_code,
         "park": park.id, "plate": plate, "vehicle": vehicle.id, "window": window.id,
+        "plate_claim": plate_claim.id, "pending_plate": pending_plate.id,
         "next_month": next_month.isoformat(), "charge": charge.reference,
         "reservation": reservation.booking.reference, "ticket": ticket.reference,
         "other_ticket": other_ticket.reference, "fixed_ticket": fixed_ticket.reference,
         "company": repair_company.id,
     }
 
-        "plate_claim": plate_claim.id, "pending_plate": pending_plate.id,
 
 MISSING = object()
 DATE_PART = "one of a date's three boxes"

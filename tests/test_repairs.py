@@ -135,7 +135,7 @@ def test_resident_confirms_reopens_within_period_and_rates(session, world, froze
 def test_duplicates_are_shown_joined_and_marked(session, world, make_user):
     first = file(session, world, category=Category.LIFT, public_area=True, area="5号楼电梯")
     neighbour = make_user(home_estate_id=world["estate"].id)
-    assert tickets.open_similar(session, world["estate"].id, Category.LIFT, True, "") == [first]
+    assert tickets.open_for_place(session, neighbour) == [first]
     tickets.join(session, neighbour, first)
     second = tickets.report(session, neighbour, neighbour, category=Category.LIFT, description="电梯坏",
                             public_area=True, area="5号楼")
@@ -235,7 +235,7 @@ def test_helper_reports_for_a_consenting_resident(session, world, make_user):
     helper = make_user("community_helper")
     with pytest.raises(Forbidden):
         tickets.report(session, helper, world["resident"], category=Category.DOORS, description="门锁坏了")
-    session.add(HelperConsent(resident_id=world["resident"].id, helper_id=helper.id))
+    session.add(HelperConsent(resident_id=world["resident"].id, helper_id=helper.id, repairs=True))
     session.commit()
     ticket = tickets.report(session, helper, world["resident"], category=Category.DOORS, description="门锁坏了")
     assert (ticket.reporter_id, ticket.reported_by_id) == (world["resident"].id, helper.id)

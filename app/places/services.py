@@ -281,6 +281,11 @@ class RowOutcome:
     line: int
     outcome: str          # "create", "update", "unchanged" or "error"
     message: str = ""
+    column: str = ""      # the column an error is about
+
+    def __str__(self) -> str:
+        detail = ": ".join(p for p in (self.column, self.message) if p)
+        return f"line {self.line}: {self.outcome}" + (f": {detail}" if detail else "")
 
 
 def _register_phone(session, household: Household, phone: str) -> bool:
@@ -304,12 +309,13 @@ def import_households(session, data: bytes, *, dry_run: bool = False,
         try:
             text_ = data.decode("gb18030")  # Excel on a Chinese Windows saves GBK
         except UnicodeDecodeError:
-            return [RowOutcome(0, "error", str(_l("The file is neither UTF-8 nor GBK text.")))]
+            return [RowOutcome(1, "error", str(_l("The file is neither UTF-8 nor GBK text.")))]
     reader = csv.DictReader(io.StringIO(text_))
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REGISTER_COLUMNS if c not in header]
     if missing:
-        return [RowOutcome(1, "error", str(_l("Missing columns: %(columns)s", columns=", ".join(missing))))]
+        return [RowOutcome(1, "error", str(_l("Missing columns: %(columns)s", columns=", ".join(missing))),
+                           ", ".join(missing))]
     reader.fieldnames = header
     towns = {}
     for town in session.scalars(select(Town)):
@@ -327,28 +333,28 @@ def import_households(session, data: bytes, *, dry_run: bool = False,
             continue
         town = towns.get(values["town"]) or towns.get(values["town"].lower())
         if town is None:
-            outcomes.append(RowOutcome(line, "error", str(_l("town: no town called %(name)s", name=values["town"]))))
+            outcomes.append(RowOutcome(line, "error", str(_l("No town called %(name)s", name=values["town"])), "town"))
             continue
         estate = estates.get((town.id, values["estate"])) or estates.get((town.id, values["estate"].lower()))
         if estate is None:
-            outcomes.append(RowOutcome(line, "error", str(_l("estate: no estate called %(name)s in %(town)s",
-                                                               name=values["estate"], town=town.name))))
+            outcomes.append(RowOutcome(line, "error", str(_l("No estate called %(name)s in %(town)s",
+                                                               name=values["estate"], town=town.name)), "estate"))
             continue
         try:
             parts = clean_address(values["building"], values["unit"], values["room"])
         except DomainError as error:
-            outcomes.append(RowOutcome(line, "error", f"{error.field.removeprefix('home_')}: {error}"))
+            outcomes.append(RowOutcome(line, "error", str(error), error.field.removeprefix("home_")))
             continue
         phone = values.get("phone") or ""
         if phone:
             try:
                 phone = normalize_phone(phone)
             except DomainError as error:
-                outcomes.append(RowOutcome(line, "error", f"phone: {error}"))
+                outcomes.append(RowOutcome(line, "error", str(error), "phone"))
                 continue
         key = (estate.id, *parts, phone)
         if key in seen:
-            outcomes.append(RowOutcome(line, "unchanged", str(_l("the same row again"))))
+            outcomes.append(RowOutcome(line, "unchanged", str(_l("The same row again"))))
             continue
         seen.add(key)
         household = find_household(session, estate.id, *parts)

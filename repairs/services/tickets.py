@@ -188,7 +188,9 @@ def concerns(session, user: User, ticket: Ticket) -> bool:
 
 
 def can_join(session, user: User, ticket: Ticket) -> bool:
-    return ticket.reporter_id != user.id and (
+    """The report page offers to join (and the join route accepts) only what concerns the
+    person as a verified resident; joining one's own report changes nothing."""
+    return ticket.reporter_id == user.id or (
         is_verified_resident(session, user, ticket.estate_id) if ticket.public_area
         else is_verified_member(session, user, ticket.household_id))
 
