@@ -1,7 +1,75 @@
-"""Glue between domain errors and WTForms, used by every view that submits a form."""
+"""Glue between domain errors and WTForms, used by every view that submits a form, and the
+input policy (app/text.py) installed on every form."""
 from __future__ import annotations
 
+from flask import has_request_context, request
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, StopValidation
+
+from app import text
 from app.errors import DomainError
+
+
+def _submitted(field) -> tuple[list[str], bool]:
+    """What the request sent for `field` (its own name, or its parts: `day-year`...) as it
+    came, and whether one of those values had a NUL (dropped by app/urls.py before anyone read
+    them). Fields may strip or parse what they get; the policy looks at what was sent."""
+    if not has_request_context():
+        return [], False
+    values, nul = [], False
+    for source in (request.args, request.form):
+        for key, value in source.items(multi=True):
+            if key == field.name or key.startswith(field.name + "-"):
+                values.append(value)
+                nul = nul or key in getattr(source, "had_nul", ())
+    return values, nul
+
+
+def _default_limit(field) -> int | None:
+    """The policy's limit for a text field that has none of its own (hidden fields are the
+    views' business: they cut or refuse their own values)."""
+    if not isinstance(field, StringField) or isinstance(field, HiddenField):
+        return None
+    if any(isinstance(v, Length) and v.max not in (None, -1) for v in field.validators):
+        return None
+    return text.LONG if isinstance(field, TextAreaField) else text.LINE
+
+
+def text_policy(form, field) -> None:
+    """The input policy (app/text.py) as the first validator of every field: a control
+    character anywhere in what was sent, or a text field without a limit of its own longer than
+    the policy's default, stops the field's validation with the policy's message (first, so
+    that Optional() cannot wave through a value of invisible characters); CR LF becomes LF."""
+    if field.type == "CSRFTokenField":
+        return
+    sent, nul = _submitted(field)
+    if nul or any(text.control_error(v) for v in [*sent, *(field.raw_data or ())] if isinstance(v, str)):
+        raise StopValidation(str(text.CONTROL_MESSAGE))
+    if isinstance(field.data, str):
+        field.data = text.normalise_newlines(field.data)
+        limit = _default_limit(field)
+        if limit is not None and len(field.data) > limit:
+            raise StopValidation(str(DomainError(text.TOO_LONG_MESSAGE, n=limit)))
+
+
+class _PolicyMeta(FlaskForm.Meta):
+    def bind_field(self, form, unbound_field, options):
+        field = super().bind_field(form, unbound_field, options)
+        field.validators = [text_policy, *field.validators]  # a new list: the class's is shared
+        return field
+
+
+def install_text_policy() -> None:
+    """Every form of the portal follows the input policy, whoever writes it: every FlaskForm's
+    fields get `text_policy` when they are bound (wtforms' Meta.bind_field hook). Installed on
+    FlaskForm itself rather than on a base class of ours, so that a new form cannot miss it
+    (tests/test_output_policy.py sends a control character to every field of every form)."""
+    if not issubclass(FlaskForm.Meta, _PolicyMeta):
+        FlaskForm.Meta = _PolicyMeta
+
+
+install_text_policy()
 
 
 def add_error(form, error: DomainError) -> None:

@@ -1,13 +1,35 @@
 """HTTP security headers on every response. The CSP allows no inline script or style, so every
-template keeps its CSS and JS in static files."""
+template keeps its CSS and JS in static files.
+
+Caching, one rule for every answer: pages are `no-store`; every other answer (calendars, QR
+images, CSV, photos, JSON, XML) is `private, no-store`, whatever the view or `send_file` said,
+unless its endpoint is registered as public with `allow_public_cache` (static files, the parking
+open data feed, public venue photos), where the view's own header stands. A new private route
+is private without doing anything. Production also sends HSTS (`STRICT_TRANSPORT_SECURITY`).
+"""
 from __future__ import annotations
+
+from flask import current_app, request
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
        "form-action 'self'; frame-ancestors 'none'")
 
 
+PRIVATE = "private, no-store"
+
+
+def allow_public_cache(app, *endpoints: str) -> None:
+    """Let these endpoints' answers keep the Cache-Control their view sets (public data only)."""
+    app.extensions.setdefault("public_cache_endpoints", set()).update(endpoints)
+
+
 def init_app(app) -> None:
+    from app.forms import install_text_policy
+
+    install_text_policy()  # every form follows the input policy (app/forms.py)
+    allow_public_cache(app, "static")
+
     @app.after_request
     def set_headers(response):
         headers = response.headers
@@ -19,4 +41,9 @@ def init_app(app) -> None:
         if response.mimetype == "text/html":
             # Pages can hold personal data: never keep them in shared caches.
             headers.setdefault("Cache-Control", "no-store")
+        elif request.endpoint not in current_app.extensions.get("public_cache_endpoints", ()):
+            headers["Cache-Control"] = PRIVATE
+            headers.pop("Expires", None)
+        if current_app.config.get("STRICT_TRANSPORT_SECURITY"):
+            headers.setdefault("Strict-Transport-Security", current_app.config["STRICT_TRANSPORT_SECURITY"])
         return response

@@ -28,10 +28,15 @@ def _without_nul(value):
 class NulFreeParameters(ImmutableMultiDict):
     """Query and form values without NUL characters. PostgreSQL's text cannot hold one, so a NUL
     typed into any field was a server error (tests/test_fuzz.py); no keyboard or browser sends
-    one, so it is dropped rather than refused."""
+    one, so it is dropped before anything reads it. The names of the values that had one are
+    kept in `had_nul`, so that a form field can still refuse them like any other control
+    character (app/text.py)."""
 
     def __init__(self, mapping=None):
+        self.had_nul = frozenset()
         if isinstance(mapping, list):  # how werkzeug builds request.args and request.form
+            self.had_nul = frozenset(_without_nul(key) for key, value in mapping
+                                     if isinstance(value, str) and "\x00" in value)
             mapping = [(_without_nul(key), _without_nul(value)) for key, value in mapping]
         super().__init__(mapping)
 

@@ -37,6 +37,8 @@ def init_app(app) -> None:
         Link(_l("Plates to verify"), url_for("parking_verify.queue"))])
     register_workspace_links(app, Role.SERVICE_DESK, lambda user, a: [
         Link(_l("Plates to verify"), url_for("parking_verify.queue"))])
+    from app.security import allow_public_cache
+    allow_public_cache(app, "api_parking.feed")  # open data, cacheable for 30 seconds (parking/api.py)
     from app.ratelimit import limiter_for
     app.view_functions["api_parking.feed"] = limiter_for(app).limit(
         lambda: app.config.get("PARKING_FEED_RATE", "120 per minute"))(app.view_functions["api_parking.feed"])

@@ -141,3 +141,155 @@ def test_a_report_about_a_home_is_published_without_the_residents_words(client, 
     listing = {r["service_request_id"]: r for r in client.get("/open311/v2/requests.json").json}
     assert listing[home.reference]["description"] == "" and "老人" not in str(listing)
     assert listing[public.reference]["description"] == "电梯停在 3 楼不动"
+
+
+# --- Issue 10, point 3: Open311 publishes only what it should -----------------------------
+
+@pytest.fixture
+def manager(make_user, setup):
+    return make_user("property_manager", scope=setup["estates"][0])
+
+
+def _listing(client) -> dict:
+    return {r["service_request_id"]: r for r in client.get("/open311/v2/requests.json").json}
+
+
+def test_status_notes_never_carry_the_residents_words(client, session, setup, manager):
+    """A resident's added information, reopening reason and rating comment once became the
+    public, anonymous status_notes; now only the staff's notes do, and only on public-area
+    reports (a home report publishes category, estate, status and dates only)."""
+    resident = setup["resident"]
+
+    def report(public):
+        where = {"public_area": True, "area": "5号楼"} if public else {}
+        return tickets.report(session, resident, resident, category=Category.LIFT, description="坏了", **where)
+
+    words = {"info": "我家只有老人，电话13912345678", "reason": "还在漏，我儿子沪A12345的车堵着",
+             "comment": "王师傅态度很差"}
+    made = {}
+    for public in (False, True):
+        replied, reopened, rated = report(public), report(public), report(public)
+        tickets.act(session, manager, replied, "reply", message="明天上午来修，请联系13812345678")
+        tickets.add_info(session, resident, replied, words["info"])
+        for ticket in (reopened, rated):
+            tickets.act(session, manager, ticket, "resolve")
+        tickets.reopen(session, resident, reopened, words["reason"])
+        tickets.confirm_fixed(session, resident, rated)
+        tickets.rate(session, resident, rated, 1, words["comment"])
+        made[public] = (replied, reopened, rated)
+    listing = _listing(client)
+    xml = client.get("/open311/v2/requests.xml").get_data(as_text=True)
+    for word in words.values():
+        assert word not in str(listing) and word not in xml
+    home_replied, home_reopened, home_rated = (listing[t.reference] for t in made[False])
+    assert home_replied["status_notes"] == "已提交"  # the state's name, not the reply about a home
+    assert "明天" not in str([listing[t.reference] for t in made[False]])
+    assert home_reopened["status_notes"] == "已重新打开" and home_rated["status_notes"] == "已关闭"
+    public_replied, public_reopened, public_rated = (listing[t.reference] for t in made[True])
+    assert public_replied["status_notes"] == "明天上午来修，请联系138******78"
+    assert public_reopened["status_notes"] == "已重新打开" and public_rated["status_notes"] == "已关闭"
+
+
+def test_public_area_descriptions_are_published_with_contacts_masked(client, session, setup):
+    resident = setup["resident"]
+    ticket = tickets.report(session, resident, resident, category=Category.PUBLIC_AREA, public_area=True,
+                            description="沪A12345 停在消防通道，车主电话 138 1234 5678", area="3号楼沪B54321旁")
+    published = _listing(client)[ticket.reference]
+    assert published["description"] == "沪A1**45 停在消防通道，车主电话 138 **** **78"
+    assert published["address"].endswith("3号楼沪B5**21旁")
+
+
+def test_xml_stays_well_formed_whatever_old_rows_hold(client, session, setup, manager):
+    from sqlalchemy import update
+
+    from repairs.models import Ticket, TicketEvent
+    resident = setup["resident"]
+    ticket = tickets.report(session, resident, resident, category=Category.LIFT, description="电梯",
+                            public_area=True, area="5号楼")
+    tickets.act(session, manager, ticket, "reply", message="好的")
+    # Stored before the input policy existed (or by anything that bypasses it).
+    session.execute(update(Ticket).where(Ticket.id == ticket.id).values(description="电梯\x0b坏了\x01"))
+    session.execute(update(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.body == "好的")
+                    .values(body="好\x0b的"))
+    session.commit()
+    for url in ("/open311/v2/requests.xml", f"/open311/v2/requests/{ticket.reference}.xml"):
+        root = ET.fromstring(client.get(url).data)  # raised "not well-formed" before
+        item = [r for r in root if r.find("service_request_id").text == ticket.reference][0]
+        assert item.find("description").text == "电梯坏了" and item.find("status_notes").text == "好的"
+
+
+def _post(client, **kwargs):
+    return client.post("/open311/v2/requests.json", **kwargs)
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(lambda token: {"json": [{"api_key": token}]}, id="json-list"),
+    pytest.param(lambda token: {"json": "text"}, id="json-string"),
+    pytest.param(lambda token: {"json": {"api_key": token, "service_code": "lift", "description": 5,
+                                         "address_string": "莘城苑"}}, id="number-description"),
+    pytest.param(lambda token: {"json": {"api_key": token, "service_code": ["lift"], "description": "坏了",
+                                         "address_string": "莘城苑"}}, id="list-code"),
+    pytest.param(lambda token: {"json": {"api_key": {"k": token}, "service_code": "lift"}}, id="object-key"),
+    pytest.param(lambda token: {"json": {"api_key": token, "service_code": "lift", "description": "坏了",
+                                         "address_id": 2**63}}, id="address-id-number-2^63"),
+    pytest.param(lambda token: {"data": {"api_key": token, "service_code": "lift", "description": "坏了",
+                                         "address_id": str(2**63)}}, id="address-id-2^63"),
+    pytest.param(lambda token: {"data": {"api_key": token, "service_code": "lift", "description": "坏了",
+                                         "address_id": "9" * 40}}, id="address-id-40-digits"),
+    pytest.param(lambda token: {"data": {"api_key": token, "service_code": "lift", "description": "坏了",
+                                         "lat": "nan", "long": "121.37"}}, id="lat-nan"),
+    pytest.param(lambda token: {"data": {"api_key": token, "service_code": "lift", "description": "坏\x1b[31m了",
+                                         "address_string": "莘城苑"}}, id="control-character"),
+    pytest.param(lambda token: {"data": {"api_key": token, "service_code": "lift", "description": "坏了\x00",
+                                         "address_string": "莘城苑"}}, id="nul"),
+    pytest.param(lambda token: {"json": {"api_key": token, "service_code": "lift", "description": "x" * 5_000_000,
+                                         "address_string": "莘城苑"}}, id="5MB-json-description"),
+    pytest.param(lambda token: {"data": {"api_key": token, "service_code": "lift", "description": "漏" * 1001,
+                                         "address_string": "莘城苑"}}, id="over-the-form-limit"),
+    pytest.param(lambda token: {"data": {"api_key": token, "service_code": "lift", "description": "漏",
+                                         "address_string": "莘城苑", "attribute[public_area]": "true",
+                                         "attribute[preferred_time]": "晚" * 81}}, id="preferred-time-too-long"),
+])
+def test_post_refuses_malformed_filings_with_a_clear_400(client, session, setup, body):
+    """Each was a 500 (or, for the long ones, a report that bloated every page showing it)."""
+    from repairs.models import Ticket
+
+    before = session.query(Ticket).count()
+    response = _post(client, **body(setup["token"]))
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    [error] = response.json
+    assert error["code"] == 400 and error["description"]
+    assert session.query(Ticket).count() == before
+
+
+def test_post_takes_the_same_limits_as_the_form_and_numbers_in_json(client, session, setup):
+    estate = setup["estates"][0]
+    response = _post(client, json={"api_key": setup["token"], "service_code": "lift", "description": "漏" * 1000,
+                                   "lat": estate.latitude, "long": estate.longitude,
+                                   "attribute[public_area]": "true"})
+    assert response.status_code == 201, response.json
+    ticket = tickets.get(session, response.json[0]["service_request_id"])
+    assert len(ticket.description) == 1000 and ticket.location == "31.110000,121.370000"
+    long = _post(client, data={"api_key": setup["token"], "service_code": "lift", "description": "漏" * 2_000_000,
+                               "address_string": "莘城苑"})
+    assert long.status_code == 400 and long.json[0]["description"].startswith("description")
+    huge = _post(client, data={"api_key": setup["token"], "service_code": "lift", "description": "x" * 21_000_000,
+                               "address_string": "莘城苑"})
+    assert huge.status_code == 413 and huge.json[0]["code"] == 413  # the spec's format, not a page
+
+
+def test_post_is_rate_limited_per_account_and_per_address(app, client, session, setup, make_user):
+    app.config.update(OPEN311_POSTS_PER_ACCOUNT="2 per hour", OPEN311_POSTS_PER_ADDRESS="3 per hour")
+    other, third = issue_token(session, make_user()), issue_token(session, make_user())
+    session.commit()
+
+    def file(token, address="127.0.0.1"):
+        return _post(client, data={"api_key": token, "service_code": "lift", "description": "坏了",
+                                   "address_string": "莘城苑", "attribute[public_area]": "true"},
+                     environ_base={"REMOTE_ADDR": address})
+    assert [file(setup["token"]).status_code for _ in range(2)] == [201, 201]
+    refused = file(setup["token"], "10.0.0.9")  # the account's limit, from anywhere
+    assert refused.status_code == 429 and refused.json[0]["code"] == 429
+    assert file(other).status_code == 201  # another account: the address's third
+    assert file(other).status_code == 429  # the address's limit
+    assert file(third, "10.0.0.9").status_code == 201  # another account, another address

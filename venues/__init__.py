@@ -33,6 +33,8 @@ def init_app(app) -> None:
     register_api_blueprint(app, api.blp)
     from app.ratelimit import limit_public_lists
     limit_public_lists(app, "venues.index", "api_venues.list_venues")
+    from app.security import allow_public_cache
+    allow_public_cache(app, "venue_media.media")  # venue photos are public (venues/staff_views.py)
     register_service(app, Service(
         key="venues", title=_l("Venue booking"),
         summary=_l("Book museums, libraries, culture centres, sports halls and courts, then show your code at the door."),

@@ -1,11 +1,9 @@
 """Venue staff and administrators: the door, the day's bookings, crowd levels, administration."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template,
                    request, send_from_directory, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,7 +13,9 @@ from wtforms.fields.choices import SelectChoice
 from app import clock
 from app.accounts.models import Role
 from app.accounts.services import mask_phone
+from app.audit.services import record_access
 from app.auth import authorize, require_role
+from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import submit_to_service
@@ -81,21 +81,17 @@ def day(venue_id: int):
 def export(venue_id: int):
     venue = _venue_for(venue_id, *STAFF_ROLES)
     the_day = _day_arg()
+    record_access(db.session, current_user, "venues.bookings_exported", venue, day=the_day.isoformat())
     spaces = {s.resource_id: s for s in venue.spaces}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["reference", "space", "starts_at", "ends_at", "people", "status", "name",
-                     "phone", "booked_by", "checked_in_at"])
-    for b in door.day_bookings(db.session, venue, the_day):
-        writer.writerow([b.reference, spaces[b.resource_id].name_zh,
-                         clock.local(b.starts_at).isoformat(), clock.local(b.ends_at).isoformat(),
-                         b.quantity, b.status.value, b.holder.name, mask_phone(b.holder.phone),
-                         b.booked_by.name if b.booked_by_id and b.booked_by_id != b.holder_id else "",
-                         clock.local(b.checked_in_at).isoformat() if b.checked_in_at else ""])
-    filename = f"venue-{venue.id}-{the_day.isoformat()}.csv"
-    # A BOM so that spreadsheet programs read the Chinese names as UTF-8.
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    rows = ([b.reference, spaces[b.resource_id].name_zh,
+             clock.local(b.starts_at).isoformat(), clock.local(b.ends_at).isoformat(),
+             b.quantity, b.status.value, b.holder.name, mask_phone(b.holder.phone),
+             b.booked_by.name if b.booked_by_id and b.booked_by_id != b.holder_id else "",
+             clock.local(b.checked_in_at).isoformat() if b.checked_in_at else ""]
+            for b in door.day_bookings(db.session, venue, the_day))
+    return csv_response(["reference", "space", "starts_at", "ends_at", "people", "status", "name",
+                         "phone", "booked_by", "checked_in_at"], rows,
+                        f"venue-{venue.id}-{the_day.isoformat()}.csv")
 
 
 @bp.route("/<int:venue_id>/bookings/<reference>/decide", methods=["POST"])

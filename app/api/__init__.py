@@ -12,9 +12,12 @@ from functools import wraps
 from flask import g, jsonify, request
 from flask_babel import gettext, lazy_gettext as _l
 from flask_smorest import Api
-from marshmallow import Schema, fields
+from flask_smorest.arguments import ArgumentsMixin
+from marshmallow import Schema, ValidationError, fields
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from app import text
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import csrf, db
@@ -56,6 +59,31 @@ class PortalApi(Api):
 
     def _register_error_handlers(self):
         """Errors are handled by `handle_error` below, for /api/ paths only."""
+
+
+class PortalParser(FlaskParser):
+    """Reads every operation's arguments: before its schema, each string of the query or the
+    body is held to the input policy (app/text.py): a control character or a string longer
+    than `text.LONG` is a 422 naming the field, like any other invalid field."""
+
+    def pre_load(self, location_data, *, schema, req, location):
+        if location in ("query", "querystring", "form"):
+            source = req.form if location == "form" else req.args
+            found = {}
+            for key, value in source.items(multi=True):
+                found.update({key: problem for problem in text.problems({key: value}).values()})
+            found.update({key: [str(text.CONTROL_MESSAGE)] for key in getattr(source, "had_nul", ())})
+        else:
+            found = text.problems(location_data)
+        if found:
+            raise ValidationError(found)
+        return super().pre_load(location_data, schema=schema, req=req, location=location)
+
+
+# Every API module imports this one before it declares a route, so every `blp.arguments` of
+# the portal parses through PortalParser (tests/test_output_policy.py sends a control character
+# to every documented string argument).
+ArgumentsMixin.ARGUMENTS_PARSER = PortalParser()
 
 
 class ApiError(HTTPException):
