@@ -280,7 +280,10 @@ class ParkingSession(db.Model):
     """A car's stay, from its entry event to its exit event."""
 
     __tablename__ = "parking_session"
-    __table_args__ = (Index("ix_parking_session_open", "car_park_id", "plate", "status"),)
+    __table_args__ = (Index("ix_parking_session_open", "car_park_id", "plate", "status"),
+                      # stays still holding a plate, for the retention sweep (parking.retention)
+                      Index("ix_parking_session_identifying_exit", "exited_at",
+                            postgresql_where=text("substr(plate, 1, 1) <> '#'"), sqlite_where=text("substr(plate, 1, 1) <> '#'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"))
@@ -314,7 +317,10 @@ class GateEvent(db.Model):
 
     __tablename__ = "gate_event"
     __table_args__ = (UniqueConstraint("car_park_id", "plate", "direction", "occurred_at"),
-                      Index("ix_gate_event_park_time", "car_park_id", "occurred_at"))
+                      Index("ix_gate_event_park_time", "car_park_id", "occurred_at"),
+                      # events still holding a plate, for the retention sweep (parking.retention)
+                      Index("ix_gate_event_identifying_time", "occurred_at",
+                            postgresql_where=text("substr(plate, 1, 1) <> '#'"), sqlite_where=text("substr(plate, 1, 1) <> '#'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"))

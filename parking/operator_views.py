@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.accounts.services import issue_token
-from app.audit.services import record
+from app.audit.services import record, record_access
 from app.auth import authorize, require_role
 from app.clock import hhmm
 from app.extensions import db
@@ -49,6 +49,9 @@ def index():
 def dashboard(car_park_id: int):
     park = _park(car_park_id)
     figures = operator.day_figures(db.session, park)
+    # The day's plates at the gate and on reservations, seen by staff: on the record.
+    record_access(db.session, current_user, "parking.plates_viewed", park,
+                  gate_events=len(figures.events), reservations=len(figures.reservations))
     peak = max([level or 0 for _, level in figures.hours] + [park.total_spaces, 1])
     from parking.reservations import reservable_now
     return render_template("parking/operate/dashboard.html", park=park, f=figures, peak=peak,

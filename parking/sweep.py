@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from parking import reservations, sharing
+from parking import reservations, retention, sharing
 from parking.models import CarPark
 
 
@@ -15,4 +15,5 @@ def sweep(session) -> dict:
     counts = {"parking pools made": made, "parking no-shows": reservations.mark_no_shows(session)}
     renewal = sharing.renew_contracts(session)
     counts.update({"sharing contracts renewed": renewal["renewed"], "sharing contracts lapsed": renewal["lapsed"]})
+    counts.update(retention.anonymise_old_plates(session))
     return counts

@@ -450,3 +450,130 @@ def test_production_from_the_environment_refuses_to_start(database_url):
     env["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:6379/0"
     assert subprocess.run([sys.executable, "-c", "import wsgi"], env=env, capture_output=True,
                           cwd=os.path.dirname(os.path.dirname(__file__)), timeout=120).returncode == 0
+
+
+# --- Staff reading personal data, on the record ---------------------------------------------
+
+def audit_rows(session, action):
+    from app.audit.models import AuditEntry
+    session.rollback()
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def test_staff_opening_a_residents_repair_ticket_is_recorded(client, session, places, repair_company, make_user):
+    """The estate's property manager opening a resident's report leaves one audit entry per
+    view (who, which ticket, whose); the reporter opening their own report leaves none."""
+    from repairs.models import Category
+    from repairs.services import tickets
+    estate = places["estates"][0]
+    resident = make_user(home_estate_id=estate.id, home_building="5", home_room="301")
+    manager = make_user("property_manager", scope=estate)
+    ticket = tickets.report(session, resident, resident, category=Category.WATER, description="水管漏水")
+    reference, resident_id, manager_id = ticket.reference, resident.id, manager.id
+    login(client, resident.phone)
+    assert client.get(f"/repairs/tickets/{reference}").status_code == 200
+    assert audit_rows(session, "repairs.ticket_read") == []
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/profile")})
+    login(client, manager.username)
+    for _ in range(2):
+        assert client.get(f"/repairs/tickets/{reference}").status_code == 200
+    rows = audit_rows(session, "repairs.ticket_read")
+    assert [(r.actor_id, r.object_type, r.details["resident_id"], r.details["reference"]) for r in rows] == \
+        [(manager_id, "repair_ticket", resident_id, reference)] * 2
+    assert all(r.on_behalf_of_id is None for r in rows)  # not shown as a helper acting for them
+
+
+def test_exporting_a_venues_bookings_is_recorded(client, session, make_venue, make_user):
+    """The day's bookings CSV (names and masked phones) is personal data: each export is an
+    audit entry naming the venue and the day."""
+    from app import clock
+    from tests.conftest import slot_at
+    from venues.services.booking import book_general
+    venue = make_venue()
+    resident = make_user()
+    staff = make_user("venue_staff", scope=venue)
+    book_general(session, resident, resident, slot_at(session, venue.spaces[0], 0, 10).id, 1)
+    venue_id, staff_id = venue.id, staff.id
+    login(client, staff.username)
+    day = clock.today().isoformat()
+    response = client.get(f"/staff/venues/{venue_id}/bookings.csv?date={day}")
+    assert response.status_code == 200 and resident.name in response.get_data(as_text=True)
+    rows = audit_rows(session, "venues.bookings_exported")
+    assert [(r.actor_id, r.object_type, r.object_id, r.details["day"]) for r in rows] == \
+        [(staff_id, "venue", str(venue_id), day)]
+
+
+def test_an_operator_viewing_the_days_plates_is_recorded(client, session, car_park, make_user):
+    """The car park dashboard lists the day's gate events and reservations with their plates:
+    each view is an audit entry for the car park."""
+    park = car_park.default
+    operator = make_user("carpark_operator", scope=park)
+    park_id, operator_id = park.id, operator.id
+    login(client, operator.username)
+    assert client.get(f"/parking/operate/{park_id}").status_code == 200
+    rows = audit_rows(session, "parking.plates_viewed")
+    assert [(r.actor_id, r.object_type, r.object_id) for r in rows] == [(operator_id, "car_park", str(park_id))]
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+def test_the_sweep_anonymises_plates_past_retention_and_keeps_the_figures(
+        app, session, car_park, make_user, frozen, runner, monkeypatch):
+    """Seven months ago: a stay (paid), another stay (still unpaid) and a reservation; today a
+    stay. `flask sweep` replaces the old plates (gate events, the stays, the reservation, the
+    paid charge) with anonymous markers, in batches, keeping fees, amounts and times; the
+    unpaid charge keeps its plate while it is owed, and today's rows are untouched. A second
+    sweep changes nothing; with a longer retention nothing would have changed."""
+    from app import clock
+    from parking import gate, reservations, retention, vehicles
+    from tests.conftest import verified_vehicle
+    from parking.models import (Charge, ChargeStatus, GateDirection, GateEvent, ParkingReservation,
+                                ParkingSession)
+
+    monkeypatch.setattr(retention, "BATCH", 2)  # several batches per table
+    park = car_park.default
+    driver = make_user()
+    vehicles.register(session, driver, "沪C77777")
+    frozen.move_to("2026-05-01T08:00:00+08:00")
+    for plate in ("沪A12345", "沪B54321"):  # the fee is charged to a verified holder
+        verified_vehicle(session, make_user(), plate)
+    reservations.materialise_pool(session, park)
+    reservations.reserve(session, driver, driver, park, "沪C77777", clock.at(clock.today(), 10 * 60))
+    for plate, minutes in (("沪A12345", 0), ("沪B54321", 5)):
+        gate.record_event(session, park, plate, GateDirection.ENTRY, clock.at(clock.today(), 9 * 60 + minutes))
+        gate.record_event(session, park, plate, GateDirection.EXIT, clock.at(clock.today(), 11 * 60 + minutes))
+    paid = session.scalar(select(Charge).where(Charge.plate == "沪A12345"))
+    paid.status = ChargeStatus.PAID
+    session.commit()
+    frozen.move_to("2026-12-01T08:00:00+08:00")
+    gate.record_event(session, park, "沪D99999", GateDirection.ENTRY, clock.now())
+    session.commit()
+
+    app.config["PARKING_RETENTION_DAYS"] = 365
+    assert "gate events anonymised: 0" in runner.invoke(args=["sweep"]).output
+    app.config["PARKING_RETENTION_DAYS"] = 180
+    output = runner.invoke(args=["sweep"]).output
+    for line in ("gate events anonymised: 4", "parking stays anonymised: 2", "reservations anonymised: 1",
+                 "charges anonymised: 1"):
+        assert line in output, output
+    session.rollback()
+    events = session.scalars(select(GateEvent).order_by(GateEvent.id)).all()
+    assert [e.plate for e in events] == [retention.anonymous_plate(e.id) for e in events[:4]] + ["沪D99999"]
+    assert all(retention.is_anonymous(e.plate) and len(e.plate) <= 10 for e in events[:4])
+    stays = session.scalars(select(ParkingSession).where(ParkingSession.exited_at.is_not(None))).all()
+    assert len(stays) == 2 and all(retention.is_anonymous(s.plate) and s.fee_fen for s in stays)
+    assert retention.is_anonymous(session.scalar(select(ParkingReservation.plate)))
+    charges = {c.status: c for c in session.scalars(select(Charge))}
+    assert retention.is_anonymous(charges[ChargeStatus.PAID].plate) and charges[ChargeStatus.PAID].amount_fen > 0
+    assert charges[ChargeStatus.DUE].plate == "沪B54321"  # still owed
+    assert all(" 0" in line for line in runner.invoke(args=["sweep"]).output.splitlines() if "anonymised" in line)
+
+
+def test_anonymous_markers_are_never_plates_and_fit_the_column():
+    from parking.plates import normalize_plate
+    from parking.retention import anonymous_plate, is_anonymous
+    from app.errors import DomainError
+    assert anonymous_plate(0) == "#0" and anonymous_plate(35) == "#z" and anonymous_plate(36) == "#10"
+    assert len(anonymous_plate(2**31 - 1)) <= 10 and is_anonymous(anonymous_plate(7))
+    with pytest.raises(DomainError):
+        normalize_plate(anonymous_plate(12345))

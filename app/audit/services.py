@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
+from app.db import commit_keeping_loaded
 
 PAGE_SIZE = 50
 
@@ -23,6 +24,19 @@ def record(session, actor, action: str, obj=None, *, object_type: str | None = N
         action=action, object_type=object_type or "", object_id=str(object_id or ""),
         details=details)
     session.add(entry)
+    return entry
+
+
+def record_access(session, staff, action: str, obj=None, *, resident_id: int | None = None,
+                  **details) -> AuditEntry:
+    """Record that `staff` read residents' personal data (a repair ticket, a bookings export, a
+    car park's plates), committed at once: the page writes nothing else, and the trace must
+    stay whatever happens next. One entry per page or file, never per row shown; `resident_id`
+    says whose data it was when it is one person's."""
+    if resident_id is not None:
+        details["resident_id"] = resident_id
+    entry = record(session, staff, action, obj, **details)
+    commit_keeping_loaded(session)
     return entry
 
 
