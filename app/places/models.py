@@ -106,10 +106,20 @@ class Household(db.Model):
 
     @property
     def label(self) -> str:
-        """The address inside the estate, as the estate's staff write it."""
+        """The address inside the estate as the estate's staff write it ("5号楼 2单元 301室"):
+        what a home report's location records."""
         parts = [f"{self.building}号楼" if self.building else "",
                  f"{self.unit}单元" if self.unit else "", f"{self.room}室" if self.room else ""]
         return " ".join(p for p in parts if p)
+
+    @property
+    def address(self) -> str:
+        """The address inside the estate in the reader's language."""
+        from flask_babel import gettext
+        if self.unit:
+            return gettext("Building %(building)s, unit %(unit)s, room %(room)s",
+                           building=self.building, unit=self.unit, room=self.room)
+        return gettext("Building %(building)s, room %(room)s", building=self.building, room=self.room)
 
 
 class HouseholdContact(db.Model):

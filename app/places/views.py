@@ -48,7 +48,7 @@ def decide(claim_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
-        address = f"{claim.household.estate.name} {claim.household.label}"
+        address = f"{claim.household.estate.name} {claim.household.address}"
         flash(_("%(name)s's home %(address)s is confirmed. They have been told.", name=claim.user.name, address=address)
               if decision == "approve" else
               _("%(name)s's claim to %(address)s is refused. They have been told.", name=claim.user.name, address=address)
