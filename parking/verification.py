@@ -79,11 +79,12 @@ def approve(session, verifier, vehicle: Vehicle) -> Vehicle:
     photos = [vehicle.licence_filename]
     write_transaction(session)
     try:
-        others = list(session.scalars(select(Vehicle).where(
-            Vehicle.plate == vehicle.plate, Vehicle.id != vehicle.id,
-            Vehicle.status.in_(LIVE_VEHICLE_STATES)).with_for_update()))
-        if not _decide(session, vehicle, verifier, VehicleStatus.VERIFIED, ""):
-            raise _already_decided()
+        # Every claim of the plate, this one included, locked in id order: two verifiers
+        # deciding claims of one plate queue up instead of deadlocking.
+        claims = list(session.scalars(select(Vehicle).where(Vehicle.plate == vehicle.plate)
+                                      .order_by(Vehicle.id).with_for_update()
+                                      .execution_options(populate_existing=True)))
+        others = [c for c in claims if c.id != vehicle.id and c.status in LIVE_VEHICLE_STATES]
         for other in others:
             photos.append(other.licence_filename)
             session.execute(update(Vehicle).where(Vehicle.id == other.id).values(
@@ -96,6 +97,10 @@ def approve(session, verifier, vehicle: Vehicle) -> Vehicle:
                            "longer on yours: no history, fees or automatic payment for it. If the car is yours, "
                            "send a photo of its vehicle licence again from My vehicles."),
                    params={"plate": other.plate}, link="/parking/vehicles")
+        # After the drops: the previous holder's row no longer counts against the partial
+        # unique index. Not pending any more (decided meanwhile): nothing above is kept.
+        if not _decide(session, vehicle, verifier, VehicleStatus.VERIFIED, ""):
+            raise _already_decided()
         notify(session, vehicle.owner_id, kind="parking.plate_verified",
                subject=N_("%(plate)s is verified"),
                body=N_("Its parking history, fees and automatic payment are now on your account, from today."),
