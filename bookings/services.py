@@ -66,10 +66,10 @@ class WrongState(Conflict):
 S = BookingStatus
 # Every status change a booking can make: name -> (new status, statuses it may start from). There
 # is no other way to change a booking's status. Not in any list on purpose: a checked-in booking
-# is never cancelled, rejected or a no-show (the person came, the places were used); an offer is
-# declined or expires rather than being cancelled; nothing leaves a released status.
+# is never cancelled, rejected or a no-show (the person came, the places were used); nothing
+# leaves a released status.
 TRANSITIONS: dict[str, tuple[BookingStatus, tuple[BookingStatus, ...]]] = {
-    "cancel": (S.CANCELLED, (S.PENDING, S.CONFIRMED)),
+    "cancel": (S.CANCELLED, (S.PENDING, S.OFFERED, S.CONFIRMED)),
     "check_in": (S.CHECKED_IN, (S.CONFIRMED,)),
     "no_show": (S.NO_SHOW, (S.CONFIRMED,)),
     "approve": (S.CONFIRMED, (S.PENDING,)),    # staff approval

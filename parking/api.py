@@ -265,7 +265,7 @@ def gate_event(args):
 
 class CallbackResultSchema(Schema):
     charge = fields.String(required=True)
-    outcome = fields.String(required=True, metadata={"enum": ["paid", "already_paid", "failed", "ignored"]})
+    outcome = fields.String(required=True, metadata={"enum": ["paid", "already_paid", "failed", "ignored", "cancelled"]})
     status = fields.String(required=True)
 
 

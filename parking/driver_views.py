@@ -1,20 +1,23 @@
 """A driver's parking: vehicles and 无感支付, reserving a space, off-peak contracts, stays,
-charges and paying them. A community helper acting for a resident (帮办代办) sees and does all of
-it for that resident."""
+charges and paying them. A community helper acting for a resident (帮办代办) with parking consent
+reserves and cancels spaces and signs and cancels off-peak contracts for the resident's plates,
+and sees those reservations and contracts; never the wallet, charges and payments, vehicles or
+the gate history (`app.acting.own_only`)."""
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date, format_datetime, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
-from app.acting import current_holder
+from app.accounts.models import HelpService
+from app.acting import current_holder, own_only
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
@@ -36,14 +39,19 @@ def reservation_status(reservation) -> str:
 
 
 def contract_state(contract) -> str:
-    return {"cancelled": _("Cancelled"), "ended": _("Ended"), "upcoming": _("Starts on the 1st"),
-            "running": _("Running, renews every month"), "ending": _("Running, ends at the end of the month")}[
-        sharing.state(contract)]
+    state = sharing.state(contract)
+    if state == "unpaid":
+        return _("Waiting for payment: pay by %(time)s or the space goes back to others",
+                 time=format_datetime(contract.pay_by, "short"))
+    return {"cancelled": _("Cancelled"), "lapsed": _("Lapsed: not paid in time"),
+            "ended": _("Ended"), "upcoming": _("Starts on the 1st"),
+            "running": _("Running, renews every month"), "ending": _("Running, ends at the end of the month")}[state]
 
 
 def charge_status(charge: Charge) -> str:
     return {ChargeStatus.DUE: _("To pay"), ChargeStatus.PAID: _("Paid"),
-            ChargeStatus.FAILED: _("Automatic payment failed: to pay")}[charge.status]
+            ChargeStatus.FAILED: _("Automatic payment failed: to pay"),
+            ChargeStatus.CANCELLED: _("Cancelled: nothing to pay")}[charge.status]
 
 
 def gate_outcome(outcome: GateOutcome) -> str:
@@ -78,24 +86,28 @@ def _or_404(load):
 @bp.route("/mine")
 @login_required
 def mine():
-    holder = current_holder()
+    holder = current_holder(HelpService.PARKING)
     my_reservations = reservations.my_reservations(db.session, holder.id)
     upcoming = [r for r in my_reservations if reservations.is_upcoming(r)]
+    # The private part (charges, gate history, vehicles) only for the person themself.
+    private = holder.id == current_user.id
     charges = list(db.session.scalars(select(Charge).where(Charge.user_id == holder.id)
                                       .order_by(Charge.created_at.desc()).limit(50)
-                                      .options(selectinload(Charge.car_park))))
+                                      .options(selectinload(Charge.car_park)))) if private else []
     return render_template(
-        "parking/mine.html", holder=holder, vehicles=vehicles.my_vehicles(db.session, holder.id),
+        "parking/mine.html", holder=holder, private=private,
+        vehicles=vehicles.my_vehicles(db.session, holder.id) if private else [],
         upcoming=upcoming, past=[r for r in my_reservations if r not in upcoming],
-        contracts=sharing.my_contracts(db.session, holder.id), stays=gate.history(db.session, holder.id),
-        unpaid=[c for c in charges if c.status != ChargeStatus.PAID], charges=charges,
+        contracts=sharing.my_contracts(db.session, holder.id),
+        stays=gate.history(db.session, holder.id) if private else [],
+        unpaid=[c for c in charges if c.status not in (ChargeStatus.PAID, ChargeStatus.CANCELLED)], charges=charges,
         suspension=reservations.active_suspension(db.session, holder.id), form=ConfirmForm())
 
 
 @bp.route("/vehicles", methods=["GET", "POST"])
 @login_required
 def vehicle_list():
-    holder = current_holder()
+    holder = own_only()
     form = VehicleForm()
     done = submit_to_service(form, lambda: vehicles.register(db.session, holder, form.plate.data),
                              success=lambda v: _("%(plate)s is added. Send a photo of its vehicle licence to verify it.",
@@ -116,7 +128,7 @@ def vehicle_list():
 @login_required
 def licence(vehicle_id: int):
     """Send the photo of the vehicle licence (行驶证): one question on its own page."""
-    holder = current_holder()
+    holder = own_only()
     vehicle = _or_404(lambda: vehicles.get_mine(db.session, holder.id, vehicle_id))
     if not vehicles.can_send_licence(vehicle):
         return redirect(url_for(".vehicle_list"))
@@ -132,7 +144,7 @@ def licence(vehicle_id: int):
 @bp.route("/vehicles/<int:vehicle_id>/autopay", methods=["POST"])
 @login_required
 def autopay(vehicle_id: int):
-    holder = current_holder()
+    holder = own_only()
     vehicle = _or_404(lambda: vehicles.get_mine(db.session, holder.id, vehicle_id))
     form = AutopayForm()
     if not form.validate_on_submit():
@@ -156,7 +168,7 @@ def autopay(vehicle_id: int):
 @bp.route("/vehicles/<int:vehicle_id>/remove", methods=["POST"])
 @login_required
 def remove_vehicle(vehicle_id: int):
-    holder = current_holder()
+    holder = own_only()
     vehicle = _or_404(lambda: vehicles.get_mine(db.session, holder.id, vehicle_id))
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -176,7 +188,7 @@ def _day_choices(park: CarPark) -> list[SelectChoice]:
 @login_required
 def reserve(car_park_id: int):
     park = _park_or_404(car_park_id)
-    holder = current_holder()
+    holder = current_holder(HelpService.PARKING)
     mine = vehicles.usable_vehicles(db.session, holder.id)
     form = ReserveForm()
     form.plate.choices = [SelectChoice(v.plate, v.plate) for v in mine]
@@ -219,7 +231,7 @@ def reserve(car_park_id: int):
 @bp.route("/reservations/<reference>")
 @login_required
 def reservation(reference: str):
-    holder = current_holder()
+    holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: reservations.get_for_holder(db.session, holder.id, reference=reference))
     return render_template("parking/reservation.html", reservation=found, booking=found.booking,
                            park=found.car_park, new=request.args.get("new") == "1",
@@ -230,7 +242,7 @@ def reservation(reference: str):
 @bp.route("/reservations/<reference>/cancel", methods=["POST"])
 @login_required
 def cancel_reservation(reference: str):
-    holder = current_holder()
+    holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: reservations.get_for_holder(db.session, holder.id, reference=reference))
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -249,7 +261,7 @@ def cancel_reservation(reference: str):
 @login_required
 def share(car_park_id: int):
     park = _park_or_404(car_park_id)
-    holder = current_holder()
+    holder = current_holder(HelpService.PARKING)
     windows = [w for w in park.windows if w.active and w.spaces > 0]
     mine = vehicles.usable_vehicles(db.session, holder.id)
     this_month = sharing.month_start(clock.today())
@@ -269,7 +281,8 @@ def share(car_park_id: int):
         window = db.session.get(SharingWindow, form.window.data)
         plate = vehicles.claimed_plate(db.session, holder.id, form.plate.data)
         return sharing.sign(db.session, holder, window, plate, datetime.fromisoformat(form.month.data).date(),
-                            renew=form.renew.data, idempotency_key=form.idempotency_key.data or None)
+                            renew=form.renew.data, idempotency_key=form.idempotency_key.data or None,
+                            actor=current_user)
 
     done = submit_to_service(form, sign, success=_("Contract signed."),
                              then=lambda c: url_for(".contract", contract_id=c.id))
@@ -284,24 +297,24 @@ def share(car_park_id: int):
 @bp.route("/contracts/<int:contract_id>")
 @login_required
 def contract(contract_id: int):
-    holder = current_holder()
+    holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: sharing.get_for_holder(db.session, holder.id, contract_id))
     charge = db.session.scalar(select(Charge).where(Charge.contract_id == found.id))
     return render_template("parking/contract.html", contract=found, window=found.window, park=found.window.car_park,
                            state=sharing.state(found), charge=charge, form=ConfirmForm(),
-                           month_end=sharing.month_bounds(found.month)[1] - timedelta(days=1))
+                           private=holder.id == current_user.id, month_end=sharing.month_bounds(found.month)[1] - timedelta(days=1))
 
 
 @bp.route("/contracts/<int:contract_id>/<any(cancel, stop, renew):action>", methods=["POST"])
 @login_required
 def change_contract(contract_id: int, action: str):
-    holder = current_holder()
+    holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: sharing.get_for_holder(db.session, holder.id, contract_id))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         if action == "cancel":
-            sharing.cancel(db.session, found)
+            sharing.cancel(db.session, found, current_user)
             flash(_("Contract cancelled. The space is free for others."), "success")
         else:
             sharing.set_renew(db.session, found, action == "renew")
@@ -315,7 +328,7 @@ def change_contract(contract_id: int, action: str):
 
 def _own_charge_or_404(reference: str) -> Charge:
     charge = db.session.scalar(select(Charge).where(Charge.reference == reference))
-    if charge is None or charge.user_id != current_holder().id:
+    if charge is None or charge.user_id != own_only().id:
         abort(404)
     return charge
 
@@ -326,7 +339,7 @@ def charge(reference: str):
     found = _own_charge_or_404(reference)
     form = ConfirmForm()
     provider = payments.default_provider()
-    holder = current_holder()
+    holder = own_only()
     if form.validate_on_submit():
         try:
             payments.pay_online(db.session, found, holder)
@@ -338,5 +351,6 @@ def charge(reference: str):
             return redirect(url_for(".charge", reference=reference))
     db.session.refresh(found)
     return render_template("parking/charge.html", charge=found, form=form, provider=provider,
+                           payable=found.status in payments.UNPAID,
                            balance=provider.balance(db.session, holder.id),
                            stay=found.parking_session, words=tariff_in_words(found.car_park.tariff))

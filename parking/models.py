@@ -264,6 +264,9 @@ class SharingContract(db.Model):
     renew: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set by the renewal sweep when next month could not be signed (full, or the window closed).
     lapsed_reason: Mapped[str | None] = mapped_column(String(64))
+    # While its charge is unpaid the contract holds its space (engine status PENDING) only until
+    # `pay_by`; paid, it is CONFIRMED and honoured at the gate. None when nothing was to pay.
+    pay_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     window: Mapped[SharingWindow] = relationship()
@@ -337,6 +340,7 @@ class ChargeStatus(enum.StrEnum):
     DUE = "due"          # to be paid online from the parking history
     PAID = "paid"
     FAILED = "failed"    # an automatic payment was refused; payable online like a due one
+    CANCELLED = "cancelled"  # what it was for was cancelled or lapsed unpaid: nothing to pay
 
 
 class Charge(db.Model):
@@ -354,7 +358,7 @@ class Charge(db.Model):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("parking_session.id", ondelete="SET NULL"), unique=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_contract.id", ondelete="SET NULL"), unique=True)
     amount_fen: Mapped[int] = mapped_column(Integer)
-    status: Mapped[ChargeStatus] = mapped_column(str_enum(ChargeStatus, 8), index=True)
+    status: Mapped[ChargeStatus] = mapped_column(str_enum(ChargeStatus, 16), index=True)
     provider: Mapped[str | None] = mapped_column(String(32))
     provider_ref: Mapped[str | None] = mapped_column(String(64))
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)

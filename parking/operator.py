@@ -70,7 +70,7 @@ def day_figures(session, park: CarPark, day: date | None = None) -> DayFigures:
         Charge.car_park_id == park.id, Charge.status == ChargeStatus.PAID, Charge.paid_at >= start,
         Charge.paid_at < end)) or 0
     figures.revenue_unpaid_fen = session.scalar(select(func.coalesce(func.sum(Charge.amount_fen), 0)).where(
-        Charge.car_park_id == park.id, Charge.status != ChargeStatus.PAID, Charge.created_at >= start,
+        Charge.car_park_id == park.id, Charge.status.in_((ChargeStatus.DUE, ChargeStatus.FAILED)), Charge.created_at >= start,
         Charge.created_at < end)) or 0
     figures.inside = session.scalar(select(func.count(ParkingSession.id)).where(
         ParkingSession.car_park_id == park.id, ParkingSession.status == SessionStatus.OPEN)) or 0

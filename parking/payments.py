@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -68,7 +68,7 @@ def sign(provider: str, body: bytes) -> str:
 @dataclass(frozen=True)
 class CallbackResult:
     charge: Charge
-    outcome: str  # "paid", "already_paid", "failed", "ignored"
+    outcome: str  # "paid", "already_paid", "failed", "ignored", "cancelled" (money given back)
 
 
 def apply_callback(session, provider: str, body: bytes, signature: str) -> CallbackResult:
@@ -102,6 +102,14 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
             if moved and charge.user_id:
                 session.refresh(charge)
                 _receipt(session, charge)
+            if moved and charge.contract_id:
+                _contract_paid(session, charge)
+            if not moved:
+                session.refresh(charge)
+                if charge.status == ChargeStatus.CANCELLED:
+                    # Collected after its contract was cancelled or lapsed: nothing is owed.
+                    PROVIDERS[provider].refund(session, charge)
+                    outcome = "cancelled"
         elif status == "failed":
             moved = session.execute(
                 update(Charge).where(Charge.id == charge.id, Charge.status == ChargeStatus.DUE)
@@ -119,6 +127,29 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
     except Exception:
         session.rollback()
         raise
+
+
+def _contract_paid(session, charge: Charge) -> None:
+    """A sharing contract is honoured once its charge is paid: its hold (PENDING) is confirmed in
+    the transaction that records the payment. The contract's lapse cancels the charge first, in
+    its own transaction, so a charge paid here always finds its hold still pending."""
+    from bookings import services as engine
+    from parking.models import SharingContract
+    contract = session.get(SharingContract, charge.contract_id)
+    if contract is not None:
+        engine.transition(session, contract.booking, "pay")
+
+
+def cancel_unpaid(session, contract_id: int) -> bool:
+    """Inside the caller's transaction: the contract's charge, if still unpaid, becomes CANCELLED
+    (a guarded UPDATE, so a payment and a cancellation never both win) and can no longer be
+    paid. False if it was paid meanwhile; True if cancelled or there was nothing to pay."""
+    charge_id = session.scalar(select(Charge.id).where(Charge.contract_id == contract_id))
+    if charge_id is None:
+        return True
+    return session.execute(
+        update(Charge).where(Charge.id == charge_id, Charge.status.in_(UNPAID))
+        .values(status=ChargeStatus.CANCELLED).execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _receipt(session, charge: Charge) -> None:
@@ -171,10 +202,27 @@ class DemoWallet:
     def balance(self, session, user_id: int) -> int | None:
         return session.scalar(select(DemoWalletAccount.balance_fen).where(DemoWalletAccount.user_id == user_id))
 
+    def refund(self, session, charge: Charge) -> None:
+        """Inside the caller's transaction: give back what was debited for `charge`, once
+        (removing its payment row is the guard)."""
+        payment = session.scalar(select(DemoWalletPayment).where(DemoWalletPayment.charge_reference == charge.reference))
+        if payment is None:
+            return
+        if session.execute(delete(DemoWalletPayment).where(DemoWalletPayment.id == payment.id)
+                           .execution_options(synchronize_session=False)).rowcount:
+            session.execute(update(DemoWalletAccount).where(DemoWalletAccount.id == payment.account_id)
+                            .values(balance_fen=DemoWalletAccount.balance_fen + payment.amount_fen)
+                            .execution_options(synchronize_session=False))
+
     def pay(self, session, method: PaymentMethod, charge: Charge) -> CallbackResult:
-        """Debit the wallet once for this charge and deliver the signed callback."""
+        """Debit the wallet once for this charge and deliver the signed callback. A cancelled
+        charge is not debited."""
         write_transaction(session)
         try:
+            if session.scalar(select(Charge.status).where(Charge.id == charge.id)) == ChargeStatus.CANCELLED:
+                session.commit()
+                session.refresh(charge)
+                return CallbackResult(charge, "cancelled")
             account = session.scalar(select(DemoWalletAccount).where(DemoWalletAccount.user_id == method.user_id))
             already = session.scalar(select(DemoWalletPayment).where(
                 DemoWalletPayment.charge_reference == charge.reference))
@@ -229,9 +277,13 @@ def pay_online(session, charge: Charge, user) -> CallbackResult:
     """Pay an unpaid charge from the person's parking history."""
     if charge.status == ChargeStatus.PAID:
         raise DomainError(_l("This has already been paid."), code="already_paid")
+    if charge.status == ChargeStatus.CANCELLED:
+        raise DomainError(_l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled")
     provider = default_provider()
     method = provider.open_method(session, user)
     result = provider.pay(session, method, charge)
+    if result.outcome == "cancelled":
+        raise DomainError(_l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled")
     if result.outcome == "failed" or result.charge.status != ChargeStatus.PAID:
         raise DomainError(_l("The payment was refused: there is not enough in the wallet."), code="payment_failed")
     return result

@@ -17,6 +17,8 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
 from app import clock
+from app.accounts.models import HelpService
+from app.accounts.services import can_act_for
 from app.audit.services import record
 from app.db import write_transaction
 from app.errors import Conflict, DomainError, Forbidden, NotFound
@@ -146,6 +148,8 @@ def reserve(session, actor, holder, park: CarPark, plate: str, arrive_at: dateti
             idempotency_key: str | None = None) -> ParkingReservation:
     """Reserve one space of the pool for `plate` arriving at `arrive_at`. Committed; SoldOut
     (409 sold_out) when the pool is full for any quarter hour of the stay."""
+    if not can_act_for(session, actor, holder, HelpService.PARKING):
+        raise Forbidden(_l("You can only reserve for residents who have given you consent for parking."))
     if not park.open or park.reservable_spaces <= 0:
         raise DomainError(_l("This car park does not take reservations."), code="not_reservable")
     ahead = current_app.config["PARKING_RESERVE_DAYS_AHEAD"]
@@ -208,6 +212,8 @@ def cancel(session, reservation: ParkingReservation, actor) -> bool:
     """Cancel and free the space. Before the cut-off it is free; later it still frees the space
     but counts like a no-show towards suspension. Returns whether it was free."""
     booking = reservation.booking
+    if not can_act_for(session, actor, booking.holder, HelpService.PARKING):
+        raise NotFound(_l("No such reservation."))
     if booking.status != BookingStatus.CONFIRMED:
         raise Conflict(_l("This reservation cannot be cancelled now."), code="not_cancellable")
     free = cancel_is_free(reservation)

@@ -5,26 +5,39 @@ window's spaces. A contract month is an engine booking of one unit of that month
 the same guarded updates that protect venue slots keep a window from being oversold. A contract
 renews by booking next month (idempotency key `share:<window>:<month>:<plate>`, so twice-run sweeps renew
 once) or lapses when the window is full or closed; cancelling frees the space at once.
+
+A contract with a fee is honoured only once paid. Signed (or renewed), its booking is PENDING: it
+holds the space but the gate does not treat stays as covered. With 无感支付 bound to the plate it is
+charged at once; otherwise it must be paid by `pay_by` (PARKING_SHARING_PAY_MINUTES after signing;
+a renewal, signed by the sweep from the 25th, until the renewed month starts) or the sweep lapses
+it and frees the space. Paying confirms it (`parking.payments`); cancelling an unpaid contract
+cancels its charge, which can then no longer be paid. A charge and its contract's hold change
+together in one transaction each way, guarded, so a payment racing a lapse or a cancellation
+either confirms the contract or is refunded.
 """
 from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
+from flask import current_app
+from flask_babel import format_datetime, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import clock
+from app.accounts.models import HelpService
+from app.accounts.services import can_act_for
+from app.audit.services import record
 from app.db import write_transaction
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from bookings.services import SoldOut
-from parking.models import CarPark, DayPattern, SharingContract, SharingWindow
-from parking.payments import new_charge
+from parking.models import Charge, ChargeStatus, CarPark, DayPattern, SharingContract, SharingWindow
+from parking.payments import cancel_unpaid, collect_automatically, new_charge
 
 RENEW_FROM_DAY = 25  # the renewal sweep signs next month from this day of the month
 
@@ -99,9 +112,21 @@ def price_for(window: SharingWindow, month: date, from_day: date) -> int:
     return (window.monthly_fee_fen * days + days_in_month - 1) // days_in_month
 
 
+def pay_by(month: date, *, renewal: bool) -> datetime:
+    """Until when a contract signed now may stay unpaid."""
+    soon = clock.now() + timedelta(minutes=current_app.config["PARKING_SHARING_PAY_MINUTES"])
+    return max(soon, month_bounds(month)[0]) if renewal else soon
+
+
 def sign(session, user, window: SharingWindow, plate: str, month: date, renew: bool = True,
-         *, idempotency_key: str | None = None) -> SharingContract:
-    """Sign `month` of a contract for `window` (committed). SoldOut when it is full."""
+         *, idempotency_key: str | None = None, renewal: bool = False, actor=None) -> SharingContract:
+    """Sign `month` of a contract for `window` for `user` (by them, or by `actor`, a helper with
+    parking consent; committed). SoldOut when it is full. With a fee the contract waits for
+    payment (see the module docstring): charged at once when the plate has 无感支付, else payable
+    until `pay_by`."""
+    actor = actor or user
+    if not can_act_for(session, actor, user, HelpService.PARKING):
+        raise Forbidden(_l("You can only sign contracts for residents who have given you consent for parking."))
     month = month_start(month)
     this_month = month_start(clock.today())
     if not window.active or window.spaces <= 0:
@@ -120,23 +145,35 @@ def sign(session, user, window: SharingWindow, plate: str, month: date, renew: b
             raise Conflict(_l("%(plate)s already has a contract for this window that month."),
                            code="already_signed", plate=plate)
 
+    deadline = pay_by(month, renewal=renewal) if fee > 0 else None
+
     def created(s, booking):
         contract = SharingContract(window_id=window.id, holder_id=user.id, booking_id=booking.id,
-                                   plate=plate, month=month, renew=renew)
+                                   plate=plate, month=month, renew=renew, pay_by=deadline)
         s.add(contract)
         s.flush()
         charge = new_charge(s, user_id=user.id, car_park_id=window.car_park_id, plate=plate,
                             amount_fen=fee, contract_id=contract.id) if fee > 0 else None
         notify(s, user.id, kind="parking.contract", subject=N_("Off-peak contract signed at %(park)s"),
-               body=N_("%(plate)s, %(window)s, %(month)s.") + (N_(" Pay %(ref)s from your parking page.") if charge else ""),
+               body=N_("%(plate)s, %(window)s, %(month)s.") + (
+                   N_(" Pay %(ref)s by %(until)s, or the space goes back to others.") if charge else ""),
                params={"park": window.car_park.name_zh, "plate": plate, "window": window.name_zh,
-                       "month": f"{month.year}-{month.month:02d}", "ref": charge.reference if charge else ""},
+                       "month": f"{month.year}-{month.month:02d}", "ref": charge.reference if charge else "",
+                       "until": format_datetime(deadline, "short") if deadline else ""},
                link=f"/parking/contracts/{contract.id}")
+        if actor.id != user.id:
+            record(s, actor, "parking.contract_sign", booking, on_behalf_of=user, reference=booking.reference)
 
     booking = engine.reserve(session, engine.Reservation(
         resource_id=window.resource_id, starts_at=starts, ends_at=ends, quantity=1, holder_id=user.id,
-        idempotency_key=idempotency_key, booked_by_id=user.id), check=check, on_created=created)
-    return session.scalar(select(SharingContract).where(SharingContract.booking_id == booking.id))
+        idempotency_key=idempotency_key, booked_by_id=actor.id,
+        status=BookingStatus.PENDING if fee > 0 else BookingStatus.CONFIRMED), check=check, on_created=created)
+    contract = session.scalar(select(SharingContract).where(SharingContract.booking_id == booking.id))
+    charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
+    if charge is not None and charge.status == ChargeStatus.DUE and not charge.automatic:
+        collect_automatically(session, charge)  # 无感支付: paid (and confirmed) at once when bound
+        session.refresh(contract.booking)
+    return contract
 
 
 def get_for_holder(session, user_id: int, contract_id: int) -> SharingContract:
@@ -147,9 +184,14 @@ def get_for_holder(session, user_id: int, contract_id: int) -> SharingContract:
 
 
 def state(contract: SharingContract) -> str:
-    """"cancelled", "ended", "upcoming", "running" (renewing) or "ending" (will lapse)."""
+    """"cancelled", "lapsed" (not paid in time), "unpaid" (waiting for payment), "ended",
+    "upcoming", "running" (renewing) or "ending" (will lapse)."""
+    if contract.booking.status == BookingStatus.EXPIRED:
+        return "lapsed"
     if contract.booking.status not in HOLDING:
         return "cancelled"
+    if contract.booking.status == BookingStatus.PENDING:
+        return "unpaid"
     _, ends = month_bounds(contract.month)
     if ends <= clock.now():
         return "ended"
@@ -158,13 +200,23 @@ def state(contract: SharingContract) -> str:
     return "running" if contract.renew else "ending"
 
 
-def cancel(session, contract: SharingContract) -> None:
-    """Cancel now: the space is freed for others. No refund of a paid month."""
+def cancel(session, contract: SharingContract, actor=None) -> None:
+    """Cancel now (by the holder, or `actor`, a helper with parking consent): the space is freed
+    for others. No refund of a paid month; an unpaid one's charge is cancelled with it (and can
+    no longer be paid)."""
+    holder = contract.booking.holder
+    actor = actor or holder
+    if not can_act_for(session, actor, holder, HelpService.PARKING):
+        raise NotFound(_l("No such contract."))
     write_transaction(session)
     try:
         if not engine.transition(session, contract.booking, "cancel"):
             raise Conflict(_l("This contract is already cancelled."), code="not_cancellable")
+        cancel_unpaid(session, contract.id)
         contract.renew = False
+        if actor.id != holder.id:
+            record(session, actor, "parking.contract_cancel", contract.booking, on_behalf_of=holder,
+                   reference=contract.booking.reference)
         session.commit()
     except Exception:
         session.rollback()
@@ -186,7 +238,7 @@ def renew_contracts(session) -> dict:
     due = list(session.scalars(
         select(SharingContract).join(Booking, Booking.id == SharingContract.booking_id)
         .where(SharingContract.month == month, SharingContract.renew.is_(True),
-               SharingContract.lapsed_reason.is_(None), Booking.status.in_(HOLDING))))
+               SharingContract.lapsed_reason.is_(None), Booking.status == BookingStatus.CONFIRMED)))
     renewed = lapsed = 0
     for contract in due:
         window, holder = contract.window, contract.booking.holder
@@ -196,7 +248,7 @@ def renew_contracts(session) -> dict:
         if already is not None:
             continue
         try:
-            sign(session, holder, window, contract.plate, following, renew=True,
+            sign(session, holder, window, contract.plate, following, renew=True, renewal=True,
                  idempotency_key=f"share:{window.id}:{following.isoformat()}:{contract.plate}")
             renewed += 1
         except (SoldOut, DomainError) as error:
@@ -210,6 +262,38 @@ def renew_contracts(session) -> dict:
             session.commit()
             lapsed += 1
     return {"renewed": renewed, "lapsed": lapsed}
+
+
+def lapse_unpaid(session) -> int:
+    """Contracts still unpaid at their `pay_by` lapse: the charge is cancelled and the space
+    freed, with a message. A contract paid at that moment is left alone (the guarded charge
+    update decides). Safe on several nodes at once."""
+    due = list(session.scalars(
+        select(SharingContract).join(Booking, Booking.id == SharingContract.booking_id)
+        .where(Booking.status == BookingStatus.PENDING, SharingContract.pay_by <= clock.now())))
+    return sum(lapse(session, contract) for contract in due)
+
+
+def lapse(session, contract: SharingContract) -> bool:
+    """Lapse one unpaid contract in its own transaction: its charge cancelled (guarded: not if
+    paid meanwhile), its hold expired, the holder told. False, changing nothing, otherwise."""
+    write_transaction(session)
+    try:
+        if not (cancel_unpaid(session, contract.id) and engine.transition(session, contract.booking, "lapse")):
+            session.rollback()
+            return False
+        contract.renew, contract.lapsed_reason = False, "unpaid"
+        notify(session, contract.holder_id, kind="parking.contract_lapsed",
+               subject=N_("Your off-peak contract at %(park)s was not paid in time"),
+               body=N_("%(plate)s, %(month)s: the space has gone back to others. You can sign again if one is free."),
+               params={"park": contract.window.car_park.name_zh, "plate": contract.plate,
+                       "month": f"{contract.month.year}-{contract.month.month:02d}"},
+               link=f"/parking/contracts/{contract.id}")
+        session.commit()
+        return True
+    except Exception:
+        session.rollback()
+        raise
 
 
 def _in_window(window: SharingWindow, moment: datetime) -> bool:
@@ -230,7 +314,8 @@ def covering_contract(session, car_park_id: int, plate: str, entered: datetime, 
         select(SharingContract).join(SharingWindow, SharingWindow.id == SharingContract.window_id)
         .join(Booking, Booking.id == SharingContract.booking_id)
         .where(SharingWindow.car_park_id == car_park_id, SharingContract.plate == plate,
-               Booking.status.in_(HOLDING), Booking.starts_at <= entered, Booking.ends_at >= exited))
+               Booking.status == BookingStatus.CONFIRMED,  # honoured once paid
+               Booking.starts_at <= entered, Booking.ends_at >= exited))
     for contract in contracts:
         moments, t = [], entered
         while t < exited:

@@ -13,6 +13,7 @@ def sweep(session) -> dict:
         reservations.materialise_pool(session, park)
         made += 1
     counts = {"parking pools made": made, "parking no-shows": reservations.mark_no_shows(session)}
+    counts["sharing contracts lapsed unpaid"] = sharing.lapse_unpaid(session)
     renewal = sharing.renew_contracts(session)
     counts.update({"sharing contracts renewed": renewal["renewed"], "sharing contracts lapsed": renewal["lapsed"]})
     counts.update(retention.anonymise_old_plates(session))

@@ -20,7 +20,7 @@ ROUNDS = 40
 
 
 def test_every_transition_names_its_from_states():
-    assert engine.TRANSITIONS["cancel"][1] == (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+    assert BookingStatus.CHECKED_IN not in engine.TRANSITIONS["cancel"][1]
     # Nothing leaves a checked-in booking, and nothing leaves a released one.
     for name, (to, allowed) in engine.TRANSITIONS.items():
         assert BookingStatus.CHECKED_IN not in allowed, name
@@ -42,7 +42,7 @@ def test_a_checked_in_booking_cannot_be_cancelled(session, make_venue, make_user
         svc.cancel(session, booking, staff, by_staff=True)
     session.refresh(booking)
     assert booking.status == BookingStatus.CHECKED_IN and engine.ledger_mismatches(session) == []
-    # An offer cannot be cancelled either (it is declined), nor a pending booking accepted.
+    # Nor is a pending booking accepted as if it were an offer.
     assert engine.TRANSITIONS["accept"][1] == (BookingStatus.OFFERED,)
 
 
@@ -192,3 +192,16 @@ def test_accepting_counts_the_offer_once_and_respects_the_weekly_limit(session, 
     session.refresh(offer)
     assert offer.status == BookingStatus.CONFIRMED
     assert other.status == BookingStatus.CONFIRMED
+
+
+def test_cancelling_an_offer_ends_its_waitlist_entry(session, full_slot, make_user):
+    """A closure cancels offers too: the waitlist entry must not go on offering a cancelled
+    booking (an impossible state `bookings check` would report)."""
+    person, staff = make_user(), make_user("venue_admin")
+    svc.join_waitlist(session, person, person, full_slot["slot"].id, 2)
+    svc.cancel(session, full_slot["booking"], full_slot["holder"])
+    offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
+    svc.cancel(session, offer, staff, by_staff=True, reason="设备检修")
+    entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.user_id == person.id))
+    assert entry.status == WaitlistStatus.CANCELLED
+    assert engine.impossible_states(session) == [] and engine.ledger_mismatches(session) == []

@@ -35,6 +35,21 @@ def night_window(session, estate_park):
                                  monthly_fee_fen=20000)
 
 
+def paid(session, contract):
+    """Pay the contract's charge from the holder's demo wallet: only then is it honoured."""
+    from parking import payments
+    from parking.models import DemoWalletAccount
+    charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
+    payments.default_provider().open_method(session, contract.booking.holder)
+    account = session.scalar(select(DemoWalletAccount).where(DemoWalletAccount.user_id == contract.holder_id))
+    account.balance_fen += charge.amount_fen  # topped up: the demo wallet opens with ¥500
+    session.commit()
+    payments.pay_online(session, charge, contract.booking.holder)
+    session.refresh(contract.booking)
+    assert contract.booking.status == BookingStatus.CONFIRMED
+    return contract
+
+
 def driver_with(make_user, session, plate, **attrs):
     user = make_user(**attrs)
     vehicles.register(session, user, plate)
@@ -52,7 +67,9 @@ def test_sign_in_the_browser_see_it_and_cancel(client, session, estate_park, off
     contract = session.scalar(select(SharingContract))
     assert contract.month == date(2027, 1, 1) and contract.renew and contract.holder_id == driver.id
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Starts on the 1st" in html and "沪A12345" in html and "CN¥300.00" in html
+    assert "Waiting for payment" in html and "沪A12345" in html and "CN¥300.00" in html
+    paid(session, contract)
+    assert "Starts on the 1st" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert session.scalar(select(Charge.amount_fen).where(Charge.contract_id == contract.id)) == 30000
     assert sharing.spaces_left(session, office_window, date(2027, 1, 1)) == 1
     assert "Working days, daytime" in client.get("/parking/mine").get_data(as_text=True)
@@ -99,8 +116,8 @@ def test_full_window_refuses_and_closed_window_refuses(session, office_window, m
 def test_renewal_signs_next_month_once_and_lapses_when_full(session, office_window, make_user, frozen):
     keeps = driver_with(make_user, session, "沪A11111")
     stops = driver_with(make_user, session, "沪A22222")
-    first = sharing.sign(session, keeps, office_window, "沪A11111", date(2026, 12, 1))
-    second = sharing.sign(session, stops, office_window, "沪A22222", date(2026, 12, 1), renew=False)
+    first = paid(session, sharing.sign(session, keeps, office_window, "沪A11111", date(2026, 12, 1)))
+    second = paid(session, sharing.sign(session, stops, office_window, "沪A22222", date(2026, 12, 1), renew=False))
     assert sharing.renew_contracts(session) == {"renewed": 0, "lapsed": 0}  # not before the 25th
     frozen.move_to("2026-12-25T03:00:00+08:00")
     assert sharing.renew_contracts(session) == {"renewed": 1, "lapsed": 0}
@@ -108,6 +125,9 @@ def test_renewal_signs_next_month_once_and_lapses_when_full(session, office_wind
     january = session.scalars(select(SharingContract).where(SharingContract.month == date(2027, 1, 1))).all()
     assert [c.plate for c in january] == ["沪A11111"] and january[0].renew
     assert sharing.state(first) == "running" and sharing.state(second) == "ending"
+    assert sharing.state(january[0]) == "unpaid"  # a renewal is charged like a signature
+    assert january[0].pay_by == clock.at(date(2027, 1, 1), 0)  # payable until its month starts
+    paid(session, january[0])
     frozen.move_to("2027-01-01T00:00:00+08:00")
     assert sharing.state(first) == "ended" and sharing.state(january[0]) == "running"
     # the window shrinks to nothing: January's contract cannot renew into February and lapses
@@ -123,7 +143,7 @@ def test_renewal_signs_next_month_once_and_lapses_when_full(session, office_wind
 
 def test_renewal_lapses_when_the_next_month_is_full(session, office_window, make_user, frozen):
     keeps = driver_with(make_user, session, "沪A11111")
-    sharing.sign(session, keeps, office_window, "沪A11111", date(2026, 12, 1))
+    paid(session, sharing.sign(session, keeps, office_window, "沪A11111", date(2026, 12, 1)))
     for i in range(2):
         sharing.sign(session, driver_with(make_user, session, f"沪C0000{i}"), office_window, f"沪C0000{i}", date(2027, 1, 1))
     frozen.move_to("2026-12-27T03:00:00+08:00")
@@ -134,7 +154,7 @@ def test_renewal_lapses_when_the_next_month_is_full(session, office_window, make
 def test_stays_inside_the_window_cost_nothing(session, estate_park, office_window, night_window, make_user):
     driver = make_user()
     verified_vehicle(session, driver, "沪A12345")  # the stay outside the window is charged to them
-    sharing.sign(session, driver, night_window, "沪A12345", date(2026, 12, 1))
+    paid(session, sharing.sign(session, driver, night_window, "沪A12345", date(2026, 12, 1)))
     moment = lambda text: clock.local(clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16])))
     gate.record_event(session, estate_park, "沪A12345", GateDirection.ENTRY, moment("2026-12-01T20:00"))
     covered = gate.record_event(session, estate_park, "沪A12345", GateDirection.EXIT, moment("2026-12-02T07:00"))

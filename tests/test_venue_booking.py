@@ -117,7 +117,7 @@ def test_helper_books_only_with_consent(session, venue, make_user):
     slot = slot_at(session, hall(venue), 1, 10)
     with pytest.raises(Forbidden):
         svc.book_general(session, helper, resident, slot.id, 1)
-    session.add(HelperConsent(resident_id=resident.id, helper_id=helper.id))
+    session.add(HelperConsent(resident_id=resident.id, helper_id=helper.id, venues=True))
     session.commit()
     booking = svc.book_general(session, helper, resident, slot.id, 1)
     assert booking.holder_id == resident.id and booking.booked_by_id == helper.id

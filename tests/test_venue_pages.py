@@ -178,7 +178,7 @@ def test_helper_acts_for_a_consenting_resident(client, session, venue, make_user
     resident, helper = make_user(), make_user("community_helper")
     resident_client = client.application.test_client()
     login(resident_client, resident.phone)
-    submit(resident_client, "/bookings/helpers", {"helper": helper.username})
+    submit(resident_client, "/bookings/helpers", {"helper": helper.username, "services": "venues"})
     assert session.scalar(select(HelperConsent).where(HelperConsent.helper_id == helper.id))
     login(english(client), helper.username)
     submit(client, "/bookings/helping", {"resident_id": str(resident.id)})

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accessibility.forms import DatePartsField, service_date
+from app.accounts.models import HelpService
 from venues.models import FACILITIES, VENUE_TYPE_LABELS
 from venues.services.catalogue import TIMES_OF_DAY
 
@@ -72,8 +73,11 @@ class DoorForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     helper = StringField(_l("Helper's username or mobile number"),
-                         description=_l("Ask the helper for it. They can then book and cancel for you; you can withdraw this at any time."),
+                         description=_l("Ask the helper for it. They can then act for you in the services you choose, and only those; you can withdraw this at any time."),
                          validators=[DataRequired(_l("Enter the helper's username or mobile number"))])
+    services = MultiCheckboxField(_l("What the helper may do for you"),
+                                  choices=[SelectChoice(s.value, s.label) for s in HelpService],
+                                  validators=[DataRequired(_l("Choose at least one service the helper may act in."))])
 
 
 class VenueForm(FlaskForm):

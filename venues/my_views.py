@@ -10,10 +10,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app import clock
-from app.accounts.models import HelperConsent, Role, User
-from app.accounts.services import find_by_login
+from app.accounts.models import HelperConsent, HelpService, Role, User
+from app.accounts.services import consented_services, grant_consent, revoke_consent
 from app.auth import require_role
-from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
@@ -30,7 +29,7 @@ feed_bp = Blueprint("calendar_feed", __name__)
 
 def _own_booking_or_404(reference: str):
     booking = service.booking_for(db.session, reference)
-    if booking is None or not service.can_act_for(db.session, current_user, booking.holder):
+    if booking is None or not service.can_act_for(db.session, current_user, booking.holder, HelpService.VENUES):
         abort(404)
     return booking
 
@@ -38,7 +37,7 @@ def _own_booking_or_404(reference: str):
 @bp.route("")
 @login_required
 def index():
-    holder = current_holder()
+    holder = current_holder(HelpService.VENUES)
     bookings = service.my_bookings(db.session, holder)
     now = clock.now()
     upcoming = [b for b in bookings if b.ends_at > now and b.holds_capacity]
@@ -135,7 +134,7 @@ def qr(reference: str):
 def leave_waitlist(entry_id: int):
     entry = db.session.get(WaitlistEntry, entry_id)
     if entry is None or not service.can_act_for(db.session, current_user,
-                                                db.session.get(User, entry.user_id)):
+                                                db.session.get(User, entry.user_id), HelpService.VENUES):
         abort(404)
     if ConfirmForm().validate_on_submit():
         service.leave_waitlist(db.session, entry)
@@ -172,21 +171,19 @@ def feed(token: str):
 @bp.route("/helpers", methods=["GET", "POST"])
 @login_required
 def helpers():
-    """The resident's consents: who may book and cancel for them."""
+    """The resident's consents: who may act for them, in which services."""
     form = ConsentForm()
+    if request.method == "GET":
+        form.services.data = [HelpService.VENUES.value]
     if form.validate_on_submit():
-        helper = find_by_login(db.session, form.helper.data)
-        if helper is None or not helper.has_role(Role.COMMUNITY_HELPER):
-            form.helper.errors.append(_("There is no community helper with that username or number"))
+        try:
+            consent = grant_consent(db.session, current_user, form.helper.data, form.services.data)
+        except DomainError as error:
+            db.session.rollback()
+            add_error(form, error)
         else:
-            consent = db.session.scalar(select(HelperConsent).where(
-                HelperConsent.resident_id == current_user.id, HelperConsent.helper_id == helper.id))
-            if consent is None:
-                db.session.add(HelperConsent(resident_id=current_user.id, helper_id=helper.id))
-            else:
-                consent.revoked_at, consent.granted_at = None, utcnow()
-            db.session.commit()
-            flash(_("%(name)s can now book and cancel for you.", name=helper.name), "success")
+            flash(_("%(name)s can now act for you in: %(services)s.", name=consent.helper.name,
+                    services=", ".join(str(s.label) for s in consent.services)), "success")
             return redirect(url_for("my_bookings.helpers"))
     consents = db.session.scalars(select(HelperConsent).where(
         HelperConsent.resident_id == current_user.id, HelperConsent.revoked_at.is_(None))).all()
@@ -194,7 +191,7 @@ def helpers():
     actions = db.session.scalars(select(AuditEntry).where(
         AuditEntry.on_behalf_of_id == current_user.id).order_by(AuditEntry.created_at.desc()).limit(50)).all()
     return render_template("bookings/helpers.html", form=form, consents=consents, actions=actions,
-                           revoke_form=ConfirmForm())
+                           revoke_form=ConfirmForm(), HelpService=HelpService)
 
 
 @bp.route("/helpers/<int:consent_id>/revoke", methods=["POST"])
@@ -204,8 +201,7 @@ def revoke(consent_id: int):
     if consent is None or consent.resident_id != current_user.id:
         abort(404)
     if ConfirmForm().validate_on_submit():
-        consent.revoked_at = utcnow()
-        db.session.commit()
+        revoke_consent(db.session, current_user, consent_id)
         flash(_("%(name)s can no longer act for you.", name=consent.helper.name), "success")
     return redirect(url_for("my_bookings.helpers"))
 
@@ -221,7 +217,7 @@ def helping():
         if resident is None:
             stop_acting()
             flash(_("You are no longer acting for anyone."), "success")
-        elif service.can_act_for(db.session, current_user, resident):
+        elif consented_services(db.session, current_user, resident):
             start_acting(resident)
             flash(_("You are now acting for %(name)s.", name=resident.name), "success")
             return redirect(url_for("venues.index"))

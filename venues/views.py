@@ -17,6 +17,7 @@ from app.forms import add_error, member_or_none
 from app.places.models import Town
 from bookings.models import CapacityBucket
 from bookings.services import SoldOut
+from app.accounts.models import HelpService
 from app.acting import current_holder
 from venues.forms import WEEKDAY_LABELS, ConfirmForm, PartySizeForm, SearchForm, SpanForm, party_choices
 from venues.models import BookingMode, Space, VenueType
@@ -108,7 +109,7 @@ def party(bucket_id: int):
     if form.validate_on_submit():
         return redirect(url_for("venues.check", bucket_id=bucket.id, party_size=form.party_size.data))
     return render_template("venues/party.html", form=form, bucket=bucket, space=space,
-                           venue=space.venue, holder=current_holder())
+                           venue=space.venue, holder=current_holder(HelpService.VENUES))
 
 
 @bp.route("/slots/<int:bucket_id>/check")
@@ -120,7 +121,7 @@ def check(bucket_id: int):
         return redirect(url_for("venues.party", bucket_id=bucket_id))
     form = ConfirmForm(idempotency_key=uuid.uuid4().hex)
     return render_template("venues/check.html", form=form, bucket=bucket, space=space,
-                           venue=space.venue, party_size=party_size, holder=current_holder(),
+                           venue=space.venue, party_size=party_size, holder=current_holder(HelpService.VENUES),
                            starts_at=bucket.starts_at, ends_at=bucket.ends_at,
                            action=url_for("venues.confirm", bucket_id=bucket.id, party_size=party_size))
 
@@ -131,7 +132,7 @@ def confirm(bucket_id: int):
     bucket, space = _slot_or_404(bucket_id)
     party_size = request.args.get("party_size", type=int) or 0
     form = ConfirmForm()
-    holder = current_holder()
+    holder = current_holder(HelpService.VENUES)
     if form.validate_on_submit():
         try:
             booking = booking_service.book_general(
@@ -159,7 +160,7 @@ def join_waitlist(bucket_id: int):
     party_size = request.form.get("party_size", type=int) or 1
     if form.validate_on_submit():
         try:
-            entry = booking_service.join_waitlist(db.session, current_user, current_holder(),
+            entry = booking_service.join_waitlist(db.session, current_user, current_holder(HelpService.VENUES),
                                                   bucket.id, party_size)
         except DomainError as error:
             db.session.rollback()
@@ -198,7 +199,7 @@ def span(venue_id: int, space_id: int, day: str):
         return redirect(url_for("venues.span_check", space_id=space.id, start=form.start.data,
                                 steps=form.steps.data))
     return render_template("venues/span.html", form=form, venue=venue, space=space, day=the_day,
-                           holder=current_holder())
+                           holder=current_holder(HelpService.VENUES))
 
 
 def _span_args(space: Space):
@@ -223,7 +224,7 @@ def span_check(space_id: int):
         abort(404)
     form = ConfirmForm(idempotency_key=uuid.uuid4().hex)
     return render_template("venues/check.html", form=form, space=space, venue=space.venue,
-                           holder=current_holder(), starts_at=start,
+                           holder=current_holder(HelpService.VENUES), starts_at=start,
                            ends_at=start + timedelta(minutes=steps * space.slot_minutes),
                            party_size=None, steps=steps,
                            action=url_for("venues.span_confirm", space_id=space.id,
@@ -240,7 +241,7 @@ def span_confirm(space_id: int):
     if start is None:
         abort(404)
     form = ConfirmForm()
-    holder = current_holder()
+    holder = current_holder(HelpService.VENUES)
     if form.validate_on_submit():
         try:
             booking = booking_service.book_personalised(

@@ -10,7 +10,7 @@ from flask_babel import format_datetime, lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import clock
-from app.accounts.models import User
+from app.accounts.models import HelpService, User
 from app.accounts.services import can_act_for
 from app.audit.services import record
 from app.db import write_transaction
@@ -135,7 +135,7 @@ def book_general(session, actor: User, holder: User, bucket_id: int, party_size:
     if not 1 <= party_size <= space.max_party_size:
         raise DomainError(_l("Choose between 1 and %(n)d people."), field="party_size",
                           code="party_size", n=space.max_party_size)
-    if not can_act_for(session, actor, holder):
+    if not can_act_for(session, actor, holder, HelpService.VENUES):
         raise Forbidden(_l("You can only book for residents who have given you consent."))
     venue = space.venue
     request = engine.Reservation(
@@ -159,7 +159,7 @@ def book_personalised(session, actor: User, holder: User, space_id: int, starts_
     if not 1 <= steps <= space.max_steps:
         raise DomainError(_l("Choose a length of up to %(n)d minutes."), field="steps",
                           code="span_length", n=space.max_steps * space.slot_minutes)
-    if not can_act_for(session, actor, holder):
+    if not can_act_for(session, actor, holder, HelpService.VENUES):
         raise Forbidden(_l("You can only book for residents who have given you consent."))
     venue = space.venue
     request = engine.Reservation(
@@ -185,7 +185,7 @@ def cancel(session, booking: Booking, actor: User, *, by_staff: bool = False,
         raise Conflict(_l("This booking cannot be cancelled now (it is %(status)s)."),
                        code="not_cancellable", status=status_label(booking.status))
     if not by_staff:
-        if not can_act_for(session, actor, booking.holder):
+        if not can_act_for(session, actor, booking.holder, HelpService.VENUES):
             raise NotFound(_l("No such booking."))
         cutoff = booking.starts_at - timedelta(minutes=venue.cancel_cutoff_minutes)
         if clock.now() > cutoff:
@@ -197,6 +197,10 @@ def cancel(session, booking: Booking, actor: User, *, by_staff: bool = False,
             # Moved since it was read: checked in at the door, or cancelled elsewhere.
             raise Conflict(_l("This booking cannot be cancelled now (it is %(status)s)."),
                            code="not_cancellable", status=status_label(booking.status))
+        offered = session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id,
+                                                             WaitlistEntry.status == WaitlistStatus.OFFERED))
+        if offered is not None:  # an offer cancelled (a closure, say) is an offer ended
+            offered.status = WaitlistStatus.CANCELLED
         notify(session, booking.holder_id, kind="venue.cancelled",
                subject=N_("Booking %(ref)s at %(venue)s is cancelled"),
                body=N_("Reason: %(reason)s") if reason else "",
@@ -264,7 +268,7 @@ def join_waitlist(session, actor: User, holder: User, bucket_id: int, quantity: 
     space = space_for_resource(session, bucket.resource_id) if bucket else None
     if space is None or space.mode != BookingMode.GENERAL:
         raise NotFound(_l("That time slot does not exist."))
-    if not can_act_for(session, actor, holder):
+    if not can_act_for(session, actor, holder, HelpService.VENUES):
         raise Forbidden(_l("You can only book for residents who have given you consent."))
     if not 1 <= quantity <= space.max_party_size:
         raise DomainError(_l("Choose between 1 and %(n)d people."), field="party_size",
@@ -367,7 +371,7 @@ def accept_offer(session, booking: Booking, actor: User) -> None:
     with the holder's row locked (the check when the offer was made could not lock it): someone
     suspended, or at a limit since, cannot accept; the offer stays open until it expires, so
     cancelling another booking in time still lets them accept."""
-    if not can_act_for(session, actor, booking.holder):
+    if not can_act_for(session, actor, booking.holder, HelpService.VENUES):
         raise NotFound(_l("No such booking."))
     if booking.status != BookingStatus.OFFERED or booking.offer_expires_at <= clock.now():
         raise Conflict(_l("This offer is no longer open."), code="offer_closed")
@@ -391,7 +395,7 @@ def accept_offer(session, booking: Booking, actor: User) -> None:
 
 def decline_offer(session, booking: Booking, actor: User) -> None:
     """Turn an offer down: the places go to the next person waiting."""
-    if not can_act_for(session, actor, booking.holder):
+    if not can_act_for(session, actor, booking.holder, HelpService.VENUES):
         raise NotFound(_l("No such booking."))
     _end_offer(session, booking, WaitlistStatus.CANCELLED)
 
