@@ -90,6 +90,7 @@ def live_server(tmp_path_factory):
     url = f"sqlite:///{path}"
     migrate_to_head(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True,
+                      "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
                       "SECRET_KEY": "browser-secret", "RATELIMIT_ENABLED": False,
                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():

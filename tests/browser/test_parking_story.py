@@ -44,11 +44,20 @@ def test_reserve_arrive_leave_pay_share_and_operate(open_page, live_server, mode
     operator = live_server.create_user("carpark_operator", f"carpark:{park_id}")
     estate_operator = live_server.create_user("carpark_operator", f"carpark:{estate_park_id}")
 
-    # The driver registers the plate, typed loosely, and turns on automatic payment.
+    # The driver adds the plate, typed loosely; once a verifier has seen the vehicle licence
+    # (the browser flow is tests/browser/test_parking_plates.py), turns on automatic payment.
     page = open_page("/parking/vehicles", mode=mode, locale=locale, user=driver)
     assert_accessible(page, mode)
     page.fill("#plate", plate[0] + " " + plate[1:].lower())
     page.locator("form:has(#plate) button[type=submit]").click()
+    page.wait_for_url("**/licence")
+
+    def verify(session):
+        from app.accounts.services import find_by_login
+        from tests.conftest import verified_vehicle
+        verified_vehicle(session, find_by_login(session, driver), plate)
+    live_server.run(verify)
+    page.goto(f"{live_server.url}/parking/vehicles")
     assert page.locator("main h2", has_text=plate).is_visible()
     page.locator("form[action$='/autopay'] button").click()
     assert_accessible(page, mode)
@@ -63,7 +72,7 @@ def test_reserve_arrive_leave_pay_share_and_operate(open_page, live_server, mode
     reservation_url = page.url.split("?")[0]
 
     # The gates: in now (within the hour before arrival), out 40 minutes later. (The plate was
-    # registered just now, and a stay is charged to whoever registered the plate before it began.)
+    # verified just now, and a stay is charged to whoever verifiably held the plate when it began.)
     def token_for(session):
         from app.accounts.services import find_by_login, issue_token
         return issue_token(session, find_by_login(session, operator))
