@@ -20,7 +20,7 @@ def _submitted(field) -> tuple[list[str], bool]:
     values, nul = [], False
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
-            if key == field.name or key.startswith(field.name + "-"):
+            if isinstance(key, str) and (key == field.name or key.startswith(field.name + "-")):
                 values.append(value)
                 nul = nul or key in getattr(source, "had_nul", ())
     return values, nul
@@ -40,8 +40,16 @@ def text_policy(form, field) -> None:
     """The input policy (app/text.py) as the first validator of every field: a control
     character anywhere in what was sent, or a text field without a limit of its own longer than
     the policy's default, stops the field's validation with the policy's message (first, so
-    that Optional() cannot wave through a value of invisible characters); CR LF becomes LF."""
+    that Optional() cannot wave through a value of invisible characters); CR LF becomes LF.
+    Hidden fields lose their control characters instead (see below)."""
     if field.type == "CSRFTokenField":
+        return
+    if isinstance(field, HiddenField):
+        # The page's own value (an action, an idempotency key), never typed by a person: a
+        # control character there means a tampered request, and an error on a field nobody can
+        # see would help no one. It is removed; the view judges what is left.
+        if isinstance(field.data, str):
+            field.data = text.CONTROL.sub("", text.normalise_newlines(field.data))
         return
     sent, nul = _submitted(field)
     if nul or any(text.control_error(v) for v in [*sent, *(field.raw_data or ())] if isinstance(v, str)):

@@ -14,7 +14,7 @@ from PIL import Image
 from werkzeug.datastructures import MultiDict
 
 from app.accounts.services import issue_token
-from app.text import CONTROL_MESSAGE, LINE, mask_contacts, xml_text
+from app.text import CONTROL, CONTROL_MESSAGE, LINE, mask_contacts, xml_text
 from tests.conftest import csrf_token, login, slot_at, submit
 
 CONTROL_VALUES = ["x\x1b[31m", "x\x00y", "\x0b", "a\rb", "\x85"]
@@ -32,7 +32,8 @@ def _form_cases():
 @pytest.mark.parametrize("value", CONTROL_VALUES)
 def test_every_field_of_every_form_refuses_control_characters(app, value):
     """Whatever form and field, a control character (NUL included, which the request drops
-    before anyone reads it) is refused on that field with the policy's message."""
+    before anyone reads it) is refused on that field with the policy's message; a hidden
+    field, which nobody types into, loses it."""
     from accessibility.forms import DatePartsField
 
     cases = _form_cases()
@@ -48,8 +49,12 @@ def test_every_field_of_every_form_refuses_control_characters(app, value):
                 if getattr(other, "choices", ()) is None:
                     other.choices = [("1", "1")]
             form.validate()
-            if str(CONTROL_MESSAGE) not in getattr(form, field).errors:
-                missed.append(f"{name}.{field}: {getattr(form, field).errors}")
+            bound = getattr(form, field)
+            if bound.type == "HiddenField":  # the page's own value: the characters are removed
+                if bound.data is not None and not CONTROL.search(bound.data) and not bound.errors:
+                    continue
+            if str(CONTROL_MESSAGE) not in bound.errors:
+                missed.append(f"{name}.{field}: {bound.errors} {bound.data!r}")
     assert missed == []
 
 
