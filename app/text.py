@@ -28,6 +28,8 @@ from app.errors import DomainError
 # A short line (a name, an address, a reason) and a long text, when a field has no limit of its own.
 LINE = 200
 LONG = 2000
+# A search box, on the pages and in the API alike.
+SEARCH = 60
 
 # C0 controls but tab (\x09) and line feed (\x0a), DEL, and the C1 controls.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app import text
 from app.accounts.models import Role
 from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.db import utcnow
@@ -52,7 +53,7 @@ def _car_park(park: CarPark, reservable: int | None = None) -> dict:
 
 class CarParkQuerySchema(Schema):
     town_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_INT))
-    q = fields.String(load_default="")
+    q = fields.String(load_default="", validate=validate.Length(max=text.SEARCH))
 
 
 @blp.route("/carparks")

@@ -134,6 +134,17 @@ def test_every_string_argument_of_the_api_is_held_to_the_policy(app, client, ses
         assert response.json["error"]["fields"][location][name], (path, name)
 
 
+def test_a_search_has_the_same_limit_on_the_page_and_in_the_api(client):
+    from app.text import SEARCH
+
+    for url in ("/api/v1/venues", "/api/v1/carparks"):
+        assert client.get(url, query_string={"q": "馆" * SEARCH}).status_code == 200
+        refused = client.get(url, query_string={"q": "馆" * (SEARCH + 1)})
+        assert refused.status_code == 422 and refused.json["error"]["fields"]["query"]["q"]
+    page = client.get("/venues", query_string={"q": "馆" * (SEARCH + 1)}).get_data(as_text=True)
+    assert 'class="error-summary"' in page and 'href="#q"' in page
+
+
 def test_a_nul_in_an_api_query_is_refused_not_dropped(client):
     refused = client.get("/api/v1/venues?q=%E5%8D%9A%00")
     assert refused.status_code == 422

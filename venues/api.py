@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app import clock
+from app import clock, text
 from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.extensions import db
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
@@ -59,7 +59,7 @@ class VenueDetailSchema(VenueSchema):
 
 
 class VenueQuerySchema(Schema):
-    q = fields.String(load_default="")
+    q = fields.String(load_default="", validate=validate.Length(max=text.SEARCH))
     type = fields.String(load_default=None, validate=validate.OneOf([t.value for t in VenueType]))
     town_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_INT))
 

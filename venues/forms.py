@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accessibility.forms import DatePartsField, service_date
+from app import text
 from app.accounts.models import HelpService
 from venues.models import FACILITIES, VENUE_TYPE_LABELS
 from venues.services.catalogue import TIMES_OF_DAY
@@ -26,7 +27,7 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
-    q = StringField(_l("Name or address"), validators=[Optional(), Length(max=60)])
+    q = StringField(_l("Name or address"), validators=[Optional(), Length(max=text.SEARCH)])
     type = SelectField(_l("Type of venue"), validators=[Optional()], choices=[
         SelectChoice("", _l("Any type"))] + [SelectChoice(t.value, label) for t, label in VENUE_TYPE_LABELS.items()])
     # Checked against the towns offered: an id past what the column holds was a server error
