@@ -7,6 +7,7 @@ gate history, fees and 无感支付, from the moment of verification."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -349,3 +350,54 @@ def test_demo_plates_are_verified_with_automatic_payment(runner, session):
     assert first.status == second.status == VehicleStatus.VERIFIED
     assert first.autopay_method_id is not None
     assert first.owner.phone == "13900000001" and second.owner.phone == "13900000002"
+
+
+# --- the migration ---------------------------------------------------------------------------
+
+@pytest.fixture
+def plates_database(backend, tmp_path, request):
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'plates.db'}"
+    import os
+
+    from tests import pg
+    server = pg.PostgresServer(Path("/nonexistent"))
+    server.port = int(os.environ["PORTAL_TEST_PG_PORT"])
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    return server.create_database(f"plates_{worker}")
+
+
+def test_plates_registered_before_become_unverified_claims(plates_database):
+    """Nobody ever saw the licences of the plates registered before 0008: they become claims
+    (no history, fees or 无感支付 until verified), and a downgrade keeps one account per plate."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": plates_database, "TESTING": True})
+    with app.app_context():
+        upgrade(revision="0007")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
+                              "active, created_at) VALUES (1, '13900000009', 'x', 'x', 'zh_CN', 'standard', true, "
+                              "'2026-11-01 00:00:00+00:00')"))
+            conn.execute(text("INSERT INTO payment_method (id, user_id, provider, account_ref, created_at) "
+                              "VALUES (1, 1, 'demo_wallet', 'demo-1', '2026-11-01 00:00:00+00:00')"))
+            conn.execute(text("INSERT INTO vehicle (id, owner_id, plate, autopay_method_id, created_at) "
+                              "VALUES (1, 1, '沪A12345', 1, '2026-11-01 00:00:00+00:00')"))
+        upgrade()
+        with db.engine.begin() as conn:
+            row = conn.execute(text("SELECT status, autopay_method_id, claimed_at, decision_note FROM vehicle")).one()
+            assert row[0] == "claimed" and row[1] is None and row[2] is not None and row[3] == ""
+            conn.execute(text("INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
+                              "active, created_at) VALUES (2, '13900000008', 'y', 'y', 'zh_CN', 'standard', true, "
+                              "'2026-11-01 00:00:00+00:00')"))
+            conn.execute(text("INSERT INTO vehicle (id, owner_id, plate, status, claimed_at, decision_note) "
+                              "VALUES (2, 2, '沪A12345', 'verified', '2026-11-02 00:00:00+00:00', '')"))
+        downgrade(revision="0007")
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT id, owner_id FROM vehicle")).all() == [(2, 2)]
+        downgrade(revision="base")
+        db.engine.dispose()
