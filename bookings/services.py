@@ -302,13 +302,24 @@ def ledger_mismatches(session, resource_id: int | None = None) -> list[tuple[int
     return [tuple(row) for row in rows]
 
 
+def register_state_check(app, check: Callable[[object], list[tuple[int, str]]]) -> None:
+    """Let a service add its own impossible combinations to `impossible_states` (parking: a
+    sharing contract honoured but unpaid), without the engine knowing the service."""
+    app.extensions.setdefault("booking_state_checks", []).append(check)
+
+
 def impossible_states(session) -> list[tuple[int, str]]:
     """(booking id, what is wrong) for every booking in a combination `TRANSITIONS` cannot
     produce: checked in yet not in status CHECKED_IN (a cancellation or no-show that released
     the places of someone who came), CHECKED_IN without a check-in time, an offer without an
-    end, or a waitlist entry that disagrees with its offer. Empty when all is well."""
+    end, or a waitlist entry that disagrees with its offer; and what the services registered
+    with `register_state_check` report. Empty when all is well."""
+    from flask import current_app, has_app_context
+
     from bookings.models import WaitlistEntry, WaitlistStatus
     found = []
+    for check in current_app.extensions.get("booking_state_checks", []) if has_app_context() else []:
+        found.extend(check(session))
     for booking_id, status, at in session.execute(
             select(Booking.id, Booking.status, Booking.checked_in_at)
             .where(Booking.checked_in_at.is_not(None), Booking.status != BookingStatus.CHECKED_IN)):

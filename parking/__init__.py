@@ -30,6 +30,9 @@ def init_app(app) -> None:
     from app.accounts.models import Role
     from parking.sweep import sweep
     register_sweeper(app, sweep)
+    from bookings.services import register_state_check
+    from parking.sharing import impossible_states
+    register_state_check(app, impossible_states)  # `flask bookings check`: contracts honoured unpaid
     register_workspace_links(app, Role.RESIDENT, lambda user, a: [
         Link(_l("My parking"), url_for("parking_driver.mine"))])
     register_workspace_links(app, Role.CARPARK_OPERATOR, lambda user, a: [

@@ -296,6 +296,24 @@ def lapse(session, contract: SharingContract) -> bool:
         raise
 
 
+def impossible_states(session) -> list[tuple[int, str]]:
+    """For `flask bookings check`: contracts whose hold and charge disagree (honoured while
+    unpaid, paid but still waiting, waiting without a deadline)."""
+    found = []
+    for booking_id, status, charge_status, contract_id in session.execute(
+            select(Booking.id, Booking.status, Charge.status, SharingContract.id)
+            .join(SharingContract, SharingContract.booking_id == Booking.id)
+            .join(Charge, Charge.contract_id == SharingContract.id)
+            .where(((Booking.status == BookingStatus.CONFIRMED) & (Charge.status != ChargeStatus.PAID))
+                   | ((Booking.status == BookingStatus.PENDING) & (Charge.status.in_((ChargeStatus.PAID, ChargeStatus.CANCELLED)))))):
+        found.append((booking_id, f"sharing contract {contract_id} {status.value} but its charge is {charge_status.value}"))
+    for booking_id, contract_id in session.execute(
+            select(Booking.id, SharingContract.id).join(SharingContract, SharingContract.booking_id == Booking.id)
+            .where(Booking.status == BookingStatus.PENDING, SharingContract.pay_by.is_(None))):
+        found.append((booking_id, f"sharing contract {contract_id} waiting for payment without a deadline"))
+    return found
+
+
 def _in_window(window: SharingWindow, moment: datetime) -> bool:
     local = clock.local(moment)
     minute = local.hour * 60 + local.minute

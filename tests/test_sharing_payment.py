@@ -190,3 +190,19 @@ def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user,
             assert contract.booking.status == BookingStatus.EXPIRED and charge.status == ChargeStatus.CANCELLED
             assert wallet(session, driver) == payments.DEMO_OPENING_BALANCE_FEN
     assert ledger_mismatches(session) == [] and impossible_states(session) == []
+
+
+def test_bookings_check_reports_a_contract_honoured_unpaid(session, runner, park, nights, make_user):
+    from sqlalchemy import update
+
+    from bookings.models import Booking
+    driver = make_user()
+    vehicles.register(session, driver, "沪A12345")
+    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    assert runner.invoke(args=["bookings", "check"]).exit_code == 0
+    # What the old code did: a contract honoured at the gate with its charge unpaid.
+    session.execute(update(Booking).where(Booking.id == contract.booking_id).values(status=BookingStatus.CONFIRMED))
+    session.commit()
+    result = runner.invoke(args=["bookings", "check"])
+    assert result.exit_code == 1
+    assert f"sharing contract {contract.id} confirmed but its charge is due" in result.output
