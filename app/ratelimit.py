@@ -59,10 +59,11 @@ def limit_endpoints(app, config_key: str, scope: str, endpoints, *, methods=None
     def rate() -> str:
         return app.config[config_key]
 
+    # override_defaults=False: an operator's RATELIMIT_DEFAULT still applies to these routes.
     per_address = limiter.shared_limit(rate, scope=f"{scope}-address", methods=methods, cost=cost,
-                                       exempt_when=skip)
+                                       exempt_when=skip, override_defaults=False)
     per_account = limiter.shared_limit(rate, scope=f"{scope}-account", key_func=lambda: account_key() or "",
-                                       methods=methods, cost=cost,
+                                       methods=methods, cost=cost, override_defaults=False,
                                        exempt_when=lambda: skip() or account_key() is None)
     for endpoint in endpoints:
         app.view_functions[endpoint] = per_account(per_address(app.view_functions[endpoint]))

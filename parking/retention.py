@@ -69,7 +69,7 @@ def anonymise_old_plates(session) -> dict[str, int]:
         "contracts anonymised": _anonymise(session, SharingContract, SharingContract.booking_id.in_(ended),
                                            then=_forget_contract_keys),
         "charges anonymised": _anonymise(session, Charge, Charge.created_at < before,
-                                         Charge.status == ChargeStatus.PAID),
+                                         Charge.status.in_((ChargeStatus.PAID, ChargeStatus.CANCELLED))),
     }
 
 

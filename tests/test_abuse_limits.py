@@ -356,8 +356,8 @@ def test_the_default_pixel_budget_takes_six_phone_photos_but_not_six_huge_pngs(a
         with pytest.raises(DomainError) as refused:
             charge_pixels(6300 * 6300, "photos")
     assert refused.value.code == "pixel_budget" and refused.value.field == "photos"
-    with app.test_request_context("/"):
-        assert str(refused.value) == "These photos have too many pixels together. Send fewer or smaller photos."
+    with app.test_request_context("/"):  # Chinese by default
+        assert str(refused.value) == "这些照片的像素总数太多。请少传几张，或换小一些的照片。"
     with app.test_request_context("/repairs/report", method="POST"):  # a new request, a new budget
         charge_pixels(6300 * 6300, "photos")
 
@@ -577,3 +577,32 @@ def test_anonymous_markers_are_never_plates_and_fit_the_column():
     assert len(anonymous_plate(2**31 - 1)) <= 10 and is_anonymous(anonymous_plate(7))
     with pytest.raises(DomainError):
         normalize_plate(anonymous_plate(12345))
+
+
+def test_a_contract_past_retention_loses_its_plate_and_its_plate_bearing_key(app, session, car_park, make_user,
+                                                                              frozen):
+    """A sharing contract's plate is also in its engine booking's idempotency key
+    (`share:<window>:<month>:<plate>`): once the month is past retention both are gone; a
+    current contract keeps both."""
+    from datetime import date
+    from parking import retention, sharing, vehicles
+    from parking.models import CarParkKind, DayPattern, SharingContract
+
+    park = car_park(name="莘城苑共享车位", kind=CarParkKind.RESIDENTIAL, total=60, occupied=10, reservable=0)
+    frozen.move_to("2026-04-01T08:00:00+08:00")
+    window = sharing.create_window(session, park, name_zh="夜间", name_en="Nights", days=DayPattern.EVERY_DAY,
+                                   start_minute=19 * 60, end_minute=7 * 60 + 30, spaces=10, monthly_fee_fen=20000)
+    old_driver, new_driver = make_user(), make_user()
+    vehicles.register(session, old_driver, "沪A12345")
+    vehicles.register(session, new_driver, "沪B54321")
+    old = sharing.sign(session, old_driver, window, "沪A12345", date(2026, 4, 1), renew=False,
+                       idempotency_key=f"share:{window.id}:2026-04-01:沪A12345")
+    frozen.move_to("2026-12-01T08:00:00+08:00")
+    new = sharing.sign(session, new_driver, window, "沪B54321", date(2026, 12, 1), renew=False,
+                       idempotency_key=f"share:{window.id}:2026-12-01:沪B54321")
+    old_id, new_id = old.id, new.id
+    assert retention.anonymise_old_plates(session)["contracts anonymised"] == 1
+    session.rollback()
+    old, new = session.get(SharingContract, old_id), session.get(SharingContract, new_id)
+    assert old.plate == retention.anonymous_plate(old_id) and old.booking.idempotency_key is None
+    assert new.plate == "沪B54321" and new.booking.idempotency_key.endswith("沪B54321")
