@@ -660,7 +660,9 @@ def test_regressions_found_by_fuzzing(app, session, form_world):
                          json={"slot_id": big, "party_size": 1}).status_code == 422
     assert resident.get(f"/api/v1/notifications?offset={2**63}", headers=resident_headers).status_code == 422
 
-    # A NUL character: PostgreSQL's text cannot hold one. Dropped from fields, no route in a path.
+    # A NUL character: PostgreSQL's text cannot hold one. Dropped before anything reads it, and
+    # a field that had one is refused like any control character (app/text.py); no route in a path.
+    from app.text import CONTROL_MESSAGE
     html = anonymous.post("/login", data={"csrf_token": csrf_token(anonymous, "/login"),
                                           "login": "admin\x00", "password": "x\x00"}).text
     assert 'class="error-summary"' in html
