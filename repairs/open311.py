@@ -319,7 +319,8 @@ def _estate(fields: dict) -> Estate | None:
     if fields.get("address_id"):
         wanted = fields["address_id"].strip()
         # A number past an INTEGER column names no estate (PostgreSQL refuses to compare it).
-        return db.session.get(Estate, int(wanted)) if wanted.isdecimal() and int(wanted) <= MAX_INT else None
+        fits = wanted.isdecimal() and len(wanted) <= len(str(MAX_INT)) and int(wanted) <= MAX_INT
+        return db.session.get(Estate, int(wanted)) if fits else None
     if fields.get("address_string"):
         return match_address(db.session, fields["address_string"])
     raise Open311Error(400, _("Give a location: lat and long, address_string or address_id."))
