@@ -54,6 +54,14 @@ class LicenceForm(FlaskForm):
                       validators=[FileRequired(_l("Choose a photo of the vehicle licence"))])
 
 
+class PlateSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    plate = StringField(_l("A driver at the desk? Find their claim by plate"),
+                        description=_l("For example 沪A12345"), validators=[Optional(), Length(max=20)])
+
+
 class PlateDecisionForm(FlaskForm):
     decision = RadioField(_l("Does the vehicle licence match the claim?"),
                           choices=[SelectChoice("approve", _l("Yes: the plate and the name match, verify it")),

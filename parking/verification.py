@@ -3,7 +3,9 @@ of the vehicle licence (行驶证) with the claim and approves or refuses it.
 
 Guarantees:
 - only verifiers (`can_verify`) see the queue, the claimants' names and the licence photos;
-- a claim is decided once: the change is a guarded UPDATE from PENDING, so two verifiers
+- a driver without a photo may show the licence at a desk: the verifier finds the claims of the
+  plate (`claims_of`) and decides one without a photo (UNDECIDED: claimed or pending);
+- a claim is decided once: the change is a guarded UPDATE from an undecided state, so two verifiers
   deciding at the same moment make one decision, and the other is told it was already decided;
 - approving a claim drops every other claim of the plate (a previous verified holder's too: the
   car changed hands), clears their 无感支付, and tells their owners; the partial unique index
@@ -26,9 +28,11 @@ from app.i18n import N_
 from app.notifications.services import notify
 from app.uploads import remove_image
 from parking.models import LIVE_VEHICLE_STATES, Vehicle, VehicleStatus
+from parking.plates import normalize_plate
 from parking.vehicles import LICENCE_FOLDER
 
 VERIFIER_ROLES = (Role.CARPARK_OPERATOR, Role.SERVICE_DESK)
+UNDECIDED = (VehicleStatus.CLAIMED, VehicleStatus.PENDING)
 
 
 def can_verify(user) -> bool:
@@ -48,9 +52,17 @@ def waiting(session) -> int:
     return session.scalar(select(func.count(Vehicle.id)).where(Vehicle.status == VehicleStatus.PENDING)) or 0
 
 
-def get_pending(session, vehicle_id: int) -> Vehicle:
+def claims_of(session, raw_plate: str) -> list[Vehicle]:
+    """The undecided claims of a plate, for a driver showing the licence at a desk."""
+    plate = normalize_plate(raw_plate)
+    return list(session.scalars(
+        select(Vehicle).where(Vehicle.plate == plate, Vehicle.status.in_(UNDECIDED))
+        .order_by(Vehicle.claimed_at, Vehicle.id).options(selectinload(Vehicle.owner))))
+
+
+def get_undecided(session, vehicle_id: int) -> Vehicle:
     vehicle = session.get(Vehicle, vehicle_id)
-    if vehicle is None or vehicle.status != VehicleStatus.PENDING or not vehicle.licence_filename:
+    if vehicle is None or vehicle.status not in UNDECIDED:
         raise NotFound(_l("No such claim waiting for a check."))
     return vehicle
 
@@ -62,9 +74,9 @@ def other_claims(session, vehicle: Vehicle) -> int:
 
 
 def _decide(session, vehicle: Vehicle, verifier, status: VehicleStatus, note: str) -> bool:
-    """Move the claim from PENDING to `status`; False when it was no longer pending."""
+    """Move the claim from an undecided state to `status`; False when it was decided meanwhile."""
     return bool(session.execute(
-        update(Vehicle).where(Vehicle.id == vehicle.id, Vehicle.status == VehicleStatus.PENDING)
+        update(Vehicle).where(Vehicle.id == vehicle.id, Vehicle.status.in_(UNDECIDED))
         .values(status=status, decided_at=utcnow(), decided_by_id=verifier.id, decision_note=note,
                 licence_filename=None)
         .execution_options(synchronize_session=False)).rowcount)
@@ -98,7 +110,7 @@ def approve(session, verifier, vehicle: Vehicle) -> Vehicle:
                            "send a photo of its vehicle licence again from My vehicles."),
                    params={"plate": other.plate}, link="/parking/vehicles")
         # After the drops: the previous holder's row no longer counts against the partial
-        # unique index. Not pending any more (decided meanwhile): nothing above is kept.
+        # unique index. Decided meanwhile: nothing above is kept.
         if not _decide(session, vehicle, verifier, VehicleStatus.VERIFIED, ""):
             raise _already_decided()
         notify(session, vehicle.owner_id, kind="parking.plate_verified",

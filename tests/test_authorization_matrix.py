@@ -461,6 +461,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "venue_staff.day": {"date": tomorrow},
         "venue_staff.export": {"date": tomorrow},
         "repairs.supervise_tickets": {"estate": estate.id, "flag": "open"},
+        "parking_verify.queue": {"plate": PLATE},  # the desk's search: verifiers only
         "api_venues.availability": {"date": tomorrow},
         "api_parking.quote": {"carpark_id": park.id, "entry": "2026-12-01T09:00:00+08:00",
                               "exit": "2026-12-01T11:30:00+08:00"},

@@ -317,6 +317,8 @@ FORM_PAGES = {
                  page="/parking/vehicles")],
     "parking.forms.LicenceForm": [
         FormPage("/parking/vehicles/{plate_claim}/licence", "resident", {"photo": "<png>"})],
+    "parking.forms.PlateSearchForm": [
+        FormPage("/parking/verify", "service_desk", {"plate": "沪E24680"}, method="GET", ok_page=True)],
     "parking.forms.PlateDecisionForm": [
         FormPage("/parking/verify/{pending_plate}", "service_desk",
                  {"decision": ("approve", "refuse"), "reason": "照片看不清"})],

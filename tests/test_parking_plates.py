@@ -319,6 +319,26 @@ def test_licence_photo_goes_to_verifiers_only_and_is_deleted_after_the_decision(
     assert "已核验" in page and "无感支付" in page and f"/parking/vehicles/{claim.id}/autopay" in page
 
 
+def test_a_driver_without_a_photo_is_verified_at_the_desk(app, session, make_user, desk, uploads):
+    driver = make_user(phone="13911114444", name="赵老伯")
+    claim = vehicles.register(session, driver, PLATE)  # no photo: they bring the licence instead
+    clerk = signed_in(app, desk)
+    assert "赵老伯" not in clerk.get("/parking/verify").get_data(as_text=True)  # the queue: photos only
+    found = clerk.get("/parking/verify", query_string={"plate": "沪a·12345"}).get_data(as_text=True)
+    assert "赵老伯" in found and "139****4444" in found and f"/parking/verify/{claim.id}" in found
+    refused = clerk.get("/parking/verify", query_string={"plate": "ABC"})
+    assert refused.status_code == 200 and 'id="plate-error"' in refused.get_data(as_text=True)
+    review = clerk.get(f"/parking/verify/{claim.id}").get_data(as_text=True)
+    assert "<img" not in review and "当面出示行驶证" in review
+    assert clerk.get(f"/parking/verify/{claim.id}/licence").status_code == 404
+    assert submit(clerk, f"/parking/verify/{claim.id}", {"decision": "approve"}).status_code == 302
+    session.rollback()
+    assert session.get(Vehicle, claim.id).status == VehicleStatus.VERIFIED
+    nothing = clerk.get("/parking/verify", query_string={"plate": PLATE}).get_data(as_text=True)
+    assert f"/parking/verify/{claim.id}" not in nothing  # decided: not offered again
+    assert signed_in(app, driver).get("/parking/verify", query_string={"plate": PLATE}).status_code == 403
+
+
 def test_verifiers_find_the_queue_from_their_pages(app, session, car_park, make_user, desk):
     operator = make_user("carpark_operator", scope=car_park.default)
     for user in (desk, operator):
