@@ -667,7 +667,7 @@ def test_regressions_found_by_fuzzing(app, session, form_world):
     from app.text import CONTROL_MESSAGE
     html = anonymous.post("/login", data={"csrf_token": csrf_token(anonymous, "/login"),
                                           "login": "admin\x00", "password": "x\x00"}).text
-    assert 'class="error-summary"' in html
+    assert 'class="error-summary"' in html and 'href="#login"' in html and str(CONTROL_MESSAGE) in html
     assert resident.get("/repairs/tickets/BX%00").status_code == 404
 
     # A blank " " passes Optional() but is no choice: the queue's and the search's filters
@@ -686,7 +686,10 @@ def test_regressions_found_by_fuzzing(app, session, form_world):
     url = "/profile"
     answer = {"name": "居民", "phone": form_world["resident_phone"], "locale": "zh_CN",
               "display_mode": "standard", "home_estate_id": str(form_world["estate"])}
-    assert resident.post(url, data={**answer, "csrf_token": csrf_token(resident, url)}).status_code == 302
+    missing = resident.post(url, data={**answer, "csrf_token": csrf_token(resident, url)})
+    assert missing.status_code == 200 and 'href="#home_building"' in missing.text  # a home needs its building
+    assert resident.post(url, data={**answer, "home_estate_id": "", "csrf_token": csrf_token(resident, url)}
+                         ).status_code == 302  # no home at all
     html = resident.post(url, data={**answer, "home_estate_id": str(big - 1),
                                     "csrf_token": csrf_token(resident, url)}).text
     assert 'class="error-summary"' in html  # no such estate
