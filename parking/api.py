@@ -165,9 +165,9 @@ def _reservation(reservation) -> dict:
 @blp.arguments(ReservationRequestSchema)
 @blp.response(201, ReservationSchema)
 @blp.alt_response(409, schema="Error", description="`sold_out` when the pool is full, or another conflict")
-def create_reservation(args):
 @blp.alt_response(422, schema="Error", description="`unknown_vehicle` when the plate is not one of the "
                   "token owner's vehicles (add it on the vehicles page first; nothing is registered here)")
+def create_reservation(args):
     """Reserve a space (车位预约) for one of the token owner's vehicles arriving at `arrive_at`.
     The plate must be on their account (claimed or verified): a plate that is not is refused
     with 422 `unknown_vehicle`, never registered as a side effect."""
