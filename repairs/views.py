@@ -226,8 +226,8 @@ def photo(filename: str):
         (TicketPhoto.filename == filename) | (TicketPhoto.thumb == filename)))
     if photo_row is None or not tickets.visible_to(db.session, current_user, photo_row.ticket):
         abort(404)
-    return send_from_directory(current_app.config["UPLOAD_DIR"] + "/repairs", filename,
-                               max_age=3600)
+    # Private: app/security.py answers it `private, no-store` like every non-page answer.
+    return send_from_directory(current_app.config["UPLOAD_DIR"] + "/repairs", filename)
 
 
 # --- Property managers -----------------------------------------------------------------------

@@ -163,7 +163,7 @@ def feed(token: str):
         abort(404)
     user = db.session.get(User, user_id)
     return Response(calendar_for(db.session, service.my_bookings(db.session, user), "全闵预约"),
-                    mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})
+                    mimetype="text/calendar")  # private, no-store: app/security.py
 
 
 # --- 帮办代办: consent and acting for a resident --------------------------------------------
