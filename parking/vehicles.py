@@ -83,24 +83,32 @@ def register(session, user, raw_plate: str) -> Vehicle:
 
 def send_licence(session, vehicle: Vehicle, data: bytes) -> Vehicle:
     """Store the photo of the vehicle licence and put the claim in the verifiers' queue
-    (committed). A photo sent before is replaced (its file deleted)."""
+    (committed). A photo sent before is replaced (its file deleted). A claim verified meanwhile
+    stays verified: the change is a guarded UPDATE."""
     if not can_send_licence(vehicle):
         raise Conflict(_l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate)
     if not data:
         raise DomainError(_l("Choose a photo of the vehicle licence"), field="photo", code="no_photo")
     stored = store_image(data, LICENCE_FOLDER, max_side=2000, field="photo")
-    previous = vehicle.licence_filename
-    vehicle.licence_filename = stored.filename
-    vehicle.status, vehicle.decided_at, vehicle.decided_by_id, vehicle.decision_note = (
-        VehicleStatus.PENDING, None, None, "")
+    write_transaction(session)
     try:
+        previous = session.scalar(select(Vehicle.licence_filename).where(Vehicle.id == vehicle.id).with_for_update())
+        moved = session.execute(
+            update(Vehicle).where(Vehicle.id == vehicle.id, Vehicle.status != VehicleStatus.VERIFIED)
+            .values(licence_filename=stored.filename, status=VehicleStatus.PENDING, decided_at=None,
+                    decided_by_id=None, decision_note="")
+            .execution_options(synchronize_session=False)).rowcount
         session.commit()
     except Exception:
         session.rollback()
         remove_image(LICENCE_FOLDER, stored.filename)
         raise
+    if not moved:
+        remove_image(LICENCE_FOLDER, stored.filename)
+        raise Conflict(_l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate)
     if previous:
         remove_image(LICENCE_FOLDER, previous)
+    session.refresh(vehicle)
     return vehicle
 
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.services import issue_token
@@ -421,3 +422,18 @@ def test_plates_registered_before_become_unverified_claims(plates_database):
             assert conn.execute(text("SELECT id, owner_id FROM vehicle")).all() == [(2, 2)]
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_a_photo_sent_after_verification_does_not_unverify_the_plate(session, make_user, desk, uploads):
+    driver = make_user()
+    claim = vehicles.send_licence(session, vehicles.register(session, driver, PLATE), photo())
+    verification.approve(session, desk, claim)
+    stale = session.get(Vehicle, claim.id)
+    # what the driver's page had loaded before the decision (not a change to write)
+    set_committed_value(stale, "status", VehicleStatus.PENDING)
+    with pytest.raises(DomainError) as refused:
+        vehicles.send_licence(session, stale, photo("olive"))
+    assert refused.value.code == "already_verified"
+    session.rollback()
+    assert session.get(Vehicle, claim.id).status == VehicleStatus.VERIFIED
+    assert list(uploads.iterdir()) == []  # the late photo is not kept either
