@@ -144,6 +144,9 @@ def test_manager_confirms_and_refuses_claims_from_the_queue(app, session, world,
     manager = _signed_in(app, world["manager"])
     page = manager.get("/homes/claims").get_data(as_text=True)
     assert "Building 7, unit 1, room 702" in page and "乙" in page and "139****5678" in page and "13912345678" not in page
+    from app.audit.models import AuditEntry
+    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "homes.claims_viewed",
+                                                   AuditEntry.actor_id == world["manager"].id)) is not None
     claim = homes.current_claim(session, b)
     # Another estate's manager cannot see or decide it; a resident has no queue at all.
     other = _signed_in(app, world["other_manager"])

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
+from app.audit.services import record_access
 from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
@@ -23,9 +24,13 @@ def claims():
     estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
     estates = db.session.scalars(db.select(Estate).where(Estate.id.in_(estate_ids))
                                  .order_by(Estate.name_zh)).all()
+    pending = services.claims_queue(db.session, estate_ids)
+    members = services.verified_members(db.session, estate_ids)
+    # Who lives where is personal data: each reading of the list is on the record.
+    record_access(db.session, current_user, "homes.claims_viewed", None, estates=estate_ids,
+                  shown=len(pending) + len(members))
     return render_template("places/claims.html", estates=estates, form=ClaimDecisionForm(),
-                           pending=services.claims_queue(db.session, estate_ids),
-                           members=services.verified_members(db.session, estate_ids))
+                           pending=pending, members=members)
 
 
 @bp.route("/claims/<int:claim_id>/decide", methods=["POST"])
