@@ -122,3 +122,17 @@ def test_private_repair_reports_need_repairs_consent(session, world, make_user):
     assert tickets.visible_to(session, helper, ticket)
     reported = tickets.report(session, helper, resident, category=Category.DOORS, description="门锁坏了")
     assert (reported.reporter_id, reported.reported_by_id) == (resident.id, helper.id)
+
+
+def test_a_helper_without_repairs_consent_cannot_open_a_private_report(client, session, world, make_user):  # noqa: F811
+    resident = world["resident"]
+    ticket = tickets.report(session, resident, resident, category=Category.WATER, description="卫生间漏水")
+    helper = make_user("community_helper", locale="en")
+    grant_consent(session, resident, helper.username, ["venues"])
+    _acting(client, helper, resident)
+    assert client.get(f"/repairs/tickets/{ticket.reference}").status_code == 404
+    refused = client.get("/repairs/report")
+    assert refused.status_code == 403 and "has not given you consent for Repair reports" in refused.get_data(as_text=True)
+    grant_consent(session, resident, helper.username, ["venues", "repairs"])
+    page = client.get(f"/repairs/tickets/{ticket.reference}")
+    assert page.status_code == 200 and "卫生间漏水" in page.get_data(as_text=True)
