@@ -1,8 +1,8 @@
 """Verifying a plate in a real browser (issue 10, point 2): a driver adds a plate and sends a
 photo of the vehicle licence, a car-park operator finds the claim from the home page, looks at
 the photo and verifies it, and the driver can then turn on 无感支付; a service-desk clerk refuses
-another claim (found by plate, as at the counter), with the reason the form asks for. Standard mode in Chinese, elderly mode in
-English; every page passes the accessibility audit."""
+another claim (found by plate, as at the counter), with the reason the form asks for. Standard
+mode in Chinese, elderly mode in English; every page passes the accessibility audit."""
 import io
 
 import pytest
