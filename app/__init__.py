@@ -194,7 +194,7 @@ def _register_error_pages(app: Flask) -> None:
         if "_login_user" not in g:  # the failure may have been loading the user: show the page as to a visitor
             g._login_user = app.login_manager.anonymous_user()
         try:
-            db.session.invalidate()
+            db.session().invalidate()  # the Session itself: scoped_session does not proxy invalidate()
         except Exception:  # nothing more can be done for this connection; the pool replaces it
             log.warning("could not invalidate the session's connection", exc_info=True)
         if is_api_request():
