@@ -10,7 +10,7 @@ from accessibility import MODE_COOKIE, current_display_mode
 from app.accounts.forms import DisplayForm
 from app.accounts.models import DisplayMode
 from app.extensions import db
-from app.urls import safe_next
+from app.urls import check_next, safe_next
 
 bp = Blueprint("accessibility", __name__)
 
@@ -30,6 +30,7 @@ def _apply_mode(mode: DisplayMode, target: str):
 @bp.route("/display/elderly", methods=["POST"])
 def toggle_elderly():
     """The one-click 长辈模式 switch in every page's header: on if off, off if on."""
+    check_next(request.form.get("next"))
     mode = (DisplayMode.STANDARD if current_display_mode() == DisplayMode.ELDERLY
             else DisplayMode.ELDERLY)
     return _apply_mode(mode, safe_next(request.form.get("next")))

@@ -177,7 +177,7 @@ def _register_error_pages(app: Flask) -> None:
         except OperationalError:
             log.warning("database connection lost while closing the session")
             try:
-                db.session.invalidate()
+                db.session().invalidate()
             except Exception:  # nothing more can be done for this connection; say so (bandit B110)
                 log.debug("could not invalidate the lost connection", exc_info=True)
             db.session.registry.clear()

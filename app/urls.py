@@ -60,6 +60,23 @@ def int_arg(values, name: str, default: int | None = None) -> int | None:
     return value if value is not None and -MAX_INT <= value <= MAX_INT else default
 
 
+def _has_control(target: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in target)
+
+
+def check_next(target: str | None) -> None:
+    """Refuse, before anything is done, a return address no page of ours sends: one with a
+    control character (a line break would split the redirect's headers; werkzeug refused it with
+    a server error after the sign-in or switch had happened). A 400 with a message, and nothing
+    changed: the person goes back and tries again from the page."""
+    if target and _has_control(target):
+        from flask_babel import lazy_gettext as _l
+
+        from app.errors import DomainError
+        raise DomainError(_l("The address to return to after this is not valid, so nothing was done. "
+                             "Go back to the page and try again."), code="bad_next", field="next")
+
+
 def safe_next(target: str | None, default_endpoint: str = "main.home") -> str:
     """`target` if it is a path on this site, else the default page: never an open redirect.
 
@@ -67,7 +84,7 @@ def safe_next(target: str | None, default_endpoint: str = "main.home") -> str:
     and one in a Location header made werkzeug refuse the response: the sign-in or switch that
     asked for it failed with a server error. Such a target is ignored like a foreign one, so
     what the person did (signing in, choosing a language) still takes effect."""
-    if target and not any(ord(char) < 32 or ord(char) == 127 for char in target):
+    if target and not _has_control(target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") \
                 and not target.startswith("//") and "\\" not in target:

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.forms import add_error
 from app.i18n import LOCALE_COOKIE
 from app.places.models import Estate, Town
-from app.urls import safe_next
+from app.urls import check_next, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -57,6 +57,7 @@ def init_limits(app, limiter) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    check_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()

@@ -6,7 +6,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE
 from app.registry import role_workspaces, services
-from app.urls import safe_next
+from app.urls import check_next, safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -20,6 +20,7 @@ def home():
 @bp.route("/language", methods=["POST"])
 def set_language():
     locale = request.form.get("locale")
+    check_next(request.form.get("next"))
     target = safe_next(request.form.get("next"))
     if locale not in current_app.config["PORTAL_LOCALES"]:
         return redirect(target)

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.places import services
 from app.places.forms import ClaimDecisionForm
 from app.places.models import Estate
-from app.urls import safe_next
+from app.urls import check_next, safe_next
 
 bp = Blueprint("places", __name__, url_prefix="/homes")
 
@@ -39,6 +39,7 @@ def decide(claim_id: int):
     claim = services.get_claim(db.session, claim_id)
     if claim is None or not services.can_decide(current_user, claim):
         abort(404)
+    check_next(request.form.get("next"))
     form = ClaimDecisionForm()
     back = safe_next(request.form.get("next") or url_for("places.claims"), "places.claims")
     if not form.validate_on_submit():
