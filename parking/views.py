@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from app import clock
 from app.extensions import db
 from app.places.models import Town
+from app.text import SEARCH, check_text
 from app.urls import int_arg
 from parking import services
 from parking.forms import QuoteForm
@@ -24,8 +25,10 @@ bp = Blueprint("parking", __name__, url_prefix="/parking")
 def index():
     town_id = int_arg(request.args, "town")
     sort = "name" if request.args.get("sort") == "name" else "free"
-    near_text = request.args.get("near", "").strip()[:60]
-    parks = services.search(db.session, town_id=town_id, q=request.args.get("q", ""), sort=sort)
+    # The search boxes follow the input policy like every form field (a clear 400 otherwise).
+    q = check_text(request.args.get("q", ""), max_length=SEARCH, field="q").strip()
+    near_text = check_text(request.args.get("near", ""), max_length=SEARCH, field="near").strip()
+    parks = services.search(db.session, town_id=town_id, q=q, sort=sort)
     near = services.find_place(db.session, near_text) if near_text else None
     distances = {}
     if near is not None:
@@ -35,7 +38,7 @@ def index():
         sort = "near"
     towns = db.session.scalars(select(Town).order_by(Town.id)).all()
     return render_template("parking/index.html", parks=parks, towns=towns, town_id=town_id, sort=sort,
-                           q=request.args.get("q", ""), near_text=near_text, near=near[0] if near else None,
+                           q=q, near_text=near_text, near=near[0] if near else None,
                            distances=distances, points=services.map_points(parks),
                            words=services.tariff_in_words,
                            reservable=reservable_now_many(db.session, parks))

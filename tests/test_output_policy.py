@@ -309,3 +309,12 @@ def test_production_sends_hsts(database_url):
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_the_car_park_search_boxes_follow_the_input_policy(client, session, car_park):
+    """The parking list read `q` and `near` without a form: no length limit, control
+    characters passed through. Now the same policy as every field, answered with a message."""
+    assert client.get("/parking?q=" + "莘" * 61).status_code == 400
+    assert client.get("/parking?near=%1b%5b31m").status_code == 400
+    assert client.get("/parking?q=" + "莘" * 60).status_code == 200
+    assert client.get("/parking?near=七宝").status_code == 200
