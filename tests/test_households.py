@@ -170,8 +170,15 @@ def test_manager_confirms_and_refuses_claims_from_the_queue(app, session, world,
     homes.set_home(session, c, world["estate"].id, "5", "2", "301")
     session.commit()
     claim_c = homes.current_claim(session, c)
+    page = manager.get(submit(manager, f"/homes/claims/{claim_c.id}/decide", {"decision": "refuse", "reason": " "},
+                              form_url="/homes/claims").headers["Location"]).get_data(as_text=True)
+    assert "Say why you refuse" in page  # the resident is told why, so a reason is needed
+    session.expire_all()
+    assert session.get(HomeClaim, claim_c.id).status == ClaimStatus.PENDING
     submit(manager, f"/homes/claims/{claim_c.id}/decide", {"decision": "refuse", "reason": "业主名册无此人"},
            form_url="/homes/claims")
+    profile = _signed_in(app, c).get("/profile").get_data(as_text=True)
+    assert "Not confirmed by your property manager" in profile and "业主名册无此人" in profile
     session.expire_all()
     assert session.get(HomeClaim, claim_c.id).status == ClaimStatus.REFUSED
     assert homes.current_claim(session, c) is None

@@ -172,9 +172,7 @@ def feed(token: str):
 @login_required
 def helpers():
     """The resident's consents: who may act for them, in which services."""
-    form = ConsentForm()
-    if request.method == "GET":
-        form.services.data = [HelpService.VENUES.value]
+    form = ConsentForm()  # nothing ticked: consent is what the resident chooses, not a default
     if form.validate_on_submit():
         try:
             consent = grant_consent(db.session, current_user, form.helper.data, form.services.data)

@@ -158,4 +158,6 @@ def profile():
             response.set_cookie(MODE_COOKIE, user.display_mode.value, max_age=365 * 86400,
                                 samesite="Lax")
             return response
-    return render_template("accounts/profile.html", form=form, user=user)
+    from app.places.services import last_decision
+    return render_template("accounts/profile.html", form=form, user=user,
+                           home_decision=last_decision(db.session, user))

@@ -75,7 +75,7 @@ CLAIM_STATUS_LABELS = {
     ClaimStatus.PENDING: _l("Waiting for your property manager to confirm"),
     ClaimStatus.VERIFIED: _l("Confirmed"),
     ClaimStatus.REFUSED: _l("Not confirmed by your property manager"),
-    ClaimStatus.ENDED: _l("Ended"),
+    ClaimStatus.ENDED: _l("Removed by your property manager"),
 }
 CURRENT_CLAIM_STATES = (ClaimStatus.PENDING, ClaimStatus.VERIFIED)
 

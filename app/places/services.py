@@ -144,8 +144,8 @@ def _end(session, claim: HomeClaim, status: ClaimStatus, note: str = "", by: Use
     claim.decision_note = note[:200]
     if status == ClaimStatus.ENDED:
         claim.ended_at = now
-    else:
-        claim.decided_at, claim.decided_by_id = now, by.id if by else None
+    if by is not None:  # a manager's decision (refused, or ended: moved out)
+        claim.decided_at, claim.decided_by_id = now, by.id
     session.flush()
     for hook in _on_claim_ended:
         hook(session, claim)
@@ -220,6 +220,8 @@ def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str 
     """
     if not can_decide(manager, claim):
         raise Forbidden(_l("Only the estate's property managers can confirm its homes."))
+    if not approve and claim.status == ClaimStatus.PENDING and not (reason or "").strip():
+        raise DomainError(_l("Say why you refuse: the resident is told"), field="reason", code="reason_needed")
     write_transaction(session)
     allowed = (ClaimStatus.PENDING,) if approve else CURRENT_CLAIM_STATES
     target = ClaimStatus.VERIFIED if approve else (
@@ -247,6 +249,18 @@ def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str 
     record(session, manager, "home.verify" if approve else f"home.{target.value}", claim,
            household=claim.household_id, claimant=claim.user_id)
     session.commit()
+    return claim
+
+
+def last_decision(session, user: User) -> HomeClaim | None:
+    """The person's latest claim that was refused or ended by a manager, when they have no
+    current one: what their profile explains ("not confirmed: reason")."""
+    if current_claim(session, user) is not None:
+        return None
+    claim = session.scalar(select(HomeClaim).where(HomeClaim.user_id == user.id)
+                           .order_by(HomeClaim.id.desc()).limit(1))
+    if claim is None or (claim.status == ClaimStatus.ENDED and claim.decided_by_id is None):
+        return None  # they removed it themselves
     return claim
 
 

@@ -86,7 +86,7 @@ def queue(session, estate_ids: list[int], *, state=None, category=None, limit=20
     if category:
         query = query.where(Ticket.category == category)
     return list(session.scalars(query.order_by(Ticket.responded_at.is_not(None), Ticket.respond_by)
-                                .options(selectinload(Ticket.home_claim)).limit(limit)))
+                                .options(selectinload(Ticket.home_claim), selectinload(Ticket.household)).limit(limit)))
 
 
 # --- 物业企业考核 --------------------------------------------------------------------------------
