@@ -72,7 +72,7 @@ def test_driver_sends_the_licence_and_an_operator_verifies_it(open_page, live_se
     page.locator("main a", has_text=words["queue"]).first.click()
     page.wait_for_url("**/parking/verify")
     assert_accessible(page, mode)
-    page.locator("main tr", has_text=plate).locator("a").click()
+    page.locator("main .card", has_text=plate).locator("a").click()
     assert plate in page.locator("h1").inner_text()
     photo = page.locator("main img")
     assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
@@ -80,7 +80,7 @@ def test_driver_sends_the_licence_and_an_operator_verifies_it(open_page, live_se
     page.locator("input[name=decision][value=approve]").check()
     page.locator("main form button[type=submit]").click()
     page.wait_for_url("**/parking/verify")
-    assert page.locator("main tr", has_text=plate).count() == 0
+    assert page.locator("main .card", has_text=plate).count() == 0
     assert_accessible(page, mode)
 
     # The clerk refuses the other claim: a reason is asked for, then the driver is told.
