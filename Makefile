@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 export FLASK_APP := wsgi
-# Test workers: 2 cores here; override with `make test WORKERS=1`.
+# Test workers: 2 cores here; override with `make test WORKERS=1`. `--dist loadgroup` keeps the
+# browser tests (xdist_group "browser") on one worker: one live server and one Chromium for all.
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
@@ -54,7 +55,7 @@ browser:
 	fi
 
 test: setup browser
-	$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
 $(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed
