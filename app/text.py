@@ -104,12 +104,17 @@ def _mask_run(text: str, keep_start: int, keep_end: int) -> str:
     return "".join("*" if i in hidden else c for i, c in enumerate(text))
 
 
+def mask_plate(plate: str | None) -> str:
+    """沪A1**45: enough for staff to tell cars apart, not to follow one."""
+    return _mask_run(plate, 3, 2) if plate else ""
+
+
 def mask_contacts(text: str | None) -> str:
     """`text` with anything shaped like a phone number (138******78: the first 3 and last 2
     digits stay) or a licence plate (沪A1**45) masked: enough to tell two apart, not to call
     or follow anyone."""
     if not text:
         return ""
-    text = _PLATE.sub(lambda m: _mask_run(m.group(), 3, 2), text)
+    text = _PLATE.sub(lambda m: mask_plate(m.group()), text)
     return _PHONE.sub(lambda m: _mask_run(m.group(), 3, 2) if sum(c.isdigit() for c in m.group()) >= 7
                       else m.group(), text)

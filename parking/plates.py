@@ -7,6 +7,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError
+from app.text import mask_plate  # noqa: F401  (one masking rule for plates, here and in free text)
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 LETTER = "A-HJ-NP-Z"  # plates never use I or O
@@ -29,10 +30,3 @@ def normalize_plate(raw: str) -> str:
                           field="plate", code="invalid_plate")
     raise DomainError(_l("Enter a plate of 7 characters (沪A12345) or, for a new-energy car, 8 (沪AD12345)"),
                       field="plate", code="invalid_plate")
-
-
-def mask_plate(plate: str | None) -> str:
-    """沪A1**45: enough for staff to tell cars apart, not to follow one."""
-    if not plate:
-        return ""
-    return plate[:3] + "*" * (len(plate) - 5) + plate[-2:]

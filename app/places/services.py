@@ -34,7 +34,7 @@ from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
 from app.places.models import (CURRENT_CLAIM_STATES, ClaimStatus, Estate, HomeClaim, Household,
-                               Town)
+                               HouseholdContact, Town)
 
 # Services that keep per-person state about a household or estate (repairs: followers) register
 # a hook here, so ending a claim ends it everywhere without the frame importing them.
@@ -303,7 +303,6 @@ class RowOutcome:
 
 
 def _register_phone(session, household: Household, phone: str) -> bool:
-    from app.places.models import HouseholdContact
     return session.scalar(select(HouseholdContact.id).where(
         HouseholdContact.household_id == household.id, HouseholdContact.phone == phone)) is not None
 
@@ -315,7 +314,6 @@ def import_households(session, data: bytes, *, dry_run: bool = False,
     has an error or with `dry_run`. Re-importing the same file changes nothing. With
     `register_phone_match`, pending claims that a row's phone confirms are verified."""
     from app.accounts.services import normalize_phone
-    from app.places.models import HouseholdContact
 
     try:
         text_ = data.decode("utf-8-sig")

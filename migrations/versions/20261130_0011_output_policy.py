@@ -1,4 +1,5 @@
-"""output and input policy
+"""output and input policy: no schema change was needed (the policy lives in app/text.py,
+app/csvexport.py and app/security.py); kept as an empty step of the linear history
 
 Revision ID: 0011
 Revises: 0010
