@@ -4,6 +4,7 @@ Display mode is a user setting, and a cookie for visitors. It becomes a class on
 switches CSS custom properties, so one template tree serves every mode. Switching is a plain
 form post, so it works without JavaScript.
 """
+
 from __future__ import annotations
 
 from flask import request

@@ -9,6 +9,7 @@ the page passes), so a test can assert `== []` and print them all at once.
 Only tests import this module: it needs the `playwright` and `axe-playwright-python` packages
 from the [test] extra.
 """
+
 from __future__ import annotations
 
 from axe_playwright_python.sync_playwright import Axe
@@ -105,31 +106,40 @@ _FOCUS_STATE_JS = """
 
 
 def axe_violations(page) -> list[str]:
-    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
-                                      "resultTypes": ["violations"]})
+    results = _axe.run(
+        page,
+        options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]},
+    )
     problems = []
     for violation in results.response["violations"]:
         for node in violation["nodes"]:
-            problems.append(f"axe {violation['id']} ({violation['impact']}): "
-                            f"{', '.join(map(str, node['target']))}: {node.get('failureSummary', '')[:200]}")
+            problems.append(
+                f"axe {violation['id']} ({violation['impact']}): "
+                f"{', '.join(map(str, node['target']))}: {node.get('failureSummary', '')[:200]}"
+            )
     return problems
 
 
 def small_targets(page, minimum: int = ELDERLY_TARGET_PX) -> list[str]:
-    return [f"target {t['tag']} '{t['text']}' is {t['width']}x{t['height']}px, under {minimum}x{minimum}"
-            for t in page.evaluate(_VISIBLE_TARGETS_JS)
-            if t["width"] < minimum - 0.5 or t["height"] < minimum - 0.5]
+    return [
+        f"target {t['tag']} '{t['text']}' is {t['width']}x{t['height']}px, under {minimum}x{minimum}"
+        for t in page.evaluate(_VISIBLE_TARGETS_JS)
+        if t["width"] < minimum - 0.5 or t["height"] < minimum - 0.5
+    ]
 
 
-def small_text(page, minimum: int = ELDERLY_TEXT_PX,
-               line_height: float = ELDERLY_LINE_HEIGHT) -> list[str]:
+def small_text(
+    page, minimum: int = ELDERLY_TEXT_PX, line_height: float = ELDERLY_LINE_HEIGHT
+) -> list[str]:
     problems = []
     for t in page.evaluate(_TEXT_SIZES_JS):
         if t["size"] < minimum - 0.05:
             problems.append(f"text <{t['tag']}> '{t['text']}' is {t['size']}px, under {minimum}px")
         elif t["lineHeight"] < line_height - 0.01:
-            problems.append(f"text <{t['tag']}> '{t['text']}' has line height {t['lineHeight']}, "
-                            f"under {line_height}")
+            problems.append(
+                f"text <{t['tag']}> '{t['text']}' has line height {t['lineHeight']}, "
+                f"under {line_height}"
+            )
     return problems
 
 
@@ -148,7 +158,9 @@ def keyboard_focus_problems(page, max_presses: int = 250) -> list[str]:
         if state is None or (state["key"] and state["key"] in reached):
             break  # back to the browser chrome or round to the start
         if state["key"] is None:
-            problems.append(f"focus reached <{state['tag']}> '{state['text']}' that is not a control")
+            problems.append(
+                f"focus reached <{state['tag']}> '{state['text']}' that is not a control"
+            )
             continue
         reached.append(state["key"])
         label = f"<{state['tag']}> '{state['text']}'"
@@ -159,10 +171,16 @@ def keyboard_focus_problems(page, max_presses: int = 250) -> list[str]:
     page.evaluate("() => document.getElementById('__tab_start').remove()")
     missing = [key for key in expected if key not in reached]
     if missing:
-        problems.append(f"Tab never reached {len(missing)} control(s): " + ", ".join(
-            page.evaluate("(keys) => keys.map(k => { const el = document.querySelector("
-                          "`[data-tab-stop=\"${k}\"]`); return el ? el.outerHTML.slice(0, 80) : k; })",
-                          missing)))
+        problems.append(
+            f"Tab never reached {len(missing)} control(s): "
+            + ", ".join(
+                page.evaluate(
+                    "(keys) => keys.map(k => { const el = document.querySelector("
+                    '`[data-tab-stop="${k}"]`); return el ? el.outerHTML.slice(0, 80) : k; })',
+                    missing,
+                )
+            )
+        )
     return problems
 
 

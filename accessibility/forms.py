@@ -1,4 +1,5 @@
 """Form fields that follow the accessible patterns our macros render."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,8 +15,13 @@ def service_date(form, field):
     """A validator for dates the services compute with (not, say, a date of birth): days next to
     the years 1 and 9999 overflowed there into server errors (tests/test_fuzz.py)."""
     if field.data is not None and not clock.plausible(field.data):
-        raise ValidationError(_l("Enter dates from %(first)d to %(last)d.",
-                                 first=clock.FIRST_DAY.year, last=clock.LAST_DAY.year))
+        raise ValidationError(
+            _l(
+                "Enter dates from %(first)d to %(last)d.",
+                first=clock.FIRST_DAY.year,
+                last=clock.LAST_DAY.year,
+            )
+        )
 
 
 class DatePartsField(Field):
@@ -41,11 +47,16 @@ class DatePartsField(Field):
     def process(self, formdata, data=None, extra_filters=None):
         super().process(formdata, data, extra_filters)
         if isinstance(self.data, date):
-            self.raw = {"year": str(self.data.year), "month": str(self.data.month),
-                        "day": str(self.data.day)}
+            self.raw = {
+                "year": str(self.data.year),
+                "month": str(self.data.month),
+                "day": str(self.data.day),
+            }
         if formdata is None:
             return
-        self.raw = {part: (formdata.get(f"{self.name}-{part}") or "").strip() for part in self.parts}
+        self.raw = {
+            part: (formdata.get(f"{self.name}-{part}") or "").strip() for part in self.parts
+        }
         # What InputRequired looks at: empty when no part was typed.
         self.raw_data = ["-".join(self.raw.values())] if any(self.raw.values()) else []
         if not any(self.raw.values()):
@@ -58,7 +69,10 @@ class DatePartsField(Field):
             return
         try:
             self.data = date(int(self.raw["year"]), int(self.raw["month"]), int(self.raw["day"]))
-        except (ValueError, OverflowError):  # a number too large for a date overflows (tests/test_fuzz.py)
+        except (
+            ValueError,
+            OverflowError,
+        ):  # a number too large for a date overflows (tests/test_fuzz.py)
             self.data = None
             self.process_errors.append(_l("Enter a real date, for example 2026 3 27"))
 

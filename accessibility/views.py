@@ -31,8 +31,11 @@ def _apply_mode(mode: DisplayMode, target: str):
 def toggle_elderly():
     """The one-click 长辈模式 switch in every page's header: on if off, off if on."""
     check_next(request.form.get("next"))
-    mode = (DisplayMode.STANDARD if current_display_mode() == DisplayMode.ELDERLY
-            else DisplayMode.ELDERLY)
+    mode = (
+        DisplayMode.STANDARD
+        if current_display_mode() == DisplayMode.ELDERLY
+        else DisplayMode.ELDERLY
+    )
     return _apply_mode(mode, safe_next(request.form.get("next")))
 
 
@@ -42,7 +45,9 @@ def display_settings():
     form = DisplayForm(display_mode=current_display_mode().value)
     if form.validate_on_submit():
         flash(_("Display setting saved."), "success")
-        return _apply_mode(DisplayMode(form.display_mode.data), url_for("accessibility.display_settings"))
+        return _apply_mode(
+            DisplayMode(form.display_mode.data), url_for("accessibility.display_settings")
+        )
     return render_template("accessibility/display.html", form=form)
 
 

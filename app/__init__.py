@@ -3,6 +3,7 @@
 `create_app` only builds the app: no migrations, prompts or network calls. The database schema
 comes from Alembic (`flask db upgrade`), demo data from `flask seed-demo`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,8 +23,12 @@ def create_app(config=None) -> Flask:
     (applied on top of the class chosen by `PORTAL_ENV`, default development)."""
     import os
 
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
-                static_folder=str(PROJECT_ROOT / "static"), instance_path=str(PROJECT_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
     overrides = {}
     if isinstance(config, dict):
         overrides, config = config, None
@@ -36,15 +41,18 @@ def create_app(config=None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     # Requests as the database can take them (see app/urls.py): set before any route is added.
     from app.urls import BoundedIntConverter, NulFreeStringConverter, PortalRequest
+
     app.request_class = PortalRequest
-    app.url_map.converters.update(int=BoundedIntConverter, default=NulFreeStringConverter,
-                                  string=NulFreeStringConverter)
+    app.url_map.converters.update(
+        int=BoundedIntConverter, default=NulFreeStringConverter, string=NulFreeStringConverter
+    )
 
     _init_extensions(app)
     _register_frame(app)
     for package in app.config["PORTAL_PACKAGES"]:
         importlib.import_module(package).init_app(app)
     from app.ratelimit import limit_uploads
+
     limit_uploads(app)  # after every package, so each upload route is covered
     _register_error_pages(app)
     _trust_proxies(app)
@@ -59,13 +67,16 @@ def _trust_proxies(app: Flask) -> None:
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def _init_extensions(app: Flask) -> None:
-    from app import models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from app import (
+        models,  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+        ratelimit,
+    )
     from app.db import configure_engine
-    from app import ratelimit
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.i18n import select_locale
 
@@ -81,11 +92,13 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "info"
     from flask_babel import lazy_gettext as _l
+
     login_manager.login_message = _l("Please sign in to see this page.")
 
     @login_manager.user_loader
     def load_user(user_id: str):
         from app.accounts.models import User
+
         return db.session.get(User, int(user_id))
 
 
@@ -93,20 +106,22 @@ def _register_frame(app: Flask) -> None:
     from app import api, cli, security, templating
     from app.accounts.api import blp as accounts_api
     from app.accounts.views import bp as accounts_bp
+    from app.accounts.views import init_limits
     from app.audit.views import bp as audit_bp
     from app.main.views import bp as main_bp
     from app.notifications.api import blp as notifications_api
     from app.notifications.views import bp as notifications_bp
     from app.places.views import bp as places_bp
-
-    from app.accounts.views import init_limits
     from app.ratelimit import limiter_for
 
     for blueprint in (main_bp, accounts_bp, notifications_bp, audit_bp, places_bp):
         app.register_blueprint(blueprint)
     init_limits(app, limiter_for(app))
     from app.ratelimit import limit_endpoints
-    limit_endpoints(app, "REGISTRATION_RATE", "registration", ["accounts.register"], methods=["POST"])
+
+    limit_endpoints(
+        app, "REGISTRATION_RATE", "registration", ["accounts.register"], methods=["POST"]
+    )
     api.init_app(app)
     api.register_api_blueprint(app, accounts_api)
     api.register_api_blueprint(app, notifications_api)
@@ -125,8 +140,10 @@ def _register_workspaces(app: Flask) -> None:
     from app.registry import Link, register_workspace_links
 
     def resident_links(user, assignment):
-        return [Link(_l("My details"), url_for("accounts.profile")),
-                Link(_l("Inbox"), url_for("notifications.inbox"))]
+        return [
+            Link(_l("My details"), url_for("accounts.profile")),
+            Link(_l("Inbox"), url_for("notifications.inbox")),
+        ]
 
     def audit_links(user, assignment):
         return [Link(_l("Audit log"), url_for("audit.log"))]
@@ -154,6 +171,7 @@ def _register_error_pages(app: Flask) -> None:
             return handle_http_error(error)
         if isinstance(error, RateLimitExceeded) and request.endpoint == "accounts.login":
             from app.accounts.views import login_locked_out
+
             return login_locked_out(limiter_for().current_limit), 429
         if error.code in (401, 403, 404, 405, 429):
             return render_template(f"errors/{error.code}.html", error=error), error.code
@@ -190,8 +208,11 @@ def _register_error_pages(app: Flask) -> None:
         pre-pings connections, so the next request reconnects by itself."""
         log.error("database unavailable: %s", error.orig if hasattr(error, "orig") else error)
         from flask import g
+
         g.database_down = True  # templates skip their own queries (inbox count, banners)
-        if "_login_user" not in g:  # the failure may have been loading the user: show the page as to a visitor
+        if (
+            "_login_user" not in g
+        ):  # the failure may have been loading the user: show the page as to a visitor
             g._login_user = app.login_manager.anonymous_user()
         try:
             db.session().invalidate()  # the Session itself: scoped_session does not proxy invalidate()
@@ -199,6 +220,7 @@ def _register_error_pages(app: Flask) -> None:
             log.warning("could not invalidate the session's connection", exc_info=True)
         if is_api_request():
             from app.api import GENERIC_MESSAGES, error_response
+
             return error_response(503, "try_again", GENERIC_MESSAGES[503])
         return render_template("errors/503.html"), 503
 
@@ -207,6 +229,6 @@ def _register_error_pages(app: Flask) -> None:
         db.session.rollback()
         if is_api_request():
             from app.api import GENERIC_MESSAGES, error_response
+
             return error_response(500, "internal_error", GENERIC_MESSAGES[500])
         return render_template("errors/500.html"), 500
-

@@ -3,6 +3,7 @@
 service the consent names work for that resident, with a banner saying so on every page. Pages
 of a service the consent does not name, and the resident's private pages (wallet, payments,
 vehicles, where their car has parked), refuse with a message instead of showing the helper's own."""
+
 from __future__ import annotations
 
 from flask import session as cookie
@@ -23,8 +24,11 @@ def acting_for() -> User | None:
     if not resident_id or not current_user.is_authenticated:
         return None
     resident = db.session.get(User, resident_id)
-    if (resident is None or not current_user.has_role(Role.COMMUNITY_HELPER)
-            or not consented_services(db.session, current_user, resident)):
+    if (
+        resident is None
+        or not current_user.has_role(Role.COMMUNITY_HELPER)
+        or not consented_services(db.session, current_user, resident)
+    ):
         cookie.pop(ACTING_KEY, None)
         return None
     return resident
@@ -39,8 +43,14 @@ def current_holder(service: HelpService | str) -> User:
         return current_user._get_current_object()
     service = HelpService(service)
     if service not in consented_services(db.session, current_user, resident):
-        raise Forbidden(_l("%(name)s has not given you consent for %(service)s. Stop acting for them to use it yourself."),
-                        code="no_consent", name=resident.name, service=service.label)
+        raise Forbidden(
+            _l(
+                "%(name)s has not given you consent for %(service)s. Stop acting for them to use it yourself."
+            ),
+            code="no_consent",
+            name=resident.name,
+            service=service.label,
+        )
     return resident
 
 
@@ -49,8 +59,13 @@ def own_only() -> User:
     history). Forbidden while acting for someone: no consent covers these."""
     resident = acting_for()
     if resident is not None:
-        raise Forbidden(_l("Only %(name)s can see this page themselves; helpers never see it. Stop acting for them to see your own."),
-                        code="private", name=resident.name)
+        raise Forbidden(
+            _l(
+                "Only %(name)s can see this page themselves; helpers never see it. Stop acting for them to see your own."
+            ),
+            code="private",
+            name=resident.name,
+        )
     return current_user._get_current_object()
 
 

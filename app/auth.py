@@ -4,6 +4,7 @@
 arguments, check access, process). Visitors are sent to sign in; signed-in people without the
 role get 403. Someone else's private object answers 404 from the service that loads it.
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -26,11 +27,14 @@ def authorize(user, *roles: Role, obj=None) -> None:
 
 def require_role(*roles: Role):
     """View decorator: the signed-in user must hold one of `roles` (for any object)."""
+
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
             authorize(current_user, *roles)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator

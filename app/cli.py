@@ -1,5 +1,6 @@
 """Command-line tools: `flask --app wsgi create-user | create-token | seed-demo` (and Flask-Migrate's
 `db upgrade`)."""
+
 from __future__ import annotations
 
 import click
@@ -26,11 +27,22 @@ def _fail(error: DomainError):
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice([r.value for r in Role]), help="Repeat for several roles.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Repeat for several roles.",
+)
 @click.option("--password", required=True, help="At least 8 characters.")
-@click.option("--scope", "scopes", multiple=True, metavar="KIND:ID",
-              help="The object a scoped role is held for, e.g. estate:3, town:1, venue:2.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="KIND:ID",
+    help="The object a scoped role is held for, e.g. estate:3, town:1, venue:2.",
+)
 @click.option("--name", default=None, help="Display name (defaults to the username).")
 @click.option("--phone", default=None, help="Mobile number, if the person signs in with it.")
 def create_user(username, roles, password, scopes, name, phone):
@@ -40,14 +52,19 @@ def create_user(username, roles, password, scopes, name, phone):
         matching = [s for s in scopes if s.split(":", 1)[0] == role.scope_kind]
         pairs.extend((role, s) for s in matching) if matching else pairs.append((role, None))
     try:
-        user = services.create_user(db.session, username=username, password=password, name=name,
-                                    phone=phone, roles=pairs)
+        user = services.create_user(
+            db.session, username=username, password=password, name=name, phone=phone, roles=pairs
+        )
         db.session.commit()
     except DomainError as error:
         _fail(error)
-    click.echo(f"created user {user.id} {username}: " +
-               ", ".join(f"{a.role.value}{':' + a.scope_kind + ':' + str(a.scope_id) if a.scope_kind else ''}"
-                         for a in user.roles))
+    click.echo(
+        f"created user {user.id} {username}: "
+        + ", ".join(
+            f"{a.role.value}{':' + a.scope_kind + ':' + str(a.scope_id) if a.scope_kind else ''}"
+            for a in user.roles
+        )
+    )
 
 
 @click.command("create-token")
@@ -103,15 +120,21 @@ def import_group():
 
 @import_group.command("households")
 @click.argument("file", type=click.File("rb"))
-@click.option("--dry-run", is_flag=True, help="Check every row and say what would change; write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Check every row and say what would change; write nothing."
+)
 def import_households(file, dry_run):
     """The household register: a CSV with columns town,estate,building,unit,room (and optionally
     phone), towns and estates by their Chinese or English name. Prints one line per row and exits
     non-zero when any row has an error (then nothing is written)."""
     from app.places.services import import_households as run
 
-    outcomes = run(db.session, file.read(), dry_run=dry_run,
-                   register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"])
+    outcomes = run(
+        db.session,
+        file.read(),
+        dry_run=dry_run,
+        register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"],
+    )
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.outcome] = counts.get(o.outcome, 0) + 1

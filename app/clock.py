@@ -1,4 +1,5 @@
 """Local time for people (Asia/Shanghai), UTC in the database."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta

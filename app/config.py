@@ -3,6 +3,7 @@
 `create_app()` picks one by name (`PORTAL_ENV`: development, testing, production) or takes a
 class or mapping directly. Production refuses to start without a real `SECRET_KEY`.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,11 @@ class Config:
     PORTAL_HOTLINE = _env("PORTAL_HOTLINE", "12345")
     # A household register row with a mobile number confirms a claim from an account with that
     # number. Sign-in numbers are not yet proven by SMS, so this stays off until they are.
-    HOUSEHOLD_REGISTER_TRUSTS_PHONE = _env("HOUSEHOLD_REGISTER_TRUSTS_PHONE", "0") in ("1", "true", "yes")
+    HOUSEHOLD_REGISTER_TRUSTS_PHONE = _env("HOUSEHOLD_REGISTER_TRUSTS_PHONE", "0") in (
+        "1",
+        "true",
+        "yes",
+    )
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -84,7 +89,9 @@ class Config:
     VENUE_NO_SHOW_LIMIT = int(_env("VENUE_NO_SHOW_LIMIT", "3"))
     VENUE_NO_SHOW_WINDOW_DAYS = int(_env("VENUE_NO_SHOW_WINDOW_DAYS", "30"))
     VENUE_SUSPENSION_DAYS = int(_env("VENUE_SUSPENSION_DAYS", "14"))
-    PARKING_FEED_RATE = _env("PARKING_FEED_RATE", "120 per minute")  # per client, for the open data feed
+    PARKING_FEED_RATE = _env(
+        "PARKING_FEED_RATE", "120 per minute"
+    )  # per client, for the open data feed
     PARKING_RESERVE_DAYS_AHEAD = int(_env("PARKING_RESERVE_DAYS_AHEAD", "2"))
     PARKING_MAX_UPCOMING = int(_env("PARKING_MAX_UPCOMING", "3"))
     PARKING_NO_SHOW_LIMIT = int(_env("PARKING_NO_SHOW_LIMIT", "3"))
@@ -127,7 +134,9 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     # Browsers keep to HTTPS for a year, subdomains included (app/security.py sends it).
-    STRICT_TRANSPORT_SECURITY = _env("STRICT_TRANSPORT_SECURITY", "max-age=31536000; includeSubDomains")
+    STRICT_TRANSPORT_SECURITY = _env(
+        "STRICT_TRANSPORT_SECURITY", "max-age=31536000; includeSubDomains"
+    )
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
@@ -153,8 +162,12 @@ def check_rate_limit_storage(config: dict) -> None:
     their number. How many there are is what WEB_CONCURRENCY (gunicorn's default worker count)
     and PORTAL_NODES say; a `gunicorn -w N` on the command line is invisible to the app."""
     processes = int(config.get("WEB_CONCURRENCY") or 1) * int(config.get("PORTAL_NODES") or 1)
-    if str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://") and processes > 1:
+    if (
+        str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://")
+        and processes > 1
+    ):
         raise RuntimeError(
             f"RATELIMIT_STORAGE_URI is memory:// but {processes} processes serve the app "
             "(WEB_CONCURRENCY x PORTAL_NODES): each would count rate limits alone. Set "
-            "RATELIMIT_STORAGE_URI to a shared store, e.g. redis://host:6379/0.")
+            "RATELIMIT_STORAGE_URI to a shared store, e.g. redis://host:6379/0."
+        )

@@ -6,6 +6,7 @@ opens the day's bookings. Such cells get a leading single quote (OWASP "CSV inje
 the spreadsheet shows as text. tests/test_output_policy.py sends such a value through every CSV
 route of the URL map.
 """
+
 from __future__ import annotations
 
 import csv
@@ -36,5 +37,8 @@ def csv_response(header: Iterable[str], rows: Iterable[Iterable], filename: str)
     writer.writerow([neutralise(cell) for cell in header])
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

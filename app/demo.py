@@ -3,6 +3,7 @@
 Idempotent: rows are looked up by their natural key and only added when missing. The accounts
 and their password are listed in the README.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -78,12 +79,15 @@ def seed_frame(session) -> None:
             if estate is None:
                 road_zh, road_en = ROADS[index]
                 number = 100 + 37 * index + len(code) * 11
-                estate = Estate(town=town, name_zh=name_zh,
-                                name_en=f"{town.name_en.split(' ')[0]} {stem_en}",
-                                address_zh=f"上海市闵行区{town.name_zh}{road_zh}{number}弄",
-                                address_en=f"Lane {number}, {road_en}, {town.name_en}, Minhang, Shanghai",
-                                latitude=round(lat + 0.004 * index, 5),
-                                longitude=round(lng + 0.003 * index, 5))
+                estate = Estate(
+                    town=town,
+                    name_zh=name_zh,
+                    name_en=f"{town.name_en.split(' ')[0]} {stem_en}",
+                    address_zh=f"上海市闵行区{town.name_zh}{road_zh}{number}弄",
+                    address_en=f"Lane {number}, {road_en}, {town.name_en}, Minhang, Shanghai",
+                    latitude=round(lat + 0.004 * index, 5),
+                    longitude=round(lng + 0.003 * index, 5),
+                )
                 session.add(estate)
             estates[_estate_key(code, index)] = estate
     session.flush()
@@ -96,16 +100,24 @@ def seed_frame(session) -> None:
             kind, key = scope
             obj = towns[key] if kind == "town" else estates[key]
             scope_ref = f"{kind}:{obj.id}"
-        services.create_user(session, username=username, password=DEMO_PASSWORD, name=name,
-                             roles=[(role, scope_ref)])
+        services.create_user(
+            session, username=username, password=DEMO_PASSWORD, name=name, roles=[(role, scope_ref)]
+        )
 
     for phone, name, mode, estate_key, verified in RESIDENTS:
         if session.scalar(select(User.id).where(User.phone == phone)):
             continue
-        user = services.register_resident(session, phone=phone, name=name,
-                                          password=DEMO_PASSWORD, display_mode=mode)
+        user = services.register_resident(
+            session, phone=phone, name=name, password=DEMO_PASSWORD, display_mode=mode
+        )
         session.flush()
-        claim = set_home(session, user, estates[estate_key].id, "12", "2", "301" if verified else "502")
+        claim = set_home(
+            session, user, estates[estate_key].id, "12", "2", "301" if verified else "502"
+        )
         if verified:  # as the estate's manager confirmed it when they moved in
-            claim.status, claim.decided_at, claim.decision_note = ClaimStatus.VERIFIED, clock.now(), "manager"
+            claim.status, claim.decided_at, claim.decision_note = (
+                ClaimStatus.VERIFIED,
+                clock.now(),
+                "manager",
+            )
     session.flush()

@@ -3,6 +3,7 @@
 Services raise `DomainError` subclasses with a translatable message; views show the message to
 the person, the API returns it in the common error format with the status and code given here.
 """
+
 from __future__ import annotations
 
 

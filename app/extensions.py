@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and attached to each app by `init_app`."""
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate

@@ -1,5 +1,6 @@
 """Glue between domain errors and WTForms, used by every view that submits a form, and the
 input policy (app/text.py) installed on every form."""
+
 from __future__ import annotations
 
 from flask import has_request_context, request
@@ -52,7 +53,9 @@ def text_policy(form, field) -> None:
             field.data = text.CONTROL.sub("", text.normalise_newlines(field.data))
         return
     sent, nul = _submitted(field)
-    if nul or any(text.control_error(v) for v in [*sent, *(field.raw_data or ())] if isinstance(v, str)):
+    if nul or any(
+        text.control_error(v) for v in [*sent, *(field.raw_data or ())] if isinstance(v, str)
+    ):
         raise StopValidation(str(text.CONTROL_MESSAGE))
     if isinstance(field.data, str):
         field.data = text.normalise_newlines(field.data)
@@ -106,8 +109,12 @@ def error_list(form) -> list[tuple[str | None, str]]:
     for field in form:
         if field.errors:
             target = None if field.type == "CSRFTokenField" else field.id
-            items.append((target, field.errors[0] if isinstance(field.errors, list)
-                          else next(iter(field.errors))))
+            items.append(
+                (
+                    target,
+                    field.errors[0] if isinstance(field.errors, list) else next(iter(field.errors)),
+                )
+            )
     return items
 
 

@@ -4,6 +4,7 @@ The portal speaks Simplified Chinese unless the person chose English: a signed-i
 setting, else the visitor's `locale` cookie. The JSON API also honours `Accept-Language`, since
 apps send it on every request.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal

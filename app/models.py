@@ -1,5 +1,6 @@
 """Every frame table, imported in one place so Alembic's autogenerate sees them all.
 Service packages import their own models from their `init_app`."""
+
 from app.accounts.models import ApiToken, HelperConsent, Role, RoleAssignment, User  # noqa: F401
 from app.audit.models import AuditEntry  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401

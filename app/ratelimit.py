@@ -12,6 +12,7 @@ when the request is signed in (a session, or a Bearer token), so neither a crowd
 one address nor one account from many addresses gets past them. The client address is the
 socket's, or the one the TRUSTED_PROXIES in front of the app report (ProxyFix, `create_app`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,9 @@ def account_key() -> str | None:
     return None
 
 
-def limit_endpoints(app, config_key: str, scope: str, endpoints, *, methods=None, cost=1,
-                    exempt_when=None) -> None:
+def limit_endpoints(
+    app, config_key: str, scope: str, endpoints, *, methods=None, cost=1, exempt_when=None
+) -> None:
     """Limit `endpoints` together to `app.config[config_key]` per client address and per
     account (one shared count per scope, so spreading requests over the endpoints does not
     multiply the allowance). Installed on this app's own view table, since the limiter is per
@@ -60,11 +62,23 @@ def limit_endpoints(app, config_key: str, scope: str, endpoints, *, methods=None
         return app.config[config_key]
 
     # override_defaults=False: an operator's RATELIMIT_DEFAULT still applies to these routes.
-    per_address = limiter.shared_limit(rate, scope=f"{scope}-address", methods=methods, cost=cost,
-                                       exempt_when=skip, override_defaults=False)
-    per_account = limiter.shared_limit(rate, scope=f"{scope}-account", key_func=lambda: account_key() or "",
-                                       methods=methods, cost=cost, override_defaults=False,
-                                       exempt_when=lambda: skip() or account_key() is None)
+    per_address = limiter.shared_limit(
+        rate,
+        scope=f"{scope}-address",
+        methods=methods,
+        cost=cost,
+        exempt_when=skip,
+        override_defaults=False,
+    )
+    per_account = limiter.shared_limit(
+        rate,
+        scope=f"{scope}-account",
+        key_func=lambda: account_key() or "",
+        methods=methods,
+        cost=cost,
+        override_defaults=False,
+        exempt_when=lambda: skip() or account_key() is None,
+    )
     for endpoint in endpoints:
         app.view_functions[endpoint] = per_account(per_address(app.view_functions[endpoint]))
 
@@ -85,7 +99,17 @@ def limit_uploads(app) -> None:
     can carry a body is limited, costing the number of files it brings (nothing for a request
     without files). Installed last in `create_app`, so upload routes added by any package are
     covered without declaring themselves."""
-    endpoints = [rule.endpoint for rule in app.url_map.iter_rules()
-                 if rule.methods and rule.methods & UPLOAD_METHODS and rule.endpoint in app.view_functions]
-    limit_endpoints(app, "UPLOAD_RATE", "uploads", sorted(set(endpoints)), methods=sorted(UPLOAD_METHODS),
-                    cost=_uploaded_files, exempt_when=lambda: _uploaded_files() == 0)
+    endpoints = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.methods and rule.methods & UPLOAD_METHODS and rule.endpoint in app.view_functions
+    ]
+    limit_endpoints(
+        app,
+        "UPLOAD_RATE",
+        "uploads",
+        sorted(set(endpoints)),
+        methods=sorted(UPLOAD_METHODS),
+        cost=_uploaded_files,
+        exempt_when=lambda: _uploaded_files() == 0,
+    )

@@ -1,9 +1,10 @@
 """What service packages plug into the frame: their entry on the home page, the links each role
 sees in its workspace, and their demo data. Kept per app in `app.extensions`."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from flask import current_app
 
@@ -92,11 +93,20 @@ def role_workspaces(user) -> list[dict]:
     """For each role the user holds: its label, the object it is for, and the tasks it has."""
     reg = registry()
     workspaces = []
-    for assignment in sorted(user.roles, key=lambda a: (list(type(a.role)).index(a.role),
-                                                       a.scope_id or 0)):
-        links = [link for fn in reg.workspace_links.get(assignment.role, [])
-                 for link in fn(user, assignment)]
-        workspaces.append({"role": assignment.role, "label": assignment.role.label,
-                           "scope": scope_name(assignment.scope_kind, assignment.scope_id),
-                           "links": links})
+    for assignment in sorted(
+        user.roles, key=lambda a: (list(type(a.role)).index(a.role), a.scope_id or 0)
+    ):
+        links = [
+            link
+            for fn in reg.workspace_links.get(assignment.role, [])
+            for link in fn(user, assignment)
+        ]
+        workspaces.append(
+            {
+                "role": assignment.role,
+                "label": assignment.role.label,
+                "scope": scope_name(assignment.scope_kind, assignment.scope_id),
+                "links": links,
+            }
+        )
     return workspaces

@@ -1,5 +1,6 @@
 """Which objects a role can be scoped to. Packages register their scopable models here, so the
 frame can resolve "venue:3" without knowing about venues."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -25,8 +26,11 @@ def resolve_scope(session, scope: str):
     kind, _, raw_id = (scope or "").partition(":")
     model = _SCOPE_MODELS.get(kind)
     if model is None or not raw_id.isdigit():
-        raise DomainError(_l("A scope is written kind:id, with kind one of %(kinds)s"),
-                          code="invalid_scope", kinds=", ".join(scope_kinds()))
+        raise DomainError(
+            _l("A scope is written kind:id, with kind one of %(kinds)s"),
+            code="invalid_scope",
+            kinds=", ".join(scope_kinds()),
+        )
     # An id past what the column holds names nothing (PostgreSQL refused the lookup: tests/test_fuzz.py).
     obj = session.get(model, int(raw_id)) if int(raw_id) <= MAX_INT else None
     if obj is None:

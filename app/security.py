@@ -7,13 +7,16 @@ unless its endpoint is registered as public with `allow_public_cache` (static fi
 open data feed, public venue photos), where the view's own header stands. A new private route
 is private without doing anything. Production also sends HSTS (`STRICT_TRANSPORT_SECURITY`).
 """
+
 from __future__ import annotations
 
 from flask import current_app, request
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 PRIVATE = "private, no-store"
@@ -45,5 +48,7 @@ def init_app(app) -> None:
             headers["Cache-Control"] = PRIVATE
             headers.pop("Expires", None)
         if current_app.config.get("STRICT_TRANSPORT_SECURITY"):
-            headers.setdefault("Strict-Transport-Security", current_app.config["STRICT_TRANSPORT_SECURITY"])
+            headers.setdefault(
+                "Strict-Transport-Security", current_app.config["STRICT_TRANSPORT_SECURITY"]
+            )
         return response

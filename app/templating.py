@@ -1,4 +1,5 @@
 """What every template can use: site settings, the inbox count, formatting filters."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -16,22 +17,29 @@ from app.urls import current_path
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(html_lang=html_lang, current_path=current_path,
-                                 error_list=error_list, hhmm=hhmm)
-    app.jinja_env.filters.update(fen=format_fen, mask_phone=mask_phone,
-                                 datetime=lambda v, f="medium": format_datetime(v, f) if v else "",
-                                 date=lambda v, f="medium": format_date(v, f) if v else "")
+    app.jinja_env.globals.update(
+        html_lang=html_lang, current_path=current_path, error_list=error_list, hhmm=hhmm
+    )
+    app.jinja_env.filters.update(
+        fen=format_fen,
+        mask_phone=mask_phone,
+        datetime=lambda v, f="medium": format_datetime(v, f) if v else "",
+        date=lambda v, f="medium": format_date(v, f) if v else "",
+    )
 
     @app.context_processor
     def site_context():
         config = current_app.config
         english = is_english()
         from flask import g
+
         database_up = not g.get("database_down")
         signed_in = database_up and current_user and current_user.is_authenticated
         unread = unread_count(db.session, current_user.id) if signed_in else 0
         return {
-            "district_name": config["PORTAL_DISTRICT_NAME_EN"] if english else config["PORTAL_DISTRICT_NAME"],
+            "district_name": config["PORTAL_DISTRICT_NAME_EN"]
+            if english
+            else config["PORTAL_DISTRICT_NAME"],
             "hotline": config["PORTAL_HOTLINE"],
             "english": english,
             "unread_count": unread,

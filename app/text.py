@@ -17,6 +17,7 @@ Out: `xml_text` keeps only what XML 1.0 can carry (old rows may hold anything), 
 `mask_contacts` hides what is shaped like a phone number or a licence plate in text that is
 published (Open311's public-area descriptions).
 """
+
 from __future__ import annotations
 
 import re
@@ -33,7 +34,9 @@ SEARCH = 60
 
 # C0 controls but tab (\x09) and line feed (\x0a), DEL, and the C1 controls.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-CONTROL_MESSAGE = _l("Remove the control characters (invisible characters such as escape codes) from this text.")
+CONTROL_MESSAGE = _l(
+    "Remove the control characters (invisible characters such as escape codes) from this text."
+)
 TOO_LONG_MESSAGE = _l("Use at most %(n)d characters.")
 
 # Characters XML 1.0 cannot carry at all (not even as references), and the non-characters.
@@ -64,7 +67,13 @@ def problems(data, limit: int = LONG) -> dict:
     """Every string in a decoded JSON document or a mapping of query values that breaks the
     policy, as {key: [message]} (nested like the data): for the API's 422 answer."""
     found: dict = {}
-    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    items = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else ()
+    )
     for key, value in items:
         if isinstance(value, str):
             try:
@@ -89,8 +98,10 @@ def xml_text(value: str) -> str:
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # A licence plate as people write it: province, letter, 5 or 6 letters/digits, perhaps with a
 # space, dot or dash after the letter, in full-width or lower case.
-_PLATE = re.compile(rf"[{PROVINCES}]\s?[A-Za-zＡ-Ｚａ-ｚ]\s?[·.\-•]?\s?(?:[A-Za-z0-9Ａ-Ｚａ-ｚ０-９]\s?){{4,5}}"
-                    rf"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９挂学警港澳]")
+_PLATE = re.compile(
+    rf"[{PROVINCES}]\s?[A-Za-zＡ-Ｚａ-ｚ]\s?[·.\-•]?\s?(?:[A-Za-z0-9Ａ-Ｚａ-ｚ０-９]\s?){{4,5}}"
+    rf"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９挂学警港澳]"
+)
 # Groups of 3 or more digits joined by a space or dash, perhaps after +86 or with the area code
 # in brackets, 7 digits or more in all: mobile numbers, landlines, hotlines. (Dates such as
 # 2026-12-01 have groups of two and stay.)
@@ -100,7 +111,7 @@ _PHONE = re.compile(r"(?:\+\s?86[\s\-]?)?[(（]?[0-9０-９]{3,}[)）]?(?:[\s\-]
 def _mask_run(text: str, keep_start: int, keep_end: int) -> str:
     """Stars for the letters and digits of `text` but the first `keep_start` and last `keep_end`."""
     positions = [i for i, c in enumerate(text) if c.isalnum()]
-    hidden = set(positions[keep_start:len(positions) - keep_end])
+    hidden = set(positions[keep_start : len(positions) - keep_end])
     return "".join("*" if i in hidden else c for i, c in enumerate(text))
 
 
@@ -116,5 +127,9 @@ def mask_contacts(text: str | None) -> str:
     if not text:
         return ""
     text = _PLATE.sub(lambda m: mask_plate(m.group()), text)
-    return _PHONE.sub(lambda m: _mask_run(m.group(), 3, 2) if sum(c.isdigit() for c in m.group()) >= 7
-                      else m.group(), text)
+    return _PHONE.sub(
+        lambda m: (
+            _mask_run(m.group(), 3, 2) if sum(c.isdigit() for c in m.group()) >= 7 else m.group()
+        ),
+        text,
+    )

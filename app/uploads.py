@@ -5,6 +5,7 @@ is a fresh JPEG with no metadata (EXIF, GPS) at most `max_side` pixels on its lo
 Decoding costs CPU in proportion to pixels, not bytes: a PNG of a few kilobytes can declare
 6300 x 6300 pixels. Each request gets UPLOAD_PIXEL_BUDGET pixels of decoding, charged from
 each image's header before it is decoded, so no request can hold a worker for long."""
+
 from __future__ import annotations
 
 import io
@@ -24,6 +25,7 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF"}
 
 try:  # HEIC from iPhones, when the optional library is present
     from pillow_heif import register_heif_opener
+
     register_heif_opener()
 except ImportError:  # pragma: no cover - optional
     pass
@@ -47,27 +49,46 @@ def charge_pixels(pixels: int, field: str) -> None:
     # CLI command) may hold across several requests.
     used = getattr(request, "portal_upload_pixels", 0)
     if budget and used + pixels > budget:
-        raise DomainError(_l("These photos have too many pixels together. Send fewer or smaller photos."),
-                          field=field, code="pixel_budget")
+        raise DomainError(
+            _l("These photos have too many pixels together. Send fewer or smaller photos."),
+            field=field,
+            code="pixel_budget",
+        )
     request.portal_upload_pixels = used + pixels
 
 
-def store_image(data: bytes, folder: str, *, max_side: int = 1600, field: str = "photo",
-                thumb_side: int | None = None) -> StoredImage:
+def store_image(
+    data: bytes,
+    folder: str,
+    *,
+    max_side: int = 1600,
+    field: str = "photo",
+    thumb_side: int | None = None,
+) -> StoredImage:
     """Validate and re-encode `data`; save it under UPLOAD_DIR/folder, and a thumbnail at most
     `thumb_side` pixels on its longest side from the same decoding when asked. DomainError if
     refused, before anything is decoded."""
     if len(data) > MAX_BYTES:
-        raise DomainError(_l("The photo is larger than %(mb)d MB. Choose a smaller one."),
-                          field=field, code="too_large", mb=MAX_BYTES // (1024 * 1024))
+        raise DomainError(
+            _l("The photo is larger than %(mb)d MB. Choose a smaller one."),
+            field=field,
+            code="too_large",
+            mb=MAX_BYTES // (1024 * 1024),
+        )
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ALLOWED_FORMATS:
-                raise DomainError(_l("The file must be a JPEG, PNG, WebP or HEIC photo."),
-                                  field=field, code="bad_type")
+                raise DomainError(
+                    _l("The file must be a JPEG, PNG, WebP or HEIC photo."),
+                    field=field,
+                    code="bad_type",
+                )
             if probe.width * probe.height > MAX_PIXELS:
-                raise DomainError(_l("The photo has too many pixels. Choose a smaller one."),
-                                  field=field, code="too_many_pixels")
+                raise DomainError(
+                    _l("The photo has too many pixels. Choose a smaller one."),
+                    field=field,
+                    code="too_many_pixels",
+                )
             charge_pixels(probe.width * probe.height, field)
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
@@ -86,11 +107,15 @@ def store_image(data: bytes, folder: str, *, max_side: int = 1600, field: str = 
         # it raises above 2 x Image.MAX_IMAGE_PIXELS (and warns above it, an exception where
         # warnings are errors). Either way nothing was decoded and the answer is "too many pixels",
         # not "not a photo".
-        raise DomainError(_l("The photo has too many pixels. Choose a smaller one."),
-                          field=field, code="too_many_pixels") from None
+        raise DomainError(
+            _l("The photo has too many pixels. Choose a smaller one."),
+            field=field,
+            code="too_many_pixels",
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise DomainError(_l("The file must be a JPEG, PNG, WebP or HEIC photo."),
-                          field=field, code="bad_type") from None
+        raise DomainError(
+            _l("The file must be a JPEG, PNG, WebP or HEIC photo."), field=field, code="bad_type"
+        ) from None
     directory = Path(current_app.config["UPLOAD_DIR"]) / folder
     directory.mkdir(parents=True, exist_ok=True)
     filename = f"{secrets.token_hex(12)}.jpg"

@@ -1,4 +1,5 @@
 """Small URL helpers shared by the views."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -35,8 +36,11 @@ class NulFreeParameters(ImmutableMultiDict):
     def __init__(self, mapping=None):
         self.had_nul = frozenset()
         if isinstance(mapping, list):  # how werkzeug builds request.args and request.form
-            self.had_nul = frozenset(_without_nul(key) for key, value in mapping
-                                     if isinstance(value, str) and "\x00" in value)
+            self.had_nul = frozenset(
+                _without_nul(key)
+                for key, value in mapping
+                if isinstance(value, str) and "\x00" in value
+            )
             mapping = [(_without_nul(key), _without_nul(value)) for key, value in mapping]
         super().__init__(mapping)
 
@@ -73,8 +77,15 @@ def check_next(target: str | None) -> None:
         from flask_babel import lazy_gettext as _l
 
         from app.errors import DomainError
-        raise DomainError(_l("The address to return to after this is not valid, so nothing was done. "
-                             "Go back to the page and try again."), code="bad_next", field="next")
+
+        raise DomainError(
+            _l(
+                "The address to return to after this is not valid, so nothing was done. "
+                "Go back to the page and try again."
+            ),
+            code="bad_next",
+            field="next",
+        )
 
 
 def safe_next(target: str | None, default_endpoint: str = "main.home") -> str:
@@ -86,8 +97,13 @@ def safe_next(target: str | None, default_endpoint: str = "main.home") -> str:
     what the person did (signing in, choosing a language) still takes effect."""
     if target and not _has_control(target):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//") and "\\" not in target:
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+        ):
             return target
     return url_for(default_endpoint)
 

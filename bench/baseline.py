@@ -2,6 +2,7 @@
 row in a transaction and answer JSON). Scenarios run it beside the portal on the same database
 and server settings, so their figures are ratios rather than numbers that depend on the machine.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,15 +12,23 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 metadata = MetaData()
-rows = Table("bench_baseline", metadata, Column("id", Integer, primary_key=True),
-             Column("created_at", DateTime(timezone=True), server_default=func.now()))
+rows = Table(
+    "bench_baseline",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), server_default=func.now()),
+)
 
 
 def create_baseline() -> Flask:
     engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
     try:
         metadata.create_all(engine)
-    except (IntegrityError, OperationalError, ProgrammingError):  # another worker created it at the same moment
+    except (
+        IntegrityError,
+        OperationalError,
+        ProgrammingError,
+    ):  # another worker created it at the same moment
         pass
     app = Flask(__name__)
 

@@ -1,5 +1,6 @@
 """What every scenario needs: a throwaway PostgreSQL, the portal and the baseline under
 gunicorn on loopback, locust (headless, bounded) as the load generator, and its figures."""
+
 from __future__ import annotations
 
 import http.client
@@ -23,8 +24,19 @@ sys.path.insert(0, str(ROOT))
 
 from tests.pg import PostgresServer  # noqa: E402  (the test suite's throwaway cluster)
 
-GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "16",
-            "--worker-class", "gthread", "--log-level", "warning"]
+GUNICORN = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "--workers",
+    "2",
+    "--threads",
+    "16",
+    "--worker-class",
+    "gthread",
+    "--log-level",
+    "warning",
+]
 
 
 def free_port() -> int:
@@ -46,18 +58,36 @@ def postgres():
 
 # Locust sends every request from one address: the portal's per-address abuse limits would turn
 # a load test into a test of the limiter (app/ratelimit.py has tests of its own).
-UNLIMITED = {name: "10000000 per minute" for name in ("PUBLIC_LIST_RATE", "QUOTE_RATE", "REGISTRATION_RATE",
-                                                       "UPLOAD_RATE", "PARKING_FEED_RATE")}
+UNLIMITED = {
+    name: "10000000 per minute"
+    for name in (
+        "PUBLIC_LIST_RATE",
+        "QUOTE_RATE",
+        "REGISTRATION_RATE",
+        "UPLOAD_RATE",
+        "PARKING_FEED_RATE",
+    )
+}
 
 
 @contextmanager
 def serve(module: str, database_url: str, extra_env: dict | None = None):
     """Run `module:app` under gunicorn on a loopback port; yield the port."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_ENV": "production",
-           "SECRET_KEY": "bench-" + "x" * 40, **UNLIMITED, **(extra_env or {})}
-    proc = subprocess.Popen([*GUNICORN, "--bind", f"127.0.0.1:{port}", f"{module}:app"],
-                            cwd=ROOT, env=env, start_new_session=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "bench-" + "x" * 40,
+        **UNLIMITED,
+        **(extra_env or {}),
+    }
+    proc = subprocess.Popen(
+        [*GUNICORN, "--bind", f"127.0.0.1:{port}", f"{module}:app"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -99,13 +129,17 @@ class Result:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
-    def line(self, baseline: "Result | None" = None) -> str:
-        text = (f"{self.name:<34} {self.requests:>7} req {self.rps:>8.1f} req/s  "
-                f"p50 {self.pct(50):>7.1f} ms  p95 {self.pct(95):>7.1f} ms  p99 {self.pct(99):>7.1f} ms"
-                f"  errors {self.errors}")
+    def line(self, baseline: Result | None = None) -> str:
+        text = (
+            f"{self.name:<34} {self.requests:>7} req {self.rps:>8.1f} req/s  "
+            f"p50 {self.pct(50):>7.1f} ms  p95 {self.pct(95):>7.1f} ms  p99 {self.pct(99):>7.1f} ms"
+            f"  errors {self.errors}"
+        )
         if baseline is not None and baseline.rps:
-            text += (f"  | vs baseline: {self.rps / baseline.rps:.2f}x throughput, "
-                     f"{self.pct(50) / baseline.pct(50):.2f}x p50 latency")
+            text += (
+                f"  | vs baseline: {self.rps / baseline.rps:.2f}x throughput, "
+                f"{self.pct(50) / baseline.pct(50):.2f}x p50 latency"
+            )
         return text
 
 
@@ -128,8 +162,12 @@ def login_cookie(port: int, login: str, password: str) -> str:
     cookie = response.getheader("Set-Cookie").split(";", 1)[0]
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
     body = f"csrf_token={token}&login={login}&password={password}"
-    conn.request("POST", "/login", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    conn.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
     response = conn.getresponse()
     response.read()
     if response.status != 302:
@@ -142,7 +180,9 @@ class LocustResult(Result):
     (from locust's response-time histogram, merged over the run's request names)."""
 
     def __init__(self, name: str, entries: list[dict], statuses: dict):
-        super().__init__(name=name, statuses=statuses, errors=sum(e["num_failures"] for e in entries))
+        super().__init__(
+            name=name, statuses=statuses, errors=sum(e["num_failures"] for e in entries)
+        )
         self._requests = sum(e["num_requests"] for e in entries)
         started = min((e["start_time"] for e in entries), default=0)
         ended = max((e["last_request_timestamp"] or 0 for e in entries), default=0)
@@ -170,7 +210,9 @@ class LocustResult(Result):
         return self._histogram[-1][0] if self._histogram else 0.0
 
 
-def locust(port: int, users: int, plan: dict, *, seconds: float = 120.0, name: str = "") -> LocustResult:
+def locust(
+    port: int, users: int, plan: dict, *, seconds: float = 120.0, name: str = ""
+) -> LocustResult:
     """Run the plan (see bench/locustfile.py) with `users` locust users against the loopback
     port, headless, for at most `seconds`; return the figures of the whole run."""
     with tempfile.TemporaryDirectory(prefix="bench-locust-") as tmp:
@@ -178,14 +220,41 @@ def locust(port: int, users: int, plan: dict, *, seconds: float = 120.0, name: s
         plan_path.write_text(json.dumps(plan))
         stats_file = Path(tmp) / "stats.json"
         proc = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-             "-u", str(users), "-r", str(users), "-t", f"{int(seconds)}s", "--host", f"http://127.0.0.1:{port}",
-             "--json-file", str(stats_file.with_suffix("")), "--only-summary", "--loglevel", "ERROR",
-             "--stop-timeout", "10"],
-            cwd=ROOT, env={**os.environ, "BENCH_PLAN": str(plan_path)}, capture_output=True, text=True,
-            timeout=seconds + 120)
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(ROOT / "bench" / "locustfile.py"),
+                "--headless",
+                "-u",
+                str(users),
+                "-r",
+                str(users),
+                "-t",
+                f"{int(seconds)}s",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "--json-file",
+                str(stats_file.with_suffix("")),
+                "--only-summary",
+                "--loglevel",
+                "ERROR",
+                "--stop-timeout",
+                "10",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "BENCH_PLAN": str(plan_path)},
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        )
         if not stats_file.exists():
             raise RuntimeError(f"locust failed: {proc.stderr[-2000:]}")
         statuses_file = Path(str(plan_path) + ".statuses.json")
-        statuses = {int(k): v for k, v in json.loads(statuses_file.read_text()).items()} if statuses_file.exists() else {}
+        statuses = (
+            {int(k): v for k, v in json.loads(statuses_file.read_text()).items()}
+            if statuses_file.exists()
+            else {}
+        )
         return LocustResult(name, json.loads(stats_file.read_text()), statuses)

@@ -12,6 +12,7 @@ Plan kinds:
 Statuses are counted per code and written to BENCH_PLAN + ".statuses.json" when locust quits;
 409 answers in a rush are the expected "sold out", not failures.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -68,14 +69,17 @@ class BenchUser(FastHttpUser):
         if PLAN.get("per_user"):
             key, template = PLAN["per_user"]
             body[key] = template.format(n=self.n)
-        with self.client.post(PLAN["path"], json=body, headers=self.headers, name=PLAN["path"],
-                              catch_response=True) as response:
+        with self.client.post(
+            PLAN["path"], json=body, headers=self.headers, name=PLAN["path"], catch_response=True
+        ) as response:
             _count(response.status_code)
             if response.status_code in (200, 201):
                 response.success()
             elif response.status_code == 409:
                 response.success()  # sold out (or already held): an expected answer
-                code = (response.json() or {}).get("error", {}).get("code") if response.text else None
+                code = (
+                    (response.json() or {}).get("error", {}).get("code") if response.text else None
+                )
                 if code == "sold_out" and target in OPEN:
                     OPEN.remove(target)
             else:
@@ -87,7 +91,9 @@ class BenchUser(FastHttpUser):
         kind = PLAN["kind"]
         if kind == "get":
             path = next(self.paths)
-            with self.client.get(path, headers=self.headers, name=PLAN.get("name", path), catch_response=True) as response:
+            with self.client.get(
+                path, headers=self.headers, name=PLAN.get("name", path), catch_response=True
+            ) as response:
                 _count(response.status_code)
                 if response.status_code != 200:
                     response.failure(f"{response.status_code}")
@@ -96,10 +102,16 @@ class BenchUser(FastHttpUser):
                 _finish(self.environment)
                 self.stop()
                 return
-            with self.client.post(PLAN["path"], json={}, name=PLAN["path"], catch_response=True) as response:
+            with self.client.post(
+                PLAN["path"], json={}, name=PLAN["path"], catch_response=True
+            ) as response:
                 _count(response.status_code)
         elif kind == "rush":
-            choices = [t for t in OPEN if t not in self.tried] if PLAN.get("once_per_target") else list(OPEN)
+            choices = (
+                [t for t in OPEN if t not in self.tried]
+                if PLAN.get("once_per_target")
+                else list(OPEN)
+            )
             if not OPEN:
                 _finish(self.environment)
                 self.stop()

@@ -9,6 +9,7 @@ the ratio to the baseline, and the spaces oversold afterwards (must be 0).
 
     python -m bench.parking_rush [--clients 64 --times 10 --pool 20 --feed-seconds 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,22 @@ def prepare(url: str, clients: int, times: int, pool: int):
         upgrade()
         seed_frame(db.session)
         seed_parking(db.session)
-        park = CarPark(name_zh="抢位停车场", name_en="Rush Car Park", kind=CarParkKind.PUBLIC,
-                       town=db.session.scalar(select(Town)), address_zh="测试路 2 号", address_en="2 Test Road",
-                       latitude=31.1, longitude=121.4, total_spaces=1000, occupied=0, reservable_spaces=pool)
-        park.tariff = Tariff(first_hour_fen=500, period_fen=300, night_unit_fen=100, daily_cap_fen=2000)
+        park = CarPark(
+            name_zh="抢位停车场",
+            name_en="Rush Car Park",
+            kind=CarParkKind.PUBLIC,
+            town=db.session.scalar(select(Town)),
+            address_zh="测试路 2 号",
+            address_en="2 Test Road",
+            latitude=31.1,
+            longitude=121.4,
+            total_spaces=1000,
+            occupied=0,
+            reservable_spaces=pool,
+        )
+        park.tariff = Tariff(
+            first_hour_fen=500, period_fen=300, night_unit_fen=100, daily_cap_fen=2000
+        )
         db.session.add(park)
         db.session.commit()
         materialise_pool(db.session, park)
@@ -54,8 +67,9 @@ def prepare(url: str, clients: int, times: int, pool: int):
         arrivals = [clock.at(tomorrow, 8 * 60 + 30 * n).isoformat() for n in range(times)]
         tokens = []
         for i in range(clients):
-            user = accounts.register_resident(db.session, phone=f"1350000{i:04d}", name=f"bench{i}",
-                                              password="bench-password")
+            user = accounts.register_resident(
+                db.session, phone=f"1350000{i:04d}", name=f"bench{i}", password="bench-password"
+            )
             tokens.append(accounts.issue_token(db.session, user, "bench"))
             # the plate the rush sends for this client (locustfile: per_user, n = its number);
             # the API reserves only for the driver's own vehicles
@@ -71,17 +85,27 @@ def oversold(app, park_id: int) -> tuple[int, int, list]:
     from sqlalchemy import func, select
 
     from app.extensions import db
-    from bookings.models import CapacityBucket, HOLDING, Booking
+    from bookings.models import HOLDING, Booking, CapacityBucket
     from bookings.services import ledger_mismatches
     from parking.models import CarPark, ParkingReservation
 
     with app.app_context():
         park = db.session.get(CarPark, park_id)
         over = 0
-        for bucket in db.session.scalars(select(CapacityBucket).where(CapacityBucket.resource_id == park.resource_id)):
-            held = db.session.scalar(select(func.count(Booking.id)).where(
-                Booking.resource_id == park.resource_id, Booking.status.in_(HOLDING),
-                Booking.starts_at <= bucket.starts_at, Booking.ends_at >= bucket.ends_at)) or 0
+        for bucket in db.session.scalars(
+            select(CapacityBucket).where(CapacityBucket.resource_id == park.resource_id)
+        ):
+            held = (
+                db.session.scalar(
+                    select(func.count(Booking.id)).where(
+                        Booking.resource_id == park.resource_id,
+                        Booking.status.in_(HOLDING),
+                        Booking.starts_at <= bucket.starts_at,
+                        Booking.ends_at >= bucket.ends_at,
+                    )
+                )
+                or 0
+            )
             over += max(0, held - bucket.capacity)
         made = db.session.scalar(select(func.count(ParkingReservation.id))) or 0
         drift = ledger_mismatches(db.session, park.resource_id)
@@ -92,17 +116,33 @@ def oversold(app, park_id: int) -> tuple[int, int, list]:
 def rush(port: int, park_id: int, arrivals: list[str], tokens: list[str]) -> Result:
     """Every client reserves with its own plate, moving on from each arrival time once it is
     sold out, until all are; a plate holds one space per arrival time."""
-    return locust(port, len(tokens), {
-        "kind": "rush", "path": "/api/v1/parking/reservations", "body": {"carpark_id": park_id},
-        "target_key": "arrive_at", "targets": arrivals, "tokens": tokens, "once_per_target": True,
-        "per_user": ["plate", "沪B{n:05d}"]}, name="portal: reservation rush")
+    return locust(
+        port,
+        len(tokens),
+        {
+            "kind": "rush",
+            "path": "/api/v1/parking/reservations",
+            "body": {"carpark_id": park_id},
+            "target_key": "arrive_at",
+            "targets": arrivals,
+            "tokens": tokens,
+            "once_per_target": True,
+            "per_user": ["plate", "沪B{n:05d}"],
+        },
+        name="portal: reservation rush",
+    )
 
 
 def baseline_inserts(port: int, clients: int, total: int, seconds: float) -> Result:
     """Minimal inserts for a fixed time: a steadier rate to compare with than a burst of the
     rush's size."""
-    return locust(port, clients, {"kind": "insert", "path": "/insert", "total": total}, seconds=seconds,
-                  name="baseline: insert one row")
+    return locust(
+        port,
+        clients,
+        {"kind": "insert", "path": "/insert", "total": total},
+        seconds=seconds,
+        name="baseline: insert one row",
+    )
 
 
 def reads(port: int, clients: int, path: str, seconds: float, name: str) -> Result:
@@ -122,33 +162,69 @@ def main(argv=None) -> int:
         app, park_id, arrivals, tokens = prepare(portal_url, args.clients, args.times, args.pool)
         with serve("wsgi", portal_url, BENCH_ENV) as port:
             result = rush(port, park_id, arrivals, tokens)
-            feed = reads(port, args.clients, "/api/v1/parking/feed", args.feed_seconds, "portal: open data feed")
+            feed = reads(
+                port,
+                args.clients,
+                "/api/v1/parking/feed",
+                args.feed_seconds,
+                "portal: open data feed",
+            )
         with serve("bench.baseline", base_url) as port:
             base = baseline_inserts(port, args.clients, 10**9, args.feed_seconds)
-            base_page = reads(port, args.clients, "/page", args.feed_seconds, "baseline: read one row, render")
+            base_page = reads(
+                port, args.clients, "/page", args.feed_seconds, "baseline: read one row, render"
+            )
         over, made, drift = oversold(app, park_id)
     sold = result.statuses.get(201, 0)
-    print(f"\nparking reservation rush · {args.clients} clients · {args.times} arrival times x {args.pool} spaces"
-          f" · {machine()}")
+    print(
+        f"\nparking reservation rush · {args.clients} clients · {args.times} arrival times x {args.pool} spaces"
+        f" · {machine()}"
+    )
     print(base.line())
     print(result.line(base))
-    print(f"spaces reserved {sold} of {args.times * args.pool} (rows {made}) · sold_out answers "
-          f"{result.statuses.get(409, 0)} · oversold {over} · ledger drift {len(drift)}")
+    print(
+        f"spaces reserved {sold} of {args.times * args.pool} (rows {made}) · sold_out answers "
+        f"{result.statuses.get(409, 0)} · oversold {over} · ledger drift {len(drift)}"
+    )
     print(base_page.line())
     print(feed.line(base_page))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    summary = lambda r: {"rps": r.rps, "p50_ms": r.pct(50), "p95_ms": r.pct(95), "p99_ms": r.pct(99),
-                         "errors": r.errors, "statuses": r.statuses}
-    (out / "parking_rush.json").write_text(json.dumps({
-        "clients": args.clients, "times": args.times, "pool": args.pool,
-        "rush": summary(result), "baseline_insert": summary(base),
-        "feed": summary(feed), "baseline_page": summary(base_page),
-        "ratio_rush": result.rps / base.rps if base.rps else None,
-        "ratio_feed": feed.rps / base_page.rps if base_page.rps else None,
-        "oversold": over, "ledger_drift": len(drift), "sold": sold}, indent=2))
-    ok = (over == 0 and not drift and sold == made == args.times * args.pool and result.errors == 0
-          and feed.errors == 0 and set(feed.statuses) == {200})
+    summary = lambda r: {
+        "rps": r.rps,
+        "p50_ms": r.pct(50),
+        "p95_ms": r.pct(95),
+        "p99_ms": r.pct(99),
+        "errors": r.errors,
+        "statuses": r.statuses,
+    }
+    (out / "parking_rush.json").write_text(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "times": args.times,
+                "pool": args.pool,
+                "rush": summary(result),
+                "baseline_insert": summary(base),
+                "feed": summary(feed),
+                "baseline_page": summary(base_page),
+                "ratio_rush": result.rps / base.rps if base.rps else None,
+                "ratio_feed": feed.rps / base_page.rps if base_page.rps else None,
+                "oversold": over,
+                "ledger_drift": len(drift),
+                "sold": sold,
+            },
+            indent=2,
+        )
+    )
+    ok = (
+        over == 0
+        and not drift
+        and sold == made == args.times * args.pool
+        and result.errors == 0
+        and feed.errors == 0
+        and set(feed.statuses) == {200}
+    )
     print("OK" if ok else "FAILED: oversold, drift, unsold spaces or errors")
     return 0 if ok else 1
 

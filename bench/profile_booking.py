@@ -3,6 +3,7 @@ with the SQL statements each one sends. How RESULTS.md found where a booking's t
 
     python -m bench.profile_booking [--bookings 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ def main(argv=None) -> int:
         url = pg.create_database("profile")
         app, slot_ids, tokens, _steady, _venues = prepare(url, args.bookings, 10, args.bookings)
         from app.extensions import db
+
         statements: Counter = Counter()
         with app.app_context():
+
             @event.listens_for(db.engine, "before_cursor_execute")
             def count(conn, cursor, statement, parameters, context, executemany):
                 statements[" ".join(statement.split())[:90]] += 1
@@ -37,16 +40,21 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         profiler.enable()
         for i in range(args.bookings):
-            response = client.post("/api/v1/bookings", json={"slot_id": slot_ids[i % len(slot_ids)], "party_size": 1},
-                                   headers={"Authorization": f"Bearer {tokens[i]}"})
+            response = client.post(
+                "/api/v1/bookings",
+                json={"slot_id": slot_ids[i % len(slot_ids)], "party_size": 1},
+                headers={"Authorization": f"Bearer {tokens[i]}"},
+            )
             assert response.status_code == 201, response.json
         profiler.disable()
         seconds = time.perf_counter() - started
         with app.app_context():
             db.engine.dispose()
     total = sum(statements.values())
-    print(f"{args.bookings} bookings in {seconds:.2f} s: {seconds / args.bookings * 1000:.1f} ms and "
-          f"{total / args.bookings:.1f} SQL statements each")
+    print(
+        f"{args.bookings} bookings in {seconds:.2f} s: {seconds / args.bookings * 1000:.1f} ms and "
+        f"{total / args.bookings:.1f} SQL statements each"
+    )
     for statement, n in statements.most_common(25):
         print(f"{n / args.bookings:6.2f}  {statement}")
     out = io.StringIO()

@@ -7,6 +7,7 @@ seconds one sweep takes.
 
     python -m bench.repairs_load --tickets 1000000 --seconds 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,19 +92,33 @@ def main(argv=None) -> int:
         base_url = pg.create_database("baseline")
         app = prepare(url, args.tickets)
         with serve("bench.baseline", base_url) as port:
-            base = locust(port, args.clients, {"kind": "get", "paths": ["/page"]}, seconds=args.seconds,
-                          name="baseline: render a page")
+            base = locust(
+                port,
+                args.clients,
+                {"kind": "get", "paths": ["/page"]},
+                seconds=args.seconds,
+                name="baseline: render a page",
+            )
             print(base.line(), flush=True)
         with serve("wsgi", url) as port:
-            cookies = {who: login_cookie(port, who, "minhang2026")
-                       for who in ("manager-xinzhuang", "town-xinzhuang", "district")}
+            cookies = {
+                who: login_cookie(port, who, "minhang2026")
+                for who in ("manager-xinzhuang", "town-xinzhuang", "district")
+            }
             print("portal pages ...", flush=True)
-            for name, who, path in (("manager queue", "manager-xinzhuang", "/repairs/queue"),
-                                    ("town dashboard", "town-xinzhuang", "/repairs/supervise"),
-                                    ("district dashboard", "district", "/repairs/supervise"),
-                                    ("district company rating", "district", "/repairs/rating")):
-                result = locust(port, args.clients, {"kind": "get", "paths": [path], "headers": {"Cookie": cookies[who]}},
-                                seconds=args.seconds, name=f"portal: {name}")
+            for name, who, path in (
+                ("manager queue", "manager-xinzhuang", "/repairs/queue"),
+                ("town dashboard", "town-xinzhuang", "/repairs/supervise"),
+                ("district dashboard", "district", "/repairs/supervise"),
+                ("district company rating", "district", "/repairs/rating"),
+            ):
+                result = locust(
+                    port,
+                    args.clients,
+                    {"kind": "get", "paths": [path], "headers": {"Cookie": cookies[who]}},
+                    seconds=args.seconds,
+                    name=f"portal: {name}",
+                )
                 results.append(result)
                 print(result.line(base), flush=True)
         print("sweep ...", flush=True)
@@ -115,12 +130,32 @@ def main(argv=None) -> int:
     print(f"sweep over {args.tickets} tickets: {seconds:.2f} s {counts}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "repairs_load.json").write_text(json.dumps({
-        "tickets": args.tickets, "baseline": {"rps": base.rps, "p50_ms": base.pct(50), "p95_ms": base.pct(95),
-                                              "p99_ms": base.pct(99)},
-        "pages": {r.name: {"rps": r.rps, "p50_ms": r.pct(50), "p95_ms": r.pct(95), "p99_ms": r.pct(99), "errors": r.errors,
-                           "statuses": r.statuses} for r in results},
-        "sweep_seconds": seconds}, indent=2))
+    (out / "repairs_load.json").write_text(
+        json.dumps(
+            {
+                "tickets": args.tickets,
+                "baseline": {
+                    "rps": base.rps,
+                    "p50_ms": base.pct(50),
+                    "p95_ms": base.pct(95),
+                    "p99_ms": base.pct(99),
+                },
+                "pages": {
+                    r.name: {
+                        "rps": r.rps,
+                        "p50_ms": r.pct(50),
+                        "p95_ms": r.pct(95),
+                        "p99_ms": r.pct(99),
+                        "errors": r.errors,
+                        "statuses": r.statuses,
+                    }
+                    for r in results
+                },
+                "sweep_seconds": seconds,
+            },
+            indent=2,
+        )
+    )
     bad = [r.name for r in results if r.errors or set(r.statuses) - {200}]
     print("OK" if not bad else f"FAILED: errors in {bad}")
     return 0 if not bad else 1

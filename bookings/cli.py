@@ -1,5 +1,6 @@
 """`flask --app wsgi bookings check`: compare every bucket with the bookings holding it, and look
 for bookings in states no transition can produce."""
+
 import click
 from flask.cli import AppGroup
 

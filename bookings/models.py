@@ -1,4 +1,5 @@
 """The capacity engine's tables: resources, their capacity per time bucket, and bookings."""
+
 from __future__ import annotations
 
 import enum
@@ -9,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
-
 
 
 class Resource(db.Model):
@@ -54,19 +54,23 @@ class CapacityBucket(db.Model):
 
 
 class BookingStatus(enum.StrEnum):
-    PENDING = "pending"          # holds capacity, waiting for staff approval
-    OFFERED = "offered"          # a waitlist offer: holds capacity until accepted or expired
+    PENDING = "pending"  # holds capacity, waiting for staff approval
+    OFFERED = "offered"  # a waitlist offer: holds capacity until accepted or expired
     CONFIRMED = "confirmed"
     CHECKED_IN = "checked_in"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     NO_SHOW = "no_show"
-    EXPIRED = "expired"          # an offer nobody accepted in time
+    EXPIRED = "expired"  # an offer nobody accepted in time
 
 
 # Statuses whose units are held in the buckets. Everything else has released them.
-HOLDING = (BookingStatus.PENDING, BookingStatus.OFFERED, BookingStatus.CONFIRMED,
-           BookingStatus.CHECKED_IN)
+HOLDING = (
+    BookingStatus.PENDING,
+    BookingStatus.OFFERED,
+    BookingStatus.CONFIRMED,
+    BookingStatus.CHECKED_IN,
+)
 
 
 class Booking(db.Model):
@@ -82,7 +86,9 @@ class Booking(db.Model):
     resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id", ondelete="CASCADE"))
     holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     # Who pressed the button: the holder, or a community helper acting for them.
-    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    booked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     quantity: Mapped[int] = mapped_column(Integer)
@@ -113,7 +119,7 @@ class WaitlistStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
-    SKIPPED = "skipped"    # passed over when places came free: the person could not book them
+    SKIPPED = "skipped"  # passed over when places came free: the person could not book them
 
 
 class WaitlistEntry(db.Model):
@@ -128,7 +134,9 @@ class WaitlistEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bucket_id: Mapped[int] = mapped_column(ForeignKey("capacity_bucket.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     quantity: Mapped[int] = mapped_column(Integer)
     status: Mapped[WaitlistStatus] = mapped_column(str_enum(WaitlistStatus, 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -144,7 +152,9 @@ class BookingSuspension(db.Model):
     __tablename__ = "booking_suspension"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(16))
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(255))
@@ -157,6 +167,8 @@ class CalendarFeed(db.Model):
     __tablename__ = "calendar_feed"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), unique=True
+    )
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

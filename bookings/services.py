@@ -20,12 +20,13 @@ and gives its units back through `release`. The guarantees:
 On SQLite the transaction starts with BEGIN IMMEDIATE (see `app.db.write_transaction`); on
 PostgreSQL the guarded updates' row locks serialise contenders.
 """
+
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select, update
@@ -48,6 +49,7 @@ class SoldOut(Conflict):
 class IdempotencyKeyReused(DomainError):
     """A key names one request (as in the IETF Idempotency-Key draft and Stripe's API): reused
     for a different one it is the client's mistake, told plainly rather than guessed at."""
+
     status = 422
     code = "idempotency_key_reused"
 
@@ -59,7 +61,9 @@ class WrongState(Conflict):
     code = "wrong_state"
 
     def __init__(self, status: BookingStatus):
-        super().__init__(_l("This booking has changed in the meantime. Reload the page to see where it stands."))
+        super().__init__(
+            _l("This booking has changed in the meantime. Reload the page to see where it stands.")
+        )
         self.status = status
 
 
@@ -72,12 +76,12 @@ TRANSITIONS: dict[str, tuple[BookingStatus, tuple[BookingStatus, ...]]] = {
     "cancel": (S.CANCELLED, (S.PENDING, S.OFFERED, S.CONFIRMED)),
     "check_in": (S.CHECKED_IN, (S.CONFIRMED,)),
     "no_show": (S.NO_SHOW, (S.CONFIRMED,)),
-    "approve": (S.CONFIRMED, (S.PENDING,)),    # staff approval
+    "approve": (S.CONFIRMED, (S.PENDING,)),  # staff approval
     "reject": (S.REJECTED, (S.PENDING,)),
-    "pay": (S.CONFIRMED, (S.PENDING,)),        # a hold waiting for payment (a sharing contract) paid
-    "lapse": (S.EXPIRED, (S.PENDING,)),        # ... or not paid in time
-    "accept": (S.CONFIRMED, (S.OFFERED,)),     # a waitlist offer taken up
-    "expire": (S.EXPIRED, (S.OFFERED,)),       # ... or declined, or not taken up in time
+    "pay": (S.CONFIRMED, (S.PENDING,)),  # a hold waiting for payment (a sharing contract) paid
+    "lapse": (S.EXPIRED, (S.PENDING,)),  # ... or not paid in time
+    "accept": (S.CONFIRMED, (S.OFFERED,)),  # a waitlist offer taken up
+    "expire": (S.EXPIRED, (S.OFFERED,)),  # ... or declined, or not taken up in time
 }
 # The transition `release()` uses for each releasing status.
 RELEASING = {S.CANCELLED: "cancel", S.REJECTED: "reject", S.NO_SHOW: "no_show", S.EXPIRED: "expire"}
@@ -105,14 +109,24 @@ class Reservation:
             object.__setattr__(self, "idempotency_key", self.idempotency_key[:64])
 
 
-def buckets_for_span(session, resource_id: int, starts_at: datetime, ends_at: datetime,
-                     ) -> list[CapacityBucket]:
+def buckets_for_span(
+    session,
+    resource_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> list[CapacityBucket]:
     """The buckets that exactly tile [starts_at, ends_at), in time order, or a DomainError."""
-    buckets = list(session.scalars(
-        select(CapacityBucket)
-        .where(CapacityBucket.resource_id == resource_id, CapacityBucket.starts_at >= starts_at,
-               CapacityBucket.starts_at < ends_at)
-        .order_by(CapacityBucket.starts_at)))
+    buckets = list(
+        session.scalars(
+            select(CapacityBucket)
+            .where(
+                CapacityBucket.resource_id == resource_id,
+                CapacityBucket.starts_at >= starts_at,
+                CapacityBucket.starts_at < ends_at,
+            )
+            .order_by(CapacityBucket.starts_at)
+        )
+    )
     cursor = starts_at
     for bucket in buckets:
         if bucket.starts_at != cursor:
@@ -126,16 +140,25 @@ def buckets_for_span(session, resource_id: int, starts_at: datetime, ends_at: da
 def _existing(session, holder_id: int, key: str | None) -> Booking | None:
     if not key:
         return None
-    return session.scalar(select(Booking).where(Booking.holder_id == holder_id,
-                                                Booking.idempotency_key == key))
+    return session.scalar(
+        select(Booking).where(Booking.holder_id == holder_id, Booking.idempotency_key == key)
+    )
 
 
 def _replayed(existing: Booking, request: Reservation) -> Booking:
     """`existing`, made with the request's key, if the request asks for the same thing again."""
-    if (existing.resource_id, existing.starts_at, existing.ends_at, existing.quantity) != \
-            (request.resource_id, request.starts_at, request.ends_at, request.quantity):
-        raise IdempotencyKeyReused(_l("This Idempotency-Key was already used for a different booking. "
-                                      "Send a new key for each new booking."))
+    if (existing.resource_id, existing.starts_at, existing.ends_at, existing.quantity) != (
+        request.resource_id,
+        request.starts_at,
+        request.ends_at,
+        request.quantity,
+    ):
+        raise IdempotencyKeyReused(
+            _l(
+                "This Idempotency-Key was already used for a different booking. "
+                "Send a new key for each new booking."
+            )
+        )
     return existing
 
 
@@ -147,9 +170,13 @@ def new_door_code(session, resource_id: int) -> str:
     """8 digits, not shared with another live booking of the same resource."""
     while True:
         code = f"{secrets.randbelow(10**8):08d}"
-        clash = session.scalar(select(Booking.id).where(
-            Booking.resource_id == resource_id, Booking.door_code == code,
-            Booking.status.in_(HOLDING)))
+        clash = session.scalar(
+            select(Booking.id).where(
+                Booking.resource_id == resource_id,
+                Booking.door_code == code,
+                Booking.status.in_(HOLDING),
+            )
+        )
         if clash is None:
             return code
 
@@ -159,10 +186,13 @@ def take_units(session, buckets: list[CapacityBucket], quantity: int) -> None:
     for bucket in buckets:
         result = session.execute(
             update(CapacityBucket)
-            .where(CapacityBucket.id == bucket.id,
-                   CapacityBucket.taken + quantity <= CapacityBucket.capacity)
+            .where(
+                CapacityBucket.id == bucket.id,
+                CapacityBucket.taken + quantity <= CapacityBucket.capacity,
+            )
             .values(taken=CapacityBucket.taken + quantity)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount != 1:
             raise SoldOut(_l("Sorry, there are not enough places left at that time."))
 
@@ -174,14 +204,18 @@ def give_back_units(session, booking: Booking) -> None:
             update(CapacityBucket)
             .where(CapacityBucket.id == bucket.id, CapacityBucket.taken >= booking.quantity)
             .values(taken=CapacityBucket.taken - booking.quantity)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount != 1:
             raise RuntimeError(f"bucket {bucket.id} holds fewer units than booking {booking.id}")
 
 
-def reserve(session, request: Reservation,
-            check: Callable[[object, Reservation], None] | None = None,
-            on_created: Callable[[object, Booking], None] | None = None) -> Booking:
+def reserve(
+    session,
+    request: Reservation,
+    check: Callable[[object, Reservation], None] | None = None,
+    on_created: Callable[[object, Booking], None] | None = None,
+) -> Booking:
     """Take the units and record the booking in one transaction, committed on return.
 
     `check(session, request)` runs inside the transaction after the holder's row is locked, so
@@ -217,8 +251,9 @@ def reserve(session, request: Reservation,
         raise
 
 
-def hold(session, request: Reservation,
-         on_created: Callable[[object, Booking], None] | None = None) -> Booking:
+def hold(
+    session, request: Reservation, on_created: Callable[[object, Booking], None] | None = None
+) -> Booking:
     """Take the units and add the booking inside the caller's transaction (no commit). For
     operations that must free and re-take units atomically, such as a waitlist offer made in the
     same transaction as the cancellation that freed the places.
@@ -229,12 +264,18 @@ def hold(session, request: Reservation,
     """
     buckets = buckets_for_span(session, request.resource_id, request.starts_at, request.ends_at)
     booking = Booking(
-        resource_id=request.resource_id, holder_id=request.holder_id,
-        booked_by_id=request.booked_by_id, starts_at=request.starts_at, ends_at=request.ends_at,
-        quantity=request.quantity, status=request.status,
-        idempotency_key=request.idempotency_key, reference=new_reference(),
+        resource_id=request.resource_id,
+        holder_id=request.holder_id,
+        booked_by_id=request.booked_by_id,
+        starts_at=request.starts_at,
+        ends_at=request.ends_at,
+        quantity=request.quantity,
+        status=request.status,
+        idempotency_key=request.idempotency_key,
+        reference=new_reference(),
         door_code=new_door_code(session, request.resource_id),
-        offer_expires_at=request.offer_expires_at)
+        offer_expires_at=request.offer_expires_at,
+    )
     session.add(booking)
     session.flush()
     if on_created is not None:
@@ -244,8 +285,15 @@ def hold(session, request: Reservation,
     return booking
 
 
-def transition(session, booking: Booking, name: str, *, reason: str | None = None,
-               strict: bool = False, **values) -> bool:
+def transition(
+    session,
+    booking: Booking,
+    name: str,
+    *,
+    reason: str | None = None,
+    strict: bool = False,
+    **values,
+) -> bool:
     """Apply the transition `name` of `TRANSITIONS` if the booking is still in one of its
     from-statuses (a guarded UPDATE); moving to a releasing status gives its units back in the
     same transaction. False (or WrongState when `strict`) if the booking is elsewhere, changing
@@ -255,7 +303,8 @@ def transition(session, booking: Booking, name: str, *, reason: str | None = Non
         update(Booking)
         .where(Booking.id == booking.id, Booking.status.in_(allowed_from))
         .values(status=to, status_reason=reason, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         session.refresh(booking)
         if strict:
@@ -284,21 +333,31 @@ def release(session, booking: Booking, to: BookingStatus, reason: str | None = N
 def ledger_mismatches(session, resource_id: int | None = None) -> list[tuple[int, int, int]]:
     """(bucket id, taken, units held by bookings) for every bucket where they differ. Empty when
     the books balance, which every test of the engine asserts after its races."""
-    held = (select(CapacityBucket.id.label("bucket_id"),
-                   func.coalesce(func.sum(Booking.quantity), 0).label("held"))
-            .select_from(CapacityBucket)
-            .outerjoin(Booking, and_(Booking.resource_id == CapacityBucket.resource_id,
-                                     Booking.starts_at <= CapacityBucket.starts_at,
-                                     Booking.ends_at >= CapacityBucket.ends_at,
-                                     Booking.status.in_(HOLDING)))
-            .group_by(CapacityBucket.id))
+    held = (
+        select(
+            CapacityBucket.id.label("bucket_id"),
+            func.coalesce(func.sum(Booking.quantity), 0).label("held"),
+        )
+        .select_from(CapacityBucket)
+        .outerjoin(
+            Booking,
+            and_(
+                Booking.resource_id == CapacityBucket.resource_id,
+                Booking.starts_at <= CapacityBucket.starts_at,
+                Booking.ends_at >= CapacityBucket.ends_at,
+                Booking.status.in_(HOLDING),
+            ),
+        )
+        .group_by(CapacityBucket.id)
+    )
     if resource_id is not None:
         held = held.where(CapacityBucket.resource_id == resource_id)
     held = held.subquery()
     rows = session.execute(
         select(CapacityBucket.id, CapacityBucket.taken, held.c.held)
         .join(held, held.c.bucket_id == CapacityBucket.id)
-        .where(CapacityBucket.taken != held.c.held))
+        .where(CapacityBucket.taken != held.c.held)
+    )
     return [tuple(row) for row in rows]
 
 
@@ -317,45 +376,69 @@ def impossible_states(session) -> list[tuple[int, str]]:
     from flask import current_app, has_app_context
 
     from bookings.models import WaitlistEntry, WaitlistStatus
+
     found = []
-    for check in current_app.extensions.get("booking_state_checks", []) if has_app_context() else []:
+    for check in (
+        current_app.extensions.get("booking_state_checks", []) if has_app_context() else []
+    ):
         found.extend(check(session))
     for booking_id, status, at in session.execute(
-            select(Booking.id, Booking.status, Booking.checked_in_at)
-            .where(Booking.checked_in_at.is_not(None), Booking.status != BookingStatus.CHECKED_IN)):
+        select(Booking.id, Booking.status, Booking.checked_in_at).where(
+            Booking.checked_in_at.is_not(None), Booking.status != BookingStatus.CHECKED_IN
+        )
+    ):
         released = "" if status in HOLDING else ", its places released"
         found.append((booking_id, f"{status.value} but checked in at {at.isoformat()}{released}"))
-    for (booking_id,) in session.execute(select(Booking.id).where(
-            Booking.status == BookingStatus.CHECKED_IN, Booking.checked_in_at.is_(None))):
+    for (booking_id,) in session.execute(
+        select(Booking.id).where(
+            Booking.status == BookingStatus.CHECKED_IN, Booking.checked_in_at.is_(None)
+        )
+    ):
         found.append((booking_id, "checked_in without a check-in time"))
-    for (booking_id,) in session.execute(select(Booking.id).where(
-            Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at.is_(None))):
+    for (booking_id,) in session.execute(
+        select(Booking.id).where(
+            Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at.is_(None)
+        )
+    ):
         found.append((booking_id, "offered without an expiry"))
     for entry_id, booking_id, status in session.execute(
-            select(WaitlistEntry.id, Booking.id, Booking.status)
-            .join(Booking, Booking.id == WaitlistEntry.booking_id)
-            .where(WaitlistEntry.status == WaitlistStatus.OFFERED, Booking.status != BookingStatus.OFFERED)):
+        select(WaitlistEntry.id, Booking.id, Booking.status)
+        .join(Booking, Booking.id == WaitlistEntry.booking_id)
+        .where(
+            WaitlistEntry.status == WaitlistStatus.OFFERED, Booking.status != BookingStatus.OFFERED
+        )
+    ):
         found.append((booking_id, f"{status.value} but waitlist entry {entry_id} still offered it"))
     return sorted(found)
 
 
 def create_resource(session, kind: str, label: str):
     from bookings.models import Resource
+
     resource = Resource(kind=kind, label=label)
     session.add(resource)
     session.flush()
     return resource
 
 
-def ensure_bucket(session, resource_id: int, starts_at: datetime, ends_at: datetime,
-                  capacity: int) -> CapacityBucket:
+def ensure_bucket(
+    session, resource_id: int, starts_at: datetime, ends_at: datetime, capacity: int
+) -> CapacityBucket:
     """The bucket starting at `starts_at`, created with `capacity` if missing. An existing
     bucket's capacity is set to `capacity` but never below what is already taken."""
-    bucket = session.scalar(select(CapacityBucket).where(
-        CapacityBucket.resource_id == resource_id, CapacityBucket.starts_at == starts_at))
+    bucket = session.scalar(
+        select(CapacityBucket).where(
+            CapacityBucket.resource_id == resource_id, CapacityBucket.starts_at == starts_at
+        )
+    )
     if bucket is None:
-        bucket = CapacityBucket(resource_id=resource_id, starts_at=starts_at, ends_at=ends_at,
-                                capacity=capacity, taken=0)
+        bucket = CapacityBucket(
+            resource_id=resource_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            taken=0,
+        )
         session.add(bucket)
     else:
         bucket.capacity = max(capacity, bucket.taken)
@@ -369,25 +452,38 @@ def insert_missing_buckets(session, rows: list[dict]) -> None:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # UTCDateTime binds per row; chunks stay under SQLite's limit on bound variables.
     for index in range(0, len(rows), 150):
-        session.execute(insert(CapacityBucket).values(rows[index:index + 150])
-                        .on_conflict_do_nothing(index_elements=["resource_id", "starts_at"]))
+        session.execute(
+            insert(CapacityBucket)
+            .values(rows[index : index + 150])
+            .on_conflict_do_nothing(index_elements=["resource_id", "starts_at"])
+        )
 
 
 def active_suspension(session, user_id: int, kind: str) -> BookingSuspension | None:
     """The person's current suspension from booking `kind` ("venue", "parking"), if any."""
     from app import clock
-    return session.scalar(select(BookingSuspension).where(
-        BookingSuspension.user_id == user_id, BookingSuspension.kind == kind,
-        BookingSuspension.until > clock.now()).order_by(BookingSuspension.until.desc()))
+
+    return session.scalar(
+        select(BookingSuspension)
+        .where(
+            BookingSuspension.user_id == user_id,
+            BookingSuspension.kind == kind,
+            BookingSuspension.until > clock.now(),
+        )
+        .order_by(BookingSuspension.until.desc())
+    )
 
 
-def suspend_if_due(session, user_id: int, kind: str, *, count: int, limit: int, days: int, reason: str):
+def suspend_if_due(
+    session, user_id: int, kind: str, *, count: int, limit: int, days: int, reason: str
+):
     """Suspend booking `kind` for `days` when `count` (the person's recent no-shows) reaches
     `limit` and they are not suspended already, in the caller's transaction. Returns the end of
     the new suspension, or None."""
     from datetime import timedelta
 
     from app import clock
+
     if count < limit or active_suspension(session, user_id, kind) is not None:
         return None
     until = clock.now() + timedelta(days=days)

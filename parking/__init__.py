@@ -1,10 +1,17 @@
 """快捷停车: the parking service (car parks, live vacancies, fees; reservations, sharing contracts
 and payments build on these)."""
-from flask_babel import lazy_gettext as _l
 
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 
-from app.registry import Link, Service, register_seeder, register_service, register_sweeper, register_workspace_links
+from app.registry import (
+    Link,
+    Service,
+    register_seeder,
+    register_service,
+    register_sweeper,
+    register_workspace_links,
+)
 
 
 def init_app(app) -> None:
@@ -15,36 +22,67 @@ def init_app(app) -> None:
 
     register_scope(models.CarPark)
     from parking.plates import mask_plate
+
     app.jinja_env.filters["mask_plate"] = mask_plate
     app.register_blueprint(views.bp)
     app.register_blueprint(driver_views.bp)
     app.register_blueprint(operator_views.bp)
     app.register_blueprint(verify_views.bp)
     register_api_blueprint(app, api.blp)
-    register_service(app, Service(
-        key="parking", title=_l("Parking"),
-        summary=_l("Free spaces in public car parks, reserving a space, off-peak sharing contracts and plate-based payment."),
-        endpoint="parking.index", icon="parking.svg"))
+    register_service(
+        app,
+        Service(
+            key="parking",
+            title=_l("Parking"),
+            summary=_l(
+                "Free spaces in public car parks, reserving a space, off-peak sharing contracts and plate-based payment."
+            ),
+            endpoint="parking.index",
+            icon="parking.svg",
+        ),
+    )
     register_seeder(app, seed_parking)
     register_seeder(app, seed_parking_activity)
     from app.accounts.models import Role
     from parking.sweep import sweep
+
     register_sweeper(app, sweep)
     from bookings.services import register_state_check
     from parking.sharing import impossible_states
-    register_state_check(app, impossible_states)  # `flask bookings check`: contracts honoured unpaid
-    register_workspace_links(app, Role.RESIDENT, lambda user, a: [
-        Link(_l("My parking"), url_for("parking_driver.mine"))])
-    register_workspace_links(app, Role.CARPARK_OPERATOR, lambda user, a: [
-        Link(_l("Car park dashboard"), url_for("parking_operator.dashboard", car_park_id=a.scope_id)),
-        Link(_l("Plates to verify"), url_for("parking_verify.queue"))])
-    register_workspace_links(app, Role.SERVICE_DESK, lambda user, a: [
-        Link(_l("Plates to verify"), url_for("parking_verify.queue"))])
+
+    register_state_check(
+        app, impossible_states
+    )  # `flask bookings check`: contracts honoured unpaid
+    register_workspace_links(
+        app, Role.RESIDENT, lambda user, a: [Link(_l("My parking"), url_for("parking_driver.mine"))]
+    )
+    register_workspace_links(
+        app,
+        Role.CARPARK_OPERATOR,
+        lambda user, a: [
+            Link(
+                _l("Car park dashboard"),
+                url_for("parking_operator.dashboard", car_park_id=a.scope_id),
+            ),
+            Link(_l("Plates to verify"), url_for("parking_verify.queue")),
+        ],
+    )
+    register_workspace_links(
+        app,
+        Role.SERVICE_DESK,
+        lambda user, a: [Link(_l("Plates to verify"), url_for("parking_verify.queue"))],
+    )
     from app.security import allow_public_cache
-    allow_public_cache(app, "api_parking.feed")  # open data, cacheable for 30 seconds (parking/api.py)
+
+    allow_public_cache(
+        app, "api_parking.feed"
+    )  # open data, cacheable for 30 seconds (parking/api.py)
     from app.ratelimit import limiter_for
+
     app.view_functions["api_parking.feed"] = limiter_for(app).limit(
-        lambda: app.config.get("PARKING_FEED_RATE", "120 per minute"))(app.view_functions["api_parking.feed"])
+        lambda: app.config.get("PARKING_FEED_RATE", "120 per minute")
+    )(app.view_functions["api_parking.feed"])
     from app.ratelimit import limit_endpoints, limit_public_lists
+
     limit_public_lists(app, "parking.index", "api_parking.list_car_parks")
     limit_endpoints(app, "QUOTE_RATE", "parking-quote", ["parking.quote", "api_parking.quote"])

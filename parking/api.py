@@ -1,4 +1,5 @@
 """快捷停车 over JSON: car parks, fee quotes, and the open data feed for the city's platform."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -33,7 +34,9 @@ class CarParkSchema(Schema):
     coordinate_system = fields.String(required=True, metadata={"example": COORDINATE_SYSTEM})
     total = fields.Integer(required=True)
     free = fields.Integer(required=True)
-    reservable = fields.Integer(required=True, metadata={"description": "Spaces free to reserve for arrival now"})
+    reservable = fields.Integer(
+        required=True, metadata={"description": "Spaces free to reserve for arrival now"}
+    )
     tariff = fields.String(required=True, metadata={"description": "The tariff in words"})
     opening_hours = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": ["open", "full", "closed"]})
@@ -43,12 +46,25 @@ class CarParkSchema(Schema):
 def _car_park(park: CarPark, reservable: int | None = None) -> dict:
     """One car park as published. Plates and people never appear here."""
     status = "closed" if not park.open else ("full" if park.free_spaces <= 0 else "open")
-    return {"id": park.id, "name": park.name, "kind": park.kind.value, "town": park.town.name,
-            "address": park.address, "latitude": park.latitude, "longitude": park.longitude,
-            "coordinate_system": COORDINATE_SYSTEM, "total": park.total_spaces,
-            "free": park.free_spaces, "reservable": reservations.reservable_now(db.session, park) if reservable is None else reservable,
-            "tariff": services.tariff_in_words(park.tariff), "opening_hours": park.hours,
-            "status": status, "updated_at": park.updated_at}
+    return {
+        "id": park.id,
+        "name": park.name,
+        "kind": park.kind.value,
+        "town": park.town.name,
+        "address": park.address,
+        "latitude": park.latitude,
+        "longitude": park.longitude,
+        "coordinate_system": COORDINATE_SYSTEM,
+        "total": park.total_spaces,
+        "free": park.free_spaces,
+        "reservable": reservations.reservable_now(db.session, park)
+        if reservable is None
+        else reservable,
+        "tariff": services.tariff_in_words(park.tariff),
+        "opening_hours": park.hours,
+        "status": status,
+        "updated_at": park.updated_at,
+    }
 
 
 class CarParkQuerySchema(Schema):
@@ -94,8 +110,12 @@ class QuoteSchema(Schema):
     entry = fields.AwareDateTime(required=True)
     exit = fields.AwareDateTime(required=True)
     minutes = fields.Integer(required=True)
-    fee_fen = fields.Integer(required=True, metadata={"description": "Integer fen (1 yuan = 100 fen)"})
-    fee = fields.String(required=True, metadata={"description": "Formatted for the reader's language"})
+    fee_fen = fields.Integer(
+        required=True, metadata={"description": "Integer fen (1 yuan = 100 fen)"}
+    )
+    fee = fields.String(
+        required=True, metadata={"description": "Formatted for the reader's language"}
+    )
 
 
 @blp.route("/parking/quote")
@@ -107,8 +127,14 @@ def quote(args):
     if park is None:
         raise ApiError(404, "not_found", _l("No such car park."))
     result = services.fee(park, args["entry"], args["exit"])
-    return {"carpark_id": park.id, "entry": args["entry"], "exit": args["exit"], "minutes": result.minutes,
-            "fee_fen": result.fen, "fee": format_fen(result.fen)}
+    return {
+        "carpark_id": park.id,
+        "entry": args["entry"],
+        "exit": args["exit"],
+        "minutes": result.minutes,
+        "fee_fen": result.fen,
+        "fee": format_fen(result.fen),
+    }
 
 
 @blp.route("/parking/feed")
@@ -130,11 +156,17 @@ def cache_feed(response):
 
 # --- reservations (a driver's token) -------------------------------------------------------
 
+
 class ReservationRequestSchema(Schema):
     carpark_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
     plate = fields.String(required=True, metadata={"example": "沪A12345"})
-    arrive_at = fields.AwareDateTime(required=True, metadata={
-        "example": "2026-12-01T09:00:00+08:00", "description": "On a quarter hour, with its time zone"})
+    arrive_at = fields.AwareDateTime(
+        required=True,
+        metadata={
+            "example": "2026-12-01T09:00:00+08:00",
+            "description": "On a quarter hour, with its time zone",
+        },
+    )
 
 
 class ReservationSchema(Schema):
@@ -143,30 +175,56 @@ class ReservationSchema(Schema):
     carpark_id = fields.Integer(required=True)
     plate = fields.String(required=True)
     arrive_at = fields.AwareDateTime(required=True)
-    held_until = fields.AwareDateTime(required=True, metadata={"description": "Arrival + the car park's grace"})
-    status = fields.String(required=True, metadata={"enum": ["confirmed", "checked_in", "cancelled", "no_show"]})
+    held_until = fields.AwareDateTime(
+        required=True, metadata={"description": "Arrival + the car park's grace"}
+    )
+    status = fields.String(
+        required=True, metadata={"enum": ["confirmed", "checked_in", "cancelled", "no_show"]}
+    )
     free_cancellation_until = fields.AwareDateTime(required=True)
 
 
 def _reservation(reservation) -> dict:
     booking = reservation.booking
-    return {"id": reservation.id, "reference": booking.reference, "carpark_id": reservation.car_park_id,
-            "plate": reservation.plate, "arrive_at": reservation.arrive_at, "held_until": booking.ends_at,
-            "status": booking.status.value,
-            "free_cancellation_until": reservation.arrive_at - timedelta(minutes=reservation.car_park.cancel_cutoff_minutes)}
+    return {
+        "id": reservation.id,
+        "reference": booking.reference,
+        "carpark_id": reservation.car_park_id,
+        "plate": reservation.plate,
+        "arrive_at": reservation.arrive_at,
+        "held_until": booking.ends_at,
+        "status": booking.status.value,
+        "free_cancellation_until": reservation.arrive_at
+        - timedelta(minutes=reservation.car_park.cancel_cutoff_minutes),
+    }
 
 
 @blp.route("/parking/reservations", methods=["POST"])
-@blp.doc(security=SECURITY, parameters=[{
-    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-    "description": "Repeat a request with the same key to get the same reservation, never two; "
-                   "the key used before for a different booking is refused (422 `idempotency_key_reused`)"}])
+@blp.doc(
+    security=SECURITY,
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Repeat a request with the same key to get the same reservation, never two; "
+            "the key used before for a different booking is refused (422 `idempotency_key_reused`)",
+        }
+    ],
+)
 @token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(ReservationRequestSchema)
 @blp.response(201, ReservationSchema)
-@blp.alt_response(409, schema="Error", description="`sold_out` when the pool is full, or another conflict")
-@blp.alt_response(422, schema="Error", description="`unknown_vehicle` when the plate is not one of the "
-                  "token owner's vehicles (add it on the vehicles page first; nothing is registered here)")
+@blp.alt_response(
+    409, schema="Error", description="`sold_out` when the pool is full, or another conflict"
+)
+@blp.alt_response(
+    422,
+    schema="Error",
+    description="`unknown_vehicle` when the plate is not one of the "
+    "token owner's vehicles (add it on the vehicles page first; nothing is registered here)",
+)
 def create_reservation(args):
     """Reserve a space (车位预约) for one of the token owner's vehicles arriving at `arrive_at`.
     The plate must be on their account (claimed or verified): a plate that is not is refused
@@ -177,8 +235,11 @@ def create_reservation(args):
         raise ApiError(404, "not_found", _l("No such car park."))
     plate = vehicles.claimed_plate(db.session, user.id, args["plate"])
     key = (request.headers.get("Idempotency-Key") or "").strip()[:64] or None
-    return _reservation(reservations.reserve(db.session, user, user, park, plate, args["arrive_at"],
-                                             idempotency_key=key))
+    return _reservation(
+        reservations.reserve(
+            db.session, user, user, park, plate, args["arrive_at"], idempotency_key=key
+        )
+    )
 
 
 @blp.route("/parking/reservations/<int:reservation_id>")
@@ -186,7 +247,11 @@ def create_reservation(args):
 @blp.response(200, ReservationSchema)
 @token_required
 def get_reservation(reservation_id):
-    return _reservation(reservations.get_for_holder(db.session, current_api_user().id, reservation_id=reservation_id))
+    return _reservation(
+        reservations.get_for_holder(
+            db.session, current_api_user().id, reservation_id=reservation_id
+        )
+    )
 
 
 @blp.route("/parking/reservations/<int:reservation_id>", methods=["DELETE"])
@@ -196,7 +261,9 @@ def get_reservation(reservation_id):
 def cancel_reservation(reservation_id):
     """Cancel: free until the car park's cut-off; later it still frees the space but counts as
     a no-show."""
-    reservation = reservations.get_for_holder(db.session, current_api_user().id, reservation_id=reservation_id)
+    reservation = reservations.get_for_holder(
+        db.session, current_api_user().id, reservation_id=reservation_id
+    )
     reservations.cancel(db.session, reservation, current_api_user())
     db.session.refresh(reservation.booking)
     return _reservation(reservation)
@@ -210,10 +277,16 @@ GATE_EVENT_MAX_AGE, GATE_EVENT_MAX_AHEAD = timedelta(days=366), timedelta(days=1
 class GateEventRequestSchema(Schema):
     carpark_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
     plate = fields.String(required=True)
-    direction = fields.String(required=True, validate=validate.OneOf([d.value for d in GateDirection]))
-    occurred_at = fields.AwareDateTime(required=True, metadata={
-        "example": "2026-12-01T09:02:13+08:00",
-        "description": "Within the last 366 days (a gate may send what it kept while offline) and at most a day ahead"})
+    direction = fields.String(
+        required=True, validate=validate.OneOf([d.value for d in GateDirection])
+    )
+    occurred_at = fields.AwareDateTime(
+        required=True,
+        metadata={
+            "example": "2026-12-01T09:02:13+08:00",
+            "description": "Within the last 366 days (a gate may send what it kept while offline) and at most a day ahead",
+        },
+    )
 
     @validates_schema
     def recent(self, data, **kwargs):
@@ -221,8 +294,10 @@ class GateEventRequestSchema(Schema):
         # times next to the year 9999 overflowed into a server error (found by tests/test_fuzz.py).
         now = utcnow()
         if not now - GATE_EVENT_MAX_AGE <= data["occurred_at"] <= now + GATE_EVENT_MAX_AHEAD:
-            raise ValidationError("occurred_at must be within the last 366 days and at most a day ahead",
-                                  "occurred_at")
+            raise ValidationError(
+                "occurred_at must be within the last 366 days and at most a day ahead",
+                "occurred_at",
+            )
 
 
 class GateEventSchema(Schema):
@@ -230,11 +305,18 @@ class GateEventSchema(Schema):
     carpark_id = fields.Integer(required=True)
     direction = fields.String(required=True)
     outcome = fields.String(required=True, metadata={"enum": [o.value for o in GateOutcome]})
-    duplicate = fields.Boolean(required=True, metadata={"description": "This event had been received before; nothing changed"})
+    duplicate = fields.Boolean(
+        required=True,
+        metadata={"description": "This event had been received before; nothing changed"},
+    )
     occupied = fields.Integer(required=True, metadata={"description": "Occupancy after the event"})
     free = fields.Integer(required=True)
-    fee_fen = fields.Integer(allow_none=True, metadata={"description": "For an exit: the stay's fee in fen"})
-    charge_status = fields.String(allow_none=True, metadata={"enum": ["due", "paid", "failed", None]})
+    fee_fen = fields.Integer(
+        allow_none=True, metadata={"description": "For an exit: the stay's fee in fen"}
+    )
+    charge_status = fields.String(
+        allow_none=True, metadata={"enum": ["due", "paid", "failed", None]}
+    )
 
 
 @blp.route("/parking/events", methods=["POST"])
@@ -242,7 +324,9 @@ class GateEventSchema(Schema):
 @token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(GateEventRequestSchema)
 @blp.response(201, GateEventSchema)
-@blp.alt_response(200, schema=GateEventSchema, description="A duplicate of an event already received")
+@blp.alt_response(
+    200, schema=GateEventSchema, description="A duplicate of an event already received"
+)
 def gate_event(args):
     """A gate's entry or exit (car-park operator token for that car park). Keeps occupancy and
     sessions; on exit prices the stay and charges a plate bound to 无感支付."""
@@ -252,31 +336,61 @@ def gate_event(args):
         raise ApiError(404, "not_found", _l("No such car park."))
     if not (user.has_role(Role.CARPARK_OPERATOR, park) or user.has_role(Role.ADMINISTRATOR)):
         raise ApiError(403, "forbidden", _l("This token may not report events for this car park."))
-    result = gate.record_event(db.session, park, args["plate"], GateDirection(args["direction"]), args["occurred_at"])
+    result = gate.record_event(
+        db.session, park, args["plate"], GateDirection(args["direction"]), args["occurred_at"]
+    )
     event = result.event
     stay = db.session.get(ParkingSession, event.session_id) if event.session_id else None
-    body = {"id": event.id, "carpark_id": park.id, "direction": event.direction.value,
-            "outcome": event.outcome.value, "duplicate": result.duplicate, "occupied": park.occupied,
-            "free": park.free_spaces, "fee_fen": stay.fee_fen if stay and event.direction == GateDirection.EXIT else None,
-            "charge_status": stay.charge.status.value if stay and stay.charge and event.direction == GateDirection.EXIT else None}
+    body = {
+        "id": event.id,
+        "carpark_id": park.id,
+        "direction": event.direction.value,
+        "outcome": event.outcome.value,
+        "duplicate": result.duplicate,
+        "occupied": park.occupied,
+        "free": park.free_spaces,
+        "fee_fen": stay.fee_fen if stay and event.direction == GateDirection.EXIT else None,
+        "charge_status": stay.charge.status.value
+        if stay and stay.charge and event.direction == GateDirection.EXIT
+        else None,
+    }
     return body, (200 if result.duplicate else 201)
 
 
 # --- payment provider callbacks -----------------------------------------------------------
 
+
 class CallbackResultSchema(Schema):
     charge = fields.String(required=True)
-    outcome = fields.String(required=True, metadata={"enum": ["paid", "already_paid", "failed", "ignored", "cancelled"]})
+    outcome = fields.String(
+        required=True, metadata={"enum": ["paid", "already_paid", "failed", "ignored", "cancelled"]}
+    )
     status = fields.String(required=True)
 
 
 @blp.route("/parking/payments/callback/<provider>", methods=["POST"])
-@blp.doc(parameters=[{"in": "header", "name": "X-Payment-Signature", "required": True,
-                      "schema": {"type": "string"}, "description": "hex HMAC-SHA256 of the body with the provider's secret"}])
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "X-Payment-Signature",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "hex HMAC-SHA256 of the body with the provider's secret",
+        }
+    ]
+)
 @blp.response(200, CallbackResultSchema)
-@blp.alt_response(400, schema="Error", description="Bad signature, unknown charge or amount mismatch")
+@blp.alt_response(
+    400, schema="Error", description="Bad signature, unknown charge or amount mismatch"
+)
 def payment_callback(provider):
     """A payment provider reports a charge's result. Signed; repeating it never pays twice."""
-    result = payments.apply_callback(db.session, provider, request.get_data(),
-                                     request.headers.get("X-Payment-Signature", ""))
-    return {"charge": result.charge.reference, "outcome": result.outcome, "status": result.charge.status.value}
+    result = payments.apply_callback(
+        db.session, provider, request.get_data(), request.headers.get("X-Payment-Signature", "")
+    )
+    return {
+        "charge": result.charge.reference,
+        "outcome": result.outcome,
+        "status": result.charge.status.value,
+    }

@@ -1,5 +1,6 @@
 """Demo car parks across the district with their tariffs. Names follow real kinds of places in
 Minhang; capacities, prices and occupancy are illustrative. Idempotent."""
+
 from __future__ import annotations
 
 import random
@@ -11,22 +12,137 @@ from parking.models import CarPark, CarParkKind, DayPattern, Tariff
 
 # (zh, en, kind, town, total, reservable, occupied, (first hour, period, night, cap) in fen)
 CAR_PARKS = [
-    ("莘庄地铁站P+R停车场", "Xinzhuang Metro P+R Car Park", CarParkKind.PUBLIC, "xinzhuang", 420, 40, 388, (500, 300, 100, 1500)),
-    ("七宝古镇公共停车场", "Qibao Old Town Public Car Park", CarParkKind.PUBLIC, "qibao", 260, 30, 201, (1000, 500, 200, 6000)),
-    ("闵行区中心医院停车场", "Minhang Central Hospital Car Park", CarParkKind.HOSPITAL, "xinzhuang", 380, 20, 371, (800, 400, 200, 4000)),
-    ("复旦大学附属第五人民医院停车场", "Fifth People's Hospital Car Park", CarParkKind.HOSPITAL, "jiangchuan", 300, 20, 242, (800, 400, 200, 4000)),
-    ("仲盛世界商城停车场", "Zhongsheng World Mall Car Park", CarParkKind.MALL, "xinzhuang", 1800, 100, 1120, (1000, 500, 300, 8000)),
-    ("七宝万科广场停车场", "Qibao Vanke Plaza Car Park", CarParkKind.MALL, "qibao", 1500, 80, 904, (1000, 500, 300, 8000)),
-    ("虹桥天街停车场", "Hongqiao Paradise Walk Car Park", CarParkKind.MALL, "xinhong", 2200, 120, 1530, (1200, 600, 300, 10000)),
-    ("颛桥镇政府公共停车场", "Zhuanqiao Town Hall Public Car Park", CarParkKind.PUBLIC, "zhuanqiao", 150, 15, 63, (500, 300, 100, 2000)),
-    ("莘城苑小区共享车位", "Xincheng Garden Shared Spaces", CarParkKind.RESIDENTIAL, "xinzhuang", 60, 30, 12, (400, 200, 100, 1500)),
-    ("古美路街道共享停车场", "Gumei Shared Car Park", CarParkKind.RESIDENTIAL, "gumei", 80, 40, 35, (400, 200, 100, 1500)),
-    ("浦江镇公共停车场", "Pujiang Town Public Car Park", CarParkKind.PUBLIC, "pujiang", 200, 20, 88, (500, 300, 100, 2000)),
-    ("吴泾镇公共停车场", "Wujing Town Public Car Park", CarParkKind.PUBLIC, "wujing", 120, 10, 47, (500, 300, 100, 2000)),
+    (
+        "莘庄地铁站P+R停车场",
+        "Xinzhuang Metro P+R Car Park",
+        CarParkKind.PUBLIC,
+        "xinzhuang",
+        420,
+        40,
+        388,
+        (500, 300, 100, 1500),
+    ),
+    (
+        "七宝古镇公共停车场",
+        "Qibao Old Town Public Car Park",
+        CarParkKind.PUBLIC,
+        "qibao",
+        260,
+        30,
+        201,
+        (1000, 500, 200, 6000),
+    ),
+    (
+        "闵行区中心医院停车场",
+        "Minhang Central Hospital Car Park",
+        CarParkKind.HOSPITAL,
+        "xinzhuang",
+        380,
+        20,
+        371,
+        (800, 400, 200, 4000),
+    ),
+    (
+        "复旦大学附属第五人民医院停车场",
+        "Fifth People's Hospital Car Park",
+        CarParkKind.HOSPITAL,
+        "jiangchuan",
+        300,
+        20,
+        242,
+        (800, 400, 200, 4000),
+    ),
+    (
+        "仲盛世界商城停车场",
+        "Zhongsheng World Mall Car Park",
+        CarParkKind.MALL,
+        "xinzhuang",
+        1800,
+        100,
+        1120,
+        (1000, 500, 300, 8000),
+    ),
+    (
+        "七宝万科广场停车场",
+        "Qibao Vanke Plaza Car Park",
+        CarParkKind.MALL,
+        "qibao",
+        1500,
+        80,
+        904,
+        (1000, 500, 300, 8000),
+    ),
+    (
+        "虹桥天街停车场",
+        "Hongqiao Paradise Walk Car Park",
+        CarParkKind.MALL,
+        "xinhong",
+        2200,
+        120,
+        1530,
+        (1200, 600, 300, 10000),
+    ),
+    (
+        "颛桥镇政府公共停车场",
+        "Zhuanqiao Town Hall Public Car Park",
+        CarParkKind.PUBLIC,
+        "zhuanqiao",
+        150,
+        15,
+        63,
+        (500, 300, 100, 2000),
+    ),
+    (
+        "莘城苑小区共享车位",
+        "Xincheng Garden Shared Spaces",
+        CarParkKind.RESIDENTIAL,
+        "xinzhuang",
+        60,
+        30,
+        12,
+        (400, 200, 100, 1500),
+    ),
+    (
+        "古美路街道共享停车场",
+        "Gumei Shared Car Park",
+        CarParkKind.RESIDENTIAL,
+        "gumei",
+        80,
+        40,
+        35,
+        (400, 200, 100, 1500),
+    ),
+    (
+        "浦江镇公共停车场",
+        "Pujiang Town Public Car Park",
+        CarParkKind.PUBLIC,
+        "pujiang",
+        200,
+        20,
+        88,
+        (500, 300, 100, 2000),
+    ),
+    (
+        "吴泾镇公共停车场",
+        "Wujing Town Public Car Park",
+        CarParkKind.PUBLIC,
+        "wujing",
+        120,
+        10,
+        47,
+        (500, 300, 100, 2000),
+    ),
 ]
-TOWN_POINTS = {"xinzhuang": (31.112, 121.378), "qibao": (31.157, 121.350), "jiangchuan": (31.018, 121.398),
-               "xinhong": (31.195, 121.320), "zhuanqiao": (31.062, 121.407), "gumei": (31.150, 121.403),
-               "pujiang": (31.070, 121.520), "wujing": (31.049, 121.458)}
+TOWN_POINTS = {
+    "xinzhuang": (31.112, 121.378),
+    "qibao": (31.157, 121.350),
+    "jiangchuan": (31.018, 121.398),
+    "xinhong": (31.195, 121.320),
+    "zhuanqiao": (31.062, 121.407),
+    "gumei": (31.150, 121.403),
+    "pujiang": (31.070, 121.520),
+    "wujing": (31.049, 121.458),
+}
 
 
 def seed_parking(session) -> None:
@@ -37,37 +153,151 @@ def seed_parking(session) -> None:
             continue
         lat, lng = TOWN_POINTS[town]
         first, period, night, cap = prices
-        park = CarPark(name_zh=zh, name_en=en, kind=kind, town=towns[town],
-                       address_zh=f"上海市闵行区{towns[town].name_zh}", address_en=f"{towns[town].name_en}, Minhang, Shanghai",
-                       latitude=round(lat + 0.003 * (index % 3), 5), longitude=round(lng + 0.004 * (index % 4), 5),
-                       total_spaces=total, occupied=occupied, reservable_spaces=reservable)
-        park.tariff = Tariff(first_hour_fen=first, period_fen=period, night_unit_fen=night, daily_cap_fen=cap)
+        park = CarPark(
+            name_zh=zh,
+            name_en=en,
+            kind=kind,
+            town=towns[town],
+            address_zh=f"上海市闵行区{towns[town].name_zh}",
+            address_en=f"{towns[town].name_en}, Minhang, Shanghai",
+            latitude=round(lat + 0.003 * (index % 3), 5),
+            longitude=round(lng + 0.004 * (index % 4), 5),
+            total_spaces=total,
+            occupied=occupied,
+            reservable_spaces=reservable,
+        )
+        park.tariff = Tariff(
+            first_hour_fen=first, period_fen=period, night_unit_fen=night, daily_cap_fen=cap
+        )
         session.add(park)
     session.commit()
 
 
 # Share of the spaces taken at each hour of a day, by kind of car park.
 PROFILES = {
-    CarParkKind.PUBLIC: [0.2] * 6 + [0.3, 0.55, 0.8, 0.85, 0.85, 0.8, 0.75, 0.8, 0.85, 0.8, 0.75, 0.6, 0.45, 0.35, 0.3, 0.25, 0.2, 0.2],
-    CarParkKind.HOSPITAL: [0.15] * 6 + [0.3, 0.7, 0.95, 0.98, 0.97, 0.9, 0.85, 0.95, 0.97, 0.9, 0.7, 0.45, 0.3, 0.25, 0.2, 0.15, 0.15, 0.15],
-    CarParkKind.MALL: [0.05] * 8 + [0.1, 0.2, 0.35, 0.55, 0.65, 0.6, 0.6, 0.65, 0.7, 0.75, 0.8, 0.7, 0.5, 0.25, 0.1, 0.05],
-    CarParkKind.RESIDENTIAL: [0.85] * 6 + [0.8, 0.6, 0.4, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.4, 0.55, 0.7, 0.8, 0.85, 0.85, 0.85, 0.85],
+    CarParkKind.PUBLIC: [0.2] * 6
+    + [
+        0.3,
+        0.55,
+        0.8,
+        0.85,
+        0.85,
+        0.8,
+        0.75,
+        0.8,
+        0.85,
+        0.8,
+        0.75,
+        0.6,
+        0.45,
+        0.35,
+        0.3,
+        0.25,
+        0.2,
+        0.2,
+    ],
+    CarParkKind.HOSPITAL: [0.15] * 6
+    + [
+        0.3,
+        0.7,
+        0.95,
+        0.98,
+        0.97,
+        0.9,
+        0.85,
+        0.95,
+        0.97,
+        0.9,
+        0.7,
+        0.45,
+        0.3,
+        0.25,
+        0.2,
+        0.15,
+        0.15,
+        0.15,
+    ],
+    CarParkKind.MALL: [0.05] * 8
+    + [0.1, 0.2, 0.35, 0.55, 0.65, 0.6, 0.6, 0.65, 0.7, 0.75, 0.8, 0.7, 0.5, 0.25, 0.1, 0.05],
+    CarParkKind.RESIDENTIAL: [0.85] * 6
+    + [
+        0.8,
+        0.6,
+        0.4,
+        0.35,
+        0.35,
+        0.35,
+        0.35,
+        0.35,
+        0.35,
+        0.35,
+        0.4,
+        0.55,
+        0.7,
+        0.8,
+        0.85,
+        0.85,
+        0.85,
+        0.85,
+    ],
 }
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 # (car park zh name, window zh, window en, days, start, end, spaces, monthly fee in fen)
 WINDOWS = [
-    ("莘城苑小区共享车位", "工作日白天（上班族）", "Working days, daytime (office workers)", DayPattern.WORKDAYS, 8 * 60, 18 * 60, 20, 30000),
-    ("莘城苑小区共享车位", "夜间（邻近小区居民）", "Nights (neighbouring estate residents)", DayPattern.EVERY_DAY, 19 * 60, 7 * 60 + 30, 10, 20000),
-    ("古美路街道共享停车场", "工作日白天（上班族）", "Working days, daytime (office workers)", DayPattern.WORKDAYS, 8 * 60 + 30, 17 * 60 + 30, 25, 28000),
-    ("古美路街道共享停车场", "周末全天", "Weekends, all day", DayPattern.WEEKENDS, 0, 23 * 60 + 59, 10, 12000),
+    (
+        "莘城苑小区共享车位",
+        "工作日白天（上班族）",
+        "Working days, daytime (office workers)",
+        DayPattern.WORKDAYS,
+        8 * 60,
+        18 * 60,
+        20,
+        30000,
+    ),
+    (
+        "莘城苑小区共享车位",
+        "夜间（邻近小区居民）",
+        "Nights (neighbouring estate residents)",
+        DayPattern.EVERY_DAY,
+        19 * 60,
+        7 * 60 + 30,
+        10,
+        20000,
+    ),
+    (
+        "古美路街道共享停车场",
+        "工作日白天（上班族）",
+        "Working days, daytime (office workers)",
+        DayPattern.WORKDAYS,
+        8 * 60 + 30,
+        17 * 60 + 30,
+        25,
+        28000,
+    ),
+    (
+        "古美路街道共享停车场",
+        "周末全天",
+        "Weekends, all day",
+        DayPattern.WEEKENDS,
+        0,
+        23 * 60 + 59,
+        10,
+        12000,
+    ),
 ]
-OPERATORS = [("tingche-xinzhuang-pr", "莘庄P+R停车场 值班员 陈", "莘庄地铁站P+R停车场"),
-             ("tingche-xinchengyuan", "莘城苑物业 停车管理员 吴", "莘城苑小区共享车位")]
+OPERATORS = [
+    ("tingche-xinzhuang-pr", "莘庄P+R停车场 值班员 陈", "莘庄地铁站P+R停车场"),
+    ("tingche-xinchengyuan", "莘城苑物业 停车管理员 吴", "莘城苑小区共享车位"),
+]
 DEMO_DRIVER_PLATES = {"13900000001": "沪A12345", "13900000002": "沪AD23456"}
 
 
 def _random_plate(rng) -> str:
-    return "沪" + rng.choice("ABCDEFGHJKLMN") + "".join(rng.choice(PLATE_LETTERS + "0123456789") for _ in range(5))
+    return (
+        "沪"
+        + rng.choice("ABCDEFGHJKLMN")
+        + "".join(rng.choice(PLATE_LETTERS + "0123456789") for _ in range(5))
+    )
 
 
 def seed_gate_day(session, park: CarPark, day, until) -> None:
@@ -87,11 +317,24 @@ def seed_gate_day(session, park: CarPark, day, until) -> None:
     # Cars already inside at midnight came in the evening before.
     for _ in range(int(profile[0] * park.total_spaces)):
         entered = start - timedelta(minutes=rng.randint(30, 600))
-        stay = ParkingSession(car_park_id=park.id, plate=_random_plate(rng), entered_at=entered, status=SessionStatus.OPEN)
+        stay = ParkingSession(
+            car_park_id=park.id,
+            plate=_random_plate(rng),
+            entered_at=entered,
+            status=SessionStatus.OPEN,
+        )
         inside.append(stay)
         level += 1
-        events.append(GateEvent(car_park_id=park.id, plate=stay.plate, direction=GateDirection.ENTRY, occurred_at=entered,
-                                outcome=GateOutcome.ENTERED, occupied_after=level))
+        events.append(
+            GateEvent(
+                car_park_id=park.id,
+                plate=stay.plate,
+                direction=GateDirection.ENTRY,
+                occurred_at=entered,
+                outcome=GateOutcome.ENTERED,
+                occupied_after=level,
+            )
+        )
     for hour in range(24):
         hour_start = start + timedelta(hours=hour)
         if hour_start >= until:
@@ -100,30 +343,55 @@ def seed_gate_day(session, park: CarPark, day, until) -> None:
         churn = int(len(inside) * 0.08)
         arrivals = max(0, target - len(inside)) + churn
         departures = max(0, len(inside) - target) + churn
-        moments = sorted([(rng.randint(0, 3599), "in") for _ in range(arrivals)]
-                         + [(rng.randint(0, 3599), "out") for _ in range(departures)])
+        moments = sorted(
+            [(rng.randint(0, 3599), "in") for _ in range(arrivals)]
+            + [(rng.randint(0, 3599), "out") for _ in range(departures)]
+        )
         for second, what in moments:
             at = hour_start + timedelta(seconds=second)
             if at >= until:
                 break
             if what == "in" and level < park.total_spaces:
-                stay = ParkingSession(car_park_id=park.id, plate=_random_plate(rng), entered_at=at, status=SessionStatus.OPEN)
+                stay = ParkingSession(
+                    car_park_id=park.id,
+                    plate=_random_plate(rng),
+                    entered_at=at,
+                    status=SessionStatus.OPEN,
+                )
                 inside.append(stay)
                 level += 1
-                events.append(GateEvent(car_park_id=park.id, plate=stay.plate, direction=GateDirection.ENTRY,
-                                        occurred_at=at, outcome=GateOutcome.ENTERED, occupied_after=level))
+                events.append(
+                    GateEvent(
+                        car_park_id=park.id,
+                        plate=stay.plate,
+                        direction=GateDirection.ENTRY,
+                        occurred_at=at,
+                        outcome=GateOutcome.ENTERED,
+                        occupied_after=level,
+                    )
+                )
             elif what == "out" and inside:
                 stay = inside.pop(rng.randrange(len(inside)))
                 stay.exited_at, stay.status = at, SessionStatus.CLOSED
                 stay.fee_fen = fee(park, stay.entered_at, at).fen
                 level -= 1
-                events.append(GateEvent(car_park_id=park.id, plate=stay.plate, direction=GateDirection.EXIT,
-                                        occurred_at=at, outcome=GateOutcome.EXITED, occupied_after=level))
+                events.append(
+                    GateEvent(
+                        car_park_id=park.id,
+                        plate=stay.plate,
+                        direction=GateDirection.EXIT,
+                        occurred_at=at,
+                        outcome=GateOutcome.EXITED,
+                        occupied_after=level,
+                    )
+                )
                 session.add(stay)
     session.add_all(inside)
     session.flush()
     sessions = {}
-    for stay in session.scalars(select(ParkingSession).where(ParkingSession.car_park_id == park.id)):
+    for stay in session.scalars(
+        select(ParkingSession).where(ParkingSession.car_park_id == park.id)
+    ):
         sessions[stay.plate] = stay.id
     for event in events:
         event.session_id = sessions.get(event.plate)
@@ -146,30 +414,62 @@ def seed_parking_activity(session) -> None:
 
     parks = {p.name_zh: p for p in session.scalars(select(CarPark))}
     for username, name, park_zh in OPERATORS:
-        if park_zh in parks and session.scalar(select(User.id).where(User.username == username)) is None:
-            account_services.create_user(session, username=username, password=DEMO_PASSWORD, name=name,
-                                          roles=[(Role.CARPARK_OPERATOR, f"carpark:{parks[park_zh].id}")])
+        if (
+            park_zh in parks
+            and session.scalar(select(User.id).where(User.username == username)) is None
+        ):
+            account_services.create_user(
+                session,
+                username=username,
+                password=DEMO_PASSWORD,
+                name=name,
+                roles=[(Role.CARPARK_OPERATOR, f"carpark:{parks[park_zh].id}")],
+            )
     session.commit()
     for park_zh, zh, en, days, begin, end, spaces, fee in WINDOWS:
         park = parks.get(park_zh)
         if park is not None and not any(w.name_zh == zh for w in park.windows):
-            sharing.create_window(session, park, name_zh=zh, name_en=en, days=days, start_minute=begin,
-                                  end_minute=end, spaces=spaces, monthly_fee_fen=fee)
+            sharing.create_window(
+                session,
+                park,
+                name_zh=zh,
+                name_en=en,
+                days=days,
+                start_minute=begin,
+                end_minute=end,
+                spaces=spaces,
+                monthly_fee_fen=fee,
+            )
     # The demo residents' plates are verified (as if a clerk had seen their licences), so their
     # parking history, fees and 无感支付 work from the start.
     for phone, plate in DEMO_DRIVER_PLATES.items():
         user = session.scalar(select(User).where(User.phone == phone))
-        if user is not None and session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)) is None:
-            session.add(Vehicle(owner_id=user.id, plate=plate, status=VehicleStatus.VERIFIED,
-                                decided_at=now() - timedelta(days=30), decision_note="demo"))
+        if (
+            user is not None
+            and session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)) is None
+        ):
+            session.add(
+                Vehicle(
+                    owner_id=user.id,
+                    plate=plate,
+                    status=VehicleStatus.VERIFIED,
+                    decided_at=now() - timedelta(days=30),
+                    decision_note="demo",
+                )
+            )
             session.commit()
             if phone.endswith("1"):  # 刘女士 pays automatically with the demo wallet
                 vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate))
-                vehicle.autopay_method_id = payments.PROVIDERS["demo_wallet"].open_method(session, user).id
+                vehicle.autopay_method_id = (
+                    payments.PROVIDERS["demo_wallet"].open_method(session, user).id
+                )
                 session.commit()
     for park in parks.values():
         if park.reservable_spaces > 0:
             reservations.materialise_pool(session, park)
-        if session.scalar(select(GateEvent.id).where(GateEvent.car_park_id == park.id).limit(1)) is None:
+        if (
+            session.scalar(select(GateEvent.id).where(GateEvent.car_park_id == park.id).limit(1))
+            is None
+        ):
             seed_gate_day(session, park, today(), now())
             session.commit()

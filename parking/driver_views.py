@@ -3,13 +3,15 @@ charges and paying them. A community helper acting for a resident (帮办代办)
 reserves and cancels spaces and signs and cancels off-peak contracts for the resident's plates,
 and sees those reservations and contracts; never the wallet, charges and payments, vehicles or
 the gate history (`app.acting.own_only`)."""
+
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime, gettext as _
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -23,48 +25,78 @@ from app.extensions import db
 from app.forms import add_error, submit_to_service
 from bookings.models import BookingStatus
 from parking import gate, payments, reservations, sharing, vehicles
-from parking.forms import AutopayForm, ConfirmForm, ContractForm, LicenceForm, ReserveForm, VehicleForm
+from parking.forms import (
+    AutopayForm,
+    ConfirmForm,
+    ContractForm,
+    LicenceForm,
+    ReserveForm,
+    VehicleForm,
+)
 from parking.models import CarPark, Charge, ChargeStatus, GateOutcome, SharingWindow
 from parking.services import tariff_in_words
 
 bp = Blueprint("parking_driver", __name__, url_prefix="/parking")
 
+
 def reservation_status(reservation) -> str:
     status = reservation.booking.status
     if status == BookingStatus.CANCELLED and reservation.booking.status_reason == "late":
         return _("Cancelled late")
-    return {BookingStatus.CONFIRMED: _("Reserved"), BookingStatus.CHECKED_IN: _("Arrived"),
-            BookingStatus.CANCELLED: _("Cancelled"), BookingStatus.NO_SHOW: _("Not used (no-show)")}.get(
-        status, status.value)
+    return {
+        BookingStatus.CONFIRMED: _("Reserved"),
+        BookingStatus.CHECKED_IN: _("Arrived"),
+        BookingStatus.CANCELLED: _("Cancelled"),
+        BookingStatus.NO_SHOW: _("Not used (no-show)"),
+    }.get(status, status.value)
 
 
 def contract_state(contract) -> str:
     state = sharing.state(contract)
     if state == "unpaid":
-        return _("Waiting for payment: pay by %(time)s or the space goes back to others",
-                 time=format_datetime(contract.pay_by, "short"))
-    return {"cancelled": _("Cancelled"), "lapsed": _("Lapsed: not paid in time"),
-            "ended": _("Ended"), "upcoming": _("Starts on the 1st"),
-            "running": _("Running, renews every month"), "ending": _("Running, ends at the end of the month")}[state]
+        return _(
+            "Waiting for payment: pay by %(time)s or the space goes back to others",
+            time=format_datetime(contract.pay_by, "short"),
+        )
+    return {
+        "cancelled": _("Cancelled"),
+        "lapsed": _("Lapsed: not paid in time"),
+        "ended": _("Ended"),
+        "upcoming": _("Starts on the 1st"),
+        "running": _("Running, renews every month"),
+        "ending": _("Running, ends at the end of the month"),
+    }[state]
 
 
 def charge_status(charge: Charge) -> str:
-    return {ChargeStatus.DUE: _("To pay"), ChargeStatus.PAID: _("Paid"),
-            ChargeStatus.FAILED: _("Automatic payment failed: to pay"),
-            ChargeStatus.CANCELLED: _("Cancelled: nothing to pay")}[charge.status]
+    return {
+        ChargeStatus.DUE: _("To pay"),
+        ChargeStatus.PAID: _("Paid"),
+        ChargeStatus.FAILED: _("Automatic payment failed: to pay"),
+        ChargeStatus.CANCELLED: _("Cancelled: nothing to pay"),
+    }[charge.status]
 
 
 def gate_outcome(outcome: GateOutcome) -> str:
-    return {GateOutcome.ENTERED: _("Entry"), GateOutcome.EXITED: _("Exit"),
-            GateOutcome.REPEATED_ENTRY: _("Entry while already inside (not counted)"),
-            GateOutcome.UNMATCHED_EXIT: _("Exit without an entry (not counted)")}[outcome]
+    return {
+        GateOutcome.ENTERED: _("Entry"),
+        GateOutcome.EXITED: _("Exit"),
+        GateOutcome.REPEATED_ENTRY: _("Entry while already inside (not counted)"),
+        GateOutcome.UNMATCHED_EXIT: _("Exit without an entry (not counted)"),
+    }[outcome]
 
 
 @bp.app_context_processor
 def parking_helpers():
-    return {"reservation_status": reservation_status, "contract_state": contract_state,
-            "charge_status": charge_status, "describe_window": sharing.describe, "ChargeStatus": ChargeStatus,
-            "BookingStatus": BookingStatus, "gate_outcome": gate_outcome}
+    return {
+        "reservation_status": reservation_status,
+        "contract_state": contract_state,
+        "charge_status": charge_status,
+        "describe_window": sharing.describe,
+        "ChargeStatus": ChargeStatus,
+        "BookingStatus": BookingStatus,
+        "gate_outcome": gate_outcome,
+    }
 
 
 def _park_or_404(car_park_id: int) -> CarPark:
@@ -91,17 +123,33 @@ def mine():
     upcoming = [r for r in my_reservations if reservations.is_upcoming(r)]
     # The private part (charges, gate history, vehicles) only for the person themself.
     private = holder.id == current_user.id
-    charges = list(db.session.scalars(select(Charge).where(Charge.user_id == holder.id)
-                                      .order_by(Charge.created_at.desc()).limit(50)
-                                      .options(selectinload(Charge.car_park)))) if private else []
+    charges = (
+        list(
+            db.session.scalars(
+                select(Charge)
+                .where(Charge.user_id == holder.id)
+                .order_by(Charge.created_at.desc())
+                .limit(50)
+                .options(selectinload(Charge.car_park))
+            )
+        )
+        if private
+        else []
+    )
     return render_template(
-        "parking/mine.html", holder=holder, private=private,
+        "parking/mine.html",
+        holder=holder,
+        private=private,
         vehicles=vehicles.my_vehicles(db.session, holder.id) if private else [],
-        upcoming=upcoming, past=[r for r in my_reservations if r not in upcoming],
+        upcoming=upcoming,
+        past=[r for r in my_reservations if r not in upcoming],
         contracts=sharing.my_contracts(db.session, holder.id),
         stays=gate.history(db.session, holder.id) if private else [],
-        unpaid=[c for c in charges if c.status not in (ChargeStatus.PAID, ChargeStatus.CANCELLED)], charges=charges,
-        suspension=reservations.active_suspension(db.session, holder.id), form=ConfirmForm())
+        unpaid=[c for c in charges if c.status not in (ChargeStatus.PAID, ChargeStatus.CANCELLED)],
+        charges=charges,
+        suspension=reservations.active_suspension(db.session, holder.id),
+        form=ConfirmForm(),
+    )
 
 
 @bp.route("/vehicles", methods=["GET", "POST"])
@@ -109,19 +157,37 @@ def mine():
 def vehicle_list():
     holder = own_only()
     form = VehicleForm()
-    done = submit_to_service(form, lambda: vehicles.register(db.session, holder, form.plate.data),
-                             success=lambda v: _("%(plate)s is added. Send a photo of its vehicle licence to verify it.",
-                                                 plate=v.plate) if vehicles.can_send_licence(v) else
-                             _("%(plate)s is verified.", plate=v.plate),
-                             then=lambda v: url_for(".licence", vehicle_id=v.id) if vehicles.can_send_licence(v)
-                             else url_for(".vehicle_list"))
+    done = submit_to_service(
+        form,
+        lambda: vehicles.register(db.session, holder, form.plate.data),
+        success=lambda v: (
+            _(
+                "%(plate)s is added. Send a photo of its vehicle licence to verify it.",
+                plate=v.plate,
+            )
+            if vehicles.can_send_licence(v)
+            else _("%(plate)s is verified.", plate=v.plate)
+        ),
+        then=lambda v: (
+            url_for(".licence", vehicle_id=v.id)
+            if vehicles.can_send_licence(v)
+            else url_for(".vehicle_list")
+        ),
+    )
     if done:
         return done
     provider = payments.default_provider()
-    return render_template("parking/vehicles.html", form=form, vehicles=vehicles.my_vehicles(db.session, holder.id),
-                           provider=provider, balance=provider.balance(db.session, holder.id),
-                           autopay_form=AutopayForm(), remove_form=ConfirmForm(),
-                           can_bind_payment=vehicles.can_bind_payment, can_send_licence=vehicles.can_send_licence)
+    return render_template(
+        "parking/vehicles.html",
+        form=form,
+        vehicles=vehicles.my_vehicles(db.session, holder.id),
+        provider=provider,
+        balance=provider.balance(db.session, holder.id),
+        autopay_form=AutopayForm(),
+        remove_form=ConfirmForm(),
+        can_bind_payment=vehicles.can_bind_payment,
+        can_send_licence=vehicles.can_send_licence,
+    )
 
 
 @bp.route("/vehicles/<int:vehicle_id>/licence", methods=["GET", "POST"])
@@ -134,10 +200,14 @@ def licence(vehicle_id: int):
         return redirect(url_for(".vehicle_list"))
     form = LicenceForm()
     done = submit_to_service(
-        form, lambda: vehicles.send_licence(db.session, vehicle, form.photo.data.read()),
-        success=lambda v: _("The photo of the vehicle licence of %(plate)s is sent. You will get a message once it is checked.",
-                            plate=v.plate),
-        then=url_for(".vehicle_list"))
+        form,
+        lambda: vehicles.send_licence(db.session, vehicle, form.photo.data.read()),
+        success=lambda v: _(
+            "The photo of the vehicle licence of %(plate)s is sent. You will get a message once it is checked.",
+            plate=v.plate,
+        ),
+        then=url_for(".vehicle_list"),
+    )
     return done or render_template("parking/licence.html", form=form, vehicle=vehicle)
 
 
@@ -150,7 +220,9 @@ def autopay(vehicle_id: int):
     if not form.validate_on_submit():
         abort(400)
     if form.on.data == "1" and not vehicles.can_bind_payment(vehicle):
-        flash(_("Automatic payment starts once %(plate)s is verified.", plate=vehicle.plate), "error")
+        flash(
+            _("Automatic payment starts once %(plate)s is verified.", plate=vehicle.plate), "error"
+        )
     elif form.on.data == "1":
         method = payments.default_provider().open_method(db.session, holder)
         try:
@@ -158,10 +230,22 @@ def autopay(vehicle_id: int):
         except DomainError as error:  # the claim was dropped meanwhile
             flash(str(error), "error")
             return redirect(url_for(".vehicle_list"))
-        flash(_("Fees for %(plate)s will be paid automatically when it leaves a car park.", plate=vehicle.plate), "success")
+        flash(
+            _(
+                "Fees for %(plate)s will be paid automatically when it leaves a car park.",
+                plate=vehicle.plate,
+            ),
+            "success",
+        )
     else:
         vehicles.set_autopay(db.session, vehicle, None)
-        flash(_("Automatic payment for %(plate)s is off. Pay fees from My parking.", plate=vehicle.plate), "success")
+        flash(
+            _(
+                "Automatic payment for %(plate)s is off. Pay fees from My parking.",
+                plate=vehicle.plate,
+            ),
+            "success",
+        )
     return redirect(url_for(".vehicle_list"))
 
 
@@ -180,8 +264,16 @@ def remove_vehicle(vehicle_id: int):
 
 def _day_choices(park: CarPark) -> list[SelectChoice]:
     from flask import current_app
-    days = [clock.today() + timedelta(days=n) for n in range(current_app.config["PARKING_RESERVE_DAYS_AHEAD"] + 1)]
-    return [SelectChoice(d.isoformat(), format_date(d, "full")) for d in days if reservations.arrival_choices(park, d)]
+
+    days = [
+        clock.today() + timedelta(days=n)
+        for n in range(current_app.config["PARKING_RESERVE_DAYS_AHEAD"] + 1)
+    ]
+    return [
+        SelectChoice(d.isoformat(), format_date(d, "full"))
+        for d in days
+        if reservations.arrival_choices(park, d)
+    ]
 
 
 @bp.route("/<int:car_park_id>/reserve", methods=["GET", "POST"])
@@ -201,14 +293,21 @@ def reserve(car_park_id: int):
     if not clock.plausible(chosen_day):  # the year 9999's last day overflowed (tests/test_fuzz.py)
         chosen_day = clock.today()
     times = reservations.arrival_choices(park, chosen_day)
-    form.time.choices = [SelectChoice("", _("Choose a time"))] + [SelectChoice(clock.local(t).strftime("%H:%M"), clock.local(t).strftime("%H:%M")) for t in times]
+    form.time.choices = [SelectChoice("", _("Choose a time"))] + [
+        SelectChoice(clock.local(t).strftime("%H:%M"), clock.local(t).strftime("%H:%M"))
+        for t in times
+    ]
     if request.method == "GET":
         form.idempotency_key.data = secrets.token_urlsafe(16)
         if len(mine) == 1:
             form.plate.data = mine[0].plate
         form.day.data = day
     reservation = None
-    if request.method == "POST" and request.form.get("action") != "change_day" and form.validate_on_submit():
+    if (
+        request.method == "POST"
+        and request.form.get("action") != "change_day"
+        and form.validate_on_submit()
+    ):
         try:
             hours, minutes = (int(x) for x in form.time.data.split(":"))
             arrive_at = clock.at(datetime.fromisoformat(form.day.data).date(), hours * 60 + minutes)
@@ -217,15 +316,32 @@ def reserve(car_park_id: int):
         else:
             try:
                 plate = vehicles.claimed_plate(db.session, holder.id, form.plate.data)
-                reservation = reservations.reserve(db.session, current_user, holder, park, plate, arrive_at,
-                                                   idempotency_key=form.idempotency_key.data or None)
+                reservation = reservations.reserve(
+                    db.session,
+                    current_user,
+                    holder,
+                    park,
+                    plate,
+                    arrive_at,
+                    idempotency_key=form.idempotency_key.data or None,
+                )
             except DomainError as error:
                 db.session.rollback()
-                add_error(form, error if error.field != "arrive_at" else DomainError(error.message, field="time", **error.params))
+                add_error(
+                    form,
+                    error
+                    if error.field != "arrive_at"
+                    else DomainError(error.message, field="time", **error.params),
+                )
     if reservation is not None:
         return redirect(url_for(".reservation", reference=reservation.booking.reference, new=1))
-    return render_template("parking/reserve.html", park=park, form=form, vehicles=mine,
-                           free=reservations.reservable_now(db.session, park))
+    return render_template(
+        "parking/reserve.html",
+        park=park,
+        form=form,
+        vehicles=mine,
+        free=reservations.reservable_now(db.session, park),
+    )
 
 
 @bp.route("/reservations/<reference>")
@@ -233,10 +349,16 @@ def reserve(car_park_id: int):
 def reservation(reference: str):
     holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: reservations.get_for_holder(db.session, holder.id, reference=reference))
-    return render_template("parking/reservation.html", reservation=found, booking=found.booking,
-                           park=found.car_park, new=request.args.get("new") == "1",
-                           free_cancel=reservations.cancel_is_free(found), form=ConfirmForm(),
-                           cutoff=found.arrive_at - timedelta(minutes=found.car_park.cancel_cutoff_minutes))
+    return render_template(
+        "parking/reservation.html",
+        reservation=found,
+        booking=found.booking,
+        park=found.car_park,
+        new=request.args.get("new") == "1",
+        free_cancel=reservations.cancel_is_free(found),
+        form=ConfirmForm(),
+        cutoff=found.arrive_at - timedelta(minutes=found.car_park.cancel_cutoff_minutes),
+    )
 
 
 @bp.route("/reservations/<reference>/cancel", methods=["POST"])
@@ -252,8 +374,12 @@ def cancel_reservation(reference: str):
         db.session.rollback()
         flash(str(error), "error")
     else:
-        flash(_("Reservation cancelled. The space is free for others.") if free
-              else _("Reservation cancelled after the cut-off: it counts like a no-show."), "success")
+        flash(
+            _("Reservation cancelled. The space is free for others.")
+            if free
+            else _("Reservation cancelled after the cut-off: it counts like a no-show."),
+            "success",
+        )
     return redirect(url_for(".reservation", reference=reference))
 
 
@@ -269,8 +395,14 @@ def share(car_park_id: int):
     form = ContractForm()
     form.window.choices = [SelectChoice(w.id, f"{w.name} · {sharing.describe(w)}") for w in windows]
     form.plate.choices = [SelectChoice(v.plate, v.plate) for v in mine]
-    form.month.choices = [SelectChoice(m.isoformat(), format_date(m, "yyyy-MM") + (
-        " " + _("(from today, charged for the days left)") if m == this_month else "")) for m in months]
+    form.month.choices = [
+        SelectChoice(
+            m.isoformat(),
+            format_date(m, "yyyy-MM")
+            + (" " + _("(from today, charged for the days left)") if m == this_month else ""),
+        )
+        for m in months
+    ]
     if request.method == "GET":
         form.idempotency_key.data = secrets.token_urlsafe(16)
         if len(mine) == 1:
@@ -280,18 +412,37 @@ def share(car_park_id: int):
     def sign():
         window = db.session.get(SharingWindow, form.window.data)
         plate = vehicles.claimed_plate(db.session, holder.id, form.plate.data)
-        return sharing.sign(db.session, holder, window, plate, datetime.fromisoformat(form.month.data).date(),
-                            renew=form.renew.data, idempotency_key=form.idempotency_key.data or None,
-                            actor=current_user)
+        return sharing.sign(
+            db.session,
+            holder,
+            window,
+            plate,
+            datetime.fromisoformat(form.month.data).date(),
+            renew=form.renew.data,
+            idempotency_key=form.idempotency_key.data or None,
+            actor=current_user,
+        )
 
-    done = submit_to_service(form, sign, success=_("Contract signed."),
-                             then=lambda c: url_for(".contract", contract_id=c.id))
+    done = submit_to_service(
+        form,
+        sign,
+        success=_("Contract signed."),
+        then=lambda c: url_for(".contract", contract_id=c.id),
+    )
     if done:
         return done
     left = {w.id: [sharing.spaces_left(db.session, w, m) for m in months] for w in windows}
     prices = {w.id: [sharing.price_for(w, m, clock.today()) for m in months] for w in windows}
-    return render_template("parking/share.html", park=park, form=form, windows=windows, left=left,
-                           prices=prices, months=months, vehicles=mine)
+    return render_template(
+        "parking/share.html",
+        park=park,
+        form=form,
+        windows=windows,
+        left=left,
+        prices=prices,
+        months=months,
+        vehicles=mine,
+    )
 
 
 @bp.route("/contracts/<int:contract_id>")
@@ -300,9 +451,17 @@ def contract(contract_id: int):
     holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: sharing.get_for_holder(db.session, holder.id, contract_id))
     charge = db.session.scalar(select(Charge).where(Charge.contract_id == found.id))
-    return render_template("parking/contract.html", contract=found, window=found.window, park=found.window.car_park,
-                           state=sharing.state(found), charge=charge, form=ConfirmForm(),
-                           private=holder.id == current_user.id, month_end=sharing.month_bounds(found.month)[1] - timedelta(days=1))
+    return render_template(
+        "parking/contract.html",
+        contract=found,
+        window=found.window,
+        park=found.window.car_park,
+        state=sharing.state(found),
+        charge=charge,
+        form=ConfirmForm(),
+        private=holder.id == current_user.id,
+        month_end=sharing.month_bounds(found.month)[1] - timedelta(days=1),
+    )
 
 
 @bp.route("/contracts/<int:contract_id>/<any(cancel, stop, renew):action>", methods=["POST"])
@@ -318,8 +477,12 @@ def change_contract(contract_id: int, action: str):
             flash(_("Contract cancelled. The space is free for others."), "success")
         else:
             sharing.set_renew(db.session, found, action == "renew")
-            flash(_("The contract will renew every month.") if action == "renew"
-                  else _("The contract will end at the end of the month."), "success")
+            flash(
+                _("The contract will renew every month.")
+                if action == "renew"
+                else _("The contract will end at the end of the month."),
+                "success",
+            )
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -350,7 +513,13 @@ def charge(reference: str):
             flash(_("Paid. The receipt is in your inbox."), "success")
             return redirect(url_for(".charge", reference=reference))
     db.session.refresh(found)
-    return render_template("parking/charge.html", charge=found, form=form, provider=provider,
-                           payable=found.status in payments.UNPAID,
-                           balance=provider.balance(db.session, holder.id),
-                           stay=found.parking_session, words=tariff_in_words(found.car_park.tariff))
+    return render_template(
+        "parking/charge.html",
+        charge=found,
+        form=form,
+        provider=provider,
+        payable=found.status in payments.UNPAID,
+        balance=provider.balance(db.session, holder.id),
+        stay=found.parking_session,
+        words=tariff_in_words(found.car_park.tariff),
+    )

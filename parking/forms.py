@@ -3,8 +3,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import (BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField,
-                     StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -32,43 +40,70 @@ class QuoteForm(FlaskForm):
     class Meta:
         csrf = False  # a GET calculation changes nothing
 
-    car_park = SelectField(_l("Car park"), coerce=int, validate_choice=True,
-                           validators=[InputRequired(_l("Choose a car park"))])
+    car_park = SelectField(
+        _l("Car park"),
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired(_l("Choose a car park"))],
+    )
     entry_day = DatePartsField(_l("Arrival date"), validators=[InputRequired(), service_date])
-    entry_time = StringField(_l("Arrival time"), description=_l("24-hour clock, like 08:30"),
-                             validators=[DataRequired(_l("Enter the arrival time")), TIME, Length(max=5)])
+    entry_time = StringField(
+        _l("Arrival time"),
+        description=_l("24-hour clock, like 08:30"),
+        validators=[DataRequired(_l("Enter the arrival time")), TIME, Length(max=5)],
+    )
     exit_day = DatePartsField(_l("Leaving date"), validators=[InputRequired(), service_date])
-    exit_time = StringField(_l("Leaving time"), description=_l("24-hour clock, like 17:45"),
-                            validators=[DataRequired(_l("Enter the leaving time")), TIME, Length(max=5)])
+    exit_time = StringField(
+        _l("Leaving time"),
+        description=_l("24-hour clock, like 17:45"),
+        validators=[DataRequired(_l("Enter the leaving time")), TIME, Length(max=5)],
+    )
 
 
 class VehicleForm(FlaskForm):
-    plate = StringField(_l("Licence plate"), description=_l("For example 沪A12345, or 沪AD12345 for a new-energy car"),
-                        validators=[DataRequired(_l("Enter the licence plate")), Length(max=20)])
+    plate = StringField(
+        _l("Licence plate"),
+        description=_l("For example 沪A12345, or 沪AD12345 for a new-energy car"),
+        validators=[DataRequired(_l("Enter the licence plate")), Length(max=20)],
+    )
 
 
 class LicenceForm(FlaskForm):
-    photo = FileField(_l("Photo of the vehicle licence (行驶证)"),
-                      description=_l("The main page, showing the plate number and the owner's name (JPEG, PNG, WebP or HEIC). "
-                                     "Only the people who check it see it, and it is deleted once they have decided."),
-                      validators=[FileRequired(_l("Choose a photo of the vehicle licence"))])
+    photo = FileField(
+        _l("Photo of the vehicle licence (行驶证)"),
+        description=_l(
+            "The main page, showing the plate number and the owner's name (JPEG, PNG, WebP or HEIC). "
+            "Only the people who check it see it, and it is deleted once they have decided."
+        ),
+        validators=[FileRequired(_l("Choose a photo of the vehicle licence"))],
+    )
 
 
 class PlateSearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
-    plate = StringField(_l("A driver at the desk? Find their claim by plate"),
-                        description=_l("For example 沪A12345"), validators=[Optional(), Length(max=20)])
+    plate = StringField(
+        _l("A driver at the desk? Find their claim by plate"),
+        description=_l("For example 沪A12345"),
+        validators=[Optional(), Length(max=20)],
+    )
 
 
 class PlateDecisionForm(FlaskForm):
-    decision = RadioField(_l("Does the vehicle licence match the claim?"),
-                          choices=[SelectChoice("approve", _l("Yes: the plate and the name match, verify it")),
-                                   SelectChoice("refuse", _l("No: refuse the claim"))],
-                          validators=[InputRequired(_l("Choose whether to verify or refuse"))])
-    reason = TextAreaField(_l("Reason for refusing"), description=_l("The driver is told, for example: the photo is unreadable"),
-                           validators=[Optional(), Length(max=200)])
+    decision = RadioField(
+        _l("Does the vehicle licence match the claim?"),
+        choices=[
+            SelectChoice("approve", _l("Yes: the plate and the name match, verify it")),
+            SelectChoice("refuse", _l("No: refuse the claim")),
+        ],
+        validators=[InputRequired(_l("Choose whether to verify or refuse"))],
+    )
+    reason = TextAreaField(
+        _l("Reason for refusing"),
+        description=_l("The driver is told, for example: the photo is unreadable"),
+        validators=[Optional(), Length(max=200)],
+    )
 
 
 class AutopayForm(FlaskForm):
@@ -79,15 +114,23 @@ class AutopayForm(FlaskForm):
 class ReserveForm(FlaskForm):
     plate = RadioField(_l("Which vehicle?"), validators=[InputRequired(_l("Choose a vehicle"))])
     day = RadioField(_l("Arrival day"), validators=[InputRequired(_l("Choose the arrival day"))])
-    time = SelectField(_l("Arrival time"), description=_l("The space is held for you from this time"),
-                       validators=[InputRequired(_l("Choose the arrival time"))], validate_choice=False)
+    time = SelectField(
+        _l("Arrival time"),
+        description=_l("The space is held for you from this time"),
+        validators=[InputRequired(_l("Choose the arrival time"))],
+        validate_choice=False,
+    )
     idempotency_key = HiddenField()
 
 
 class ContractForm(FlaskForm):
-    window = RadioField(_l("Which window?"), coerce=int, validators=[InputRequired(_l("Choose a window"))])
+    window = RadioField(
+        _l("Which window?"), coerce=int, validators=[InputRequired(_l("Choose a window"))]
+    )
     plate = RadioField(_l("Which vehicle?"), validators=[InputRequired(_l("Choose a vehicle"))])
-    month = RadioField(_l("Starting"), validators=[InputRequired(_l("Choose when the contract starts"))])
+    month = RadioField(
+        _l("Starting"), validators=[InputRequired(_l("Choose when the contract starts"))]
+    )
     renew = BooleanField(_l("Renew every month until I cancel"), default=True)
     idempotency_key = HiddenField()
 
@@ -97,41 +140,99 @@ class ConfirmForm(FlaskForm):
 
 
 class CapacityForm(FlaskForm):
-    total_spaces = IntegerField(_l("Total spaces"), validators=[InputRequired(_l("Enter the number of spaces")),
-                                NumberRange(min=1, max=10000, message=_l("Enter a number from 1 to 10000"))])
-    reservable_spaces = IntegerField(_l("Spaces kept for reservations"), validators=[
-        InputRequired(_l("Enter the number of reservable spaces")),
-        NumberRange(min=0, max=10000, message=_l("Enter a number from 0 to 10000"))])
-    grace_minutes = SelectField(_l("A reserved space is held for"), coerce=int,
-                                choices=[SelectChoice(m, _l("%(n)d minutes", n=m)) for m in (15, 30, 45, 60, 90, 120)])
-    cancel_cutoff_minutes = SelectField(_l("Free cancellation until"), coerce=int,
-                                        choices=[SelectChoice(m, _l("%(n)d minutes before arrival", n=m)) for m in (0, 15, 30, 60, 120)])
+    total_spaces = IntegerField(
+        _l("Total spaces"),
+        validators=[
+            InputRequired(_l("Enter the number of spaces")),
+            NumberRange(min=1, max=10000, message=_l("Enter a number from 1 to 10000")),
+        ],
+    )
+    reservable_spaces = IntegerField(
+        _l("Spaces kept for reservations"),
+        validators=[
+            InputRequired(_l("Enter the number of reservable spaces")),
+            NumberRange(min=0, max=10000, message=_l("Enter a number from 0 to 10000")),
+        ],
+    )
+    grace_minutes = SelectField(
+        _l("A reserved space is held for"),
+        coerce=int,
+        choices=[SelectChoice(m, _l("%(n)d minutes", n=m)) for m in (15, 30, 45, 60, 90, 120)],
+    )
+    cancel_cutoff_minutes = SelectField(
+        _l("Free cancellation until"),
+        coerce=int,
+        choices=[
+            SelectChoice(m, _l("%(n)d minutes before arrival", n=m)) for m in (0, 15, 30, 60, 120)
+        ],
+    )
     open = BooleanField(_l("Open (taking cars and reservations)"))
 
 
 class TariffForm(FlaskForm):
-    free_minutes = IntegerField(_l("Free minutes"), validators=[InputRequired(), NumberRange(min=0, max=240)])
-    first_hour_yuan = MoneyField(_l("First hour by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    period_minutes = SelectField(_l("Later periods of"), coerce=int,
-                                 choices=[SelectChoice(m, _l("%(n)d minutes", n=m)) for m in (15, 30, 60)])
-    period_yuan = MoneyField(_l("Price per later period by day (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
-    night_unit_yuan = MoneyField(_l("Price per hour or period at night (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    free_minutes = IntegerField(
+        _l("Free minutes"), validators=[InputRequired(), NumberRange(min=0, max=240)]
+    )
+    first_hour_yuan = MoneyField(
+        _l("First hour by day (yuan)"),
+        places=2,
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+    )
+    period_minutes = SelectField(
+        _l("Later periods of"),
+        coerce=int,
+        choices=[SelectChoice(m, _l("%(n)d minutes", n=m)) for m in (15, 30, 60)],
+    )
+    period_yuan = MoneyField(
+        _l("Price per later period by day (yuan)"),
+        places=2,
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+    )
+    night_unit_yuan = MoneyField(
+        _l("Price per hour or period at night (yuan)"),
+        places=2,
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+    )
     day_starts = StringField(_l("Day rate from"), validators=[DataRequired(), TIME, Length(max=5)])
     day_ends = StringField(_l("Day rate until"), validators=[DataRequired(), TIME, Length(max=5)])
-    daily_cap_yuan = MoneyField(_l("Most per 24 hours (yuan)"), description=_l("Leave empty for no cap"), places=2,
-                                  validators=[Optional(), NumberRange(min=0, max=10000)])
+    daily_cap_yuan = MoneyField(
+        _l("Most per 24 hours (yuan)"),
+        description=_l("Leave empty for no cap"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=10000)],
+    )
 
 
 class WindowForm(FlaskForm):
-    name_zh = StringField(_l("Name in Chinese"), validators=[DataRequired(_l("Enter a name")), Length(max=64)])
-    name_en = StringField(_l("Name in English"), validators=[DataRequired(_l("Enter a name")), Length(max=120)])
-    days = RadioField(_l("Days"), choices=[SelectChoice(d.value, label) for d, label in DAY_PATTERN_LABELS.items()],
-                      validators=[InputRequired(_l("Choose the days"))])
-    start_time = StringField(_l("From"), description=_l("24-hour clock, like 08:00"), validators=[DataRequired(), TIME, Length(max=5)])
-    end_time = StringField(_l("Until"), description=_l("Earlier than the start means the next morning"),
-                           validators=[DataRequired(), TIME, Length(max=5)])
-    spaces = IntegerField(_l("Spaces offered"), validators=[InputRequired(), NumberRange(min=0, max=10000)])
-    monthly_fee_yuan = MoneyField(_l("Monthly fee (yuan)"), places=2, validators=[InputRequired(), NumberRange(min=0, max=100000)])
+    name_zh = StringField(
+        _l("Name in Chinese"), validators=[DataRequired(_l("Enter a name")), Length(max=64)]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[DataRequired(_l("Enter a name")), Length(max=120)]
+    )
+    days = RadioField(
+        _l("Days"),
+        choices=[SelectChoice(d.value, label) for d, label in DAY_PATTERN_LABELS.items()],
+        validators=[InputRequired(_l("Choose the days"))],
+    )
+    start_time = StringField(
+        _l("From"),
+        description=_l("24-hour clock, like 08:00"),
+        validators=[DataRequired(), TIME, Length(max=5)],
+    )
+    end_time = StringField(
+        _l("Until"),
+        description=_l("Earlier than the start means the next morning"),
+        validators=[DataRequired(), TIME, Length(max=5)],
+    )
+    spaces = IntegerField(
+        _l("Spaces offered"), validators=[InputRequired(), NumberRange(min=0, max=10000)]
+    )
+    monthly_fee_yuan = MoneyField(
+        _l("Monthly fee (yuan)"),
+        places=2,
+        validators=[InputRequired(), NumberRange(min=0, max=100000)],
+    )
     active = BooleanField(_l("Taking new contracts and renewals"), default=True)
 
 

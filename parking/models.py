@@ -1,14 +1,22 @@
 """快捷停车: car parks and their tariffs."""
+
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from datetime import date
-
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -28,15 +36,20 @@ class CarParkKind(enum.StrEnum):
         return KIND_LABELS[self]
 
 
-KIND_LABELS = {CarParkKind.PUBLIC: _l("Public car park"), CarParkKind.HOSPITAL: _l("Hospital car park"),
-               CarParkKind.MALL: _l("Shopping centre car park"),
-               CarParkKind.RESIDENTIAL: _l("Residential car park (shared spaces)")}
+KIND_LABELS = {
+    CarParkKind.PUBLIC: _l("Public car park"),
+    CarParkKind.HOSPITAL: _l("Hospital car park"),
+    CarParkKind.MALL: _l("Shopping centre car park"),
+    CarParkKind.RESIDENTIAL: _l("Residential car park (shared spaces)"),
+}
 
 
 class CarPark(db.Model):
     __tablename__ = "car_park"
-    __table_args__ = (CheckConstraint("occupied >= 0 AND occupied <= total_spaces", name="occupancy_range"),
-                      CheckConstraint("reservable_spaces <= total_spaces", name="reservable_within_total"))
+    __table_args__ = (
+        CheckConstraint("occupied >= 0 AND occupied <= total_spaces", name="occupancy_range"),
+        CheckConstraint("reservable_spaces <= total_spaces", name="reservable_within_total"),
+    )
     scope_kind = "carpark"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,10 +77,12 @@ class CarPark(db.Model):
     cancel_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=30)
 
     town = relationship("Town")
-    tariff: Mapped["Tariff"] = relationship(back_populates="car_park", uselist=False,
-                                            cascade="all, delete-orphan")
-    windows: Mapped[list["SharingWindow"]] = relationship(back_populates="car_park",
-                                                          order_by="SharingWindow.id")
+    tariff: Mapped[Tariff] = relationship(
+        back_populates="car_park", uselist=False, cascade="all, delete-orphan"
+    )
+    windows: Mapped[list[SharingWindow]] = relationship(
+        back_populates="car_park", order_by="SharingWindow.id"
+    )
 
     name = Localized("name_zh", "name_en")
     address = Localized("address_zh", "address_en")
@@ -86,11 +101,15 @@ class Tariff(db.Model):
     """A car park's charging rules (see parking.tariffs for how they apply). Money in fen."""
 
     __tablename__ = "parking_tariff"
-    __table_args__ = (CheckConstraint("period_minutes > 0", name="positive_period"),
-                      CheckConstraint("day_starts < day_ends", name="day_window"))
+    __table_args__ = (
+        CheckConstraint("period_minutes > 0", name="positive_period"),
+        CheckConstraint("day_starts < day_ends", name="day_window"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"), unique=True)
+    car_park_id: Mapped[int] = mapped_column(
+        ForeignKey("car_park.id", ondelete="CASCADE"), unique=True
+    )
     free_minutes: Mapped[int] = mapped_column(Integer, default=15)
     first_hour_fen: Mapped[int] = mapped_column(Integer)
     period_minutes: Mapped[int] = mapped_column(Integer, default=30)
@@ -104,18 +123,24 @@ class Tariff(db.Model):
 
     @property
     def rules(self) -> TariffRules:
-        return TariffRules(free_minutes=self.free_minutes, first_hour_fen=self.first_hour_fen,
-                           period_minutes=self.period_minutes, period_fen=self.period_fen,
-                           night_unit_fen=self.night_unit_fen, day_starts=self.day_starts,
-                           day_ends=self.day_ends, daily_cap_fen=self.daily_cap_fen)
+        return TariffRules(
+            free_minutes=self.free_minutes,
+            first_hour_fen=self.first_hour_fen,
+            period_minutes=self.period_minutes,
+            period_fen=self.period_fen,
+            night_unit_fen=self.night_unit_fen,
+            day_starts=self.day_starts,
+            day_ends=self.day_ends,
+            daily_cap_fen=self.daily_cap_fen,
+        )
 
 
 class VehicleStatus(enum.StrEnum):
-    CLAIMED = "claimed"     # the driver typed the plate; no licence photo yet
-    PENDING = "pending"     # the licence photo is in, waiting for a verifier
-    VERIFIED = "verified"   # a verifier saw the vehicle licence (行驶证)
-    REFUSED = "refused"     # a verifier said no
-    DROPPED = "dropped"     # another account's claim of the plate was verified
+    CLAIMED = "claimed"  # the driver typed the plate; no licence photo yet
+    PENDING = "pending"  # the licence photo is in, waiting for a verifier
+    VERIFIED = "verified"  # a verifier saw the vehicle licence (行驶证)
+    REFUSED = "refused"  # a verifier said no
+    DROPPED = "dropped"  # another account's claim of the plate was verified
 
     @property
     def label(self):
@@ -142,31 +167,44 @@ class Vehicle(db.Model):
     __tablename__ = "vehicle"
     __table_args__ = (
         UniqueConstraint("owner_id", "plate", name="uq_vehicle_owner_plate"),
-        Index("uq_vehicle_verified_plate", "plate", unique=True,
-              sqlite_where=text("status = 'verified'"), postgresql_where=text("status = 'verified'")),
+        Index(
+            "uq_vehicle_verified_plate",
+            "plate",
+            unique=True,
+            sqlite_where=text("status = 'verified'"),
+            postgresql_where=text("status = 'verified'"),
+        ),
         Index("ix_vehicle_plate_status", "plate", "status"),
         Index("ix_vehicle_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     plate: Mapped[str] = mapped_column(String(10))
-    status: Mapped[VehicleStatus] = mapped_column(str_enum(VehicleStatus, 16), default=VehicleStatus.CLAIMED)
+    status: Mapped[VehicleStatus] = mapped_column(
+        str_enum(VehicleStatus, 16), default=VehicleStatus.CLAIMED
+    )
     # The vehicle licence photo (UPLOAD_DIR/licences/), shown to verifiers only and deleted
     # once the claim is decided or removed.
     licence_filename: Mapped[str | None] = mapped_column(String(64))
     # 无感支付: when set, fees at exit are charged to this payment method automatically
     # (a verified plate only: vehicles.can_bind_payment).
-    autopay_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_method.id", ondelete="SET NULL"))
+    autopay_method_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_method.id", ondelete="SET NULL")
+    )
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     # Why a claim was refused, or dropped; shown to the driver.
     decision_note: Mapped[str] = mapped_column(String(200), default="")
 
     owner = relationship("User", foreign_keys=[owner_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
-    autopay_method: Mapped["PaymentMethod | None"] = relationship()
+    autopay_method: Mapped[PaymentMethod | None] = relationship()
 
     @property
     def is_verified(self) -> bool:
@@ -183,7 +221,9 @@ class PaymentMethod(db.Model):
     __tablename__ = "payment_method"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     provider: Mapped[str] = mapped_column(String(32))
     account_ref: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -196,8 +236,12 @@ class ParkingReservation(db.Model):
     __tablename__ = "parking_reservation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), unique=True)
-    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"), index=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), unique=True
+    )
+    car_park_id: Mapped[int] = mapped_column(
+        ForeignKey("car_park.id", ondelete="CASCADE"), index=True
+    )
     plate: Mapped[str] = mapped_column(String(10), index=True)
     arrive_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -216,11 +260,16 @@ class DayPattern(enum.StrEnum):
 
     def includes(self, day: date) -> bool:
         weekend = day.weekday() >= 5
-        return self is DayPattern.EVERY_DAY or (weekend if self is DayPattern.WEEKENDS else not weekend)
+        return self is DayPattern.EVERY_DAY or (
+            weekend if self is DayPattern.WEEKENDS else not weekend
+        )
 
 
-DAY_PATTERN_LABELS = {DayPattern.WORKDAYS: _l("Monday to Friday"), DayPattern.WEEKENDS: _l("Saturdays and Sundays"),
-                      DayPattern.EVERY_DAY: _l("Every day")}
+DAY_PATTERN_LABELS = {
+    DayPattern.WORKDAYS: _l("Monday to Friday"),
+    DayPattern.WEEKENDS: _l("Saturdays and Sundays"),
+    DayPattern.EVERY_DAY: _l("Every day"),
+}
 
 
 class SharingWindow(db.Model):
@@ -229,11 +278,15 @@ class SharingWindow(db.Model):
     may run past midnight (19:00-07:30): it then belongs to the day it starts on."""
 
     __tablename__ = "sharing_window"
-    __table_args__ = (CheckConstraint("spaces >= 0", name="spaces_not_negative"),
-                      CheckConstraint("start_minute <> end_minute", name="window_not_empty"))
+    __table_args__ = (
+        CheckConstraint("spaces >= 0", name="spaces_not_negative"),
+        CheckConstraint("start_minute <> end_minute", name="window_not_empty"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"), index=True)
+    car_park_id: Mapped[int] = mapped_column(
+        ForeignKey("car_park.id", ondelete="CASCADE"), index=True
+    )
     resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id"), unique=True)
     name_zh: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(120))
@@ -256,9 +309,15 @@ class SharingContract(db.Model):
     __tablename__ = "sharing_contract"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    window_id: Mapped[int] = mapped_column(ForeignKey("sharing_window.id", ondelete="CASCADE"), index=True)
-    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), unique=True)
+    window_id: Mapped[int] = mapped_column(
+        ForeignKey("sharing_window.id", ondelete="CASCADE"), index=True
+    )
+    holder_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("booking.id", ondelete="CASCADE"), unique=True
+    )
     plate: Mapped[str] = mapped_column(String(10), index=True)
     month: Mapped[date] = mapped_column(Date)
     renew: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -283,10 +342,16 @@ class ParkingSession(db.Model):
     """A car's stay, from its entry event to its exit event."""
 
     __tablename__ = "parking_session"
-    __table_args__ = (Index("ix_parking_session_open", "car_park_id", "plate", "status"),
-                      # stays still holding a plate, for the retention sweep (parking.retention)
-                      Index("ix_parking_session_identifying_exit", "exited_at",
-                            postgresql_where=text("substr(plate, 1, 1) <> '#'"), sqlite_where=text("substr(plate, 1, 1) <> '#'")))
+    __table_args__ = (
+        Index("ix_parking_session_open", "car_park_id", "plate", "status"),
+        # stays still holding a plate, for the retention sweep (parking.retention)
+        Index(
+            "ix_parking_session_identifying_exit",
+            "exited_at",
+            postgresql_where=text("substr(plate, 1, 1) <> '#'"),
+            sqlite_where=text("substr(plate, 1, 1) <> '#'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"))
@@ -294,12 +359,16 @@ class ParkingSession(db.Model):
     entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     status: Mapped[SessionStatus] = mapped_column(str_enum(SessionStatus, 16))
-    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("parking_reservation.id", ondelete="SET NULL"))
-    contract_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_contract.id", ondelete="SET NULL"))
+    reservation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parking_reservation.id", ondelete="SET NULL")
+    )
+    contract_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sharing_contract.id", ondelete="SET NULL")
+    )
     fee_fen: Mapped[int | None] = mapped_column(Integer)
 
     car_park: Mapped[CarPark] = relationship()
-    charge: Mapped["Charge | None"] = relationship(back_populates="parking_session", uselist=False)
+    charge: Mapped[Charge | None] = relationship(back_populates="parking_session", uselist=False)
 
 
 class GateDirection(enum.StrEnum):
@@ -310,8 +379,8 @@ class GateDirection(enum.StrEnum):
 class GateOutcome(enum.StrEnum):
     ENTERED = "entered"
     EXITED = "exited"
-    REPEATED_ENTRY = "repeated_entry"    # entry while the plate is already inside: not counted twice
-    UNMATCHED_EXIT = "unmatched_exit"    # exit without an entry: recorded, occupancy unchanged
+    REPEATED_ENTRY = "repeated_entry"  # entry while the plate is already inside: not counted twice
+    UNMATCHED_EXIT = "unmatched_exit"  # exit without an entry: recorded, occupancy unchanged
 
 
 class GateEvent(db.Model):
@@ -319,11 +388,17 @@ class GateEvent(db.Model):
     event: the unique constraint makes a resent event a no-op."""
 
     __tablename__ = "gate_event"
-    __table_args__ = (UniqueConstraint("car_park_id", "plate", "direction", "occurred_at"),
-                      Index("ix_gate_event_park_time", "car_park_id", "occurred_at"),
-                      # events still holding a plate, for the retention sweep (parking.retention)
-                      Index("ix_gate_event_identifying_time", "occurred_at",
-                            postgresql_where=text("substr(plate, 1, 1) <> '#'"), sqlite_where=text("substr(plate, 1, 1) <> '#'")))
+    __table_args__ = (
+        UniqueConstraint("car_park_id", "plate", "direction", "occurred_at"),
+        Index("ix_gate_event_park_time", "car_park_id", "occurred_at"),
+        # events still holding a plate, for the retention sweep (parking.retention)
+        Index(
+            "ix_gate_event_identifying_time",
+            "occurred_at",
+            postgresql_where=text("substr(plate, 1, 1) <> '#'"),
+            sqlite_where=text("substr(plate, 1, 1) <> '#'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"))
@@ -333,13 +408,15 @@ class GateEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     outcome: Mapped[GateOutcome] = mapped_column(str_enum(GateOutcome, 16))
     occupied_after: Mapped[int] = mapped_column(Integer)
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("parking_session.id", ondelete="SET NULL"))
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parking_session.id", ondelete="SET NULL")
+    )
 
 
 class ChargeStatus(enum.StrEnum):
-    DUE = "due"          # to be paid online from the parking history
+    DUE = "due"  # to be paid online from the parking history
     PAID = "paid"
-    FAILED = "failed"    # an automatic payment was refused; payable online like a due one
+    FAILED = "failed"  # an automatic payment was refused; payable online like a due one
     CANCELLED = "cancelled"  # what it was for was cancelled or lapsed unpaid: nothing to pay
 
 
@@ -352,11 +429,19 @@ class Charge(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
-    car_park_id: Mapped[int] = mapped_column(ForeignKey("car_park.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    car_park_id: Mapped[int] = mapped_column(
+        ForeignKey("car_park.id", ondelete="CASCADE"), index=True
+    )
     plate: Mapped[str] = mapped_column(String(10))
-    session_id: Mapped[int | None] = mapped_column(ForeignKey("parking_session.id", ondelete="SET NULL"), unique=True)
-    contract_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_contract.id", ondelete="SET NULL"), unique=True)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parking_session.id", ondelete="SET NULL"), unique=True
+    )
+    contract_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sharing_contract.id", ondelete="SET NULL"), unique=True
+    )
     amount_fen: Mapped[int] = mapped_column(Integer)
     status: Mapped[ChargeStatus] = mapped_column(str_enum(ChargeStatus, 16), index=True)
     provider: Mapped[str | None] = mapped_column(String(32))
@@ -377,7 +462,9 @@ class DemoWalletAccount(db.Model):
     __table_args__ = (CheckConstraint("balance_fen >= 0", name="balance_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), unique=True
+    )
     balance_fen: Mapped[int] = mapped_column(Integer)
 
 
@@ -387,7 +474,9 @@ class DemoWalletPayment(db.Model):
     __tablename__ = "demo_wallet_payment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("demo_wallet_account.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("demo_wallet_account.id", ondelete="CASCADE")
+    )
     charge_reference: Mapped[str] = mapped_column(String(16), unique=True)
     amount_fen: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,5 +1,6 @@
 """What a car-park operator sees: the day's occupancy, reservations, no-shows, revenue and
 irregular gate events; and the settings they change (capacity, pool, tariff, windows)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,19 +14,31 @@ from app import clock
 from app.errors import DomainError
 from bookings.models import Booking, BookingStatus
 from parking import reservations
-from parking.models import (CarPark, Charge, ChargeStatus, GateEvent, GateOutcome, ParkingReservation,
-                            ParkingSession, SessionStatus, SharingContract, SharingWindow)
+from parking.models import (
+    CarPark,
+    Charge,
+    ChargeStatus,
+    GateEvent,
+    GateOutcome,
+    ParkingReservation,
+    ParkingSession,
+    SessionStatus,
+    SharingContract,
+    SharingWindow,
+)
 from parking.sharing import month_start
 
 
 @dataclass
 class DayFigures:
     day: date
-    hours: list[tuple[int, int | None]] = field(default_factory=list)  # (hour, occupancy at its end)
+    hours: list[tuple[int, int | None]] = field(
+        default_factory=list
+    )  # (hour, occupancy at its end)
     reservations: list[ParkingReservation] = field(default_factory=list)
     by_status: dict = field(default_factory=dict)
     no_shows: int = 0
-    fees_fen: int = 0            # fees of every stay that ended today, wherever it was paid
+    fees_fen: int = 0  # fees of every stay that ended today, wherever it was paid
     revenue_paid_fen: int = 0
     revenue_unpaid_fen: int = 0
     inside: int = 0
@@ -39,12 +52,23 @@ def day_figures(session, park: CarPark, day: date | None = None) -> DayFigures:
     day = day or clock.today()
     start, end = clock.day_bounds(day)
     figures = DayFigures(day=day)
-    events = list(session.scalars(select(GateEvent).where(
-        GateEvent.car_park_id == park.id, GateEvent.occurred_at >= start, GateEvent.occurred_at < end)
-        .order_by(GateEvent.occurred_at, GateEvent.id)))
-    before = session.scalar(select(GateEvent.occupied_after).where(
-        GateEvent.car_park_id == park.id, GateEvent.occurred_at < start)
-        .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc()).limit(1))
+    events = list(
+        session.scalars(
+            select(GateEvent)
+            .where(
+                GateEvent.car_park_id == park.id,
+                GateEvent.occurred_at >= start,
+                GateEvent.occurred_at < end,
+            )
+            .order_by(GateEvent.occurred_at, GateEvent.id)
+        )
+    )
+    before = session.scalar(
+        select(GateEvent.occupied_after)
+        .where(GateEvent.car_park_id == park.id, GateEvent.occurred_at < start)
+        .order_by(GateEvent.occurred_at.desc(), GateEvent.id.desc())
+        .limit(1)
+    )
     last_hour = 23 if day < clock.today() else clock.local(clock.now()).hour
     level, index = before, 0
     for hour in range(last_hour + 1):
@@ -56,46 +80,107 @@ def day_figures(session, park: CarPark, day: date | None = None) -> DayFigures:
     figures.events = list(reversed(events[-20:]))
     figures.repeated_entries = sum(1 for e in events if e.outcome == GateOutcome.REPEATED_ENTRY)
     figures.unmatched_exits = sum(1 for e in events if e.outcome == GateOutcome.UNMATCHED_EXIT)
-    figures.reservations = list(session.scalars(
-        select(ParkingReservation).join(Booking, Booking.id == ParkingReservation.booking_id)
-        .where(ParkingReservation.car_park_id == park.id, ParkingReservation.arrive_at >= start,
-               ParkingReservation.arrive_at < end).order_by(ParkingReservation.arrive_at)
-        .options(selectinload(ParkingReservation.booking))))
+    figures.reservations = list(
+        session.scalars(
+            select(ParkingReservation)
+            .join(Booking, Booking.id == ParkingReservation.booking_id)
+            .where(
+                ParkingReservation.car_park_id == park.id,
+                ParkingReservation.arrive_at >= start,
+                ParkingReservation.arrive_at < end,
+            )
+            .order_by(ParkingReservation.arrive_at)
+            .options(selectinload(ParkingReservation.booking))
+        )
+    )
     for r in figures.reservations:
         figures.by_status[r.booking.status] = figures.by_status.get(r.booking.status, 0) + 1
     figures.no_shows = figures.by_status.get(BookingStatus.NO_SHOW, 0)
-    figures.fees_fen = session.scalar(select(func.coalesce(func.sum(ParkingSession.fee_fen), 0)).where(
-        ParkingSession.car_park_id == park.id, ParkingSession.exited_at >= start, ParkingSession.exited_at < end)) or 0
-    figures.revenue_paid_fen = session.scalar(select(func.coalesce(func.sum(Charge.amount_fen), 0)).where(
-        Charge.car_park_id == park.id, Charge.status == ChargeStatus.PAID, Charge.paid_at >= start,
-        Charge.paid_at < end)) or 0
-    figures.revenue_unpaid_fen = session.scalar(select(func.coalesce(func.sum(Charge.amount_fen), 0)).where(
-        Charge.car_park_id == park.id, Charge.status.in_((ChargeStatus.DUE, ChargeStatus.FAILED)), Charge.created_at >= start,
-        Charge.created_at < end)) or 0
-    figures.inside = session.scalar(select(func.count(ParkingSession.id)).where(
-        ParkingSession.car_park_id == park.id, ParkingSession.status == SessionStatus.OPEN)) or 0
+    figures.fees_fen = (
+        session.scalar(
+            select(func.coalesce(func.sum(ParkingSession.fee_fen), 0)).where(
+                ParkingSession.car_park_id == park.id,
+                ParkingSession.exited_at >= start,
+                ParkingSession.exited_at < end,
+            )
+        )
+        or 0
+    )
+    figures.revenue_paid_fen = (
+        session.scalar(
+            select(func.coalesce(func.sum(Charge.amount_fen), 0)).where(
+                Charge.car_park_id == park.id,
+                Charge.status == ChargeStatus.PAID,
+                Charge.paid_at >= start,
+                Charge.paid_at < end,
+            )
+        )
+        or 0
+    )
+    figures.revenue_unpaid_fen = (
+        session.scalar(
+            select(func.coalesce(func.sum(Charge.amount_fen), 0)).where(
+                Charge.car_park_id == park.id,
+                Charge.status.in_((ChargeStatus.DUE, ChargeStatus.FAILED)),
+                Charge.created_at >= start,
+                Charge.created_at < end,
+            )
+        )
+        or 0
+    )
+    figures.inside = (
+        session.scalar(
+            select(func.count(ParkingSession.id)).where(
+                ParkingSession.car_park_id == park.id, ParkingSession.status == SessionStatus.OPEN
+            )
+        )
+        or 0
+    )
     month = month_start(day)
-    figures.contracts = dict(session.execute(
-        select(SharingContract.window_id, func.count(SharingContract.id))
-        .join(Booking, Booking.id == SharingContract.booking_id)
-        .join(SharingWindow, SharingWindow.id == SharingContract.window_id)
-        .where(SharingWindow.car_park_id == park.id, SharingContract.month == month,
-               Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)))
-        .group_by(SharingContract.window_id)).all())
+    figures.contracts = dict(
+        session.execute(
+            select(SharingContract.window_id, func.count(SharingContract.id))
+            .join(Booking, Booking.id == SharingContract.booking_id)
+            .join(SharingWindow, SharingWindow.id == SharingContract.window_id)
+            .where(
+                SharingWindow.car_park_id == park.id,
+                SharingContract.month == month,
+                Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)),
+            )
+            .group_by(SharingContract.window_id)
+        ).all()
+    )
     return figures
 
 
-def set_capacity(session, park: CarPark, *, total_spaces: int, reservable_spaces: int, grace_minutes: int,
-                 cancel_cutoff_minutes: int, open: bool) -> None:
+def set_capacity(
+    session,
+    park: CarPark,
+    *,
+    total_spaces: int,
+    reservable_spaces: int,
+    grace_minutes: int,
+    cancel_cutoff_minutes: int,
+    open: bool,
+) -> None:
     """Change the car park's size and reservable pool; future pool buckets follow (never below
     what is already reserved in them)."""
     if total_spaces < park.occupied:
-        raise DomainError(_l("There are %(n)d cars inside now; the total cannot be smaller."),
-                          field="total_spaces", n=park.occupied)
+        raise DomainError(
+            _l("There are %(n)d cars inside now; the total cannot be smaller."),
+            field="total_spaces",
+            n=park.occupied,
+        )
     if reservable_spaces > total_spaces:
-        raise DomainError(_l("The reservable pool cannot be larger than the car park."), field="reservable_spaces")
+        raise DomainError(
+            _l("The reservable pool cannot be larger than the car park."), field="reservable_spaces"
+        )
     park.total_spaces, park.reservable_spaces = total_spaces, reservable_spaces
-    park.grace_minutes, park.cancel_cutoff_minutes, park.open = grace_minutes, cancel_cutoff_minutes, open
+    park.grace_minutes, park.cancel_cutoff_minutes, park.open = (
+        grace_minutes,
+        cancel_cutoff_minutes,
+        open,
+    )
     park.updated_at = clock.now()
     session.commit()
     if park.reservable_spaces > 0 or park.resource_id is not None:

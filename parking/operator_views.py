@@ -1,6 +1,7 @@
 """Car-park operators: the day's dashboard, capacity and reservable pool, tariff, sharing
 windows, and the token their gate system sends events with. Operators see their own car
 parks; administrators see every one."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -50,14 +51,29 @@ def dashboard(car_park_id: int):
     park = _park(car_park_id)
     figures = operator.day_figures(db.session, park)
     # The day's plates at the gate and on reservations, seen by staff: on the record.
-    record_access(db.session, current_user, "parking.plates_viewed", park,
-                  gate_events=len(figures.events), reservations=len(figures.reservations))
+    record_access(
+        db.session,
+        current_user,
+        "parking.plates_viewed",
+        park,
+        gate_events=len(figures.events),
+        reservations=len(figures.reservations),
+    )
     peak = max([level or 0 for _, level in figures.hours] + [park.total_spaces, 1])
     from parking.reservations import reservable_now
-    return render_template("parking/operate/dashboard.html", park=park, f=figures, peak=peak,
-                           reservable=reservable_now(db.session, park), words=tariff_in_words(park.tariff),
-                           token_form=ConfirmForm(), plates_waiting=(
-                               verification.waiting(db.session) if verification.can_verify(current_user) else None))
+
+    return render_template(
+        "parking/operate/dashboard.html",
+        park=park,
+        f=figures,
+        peak=peak,
+        reservable=reservable_now(db.session, park),
+        words=tariff_in_words(park.tariff),
+        token_form=ConfirmForm(),
+        plates_waiting=(
+            verification.waiting(db.session) if verification.can_verify(current_user) else None
+        ),
+    )
 
 
 @bp.route("/<int:car_park_id>/capacity", methods=["GET", "POST"])
@@ -65,12 +81,23 @@ def dashboard(car_park_id: int):
 def capacity(car_park_id: int):
     park = _park(car_park_id)
     form = CapacityForm(obj=park)
-    done = submit_to_service(form, lambda: operator.set_capacity(
-        db.session, park, total_spaces=form.total_spaces.data, reservable_spaces=form.reservable_spaces.data,
-        grace_minutes=form.grace_minutes.data, cancel_cutoff_minutes=form.cancel_cutoff_minutes.data,
-        open=form.open.data), success=_("Capacity saved."), then=url_for(".dashboard", car_park_id=park.id))
-    return done or render_template("parking/operate/form.html", park=park, form=form,
-                                   title=_("Capacity and reservations"))
+    done = submit_to_service(
+        form,
+        lambda: operator.set_capacity(
+            db.session,
+            park,
+            total_spaces=form.total_spaces.data,
+            reservable_spaces=form.reservable_spaces.data,
+            grace_minutes=form.grace_minutes.data,
+            cancel_cutoff_minutes=form.cancel_cutoff_minutes.data,
+            open=form.open.data,
+        ),
+        success=_("Capacity saved."),
+        then=url_for(".dashboard", car_park_id=park.id),
+    )
+    return done or render_template(
+        "parking/operate/form.html", park=park, form=form, title=_("Capacity and reservations")
+    )
 
 
 def _yuan(fen: int | None):
@@ -84,30 +111,50 @@ def tariff(car_park_id: int):
     current = park.tariff
     form = TariffForm()
     if not form.is_submitted() and current is not None:
-        form.free_minutes.data, form.period_minutes.data = current.free_minutes, current.period_minutes
-        form.first_hour_yuan.data, form.period_yuan.data = _yuan(current.first_hour_fen), _yuan(current.period_fen)
-        form.night_unit_yuan.data, form.daily_cap_yuan.data = _yuan(current.night_unit_fen), _yuan(current.daily_cap_fen)
+        form.free_minutes.data, form.period_minutes.data = (
+            current.free_minutes,
+            current.period_minutes,
+        )
+        form.first_hour_yuan.data, form.period_yuan.data = (
+            _yuan(current.first_hour_fen),
+            _yuan(current.period_fen),
+        )
+        form.night_unit_yuan.data, form.daily_cap_yuan.data = (
+            _yuan(current.night_unit_fen),
+            _yuan(current.daily_cap_fen),
+        )
         form.day_starts.data, form.day_ends.data = hhmm(current.day_starts), hhmm(current.day_ends)
 
     def save():
         from app.errors import DomainError
+
         starts, ends = minutes_of(form.day_starts.data), minutes_of(form.day_ends.data)
         if starts >= ends:
             raise DomainError(_("The day rate must end after it starts."), field="day_ends")
         rules = park.tariff or Tariff()
         rules.free_minutes, rules.period_minutes = form.free_minutes.data, form.period_minutes.data
-        rules.first_hour_fen, rules.period_fen = fen_of(form.first_hour_yuan.data), fen_of(form.period_yuan.data)
+        rules.first_hour_fen, rules.period_fen = (
+            fen_of(form.first_hour_yuan.data),
+            fen_of(form.period_yuan.data),
+        )
         rules.night_unit_fen = fen_of(form.night_unit_yuan.data)
-        rules.daily_cap_fen = fen_of(form.daily_cap_yuan.data) if form.daily_cap_yuan.data is not None else None
+        rules.daily_cap_fen = (
+            fen_of(form.daily_cap_yuan.data) if form.daily_cap_yuan.data is not None else None
+        )
         rules.day_starts, rules.day_ends = starts, ends
         park.tariff = rules
         record(db.session, current_user, "parking.tariff", park, tariff=tariff_in_words(rules))
         db.session.commit()
 
-    done = submit_to_service(form, save, success=_("Tariff saved. New stays are charged by it."),
-                             then=url_for(".dashboard", car_park_id=park.id))
-    return done or render_template("parking/operate/form.html", park=park, form=form, title=_("Tariff"),
-                                   money_fields=True)
+    done = submit_to_service(
+        form,
+        save,
+        success=_("Tariff saved. New stays are charged by it."),
+        then=url_for(".dashboard", car_park_id=park.id),
+    )
+    return done or render_template(
+        "parking/operate/form.html", park=park, form=form, title=_("Tariff"), money_fields=True
+    )
 
 
 @bp.route("/<int:car_park_id>/windows/new", methods=["GET", "POST"])
@@ -121,17 +168,28 @@ def window(car_park_id: int, window_id: int | None = None):
     form = WindowForm(obj=existing)
     if not form.is_submitted() and existing is not None:
         form.days.data = existing.days.value
-        form.start_time.data, form.end_time.data = hhmm(existing.start_minute), hhmm(existing.end_minute)
+        form.start_time.data, form.end_time.data = (
+            hhmm(existing.start_minute),
+            hhmm(existing.end_minute),
+        )
         form.monthly_fee_yuan.data = _yuan(existing.monthly_fee_fen)
 
     def save():
-        values = dict(name_zh=form.name_zh.data.strip(), name_en=form.name_en.data.strip(),
-                      days=DayPattern(form.days.data), start_minute=minutes_of(form.start_time.data),
-                      end_minute=minutes_of(form.end_time.data), spaces=form.spaces.data,
-                      monthly_fee_fen=fen_of(form.monthly_fee_yuan.data))
+        values = dict(
+            name_zh=form.name_zh.data.strip(),
+            name_en=form.name_en.data.strip(),
+            days=DayPattern(form.days.data),
+            start_minute=minutes_of(form.start_time.data),
+            end_minute=minutes_of(form.end_time.data),
+            spaces=form.spaces.data,
+            monthly_fee_fen=fen_of(form.monthly_fee_yuan.data),
+        )
         if values["start_minute"] == values["end_minute"]:
             from app.errors import DomainError
-            raise DomainError(_("The window must start and end at different times."), field="end_time")
+
+            raise DomainError(
+                _("The window must start and end at different times."), field="end_time"
+            )
         if existing is None:
             created = sharing.create_window(db.session, park, **values)
             if not form.active.data:
@@ -139,10 +197,18 @@ def window(car_park_id: int, window_id: int | None = None):
         else:
             sharing.update_window(db.session, existing, active=form.active.data, **values)
 
-    done = submit_to_service(form, save, success=_("Sharing window saved."),
-                             then=url_for(".dashboard", car_park_id=park.id))
-    return done or render_template("parking/operate/form.html", park=park, form=form,
-                                   title=_("Sharing window") if existing else _("New sharing window"))
+    done = submit_to_service(
+        form,
+        save,
+        success=_("Sharing window saved."),
+        then=url_for(".dashboard", car_park_id=park.id),
+    )
+    return done or render_template(
+        "parking/operate/form.html",
+        park=park,
+        form=form,
+        title=_("Sharing window") if existing else _("New sharing window"),
+    )
 
 
 @bp.route("/<int:car_park_id>/token", methods=["POST"])

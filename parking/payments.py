@@ -11,6 +11,7 @@ The demo wallet (演示钱包) is the embedded default's provider: not real mone
 page that shows it. It debits its own books once per charge reference and delivers its callback
 in process, through the same `apply_callback` a real provider's HTTP callback reaches.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,15 @@ from app.errors import DomainError
 from app.i18n import N_
 from app.notifications.services import notify
 from bookings.services import REFERENCE_ALPHABET
-from parking.models import (Charge, ChargeStatus, DemoWalletAccount, DemoWalletPayment, PaymentMethod,
-                            Vehicle, VehicleStatus)
+from parking.models import (
+    Charge,
+    ChargeStatus,
+    DemoWalletAccount,
+    DemoWalletPayment,
+    PaymentMethod,
+    Vehicle,
+    VehicleStatus,
+)
 
 UNPAID = (ChargeStatus.DUE, ChargeStatus.FAILED)
 DEMO_OPENING_BALANCE_FEN = 50000
@@ -43,11 +51,26 @@ class CallbackRefused(DomainError):
     code = "bad_callback"
 
 
-def new_charge(session, *, user_id: int | None, car_park_id: int, plate: str, amount_fen: int,
-               session_id: int | None = None, contract_id: int | None = None) -> Charge:
-    charge = Charge(reference="C" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9)),
-                    user_id=user_id, car_park_id=car_park_id, plate=plate, amount_fen=amount_fen,
-                    session_id=session_id, contract_id=contract_id, status=ChargeStatus.DUE)
+def new_charge(
+    session,
+    *,
+    user_id: int | None,
+    car_park_id: int,
+    plate: str,
+    amount_fen: int,
+    session_id: int | None = None,
+    contract_id: int | None = None,
+) -> Charge:
+    charge = Charge(
+        reference="C" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9)),
+        user_id=user_id,
+        car_park_id=car_park_id,
+        plate=plate,
+        amount_fen=amount_fen,
+        session_id=session_id,
+        contract_id=contract_id,
+        status=ChargeStatus.DUE,
+    )
     session.add(charge)
     session.flush()
     return charge
@@ -57,8 +80,9 @@ def callback_secret(provider: str) -> bytes:
     configured = current_app.config.get("PAYMENT_CALLBACK_SECRETS", {}).get(provider)
     if configured:
         return configured.encode()
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), f"payments:{provider}".encode(),
-                    hashlib.sha256).digest()
+    return hmac.new(
+        current_app.config["SECRET_KEY"].encode(), f"payments:{provider}".encode(), hashlib.sha256
+    ).digest()
 
 
 def sign(provider: str, body: bytes) -> str:
@@ -77,11 +101,17 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
         raise CallbackRefused(_l("Unknown payment provider."), code="unknown_provider")
     # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError, a 500
     # for any header a client cared to send), and a non-hex signature simply does not match.
-    if not hmac.compare_digest(sign(provider, body).encode(), (signature or "").strip().lower().encode()):
+    if not hmac.compare_digest(
+        sign(provider, body).encode(), (signature or "").strip().lower().encode()
+    ):
         raise CallbackRefused(_l("The callback's signature does not match."), code="bad_signature")
     try:
         data = json.loads(body)
-        reference, status, amount = str(data["charge"]), str(data["status"]), int(data["amount_fen"])
+        reference, status, amount = (
+            str(data["charge"]),
+            str(data["status"]),
+            int(data["amount_fen"]),
+        )
     except (ValueError, KeyError, TypeError):
         raise CallbackRefused(_l("The callback is not in the expected format.")) from None
     write_transaction(session)
@@ -90,14 +120,22 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
         if charge is None:
             raise CallbackRefused(_l("No such charge."), code="unknown_charge")
         if amount != charge.amount_fen:
-            raise CallbackRefused(_l("The amount does not match the charge."), code="amount_mismatch")
+            raise CallbackRefused(
+                _l("The amount does not match the charge."), code="amount_mismatch"
+            )
         outcome = "ignored"
         if status == "succeeded":
             moved = session.execute(
-                update(Charge).where(Charge.id == charge.id, Charge.status.in_(UNPAID))
-                .values(status=ChargeStatus.PAID, provider=provider, paid_at=utcnow(),
-                        provider_ref=str(data.get("provider_ref", ""))[:64])
-                .execution_options(synchronize_session=False)).rowcount
+                update(Charge)
+                .where(Charge.id == charge.id, Charge.status.in_(UNPAID))
+                .values(
+                    status=ChargeStatus.PAID,
+                    provider=provider,
+                    paid_at=utcnow(),
+                    provider_ref=str(data.get("provider_ref", ""))[:64],
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
             outcome = "paid" if moved else "already_paid"
             if moved and charge.user_id:
                 session.refresh(charge)
@@ -112,15 +150,26 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
                     outcome = "cancelled"
         elif status == "failed":
             moved = session.execute(
-                update(Charge).where(Charge.id == charge.id, Charge.status == ChargeStatus.DUE)
-                .values(status=ChargeStatus.FAILED).execution_options(synchronize_session=False)).rowcount
+                update(Charge)
+                .where(Charge.id == charge.id, Charge.status == ChargeStatus.DUE)
+                .values(status=ChargeStatus.FAILED)
+                .execution_options(synchronize_session=False)
+            ).rowcount
             outcome = "failed" if moved else "ignored"
             if moved and charge.user_id:
-                notify(session, charge.user_id, kind="parking.payment_failed",
-                       subject=N_("Payment of %(amount)s for %(plate)s did not go through"),
-                       body=N_("Pay it online from your parking history: %(ref)s."),
-                       params={"amount": yuan(charge.amount_fen), "plate": charge.plate, "ref": charge.reference},
-                       link="/parking/mine")
+                notify(
+                    session,
+                    charge.user_id,
+                    kind="parking.payment_failed",
+                    subject=N_("Payment of %(amount)s for %(plate)s did not go through"),
+                    body=N_("Pay it online from your parking history: %(ref)s."),
+                    params={
+                        "amount": yuan(charge.amount_fen),
+                        "plate": charge.plate,
+                        "ref": charge.reference,
+                    },
+                    link="/parking/mine",
+                )
         session.commit()
         session.refresh(charge)
         return CallbackResult(charge, outcome)
@@ -135,6 +184,7 @@ def _contract_paid(session, charge: Charge) -> None:
     its own transaction, so a charge paid here always finds its hold still pending."""
     from bookings import services as engine
     from parking.models import SharingContract
+
     contract = session.get(SharingContract, charge.contract_id)
     if contract is not None:
         engine.transition(session, contract.booking, "pay")
@@ -147,18 +197,37 @@ def cancel_unpaid(session, contract_id: int) -> bool:
     charge_id = session.scalar(select(Charge.id).where(Charge.contract_id == contract_id))
     if charge_id is None:
         return True
-    return session.execute(
-        update(Charge).where(Charge.id == charge_id, Charge.status.in_(UNPAID))
-        .values(status=ChargeStatus.CANCELLED).execution_options(synchronize_session=False)).rowcount == 1
+    return (
+        session.execute(
+            update(Charge)
+            .where(Charge.id == charge_id, Charge.status.in_(UNPAID))
+            .values(status=ChargeStatus.CANCELLED)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def _receipt(session, charge: Charge) -> None:
-    what = N_("Parking at %(park)s, %(plate)s") if charge.session_id else N_("Off-peak sharing contract at %(park)s, %(plate)s")
-    notify(session, charge.user_id, kind="parking.receipt",
-           subject=N_("Receipt %(ref)s: %(amount)s paid"),
-           body=what, params={"ref": charge.reference, "amount": yuan(charge.amount_fen),
-                              "park": charge.car_park.name_zh, "plate": charge.plate},
-           link=f"/parking/charges/{charge.reference}")
+    what = (
+        N_("Parking at %(park)s, %(plate)s")
+        if charge.session_id
+        else N_("Off-peak sharing contract at %(park)s, %(plate)s")
+    )
+    notify(
+        session,
+        charge.user_id,
+        kind="parking.receipt",
+        subject=N_("Receipt %(ref)s: %(amount)s paid"),
+        body=what,
+        params={
+            "ref": charge.reference,
+            "amount": yuan(charge.amount_fen),
+            "park": charge.car_park.name_zh,
+            "plate": charge.plate,
+        },
+        link=f"/parking/charges/{charge.reference}",
+    )
 
 
 class DemoWallet:
@@ -168,9 +237,11 @@ class DemoWallet:
     label = _l("Demo wallet (not real money)")
 
     def _method(self, session, user_id: int) -> PaymentMethod | None:
-        return session.scalar(select(PaymentMethod).where(PaymentMethod.user_id == user_id,
-                                                          PaymentMethod.provider == self.key)
-                              .order_by(PaymentMethod.id))
+        return session.scalar(
+            select(PaymentMethod)
+            .where(PaymentMethod.user_id == user_id, PaymentMethod.provider == self.key)
+            .order_by(PaymentMethod.id)
+        )
 
     def open_method(self, session, user) -> PaymentMethod:
         """The person's demo wallet payment method, opened with a demo balance on first use.
@@ -184,14 +255,21 @@ class DemoWallet:
         try:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            session.execute(insert(DemoWalletAccount)
-                            .values(user_id=user.id, balance_fen=DEMO_OPENING_BALANCE_FEN)
-                            .on_conflict_do_nothing(index_elements=["user_id"]))
-            account = session.scalar(select(DemoWalletAccount).where(DemoWalletAccount.user_id == user.id)
-                                     .with_for_update())
+            session.execute(
+                insert(DemoWalletAccount)
+                .values(user_id=user.id, balance_fen=DEMO_OPENING_BALANCE_FEN)
+                .on_conflict_do_nothing(index_elements=["user_id"])
+            )
+            account = session.scalar(
+                select(DemoWalletAccount)
+                .where(DemoWalletAccount.user_id == user.id)
+                .with_for_update()
+            )
             method = self._method(session, user.id)
             if method is None:
-                method = PaymentMethod(user_id=user.id, provider=self.key, account_ref=f"demo-{account.id}")
+                method = PaymentMethod(
+                    user_id=user.id, provider=self.key, account_ref=f"demo-{account.id}"
+                )
                 session.add(method)
             session.commit()
         except Exception:
@@ -200,42 +278,69 @@ class DemoWallet:
         return method
 
     def balance(self, session, user_id: int) -> int | None:
-        return session.scalar(select(DemoWalletAccount.balance_fen).where(DemoWalletAccount.user_id == user_id))
+        return session.scalar(
+            select(DemoWalletAccount.balance_fen).where(DemoWalletAccount.user_id == user_id)
+        )
 
     def refund(self, session, charge: Charge) -> None:
         """Inside the caller's transaction: give back what was debited for `charge`, once
         (removing its payment row is the guard)."""
-        payment = session.scalar(select(DemoWalletPayment).where(DemoWalletPayment.charge_reference == charge.reference))
+        payment = session.scalar(
+            select(DemoWalletPayment).where(DemoWalletPayment.charge_reference == charge.reference)
+        )
         if payment is None:
             return
-        if session.execute(delete(DemoWalletPayment).where(DemoWalletPayment.id == payment.id)
-                           .execution_options(synchronize_session=False)).rowcount:
-            session.execute(update(DemoWalletAccount).where(DemoWalletAccount.id == payment.account_id)
-                            .values(balance_fen=DemoWalletAccount.balance_fen + payment.amount_fen)
-                            .execution_options(synchronize_session=False))
+        if session.execute(
+            delete(DemoWalletPayment)
+            .where(DemoWalletPayment.id == payment.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount:
+            session.execute(
+                update(DemoWalletAccount)
+                .where(DemoWalletAccount.id == payment.account_id)
+                .values(balance_fen=DemoWalletAccount.balance_fen + payment.amount_fen)
+                .execution_options(synchronize_session=False)
+            )
 
     def pay(self, session, method: PaymentMethod, charge: Charge) -> CallbackResult:
         """Debit the wallet once for this charge and deliver the signed callback. A cancelled
         charge is not debited."""
         write_transaction(session)
         try:
-            if session.scalar(select(Charge.status).where(Charge.id == charge.id)) == ChargeStatus.CANCELLED:
+            if (
+                session.scalar(select(Charge.status).where(Charge.id == charge.id))
+                == ChargeStatus.CANCELLED
+            ):
                 session.commit()
                 session.refresh(charge)
                 return CallbackResult(charge, "cancelled")
-            account = session.scalar(select(DemoWalletAccount).where(DemoWalletAccount.user_id == method.user_id))
-            already = session.scalar(select(DemoWalletPayment).where(
-                DemoWalletPayment.charge_reference == charge.reference))
+            account = session.scalar(
+                select(DemoWalletAccount).where(DemoWalletAccount.user_id == method.user_id)
+            )
+            already = session.scalar(
+                select(DemoWalletPayment).where(
+                    DemoWalletPayment.charge_reference == charge.reference
+                )
+            )
             status = "succeeded"
             if already is None:
                 debited = session.execute(
                     update(DemoWalletAccount)
-                    .where(DemoWalletAccount.id == account.id, DemoWalletAccount.balance_fen >= charge.amount_fen)
+                    .where(
+                        DemoWalletAccount.id == account.id,
+                        DemoWalletAccount.balance_fen >= charge.amount_fen,
+                    )
                     .values(balance_fen=DemoWalletAccount.balance_fen - charge.amount_fen)
-                    .execution_options(synchronize_session=False)).rowcount
+                    .execution_options(synchronize_session=False)
+                ).rowcount
                 if debited:
-                    session.add(DemoWalletPayment(account_id=account.id, charge_reference=charge.reference,
-                                                  amount_fen=charge.amount_fen))
+                    session.add(
+                        DemoWalletPayment(
+                            account_id=account.id,
+                            charge_reference=charge.reference,
+                            amount_fen=charge.amount_fen,
+                        )
+                    )
                 else:
                     status = "failed"
             session.commit()
@@ -245,8 +350,14 @@ class DemoWallet:
         except Exception:
             session.rollback()
             raise
-        body = json.dumps({"charge": charge.reference, "status": status, "amount_fen": charge.amount_fen,
-                           "provider_ref": f"demo-{charge.reference}"}).encode()
+        body = json.dumps(
+            {
+                "charge": charge.reference,
+                "status": status,
+                "amount_fen": charge.amount_fen,
+                "provider_ref": f"demo-{charge.reference}",
+            }
+        ).encode()
         return apply_callback(session, self.key, body, sign(self.key, body))
 
 
@@ -264,8 +375,11 @@ def default_provider():
 def collect_automatically(session, charge: Charge) -> CallbackResult | None:
     """无感支付: charge the payment method bound to the plate, if there is one."""
     # The verified holder's binding only (a claim cannot bind: parking.vehicles.can_bind_payment).
-    vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == charge.plate,
-                                                   Vehicle.status == VehicleStatus.VERIFIED))
+    vehicle = session.scalar(
+        select(Vehicle).where(
+            Vehicle.plate == charge.plate, Vehicle.status == VehicleStatus.VERIFIED
+        )
+    )
     if vehicle is None or vehicle.autopay_method is None or vehicle.owner_id != charge.user_id:
         return None
     charge.automatic = True
@@ -278,14 +392,20 @@ def pay_online(session, charge: Charge, user) -> CallbackResult:
     if charge.status == ChargeStatus.PAID:
         raise DomainError(_l("This has already been paid."), code="already_paid")
     if charge.status == ChargeStatus.CANCELLED:
-        raise DomainError(_l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled")
+        raise DomainError(
+            _l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled"
+        )
     provider = default_provider()
     method = provider.open_method(session, user)
     result = provider.pay(session, method, charge)
     if result.outcome == "cancelled":
-        raise DomainError(_l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled")
+        raise DomainError(
+            _l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled"
+        )
     if result.outcome == "failed" or result.charge.status != ChargeStatus.PAID:
-        raise DomainError(_l("The payment was refused: there is not enough in the wallet."), code="payment_failed")
+        raise DomainError(
+            _l("The payment was refused: there is not enough in the wallet."), code="payment_failed"
+        )
     return result
 
 

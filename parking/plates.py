@@ -1,4 +1,5 @@
 """Chinese licence plates: normalise what people type, check it has a real format."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ NEW_ENERGY_LARGE = re.compile(rf"^[{PROVINCES}][{LETTER}][0-9]{{5}}[DF]$")
 
 
 def normalize_plate(raw: str) -> str:
-    """"沪 a·12345", "沪Ａ１２３４５" -> "沪A12345". Full-width letters and digits become ordinary
+    """ "沪 a·12345", "沪Ａ１２３４５" -> "沪A12345". Full-width letters and digits become ordinary
     ones, spaces, dots and dashes go, letters are upper case. DomainError if it is not a plate."""
     text = unicodedata.normalize("NFKC", raw or "").upper()
     text = re.sub(r"[\s·.\-_•]", "", text)
@@ -26,7 +27,13 @@ def normalize_plate(raw: str) -> str:
     if len(text) == 8 and (NEW_ENERGY_SMALL.match(text) or NEW_ENERGY_LARGE.match(text)):
         return text
     if text and text[0] not in PROVINCES:
-        raise DomainError(_l("A plate starts with the province character, for example 沪A12345"),
-                          field="plate", code="invalid_plate")
-    raise DomainError(_l("Enter a plate of 7 characters (沪A12345) or, for a new-energy car, 8 (沪AD12345)"),
-                      field="plate", code="invalid_plate")
+        raise DomainError(
+            _l("A plate starts with the province character, for example 沪A12345"),
+            field="plate",
+            code="invalid_plate",
+        )
+    raise DomainError(
+        _l("Enter a plate of 7 characters (沪A12345) or, for a new-energy car, 8 (沪AD12345)"),
+        field="plate",
+        code="invalid_plate",
+    )

@@ -13,6 +13,7 @@ large database does not hold locks for long; rows already anonymised are never t
 (partial indexes on the two big tables find the ones left), so a sweep with nothing to do costs
 two index lookups. Running it on several nodes at once is safe: both write the same markers.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,8 +24,15 @@ from sqlalchemy import select, text, update
 from app import clock
 from app.db import write_transaction
 from bookings.models import Booking
-from parking.models import (Charge, ChargeStatus, GateEvent, ParkingReservation, ParkingSession, SessionStatus,
-                            SharingContract)
+from parking.models import (
+    Charge,
+    ChargeStatus,
+    GateEvent,
+    ParkingReservation,
+    ParkingSession,
+    SessionStatus,
+    SharingContract,
+)
 
 ANONYMOUS_PREFIX = "#"
 BATCH = 500
@@ -62,14 +70,27 @@ def anonymise_old_plates(session) -> dict[str, int]:
     ended = select(Booking.id).where(Booking.ends_at < before)
     return {
         "gate events anonymised": _anonymise(session, GateEvent, GateEvent.occurred_at < before),
-        "parking stays anonymised": _anonymise(session, ParkingSession, ParkingSession.exited_at < before,
-                                               ParkingSession.status != SessionStatus.OPEN),
-        "reservations anonymised": _anonymise(session, ParkingReservation,
-                                              ParkingReservation.booking_id.in_(ended)),
-        "contracts anonymised": _anonymise(session, SharingContract, SharingContract.booking_id.in_(ended),
-                                           then=_forget_contract_keys),
-        "charges anonymised": _anonymise(session, Charge, Charge.created_at < before,
-                                         Charge.status.in_((ChargeStatus.PAID, ChargeStatus.CANCELLED))),
+        "parking stays anonymised": _anonymise(
+            session,
+            ParkingSession,
+            ParkingSession.exited_at < before,
+            ParkingSession.status != SessionStatus.OPEN,
+        ),
+        "reservations anonymised": _anonymise(
+            session, ParkingReservation, ParkingReservation.booking_id.in_(ended)
+        ),
+        "contracts anonymised": _anonymise(
+            session,
+            SharingContract,
+            SharingContract.booking_id.in_(ended),
+            then=_forget_contract_keys,
+        ),
+        "charges anonymised": _anonymise(
+            session,
+            Charge,
+            Charge.created_at < before,
+            Charge.status.in_((ChargeStatus.PAID, ChargeStatus.CANCELLED)),
+        ),
     }
 
 
@@ -78,10 +99,18 @@ def _anonymise(session, model, *conditions, then=None) -> int:
     while True:
         write_transaction(session)
         try:
-            ids = list(session.scalars(select(model.id).where(*conditions, identifying(model))
-                                       .order_by(model.id).limit(BATCH)))
+            ids = list(
+                session.scalars(
+                    select(model.id)
+                    .where(*conditions, identifying(model))
+                    .order_by(model.id)
+                    .limit(BATCH)
+                )
+            )
             if ids:
-                session.execute(update(model), [{"id": i, "plate": anonymous_plate(i)} for i in ids])
+                session.execute(
+                    update(model), [{"id": i, "plate": anonymous_plate(i)} for i in ids]
+                )
                 if then is not None:
                     then(session, ids)
             session.commit()
@@ -97,7 +126,14 @@ def _forget_contract_keys(session, contract_ids: list[int]) -> None:
     """A contract's engine booking carries the plate in its idempotency key
     (`share:<window>:<month>:<plate>`, parking.sharing); the month is over, so the key has
     nothing left to protect."""
-    session.execute(update(Booking).where(
-        Booking.id.in_(select(SharingContract.booking_id).where(SharingContract.id.in_(contract_ids))),
-        Booking.idempotency_key.startswith("share:"))
-        .values(idempotency_key=None).execution_options(synchronize_session=False))
+    session.execute(
+        update(Booking)
+        .where(
+            Booking.id.in_(
+                select(SharingContract.booking_id).where(SharingContract.id.in_(contract_ids))
+            ),
+            Booking.idempotency_key.startswith("share:"),
+        )
+        .values(idempotency_key=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -15,13 +15,15 @@ cancels its charge, which can then no longer be paid. A charge and its contract'
 together in one transaction each way, guarded, so a payment racing a lapse or a cancellation
 either confirms the contract or is refunded.
 """
+
 from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -36,7 +38,7 @@ from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from bookings.services import SoldOut
-from parking.models import Charge, ChargeStatus, CarPark, DayPattern, SharingContract, SharingWindow
+from parking.models import CarPark, Charge, ChargeStatus, DayPattern, SharingContract, SharingWindow
 from parking.payments import cancel_unpaid, collect_automatically, new_charge
 
 RENEW_FROM_DAY = 25  # the renewal sweep signs next month from this day of the month
@@ -55,21 +57,45 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
 
 
 def describe(window: SharingWindow) -> str:
-    end = clock.hhmm(window.end_minute) if window.end_minute > window.start_minute else \
-        _l("%(time)s next day", time=clock.hhmm(window.end_minute))
+    end = (
+        clock.hhmm(window.end_minute)
+        if window.end_minute > window.start_minute
+        else _l("%(time)s next day", time=clock.hhmm(window.end_minute))
+    )
     return f"{window.days.label} {clock.hhmm(window.start_minute)}-{end}"
 
 
-def create_window(session, park: CarPark, *, name_zh: str, name_en: str, days: DayPattern,
-                  start_minute: int, end_minute: int, spaces: int, monthly_fee_fen: int) -> SharingWindow:
+def create_window(
+    session,
+    park: CarPark,
+    *,
+    name_zh: str,
+    name_en: str,
+    days: DayPattern,
+    start_minute: int,
+    end_minute: int,
+    spaces: int,
+    monthly_fee_fen: int,
+) -> SharingWindow:
     if start_minute == end_minute:
         raise DomainError(_l("The window must start and end at different times."), field="end_time")
     if spaces < 0 or spaces > park.total_spaces:
-        raise DomainError(_l("Offer between 0 and %(n)d spaces."), field="spaces", n=park.total_spaces)
+        raise DomainError(
+            _l("Offer between 0 and %(n)d spaces."), field="spaces", n=park.total_spaces
+        )
     resource = engine.create_resource(session, "sharing", f"{park.name_zh} {name_zh}"[:160])
-    window = SharingWindow(car_park_id=park.id, resource_id=resource.id, name_zh=name_zh, name_en=name_en,
-                           days=days, start_minute=start_minute, end_minute=end_minute, spaces=spaces,
-                           monthly_fee_fen=monthly_fee_fen, active=True)
+    window = SharingWindow(
+        car_park_id=park.id,
+        resource_id=resource.id,
+        name_zh=name_zh,
+        name_en=name_en,
+        days=days,
+        start_minute=start_minute,
+        end_minute=end_minute,
+        spaces=spaces,
+        monthly_fee_fen=monthly_fee_fen,
+        active=True,
+    )
     session.add(window)
     session.commit()
     return window
@@ -79,10 +105,14 @@ def update_window(session, window: SharingWindow, **values) -> None:
     """Change a window; months already materialised get the new number of spaces, never fewer
     than are signed."""
     if values.get("spaces", window.spaces) > window.car_park.total_spaces:
-        raise DomainError(_l("Offer between 0 and %(n)d spaces."), field="spaces", n=window.car_park.total_spaces)
+        raise DomainError(
+            _l("Offer between 0 and %(n)d spaces."), field="spaces", n=window.car_park.total_spaces
+        )
     for key, value in values.items():
         setattr(window, key, value)
-    for bucket in session.scalars(select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id)):
+    for bucket in session.scalars(
+        select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id)
+    ):
         bucket.capacity = max(window.spaces, bucket.taken)
     session.commit()
 
@@ -91,17 +121,33 @@ def ensure_month(session, window: SharingWindow, month: date) -> CapacityBucket:
     """The window's bucket for `month`, made if missing (ON CONFLICT DO NOTHING: race-safe)."""
     starts, ends = month_bounds(month)
     write_transaction(session)
-    engine.insert_missing_buckets(session, [{"resource_id": window.resource_id, "starts_at": starts,
-                                             "ends_at": ends, "capacity": window.spaces, "taken": 0}])
+    engine.insert_missing_buckets(
+        session,
+        [
+            {
+                "resource_id": window.resource_id,
+                "starts_at": starts,
+                "ends_at": ends,
+                "capacity": window.spaces,
+                "taken": 0,
+            }
+        ],
+    )
     session.commit()
-    return session.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id,
-                                                       CapacityBucket.starts_at == starts))
+    return session.scalar(
+        select(CapacityBucket).where(
+            CapacityBucket.resource_id == window.resource_id, CapacityBucket.starts_at == starts
+        )
+    )
 
 
 def spaces_left(session, window: SharingWindow, month: date) -> int:
     starts, _ = month_bounds(month)
-    bucket = session.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id,
-                                                         CapacityBucket.starts_at == starts))
+    bucket = session.scalar(
+        select(CapacityBucket).where(
+            CapacityBucket.resource_id == window.resource_id, CapacityBucket.starts_at == starts
+        )
+    )
     return bucket.remaining if bucket is not None else window.spaces
 
 
@@ -118,15 +164,27 @@ def pay_by(month: date, *, renewal: bool) -> datetime:
     return max(soon, month_bounds(month)[0]) if renewal else soon
 
 
-def sign(session, user, window: SharingWindow, plate: str, month: date, renew: bool = True,
-         *, idempotency_key: str | None = None, renewal: bool = False, actor=None) -> SharingContract:
+def sign(
+    session,
+    user,
+    window: SharingWindow,
+    plate: str,
+    month: date,
+    renew: bool = True,
+    *,
+    idempotency_key: str | None = None,
+    renewal: bool = False,
+    actor=None,
+) -> SharingContract:
     """Sign `month` of a contract for `window` for `user` (by them, or by `actor`, a helper with
     parking consent; committed). SoldOut when it is full. With a fee the contract waits for
     payment (see the module docstring): charged at once when the plate has 无感支付, else payable
     until `pay_by`."""
     actor = actor or user
     if not can_act_for(session, actor, user, HelpService.PARKING):
-        raise Forbidden(_l("You can only sign contracts for residents who have given you consent for parking."))
+        raise Forbidden(
+            _l("You can only sign contracts for residents who have given you consent for parking.")
+        )
     month = month_start(month)
     this_month = month_start(clock.today())
     if not window.active or window.spaces <= 0:
@@ -138,37 +196,96 @@ def sign(session, user, window: SharingWindow, plate: str, month: date, renew: b
     fee = price_for(window, month, clock.today())
 
     def check(s, request):
-        clash = s.scalar(select(SharingContract.id).join(Booking, Booking.id == SharingContract.booking_id)
-                         .where(SharingContract.window_id == window.id, SharingContract.month == month,
-                                SharingContract.plate == plate, Booking.status.in_(HOLDING)))
+        clash = s.scalar(
+            select(SharingContract.id)
+            .join(Booking, Booking.id == SharingContract.booking_id)
+            .where(
+                SharingContract.window_id == window.id,
+                SharingContract.month == month,
+                SharingContract.plate == plate,
+                Booking.status.in_(HOLDING),
+            )
+        )
         if clash is not None:
-            raise Conflict(_l("%(plate)s already has a contract for this window that month."),
-                           code="already_signed", plate=plate)
+            raise Conflict(
+                _l("%(plate)s already has a contract for this window that month."),
+                code="already_signed",
+                plate=plate,
+            )
 
     deadline = pay_by(month, renewal=renewal) if fee > 0 else None
 
     def created(s, booking):
-        contract = SharingContract(window_id=window.id, holder_id=user.id, booking_id=booking.id,
-                                   plate=plate, month=month, renew=renew, pay_by=deadline)
+        contract = SharingContract(
+            window_id=window.id,
+            holder_id=user.id,
+            booking_id=booking.id,
+            plate=plate,
+            month=month,
+            renew=renew,
+            pay_by=deadline,
+        )
         s.add(contract)
         s.flush()
-        charge = new_charge(s, user_id=user.id, car_park_id=window.car_park_id, plate=plate,
-                            amount_fen=fee, contract_id=contract.id) if fee > 0 else None
-        notify(s, user.id, kind="parking.contract", subject=N_("Off-peak contract signed at %(park)s"),
-               body=N_("%(plate)s, %(window)s, %(month)s.") + (
-                   N_(" Pay %(ref)s by %(until)s, or the space goes back to others.") if charge else ""),
-               params={"park": window.car_park.name_zh, "plate": plate, "window": window.name_zh,
-                       "month": f"{month.year}-{month.month:02d}", "ref": charge.reference if charge else "",
-                       "until": format_datetime(deadline, "short") if deadline else ""},
-               link=f"/parking/contracts/{contract.id}")
+        charge = (
+            new_charge(
+                s,
+                user_id=user.id,
+                car_park_id=window.car_park_id,
+                plate=plate,
+                amount_fen=fee,
+                contract_id=contract.id,
+            )
+            if fee > 0
+            else None
+        )
+        notify(
+            s,
+            user.id,
+            kind="parking.contract",
+            subject=N_("Off-peak contract signed at %(park)s"),
+            body=N_("%(plate)s, %(window)s, %(month)s.")
+            + (
+                N_(" Pay %(ref)s by %(until)s, or the space goes back to others.") if charge else ""
+            ),
+            params={
+                "park": window.car_park.name_zh,
+                "plate": plate,
+                "window": window.name_zh,
+                "month": f"{month.year}-{month.month:02d}",
+                "ref": charge.reference if charge else "",
+                "until": format_datetime(deadline, "short") if deadline else "",
+            },
+            link=f"/parking/contracts/{contract.id}",
+        )
         if actor.id != user.id:
-            record(s, actor, "parking.contract_sign", booking, on_behalf_of=user, reference=booking.reference)
+            record(
+                s,
+                actor,
+                "parking.contract_sign",
+                booking,
+                on_behalf_of=user,
+                reference=booking.reference,
+            )
 
-    booking = engine.reserve(session, engine.Reservation(
-        resource_id=window.resource_id, starts_at=starts, ends_at=ends, quantity=1, holder_id=user.id,
-        idempotency_key=idempotency_key, booked_by_id=actor.id,
-        status=BookingStatus.PENDING if fee > 0 else BookingStatus.CONFIRMED), check=check, on_created=created)
-    contract = session.scalar(select(SharingContract).where(SharingContract.booking_id == booking.id))
+    booking = engine.reserve(
+        session,
+        engine.Reservation(
+            resource_id=window.resource_id,
+            starts_at=starts,
+            ends_at=ends,
+            quantity=1,
+            holder_id=user.id,
+            idempotency_key=idempotency_key,
+            booked_by_id=actor.id,
+            status=BookingStatus.PENDING if fee > 0 else BookingStatus.CONFIRMED,
+        ),
+        check=check,
+        on_created=created,
+    )
+    contract = session.scalar(
+        select(SharingContract).where(SharingContract.booking_id == booking.id)
+    )
     charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
     if charge is not None and charge.status == ChargeStatus.DUE and not charge.automatic:
         collect_automatically(session, charge)  # 无感支付: paid (and confirmed) at once when bound
@@ -184,7 +301,7 @@ def get_for_holder(session, user_id: int, contract_id: int) -> SharingContract:
 
 
 def state(contract: SharingContract) -> str:
-    """"cancelled", "lapsed" (not paid in time), "unpaid" (waiting for payment), "ended",
+    """ "cancelled", "lapsed" (not paid in time), "unpaid" (waiting for payment), "ended",
     "upcoming", "running" (renewing) or "ending" (will lapse)."""
     if contract.booking.status == BookingStatus.EXPIRED:
         return "lapsed"
@@ -215,8 +332,14 @@ def cancel(session, contract: SharingContract, actor=None) -> None:
         cancel_unpaid(session, contract.id)
         contract.renew = False
         if actor.id != holder.id:
-            record(session, actor, "parking.contract_cancel", contract.booking, on_behalf_of=holder,
-                   reference=contract.booking.reference)
+            record(
+                session,
+                actor,
+                "parking.contract_cancel",
+                contract.booking,
+                on_behalf_of=holder,
+                reference=contract.booking.reference,
+            )
         session.commit()
     except Exception:
         session.rollback()
@@ -235,30 +358,60 @@ def renew_contracts(session) -> dict:
     if today.day < RENEW_FROM_DAY:
         return {"renewed": 0, "lapsed": 0}
     month, following = month_start(today), next_month(month_start(today))
-    due = list(session.scalars(
-        select(SharingContract).join(Booking, Booking.id == SharingContract.booking_id)
-        .where(SharingContract.month == month, SharingContract.renew.is_(True),
-               SharingContract.lapsed_reason.is_(None), Booking.status == BookingStatus.CONFIRMED)))
+    due = list(
+        session.scalars(
+            select(SharingContract)
+            .join(Booking, Booking.id == SharingContract.booking_id)
+            .where(
+                SharingContract.month == month,
+                SharingContract.renew.is_(True),
+                SharingContract.lapsed_reason.is_(None),
+                Booking.status == BookingStatus.CONFIRMED,
+            )
+        )
+    )
     renewed = lapsed = 0
     for contract in due:
         window, holder = contract.window, contract.booking.holder
-        already = session.scalar(select(SharingContract.id).where(
-            SharingContract.window_id == window.id, SharingContract.holder_id == holder.id,
-            SharingContract.plate == contract.plate, SharingContract.month == following))
+        already = session.scalar(
+            select(SharingContract.id).where(
+                SharingContract.window_id == window.id,
+                SharingContract.holder_id == holder.id,
+                SharingContract.plate == contract.plate,
+                SharingContract.month == following,
+            )
+        )
         if already is not None:
             continue
         try:
-            sign(session, holder, window, contract.plate, following, renew=True, renewal=True,
-                 idempotency_key=f"share:{window.id}:{following.isoformat()}:{contract.plate}")
+            sign(
+                session,
+                holder,
+                window,
+                contract.plate,
+                following,
+                renew=True,
+                renewal=True,
+                idempotency_key=f"share:{window.id}:{following.isoformat()}:{contract.plate}",
+            )
             renewed += 1
         except (SoldOut, DomainError) as error:
             session.rollback()
             contract.lapsed_reason = "full" if isinstance(error, SoldOut) else "window_closed"
-            notify(session, holder.id, kind="parking.contract_lapsed",
-                   subject=N_("Your off-peak contract at %(park)s ends this month"),
-                   body=N_("It could not be renewed for %(month)s: the window has no space left or has closed."),
-                   params={"park": window.car_park.name_zh, "month": f"{following.year}-{following.month:02d}"},
-                   link=f"/parking/contracts/{contract.id}")
+            notify(
+                session,
+                holder.id,
+                kind="parking.contract_lapsed",
+                subject=N_("Your off-peak contract at %(park)s ends this month"),
+                body=N_(
+                    "It could not be renewed for %(month)s: the window has no space left or has closed."
+                ),
+                params={
+                    "park": window.car_park.name_zh,
+                    "month": f"{following.year}-{following.month:02d}",
+                },
+                link=f"/parking/contracts/{contract.id}",
+            )
             session.commit()
             lapsed += 1
     return {"renewed": renewed, "lapsed": lapsed}
@@ -268,9 +421,13 @@ def lapse_unpaid(session) -> int:
     """Contracts still unpaid at their `pay_by` lapse: the charge is cancelled and the space
     freed, with a message. A contract paid at that moment is left alone (the guarded charge
     update decides). Safe on several nodes at once."""
-    due = list(session.scalars(
-        select(SharingContract).join(Booking, Booking.id == SharingContract.booking_id)
-        .where(Booking.status == BookingStatus.PENDING, SharingContract.pay_by <= clock.now())))
+    due = list(
+        session.scalars(
+            select(SharingContract)
+            .join(Booking, Booking.id == SharingContract.booking_id)
+            .where(Booking.status == BookingStatus.PENDING, SharingContract.pay_by <= clock.now())
+        )
+    )
     return sum(lapse(session, contract) for contract in due)
 
 
@@ -279,16 +436,28 @@ def lapse(session, contract: SharingContract) -> bool:
     paid meanwhile), its hold expired, the holder told. False, changing nothing, otherwise."""
     write_transaction(session)
     try:
-        if not (cancel_unpaid(session, contract.id) and engine.transition(session, contract.booking, "lapse")):
+        if not (
+            cancel_unpaid(session, contract.id)
+            and engine.transition(session, contract.booking, "lapse")
+        ):
             session.rollback()
             return False
         contract.renew, contract.lapsed_reason = False, "unpaid"
-        notify(session, contract.holder_id, kind="parking.contract_lapsed",
-               subject=N_("Your off-peak contract at %(park)s was not paid in time"),
-               body=N_("%(plate)s, %(month)s: the space has gone back to others. You can sign again if one is free."),
-               params={"park": contract.window.car_park.name_zh, "plate": contract.plate,
-                       "month": f"{contract.month.year}-{contract.month.month:02d}"},
-               link=f"/parking/contracts/{contract.id}")
+        notify(
+            session,
+            contract.holder_id,
+            kind="parking.contract_lapsed",
+            subject=N_("Your off-peak contract at %(park)s was not paid in time"),
+            body=N_(
+                "%(plate)s, %(month)s: the space has gone back to others. You can sign again if one is free."
+            ),
+            params={
+                "park": contract.window.car_park.name_zh,
+                "plate": contract.plate,
+                "month": f"{contract.month.year}-{contract.month.month:02d}",
+            },
+            link=f"/parking/contracts/{contract.id}",
+        )
         session.commit()
         return True
     except Exception:
@@ -301,16 +470,31 @@ def impossible_states(session) -> list[tuple[int, str]]:
     unpaid, paid but still waiting, waiting without a deadline)."""
     found = []
     for booking_id, status, charge_status, contract_id in session.execute(
-            select(Booking.id, Booking.status, Charge.status, SharingContract.id)
-            .join(SharingContract, SharingContract.booking_id == Booking.id)
-            .join(Charge, Charge.contract_id == SharingContract.id)
-            .where(((Booking.status == BookingStatus.CONFIRMED) & (Charge.status != ChargeStatus.PAID))
-                   | ((Booking.status == BookingStatus.PENDING) & (Charge.status.in_((ChargeStatus.PAID, ChargeStatus.CANCELLED)))))):
-        found.append((booking_id, f"sharing contract {contract_id} {status.value} but its charge is {charge_status.value}"))
+        select(Booking.id, Booking.status, Charge.status, SharingContract.id)
+        .join(SharingContract, SharingContract.booking_id == Booking.id)
+        .join(Charge, Charge.contract_id == SharingContract.id)
+        .where(
+            ((Booking.status == BookingStatus.CONFIRMED) & (Charge.status != ChargeStatus.PAID))
+            | (
+                (Booking.status == BookingStatus.PENDING)
+                & (Charge.status.in_((ChargeStatus.PAID, ChargeStatus.CANCELLED)))
+            )
+        )
+    ):
+        found.append(
+            (
+                booking_id,
+                f"sharing contract {contract_id} {status.value} but its charge is {charge_status.value}",
+            )
+        )
     for booking_id, contract_id in session.execute(
-            select(Booking.id, SharingContract.id).join(SharingContract, SharingContract.booking_id == Booking.id)
-            .where(Booking.status == BookingStatus.PENDING, SharingContract.pay_by.is_(None))):
-        found.append((booking_id, f"sharing contract {contract_id} waiting for payment without a deadline"))
+        select(Booking.id, SharingContract.id)
+        .join(SharingContract, SharingContract.booking_id == Booking.id)
+        .where(Booking.status == BookingStatus.PENDING, SharingContract.pay_by.is_(None))
+    ):
+        found.append(
+            (booking_id, f"sharing contract {contract_id} waiting for payment without a deadline")
+        )
     return found
 
 
@@ -318,22 +502,32 @@ def _in_window(window: SharingWindow, moment: datetime) -> bool:
     local = clock.local(moment)
     minute = local.hour * 60 + local.minute
     if window.start_minute < window.end_minute:
-        return window.days.includes(local.date()) and window.start_minute <= minute < window.end_minute
+        return (
+            window.days.includes(local.date()) and window.start_minute <= minute < window.end_minute
+        )
     # past midnight: the evening part belongs to today, the morning part to the day before
     if minute >= window.start_minute:
         return window.days.includes(local.date())
     return minute < window.end_minute and window.days.includes(local.date() - timedelta(days=1))
 
 
-def covering_contract(session, car_park_id: int, plate: str, entered: datetime, exited: datetime) -> SharingContract | None:
+def covering_contract(
+    session, car_park_id: int, plate: str, entered: datetime, exited: datetime
+) -> SharingContract | None:
     """The plate's contract at this car park that covers the whole stay (checked every 5
     minutes and at the exit), if any: such a stay costs nothing."""
     contracts = session.scalars(
-        select(SharingContract).join(SharingWindow, SharingWindow.id == SharingContract.window_id)
+        select(SharingContract)
+        .join(SharingWindow, SharingWindow.id == SharingContract.window_id)
         .join(Booking, Booking.id == SharingContract.booking_id)
-        .where(SharingWindow.car_park_id == car_park_id, SharingContract.plate == plate,
-               Booking.status == BookingStatus.CONFIRMED,  # honoured once paid
-               Booking.starts_at <= entered, Booking.ends_at >= exited))
+        .where(
+            SharingWindow.car_park_id == car_park_id,
+            SharingContract.plate == plate,
+            Booking.status == BookingStatus.CONFIRMED,  # honoured once paid
+            Booking.starts_at <= entered,
+            Booking.ends_at >= exited,
+        )
+    )
     for contract in contracts:
         moments, t = [], entered
         while t < exited:
@@ -346,7 +540,15 @@ def covering_contract(session, car_park_id: int, plate: str, entered: datetime, 
 
 
 def my_contracts(session, user_id: int) -> list[SharingContract]:
-    return list(session.scalars(select(SharingContract).where(SharingContract.holder_id == user_id)
-                                .order_by(SharingContract.month.desc(), SharingContract.id.desc()).limit(50)
-                                .options(selectinload(SharingContract.booking),
-                                         selectinload(SharingContract.window).selectinload(SharingWindow.car_park))))
+    return list(
+        session.scalars(
+            select(SharingContract)
+            .where(SharingContract.holder_id == user_id)
+            .order_by(SharingContract.month.desc(), SharingContract.id.desc())
+            .limit(50)
+            .options(
+                selectinload(SharingContract.booking),
+                selectinload(SharingContract.window).selectinload(SharingWindow.car_park),
+            )
+        )
+    )

@@ -1,4 +1,5 @@
 """The parking part of `flask --app wsgi sweep` (every minute; safe on several nodes)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,6 +16,11 @@ def sweep(session) -> dict:
     counts = {"parking pools made": made, "parking no-shows": reservations.mark_no_shows(session)}
     counts["sharing contracts lapsed unpaid"] = sharing.lapse_unpaid(session)
     renewal = sharing.renew_contracts(session)
-    counts.update({"sharing contracts renewed": renewal["renewed"], "sharing contracts lapsed": renewal["lapsed"]})
+    counts.update(
+        {
+            "sharing contracts renewed": renewal["renewed"],
+            "sharing contracts lapsed": renewal["lapsed"],
+        }
+    )
     counts.update(retention.anonymise_old_plates(session))
     return counts

@@ -8,6 +8,7 @@ The rules, in the order they apply (each is tested with worked examples):
    period price (later units); a unit that starts at night costs the night price per unit.
 4. Each 24 hours counted from entry costs at most the daily cap.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ class TariffRules:
     period_minutes: int = 30
     period_fen: int = 500
     night_unit_fen: int = 200
-    day_starts: int = 7 * 60     # minutes after local midnight
+    day_starts: int = 7 * 60  # minutes after local midnight
     day_ends: int = 19 * 60
     daily_cap_fen: int | None = 6000
 
@@ -53,7 +54,9 @@ def quote(rules: TariffRules, entry: datetime, exit: datetime) -> Quote:
     while cursor < exit:
         day = _is_day(rules, cursor)
         if day:
-            price, kind = (rules.first_hour_fen, "first_hour") if first else (rules.period_fen, "day")
+            price, kind = (
+                (rules.first_hour_fen, "first_hour") if first else (rules.period_fen, "day")
+            )
         else:
             price, kind = rules.night_unit_fen, "night"
         units.append((cursor, kind, price))

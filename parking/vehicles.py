@@ -11,6 +11,7 @@ parking.verification). Guarantees:
 - the licence photo is stored privately (content-checked, re-encoded, metadata dropped) and
   removed with the claim or once the claim is decided.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -31,13 +32,16 @@ LICENCE_FOLDER = "licences"  # under UPLOAD_DIR; never served as a static file
 
 class UnknownVehicle(DomainError):
     """The plate is not one of the person's vehicles (nothing is registered as a side effect)."""
+
     status = 422
     code = "unknown_vehicle"
 
 
 def my_vehicles(session, user_id: int) -> list[Vehicle]:
     """All the person's claims, whatever their state (the vehicles page shows each one)."""
-    return list(session.scalars(select(Vehicle).where(Vehicle.owner_id == user_id).order_by(Vehicle.id)))
+    return list(
+        session.scalars(select(Vehicle).where(Vehicle.owner_id == user_id).order_by(Vehicle.id))
+    )
 
 
 def usable_vehicles(session, user_id: int) -> list[Vehicle]:
@@ -60,15 +64,33 @@ def register(session, user, raw_plate: str) -> Vehicle:
     """Claim a plate for `user` (committed). Claiming it again returns the same claim; a refused
     or dropped claim is opened again. Never refused because someone else claims or holds it."""
     plate = normalize_plate(raw_plate)
-    mine = session.scalar(select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate))
+    mine = session.scalar(
+        select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate)
+    )
     if mine is not None and mine.is_live:
         return mine
-    live = session.scalar(select(func.count(Vehicle.id)).where(
-        Vehicle.owner_id == user.id, Vehicle.status.in_(LIVE_VEHICLE_STATES))) or 0
+    live = (
+        session.scalar(
+            select(func.count(Vehicle.id)).where(
+                Vehicle.owner_id == user.id, Vehicle.status.in_(LIVE_VEHICLE_STATES)
+            )
+        )
+        or 0
+    )
     if live >= MAX_VEHICLES:
-        raise Conflict(_l("You can register at most %(n)d vehicles."), field="plate", code="too_many", n=MAX_VEHICLES)
+        raise Conflict(
+            _l("You can register at most %(n)d vehicles."),
+            field="plate",
+            code="too_many",
+            n=MAX_VEHICLES,
+        )
     if mine is not None:
-        mine.status, mine.decided_at, mine.decided_by_id, mine.decision_note = VehicleStatus.CLAIMED, None, None, ""
+        mine.status, mine.decided_at, mine.decided_by_id, mine.decision_note = (
+            VehicleStatus.CLAIMED,
+            None,
+            None,
+            "",
+        )
         session.commit()
         return mine
     vehicle = Vehicle(owner_id=user.id, plate=plate, status=VehicleStatus.CLAIMED)
@@ -77,7 +99,9 @@ def register(session, user, raw_plate: str) -> Vehicle:
         session.commit()
     except IntegrityError:  # the same person's double submit: one claim
         session.rollback()
-        return session.scalar(select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate))
+        return session.scalar(
+            select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate)
+        )
     return vehicle
 
 
@@ -86,18 +110,31 @@ def send_licence(session, vehicle: Vehicle, data: bytes) -> Vehicle:
     (committed). A photo sent before is replaced (its file deleted). A claim verified meanwhile
     stays verified: the change is a guarded UPDATE."""
     if not can_send_licence(vehicle):
-        raise Conflict(_l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate)
+        raise Conflict(
+            _l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate
+        )
     if not data:
-        raise DomainError(_l("Choose a photo of the vehicle licence"), field="photo", code="no_photo")
+        raise DomainError(
+            _l("Choose a photo of the vehicle licence"), field="photo", code="no_photo"
+        )
     stored = store_image(data, LICENCE_FOLDER, max_side=2000, field="photo")
     write_transaction(session)
     try:
-        previous = session.scalar(select(Vehicle.licence_filename).where(Vehicle.id == vehicle.id).with_for_update())
+        previous = session.scalar(
+            select(Vehicle.licence_filename).where(Vehicle.id == vehicle.id).with_for_update()
+        )
         moved = session.execute(
-            update(Vehicle).where(Vehicle.id == vehicle.id, Vehicle.status != VehicleStatus.VERIFIED)
-            .values(licence_filename=stored.filename, status=VehicleStatus.PENDING, decided_at=None,
-                    decided_by_id=None, decision_note="")
-            .execution_options(synchronize_session=False)).rowcount
+            update(Vehicle)
+            .where(Vehicle.id == vehicle.id, Vehicle.status != VehicleStatus.VERIFIED)
+            .values(
+                licence_filename=stored.filename,
+                status=VehicleStatus.PENDING,
+                decided_at=None,
+                decided_by_id=None,
+                decision_note="",
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
         session.commit()
     except Exception:
         session.rollback()
@@ -105,7 +142,9 @@ def send_licence(session, vehicle: Vehicle, data: bytes) -> Vehicle:
         raise
     if not moved:
         remove_image(LICENCE_FOLDER, stored.filename)
-        raise Conflict(_l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate)
+        raise Conflict(
+            _l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate
+        )
     if previous:
         remove_image(LICENCE_FOLDER, previous)
     session.refresh(vehicle)
@@ -132,11 +171,19 @@ def claimed_plate(session, user_id: int, raw_plate: str) -> str:
     """The normalised plate if it is one of the person's live claims; UnknownVehicle (422)
     otherwise. Reservations and contracts take a plate this way: never registering one."""
     plate = normalize_plate(raw_plate)
-    found = session.scalar(select(Vehicle.id).where(Vehicle.plate == plate, Vehicle.owner_id == user_id,
-                                                    Vehicle.status.in_(LIVE_VEHICLE_STATES)))
+    found = session.scalar(
+        select(Vehicle.id).where(
+            Vehicle.plate == plate,
+            Vehicle.owner_id == user_id,
+            Vehicle.status.in_(LIVE_VEHICLE_STATES),
+        )
+    )
     if found is None:
-        raise UnknownVehicle(_l("%(plate)s is not one of your vehicles. Add it under My vehicles first."),
-                             field="plate", plate=plate)
+        raise UnknownVehicle(
+            _l("%(plate)s is not one of your vehicles. Add it under My vehicles first."),
+            field="plate",
+            plate=plate,
+        )
     return plate
 
 
@@ -147,19 +194,29 @@ def set_autopay(session, vehicle: Vehicle, method: PaymentMethod | None) -> None
     change = update(Vehicle).where(Vehicle.id == vehicle.id)
     if method is not None:
         change = change.where(Vehicle.status == VehicleStatus.VERIFIED)
-    moved = session.execute(change.values(autopay_method_id=method.id if method is not None else None)
-                            .execution_options(synchronize_session=False)).rowcount
+    moved = session.execute(
+        change.values(
+            autopay_method_id=method.id if method is not None else None
+        ).execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
     session.refresh(vehicle)
     if not moved:
-        raise Conflict(_l("Automatic payment starts once %(plate)s is verified."), code="plate_not_verified",
-                       plate=vehicle.plate)
+        raise Conflict(
+            _l("Automatic payment starts once %(plate)s is verified."),
+            code="plate_not_verified",
+            plate=vehicle.plate,
+        )
 
 
 def verified_holder(session, plate: str, at: datetime | None = None) -> Vehicle | None:
     """The verified claim of `plate`, if any; with `at`, only if it was verified by then (a stay
     belongs to whoever verifiably held the plate when it began)."""
-    vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate, Vehicle.status == VehicleStatus.VERIFIED))
-    if vehicle is None or (at is not None and (vehicle.decided_at is None or vehicle.decided_at > at)):
+    vehicle = session.scalar(
+        select(Vehicle).where(Vehicle.plate == plate, Vehicle.status == VehicleStatus.VERIFIED)
+    )
+    if vehicle is None or (
+        at is not None and (vehicle.decided_at is None or vehicle.decided_at > at)
+    ):
         return None
     return vehicle

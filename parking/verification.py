@@ -13,6 +13,7 @@ Guarantees:
 - the decision is audited and the driver told, in the same transaction; the licence photos of
   the decided and dropped claims are deleted after it commits.
 """
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -42,22 +43,37 @@ def can_verify(user) -> bool:
 
 def queue(session) -> list[Vehicle]:
     """Claims waiting with a licence photo, oldest first."""
-    return list(session.scalars(
-        select(Vehicle).where(Vehicle.status == VehicleStatus.PENDING).order_by(Vehicle.claimed_at, Vehicle.id)
-        .options(selectinload(Vehicle.owner))))
+    return list(
+        session.scalars(
+            select(Vehicle)
+            .where(Vehicle.status == VehicleStatus.PENDING)
+            .order_by(Vehicle.claimed_at, Vehicle.id)
+            .options(selectinload(Vehicle.owner))
+        )
+    )
 
 
 def waiting(session) -> int:
     """How many claims wait for a verifier."""
-    return session.scalar(select(func.count(Vehicle.id)).where(Vehicle.status == VehicleStatus.PENDING)) or 0
+    return (
+        session.scalar(
+            select(func.count(Vehicle.id)).where(Vehicle.status == VehicleStatus.PENDING)
+        )
+        or 0
+    )
 
 
 def claims_of(session, raw_plate: str) -> list[Vehicle]:
     """The undecided claims of a plate, for a driver showing the licence at a desk."""
     plate = normalize_plate(raw_plate)
-    return list(session.scalars(
-        select(Vehicle).where(Vehicle.plate == plate, Vehicle.status.in_(UNDECIDED))
-        .order_by(Vehicle.claimed_at, Vehicle.id).options(selectinload(Vehicle.owner))))
+    return list(
+        session.scalars(
+            select(Vehicle)
+            .where(Vehicle.plate == plate, Vehicle.status.in_(UNDECIDED))
+            .order_by(Vehicle.claimed_at, Vehicle.id)
+            .options(selectinload(Vehicle.owner))
+        )
+    )
 
 
 def get_undecided(session, vehicle_id: int) -> Vehicle:
@@ -69,17 +85,34 @@ def get_undecided(session, vehicle_id: int) -> Vehicle:
 
 def other_claims(session, vehicle: Vehicle) -> int:
     """How many other accounts claim the same plate (the verifier is told before approving)."""
-    return session.scalar(select(func.count(Vehicle.id)).where(
-        Vehicle.plate == vehicle.plate, Vehicle.id != vehicle.id, Vehicle.status.in_(LIVE_VEHICLE_STATES))) or 0
+    return (
+        session.scalar(
+            select(func.count(Vehicle.id)).where(
+                Vehicle.plate == vehicle.plate,
+                Vehicle.id != vehicle.id,
+                Vehicle.status.in_(LIVE_VEHICLE_STATES),
+            )
+        )
+        or 0
+    )
 
 
 def _decide(session, vehicle: Vehicle, verifier, status: VehicleStatus, note: str) -> bool:
     """Move the claim from an undecided state to `status`; False when it was decided meanwhile."""
-    return bool(session.execute(
-        update(Vehicle).where(Vehicle.id == vehicle.id, Vehicle.status.in_(UNDECIDED))
-        .values(status=status, decided_at=utcnow(), decided_by_id=verifier.id, decision_note=note,
-                licence_filename=None)
-        .execution_options(synchronize_session=False)).rowcount)
+    return bool(
+        session.execute(
+            update(Vehicle)
+            .where(Vehicle.id == vehicle.id, Vehicle.status.in_(UNDECIDED))
+            .values(
+                status=status,
+                decided_at=utcnow(),
+                decided_by_id=verifier.id,
+                decision_note=note,
+                licence_filename=None,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
 
 
 def _already_decided() -> Conflict:
@@ -93,32 +126,67 @@ def approve(session, verifier, vehicle: Vehicle) -> Vehicle:
     try:
         # Every claim of the plate, this one included, locked in id order: two verifiers
         # deciding claims of one plate queue up instead of deadlocking.
-        claims = list(session.scalars(select(Vehicle).where(Vehicle.plate == vehicle.plate)
-                                      .order_by(Vehicle.id).with_for_update()
-                                      .execution_options(populate_existing=True)))
+        claims = list(
+            session.scalars(
+                select(Vehicle)
+                .where(Vehicle.plate == vehicle.plate)
+                .order_by(Vehicle.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        )
         others = [c for c in claims if c.id != vehicle.id and c.status in LIVE_VEHICLE_STATES]
         for other in others:
             photos.append(other.licence_filename)
-            session.execute(update(Vehicle).where(Vehicle.id == other.id).values(
-                status=VehicleStatus.DROPPED, decided_at=utcnow(), decided_by_id=verifier.id,
-                decision_note="verified_elsewhere", licence_filename=None, autopay_method_id=None)
-                .execution_options(synchronize_session=False))
-            notify(session, other.owner_id, kind="parking.plate_dropped",
-                   subject=N_("%(plate)s was verified for another account"),
-                   body=N_("A verifier saw the vehicle licence of %(plate)s for another account, so it is no "
-                           "longer on yours: no history, fees or automatic payment for it. If the car is yours, "
-                           "send a photo of its vehicle licence again from My vehicles."),
-                   params={"plate": other.plate}, link="/parking/vehicles")
+            session.execute(
+                update(Vehicle)
+                .where(Vehicle.id == other.id)
+                .values(
+                    status=VehicleStatus.DROPPED,
+                    decided_at=utcnow(),
+                    decided_by_id=verifier.id,
+                    decision_note="verified_elsewhere",
+                    licence_filename=None,
+                    autopay_method_id=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            notify(
+                session,
+                other.owner_id,
+                kind="parking.plate_dropped",
+                subject=N_("%(plate)s was verified for another account"),
+                body=N_(
+                    "A verifier saw the vehicle licence of %(plate)s for another account, so it is no "
+                    "longer on yours: no history, fees or automatic payment for it. If the car is yours, "
+                    "send a photo of its vehicle licence again from My vehicles."
+                ),
+                params={"plate": other.plate},
+                link="/parking/vehicles",
+            )
         # After the drops: the previous holder's row no longer counts against the partial
         # unique index. Decided meanwhile: nothing above is kept.
         if not _decide(session, vehicle, verifier, VehicleStatus.VERIFIED, ""):
             raise _already_decided()
-        notify(session, vehicle.owner_id, kind="parking.plate_verified",
-               subject=N_("%(plate)s is verified"),
-               body=N_("Its parking history, fees and automatic payment are now on your account, from today."),
-               params={"plate": vehicle.plate}, link="/parking/vehicles")
-        record(session, verifier, "parking.plate_verified", vehicle, plate=vehicle.plate,
-               dropped=[other.id for other in others])
+        notify(
+            session,
+            vehicle.owner_id,
+            kind="parking.plate_verified",
+            subject=N_("%(plate)s is verified"),
+            body=N_(
+                "Its parking history, fees and automatic payment are now on your account, from today."
+            ),
+            params={"plate": vehicle.plate},
+            link="/parking/vehicles",
+        )
+        record(
+            session,
+            verifier,
+            "parking.plate_verified",
+            vehicle,
+            plate=vehicle.plate,
+            dropped=[other.id for other in others],
+        )
         session.commit()
     except IntegrityError:  # another claim of the plate was verified at the same moment
         session.rollback()
@@ -135,17 +203,35 @@ def refuse(session, verifier, vehicle: Vehicle, reason: str) -> Vehicle:
     """Refuse the claim with a reason the driver is told (committed)."""
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(_l("Say why the claim is refused: the driver is told."), field="reason", code="no_reason")
+        raise DomainError(
+            _l("Say why the claim is refused: the driver is told."),
+            field="reason",
+            code="no_reason",
+        )
     photo = vehicle.licence_filename
     write_transaction(session)
     try:
         if not _decide(session, vehicle, verifier, VehicleStatus.REFUSED, reason[:200]):
             raise _already_decided()
-        notify(session, vehicle.owner_id, kind="parking.plate_refused",
-               subject=N_("%(plate)s could not be verified"),
-               body=N_("The verifier's reason: %(reason)s. You can send a new photo of the vehicle licence from My vehicles."),
-               params={"plate": vehicle.plate, "reason": reason[:200]}, link="/parking/vehicles")
-        record(session, verifier, "parking.plate_refused", vehicle, plate=vehicle.plate, reason=reason[:200])
+        notify(
+            session,
+            vehicle.owner_id,
+            kind="parking.plate_refused",
+            subject=N_("%(plate)s could not be verified"),
+            body=N_(
+                "The verifier's reason: %(reason)s. You can send a new photo of the vehicle licence from My vehicles."
+            ),
+            params={"plate": vehicle.plate, "reason": reason[:200]},
+            link="/parking/vehicles",
+        )
+        record(
+            session,
+            verifier,
+            "parking.plate_refused",
+            vehicle,
+            plate=vehicle.plate,
+            reason=reason[:200],
+        )
         session.commit()
     except Exception:
         session.rollback()

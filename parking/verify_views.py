@@ -1,9 +1,18 @@
 """Verifying plates (car-park operators, service-desk clerks): the queue of claims waiting with a
 vehicle licence photo, one claim with its photo and the decision, and the photo itself (never
 cached, verifiers only)."""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -41,8 +50,9 @@ def queue():
             found = verification.claims_of(db.session, form.plate.data)
         except DomainError as error:
             add_error(form, error)
-    return render_template("parking/verify/queue.html", claims=verification.queue(db.session), form=form,
-                           found=found)
+    return render_template(
+        "parking/verify/queue.html", claims=verification.queue(db.session), form=form, found=found
+    )
 
 
 @bp.route("/<int:vehicle_id>", methods=["GET", "POST"])
@@ -57,11 +67,21 @@ def review(vehicle_id: int):
         return verification.refuse(db.session, current_user, vehicle, form.reason.data or "")
 
     done = submit_to_service(
-        form, decide, then=url_for(".queue"),
-        success=lambda v: _("%(plate)s is verified.", plate=plate) if v.is_verified
-        else _("The claim of %(plate)s is refused; the driver is told why.", plate=plate))
-    return done or render_template("parking/verify/review.html", vehicle=vehicle, form=form,
-                                   others=verification.other_claims(db.session, vehicle))
+        form,
+        decide,
+        then=url_for(".queue"),
+        success=lambda v: (
+            _("%(plate)s is verified.", plate=plate)
+            if v.is_verified
+            else _("The claim of %(plate)s is refused; the driver is told why.", plate=plate)
+        ),
+    )
+    return done or render_template(
+        "parking/verify/review.html",
+        vehicle=vehicle,
+        form=form,
+        others=verification.other_claims(db.session, vehicle),
+    )
 
 
 @bp.route("/<int:vehicle_id>/licence")
@@ -70,7 +90,11 @@ def licence(vehicle_id: int):
     vehicle = _undecided_or_404(vehicle_id)
     if not vehicle.licence_filename:  # to be shown at a desk: no photo
         abort(404)
-    response = send_from_directory(current_app.config["UPLOAD_DIR"] + "/" + LICENCE_FOLDER,
-                                   vehicle.licence_filename, max_age=0, conditional=False)
+    response = send_from_directory(
+        current_app.config["UPLOAD_DIR"] + "/" + LICENCE_FOLDER,
+        vehicle.licence_filename,
+        max_age=0,
+        conditional=False,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -1,4 +1,5 @@
 """快捷停车 pages: car parks with live figures and a plain overview map, and the fee quote."""
+
 from __future__ import annotations
 
 from datetime import datetime, time
@@ -37,11 +38,20 @@ def index():
         parks.sort(key=lambda p: distances[p.id])
         sort = "near"
     towns = db.session.scalars(select(Town).order_by(Town.id)).all()
-    return render_template("parking/index.html", parks=parks, towns=towns, town_id=town_id, sort=sort,
-                           q=q, near_text=near_text, near=near[0] if near else None,
-                           distances=distances, points=services.map_points(parks),
-                           words=services.tariff_in_words,
-                           reservable=reservable_now_many(db.session, parks))
+    return render_template(
+        "parking/index.html",
+        parks=parks,
+        towns=towns,
+        town_id=town_id,
+        sort=sort,
+        q=q,
+        near_text=near_text,
+        near=near[0] if near else None,
+        distances=distances,
+        points=services.map_points(parks),
+        words=services.tariff_in_words,
+        reservable=reservable_now_many(db.session, parks),
+    )
 
 
 @bp.route("/<int:car_park_id>")
@@ -50,8 +60,13 @@ def show(car_park_id: int):
     if park is None:
         abort(404)
     from parking.reservations import reservable_now
-    return render_template("parking/show.html", park=park, words=services.tariff_in_words(park.tariff),
-                           reservable=reservable_now(db.session, park))
+
+    return render_template(
+        "parking/show.html",
+        park=park,
+        words=services.tariff_in_words(park.tariff),
+        reservable=reservable_now(db.session, park),
+    )
 
 
 def _moment(day, hhmm: str) -> datetime:
@@ -62,19 +77,28 @@ def _moment(day, hhmm: str) -> datetime:
 @bp.route("/quote")
 def quote():
     form = QuoteForm(request.args)
-    form.car_park.choices = [SelectChoice(str(p.id), p.name) for p in
-                             db.session.scalars(select(CarPark).order_by(CarPark.id))]
+    form.car_park.choices = [
+        SelectChoice(str(p.id), p.name)
+        for p in db.session.scalars(select(CarPark).order_by(CarPark.id))
+    ]
     result = park = None
     if request.args and form.validate():
         entry = _moment(form.entry_day.data, form.entry_time.data)
         exit = _moment(form.exit_day.data, form.exit_time.data)
         refusal = services.quote_refusal(entry, exit)
         if exit <= entry:
-            form.exit_time.errors = list(form.exit_time.errors) + [_("Leaving must be after arrival")]
+            form.exit_time.errors = list(form.exit_time.errors) + [
+                _("Leaving must be after arrival")
+            ]
         elif refusal:  # years away, or a stay too long to price (the fuzzing hung or failed here)
             form.exit_day.errors = list(form.exit_day.errors) + [refusal]
         else:
             park = db.session.get(CarPark, form.car_park.data)
             result = services.fee(park, entry, exit)
-    return render_template("parking/quote.html", form=form, result=result, park=park,
-                           words=services.tariff_in_words(park.tariff) if park else "")
+    return render_template(
+        "parking/quote.html",
+        form=form,
+        result=result,
+        park=park,
+        words=services.tariff_in_words(park.tariff) if park else "",
+    )

@@ -1,41 +1,72 @@
 """物业百事通: repair reporting with the 30-minute response clock, three levels of supervision and
 Open311 GeoReport v2."""
+
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from app.registry import (Link, Service, register_seeder, register_service, register_sweeper,
-                          register_workspace_links)
+from app.registry import (
+    Link,
+    Service,
+    register_seeder,
+    register_service,
+    register_sweeper,
+    register_workspace_links,
+)
 
 
 def init_app(app) -> None:
     from app.accounts.models import Role
+    from app.places.services import on_claim_ended
     from repairs import models, open311, views  # noqa: F401  (models: tables known to Alembic)
     from repairs.demo import seed_repairs
     from repairs.services.sweep import sweep
-
-    from app.places.services import on_claim_ended
     from repairs.services.tickets import end_following
+
     on_claim_ended(end_following)
     app.register_blueprint(views.bp)
     app.register_blueprint(open311.bp)
     from app.extensions import csrf
+
     csrf.exempt(open311.bp)  # machine clients authenticate with api_key, not a session
     open311.init_limits(app)  # filing: per account and per client address
     from app.ratelimit import limit_public_lists
+
     limit_public_lists(app, "open311.services", "open311.list_requests")
-    register_service(app, Service(
-        key="repairs", title=_l("Repairs"),
-        summary=_l("Report a repair at home or in your estate in one step; your property manager responds within 30 minutes."),
-        endpoint="repairs.index", icon="repairs.svg"))
+    register_service(
+        app,
+        Service(
+            key="repairs",
+            title=_l("Repairs"),
+            summary=_l(
+                "Report a repair at home or in your estate in one step; your property manager responds within 30 minutes."
+            ),
+            endpoint="repairs.index",
+            icon="repairs.svg",
+        ),
+    )
     register_seeder(app, seed_repairs)
     register_sweeper(app, sweep)
-    register_workspace_links(app, Role.RESIDENT, lambda user, a: [
-        Link(_l("Report a repair"), url_for("repairs.report"))])
-    register_workspace_links(app, Role.PROPERTY_MANAGER, lambda user, a: [
-        Link(_l("Repair queue"), url_for("repairs.queue"))])
-    register_workspace_links(app, Role.DISTRICT_SUPERVISOR, lambda user, a: [
-        Link(_l("Property companies' response settings"), url_for("repairs.companies"))])
+    register_workspace_links(
+        app, Role.RESIDENT, lambda user, a: [Link(_l("Report a repair"), url_for("repairs.report"))]
+    )
+    register_workspace_links(
+        app,
+        Role.PROPERTY_MANAGER,
+        lambda user, a: [Link(_l("Repair queue"), url_for("repairs.queue"))],
+    )
+    register_workspace_links(
+        app,
+        Role.DISTRICT_SUPERVISOR,
+        lambda user, a: [
+            Link(_l("Property companies' response settings"), url_for("repairs.companies"))
+        ],
+    )
     for role in (Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR):
-        register_workspace_links(app, role, lambda user, a: [
-            Link(_l("Repair dashboard"), url_for("repairs.supervise")),
-            Link(_l("Property company rating"), url_for("repairs.rating"))])
+        register_workspace_links(
+            app,
+            role,
+            lambda user, a: [
+                Link(_l("Repair dashboard"), url_for("repairs.supervise")),
+                Link(_l("Property company rating"), url_for("repairs.rating")),
+            ],
+        )

@@ -1,6 +1,7 @@
 """Demo data for repairs: property companies, about 250 estates across the towns with a manager
 account each, and a realistic history of tickets (most answered in time, some late, some open
 now), so every dashboard shows something true. Idempotent."""
+
 from __future__ import annotations
 
 import random
@@ -12,7 +13,15 @@ from app import clock
 from app.accounts.models import Role, RoleAssignment, User
 from app.demo import DEMO_PASSWORD
 from app.places.models import Estate, Town
-from repairs.models import Category, EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
+from repairs.models import (
+    Category,
+    EstateManagement,
+    EventKind,
+    PropertyCompany,
+    State,
+    Ticket,
+    TicketEvent,
+)
 from repairs.services.clock import respond_by
 
 COMPANIES = [
@@ -23,16 +32,54 @@ COMPANIES = [
     ("绿城物业服务集团上海公司", "Greentown Property Services Shanghai", 0.88),
     ("上海春申物业管理有限公司", "Shanghai Chunshen Property Management", 0.60),
 ]
-STEMS = ["新村", "花园", "公寓", "苑", "名邸", "家园", "小区", "华庭", "雅苑", "景苑", "一村", "二村",
-         "三村", "城", "佳苑", "丽都", "锦园", "秀苑"]
-STEMS_EN = ["New Village", "Garden", "Apartments", "Court", "Residence", "Homes", "Estate", "Huating",
-            "Yayuan", "Jingyuan", "Village No. 1", "Village No. 2", "Village No. 3", "City", "Jiayuan",
-            "Lidu", "Jinyuan", "Xiuyuan"]
+STEMS = [
+    "新村",
+    "花园",
+    "公寓",
+    "苑",
+    "名邸",
+    "家园",
+    "小区",
+    "华庭",
+    "雅苑",
+    "景苑",
+    "一村",
+    "二村",
+    "三村",
+    "城",
+    "佳苑",
+    "丽都",
+    "锦园",
+    "秀苑",
+]
+STEMS_EN = [
+    "New Village",
+    "Garden",
+    "Apartments",
+    "Court",
+    "Residence",
+    "Homes",
+    "Estate",
+    "Huating",
+    "Yayuan",
+    "Jingyuan",
+    "Village No. 1",
+    "Village No. 2",
+    "Village No. 3",
+    "City",
+    "Jiayuan",
+    "Lidu",
+    "Jinyuan",
+    "Xiuyuan",
+]
 ESTATES_PER_TOWN = 18
 DESCRIPTIONS = {
-    Category.WATER: "厨房水管漏水,地上有积水", Category.ELECTRICITY: "楼道灯不亮",
-    Category.LIFT: "电梯按钮失灵,门关不上", Category.DOORS: "单元门禁刷卡打不开",
-    Category.PUBLIC_AREA: "小区路面有坑,晚上容易绊倒", Category.GREENING: "树枝挡住窗户,需要修剪",
+    Category.WATER: "厨房水管漏水,地上有积水",
+    Category.ELECTRICITY: "楼道灯不亮",
+    Category.LIFT: "电梯按钮失灵,门关不上",
+    Category.DOORS: "单元门禁刷卡打不开",
+    Category.PUBLIC_AREA: "小区路面有坑,晚上容易绊倒",
+    Category.GREENING: "树枝挡住窗户,需要修剪",
     Category.OTHER: "垃圾房有异味",
 }
 
@@ -47,11 +94,17 @@ def _estates(session) -> list[Estate]:
             name = f"{short}{stem}"
             if name in existing or i >= ESTATES_PER_TOWN:
                 continue
-            session.add(Estate(town=town, name_zh=name, name_en=f"{short_en} {stem_en}",
-                               address_zh=f"上海市闵行区{town.name_zh}{short}路{100 + 13 * i}弄",
-                               address_en=f"Lane {100 + 13 * i}, {short_en} Road, Minhang, Shanghai",
-                               latitude=31.0 + (town.id * 17 + i) % 25 / 100,
-                               longitude=121.3 + (town.id * 7 + i * 3) % 25 / 100))
+            session.add(
+                Estate(
+                    town=town,
+                    name_zh=name,
+                    name_en=f"{short_en} {stem_en}",
+                    address_zh=f"上海市闵行区{town.name_zh}{short}路{100 + 13 * i}弄",
+                    address_en=f"Lane {100 + 13 * i}, {short_en} Road, Minhang, Shanghai",
+                    latitude=31.0 + (town.id * 17 + i) % 25 / 100,
+                    longitude=121.3 + (town.id * 7 + i * 3) % 25 / 100,
+                )
+            )
     session.flush()
     return list(session.scalars(select(Estate).order_by(Estate.id)))
 
@@ -69,7 +122,11 @@ def seed_repairs(session) -> None:
     managed = {m.estate_id for m in session.scalars(select(EstateManagement))}
     for index, estate in enumerate(estates):
         if estate.id not in managed:
-            session.add(EstateManagement(estate_id=estate.id, company_id=company_list[index % len(company_list)].id))
+            session.add(
+                EstateManagement(
+                    estate_id=estate.id, company_id=company_list[index % len(company_list)].id
+                )
+            )
     session.flush()
     usernames = set(session.scalars(select(User.username)))
     # One scrypt hash of the shared demo password serves every demo manager: hashing ~300 times
@@ -79,8 +136,18 @@ def seed_repairs(session) -> None:
     for estate in estates:
         username = f"wuye-{estate.id}"
         if username not in usernames:
-            session.add(User(username=username, name=f"{estate.name_zh} 物业", password_hash=shared.password_hash,
-                             roles=[RoleAssignment(role=Role.PROPERTY_MANAGER, scope_kind="estate", scope_id=estate.id)]))
+            session.add(
+                User(
+                    username=username,
+                    name=f"{estate.name_zh} 物业",
+                    password_hash=shared.password_hash,
+                    roles=[
+                        RoleAssignment(
+                            role=Role.PROPERTY_MANAGER, scope_kind="estate", scope_id=estate.id
+                        )
+                    ],
+                )
+            )
     session.commit()
     if session.scalar(select(func.count(Ticket.id))):
         return
@@ -100,34 +167,56 @@ def _history(session, estates, quality) -> None:
             company = management[estate.id]
             submitted = now - timedelta(days=day, minutes=rng.randint(0, 1439))
             on_time = rng.random() < quality[company.id]
-            responded = submitted + timedelta(minutes=rng.randint(2, 29) if on_time else rng.randint(31, 180))
+            responded = submitted + timedelta(
+                minutes=rng.randint(2, 29) if on_time else rng.randint(31, 180)
+            )
             resolved = responded + timedelta(hours=rng.randint(1, 72))
             category = rng.choice(list(Category))
             count += 1
             ticket = _ticket(session, count, estate, company, category, submitted, rng, residents)
             ticket.responded_at, ticket.resolved_at = responded, resolved
             ticket.state = State.CLOSED if rng.random() < 0.85 else State.RESOLVED
-            ticket.closed_at = resolved + timedelta(days=1) if ticket.state == State.CLOSED else None
+            ticket.closed_at = (
+                resolved + timedelta(days=1) if ticket.state == State.CLOSED else None
+            )
             if rng.random() < 0.06:
                 ticket.reopen_count = 1
             if rng.random() < 0.5:
-                ticket.rating = max(1, min(5, round(rng.gauss(3.2 + 2 * quality[company.id] - 1, 1))))
+                ticket.rating = max(
+                    1, min(5, round(rng.gauss(3.2 + 2 * quality[company.id] - 1, 1)))
+                )
     # Open now: fresh, nearly due, overdue, long overdue.
     for minutes_ago in (2, 8, 15, 22, 25, 28, 35, 45, 70, 120):
         estate = rng.choice(estates)
         count += 1
-        _ticket(session, count, estate, management[estate.id], rng.choice(list(Category)),
-                now - timedelta(minutes=minutes_ago), rng, residents)
+        _ticket(
+            session,
+            count,
+            estate,
+            management[estate.id],
+            rng.choice(list(Category)),
+            now - timedelta(minutes=minutes_ago),
+            rng,
+            residents,
+        )
     session.commit()
 
 
 def _ticket(session, number, estate, company, category, submitted, rng, residents) -> Ticket:
-    ticket = Ticket(reference=f"BX{number:07d}", estate_id=estate.id,
-                    company_id=company.id, town_id=estate.town_id,
-                    reporter_id=rng.choice(residents).id if residents else None, category=category,
-                    description=DESCRIPTIONS[category], public_area=category in (Category.PUBLIC_AREA, Category.GREENING),
-                    location=f"{rng.randint(1, 30)}号楼", state=State.SUBMITTED, submitted_at=submitted,
-                    respond_by=respond_by(company, submitted))
+    ticket = Ticket(
+        reference=f"BX{number:07d}",
+        estate_id=estate.id,
+        company_id=company.id,
+        town_id=estate.town_id,
+        reporter_id=rng.choice(residents).id if residents else None,
+        category=category,
+        description=DESCRIPTIONS[category],
+        public_area=category in (Category.PUBLIC_AREA, Category.GREENING),
+        location=f"{rng.randint(1, 30)}号楼",
+        state=State.SUBMITTED,
+        submitted_at=submitted,
+        respond_by=respond_by(company, submitted),
+    )
     ticket.events.append(TicketEvent(kind=EventKind.SUBMITTED, at=submitted))
     session.add(ticket)
     return ticket

@@ -3,29 +3,47 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from repairs.models import CATEGORY_LABELS, STATE_LABELS
-from venues.forms import WEEKDAY_LABELS, MultiCheckboxField
 from repairs.services.tickets import CANNED_REPLIES
+from venues.forms import WEEKDAY_LABELS, MultiCheckboxField
 
 PHOTO_HINT = _l("Up to 6 photos (JPEG, PNG, WebP or HEIC). Location data in photos is removed.")
 
 
 class ReportForm(FlaskForm):
-    category = RadioField(_l("What needs repairing?"), choices=[
-        SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
-        validators=[InputRequired(_l("Choose what needs repairing"))])
-    description = TextAreaField(_l("What is wrong?"), description=_l("For example: the kitchen pipe under the sink is leaking"),
-                                validators=[DataRequired(_l("Say what is wrong")), Length(max=1000)])
+    category = RadioField(
+        _l("What needs repairing?"),
+        choices=[SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
+        validators=[InputRequired(_l("Choose what needs repairing"))],
+    )
+    description = TextAreaField(
+        _l("What is wrong?"),
+        description=_l("For example: the kitchen pipe under the sink is leaking"),
+        validators=[DataRequired(_l("Say what is wrong")), Length(max=1000)],
+    )
     public_area = BooleanField(_l("It is in a public area of the estate, not in my home"))
-    area = StringField(_l("Where in the estate?"), description=_l("Only for public areas, for example: Building 5 entrance"),
-                       validators=[Optional(), Length(max=120)])
-    preferred_time = StringField(_l("When can the technician come? (optional)"),
-                                 description=_l("For example: weekday evenings after 6 pm"),
-                                 validators=[Optional(), Length(max=80)])
+    area = StringField(
+        _l("Where in the estate?"),
+        description=_l("Only for public areas, for example: Building 5 entrance"),
+        validators=[Optional(), Length(max=120)],
+    )
+    preferred_time = StringField(
+        _l("When can the technician come? (optional)"),
+        description=_l("For example: weekday evenings after 6 pm"),
+        validators=[Optional(), Length(max=80)],
+    )
     photos = MultipleFileField(_l("Photos (optional)"), description=PHOTO_HINT)
 
 
@@ -35,48 +53,91 @@ class MessageForm(FlaskForm):
 
 
 class ReopenForm(FlaskForm):
-    message = TextAreaField(_l("What is still wrong?"), validators=[DataRequired(_l("Say what is still wrong")), Length(max=1000)])
+    message = TextAreaField(
+        _l("What is still wrong?"),
+        validators=[DataRequired(_l("Say what is still wrong")), Length(max=1000)],
+    )
 
 
 class RateForm(FlaskForm):
-    rating = RadioField(_l("How was the repair?"), choices=[
-        SelectChoice(str(n), _l("%(n)d stars", n=n)) for n in range(5, 0, -1)],
-        validators=[InputRequired(_l("Choose from 1 to 5 stars"))])
+    rating = RadioField(
+        _l("How was the repair?"),
+        choices=[SelectChoice(str(n), _l("%(n)d stars", n=n)) for n in range(5, 0, -1)],
+        validators=[InputRequired(_l("Choose from 1 to 5 stars"))],
+    )
     comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=500)])
 
 
 class ActionForm(FlaskForm):
     action = HiddenField()
-    message = TextAreaField(_l("Message to the resident"), validators=[Optional(), Length(max=1000)])
-    canned = SelectField(_l("Or choose a ready reply"), validators=[Optional()], choices=[
-        SelectChoice("", _l("None"))] + [SelectChoice(str(i), text) for i, text in enumerate(CANNED_REPLIES)])
+    message = TextAreaField(
+        _l("Message to the resident"), validators=[Optional(), Length(max=1000)]
+    )
+    canned = SelectField(
+        _l("Or choose a ready reply"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("None"))]
+        + [SelectChoice(str(i), text) for i, text in enumerate(CANNED_REPLIES)],
+    )
     technician_name = StringField(_l("Technician's name"), validators=[Optional(), Length(max=64)])
-    technician_phone = StringField(_l("Technician's phone"), validators=[Optional(), Length(max=20)])
-    visit_at = StringField(_l("Visit time (YYYY-MM-DD HH:MM)"), validators=[Optional(), Length(max=16)])
-    duplicate_of = StringField(_l("Reference of the original report"), validators=[Optional(), Length(max=16)])
+    technician_phone = StringField(
+        _l("Technician's phone"), validators=[Optional(), Length(max=20)]
+    )
+    visit_at = StringField(
+        _l("Visit time (YYYY-MM-DD HH:MM)"), validators=[Optional(), Length(max=16)]
+    )
+    duplicate_of = StringField(
+        _l("Reference of the original report"), validators=[Optional(), Length(max=16)]
+    )
 
 
 class NoteForm(FlaskForm):
-    message = TextAreaField(_l("Supervisory note (staff only)"), validators=[DataRequired(_l("Write the note")), Length(max=1000)])
+    message = TextAreaField(
+        _l("Supervisory note (staff only)"),
+        validators=[DataRequired(_l("Write the note")), Length(max=1000)],
+    )
 
 
 class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    state = SelectField(_l("State"), validators=[Optional()], choices=[SelectChoice("", _l("All open"))] + [
-        SelectChoice(s.value, label) for s, label in STATE_LABELS.items()
-        if s.value in ("submitted", "acknowledged", "assigned", "in_progress", "reopened")])
-    category = SelectField(_l("Category"), validators=[Optional()], choices=[SelectChoice("", _l("All"))] + [
-        SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()])
+    state = SelectField(
+        _l("State"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("All open"))]
+        + [
+            SelectChoice(s.value, label)
+            for s, label in STATE_LABELS.items()
+            if s.value in ("submitted", "acknowledged", "assigned", "in_progress", "reopened")
+        ],
+    )
+    category = SelectField(
+        _l("Category"),
+        validators=[Optional()],
+        choices=[SelectChoice("", _l("All"))]
+        + [SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
+    )
 
 
 class CompanyForm(FlaskForm):
-    response_minutes = IntegerField(_l("Response window (minutes)"), validators=[InputRequired(), NumberRange(5, 24 * 60)])
-    work_starts = StringField(_l("Working hours start (HH:MM)"), description=_l("Leave both times empty for 24x7"),
-                              validators=[Optional(), Length(max=5)])
+    response_minutes = IntegerField(
+        _l("Response window (minutes)"), validators=[InputRequired(), NumberRange(5, 24 * 60)]
+    )
+    work_starts = StringField(
+        _l("Working hours start (HH:MM)"),
+        description=_l("Leave both times empty for 24x7"),
+        validators=[Optional(), Length(max=5)],
+    )
     work_ends = StringField(_l("Working hours end (HH:MM)"), validators=[Optional(), Length(max=5)])
-    work_days = MultiCheckboxField(_l("Working days"), choices=[
-        SelectChoice(str(i), label) for i, label in enumerate(WEEKDAY_LABELS)])
-    reopen_days = IntegerField(_l("Residents may reopen for (days)"), validators=[InputRequired(), NumberRange(0, 90)])
-    auto_close_days = IntegerField(_l("Close fixed reports automatically after (days)"), validators=[InputRequired(), NumberRange(1, 90)])
+    work_days = MultiCheckboxField(
+        _l("Working days"),
+        choices=[SelectChoice(str(i), label) for i, label in enumerate(WEEKDAY_LABELS)],
+    )
+    reopen_days = IntegerField(
+        _l("Residents may reopen for (days)"), validators=[InputRequired(), NumberRange(0, 90)]
+    )
+    auto_close_days = IntegerField(
+        _l("Close fixed reports automatically after (days)"),
+        validators=[InputRequired(), NumberRange(1, 90)],
+    )

@@ -1,12 +1,23 @@
 """物业百事通: property companies, repair tickets, their timeline and photos."""
+
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l, lazy_pgettext
-from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -70,8 +81,13 @@ STATE_LABELS = {
     State.DUPLICATE: _l("Duplicate"),
     State.CANCELLED: _l("Cancelled by the resident"),
 }
-OPEN_STATES = (State.SUBMITTED, State.ACKNOWLEDGED, State.ASSIGNED, State.IN_PROGRESS,
-               State.REOPENED)
+OPEN_STATES = (
+    State.SUBMITTED,
+    State.ACKNOWLEDGED,
+    State.ASSIGNED,
+    State.IN_PROGRESS,
+    State.REOPENED,
+)
 
 
 class PropertyCompany(db.Model):
@@ -100,7 +116,9 @@ class EstateManagement(db.Model):
 
     __tablename__ = "estate_management"
 
-    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), primary_key=True)
+    estate_id: Mapped[int] = mapped_column(
+        ForeignKey("estate.id", ondelete="CASCADE"), primary_key=True
+    )
     company_id: Mapped[int] = mapped_column(ForeignKey("property_company.id"), index=True)
 
     estate = relationship("Estate")
@@ -118,11 +136,23 @@ class Ticket(db.Model):
         Index("ix_repair_ticket_company_submitted", "company_id", "submitted_at"),
         Index("ix_repair_ticket_town_submitted", "town_id", "submitted_at"),
         # The sweep and the dashboards look only at tickets still waiting for a response.
-        Index("ix_repair_ticket_unanswered", "respond_by",
-              postgresql_where=text("responded_at IS NULL"), sqlite_where=text("responded_at IS NULL")),
-        Index("ix_repair_ticket_open", "state", "estate_id",
-              postgresql_where=text("state IN ('submitted','acknowledged','assigned','in_progress','reopened')"),
-              sqlite_where=text("state IN ('submitted','acknowledged','assigned','in_progress','reopened')")),
+        Index(
+            "ix_repair_ticket_unanswered",
+            "respond_by",
+            postgresql_where=text("responded_at IS NULL"),
+            sqlite_where=text("responded_at IS NULL"),
+        ),
+        Index(
+            "ix_repair_ticket_open",
+            "state",
+            "estate_id",
+            postgresql_where=text(
+                "state IN ('submitted','acknowledged','assigned','in_progress','reopened')"
+            ),
+            sqlite_where=text(
+                "state IN ('submitted','acknowledged','assigned','in_progress','reopened')"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,8 +161,12 @@ class Ticket(db.Model):
     # Snapshots at submission, so reports and ratings stay true if an estate changes hands.
     company_id: Mapped[int] = mapped_column(ForeignKey("property_company.id"))
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"))
-    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
-    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    reported_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     category: Mapped[Category] = mapped_column(str_enum(Category, 16))
     description: Mapped[str] = mapped_column(Text)
     public_area: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -140,15 +174,20 @@ class Ticket(db.Model):
     location: Mapped[str] = mapped_column(String(120))
     # A home report's household, and the reporter's claim to it when they reported: while that
     # claim is pending the manager sees "home not yet verified" and can confirm it in one click.
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id", ondelete="SET NULL"),
-                                                     index=True)
-    home_claim_id: Mapped[int | None] = mapped_column(ForeignKey("home_claim.id", ondelete="SET NULL"))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household.id", ondelete="SET NULL"), index=True
+    )
+    home_claim_id: Mapped[int | None] = mapped_column(
+        ForeignKey("home_claim.id", ondelete="SET NULL")
+    )
     preferred_time: Mapped[str] = mapped_column(String(80), default="")
     state: Mapped[State] = mapped_column(str_enum(State, 16))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     respond_by: Mapped[datetime] = mapped_column(UTCDateTime)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    responder_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    responder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     technician_name: Mapped[str | None] = mapped_column(String(64))
     technician_phone: Mapped[str | None] = mapped_column(String(20))
     visit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -169,10 +208,12 @@ class Ticket(db.Model):
     company: Mapped[PropertyCompany] = relationship()
     reporter = relationship("User", foreign_keys=[reporter_id])
     reported_by = relationship("User", foreign_keys=[reported_by_id])
-    events: Mapped[list["TicketEvent"]] = relationship(
-        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan")
-    photos: Mapped[list["TicketPhoto"]] = relationship(
-        back_populates="ticket", order_by="TicketPhoto.id", cascade="all, delete-orphan")
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[TicketPhoto]] = relationship(
+        back_populates="ticket", order_by="TicketPhoto.id", cascade="all, delete-orphan"
+    )
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
@@ -212,7 +253,9 @@ class TicketEvent(db.Model):
     __tablename__ = "repair_ticket_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_ticket.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("repair_ticket.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, 24))
@@ -228,7 +271,9 @@ class TicketPhoto(db.Model):
     __tablename__ = "repair_ticket_photo"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_ticket.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("repair_ticket.id", ondelete="CASCADE"), index=True
+    )
     filename: Mapped[str] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
@@ -245,4 +290,6 @@ class TicketFollower(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_ticket.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )

@@ -18,6 +18,7 @@ Filing follows the portal's input policy (app/text.py): the fields are validated
 repair report form itself, so the limits are the web page's; a malformed body is a 400 in the
 spec's error format, and filing is rate-limited per account and per client address.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,15 @@ from repairs.services import tickets
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 CHANGESET = "2026-11-21T00:00:00+08:00"
 FORMATS = ("json", "xml")
-LIST_ITEM = {"services": "service", "service_requests": "request", "attributes": "attribute",
-             "values": "value", "endpoints": "endpoint", "formats": "format", "errors": "error"}
+LIST_ITEM = {
+    "services": "service",
+    "service_requests": "request",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "errors": "error",
+}
 
 
 class Open311Error(Exception):
@@ -64,6 +72,7 @@ def _xml(root_name: str, value) -> bytes:
                 build(element, LIST_ITEM.get(name, "item"), child)
         elif item is not None:
             element.text = text.xml_text(str(item).lower() if isinstance(item, bool) else str(item))
+
     root = ET.Element(root_name)
     for entry in value if isinstance(value, list) else [value]:
         if isinstance(value, list):
@@ -92,14 +101,18 @@ def _format(fmt: str) -> str:
 def open311_error(error: Open311Error):
     fmt = request.view_args.get("fmt") if request.view_args else "json"
     fmt = fmt if fmt in FORMATS else "json"
-    return _respond(fmt, "errors", [{"code": error.code, "description": error.description}], error.code)
+    return _respond(
+        fmt, "errors", [{"code": error.code, "description": error.description}], error.code
+    )
 
 
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
     """Refusals from below the views (a body too large, a rate limit) in the spec's format too."""
     if isinstance(error, TooManyRequests):
-        return open311_error(Open311Error(429, _("Too many requests. Wait a little and try again.")))
+        return open311_error(
+            Open311Error(429, _("Too many requests. Wait a little and try again."))
+        )
     return open311_error(Open311Error(error.code or 400, error.description or error.name))
 
 
@@ -110,19 +123,42 @@ def _iso(value: datetime | None) -> str | None:
 @bp.route("/discovery.<fmt>")
 def discovery(fmt):
     fmt = _format(fmt)
-    return _respond(fmt, "discovery", {
-        "changeset": CHANGESET, "contact": _("Citizen hotline %(hotline)s", hotline=current_app.config["PORTAL_HOTLINE"]),
-        "key_service": _("Personal API tokens: ask your district administrator (flask create-token)."),
-        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
-                       "url": url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[0],
-                       "changeset": CHANGESET, "type": "production",
-                       "formats": ["text/xml", "application/json"]}]})
+    return _respond(
+        fmt,
+        "discovery",
+        {
+            "changeset": CHANGESET,
+            "contact": _(
+                "Citizen hotline %(hotline)s", hotline=current_app.config["PORTAL_HOTLINE"]
+            ),
+            "key_service": _(
+                "Personal API tokens: ask your district administrator (flask create-token)."
+            ),
+            "endpoints": [
+                {
+                    "specification": "http://wiki.open311.org/GeoReport_v2",
+                    "url": url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[
+                        0
+                    ],
+                    "changeset": CHANGESET,
+                    "type": "production",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        },
+    )
 
 
 def _service(category: Category) -> dict:
-    return {"service_code": category.value, "service_name": str(category.label),
-            "description": str(category.label), "metadata": True, "type": "realtime",
-            "keywords": category.value.replace("_", ","), "group": _("Property repairs")}
+    return {
+        "service_code": category.value,
+        "service_name": str(category.label),
+        "description": str(category.label),
+        "metadata": True,
+        "type": "realtime",
+        "keywords": category.value.replace("_", ","),
+        "group": _("Property repairs"),
+    }
 
 
 @bp.route("/services.<fmt>")
@@ -131,11 +167,26 @@ def services(fmt):
 
 
 ATTRIBUTES = [
-    {"variable": True, "code": "public_area", "datatype": "singlevaluelist", "required": False,
-     "datatype_description": "", "order": 1, "description": "",
-     "values": [{"key": "true", "name": ""}, {"key": "false", "name": ""}]},
-    {"variable": True, "code": "preferred_time", "datatype": "string", "required": False,
-     "datatype_description": "", "order": 2, "description": "", "values": []},
+    {
+        "variable": True,
+        "code": "public_area",
+        "datatype": "singlevaluelist",
+        "required": False,
+        "datatype_description": "",
+        "order": 1,
+        "description": "",
+        "values": [{"key": "true", "name": ""}, {"key": "false", "name": ""}],
+    },
+    {
+        "variable": True,
+        "code": "preferred_time",
+        "datatype": "string",
+        "required": False,
+        "datatype_description": "",
+        "order": 2,
+        "description": "",
+        "values": [],
+    },
 ]
 
 
@@ -145,7 +196,9 @@ def service_definition(code, fmt):
     if code not in {c.value for c in Category}:
         raise Open311Error(404, _("No service with that code."))
     attributes = [dict(a) for a in ATTRIBUTES]
-    attributes[0]["description"] = _("Is it in a public area of the estate rather than in the reporter's home?")
+    attributes[0]["description"] = _(
+        "Is it in a public area of the estate rather than in the reporter's home?"
+    )
     attributes[0]["values"] = [{"key": "true", "name": _("Yes")}, {"key": "false", "name": _("No")}]
     attributes[1]["description"] = _("When can the technician come?")
     return _respond(fmt, "service_definition", {"service_code": code, "attributes": attributes})
@@ -170,27 +223,44 @@ def _request_dict(ticket: Ticket) -> dict:
     updated = max((e.at for e in ticket.events), default=ticket.submitted_at)
     # A report about someone's own home is published without their words (which may say who
     # they are or what is in their home): the category, estate, times and status remain.
-    address = estate.address_zh + (f" {text.mask_contacts(ticket.location)}"
-                                   if ticket.public_area and ticket.location else "")
+    address = estate.address_zh + (
+        f" {text.mask_contacts(ticket.location)}" if ticket.public_area and ticket.location else ""
+    )
     description = text.mask_contacts(ticket.description) if ticket.public_area else ""
-    return {"service_request_id": ticket.reference,
-            "status": "open" if ticket.state in OPEN_STATES else "closed",
-            "status_notes": _status_notes(ticket), "service_name": str(ticket.category.label),
-            "service_code": ticket.category.value, "description": description,
-            "agency_responsible": ticket.company.name, "service_notice": "",
-            "requested_datetime": _iso(ticket.submitted_at), "updated_datetime": _iso(updated),
-            "expected_datetime": _iso(ticket.respond_by), "address": address,
-            "address_id": str(estate.id), "zipcode": "", "lat": estate.latitude, "long": estate.longitude,
-            "media_url": ""}
+    return {
+        "service_request_id": ticket.reference,
+        "status": "open" if ticket.state in OPEN_STATES else "closed",
+        "status_notes": _status_notes(ticket),
+        "service_name": str(ticket.category.label),
+        "service_code": ticket.category.value,
+        "description": description,
+        "agency_responsible": ticket.company.name,
+        "service_notice": "",
+        "requested_datetime": _iso(ticket.submitted_at),
+        "updated_datetime": _iso(updated),
+        "expected_datetime": _iso(ticket.respond_by),
+        "address": address,
+        "address_id": str(estate.id),
+        "zipcode": "",
+        "lat": estate.latitude,
+        "long": estate.longitude,
+        "media_url": "",
+    }
 
 
 def _parse_date(value: str, name: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise Open311Error(400, _("%(name)s must be a W3C date-time, like 2026-11-21T08:00:00+08:00.", name=name)) from None
-    if not clock.plausible(parsed.date()):  # next to the year 1 or 9999 it overflowed (tests/test_fuzz.py)
-        raise Open311Error(400, _("%(name)s must be a W3C date-time, like 2026-11-21T08:00:00+08:00.", name=name))
+        raise Open311Error(
+            400, _("%(name)s must be a W3C date-time, like 2026-11-21T08:00:00+08:00.", name=name)
+        ) from None
+    if not clock.plausible(
+        parsed.date()
+    ):  # next to the year 1 or 9999 it overflowed (tests/test_fuzz.py)
+        raise Open311Error(
+            400, _("%(name)s must be a W3C date-time, like 2026-11-21T08:00:00+08:00.", name=name)
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.LOCAL_TZ)
 
 
@@ -200,11 +270,16 @@ def list_requests(fmt):
     query = select(Ticket).order_by(Ticket.submitted_at.desc())
     args = request.args
     if args.get("service_request_id"):
-        query = query.where(Ticket.reference.in_([r.strip() for r in args["service_request_id"].split(",")]))
+        query = query.where(
+            Ticket.reference.in_([r.strip() for r in args["service_request_id"].split(",")])
+        )
     else:
         if args.get("service_code"):
-            query = query.where(Ticket.category.in_([c for c in args["service_code"].split(",")
-                                                     if c in {x.value for x in Category}]))
+            query = query.where(
+                Ticket.category.in_(
+                    [c for c in args["service_code"].split(",") if c in {x.value for x in Category}]
+                )
+            )
         end = _parse_date(args["end_date"], "end_date") if args.get("end_date") else clock.now()
         start = _parse_date(args["start_date"], "start_date") if args.get("start_date") else None
         query = query.where(Ticket.submitted_at <= end)
@@ -219,8 +294,12 @@ def list_requests(fmt):
             elif wanted == {"closed"}:
                 query = query.where(Ticket.state.not_in(OPEN_STATES))
     # Each request shows its estate, company and latest note: load them with the tickets, not per ticket.
-    query = query.options(selectinload(Ticket.estate), selectinload(Ticket.company), selectinload(Ticket.events))
-    return _respond(fmt, "service_requests", [_request_dict(t) for t in db.session.scalars(query.limit(1000))])
+    query = query.options(
+        selectinload(Ticket.estate), selectinload(Ticket.company), selectinload(Ticket.events)
+    )
+    return _respond(
+        fmt, "service_requests", [_request_dict(t) for t in db.session.scalars(query.limit(1000))]
+    )
 
 
 @bp.route("/requests/<request_id>.<fmt>")
@@ -239,7 +318,9 @@ def token(token, fmt):
     ticket = tickets.get(db.session, token)
     if ticket is None:
         raise Open311Error(404, _("No service request with that token."))
-    return _respond(fmt, "service_requests", [{"service_request_id": ticket.reference, "token": token}])
+    return _respond(
+        fmt, "service_requests", [{"service_request_id": ticket.reference, "token": token}]
+    )
 
 
 def _normal(text: str) -> str:
@@ -264,9 +345,19 @@ def match_address(session, address: str) -> Estate | None:
 def nearest_estate(session, lat: float, lng: float) -> Estate | None:
     def distance(e: Estate) -> float:
         dlat, dlng = math.radians(e.latitude - lat), math.radians(e.longitude - lng)
-        a = math.sin(dlat / 2) ** 2 + math.cos(math.radians(lat)) * math.cos(math.radians(e.latitude)) * math.sin(dlng / 2) ** 2
+        a = (
+            math.sin(dlat / 2) ** 2
+            + math.cos(math.radians(lat))
+            * math.cos(math.radians(e.latitude))
+            * math.sin(dlng / 2) ** 2
+        )
         return 2 * 6371 * math.asin(math.sqrt(a))
-    located = [e for e in session.scalars(select(Estate)) if e.latitude is not None and e.longitude is not None]
+
+    located = [
+        e
+        for e in session.scalars(select(Estate))
+        if e.latitude is not None and e.longitude is not None
+    ]
     return min(located, key=distance, default=None)
 
 
@@ -286,7 +377,11 @@ def _submitted() -> dict[str, str]:
         if not isinstance(fields, dict):
             raise Open311Error(400, _("Send the fields form-encoded or as one JSON object."))
         for key, value in fields.items():
-            if key in NUMERIC_FIELDS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if (
+                key in NUMERIC_FIELDS
+                and isinstance(value, (int, float))
+                and not isinstance(value, bool)
+            ):
                 fields[key] = repr(value)
             elif not isinstance(value, str):
                 raise Open311Error(400, _("%(name)s must be text.", name=str(key)[:40]))
@@ -295,7 +390,9 @@ def _submitted() -> dict[str, str]:
         raise Open311Error(400, f"{sorted(refused)[0][:40]}: {text.CONTROL_MESSAGE}")
     for key, value in fields.items():
         if len(value) > text.LONG:
-            raise Open311Error(400, f"{key[:40]}: " + _("Use at most %(n)d characters.", n=text.LONG))
+            raise Open311Error(
+                400, f"{key[:40]}: " + _("Use at most %(n)d characters.", n=text.LONG)
+            )
     return {key: text.normalise_newlines(value) for key, value in fields.items()}
 
 
@@ -313,7 +410,9 @@ def _estate(fields: dict) -> Estate | None:
             lat, lng = float(fields["lat"]), float(fields["long"])
         except ValueError:
             raise Open311Error(400, _("lat and long must be numbers.")) from None
-        if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        if not (
+            math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180
+        ):
             raise Open311Error(400, _("lat and long must be numbers.")) from None
         return nearest_estate(db.session, lat, lng)
     if fields.get("address_id"):
@@ -327,7 +426,11 @@ def _estate(fields: dict) -> Estate | None:
 
 
 # The report form's fields, by their Open311 names: the same validators (and limits) as the page.
-FORM_FIELDS = {"description": "description", "area": "address_string", "preferred_time": "attribute[preferred_time]"}
+FORM_FIELDS = {
+    "description": "description",
+    "area": "address_string",
+    "preferred_time": "attribute[preferred_time]",
+}
 
 
 def _validated(fields: dict, public: bool, estate: Estate) -> dict:
@@ -340,15 +443,26 @@ def _validated(fields: dict, public: bool, estate: Estate) -> dict:
         if not area and fields.get("lat") and fields.get("long"):
             area = f"{float(fields['lat']):.6f},{float(fields['long']):.6f}"
         area = area or estate.name_zh
-    form = ReportForm(formdata=MultiDict({"description": fields.get("description", ""), "area": area,
-                                          "preferred_time": fields.get("attribute[preferred_time]", "")}),
-                      meta={"csrf": False})
+    form = ReportForm(
+        formdata=MultiDict(
+            {
+                "description": fields.get("description", ""),
+                "area": area,
+                "preferred_time": fields.get("attribute[preferred_time]", ""),
+            }
+        ),
+        meta={"csrf": False},
+    )
     form.validate()
     for name, outside in FORM_FIELDS.items():
         errors = getattr(form, name).errors
         if errors:
             raise Open311Error(400, f"{outside}: {errors[0]}")
-    return {"description": form.description.data, "area": area, "preferred_time": form.preferred_time.data or ""}
+    return {
+        "description": form.description.data,
+        "area": area,
+        "preferred_time": form.preferred_time.data or "",
+    }
 
 
 @bp.route("/requests.<fmt>", methods=["POST"])
@@ -367,19 +481,41 @@ def create_request(fmt):
     if estate is None:
         raise Open311Error(400, _("The location does not match any estate in the district."))
     reporter = api_token.user
-    public = fields.get("attribute[public_area]", "").lower() == "true" or reporter.home_estate_id != estate.id
+    public = (
+        fields.get("attribute[public_area]", "").lower() == "true"
+        or reporter.home_estate_id != estate.id
+    )
     report = _validated(fields, public, estate)
     try:
-        ticket = tickets.report(db.session, reporter, reporter, category=Category(code),
-                                description=report["description"], public_area=public, area=report["area"],
-                                preferred_time=report["preferred_time"], estate_id=estate.id)
+        ticket = tickets.report(
+            db.session,
+            reporter,
+            reporter,
+            category=Category(code),
+            description=report["description"],
+            public_area=public,
+            area=report["area"],
+            preferred_time=report["preferred_time"],
+            estate_id=estate.id,
+        )
     except DomainError as error:
         db.session.rollback()
         raise Open311Error(400, str(error)) from None
-    return _respond(fmt, "service_requests", [{"service_request_id": ticket.reference,
-                                                "service_notice": _("Your property manager will respond by %(time)s.",
-                                                                    time=clock.local(ticket.respond_by).strftime("%H:%M")),
-                                                "account_id": str(reporter.id)}], 201)
+    return _respond(
+        fmt,
+        "service_requests",
+        [
+            {
+                "service_request_id": ticket.reference,
+                "service_notice": _(
+                    "Your property manager will respond by %(time)s.",
+                    time=clock.local(ticket.respond_by).strftime("%H:%M"),
+                ),
+                "account_id": str(reporter.id),
+            }
+        ],
+        201,
+    )
 
 
 def _filing_account() -> str:
@@ -403,7 +539,13 @@ def init_limits(app) -> None:
 
     limiter = limiter_for(app)
     view = app.view_functions["open311.create_request"]
-    view = limiter.limit(lambda: app.config["OPEN311_POSTS_PER_ACCOUNT"], key_func=_filing_account,
-                         scope="open311-post-account", exempt_when=lambda: _filing_token() is None)(view)
-    view = limiter.limit(lambda: app.config["OPEN311_POSTS_PER_ADDRESS"], scope="open311-post-address")(view)
+    view = limiter.limit(
+        lambda: app.config["OPEN311_POSTS_PER_ACCOUNT"],
+        key_func=_filing_account,
+        scope="open311-post-account",
+        exempt_when=lambda: _filing_token() is None,
+    )(view)
+    view = limiter.limit(
+        lambda: app.config["OPEN311_POSTS_PER_ADDRESS"], scope="open311-post-address"
+    )(view)
     app.view_functions["open311.create_request"] = view

@@ -4,6 +4,7 @@ Every test that takes `app` (or anything built on it) runs once on SQLite and on
 (`--db` chooses; both by default). The schema always comes from the Alembic migrations, built once
 per session and copied (SQLite) or truncated between tests (PostgreSQL).
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,11 @@ PASSWORD = "correct-horse-9"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--db", default="sqlite,postgresql",
-                     help="comma-separated database backends to run on: sqlite, postgresql")
+    parser.addoption(
+        "--db",
+        default="sqlite,postgresql",
+        help="comma-separated database backends to run on: sqlite, postgresql",
+    )
 
 
 def pytest_configure(config):
@@ -35,7 +39,9 @@ def pytest_configure(config):
     if "postgresql" in backends and not is_worker and not os.environ.get(PG_PORT_ENV):
         if not pg.available():
             if CI:
-                raise pytest.UsageError("PostgreSQL binaries not found, and CI must test PostgreSQL")
+                raise pytest.UsageError(
+                    "PostgreSQL binaries not found, and CI must test PostgreSQL"
+                )
             config.portal_backends = [b for b in backends if b != "postgresql"]
             return
         base = Path(tempfile.mkdtemp(prefix="portal-pg-"))
@@ -71,6 +77,7 @@ def migrate_to_head(url: str) -> None:
     with app.app_context():
         upgrade()
         from app.extensions import db
+
         db.engine.dispose()
 
 
@@ -118,8 +125,9 @@ def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     tables = [t.name for t in db.metadata.sorted_tables]
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) +
-                          " RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        )
     engine.dispose()
 
 
@@ -145,12 +153,21 @@ def app(database_url):
     from app import create_app
     from app.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
-                      "SECRET_KEY": "testing-secret", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "REPAIRS_RATING_CACHE_SECONDS": 0,
-                      # Room for every thread of a race test to hold its own connection.
-                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 110,
-                                                    "max_overflow": 20}})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "testing-secret",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "REPAIRS_RATING_CACHE_SECONDS": 0,
+            # Room for every thread of a race test to hold its own connection.
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True,
+                "pool_size": 110,
+                "max_overflow": 20,
+            },
+        }
+    )
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
@@ -161,6 +178,7 @@ def app(database_url):
 @pytest.fixture
 def session(app):
     from app.extensions import db
+
     return db.session
 
 
@@ -201,14 +219,30 @@ def places(session):
     """Two towns with an estate each."""
     from app.places.models import Estate, Town
 
-    towns = [Town(code="xinzhuang", name_zh="莘庄镇", name_en="Xinzhuang Town"),
-             Town(code="qibao", name_zh="七宝镇", name_en="Qibao Town")]
-    estates = [Estate(town=towns[0], name_zh="莘城苑", name_en="Xincheng Garden",
-                      address_zh="上海市闵行区莘庄镇莘松路100弄", address_en="Lane 100, Xinsong Road",
-                      latitude=31.11, longitude=121.37),
-               Estate(town=towns[1], name_zh="七宝新村", name_en="Qibao New Village",
-                      address_zh="上海市闵行区七宝镇七莘路200弄", address_en="Lane 200, Qixin Road",
-                      latitude=31.15, longitude=121.35)]
+    towns = [
+        Town(code="xinzhuang", name_zh="莘庄镇", name_en="Xinzhuang Town"),
+        Town(code="qibao", name_zh="七宝镇", name_en="Qibao Town"),
+    ]
+    estates = [
+        Estate(
+            town=towns[0],
+            name_zh="莘城苑",
+            name_en="Xincheng Garden",
+            address_zh="上海市闵行区莘庄镇莘松路100弄",
+            address_en="Lane 100, Xinsong Road",
+            latitude=31.11,
+            longitude=121.37,
+        ),
+        Estate(
+            town=towns[1],
+            name_zh="七宝新村",
+            name_en="Qibao New Village",
+            address_zh="上海市闵行区七宝镇七莘路200弄",
+            address_en="Lane 200, Qixin Road",
+            latitude=31.15,
+            longitude=121.35,
+        ),
+    ]
     session.add_all(towns + estates)
     session.commit()
     return {"towns": towns, "estates": estates}
@@ -222,24 +256,50 @@ def make_user(session):
 
     counter = iter(range(1, 10_000))
 
-    def make(role: str = "resident", *, scope=None, phone: str | None = None, name: str | None = None,
-             home_estate_id=None, home_building="1", home_unit="", home_room="101",
-             home_verified: bool = True, **attrs):
+    def make(
+        role: str = "resident",
+        *,
+        scope=None,
+        phone: str | None = None,
+        name: str | None = None,
+        home_estate_id=None,
+        home_building="1",
+        home_unit="",
+        home_room="101",
+        home_verified: bool = True,
+        **attrs,
+    ):
         n = next(counter)
         role = Role(role)
         if role == Role.RESIDENT:
-            user = services.register_resident(session, phone=phone or f"1390000{n:04d}",
-                                              name=name or f"居民{n}", password=PASSWORD)
+            user = services.register_resident(
+                session,
+                phone=phone or f"1390000{n:04d}",
+                name=name or f"居民{n}",
+                password=PASSWORD,
+            )
         else:
             scope_ref = f"{scope.scope_kind}:{scope.id}" if scope is not None else None
-            user = services.create_user(session, username=f"{role.value}-{n}", password=PASSWORD,
-                                        name=name or f"{role.label}{n}", phone=phone,
-                                        roles=[(role, scope_ref)])
+            user = services.create_user(
+                session,
+                username=f"{role.value}-{n}",
+                password=PASSWORD,
+                name=name or f"{role.label}{n}",
+                phone=phone,
+                roles=[(role, scope_ref)],
+            )
         for key, value in attrs.items():
             setattr(user, key, value)
         if home_estate_id is not None:
-            give_home(session, user, home_estate_id, home_building, home_unit, home_room,
-                      verified=home_verified)
+            give_home(
+                session,
+                user,
+                home_estate_id,
+                home_building,
+                home_unit,
+                home_room,
+                verified=home_verified,
+            )
         session.commit()
         return user
 
@@ -254,7 +314,11 @@ def give_home(session, user, estate_id, building="1", unit="", room="101", *, ve
 
     claim = homes.set_home(session, user, estate_id, building, unit, room)
     if verified and claim is not None and claim.status != ClaimStatus.VERIFIED:
-        claim.status, claim.decided_at, claim.decision_note = ClaimStatus.VERIFIED, clock.now(), "test"
+        claim.status, claim.decided_at, claim.decision_note = (
+            ClaimStatus.VERIFIED,
+            clock.now(),
+            "test",
+        )
         session.flush()
         session.expire(user, ["home_claim"])
     return claim
@@ -284,18 +348,35 @@ def make_venue(session, places, frozen):
     from venues.services.catalogue import materialise
 
     def make(capacity=5, *, name="测试博物馆", town=None, approval=False, **rules):
-        venue = add_venue(session, name_zh=name, name_en="Test Museum",
-                          town=town or places["towns"][0], type=VenueType.MUSEUM,
-                          address_zh="测试路 1 号", address_en="1 Test Road")
+        venue = add_venue(
+            session,
+            name_zh=name,
+            name_en="Test Museum",
+            town=town or places["towns"][0],
+            type=VenueType.MUSEUM,
+            address_zh="测试路 1 号",
+            address_en="1 Test Road",
+        )
         from venues.services.admin import replace_hours
+
         replace_hours(session, venue, {d: (9 * 60, 17 * 60) for d in range(7)})
         hall = venue.spaces[0]
         hall.capacity, hall.max_party_size = capacity, 4
         from bookings.services import create_resource
+
         court_resource = create_resource(session, "venue", "court")
-        venue.spaces.append(Space(resource_id=court_resource.id, name_zh="球场", name_en="Court",
-                                  mode=BookingMode.PERSONALISED, capacity=1, slot_minutes=60,
-                                  max_steps=3, requires_approval=approval))
+        venue.spaces.append(
+            Space(
+                resource_id=court_resource.id,
+                name_zh="球场",
+                name_en="Court",
+                mode=BookingMode.PERSONALISED,
+                capacity=1,
+                slot_minutes=60,
+                max_steps=3,
+                requires_approval=approval,
+            )
+        )
         for key, value in rules.items():
             setattr(venue, key, value)
         session.commit()
@@ -315,8 +396,11 @@ def slot_at(session, space, day_offset: int, hour: int):
     from bookings.models import CapacityBucket
 
     start = clock.at(clock.today() + timedelta(days=day_offset), hour * 60)
-    return session.scalar(select(CapacityBucket).where(
-        CapacityBucket.resource_id == space.resource_id, CapacityBucket.starts_at == start))
+    return session.scalar(
+        select(CapacityBucket).where(
+            CapacityBucket.resource_id == space.resource_id, CapacityBucket.starts_at == start
+        )
+    )
 
 
 @pytest.fixture
@@ -335,25 +419,35 @@ def repair_company(session, places):
 
 # --- Parking --------------------------------------------------------------------------------
 
+
 def verified_vehicle(session, user, plate: str, verifier=None):
     """`user`'s claim of `plate`, verified through the real service (as if the licence photo had
     been sent and a service-desk clerk had approved it): the plate's history, fees and 无感支付
     are theirs from now on."""
+    from sqlalchemy import select
+
     from app.accounts import services
     from app.accounts.models import Role, User
     from parking import vehicles, verification
     from parking.models import VehicleStatus
-    from sqlalchemy import select
 
     vehicle = vehicles.register(session, user, plate)
     if vehicle.is_verified:
         return vehicle
     if verifier is None:
-        verifier = session.scalar(select(User).where(User.username == "test-service-desk")) or \
-            services.create_user(session, username="test-service-desk", password=PASSWORD, name="窗口",
-                                 roles=[(Role.SERVICE_DESK, None)])
+        verifier = session.scalar(
+            select(User).where(User.username == "test-service-desk")
+        ) or services.create_user(
+            session,
+            username="test-service-desk",
+            password=PASSWORD,
+            name="窗口",
+            roles=[(Role.SERVICE_DESK, None)],
+        )
         session.commit()
-    vehicle.status = VehicleStatus.PENDING  # the photo itself is tested in tests/test_parking_plates.py
+    vehicle.status = (
+        VehicleStatus.PENDING
+    )  # the photo itself is tested in tests/test_parking_plates.py
     session.commit()
     return verification.approve(session, verifier, vehicle)
 
@@ -367,11 +461,27 @@ def car_park(session, places, frozen):
     from parking.reservations import materialise_pool
 
     def make(*, name="测试停车场", reservable=5, total=100, occupied=20, kind=CarParkKind.PUBLIC):
-        park = CarPark(name_zh=name, name_en="Test Car Park", kind=kind, town=places["towns"][0],
-                       address_zh="测试路 9 号", address_en="9 Test Road", latitude=31.11, longitude=121.38,
-                       total_spaces=total, occupied=occupied, reservable_spaces=reservable)
-        park.tariff = Tariff(free_minutes=15, first_hour_fen=1000, period_minutes=30, period_fen=500,
-                             night_unit_fen=200, daily_cap_fen=6000)
+        park = CarPark(
+            name_zh=name,
+            name_en="Test Car Park",
+            kind=kind,
+            town=places["towns"][0],
+            address_zh="测试路 9 号",
+            address_en="9 Test Road",
+            latitude=31.11,
+            longitude=121.38,
+            total_spaces=total,
+            occupied=occupied,
+            reservable_spaces=reservable,
+        )
+        park.tariff = Tariff(
+            free_minutes=15,
+            first_hour_fen=1000,
+            period_minutes=30,
+            period_fen=500,
+            night_unit_fen=200,
+            daily_cap_fen=6000,
+        )
         session.add(park)
         session.commit()
         if reservable:

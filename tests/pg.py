@@ -4,6 +4,7 @@ pytest-postgresql and testing.postgresql call initdb directly, which PostgreSQL 
 root (how CI runs here), so this runs initdb and the server as the `postgres` system user when
 the tests run as root. One server serves the whole session, xdist workers included.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,23 +40,51 @@ class PostgresServer:
         self.sockets = base / "sock"
         self.port = None
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         self.base.mkdir(parents=True, exist_ok=True)
         self.sockets.mkdir(exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.base, "postgres")
             shutil.chown(self.sockets, "postgres")
             os.chmod(self.base.parent, 0o755)
-        subprocess.run(_as_pg_user([str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-                                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_pg_user(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.port = _free_port()
-        subprocess.run(_as_pg_user([
-            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "server.log"),
-            "-w", "-t", "60", "start", "-o",
-            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"]),
-            check=True, capture_output=True)
+        subprocess.run(
+            _as_pg_user(
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.base / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                    "-o",
+                    f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def url(self, dbname: str = "postgres") -> str:
@@ -64,15 +93,18 @@ class PostgresServer:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                                    "stop"]), capture_output=True)
+        subprocess.run(
+            _as_pg_user([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -1,5 +1,6 @@
 """Helpers for tests that race: run N calls at once, each in its own app context (its own
 database session and connection), released together by a barrier."""
+
 from __future__ import annotations
 
 import threading
@@ -23,6 +24,7 @@ def race(app, n: int, fn):
                 return error
             finally:
                 from app.extensions import db
+
                 db.session.remove()
 
     with ThreadPoolExecutor(max_workers=n) as pool:

@@ -7,12 +7,15 @@ from app.errors import DomainError
 from tests.conftest import PASSWORD, login, submit
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("13912345678", "13912345678"),
-    ("139 1234 5678", "13912345678"),
-    ("+86 139-1234-5678", "13912345678"),
-    ("１３９１２３４５６７８", "13912345678"),  # full-width digits from a Chinese IME
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("13912345678", "13912345678"),
+        ("139 1234 5678", "13912345678"),
+        ("+86 139-1234-5678", "13912345678"),
+        ("１３９１２３４５６７８", "13912345678"),  # full-width digits from a Chinese IME
+    ],
+)
 def test_phone_numbers_are_normalised(raw, expected):
     assert services.normalize_phone(raw) == expected
 
@@ -30,8 +33,11 @@ def test_mask_phone():
 
 
 def test_register_logs_in_and_stores_a_hash(client, session):
-    response = submit(client, "/register", {"phone": "139 0000 7777", "name": "王阿姨",
-                                            "password": PASSWORD, "confirm": PASSWORD})
+    response = submit(
+        client,
+        "/register",
+        {"phone": "139 0000 7777", "name": "王阿姨", "password": PASSWORD, "confirm": PASSWORD},
+    )
     assert response.status_code == 302
     user = session.scalar(select(User).where(User.phone == "13900007777"))
     assert user.name == "王阿姨"
@@ -43,8 +49,11 @@ def test_register_logs_in_and_stores_a_hash(client, session):
 
 def test_register_errors_keep_answers_and_title(client, make_user):
     make_user(phone="13900008888")
-    response = submit(client, "/register", {"phone": "13900008888", "name": "李先生",
-                                            "password": PASSWORD, "confirm": PASSWORD})
+    response = submit(
+        client,
+        "/register",
+        {"phone": "13900008888", "name": "李先生", "password": PASSWORD, "confirm": PASSWORD},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<title>错误：" in html
@@ -54,8 +63,11 @@ def test_register_errors_keep_answers_and_title(client, make_user):
 
 
 def test_register_refuses_short_password_and_mismatch(client, session):
-    html = submit(client, "/register", {"phone": "13900006666", "name": "x", "password": "short",
-                                        "confirm": "other"}).get_data(as_text=True)
+    html = submit(
+        client,
+        "/register",
+        {"phone": "13900006666", "name": "x", "password": "short", "confirm": "other"},
+    ).get_data(as_text=True)
     assert "两次输入的密码不一致" in html
     assert session.scalar(select(User).where(User.phone == "13900006666")) is None
 
@@ -81,7 +93,10 @@ def test_wrong_password_is_refused_plainly(client, make_user):
 def test_login_locks_out_after_repeated_failures_and_says_until_when(client, make_user):
     make_user(phone="13900001236")
     for _ in range(5):
-        assert submit(client, "/login", {"login": "13900001236", "password": "nope-nope"}).status_code == 200
+        assert (
+            submit(client, "/login", {"login": "13900001236", "password": "nope-nope"}).status_code
+            == 200
+        )
     response = submit(client, "/login", {"login": "13900001236", "password": PASSWORD})
     html = response.get_data(as_text=True)
     assert response.status_code == 429
@@ -102,10 +117,20 @@ def test_profile_edit_sets_home_language_and_mode(client, make_user, session, pl
     user = make_user(phone="13900001239")
     login(client, user.phone)
     estate = places["estates"][1]
-    response = submit(client, "/profile", {
-        "name": "新名字", "phone": "13900001239", "locale": "en", "display_mode": "elderly",
-        "home_estate_id": str(estate.id), "home_building": "5", "home_unit": "1",
-        "home_room": "502"})
+    response = submit(
+        client,
+        "/profile",
+        {
+            "name": "新名字",
+            "phone": "13900001239",
+            "locale": "en",
+            "display_mode": "elderly",
+            "home_estate_id": str(estate.id),
+            "home_building": "5",
+            "home_unit": "1",
+            "home_room": "502",
+        },
+    )
     assert response.status_code == 302
     session.refresh(user)
     assert (user.name, user.locale, user.display_mode) == ("新名字", "en", DisplayMode.ELDERLY)
@@ -119,8 +144,17 @@ def test_profile_refuses_someone_elses_phone(client, make_user, session):
     make_user(phone="13900001240")
     user = make_user(phone="13900001241")
     login(client, user.phone)
-    html = submit(client, "/profile", {"name": "A", "phone": "13900001240", "locale": "zh_CN",
-                                       "display_mode": "standard", "home_estate_id": ""}).get_data(as_text=True)
+    html = submit(
+        client,
+        "/profile",
+        {
+            "name": "A",
+            "phone": "13900001240",
+            "locale": "zh_CN",
+            "display_mode": "standard",
+            "home_estate_id": "",
+        },
+    ).get_data(as_text=True)
     assert "属于另一个账户" in html
     session.refresh(user)
     assert user.phone == "13900001241"
@@ -134,6 +168,7 @@ def test_profile_requires_sign_in(client):
 def test_open_redirect_after_login_is_refused(client, make_user):
     user = make_user(phone="13900001242")
     token_page = "/login?next=https://evil.example/"
-    response = submit(client, token_page, {"login": user.phone, "password": PASSWORD},
-                      form_url="/login")
+    response = submit(
+        client, token_page, {"login": user.phone, "password": PASSWORD}, form_url="/login"
+    )
     assert response.headers["Location"] == "/"

@@ -31,6 +31,7 @@ def test_me_returns_the_owner_with_a_masked_phone(client, session, make_user):
 def test_revoked_token_is_refused(client, session, make_user):
     from app.accounts.models import ApiToken
     from app.db import utcnow
+
     user = make_user()
     headers = _token(session, user)
     for token in session.query(ApiToken).filter_by(user_id=user.id):
@@ -54,10 +55,14 @@ def test_notifications_list_and_mark_read(client, session, make_user):
     listing = client.get("/api/v1/notifications", headers=headers).json
     assert [n["id"] for n in listing] == [note.id] and listing[0]["read"] is False
     assert listing[0]["subject"] == "您的资料已保存。"
-    assert client.post(f"/api/v1/notifications/{note.id}/read", headers=headers).json["read"] is True
+    assert (
+        client.post(f"/api/v1/notifications/{note.id}/read", headers=headers).json["read"] is True
+    )
     other_headers = _token(session, other)
-    assert client.post(f"/api/v1/notifications/{note.id}/read",
-                       headers=other_headers).status_code == 404
+    assert (
+        client.post(f"/api/v1/notifications/{note.id}/read", headers=other_headers).status_code
+        == 404
+    )
 
 
 def test_query_validation_errors_use_the_common_format(client, session, make_user):
@@ -80,11 +85,17 @@ def test_api_needs_no_csrf_token(client, session, make_user):
     user = make_user()
     note = inbox.notify(session, user.id, kind="t", subject=N_("Your details are saved."))
     session.commit()
-    assert client.post(f"/api/v1/notifications/{note.id}/read",
-                       headers=_token(session, user)).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/notifications/{note.id}/read", headers=_token(session, user)
+        ).status_code
+        == 200
+    )
 
 
-@pytest.mark.parametrize("path", ["/api/v1/bookings", "/api/v1/parking/reservations", "/api/v1/parking/events"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/bookings", "/api/v1/parking/reservations", "/api/v1/parking/events"]
+)
 def test_token_is_checked_before_the_body(client, path):
     """Without a token the answer is 401 whatever the body, and the body is still documented."""
     response = client.post(path, json={})

@@ -14,6 +14,7 @@ def test_production_takes_the_secret_from_the_environment(monkeypatch):
     import importlib
 
     import app.config
+
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     config = importlib.reload(app.config)
     try:
@@ -29,8 +30,13 @@ def test_production_takes_the_secret_from_the_environment(monkeypatch):
 
 
 def test_production_starts_with_a_secret():
-    app = create_app({**{k: getattr(ProductionConfig, k) for k in dir(ProductionConfig) if k.isupper()},
-                      "SECRET_KEY": "x" * 40, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {
+            **{k: getattr(ProductionConfig, k) for k in dir(ProductionConfig) if k.isupper()},
+            "SECRET_KEY": "x" * 40,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        }
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
@@ -57,6 +63,7 @@ def test_not_found_page_is_friendly(client):
 
 def test_session_cookie_flags(client, make_user):
     from tests.conftest import login
+
     user = make_user()
     response = login(client, user.phone)
     cookie = response.headers.get("Set-Cookie", "")

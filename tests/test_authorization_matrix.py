@@ -45,6 +45,7 @@ then the writes in table order, sign-out last. One test per role asks every rout
 every mismatch at once. test_own_venue_or_car_park_with_someone_elses_object_inside adds the
 mixed addresses (one's own venue or car park, someone else's object inside it).
 """
+
 from __future__ import annotations
 
 import io
@@ -57,16 +58,38 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_token, login, slot_at
 
-ROLES = ("anonymous", "resident", "other_resident", "helper",
-         "venue_staff", "venue_staff_here", "venue_admin", "venue_admin_elsewhere",
-         "carpark_operator", "carpark_operator_here",
-         "property_manager", "property_manager_here",
-         "town_supervisor", "town_supervisor_here",
-         "district_supervisor", "service_desk", "administrator")
+ROLES = (
+    "anonymous",
+    "resident",
+    "other_resident",
+    "helper",
+    "venue_staff",
+    "venue_staff_here",
+    "venue_admin",
+    "venue_admin_elsewhere",
+    "carpark_operator",
+    "carpark_operator_here",
+    "property_manager",
+    "property_manager_here",
+    "town_supervisor",
+    "town_supervisor_here",
+    "district_supervisor",
+    "service_desk",
+    "administrator",
+)
 
 # Roles with no claim at all on the resident's objects: what they are shown must never contain them.
-UNRELATED = ("anonymous", "other_resident", "helper", "venue_staff", "venue_admin_elsewhere",
-             "carpark_operator", "property_manager", "town_supervisor", "service_desk")
+UNRELATED = (
+    "anonymous",
+    "other_resident",
+    "helper",
+    "venue_staff",
+    "venue_admin_elsewhere",
+    "carpark_operator",
+    "property_manager",
+    "town_supervisor",
+    "service_desk",
+)
 
 OUTCOMES = {"ok", "login", "401", "403", "404", "400", "409", "422"}
 
@@ -87,35 +110,42 @@ def only(*roles: str, refused: str = "403") -> dict[str, str]:
 
 # --- the rows, by kind ------------------------------------------------------------------------
 
-PUBLIC = row("ok")                                      # anyone, signed in or not
-SIGNED_IN = row("ok", anonymous="login")                # anyone signed in, for their own things
-OWNER = row("404", anonymous="login", resident="ok")    # the resident's object, nobody else's
+PUBLIC = row("ok")  # anyone, signed in or not
+SIGNED_IN = row("ok", anonymous="login")  # anyone signed in, for their own things
+OWNER = row("404", anonymous="login", resident="ok")  # the resident's object, nobody else's
 API_PUBLIC = row("ok")
-API_SIGNED_IN = row("ok", anonymous="401")              # any token, for the token owner's things
+API_SIGNED_IN = row("ok", anonymous="401")  # any token, for the token owner's things
 API_OWNER = row("404", anonymous="401", resident="ok")  # the resident's object over the API
 
 HELPERS_ONLY = only("helper")
 AUDITORS = only("district_supervisor", "administrator")
-VENUE_DOOR = only("venue_staff_here", "venue_admin", "administrator")   # STAFF_ROLES for the venue
-VENUE_ADMIN = only("venue_admin", "administrator")                      # ADMIN_ROLES for the venue
+VENUE_DOOR = only("venue_staff_here", "venue_admin", "administrator")  # STAFF_ROLES for the venue
+VENUE_ADMIN = only("venue_admin", "administrator")  # ADMIN_ROLES for the venue
 # Any venue administrator, scoped or not: crowd levels of every venue (no personal data).
-CROWD_OVERVIEW = only("venue_admin", "venue_admin_elsewhere", "district_supervisor",
-                      "administrator")
+CROWD_OVERVIEW = only(
+    "venue_admin", "venue_admin_elsewhere", "district_supervisor", "administrator"
+)
 OPERATORS_HERE = only("carpark_operator_here", "administrator")
 # /parking/operate: any operator (an operator of another car park is sent on to their own).
 OPERATOR_INDEX = only("carpark_operator", "carpark_operator_here", "administrator")
 # Verifying plates: operators of any car park and service-desk clerks, district-wide (they see
 # the claimant's name and the licence photo; nobody else does, administrators included).
 VERIFIERS = only("carpark_operator", "carpark_operator_here", "service_desk")
-MANAGERS = only("property_manager", "property_manager_here")            # their own queue
+MANAGERS = only("property_manager", "property_manager_here")  # their own queue
 SUPERVISORS = only("town_supervisor", "town_supervisor_here", "district_supervisor")
 COMPANIES = only("district_supervisor", "administrator")
 # Who sees the resident's ticket: the reporter, the estate's managers, the town's supervisors
 # and district supervisors; nobody else (not even administrators). Those who see it but may not
 # do what they ask get the service's refusal as a message on the ticket page (a 302 back to it,
 # "ok" here), the others a 404.
-TICKET = row("404", anonymous="login", resident="ok", property_manager_here="ok",
-             town_supervisor_here="ok", district_supervisor="ok")
+TICKET = row(
+    "404",
+    anonymous="login",
+    resident="ok",
+    property_manager_here="ok",
+    town_supervisor_here="ok",
+    district_supervisor="ok",
+)
 # The Open311 API is public by the GeoReport v2 specification (requests are public records);
 # filing needs an api_key, and a missing one is the spec's 403.
 OPEN311 = row("ok")
@@ -130,9 +160,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /display": PUBLIC,
     "POST /display": PUBLIC,
     "POST /display/elderly": PUBLIC,
-    "GET /login": PUBLIC,           # signed in: sent home
+    "GET /login": PUBLIC,  # signed in: sent home
     "POST /login": PUBLIC,
-    "GET /register": PUBLIC,        # signed in: sent home
+    "GET /register": PUBLIC,  # signed in: sent home
     "POST /register": PUBLIC,
     "GET /profile": SIGNED_IN,
     "POST /profile": SIGNED_IN,
@@ -143,8 +173,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Household claims: the estate's managers decide claims to its homes; another estate's
     # manager gets a 404 for the resident's claim, everyone else has no queue at all.
     "GET /homes/claims": MANAGERS,
-    "POST /homes/claims/<int:claim_id>/decide": row("403", anonymous="login", property_manager="404",
-                                                    property_manager_here="ok"),
+    "POST /homes/claims/<int:claim_id>/decide": row(
+        "403", anonymous="login", property_manager="404", property_manager_here="ok"
+    ),
     # --- 全闵预约: finding and booking (any signed-in person books for themself) --------------
     "GET /venues": PUBLIC,
     "GET /venues/<int:venue_id>": PUBLIC,
@@ -158,7 +189,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /venues/slots/<int:bucket_id>/waitlist": SIGNED_IN,
     "GET /venues/spaces/<int:space_id>/check": SIGNED_IN,
     "POST /venues/spaces/<int:space_id>/confirm": SIGNED_IN,
-    "GET /media/venues/<filename>": PUBLIC,            # venue photos are public
+    "GET /media/venues/<filename>": PUBLIC,  # venue photos are public
     # --- 全闵预约: the resident's own bookings ---------------------------------------------
     "GET /bookings": SIGNED_IN,
     "GET /bookings/<reference>": OWNER,
@@ -189,7 +220,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /staff/venues/<int:venue_id>/crowd": VENUE_DOOR,
     "GET /staff/venues/crowd": CROWD_OVERVIEW,
     "GET /staff/venues/admin": only("venue_admin", "venue_admin_elsewhere", "administrator"),
-    "GET /staff/venues/admin/new": VENUE_ADMIN,        # district-wide venue admins only
+    "GET /staff/venues/admin/new": VENUE_ADMIN,  # district-wide venue admins only
     "POST /staff/venues/admin/new": VENUE_ADMIN,
     "GET /staff/venues/<int:venue_id>/edit": VENUE_ADMIN,
     "POST /staff/venues/<int:venue_id>/edit": VENUE_ADMIN,
@@ -227,7 +258,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /parking/contracts/<int:contract_id>/<any(cancel, stop, renew):action>": OWNER,
     "GET /parking/charges/<reference>": OWNER,
     "POST /parking/charges/<reference>": OWNER,
-    "POST /parking/vehicles/<int:vehicle_id>/remove": OWNER,   # sent after the others (it deletes)
+    "POST /parking/vehicles/<int:vehicle_id>/remove": OWNER,  # sent after the others (it deletes)
     # --- 快捷停车: operators (the resident's car park) ----------------------------------------
     "GET /parking/operate": OPERATOR_INDEX,
     "GET /parking/operate/<int:car_park_id>": OPERATORS_HERE,
@@ -243,25 +274,25 @@ EXPECTED: dict[str, dict[str, str]] = {
     # --- 快捷停车: verifying plates (the resident's claim, waiting with its licence photo) ------
     "GET /parking/verify": VERIFIERS,
     "GET /parking/verify/<int:vehicle_id>": VERIFIERS,
-    "POST /parking/verify/<int:vehicle_id>": VERIFIERS,          # an empty decision: refused on content
+    "POST /parking/verify/<int:vehicle_id>": VERIFIERS,  # an empty decision: refused on content
     "GET /parking/verify/<int:vehicle_id>/licence": VERIFIERS,
     # --- 物业百事通 ---------------------------------------------------------------------------
-    "GET /repairs": PUBLIC,             # signed in: their own reports listed
+    "GET /repairs": PUBLIC,  # signed in: their own reports listed
     "GET /repairs/report": SIGNED_IN,
     "POST /repairs/report": SIGNED_IN,
     "GET /repairs/tickets/<reference>": TICKET,
-    "POST /repairs/tickets/<reference>/act": TICKET,        # managers only; others: the message
-    "POST /repairs/tickets/<reference>/info": TICKET,       # the reporter only; staff: the message
+    "POST /repairs/tickets/<reference>/act": TICKET,  # managers only; others: the message
+    "POST /repairs/tickets/<reference>/info": TICKET,  # the reporter only; staff: the message
     "POST /repairs/tickets/<reference>/confirm": TICKET,
     "POST /repairs/tickets/<reference>/reopen": TICKET,
     "POST /repairs/tickets/<reference>/rate": TICKET,
     "POST /repairs/tickets/<reference>/cancel": TICKET,
-    "POST /repairs/tickets/<reference>/note": TICKET,       # supervisors only; others: the message
+    "POST /repairs/tickets/<reference>/note": TICKET,  # supervisors only; others: the message
     # Joining a report: only one open for the joiner's own home or for the estate's public
     # areas (the ones the report page offers). A neighbour may not join a private report of
     # someone else's home (and so read it); people without a home in the estate get a 404.
     "POST /repairs/tickets/<reference>/join": row("404", anonymous="login", resident="ok"),
-    "GET /repairs/photos/<filename>": TICKET,               # photos go with the ticket
+    "GET /repairs/photos/<filename>": TICKET,  # photos go with the ticket
     "GET /repairs/queue": MANAGERS,
     "GET /repairs/supervise": SUPERVISORS,
     "GET /repairs/supervise/tickets": SUPERVISORS,  # ?estate= the resident's: only theirs shown
@@ -301,8 +332,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/parking/reservations/<int:reservation_id>": API_OWNER,
     "DELETE /api/v1/parking/reservations/<int:reservation_id>": API_OWNER,
     # Gate events for the resident's car park: its operators' tokens (and administrators').
-    "POST /api/v1/parking/events": row("403", anonymous="401", carpark_operator_here="ok",
-                                      administrator="ok"),
+    "POST /api/v1/parking/events": row(
+        "403", anonymous="401", carpark_operator_here="ok", administrator="ok"
+    ),
     # Payment callbacks are authenticated by the provider's signature, not by a role: an
     # unsigned one is refused (400 bad_callback) whoever sends it.
     "POST /api/v1/parking/payments/callback/<provider>": row("400"),
@@ -320,9 +352,13 @@ TICKET_TEXT = "卫生间漏水 MATRIX-TICKET-3K"
 
 
 def route_keys(app) -> set[str]:
-    return {f"{method} {rule.rule}" for rule in app.url_map.iter_rules()
-            if rule.endpoint not in EXCLUDED_ENDPOINTS
-            for method in METHODS if method in rule.methods}
+    return {
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in EXCLUDED_ENDPOINTS
+        for method in METHODS
+        if method in rule.methods
+    }
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -336,8 +372,10 @@ def test_every_route_is_in_the_matrix(app):
 
 # --- the world: the resident's objects and a user for every role ------------------------------
 
+
 def jpeg() -> bytes:
     from PIL import Image
+
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), "teal").save(buffer, "JPEG")
     return buffer.getvalue()
@@ -392,13 +430,24 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     filler = make_user()
     booking_service.book_general(session, filler, filler, full.id, 2)
     entry = booking_service.join_waitlist(session, resident, resident, full.id, 1)
-    consent = HelperConsent(resident_id=resident.id, helper_id=make_user("community_helper").id,
-                            venues=True, parking=True, repairs=True)
+    consent = HelperConsent(
+        resident_id=resident.id,
+        helper_id=make_user("community_helper").id,
+        venues=True,
+        parking=True,
+        repairs=True,
+    )
     session.add(consent)
     session.commit()
     feed = feed_token(session, resident.id)
-    closure, _ = admin.add_closure(session, users["venue_admin"], venue, today + timedelta(days=10),
-                                   today + timedelta(days=10), "设备检修")
+    closure, _ = admin.add_closure(
+        session,
+        users["venue_admin"],
+        venue,
+        today + timedelta(days=10),
+        today + timedelta(days=10),
+        "设备检修",
+    )
     photo = admin.add_photo(session, users["venue_admin"], venue, jpeg(), "大厅", "The hall")
     court_start = slot_at(session, court, 1, 15).starts_at
 
@@ -409,18 +458,34 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     # 快捷停车: a claimed vehicle waiting for a verifier with its licence photo, a reservation,
     # next month's off-peak contract and its charge.
     vehicle = vehicles.send_licence(session, vehicles.register(session, resident, PLATE), jpeg())
-    reservation = reservations.reserve(session, resident, resident, park, PLATE,
-                                       clock.at(today, 11 * 60))
-    window = sharing.create_window(session, park, name_zh="工作日白天", name_en="Working days",
-                                   days=DayPattern.WORKDAYS, start_minute=8 * 60,
-                                   end_minute=18 * 60, spaces=2, monthly_fee_fen=30000)
-    contract = sharing.sign(session, resident, window, PLATE,
-                            sharing.next_month(sharing.month_start(today)))
+    reservation = reservations.reserve(
+        session, resident, resident, park, PLATE, clock.at(today, 11 * 60)
+    )
+    window = sharing.create_window(
+        session,
+        park,
+        name_zh="工作日白天",
+        name_en="Working days",
+        days=DayPattern.WORKDAYS,
+        start_minute=8 * 60,
+        end_minute=18 * 60,
+        spaces=2,
+        monthly_fee_fen=30000,
+    )
+    contract = sharing.sign(
+        session, resident, window, PLATE, sharing.next_month(sharing.month_start(today))
+    )
     charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
 
     # 物业百事通: a report of a leak in the resident's home, with a photo.
-    ticket = tickets.report(session, resident, resident, category=Category.WATER,
-                            description=TICKET_TEXT, photos=[jpeg()])
+    ticket = tickets.report(
+        session,
+        resident,
+        resident,
+        category=Category.WATER,
+        description=TICKET_TEXT,
+        photos=[jpeg()],
+    )
     ticket_photo = ticket.photos[0]
 
     api_tokens = {role: issue_token(session, user) for role, user in users.items()}
@@ -444,13 +509,27 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         ("open311", "token"): ticket_ref,
     }
     by_name = {
-        "venue_id": venue.id, "bucket_id": bucket.id, "day": tomorrow, "entry_id": entry.id,
-        "consent_id": consent.id, "notification_id": note.id, "booking_id": booking.id,
-        "closure_id": closure.id, "photo_id": photo.id, "car_park_id": park.id,
-        "window_id": window.id, "vehicle_id": vehicle.id, "contract_id": contract.id,
-        "action": "stop", "reservation_id": reservation.id, "company_id": repair_company.id,
-        "request_id": ticket_ref, "code": Category.WATER.value, "fmt": "json",
-        "provider": "demo_wallet", "claim_id": resident.home_claim.id,
+        "venue_id": venue.id,
+        "bucket_id": bucket.id,
+        "day": tomorrow,
+        "entry_id": entry.id,
+        "consent_id": consent.id,
+        "notification_id": note.id,
+        "booking_id": booking.id,
+        "closure_id": closure.id,
+        "photo_id": photo.id,
+        "car_park_id": park.id,
+        "window_id": window.id,
+        "vehicle_id": vehicle.id,
+        "contract_id": contract.id,
+        "action": "stop",
+        "reservation_id": reservation.id,
+        "company_id": repair_company.id,
+        "request_id": ticket_ref,
+        "code": Category.WATER.value,
+        "fmt": "json",
+        "provider": "demo_wallet",
+        "claim_id": resident.home_claim.id,
     }
     span = {"start": court_start.isoformat(), "steps": 1}
     queries = {
@@ -463,8 +542,11 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "repairs.supervise_tickets": {"estate": estate.id, "flag": "open"},
         "parking_verify.queue": {"plate": PLATE},  # the desk's search: verifiers only
         "api_venues.availability": {"date": tomorrow},
-        "api_parking.quote": {"carpark_id": park.id, "entry": "2026-12-01T09:00:00+08:00",
-                              "exit": "2026-12-01T11:30:00+08:00"},
+        "api_parking.quote": {
+            "carpark_id": park.id,
+            "entry": "2026-12-01T09:00:00+08:00",
+            "exit": "2026-12-01T11:30:00+08:00",
+        },
     }
     # Minimal bodies. Pages: form fields (the CSRF token is added); API: JSON.
     forms = {
@@ -473,31 +555,64 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "POST /parking/vehicles/<int:vehicle_id>/autopay": {"on": "0"},
         # A time that does not parse: refused on its content, without closing the venue.
         "POST /staff/venues/<int:venue_id>/hours": {"opens_0": "9am", "closes_0": "17:00"},
-        "POST /open311/v2/requests.<fmt>": {"service_code": "water", "description": "楼道灯不亮",
-                                            "address_id": str(estate.id)},
+        "POST /open311/v2/requests.<fmt>": {
+            "service_code": "water",
+            "description": "楼道灯不亮",
+            "address_id": str(estate.id),
+        },
     }
     json_bodies = {
         "POST /api/v1/bookings": {"slot_id": slot_at(session, hall, 1, 11).id, "party_size": 1},
-        "POST /api/v1/parking/reservations": {"carpark_id": park.id, "plate": PLATE,
-                                              "arrive_at": clock.at(today, 13 * 60).isoformat()},
-        "POST /api/v1/parking/events": {"carpark_id": park.id, "plate": "沪B99999",
-                                        "direction": "entry",
-                                        "occurred_at": "2026-12-01T09:00:00+08:00"},
+        "POST /api/v1/parking/reservations": {
+            "carpark_id": park.id,
+            "plate": PLATE,
+            "arrive_at": clock.at(today, 13 * 60).isoformat(),
+        },
+        "POST /api/v1/parking/events": {
+            "carpark_id": park.id,
+            "plate": "沪B99999",
+            "direction": "entry",
+            "occurred_at": "2026-12-01T09:00:00+08:00",
+        },
     }
-    secrets = {"booking reference": booking.reference, "door code": booking.door_code,
-               "reservation reference": reservation.booking.reference,
-               "charge reference": charge.reference, "ticket reference": ticket_ref,
-               "plate": PLATE, "message": NOTE_SUBJECT, "ticket text": TICKET_TEXT}
-    names = {"venue": venue.id, "other_venue": other_venue.id, "hall": hall.id,
-             "closure": closure.id, "photo": photo.id, "park": park.id, "other_park": other_park.id,
-             "window": window.id, "booking": booking.reference, "booking_id": booking.id,
-             "reservation": reservation.booking.reference,
-             "reservation_booking_id": reservation.booking_id,
-             "contract_booking": contract.booking.reference, "charge": charge.reference,
-             "door_code": booking.door_code}
-    return {"users": users, "api_tokens": api_tokens, "by_endpoint": by_endpoint,
-            "by_name": by_name, "queries": queries, "forms": forms, "json": json_bodies,
-            "secrets": secrets, "names": names}
+    secrets = {
+        "booking reference": booking.reference,
+        "door code": booking.door_code,
+        "reservation reference": reservation.booking.reference,
+        "charge reference": charge.reference,
+        "ticket reference": ticket_ref,
+        "plate": PLATE,
+        "message": NOTE_SUBJECT,
+        "ticket text": TICKET_TEXT,
+    }
+    names = {
+        "venue": venue.id,
+        "other_venue": other_venue.id,
+        "hall": hall.id,
+        "closure": closure.id,
+        "photo": photo.id,
+        "park": park.id,
+        "other_park": other_park.id,
+        "window": window.id,
+        "booking": booking.reference,
+        "booking_id": booking.id,
+        "reservation": reservation.booking.reference,
+        "reservation_booking_id": reservation.booking_id,
+        "contract_booking": contract.booking.reference,
+        "charge": charge.reference,
+        "door_code": booking.door_code,
+    }
+    return {
+        "users": users,
+        "api_tokens": api_tokens,
+        "by_endpoint": by_endpoint,
+        "by_name": by_name,
+        "queries": queries,
+        "forms": forms,
+        "json": json_bodies,
+        "secrets": secrets,
+        "names": names,
+    }
 
 
 # --- asking and judging --------------------------------------------------------------------
@@ -530,8 +645,11 @@ def matches(expected: str, response) -> bool:
     if expected == "ok":
         if status == 400 and b"CSRF" in response.get_data():
             return False  # the test's token was refused: nothing was asked
-        return (200 <= status < 300 or (300 <= status < 400 and not to_login)
-                or status in (400, 409, 422))
+        return (
+            200 <= status < 300
+            or (300 <= status < 400 and not to_login)
+            or status in (400, 409, 422)
+        )
     if expected == "login":
         return to_login
     return status == int(expected)
@@ -581,8 +699,12 @@ def test_authorization_matrix(role, app, client, world):
         api = rule.rule.startswith("/api/")
         try:
             if api:
-                response = client.open(url, method=method, headers=bearer,
-                                       json=world["json"].get(key) if method != "GET" else None)
+                response = client.open(
+                    url,
+                    method=method,
+                    headers=bearer,
+                    json=world["json"].get(key) if method != "GET" else None,
+                )
             elif method == "GET":
                 response = client.get(url)
             else:
@@ -595,8 +717,10 @@ def test_authorization_matrix(role, app, client, world):
             continue
         if not matches(expected, response):
             where = response.headers.get("Location", "")
-            mismatches.append(f"{key}: expected {expected}, got {response.status_code}"
-                              + (f" -> {where}" if where else ""))
+            mismatches.append(
+                f"{key}: expected {expected}, got {response.status_code}"
+                + (f" -> {where}" if where else "")
+            )
         elif method == "GET" and role in UNRELATED and 200 <= response.status_code < 300:
             shown = leaks(world, url, response)
             if shown:
@@ -617,10 +741,20 @@ CROSS = [
     ("venue_staff", "POST", "/staff/venues/{other_venue}/door", {"code": "{door_code}"}, "ok"),
     ("venue_admin_elsewhere", "GET", "/staff/venues/{other_venue}/spaces/{hall}", {}, "404"),
     ("venue_admin_elsewhere", "POST", "/staff/venues/{other_venue}/spaces/{hall}", {}, "404"),
-    ("venue_admin_elsewhere", "POST", "/staff/venues/{other_venue}/closures/{closure}/delete", {},
-     "404"),
-    ("venue_admin_elsewhere", "POST", "/staff/venues/{other_venue}/photos/{photo}/delete", {},
-     "404"),
+    (
+        "venue_admin_elsewhere",
+        "POST",
+        "/staff/venues/{other_venue}/closures/{closure}/delete",
+        {},
+        "404",
+    ),
+    (
+        "venue_admin_elsewhere",
+        "POST",
+        "/staff/venues/{other_venue}/photos/{photo}/delete",
+        {},
+        "404",
+    ),
     ("carpark_operator", "GET", "/parking/operate/{other_park}/windows/{window}", {}, "404"),
     ("carpark_operator", "POST", "/parking/operate/{other_park}/windows/{window}", {}, "404"),
     ("resident", "GET", "/bookings/{reservation}", {}, "404"),
@@ -647,8 +781,9 @@ def test_own_venue_or_car_park_with_someone_elses_object_inside(app, client, wor
             signed_in = role
         url = template.format(**world["names"])
         if url.startswith("/api/"):
-            response = client.open(url, method=method, headers={
-                "Authorization": f"Bearer {world['api_tokens'][role]}"})
+            response = client.open(
+                url, method=method, headers={"Authorization": f"Bearer {world['api_tokens'][role]}"}
+            )
         elif method == "GET":
             response = client.get(url)
         else:
@@ -663,6 +798,11 @@ def test_own_venue_or_car_park_with_someone_elses_object_inside(app, client, wor
     # Nothing of the resident's changed on the way: the booking is not checked in at a door
     # that is not its venue's, the reservation is not cancelled through the venue pages.
     db.session.rollback()
-    statuses = set(db.session.scalars(select(Booking.status).where(Booking.reference.in_(
-        [world["names"]["booking"], world["names"]["reservation"]]))))
+    statuses = set(
+        db.session.scalars(
+            select(Booking.status).where(
+                Booking.reference.in_([world["names"]["booking"], world["names"]["reservation"]])
+            )
+        )
+    )
     assert statuses == {BookingStatus.CONFIRMED}

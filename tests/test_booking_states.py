@@ -2,6 +2,7 @@
 `bookings.services.TRANSITIONS`, a cancellation racing a door check-in never leaves a booking
 cancelled *and* checked in, and `flask bookings check` reports impossible combinations. On SQLite
 and PostgreSQL."""
+
 from datetime import timedelta
 
 import pytest
@@ -30,7 +31,9 @@ def test_every_transition_names_its_from_states():
 def test_a_checked_in_booking_cannot_be_cancelled(session, make_venue, make_user):
     venue = make_venue(capacity=3, cancel_cutoff_minutes=0)
     staff, person = make_user("venue_staff", scope=venue), make_user()
-    booking = svc.book_general(session, person, person, slot_at(session, venue.spaces[0], 0, 10).id, 2)
+    booking = svc.book_general(
+        session, person, person, slot_at(session, venue.spaces[0], 0, 10).id, 2
+    )
     assert door.check_in(session, venue, booking.door_code, staff).ok
     # The engine refuses it whatever the caller read before (the old default let any holding
     # status be cancelled, checked in included).
@@ -65,11 +68,16 @@ def test_cancel_racing_a_door_check_in_never_does_both(app, session, make_venue,
         from app.accounts.models import User
         from app.extensions import db
         from venues.models import Venue
+
         booking_id, code, holder_id = ids[round_]
         if i == 0:
-            svc.cancel(db.session, db.session.get(Booking, booking_id), db.session.get(User, holder_id))
+            svc.cancel(
+                db.session, db.session.get(Booking, booking_id), db.session.get(User, holder_id)
+            )
             return "cancelled"
-        outcome = door.check_in(db.session, db.session.get(Venue, venue_id), code, db.session.get(User, staff_id))
+        outcome = door.check_in(
+            db.session, db.session.get(Venue, venue_id), code, db.session.get(User, staff_id)
+        )
         return outcome.result
 
     outcomes = []
@@ -82,24 +90,39 @@ def test_cancel_racing_a_door_check_in_never_does_both(app, session, make_venue,
         assert won_cancel != won_door, (cancelled, checked)
         assert isinstance(cancelled, Conflict) or won_cancel, cancelled
         assert checked in (door.DoorResult.CHECKED_IN, door.DoorResult.CANCELLED)
-        assert booking.status == (BookingStatus.CANCELLED if won_cancel else BookingStatus.CHECKED_IN)
+        assert booking.status == (
+            BookingStatus.CANCELLED if won_cancel else BookingStatus.CHECKED_IN
+        )
         assert (booking.checked_in_at is not None) == won_door
     cancelled = sum(o[0] == "cancelled" for o in outcomes)
-    offers = session.scalar(select(func.count(Booking.id)).where(Booking.status == BookingStatus.OFFERED))
-    assert offers == cancelled == session.scalar(select(func.count(WaitlistEntry.id)).where(
-        WaitlistEntry.status == WaitlistStatus.OFFERED))
+    offers = session.scalar(
+        select(func.count(Booking.id)).where(Booking.status == BookingStatus.OFFERED)
+    )
+    assert (
+        offers
+        == cancelled
+        == session.scalar(
+            select(func.count(WaitlistEntry.id)).where(
+                WaitlistEntry.status == WaitlistStatus.OFFERED
+            )
+        )
+    )
     assert engine.ledger_mismatches(session) == [] and engine.impossible_states(session) == []
 
 
 def test_bookings_check_reports_impossible_states(session, runner, make_venue, make_user):
     venue = make_venue(capacity=3)
     person = make_user()
-    booking = svc.book_general(session, person, person, slot_at(session, venue.spaces[0], 1, 10).id, 1)
+    booking = svc.book_general(
+        session, person, person, slot_at(session, venue.spaces[0], 1, 10).id, 1
+    )
     result = runner.invoke(args=["bookings", "check"])
     assert result.exit_code == 0 and "no booking in an impossible state" in result.output
     # What the old race left behind: cancelled, its places given back, yet checked in.
     svc.cancel(session, booking, person)
-    session.execute(update(Booking).where(Booking.id == booking.id).values(checked_in_at=booking.starts_at))
+    session.execute(
+        update(Booking).where(Booking.id == booking.id).values(checked_in_at=booking.starts_at)
+    )
     session.commit()
     result = runner.invoke(args=["bookings", "check"])
     assert result.exit_code == 1
@@ -107,14 +130,21 @@ def test_bookings_check_reports_impossible_states(session, runner, make_venue, m
     assert "its places released" in result.output
 
 
-
 # --- The waitlist applies the booking rules -------------------------------------------------
+
 
 def _suspend(session, user, days=7):
     from app import clock
     from bookings.models import BookingSuspension
-    session.add(BookingSuspension(user_id=user.id, kind="venue", until=clock.now() + timedelta(days=days),
-                                  reason="3 no-shows in 30 days"))
+
+    session.add(
+        BookingSuspension(
+            user_id=user.id,
+            kind="venue",
+            until=clock.now() + timedelta(days=days),
+            reason="3 no-shows in 30 days",
+        )
+    )
     session.commit()
 
 
@@ -135,12 +165,19 @@ def test_a_suspended_person_cannot_join_the_waitlist(session, full_slot, make_us
         svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
     assert refused.value.code == "suspended"
     session.rollback()
-    assert session.scalar(select(func.count(WaitlistEntry.id)).where(WaitlistEntry.user_id == person.id)) == 0
+    assert (
+        session.scalar(
+            select(func.count(WaitlistEntry.id)).where(WaitlistEntry.user_id == person.id)
+        )
+        == 0
+    )
 
 
 def test_a_person_at_the_daily_limit_cannot_join_the_waitlist(session, full_slot, make_user):
     person = make_user()
-    svc.book_general(session, person, person, slot_at(session, full_slot["venue"].spaces[0], 1, 14).id, 1)
+    svc.book_general(
+        session, person, person, slot_at(session, full_slot["venue"].spaces[0], 1, 14).id, 1
+    )
     with pytest.raises(Conflict) as refused:
         svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
     assert refused.value.code == "daily_limit"
@@ -151,15 +188,24 @@ def test_offers_pass_over_the_ineligible_and_say_why(session, full_slot, make_us
     for person in (suspended, at_limit, eligible):
         svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
     _suspend(session, suspended)  # suspended after joining (no-shows elsewhere meanwhile)
-    svc.book_general(session, at_limit, at_limit, slot_at(session, full_slot["venue"].spaces[0], 1, 15).id, 1)
+    svc.book_general(
+        session, at_limit, at_limit, slot_at(session, full_slot["venue"].spaces[0], 1, 15).id, 1
+    )
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offers = list(session.scalars(select(Booking).where(Booking.status == BookingStatus.OFFERED)))
     assert [o.holder_id for o in offers] == [eligible.id]
     entries = {e.user_id: e.status for e in session.scalars(select(WaitlistEntry))}
-    assert entries == {suspended.id: WaitlistStatus.SKIPPED, at_limit.id: WaitlistStatus.SKIPPED,
-                       eligible.id: WaitlistStatus.OFFERED}
-    told = {n.user_id: n.body for n in session.scalars(select(Notification).where(
-        Notification.kind == "venue.waitlist_skipped"))}
+    assert entries == {
+        suspended.id: WaitlistStatus.SKIPPED,
+        at_limit.id: WaitlistStatus.SKIPPED,
+        eligible.id: WaitlistStatus.OFFERED,
+    }
+    told = {
+        n.user_id: n.body
+        for n in session.scalars(
+            select(Notification).where(Notification.kind == "venue.waitlist_skipped")
+        )
+    }
     assert "paused for you until" in told[suspended.id] and "that day" in told[at_limit.id]
     assert engine.ledger_mismatches(session) == [] and engine.impossible_states(session) == []
 
@@ -179,7 +225,9 @@ def test_a_person_suspended_after_the_offer_cannot_accept_it(session, full_slot,
     assert offer.status == BookingStatus.OFFERED  # still open: it expires to the next person
 
 
-def test_accepting_counts_the_offer_once_and_respects_the_weekly_limit(session, full_slot, make_user):
+def test_accepting_counts_the_offer_once_and_respects_the_weekly_limit(
+    session, full_slot, make_user
+):
     person = make_user()
     svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
     svc.cancel(session, full_slot["booking"], full_slot["holder"])

@@ -6,8 +6,18 @@ from app.places.models import Estate, Town
 
 def test_create_user_with_scoped_role(runner, session, places):
     estate = places["estates"][0]
-    result = runner.invoke(args=["create-user", "wang", "--role", "property_manager",
-                                 "--scope", f"estate:{estate.id}", "--password", "long-password"])
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "wang",
+            "--role",
+            "property_manager",
+            "--scope",
+            f"estate:{estate.id}",
+            "--password",
+            "long-password",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.username == "wang"))
     assert user.has_role(Role.PROPERTY_MANAGER, estate)
@@ -15,8 +25,9 @@ def test_create_user_with_scoped_role(runner, session, places):
 
 
 def test_create_user_refuses_bad_input_clearly(runner, session):
-    result = runner.invoke(args=["create-user", "li", "--role", "property_manager",
-                                 "--password", "long-password"])
+    result = runner.invoke(
+        args=["create-user", "li", "--role", "property_manager", "--password", "long-password"]
+    )
     assert result.exit_code != 0 and "estate:ID" in result.output
     result = runner.invoke(args=["create-user", "li", "--role", "resident", "--password", "short"])
     assert result.exit_code != 0 and "8" in result.output
@@ -41,16 +52,26 @@ def test_seed_demo_is_idempotent_and_gives_every_role(runner, session):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     counts = [session.scalar(select(func.count()).select_from(m)) for m in (User, Town, Estate)]
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    assert counts == [session.scalar(select(func.count()).select_from(m)) for m in (User, Town, Estate)]
+    assert counts == [
+        session.scalar(select(func.count()).select_from(m)) for m in (User, Town, Estate)
+    ]
     assert counts[1] == 14
     roles = {a.role for u in session.scalars(select(User)) for a in u.roles}
-    assert {Role.RESIDENT, Role.ADMINISTRATOR, Role.DISTRICT_SUPERVISOR, Role.TOWN_SUPERVISOR,
-            Role.PROPERTY_MANAGER, Role.COMMUNITY_HELPER, Role.VENUE_ADMIN} <= roles
+    assert {
+        Role.RESIDENT,
+        Role.ADMINISTRATOR,
+        Role.DISTRICT_SUPERVISOR,
+        Role.TOWN_SUPERVISOR,
+        Role.PROPERTY_MANAGER,
+        Role.COMMUNITY_HELPER,
+        Role.VENUE_ADMIN,
+    } <= roles
 
 
 def test_demo_accounts_can_sign_in(runner, client):
     from app.demo import DEMO_PASSWORD
     from tests.conftest import login
+
     runner.invoke(args=["seed-demo"])
     login(client, "13900000002", DEMO_PASSWORD)
     assert 'class="mode-elderly"' in client.get("/").get_data(as_text=True)

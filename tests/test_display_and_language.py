@@ -74,8 +74,18 @@ def test_next_cannot_leave_the_site(client):
 
 
 def test_every_page_has_help_block_skip_link_and_landmarks(client):
-    for url in ["/", "/login", "/register", "/help", "/accessibility", "/display", "/venues",
-                "/parking", "/repairs", "/no-such-page"]:
+    for url in [
+        "/",
+        "/login",
+        "/register",
+        "/help",
+        "/accessibility",
+        "/display",
+        "/venues",
+        "/parking",
+        "/repairs",
+        "/no-such-page",
+    ]:
         html = client.get(url).get_data(as_text=True)
         assert 'class="skip-link" href="#main"' in html, url
         assert '<main id="main"' in html and "<header" in html and "<footer" in html, url

@@ -1,5 +1,6 @@
 """The capacity engine, alone: correctness, idempotency, and races on both databases."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -9,7 +10,7 @@ from bookings import services as engine
 from bookings.models import Booking, BookingStatus, CapacityBucket
 from tests.race import race
 
-T0 = datetime(2030, 5, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+T0 = datetime(2030, 5, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 HOUR = timedelta(hours=1)
 
 
@@ -35,8 +36,14 @@ def residents(make_user):
 
 
 def _req(resource, holder, start=T0, hours=1, q=1, **kw):
-    return engine.Reservation(resource_id=resource.id, starts_at=start,
-                              ends_at=start + hours * HOUR, quantity=q, holder_id=holder.id, **kw)
+    return engine.Reservation(
+        resource_id=resource.id,
+        starts_at=start,
+        ends_at=start + hours * HOUR,
+        quantity=q,
+        holder_id=holder.id,
+        **kw,
+    )
 
 
 def test_reserve_takes_every_bucket_of_the_span(session, resource, residents):
@@ -47,12 +54,17 @@ def test_reserve_takes_every_bucket_of_the_span(session, resource, residents):
     assert engine.ledger_mismatches(session) == []
 
 
-@pytest.mark.parametrize("start_offset, hours", [
-    (timedelta(minutes=30), 1),   # not on a bucket boundary
-    (3 * HOUR, 2),                # runs past the last bucket
-    (-HOUR, 1),                   # before the first
-])
-def test_spans_that_buckets_do_not_tile_are_refused(session, resource, residents, start_offset, hours):
+@pytest.mark.parametrize(
+    "start_offset, hours",
+    [
+        (timedelta(minutes=30), 1),  # not on a bucket boundary
+        (3 * HOUR, 2),  # runs past the last bucket
+        (-HOUR, 1),  # before the first
+    ],
+)
+def test_spans_that_buckets_do_not_tile_are_refused(
+    session, resource, residents, start_offset, hours
+):
     with pytest.raises(DomainError) as info:
         engine.reserve(session, _req(resource, residents[0], start=T0 + start_offset, hours=hours))
     assert info.value.code == "not_bookable"
@@ -96,8 +108,9 @@ def test_ledger_check_notices_a_drift(session, resource, residents):
     engine.reserve(session, _req(resource, residents[0], q=2))
     session.execute(update(CapacityBucket).where(CapacityBucket.starts_at == T0).values(taken=1))
     session.commit()
-    assert engine.ledger_mismatches(session) == [(engine.buckets_for_span(
-        session, resource.id, T0, T0 + HOUR)[0].id, 1, 2)]
+    assert engine.ledger_mismatches(session) == [
+        (engine.buckets_for_span(session, resource.id, T0, T0 + HOUR)[0].id, 1, 2)
+    ]
 
 
 @pytest.mark.race
@@ -109,14 +122,24 @@ def test_hundred_requests_for_the_last_five_places(app, session, resource, make_
 
     def book(i):
         from app.extensions import db
-        return engine.reserve(db.session, engine.Reservation(
-            resource_id=resource.id, starts_at=T0, ends_at=T0 + HOUR, quantity=1,
-            holder_id=holders[i]))
+
+        return engine.reserve(
+            db.session,
+            engine.Reservation(
+                resource_id=resource.id,
+                starts_at=T0,
+                ends_at=T0 + HOUR,
+                quantity=1,
+                holder_id=holders[i],
+            ),
+        )
 
     results = race(app, 100, book)
     won = [r for r in results if isinstance(r, Booking)]
     sold_out = [r for r in results if isinstance(r, engine.SoldOut)]
-    assert len(won) == 5 and len(sold_out) == 95, [r for r in results if not isinstance(r, (Booking, engine.SoldOut))][:3]
+    assert len(won) == 5 and len(sold_out) == 95, [
+        r for r in results if not isinstance(r, (Booking, engine.SoldOut))
+    ][:3]
     session.rollback()  # end the test's read snapshot (SQLite WAL) to see the race's commits
     assert session.scalar(select(CapacityBucket.taken).where(CapacityBucket.starts_at == T0)) == 5
     assert engine.ledger_mismatches(session) == []
@@ -129,10 +152,18 @@ def test_overlapping_spans_race_without_deadlock_or_overselling(app, session, re
 
     def book(i):
         from app.extensions import db
+
         start = T0 + (i % 3) * HOUR
-        return engine.reserve(db.session, engine.Reservation(
-            resource_id=resource.id, starts_at=start, ends_at=start + (3 - i % 3 if i % 2 else 1) * HOUR,
-            quantity=1 + i % 2, holder_id=holders[i]))
+        return engine.reserve(
+            db.session,
+            engine.Reservation(
+                resource_id=resource.id,
+                starts_at=start,
+                ends_at=start + (3 - i % 3 if i % 2 else 1) * HOUR,
+                quantity=1 + i % 2,
+                holder_id=holders[i],
+            ),
+        )
 
     results = race(app, 60, book)
     unexpected = [r for r in results if not isinstance(r, (Booking, engine.SoldOut))]
@@ -149,9 +180,18 @@ def test_double_submit_race_makes_one_booking(app, session, resource, make_user)
 
     def book(i):
         from app.extensions import db
-        return engine.reserve(db.session, engine.Reservation(
-            resource_id=resource.id, starts_at=T0, ends_at=T0 + HOUR, quantity=2, holder_id=holder,
-            idempotency_key="same-click")).id
+
+        return engine.reserve(
+            db.session,
+            engine.Reservation(
+                resource_id=resource.id,
+                starts_at=T0,
+                ends_at=T0 + HOUR,
+                quantity=2,
+                holder_id=holder,
+                idempotency_key="same-click",
+            ),
+        ).id
 
     results = race(app, 20, book)
     assert all(isinstance(r, int) for r in results), results[:3]
@@ -166,7 +206,10 @@ def test_concurrent_cancellations_release_once(app, session, resource, make_user
 
     def cancel(i):
         from app.extensions import db
-        return engine.release(db.session, db.session.get(Booking, booking_id), BookingStatus.CANCELLED)
+
+        return engine.release(
+            db.session, db.session.get(Booking, booking_id), BookingStatus.CANCELLED
+        )
 
     results = race(app, 20, cancel)
     assert results.count(True) == 1 and results.count(False) == 19, results[:3]
@@ -188,21 +231,42 @@ def test_control_without_the_guard_the_race_is_real(app, session, resource, make
     holders = [make_user().id for _ in range(40)]
     session.execute(update(CapacityBucket).where(CapacityBucket.starts_at == T0).values(capacity=5))
     session.commit()
-    plain = create_engine(db.engine.url, pool_size=50, max_overflow=0,
-                          connect_args={"timeout": 30} if backend == "sqlite" else {})
+    plain = create_engine(
+        db.engine.url,
+        pool_size=50,
+        max_overflow=0,
+        connect_args={"timeout": 30} if backend == "sqlite" else {},
+    )
 
     def naive(i):
         with Session(plain) as s:
-            bucket = s.scalar(select(CapacityBucket).where(CapacityBucket.resource_id == resource.id,
-                                                           CapacityBucket.starts_at == T0))
+            bucket = s.scalar(
+                select(CapacityBucket).where(
+                    CapacityBucket.resource_id == resource.id, CapacityBucket.starts_at == T0
+                )
+            )
             if bucket.taken + 1 > bucket.capacity:
                 raise engine.SoldOut("sold out")
-            s.execute(text("SELECT pg_sleep(0.01)") if backend == "postgresql" else text("SELECT 1"))
-            s.execute(update(CapacityBucket).where(CapacityBucket.id == bucket.id)
-                      .values(taken=bucket.taken + 1))
-            s.add(Booking(resource_id=resource.id, holder_id=holders[i], starts_at=T0,
-                          ends_at=T0 + HOUR, quantity=1, status=BookingStatus.CONFIRMED,
-                          reference=engine.new_reference(), door_code=f"{i:08d}"))
+            s.execute(
+                text("SELECT pg_sleep(0.01)") if backend == "postgresql" else text("SELECT 1")
+            )
+            s.execute(
+                update(CapacityBucket)
+                .where(CapacityBucket.id == bucket.id)
+                .values(taken=bucket.taken + 1)
+            )
+            s.add(
+                Booking(
+                    resource_id=resource.id,
+                    holder_id=holders[i],
+                    starts_at=T0,
+                    ends_at=T0 + HOUR,
+                    quantity=1,
+                    status=BookingStatus.CONFIRMED,
+                    reference=engine.new_reference(),
+                    door_code=f"{i:08d}",
+                )
+            )
             s.commit()
             return True
 

@@ -16,11 +16,13 @@ is reproducible. Any failure prints the request that caused it. FUZZ_API_EXAMPLE
 operation, 150) and FUZZ_FORM_EXAMPLES (per form page, 30) ask for more for a deeper search; with
 `-s` the test prints what the requests got back. Section 3 pins down what the fuzzing found.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import traceback
+from datetime import UTC
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -30,9 +32,14 @@ from app.accounts.services import issue_token
 from app.ratelimit import limiter_for
 
 API_EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_API_EXAMPLES", 150))
-FUZZ_SETTINGS = dict(deadline=None, derandomize=True, database=None, print_blob=True,
-                     suppress_health_check=list(HealthCheck),
-                     phases=(Phase.explicit, Phase.generate, Phase.shrink))
+FUZZ_SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+)
 
 
 def _no_rate_limits(app):
@@ -42,6 +49,7 @@ def _no_rate_limits(app):
 
 
 # --- 1. The JSON API with schemathesis -----------------------------------------------------
+
 
 def error_body_check(ctx, response, case):
     """Every refusal (4xx) is our error body with a code and a non-empty message."""
@@ -81,51 +89,81 @@ def api_world(app, session, make_venue, make_user):
     plate = vehicles.register(session, resident, "沪A12345").plate
     arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60)
     reservation = reservations.reserve(session, resident, resident, parks[0], plate, arrive)
-    tokens = {"resident": issue_token(session, resident), "operator": issue_token(session, operator)}
+    tokens = {
+        "resident": issue_token(session, resident),
+        "operator": issue_token(session, operator),
+    }
     session.commit()
-    slots = [slot_at(session, venue.spaces[0], 1, h).id for h in (9, 10, 11)] + \
-        [slot_at(session, venue.spaces[1], 2, h).id for h in (9, 10)]
+    slots = [slot_at(session, venue.spaces[0], 1, h).id for h in (9, 10, 11)] + [
+        slot_at(session, venue.spaces[1], 2, h).id for h in (9, 10)
+    ]
     # Times around now (on the quarter hour, as reservations want, or to the second), ISO 8601.
     now = clock.now()
     near_now = st.builds(
-        lambda quarters, seconds: (now + timedelta(minutes=15 * quarters, seconds=seconds))
-        .astimezone(clock.LOCAL_TZ).isoformat(),
-        st.integers(-4 * 24 * 4, 4 * 24 * 4), st.sampled_from([0, 0, 0, 13]))
+        lambda quarters, seconds: (
+            (now + timedelta(minutes=15 * quarters, seconds=seconds))
+            .astimezone(clock.LOCAL_TZ)
+            .isoformat()
+        ),
+        st.integers(-4 * 24 * 4, 4 * 24 * 4),
+        st.sampled_from([0, 0, 0, 13]),
+    )
     park_ids = st.sampled_from([p.id for p in parks])
-    return {"tokens": tokens,
-            # Real values to put into generated requests now and then, by parameter name.
-            "real": {"venue_id": st.just(venue.id), "booking_id": st.just(booking.id),
-                     "reservation_id": st.just(reservation.id), "car_park_id": park_ids,
-                     "carpark_id": park_ids, "slot_id": st.sampled_from(slots),
-                     "town_id": st.just(venue.town_id), "notification_id": st.sampled_from([1, 2]),
-                     "provider": st.just("demo_wallet"),
-                     "plate": st.sampled_from(["沪A12345", "沪B54321", "沪AD12345"]),
-                     "entry": near_now, "exit": near_now, "arrive_at": near_now, "occurred_at": near_now,
-                     "date": st.builds(lambda days: (clock.today() + timedelta(days=days)).isoformat(),
-                                       st.integers(-2, 16))}}
+    return {
+        "tokens": tokens,
+        # Real values to put into generated requests now and then, by parameter name.
+        "real": {
+            "venue_id": st.just(venue.id),
+            "booking_id": st.just(booking.id),
+            "reservation_id": st.just(reservation.id),
+            "car_park_id": park_ids,
+            "carpark_id": park_ids,
+            "slot_id": st.sampled_from(slots),
+            "town_id": st.just(venue.town_id),
+            "notification_id": st.sampled_from([1, 2]),
+            "provider": st.just("demo_wallet"),
+            "plate": st.sampled_from(["沪A12345", "沪B54321", "沪AD12345"]),
+            "entry": near_now,
+            "exit": near_now,
+            "arrive_at": near_now,
+            "occurred_at": near_now,
+            "date": st.builds(
+                lambda days: (clock.today() + timedelta(days=days)).isoformat(), st.integers(-2, 16)
+            ),
+        },
+    }
 
 
 def test_api_fuzz(app, session, api_world):
     import schemathesis
     from schemathesis import GenerationMode
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                                   response_schema_conformance,
-                                                   status_code_conformance)
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     _no_rate_limits(app)
     client = app.test_client()  # IsolatedClient: a fresh app context per request
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_schema_conformance, error_body_check]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+        error_body_check,
+    ]
     operations = [result.ok() for result in schema.get_all_operations()]
     real = api_world["real"]
     sent, statuses = {}, {}  # requests per operation, and per operation and status
     failures = []
 
     for operation in operations:
-        strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                             operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        strategy = st.one_of(
+            operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+            operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        )
         role = "operator" if operation.path.endswith("/parking/events") else "resident"
 
         @settings(max_examples=API_EXAMPLES_PER_OPERATION, **FUZZ_SETTINGS)
@@ -135,8 +173,11 @@ def test_api_fuzz(app, session, api_world):
             if positive:
                 # Random integers seldom name a real row, random times are seldom near now: put
                 # real ids, plates and times in now and then, to get past "not found".
-                for container in (case.path_parameters, case.query,
-                                  case.body if isinstance(case.body, dict) else None):
+                for container in (
+                    case.path_parameters,
+                    case.query,
+                    case.body if isinstance(case.body, dict) else None,
+                ):
                     for name in list(container or ()):
                         if name in real and data.draw(st.booleans(), label=f"real {name}"):
                             container[name] = data.draw(real[name], label=name)
@@ -173,49 +214,130 @@ FORM_PACKAGES = ("app", "accessibility", "bookings", "venues", "parking", "repai
 # Values that have broken forms elsewhere: empty and blank, control characters, right-to-left and
 # full-width text, numbers far out of range or not numbers at all, impossible times and dates,
 # markup and SQL (which must come back as text).
-AWKWARD = ["", " ", "\x00", "\t\r\n", "\x1b[31m", "\u202e\u0645", "😀" * 3, "０８：３０", "８",
-           "-1", "0", "1.5", "1e309", "NaN", "-inf", "9" * 30, "-" + "9" * 30,
-           "00:00", "23:59", " 7:05 ", "12:00:00", "25:99", "24:00", "23:60", "8:5", ":",
-           "2026-02-31", "2026-02-31 25:61", "2026-13-01 09:00", "0000-00-00", "None", "null", "true",
-           "<script>alert(1)</script>", "'; DROP TABLE users; --", "%s%n%x", "{{7*7}}",
-           "沪A12345", "../../etc/passwd"]
+AWKWARD = [
+    "",
+    " ",
+    "\x00",
+    "\t\r\n",
+    "\x1b[31m",
+    "\u202e\u0645",
+    "😀" * 3,
+    "０８：３０",
+    "８",
+    "-1",
+    "0",
+    "1.5",
+    "1e309",
+    "NaN",
+    "-inf",
+    "9" * 30,
+    "-" + "9" * 30,
+    "00:00",
+    "23:59",
+    " 7:05 ",
+    "12:00:00",
+    "25:99",
+    "24:00",
+    "23:60",
+    "8:5",
+    ":",
+    "2026-02-31",
+    "2026-02-31 25:61",
+    "2026-13-01 09:00",
+    "0000-00-00",
+    "None",
+    "null",
+    "true",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE users; --",
+    "%s%n%x",
+    "{{7*7}}",
+    "沪A12345",
+    "../../etc/passwd",
+]
 # The ends of dates and of database integers.
-EDGES = ["9999-12-31", "0001-01-01", "9999-12-31 23:59", "0001-01-01 00:00", "1970-01-01T00:00",
-         "9999", "10000", "2147483647", "2147483648", "-2147483649", "9223372036854775808"]
+EDGES = [
+    "9999-12-31",
+    "0001-01-01",
+    "9999-12-31 23:59",
+    "0001-01-01 00:00",
+    "1970-01-01T00:00",
+    "9999",
+    "10000",
+    "2147483647",
+    "2147483648",
+    "-2147483649",
+    "9223372036854775808",
+]
 awkward_text = st.one_of(
     st.sampled_from(AWKWARD),
     st.sampled_from(["", " ", "\t", "\u3000"]),  # blank: Optional() lets it past a choice check
     st.sampled_from(EDGES),
     st.text(max_size=30),  # any unicode, control characters included
-    st.integers(-10**25, 10**25).map(str),
+    st.integers(-(10**25), 10**25).map(str),
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
     # Huge: up to 20,000 characters.
-    st.builds(lambda chunk, n: chunk * n, st.text(min_size=1, max_size=3), st.integers(100, 20_000)),
+    st.builds(
+        lambda chunk, n: chunk * n, st.text(min_size=1, max_size=3), st.integers(100, 20_000)
+    ),
 )
 # One box of a date (year, month or day): day 31 of February, month 13, the year 10000...
 awkward_date_part = st.one_of(
-    st.sampled_from(["31", "30", "29", "2", "13", "0", "00", "-1", "9999", "10000", "2026", "1",
-                     "9" * 20, " 2 "]),
-    awkward_text)
+    st.sampled_from(
+        [
+            "31",
+            "30",
+            "29",
+            "2",
+            "13",
+            "0",
+            "00",
+            "-1",
+            "9999",
+            "10000",
+            "2026",
+            "1",
+            "9" * 20,
+            " 2 ",
+        ]
+    ),
+    awkward_text,
+)
 
 
 def _png(size=(40, 30)) -> bytes:
     import io
 
     from PIL import Image
+
     buffer = io.BytesIO()
     Image.new("RGB", size, "teal").save(buffer, "PNG")
     return buffer.getvalue()
 
 
 awkward_file = st.one_of(
-    st.just(b""), st.binary(max_size=200), st.builds(_png),
+    st.just(b""),
+    st.binary(max_size=200),
+    st.builds(_png),
     st.builds(lambda png, cut: png[:cut], st.builds(_png), st.integers(1, 60)),  # truncated image
-    st.just(b"GIF89a" + b"\x00" * 50), st.just(b"%PDF-1.4\n" + b"x" * 100),
+    st.just(b"GIF89a" + b"\x00" * 50),
+    st.just(b"%PDF-1.4\n" + b"x" * 100),
 )
-file_name = st.one_of(st.sampled_from(["photo.png", "photo.jpg", "", "../../x.png", "a" * 300 + ".png",
-                                       "照片.heic", "x.exe", "\x00.png"]),
-                      st.text(max_size=20))
+file_name = st.one_of(
+    st.sampled_from(
+        [
+            "photo.png",
+            "photo.jpg",
+            "",
+            "../../x.png",
+            "a" * 300 + ".png",
+            "照片.heic",
+            "x.exe",
+            "\x00.png",
+        ]
+    ),
+    st.text(max_size=20),
+)
 
 
 class FormPage:
@@ -232,32 +354,88 @@ class FormPage:
     def fill(self, world):
         """The URL, the page to open first, and the valid answer, with the world's values put in.
         A tuple in `valid` is a choice of valid values; a list, the values of one field."""
+
         def one(value):
             if isinstance(value, str):
                 return value.format(**world)
             return type(value)(one(v) for v in value)
-        return (self.url.format(**world), (self.page or self.url).format(**world),
-                {k: one(v) for k, v in self.valid.items()})
+
+        return (
+            self.url.format(**world),
+            (self.page or self.url).format(**world),
+            {k: one(v) for k, v in self.valid.items()},
+        )
 
 
 HOURS = {f"opens_{d}": "09:00" for d in range(7)} | {f"closes_{d}": "17:00" for d in range(7)}
-VENUE = {"name_zh": "新图书馆", "name_en": "New Library", "type": "library", "town_id": "{town}",
-         "address_zh": "新路 1 号", "address_en": "1 New Road", "phone": "021-12345678",
-         "description_zh": "说明", "description_en": "About", "rules_zh": "规则", "rules_en": "Rules",
-         "step_free": "y", "accessible_toilet": "y", "lift": "", "hearing_loop": "",
-         "opens_days_ahead": "7", "opens_at": "08:00", "max_per_day": "2", "max_per_week": "5",
-         "cancel_cutoff_minutes": "60", "checkin_grace_minutes": "15", "crowd_warning_percent": "80",
-         "waitlist_offer_minutes": "30", "active": "y"}
-SPACE = {"name_zh": "自习室", "name_en": "Study room", "mode": "general", "capacity": "30",
-         "slot_minutes": "120", "max_party_size": "2", "max_steps": "1", "requires_approval": "",
-         "active": "y"}
-TARIFF = {"free_minutes": "15", "first_hour_yuan": "6.50", "period_minutes": "30", "period_yuan": "3",
-          "night_unit_yuan": "1", "day_starts": "07:00", "day_ends": "19:00", "daily_cap_yuan": "60"}
-WINDOW = {"name_zh": "周末", "name_en": "Weekends", "days": "weekends", "start_time": "09:00",
-          "end_time": "21:00", "spaces": "5", "monthly_fee_yuan": "120", "active": "y"}
-QUOTE = {"car_park": "{park}", "entry_day-year": "2026", "entry_day-month": "12", "entry_day-day": "1",
-         "entry_time": "09:00", "exit_day-year": "2026", "exit_day-month": "12", "exit_day-day": "1",
-         "exit_time": "11:30"}
+VENUE = {
+    "name_zh": "新图书馆",
+    "name_en": "New Library",
+    "type": "library",
+    "town_id": "{town}",
+    "address_zh": "新路 1 号",
+    "address_en": "1 New Road",
+    "phone": "021-12345678",
+    "description_zh": "说明",
+    "description_en": "About",
+    "rules_zh": "规则",
+    "rules_en": "Rules",
+    "step_free": "y",
+    "accessible_toilet": "y",
+    "lift": "",
+    "hearing_loop": "",
+    "opens_days_ahead": "7",
+    "opens_at": "08:00",
+    "max_per_day": "2",
+    "max_per_week": "5",
+    "cancel_cutoff_minutes": "60",
+    "checkin_grace_minutes": "15",
+    "crowd_warning_percent": "80",
+    "waitlist_offer_minutes": "30",
+    "active": "y",
+}
+SPACE = {
+    "name_zh": "自习室",
+    "name_en": "Study room",
+    "mode": "general",
+    "capacity": "30",
+    "slot_minutes": "120",
+    "max_party_size": "2",
+    "max_steps": "1",
+    "requires_approval": "",
+    "active": "y",
+}
+TARIFF = {
+    "free_minutes": "15",
+    "first_hour_yuan": "6.50",
+    "period_minutes": "30",
+    "period_yuan": "3",
+    "night_unit_yuan": "1",
+    "day_starts": "07:00",
+    "day_ends": "19:00",
+    "daily_cap_yuan": "60",
+}
+WINDOW = {
+    "name_zh": "周末",
+    "name_en": "Weekends",
+    "days": "weekends",
+    "start_time": "09:00",
+    "end_time": "21:00",
+    "spaces": "5",
+    "monthly_fee_yuan": "120",
+    "active": "y",
+}
+QUOTE = {
+    "car_park": "{park}",
+    "entry_day-year": "2026",
+    "entry_day-month": "12",
+    "entry_day-day": "1",
+    "entry_time": "09:00",
+    "exit_day-year": "2026",
+    "exit_day-month": "12",
+    "exit_day-day": "1",
+    "exit_time": "11:30",
+}
 
 # Every FlaskForm subclass of the packages, keyed "module.Class": the pages it is sent to, who
 # sends it, and a valid answer. (test_every_form_is_fuzzed fails when a form is missing here.)
@@ -265,108 +443,290 @@ TICKET = "/repairs/tickets/{ticket}"
 FIXED = "/repairs/tickets/{fixed_ticket}"
 FORM_PAGES = {
     "app.accounts.forms.LoginForm": [
-        FormPage("/login", None, {"login": "{resident_phone}", "password": "wrong-password-1"})],
+        FormPage("/login", None, {"login": "{resident_phone}", "password": "wrong-password-1"})
+    ],
     "app.accounts.forms.RegisterForm": [
-        FormPage("/register", None, {"phone": "13712345678", "name": "新居民",
-                                     "password": "correct-horse-9", "confirm": "correct-horse-9"})],
+        FormPage(
+            "/register",
+            None,
+            {
+                "phone": "13712345678",
+                "name": "新居民",
+                "password": "correct-horse-9",
+                "confirm": "correct-horse-9",
+            },
+        )
+    ],
     "app.accounts.forms.ProfileForm": [
-        FormPage("/profile", "resident", {
-            "name": "居民", "phone": "{resident_phone}", "locale": "zh_CN", "display_mode": "standard",
-            "home_estate_id": "{estate}", "home_building": "5", "home_unit": "2", "home_room": "301"})],
-    "app.accounts.forms.DisplayForm": [FormPage("/display", "resident", {"display_mode": "elderly"})],
+        FormPage(
+            "/profile",
+            "resident",
+            {
+                "name": "居民",
+                "phone": "{resident_phone}",
+                "locale": "zh_CN",
+                "display_mode": "standard",
+                "home_estate_id": "{estate}",
+                "home_building": "5",
+                "home_unit": "2",
+                "home_room": "301",
+            },
+        )
+    ],
+    "app.accounts.forms.DisplayForm": [
+        FormPage("/display", "resident", {"display_mode": "elderly"})
+    ],
     "app.places.forms.ClaimDecisionForm": [
-        FormPage("/homes/claims/{claim}/decide", "manager", {"decision": ("approve", "refuse"), "reason": "名册无此户"},
-                 page="/homes/claims")],
+        FormPage(
+            "/homes/claims/{claim}/decide",
+            "manager",
+            {"decision": ("approve", "refuse"), "reason": "名册无此户"},
+            page="/homes/claims",
+        )
+    ],
     "venues.forms.SearchForm": [
-        FormPage("/venues", None, {
-            "q": "测试", "type": "museum", "town": "{town}", "day-year": "2026", "day-month": "12",
-            "day-day": "2", "time_of_day": "morning", "places": "2", "facilities": ["step_free"]},
-            method="GET", ok_page=True)],
-    "venues.forms.PartySizeForm": [FormPage("/venues/slots/{slot}/book", "resident", {"party_size": "2"})],
+        FormPage(
+            "/venues",
+            None,
+            {
+                "q": "测试",
+                "type": "museum",
+                "town": "{town}",
+                "day-year": "2026",
+                "day-month": "12",
+                "day-day": "2",
+                "time_of_day": "morning",
+                "places": "2",
+                "facilities": ["step_free"],
+            },
+            method="GET",
+            ok_page=True,
+        )
+    ],
+    "venues.forms.PartySizeForm": [
+        FormPage("/venues/slots/{slot}/book", "resident", {"party_size": "2"})
+    ],
     "venues.forms.ConfirmForm": [
-        FormPage("/venues/slots/{slot}/confirm?party_size=1", "resident", {"idempotency_key": "key-1"},
-                 page="/venues/slots/{slot}/check?party_size=1"),
-        FormPage("/venues/slots/{full_slot}/waitlist", "resident", {"party_size": "1"},
-                 extra=["party_size"], page="/venues/{venue}/spaces/{hall}/{day_after}"),
-        FormPage("/bookings/helping", "helper", {"resident_id": "{resident}"}, extra=["resident_id"])],
+        FormPage(
+            "/venues/slots/{slot}/confirm?party_size=1",
+            "resident",
+            {"idempotency_key": "key-1"},
+            page="/venues/slots/{slot}/check?party_size=1",
+        ),
+        FormPage(
+            "/venues/slots/{full_slot}/waitlist",
+            "resident",
+            {"party_size": "1"},
+            extra=["party_size"],
+            page="/venues/{venue}/spaces/{hall}/{day_after}",
+        ),
+        FormPage(
+            "/bookings/helping", "helper", {"resident_id": "{resident}"}, extra=["resident_id"]
+        ),
+    ],
     "venues.forms.SpanForm": [
-        FormPage("/venues/{venue}/spaces/{court}/{tomorrow}/book", "resident",
-                 {"start": "{court_start}", "steps": "1"})],
+        FormPage(
+            "/venues/{venue}/spaces/{court}/{tomorrow}/book",
+            "resident",
+            {"start": "{court_start}", "steps": "1"},
+        )
+    ],
     "venues.forms.ReasonForm": [
-        FormPage("/staff/venues/{venue}/bookings/{court_booking}/decide", "venue_staff",
-                 {"reason": "场地维护", "decision": "reject"}, extra=["decision"],
-                 page="/staff/venues/{venue}/bookings?date={tomorrow}")],
+        FormPage(
+            "/staff/venues/{venue}/bookings/{court_booking}/decide",
+            "venue_staff",
+            {"reason": "场地维护", "decision": "reject"},
+            extra=["decision"],
+            page="/staff/venues/{venue}/bookings?date={tomorrow}",
+        )
+    ],
     "venues.forms.DoorForm": [
-        FormPage("/staff/venues/{venue}/door", "venue_staff", {"code": "{door_code}"}, ok_page=True)],
-    "venues.forms.ConsentForm": [FormPage("/bookings/helpers", "resident", {"helper": "{helper_name}", "services": "parking"})],
-    "venues.forms.VenueForm": [FormPage("/staff/venues/{venue}/edit", "venue_admin", VENUE),
-                               FormPage("/staff/venues/admin/new", "venue_admin", VENUE)],
+        FormPage("/staff/venues/{venue}/door", "venue_staff", {"code": "{door_code}"}, ok_page=True)
+    ],
+    "venues.forms.ConsentForm": [
+        FormPage(
+            "/bookings/helpers", "resident", {"helper": "{helper_name}", "services": "parking"}
+        )
+    ],
+    "venues.forms.VenueForm": [
+        FormPage("/staff/venues/{venue}/edit", "venue_admin", VENUE),
+        FormPage("/staff/venues/admin/new", "venue_admin", VENUE),
+    ],
     "venues.forms.SpaceForm": [FormPage("/staff/venues/{venue}/spaces/new", "venue_admin", SPACE)],
     "venues.forms.HoursForm": [FormPage("/staff/venues/{venue}/hours", "venue_admin", HOURS)],
     "venues.forms.ClosureForm": [
-        FormPage("/staff/venues/{venue}/closures", "venue_admin", {
-            "starts_on-year": "2026", "starts_on-month": "12", "starts_on-day": "20",
-            "ends_on-year": "2026", "ends_on-month": "12", "ends_on-day": "21", "reason": "设备检修"})],
+        FormPage(
+            "/staff/venues/{venue}/closures",
+            "venue_admin",
+            {
+                "starts_on-year": "2026",
+                "starts_on-month": "12",
+                "starts_on-day": "20",
+                "ends_on-year": "2026",
+                "ends_on-month": "12",
+                "ends_on-day": "21",
+                "reason": "设备检修",
+            },
+        )
+    ],
     "venues.forms.PhotoForm": [
-        FormPage("/staff/venues/{venue}/photos", "venue_admin",
-                 {"photo": "<png>", "alt_zh": "大厅", "alt_en": "The hall"})],
-    "parking.forms.QuoteForm": [FormPage("/parking/quote", None, QUOTE, method="GET", ok_page=True)],
+        FormPage(
+            "/staff/venues/{venue}/photos",
+            "venue_admin",
+            {"photo": "<png>", "alt_zh": "大厅", "alt_en": "The hall"},
+        )
+    ],
+    "parking.forms.QuoteForm": [
+        FormPage("/parking/quote", None, QUOTE, method="GET", ok_page=True)
+    ],
     "parking.forms.VehicleForm": [FormPage("/parking/vehicles", "resident", {"plate": "沪B54321"})],
     "parking.forms.AutopayForm": [
-        FormPage("/parking/vehicles/{vehicle}/autopay", "resident", {"vehicle": "{vehicle}", "on": "1"},
-                 page="/parking/vehicles")],
+        FormPage(
+            "/parking/vehicles/{vehicle}/autopay",
+            "resident",
+            {"vehicle": "{vehicle}", "on": "1"},
+            page="/parking/vehicles",
+        )
+    ],
     "parking.forms.LicenceForm": [
-        FormPage("/parking/vehicles/{plate_claim}/licence", "resident", {"photo": "<png>"})],
+        FormPage("/parking/vehicles/{plate_claim}/licence", "resident", {"photo": "<png>"})
+    ],
     "parking.forms.PlateSearchForm": [
-        FormPage("/parking/verify", "service_desk", {"plate": "沪E24680"}, method="GET", ok_page=True)],
+        FormPage(
+            "/parking/verify", "service_desk", {"plate": "沪E24680"}, method="GET", ok_page=True
+        )
+    ],
     "parking.forms.PlateDecisionForm": [
-        FormPage("/parking/verify/{pending_plate}", "service_desk",
-                 {"decision": ("approve", "refuse"), "reason": "照片看不清"})],
+        FormPage(
+            "/parking/verify/{pending_plate}",
+            "service_desk",
+            {"decision": ("approve", "refuse"), "reason": "照片看不清"},
+        )
+    ],
     "parking.forms.ReserveForm": [
-        FormPage("/parking/{park}/reserve", "resident", {
-            "plate": "{plate}", "day": "{tomorrow}", "time": "10:00", "idempotency_key": "key-2"})],
+        FormPage(
+            "/parking/{park}/reserve",
+            "resident",
+            {"plate": "{plate}", "day": "{tomorrow}", "time": "10:00", "idempotency_key": "key-2"},
+        )
+    ],
     "parking.forms.ContractForm": [
-        FormPage("/parking/{park}/share", "resident", {
-            "window": "{window}", "plate": "{plate}", "month": "{next_month}", "renew": "y",
-            "idempotency_key": "key-3"})],
+        FormPage(
+            "/parking/{park}/share",
+            "resident",
+            {
+                "window": "{window}",
+                "plate": "{plate}",
+                "month": "{next_month}",
+                "renew": "y",
+                "idempotency_key": "key-3",
+            },
+        )
+    ],
     "parking.forms.ConfirmForm": [
         FormPage("/parking/charges/{charge}", "resident", {}),
-        FormPage("/parking/reservations/{reservation}/cancel", "resident", {},
-                 page="/parking/reservations/{reservation}")],
+        FormPage(
+            "/parking/reservations/{reservation}/cancel",
+            "resident",
+            {},
+            page="/parking/reservations/{reservation}",
+        ),
+    ],
     "parking.forms.CapacityForm": [
-        FormPage("/parking/operate/{park}/capacity", "operator", {
-            "total_spaces": "120", "reservable_spaces": "5", "grace_minutes": "30",
-            "cancel_cutoff_minutes": "30", "open": "y"})],
+        FormPage(
+            "/parking/operate/{park}/capacity",
+            "operator",
+            {
+                "total_spaces": "120",
+                "reservable_spaces": "5",
+                "grace_minutes": "30",
+                "cancel_cutoff_minutes": "30",
+                "open": "y",
+            },
+        )
+    ],
     "parking.forms.TariffForm": [FormPage("/parking/operate/{park}/tariff", "operator", TARIFF)],
     "parking.forms.WindowForm": [
         FormPage("/parking/operate/{park}/windows/new", "operator", WINDOW),
-        FormPage("/parking/operate/{park}/windows/{window}", "operator", WINDOW)],
+        FormPage("/parking/operate/{park}/windows/{window}", "operator", WINDOW),
+    ],
     "repairs.forms.ReportForm": [
-        FormPage("/repairs/report", "resident", {
-            "category": "water", "description": "厨房水管漏水", "public_area": "", "area": "",
-            "preferred_time": "工作日晚上", "photos": "<png>"})],
+        FormPage(
+            "/repairs/report",
+            "resident",
+            {
+                "category": "water",
+                "description": "厨房水管漏水",
+                "public_area": "",
+                "area": "",
+                "preferred_time": "工作日晚上",
+                "photos": "<png>",
+            },
+        )
+    ],
     "repairs.forms.MessageForm": [
-        FormPage(TICKET + "/info", "resident", {"message": "还在漏", "photos": "<png>"}, page=TICKET)],
+        FormPage(
+            TICKET + "/info", "resident", {"message": "还在漏", "photos": "<png>"}, page=TICKET
+        )
+    ],
     "repairs.forms.ReopenForm": [
-        FormPage(FIXED + "/reopen", "resident", {"message": "又坏了"}, page=FIXED)],
+        FormPage(FIXED + "/reopen", "resident", {"message": "又坏了"}, page=FIXED)
+    ],
     "repairs.forms.RateForm": [
-        FormPage(FIXED + "/rate", "resident", {"rating": "5", "comment": "很快"}, page=FIXED)],
+        FormPage(FIXED + "/rate", "resident", {"rating": "5", "comment": "很快"}, page=FIXED)
+    ],
     "repairs.forms.ActionForm": [
-        FormPage(TICKET + "/act", "manager", {
-            "action": ("visit", "assign", "reply", "acknowledge", "start", "resolve", "duplicate"),
-            "message": "明天上门", "canned": ("", "0", "1"), "technician_name": "王师傅",
-            "technician_phone": "13812345678", "visit_at": "2026-12-02 14:30",
-            "duplicate_of": ("", "{other_ticket}"), "from": ("", "queue")},
-            extra=["from"], page=TICKET)],
+        FormPage(
+            TICKET + "/act",
+            "manager",
+            {
+                "action": (
+                    "visit",
+                    "assign",
+                    "reply",
+                    "acknowledge",
+                    "start",
+                    "resolve",
+                    "duplicate",
+                ),
+                "message": "明天上门",
+                "canned": ("", "0", "1"),
+                "technician_name": "王师傅",
+                "technician_phone": "13812345678",
+                "visit_at": "2026-12-02 14:30",
+                "duplicate_of": ("", "{other_ticket}"),
+                "from": ("", "queue"),
+            },
+            extra=["from"],
+            page=TICKET,
+        )
+    ],
     "repairs.forms.NoteForm": [
-        FormPage(TICKET + "/note", "town_supervisor", {"message": "请尽快处理"}, page=TICKET)],
+        FormPage(TICKET + "/note", "town_supervisor", {"message": "请尽快处理"}, page=TICKET)
+    ],
     "repairs.forms.QueueFilterForm": [
-        FormPage("/repairs/queue", "manager", {"state": "submitted", "category": "water"},
-                 method="GET", ok_page=True)],
+        FormPage(
+            "/repairs/queue",
+            "manager",
+            {"state": "submitted", "category": "water"},
+            method="GET",
+            ok_page=True,
+        )
+    ],
     "repairs.forms.CompanyForm": [
-        FormPage("/repairs/companies/{company}", "district", {
-            "response_minutes": "30", "work_starts": "09:00", "work_ends": "17:00",
-            "work_days": ["0", "1", "2"], "reopen_days": "7", "auto_close_days": "7"})],
+        FormPage(
+            "/repairs/companies/{company}",
+            "district",
+            {
+                "response_minutes": "30",
+                "work_starts": "09:00",
+                "work_ends": "17:00",
+                "work_days": ["0", "1", "2"],
+                "reopen_days": "7",
+                "auto_close_days": "7",
+            },
+        )
+    ],
 }
 FORM_CASES = [(name, index) for name, pages in FORM_PAGES.items() for index in range(len(pages))]
 
@@ -395,8 +755,11 @@ def form_fields(cls) -> dict[str, type]:
     """The form's field names and classes, CSRF aside."""
     from wtforms.fields.core import UnboundField
 
-    return {name: getattr(cls, name).field_class for name in dir(cls)
-            if isinstance(getattr(cls, name, None), UnboundField)}
+    return {
+        name: getattr(cls, name).field_class
+        for name in dir(cls)
+        if isinstance(getattr(cls, name, None), UnboundField)
+    }
 
 
 def test_every_form_is_fuzzed():
@@ -408,7 +771,9 @@ def test_every_form_is_fuzzed():
 
 
 @pytest.fixture
-def form_world(app, session, places, make_user, make_venue, car_park, repair_company, frozen, tmp_path):
+def form_world(
+    app, session, places, make_user, make_venue, car_park, repair_company, frozen, tmp_path
+):
     """One of everything the forms act on, and a user of every role they need, by name."""
     from datetime import timedelta
 
@@ -427,8 +792,9 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
     venue = make_venue(capacity=4, approval=True, max_per_day=20, max_per_week=50)
     park = car_park.default
     users = {
-        "resident": make_user(phone="13812340001", home_estate_id=estate.id, home_building="5",
-                              home_room="301"),
+        "resident": make_user(
+            phone="13812340001", home_estate_id=estate.id, home_building="5", home_room="301"
+        ),
         "helper": make_user("community_helper"),
         "venue_staff": make_user("venue_staff", scope=venue),
         "venue_admin": make_user("venue_admin"),
@@ -440,13 +806,23 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
     }
     resident = users["resident"]
     today, tomorrow = clock.today(), clock.today() + timedelta(days=1)
-    session.add(HelperConsent(resident_id=resident.id, helper_id=users["helper"].id,
-                              venues=True, parking=True, repairs=True))
+    session.add(
+        HelperConsent(
+            resident_id=resident.id,
+            helper_id=users["helper"].id,
+            venues=True,
+            parking=True,
+            repairs=True,
+        )
+    )
 
     hall, court = venue.spaces[0], venue.spaces[-1]
-    booking = booking_service.book_general(session, resident, resident, slot_at(session, hall, 1, 10).id, 1)
+    booking = booking_service.book_general(
+        session, resident, resident, slot_at(session, hall, 1, 10).id, 1
+    )
     court_booking = booking_service.book_personalised(
-        session, resident, resident, court.id, slot_at(session, court, 1, 15).starts_at, 1)
+        session, resident, resident, court.id, slot_at(session, court, 1, 15).starts_at, 1
+    )
     full = slot_at(session, hall, 2, 10)
     filler = make_user()
     booking_service.book_general(session, filler, filler, full.id, 4)
@@ -454,45 +830,79 @@ def form_world(app, session, places, make_user, make_venue, car_park, repair_com
     plate = "沪A12345"
     vehicle = verified_vehicle(session, resident, plate, verifier=users["service_desk"])
     plate_claim = vehicles.register(session, resident, "沪C13579")  # no licence photo yet
-    pending_plate = vehicles.send_licence(session, vehicles.register(session, make_user(), "沪E24680"), _png())
-    reservation = reservations.reserve(session, resident, resident, park, plate, clock.at(today, 11 * 60))
-    window = sharing.create_window(session, park, name_zh="工作日白天", name_en="Working days",
-                                   days=DayPattern.WORKDAYS, start_minute=8 * 60, end_minute=18 * 60,
-                                   spaces=2, monthly_fee_fen=30000)
+    pending_plate = vehicles.send_licence(
+        session, vehicles.register(session, make_user(), "沪E24680"), _png()
+    )
+    reservation = reservations.reserve(
+        session, resident, resident, park, plate, clock.at(today, 11 * 60)
+    )
+    window = sharing.create_window(
+        session,
+        park,
+        name_zh="工作日白天",
+        name_en="Working days",
+        days=DayPattern.WORKDAYS,
+        start_minute=8 * 60,
+        end_minute=18 * 60,
+        spaces=2,
+        monthly_fee_fen=30000,
+    )
     next_month = sharing.next_month(sharing.month_start(today))
     contract = sharing.sign(session, resident, window, plate, next_month)
     charge = session.query(Charge).filter_by(contract_id=contract.id).one()
 
     def report(category, description, **where):
-        return tickets.report(session, resident, resident, category=category, description=description,
-                              **where)
+        return tickets.report(
+            session, resident, resident, category=category, description=description, **where
+        )
+
     ticket = report(Category.WATER, "厨房水管漏水")
     other_ticket = report(Category.LIFT, "电梯坏了", public_area=True, area="5号楼")
     fixed_ticket = report(Category.DOORS, "门锁坏了")
     tickets.act(session, users["manager"], fixed_ticket, "resolve")
-    newcomer = make_user(home_estate_id=estate.id, home_building="9", home_room="901", home_verified=False)
+    newcomer = make_user(
+        home_estate_id=estate.id, home_building="9", home_room="901", home_verified=False
+    )
     session.commit()
     return {
         "claim": newcomer.home_claim.id,
-        "users": users, "resident_phone": resident.phone, "resident": resident.id,
-        "helper_name": users["helper"].username, "town": town.id, "estate": estate.id,
-        "venue": venue.id, "hall": hall.id, "court": court.id, "slot": slot_at(session, hall, 1, 11).id,
-        "full_slot": full.id, "tomorrow": tomorrow.isoformat(),
+        "users": users,
+        "resident_phone": resident.phone,
+        "resident": resident.id,
+        "helper_name": users["helper"].username,
+        "town": town.id,
+        "estate": estate.id,
+        "venue": venue.id,
+        "hall": hall.id,
+        "court": court.id,
+        "slot": slot_at(session, hall, 1, 11).id,
+        "full_slot": full.id,
+        "tomorrow": tomorrow.isoformat(),
         "day_after": (tomorrow + timedelta(days=1)).isoformat(),
         "court_start": slot_at(session, court, 1, 11).starts_at.isoformat(),
-        "court_booking": court_booking.reference, "door_code": booking.door_code,
-        "park": park.id, "plate": plate, "vehicle": vehicle.id, "window": window.id,
-        "plate_claim": plate_claim.id, "pending_plate": pending_plate.id,
-        "next_month": next_month.isoformat(), "charge": charge.reference,
-        "reservation": reservation.booking.reference, "ticket": ticket.reference,
-        "other_ticket": other_ticket.reference, "fixed_ticket": fixed_ticket.reference,
+        "court_booking": court_booking.reference,
+        "door_code": booking.door_code,
+        "park": park.id,
+        "plate": plate,
+        "vehicle": vehicle.id,
+        "window": window.id,
+        "plate_claim": plate_claim.id,
+        "pending_plate": pending_plate.id,
+        "next_month": next_month.isoformat(),
+        "charge": charge.reference,
+        "reservation": reservation.booking.reference,
+        "ticket": ticket.reference,
+        "other_ticket": other_ticket.reference,
+        "fixed_ticket": fixed_ticket.reference,
         "company": repair_company.id,
     }
 
 
 MISSING = object()
 DATE_PART = "one of a date's three boxes"
-ERROR_SUMMARY_RE = re.compile(r'class="error-summary".*?<ul class="error-summary-list">(.*?)</ul>', re.S)
+ERROR_SUMMARY_RE = re.compile(
+    r'class="error-summary".*?<ul class="error-summary-list">(.*?)</ul>', re.S
+)
 
 
 def _valid_values(valid):
@@ -504,8 +914,20 @@ def _valid_values(valid):
 
 def _near(value: str):
     """Values next to a valid one: padded, doubled, cut short, a digit more, negative..."""
-    return st.sampled_from([f" {value} ", value.upper(), value * 2, value[:-1], value + "0", "-" + value,
-                            value + "\x00", value.replace(":", "："), value + ".5", value + "\u0301"])
+    return st.sampled_from(
+        [
+            f" {value} ",
+            value.upper(),
+            value * 2,
+            value[:-1],
+            value + "0",
+            "-" + value,
+            value + "\x00",
+            value.replace(":", "："),
+            value + ".5",
+            value + "\u0301",
+        ]
+    )
 
 
 def _awkward_values(field_class, valid=MISSING):
@@ -522,7 +944,9 @@ def _awkward_values(field_class, valid=MISSING):
         awkward = st.lists(awkward_text, max_size=4)
     else:
         awkward = awkward_text
-    options = [v for v in (valid if isinstance(valid, tuple) else (valid,)) if isinstance(v, str) and v]
+    options = [
+        v for v in (valid if isinstance(valid, tuple) else (valid,)) if isinstance(v, str) and v
+    ]
     if options and field_class is not DATE_PART and awkward is awkward_text:
         awkward = st.one_of(awkward, st.sampled_from(options).flatmap(_near))
     return st.one_of(awkward, st.just(MISSING))
@@ -538,8 +962,11 @@ def _sendable(value):
     return value
 
 
-@pytest.mark.parametrize("form_name, index", FORM_CASES, ids=[
-    f"{name.split('.')[0]}.{name.rsplit('.', 1)[-1]}-{i}" for name, i in FORM_CASES])
+@pytest.mark.parametrize(
+    "form_name, index",
+    FORM_CASES,
+    ids=[f"{name.split('.')[0]}.{name.rsplit('.', 1)[-1]}-{i}" for name, i in FORM_CASES],
+)
 def test_form_fuzz(app, session, form_world, form_name, index):
     from accessibility.forms import DatePartsField
     from tests.conftest import CSRF_RE, login
@@ -555,12 +982,15 @@ def test_form_fuzz(app, session, form_world, form_name, index):
             fields[name] = (field_class, valid.get(name, MISSING))
     for name in page.extra:  # what the view reads from the request besides the form
         fields[name] = (None, valid.get(name, MISSING))
-    assert set(valid) <= set(fields), f"unknown fields in the valid answer: {set(valid) - set(fields)}"
+    assert set(valid) <= set(fields), (
+        f"unknown fields in the valid answer: {set(valid) - set(fields)}"
+    )
     names = sorted(fields)
     # Fields the form does not have, which it should ignore (a form without fields gets
     # something to vary too).
-    unexpected = st.dictionaries(st.text(min_size=1, max_size=12).filter(lambda k: k not in fields),
-                                 awkward_text, max_size=2)
+    unexpected = st.dictionaries(
+        st.text(min_size=1, max_size=12).filter(lambda k: k not in fields), awkward_text, max_size=2
+    )
 
     def signed_in_client():
         client = app.test_client()
@@ -583,15 +1013,27 @@ def test_form_fuzz(app, session, form_world, form_name, index):
         nonlocal client, token
         # Up to three fields get something awkward (or go missing); the others keep their valid
         # answer, so that the awkward ones get past the form's own checks to the services.
-        mutated = draw.draw(st.lists(st.sampled_from(names), max_size=3, unique=True),
-                            label="mutated") if names else []
-        values = {name: draw.draw(_awkward_values(*fields[name]) if name in mutated
-                                  else _valid_values(fields[name][1]), label=name) for name in names}
+        mutated = (
+            draw.draw(st.lists(st.sampled_from(names), max_size=3, unique=True), label="mutated")
+            if names
+            else []
+        )
+        values = {
+            name: draw.draw(
+                _awkward_values(*fields[name])
+                if name in mutated
+                else _valid_values(fields[name][1]),
+                label=name,
+            )
+            for name in names
+        }
         junk = draw.draw(unexpected, label="unexpected fields")
         if page.role is None and page.method == "POST":
             client, token = signed_in_client()  # a fresh visitor: a success may have signed them in
-        data = {**junk, **{name: _sendable(value) for name, value in values.items()
-                           if value is not MISSING}}
+        data = {
+            **junk,
+            **{name: _sendable(value) for name, value in values.items() if value is not MISSING},
+        }
         data.pop("csrf_token", None)  # the token stays valid: the fuzzing is about what follows it
         if page.method == "GET":
             response = client.get(url, query_string=data)
@@ -599,8 +1041,11 @@ def test_form_fuzz(app, session, form_world, form_name, index):
             response = client.post(url, data={"csrf_token": token, **data})
         status, html = response.status_code, response.text
         summary = ERROR_SUMMARY_RE.search(html) if status == 200 else None
-        outcome = f"{status} " + (re.sub(r"<[^>]+>|\s+", " ", summary.group(1)).strip()[:50] if summary
-                                  else response.headers.get("Location", "")[:40])
+        outcome = f"{status} " + (
+            re.sub(r"<[^>]+>|\s+", " ", summary.group(1)).strip()[:50]
+            if summary
+            else response.headers.get("Location", "")[:40]
+        )
         seen[outcome] = seen.get(outcome, 0) + 1
 
         assert status < 500, (status, url)
@@ -608,7 +1053,9 @@ def test_form_fuzz(app, session, form_world, form_name, index):
         if status == 200 and not page.ok_page:
             # A refusal: the page again, its error summary naming the problem.
             assert summary, f"200 without an error summary from {url}"
-            assert re.sub(r"<[^>]+>", "", summary.group(1)).strip(), f"an empty error summary from {url}"
+            assert re.sub(r"<[^>]+>", "", summary.group(1)).strip(), (
+                f"an empty error summary from {url}"
+            )
 
     run()
     print(form_name, url, sum(seen.values()), sorted(seen.items(), key=lambda kv: -kv[1]))
@@ -616,6 +1063,7 @@ def test_form_fuzz(app, session, form_world, form_name, index):
 
 
 # --- 3. What the fuzzing found, pinned down ---------------------------------------------------
+
 
 def test_regressions_found_by_fuzzing(app, session, form_world):
     """Each of these was a server error (or a request that never ended) before its fix."""
@@ -630,25 +1078,43 @@ def test_regressions_found_by_fuzzing(app, session, form_world):
     for exit in ("2028-12-01T09:00:00%2B08:00", "9999-12-31T23:59:59%2B08:00"):
         refused = anonymous.get(f"{quote}&exit={exit}")
         assert refused.status_code == 422 and refused.json["error"]["fields"]["query"]["exit"]
-    page = "/parking/quote?" + "&".join(f"{k}={v}" for k, v in QUOTE.items()).replace("{park}", str(park))
+    page = "/parking/quote?" + "&".join(f"{k}={v}" for k, v in QUOTE.items()).replace(
+        "{park}", str(park)
+    )
     for year in ("9999", "99999999999999999999"):
         html = anonymous.get(page.replace("exit_day-year=2026", f"exit_day-year={year}")).text
         assert 'class="error-summary"' in html and 'href="#exit_day' in html
     # ... and a long stay is priced in one pass: a year costs the daily cap each day.
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from parking.tariffs import TariffRules, quote as price
-    entry = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    from parking.tariffs import TariffRules
+    from parking.tariffs import quote as price
+
+    entry = datetime(2026, 12, 1, 9, tzinfo=UTC)
     year = price(TariffRules(), entry, entry + timedelta(days=366))
     assert (year.fen, year.capped_days) == (366 * 6000, 366)
 
     # A gate event from the year 1 or 9999 (an operator's token): refused, not priced.
     operator = app.test_client()
     headers = {"Authorization": f"Bearer {issue_token(session, form_world['users']['operator'])}"}
-    for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "2025-11-01T09:00:00+08:00"):
-        refused = operator.post("/api/v1/parking/events", headers=headers, json={
-            "carpark_id": park, "plate": "沪A12345", "direction": "entry", "occurred_at": moment})
-        assert refused.status_code == 422 and "occurred_at" in refused.json["error"]["fields"]["json"]
+    for moment in (
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "2025-11-01T09:00:00+08:00",
+    ):
+        refused = operator.post(
+            "/api/v1/parking/events",
+            headers=headers,
+            json={
+                "carpark_id": park,
+                "plate": "沪A12345",
+                "direction": "entry",
+                "occurred_at": moment,
+            },
+        )
+        assert (
+            refused.status_code == 422 and "occurred_at" in refused.json["error"]["fields"]["json"]
+        )
 
     # Ids larger than an INTEGER column (PostgreSQL refused to compare them): 404 or 422.
     assert anonymous.get(f"/api/v1/venues/{big}").json["error"]["code"] == "not_found"
@@ -657,17 +1123,35 @@ def test_regressions_found_by_fuzzing(app, session, form_world):
     assert anonymous.get(f"/parking?town={big * 2**40}").status_code == 200
     resident = app.test_client()
     login(resident, form_world["resident_phone"])
-    resident_headers = {"Authorization": f"Bearer {issue_token(session, form_world['users']['resident'])}"}
-    assert resident.post("/api/v1/bookings", headers=resident_headers,
-                         json={"slot_id": big, "party_size": 1}).status_code == 422
-    assert resident.get(f"/api/v1/notifications?offset={2**63}", headers=resident_headers).status_code == 422
+    resident_headers = {
+        "Authorization": f"Bearer {issue_token(session, form_world['users']['resident'])}"
+    }
+    assert (
+        resident.post(
+            "/api/v1/bookings", headers=resident_headers, json={"slot_id": big, "party_size": 1}
+        ).status_code
+        == 422
+    )
+    assert (
+        resident.get(f"/api/v1/notifications?offset={2**63}", headers=resident_headers).status_code
+        == 422
+    )
 
     # A NUL character: PostgreSQL's text cannot hold one. Dropped before anything reads it, and
     # a field that had one is refused like any control character (app/text.py); no route in a path.
     from app.text import CONTROL_MESSAGE
-    html = anonymous.post("/login", data={"csrf_token": csrf_token(anonymous, "/login"),
-                                          "login": "admin\x00", "password": "x\x00"}).text
-    assert 'class="error-summary"' in html and 'href="#login"' in html and str(CONTROL_MESSAGE) in html
+
+    html = anonymous.post(
+        "/login",
+        data={
+            "csrf_token": csrf_token(anonymous, "/login"),
+            "login": "admin\x00",
+            "password": "x\x00",
+        },
+    ).text
+    assert (
+        'class="error-summary"' in html and 'href="#login"' in html and str(CONTROL_MESSAGE) in html
+    )
     assert resident.get("/repairs/tickets/BX%00").status_code == 404
 
     # A blank " " passes Optional() but is no choice: the queue's and the search's filters
@@ -678,48 +1162,88 @@ def test_regressions_found_by_fuzzing(app, session, form_world):
     assert anonymous.get("/venues?type=%20").status_code == 200
     assert "error-summary" in anonymous.get(f"/venues?town={big}").text  # not a town on offer
     ticket = f"/repairs/tickets/{form_world['ticket']}"
-    replied = manager.post(ticket + "/act", data={"csrf_token": csrf_token(manager, ticket),
-                                                  "action": "reply", "canned": " ", "message": "好的"})
+    replied = manager.post(
+        ticket + "/act",
+        data={
+            "csrf_token": csrf_token(manager, ticket),
+            "action": "reply",
+            "canned": " ",
+            "message": "好的",
+        },
+    )
     assert replied.status_code == 302
 
     # A field left out of the form: None where the view expected text.
     url = "/profile"
-    answer = {"name": "居民", "phone": form_world["resident_phone"], "locale": "zh_CN",
-              "display_mode": "standard", "home_estate_id": str(form_world["estate"])}
+    answer = {
+        "name": "居民",
+        "phone": form_world["resident_phone"],
+        "locale": "zh_CN",
+        "display_mode": "standard",
+        "home_estate_id": str(form_world["estate"]),
+    }
     missing = resident.post(url, data={**answer, "csrf_token": csrf_token(resident, url)})
-    assert missing.status_code == 200 and 'href="#home_building"' in missing.text  # a home needs its building
-    assert resident.post(url, data={**answer, "home_estate_id": "", "csrf_token": csrf_token(resident, url)}
-                         ).status_code == 302  # no home at all
-    html = resident.post(url, data={**answer, "home_estate_id": str(big - 1),
-                                    "csrf_token": csrf_token(resident, url)}).text
+    assert (
+        missing.status_code == 200 and 'href="#home_building"' in missing.text
+    )  # a home needs its building
+    assert (
+        resident.post(
+            url, data={**answer, "home_estate_id": "", "csrf_token": csrf_token(resident, url)}
+        ).status_code
+        == 302
+    )  # no home at all
+    html = resident.post(
+        url,
+        data={**answer, "home_estate_id": str(big - 1), "csrf_token": csrf_token(resident, url)},
+    ).text
     assert 'class="error-summary"' in html  # no such estate
     district = app.test_client()
     login(district, form_world["users"]["district"].username)
     url = f"/repairs/companies/{form_world['company']}"
-    html = district.post(url, data={"csrf_token": csrf_token(district, url), "response_minutes": "30",
-                                    "work_ends": "17:00", "reopen_days": "7", "auto_close_days": "7"}).text
+    html = district.post(
+        url,
+        data={
+            "csrf_token": csrf_token(district, url),
+            "response_minutes": "30",
+            "work_ends": "17:00",
+            "reopen_days": "7",
+            "auto_close_days": "7",
+        },
+    ).text
     assert 'href="#work_ends"' in html  # both times or neither
 
     # A numeric field "sNaN", a day 10^20, a missing town: the form's error summary.
     operator_page = app.test_client()
     login(operator_page, form_world["users"]["operator"].username)
     url = f"/parking/operate/{park}/tariff"
-    html = operator_page.post(url, data={**TARIFF, "period_yuan": "sNaN",
-                                         "csrf_token": csrf_token(operator_page, url)}).text
+    html = operator_page.post(
+        url, data={**TARIFF, "period_yuan": "sNaN", "csrf_token": csrf_token(operator_page, url)}
+    ).text
     assert 'href="#period_yuan"' in html
     admin = app.test_client()
     login(admin, form_world["users"]["venue_admin"].username)
     url = f"/staff/venues/{venue}/closures"
-    html = admin.post(url, data={"csrf_token": csrf_token(admin, url), "reason": "检修",
-                                 "starts_on-year": "2026", "starts_on-month": "12", "starts_on-day": "9" * 20,
-                                 "ends_on-year": "2026", "ends_on-month": "12", "ends_on-day": "21"}).text
+    html = admin.post(
+        url,
+        data={
+            "csrf_token": csrf_token(admin, url),
+            "reason": "检修",
+            "starts_on-year": "2026",
+            "starts_on-month": "12",
+            "starts_on-day": "9" * 20,
+            "ends_on-year": "2026",
+            "ends_on-month": "12",
+            "ends_on-day": "21",
+        },
+    ).text
     assert 'href="#starts_on' in html
     url = "/staff/venues/admin/new"
     new_venue = {k: v for k, v in VENUE.items() if k != "town_id"}
     html = admin.post(url, data={**new_venue, "csrf_token": csrf_token(admin, url)}).text
     assert 'href="#town_id"' in html
-    html = admin.post(url, data={**new_venue, "town_id": str(big - 1),
-                                 "csrf_token": csrf_token(admin, url)}).text
+    html = admin.post(
+        url, data={**new_venue, "town_id": str(big - 1), "csrf_token": csrf_token(admin, url)}
+    ).text
     assert 'href="#town_id"' in html
 
     # An idempotency key longer than its column, from a tampered form: cut, the booking made.

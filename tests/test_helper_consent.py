@@ -1,6 +1,7 @@
 """帮办代办 consent names the services: a community helper acting for a resident gets what the
 consented services need and nothing else (no wallet, payments, vehicles, gate history, and no
 private repair reports without repairs consent). On SQLite and PostgreSQL."""
+
 import pytest
 from sqlalchemy import select
 
@@ -23,7 +24,10 @@ def test_consent_is_per_service(session, make_user):
     assert not can_act_for(session, helper, resident, "repairs")
     # Granting again replaces what the consent names.
     grant_consent(session, resident, helper.username, ["parking", "repairs"])
-    assert consented_services(session, helper, resident) == [HelpService.PARKING, HelpService.REPAIRS]
+    assert consented_services(session, helper, resident) == [
+        HelpService.PARKING,
+        HelpService.REPAIRS,
+    ]
     assert not can_act_for(session, helper, resident, "venues")
     revoke_consent(session, resident, consent.id)
     assert consented_services(session, helper, resident) == []
@@ -51,10 +55,14 @@ def test_the_consent_page_names_the_services(client, session, make_user):
     response = submit(client, "/bookings/helpers", {"helper": helper.username})
     assert "Choose at least one service the helper may act in." in response.get_data(as_text=True)
     assert session.scalar(select(HelperConsent)) is None
-    submit(client, "/bookings/helpers", {"helper": helper.username, "services": ["parking", "repairs"]})
+    submit(
+        client, "/bookings/helpers", {"helper": helper.username, "services": ["parking", "repairs"]}
+    )
     consent = session.scalar(select(HelperConsent))
     assert (consent.venues, consent.parking, consent.repairs) == (False, True, True)
-    assert "May act for you in: Parking, Repair reports" in client.get("/bookings/helpers").get_data(as_text=True)
+    assert "May act for you in: Parking, Repair reports" in client.get(
+        "/bookings/helpers"
+    ).get_data(as_text=True)
 
 
 def _acting(client, helper, resident):
@@ -66,37 +74,59 @@ def _acting(client, helper, resident):
 
 def test_venues_only_consent_shows_no_parking_at_all(client, session, make_user, car_park):
     from parking import payments, vehicles
+
     resident, helper = make_user(), make_user("community_helper", locale="en")
     vehicles.register(session, resident, "沪A12345")
-    charge = payments.new_charge(session, user_id=resident.id, car_park_id=car_park.default.id,
-                                 plate="沪A12345", amount_fen=1500)
+    charge = payments.new_charge(
+        session,
+        user_id=resident.id,
+        car_park_id=car_park.default.id,
+        plate="沪A12345",
+        amount_fen=1500,
+    )
     session.commit()
     grant_consent(session, resident, helper.username, ["venues"])
     _acting(client, helper, resident)
-    for url in ("/parking/mine", "/parking/vehicles", f"/parking/charges/{charge.reference}",
-                f"/parking/{car_park.default.id}/reserve"):
+    for url in (
+        "/parking/mine",
+        "/parking/vehicles",
+        f"/parking/charges/{charge.reference}",
+        f"/parking/{car_park.default.id}/reserve",
+    ):
         response = client.get(url)
         assert response.status_code == 403, url
         assert "沪A12345" not in response.get_data(as_text=True)
         assert "15.00" not in response.get_data(as_text=True)
 
 
-def test_parking_consent_reserves_but_never_shows_money_or_history(client, session, make_user, car_park):
-    from parking import payments, reservations, vehicles
-    from app import clock
+def test_parking_consent_reserves_but_never_shows_money_or_history(
+    client, session, make_user, car_park
+):
     from datetime import timedelta
+
+    from app import clock
+    from parking import payments, reservations, vehicles
+
     park = car_park.default
     resident, helper = make_user(), make_user("community_helper", locale="en")
     vehicles.register(session, resident, "沪A12345")
-    charge = payments.new_charge(session, user_id=resident.id, car_park_id=park.id,
-                                 plate="沪A12345", amount_fen=1500)
+    charge = payments.new_charge(
+        session, user_id=resident.id, car_park_id=park.id, plate="沪A12345", amount_fen=1500
+    )
     session.commit()
     with pytest.raises(Forbidden):  # the service refuses too, not only the page
-        reservations.reserve(session, helper, resident, park, "沪A12345", clock.now() + timedelta(hours=2))
+        reservations.reserve(
+            session, helper, resident, park, "沪A12345", clock.now() + timedelta(hours=2)
+        )
     session.rollback()
     grant_consent(session, resident, helper.username, ["parking"])
-    reservation = reservations.reserve(session, helper, resident, park, "沪A12345", clock.now() + timedelta(hours=2))
-    assert reservation.booking.holder_id == resident.id and reservation.booking.booked_by_id == helper.id
+    reservation = reservations.reserve(
+        session, helper, resident, park, "沪A12345", clock.now() + timedelta(hours=2)
+    )
+    assert (
+        reservation.booking.holder_id == resident.id
+        and reservation.booking.booked_by_id == helper.id
+    )
     _acting(client, helper, resident)
     page = client.get("/parking/mine").get_data(as_text=True)
     assert reservation.booking.reference in page  # the reservation, to manage it
@@ -111,7 +141,9 @@ def test_parking_consent_reserves_but_never_shows_money_or_history(client, sessi
 
 def test_private_repair_reports_need_repairs_consent(session, world, make_user):  # noqa: F811
     resident = world["resident"]
-    ticket = tickets.report(session, resident, resident, category=Category.WATER, description="卫生间漏水")
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="卫生间漏水"
+    )
     helper = make_user("community_helper")
     grant_consent(session, resident, helper.username, ["venues", "parking"])
     assert not tickets.visible_to(session, helper, ticket)
@@ -120,19 +152,28 @@ def test_private_repair_reports_need_repairs_consent(session, world, make_user):
     session.rollback()
     grant_consent(session, resident, helper.username, ["repairs"])
     assert tickets.visible_to(session, helper, ticket)
-    reported = tickets.report(session, helper, resident, category=Category.DOORS, description="门锁坏了")
+    reported = tickets.report(
+        session, helper, resident, category=Category.DOORS, description="门锁坏了"
+    )
     assert (reported.reporter_id, reported.reported_by_id) == (resident.id, helper.id)
 
 
-def test_a_helper_without_repairs_consent_cannot_open_a_private_report(client, session, world, make_user):  # noqa: F811
+def test_a_helper_without_repairs_consent_cannot_open_a_private_report(
+    client, session, world, make_user
+):  # noqa: F811
     resident = world["resident"]
-    ticket = tickets.report(session, resident, resident, category=Category.WATER, description="卫生间漏水")
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="卫生间漏水"
+    )
     helper = make_user("community_helper", locale="en")
     grant_consent(session, resident, helper.username, ["venues"])
     _acting(client, helper, resident)
     assert client.get(f"/repairs/tickets/{ticket.reference}").status_code == 404
     refused = client.get("/repairs/report")
-    assert refused.status_code == 403 and "has not given you consent for Repair reports" in refused.get_data(as_text=True)
+    assert (
+        refused.status_code == 403
+        and "has not given you consent for Repair reports" in refused.get_data(as_text=True)
+    )
     grant_consent(session, resident, helper.username, ["venues", "repairs"])
     page = client.get(f"/repairs/tickets/{ticket.reference}")
     assert page.status_code == 200 and "卫生间漏水" in page.get_data(as_text=True)

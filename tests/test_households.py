@@ -1,6 +1,7 @@
 """Homes are claims until verified (issue 10, point 1): the attack that read a neighbour's
 private report by typing their address, the manager's claims queue, the "home not yet verified"
 report confirmed in one click, the household register, and following that ends with the claim."""
+
 import io
 import re
 import threading
@@ -15,7 +16,7 @@ from app.places import services as homes
 from app.places.models import ClaimStatus, HomeClaim, Household
 from repairs.models import Category, Ticket, TicketFollower, TicketPhoto
 from repairs.services import tickets
-from tests.conftest import csrf_token, give_home, login, submit
+from tests.conftest import csrf_token, login, submit
 
 
 def _png() -> bytes:
@@ -28,15 +29,31 @@ def _png() -> bytes:
 def world(session, places, repair_company, make_user, frozen, app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path)
     estate, other_estate = places["estates"][0], places["estates"][1]
-    a = make_user(name="甲", home_estate_id=estate.id, home_building="5", home_unit="2", home_room="301")
-    report = tickets.report(session, a, a, category=Category.WATER, description="卫生间漏水 甲的秘密",
-                            photos=[_png()])
-    public = tickets.report(session, a, a, category=Category.LIFT, description="5号楼电梯停了",
-                            public_area=True, area="5号楼门口")
-    return {"a": a, "estate": estate, "other_estate": other_estate, "report": report, "public": public,
-            "manager": make_user("property_manager", scope=estate),
-            "other_manager": make_user("property_manager", scope=other_estate),
-            "b": make_user(name="乙")}
+    a = make_user(
+        name="甲", home_estate_id=estate.id, home_building="5", home_unit="2", home_room="301"
+    )
+    report = tickets.report(
+        session, a, a, category=Category.WATER, description="卫生间漏水 甲的秘密", photos=[_png()]
+    )
+    public = tickets.report(
+        session,
+        a,
+        a,
+        category=Category.LIFT,
+        description="5号楼电梯停了",
+        public_area=True,
+        area="5号楼门口",
+    )
+    return {
+        "a": a,
+        "estate": estate,
+        "other_estate": other_estate,
+        "report": report,
+        "public": public,
+        "manager": make_user("property_manager", scope=estate),
+        "other_manager": make_user("property_manager", scope=other_estate),
+        "b": make_user(name="乙"),
+    }
 
 
 def _signed_in(app, user):
@@ -47,9 +64,20 @@ def _signed_in(app, user):
 
 
 def _claim_home_through_profile(client, user, estate, building, unit, room):
-    return submit(client, "/profile", {"name": user.name, "phone": user.phone, "locale": "en",
-                                       "display_mode": "standard", "home_estate_id": str(estate.id),
-                                       "home_building": building, "home_unit": unit, "home_room": room})
+    return submit(
+        client,
+        "/profile",
+        {
+            "name": user.name,
+            "phone": user.phone,
+            "locale": "en",
+            "display_mode": "standard",
+            "home_estate_id": str(estate.id),
+            "home_building": building,
+            "home_unit": unit,
+            "home_room": room,
+        },
+    )
 
 
 def test_typing_a_neighbours_address_shows_nothing_of_their_home(app, session, world):
@@ -61,29 +89,49 @@ def test_typing_a_neighbours_address_shows_nothing_of_their_home(app, session, w
     session.expire_all()
     claim = homes.current_claim(session, b)
     assert claim.status == ClaimStatus.PENDING and claim.household_id == report.household_id
-    assert "Waiting for your property manager to confirm" in client.get("/profile").get_data(as_text=True)
+    assert "Waiting for your property manager to confirm" in client.get("/profile").get_data(
+        as_text=True
+    )
     # Not listed, not shown, photos and joining refused: exactly as for a report that does not exist.
     page = client.get("/repairs/report").get_data(as_text=True)
-    assert report.reference not in page and "甲的秘密" not in page and world["public"].reference not in page
+    assert (
+        report.reference not in page
+        and "甲的秘密" not in page
+        and world["public"].reference not in page
+    )
     assert client.get(f"/repairs/tickets/{report.reference}").status_code == 404
     photo = session.scalar(select(TicketPhoto))
     assert client.get(f"/repairs/photos/{photo.filename}").status_code == 404
     assert client.get(f"/repairs/photos/{photo.thumb}").status_code == 404
     token = csrf_token(client, "/repairs/report")
-    assert client.post(f"/repairs/tickets/{report.reference}/join", data={"csrf_token": token}).status_code == 404
-    assert client.post(f"/repairs/tickets/{world['public'].reference}/join",
-                       data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(
+            f"/repairs/tickets/{report.reference}/join", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/repairs/tickets/{world['public'].reference}/join", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
     assert session.scalar(select(func.count(TicketFollower.id))) == 0
     assert not tickets.visible_to(session, b, report) and not tickets.can_join(session, b, report)
     assert tickets.can_join(session, world["a"], report)
 
 
-def test_verified_members_see_their_home_and_their_estates_public_reports(app, session, world, make_user):
+def test_verified_members_see_their_home_and_their_estates_public_reports(
+    app, session, world, make_user
+):
     report, public = world["report"], world["public"]
-    housemate = make_user(home_estate_id=world["estate"].id, home_building="5", home_unit="2", home_room="301")
+    housemate = make_user(
+        home_estate_id=world["estate"].id, home_building="5", home_unit="2", home_room="301"
+    )
     neighbour = make_user(home_estate_id=world["estate"].id, home_building="6", home_room="502")
-    elsewhere = make_user(home_estate_id=world["other_estate"].id, home_building="5", home_unit="2",
-                          home_room="301")
+    elsewhere = make_user(
+        home_estate_id=world["other_estate"].id, home_building="5", home_unit="2", home_room="301"
+    )
     client = _signed_in(app, housemate)
     page = client.get("/repairs/report").get_data(as_text=True)
     assert report.reference in page and public.reference in page
@@ -103,12 +151,21 @@ def test_verified_members_see_their_home_and_their_estates_public_reports(app, s
 
 def test_moving_out_ends_access_and_following_at_once(app, session, world, make_user):
     report, manager = world["report"], world["manager"]
-    housemate = make_user(home_estate_id=world["estate"].id, home_building="5", home_unit="2", home_room="301")
+    housemate = make_user(
+        home_estate_id=world["estate"].id, home_building="5", home_unit="2", home_room="301"
+    )
     client = _signed_in(app, housemate)
     token = csrf_token(client, "/repairs/report")
-    assert client.post(f"/repairs/tickets/{report.reference}/join", data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            f"/repairs/tickets/{report.reference}/join", data={"csrf_token": token}
+        ).status_code
+        == 302
+    )
     assert session.scalar(select(func.count(TicketFollower.id))) == 1
-    tickets.act(session, manager, report, "assign", technician_name="王师傅", technician_phone="13811112222")
+    tickets.act(
+        session, manager, report, "assign", technician_name="王师傅", technician_phone="13811112222"
+    )
     inbox = select(func.count(Notification.id)).where(Notification.user_id == housemate.id)
     before = session.scalar(inbox)
     assert before >= 1
@@ -117,13 +174,21 @@ def test_moving_out_ends_access_and_following_at_once(app, session, world, make_
     session.expire_all()
     assert client.get(f"/repairs/tickets/{report.reference}").status_code == 404
     assert session.scalar(select(func.count(TicketFollower.id))) == 0
-    assert session.scalar(select(HomeClaim.status).where(HomeClaim.user_id == housemate.id,
-                                                         HomeClaim.household_id == report.household_id)) == ClaimStatus.ENDED
+    assert (
+        session.scalar(
+            select(HomeClaim.status).where(
+                HomeClaim.user_id == housemate.id, HomeClaim.household_id == report.household_id
+            )
+        )
+        == ClaimStatus.ENDED
+    )
     tickets.act(session, manager, session.get(Ticket, report.id), "reply", message="明天上午来修")
     assert session.scalar(inbox) == before
 
 
-def test_a_follower_kept_as_a_row_still_gets_nothing_once_the_claim_is_gone(session, world, make_user):
+def test_a_follower_kept_as_a_row_still_gets_nothing_once_the_claim_is_gone(
+    session, world, make_user
+):
     """Defence in depth: even a follower row that survived (written before this rule) sends no
     updates and shows nothing to someone who no longer lives there."""
     report = world["report"]
@@ -132,7 +197,12 @@ def test_a_follower_kept_as_a_row_still_gets_nothing_once_the_claim_is_gone(sess
     session.commit()
     assert not tickets.visible_to(session, stranger, report)
     tickets.act(session, world["manager"], report, "acknowledge")
-    assert session.scalar(select(func.count(Notification.id)).where(Notification.user_id == stranger.id)) == 0
+    assert (
+        session.scalar(
+            select(func.count(Notification.id)).where(Notification.user_id == stranger.id)
+        )
+        == 0
+    )
 
 
 def test_manager_confirms_and_refuses_claims_from_the_queue(app, session, world, make_user):
@@ -143,66 +213,125 @@ def test_manager_confirms_and_refuses_claims_from_the_queue(app, session, world,
     session.commit()
     manager = _signed_in(app, world["manager"])
     page = manager.get("/homes/claims").get_data(as_text=True)
-    assert "Building 7, unit 1, room 702" in page and "乙" in page and "139****5678" in page and "13912345678" not in page
+    assert (
+        "Building 7, unit 1, room 702" in page
+        and "乙" in page
+        and "139****5678" in page
+        and "13912345678" not in page
+    )
     from app.audit.models import AuditEntry
-    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "homes.claims_viewed",
-                                                   AuditEntry.actor_id == world["manager"].id)) is not None
+
+    assert (
+        session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.action == "homes.claims_viewed",
+                AuditEntry.actor_id == world["manager"].id,
+            )
+        )
+        is not None
+    )
     claim = homes.current_claim(session, b)
     # Another estate's manager cannot see or decide it; a resident has no queue at all.
     other = _signed_in(app, world["other_manager"])
     assert "702" not in other.get("/homes/claims").get_data(as_text=True)
     token = csrf_token(other, "/homes/claims")
-    assert other.post(f"/homes/claims/{claim.id}/decide",
-                      data={"csrf_token": token, "decision": "approve"}).status_code == 404
+    assert (
+        other.post(
+            f"/homes/claims/{claim.id}/decide", data={"csrf_token": token, "decision": "approve"}
+        ).status_code
+        == 404
+    )
     assert _signed_in(app, world["a"]).get("/homes/claims").status_code == 403
-    response = submit(manager, f"/homes/claims/{claim.id}/decide", {"decision": "approve"}, form_url="/homes/claims")
+    response = submit(
+        manager,
+        f"/homes/claims/{claim.id}/decide",
+        {"decision": "approve"},
+        form_url="/homes/claims",
+    )
     assert response.status_code == 302
     session.expire_all()
     assert homes.current_claim(session, b).status == ClaimStatus.VERIFIED
-    assert session.scalar(select(Notification).where(Notification.user_id == b.id,
-                                                     Notification.kind == "home.decision")) is not None
+    assert (
+        session.scalar(
+            select(Notification).where(
+                Notification.user_id == b.id, Notification.kind == "home.decision"
+            )
+        )
+        is not None
+    )
     # Deciding twice is refused with a message, not applied twice.
-    page = manager.get(submit(manager, f"/homes/claims/{claim.id}/decide", {"decision": "approve"},
-                              form_url="/homes/claims").headers["Location"]).get_data(as_text=True)
+    page = manager.get(
+        submit(
+            manager,
+            f"/homes/claims/{claim.id}/decide",
+            {"decision": "approve"},
+            form_url="/homes/claims",
+        ).headers["Location"]
+    ).get_data(as_text=True)
     assert "already decided" in page
     # A refused claim says why, and gives nothing.
     c = make_user()
     homes.set_home(session, c, world["estate"].id, "5", "2", "301")
     session.commit()
     claim_c = homes.current_claim(session, c)
-    page = manager.get(submit(manager, f"/homes/claims/{claim_c.id}/decide", {"decision": "refuse", "reason": " "},
-                              form_url="/homes/claims").headers["Location"]).get_data(as_text=True)
+    page = manager.get(
+        submit(
+            manager,
+            f"/homes/claims/{claim_c.id}/decide",
+            {"decision": "refuse", "reason": " "},
+            form_url="/homes/claims",
+        ).headers["Location"]
+    ).get_data(as_text=True)
     assert "Say why you refuse" in page  # the resident is told why, so a reason is needed
     session.expire_all()
     assert session.get(HomeClaim, claim_c.id).status == ClaimStatus.PENDING
-    submit(manager, f"/homes/claims/{claim_c.id}/decide", {"decision": "refuse", "reason": "业主名册无此人"},
-           form_url="/homes/claims")
+    submit(
+        manager,
+        f"/homes/claims/{claim_c.id}/decide",
+        {"decision": "refuse", "reason": "业主名册无此人"},
+        form_url="/homes/claims",
+    )
     profile = _signed_in(app, c).get("/profile").get_data(as_text=True)
     assert "Not confirmed by your property manager" in profile and "业主名册无此人" in profile
     session.expire_all()
     assert session.get(HomeClaim, claim_c.id).status == ClaimStatus.REFUSED
     assert homes.current_claim(session, c) is None
-    message = session.scalar(select(Notification).where(Notification.user_id == c.id,
-                                                        Notification.kind == "home.decision"))
+    message = session.scalar(
+        select(Notification).where(
+            Notification.user_id == c.id, Notification.kind == "home.decision"
+        )
+    )
     assert message.params["reason"] == "业主名册无此人"
     # A verified member who moved out is removed by the manager; access ends.
-    member = make_user(home_estate_id=world["estate"].id, home_building="5", home_unit="2", home_room="301")
+    member = make_user(
+        home_estate_id=world["estate"].id, home_building="5", home_unit="2", home_room="301"
+    )
     assert tickets.visible_to(session, member, world["report"])
-    submit(manager, f"/homes/claims/{homes.current_claim(session, member).id}/decide", {"decision": "end"},
-           form_url="/homes/claims")
+    submit(
+        manager,
+        f"/homes/claims/{homes.current_claim(session, member).id}/decide",
+        {"decision": "end"},
+        form_url="/homes/claims",
+    )
     session.expire_all()
     assert not tickets.visible_to(session, member, session.get(Ticket, world["report"].id))
 
 
-def test_unverified_resident_reports_and_the_manager_confirms_in_the_same_click(app, session, world, make_user):
-    newcomer = make_user(home_estate_id=world["estate"].id, home_building="8", home_room="801",
-                         home_verified=False)
+def test_unverified_resident_reports_and_the_manager_confirms_in_the_same_click(
+    app, session, world, make_user
+):
+    newcomer = make_user(
+        home_estate_id=world["estate"].id, home_building="8", home_room="801", home_verified=False
+    )
     client = _signed_in(app, newcomer)
     page = client.get("/repairs/report").get_data(as_text=True)
     assert "not yet confirmed" in page and world["public"].reference not in page
     token = csrf_token(client, "/repairs/report")
-    response = client.post("/repairs/report", data={"csrf_token": token, "category": "water",
-                                                    "description": "水管爆了"}, content_type="multipart/form-data")
+    response = client.post(
+        "/repairs/report",
+        data={"csrf_token": token, "category": "water", "description": "水管爆了"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     ticket = session.scalar(select(Ticket).where(Ticket.reporter_id == newcomer.id))
     assert ticket.home_unverified and ticket.location == "8号楼 801室"
@@ -211,26 +340,40 @@ def test_unverified_resident_reports_and_the_manager_confirms_in_the_same_click(
     page = manager.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
     assert "Home not yet verified" in page and "Confirm this home" in page
     form_action = re.search(r'action="(/homes/claims/\d+/decide)"', page).group(1)
-    response = submit(manager, form_action, {"decision": "approve", "next": f"/repairs/tickets/{ticket.reference}"},
-                      form_url=f"/repairs/tickets/{ticket.reference}")
+    response = submit(
+        manager,
+        form_action,
+        {"decision": "approve", "next": f"/repairs/tickets/{ticket.reference}"},
+        form_url=f"/repairs/tickets/{ticket.reference}",
+    )
     assert response.headers["Location"].endswith(f"/repairs/tickets/{ticket.reference}")
     session.expire_all()
     assert not session.get(Ticket, ticket.id).home_unverified
     assert homes.current_claim(session, newcomer).status == ClaimStatus.VERIFIED
     # The manager's "next" never leaves the site.
-    response = submit(manager, form_action, {"decision": "end", "next": "https://evil.example/"},
-                      form_url="/homes/claims")
+    response = submit(
+        manager,
+        form_action,
+        {"decision": "end", "next": "https://evil.example/"},
+        form_url="/homes/claims",
+    )
     assert "evil" not in response.headers["Location"]
 
 
 def test_a_report_cannot_be_merged_into_another_homes_private_report(session, world, make_user):
     other_home = make_user(home_estate_id=world["estate"].id, home_building="6", home_room="502")
-    theirs = tickets.report(session, other_home, other_home, category=Category.WATER, description="楼上漏水")
+    theirs = tickets.report(
+        session, other_home, other_home, category=Category.WATER, description="楼上漏水"
+    )
     with pytest.raises(Exception) as refused:
-        tickets.act(session, world["manager"], theirs, "duplicate", duplicate_of=world["report"].reference)
+        tickets.act(
+            session, world["manager"], theirs, "duplicate", duplicate_of=world["report"].reference
+        )
     assert getattr(refused.value, "code", "") == "other_home"
     session.rollback()
-    tickets.act(session, world["manager"], theirs, "duplicate", duplicate_of=world["public"].reference)
+    tickets.act(
+        session, world["manager"], theirs, "duplicate", duplicate_of=world["public"].reference
+    )
 
 
 def test_one_current_claim_per_person_even_when_two_saves_race(app, session, world):
@@ -238,14 +381,21 @@ def test_one_current_claim_per_person_even_when_two_saves_race(app, session, wor
     homes.set_home(session, b, world["estate"].id, "1", "", "101")
     session.commit()
     household = session.scalar(select(Household).where(Household.room == "101"))
-    session.add(HomeClaim(user_id=b.id, household_id=household.id, estate_id=household.estate_id,
-                          status=ClaimStatus.PENDING))
+    session.add(
+        HomeClaim(
+            user_id=b.id,
+            household_id=household.id,
+            estate_id=household.estate_id,
+            status=ClaimStatus.PENDING,
+        )
+    )
     with pytest.raises(IntegrityError):
         session.commit()
     session.rollback()
     from app.accounts.models import User
     from app.db import write_transaction
     from app.extensions import db
+
     user_id, estate_id = b.id, world["estate"].id
     session.commit()  # the test's own transaction must not hold SQLite's write lock
     saved, refused = [], []
@@ -270,21 +420,27 @@ def test_one_current_claim_per_person_even_when_two_saves_race(app, session, wor
         t.join(timeout=60)
     assert len(saved) == 6 and not refused  # serialised on the person's row: none refused
     session.expire_all()
-    [current] = session.scalars(select(HomeClaim).where(
-        HomeClaim.user_id == user_id, HomeClaim.status.in_([ClaimStatus.PENDING, ClaimStatus.VERIFIED]))).all()
+    [current] = session.scalars(
+        select(HomeClaim).where(
+            HomeClaim.user_id == user_id,
+            HomeClaim.status.in_([ClaimStatus.PENDING, ClaimStatus.VERIFIED]),
+        )
+    ).all()
     assert current.household.room in saved
 
 
 def test_household_register_import(app, session, world, runner, make_user):
     estate, town = world["estate"], world["estate"].town
-    csv_text = ("town,estate,building,unit,room,phone\n"
-                f"{town.name_zh},{estate.name_zh},5号楼,2,301,\n"
-                f"{town.name_en},{estate.name_en},12,,1201,13900009999\n"
-                "\n"
-                f"{town.name_zh},{estate.name_zh},12,,1201,13900009999\n"
-                f"{town.name_zh},没有这个小区,1,,1,\n"
-                f"不存在镇,{estate.name_zh},1,,1,\n"
-                f"{town.name_zh},{estate.name_zh},一,,1,\n")
+    csv_text = (
+        "town,estate,building,unit,room,phone\n"
+        f"{town.name_zh},{estate.name_zh},5号楼,2,301,\n"
+        f"{town.name_en},{estate.name_en},12,,1201,13900009999\n"
+        "\n"
+        f"{town.name_zh},{estate.name_zh},12,,1201,13900009999\n"
+        f"{town.name_zh},没有这个小区,1,,1,\n"
+        f"不存在镇,{estate.name_zh},1,,1,\n"
+        f"{town.name_zh},{estate.name_zh},一,,1,\n"
+    )
     path = app.instance_path + "/register.csv"
     with open(path, "w", encoding="utf-8") as f:
         f.write(csv_text)
@@ -293,14 +449,22 @@ def test_household_register_import(app, session, world, runner, make_user):
     assert "line 6: error: estate: " in result.output and "没有这个小区" in result.output
     assert "line 7: error: town: " in result.output and "不存在镇" in result.output
     assert "line 8: error: building" in result.output
-    assert session.scalar(select(func.count(Household.id)).where(Household.registered.is_(True))) == 0
+    assert (
+        session.scalar(select(func.count(Household.id)).where(Household.registered.is_(True))) == 0
+    )
     good = "\n".join(csv_text.splitlines()[:5]) + "\n"
     with open(path, "w", encoding="gbk") as f:  # as Excel on a Chinese Windows saves it
         f.write(good)
     result = runner.invoke(args=["import", "households", path, "--dry-run"])
-    assert result.exit_code == 0 and "line 2: update" in result.output and "line 3: create" in result.output
+    assert (
+        result.exit_code == 0
+        and "line 2: update" in result.output
+        and "line 3: create" in result.output
+    )
     assert "line 5: unchanged" in result.output and "dry run" in result.output
-    assert session.scalar(select(func.count(Household.id)).where(Household.registered.is_(True))) == 0
+    assert (
+        session.scalar(select(func.count(Household.id)).where(Household.registered.is_(True))) == 0
+    )
     assert runner.invoke(args=["import", "households", path]).exit_code == 0
     again = runner.invoke(args=["import", "households", path])
     assert again.exit_code == 0 and "create" not in again.output and "update" not in again.output
@@ -324,15 +488,28 @@ def test_household_register_import(app, session, world, runner, make_user):
     assert homes.current_claim(session, d).status == ClaimStatus.VERIFIED
 
 
-@pytest.mark.parametrize("typed, expected", [
-    (("５号楼", "２单元", "301室"), ("5", "2", "301")), ((" 12 ", "", "1201"), ("12", "", "1201")),
-    (("12a", "", "3号"), ("12A", "", "3")), (("5幢", "1", "101"), ("5", "1", "101"))])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        (("５号楼", "２单元", "301室"), ("5", "2", "301")),
+        ((" 12 ", "", "1201"), ("12", "", "1201")),
+        (("12a", "", "3号"), ("12A", "", "3")),
+        (("5幢", "1", "101"), ("5", "1", "101")),
+    ],
+)
 def test_addresses_are_one_household_however_typed(typed, expected):
     assert homes.clean_address(*typed) == expected
 
 
-@pytest.mark.parametrize("typed, field", [(("", "", "101"), "home_building"), (("5", "", ""), "home_room"),
-                                          (("五", "", "101"), "home_building"), (("5", "", "1<b>"), "home_room")])
+@pytest.mark.parametrize(
+    "typed, field",
+    [
+        (("", "", "101"), "home_building"),
+        (("5", "", ""), "home_room"),
+        (("五", "", "101"), "home_building"),
+        (("5", "", "1<b>"), "home_room"),
+    ],
+)
 def test_bad_addresses_are_answered_on_their_field(typed, field):
     with pytest.raises(Exception) as refused:
         homes.clean_address(*typed)

@@ -1,5 +1,6 @@
 """The migrations are the schema: they upgrade an empty database to head, match the models
 exactly, and downgrade again, on both databases."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,6 +17,7 @@ def empty_database(backend, tmp_path, request):
     from pathlib import Path
 
     from tests import pg
+
     server = pg.PostgresServer(Path("/nonexistent"))
     server.port = int(os.environ["PORTAL_TEST_PG_PORT"])
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
@@ -30,8 +32,9 @@ def test_upgrade_from_empty_matches_models_and_downgrades(empty_database):
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(
-                conn, opts={"compare_type": True}), db.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata
+            )
         assert diff == [], f"models and migrations differ: {diff}"
         downgrade(revision="base")
         tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}

@@ -5,8 +5,14 @@ from tests.conftest import login, submit
 
 
 def _note(session, user, **params):
-    note = inbox.notify(session, user.id, kind="test", subject=N_("Your details are saved."),
-                        params=params, link="/profile")
+    note = inbox.notify(
+        session,
+        user.id,
+        kind="test",
+        subject=N_("Your details are saved."),
+        params=params,
+        link="/profile",
+    )
     session.commit()
     return note
 
@@ -44,7 +50,9 @@ def test_someone_elses_message_is_not_found(client, session, make_user):
 
 def test_audit_entries_record_who_what_when_and_for_whom(client, session, make_user):
     admin, helper, resident = make_user("administrator"), make_user("community_helper"), make_user()
-    audit.record(session, helper, "booking.create", resident, on_behalf_of=resident, note="电话代办")
+    audit.record(
+        session, helper, "booking.create", resident, on_behalf_of=resident, note="电话代办"
+    )
     session.commit()
     [entry] = audit.search(session, action="booking.create")
     assert entry.actor_id == helper.id and entry.on_behalf_of_id == resident.id

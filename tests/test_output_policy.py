@@ -4,6 +4,7 @@ One input policy for every text field (every field of every form, every string a
 JSON API; Open311's are in tests/test_open311.py), CSV cells that cannot run as formulas on every
 CSV route, `private, no-store` on every private answer that is not a page, HSTS in production.
 """
+
 from __future__ import annotations
 
 import io
@@ -11,22 +12,26 @@ import re
 
 import pytest
 from PIL import Image
-from werkzeug.datastructures import MultiDict
 
 from app.accounts.services import issue_token
 from app.text import CONTROL, CONTROL_MESSAGE, LINE, mask_contacts, xml_text
-from tests.conftest import csrf_token, login, slot_at, submit
+from tests.conftest import login, slot_at, submit
 
 CONTROL_VALUES = ["x\x1b[31m", "x\x00y", "\x0b", "a\rb", "\x85"]
 
 
 # --- One input policy: every form ---------------------------------------------------------
 
+
 def _form_cases():
     from tests.test_fuzz import all_form_classes, form_fields
 
-    return [(name, field, cls) for name, cls in sorted(all_form_classes().items())
-            for field, field_class in form_fields(cls).items() if "File" not in field_class.__name__]
+    return [
+        (name, field, cls)
+        for name, cls in sorted(all_form_classes().items())
+        for field, field_class in form_fields(cls).items()
+        if "File" not in field_class.__name__
+    ]
 
 
 @pytest.mark.parametrize("value", CONTROL_VALUES)
@@ -41,8 +46,11 @@ def test_every_field_of_every_form_refuses_control_characters(app, value):
     missed = []
     for name, field, cls in cases:
         is_date = issubclass(getattr(cls, field).field_class, DatePartsField)
-        data = {f"{field}-year": "2026" + value, f"{field}-month": "1", f"{field}-day": "1"} if is_date \
+        data = (
+            {f"{field}-year": "2026" + value, f"{field}-month": "1", f"{field}-day": "1"}
+            if is_date
             else {field: value}
+        )
         with app.test_request_context("/", method="POST", data=data):
             form = cls(meta={"csrf": False})
             for other in form:  # choices a view fills in
@@ -61,8 +69,9 @@ def test_every_field_of_every_form_refuses_control_characters(app, value):
 def test_tabs_and_line_breaks_pass_and_crlf_becomes_lf(app):
     from repairs.forms import ReportForm
 
-    with app.test_request_context("/", method="POST", data={
-            "category": "water", "description": "第一行\r\n第二行\t完"}):
+    with app.test_request_context(
+        "/", method="POST", data={"category": "water", "description": "第一行\r\n第二行\t完"}
+    ):
         form = ReportForm(meta={"csrf": False})
         assert form.validate(), form.errors
         assert form.description.data == "第一行\n第二行\t完"
@@ -71,7 +80,9 @@ def test_tabs_and_line_breaks_pass_and_crlf_becomes_lf(app):
 def test_a_text_field_without_its_own_limit_gets_the_policy_default(app):
     from app.accounts.forms import LoginForm
 
-    with app.test_request_context("/", method="POST", data={"login": "x" * (LINE + 1), "password": "p"}):
+    with app.test_request_context(
+        "/", method="POST", data={"login": "x" * (LINE + 1), "password": "p"}
+    ):
         form = LoginForm(meta={"csrf": False})
         assert not form.validate()
         assert form.login.errors == ["最多 200 个字。"]
@@ -80,18 +91,35 @@ def test_a_text_field_without_its_own_limit_gets_the_policy_default(app):
 def test_a_form_page_shows_the_refusal_on_the_field(client, session):
     from app.accounts.models import User
 
-    page = submit(client, "/register", {"phone": "13712345678", "name": "张\x1b[31m三",
-                                        "password": "correct-horse-9", "confirm": "correct-horse-9"})
+    page = submit(
+        client,
+        "/register",
+        {
+            "phone": "13712345678",
+            "name": "张\x1b[31m三",
+            "password": "correct-horse-9",
+            "confirm": "correct-horse-9",
+        },
+    )
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'class="error-summary"' in html and 'href="#name"' in html
     assert str(CONTROL_MESSAGE) in html
     assert session.query(User).filter_by(phone="13712345678").count() == 0
-    page = submit(client, "/register", {"phone": "13712345678", "name": "张三\x00",
-                                        "password": "correct-horse-9", "confirm": "correct-horse-9"})
+    page = submit(
+        client,
+        "/register",
+        {
+            "phone": "13712345678",
+            "name": "张三\x00",
+            "password": "correct-horse-9",
+            "confirm": "correct-horse-9",
+        },
+    )
     assert page.status_code == 200 and 'href="#name"' in page.get_data(as_text=True)
 
 
 # --- One input policy: the JSON API -------------------------------------------------------
+
 
 def _string_arguments(spec):
     """(method, path, location, name) of every string argument the API document declares."""
@@ -102,7 +130,10 @@ def _string_arguments(spec):
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "query" and parameter.get("schema", {}).get("type") == "string":
+                if (
+                    parameter.get("in") == "query"
+                    and parameter.get("schema", {}).get("type") == "string"
+                ):
                     found.append((method, path, "query", parameter["name"]))
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
             schema = body.get("schema", {})
@@ -115,7 +146,9 @@ def _string_arguments(spec):
 
 
 @pytest.mark.parametrize("value", ["x\x1b[31m", "\x07", "y" * 2001])
-def test_every_string_argument_of_the_api_is_held_to_the_policy(app, client, session, make_user, value):
+def test_every_string_argument_of_the_api_is_held_to_the_policy(
+    app, client, session, make_user, value
+):
     resident = make_user()
     headers = {"Authorization": f"Bearer {issue_token(session, resident)}"}
     session.commit()
@@ -125,10 +158,16 @@ def test_every_string_argument_of_the_api_is_held_to_the_policy(app, client, ses
         url = re.sub(r"\{[^}]+\}", "1", path)  # path parameters: a 404 at worst
         url = url if url.startswith("/api/v1") else "/api/v1" + url
         if location == "query":
-            response = client.open(url, method=method.upper(), headers=headers, query_string={name: value})
+            response = client.open(
+                url, method=method.upper(), headers=headers, query_string={name: value}
+            )
         else:
             response = client.open(url, method=method.upper(), headers=headers, json={name: value})
-        if response.status_code in (401, 403, 404):  # refused before the arguments (signature, token)
+        if response.status_code in (
+            401,
+            403,
+            404,
+        ):  # refused before the arguments (signature, token)
             continue
         assert response.status_code == 422, (method, path, name, response.status_code)
         assert response.json["error"]["fields"][location][name], (path, name)
@@ -153,20 +192,24 @@ def test_a_nul_in_an_api_query_is_refused_not_dropped(client):
 
 # --- Output helpers -------------------------------------------------------------------------
 
+
 def test_xml_text_keeps_only_what_xml_can_hold():
     assert xml_text("a\x0bb\x00c\td\ne\ufffe") == "abc\td\ne"
 
 
-@pytest.mark.parametrize("text, masked", [
-    ("电话13812345678", "电话138******78"),
-    ("call 138 1234 5678", "call 138 **** **78"),
-    ("+86 138-1234-5678 找我", "+86 1**-****-**78 找我"),
-    ("物业 021-6412 3456", "物业 021-**** **56"),
-    ("沪A12345 堵住消防通道", "沪A1**45 堵住消防通道"),
-    ("新能源车 沪AD12345", "新能源车 沪AD***45"),
-    ("京Ａ１２３４５", "京Ａ１**４５"),
-    ("2026-12-01 起, 3号楼 1201室, 12345 热线", "2026-12-01 起, 3号楼 1201室, 12345 热线"),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("电话13812345678", "电话138******78"),
+        ("call 138 1234 5678", "call 138 **** **78"),
+        ("+86 138-1234-5678 找我", "+86 1**-****-**78 找我"),
+        ("物业 021-6412 3456", "物业 021-**** **56"),
+        ("沪A12345 堵住消防通道", "沪A1**45 堵住消防通道"),
+        ("新能源车 沪AD12345", "新能源车 沪AD***45"),
+        ("京Ａ１２３４５", "京Ａ１**４５"),
+        ("2026-12-01 起, 3号楼 1201室, 12345 热线", "2026-12-01 起, 3号楼 1201室, 12345 热线"),
+    ],
+)
 def test_mask_contacts(text, masked):
     assert mask_contacts(text) == masked
 
@@ -211,29 +254,53 @@ CSV_ROUTES = {
 
 def test_every_csv_route_is_covered(app):
     routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
-    assert routes == set(CSV_ROUTES), "a CSV route must use app.csvexport.csv_response and be listed here"
+    assert routes == set(CSV_ROUTES), (
+        "a CSV route must use app.csvexport.csv_response and be listed here"
+    )
 
 
 @pytest.mark.parametrize("route", sorted(CSV_ROUTES))
-def test_csv_cells_cannot_run_as_formulas(app, session, make_user, make_venue, places, repair_company,
-                                          frozen, route):
+def test_csv_cells_cannot_run_as_formulas(
+    app, session, make_user, make_venue, places, repair_company, frozen, route
+):
     import csv
 
-    client, url = CSV_ROUTES[route](app=app, session=session, make_user=make_user, make_venue=make_venue,
-                                    places=places, repair_company=repair_company)
+    client, url = CSV_ROUTES[route](
+        app=app,
+        session=session,
+        make_user=make_user,
+        make_venue=make_venue,
+        places=places,
+        repair_company=repair_company,
+    )
     session.commit()
     response = client.get(url)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Cache-Control"] == "private, no-store"
-    cells = [cell for row in csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")))
-             for cell in row]
+    cells = [
+        cell
+        for row in csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")))
+        for cell in row
+    ]
     assert "'" + FORMULA in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
 
 
-@pytest.mark.parametrize("value, cell", [
-    ("=1+2", "'=1+2"), ("+1", "'+1"), ("-cmd", "'-cmd"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\r=x", "'\r=x"), ("正常", "正常"), (-5, "-5"), (None, ""), (1.5, "1.5")])
+@pytest.mark.parametrize(
+    "value, cell",
+    [
+        ("=1+2", "'=1+2"),
+        ("+1", "'+1"),
+        ("-cmd", "'-cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\r=x", "'\r=x"),
+        ("正常", "正常"),
+        (-5, "-5"),
+        (None, ""),
+        (1.5, "1.5"),
+    ],
+)
 def test_neutralise(value, cell):
     from app.csvexport import neutralise
 
@@ -242,14 +309,16 @@ def test_neutralise(value, cell):
 
 # --- Cache-Control and HSTS -----------------------------------------------------------------
 
+
 def _photo() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), "teal").save(buffer, "PNG")
     return buffer.getvalue()
 
 
-def test_private_answers_are_never_stored(app, client, session, make_user, make_venue, places, repair_company,
-                                          car_park, frozen, tmp_path):
+def test_private_answers_are_never_stored(
+    app, client, session, make_user, make_venue, places, repair_company, car_park, frozen, tmp_path
+):
     from repairs.models import Category
     from repairs.services import tickets
     from venues.calendar import feed_token
@@ -257,9 +326,12 @@ def test_private_answers_are_never_stored(app, client, session, make_user, make_
 
     app.config["UPLOAD_DIR"] = str(tmp_path)
     venue, resident = make_venue(), make_user(home_estate_id=places["estates"][0].id)
-    booking = book_general(session, resident, resident, slot_at(session, venue.spaces[0], 1, 10).id, 1)
-    ticket = tickets.report(session, resident, resident, category=Category.WATER, description="漏水",
-                            photos=[_photo()])
+    booking = book_general(
+        session, resident, resident, slot_at(session, venue.spaces[0], 1, 10).id, 1
+    )
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="漏水", photos=[_photo()]
+    )
     token, feed = issue_token(session, resident), feed_token(session, resident.id)
     car_park.default  # noqa: B018  (a car park for the public feed)
     session.commit()
@@ -290,8 +362,12 @@ def test_every_api_answer_is_private_unless_registered_public(app, client):
     public = app.extensions["public_cache_endpoints"]
     assert public == {"static", "api_parking.feed", "venue_media.media"}
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/") and "GET" in rule.methods and not rule.arguments \
-                and rule.endpoint not in public:
+        if (
+            rule.rule.startswith("/api/v1/")
+            and "GET" in rule.methods
+            and not rule.arguments
+            and rule.endpoint not in public
+        ):
             response = client.get(rule.rule)
             assert response.headers["Cache-Control"] == "private, no-store", rule.rule
 
@@ -304,8 +380,11 @@ def test_production_sends_hsts(database_url):
         SECRET_KEY = "p" * 40  # nosec B105 # test-only
         SQLALCHEMY_DATABASE_URI = database_url
 
-    response = create_app(Production).test_client().get("/open311/v2/discovery.json",
-                                                         base_url="https://localhost")
+    response = (
+        create_app(Production)
+        .test_client()
+        .get("/open311/v2/discovery.json", base_url="https://localhost")
+    )
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
     assert response.headers["Cache-Control"] == "private, no-store"

@@ -4,6 +4,7 @@ The attack this closes: anyone registered a stranger's plate, then saw where and
 parked and what it paid, and the owner was locked out. Now a plate on an account is a claim;
 only the VERIFIED holder (at most one per plate, enforced by the database) gets the car's
 gate history, fees and 无感支付, from the moment of verification."""
+
 from __future__ import annotations
 
 import io
@@ -60,15 +61,18 @@ def signed_in(app, user):
 
 def notes(session, user, kind):
     session.rollback()
-    return session.scalars(select(Notification).where(Notification.user_id == user.id,
-                                                      Notification.kind == kind)).all()
+    return session.scalars(
+        select(Notification).where(Notification.user_id == user.id, Notification.kind == kind)
+    ).all()
 
 
 # --- the attack ------------------------------------------------------------------------------
 
+
 @pytest.mark.now("2026-12-01T08:00:00+08:00")
-def test_a_stranger_claiming_the_plate_sees_nothing_and_the_owner_keeps_it(app, session, car_park, make_user,
-                                                                          frozen):
+def test_a_stranger_claiming_the_plate_sees_nothing_and_the_owner_keeps_it(
+    app, session, car_park, make_user, frozen
+):
     park = car_park.default
     owner = make_user(phone="13911110001", locale="en")
     verified_vehicle(session, owner, PLATE)  # at 08:00
@@ -94,12 +98,16 @@ def test_a_stranger_claiming_the_plate_sees_nothing_and_the_owner_keeps_it(app, 
     # No 无感支付 for a claim: the page does not offer it and a forged request is refused.
     page = attacker.get("/parking/vehicles").get_data(as_text=True)
     assert "Pay automatically for" not in page and "once the plate is verified" in page
-    forged = submit(attacker, f"/parking/vehicles/{claim.id}/autopay", {"on": "1"}, form_url="/parking/vehicles")
+    forged = submit(
+        attacker, f"/parking/vehicles/{claim.id}/autopay", {"on": "1"}, form_url="/parking/vehicles"
+    )
     assert forged.status_code == 302
     session.rollback()
     assert session.get(Vehicle, claim.id).autopay_method_id is None
     with pytest.raises(DomainError) as refused:
-        vehicles.set_autopay(session, claim, payments.PROVIDERS["demo_wallet"].open_method(session, stranger))
+        vehicles.set_autopay(
+            session, claim, payments.PROVIDERS["demo_wallet"].open_method(session, stranger)
+        )
     assert refused.value.code == "plate_not_verified"
     # The owner still holds the plate, sees both stays and pays for them.
     session.rollback()
@@ -125,14 +133,21 @@ def test_the_api_never_registers_a_plate(client, session, car_park, make_user):
     token = issue_token(session, driver)
     session.commit()
     body = {"carpark_id": park.id, "plate": PLATE, "arrive_at": "2026-12-01T10:00:00+08:00"}
-    refused = client.post("/api/v1/parking/reservations", json=body, headers={"Authorization": f"Bearer {token}"})
+    refused = client.post(
+        "/api/v1/parking/reservations", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
     assert refused.status_code == 422
-    assert refused.json["error"]["code"] == "unknown_vehicle" and PLATE in refused.json["error"]["message"]
+    assert (
+        refused.json["error"]["code"] == "unknown_vehicle"
+        and PLATE in refused.json["error"]["message"]
+    )
     assert session.scalar(select(func.count(Vehicle.id))) == 0
     assert session.scalar(select(func.count(ParkingReservation.id))) == 0
     # a claim (not yet verified) is enough to reserve: the gate matches the plate
     vehicles.register(session, driver, PLATE)
-    made = client.post("/api/v1/parking/reservations", json=body, headers={"Authorization": f"Bearer {token}"})
+    made = client.post(
+        "/api/v1/parking/reservations", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
     assert made.status_code == 201, made.json
     # a refused claim is not one of the driver's vehicles any more
     other = make_user()
@@ -143,14 +158,18 @@ def test_the_api_never_registers_a_plate(client, session, car_park, make_user):
         vehicles.claimed_plate(session, other.id, "沪B54321")
     assert error.value.status == 422 and error.value.code == "unknown_vehicle"
     openapi = client.get("/api/v1/openapi.json").json
-    assert "unknown_vehicle" in str(openapi["paths"]["/api/v1/parking/reservations"]["post"]["responses"]["422"])
+    assert "unknown_vehicle" in str(
+        openapi["paths"]["/api/v1/parking/reservations"]["post"]["responses"]["422"]
+    )
 
 
 # --- charges and history follow the verified holder -------------------------------------------
 
+
 @pytest.mark.now("2026-12-01T08:00:00+08:00")
-def test_fees_and_history_go_to_whoever_verifiably_held_the_plate_when_the_stay_began(session, car_park, make_user,
-                                                                                      desk, frozen):
+def test_fees_and_history_go_to_whoever_verifiably_held_the_plate_when_the_stay_began(
+    session, car_park, make_user, desk, frozen
+):
     park = car_park.default
     seller, buyer = make_user(), make_user()
     vehicles.register(session, seller, PLATE)
@@ -160,26 +179,38 @@ def test_fees_and_history_go_to_whoever_verifiably_held_the_plate_when_the_stay_
     verified_vehicle(session, seller, PLATE, verifier=desk)
     frozen.move_to("2026-12-01T10:00:00+08:00")
     assert stay(session, park, "08:30", "09:30").charge.user_id == seller.id
-    gate.record_event(session, park, PLATE, GateDirection.ENTRY, clock.at(clock.today(), 9 * 60 + 45))
+    gate.record_event(
+        session, park, PLATE, GateDirection.ENTRY, clock.at(clock.today(), 9 * 60 + 45)
+    )
     # the car is sold: the buyer's licence is verified at 10:00, while it is inside
     frozen.move_to("2026-12-01T10:00:00+08:00")
     verified_vehicle(session, buyer, PLATE, verifier=desk)
-    leaving = gate.record_event(session, park, PLATE, GateDirection.EXIT, clock.at(clock.today(), 10 * 60 + 30))
+    leaving = gate.record_event(
+        session, park, PLATE, GateDirection.EXIT, clock.at(clock.today(), 10 * 60 + 30)
+    )
     assert leaving.charge is None  # began before anyone verifiably held it: the gate's till
     assert stay(session, park, "10:40", "10:55").charge is None  # within the free minutes
     frozen.move_to("2026-12-01T13:00:00+08:00")
     assert stay(session, park, "11:00", "12:30").charge.user_id == buyer.id
-    assert [s.entered_at.hour for s in gate.history(session, buyer.id)] == [3, 2]  # UTC: 11:00, 10:40
+    assert [s.entered_at.hour for s in gate.history(session, buyer.id)] == [
+        3,
+        2,
+    ]  # UTC: 11:00, 10:40
     assert gate.history(session, seller.id) == []  # dropped: the car's history is no longer theirs
-    assert session.scalar(select(func.count(Charge.id)).where(Charge.user_id == seller.id)) == 1  # theirs stays
+    assert (
+        session.scalar(select(func.count(Charge.id)).where(Charge.user_id == seller.id)) == 1
+    )  # theirs stays
 
 
 # --- verifying ---------------------------------------------------------------------------------
 
+
 def test_verifying_one_claim_drops_the_others_with_a_message(session, make_user, desk, uploads):
     first, second, third = make_user(), make_user(), make_user()
     holder = verified_vehicle(session, third, PLATE, verifier=desk)
-    vehicles.set_autopay(session, holder, payments.PROVIDERS["demo_wallet"].open_method(session, third))
+    vehicles.set_autopay(
+        session, holder, payments.PROVIDERS["demo_wallet"].open_method(session, third)
+    )
     a = vehicles.send_licence(session, vehicles.register(session, first, PLATE), photo())
     b = vehicles.send_licence(session, vehicles.register(session, second, PLATE), photo("maroon"))
     files = {a.licence_filename, b.licence_filename}
@@ -189,7 +220,10 @@ def test_verifying_one_claim_drops_the_others_with_a_message(session, make_user,
     verification.approve(session, desk, a)
     session.rollback()
     states = {v.owner_id: v for v in session.scalars(select(Vehicle).where(Vehicle.plate == PLATE))}
-    assert states[first.id].status == VehicleStatus.VERIFIED and states[first.id].decided_by_id == desk.id
+    assert (
+        states[first.id].status == VehicleStatus.VERIFIED
+        and states[first.id].decided_by_id == desk.id
+    )
     assert states[second.id].status == states[third.id].status == VehicleStatus.DROPPED
     assert states[third.id].autopay_method_id is None  # the old holder's 无感支付 is cleared
     assert list(uploads.iterdir()) == []  # both photos deleted once decided
@@ -197,8 +231,11 @@ def test_verifying_one_claim_drops_the_others_with_a_message(session, make_user,
         [note] = notes(session, dropped, "parking.plate_dropped")
         assert note.params == {"plate": PLATE} and note.link == "/parking/vehicles"
     assert len(notes(session, first, "parking.plate_verified")) == 1
-    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "parking.plate_verified",
-                                                    AuditEntry.object_id == str(a.id)))
+    entry = session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "parking.plate_verified", AuditEntry.object_id == str(a.id)
+        )
+    )
     assert entry.actor_id == desk.id and entry.object_id == str(a.id)
     assert sorted(entry.details["dropped"]) == sorted([states[second.id].id, states[third.id].id])
     # deciding it again is refused; a dropped claim may try again with a new photo
@@ -220,7 +257,10 @@ def test_a_refused_claim_is_told_why_and_may_try_again(session, make_user, desk,
     assert list(uploads.iterdir()) == []
     [note] = notes(session, driver, "parking.plate_refused")
     assert note.params["reason"] == "照片看不清"
-    assert session.scalar(select(AuditEntry.action).where(AuditEntry.object_id == str(claim.id))) == "parking.plate_refused"
+    assert (
+        session.scalar(select(AuditEntry.action).where(AuditEntry.object_id == str(claim.id)))
+        == "parking.plate_refused"
+    )
     assert vehicles.usable_vehicles(session, driver.id) == []  # no reservations for a refused plate
     assert vehicles.send_licence(session, claim, photo()).status == VehicleStatus.PENDING
 
@@ -228,7 +268,11 @@ def test_a_refused_claim_is_told_why_and_may_try_again(session, make_user, desk,
 def test_one_verified_holder_per_plate_is_enforced_by_the_database(session, make_user):
     first, second = make_user(), make_user()
     for user in (first, second):
-        session.add(Vehicle(owner_id=user.id, plate=PLATE, status=VehicleStatus.VERIFIED, decided_at=clock.now()))
+        session.add(
+            Vehicle(
+                owner_id=user.id, plate=PLATE, status=VehicleStatus.VERIFIED, decided_at=clock.now()
+            )
+        )
     with pytest.raises(IntegrityError):
         session.commit()
     session.rollback()
@@ -239,7 +283,9 @@ def test_one_verified_holder_per_plate_is_enforced_by_the_database(session, make
 
 
 @pytest.mark.race
-def test_two_verifiers_approving_two_claims_of_one_plate_at_once_verify_one(app, session, make_user):
+def test_two_verifiers_approving_two_claims_of_one_plate_at_once_verify_one(
+    app, session, make_user
+):
     claims = [vehicles.register(session, make_user(), PLATE) for _ in range(2)]
     for claim in claims:
         claim.status = VehicleStatus.PENDING
@@ -250,41 +296,64 @@ def test_two_verifiers_approving_two_claims_of_one_plate_at_once_verify_one(app,
     def approve(i):
         from app.accounts.models import User
         from app.extensions import db
-        return verification.approve(db.session, db.session.get(User, verifier_ids[i]),
-                                     db.session.get(Vehicle, ids[i])).status
+
+        return verification.approve(
+            db.session, db.session.get(User, verifier_ids[i]), db.session.get(Vehicle, ids[i])
+        ).status
 
     for _ in range(3):  # a few rounds: the interleavings differ
         results = race(app, 2, approve)
         session.rollback()
-        verified = session.scalars(select(Vehicle.id).where(Vehicle.plate == PLATE,
-                                                            Vehicle.status == VehicleStatus.VERIFIED)).all()
+        verified = session.scalars(
+            select(Vehicle.id).where(
+                Vehicle.plate == PLATE, Vehicle.status == VehicleStatus.VERIFIED
+            )
+        ).all()
         assert len(verified) == 1, results
         assert sum(isinstance(r, DomainError) for r in results) == 1, results
-        session.execute(Vehicle.__table__.update().values(status=VehicleStatus.PENDING, decided_at=None))
+        session.execute(
+            Vehicle.__table__.update().values(status=VehicleStatus.PENDING, decided_at=None)
+        )
         session.commit()
 
 
 # --- the pages -----------------------------------------------------------------------------------
 
-def test_licence_photo_goes_to_verifiers_only_and_is_deleted_after_the_decision(app, session, car_park, make_user,
-                                                                               places, uploads, desk):
+
+def test_licence_photo_goes_to_verifiers_only_and_is_deleted_after_the_decision(
+    app, session, car_park, make_user, places, uploads, desk
+):
     estate = places["estates"][0]
-    driver = make_user(phone="13911112222", name="刘女士", home_estate_id=estate.id, home_building="5", home_room="301")
-    neighbour = make_user(phone="13911113333", home_estate_id=estate.id, home_building="6", home_room="502")
+    driver = make_user(
+        phone="13911112222",
+        name="刘女士",
+        home_estate_id=estate.id,
+        home_building="5",
+        home_room="301",
+    )
+    neighbour = make_user(
+        phone="13911113333", home_estate_id=estate.id, home_building="6", home_room="502"
+    )
     helper = make_user("community_helper")
     operator = make_user("carpark_operator", scope=car_park(name="别的停车场"))
     admin = make_user("administrator")
     client = signed_in(app, driver)
     claim = vehicles.register(session, driver, PLATE)
     form_page = client.get(f"/parking/vehicles/{claim.id}/licence")
-    assert form_page.status_code == 200 and 'enctype="multipart/form-data"' in form_page.get_data(as_text=True)
+    assert form_page.status_code == 200 and 'enctype="multipart/form-data"' in form_page.get_data(
+        as_text=True
+    )
     # a file that is not a photo is refused on the field, nothing stored
     token = csrf_token(client, f"/parking/vehicles/{claim.id}/licence")
-    bad = client.post(f"/parking/vehicles/{claim.id}/licence", data={
-        "csrf_token": token, "photo": (io.BytesIO(b"%PDF-1.4 not a photo"), "licence.pdf")})
+    bad = client.post(
+        f"/parking/vehicles/{claim.id}/licence",
+        data={"csrf_token": token, "photo": (io.BytesIO(b"%PDF-1.4 not a photo"), "licence.pdf")},
+    )
     assert bad.status_code == 200 and 'id="photo-error"' in bad.get_data(as_text=True)
-    sent = client.post(f"/parking/vehicles/{claim.id}/licence", data={
-        "csrf_token": token, "photo": (io.BytesIO(photo()), "licence.jpg")})
+    sent = client.post(
+        f"/parking/vehicles/{claim.id}/licence",
+        data={"csrf_token": token, "photo": (io.BytesIO(photo()), "licence.jpg")},
+    )
     assert sent.status_code == 302
     session.rollback()
     claim = session.get(Vehicle, claim.id)
@@ -301,7 +370,12 @@ def test_licence_photo_goes_to_verifiers_only_and_is_deleted_after_the_decision(
     assert app.test_client().get(url).headers["Location"].startswith("/login")
     # the queue and the claim's page: the plate in full, the name, the masked phone
     queue = signed_in(app, desk).get("/parking/verify").get_data(as_text=True)
-    assert PLATE in queue and "刘女士" in queue and "139****2222" in queue and "13911112222" not in queue
+    assert (
+        PLATE in queue
+        and "刘女士" in queue
+        and "139****2222" in queue
+        and "13911112222" not in queue
+    )
     clerk = signed_in(app, desk)
     review = clerk.get(f"/parking/verify/{claim.id}").get_data(as_text=True)
     assert url in review and "139****2222" in review
@@ -317,14 +391,18 @@ def test_licence_photo_goes_to_verifiers_only_and_is_deleted_after_the_decision(
     assert clerk.get(f"/parking/verify/{claim.id}").status_code == 404
     # the driver now sees it verified and may turn on 无感支付
     page = client.get("/parking/vehicles").get_data(as_text=True)
-    assert "已核验" in page and "无感支付" in page and f"/parking/vehicles/{claim.id}/autopay" in page
+    assert (
+        "已核验" in page and "无感支付" in page and f"/parking/vehicles/{claim.id}/autopay" in page
+    )
 
 
 def test_a_driver_without_a_photo_is_verified_at_the_desk(app, session, make_user, desk, uploads):
     driver = make_user(phone="13911114444", name="赵老伯")
     claim = vehicles.register(session, driver, PLATE)  # no photo: they bring the licence instead
     clerk = signed_in(app, desk)
-    assert "赵老伯" not in clerk.get("/parking/verify").get_data(as_text=True)  # the queue: photos only
+    assert "赵老伯" not in clerk.get("/parking/verify").get_data(
+        as_text=True
+    )  # the queue: photos only
     found = clerk.get("/parking/verify", query_string={"plate": "沪a·12345"}).get_data(as_text=True)
     assert "赵老伯" in found and "139****4444" in found and f"/parking/verify/{claim.id}" in found
     refused = clerk.get("/parking/verify", query_string={"plate": "ABC"})
@@ -337,7 +415,10 @@ def test_a_driver_without_a_photo_is_verified_at_the_desk(app, session, make_use
     assert session.get(Vehicle, claim.id).status == VehicleStatus.VERIFIED
     nothing = clerk.get("/parking/verify", query_string={"plate": PLATE}).get_data(as_text=True)
     assert f"/parking/verify/{claim.id}" not in nothing  # decided: not offered again
-    assert signed_in(app, driver).get("/parking/verify", query_string={"plate": PLATE}).status_code == 403
+    assert (
+        signed_in(app, driver).get("/parking/verify", query_string={"plate": PLATE}).status_code
+        == 403
+    )
 
 
 def test_verifiers_find_the_queue_from_their_pages(app, session, car_park, make_user, desk):
@@ -346,10 +427,17 @@ def test_verifiers_find_the_queue_from_their_pages(app, session, car_park, make_
         home = signed_in(app, user).get("/").get_data(as_text=True)
         assert "/parking/verify" in home and "待核验车牌" in home
     assert "服务窗口工作人员" in signed_in(app, desk).get("/").get_data(as_text=True)
-    dashboard = signed_in(app, operator).get(f"/parking/operate/{car_park.default.id}").get_data(as_text=True)
+    dashboard = (
+        signed_in(app, operator)
+        .get(f"/parking/operate/{car_park.default.id}")
+        .get_data(as_text=True)
+    )
     assert "/parking/verify" in dashboard and "0 条待处理" in dashboard
-    admin_dashboard = signed_in(app, make_user("administrator")).get(
-        f"/parking/operate/{car_park.default.id}").get_data(as_text=True)
+    admin_dashboard = (
+        signed_in(app, make_user("administrator"))
+        .get(f"/parking/operate/{car_park.default.id}")
+        .get_data(as_text=True)
+    )
     assert "/parking/verify" not in admin_dashboard  # administrators do not verify plates
 
 
@@ -357,10 +445,17 @@ def test_removing_a_claim_deletes_its_licence_photo(app, session, make_user, upl
     driver = make_user()
     claim = vehicles.send_licence(session, vehicles.register(session, driver, PLATE), photo())
     assert len(list(uploads.iterdir())) == 1
-    replaced = vehicles.send_licence(session, claim, photo("olive"))  # a second photo replaces the first
+    replaced = vehicles.send_licence(
+        session, claim, photo("olive")
+    )  # a second photo replaces the first
     assert [p.name for p in uploads.iterdir()] == [replaced.licence_filename]
     client = signed_in(app, driver)
-    assert submit(client, f"/parking/vehicles/{claim.id}/remove", {}, form_url="/parking/vehicles").status_code == 302
+    assert (
+        submit(
+            client, f"/parking/vehicles/{claim.id}/remove", {}, form_url="/parking/vehicles"
+        ).status_code
+        == 302
+    )
     assert list(uploads.iterdir()) == []
 
 
@@ -375,6 +470,7 @@ def test_demo_plates_are_verified_with_automatic_payment(runner, session):
 
 # --- the migration ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def plates_database(backend, tmp_path, request):
     if backend == "sqlite":
@@ -382,6 +478,7 @@ def plates_database(backend, tmp_path, request):
     import os
 
     from tests import pg
+
     server = pg.PostgresServer(Path("/nonexistent"))
     server.port = int(os.environ["PORTAL_TEST_PG_PORT"])
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
@@ -401,22 +498,44 @@ def test_plates_registered_before_become_unverified_claims(plates_database):
     with app.app_context():
         upgrade(revision="0007")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
-                              "active, created_at) VALUES (1, '13900000009', 'x', 'x', 'zh_CN', 'standard', true, "
-                              "'2026-11-01 00:00:00+00:00')"))
-            conn.execute(text("INSERT INTO payment_method (id, user_id, provider, account_ref, created_at) "
-                              "VALUES (1, 1, 'demo_wallet', 'demo-1', '2026-11-01 00:00:00+00:00')"))
-            conn.execute(text("INSERT INTO vehicle (id, owner_id, plate, autopay_method_id, created_at) "
-                              "VALUES (1, 1, '沪A12345', 1, '2026-11-01 00:00:00+00:00')"))
+            conn.execute(
+                text(
+                    "INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
+                    "active, created_at) VALUES (1, '13900000009', 'x', 'x', 'zh_CN', 'standard', true, "
+                    "'2026-11-01 00:00:00+00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO payment_method (id, user_id, provider, account_ref, created_at) "
+                    "VALUES (1, 1, 'demo_wallet', 'demo-1', '2026-11-01 00:00:00+00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO vehicle (id, owner_id, plate, autopay_method_id, created_at) "
+                    "VALUES (1, 1, '沪A12345', 1, '2026-11-01 00:00:00+00:00')"
+                )
+            )
         upgrade()
         with db.engine.begin() as conn:
-            row = conn.execute(text("SELECT status, autopay_method_id, claimed_at, decision_note FROM vehicle")).one()
+            row = conn.execute(
+                text("SELECT status, autopay_method_id, claimed_at, decision_note FROM vehicle")
+            ).one()
             assert row[0] == "claimed" and row[1] is None and row[2] is not None and row[3] == ""
-            conn.execute(text("INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
-                              "active, created_at) VALUES (2, '13900000008', 'y', 'y', 'zh_CN', 'standard', true, "
-                              "'2026-11-01 00:00:00+00:00')"))
-            conn.execute(text("INSERT INTO vehicle (id, owner_id, plate, status, claimed_at, decision_note) "
-                              "VALUES (2, 2, '沪A12345', 'verified', '2026-11-02 00:00:00+00:00', '')"))
+            conn.execute(
+                text(
+                    "INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
+                    "active, created_at) VALUES (2, '13900000008', 'y', 'y', 'zh_CN', 'standard', true, "
+                    "'2026-11-01 00:00:00+00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO vehicle (id, owner_id, plate, status, claimed_at, decision_note) "
+                    "VALUES (2, 2, '沪A12345', 'verified', '2026-11-02 00:00:00+00:00', '')"
+                )
+            )
         downgrade(revision="0007")
         with db.engine.begin() as conn:
             assert conn.execute(text("SELECT id, owner_id FROM vehicle")).all() == [(2, 2)]
@@ -424,7 +543,9 @@ def test_plates_registered_before_become_unverified_claims(plates_database):
         db.engine.dispose()
 
 
-def test_a_photo_sent_after_verification_does_not_unverify_the_plate(session, make_user, desk, uploads):
+def test_a_photo_sent_after_verification_does_not_unverify_the_plate(
+    session, make_user, desk, uploads
+):
     driver = make_user()
     claim = vehicles.send_licence(session, vehicles.register(session, driver, PLATE), photo())
     verification.approve(session, desk, claim)

@@ -1,9 +1,9 @@
 """车位预约: reserving a space in a car park's pool through the capacity engine, the rules around
 it (grace, cut-off, no-shows, suspension), the API, and races for the last spaces."""
+
 from datetime import timedelta
 
 import pytest
-import time_machine
 from sqlalchemy import func, select
 
 from app import clock
@@ -28,33 +28,55 @@ def taken(session, park, hhmm: str, day_offset: int = 0) -> int:
     hours, minutes = map(int, hhmm.split(":"))
     start = clock.at(clock.today() + timedelta(days=day_offset), hours * 60 + minutes)
     session.rollback()
-    return session.scalar(select(CapacityBucket.taken).where(
-        CapacityBucket.resource_id == park.resource_id, CapacityBucket.starts_at == start))
+    return session.scalar(
+        select(CapacityBucket.taken).where(
+            CapacityBucket.resource_id == park.resource_id, CapacityBucket.starts_at == start
+        )
+    )
 
 
-def test_reserving_in_the_browser_holds_a_space_from_arrival_for_the_grace(client, session, car_park, make_user):
+def test_reserving_in_the_browser_holds_a_space_from_arrival_for_the_grace(
+    client, session, car_park, make_user
+):
     park = car_park.default
     driver = make_user(phone="13911112222", locale="en")
     vehicles.register(session, driver, "沪a 12345")
     login(client, "13911112222")
     client.set_cookie("locale", "en")
     page = client.get(f"/parking/{park.id}/reserve").get_data(as_text=True)
-    assert "沪A12345" in page and "09:15" in page and "held from your arrival time for 30 minutes" in page
-    response = submit(client, f"/parking/{park.id}/reserve",
-                      {"plate": "沪A12345", "day": "2026-12-01", "time": "10:00", "idempotency_key": "click-1"})
+    assert (
+        "沪A12345" in page
+        and "09:15" in page
+        and "held from your arrival time for 30 minutes" in page
+    )
+    response = submit(
+        client,
+        f"/parking/{park.id}/reserve",
+        {"plate": "沪A12345", "day": "2026-12-01", "time": "10:00", "idempotency_key": "click-1"},
+    )
     assert response.status_code == 302 and "new=1" in response.headers["Location"]
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Space reserved" in html and "沪A12345" in html
-    assert taken(session, park, "10:00") == 1 and taken(session, park, "10:15") == 1 and taken(session, park, "10:30") == 0
+    assert (
+        taken(session, park, "10:00") == 1
+        and taken(session, park, "10:15") == 1
+        and taken(session, park, "10:30") == 0
+    )
     # the same click again (double submit) is the same reservation
-    again = submit(client, f"/parking/{park.id}/reserve",
-                   {"plate": "沪A12345", "day": "2026-12-01", "time": "10:00", "idempotency_key": "click-1"},
-                   form_url=f"/parking/{park.id}/reserve")
+    again = submit(
+        client,
+        f"/parking/{park.id}/reserve",
+        {"plate": "沪A12345", "day": "2026-12-01", "time": "10:00", "idempotency_key": "click-1"},
+        form_url=f"/parking/{park.id}/reserve",
+    )
     assert again.headers["Location"] == response.headers["Location"]
     assert session.scalar(select(func.count(ParkingReservation.id))) == 1
     mine = client.get("/parking/mine").get_data(as_text=True)
     assert "Test Car Park" in mine and "沪A12345" in mine
-    assert session.scalar(select(Notification.subject).where(Notification.user_id == driver.id)) == "Space reserved at %(park)s"
+    assert (
+        session.scalar(select(Notification.subject).where(Notification.user_id == driver.id))
+        == "Space reserved at %(park)s"
+    )
 
 
 def test_reserve_form_refuses_bad_input_and_keeps_answers(client, session, car_park, make_user):
@@ -63,11 +85,20 @@ def test_reserve_form_refuses_bad_input_and_keeps_answers(client, session, car_p
     vehicles.register(session, driver, "沪A12345")
     login(client, "13911112222")
     client.set_cookie("locale", "en")
-    html = submit(client, f"/parking/{park.id}/reserve", {"plate": "沪A12345", "day": "2026-12-01", "time": ""},
-                  ).get_data(as_text=True)
-    assert 'href="#time">Choose the arrival time' in html and '<input checked class="radio-input" id="plate-0"' in html
-    html = submit(client, f"/parking/{park.id}/reserve", {"plate": "沪B99999", "day": "2026-12-01", "time": "10:00"}
-                  ).get_data(as_text=True)
+    html = submit(
+        client,
+        f"/parking/{park.id}/reserve",
+        {"plate": "沪A12345", "day": "2026-12-01", "time": ""},
+    ).get_data(as_text=True)
+    assert (
+        'href="#time">Choose the arrival time' in html
+        and '<input checked class="radio-input" id="plate-0"' in html
+    )
+    html = submit(
+        client,
+        f"/parking/{park.id}/reserve",
+        {"plate": "沪B99999", "day": "2026-12-01", "time": "10:00"},
+    ).get_data(as_text=True)
     assert "Not a valid choice" in html or "Register" in html
     assert session.scalar(select(func.count(ParkingReservation.id))) == 0
 
@@ -77,18 +108,33 @@ def test_rules_quarter_hours_past_ahead_and_limits(session, car_park, make_user,
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     with pytest.raises(DomainError) as error:
-        reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60 + 5))
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60 + 5)
+        )
     assert error.value.code == "not_quarter_hour"
     with pytest.raises(DomainError) as error:
-        reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 8 * 60))
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 8 * 60)
+        )
     assert error.value.code == "too_late"
     with pytest.raises(DomainError) as error:
-        reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today() + timedelta(days=3), 600))
+        reservations.reserve(
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today() + timedelta(days=3), 600),
+        )
     assert error.value.code == "too_early"
     for hour in (10, 12, 14):
-        reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), hour * 60))
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), hour * 60)
+        )
     with pytest.raises(DomainError) as error:
-        reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 16 * 60))
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 16 * 60)
+        )
     assert error.value.code == "too_many"
 
 
@@ -96,9 +142,13 @@ def test_same_plate_cannot_hold_two_overlapping_spaces(session, car_park, make_u
     park, other = car_park.default, car_park(name="第二停车场")
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
-    reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60))
+    reservations.reserve(
+        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60)
+    )
     with pytest.raises(DomainError) as error:
-        reservations.reserve(session, driver, driver, other, "沪A12345", clock.at(clock.today(), 10 * 60 + 15))
+        reservations.reserve(
+            session, driver, driver, other, "沪A12345", clock.at(clock.today(), 10 * 60 + 15)
+        )
     assert error.value.code == "plate_busy"
 
 
@@ -106,24 +156,41 @@ def test_cancel_before_cut_off_is_free_after_it_counts(session, car_park, make_u
     park = car_park.default
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
-    early = reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 11 * 60))
+    early = reservations.reserve(
+        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 11 * 60)
+    )
     assert reservations.cancel(session, early, driver) is True
     assert taken(session, park, "11:00") == 0
-    on_the_minute = reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 30))
-    assert reservations.cancel(session, on_the_minute, driver) is True  # cut-off 09:00 is now: still free
-    late = reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 15))
+    on_the_minute = reservations.reserve(
+        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 30)
+    )
+    assert (
+        reservations.cancel(session, on_the_minute, driver) is True
+    )  # cut-off 09:00 is now: still free
+    late = reservations.reserve(
+        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 15)
+    )
     assert reservations.cancel(session, late, driver) is False
     session.refresh(late.booking)
     assert late.booking.status == BookingStatus.CANCELLED and late.booking.status_reason == "late"
-    assert taken(session, park, "09:15") == 0 and reservations.active_suspension(session, driver.id) is None
+    assert (
+        taken(session, park, "09:15") == 0
+        and reservations.active_suspension(session, driver.id) is None
+    )
 
 
-def test_no_shows_release_the_space_and_three_suspend_reserving(session, car_park, make_user, frozen):
+def test_no_shows_release_the_space_and_three_suspend_reserving(
+    session, car_park, make_user, frozen
+):
     park = car_park.default
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
-    made = [reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), h * 60))
-            for h in (10, 12, 14)]
+    made = [
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), h * 60)
+        )
+        for h in (10, 12, 14)
+    ]
     frozen.move_to("2026-12-01T14:29:00+08:00")
     assert reservations.mark_no_shows(session) == 2  # the 14:00 one is still in its grace
     frozen.move_to("2026-12-01T14:30:00+08:00")
@@ -132,12 +199,18 @@ def test_no_shows_release_the_space_and_three_suspend_reserving(session, car_par
     session.rollback()
     assert {r.booking.status for r in made} == {BookingStatus.NO_SHOW}
     assert ledger_mismatches(session) == []
-    suspension = session.scalar(select(BookingSuspension).where(BookingSuspension.user_id == driver.id))
+    suspension = session.scalar(
+        select(BookingSuspension).where(BookingSuspension.user_id == driver.id)
+    )
     assert suspension.kind == "parking" and suspension.until == clock.now() + timedelta(days=7)
     with pytest.raises(DomainError) as error:
-        reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 16 * 60))
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 16 * 60)
+        )
     assert error.value.code == "suspended"
-    subjects = session.scalars(select(Notification.subject).where(Notification.user_id == driver.id)).all()
+    subjects = session.scalars(
+        select(Notification.subject).where(Notification.user_id == driver.id)
+    ).all()
     assert subjects.count("Your reserved space at %(park)s was released") == 3
     assert "Parking reservations are paused for you until %(until)s" in subjects
 
@@ -147,7 +220,9 @@ def test_late_cancellations_count_towards_suspension(session, car_park, make_use
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     for _ in range(3):
-        reservation = reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 15))
+        reservation = reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 15)
+        )
         assert reservations.cancel(session, reservation, driver) is False
     assert reservations.active_suspension(session, driver.id) is not None
 
@@ -157,24 +232,57 @@ def test_api_reserve_get_cancel_idempotent_and_private(client, session, car_park
     driver, stranger = make_user(), make_user()
     vehicles.register(session, driver, "沪A12345")
     headers = auth(session, driver)
-    body = {"carpark_id": park.id, "plate": "沪Ａ１２３４５", "arrive_at": "2026-12-01T10:00:00+08:00"}
-    created = client.post("/api/v1/parking/reservations", json=body, headers={**headers, "Idempotency-Key": "a1"})
+    body = {
+        "carpark_id": park.id,
+        "plate": "沪Ａ１２３４５",
+        "arrive_at": "2026-12-01T10:00:00+08:00",
+    }
+    created = client.post(
+        "/api/v1/parking/reservations", json=body, headers={**headers, "Idempotency-Key": "a1"}
+    )
     assert created.status_code == 201, created.json
     data = created.json
     assert data["plate"] == "沪A12345" and data["status"] == "confirmed"
-    assert data["held_until"] == "2026-12-01T02:30:00+00:00" and data["free_cancellation_until"] == "2026-12-01T01:30:00+00:00"
-    repeat = client.post("/api/v1/parking/reservations", json=body, headers={**headers, "Idempotency-Key": "a1"})
+    assert (
+        data["held_until"] == "2026-12-01T02:30:00+00:00"
+        and data["free_cancellation_until"] == "2026-12-01T01:30:00+00:00"
+    )
+    repeat = client.post(
+        "/api/v1/parking/reservations", json=body, headers={**headers, "Idempotency-Key": "a1"}
+    )
     assert repeat.json["id"] == data["id"]
-    assert client.get(f"/api/v1/parking/reservations/{data['id']}", headers=headers).json["reference"] == data["reference"]
-    assert client.get(f"/api/v1/parking/reservations/{data['id']}", headers=auth(session, stranger)).status_code == 404
-    assert client.delete(f"/api/v1/parking/reservations/{data['id']}", headers=auth(session, stranger)).status_code == 404
+    assert (
+        client.get(f"/api/v1/parking/reservations/{data['id']}", headers=headers).json["reference"]
+        == data["reference"]
+    )
+    assert (
+        client.get(
+            f"/api/v1/parking/reservations/{data['id']}", headers=auth(session, stranger)
+        ).status_code
+        == 404
+    )
+    assert (
+        client.delete(
+            f"/api/v1/parking/reservations/{data['id']}", headers=auth(session, stranger)
+        ).status_code
+        == 404
+    )
     cancelled = client.delete(f"/api/v1/parking/reservations/{data['id']}", headers=headers)
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
-    assert client.delete(f"/api/v1/parking/reservations/{data['id']}", headers=headers).json["error"]["code"] == "not_cancellable"
-    bad = client.post("/api/v1/parking/reservations", json={**body, "plate": "ABC"}, headers=headers)
+    assert (
+        client.delete(f"/api/v1/parking/reservations/{data['id']}", headers=headers).json["error"][
+            "code"
+        ]
+        == "not_cancellable"
+    )
+    bad = client.post(
+        "/api/v1/parking/reservations", json={**body, "plate": "ABC"}, headers=headers
+    )
     assert bad.status_code == 400 and bad.json["error"]["code"] == "invalid_plate"
     # a plate that is not among the stranger's vehicles: refused, and not registered to them
-    not_theirs = client.post("/api/v1/parking/reservations", json=body, headers=auth(session, stranger))
+    not_theirs = client.post(
+        "/api/v1/parking/reservations", json=body, headers=auth(session, stranger)
+    )
     assert not_theirs.status_code == 422 and not_theirs.json["error"]["code"] == "unknown_vehicle"
     assert vehicles.my_vehicles(session, stranger.id) == []
     assert client.post("/api/v1/parking/reservations", json=body).status_code == 401
@@ -186,17 +294,35 @@ def test_api_sold_out_is_409(client, session, car_park, make_user):
     vehicles.register(session, first, "沪A11111")
     vehicles.register(session, second, "沪A22222")
     body = {"carpark_id": park.id, "arrive_at": "2026-12-01T10:15:00+08:00"}
-    assert client.post("/api/v1/parking/reservations", json={**body, "plate": "沪A11111"},
-                       headers=auth(session, first)).status_code == 201
-    refused = client.post("/api/v1/parking/reservations", json={**body, "plate": "沪A22222"},
-                          headers=auth(session, second))
+    assert (
+        client.post(
+            "/api/v1/parking/reservations",
+            json={**body, "plate": "沪A11111"},
+            headers=auth(session, first),
+        ).status_code
+        == 201
+    )
+    refused = client.post(
+        "/api/v1/parking/reservations",
+        json={**body, "plate": "沪A22222"},
+        headers=auth(session, second),
+    )
     assert refused.status_code == 409 and refused.json["error"]["code"] == "sold_out"
     # a later arrival that overlaps 10:15-10:45 is also full; one after it is free
-    overlap = client.post("/api/v1/parking/reservations", json={**body, "plate": "沪A22222", "arrive_at": "2026-12-01T10:30:00+08:00"},
-                          headers=auth(session, second))
+    overlap = client.post(
+        "/api/v1/parking/reservations",
+        json={**body, "plate": "沪A22222", "arrive_at": "2026-12-01T10:30:00+08:00"},
+        headers=auth(session, second),
+    )
     assert overlap.json["error"]["code"] == "sold_out"
-    assert client.post("/api/v1/parking/reservations", json={**body, "plate": "沪A22222", "arrive_at": "2026-12-01T10:45:00+08:00"},
-                       headers=auth(session, second)).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/parking/reservations",
+            json={**body, "plate": "沪A22222", "arrive_at": "2026-12-01T10:45:00+08:00"},
+            headers=auth(session, second),
+        ).status_code
+        == 201
+    )
 
 
 def test_reservable_now_and_feed_follow_reservations(client, session, car_park, make_user):
@@ -212,7 +338,9 @@ def test_reservable_now_and_feed_follow_reservations(client, session, car_park, 
 
 def test_pool_buckets_are_made_for_the_reservable_days_once(session, car_park, app):
     park = car_park.default
-    count = lambda: session.scalar(select(func.count(CapacityBucket.id)).where(CapacityBucket.resource_id == park.resource_id))
+    count = lambda: session.scalar(
+        select(func.count(CapacityBucket.id)).where(CapacityBucket.resource_id == park.resource_id)
+    )
     assert count() == 3 * 96
     reservations.materialise_pool(session, park)
     assert count() == 3 * 96
@@ -231,15 +359,27 @@ def test_sixty_http_requests_for_the_last_five_spaces(app, session, car_park, ma
 
     def post(i):
         client = app.test_client()
-        response = client.post("/api/v1/parking/reservations", headers=headers[i], json={
-            "carpark_id": park_id, "plate": f"沪A{10000 + i}", "arrive_at": "2026-12-01T12:00:00+08:00"})
+        response = client.post(
+            "/api/v1/parking/reservations",
+            headers=headers[i],
+            json={
+                "carpark_id": park_id,
+                "plate": f"沪A{10000 + i}",
+                "arrive_at": "2026-12-01T12:00:00+08:00",
+            },
+        )
         return response.status_code, (response.json or {}).get("error", {}).get("code")
 
     results = race(app, 60, post)
     assert results.count((201, None)) == 5, results
     assert results.count((409, "sold_out")) == 55
     session.rollback()
-    assert session.scalar(select(func.count(Booking.id)).where(Booking.status == BookingStatus.CONFIRMED)) == 5
+    assert (
+        session.scalar(
+            select(func.count(Booking.id)).where(Booking.status == BookingStatus.CONFIRMED)
+        )
+        == 5
+    )
     assert taken(session, park, "12:00") == 5 and taken(session, park, "12:15") == 5
     assert ledger_mismatches(session) == []
 
@@ -254,18 +394,27 @@ def test_overlapping_arrivals_race_without_overselling(app, session, car_park, m
     driver_ids = [d.id for d in drivers]
 
     def reserve(i):
-        from app.extensions import db
         from app.accounts.models import User
+        from app.extensions import db
         from parking.models import CarPark
+
         driver = db.session.get(User, driver_ids[i])
-        return reservations.reserve(db.session, driver, driver, db.session.get(CarPark, park_id), f"沪B{20000 + i}",
-                                    clock.at(clock.today(), 13 * 60 + 15 * (i % 3)))
+        return reservations.reserve(
+            db.session,
+            driver,
+            driver,
+            db.session.get(CarPark, park_id),
+            f"沪B{20000 + i}",
+            clock.at(clock.today(), 13 * 60 + 15 * (i % 3)),
+        )
 
     results = race(app, 40, reserve)
     unexpected = [r for r in results if not isinstance(r, (ParkingReservation, SoldOut))]
     assert unexpected == []
     session.rollback()
-    for bucket in session.scalars(select(CapacityBucket).where(CapacityBucket.resource_id == park.resource_id)):
+    for bucket in session.scalars(
+        select(CapacityBucket).where(CapacityBucket.resource_id == park.resource_id)
+    ):
         assert 0 <= bucket.taken <= 5
     assert taken(session, park, "13:15") == 5
     assert ledger_mismatches(session) == []

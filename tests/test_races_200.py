@@ -3,12 +3,12 @@ a personalised span, a car park's reservable pool, a sharing window, and places 
 waitlist while others try to book them. Never over capacity; the ledger (units held by active
 bookings = units taken) balances after each. (Two app server processes on one PostgreSQL:
 tests/test_scale_out.py.)"""
+
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from app import clock
 from app.accounts.services import issue_token
 from bookings.models import Booking, BookingStatus, CapacityBucket, WaitlistEntry, WaitlistStatus
 from bookings.services import SoldOut, ledger_mismatches
@@ -39,8 +39,17 @@ def test_general_slot(app, session, make_venue, make_user):
     venue = make_venue(capacity=5)
     slot_id = slot_at(session, venue.spaces[0], 1, 10).id
     _, headers = tokens_for(session, make_user)
-    results = race(app, N, lambda i: app.test_client().post(
-        "/api/v1/bookings", json={"slot_id": slot_id, "party_size": 1}, headers=headers[i]).status_code)
+    results = race(
+        app,
+        N,
+        lambda i: (
+            app.test_client()
+            .post(
+                "/api/v1/bookings", json={"slot_id": slot_id, "party_size": 1}, headers=headers[i]
+            )
+            .status_code
+        ),
+    )
     assert results.count(201) == 5 and results.count(409) == N - 5, sorted(set(map(str, results)))
     assert within_capacity(session) and ledger_mismatches(session) == []
 
@@ -50,13 +59,36 @@ def test_personalised_span(app, session, make_venue, make_user):
     court = venue.spaces[1]
     starts = [slot_at(session, court, 1, h).id for h in (10, 11, 12, 13)]
     _, headers = tokens_for(session, make_user)
-    results = race(app, N, lambda i: app.test_client().post(
-        "/api/v1/bookings", json={"slot_id": starts[i % 4], "steps": 1 + i % 3}, headers=headers[i]).status_code)
-    assert set(results) <= {201, 409} and 1 <= results.count(201) <= 4, sorted(set(map(str, results)))
+    results = race(
+        app,
+        N,
+        lambda i: (
+            app.test_client()
+            .post(
+                "/api/v1/bookings",
+                json={"slot_id": starts[i % 4], "steps": 1 + i % 3},
+                headers=headers[i],
+            )
+            .status_code
+        ),
+    )
+    assert set(results) <= {201, 409} and 1 <= results.count(201) <= 4, sorted(
+        set(map(str, results))
+    )
     assert within_capacity(session, court.resource_id) and ledger_mismatches(session) == []
-    hours = sum((b.ends_at - b.starts_at) // timedelta(hours=1) for b in session.scalars(
-        select(Booking).where(Booking.resource_id == court.resource_id, Booking.status == BookingStatus.CONFIRMED)))
-    assert hours == sum(session.scalars(select(CapacityBucket.taken).where(CapacityBucket.resource_id == court.resource_id)))
+    hours = sum(
+        (b.ends_at - b.starts_at) // timedelta(hours=1)
+        for b in session.scalars(
+            select(Booking).where(
+                Booking.resource_id == court.resource_id, Booking.status == BookingStatus.CONFIRMED
+            )
+        )
+    )
+    assert hours == sum(
+        session.scalars(
+            select(CapacityBucket.taken).where(CapacityBucket.resource_id == court.resource_id)
+        )
+    )
 
 
 def test_parking_pool(app, session, car_park, make_user):
@@ -65,8 +97,23 @@ def test_parking_pool(app, session, car_park, make_user):
     users, headers = tokens_for(session, make_user)
     for i, user in enumerate(users):  # the API reserves only for the driver's own vehicles
         vehicles.register(session, user, f"沪K{10000 + i}")
-    results = race(app, N, lambda i: app.test_client().post("/api/v1/parking/reservations", headers=headers[i], json={
-        "carpark_id": park_id, "plate": f"沪K{10000 + i}", "arrive_at": "2026-12-01T15:00:00+08:00"}).status_code)
+    results = race(
+        app,
+        N,
+        lambda i: (
+            app.test_client()
+            .post(
+                "/api/v1/parking/reservations",
+                headers=headers[i],
+                json={
+                    "carpark_id": park_id,
+                    "plate": f"沪K{10000 + i}",
+                    "arrive_at": "2026-12-01T15:00:00+08:00",
+                },
+            )
+            .status_code
+        ),
+    )
     assert results.count(201) == 5 and results.count(409) == N - 5, sorted(set(map(str, results)))
     assert within_capacity(session) and ledger_mismatches(session) == []
 
@@ -74,9 +121,19 @@ def test_parking_pool(app, session, car_park, make_user):
 def test_sharing_window(app, session, car_park, make_user):
     from parking import sharing, vehicles
     from parking.models import CarParkKind, DayPattern, SharingContract
+
     park = car_park(name="共享车位", kind=CarParkKind.RESIDENTIAL, reservable=0)
-    window = sharing.create_window(session, park, name_zh="白天", name_en="Day", days=DayPattern.WORKDAYS,
-                                   start_minute=480, end_minute=1080, spaces=7, monthly_fee_fen=30000)
+    window = sharing.create_window(
+        session,
+        park,
+        name_zh="白天",
+        name_en="Day",
+        days=DayPattern.WORKDAYS,
+        start_minute=480,
+        end_minute=1080,
+        spaces=7,
+        monthly_fee_fen=30000,
+    )
     users = [make_user() for _ in range(N)]
     for i, user in enumerate(users):
         vehicles.register(session, user, f"沪L{10000 + i}")
@@ -86,12 +143,20 @@ def test_sharing_window(app, session, car_park, make_user):
         from app.accounts.models import User
         from app.extensions import db
         from parking.models import SharingWindow
-        return sharing.sign(db.session, db.session.get(User, ids[i]), db.session.get(SharingWindow, window_id),
-                            f"沪L{10000 + i}", date(2027, 1, 1))
+
+        return sharing.sign(
+            db.session,
+            db.session.get(User, ids[i]),
+            db.session.get(SharingWindow, window_id),
+            f"沪L{10000 + i}",
+            date(2027, 1, 1),
+        )
 
     results = race(app, N, sign)
     assert sum(isinstance(r, SharingContract) for r in results) == 7
-    assert sum(isinstance(r, SoldOut) for r in results) == N - 7, [r for r in results if not isinstance(r, (SharingContract, SoldOut))][:3]
+    assert sum(isinstance(r, SoldOut) for r in results) == N - 7, [
+        r for r in results if not isinstance(r, (SharingContract, SoldOut))
+    ][:3]
     assert within_capacity(session) and ledger_mismatches(session) == []
 
 
@@ -100,6 +165,7 @@ def test_waitlist_offers_while_others_try_to_book(app, session, make_venue, make
     book the freed places at the same moment. The places go to the waitlist as offers in the
     cancelling transactions, so every booking attempt is sold out and nothing is oversold."""
     from venues.services import booking as svc
+
     venue = make_venue(capacity=5)
     slot = slot_at(session, venue.spaces[0], 1, 10)
     holders = [make_user() for _ in range(5)]
@@ -114,16 +180,34 @@ def test_waitlist_offers_while_others_try_to_book(app, session, make_venue, make
         if i < 5:
             from app.accounts.models import User
             from app.extensions import db
-            svc.cancel(db.session, db.session.get(Booking, bookings[i]), db.session.get(User, holder_ids[i]))
+
+            svc.cancel(
+                db.session,
+                db.session.get(Booking, bookings[i]),
+                db.session.get(User, holder_ids[i]),
+            )
             return "cancelled"
-        return app.test_client().post("/api/v1/bookings", json={"slot_id": slot_id, "party_size": 1},
-                                      headers=headers[i - 5]).status_code
+        return (
+            app.test_client()
+            .post(
+                "/api/v1/bookings",
+                json={"slot_id": slot_id, "party_size": 1},
+                headers=headers[i - 5],
+            )
+            .status_code
+        )
 
     results = race(app, N, act)
-    assert results.count("cancelled") == 5, [r for r in results if r not in ("cancelled", 201, 409)][:3]
+    assert results.count("cancelled") == 5, [
+        r for r in results if r not in ("cancelled", 201, 409)
+    ][:3]
     session.rollback()
-    offers = session.scalar(select(func.count(Booking.id)).where(Booking.status == BookingStatus.OFFERED))
+    offers = session.scalar(
+        select(func.count(Booking.id)).where(Booking.status == BookingStatus.OFFERED)
+    )
     assert results.count(201) == 0 and results.count(409) == N - 5 and offers == 5
-    assert offers == session.scalar(select(func.count(WaitlistEntry.id)).where(WaitlistEntry.status == WaitlistStatus.OFFERED))
+    assert offers == session.scalar(
+        select(func.count(WaitlistEntry.id)).where(WaitlistEntry.status == WaitlistStatus.OFFERED)
+    )
     assert within_capacity(session) and ledger_mismatches(session) == []
     assert session.scalar(select(CapacityBucket.taken).where(CapacityBucket.id == slot_id)) == 5

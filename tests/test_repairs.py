@@ -1,12 +1,21 @@
 """物业百事通 services: the clock, the state machine, escalation, and the company rating."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.notifications.models import Notification
-from repairs.models import Category, EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
+from repairs.models import (
+    Category,
+    EstateManagement,
+    EventKind,
+    PropertyCompany,
+    State,
+    Ticket,
+    TicketEvent,
+)
 from repairs.services import clock as rclock
 from repairs.services import supervision, sweep, tickets
 from tests.race import race
@@ -19,21 +28,35 @@ def world(session, places, make_user, frozen):
     session.add_all([company, other])
     session.flush()
     estate_a, estate_b = places["estates"]
-    session.add_all([EstateManagement(estate_id=estate_a.id, company_id=company.id),
-                     EstateManagement(estate_id=estate_b.id, company_id=other.id)])
+    session.add_all(
+        [
+            EstateManagement(estate_id=estate_a.id, company_id=company.id),
+            EstateManagement(estate_id=estate_b.id, company_id=other.id),
+        ]
+    )
     session.commit()
-    resident = make_user(home_estate_id=estate_a.id, home_building="5", home_unit="2", home_room="301")
-    return {"company": company, "other": other, "estate": estate_a, "estate_b": estate_b,
-            "resident": resident, "manager": make_user("property_manager", scope=estate_a),
-            "other_manager": make_user("property_manager", scope=estate_b),
-            "town": make_user("town_supervisor", scope=places["towns"][0]),
-            "other_town": make_user("town_supervisor", scope=places["towns"][1]),
-            "district": make_user("district_supervisor")}
+    resident = make_user(
+        home_estate_id=estate_a.id, home_building="5", home_unit="2", home_room="301"
+    )
+    return {
+        "company": company,
+        "other": other,
+        "estate": estate_a,
+        "estate_b": estate_b,
+        "resident": resident,
+        "manager": make_user("property_manager", scope=estate_a),
+        "other_manager": make_user("property_manager", scope=estate_b),
+        "town": make_user("town_supervisor", scope=places["towns"][0]),
+        "other_town": make_user("town_supervisor", scope=places["towns"][1]),
+        "district": make_user("district_supervisor"),
+    }
 
 
 def file(session, world, category=Category.WATER, **kw):
     r = world["resident"]
-    return tickets.report(session, r, r, category=category, description=kw.pop("description", "水管漏水"), **kw)
+    return tickets.report(
+        session, r, r, category=category, description=kw.pop("description", "水管漏水"), **kw
+    )
 
 
 def test_report_fills_the_home_and_fixes_the_deadline(session, world):
@@ -71,12 +94,16 @@ def test_first_human_action_is_the_response_and_is_derived_on_read(session, worl
     ticket = file(session, world)
     frozen.shift(timedelta(minutes=21))
     assert rclock.at_risk(ticket) and not rclock.breached(ticket)
-    assert rclock.minutes_left(ticket) == 9 and " 9 " in str(rclock.deadline_words(ticket))  # 还剩 9 分钟
+    assert rclock.minutes_left(ticket) == 9 and " 9 " in str(
+        rclock.deadline_words(ticket)
+    )  # 还剩 9 分钟
     tickets.act(session, world["manager"], ticket, "acknowledge")
     frozen.shift(timedelta(minutes=5))
     tickets.act(session, world["manager"], ticket, "reply", message="马上到")
     session.refresh(ticket)
-    assert ticket.responded_at - ticket.submitted_at == timedelta(minutes=21)  # the first one counts
+    assert ticket.responded_at - ticket.submitted_at == timedelta(
+        minutes=21
+    )  # the first one counts
     frozen.shift(timedelta(hours=2))
     assert not rclock.breached(ticket) and not rclock.at_risk(ticket)
 
@@ -89,9 +116,15 @@ def test_automatic_messages_do_not_stop_the_clock(session, world, frozen):
     assert ticket.responded_at is None and ticket.warned_at is not None
 
 
-@pytest.mark.parametrize("action, from_state", [
-    ("acknowledge", State.IN_PROGRESS), ("start", State.RESOLVED), ("resolve", State.CLOSED),
-    ("duplicate", State.ASSIGNED)])
+@pytest.mark.parametrize(
+    "action, from_state",
+    [
+        ("acknowledge", State.IN_PROGRESS),
+        ("start", State.RESOLVED),
+        ("resolve", State.CLOSED),
+        ("duplicate", State.ASSIGNED),
+    ],
+)
 def test_invalid_transitions_are_refused(session, world, action, from_state):
     ticket = file(session, world)
     ticket.state = from_state
@@ -113,7 +146,9 @@ def test_only_the_estates_managers_act(session, world):
 def test_resident_confirms_reopens_within_period_and_rates(session, world, frozen):
     ticket = file(session, world)
     m = world["manager"]
-    tickets.act(session, m, ticket, "assign", technician_name="王师傅", technician_phone="13911112222")
+    tickets.act(
+        session, m, ticket, "assign", technician_name="王师傅", technician_phone="13911112222"
+    )
     tickets.act(session, m, ticket, "resolve", message="已更换水管")
     with pytest.raises(Conflict):
         tickets.cancel(session, world["resident"], ticket)
@@ -137,13 +172,26 @@ def test_duplicates_are_shown_joined_and_marked(session, world, make_user):
     neighbour = make_user(home_estate_id=world["estate"].id)
     assert tickets.open_for_place(session, neighbour) == [first]
     tickets.join(session, neighbour, first)
-    second = tickets.report(session, neighbour, neighbour, category=Category.LIFT, description="电梯坏",
-                            public_area=True, area="5号楼")
+    second = tickets.report(
+        session,
+        neighbour,
+        neighbour,
+        category=Category.LIFT,
+        description="电梯坏",
+        public_area=True,
+        area="5号楼",
+    )
     tickets.act(session, world["manager"], second, "duplicate", duplicate_of=first.reference)
     assert second.state == State.DUPLICATE and second.duplicate_of_id == first.id
     tickets.act(session, world["manager"], first, "acknowledge")
-    assert session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == neighbour.id, Notification.kind == "repair.update")) >= 2
+    assert (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == neighbour.id, Notification.kind == "repair.update"
+            )
+        )
+        >= 2
+    )
 
 
 def test_escalation_to_company_town_then_district_each_once(session, world, frozen, make_user):
@@ -152,13 +200,21 @@ def test_escalation_to_company_town_then_district_each_once(session, world, froz
     frozen.shift(timedelta(minutes=31))
     assert sweep.escalate(session) == (1, 0)
     assert sweep.escalate(session) == (0, 0)
-    alerted = set(session.scalars(select(Notification.user_id).where(Notification.kind == "repair.escalated")))
+    alerted = set(
+        session.scalars(select(Notification.user_id).where(Notification.kind == "repair.escalated"))
+    )
     assert alerted == {world["manager"].id, colleague.id, world["town"].id}
     frozen.shift(timedelta(minutes=30))
     assert sweep.escalate(session) == (0, 1)
-    assert set(session.scalars(select(Notification.user_id).where(
-        Notification.kind == "repair.escalated_district"))) == {world["district"].id}
-    kinds = [e.kind for e in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))]
+    assert set(
+        session.scalars(
+            select(Notification.user_id).where(Notification.kind == "repair.escalated_district")
+        )
+    ) == {world["district"].id}
+    kinds = [
+        e.kind
+        for e in session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))
+    ]
     assert EventKind.ESCALATED in kinds and EventKind.ESCALATED_DISTRICT in kinds
 
 
@@ -170,40 +226,72 @@ def test_sweep_on_two_nodes_at_once_sends_each_alert_once(app, session, world, f
 
     def node(i):
         from app.extensions import db
+
         return sweep.sweep(db.session)
 
     results = race(app, 4, node)
     assert sum(r["repair_escalations"] for r in results) == 5, results
     assert sum(r["repair_district_escalations"] for r in results) == 5
     session.rollback()
-    assert session.scalar(select(func.count(Notification.id)).where(
-        Notification.kind == "repair.escalated_district")) == 5
+    assert (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.kind == "repair.escalated_district"
+            )
+        )
+        == 5
+    )
 
 
 def test_company_rating_matches_the_tickets_exactly(session, world, frozen):
     """Five tickets in December with known timings; every figure computed by hand."""
     company = world["company"]
-    base = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)
+    base = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
-    def make(offset_hours, responded_after=None, resolved_after=None, state=State.CLOSED, rating=None, reopened=0):
+    def make(
+        offset_hours,
+        responded_after=None,
+        resolved_after=None,
+        state=State.CLOSED,
+        rating=None,
+        reopened=0,
+    ):
         submitted = base + timedelta(hours=offset_hours)
-        t = Ticket(reference=f"T{offset_hours:04d}", estate_id=world["estate"].id, company_id=company.id,
-                   town_id=world["estate"].town_id, category=Category.WATER, description="x", location="",
-                   state=state, submitted_at=submitted, respond_by=submitted + timedelta(minutes=30),
-                   responded_at=submitted + timedelta(minutes=responded_after) if responded_after is not None else None,
-                   resolved_at=submitted + timedelta(hours=resolved_after) if resolved_after is not None else None,
-                   rating=rating, reopen_count=reopened)
+        t = Ticket(
+            reference=f"T{offset_hours:04d}",
+            estate_id=world["estate"].id,
+            company_id=company.id,
+            town_id=world["estate"].town_id,
+            category=Category.WATER,
+            description="x",
+            location="",
+            state=state,
+            submitted_at=submitted,
+            respond_by=submitted + timedelta(minutes=30),
+            responded_at=submitted + timedelta(minutes=responded_after)
+            if responded_after is not None
+            else None,
+            resolved_at=submitted + timedelta(hours=resolved_after)
+            if resolved_after is not None
+            else None,
+            rating=rating,
+            reopen_count=reopened,
+        )
         session.add(t)
 
     make(0, responded_after=10, resolved_after=2, rating=5)
     make(1, responded_after=20, resolved_after=4, rating=4, reopened=1)
-    make(2, responded_after=45, resolved_after=6)                         # late
-    make(3, responded_after=None, state=State.SUBMITTED)                  # open and overdue
-    make(4, responded_after=None, state=State.CANCELLED)                  # cancelled unanswered: not counted
-    make(-48, responded_after=5)                                          # November: other month
+    make(2, responded_after=45, resolved_after=6)  # late
+    make(3, responded_after=None, state=State.SUBMITTED)  # open and overdue
+    make(4, responded_after=None, state=State.CANCELLED)  # cancelled unanswered: not counted
+    make(-48, responded_after=5)  # November: other month
     session.commit()
-    frozen.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc))
-    [rating] = [r for r in supervision.company_ratings(session, datetime(2026, 12, 1).date(), fresh=True) if r.key == company.id]
+    frozen.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
+    [rating] = [
+        r
+        for r in supervision.company_ratings(session, datetime(2026, 12, 1).date(), fresh=True)
+        if r.key == company.id
+    ]
     assert rating.tickets == 5
     assert (rating.responded, rating.on_time, rating.open_overdue) == (3, 2, 1)
     assert rating.on_time_rate == pytest.approx(2 / 4)
@@ -232,28 +320,51 @@ def test_dashboard_counts_are_derived_now(session, world, frozen):
 def test_helper_reports_for_a_consenting_resident(session, world, make_user):
     from app.accounts.models import HelperConsent
     from app.audit.models import AuditEntry
+
     helper = make_user("community_helper")
     with pytest.raises(Forbidden):
-        tickets.report(session, helper, world["resident"], category=Category.DOORS, description="门锁坏了")
+        tickets.report(
+            session, helper, world["resident"], category=Category.DOORS, description="门锁坏了"
+        )
     session.add(HelperConsent(resident_id=world["resident"].id, helper_id=helper.id, repairs=True))
     session.commit()
-    ticket = tickets.report(session, helper, world["resident"], category=Category.DOORS, description="门锁坏了")
+    ticket = tickets.report(
+        session, helper, world["resident"], category=Category.DOORS, description="门锁坏了"
+    )
     assert (ticket.reporter_id, ticket.reported_by_id) == (world["resident"].id, helper.id)
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "repair.report"))
     assert entry.actor_id == helper.id and entry.on_behalf_of_id == world["resident"].id
 
 
 def test_company_settings_apply_to_new_reports(session, world):
-    tickets.save_company_settings(session, world["district"], world["company"], response_minutes=45,
-                                  work_starts="", work_ends="", work_days=[], reopen_days=7, auto_close_days=7)
+    tickets.save_company_settings(
+        session,
+        world["district"],
+        world["company"],
+        response_minutes=45,
+        work_starts="",
+        work_ends="",
+        work_days=[],
+        reopen_days=7,
+        auto_close_days=7,
+    )
     assert file(session, world).respond_by - clock_now() == timedelta(minutes=45)
     with pytest.raises(DomainError) as info:
-        tickets.save_company_settings(session, world["district"], world["company"], response_minutes=30,
-                                      work_starts="09:00", work_ends="", work_days=["0"], reopen_days=7,
-                                      auto_close_days=7)
+        tickets.save_company_settings(
+            session,
+            world["district"],
+            world["company"],
+            response_minutes=30,
+            work_starts="09:00",
+            work_ends="",
+            work_days=["0"],
+            reopen_days=7,
+            auto_close_days=7,
+        )
     assert info.value.field == "work_ends"
 
 
 def clock_now():
     from app import clock
+
     return clock.now()

@@ -1,4 +1,5 @@
 """物业百事通 through its pages: the issue's story, dashboards, rating export, who may see what."""
+
 import io
 import re
 from datetime import timedelta
@@ -16,11 +17,14 @@ from tests.conftest import login, submit
 def world(session, places, repair_company, make_user, frozen, app, tmp_path):
     app.config["UPLOAD_DIR"] = str(tmp_path)
     estate = places["estates"][0]
-    return {"resident": make_user(home_estate_id=estate.id, home_building="5", home_room="301"),
-            "manager": make_user("property_manager", scope=estate),
-            "town": make_user("town_supervisor", scope=places["towns"][0]),
-            "other_town": make_user("town_supervisor", scope=places["towns"][1]),
-            "district": make_user("district_supervisor"), "tmp": tmp_path}
+    return {
+        "resident": make_user(home_estate_id=estate.id, home_building="5", home_room="301"),
+        "manager": make_user("property_manager", scope=estate),
+        "town": make_user("town_supervisor", scope=places["towns"][0]),
+        "other_town": make_user("town_supervisor", scope=places["towns"][1]),
+        "district": make_user("district_supervisor"),
+        "tmp": tmp_path,
+    }
 
 
 def english(client):
@@ -60,11 +64,20 @@ def test_leaking_pipe_with_photo_acknowledged_in_time(client, session, world, fr
     login(manager, world["manager"].username)
     queue = manager.get("/repairs/queue").get_data(as_text=True)
     assert ticket.reference in queue and "18 minutes left" in queue
-    submit(manager, f"/repairs/tickets/{ticket.reference}/act", {"action": "acknowledge", "from": "queue"},
-           form_url="/repairs/queue")
+    submit(
+        manager,
+        f"/repairs/tickets/{ticket.reference}/act",
+        {"action": "acknowledge", "from": "queue"},
+        form_url="/repairs/queue",
+    )
     session.refresh(ticket)
-    assert ticket.state == State.ACKNOWLEDGED and ticket.responded_at - ticket.submitted_at == timedelta(minutes=12)
-    assert "answered in 12 minutes" in client.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+    assert (
+        ticket.state == State.ACKNOWLEDGED
+        and ticket.responded_at - ticket.submitted_at == timedelta(minutes=12)
+    )
+    assert "answered in 12 minutes" in client.get(f"/repairs/tickets/{ticket.reference}").get_data(
+        as_text=True
+    )
     # A stranger sees neither the ticket nor its photos.
     stranger = client.application.test_client()
     login(stranger, world["other_town"].username)
@@ -83,18 +96,25 @@ def test_town_supervisor_sees_a_ticket_escalate(client, session, world, frozen):
     sweep.sweep(session)
     dashboard = supervisor.get("/repairs/supervise").get_data(as_text=True)
     assert re.search(r'flag=breached">1<', dashboard)
-    assert ticket.reference in supervisor.get("/repairs/supervise/tickets?flag=breached").get_data(as_text=True)
+    assert ticket.reference in supervisor.get("/repairs/supervise/tickets?flag=breached").get_data(
+        as_text=True
+    )
     inbox = supervisor.get("/inbox").get_data(as_text=True)
     assert ticket.reference in inbox
     page = supervisor.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
     assert "Escalated to the company and the town" in page
     submit(supervisor, f"/repairs/tickets/{ticket.reference}/note", {"message": "请物业立即处理"})
-    assert "请物业立即处理" in supervisor.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
-    assert "请物业立即处理" not in client.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "请物业立即处理" in supervisor.get(f"/repairs/tickets/{ticket.reference}").get_data(
+        as_text=True
+    )
+    assert "请物业立即处理" not in client.get(f"/repairs/tickets/{ticket.reference}").get_data(
+        as_text=True
+    )
 
 
 def test_rating_page_chart_and_csv(client, session, world, frozen):
     from repairs.services import supervision
+
     supervision._rating_cache.clear()
     login(client, world["resident"].phone)
     report(client)
@@ -120,5 +140,7 @@ def test_report_errors_keep_answers(client, world):
     login(client, world["resident"].phone)
     html = report(client, description="", preferred_time="周末").get_data(as_text=True)
     assert "<title>错误：" in html and 'value="周末"' in html and 'href="#description"' in html
-    html = report(client, photos=[(io.BytesIO(b"not an image"), "x.jpg")], description="漏水了").get_data(as_text=True)
+    html = report(
+        client, photos=[(io.BytesIO(b"not an image"), "x.jpg")], description="漏水了"
+    ).get_data(as_text=True)
     assert 'href="#photos"' in html and "漏水了" in html

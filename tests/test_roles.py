@@ -22,20 +22,35 @@ def test_scoped_roles_follow_the_scope_chain(make_user, places):
 
 def test_scoped_role_needs_its_scope(session, places):
     with pytest.raises(DomainError):
-        services.create_user(session, username="m", password="long-enough-1",
-                             roles=[(Role.PROPERTY_MANAGER, None)])
+        services.create_user(
+            session, username="m", password="long-enough-1", roles=[(Role.PROPERTY_MANAGER, None)]
+        )
     with pytest.raises(DomainError):
-        services.create_user(session, username="m2", password="long-enough-1",
-                             roles=[(Role.PROPERTY_MANAGER, f"town:{places['towns'][0].id}")])
+        services.create_user(
+            session,
+            username="m2",
+            password="long-enough-1",
+            roles=[(Role.PROPERTY_MANAGER, f"town:{places['towns'][0].id}")],
+        )
     with pytest.raises(DomainError):
-        services.create_user(session, username="m3", password="long-enough-1",
-                             roles=[(Role.PROPERTY_MANAGER, "estate:9999")])
+        services.create_user(
+            session,
+            username="m3",
+            password="long-enough-1",
+            roles=[(Role.PROPERTY_MANAGER, "estate:9999")],
+        )
 
 
-@pytest.mark.parametrize("role, status", [
-    ("administrator", 200), ("district_supervisor", 200), ("resident", 403),
-    ("community_helper", 403), ("venue_admin", 403),
-])
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        ("administrator", 200),
+        ("district_supervisor", 200),
+        ("resident", 403),
+        ("community_helper", 403),
+        ("venue_admin", 403),
+    ],
+)
 def test_audit_log_is_for_administrators_and_district_supervisors(client, make_user, role, status):
     user = make_user(role)
     login(client, user.phone or user.username)

@@ -12,6 +12,7 @@ rate-limit counters in Redis, the sweep on every node. These tests start real pr
 
 PostgreSQL only (the embedded SQLite default is a single-node setup).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,23 +67,54 @@ def database():
 
 def portal(url: str):
     from app import create_app
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                       "TESTING": True})
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "TESTING": True,
+        }
+    )
 
 
 def node_env(url: str, **extra) -> dict:
-    return {**os.environ, "DATABASE_URL": url, "PORTAL_ENV": "production", "SECRET_KEY": "nodes-" + "k" * 40,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": "nodes-" + "k" * 40,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        **extra,
+    }
 
 
 @contextlib.contextmanager
 def node(url: str, workers: int = 2, **extra):
     """One app node: gunicorn on a loopback port. Yields (port, process)."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "16",
-                             "--worker-class", "gthread", "--log-level", "warning", "--graceful-timeout", "5",
-                             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                            cwd=ROOT, env=node_env(url, **extra), start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            "16",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+            "--graceful-timeout",
+            "5",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=node_env(url, **extra),
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -105,7 +137,9 @@ def request(port: int, method: str, path: str, body=None, headers=None, timeout:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+        conn.request(
+            method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})}
+        )
         response = conn.getresponse()
         raw = response.read()
         return response.status, raw
@@ -142,10 +176,13 @@ def all_at_once(n: int, fn) -> list:
 def residents_with_tokens(app, n: int, prefix: str) -> list[str]:
     from app.accounts import services as accounts
     from app.extensions import db
+
     with app.app_context():
         tokens = []
         for i in range(n):
-            user = accounts.register_resident(db.session, phone=f"{prefix}{i:04d}", name=f"居民{i}", password="x" * 12)
+            user = accounts.register_resident(
+                db.session, phone=f"{prefix}{i:04d}", name=f"居民{i}", password="x" * 12
+            )
             tokens.append(accounts.issue_token(db.session, user, "nodes"))
         db.session.commit()
         return tokens
@@ -160,28 +197,51 @@ def make_venue(app, capacity: int, court_slots: int = 0):
     from app.extensions import db
     from app.places.models import Town
     from bookings.models import CapacityBucket
+    from bookings.services import create_resource
     from venues.demo import add_venue
     from venues.models import BookingMode, Space, VenueType
     from venues.services.admin import replace_hours
     from venues.services.catalogue import materialise
-    from bookings.services import create_resource
+
     with app.app_context():
         seed_frame(db.session)
-        venue = add_venue(db.session, name_zh="节点馆", name_en="Node Hall", town=db.session.scalar(select(Town)),
-                          type=VenueType.MUSEUM, address_zh="节点路 1 号", address_en="1 Node Road")
+        venue = add_venue(
+            db.session,
+            name_zh="节点馆",
+            name_en="Node Hall",
+            town=db.session.scalar(select(Town)),
+            type=VenueType.MUSEUM,
+            address_zh="节点路 1 号",
+            address_en="1 Node Road",
+        )
         venue.max_per_day = venue.max_per_week = 1000
         replace_hours(db.session, venue, {d: (8 * 60, 20 * 60) for d in range(7)})
         hall = venue.spaces[0]
         hall.capacity, hall.max_party_size = capacity, 4
-        court = Space(resource_id=create_resource(db.session, "venue", "court").id, name_zh="球场", name_en="Court",
-                      mode=BookingMode.PERSONALISED, capacity=1, slot_minutes=60, max_steps=3)
+        court = Space(
+            resource_id=create_resource(db.session, "venue", "court").id,
+            name_zh="球场",
+            name_en="Court",
+            mode=BookingMode.PERSONALISED,
+            capacity=1,
+            slot_minutes=60,
+            max_steps=3,
+        )
         venue.spaces.append(court)
         db.session.commit()
         materialise(db.session, venue)
         tomorrow = clock.today() + timedelta(days=1)
-        slots = lambda space: list(db.session.scalars(select(CapacityBucket.id).where(
-            CapacityBucket.resource_id == space.resource_id, CapacityBucket.starts_at >= clock.at(tomorrow, 0),
-            CapacityBucket.starts_at < clock.at(tomorrow, 24 * 60)).order_by(CapacityBucket.starts_at)))
+        slots = lambda space: list(
+            db.session.scalars(
+                select(CapacityBucket.id)
+                .where(
+                    CapacityBucket.resource_id == space.resource_id,
+                    CapacityBucket.starts_at >= clock.at(tomorrow, 0),
+                    CapacityBucket.starts_at < clock.at(tomorrow, 24 * 60),
+                )
+                .order_by(CapacityBucket.starts_at)
+            )
+        )
         result = slots(hall), slots(court)
         db.engine.dispose()
         return result
@@ -191,6 +251,7 @@ def ledger(app):
     from app.extensions import db
     from bookings.models import CapacityBucket
     from bookings.services import ledger_mismatches
+
     with app.app_context():
         over = [b.id for b in db.session.query(CapacityBucket) if not 0 <= b.taken <= b.capacity]
         result = ledger_mismatches(db.session), over
@@ -203,15 +264,29 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
     hall_slots, court_slots = make_venue(app, capacity=5)
     tokens = residents_with_tokens(app, 200, "1361000")
     with app.app_context():
+        from sqlalchemy import select
+
         from app.extensions import db
+        from app.places.models import Town
         from parking.models import CarPark, CarParkKind, Tariff
         from parking.reservations import materialise_pool
-        from app.places.models import Town
-        from sqlalchemy import select
-        park = CarPark(name_zh="节点停车场", name_en="Node Car Park", kind=CarParkKind.PUBLIC,
-                       town=db.session.scalar(select(Town)), address_zh="节点路 2 号", address_en="2 Node Road",
-                       latitude=31.1, longitude=121.4, total_spaces=100, occupied=0, reservable_spaces=5)
-        park.tariff = Tariff(first_hour_fen=500, period_fen=300, night_unit_fen=100, daily_cap_fen=2000)
+
+        park = CarPark(
+            name_zh="节点停车场",
+            name_en="Node Car Park",
+            kind=CarParkKind.PUBLIC,
+            town=db.session.scalar(select(Town)),
+            address_zh="节点路 2 号",
+            address_en="2 Node Road",
+            latitude=31.1,
+            longitude=121.4,
+            total_spaces=100,
+            occupied=0,
+            reservable_spaces=5,
+        )
+        park.tariff = Tariff(
+            first_hour_fen=500, period_fen=300, night_unit_fen=100, daily_cap_fen=2000
+        )
         db.session.add(park)
         db.session.commit()
         materialise_pool(db.session, park)
@@ -219,30 +294,65 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
         # the API reserves only for the driver's own vehicles: each resident claims the plate they send
         from app.accounts.models import User
         from parking import vehicles
+
         for i in range(200):
-            vehicles.register(db.session, db.session.scalar(select(User).where(User.phone == f"1361000{i:04d}")),
-                              f"沪N{10000 + i}")
+            vehicles.register(
+                db.session,
+                db.session.scalar(select(User).where(User.phone == f"1361000{i:04d}")),
+                f"沪N{10000 + i}",
+            )
         from app import clock
+
         arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60).isoformat()
         db.engine.dispose()
     auth = lambda i: {"Authorization": f"Bearer {tokens[i]}"}
     with node(database) as (port_a, _), node(database) as (port_b, _):
         ports = (port_a, port_b)
         # a general slot with 5 places
-        general = all_at_once(200, lambda i: request(ports[i % 2], "POST", "/api/v1/bookings",
-                                                     {"slot_id": hall_slots[2], "party_size": 1}, auth(i)))
+        general = all_at_once(
+            200,
+            lambda i: request(
+                ports[i % 2],
+                "POST",
+                "/api/v1/bookings",
+                {"slot_id": hall_slots[2], "party_size": 1},
+                auth(i),
+            ),
+        )
         statuses = [(s, code(raw)) for s, raw in general]
-        assert statuses.count((201, None)) == 5 and statuses.count((409, "sold_out")) == 195, statuses[:5]
+        assert statuses.count((201, None)) == 5 and statuses.count((409, "sold_out")) == 195, (
+            statuses[:5]
+        )
         # personalised spans of 1-3 hours over four overlapping court hours
-        spans = all_at_once(200, lambda i: request(ports[i % 2], "POST", "/api/v1/bookings",
-                                                   {"slot_id": court_slots[i % 4], "steps": 1 + i % 3}, auth(i)))
-        assert all(s in (201, 409) for s, _ in spans), [(s, raw[:200]) for s, raw in spans if s not in (201, 409)][:3]
+        spans = all_at_once(
+            200,
+            lambda i: request(
+                ports[i % 2],
+                "POST",
+                "/api/v1/bookings",
+                {"slot_id": court_slots[i % 4], "steps": 1 + i % 3},
+                auth(i),
+            ),
+        )
+        assert all(s in (201, 409) for s, _ in spans), [
+            (s, raw[:200]) for s, raw in spans if s not in (201, 409)
+        ][:3]
         assert any(s == 201 for s, _ in spans)
         # the parking pool of 5
-        plates = all_at_once(200, lambda i: request(ports[i % 2], "POST", "/api/v1/parking/reservations",
-                                                    {"carpark_id": park_id, "plate": f"沪N{10000 + i}", "arrive_at": arrive}, auth(i)))
+        plates = all_at_once(
+            200,
+            lambda i: request(
+                ports[i % 2],
+                "POST",
+                "/api/v1/parking/reservations",
+                {"carpark_id": park_id, "plate": f"沪N{10000 + i}", "arrive_at": arrive},
+                auth(i),
+            ),
+        )
         statuses = [(s, code(raw)) for s, raw in plates]
-        assert statuses.count((201, None)) == 5 and statuses.count((409, "sold_out")) == 195, statuses[:5]
+        assert statuses.count((201, None)) == 5 and statuses.count((409, "sold_out")) == 195, (
+            statuses[:5]
+        )
     drift, over = ledger(app)
     assert drift == [] and over == []
 
@@ -257,7 +367,9 @@ def test_sigkill_of_a_worker_mid_rush_leaves_the_books_balanced(database):
         open_slots = list(slots)
 
         def kill_a_worker():
-            workers = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout.split()
+            workers = subprocess.run(
+                ["pgrep", "-P", str(master.pid)], capture_output=True, text=True
+            ).stdout.split()
             os.kill(int(workers[0]), signal.SIGKILL)
             killed.append(int(workers[0]))
 
@@ -269,8 +381,14 @@ def test_sigkill_of_a_worker_mid_rush_leaves_the_books_balanced(database):
                         return errors
                     slot = open_slots[i % len(open_slots)]
                 try:
-                    status, raw = request(port, "POST", "/api/v1/bookings", {"slot_id": slot, "party_size": 1},
-                                          {"Authorization": f"Bearer {tokens[i]}"}, timeout=20)
+                    status, raw = request(
+                        port,
+                        "POST",
+                        "/api/v1/bookings",
+                        {"slot_id": slot, "party_size": 1},
+                        {"Authorization": f"Bearer {tokens[i]}"},
+                        timeout=20,
+                    )
                 except (OSError, http.client.HTTPException):
                     errors += 1  # the killed worker's connections drop; try again
                     time.sleep(0.05)
@@ -293,17 +411,26 @@ def test_sigkill_of_a_worker_mid_rush_leaves_the_books_balanced(database):
     assert drift == [] and over == []
     with app.app_context():
         from sqlalchemy import func, select
+
         from app.extensions import db
         from bookings.models import HOLDING, Booking, CapacityBucket
-        held = db.session.scalar(select(func.coalesce(func.sum(Booking.quantity), 0)).where(Booking.status.in_(HOLDING)))
-        taken = db.session.scalar(select(func.sum(CapacityBucket.taken)).where(CapacityBucket.id.in_(slots)))
+
+        held = db.session.scalar(
+            select(func.coalesce(func.sum(Booking.quantity), 0)).where(Booking.status.in_(HOLDING))
+        )
+        taken = db.session.scalar(
+            select(func.sum(CapacityBucket.taken)).where(CapacityBucket.id.in_(slots))
+        )
         db.engine.dispose()
     assert held == taken == 80  # every place sold exactly once, none lost with the dead worker
 
 
 def test_postgres_restart_under_load_is_survived():
     import tempfile
-    base = Path(tempfile.mkdtemp(prefix="portal-pg-restart-"))  # its own server: this one gets stopped
+
+    base = Path(
+        tempfile.mkdtemp(prefix="portal-pg-restart-")
+    )  # its own server: this one gets stopped
     server = pg.PostgresServer(base).start()
     try:
         url = server.create_database("restart")
@@ -330,10 +457,25 @@ def test_postgres_restart_under_load_is_survived():
             stopped_at = time.monotonic()
             server.stop()
             time.sleep(2)
-            subprocess.run(pg._as_pg_user([str(pg.PG_BIN / "pg_ctl"), "-D", str(server.data), "-l",
-                                           str(server.base / "server.log"), "-w", "-t", "60", "start", "-o",
-                                           f"-p {server.port} -k {server.sockets} -c listen_addresses=127.0.0.1"]),
-                           check=True, capture_output=True)
+            subprocess.run(
+                pg._as_pg_user(
+                    [
+                        str(pg.PG_BIN / "pg_ctl"),
+                        "-D",
+                        str(server.data),
+                        "-l",
+                        str(server.base / "server.log"),
+                        "-w",
+                        "-t",
+                        "60",
+                        "start",
+                        "-o",
+                        f"-p {server.port} -k {server.sockets} -c listen_addresses=127.0.0.1",
+                    ]
+                ),
+                check=True,
+                capture_output=True,
+            )
             restarted_at = time.monotonic()
             time.sleep(3)
             stop.set()
@@ -360,30 +502,58 @@ def _overdue_tickets(app, n: int):
     from app.accounts import services as accounts
     from app.accounts.models import Role
     from app.extensions import db
+    from app.places.models import Estate, Town
     from repairs.models import Category, EstateManagement, PropertyCompany, Ticket
     from repairs.services import tickets
-    from app.places.models import Estate, Town
+
     with app.app_context():
         town = Town(code="nodetown", name_zh="节点镇", name_en="Node Town")
-        estate = Estate(town=town, name_zh="节点苑", name_en="Node Garden", address_zh="节点路 3 号", address_en="3 Node Road",
-                        latitude=31.1, longitude=121.4)
+        estate = Estate(
+            town=town,
+            name_zh="节点苑",
+            name_en="Node Garden",
+            address_zh="节点路 3 号",
+            address_en="3 Node Road",
+            latitude=31.1,
+            longitude=121.4,
+        )
         company = PropertyCompany(name_zh="节点物业", name_en="Node Property", response_minutes=30)
         db.session.add_all([town, estate, company])
         db.session.flush()
         db.session.add(EstateManagement(estate_id=estate.id, company_id=company.id))
-        resident = accounts.register_resident(db.session, phone="13630000001", name="居民", password="x" * 12)
+        resident = accounts.register_resident(
+            db.session, phone="13630000001", name="居民", password="x" * 12
+        )
         db.session.flush()
         from tests.conftest import give_home
+
         give_home(db.session, resident, estate.id, "1", "", "101")
-        accounts.create_user(db.session, username="node-manager", password="x" * 12, name="经理",
-                             roles=[(Role.PROPERTY_MANAGER, f"estate:{estate.id}")])
-        accounts.create_user(db.session, username="node-town", password="x" * 12, name="镇",
-                             roles=[(Role.TOWN_SUPERVISOR, f"town:{town.id}")])
-        accounts.create_user(db.session, username="node-district", password="x" * 12, name="区",
-                             roles=[(Role.DISTRICT_SUPERVISOR, None)])
+        accounts.create_user(
+            db.session,
+            username="node-manager",
+            password="x" * 12,
+            name="经理",
+            roles=[(Role.PROPERTY_MANAGER, f"estate:{estate.id}")],
+        )
+        accounts.create_user(
+            db.session,
+            username="node-town",
+            password="x" * 12,
+            name="镇",
+            roles=[(Role.TOWN_SUPERVISOR, f"town:{town.id}")],
+        )
+        accounts.create_user(
+            db.session,
+            username="node-district",
+            password="x" * 12,
+            name="区",
+            roles=[(Role.DISTRICT_SUPERVISOR, None)],
+        )
         db.session.commit()
         for _ in range(n):
-            tickets.report(db.session, resident, resident, category=Category.WATER, description="水管漏水")
+            tickets.report(
+                db.session, resident, resident, category=Category.WATER, description="水管漏水"
+            )
         past = clock.now() - timedelta(minutes=65)
         db.session.execute(update(Ticket).values(respond_by=past))
         db.session.commit()
@@ -394,21 +564,36 @@ def test_the_sweep_on_two_nodes_at_once_sends_each_escalation_once(database):
     app = portal(database)
     _overdue_tickets(app, 5)
     for _ in range(3):
-        sweeps = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "sweep"], cwd=ROOT,
-                                   env=node_env(database), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                  for _ in range(2)]
+        sweeps = [
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "sweep"],
+                cwd=ROOT,
+                env=node_env(database),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         for sweep in sweeps:
             out, err = sweep.communicate(timeout=120)
             assert sweep.returncode == 0, err[-2000:]
     with app.app_context():
         from sqlalchemy import func, select
+
         from app.extensions import db
         from app.notifications.models import Notification
-        counts = dict(db.session.execute(select(Notification.kind, func.count(Notification.id))
-                                         .group_by(Notification.kind)).all())
-        per_user = db.session.execute(select(Notification.user_id, Notification.kind, func.count(Notification.id))
-                                      .where(Notification.kind.like("repair.escalated%"))
-                                      .group_by(Notification.user_id, Notification.kind)).all()
+
+        counts = dict(
+            db.session.execute(
+                select(Notification.kind, func.count(Notification.id)).group_by(Notification.kind)
+            ).all()
+        )
+        per_user = db.session.execute(
+            select(Notification.user_id, Notification.kind, func.count(Notification.id))
+            .where(Notification.kind.like("repair.escalated%"))
+            .group_by(Notification.user_id, Notification.kind)
+        ).all()
         db.engine.dispose()
     # manager and town supervisor once per ticket, the district supervisor once per ticket
     assert counts["repair.escalated"] == 2 * 5 and counts["repair.escalated_district"] == 5
@@ -419,11 +604,16 @@ def test_the_sweep_on_two_nodes_at_once_sends_each_escalation_once(database):
 def redis_server():
     if not Path(REDIS).exists():
         if CI:
-            pytest.fail("redis-server is missing; CI must run the scale-out tests (apt-get install redis-server)")
+            pytest.fail(
+                "redis-server is missing; CI must run the scale-out tests (apt-get install redis-server)"
+            )
         pytest.skip("redis-server is missing (apt-get install redis-server)")
     port = _free_port()
-    proc = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -439,21 +629,28 @@ def redis_server():
 
 
 def _feed_statuses(port_a, port_b):
-    return ([request(port_a, "GET", "/api/v1/parking/feed")[0] for _ in range(6)]
-            + [request(port_b, "GET", "/api/v1/parking/feed")[0] for _ in range(4)],
-            request(port_a, "GET", "/api/v1/parking/feed")[0], request(port_b, "GET", "/api/v1/parking/feed")[0])
+    return (
+        [request(port_a, "GET", "/api/v1/parking/feed")[0] for _ in range(6)]
+        + [request(port_b, "GET", "/api/v1/parking/feed")[0] for _ in range(4)],
+        request(port_a, "GET", "/api/v1/parking/feed")[0],
+        request(port_b, "GET", "/api/v1/parking/feed")[0],
+    )
 
 
 def test_rate_limits_hold_across_nodes_with_redis(database):
     limit = {"PARKING_FEED_RATE": "10 per minute"}
     with redis_server() as redis_url:
-        with node(database, workers=2, RATELIMIT_STORAGE_URI=redis_url, **limit) as (a, _), \
-                node(database, workers=2, RATELIMIT_STORAGE_URI=redis_url, **limit) as (b, _):
+        with (
+            node(database, workers=2, RATELIMIT_STORAGE_URI=redis_url, **limit) as (a, _),
+            node(database, workers=2, RATELIMIT_STORAGE_URI=redis_url, **limit) as (b, _),
+        ):
             first, next_a, next_b = _feed_statuses(a, b)
             assert first == [200] * 10 and next_a == 429 and next_b == 429
     # the control: counters in each process's memory let every node (and worker) count alone
-    with node(database, workers=1, RATELIMIT_STORAGE_URI="memory://", **limit) as (a, _), \
-            node(database, workers=1, RATELIMIT_STORAGE_URI="memory://", **limit) as (b, _):
+    with (
+        node(database, workers=1, RATELIMIT_STORAGE_URI="memory://", **limit) as (a, _),
+        node(database, workers=1, RATELIMIT_STORAGE_URI="memory://", **limit) as (b, _),
+    ):
         first, next_a, next_b = _feed_statuses(a, b)
         assert first == [200] * 10 and next_b == 200
 
@@ -473,6 +670,7 @@ class Browserless:
             headers = {"Cookie": self.cookie} if self.cookie else {}
             if body is not None:
                 from urllib.parse import urlencode
+
                 body = urlencode(body)
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
             conn.request(method, path, body=body, headers=headers)
@@ -498,14 +696,15 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
     """The paths without an API, through the HTML forms of two nodes at once: 200 drivers sign
     for a window of 4 spaces; 5 bookers of a full slot cancel while 195 others book it through
     the API, the freed places going to its waitlist."""
-    from datetime import date
 
     from app import clock
+
     app = portal(database)
     hall_slots, _ = make_venue(app, capacity=5)
     password = "x" * 12
     with app.app_context():
         from sqlalchemy import select
+
         from app.accounts import services as accounts
         from app.extensions import db
         from app.places.models import Town
@@ -513,58 +712,113 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
         from parking import sharing, vehicles
         from parking.models import CarPark, CarParkKind, DayPattern
         from venues.services import booking as venue_booking
-        park = CarPark(name_zh="节点小区", name_en="Node Estate", kind=CarParkKind.RESIDENTIAL,
-                       town=db.session.scalar(select(Town)), address_zh="节点路 4 号", address_en="4 Node Road",
-                       latitude=31.1, longitude=121.4, total_spaces=50, occupied=0, reservable_spaces=0)
+
+        park = CarPark(
+            name_zh="节点小区",
+            name_en="Node Estate",
+            kind=CarParkKind.RESIDENTIAL,
+            town=db.session.scalar(select(Town)),
+            address_zh="节点路 4 号",
+            address_en="4 Node Road",
+            latitude=31.1,
+            longitude=121.4,
+            total_spaces=50,
+            occupied=0,
+            reservable_spaces=0,
+        )
         db.session.add(park)
         db.session.commit()
-        window = sharing.create_window(db.session, park, name_zh="白天", name_en="Day", days=DayPattern.WORKDAYS,
-                                       start_minute=480, end_minute=1080, spaces=4, monthly_fee_fen=30000)
+        window = sharing.create_window(
+            db.session,
+            park,
+            name_zh="白天",
+            name_en="Day",
+            days=DayPattern.WORKDAYS,
+            start_minute=480,
+            end_minute=1080,
+            spaces=4,
+            monthly_fee_fen=30000,
+        )
         drivers = []
         for i in range(200):
-            user = accounts.register_resident(db.session, phone=f"1364000{i:04d}", name=f"司机{i}", password=password)
+            user = accounts.register_resident(
+                db.session, phone=f"1364000{i:04d}", name=f"司机{i}", password=password
+            )
             vehicles.register(db.session, user, f"沪M{10000 + i}")
             drivers.append(user.phone)
         slot = db.session.get(CapacityBucket, hall_slots[3])
         bookers, references = [], []
         for i in range(5):
-            user = accounts.register_resident(db.session, phone=f"1365000{i:04d}", name=f"订者{i}", password=password)
-            references.append(venue_booking.book_general(db.session, user, user, slot.id, 1).reference)
+            user = accounts.register_resident(
+                db.session, phone=f"1365000{i:04d}", name=f"订者{i}", password=password
+            )
+            references.append(
+                venue_booking.book_general(db.session, user, user, slot.id, 1).reference
+            )
             bookers.append(user.phone)
         for i in range(10):
-            user = accounts.register_resident(db.session, phone=f"1366000{i:04d}", name=f"候补{i}", password=password)
+            user = accounts.register_resident(
+                db.session, phone=f"1366000{i:04d}", name=f"候补{i}", password=password
+            )
             venue_booking.join_waitlist(db.session, user, user, slot.id, 1)
         park_id, window_id, slot_id = park.id, window.id, slot.id
         next_month = sharing.next_month(sharing.month_start(clock.today()))
         db.engine.dispose()
     tokens = residents_with_tokens(app, 195, "1367000")
-    limits = {"LOGIN_ATTEMPTS_PER_ADDRESS": "100000 per minute", "LOGIN_FAILURES_PER_ACCOUNT": "100000 per minute"}
+    limits = {
+        "LOGIN_ATTEMPTS_PER_ADDRESS": "100000 per minute",
+        "LOGIN_FAILURES_PER_ACCOUNT": "100000 per minute",
+    }
     with node(database, **limits) as (port_a, _), node(database, **limits) as (port_b, _):
         ports = (port_a, port_b)
-        people = all_at_once(20, lambda i: [Browserless(ports[(i * 10 + k) % 2], drivers[i * 10 + k], password)
-                                            for k in range(10)])
+        people = all_at_once(
+            20,
+            lambda i: [
+                Browserless(ports[(i * 10 + k) % 2], drivers[i * 10 + k], password)
+                for k in range(10)
+            ],
+        )
         signers = [p for group in people for p in group]
-        assert all(isinstance(s, Browserless) for s in signers), [s for s in signers if not isinstance(s, Browserless)][:2]
+        assert all(isinstance(s, Browserless) for s in signers), [
+            s for s in signers if not isinstance(s, Browserless)
+        ][:2]
         forms = [(s, s.token(f"/parking/{park_id}/share")) for s in signers]
 
         def sign(i):
             person, csrf = forms[i]
-            return person.post(f"/parking/{park_id}/share", {
-                "csrf_token": csrf, "window": window_id, "plate": f"沪M{10000 + i}", "month": next_month.isoformat(),
-                "renew": "y", "idempotency_key": f"k{i}"})[0]
+            return person.post(
+                f"/parking/{park_id}/share",
+                {
+                    "csrf_token": csrf,
+                    "window": window_id,
+                    "plate": f"沪M{10000 + i}",
+                    "month": next_month.isoformat(),
+                    "renew": "y",
+                    "idempotency_key": f"k{i}",
+                },
+            )[0]
 
         signed = all_at_once(200, sign)
-        assert signed.count(302) == 4 and signed.count(200) == 196, signed  # 200: the form again, saying it is full
+        assert signed.count(302) == 4 and signed.count(200) == 196, (
+            signed
+        )  # 200: the form again, saying it is full
 
         cancellers = [Browserless(ports[i % 2], bookers[i], password) for i in range(5)]
-        cancel_forms = [(c, c.token(f"/bookings/{references[i]}/cancel")) for i, c in enumerate(cancellers)]
+        cancel_forms = [
+            (c, c.token(f"/bookings/{references[i]}/cancel")) for i, c in enumerate(cancellers)
+        ]
 
         def act(i):
             if i < 5:
                 person, csrf = cancel_forms[i]
                 return person.post(f"/bookings/{references[i]}/cancel", {"csrf_token": csrf})[0]
-            status, raw = request(ports[i % 2], "POST", "/api/v1/bookings", {"slot_id": slot_id, "party_size": 1},
-                                  {"Authorization": f"Bearer {tokens[i - 5]}"})
+            status, raw = request(
+                ports[i % 2],
+                "POST",
+                "/api/v1/bookings",
+                {"slot_id": slot_id, "party_size": 1},
+                {"Authorization": f"Bearer {tokens[i - 5]}"},
+            )
             return status
 
         results = all_at_once(200, act)
@@ -573,10 +827,17 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
     assert drift == [] and over == []
     with app.app_context():
         from sqlalchemy import func, select
+
         from app.extensions import db
         from bookings.models import Booking, BookingStatus, CapacityBucket
         from parking.models import SharingContract
+
         assert db.session.scalar(select(func.count(SharingContract.id))) == 4
-        assert db.session.scalar(select(func.count(Booking.id)).where(Booking.status == BookingStatus.OFFERED)) == 5
+        assert (
+            db.session.scalar(
+                select(func.count(Booking.id)).where(Booking.status == BookingStatus.OFFERED)
+            )
+            == 5
+        )
         assert db.session.get(CapacityBucket, slot_id).taken == 5
         db.engine.dispose()

@@ -5,6 +5,7 @@ Each test says what it proves in its docstring. They use the ordinary fixtures (
 database backend with CSRF on, as `tests/conftest.py` builds it); where a test needs settings of
 its own (production cookies, small rate limits) it builds its own app with `create_app`.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,7 +31,7 @@ from app.config import TestingConfig
 from app.errors import DomainError
 from app.extensions import csrf, db
 from app.uploads import MAX_BYTES, MAX_PIXELS, store_image
-from tests.conftest import give_home, PASSWORD, IsolatedClient, csrf_token, login, slot_at, submit
+from tests.conftest import PASSWORD, IsolatedClient, csrf_token, give_home, login, slot_at, submit
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "venues", "bookings", "parking", "repairs", "accessibility")
@@ -50,23 +51,44 @@ def english(client):
 def snapshot() -> dict[str, list[str]]:
     """Every row of every table, as text: equal snapshots mean nothing was written."""
     db.session.commit()
-    return {table.name: sorted(repr(tuple(row)) for row in db.session.execute(table.select()))
-            for table in db.metadata.sorted_tables}
+    return {
+        table.name: sorted(repr(tuple(row)) for row in db.session.execute(table.select()))
+        for table in db.metadata.sorted_tables
+    }
 
 
 # --- 1. bandit ------------------------------------------------------------------------------
+
 
 def test_bandit_finds_nothing_unjustified():
     """bandit, configured by the [bandit] section of setup.cfg (`bandit --ini setup.cfg`), scans
     the application packages (not the tests) and reports no finding of any severity (low and
     up): each one was fixed or carries `# nosec BXXX # reason` on its line."""
     result = subprocess.run(
-        [sys.executable, "-m", "bandit", "--ini", "setup.cfg", "--severity-level", "low",
-         "--confidence-level", "low", "-f", "json", "-q"],
-        cwd=ROOT, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            "-m",
+            "bandit",
+            "--ini",
+            "setup.cfg",
+            "--severity-level",
+            "low",
+            "--confidence-level",
+            "low",
+            "-f",
+            "json",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     report = json.loads(result.stdout)
-    findings = [f"{r['filename']}:{r['line_number']} {r['test_id']} {r['issue_text']}"
-                for r in report["results"]]
+    findings = [
+        f"{r['filename']}:{r['line_number']} {r['test_id']} {r['issue_text']}"
+        for r in report["results"]
+    ]
     assert findings == [] and result.returncode == 0, "\n".join(findings) or result.stderr
     assert not report["errors"], report["errors"]
     scanned = {Path(name).as_posix() for name in report["metrics"] if name != "_totals"}
@@ -92,6 +114,7 @@ def test_every_nosec_names_its_check_and_says_why():
 
 # --- 2. CSRF on every state-changing form ----------------------------------------------------
 
+
 def test_csrf_is_on_in_the_test_app(app):
     """The apps the tests use check CSRF like production: the config class and the `app`
     fixture both have it on, Flask-WTF's before_request check is installed, and no page view
@@ -104,15 +127,20 @@ def test_csrf_is_on_in_the_test_app(app):
 
 
 def _state_changing_rules(app):
-    return [rule for rule in app.url_map.iter_rules()
-            if rule.methods & STATE_CHANGING and rule.endpoint != "static"]
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.methods & STATE_CHANGING and rule.endpoint != "static"
+    ]
 
 
 def _is_exempt(app, rule) -> bool:
     blueprint = rule.endpoint.rpartition(".")[0]
     view = app.view_functions[rule.endpoint]
-    return (app.blueprints.get(blueprint) in csrf._exempt_blueprints
-            or f"{view.__module__}.{view.__name__}" in csrf._exempt_views)
+    return (
+        app.blueprints.get(blueprint) in csrf._exempt_blueprints
+        or f"{view.__module__}.{view.__name__}" in csrf._exempt_views
+    )
 
 
 def test_only_token_authenticated_machine_routes_skip_csrf(app):
@@ -136,24 +164,46 @@ def everything(session, make_venue, car_park, repair_company, places):
 
     venue, park, estate = make_venue(), car_park.default, places["estates"][0]
     user = accounts.create_user(
-        session, username="everyone", password=PASSWORD, name="全能账户", phone="13912340000",
-        roles=[(Role.RESIDENT, None), (Role.ADMINISTRATOR, None), (Role.VENUE_ADMIN, None),
-               (Role.VENUE_STAFF, f"venue:{venue.id}"), (Role.CARPARK_OPERATOR, f"carpark:{park.id}"),
-               (Role.PROPERTY_MANAGER, f"estate:{estate.id}"),
-               (Role.TOWN_SUPERVISOR, f"town:{estate.town_id}"), (Role.DISTRICT_SUPERVISOR, None),
-               (Role.COMMUNITY_HELPER, None)])
+        session,
+        username="everyone",
+        password=PASSWORD,
+        name="全能账户",
+        phone="13912340000",
+        roles=[
+            (Role.RESIDENT, None),
+            (Role.ADMINISTRATOR, None),
+            (Role.VENUE_ADMIN, None),
+            (Role.VENUE_STAFF, f"venue:{venue.id}"),
+            (Role.CARPARK_OPERATOR, f"carpark:{park.id}"),
+            (Role.PROPERTY_MANAGER, f"estate:{estate.id}"),
+            (Role.TOWN_SUPERVISOR, f"town:{estate.town_id}"),
+            (Role.DISTRICT_SUPERVISOR, None),
+            (Role.COMMUNITY_HELPER, None),
+        ],
+    )
     give_home(session, user, estate.id, "1", "", "101")
     session.commit()
     booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 1, 10).id, 1)
     vehicles.register(session, user, "沪A12345")
-    reservation = reservations.reserve(session, user, user, park, "沪A12345",
-                                       clock.at(clock.today(), 11 * 60))
+    reservation = reservations.reserve(
+        session, user, user, park, "沪A12345", clock.at(clock.today(), 11 * 60)
+    )
     ticket = tickets.report(session, user, user, category=Category.WATER, description="水管漏水")
-    return {"user": user, "venue": venue, "park": park, "booking": booking, "ticket": ticket,
-            "reservation": reservation,
-            "ints": {"venue_id": venue.id, "space_id": venue.spaces[0].id, "car_park_id": park.id,
-                     "bucket_id": slot_at(session, venue.spaces[0], 1, 11).id,
-                     "company_id": repair_company.id}}
+    return {
+        "user": user,
+        "venue": venue,
+        "park": park,
+        "booking": booking,
+        "ticket": ticket,
+        "reservation": reservation,
+        "ints": {
+            "venue_id": venue.id,
+            "space_id": venue.spaces[0].id,
+            "car_park_id": park.id,
+            "bucket_id": slot_at(session, venue.spaces[0], 1, 11).id,
+            "company_id": repair_company.id,
+        },
+    }
 
 
 def _url_for_rule(app, rule, world) -> str:
@@ -162,9 +212,12 @@ def _url_for_rule(app, rule, world) -> str:
     from werkzeug.routing.converters import AnyConverter, IntegerConverter
 
     # By path: venue bookings (also under /staff/venues), repair tickets, parking reservations.
-    references = {"/bookings": world["booking"].reference, "/staff/venues": world["booking"].reference,
-                  "/repairs": world["ticket"].reference,
-                  "/parking": world["reservation"].booking.reference}
+    references = {
+        "/bookings": world["booking"].reference,
+        "/staff/venues": world["booking"].reference,
+        "/repairs": world["ticket"].reference,
+        "/parking": world["reservation"].booking.reference,
+    }
     values = {}
     for name in rule.arguments:
         if rule.defaults and name in rule.defaults:
@@ -175,8 +228,9 @@ def _url_for_rule(app, rule, world) -> str:
         elif isinstance(converter, AnyConverter):
             values[name] = sorted(converter.items)[0]
         elif name == "reference":
-            values[name] = next((ref for prefix, ref in references.items()
-                                 if rule.rule.startswith(prefix)), "X")
+            values[name] = next(
+                (ref for prefix, ref in references.items() if rule.rule.startswith(prefix)), "X"
+            )
         elif name == "day":
             values[name] = (clock.today() + timedelta(days=1)).isoformat()
         elif name in ("fmt", "provider"):
@@ -223,7 +277,9 @@ def test_a_token_from_another_session_is_refused(client, everything, app):
     stolen = csrf_token(attacker, "/")
     login(client, everything["user"].username)
     response = client.post("/display/elderly", data={"csrf_token": stolen, "next": "/"})
-    assert response.status_code == 400 and "The CSRF tokens do not match." in response.get_data(as_text=True)
+    assert response.status_code == 400 and "The CSRF tokens do not match." in response.get_data(
+        as_text=True
+    )
     assert 'class="mode-standard"' in client.get("/").get_data(as_text=True)
     assert submit(client, "/display/elderly", {"next": "/"}, form_url="/").status_code == 302
     assert 'class="mode-elderly"' in client.get("/").get_data(as_text=True)
@@ -243,17 +299,38 @@ def test_csrf_exempt_api_routes_ignore_the_browser_session(client, everything, a
     arrive = clock.at(clock.today(), 12 * 60).isoformat()
     bodies = {
         "/api/v1/bookings": {"json": {"slot_id": everything["ints"]["bucket_id"], "party_size": 1}},
-        "/api/v1/parking/reservations": {"json": {"carpark_id": everything["park"].id,
-                                                  "plate": "沪A12345", "arrive_at": arrive}},
-        "/api/v1/parking/events": {"json": {"carpark_id": everything["park"].id, "plate": "沪A12345",
-                                            "direction": "entry", "occurred_at": clock.now().isoformat()}},
-        "/api/v1/parking/payments/callback/<provider>": {"json": {"charge": "X", "outcome": "paid"}},
-        "/open311/v2/requests.<fmt>": {"data": {"service_code": "water", "description": "漏水",
-                                                "address_string": places["estates"][0].address_zh}},
+        "/api/v1/parking/reservations": {
+            "json": {"carpark_id": everything["park"].id, "plate": "沪A12345", "arrive_at": arrive}
+        },
+        "/api/v1/parking/events": {
+            "json": {
+                "carpark_id": everything["park"].id,
+                "plate": "沪A12345",
+                "direction": "entry",
+                "occurred_at": clock.now().isoformat(),
+            }
+        },
+        "/api/v1/parking/payments/callback/<provider>": {
+            "json": {"charge": "X", "outcome": "paid"}
+        },
+        "/open311/v2/requests.<fmt>": {
+            "data": {
+                "service_code": "water",
+                "description": "漏水",
+                "address_string": places["estates"][0].address_zh,
+            }
+        },
     }
-    expected = {"/api/v1/parking/payments/callback/<provider>": 400, "/open311/v2/requests.<fmt>": 403}
-    ints = {**everything["ints"], "booking_id": everything["booking"].id,
-            "reservation_id": everything["reservation"].id, "notification_id": note.id}
+    expected = {
+        "/api/v1/parking/payments/callback/<provider>": 400,
+        "/open311/v2/requests.<fmt>": 403,
+    }
+    ints = {
+        **everything["ints"],
+        "booking_id": everything["booking"].id,
+        "reservation_id": everything["reservation"].id,
+        "notification_id": note.id,
+    }
     before = snapshot()
     checked = []
     for rule in _state_changing_rules(app):
@@ -262,8 +339,12 @@ def test_csrf_exempt_api_routes_ignore_the_browser_session(client, everything, a
         url = _url_for_rule(app, rule, {**everything, "ints": ints})
         for method in sorted(rule.methods & STATE_CHANGING):
             response = client.open(url, method=method, **bodies.get(rule.rule, {}))
-            assert response.status_code == expected.get(rule.rule, 401), \
-                (method, url, response.status_code, response.get_data(as_text=True)[:300])
+            assert response.status_code == expected.get(rule.rule, 401), (
+                method,
+                url,
+                response.status_code,
+                response.get_data(as_text=True)[:300],
+            )
             checked.append(f"{method} {rule.rule}")
     assert snapshot() == before
     assert "DELETE /api/v1/bookings/<int:booking_id>" in checked and len(checked) >= 8
@@ -271,25 +352,39 @@ def test_csrf_exempt_api_routes_ignore_the_browser_session(client, everything, a
 
 # --- 3. Cookies and security headers ---------------------------------------------------------
 
+
 def test_production_session_cookie_is_secure_httponly_and_lax(monkeypatch, database_url):
     """Built for production (PORTAL_ENV=production with a real SECRET_KEY), signing in over
     HTTPS sets the session cookie with Secure, HttpOnly and SameSite=Lax."""
     monkeypatch.setenv("PORTAL_ENV", "production")
-    production = create_app({"SECRET_KEY": secrets.token_hex(32), "SQLALCHEMY_DATABASE_URI": database_url})
+    production = create_app(
+        {"SECRET_KEY": secrets.token_hex(32), "SQLALCHEMY_DATABASE_URI": database_url}
+    )
     assert production.config["PREFERRED_URL_SCHEME"] == "https" and not production.testing
-    assert production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
+    assert (
+        production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
+    )
     try:
         with production.app_context():
-            accounts.register_resident(db.session, phone="13912345001", name="刘", password=PASSWORD)
+            accounts.register_resident(
+                db.session, phone="13912345001", name="刘", password=PASSWORD
+            )
             db.session.commit()
             browser = production.test_client()
             page = browser.get("/login", base_url="https://portal.example")
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)).group(1)
-            response = browser.post("/login", base_url="https://portal.example",
-                                    headers={"Referer": "https://portal.example/login"},
-                                    data={"csrf_token": token, "login": "13912345001", "password": PASSWORD})
+            token = re.search(
+                r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True)
+            ).group(1)
+            response = browser.post(
+                "/login",
+                base_url="https://portal.example",
+                headers={"Referer": "https://portal.example/login"},
+                data={"csrf_token": token, "login": "13912345001", "password": PASSWORD},
+            )
             assert response.status_code == 302
-            [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+            [cookie] = [
+                c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")
+            ]
             flags = {part.strip().lower() for part in cookie.split(";")[1:]}
             assert {"secure", "httponly", "samesite=lax"} <= flags, cookie
             assert browser.get("/profile", base_url="https://portal.example").status_code == 200
@@ -303,6 +398,7 @@ def test_session_cookie_flags_in_every_environment():
     """HttpOnly and SameSite are set in every configuration (Lax, not None); only production,
     which is served over HTTPS, adds Secure."""
     from app.config import CONFIGS
+
     for name, config in CONFIGS.items():
         assert config.SESSION_COOKIE_HTTPONLY is True and config.REMEMBER_COOKIE_HTTPONLY is True
         assert config.SESSION_COOKIE_SAMESITE in ("Lax", "Strict"), name
@@ -321,24 +417,42 @@ def test_security_headers_on_pages_errors_and_api(client, make_user):
     user = make_user()
     signed_in = client.application.test_client()
     login(signed_in, user.phone)
-    responses = {"home": client.get("/"), "form": client.get("/login"),
-                 "signed in": signed_in.get("/profile"), "404": client.get("/no-such-page"),
-                 "csrf 400": client.post("/display/elderly", data={}),
-                 "api": client.get("/api/v1/venues"), "api 404": client.get("/api/v1/no-such-thing"),
-                 "api 401": client.get("/api/v1/me")}
+    responses = {
+        "home": client.get("/"),
+        "form": client.get("/login"),
+        "signed in": signed_in.get("/profile"),
+        "404": client.get("/no-such-page"),
+        "csrf 400": client.post("/display/elderly", data={}),
+        "api": client.get("/api/v1/venues"),
+        "api 404": client.get("/api/v1/no-such-thing"),
+        "api 401": client.get("/api/v1/me"),
+    }
     statuses = {name: r.status_code for name, r in responses.items()}
-    assert statuses == {"home": 200, "form": 200, "signed in": 200, "404": 404, "csrf 400": 400,
-                        "api": 200, "api 404": 404, "api 401": 401}
+    assert statuses == {
+        "home": 200,
+        "form": 200,
+        "signed in": 200,
+        "404": 404,
+        "csrf 400": 400,
+        "api": 200,
+        "api 404": 404,
+        "api 401": 401,
+    }
     for name, response in responses.items():
         csp = response.headers.get("Content-Security-Policy", "")
         directives = _directives(csp)
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, name
         assert directives.get("frame-ancestors") == "'none'", name
-        assert directives.get("default-src") == "'self'" and directives.get("object-src") == "'none'", name
+        assert (
+            directives.get("default-src") == "'self'" and directives.get("object-src") == "'none'"
+        ), name
         assert directives.get("script-src") == "'self'", name
         assert response.headers.get("X-Content-Type-Options") == "nosniff", name
-        assert response.headers.get("Referrer-Policy") in ("same-origin", "no-referrer",
-                                                           "strict-origin-when-cross-origin"), name
+        assert response.headers.get("Referrer-Policy") in (
+            "same-origin",
+            "no-referrer",
+            "strict-origin-when-cross-origin",
+        ), name
         assert response.headers.get("X-Frame-Options") == "DENY", name
         if response.mimetype == "text/html":
             html = response.get_data(as_text=True)
@@ -350,15 +464,23 @@ def test_security_headers_on_pages_errors_and_api(client, make_user):
 
 # --- 4. Rate limits --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def limited_app(database_url):
     """An app of its own with rate limiting explicitly on and small limits (the `app` fixture
     leaves RATELIMIT_ENABLED at its default, on; the browser tests turn it off)."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
-                      "SECRET_KEY": "testing-secret", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                      "RATELIMIT_ENABLED": True, "LOGIN_ATTEMPTS_PER_ADDRESS": "3 per 15 minutes",
-                      "LOGIN_FAILURES_PER_ACCOUNT": "100 per 15 minutes",
-                      "PARKING_FEED_RATE": "2 per minute"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SECRET_KEY": "testing-secret",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "RATELIMIT_ENABLED": True,
+            "LOGIN_ATTEMPTS_PER_ADDRESS": "3 per 15 minutes",
+            "LOGIN_FAILURES_PER_ACCOUNT": "100 per 15 minutes",
+            "PARKING_FEED_RATE": "2 per minute",
+        }
+    )
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
@@ -368,6 +490,7 @@ def limited_app(database_url):
 
 def test_rate_limiting_is_on_in_the_test_apps(app, limited_app):
     from app.ratelimit import limiter_for
+
     assert app.config.get("RATELIMIT_ENABLED", True) is not False and limiter_for(app).enabled
     assert limiter_for(limited_app).enabled and limiter_for(limited_app) is not limiter_for(app)
 
@@ -378,21 +501,32 @@ def test_sign_in_attempts_per_address_answer_429_with_a_clear_message(limited_ap
     sign-in page saying that sign-in is paused and until when, even with the right password;
     another address can still sign in."""
     for n in range(4):
-        accounts.register_resident(db.session, phone=f"1391234500{n}", name=f"居民{n}", password=PASSWORD)
+        accounts.register_resident(
+            db.session, phone=f"1391234500{n}", name=f"居民{n}", password=PASSWORD
+        )
     db.session.commit()
     client = english(limited_app.test_client())
     for n in range(3):
-        response = submit(client, "/login", {"login": f"1391234500{n}", "password": "wrong-password"})
+        response = submit(
+            client, "/login", {"login": f"1391234500{n}", "password": "wrong-password"}
+        )
         assert response.status_code == 200
     response = submit(client, "/login", {"login": "13912345003", "password": PASSWORD})
     html = response.get_data(as_text=True)
     assert response.status_code == 429
-    assert "Too many failed attempts" in html and "sign-in is paused until" in html and "12345" in html
-    assert response.headers.get("Retry-After") and response.headers["X-Content-Type-Options"] == "nosniff"
+    assert (
+        "Too many failed attempts" in html and "sign-in is paused until" in html and "12345" in html
+    )
+    assert (
+        response.headers.get("Retry-After")
+        and response.headers["X-Content-Type-Options"] == "nosniff"
+    )
     assert client.get("/profile").status_code == 302  # not signed in: to the sign-in page
     other = english(limited_app.test_client())
     other.environ_base["REMOTE_ADDR"] = "10.1.2.3"
-    assert submit(other, "/login", {"login": "13912345003", "password": PASSWORD}).status_code == 302
+    assert (
+        submit(other, "/login", {"login": "13912345003", "password": PASSWORD}).status_code == 302
+    )
 
 
 def test_api_rate_limit_answers_429_in_json_with_a_clear_message(limited_app):
@@ -407,7 +541,9 @@ def test_api_rate_limit_answers_429_in_json_with_a_clear_message(limited_app):
         assert response.status_code == 429 and response.mimetype == "application/json"
         assert response.json["error"]["code"] == "too_many_requests"
         assert int(response.headers["Retry-After"]) > 0
-    assert english_answer.json["error"]["message"] == "Too many requests. Wait a little and try again."
+    assert (
+        english_answer.json["error"]["message"] == "Too many requests. Wait a little and try again."
+    )
     assert chinese_answer.json["error"]["message"] == "请求太多。请稍等后再试。"
     other = limited_app.test_client()
     other.environ_base["REMOTE_ADDR"] = "10.1.2.3"
@@ -416,32 +552,45 @@ def test_api_rate_limit_answers_429_in_json_with_a_clear_message(limited_app):
 
 # --- 5. Uploads ------------------------------------------------------------------------------
 
+
 def png_bomb(width: int, height: int) -> bytes:
     """A valid 1-bit PNG of width x height, all black: its image data inflates to
     height * (1 + width / 8) bytes (50 MB at 20000 x 20000), but zlib packs it in kilobytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     compressor = zlib.compressobj(9)
     rows = b"\0" * (1 + (width + 7) // 8) * 500
     data = b"".join(compressor.compress(rows) for _ in range(height // 500)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
 def no_decoding(monkeypatch):
     """Any attempt to decode pixels (or read the image data through verify) fails the test."""
+
     def refuse(self, *args, **kwargs):
         raise AssertionError("the upload was decoded")
+
     monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "verify", refuse)
 
 
-@pytest.mark.parametrize("side", [20000, 10000, 7000],
-                         ids=["over Pillow's error limit", "over Pillow's warning limit", "over MAX_PIXELS"])
+@pytest.mark.parametrize(
+    "side",
+    [20000, 10000, 7000],
+    ids=["over Pillow's error limit", "over Pillow's warning limit", "over MAX_PIXELS"],
+)
 @pytest.mark.parametrize("bomb_warnings", ["error", "always"])
-def test_decompression_bombs_are_refused_by_their_header(side, bomb_warnings, no_decoding, tmp_path):
+def test_decompression_bombs_are_refused_by_their_header(
+    side, bomb_warnings, no_decoding, tmp_path
+):
     """A PNG that declares side x side pixels in a few kilobytes is refused as having too many
     pixels from its header alone (nothing is decoded; the decoder is booby-trapped), whichever
     of Pillow's checks or ours catches it and whether Pillow's DecompressionBombWarning is a
@@ -458,12 +607,18 @@ def test_decompression_bombs_are_refused_by_their_header(side, bomb_warnings, no
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("content", [
-    pytest.param(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", id="a GIF"),
-    pytest.param(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', id="SVG with script"),
-    pytest.param(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", id="a truncated JPEG"),
-    pytest.param(b"", id="empty"),
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", id="a GIF"),
+        pytest.param(
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            id="SVG with script",
+        ),
+        pytest.param(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", id="a truncated JPEG"),
+        pytest.param(b"", id="empty"),
+    ],
+)
 def test_files_that_are_not_allowed_photos_are_refused_by_content(content):
     """Whatever the file is called, only real JPEG/PNG/WebP/HEIC content passes: another image
     format, an SVG with a script, a truncated JPEG or nothing is refused as "not a photo"."""
@@ -506,9 +661,9 @@ def test_a_jpeg_with_gps_is_stored_without_exif(app, tmp_path):
     assert b"Exif" not in data and b"SecretPhoneMaker" not in data
 
 
-def test_hostile_uploads_on_the_report_page_are_refused_in_words(client, session, places,
-                                                                   repair_company, make_user, app,
-                                                                   tmp_path, frozen):
+def test_hostile_uploads_on_the_report_page_are_refused_in_words(
+    client, session, places, repair_company, make_user, app, tmp_path, frozen
+):
     """Through the repairs report page: a decompression bomb and a file over MAX_BYTES are
     refused on the form with a clear message (not a 500), no ticket is filed and nothing is
     stored; a request over MAX_CONTENT_LENGTH is refused with 413."""
@@ -519,25 +674,33 @@ def test_hostile_uploads_on_the_report_page_are_refused_in_words(client, session
     login(english(client), resident.phone)
 
     def report(photo: bytes, name: str):
-        return submit(client, "/repairs/report", {"category": "water", "description": "水管漏水",
-                                                  "photos": [(io.BytesIO(photo), name)]},
-                      content_type="multipart/form-data")
+        return submit(
+            client,
+            "/repairs/report",
+            {"category": "water", "description": "水管漏水", "photos": [(io.BytesIO(photo), name)]},
+            content_type="multipart/form-data",
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         for side in (20000, 10000):
             response = report(png_bomb(side, side), "lift.png")
             assert response.status_code == 200
-            assert "The photo has too many pixels. Choose a smaller one." in response.get_data(as_text=True)
+            assert "The photo has too many pixels. Choose a smaller one." in response.get_data(
+                as_text=True
+            )
     response = report(b"\xff\xd8\xff" + b"\0" * MAX_BYTES, "big.jpg")
     assert response.status_code == 200
-    assert "The photo is larger than 10 MB. Choose a smaller one." in response.get_data(as_text=True)
+    assert "The photo is larger than 10 MB. Choose a smaller one." in response.get_data(
+        as_text=True
+    )
     too_big = report(b"\0" * (app.config["MAX_CONTENT_LENGTH"] + 1), "huge.jpg")
     assert too_big.status_code == 413
     assert session.scalar(select(Ticket.id)) is None and not list(tmp_path.rglob("*.jpg"))
 
 
 # --- 6. Phone numbers and plates masked for staff --------------------------------------------
+
 
 def test_venue_staff_see_masked_phone_numbers(client, session, make_venue, make_user):
     """Venue staff see a booking's holder by name and 139****5678 on the day list and on the
@@ -548,15 +711,23 @@ def test_venue_staff_see_masked_phone_numbers(client, session, make_venue, make_
     venue = make_venue()
     resident = make_user(phone="13912345678")
     staff = make_user("venue_staff", scope=venue)
-    booking = book_general(session, resident, resident, slot_at(session, venue.spaces[0], 0, 10).id, 1)
+    booking = book_general(
+        session, resident, resident, slot_at(session, venue.spaces[0], 0, 10).id, 1
+    )
     login(english(client), staff.username)
-    day = client.get(f"/staff/venues/{venue.id}/bookings?date={clock.today().isoformat()}").get_data(as_text=True)
+    day = client.get(
+        f"/staff/venues/{venue.id}/bookings?date={clock.today().isoformat()}"
+    ).get_data(as_text=True)
     assert booking.reference in day and "139****5678" in day and "13912345678" not in day
-    door = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(as_text=True)
+    door = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(
+        as_text=True
+    )
     assert "Valid: checked in" in door and resident.name in door and "13912345678" not in door
 
 
-def test_repair_staff_see_masked_phone_numbers(client, session, places, repair_company, make_user, frozen):
+def test_repair_staff_see_masked_phone_numbers(
+    client, session, places, repair_company, make_user, frozen
+):
     """The estate's property manager sees the reporter as 139****5678 on the ticket and no
     number in the queue; a town supervisor sees both the reporter's and the technician's
     numbers masked, in the summary and in the timeline, as does Open311's public feed; the
@@ -567,14 +738,20 @@ def test_repair_staff_see_masked_phone_numbers(client, session, places, repair_c
     from repairs.services import tickets
 
     estate = places["estates"][0]
-    resident = make_user(phone="13912345678", home_estate_id=estate.id, home_building="5", home_room="301")
+    resident = make_user(
+        phone="13912345678", home_estate_id=estate.id, home_building="5", home_room="301"
+    )
     manager = make_user("property_manager", scope=estate)
     town = make_user("town_supervisor", scope=places["towns"][0])
-    ticket = tickets.report(session, resident, resident, category=Category.WATER, description="厨房水管漏水")
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="厨房水管漏水"
+    )
     login(english(client), manager.username)
     queue = client.get("/repairs/queue").get_data(as_text=True)
     assert ticket.reference in queue and "5678" not in queue
-    tickets.act(session, manager, ticket, "assign", technician_name="王师傅", technician_phone="13811112222")
+    tickets.act(
+        session, manager, ticket, "assign", technician_name="王师傅", technician_phone="13811112222"
+    )
     page = client.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
     assert "139****5678" in page and "13912345678" not in page
     assert "13811112222" in page  # the manager assigned the technician
@@ -584,7 +761,9 @@ def test_repair_staff_see_masked_phone_numbers(client, session, places, repair_c
     page = supervisor.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
     assert "139****5678" in page and "138****2222" in page and "王师傅" in page
     assert "13912345678" not in page and "13811112222" not in page
-    assert "13811112222" not in client.get(f"/open311/v2/requests/{ticket.reference}.json").get_data(as_text=True)
+    assert "13811112222" not in client.get(
+        f"/open311/v2/requests/{ticket.reference}.json"
+    ).get_data(as_text=True)
 
     own = english(client.application.test_client())
     login(own, resident.phone)
@@ -603,7 +782,9 @@ def test_car_park_operators_see_masked_plates(client, session, car_park, make_us
     park = car_park.default
     driver = make_user(phone="13912345678", name="陈先生")
     vehicles.register(session, driver, "沪AD12345")
-    reservations.reserve(session, driver, driver, park, "沪AD12345", clock.at(clock.today(), 10 * 60))
+    reservations.reserve(
+        session, driver, driver, park, "沪AD12345", clock.at(clock.today(), 10 * 60)
+    )
     frozen.move_to("2026-12-01T10:05:00+08:00")
     gate.record_event(session, park, "沪AD12345", GateDirection.ENTRY, clock.now())
     operator = make_user("carpark_operator", scope=park)

@@ -2,6 +2,7 @@
 within PARKING_SHARING_PAY_MINUTES or lapsing and freeing the space; cancelling an unpaid contract
 cancels its charge; renewals are charged the same way; a payment racing the lapse either confirms
 the contract or is given back. On SQLite and PostgreSQL."""
+
 import json
 from datetime import date, timedelta
 
@@ -21,13 +22,24 @@ from tests.race import race
 
 @pytest.fixture
 def park(car_park):
-    return car_park(name="莘城苑共享车位", kind=CarParkKind.RESIDENTIAL, total=60, occupied=10, reservable=0)
+    return car_park(
+        name="莘城苑共享车位", kind=CarParkKind.RESIDENTIAL, total=60, occupied=10, reservable=0
+    )
 
 
 @pytest.fixture
 def nights(session, park):
-    return sharing.create_window(session, park, name_zh="夜间", name_en="Nights", days=DayPattern.EVERY_DAY,
-                                 start_minute=19 * 60, end_minute=7 * 60 + 30, spaces=2, monthly_fee_fen=20000)
+    return sharing.create_window(
+        session,
+        park,
+        name_zh="夜间",
+        name_en="Nights",
+        days=DayPattern.EVERY_DAY,
+        start_minute=19 * 60,
+        end_minute=7 * 60 + 30,
+        spaces=2,
+        monthly_fee_fen=20000,
+    )
 
 
 def charge_of(session, contract) -> Charge:
@@ -40,9 +52,13 @@ def wallet(session, user):
 
 
 def stay(session, park, plate, entered, exited):
-    moment = lambda text: clock.local(clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16])))
+    moment = lambda text: clock.local(
+        clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16]))
+    )
     gate.record_event(session, park, plate, GateDirection.ENTRY, moment(entered))
-    return gate.record_event(session, park, plate, GateDirection.EXIT, moment(exited), collect=False)
+    return gate.record_event(
+        session, park, plate, GateDirection.EXIT, moment(exited), collect=False
+    )
 
 
 def test_an_unpaid_contract_is_not_honoured_at_the_gate(session, park, nights, make_user):
@@ -55,12 +71,16 @@ def test_an_unpaid_contract_is_not_honoured_at_the_gate(session, park, nights, m
     assert unpaid_night.session.contract_id is None and unpaid_night.session.fee_fen > 0
     payments.pay_online(session, charge_of(session, contract), driver)
     session.refresh(contract.booking)
-    assert contract.booking.status == BookingStatus.CONFIRMED and sharing.state(contract) == "running"
+    assert (
+        contract.booking.status == BookingStatus.CONFIRMED and sharing.state(contract) == "running"
+    )
     paid_night = stay(session, park, "沪A12345", "2026-12-02T20:00", "2026-12-03T07:00")
     assert paid_night.session.contract_id == contract.id and paid_night.session.fee_fen == 0
 
 
-def test_with_autopay_the_contract_is_charged_and_honoured_at_signing(session, park, nights, make_user):
+def test_with_autopay_the_contract_is_charged_and_honoured_at_signing(
+    session, park, nights, make_user
+):
     driver = make_user()
     vehicle = verified_vehicle(session, driver, "沪A12345")
     vehicles.set_autopay(session, vehicle, payments.default_provider().open_method(session, driver))
@@ -90,8 +110,14 @@ def test_unpaid_in_time_it_lapses_and_frees_the_space(session, park, nights, mak
     with pytest.raises(DomainError) as refused:
         payments.pay_online(session, charge, driver)
     assert refused.value.code == "charge_cancelled"
-    assert session.scalar(select(Notification.id).where(
-        Notification.user_id == driver.id, Notification.kind == "parking.contract_lapsed")) is not None
+    assert (
+        session.scalar(
+            select(Notification.id).where(
+                Notification.user_id == driver.id, Notification.kind == "parking.contract_lapsed"
+            )
+        )
+        is not None
+    )
     assert ledger_mismatches(session) == [] and impossible_states(session) == []
 
 
@@ -101,7 +127,10 @@ def test_cancelling_an_unpaid_contract_cancels_its_charge(session, park, nights,
     contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
     sharing.cancel(session, contract)
     charge = charge_of(session, contract)
-    assert charge.status == ChargeStatus.CANCELLED and contract.booking.status == BookingStatus.CANCELLED
+    assert (
+        charge.status == ChargeStatus.CANCELLED
+        and contract.booking.status == BookingStatus.CANCELLED
+    )
     method = payments.default_provider().open_method(session, driver)
     before = wallet(session, driver)
     assert payments.DemoWallet().pay(session, method, charge).outcome == "cancelled"
@@ -114,19 +143,30 @@ def test_money_collected_for_a_cancelled_charge_is_given_back(session, park, nig
     """A provider that took the money just before the contract was cancelled: its callback does
     not revive the contract; the money goes back."""
     from parking.models import DemoWalletAccount, DemoWalletPayment
+
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
     charge = charge_of(session, contract)
     payments.default_provider().open_method(session, driver)
-    account = session.scalar(select(DemoWalletAccount).where(DemoWalletAccount.user_id == driver.id))
+    account = session.scalar(
+        select(DemoWalletAccount).where(DemoWalletAccount.user_id == driver.id)
+    )
     before = account.balance_fen
     account.balance_fen -= charge.amount_fen  # the provider's debit...
-    session.add(DemoWalletPayment(account_id=account.id, charge_reference=charge.reference, amount_fen=charge.amount_fen))
+    session.add(
+        DemoWalletPayment(
+            account_id=account.id, charge_reference=charge.reference, amount_fen=charge.amount_fen
+        )
+    )
     session.commit()
     sharing.cancel(session, contract)  # ... then the cancellation, then the callback
-    body = json.dumps({"charge": charge.reference, "status": "succeeded", "amount_fen": charge.amount_fen}).encode()
-    result = payments.apply_callback(session, "demo_wallet", body, payments.sign("demo_wallet", body))
+    body = json.dumps(
+        {"charge": charge.reference, "status": "succeeded", "amount_fen": charge.amount_fen}
+    ).encode()
+    result = payments.apply_callback(
+        session, "demo_wallet", body, payments.sign("demo_wallet", body)
+    )
     assert result.outcome == "cancelled" and result.charge.status == ChargeStatus.CANCELLED
     assert wallet(session, driver) == before
     session.refresh(contract.booking)
@@ -141,7 +181,9 @@ def test_a_renewal_is_charged_at_signing_with_autopay(session, park, nights, mak
     assert contract.booking.status == BookingStatus.CONFIRMED
     frozen.move_to("2026-12-25T03:00:00+08:00")
     assert sharing.renew_contracts(session)["renewed"] == 1
-    january = session.scalar(select(sharing.SharingContract).where(sharing.SharingContract.month == date(2027, 1, 1)))
+    january = session.scalar(
+        select(sharing.SharingContract).where(sharing.SharingContract.month == date(2027, 1, 1))
+    )
     assert january.booking.status == BookingStatus.CONFIRMED
     assert charge_of(session, january).status == ChargeStatus.PAID
 
@@ -152,20 +194,32 @@ ROUNDS = 20
 def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user, frozen):
     """ROUNDS times, the driver pays at the very moment the sweep lapses the unpaid contract:
     either it is paid and honoured, or it lapsed, its charge cancelled and the wallet untouched."""
-    window = sharing.create_window(session, park, name_zh="白天", name_en="Days", days=DayPattern.EVERY_DAY,
-                                   start_minute=8 * 60, end_minute=18 * 60, spaces=ROUNDS, monthly_fee_fen=100)
+    window = sharing.create_window(
+        session,
+        park,
+        name_zh="白天",
+        name_en="Days",
+        days=DayPattern.EVERY_DAY,
+        start_minute=8 * 60,
+        end_minute=18 * 60,
+        spaces=ROUNDS,
+        monthly_fee_fen=100,
+    )
     drivers = [make_user() for _ in range(ROUNDS)]
     contracts = []
     for i, driver in enumerate(drivers):
         vehicles.register(session, driver, f"沪E{10000 + i}")
         payments.default_provider().open_method(session, driver)
-        contracts.append(sharing.sign(session, driver, window, f"沪E{10000 + i}", date(2026, 12, 1)))
+        contracts.append(
+            sharing.sign(session, driver, window, f"沪E{10000 + i}", date(2026, 12, 1))
+        )
     frozen.shift(timedelta(minutes=31))
     ids = [(c.id, d.id) for c, d in zip(contracts, drivers)]
 
     def act(round_, i):
         from app.accounts.models import User
         from app.extensions import db
+
         contract_id, driver_id = ids[round_]
         if i == 0:
             charge = db.session.scalar(select(Charge).where(Charge.contract_id == contract_id))
@@ -187,21 +241,31 @@ def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user,
             assert charge.status == ChargeStatus.PAID
             assert wallet(session, driver) == payments.DEMO_OPENING_BALANCE_FEN - charge.amount_fen
         else:
-            assert contract.booking.status == BookingStatus.EXPIRED and charge.status == ChargeStatus.CANCELLED
+            assert (
+                contract.booking.status == BookingStatus.EXPIRED
+                and charge.status == ChargeStatus.CANCELLED
+            )
             assert wallet(session, driver) == payments.DEMO_OPENING_BALANCE_FEN
     assert ledger_mismatches(session) == [] and impossible_states(session) == []
 
 
-def test_bookings_check_reports_a_contract_honoured_unpaid(session, runner, park, nights, make_user):
+def test_bookings_check_reports_a_contract_honoured_unpaid(
+    session, runner, park, nights, make_user
+):
     from sqlalchemy import update
 
     from bookings.models import Booking
+
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
     assert runner.invoke(args=["bookings", "check"]).exit_code == 0
     # What the old code did: a contract honoured at the gate with its charge unpaid.
-    session.execute(update(Booking).where(Booking.id == contract.booking_id).values(status=BookingStatus.CONFIRMED))
+    session.execute(
+        update(Booking)
+        .where(Booking.id == contract.booking_id)
+        .values(status=BookingStatus.CONFIRMED)
+    )
     session.commit()
     result = runner.invoke(args=["bookings", "check"])
     assert result.exit_code == 1

@@ -1,4 +1,5 @@
 """Booking a venue through the services: the rules, cancellation, waitlist, approval."""
+
 from datetime import timedelta
 
 import pytest
@@ -113,6 +114,7 @@ def test_someone_else_cannot_cancel(session, venue, make_user):
 def test_helper_books_only_with_consent(session, venue, make_user):
     from app.accounts.models import HelperConsent
     from app.audit.models import AuditEntry
+
     resident, helper = make_user(), make_user("community_helper")
     slot = slot_at(session, hall(venue), 1, 10)
     with pytest.raises(Forbidden):
@@ -124,8 +126,14 @@ def test_helper_books_only_with_consent(session, venue, make_user):
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "booking.create"))
     assert entry.actor_id == helper.id and entry.on_behalf_of_id == resident.id
     svc.cancel(session, booking, helper)
-    assert session.scalar(select(func.count(AuditEntry.id)).where(
-        AuditEntry.action == "booking.cancel", AuditEntry.on_behalf_of_id == resident.id)) == 1
+    assert (
+        session.scalar(
+            select(func.count(AuditEntry.id)).where(
+                AuditEntry.action == "booking.cancel", AuditEntry.on_behalf_of_id == resident.id
+            )
+        )
+        == 1
+    )
 
 
 def test_waitlist_offer_accept_and_expiry(session, make_venue, make_user, frozen):
@@ -148,8 +156,9 @@ def test_waitlist_offer_accept_and_expiry(session, make_venue, make_user, frozen
     # b lets the offer lapse: it passes on, places held for c and d in turn
     frozen.shift(timedelta(minutes=31))
     assert svc.expire_offers(session) == 1
-    offers = session.scalars(select(Booking).where(Booking.status == BookingStatus.OFFERED)
-                             .order_by(Booking.id)).all()
+    offers = session.scalars(
+        select(Booking).where(Booking.status == BookingStatus.OFFERED).order_by(Booking.id)
+    ).all()
     assert [o.holder_id for o in offers] == [c.id, d.id]
     svc.accept_offer(session, offers[0], c)
     assert offers[0].status == BookingStatus.CONFIRMED
@@ -165,7 +174,10 @@ def test_personalised_span_overlap_and_approval(session, make_venue, make_user):
     staff, a, b = make_user("venue_staff", scope=venue), make_user(), make_user()
     start = slot_at(session, court(venue), 1, 10).starts_at
     booking = svc.book_personalised(session, a, a, court(venue).id, start, 2)
-    assert booking.status == BookingStatus.PENDING and booking.ends_at - booking.starts_at == timedelta(hours=2)
+    assert (
+        booking.status == BookingStatus.PENDING
+        and booking.ends_at - booking.starts_at == timedelta(hours=2)
+    )
     with pytest.raises(SoldOut) as info:
         svc.book_personalised(session, b, b, court(venue).id, start + timedelta(hours=1), 1)
     assert "部分已被别人预约" in str(info.value)  # says why: part of the span is taken

@@ -1,4 +1,5 @@
 """Check-in at the door, crowd levels, and the sweep: no-shows, suspensions, reminders, slots."""
+
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,9 @@ from venues.services.sweep import mark_no_shows, send_reminders, sweep
 
 @pytest.fixture
 def venue(make_venue):
-    return make_venue(capacity=10, checkin_grace_minutes=30, crowd_warning_percent=50, max_per_day=5)
+    return make_venue(
+        capacity=10, checkin_grace_minutes=30, crowd_warning_percent=50, max_per_day=5
+    )
 
 
 def test_door_check_in_results(session, venue, make_user, frozen):
@@ -25,13 +28,19 @@ def test_door_check_in_results(session, venue, make_user, frozen):
     today = svc.book_general(session, a, a, slot_at(session, venue.spaces[0], 0, 10).id, 2)
     tomorrow = svc.book_general(session, b, b, slot_at(session, venue.spaces[0], 1, 10).id, 1)
     assert door.check_in(session, venue, "0000 0000", staff).result == door.DoorResult.NOT_FOUND
-    assert door.check_in(session, venue, tomorrow.door_code, staff).result == door.DoorResult.WRONG_DAY
+    assert (
+        door.check_in(session, venue, tomorrow.door_code, staff).result == door.DoorResult.WRONG_DAY
+    )
     outcome = door.check_in(session, venue, f"{today.door_code[:4]} {today.door_code[4:]}", staff)
     assert outcome.ok and outcome.booking.status == BookingStatus.CHECKED_IN
-    assert door.check_in(session, venue, today.door_code, staff).result == door.DoorResult.ALREADY_USED
+    assert (
+        door.check_in(session, venue, today.door_code, staff).result == door.DoorResult.ALREADY_USED
+    )
     svc.cancel(session, tomorrow, b)
     frozen.shift(timedelta(days=1))
-    assert door.check_in(session, venue, tomorrow.door_code, staff).result == door.DoorResult.CANCELLED
+    assert (
+        door.check_in(session, venue, tomorrow.door_code, staff).result == door.DoorResult.CANCELLED
+    )
 
 
 def test_door_refuses_too_early_and_codes_of_other_venues(session, make_venue, make_user, places):
@@ -46,15 +55,22 @@ def test_crowd_level_warns_past_the_threshold(session, venue, make_user, frozen)
     staff = make_user("venue_staff", scope=venue)
     people = [make_user() for _ in range(3)]
     frozen.shift(timedelta(minutes=-30))  # book at 08:30, before the 09:00 slot starts
-    bookings = [svc.book_general(session, p, p, slot_at(session, venue.spaces[0], 0, 9).id, 2)
-                for p in people]
+    bookings = [
+        svc.book_general(session, p, p, slot_at(session, venue.spaces[0], 0, 9).id, 2)
+        for p in people
+    ]
     frozen.shift(timedelta(minutes=35))  # 09:05, inside the 09:00 slot
     [level] = door.crowd_levels(session, [venue])
     assert (level.inside_now, level.capacity_now, level.warning) == (0, 10, False)
     for booking in bookings:
         door.check_in(session, venue, booking.door_code, staff)
     [level] = door.crowd_levels(session, [venue])
-    assert (level.inside_now, level.percent_now, level.booked_today, level.warning) == (6, 60, 6, True)
+    assert (level.inside_now, level.percent_now, level.booked_today, level.warning) == (
+        6,
+        60,
+        6,
+        True,
+    )
 
 
 def test_no_shows_release_places_and_three_suspend(session, venue, make_user, frozen, app):
@@ -69,15 +85,25 @@ def test_no_shows_release_places_and_three_suspend(session, venue, make_user, fr
     assert slot_at(session, venue.spaces[0], 0, 10).taken == 0
     frozen.shift(timedelta(hours=2))  # 12:31: the other two
     assert mark_no_shows(session) == 2
-    suspension = session.scalar(select(BookingSuspension).where(BookingSuspension.user_id == user.id))
-    assert suspension.until - suspension.created_at == timedelta(days=app.config["VENUE_SUSPENSION_DAYS"])
+    suspension = session.scalar(
+        select(BookingSuspension).where(BookingSuspension.user_id == user.id)
+    )
+    assert suspension.until - suspension.created_at == timedelta(
+        days=app.config["VENUE_SUSPENSION_DAYS"]
+    )
     with pytest.raises(Forbidden) as info:
         svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 1, 10).id, 1)
     assert info.value.code == "suspended"
     print(str(info.value))
     assert "2026/12/15" in str(info.value)  # 14 days after the third no-show, told plainly
-    assert session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.kind == "venue.suspended")) == 1
+    assert (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.kind == "venue.suspended"
+            )
+        )
+        == 1
+    )
     assert ledger_mismatches(session) == []
 
 
@@ -117,9 +143,12 @@ def test_closure_cancels_bookings_with_notice_and_removes_slots(session, venue, 
     from datetime import date
 
     from venues.services.admin import add_closure
+
     admin, user = make_user("venue_admin"), make_user()
     booking = svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 2, 10).id, 1)
-    _closure, count = add_closure(session, admin, venue, date(2026, 12, 3), date(2026, 12, 4), "设备检修")
+    _closure, count = add_closure(
+        session, admin, venue, date(2026, 12, 3), date(2026, 12, 4), "设备检修"
+    )
     assert count == 1
     session.refresh(booking)
     assert booking.status == BookingStatus.CANCELLED and booking.status_reason == "设备检修"

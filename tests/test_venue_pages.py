@@ -1,4 +1,5 @@
 """The venue service as a person uses it: pages, forms, errors, staff, admin, helpers."""
+
 import io
 import re
 
@@ -8,8 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.models import HelperConsent
 from bookings.models import Booking, BookingStatus
-from tests.conftest import login, submit
-from tests.conftest import slot_at
+from tests.conftest import login, slot_at, submit
 from venues.models import VenuePhoto
 
 
@@ -28,7 +28,11 @@ def book_through_pages(client, slot_id, party="2"):
     assert response.status_code == 302
     check_url = response.headers["Location"]
     html = client.get(check_url).get_data(as_text=True)
-    action = re.search(r'<form method="post" action="(/venues/slots/[^"]+)"', html).group(1).replace("&amp;", "&")
+    action = (
+        re.search(r'<form method="post" action="(/venues/slots/[^"]+)"', html)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
     return submit(client, action, {"idempotency_key": key}, form_url=check_url)
 
@@ -60,7 +64,10 @@ def test_general_booking_end_to_end(client, session, venue, make_user):
     response = book_through_pages(client, slot.id)
     assert response.status_code == 302
     booking = session.scalar(select(Booking).where(Booking.holder_id == user.id))
-    assert booking.quantity == 2 and response.headers["Location"] == f"/bookings/{booking.reference}?new=1"
+    assert (
+        booking.quantity == 2
+        and response.headers["Location"] == f"/bookings/{booking.reference}?new=1"
+    )
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Booking confirmed" in page and booking.reference in page
     assert f"{booking.door_code[:4]} {booking.door_code[4:]}" in page and "<svg" in page
@@ -68,7 +75,11 @@ def test_general_booking_end_to_end(client, session, venue, make_user):
     assert slot.taken == 2
     assert booking.reference in client.get("/bookings").get_data(as_text=True)
     ics = client.get(f"/bookings/{booking.reference}.ics")
-    assert ics.mimetype == "text/calendar" and b"BEGIN:VEVENT" in ics.data and booking.reference.encode() in ics.data
+    assert (
+        ics.mimetype == "text/calendar"
+        and b"BEGIN:VEVENT" in ics.data
+        and booking.reference.encode() in ics.data
+    )
     assert client.get(f"/bookings/{booking.reference}/qr.svg").mimetype == "image/svg+xml"
 
 
@@ -80,8 +91,15 @@ def test_double_submitted_confirm_makes_one_booking(client, session, venue, make
     html = client.get(check_url).get_data(as_text=True)
     key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
     for _ in range(2):
-        assert submit(client, f"/venues/slots/{slot.id}/confirm?party_size=1", {"idempotency_key": key},
-                      form_url=check_url).status_code == 302
+        assert (
+            submit(
+                client,
+                f"/venues/slots/{slot.id}/confirm?party_size=1",
+                {"idempotency_key": key},
+                form_url=check_url,
+            ).status_code
+            == 302
+        )
     assert len(session.scalars(select(Booking).where(Booking.holder_id == user.id)).all()) == 1
 
 
@@ -96,8 +114,12 @@ def test_sold_out_page_offers_the_waitlist_and_keeps_answers(client, session, ve
     html = response.get_data(as_text=True)
     assert response.status_code == 409 and "Error:" in html and "not enough places" in html
     assert "Join the waitlist" in html and "<dd>2" in html
-    assert submit(other, f"/venues/slots/{slot.id}/waitlist", {"party_size": "2"},
-                  form_url="/bookings").status_code == 302
+    assert (
+        submit(
+            other, f"/venues/slots/{slot.id}/waitlist", {"party_size": "2"}, form_url="/bookings"
+        ).status_code
+        == 302
+    )
     assert "Number 1 in line" in other.get("/bookings").get_data(as_text=True)
 
 
@@ -108,8 +130,11 @@ def test_cancel_flow_and_other_people_cannot_see_a_booking(client, session, venu
     booking = session.scalar(select(Booking))
     other = client.application.test_client()
     login(other, stranger.phone)
-    for url in (f"/bookings/{booking.reference}", f"/bookings/{booking.reference}.ics",
-                f"/bookings/{booking.reference}/cancel"):
+    for url in (
+        f"/bookings/{booking.reference}",
+        f"/bookings/{booking.reference}.ics",
+        f"/bookings/{booking.reference}/cancel",
+    ):
         assert other.get(url).status_code == 404
     assert submit(client, f"/bookings/{booking.reference}/cancel", {}).status_code == 302
     session.refresh(booking)
@@ -123,12 +148,17 @@ def test_personalised_booking_pages(client, session, make_venue, make_user):
     court = venue.spaces[1]
     day = "2026-12-02"
     start = slot_at(session, court, 1, 14).starts_at.isoformat()
-    response = submit(client, f"/venues/{venue.id}/spaces/{court.id}/{day}/book",
-                      {"start": start, "steps": "2"})
+    response = submit(
+        client, f"/venues/{venue.id}/spaces/{court.id}/{day}/book", {"start": start, "steps": "2"}
+    )
     check_url = response.headers["Location"]
     html = client.get(check_url).get_data(as_text=True)
     assert "120 minutes" in html and "Staff approve" in html
-    action = re.search(r'<form method="post" action="(/venues/spaces/[^"]+)"', html).group(1).replace("&amp;", "&")
+    action = (
+        re.search(r'<form method="post" action="(/venues/spaces/[^"]+)"', html)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html).group(1)
     response = submit(client, action, {"idempotency_key": key}, form_url=check_url)
     booking = session.scalar(select(Booking).where(Booking.holder_id == user.id))
@@ -140,22 +170,36 @@ def test_personalised_booking_pages(client, session, make_venue, make_user):
     login(staff_client, staff.username)
     day_url = f"/staff/venues/{venue.id}/bookings?date={day}"
     assert booking.reference in staff_client.get(day_url).get_data(as_text=True)
-    submit(staff_client, f"/staff/venues/{venue.id}/bookings/{booking.reference}/decide",
-           {"decision": "approve", "reason": ""}, form_url=day_url)
+    submit(
+        staff_client,
+        f"/staff/venues/{venue.id}/bookings/{booking.reference}/decide",
+        {"decision": "approve", "reason": ""},
+        form_url=day_url,
+    )
     session.refresh(booking)
     assert booking.status == BookingStatus.CONFIRMED
 
 
-def test_door_page_checks_in_and_other_venues_staff_are_refused(client, session, make_venue, make_user, frozen):
+def test_door_page_checks_in_and_other_venues_staff_are_refused(
+    client, session, make_venue, make_user, frozen
+):
     venue, other_venue = make_venue(), make_venue(name="别的馆")
     user = make_user()
-    staff, other_staff = make_user("venue_staff", scope=venue), make_user("venue_staff", scope=other_venue)
+    staff, other_staff = (
+        make_user("venue_staff", scope=venue),
+        make_user("venue_staff", scope=other_venue),
+    )
     from venues.services.booking import book_general
+
     booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 0, 10).id, 1)
     login(english(client), staff.username)
-    html = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(as_text=True)
+    html = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(
+        as_text=True
+    )
     assert "Valid: checked in" in html
-    html = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(as_text=True)
+    html = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(
+        as_text=True
+    )
     assert "Already used" in html
     other = client.application.test_client()
     login(other, other_staff.username)
@@ -163,14 +207,22 @@ def test_door_page_checks_in_and_other_venues_staff_are_refused(client, session,
     resident = client.application.test_client()
     login(resident, user.phone)
     assert resident.get(f"/staff/venues/{venue.id}/bookings").status_code == 403
-    csv_text = client.get(f"/staff/venues/{venue.id}/bookings.csv?date=2026-12-01").get_data(as_text=True)
-    assert booking.reference in csv_text and user.phone not in csv_text and user.phone[:3] + "****" in csv_text
+    csv_text = client.get(f"/staff/venues/{venue.id}/bookings.csv?date=2026-12-01").get_data(
+        as_text=True
+    )
+    assert (
+        booking.reference in csv_text
+        and user.phone not in csv_text
+        and user.phone[:3] + "****" in csv_text
+    )
 
 
 def test_crowd_overview_for_district_supervisors(client, venue, make_user):
     login(english(client), make_user("district_supervisor").username)
     html = client.get("/staff/venues/crowd").get_data(as_text=True)
-    assert "Crowd levels in the district" in html and "Test Museum" in html  # names follow the language
+    assert (
+        "Crowd levels in the district" in html and "Test Museum" in html
+    )  # names follow the language
     assert "0 of 24 (0%)" in html  # today's places: 09:00-17:00, 3 per slot
 
 
@@ -191,27 +243,59 @@ def test_helper_acts_for_a_consenting_resident(client, session, venue, make_user
     assert "booking.create" in resident_client.get("/bookings/helpers").get_data(as_text=True)
 
 
-def test_admin_creates_venue_space_hours_and_photo(client, session, make_user, places, frozen, tmp_path, app):
+def test_admin_creates_venue_space_hours_and_photo(
+    client, session, make_user, places, frozen, tmp_path, app
+):
     app.config["UPLOAD_DIR"] = str(tmp_path)
     admin = make_user("venue_admin")
     login(english(client), admin.username)
-    response = submit(client, "/staff/venues/admin/new", {
-        "name_zh": "新图书馆", "name_en": "New Library", "type": "library",
-        "town_id": str(places["towns"][0].id), "address_zh": "新路 1 号", "address_en": "1 New Road",
-        "opens_days_ahead": "7", "opens_at": "08:00", "max_per_day": "2", "max_per_week": "5",
-        "cancel_cutoff_minutes": "60", "checkin_grace_minutes": "15", "crowd_warning_percent": "80",
-        "waitlist_offer_minutes": "30", "active": "y", "step_free": "y"}, form_url="/staff/venues/admin/new")
+    response = submit(
+        client,
+        "/staff/venues/admin/new",
+        {
+            "name_zh": "新图书馆",
+            "name_en": "New Library",
+            "type": "library",
+            "town_id": str(places["towns"][0].id),
+            "address_zh": "新路 1 号",
+            "address_en": "1 New Road",
+            "opens_days_ahead": "7",
+            "opens_at": "08:00",
+            "max_per_day": "2",
+            "max_per_week": "5",
+            "cancel_cutoff_minutes": "60",
+            "checkin_grace_minutes": "15",
+            "crowd_warning_percent": "80",
+            "waitlist_offer_minutes": "30",
+            "active": "y",
+            "step_free": "y",
+        },
+        form_url="/staff/venues/admin/new",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     venue_id = int(response.headers["Location"].split("/")[3])
-    submit(client, f"/staff/venues/{venue_id}/spaces/new", {
-        "name_zh": "自习室", "name_en": "Study room", "mode": "general", "capacity": "30",
-        "slot_minutes": "120", "max_party_size": "2", "max_steps": "1", "active": "y"})
+    submit(
+        client,
+        f"/staff/venues/{venue_id}/spaces/new",
+        {
+            "name_zh": "自习室",
+            "name_en": "Study room",
+            "mode": "general",
+            "capacity": "30",
+            "slot_minutes": "120",
+            "max_party_size": "2",
+            "max_steps": "1",
+            "active": "y",
+        },
+    )
     hours = {f"opens_{d}": "09:00" for d in range(5)} | {f"closes_{d}": "17:00" for d in range(5)}
     submit(client, f"/staff/venues/{venue_id}/hours", hours)
     page = client.get(f"/venues/{venue_id}").get_data(as_text=True)
     assert "Study room" in page and "30 places per slot" in page.replace(",", "")
     # Bad hours are refused with the field named
-    html = submit(client, f"/staff/venues/{venue_id}/hours", {"opens_0": "9am", "closes_0": "17:00"}).get_data(as_text=True)
+    html = submit(
+        client, f"/staff/venues/{venue_id}/hours", {"opens_0": "9am", "closes_0": "17:00"}
+    ).get_data(as_text=True)
     assert 'href="#opens_0"' in html
     # Photo: content-checked, metadata stripped
     image = Image.new("RGB", (50, 40), "red")
@@ -219,16 +303,34 @@ def test_admin_creates_venue_space_hours_and_photo(client, session, make_user, p
     exif[0x010F] = "SecretCam"
     buf = io.BytesIO()
     image.save(buf, "JPEG", exif=exif)
-    response = client.post(f"/staff/venues/{venue_id}/photos", data={
-        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"/staff/venues/{venue_id}/photos").get_data(as_text=True)).group(1),
-        "alt_zh": "阅览室全景", "photo": (io.BytesIO(buf.getvalue()), "p.jpg")}, content_type="multipart/form-data")
+    response = client.post(
+        f"/staff/venues/{venue_id}/photos",
+        data={
+            "csrf_token": re.search(
+                r'name="csrf_token"[^>]*value="([^"]+)"',
+                client.get(f"/staff/venues/{venue_id}/photos").get_data(as_text=True),
+            ).group(1),
+            "alt_zh": "阅览室全景",
+            "photo": (io.BytesIO(buf.getvalue()), "p.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     photo = session.scalar(select(VenuePhoto))
     stored = (tmp_path / "venues" / photo.filename).read_bytes()
     assert b"SecretCam" not in stored and Image.open(io.BytesIO(stored)).format == "JPEG"
-    html = client.post(f"/staff/venues/{venue_id}/photos", data={
-        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(f"/staff/venues/{venue_id}/photos").get_data(as_text=True)).group(1),
-        "alt_zh": "假的", "photo": (io.BytesIO(b"<?php echo 1; ?>"), "x.jpg")}, content_type="multipart/form-data").get_data(as_text=True)
+    html = client.post(
+        f"/staff/venues/{venue_id}/photos",
+        data={
+            "csrf_token": re.search(
+                r'name="csrf_token"[^>]*value="([^"]+)"',
+                client.get(f"/staff/venues/{venue_id}/photos").get_data(as_text=True),
+            ).group(1),
+            "alt_zh": "假的",
+            "photo": (io.BytesIO(b"<?php echo 1; ?>"), "x.jpg"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
     assert "must be a JPEG, PNG, WebP or HEIC" in html
 
 
@@ -257,17 +359,28 @@ def test_calendar_feed_with_secret_token(client, session, venue, make_user):
 
 
 def test_closure_form_through_the_page(client, session, venue, make_user):
-    from bookings.models import Booking, BookingStatus
+    from bookings.models import BookingStatus
     from venues.services.booking import book_general
+
     user = make_user()
     booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 2, 10).id, 1)
     login(english(client), make_user("venue_admin").username)
     url = f"/staff/venues/{venue.id}/closures"
     html = submit(client, url, {"starts_on-year": "2026", "reason": "检修"}).get_data(as_text=True)
     assert "Error:" in html and 'href="#starts_on"' in html
-    response = submit(client, url, {"starts_on-year": "2026", "starts_on-month": "12", "starts_on-day": "3",
-                                    "ends_on-year": "2026", "ends_on-month": "12", "ends_on-day": "3",
-                                    "reason": "检修"})
+    response = submit(
+        client,
+        url,
+        {
+            "starts_on-year": "2026",
+            "starts_on-month": "12",
+            "starts_on-day": "3",
+            "ends_on-year": "2026",
+            "ends_on-month": "12",
+            "ends_on-day": "3",
+            "reason": "检修",
+        },
+    )
     assert response.status_code == 302
     session.refresh(booking)
     assert booking.status == BookingStatus.CANCELLED and booking.status_reason == "检修"

@@ -1,9 +1,18 @@
 """全闵预约: the venue booking service (venues, spaces, booking, door check-in, crowd levels)."""
+
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
-from app.registry import (Banner, Link, Service, register_banner, register_seeder,
-                          register_service, register_sweeper, register_workspace_links)
+from app.registry import (
+    Banner,
+    Link,
+    Service,
+    register_banner,
+    register_seeder,
+    register_service,
+    register_sweeper,
+    register_workspace_links,
+)
 
 
 def _acting_banner():
@@ -14,8 +23,14 @@ def _acting_banner():
     resident = acting_for()
     if resident is None:
         return None
-    return Banner(gettext("You are acting for %(name)s (帮办代办). Bookings you make are theirs.",
-                          name=resident.name), _l("Stop acting for them"), url_for("my_bookings.helping"))
+    return Banner(
+        gettext(
+            "You are acting for %(name)s (帮办代办). Bookings you make are theirs.",
+            name=resident.name,
+        ),
+        _l("Stop acting for them"),
+        url_for("my_bookings.helping"),
+    )
 
 
 def init_app(app) -> None:
@@ -27,32 +42,64 @@ def init_app(app) -> None:
     from venues.services.sweep import sweep
 
     register_scope(models.Venue)
-    for blueprint in (views.bp, my_views.bp, my_views.feed_bp, staff_views.bp,
-                      staff_views.media_bp):
+    for blueprint in (
+        views.bp,
+        my_views.bp,
+        my_views.feed_bp,
+        staff_views.bp,
+        staff_views.media_bp,
+    ):
         app.register_blueprint(blueprint)
     register_api_blueprint(app, api.blp)
     from app.ratelimit import limit_public_lists
+
     limit_public_lists(app, "venues.index", "api_venues.list_venues")
     from app.security import allow_public_cache
+
     allow_public_cache(app, "venue_media.media")  # venue photos are public (venues/staff_views.py)
-    register_service(app, Service(
-        key="venues", title=_l("Venue booking"),
-        summary=_l("Book museums, libraries, culture centres, sports halls and courts, then show your code at the door."),
-        endpoint="venues.index", icon="venue.svg"))
+    register_service(
+        app,
+        Service(
+            key="venues",
+            title=_l("Venue booking"),
+            summary=_l(
+                "Book museums, libraries, culture centres, sports halls and courts, then show your code at the door."
+            ),
+            endpoint="venues.index",
+            icon="venue.svg",
+        ),
+    )
     register_seeder(app, seed_venues)
     register_banner(app, _acting_banner)
     register_sweeper(app, sweep)
 
-    register_workspace_links(app, Role.RESIDENT, lambda user, a: [
-        Link(_l("My bookings"), url_for("my_bookings.index"))])
-    register_workspace_links(app, Role.VENUE_STAFF, lambda user, a: [
-        Link(_l("Door check-in"), url_for("venue_staff.door_page", venue_id=a.scope_id)),
-        Link(_l("Bookings today"), url_for("venue_staff.day", venue_id=a.scope_id)),
-        Link(_l("Crowd level"), url_for("venue_staff.crowd", venue_id=a.scope_id))])
-    register_workspace_links(app, Role.VENUE_ADMIN, lambda user, a: [
-        Link(_l("Manage venues"), url_for("venue_staff.admin_list")),
-        Link(_l("Crowd levels in the district"), url_for("venue_staff.overview"))])
-    register_workspace_links(app, Role.DISTRICT_SUPERVISOR, lambda user, a: [
-        Link(_l("Crowd levels in the district"), url_for("venue_staff.overview"))])
-    register_workspace_links(app, Role.COMMUNITY_HELPER, lambda user, a: [
-        Link(_l("Residents I help"), url_for("my_bookings.helping"))])
+    register_workspace_links(
+        app, Role.RESIDENT, lambda user, a: [Link(_l("My bookings"), url_for("my_bookings.index"))]
+    )
+    register_workspace_links(
+        app,
+        Role.VENUE_STAFF,
+        lambda user, a: [
+            Link(_l("Door check-in"), url_for("venue_staff.door_page", venue_id=a.scope_id)),
+            Link(_l("Bookings today"), url_for("venue_staff.day", venue_id=a.scope_id)),
+            Link(_l("Crowd level"), url_for("venue_staff.crowd", venue_id=a.scope_id)),
+        ],
+    )
+    register_workspace_links(
+        app,
+        Role.VENUE_ADMIN,
+        lambda user, a: [
+            Link(_l("Manage venues"), url_for("venue_staff.admin_list")),
+            Link(_l("Crowd levels in the district"), url_for("venue_staff.overview")),
+        ],
+    )
+    register_workspace_links(
+        app,
+        Role.DISTRICT_SUPERVISOR,
+        lambda user, a: [Link(_l("Crowd levels in the district"), url_for("venue_staff.overview"))],
+    )
+    register_workspace_links(
+        app,
+        Role.COMMUNITY_HELPER,
+        lambda user, a: [Link(_l("Residents I help"), url_for("my_bookings.helping"))],
+    )

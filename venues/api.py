@@ -1,5 +1,6 @@
 """全闵预约 over JSON: the catalogue (public) and bookings (Bearer token), same services as the
 pages."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,8 +20,7 @@ from venues.models import BookingMode, VenueType
 from venues.services import booking as service
 from venues.services import catalogue
 
-blp = Blueprint("api_venues", __name__, url_prefix="/api/v1",
-                description="全闵预约 venue booking")
+blp = Blueprint("api_venues", __name__, url_prefix="/api/v1", description="全闵预约 venue booking")
 
 
 class SpaceSchema(Schema):
@@ -65,8 +65,11 @@ class VenueQuerySchema(Schema):
 
 
 class AvailabilityQuerySchema(Schema):
-    date = fields.Date(required=True, metadata={"description": "YYYY-MM-DD, local date"},
-                       validate=validate.Range(min=clock.FIRST_DAY, max=clock.LAST_DAY))
+    date = fields.Date(
+        required=True,
+        metadata={"description": "YYYY-MM-DD, local date"},
+        validate=validate.Range(min=clock.FIRST_DAY, max=clock.LAST_DAY),
+    )
 
 
 class SlotSchema(Schema):
@@ -81,15 +84,21 @@ class SlotSchema(Schema):
 class BookingRequestSchema(Schema):
     slot_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))
     party_size = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
-    steps = fields.Integer(load_default=1, validate=validate.Range(min=1, max=16),
-                           metadata={"description": "Personalised spaces: how many slots in a row"})
+    steps = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=16),
+        metadata={"description": "Personalised spaces: how many slots in a row"},
+    )
 
 
 class BookingSchema(Schema):
     id = fields.Integer(required=True)
     reference = fields.String(required=True)
-    code = fields.String(required=True, attribute="door_code",
-                         metadata={"description": "8-digit door code (also in the QR code)"})
+    code = fields.String(
+        required=True,
+        attribute="door_code",
+        metadata={"description": "8-digit door code (also in the QR code)"},
+    )
     status = fields.String(required=True)
     venue_id = fields.Integer(required=True)
     space_id = fields.Integer(required=True)
@@ -99,15 +108,29 @@ class BookingSchema(Schema):
 
 
 def _venue_dict(venue, detail=False):
-    data = {"id": venue.id, "name": venue.name, "type": venue.type.value, "town": venue.town,
-            "address": venue.address, "latitude": venue.latitude, "longitude": venue.longitude,
-            "facilities": {k: getattr(venue, k) for k in ("step_free", "accessible_toilet", "lift",
-                                                          "hearing_loop")}}
+    data = {
+        "id": venue.id,
+        "name": venue.name,
+        "type": venue.type.value,
+        "town": venue.town,
+        "address": venue.address,
+        "latitude": venue.latitude,
+        "longitude": venue.longitude,
+        "facilities": {
+            k: getattr(venue, k) for k in ("step_free", "accessible_toilet", "lift", "hearing_loop")
+        },
+    }
     if detail:
-        data.update(description=venue.description, rules=venue.rules, phone=venue.phone,
-                    spaces=[s for s in venue.spaces if s.active],
-                    hours=[{"weekday": h.weekday, "opens": clock.hhmm(h.opens),
-                            "closes": clock.hhmm(h.closes)} for h in venue.hours])
+        data.update(
+            description=venue.description,
+            rules=venue.rules,
+            phone=venue.phone,
+            spaces=[s for s in venue.spaces if s.active],
+            hours=[
+                {"weekday": h.weekday, "opens": clock.hhmm(h.opens), "closes": clock.hhmm(h.closes)}
+                for h in venue.hours
+            ],
+        )
     return data
 
 
@@ -123,8 +146,14 @@ def _venue_or_404(venue_id):
 @blp.response(200, VenueSchema(many=True))
 def list_venues(args):
     """Active venues, optionally filtered by name/address, type and town. No token needed."""
-    venues = catalogue.search(db.session, catalogue.Filters(
-        q=args["q"], type=VenueType(args["type"]) if args["type"] else None, town_id=args["town_id"]))
+    venues = catalogue.search(
+        db.session,
+        catalogue.Filters(
+            q=args["q"],
+            type=VenueType(args["type"]) if args["type"] else None,
+            town_id=args["town_id"],
+        ),
+    )
     return [_venue_dict(v) for v in venues]
 
 
@@ -142,23 +171,50 @@ def availability(args, venue_id):
     """Every slot of the venue's spaces on a local date, with the places left."""
     venue = _venue_or_404(venue_id)
     day: date = args["date"]
-    return [{"id": b.id, "space_id": s.id, "start": b.starts_at, "end": b.ends_at,
-             "capacity": b.capacity, "remaining": b.remaining}
-            for s in venue.spaces if s.active for b in catalogue.day_slots(db.session, s, day)]
+    return [
+        {
+            "id": b.id,
+            "space_id": s.id,
+            "start": b.starts_at,
+            "end": b.ends_at,
+            "capacity": b.capacity,
+            "remaining": b.remaining,
+        }
+        for s in venue.spaces
+        if s.active
+        for b in catalogue.day_slots(db.session, s, day)
+    ]
 
 
 def _booking_dict(booking: Booking):
     space = service.space_for_resource(db.session, booking.resource_id)
-    return {"id": booking.id, "reference": booking.reference, "door_code": booking.door_code,
-            "status": booking.status.value, "venue_id": space.venue_id, "space_id": space.id,
-            "starts_at": booking.starts_at, "ends_at": booking.ends_at, "quantity": booking.quantity}
+    return {
+        "id": booking.id,
+        "reference": booking.reference,
+        "door_code": booking.door_code,
+        "status": booking.status.value,
+        "venue_id": space.venue_id,
+        "space_id": space.id,
+        "starts_at": booking.starts_at,
+        "ends_at": booking.ends_at,
+        "quantity": booking.quantity,
+    }
 
 
 @blp.route("/bookings", methods=["POST"])
-@blp.doc(security=SECURITY, parameters=[{
-    "in": "header", "name": "Idempotency-Key", "required": False, "schema": {"type": "string"},
-    "description": "Repeat a request with the same key to get the same booking, never two; "
-                   "the key used before for a different booking is refused (422 `idempotency_key_reused`)"}])
+@blp.doc(
+    security=SECURITY,
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Repeat a request with the same key to get the same booking, never two; "
+            "the key used before for a different booking is refused (422 `idempotency_key_reused`)",
+        }
+    ],
+)
 @token_required  # before the body is read: no token is 401, whatever the body
 @blp.arguments(BookingRequestSchema)
 @blp.response(201, BookingSchema)
@@ -173,17 +229,23 @@ def create_booking(args):
     if space is None:
         raise ApiError(404, "not_found", _l("That time slot does not exist."))
     if space.mode == BookingMode.GENERAL:
-        booking = service.book_general(db.session, user, user, bucket.id, args["party_size"],
-                                       idempotency_key=key)
+        booking = service.book_general(
+            db.session, user, user, bucket.id, args["party_size"], idempotency_key=key
+        )
     else:
-        booking = service.book_personalised(db.session, user, user, space.id, bucket.starts_at,
-                                            args["steps"], idempotency_key=key)
+        booking = service.book_personalised(
+            db.session, user, user, space.id, bucket.starts_at, args["steps"], idempotency_key=key
+        )
     return _booking_dict(booking)
 
 
 def _mine_or_404(booking_id):
     booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.holder_id != current_api_user().id or booking.resource.kind != "venue":
+    if (
+        booking is None
+        or booking.holder_id != current_api_user().id
+        or booking.resource.kind != "venue"
+    ):
         raise ApiError(404, "not_found", _l("No such booking."))
     return booking
 
@@ -217,11 +279,13 @@ def cancel_booking(booking_id):
 
 
 @blp.route("/bookings/<int:booking_id>.ics")
-@blp.doc(security=SECURITY, responses={"200": {"description": "text/calendar",
-                                               "content": {"text/calendar": {}}}})
+@blp.doc(
+    security=SECURITY,
+    responses={"200": {"description": "text/calendar", "content": {"text/calendar": {}}}},
+)
 @token_required
 def booking_ics(booking_id):
     booking = _mine_or_404(booking_id)
-    return Response(calendar_for(db.session, [booking], booking.reference), mimetype="text/calendar")
-
-
+    return Response(
+        calendar_for(db.session, [booking], booking.reference), mimetype="text/calendar"
+    )

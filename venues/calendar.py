@@ -1,4 +1,5 @@
 """Bookings as iCalendar (RFC 5545), for one booking or a person's subscribed feed."""
+
 from __future__ import annotations
 
 import secrets
@@ -22,13 +23,25 @@ def _event(booking: Booking, space: Space) -> Event:
     event.add("dtend", booking.ends_at)
     event.add("summary", f"{venue.name_zh} · {space.name_zh}")
     event.add("location", venue.address_zh)
-    event.add("description", f"预约号 {booking.reference}  核销码 {booking.door_code}  "
-                             f"{booking.quantity} 人\n"
-                             + url_for("my_bookings.show", reference=booking.reference, _external=True))
-    cancelled = booking.status in (BookingStatus.CANCELLED, BookingStatus.REJECTED,
-                                   BookingStatus.EXPIRED)
-    event.add("status", "CANCELLED" if cancelled else
-              "TENTATIVE" if booking.status in (BookingStatus.PENDING, BookingStatus.OFFERED) else "CONFIRMED")
+    event.add(
+        "description",
+        f"预约号 {booking.reference}  核销码 {booking.door_code}  "
+        f"{booking.quantity} 人\n"
+        + url_for("my_bookings.show", reference=booking.reference, _external=True),
+    )
+    cancelled = booking.status in (
+        BookingStatus.CANCELLED,
+        BookingStatus.REJECTED,
+        BookingStatus.EXPIRED,
+    )
+    event.add(
+        "status",
+        "CANCELLED"
+        if cancelled
+        else "TENTATIVE"
+        if booking.status in (BookingStatus.PENDING, BookingStatus.OFFERED)
+        else "CONFIRMED",
+    )
     return event
 
 
@@ -37,8 +50,12 @@ def calendar_for(session, bookings: list[Booking], name: str) -> bytes:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("x-wr-calname", name)
-    spaces = {s.resource_id: s for s in session.scalars(
-        select(Space).where(Space.resource_id.in_({b.resource_id for b in bookings})))}
+    spaces = {
+        s.resource_id: s
+        for s in session.scalars(
+            select(Space).where(Space.resource_id.in_({b.resource_id for b in bookings}))
+        )
+    }
     for booking in bookings:
         space = spaces.get(booking.resource_id)
         if space is not None:

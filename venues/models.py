@@ -1,18 +1,26 @@
 """全闵预约: venues, their bookable spaces, opening hours, closures and photos."""
+
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
 from app.i18n import Localized
-
 
 
 class VenueType(enum.StrEnum):
@@ -46,7 +54,7 @@ FACILITIES = {
 
 
 class BookingMode(enum.StrEnum):
-    GENERAL = "general"            # 通用预约: a slot with N places, book a party
+    GENERAL = "general"  # 通用预约: a slot with N places, book a party
     PERSONALISED = "personalised"  # 个性化预约: the whole space for a chosen span
 
     @property
@@ -89,14 +97,18 @@ class Venue(db.Model):
     waitlist_offer_minutes: Mapped[int] = mapped_column(Integer, default=60)
 
     town = relationship("Town")
-    spaces: Mapped[list["Space"]] = relationship(back_populates="venue", order_by="Space.id",
-                                                 cascade="all, delete-orphan")
-    hours: Mapped[list["OpeningHours"]] = relationship(
-        back_populates="venue", order_by="OpeningHours.weekday", cascade="all, delete-orphan")
-    closures: Mapped[list["Closure"]] = relationship(
-        back_populates="venue", order_by="Closure.starts_on", cascade="all, delete-orphan")
-    photos: Mapped[list["VenuePhoto"]] = relationship(
-        back_populates="venue", order_by="VenuePhoto.id", cascade="all, delete-orphan")
+    spaces: Mapped[list[Space]] = relationship(
+        back_populates="venue", order_by="Space.id", cascade="all, delete-orphan"
+    )
+    hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="venue", order_by="OpeningHours.weekday", cascade="all, delete-orphan"
+    )
+    closures: Mapped[list[Closure]] = relationship(
+        back_populates="venue", order_by="Closure.starts_on", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[VenuePhoto]] = relationship(
+        back_populates="venue", order_by="VenuePhoto.id", cascade="all, delete-orphan"
+    )
 
     name = Localized("name_zh", "name_en")
 

@@ -1,10 +1,20 @@
 """Venue staff and administrators: the door, the day's bookings, crowd levels, administration."""
+
 from __future__ import annotations
 
 from datetime import date
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template,
-                   request, send_from_directory, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -21,8 +31,17 @@ from app.extensions import db
 from app.forms import submit_to_service
 from app.places.models import Town
 from bookings.models import BookingStatus
-from venues.forms import (WEEKDAY_LABELS, ClosureForm, ConfirmForm, DoorForm, HoursForm, PhotoForm,
-                          ReasonForm, SpaceForm, VenueForm)
+from venues.forms import (
+    WEEKDAY_LABELS,
+    ClosureForm,
+    ConfirmForm,
+    DoorForm,
+    HoursForm,
+    PhotoForm,
+    ReasonForm,
+    SpaceForm,
+    VenueForm,
+)
 from venues.models import Closure, Venue, VenuePhoto
 from venues.services import admin, door
 from venues.services import booking as booking_service
@@ -51,9 +70,15 @@ def door_page(venue_id: int):
     if form.validate_on_submit():
         outcome = door.check_in(db.session, venue, form.code.data, current_user)
         form = DoorForm(formdata=None)
-    return render_template("venues/staff/door.html", venue=venue, form=form, outcome=outcome,
-                           messages=door.DOOR_MESSAGES, status_label=booking_service.status_label,
-                           crowd=door.crowd_levels(db.session, [venue])[0])
+    return render_template(
+        "venues/staff/door.html",
+        venue=venue,
+        form=form,
+        outcome=outcome,
+        messages=door.DOOR_MESSAGES,
+        status_label=booking_service.status_label,
+        crowd=door.crowd_levels(db.session, [venue])[0],
+    )
 
 
 def _day_arg() -> date:
@@ -71,9 +96,16 @@ def day(venue_id: int):
     the_day = _day_arg()
     bookings = door.day_bookings(db.session, venue, the_day)
     spaces = {s.resource_id: s for s in venue.spaces}
-    return render_template("venues/staff/day.html", venue=venue, day=the_day, bookings=bookings,
-                           spaces=spaces, status_label=booking_service.status_label,
-                           form=ReasonForm(), BookingStatus=BookingStatus)
+    return render_template(
+        "venues/staff/day.html",
+        venue=venue,
+        day=the_day,
+        bookings=bookings,
+        spaces=spaces,
+        status_label=booking_service.status_label,
+        form=ReasonForm(),
+        BookingStatus=BookingStatus,
+    )
 
 
 @bp.route("/<int:venue_id>/bookings.csv")
@@ -81,17 +113,41 @@ def day(venue_id: int):
 def export(venue_id: int):
     venue = _venue_for(venue_id, *STAFF_ROLES)
     the_day = _day_arg()
-    record_access(db.session, current_user, "venues.bookings_exported", venue, day=the_day.isoformat())
+    record_access(
+        db.session, current_user, "venues.bookings_exported", venue, day=the_day.isoformat()
+    )
     spaces = {s.resource_id: s for s in venue.spaces}
-    rows = ([b.reference, spaces[b.resource_id].name_zh,
-             clock.local(b.starts_at).isoformat(), clock.local(b.ends_at).isoformat(),
-             b.quantity, b.status.value, b.holder.name, mask_phone(b.holder.phone),
-             b.booked_by.name if b.booked_by_id and b.booked_by_id != b.holder_id else "",
-             clock.local(b.checked_in_at).isoformat() if b.checked_in_at else ""]
-            for b in door.day_bookings(db.session, venue, the_day))
-    return csv_response(["reference", "space", "starts_at", "ends_at", "people", "status", "name",
-                         "phone", "booked_by", "checked_in_at"], rows,
-                        f"venue-{venue.id}-{the_day.isoformat()}.csv")
+    rows = (
+        [
+            b.reference,
+            spaces[b.resource_id].name_zh,
+            clock.local(b.starts_at).isoformat(),
+            clock.local(b.ends_at).isoformat(),
+            b.quantity,
+            b.status.value,
+            b.holder.name,
+            mask_phone(b.holder.phone),
+            b.booked_by.name if b.booked_by_id and b.booked_by_id != b.holder_id else "",
+            clock.local(b.checked_in_at).isoformat() if b.checked_in_at else "",
+        ]
+        for b in door.day_bookings(db.session, venue, the_day)
+    )
+    return csv_response(
+        [
+            "reference",
+            "space",
+            "starts_at",
+            "ends_at",
+            "people",
+            "status",
+            "name",
+            "phone",
+            "booked_by",
+            "checked_in_at",
+        ],
+        rows,
+        f"venue-{venue.id}-{the_day.isoformat()}.csv",
+    )
 
 
 @bp.route("/<int:venue_id>/bookings/<reference>/decide", methods=["POST"])
@@ -105,48 +161,68 @@ def decide(venue_id: int, reference: str):
     form = ReasonForm()
     if form.validate_on_submit():
         try:
-            booking_service.decide(db.session, booking, current_user,
-                                   approve=request.form.get("decision") == "approve",
-                                   reason=form.reason.data or "")
+            booking_service.decide(
+                db.session,
+                booking,
+                current_user,
+                approve=request.form.get("decision") == "approve",
+                reason=form.reason.data or "",
+            )
             flash(_("Decision saved; the resident has been told."), "success")
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "error")
-    return redirect(url_for("venue_staff.day", venue_id=venue.id,
-                            date=clock.local(booking.starts_at).date().isoformat()))
+    return redirect(
+        url_for(
+            "venue_staff.day",
+            venue_id=venue.id,
+            date=clock.local(booking.starts_at).date().isoformat(),
+        )
+    )
 
 
 @bp.route("/<int:venue_id>/crowd")
 @login_required
 def crowd(venue_id: int):
     venue = _venue_for(venue_id, *STAFF_ROLES)
-    return render_template("venues/staff/crowd.html", levels=door.crowd_levels(db.session, [venue]),
-                           single=True)
+    return render_template(
+        "venues/staff/crowd.html", levels=door.crowd_levels(db.session, [venue]), single=True
+    )
 
 
 @bp.route("/crowd")
 @require_role(Role.VENUE_ADMIN, Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
 def overview():
-    venues = list(db.session.scalars(select(Venue).where(Venue.active.is_(True))
-                                     .order_by(Venue.town_id, Venue.name_zh)))
+    venues = list(
+        db.session.scalars(
+            select(Venue).where(Venue.active.is_(True)).order_by(Venue.town_id, Venue.name_zh)
+        )
+    )
     levels = sorted(door.crowd_levels(db.session, venues), key=lambda c: -c.percent_now)
     return render_template("venues/staff/crowd.html", levels=levels, single=False)
 
 
 # --- Administration -------------------------------------------------------------------------
 
+
 @bp.route("/admin")
 @require_role(*ADMIN_ROLES)
 def admin_list():
-    venues = [v for v in db.session.scalars(select(Venue).order_by(Venue.town_id, Venue.name_zh))
-              if current_user.has_role(Role.VENUE_ADMIN, v) or current_user.has_role(Role.ADMINISTRATOR)]
+    venues = [
+        v
+        for v in db.session.scalars(select(Venue).order_by(Venue.town_id, Venue.name_zh))
+        if current_user.has_role(Role.VENUE_ADMIN, v) or current_user.has_role(Role.ADMINISTRATOR)
+    ]
     can_create = current_user.has_role(Role.ADMINISTRATOR) or any(
-        a.role == Role.VENUE_ADMIN and a.scope_id is None for a in current_user.roles)
+        a.role == Role.VENUE_ADMIN and a.scope_id is None for a in current_user.roles
+    )
     return render_template("venues/staff/admin_list.html", venues=venues, can_create=can_create)
 
 
 def _town_choices():
-    return [SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))]
+    return [
+        SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))
+    ]
 
 
 @bp.route("/admin/new", methods=["GET", "POST"])
@@ -154,8 +230,10 @@ def _town_choices():
 @login_required
 def edit(venue_id: int | None = None):
     if venue_id is None:
-        if not (current_user.has_role(Role.ADMINISTRATOR) or any(
-                a.role == Role.VENUE_ADMIN and a.scope_id is None for a in current_user.roles)):
+        if not (
+            current_user.has_role(Role.ADMINISTRATOR)
+            or any(a.role == Role.VENUE_ADMIN and a.scope_id is None for a in current_user.roles)
+        ):
             abort(403)
         venue = None
     else:
@@ -167,13 +245,22 @@ def edit(venue_id: int | None = None):
         form.type.data = venue.type.value
     elif request.method == "GET":
         form.opens_at.data = "08:00"
-        for name, value in (("opens_days_ahead", 7), ("max_per_day", 2), ("max_per_week", 5),
-                            ("cancel_cutoff_minutes", 120), ("checkin_grace_minutes", 30),
-                            ("crowd_warning_percent", 80), ("waitlist_offer_minutes", 60)):
+        for name, value in (
+            ("opens_days_ahead", 7),
+            ("max_per_day", 2),
+            ("max_per_week", 5),
+            ("cancel_cutoff_minutes", 120),
+            ("checkin_grace_minutes", 30),
+            ("crowd_warning_percent", 80),
+            ("waitlist_offer_minutes", 60),
+        ):
             getattr(form, name).data = value
-    done = submit_to_service(form, lambda: admin.save_venue(db.session, current_user, venue, form.data),
-                             success=_("Venue saved."),
-                             then=lambda saved: url_for("venue_staff.manage", venue_id=saved.id))
+    done = submit_to_service(
+        form,
+        lambda: admin.save_venue(db.session, current_user, venue, form.data),
+        success=_("Venue saved."),
+        then=lambda saved: url_for("venue_staff.manage", venue_id=saved.id),
+    )
     return done or render_template("venues/staff/edit.html", form=form, venue=venue)
 
 
@@ -181,9 +268,14 @@ def edit(venue_id: int | None = None):
 @login_required
 def manage(venue_id: int):
     venue = _venue_for(venue_id, *ADMIN_ROLES)
-    return render_template("venues/staff/manage.html", venue=venue, weekdays=WEEKDAY_LABELS,
-                           hhmm=clock.hhmm, form=ConfirmForm(),
-                           pending=door.pending_count(db.session, venue))
+    return render_template(
+        "venues/staff/manage.html",
+        venue=venue,
+        weekdays=WEEKDAY_LABELS,
+        hhmm=clock.hhmm,
+        form=ConfirmForm(),
+        pending=door.pending_count(db.session, venue),
+    )
 
 
 @bp.route("/<int:venue_id>/spaces/new", methods=["GET", "POST"])
@@ -203,10 +295,14 @@ def space(venue_id: int, space_id: int | None = None):
         form.capacity.data, form.max_party_size.data, form.max_steps.data = 50, 4, 2
         form.slot_minutes.data = 60
     done = submit_to_service(
-        form, lambda: admin.save_space(db.session, current_user, venue, space_obj, form.data),
+        form,
+        lambda: admin.save_space(db.session, current_user, venue, space_obj, form.data),
         success=_("Space saved; slots for the next 14 days are updated."),
-        then=url_for("venue_staff.manage", venue_id=venue.id))
-    return done or render_template("venues/staff/space.html", form=form, venue=venue, space=space_obj)
+        then=url_for("venue_staff.manage", venue_id=venue.id),
+    )
+    return done or render_template(
+        "venues/staff/space.html", form=form, venue=venue, space=space_obj
+    )
 
 
 @bp.route("/<int:venue_id>/hours", methods=["GET", "POST"])
@@ -219,12 +315,22 @@ def hours(venue_id: int):
             getattr(form, f"opens_{h.weekday}").data = clock.hhmm(h.opens)
             getattr(form, f"closes_{h.weekday}").data = clock.hhmm(h.closes)
     done = submit_to_service(
-        form, lambda: admin.save_hours(db.session, current_user, venue, {
-            d: (getattr(form, f"opens_{d}").data, getattr(form, f"closes_{d}").data) for d in range(7)}),
+        form,
+        lambda: admin.save_hours(
+            db.session,
+            current_user,
+            venue,
+            {
+                d: (getattr(form, f"opens_{d}").data, getattr(form, f"closes_{d}").data)
+                for d in range(7)
+            },
+        ),
         success=_("Opening hours saved; slots for the next 14 days are updated."),
-        then=url_for("venue_staff.manage", venue_id=venue.id))
-    return done or render_template("venues/staff/hours.html", form=form, venue=venue,
-                                   weekdays=WEEKDAY_LABELS)
+        then=url_for("venue_staff.manage", venue_id=venue.id),
+    )
+    return done or render_template(
+        "venues/staff/hours.html", form=form, venue=venue, weekdays=WEEKDAY_LABELS
+    )
 
 
 @bp.route("/<int:venue_id>/closures", methods=["GET", "POST"])
@@ -233,11 +339,21 @@ def closure(venue_id: int):
     venue = _venue_for(venue_id, *ADMIN_ROLES)
     form = ClosureForm()
     done = submit_to_service(
-        form, lambda: admin.add_closure(db.session, current_user, venue, form.starts_on.data,
-                                        form.ends_on.data, form.reason.data),
-        success=lambda result: _("Closure saved. %(n)d booking(s) were cancelled and the residents told why.",
-                                 n=result[1]),
-        then=url_for("venue_staff.manage", venue_id=venue.id))
+        form,
+        lambda: admin.add_closure(
+            db.session,
+            current_user,
+            venue,
+            form.starts_on.data,
+            form.ends_on.data,
+            form.reason.data,
+        ),
+        success=lambda result: _(
+            "Closure saved. %(n)d booking(s) were cancelled and the residents told why.",
+            n=result[1],
+        ),
+        then=url_for("venue_staff.manage", venue_id=venue.id),
+    )
     return done or render_template("venues/staff/closure.html", form=form, venue=venue)
 
 
@@ -260,11 +376,21 @@ def photos(venue_id: int):
     venue = _venue_for(venue_id, *ADMIN_ROLES)
     form = PhotoForm()
     done = submit_to_service(
-        form, lambda: admin.add_photo(db.session, current_user, venue, form.photo.data.read(),
-                                      form.alt_zh.data, form.alt_en.data),
-        success=_("Photo added."), then=url_for("venue_staff.photos", venue_id=venue.id))
-    return done or render_template("venues/staff/photos.html", form=form, venue=venue,
-                                   delete_form=ConfirmForm())
+        form,
+        lambda: admin.add_photo(
+            db.session,
+            current_user,
+            venue,
+            form.photo.data.read(),
+            form.alt_zh.data,
+            form.alt_en.data,
+        ),
+        success=_("Photo added."),
+        then=url_for("venue_staff.photos", venue_id=venue.id),
+    )
+    return done or render_template(
+        "venues/staff/photos.html", form=form, venue=venue, delete_form=ConfirmForm()
+    )
 
 
 @bp.route("/<int:venue_id>/photos/<int:photo_id>/delete", methods=["POST"])
@@ -283,5 +409,6 @@ def delete_photo(venue_id: int, photo_id: int):
 @media_bp.route("/media/venues/<filename>")
 def media(filename: str):
     """Venue photos are public; the filename is random and re-encoded on upload."""
-    return send_from_directory(current_app.config["UPLOAD_DIR"] + "/venues", filename,
-                               max_age=86400)
+    return send_from_directory(
+        current_app.config["UPLOAD_DIR"] + "/venues", filename, max_age=86400
+    )

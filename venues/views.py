@@ -1,4 +1,5 @@
 """Residents: find a venue, see its availability, book a slot or a span."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,15 +12,22 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
+from app.accounts.models import HelpService
+from app.acting import current_holder
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, member_or_none
 from app.places.models import Town
 from bookings.models import CapacityBucket
 from bookings.services import SoldOut
-from app.accounts.models import HelpService
-from app.acting import current_holder
-from venues.forms import WEEKDAY_LABELS, ConfirmForm, PartySizeForm, SearchForm, SpanForm, party_choices
+from venues.forms import (
+    WEEKDAY_LABELS,
+    ConfirmForm,
+    PartySizeForm,
+    SearchForm,
+    SpanForm,
+    party_choices,
+)
 from venues.models import BookingMode, Space, VenueType
 from venues.services import booking as booking_service
 from venues.services import catalogue
@@ -31,18 +39,33 @@ bp = Blueprint("venues", __name__, url_prefix="/venues")
 def index():
     form = SearchForm(request.args)
     form.town.choices = [SelectChoice("", _("Any town"))] + [
-        SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))]
+        SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))
+    ]
     searched = bool(request.args)
     venues = []
     if not searched or form.validate():
-        venues = catalogue.search(db.session, catalogue.Filters(
-            q=form.q.data or "", type=member_or_none(VenueType, form.type.data),
-            town_id=form.town.data, day=form.day.data, time_of_day=form.time_of_day.data or None,
-            min_free=form.places.data or 0, facilities=tuple(form.facilities.data or ())))
+        venues = catalogue.search(
+            db.session,
+            catalogue.Filters(
+                q=form.q.data or "",
+                type=member_or_none(VenueType, form.type.data),
+                town_id=form.town.data,
+                day=form.day.data,
+                time_of_day=form.time_of_day.data or None,
+                min_free=form.places.data or 0,
+                facilities=tuple(form.facilities.data or ()),
+            ),
+        )
     free = catalogue.venues_with_free_counts(db.session, venues)
-    return render_template("venues/index.html", form=form if searched else SearchForm(formdata=None),
-                           search_form=form, venues=venues, free=free, searched=searched,
-                           town_choices=form.town.choices)
+    return render_template(
+        "venues/index.html",
+        form=form if searched else SearchForm(formdata=None),
+        search_form=form,
+        venues=venues,
+        free=free,
+        searched=searched,
+        town_choices=form.town.choices,
+    )
 
 
 def _venue_or_404(venue_id: int):
@@ -72,11 +95,20 @@ def _parse_day(value: str) -> date:
 @bp.route("/<int:venue_id>")
 def show(venue_id: int):
     venue = _venue_or_404(venue_id)
-    spaces = [(space, catalogue.fortnight(db.session, venue, space))
-              for space in venue.spaces if space.active]
+    spaces = [
+        (space, catalogue.fortnight(db.session, venue, space))
+        for space in venue.spaces
+        if space.active
+    ]
     upcoming_closures = [c for c in venue.closures if c.ends_on >= clock.today()]
-    return render_template("venues/show.html", venue=venue, spaces=spaces, weekdays=WEEKDAY_LABELS,
-                           hours=catalogue.hours_by_weekday(venue), closures=upcoming_closures)
+    return render_template(
+        "venues/show.html",
+        venue=venue,
+        spaces=spaces,
+        weekdays=WEEKDAY_LABELS,
+        hours=catalogue.hours_by_weekday(venue),
+        closures=upcoming_closures,
+    )
 
 
 @bp.route("/<int:venue_id>/spaces/<int:space_id>/<day>")
@@ -85,9 +117,16 @@ def day(venue_id: int, space_id: int, day: str):
     space = _space_or_404(venue, space_id)
     the_day = _parse_day(day)
     slots = catalogue.day_slots(db.session, space, the_day)
-    return render_template("venues/day.html", venue=venue, space=space, day=the_day, slots=slots,
-                           now=clock.now(), opens=catalogue.booking_opens_at(venue, the_day),
-                           closure=catalogue.closed_on(venue, the_day))
+    return render_template(
+        "venues/day.html",
+        venue=venue,
+        space=space,
+        day=the_day,
+        slots=slots,
+        now=clock.now(),
+        opens=catalogue.booking_opens_at(venue, the_day),
+        closure=catalogue.closed_on(venue, the_day),
+    )
 
 
 def _slot_or_404(bucket_id: int):
@@ -107,9 +146,17 @@ def party(bucket_id: int):
     form = PartySizeForm(party_size=request.args.get("party_size"))
     form.party_size.choices = party_choices(space.max_party_size)
     if form.validate_on_submit():
-        return redirect(url_for("venues.check", bucket_id=bucket.id, party_size=form.party_size.data))
-    return render_template("venues/party.html", form=form, bucket=bucket, space=space,
-                           venue=space.venue, holder=current_holder(HelpService.VENUES))
+        return redirect(
+            url_for("venues.check", bucket_id=bucket.id, party_size=form.party_size.data)
+        )
+    return render_template(
+        "venues/party.html",
+        form=form,
+        bucket=bucket,
+        space=space,
+        venue=space.venue,
+        holder=current_holder(HelpService.VENUES),
+    )
 
 
 @bp.route("/slots/<int:bucket_id>/check")
@@ -117,13 +164,25 @@ def party(bucket_id: int):
 def check(bucket_id: int):
     bucket, space = _slot_or_404(bucket_id)
     party_size = request.args.get("party_size", type=int)
-    if space.mode != BookingMode.GENERAL or not party_size or not 1 <= party_size <= space.max_party_size:
+    if (
+        space.mode != BookingMode.GENERAL
+        or not party_size
+        or not 1 <= party_size <= space.max_party_size
+    ):
         return redirect(url_for("venues.party", bucket_id=bucket_id))
     form = ConfirmForm(idempotency_key=uuid.uuid4().hex)
-    return render_template("venues/check.html", form=form, bucket=bucket, space=space,
-                           venue=space.venue, party_size=party_size, holder=current_holder(HelpService.VENUES),
-                           starts_at=bucket.starts_at, ends_at=bucket.ends_at,
-                           action=url_for("venues.confirm", bucket_id=bucket.id, party_size=party_size))
+    return render_template(
+        "venues/check.html",
+        form=form,
+        bucket=bucket,
+        space=space,
+        venue=space.venue,
+        party_size=party_size,
+        holder=current_holder(HelpService.VENUES),
+        starts_at=bucket.starts_at,
+        ends_at=bucket.ends_at,
+        action=url_for("venues.confirm", bucket_id=bucket.id, party_size=party_size),
+    )
 
 
 @bp.route("/slots/<int:bucket_id>/confirm", methods=["POST"])
@@ -136,18 +195,30 @@ def confirm(bucket_id: int):
     if form.validate_on_submit():
         try:
             booking = booking_service.book_general(
-                db.session, current_user, holder, bucket.id, party_size,
-                idempotency_key=form.idempotency_key.data or None)
+                db.session,
+                current_user,
+                holder,
+                bucket.id,
+                party_size,
+                idempotency_key=form.idempotency_key.data or None,
+            )
         except DomainError as error:
             add_error(form, error)
             db.session.rollback()
             bucket, space = _slot_or_404(bucket_id)
-            return render_template("venues/check.html", form=form, bucket=bucket, space=space,
-                                   venue=space.venue, party_size=party_size, holder=holder,
-                                   starts_at=bucket.starts_at, ends_at=bucket.ends_at,
-                                   sold_out=isinstance(error, SoldOut),
-                                   action=url_for("venues.confirm", bucket_id=bucket.id,
-                                                  party_size=party_size)), 409 if isinstance(error, SoldOut) else 400
+            return render_template(
+                "venues/check.html",
+                form=form,
+                bucket=bucket,
+                space=space,
+                venue=space.venue,
+                party_size=party_size,
+                holder=holder,
+                starts_at=bucket.starts_at,
+                ends_at=bucket.ends_at,
+                sold_out=isinstance(error, SoldOut),
+                action=url_for("venues.confirm", bucket_id=bucket.id, party_size=party_size),
+            ), 409 if isinstance(error, SoldOut) else 400
         return redirect(url_for("my_bookings.show", reference=booking.reference, new=1))
     return redirect(url_for("venues.check", bucket_id=bucket_id, party_size=party_size))
 
@@ -160,28 +231,48 @@ def join_waitlist(bucket_id: int):
     party_size = request.form.get("party_size", type=int) or 1
     if form.validate_on_submit():
         try:
-            entry = booking_service.join_waitlist(db.session, current_user, current_holder(HelpService.VENUES),
-                                                  bucket.id, party_size)
+            entry = booking_service.join_waitlist(
+                db.session, current_user, current_holder(HelpService.VENUES), bucket.id, party_size
+            )
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "error")
-            return redirect(url_for("venues.day", venue_id=space.venue_id, space_id=space.id,
-                                    day=clock.local(bucket.starts_at).date().isoformat()))
-        flash(_("You are number %(n)d on the waitlist. If places free up, we will offer them to you in your inbox.",
-                n=booking_service.waitlist_position(db.session, entry)), "success")
+            return redirect(
+                url_for(
+                    "venues.day",
+                    venue_id=space.venue_id,
+                    space_id=space.id,
+                    day=clock.local(bucket.starts_at).date().isoformat(),
+                )
+            )
+        flash(
+            _(
+                "You are number %(n)d on the waitlist. If places free up, we will offer them to you in your inbox.",
+                n=booking_service.waitlist_position(db.session, entry),
+            ),
+            "success",
+        )
     return redirect(url_for("my_bookings.index"))
 
 
 # --- Personalised: the whole space for a chosen span ----------------------------------------
 
+
 def _span_choices(space: Space, the_day: date):
     now = clock.now()
-    free = [b for b in catalogue.day_slots(db.session, space, the_day)
-            if b.remaining >= 1 and b.starts_at > now]
-    starts = [SelectChoice(b.starts_at.isoformat(), clock.local(b.starts_at).strftime("%H:%M"))
-              for b in free]
-    steps = [SelectChoice(str(n), _("%(n)d minutes", n=n * space.slot_minutes))
-             for n in range(1, space.max_steps + 1)]
+    free = [
+        b
+        for b in catalogue.day_slots(db.session, space, the_day)
+        if b.remaining >= 1 and b.starts_at > now
+    ]
+    starts = [
+        SelectChoice(b.starts_at.isoformat(), clock.local(b.starts_at).strftime("%H:%M"))
+        for b in free
+    ]
+    steps = [
+        SelectChoice(str(n), _("%(n)d minutes", n=n * space.slot_minutes))
+        for n in range(1, space.max_steps + 1)
+    ]
     return starts, steps
 
 
@@ -196,10 +287,19 @@ def span(venue_id: int, space_id: int, day: str):
     form = SpanForm(start=request.args.get("start"), steps=request.args.get("steps"))
     form.start.choices, form.steps.choices = _span_choices(space, the_day)
     if form.validate_on_submit():
-        return redirect(url_for("venues.span_check", space_id=space.id, start=form.start.data,
-                                steps=form.steps.data))
-    return render_template("venues/span.html", form=form, venue=venue, space=space, day=the_day,
-                           holder=current_holder(HelpService.VENUES))
+        return redirect(
+            url_for(
+                "venues.span_check", space_id=space.id, start=form.start.data, steps=form.steps.data
+            )
+        )
+    return render_template(
+        "venues/span.html",
+        form=form,
+        venue=venue,
+        space=space,
+        day=the_day,
+        holder=current_holder(HelpService.VENUES),
+    )
 
 
 def _span_args(space: Space):
@@ -208,7 +308,11 @@ def _span_args(space: Space):
         steps = int(request.args.get("steps", ""))
     except ValueError:
         return None, None
-    if start.tzinfo is None or not 1 <= steps <= space.max_steps or not clock.plausible(start.date()):
+    if (
+        start.tzinfo is None
+        or not 1 <= steps <= space.max_steps
+        or not clock.plausible(start.date())
+    ):
         return None, None  # (a start next to the year 9999 overflowed: tests/test_fuzz.py)
     return start, steps
 
@@ -223,12 +327,20 @@ def span_check(space_id: int):
     if start is None:
         abort(404)
     form = ConfirmForm(idempotency_key=uuid.uuid4().hex)
-    return render_template("venues/check.html", form=form, space=space, venue=space.venue,
-                           holder=current_holder(HelpService.VENUES), starts_at=start,
-                           ends_at=start + timedelta(minutes=steps * space.slot_minutes),
-                           party_size=None, steps=steps,
-                           action=url_for("venues.span_confirm", space_id=space.id,
-                                          start=start.isoformat(), steps=steps))
+    return render_template(
+        "venues/check.html",
+        form=form,
+        space=space,
+        venue=space.venue,
+        holder=current_holder(HelpService.VENUES),
+        starts_at=start,
+        ends_at=start + timedelta(minutes=steps * space.slot_minutes),
+        party_size=None,
+        steps=steps,
+        action=url_for(
+            "venues.span_confirm", space_id=space.id, start=start.isoformat(), steps=steps
+        ),
+    )
 
 
 @bp.route("/spaces/<int:space_id>/confirm", methods=["POST"])
@@ -245,17 +357,33 @@ def span_confirm(space_id: int):
     if form.validate_on_submit():
         try:
             booking = booking_service.book_personalised(
-                db.session, current_user, holder, space.id, start, steps,
-                idempotency_key=form.idempotency_key.data or None)
+                db.session,
+                current_user,
+                holder,
+                space.id,
+                start,
+                steps,
+                idempotency_key=form.idempotency_key.data or None,
+            )
         except DomainError as error:
             db.session.rollback()
             add_error(form, error)
             space = db.session.get(Space, space_id)
-            return render_template("venues/check.html", form=form, space=space, venue=space.venue,
-                                   holder=holder, starts_at=start,
-                                   ends_at=start + timedelta(minutes=steps * space.slot_minutes),
-                                   party_size=None, steps=steps,
-                                   action=url_for("venues.span_confirm", space_id=space.id,
-                                                  start=start.isoformat(), steps=steps)), 409
+            return render_template(
+                "venues/check.html",
+                form=form,
+                space=space,
+                venue=space.venue,
+                holder=holder,
+                starts_at=start,
+                ends_at=start + timedelta(minutes=steps * space.slot_minutes),
+                party_size=None,
+                steps=steps,
+                action=url_for(
+                    "venues.span_confirm", space_id=space.id, start=start.isoformat(), steps=steps
+                ),
+            ), 409
         return redirect(url_for("my_bookings.show", reference=booking.reference, new=1))
-    return redirect(url_for("venues.span_check", space_id=space.id, start=start.isoformat(), steps=steps))
+    return redirect(
+        url_for("venues.span_check", space_id=space.id, start=start.isoformat(), steps=steps)
+    )

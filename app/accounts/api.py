@@ -6,8 +6,7 @@ from marshmallow import Schema, fields
 from app.accounts.services import mask_phone
 from app.api import SECURITY, current_api_user, token_required
 
-blp = Blueprint("api_accounts", __name__, url_prefix="/api/v1",
-                description="The signed-in person")
+blp = Blueprint("api_accounts", __name__, url_prefix="/api/v1", description="The signed-in person")
 
 
 class RoleSchema(Schema):
@@ -33,8 +32,15 @@ class MeSchema(Schema):
 def me():
     """The token's owner: profile and roles."""
     user = current_api_user()
-    return {"id": user.id, "name": user.name, "phone_masked": mask_phone(user.phone),
-            "username": user.username, "locale": user.locale,
-            "display_mode": user.display_mode.value,
-            "roles": [{"role": a.role.value, "scope_kind": a.scope_kind, "scope_id": a.scope_id}
-                      for a in user.roles]}
+    return {
+        "id": user.id,
+        "name": user.name,
+        "phone_masked": mask_phone(user.phone),
+        "username": user.username,
+        "locale": user.locale,
+        "display_mode": user.display_mode.value,
+        "roles": [
+            {"role": a.role.value, "scope_kind": a.scope_kind, "scope_id": a.scope_id}
+            for a in user.roles
+        ],
+    }

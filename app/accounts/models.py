@@ -24,7 +24,7 @@ class Role(enum.StrEnum):
     TOWN_SUPERVISOR = "town_supervisor"
     DISTRICT_SUPERVISOR = "district_supervisor"
     COMMUNITY_HELPER = "community_helper"
-    SERVICE_DESK = "service_desk"          # district-wide: verifies what people show at a desk
+    SERVICE_DESK = "service_desk"  # district-wide: verifies what people show at a desk
     ADMINISTRATOR = "administrator"
 
     @property
@@ -59,8 +59,12 @@ ROLE_SCOPES = {
     Role.PROPERTY_MANAGER: "estate",
     Role.TOWN_SUPERVISOR: "town",
 }
-SCOPE_REQUIRED = {Role.VENUE_STAFF, Role.CARPARK_OPERATOR, Role.PROPERTY_MANAGER,
-                  Role.TOWN_SUPERVISOR}
+SCOPE_REQUIRED = {
+    Role.VENUE_STAFF,
+    Role.CARPARK_OPERATOR,
+    Role.PROPERTY_MANAGER,
+    Role.TOWN_SUPERVISOR,
+}
 
 
 class DisplayMode(enum.StrEnum):
@@ -81,18 +85,22 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(8), default="zh_CN")
     display_mode: Mapped[DisplayMode] = mapped_column(
-        str_enum(DisplayMode, 16),
-        default=DisplayMode.STANDARD)
+        str_enum(DisplayMode, 16), default=DisplayMode.STANDARD
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # The home the person says is theirs (a claim until the estate's manager or register
     # confirms it: app/places/services.py). Pending or verified; never more than one.
     home_claim = relationship(
-        "HomeClaim", uselist=False, viewonly=True,
-        primaryjoin="and_(User.id == HomeClaim.user_id, HomeClaim.status.in_(['pending', 'verified']))")
-    roles: Mapped[list["RoleAssignment"]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+        "HomeClaim",
+        uselist=False,
+        viewonly=True,
+        primaryjoin="and_(User.id == HomeClaim.user_id, HomeClaim.status.in_(['pending', 'verified']))",
+    )
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -133,7 +141,11 @@ class User(UserMixin, db.Model):
         return self.phone or self.username or ""
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+        method = (
+            current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+            if has_app_context()
+            else "scrypt"
+        )
         self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
@@ -180,8 +192,7 @@ class RoleAssignment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    role: Mapped[Role] = mapped_column(
-        str_enum(Role, 32))
+    role: Mapped[Role] = mapped_column(str_enum(Role, 32))
     scope_kind: Mapped[str | None] = mapped_column(String(16))
     scope_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -195,8 +206,9 @@ class ApiToken(db.Model):
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
-                                         index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(64))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -210,9 +222,10 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def lookup(cls, session, token: str) -> "ApiToken | None":
-        return session.scalar(select(cls).where(cls.digest == cls.digest_of(token),
-                                                cls.revoked_at.is_(None)))
+    def lookup(cls, session, token: str) -> ApiToken | None:
+        return session.scalar(
+            select(cls).where(cls.digest == cls.digest_of(token), cls.revoked_at.is_(None))
+        )
 
 
 class HelpService(enum.StrEnum):
@@ -232,14 +245,23 @@ class HelpService(enum.StrEnum):
         return HELP_SERVICE_SCOPES[self]
 
 
-HELP_SERVICE_LABELS = {HelpService.VENUES: _l("Venue bookings"), HelpService.PARKING: _l("Parking"),
-                       HelpService.REPAIRS: _l("Repair reports")}
+HELP_SERVICE_LABELS = {
+    HelpService.VENUES: _l("Venue bookings"),
+    HelpService.PARKING: _l("Parking"),
+    HelpService.REPAIRS: _l("Repair reports"),
+}
 # What the consent page promises, and what the code grants: nothing else of the resident's is
 # shown to the helper (no wallet balance, payments, gate history or vehicles in any case).
 HELP_SERVICE_SCOPES = {
-    HelpService.VENUES: _l("Book, cancel and accept waitlist offers at venues; see your venue bookings."),
-    HelpService.PARKING: _l("Reserve and cancel parking spaces and sign or cancel off-peak contracts for your registered plates; see those reservations and contracts. Not your wallet, payments or where your car has parked."),
-    HelpService.REPAIRS: _l("Report repairs for your home and follow your reports, including private ones."),
+    HelpService.VENUES: _l(
+        "Book, cancel and accept waitlist offers at venues; see your venue bookings."
+    ),
+    HelpService.PARKING: _l(
+        "Reserve and cancel parking spaces and sign or cancel off-peak contracts for your registered plates; see those reservations and contracts. Not your wallet, payments or where your car has parked."
+    ),
+    HelpService.REPAIRS: _l(
+        "Report repairs for your home and follow your reports, including private ones."
+    ),
 }
 
 
@@ -248,13 +270,16 @@ class HelperConsent(db.Model):
     it names, and only those."""
 
     __tablename__ = "helper_consent"
-    __table_args__ = (UniqueConstraint("resident_id", "helper_id"),
-                      CheckConstraint("venues OR parking OR repairs", name="names_a_service"))
+    __table_args__ = (
+        UniqueConstraint("resident_id", "helper_id"),
+        CheckConstraint("venues OR parking OR repairs", name="names_a_service"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    helper_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
-                                           index=True)
+    helper_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     venues: Mapped[bool] = mapped_column(Boolean, default=False)

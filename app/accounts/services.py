@@ -1,4 +1,5 @@
 """Account operations: registration, authentication, profiles, roles and API tokens."""
+
 from __future__ import annotations
 
 import secrets
@@ -7,8 +8,16 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from app.accounts.models import (SCOPE_REQUIRED, ApiToken, DisplayMode, HelperConsent, HelpService,
-                                 Role, RoleAssignment, User)
+from app.accounts.models import (
+    SCOPE_REQUIRED,
+    ApiToken,
+    DisplayMode,
+    HelperConsent,
+    HelpService,
+    Role,
+    RoleAssignment,
+    User,
+)
 from app.db import utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
@@ -23,11 +32,21 @@ def normalize_phone(raw: str) -> str:
         number = phonenumbers.parse(raw or "", "CN")
     except phonenumbers.NumberParseException:
         number = None
-    if (number is None or number.country_code != 86 or not phonenumbers.is_valid_number(number)
-            or phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
-                                                        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)):
-        raise DomainError(_l("Enter a mainland China mobile number with 11 digits, like 139 1234 5678"),
-                          field="phone", code="invalid_phone")
+    if (
+        number is None
+        or number.country_code != 86
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number)
+        not in (
+            phonenumbers.PhoneNumberType.MOBILE,
+            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        )
+    ):
+        raise DomainError(
+            _l("Enter a mainland China mobile number with 11 digits, like 139 1234 5678"),
+            field="phone",
+            code="invalid_phone",
+        )
     return str(number.national_number)
 
 
@@ -40,8 +59,12 @@ def mask_phone(phone: str | None) -> str:
 
 def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise DomainError(_l("Password must be at least %(n)d characters"),
-                          field="password", code="weak_password", n=MIN_PASSWORD_LENGTH)
+        raise DomainError(
+            _l("Password must be at least %(n)d characters"),
+            field="password",
+            code="weak_password",
+            n=MIN_PASSWORD_LENGTH,
+        )
 
 
 def find_by_login(session, login: str) -> User | None:
@@ -52,8 +75,9 @@ def find_by_login(session, login: str) -> User | None:
         candidates.append(normalize_phone(login))
     except DomainError:
         pass
-    return session.scalar(select(User).where(or_(User.phone.in_(candidates),
-                                                 User.username == login)))
+    return session.scalar(
+        select(User).where(or_(User.phone.in_(candidates), User.username == login))
+    )
 
 
 def authenticate(session, login: str, password: str) -> User | None:
@@ -64,14 +88,26 @@ def authenticate(session, login: str, password: str) -> User | None:
     return user
 
 
-def register_resident(session, *, phone: str, name: str, password: str,
-                      locale: str = "zh_CN", display_mode: DisplayMode = DisplayMode.STANDARD) -> User:
+def register_resident(
+    session,
+    *,
+    phone: str,
+    name: str,
+    password: str,
+    locale: str = "zh_CN",
+    display_mode: DisplayMode = DisplayMode.STANDARD,
+) -> User:
     """Create a resident account. The phone number must be a valid mobile and not yet registered."""
     phone = normalize_phone(phone)
     check_password_strength(password)
     if session.scalar(select(User.id).where(User.phone == phone)) is not None:
-        raise Conflict(_l("This mobile number is already registered. Sign in instead, or reset your password at the service desk."),
-                       field="phone", code="phone_taken")
+        raise Conflict(
+            _l(
+                "This mobile number is already registered. Sign in instead, or reset your password at the service desk."
+            ),
+            field="phone",
+            code="phone_taken",
+        )
     user = User(phone=phone, name=name.strip(), locale=locale, display_mode=display_mode)
     user.set_password(password)
     user.roles.append(RoleAssignment(role=Role.RESIDENT))
@@ -80,8 +116,15 @@ def register_resident(session, *, phone: str, name: str, password: str,
     return user
 
 
-def create_user(session, *, username: str | None, password: str, name: str | None = None,
-                phone: str | None = None, roles: list[tuple[Role, str | None]] = ()) -> User:
+def create_user(
+    session,
+    *,
+    username: str | None,
+    password: str,
+    name: str | None = None,
+    phone: str | None = None,
+    roles: list[tuple[Role, str | None]] = (),
+) -> User:
     """Create a user (staff accounts, from the CLI and demo data) with roles.
 
     `roles` is a list of (role, scope) where scope is "kind:id" or None.
@@ -94,8 +137,12 @@ def create_user(session, *, username: str | None, password: str, name: str | Non
     if username and session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(_l("The username %(name)s is taken"), code="username_taken", name=username)
     if phone and session.scalar(select(User.id).where(User.phone == phone)):
-        raise Conflict(_l("This mobile number is already registered. Sign in instead, or reset your password at the service desk."),
-                       code="phone_taken")
+        raise Conflict(
+            _l(
+                "This mobile number is already registered. Sign in instead, or reset your password at the service desk."
+            ),
+            code="phone_taken",
+        )
     user = User(username=username, phone=phone, name=name or username or phone)
     user.set_password(password)
     session.add(user)
@@ -112,11 +159,17 @@ def assign_role(session, user: User, role: Role, scope: str | None = None) -> Ro
         obj = resolve_scope(session, scope)
         scope_kind, scope_id = obj.scope_kind, obj.id
         if role.scope_kind != scope_kind:
-            raise DomainError(_l("The role %(role)s cannot be scoped to a %(kind)s"),
-                              role=role.value, kind=scope_kind)
+            raise DomainError(
+                _l("The role %(role)s cannot be scoped to a %(kind)s"),
+                role=role.value,
+                kind=scope_kind,
+            )
     elif role in SCOPE_REQUIRED:
-        raise DomainError(_l("The role %(role)s needs a scope such as %(kind)s:ID"),
-                          role=role.value, kind=role.scope_kind)
+        raise DomainError(
+            _l("The role %(role)s needs a scope such as %(kind)s:ID"),
+            role=role.value,
+            kind=role.scope_kind,
+        )
     for existing in user.roles:
         if (existing.role, existing.scope_kind, existing.scope_id) == (role, scope_kind, scope_id):
             return existing
@@ -125,24 +178,46 @@ def assign_role(session, user: User, role: Role, scope: str | None = None) -> Ro
     return assignment
 
 
-def update_profile(session, user: User, *, name: str, phone: str | None, locale: str,
-                   display_mode: DisplayMode, home_estate_id: int | None, home_building: str,
-                   home_unit: str, home_room: str, register_phone_match: bool = False) -> User:
+def update_profile(
+    session,
+    user: User,
+    *,
+    name: str,
+    phone: str | None,
+    locale: str,
+    display_mode: DisplayMode,
+    home_estate_id: int | None,
+    home_building: str,
+    home_unit: str,
+    home_room: str,
+    register_phone_match: bool = False,
+) -> User:
     """Save the profile form. A phone number that belongs to another account is refused. A
     changed home is a new claim (app/places/services.py `set_home`): the old one's access ends."""
     if phone:
         phone = normalize_phone(phone)
         other = session.scalar(select(User.id).where(User.phone == phone, User.id != user.id))
         if other is not None:
-            raise Conflict(_l("This mobile number belongs to another account"), field="phone",
-                           code="phone_taken")
+            raise Conflict(
+                _l("This mobile number belongs to another account"),
+                field="phone",
+                code="phone_taken",
+            )
     elif user.username is None:
         raise DomainError(_l("Enter your mobile number: you sign in with it"), field="phone")
     if home_estate_id is not None:
         resolve_scope(session, f"estate:{home_estate_id}")
     from app.places.services import set_home
-    set_home(session, user, home_estate_id, home_building, home_unit, home_room,
-             register_phone_match=register_phone_match)
+
+    set_home(
+        session,
+        user,
+        home_estate_id,
+        home_building,
+        home_unit,
+        home_room,
+        register_phone_match=register_phone_match,
+    )
     user.name = name.strip()
     user.phone = phone or None
     user.locale = locale
@@ -165,9 +240,13 @@ def get_user(session, login: str) -> User:
 
 
 def _consent(session, actor: User, resident: User) -> HelperConsent | None:
-    return session.scalar(select(HelperConsent).where(
-        HelperConsent.resident_id == resident.id, HelperConsent.helper_id == actor.id,
-        HelperConsent.revoked_at.is_(None)))
+    return session.scalar(
+        select(HelperConsent).where(
+            HelperConsent.resident_id == resident.id,
+            HelperConsent.helper_id == actor.id,
+            HelperConsent.revoked_at.is_(None),
+        )
+    )
 
 
 def can_act_for(session, actor: User, resident: User, service: HelpService | str) -> bool:
@@ -193,13 +272,21 @@ def grant_consent(session, resident: User, helper_login: str, services) -> Helpe
     one), replacing what an earlier consent to the same helper named. Committed."""
     services = {HelpService(s) for s in services or ()}
     if not services:
-        raise DomainError(_l("Choose at least one service the helper may act in."), field="services",
-                          code="no_service")
+        raise DomainError(
+            _l("Choose at least one service the helper may act in."),
+            field="services",
+            code="no_service",
+        )
     helper = find_by_login(session, helper_login)
     if helper is None or helper.id == resident.id or not helper.has_role(Role.COMMUNITY_HELPER):
-        raise NotFound(_l("There is no community helper with that username or number"), field="helper")
-    consent = session.scalar(select(HelperConsent).where(
-        HelperConsent.resident_id == resident.id, HelperConsent.helper_id == helper.id))
+        raise NotFound(
+            _l("There is no community helper with that username or number"), field="helper"
+        )
+    consent = session.scalar(
+        select(HelperConsent).where(
+            HelperConsent.resident_id == resident.id, HelperConsent.helper_id == helper.id
+        )
+    )
     if consent is None:
         consent = HelperConsent(resident_id=resident.id, helper_id=helper.id)
         session.add(consent)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
-                   url_for)
-from flask_babel import format_time, gettext as _
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_time
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -47,11 +47,18 @@ def init_limits(app, limiter) -> None:
     client address, so guessing one password or many accounts are both slowed down. Installed
     on each app's own view table, since the limiter is per app."""
     view = app.view_functions["accounts.login"]
-    view = limiter.limit(lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
-                         key_func=_login_key, methods=["POST"], scope="login-account",
-                         deduct_when=lambda response: g.get("login_failed", False))(view)
-    view = limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"],
-                         methods=["POST"], scope="login-address")(view)
+    view = limiter.limit(
+        lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+        key_func=_login_key,
+        methods=["POST"],
+        scope="login-account",
+        deduct_when=lambda response: g.get("login_failed", False),
+    )(view)
+    view = limiter.limit(
+        lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"],
+        methods=["POST"],
+        scope="login-address",
+    )(view)
     app.view_functions["accounts.login"] = view
 
 
@@ -78,13 +85,17 @@ def login():
 def login_locked_out(limit) -> str:
     """The sign-in page, saying plainly that sign-in is paused and until when."""
     form = LoginForm()
-    reset = datetime.fromtimestamp(limit.reset_at, timezone.utc)
-    minutes = max(1, round((limit.reset_at - datetime.now(timezone.utc).timestamp()) / 60))
-    form.form_errors.append(_(
-        "Too many failed attempts. To protect your account, sign-in is paused until %(time)s "
-        "(in about %(minutes)d minutes). If you forgot your password, call %(hotline)s.",
-        time=format_time(reset, "HH:mm"), minutes=minutes,
-        hotline=current_app.config["PORTAL_HOTLINE"]))
+    reset = datetime.fromtimestamp(limit.reset_at, UTC)
+    minutes = max(1, round((limit.reset_at - datetime.now(UTC).timestamp()) / 60))
+    form.form_errors.append(
+        _(
+            "Too many failed attempts. To protect your account, sign-in is paused until %(time)s "
+            "(in about %(minutes)d minutes). If you forgot your password, call %(hotline)s.",
+            time=format_time(reset, "HH:mm"),
+            minutes=minutes,
+            hotline=current_app.config["PORTAL_HOTLINE"],
+        )
+    )
     return render_template("accounts/login.html", form=form, locked=True)
 
 
@@ -104,11 +115,15 @@ def register():
     if form.validate_on_submit():
         try:
             user = services.register_resident(
-                db.session, phone=form.phone.data, name=form.name.data,
+                db.session,
+                phone=form.phone.data,
+                name=form.name.data,
                 password=form.password.data,
-                locale=request.cookies.get(LOCALE_COOKIE) if request.cookies.get(LOCALE_COOKIE)
-                in current_app.config["PORTAL_LOCALES"] else "zh_CN",
-                display_mode=visitor_display_mode())
+                locale=request.cookies.get(LOCALE_COOKIE)
+                if request.cookies.get(LOCALE_COOKIE) in current_app.config["PORTAL_LOCALES"]
+                else "zh_CN",
+                display_mode=visitor_display_mode(),
+            )
         except DomainError as error:
             db.session.rollback()
             add_error(form, error)
@@ -126,7 +141,8 @@ def _estate_choices():
     town_names = {town.id: town.name for town in towns}
     return [SelectChoice("", _("Not set"))] + [
         SelectChoice(str(estate.id), estate.name, optgroup=town_names[estate.town_id])
-        for estate in estates]
+        for estate in estates
+    ]
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -140,13 +156,19 @@ def profile():
     if form.validate_on_submit():
         try:
             services.update_profile(
-                db.session, user, name=form.name.data, phone=form.phone.data,
-                locale=form.locale.data, display_mode=DisplayMode(form.display_mode.data),
+                db.session,
+                user,
+                name=form.name.data,
+                phone=form.phone.data,
+                locale=form.locale.data,
+                display_mode=DisplayMode(form.display_mode.data),
                 home_estate_id=form.home_estate_id.data,
                 # A field left out of the form is None, not "" (a server error, tests/test_fuzz.py).
-                home_building=form.home_building.data or "", home_unit=form.home_unit.data or "",
+                home_building=form.home_building.data or "",
+                home_unit=form.home_unit.data or "",
                 home_room=form.home_room.data or "",
-                register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"])
+                register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"],
+            )
         except DomainError as error:
             db.session.rollback()
             add_error(form, error)
@@ -155,9 +177,12 @@ def profile():
             flash(_("Your details are saved."), "success")
             response = redirect(url_for("accounts.profile"))
             response.set_cookie(LOCALE_COOKIE, user.locale, max_age=365 * 86400, samesite="Lax")
-            response.set_cookie(MODE_COOKIE, user.display_mode.value, max_age=365 * 86400,
-                                samesite="Lax")
+            response.set_cookie(
+                MODE_COOKIE, user.display_mode.value, max_age=365 * 86400, samesite="Lax"
+            )
             return response
     from app.places.services import last_decision
-    return render_template("accounts/profile.html", form=form, user=user,
-                           home_decision=last_decision(db.session, user))
+
+    return render_template(
+        "accounts/profile.html", form=form, user=user, home_decision=last_decision(db.session, user)
+    )

@@ -4,13 +4,15 @@ flask-smorest generates the OpenAPI document from the blueprints and marshmallow
 document cannot drift from the code. We take its Api without its app-wide error handler: HTML
 pages keep their own error pages and only /api/ paths answer in JSON.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
 
 from flask import g, jsonify, request
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import Schema, ValidationError, fields
@@ -25,8 +27,13 @@ from app.extensions import csrf, db
 API_PREFIX = "/api/v1"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 SECURITY = [{"bearerAuth": []}]
-BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer",
-                                "description": "A personal token from `flask create-token`"}}
+BEARER_SCHEME = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal token from `flask create-token`",
+    }
+}
 
 GENERIC_MESSAGES = {
     400: _l("The request could not be understood."),
@@ -72,7 +79,9 @@ class PortalParser(FlaskParser):
             found = {}
             for key, value in source.items(multi=True):
                 found.update({key: problem for problem in text.problems({key: value}).values()})
-            found.update({key: [str(text.CONTROL_MESSAGE)] for key in getattr(source, "had_nul", ())})
+            found.update(
+                {key: [str(text.CONTROL_MESSAGE)] for key in getattr(source, "had_nul", ())}
+            )
         else:
             found = text.problems(location_data)
         if found:
@@ -117,15 +126,21 @@ def handle_http_error(error: HTTPException):
     messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
     if messages:
         extra["fields"] = messages
-    code = "validation_error" if status == 422 else \
-        (error.name or "error").lower().replace(" ", "_").replace("'", "")
+    code = (
+        "validation_error"
+        if status == 422
+        else (error.name or "error").lower().replace(" ", "_").replace("'", "")
+    )
     message = GENERIC_MESSAGES.get(status, error.description)
     return error_response(status, code, message, **extra)
 
 
 def handle_domain_error(error: DomainError):
-    return error_response(error.status, error.code, gettext(str(error.message), **error.params)
-                          if error.params else str(error.message))
+    return error_response(
+        error.status,
+        error.code,
+        gettext(str(error.message), **error.params) if error.params else str(error.message),
+    )
 
 
 def current_api_user():
@@ -148,12 +163,14 @@ def _authenticate_bearer():
     if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_TOUCH_INTERVAL:
         api_token.last_used_at = now
         from app.db import commit_keeping_loaded
+
         commit_keeping_loaded(db.session)
     return api_token.user
 
 
 def token_required(view):
     """Require `Authorization: Bearer <token>`; the token's owner is `current_api_user()`."""
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         user = _authenticate_bearer()
@@ -161,15 +178,24 @@ def token_required(view):
             raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401])
         g.api_user = user
         return view(*args, **kwargs)
+
     return wrapped
 
 
 def init_app(app) -> PortalApi:
-    api = PortalApi(app, spec_kwargs={"info": {"description": (
-        "The JSON side of citizen-portal's services. Authenticate with a personal token: "
-        "`Authorization: Bearer <token>`. Errors are always "
-        "`{\"error\": {\"code\": ..., \"message\": ...}}`, the message in the language asked "
-        "for with Accept-Language (zh-CN by default).")}})
+    api = PortalApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": (
+                    "The JSON side of citizen-portal's services. Authenticate with a personal token: "
+                    "`Authorization: Bearer <token>`. Errors are always "
+                    '`{"error": {"code": ..., "message": ...}}`, the message in the language asked '
+                    "for with Accept-Language (zh-CN by default)."
+                )
+            }
+        },
+    )
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME["bearerAuth"])
     app.extensions["portal_api"] = api
     return api

@@ -1,4 +1,5 @@
 """Recording and reading the audit log."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -9,8 +10,17 @@ from app.db import commit_keeping_loaded
 PAGE_SIZE = 50
 
 
-def record(session, actor, action: str, obj=None, *, object_type: str | None = None,
-           object_id=None, on_behalf_of=None, **details) -> AuditEntry:
+def record(
+    session,
+    actor,
+    action: str,
+    obj=None,
+    *,
+    object_type: str | None = None,
+    object_id=None,
+    on_behalf_of=None,
+    **details,
+) -> AuditEntry:
     """Add an audit entry to the current transaction, so it commits (or not) with the action.
 
     `obj` is any model instance with an `id`; its table name is the object type.
@@ -21,14 +31,18 @@ def record(session, actor, action: str, obj=None, *, object_type: str | None = N
     entry = AuditEntry(
         actor_id=getattr(actor, "id", actor),
         on_behalf_of_id=getattr(on_behalf_of, "id", on_behalf_of),
-        action=action, object_type=object_type or "", object_id=str(object_id or ""),
-        details=details)
+        action=action,
+        object_type=object_type or "",
+        object_id=str(object_id or ""),
+        details=details,
+    )
     session.add(entry)
     return entry
 
 
-def record_access(session, staff, action: str, obj=None, *, resident_id: int | None = None,
-                  **details) -> AuditEntry:
+def record_access(
+    session, staff, action: str, obj=None, *, resident_id: int | None = None, **details
+) -> AuditEntry:
     """Record that `staff` read residents' personal data (a repair ticket, a bookings export, a
     car park's plates), committed at once: the page writes nothing else, and the trace must
     stay whatever happens next. One entry per page or file, never per row shown; `resident_id`
@@ -40,8 +54,14 @@ def record_access(session, staff, action: str, obj=None, *, resident_id: int | N
     return entry
 
 
-def search(session, *, action: str | None = None, object_type: str | None = None,
-           actor_id: int | None = None, page: int = 1) -> list[AuditEntry]:
+def search(
+    session,
+    *,
+    action: str | None = None,
+    object_type: str | None = None,
+    actor_id: int | None = None,
+    page: int = 1,
+) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
     if action:
         query = query.where(AuditEntry.action == action)

@@ -18,5 +18,11 @@ def log():
     action = request.args.get("action") or None
     object_type = request.args.get("object_type") or None
     entries = services.search(db.session, action=action, object_type=object_type, page=page)
-    return render_template("audit/log.html", entries=entries, page=page, action=action or "",
-                           object_type=object_type or "", page_size=services.PAGE_SIZE)
+    return render_template(
+        "audit/log.html",
+        entries=entries,
+        page=page,
+        action=action or "",
+        object_type=object_type or "",
+        page_size=services.PAGE_SIZE,
+    )

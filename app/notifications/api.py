@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -7,10 +8,13 @@ from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.extensions import db
 from app.notifications import services
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
-from flask_babel import lazy_gettext as _l
 
-blp = Blueprint("api_notifications", __name__, url_prefix="/api/v1/notifications",
-                description="The in-app inbox (站内信)")
+blp = Blueprint(
+    "api_notifications",
+    __name__,
+    url_prefix="/api/v1/notifications",
+    description="The in-app inbox (站内信)",
+)
 
 
 class NotificationSchema(Schema):
@@ -35,8 +39,9 @@ class InboxQuerySchema(Schema):
 @token_required
 def list_notifications(args):
     """Messages for the token's owner, newest first."""
-    return services.inbox(db.session, current_api_user().id, limit=args["limit"],
-                          offset=args["offset"])
+    return services.inbox(
+        db.session, current_api_user().id, limit=args["limit"], offset=args["offset"]
+    )
 
 
 @blp.route("/<int:notification_id>/read", methods=["POST"])

@@ -1,4 +1,5 @@
 """Delivering and reading inbox messages. Functions take a session; callers commit."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
@@ -7,36 +8,59 @@ from app.db import utcnow
 from app.notifications.models import Notification
 
 
-def notify(session, user_id: int, *, kind: str, subject: str, body: str = "",
-           params: dict | None = None, link: str | None = None) -> Notification:
+def notify(
+    session,
+    user_id: int,
+    *,
+    kind: str,
+    subject: str,
+    body: str = "",
+    params: dict | None = None,
+    link: str | None = None,
+) -> Notification:
     """Queue a message for `user_id` in the current transaction.
 
     `subject` and `body` are untranslated message ids (mark them with `N_`) with `%(name)s`
     placeholders filled from `params` when the message is displayed.
     """
-    note = Notification(user_id=user_id, kind=kind, subject=subject, body=body,
-                        params=params or {}, link=link)
+    note = Notification(
+        user_id=user_id, kind=kind, subject=subject, body=body, params=params or {}, link=link
+    )
     session.add(note)
     return note
 
 
 def unread_count(session, user_id: int) -> int:
-    return session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def inbox(session, user_id: int, *, limit: int = 50, offset: int = 0) -> list[Notification]:
-    return list(session.scalars(
-        select(Notification).where(Notification.user_id == user_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit).offset(offset)))
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
 
 
 def get_for_user(session, user_id: int, notification_id: int) -> Notification | None:
     """The message if it belongs to `user_id`; someone else's message is indistinguishable from
     a missing one."""
-    return session.scalar(select(Notification).where(
-        Notification.id == notification_id, Notification.user_id == user_id))
+    return session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id, Notification.user_id == user_id
+        )
+    )
 
 
 def mark_read(session, note: Notification) -> None:
@@ -48,5 +72,6 @@ def mark_all_read(session, user_id: int) -> int:
     result = session.execute(
         update(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=utcnow()))
+        .values(read_at=utcnow())
+    )
     return result.rowcount

@@ -9,7 +9,13 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 class ClaimDecisionForm(FlaskForm):
     """A manager's answer to a resident's home claim (the button pressed names the decision)."""
 
-    decision = StringField(validators=[DataRequired(_l("Choose to confirm or refuse")),
-                                       AnyOf(["approve", "refuse", "end"], message=_l("Choose to confirm or refuse"))])
-    reason = StringField(_l("Reason (sent to the resident)"),
-                         validators=[Optional(), Length(max=200, message=_l("Keep the reason to 200 characters"))])
+    decision = StringField(
+        validators=[
+            DataRequired(_l("Choose to confirm or refuse")),
+            AnyOf(["approve", "refuse", "end"], message=_l("Choose to confirm or refuse")),
+        ]
+    )
+    reason = StringField(
+        _l("Reason (sent to the resident)"),
+        validators=[Optional(), Length(max=200, message=_l("Keep the reason to 200 characters"))],
+    )

@@ -23,7 +23,7 @@ class Town(db.Model):
     name_zh: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(96))
 
-    estates: Mapped[list["Estate"]] = relationship(back_populates="town", order_by="Estate.name_zh")
+    estates: Mapped[list[Estate]] = relationship(back_populates="town", order_by="Estate.name_zh")
 
     name = Localized("name_zh", "name_en")
 
@@ -61,10 +61,10 @@ class Estate(db.Model):
 
 
 class ClaimStatus(enum.StrEnum):
-    PENDING = "pending"      # said by the resident, waiting for the estate's manager
-    VERIFIED = "verified"    # confirmed: by the manager, or by the household register
-    REFUSED = "refused"      # the manager said no
-    ENDED = "ended"          # the resident moved or left, or the manager removed them
+    PENDING = "pending"  # said by the resident, waiting for the estate's manager
+    VERIFIED = "verified"  # confirmed: by the manager, or by the household register
+    REFUSED = "refused"  # the manager said no
+    ENDED = "ended"  # the resident moved or left, or the manager removed them
 
     @property
     def label(self):
@@ -86,8 +86,9 @@ class Household(db.Model):
     no units), so one home is one row however it was typed."""
 
     __tablename__ = "household"
-    __table_args__ = (UniqueConstraint("estate_id", "building", "unit", "room",
-                                       name="uq_household_address"),)
+    __table_args__ = (
+        UniqueConstraint("estate_id", "building", "unit", "room", name="uq_household_address"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
@@ -108,18 +109,28 @@ class Household(db.Model):
     def label(self) -> str:
         """The address inside the estate as the estate's staff write it ("5号楼 2单元 301室"):
         what a home report's location records."""
-        parts = [f"{self.building}号楼" if self.building else "",
-                 f"{self.unit}单元" if self.unit else "", f"{self.room}室" if self.room else ""]
+        parts = [
+            f"{self.building}号楼" if self.building else "",
+            f"{self.unit}单元" if self.unit else "",
+            f"{self.room}室" if self.room else "",
+        ]
         return " ".join(p for p in parts if p)
 
     @property
     def address(self) -> str:
         """The address inside the estate in the reader's language."""
         from flask_babel import gettext
+
         if self.unit:
-            return gettext("Building %(building)s, unit %(unit)s, room %(room)s",
-                           building=self.building, unit=self.unit, room=self.room)
-        return gettext("Building %(building)s, room %(room)s", building=self.building, room=self.room)
+            return gettext(
+                "Building %(building)s, unit %(unit)s, room %(room)s",
+                building=self.building,
+                unit=self.unit,
+                room=self.room,
+            )
+        return gettext(
+            "Building %(building)s, room %(room)s", building=self.building, room=self.room
+        )
 
 
 class HouseholdContact(db.Model):
@@ -141,9 +152,13 @@ class HomeClaim(db.Model):
 
     __tablename__ = "home_claim"
     __table_args__ = (
-        Index("uq_home_claim_current_per_user", "user_id", unique=True,
-              sqlite_where=text("status IN ('pending', 'verified')"),
-              postgresql_where=text("status IN ('pending', 'verified')")),
+        Index(
+            "uq_home_claim_current_per_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'verified')"),
+            postgresql_where=text("status IN ('pending', 'verified')"),
+        ),
         Index("ix_home_claim_household_status", "household_id", "status"),
         Index("ix_home_claim_estate_status", "estate_id", "status"),
     )
@@ -153,10 +168,14 @@ class HomeClaim(db.Model):
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"))
     # Copied from the household so a manager's queue is one indexed query.
     estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
-    status: Mapped[ClaimStatus] = mapped_column(str_enum(ClaimStatus, 16), default=ClaimStatus.PENDING)
+    status: Mapped[ClaimStatus] = mapped_column(
+        str_enum(ClaimStatus, 16), default=ClaimStatus.PENDING
+    )
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     # How it was verified ("manager" or "register"), or why it was refused or ended.
     decision_note: Mapped[str] = mapped_column(String(200), default="")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

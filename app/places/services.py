@@ -14,14 +14,15 @@ Guarantees:
   through that household or estate (`on_claim_ended` hooks).
 - In an estate that has a register, a claim for an address that is not in it is refused at once.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -33,8 +34,15 @@ from app.db import write_transaction
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
-from app.places.models import (CURRENT_CLAIM_STATES, ClaimStatus, Estate, HomeClaim, Household,
-                               HouseholdContact, Town)
+from app.places.models import (
+    CURRENT_CLAIM_STATES,
+    ClaimStatus,
+    Estate,
+    HomeClaim,
+    Household,
+    HouseholdContact,
+    Town,
+)
 
 # Services that keep per-person state about a household or estate (repairs: followers) register
 # a hook here, so ending a claim ends it everywhere without the frame importing them.
@@ -60,7 +68,7 @@ PART_LABELS = {"building": _l("Building"), "unit": _l("Unit"), "room": _l("Room"
 
 
 def normalise_part(value: str | None, kind: str) -> str:
-    """"５号楼", "5 号楼" and "5" are the same building: full-width folded (NFKC), spaces and the
+    """ "５号楼", "5 号楼" and "5" are the same building: full-width folded (NFKC), spaces and the
     usual suffix dropped, letters upper-cased."""
     text_ = unicodedata.normalize("NFKC", value or "").strip().upper().replace(" ", "")
     for suffix in _SUFFIXES[kind]:
@@ -73,23 +81,39 @@ def normalise_part(value: str | None, kind: str) -> str:
 def clean_address(building: str | None, unit: str | None, room: str | None) -> tuple[str, str, str]:
     """Normalised (building, unit, room), or a DomainError on the field that is wrong. Building
     and room are needed; the unit is optional (many estates have none)."""
-    parts = {"building": normalise_part(building, "building"), "unit": normalise_part(unit, "unit"),
-             "room": normalise_part(room, "room")}
+    parts = {
+        "building": normalise_part(building, "building"),
+        "unit": normalise_part(unit, "unit"),
+        "room": normalise_part(room, "room"),
+    }
     for kind in ("building", "room"):
         if not parts[kind]:
-            raise DomainError(_l("Enter the %(part)s number of your home"),
-                              field=f"home_{kind}", part=PART_LABELS[kind])
+            raise DomainError(
+                _l("Enter the %(part)s number of your home"),
+                field=f"home_{kind}",
+                part=PART_LABELS[kind],
+            )
     for kind, value in parts.items():
         if value and not _PART_RE.match(value):
-            raise DomainError(_l("Write the %(part)s as numbers or letters, for example 5 or 12A"),
-                              field=f"home_{kind}", part=PART_LABELS[kind])
+            raise DomainError(
+                _l("Write the %(part)s as numbers or letters, for example 5 or 12A"),
+                field=f"home_{kind}",
+                part=PART_LABELS[kind],
+            )
     return parts["building"], parts["unit"], parts["room"]
 
 
-def find_household(session, estate_id: int, building: str, unit: str, room: str) -> Household | None:
-    return session.scalar(select(Household).where(
-        Household.estate_id == estate_id, Household.building == building, Household.unit == unit,
-        Household.room == room))
+def find_household(
+    session, estate_id: int, building: str, unit: str, room: str
+) -> Household | None:
+    return session.scalar(
+        select(Household).where(
+            Household.estate_id == estate_id,
+            Household.building == building,
+            Household.unit == unit,
+            Household.room == room,
+        )
+    )
 
 
 def _household(session, estate_id: int, building: str, unit: str, room: str) -> Household:
@@ -102,28 +126,49 @@ def _household(session, estate_id: int, building: str, unit: str, room: str) -> 
 
 
 def estate_has_register(session, estate_id: int) -> bool:
-    return session.scalar(select(Household.id).where(
-        Household.estate_id == estate_id, Household.registered.is_(True)).limit(1)) is not None
+    return (
+        session.scalar(
+            select(Household.id)
+            .where(Household.estate_id == estate_id, Household.registered.is_(True))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 # --- Named decisions ------------------------------------------------------------------------
+
 
 def is_verified_member(session, user: User, household_id: int | None) -> bool:
     """Does `user` verifiably live in this household now?"""
     if household_id is None or user is None or not getattr(user, "id", None):
         return False
-    return session.scalar(select(HomeClaim.id).where(
-        HomeClaim.user_id == user.id, HomeClaim.household_id == household_id,
-        HomeClaim.status == ClaimStatus.VERIFIED)) is not None
+    return (
+        session.scalar(
+            select(HomeClaim.id).where(
+                HomeClaim.user_id == user.id,
+                HomeClaim.household_id == household_id,
+                HomeClaim.status == ClaimStatus.VERIFIED,
+            )
+        )
+        is not None
+    )
 
 
 def is_verified_resident(session, user: User, estate_id: int | None) -> bool:
     """Does `user` verifiably live somewhere in this estate now?"""
     if estate_id is None or user is None or not getattr(user, "id", None):
         return False
-    return session.scalar(select(HomeClaim.id).where(
-        HomeClaim.user_id == user.id, HomeClaim.estate_id == estate_id,
-        HomeClaim.status == ClaimStatus.VERIFIED)) is not None
+    return (
+        session.scalar(
+            select(HomeClaim.id).where(
+                HomeClaim.user_id == user.id,
+                HomeClaim.estate_id == estate_id,
+                HomeClaim.status == ClaimStatus.VERIFIED,
+            )
+        )
+        is not None
+    )
 
 
 def can_decide(user: User, claim: HomeClaim) -> bool:
@@ -132,13 +177,19 @@ def can_decide(user: User, claim: HomeClaim) -> bool:
 
 
 def current_claim(session, user: User) -> HomeClaim | None:
-    return session.scalar(select(HomeClaim).where(
-        HomeClaim.user_id == user.id, HomeClaim.status.in_(CURRENT_CLAIM_STATES)))
+    return session.scalar(
+        select(HomeClaim).where(
+            HomeClaim.user_id == user.id, HomeClaim.status.in_(CURRENT_CLAIM_STATES)
+        )
+    )
 
 
 # --- Claiming and deciding ------------------------------------------------------------------
 
-def _end(session, claim: HomeClaim, status: ClaimStatus, note: str = "", by: User | None = None) -> None:
+
+def _end(
+    session, claim: HomeClaim, status: ClaimStatus, note: str = "", by: User | None = None
+) -> None:
     now = clock.now()
     claim.status = status
     claim.decision_note = note[:200]
@@ -151,9 +202,16 @@ def _end(session, claim: HomeClaim, status: ClaimStatus, note: str = "", by: Use
         hook(session, claim)
 
 
-def set_home(session, user: User, estate_id: int | None, building: str | None = "",
-             unit: str | None = "", room: str | None = "", *, register_phone_match: bool = False
-             ) -> HomeClaim | None:
+def set_home(
+    session,
+    user: User,
+    estate_id: int | None,
+    building: str | None = "",
+    unit: str | None = "",
+    room: str | None = "",
+    *,
+    register_phone_match: bool = False,
+) -> HomeClaim | None:
     """Say where `user` lives (or, with no estate, that they no longer give a home).
 
     The same home as the current claim changes nothing. A different one ends the current claim
@@ -182,19 +240,38 @@ def set_home(session, user: User, estate_id: int | None, building: str | None = 
             return claim
     registered = find_household(session, estate_id, *parts)
     if registered is None and estate_has_register(session, estate_id):
-        raise DomainError(_l("This address is not in %(estate)s's household register. Check the "
-                             "building, unit and room, or ask your property manager."),
-                          field="home_room", code="not_in_register", estate=estate.name)
+        raise DomainError(
+            _l(
+                "This address is not in %(estate)s's household register. Check the "
+                "building, unit and room, or ask your property manager."
+            ),
+            field="home_room",
+            code="not_in_register",
+            estate=estate.name,
+        )
     if claim is not None:
         _end(session, claim, ClaimStatus.ENDED, "moved")
     household = registered or _household(session, estate_id, *parts)
-    new = HomeClaim(user_id=user.id, household_id=household.id, estate_id=estate_id,
-                    status=ClaimStatus.PENDING, claimed_at=clock.now())
+    new = HomeClaim(
+        user_id=user.id,
+        household_id=household.id,
+        estate_id=estate_id,
+        status=ClaimStatus.PENDING,
+        claimed_at=clock.now(),
+    )
     session.add(new)
     session.flush()
-    if register_phone_match and user.phone and household.registered and _register_phone(
-            session, household, user.phone):
-        new.status, new.decided_at, new.decision_note = ClaimStatus.VERIFIED, clock.now(), "register"
+    if (
+        register_phone_match
+        and user.phone
+        and household.registered
+        and _register_phone(session, household, user.phone)
+    ):
+        new.status, new.decided_at, new.decision_note = (
+            ClaimStatus.VERIFIED,
+            clock.now(),
+            "register",
+        )
     else:
         _tell_managers(session, new)
     session.expire(user, ["home_claim"])
@@ -203,13 +280,24 @@ def set_home(session, user: User, estate_id: int | None, building: str | None = 
 
 def _tell_managers(session, claim: HomeClaim) -> None:
     from app.accounts.models import RoleAssignment
-    managers = session.scalars(select(RoleAssignment.user_id).where(
-        RoleAssignment.role == Role.PROPERTY_MANAGER, RoleAssignment.scope_kind == "estate",
-        RoleAssignment.scope_id == claim.estate_id)).all()
+
+    managers = session.scalars(
+        select(RoleAssignment.user_id).where(
+            RoleAssignment.role == Role.PROPERTY_MANAGER,
+            RoleAssignment.scope_kind == "estate",
+            RoleAssignment.scope_id == claim.estate_id,
+        )
+    ).all()
     for manager_id in set(managers):
-        notify(session, manager_id, kind="home.claim", subject=N_("A resident asks to confirm their home"),
-               body=N_("%(address)s is waiting in your household claims."),
-               params={"address": claim.household.label}, link="/homes/claims")
+        notify(
+            session,
+            manager_id,
+            kind="home.claim",
+            subject=N_("A resident asks to confirm their home"),
+            body=N_("%(address)s is waiting in your household claims."),
+            params={"address": claim.household.label},
+            link="/homes/claims",
+        )
 
 
 def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str = "") -> HomeClaim:
@@ -221,33 +309,67 @@ def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str 
     if not can_decide(manager, claim):
         raise Forbidden(_l("Only the estate's property managers can confirm its homes."))
     if not approve and claim.status == ClaimStatus.PENDING and not (reason or "").strip():
-        raise DomainError(_l("Say why you refuse: the resident is told"), field="reason", code="reason_needed")
+        raise DomainError(
+            _l("Say why you refuse: the resident is told"), field="reason", code="reason_needed"
+        )
     write_transaction(session)
     allowed = (ClaimStatus.PENDING,) if approve else CURRENT_CLAIM_STATES
-    target = ClaimStatus.VERIFIED if approve else (
-        ClaimStatus.REFUSED if claim.status == ClaimStatus.PENDING else ClaimStatus.ENDED)
-    result = session.execute(update(HomeClaim).where(HomeClaim.id == claim.id, HomeClaim.status.in_(allowed))
-                             .values(status=target).execution_options(synchronize_session=False))
+    target = (
+        ClaimStatus.VERIFIED
+        if approve
+        else (ClaimStatus.REFUSED if claim.status == ClaimStatus.PENDING else ClaimStatus.ENDED)
+    )
+    result = session.execute(
+        update(HomeClaim)
+        .where(HomeClaim.id == claim.id, HomeClaim.status.in_(allowed))
+        .values(status=target)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         session.rollback()
         raise Conflict(_l("This claim was already decided. Reload the page."), code="claim_decided")
     session.refresh(claim)
     if approve:
-        claim.decided_at, claim.decided_by_id, claim.decision_note = clock.now(), manager.id, "manager"
+        claim.decided_at, claim.decided_by_id, claim.decision_note = (
+            clock.now(),
+            manager.id,
+            "manager",
+        )
         session.flush()
         subject = N_("Your home %(address)s is confirmed")
         body = N_("You can now see and join reports about your home.")
     else:
         _end(session, claim, target, (reason or "").strip(), by=manager)
-        subject = N_("Your home %(address)s was not confirmed") if target == ClaimStatus.REFUSED \
+        subject = (
+            N_("Your home %(address)s was not confirmed")
+            if target == ClaimStatus.REFUSED
             else N_("Your home %(address)s was removed by the property manager")
-        body = N_("Reason: %(reason)s") if (reason or "").strip() else N_("Ask your property manager if this is wrong.")
-    notify(session, claim.user_id, kind="home.decision", subject=subject, body=body,
-           params={"address": f"{claim.household.estate.name_zh} {claim.household.label}",
-                   "reason": (reason or "").strip()[:200]},
-           link="/profile")
-    record(session, manager, "home.verify" if approve else f"home.{target.value}", claim,
-           household=claim.household_id, claimant=claim.user_id)
+        )
+        body = (
+            N_("Reason: %(reason)s")
+            if (reason or "").strip()
+            else N_("Ask your property manager if this is wrong.")
+        )
+    notify(
+        session,
+        claim.user_id,
+        kind="home.decision",
+        subject=subject,
+        body=body,
+        params={
+            "address": f"{claim.household.estate.name_zh} {claim.household.label}",
+            "reason": (reason or "").strip()[:200],
+        },
+        link="/profile",
+    )
+    record(
+        session,
+        manager,
+        "home.verify" if approve else f"home.{target.value}",
+        claim,
+        household=claim.household_id,
+        claimant=claim.user_id,
+    )
     session.commit()
     return claim
 
@@ -257,8 +379,9 @@ def last_decision(session, user: User) -> HomeClaim | None:
     current one: what their profile explains ("not confirmed: reason")."""
     if current_claim(session, user) is not None:
         return None
-    claim = session.scalar(select(HomeClaim).where(HomeClaim.user_id == user.id)
-                           .order_by(HomeClaim.id.desc()).limit(1))
+    claim = session.scalar(
+        select(HomeClaim).where(HomeClaim.user_id == user.id).order_by(HomeClaim.id.desc()).limit(1)
+    )
     if claim is None or (claim.status == ClaimStatus.ENDED and claim.decided_by_id is None):
         return None  # they removed it themselves
     return claim
@@ -272,17 +395,28 @@ def claims_queue(session, estate_ids: list[int]) -> list[HomeClaim]:
     """Pending claims in these estates, oldest first."""
     if not estate_ids:
         return []
-    return list(session.scalars(select(HomeClaim).where(
-        HomeClaim.estate_id.in_(estate_ids), HomeClaim.status == ClaimStatus.PENDING)
-        .order_by(HomeClaim.claimed_at, HomeClaim.id).limit(500)))
+    return list(
+        session.scalars(
+            select(HomeClaim)
+            .where(HomeClaim.estate_id.in_(estate_ids), HomeClaim.status == ClaimStatus.PENDING)
+            .order_by(HomeClaim.claimed_at, HomeClaim.id)
+            .limit(500)
+        )
+    )
 
 
 def verified_members(session, estate_ids: list[int], limit: int = 500) -> list[HomeClaim]:
     if not estate_ids:
         return []
-    return list(session.scalars(select(HomeClaim).join(Household).where(
-        HomeClaim.estate_id.in_(estate_ids), HomeClaim.status == ClaimStatus.VERIFIED)
-        .order_by(HomeClaim.estate_id, Household.building, Household.unit, Household.room).limit(limit)))
+    return list(
+        session.scalars(
+            select(HomeClaim)
+            .join(Household)
+            .where(HomeClaim.estate_id.in_(estate_ids), HomeClaim.status == ClaimStatus.VERIFIED)
+            .order_by(HomeClaim.estate_id, Household.building, Household.unit, Household.room)
+            .limit(limit)
+        )
+    )
 
 
 # --- The household register -----------------------------------------------------------------
@@ -293,9 +427,9 @@ REGISTER_COLUMNS = ("town", "estate", "building", "unit", "room")
 @dataclass
 class RowOutcome:
     line: int
-    outcome: str          # "create", "update", "unchanged" or "error"
+    outcome: str  # "create", "update", "unchanged" or "error"
     message: str = ""
-    column: str = ""      # the column an error is about
+    column: str = ""  # the column an error is about
 
     def __str__(self) -> str:
         detail = ": ".join(p for p in (self.column, self.message) if p)
@@ -303,12 +437,19 @@ class RowOutcome:
 
 
 def _register_phone(session, household: Household, phone: str) -> bool:
-    return session.scalar(select(HouseholdContact.id).where(
-        HouseholdContact.household_id == household.id, HouseholdContact.phone == phone)) is not None
+    return (
+        session.scalar(
+            select(HouseholdContact.id).where(
+                HouseholdContact.household_id == household.id, HouseholdContact.phone == phone
+            )
+        )
+        is not None
+    )
 
 
-def import_households(session, data: bytes, *, dry_run: bool = False,
-                      register_phone_match: bool = False) -> list[RowOutcome]:
+def import_households(
+    session, data: bytes, *, dry_run: bool = False, register_phone_match: bool = False
+) -> list[RowOutcome]:
     """Load a household register (CSV: town,estate,building,unit,room[,phone]; estates and towns
     by their Chinese or English name). Every row is answered; nothing is written when any row
     has an error or with `dry_run`. Re-importing the same file changes nothing. With
@@ -326,15 +467,23 @@ def import_households(session, data: bytes, *, dry_run: bool = False,
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REGISTER_COLUMNS if c not in header]
     if missing:
-        return [RowOutcome(1, "error", str(_l("Missing columns: %(columns)s", columns=", ".join(missing))),
-                           ", ".join(missing))]
+        return [
+            RowOutcome(
+                1,
+                "error",
+                str(_l("Missing columns: %(columns)s", columns=", ".join(missing))),
+                ", ".join(missing),
+            )
+        ]
     reader.fieldnames = header
     towns = {}
     for town in session.scalars(select(Town)):
         towns[town.name_zh] = towns[town.name_en.lower()] = town
     estates = {}
     for estate in session.scalars(select(Estate)):
-        estates[(estate.town_id, estate.name_zh)] = estates[(estate.town_id, estate.name_en.lower())] = estate
+        estates[(estate.town_id, estate.name_zh)] = estates[
+            (estate.town_id, estate.name_en.lower())
+        ] = estate
     outcomes: list[RowOutcome] = []
     seen: set = set()
     write_transaction(session)
@@ -345,17 +494,37 @@ def import_households(session, data: bytes, *, dry_run: bool = False,
             continue
         town = towns.get(values["town"]) or towns.get(values["town"].lower())
         if town is None:
-            outcomes.append(RowOutcome(line, "error", str(_l("No town called %(name)s", name=values["town"])), "town"))
+            outcomes.append(
+                RowOutcome(
+                    line, "error", str(_l("No town called %(name)s", name=values["town"])), "town"
+                )
+            )
             continue
-        estate = estates.get((town.id, values["estate"])) or estates.get((town.id, values["estate"].lower()))
+        estate = estates.get((town.id, values["estate"])) or estates.get(
+            (town.id, values["estate"].lower())
+        )
         if estate is None:
-            outcomes.append(RowOutcome(line, "error", str(_l("No estate called %(name)s in %(town)s",
-                                                               name=values["estate"], town=town.name)), "estate"))
+            outcomes.append(
+                RowOutcome(
+                    line,
+                    "error",
+                    str(
+                        _l(
+                            "No estate called %(name)s in %(town)s",
+                            name=values["estate"],
+                            town=town.name,
+                        )
+                    ),
+                    "estate",
+                )
+            )
             continue
         try:
             parts = clean_address(values["building"], values["unit"], values["room"])
         except DomainError as error:
-            outcomes.append(RowOutcome(line, "error", str(error), error.field.removeprefix("home_")))
+            outcomes.append(
+                RowOutcome(line, "error", str(error), error.field.removeprefix("home_"))
+            )
             continue
         phone = values.get("phone") or ""
         if phone:
@@ -372,8 +541,13 @@ def import_households(session, data: bytes, *, dry_run: bool = False,
         household = find_household(session, estate.id, *parts)
         outcome = "unchanged"
         if household is None:
-            household = Household(estate_id=estate.id, building=parts[0], unit=parts[1], room=parts[2],
-                                  registered=True)
+            household = Household(
+                estate_id=estate.id,
+                building=parts[0],
+                unit=parts[1],
+                room=parts[2],
+                registered=True,
+            )
             session.add(household)
             session.flush()
             outcome = "create"
@@ -395,18 +569,39 @@ def import_households(session, data: bytes, *, dry_run: bool = False,
 
 
 def _verify_by_register(session, household: Household, phone: str) -> None:
-    for claim in session.scalars(select(HomeClaim).join(User, User.id == HomeClaim.user_id).where(
-            HomeClaim.household_id == household.id, HomeClaim.status == ClaimStatus.PENDING,
-            User.phone == phone)):
-        claim.status, claim.decided_at, claim.decision_note = ClaimStatus.VERIFIED, clock.now(), "register"
-        notify(session, claim.user_id, kind="home.decision", subject=N_("Your home %(address)s is confirmed"),
-               body=N_("You can now see and join reports about your home."),
-               params={"address": f"{household.estate.name_zh} {household.label}", "reason": ""},
-               link="/profile")
+    for claim in session.scalars(
+        select(HomeClaim)
+        .join(User, User.id == HomeClaim.user_id)
+        .where(
+            HomeClaim.household_id == household.id,
+            HomeClaim.status == ClaimStatus.PENDING,
+            User.phone == phone,
+        )
+    ):
+        claim.status, claim.decided_at, claim.decision_note = (
+            ClaimStatus.VERIFIED,
+            clock.now(),
+            "register",
+        )
+        notify(
+            session,
+            claim.user_id,
+            kind="home.decision",
+            subject=N_("Your home %(address)s is confirmed"),
+            body=N_("You can now see and join reports about your home."),
+            params={"address": f"{household.estate.name_zh} {household.label}", "reason": ""},
+            link="/profile",
+        )
 
 
 def pending_count(session, estate_ids: list[int]) -> int:
     if not estate_ids:
         return 0
-    return session.scalar(select(func.count(HomeClaim.id)).where(
-        HomeClaim.estate_id.in_(estate_ids), HomeClaim.status == ClaimStatus.PENDING)) or 0
+    return (
+        session.scalar(
+            select(func.count(HomeClaim.id)).where(
+                HomeClaim.estate_id.in_(estate_ids), HomeClaim.status == ClaimStatus.PENDING
+            )
+        )
+        or 0
+    )

@@ -1,4 +1,5 @@
 """The estate's property managers confirm who lives where (household claims)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -22,15 +23,27 @@ bp = Blueprint("places", __name__, url_prefix="/homes")
 @require_role(Role.PROPERTY_MANAGER)
 def claims():
     estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
-    estates = db.session.scalars(db.select(Estate).where(Estate.id.in_(estate_ids))
-                                 .order_by(Estate.name_zh)).all()
+    estates = db.session.scalars(
+        db.select(Estate).where(Estate.id.in_(estate_ids)).order_by(Estate.name_zh)
+    ).all()
     pending = services.claims_queue(db.session, estate_ids)
     members = services.verified_members(db.session, estate_ids)
     # Who lives where is personal data: each reading of the list is on the record.
-    record_access(db.session, current_user, "homes.claims_viewed", None, estates=estate_ids,
-                  shown=len(pending) + len(members))
-    return render_template("places/claims.html", estates=estates, form=ClaimDecisionForm(),
-                           pending=pending, members=members)
+    record_access(
+        db.session,
+        current_user,
+        "homes.claims_viewed",
+        None,
+        estates=estate_ids,
+        shown=len(pending) + len(members),
+    )
+    return render_template(
+        "places/claims.html",
+        estates=estates,
+        form=ClaimDecisionForm(),
+        pending=pending,
+        members=members,
+    )
 
 
 @bp.route("/claims/<int:claim_id>/decide", methods=["POST"])
@@ -48,17 +61,36 @@ def decide(claim_id: int):
         return redirect(back)
     decision = form.decision.data
     try:
-        services.decide(db.session, current_user, claim, approve=decision == "approve",
-                        reason=form.reason.data or "")
+        services.decide(
+            db.session,
+            current_user,
+            claim,
+            approve=decision == "approve",
+            reason=form.reason.data or "",
+        )
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
         address = f"{claim.household.estate.name} {claim.household.address}"
-        flash(_("%(name)s's home %(address)s is confirmed. They have been told.", name=claim.user.name, address=address)
-              if decision == "approve" else
-              _("%(name)s's claim to %(address)s is refused. They have been told.", name=claim.user.name, address=address)
-              if decision == "refuse" else
-              _("%(name)s no longer has access to %(address)s. They have been told.", name=claim.user.name, address=address),
-              "success")
+        flash(
+            _(
+                "%(name)s's home %(address)s is confirmed. They have been told.",
+                name=claim.user.name,
+                address=address,
+            )
+            if decision == "approve"
+            else _(
+                "%(name)s's claim to %(address)s is refused. They have been told.",
+                name=claim.user.name,
+                address=address,
+            )
+            if decision == "refuse"
+            else _(
+                "%(name)s no longer has access to %(address)s. They have been told.",
+                name=claim.user.name,
+                address=address,
+            ),
+            "success",
+        )
     return redirect(back)

@@ -1,5 +1,6 @@
 """The response clock. `respond_by` is computed once, at submission; every reading of "at risk"
 or "breached" is derived from timestamps at the moment it is read."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -20,7 +21,9 @@ def respond_by(company, submitted_at: datetime) -> datetime:
         return submitted_at + window
     remaining = window
     cursor = clock.local(submitted_at)
-    for _ in range(366):  # at most a year of days; a calendar with no working day is refused earlier
+    for _ in range(
+        366
+    ):  # at most a year of days; a calendar with no working day is refused earlier
         day_start = cursor.replace(hour=0, minute=0, second=0, microsecond=0)
         opens = day_start + timedelta(minutes=company.work_starts)
         closes = day_start + timedelta(minutes=company.work_ends)
@@ -35,7 +38,9 @@ def respond_by(company, submitted_at: datetime) -> datetime:
 
 def at_risk(ticket, now: datetime | None = None) -> bool:
     now = now or clock.now()
-    return ticket.responded_at is None and ticket.respond_by - WARN_BEFORE <= now < ticket.respond_by
+    return (
+        ticket.responded_at is None and ticket.respond_by - WARN_BEFORE <= now < ticket.respond_by
+    )
 
 
 def breached(ticket, now: datetime | None = None) -> bool:
@@ -57,7 +62,10 @@ def deadline_words(ticket, now: datetime | None = None) -> str:
         took = int((ticket.responded_at - ticket.submitted_at).total_seconds() // 60)
         if ticket.responded_at <= ticket.respond_by:
             return _l("answered in %(n)d minutes", n=took)
-        return _l("answered %(n)d minutes late", n=int((ticket.responded_at - ticket.respond_by).total_seconds() // 60))
+        return _l(
+            "answered %(n)d minutes late",
+            n=int((ticket.responded_at - ticket.respond_by).total_seconds() // 60),
+        )
     left = minutes_left(ticket, now)
     if left >= 0:
         return _l("%(n)d minutes left", n=left)

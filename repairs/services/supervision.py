@@ -1,5 +1,6 @@
 """Three levels watching one clock: the dashboards of the town (街镇) and district (区)
 supervisors, and the monthly rating of property companies (物业企业考核)."""
+
 from __future__ import annotations
 
 import math
@@ -23,23 +24,45 @@ class Counts:
     breached: int = 0
 
 
-def live_counts(session, *, town_ids: list[int] | None = None, group_by=Ticket.estate_id) -> dict[int, Counts]:
+def live_counts(
+    session, *, town_ids: list[int] | None = None, group_by=Ticket.estate_id
+) -> dict[int, Counts]:
     """Open tickets, those at risk (unanswered, deadline within 10 minutes) and those breached
     now (unanswered, deadline passed), grouped by estate or company, derived from timestamps."""
     by_estate, by_company = live_counts_by_estate_and_company(session, town_ids=town_ids)
     return by_company if group_by is Ticket.company_id else by_estate
 
 
-def live_counts_by_estate_and_company(session, *, town_ids: list[int] | None = None
-                                      ) -> tuple[dict[int, Counts], dict[int, Counts]]:
+def live_counts_by_estate_and_company(
+    session, *, town_ids: list[int] | None = None
+) -> tuple[dict[int, Counts], dict[int, Counts]]:
     """`live_counts` by estate and by company from one pass over the open tickets (an estate has
     one company, so the (estate, company) groups add up to both)."""
     now = clock.now()
     unanswered = Ticket.responded_at.is_(None)
-    query = (select(Ticket.estate_id, Ticket.company_id, func.count(Ticket.id),
-                    func.sum(case(((unanswered & (Ticket.respond_by > now) & (Ticket.respond_by <= now + WARN_BEFORE)), 1), else_=0)),
-                    func.sum(case(((unanswered & (Ticket.respond_by <= now)), 1), else_=0)))
-             .where(Ticket.state.in_(OPEN_STATES)).group_by(Ticket.estate_id, Ticket.company_id))
+    query = (
+        select(
+            Ticket.estate_id,
+            Ticket.company_id,
+            func.count(Ticket.id),
+            func.sum(
+                case(
+                    (
+                        (
+                            unanswered
+                            & (Ticket.respond_by > now)
+                            & (Ticket.respond_by <= now + WARN_BEFORE)
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+            func.sum(case(((unanswered & (Ticket.respond_by <= now)), 1), else_=0)),
+        )
+        .where(Ticket.state.in_(OPEN_STATES))
+        .group_by(Ticket.estate_id, Ticket.company_id)
+    )
     if town_ids is not None:
         query = query.where(Ticket.town_id.in_(town_ids))
     by_estate: dict[int, Counts] = {}
@@ -53,8 +76,17 @@ def live_counts_by_estate_and_company(session, *, town_ids: list[int] | None = N
     return by_estate, by_company
 
 
-def tickets_for(session, *, town_ids=None, estate_id=None, company_id=None, flag=None, state=None,
-                category=None, limit=200) -> list[Ticket]:
+def tickets_for(
+    session,
+    *,
+    town_ids=None,
+    estate_id=None,
+    company_id=None,
+    flag=None,
+    state=None,
+    category=None,
+    limit=200,
+) -> list[Ticket]:
     """Drill-down: tickets matching the filters, most urgent first."""
     now = clock.now()
     query = select(Ticket)
@@ -71,8 +103,11 @@ def tickets_for(session, *, town_ids=None, estate_id=None, company_id=None, flag
     if flag in ("open", "at_risk", "breached"):
         query = query.where(Ticket.state.in_(OPEN_STATES))
     if flag == "at_risk":
-        query = query.where(Ticket.responded_at.is_(None), Ticket.respond_by > now,
-                            Ticket.respond_by <= now + WARN_BEFORE)
+        query = query.where(
+            Ticket.responded_at.is_(None),
+            Ticket.respond_by > now,
+            Ticket.respond_by <= now + WARN_BEFORE,
+        )
     elif flag == "breached":
         query = query.where(Ticket.responded_at.is_(None), Ticket.respond_by <= now)
     return list(session.scalars(query.order_by(Ticket.respond_by).limit(limit)))
@@ -85,11 +120,17 @@ def queue(session, estate_ids: list[int], *, state=None, category=None, limit=20
         query = query.where(Ticket.state == state)
     if category:
         query = query.where(Ticket.category == category)
-    return list(session.scalars(query.order_by(Ticket.responded_at.is_not(None), Ticket.respond_by)
-                                .options(selectinload(Ticket.home_claim), selectinload(Ticket.household)).limit(limit)))
+    return list(
+        session.scalars(
+            query.order_by(Ticket.responded_at.is_not(None), Ticket.respond_by)
+            .options(selectinload(Ticket.home_claim), selectinload(Ticket.household))
+            .limit(limit)
+        )
+    )
 
 
 # --- 物业企业考核 --------------------------------------------------------------------------------
+
 
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile: the smallest value with at least p% of values at or below it."""
@@ -149,8 +190,9 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
 _rating_cache: dict = {}
 
 
-def company_ratings(session, month: date, *, by: str = "company", town_ids=None,
-                    fresh: bool = False) -> list[Rating]:
+def company_ratings(
+    session, month: date, *, by: str = "company", town_ids=None, fresh: bool = False
+) -> list[Rating]:
     """Every company's (or estate's) figures for tickets submitted in `month`, ranked by on-time
     rate, then by median response time.
 
@@ -160,7 +202,12 @@ def company_ratings(session, month: date, *, by: str = "company", town_ids=None,
     from flask import current_app
 
     seconds = current_app.config.get("REPAIRS_RATING_CACHE_SECONDS", 60)
-    key = (session.get_bind().url.render_as_string(), month, by, tuple(town_ids) if town_ids is not None else None)
+    key = (
+        session.get_bind().url.render_as_string(),
+        month,
+        by,
+        tuple(town_ids) if town_ids is not None else None,
+    )
     cached = _rating_cache.get(key)
     if not fresh and seconds and cached and cached[0] > clock.now().timestamp():
         return cached[1]
@@ -174,15 +221,24 @@ def _compute_ratings(session, month: date, by: str, town_ids) -> list[Rating]:
     start, end = month_bounds(month)
     now = clock.now()
     key_column = Ticket.company_id if by == "company" else Ticket.estate_id
-    query = (select(key_column, Ticket.state, Ticket.submitted_at, Ticket.respond_by,
-                    Ticket.responded_at, Ticket.resolved_at, Ticket.reopen_count, Ticket.rating)
-             .where(Ticket.submitted_at >= start, Ticket.submitted_at < end))
+    query = select(
+        key_column,
+        Ticket.state,
+        Ticket.submitted_at,
+        Ticket.respond_by,
+        Ticket.responded_at,
+        Ticket.resolved_at,
+        Ticket.reopen_count,
+        Ticket.rating,
+    ).where(Ticket.submitted_at >= start, Ticket.submitted_at < end)
     if town_ids is not None:
         query = query.where(Ticket.town_id.in_(town_ids))
     model = PropertyCompany if by == "company" else Estate
     names = {row.id: row.name for row in session.scalars(select(model))}
     ratings: dict[int, Rating] = {}
-    for key, state, submitted, deadline, responded, resolved, reopens, stars in session.execute(query):
+    for key, state, submitted, deadline, responded, resolved, reopens, stars in session.execute(
+        query
+    ):
         r = ratings.setdefault(key, Rating(key=key, name=names.get(key, str(key))))
         r.tickets += 1
         if responded is not None:
@@ -197,22 +253,36 @@ def _compute_ratings(session, month: date, by: str, town_ids) -> list[Rating]:
             r.reopened += reopens > 0
         if stars is not None:
             r.ratings.append(stars)
-    return sorted(ratings.values(), key=lambda r: (-(r.on_time_rate or 0), r.median_response or 1e9, r.name))
+    return sorted(
+        ratings.values(), key=lambda r: (-(r.on_time_rate or 0), r.median_response or 1e9, r.name)
+    )
 
 
 def chart(ratings: list[Rating], width: int = 640, bar: int = 28) -> dict:
     """Geometry for a horizontal bar chart of on-time rates, drawn in the template as SVG."""
     label_width = 220
     scale = width - label_width - 60
-    rows = [{"y": i * (bar + 10), "name": r.name, "value": r.on_time_rate or 0.0,
-             "length": round((r.on_time_rate or 0.0) * scale), "percent": round(100 * (r.on_time_rate or 0.0))}
-            for i, r in enumerate(ratings)]
-    return {"rows": rows, "width": width, "height": len(rows) * (bar + 10) + 10, "bar": bar,
-            "label_width": label_width}
+    rows = [
+        {
+            "y": i * (bar + 10),
+            "name": r.name,
+            "value": r.on_time_rate or 0.0,
+            "length": round((r.on_time_rate or 0.0) * scale),
+            "percent": round(100 * (r.on_time_rate or 0.0)),
+        }
+        for i, r in enumerate(ratings)
+    ]
+    return {
+        "rows": rows,
+        "width": width,
+        "height": len(rows) * (bar + 10) + 10,
+        "bar": bar,
+        "label_width": label_width,
+    }
 
 
 def month_of(value: str | None) -> date:
-    """"2026-11" -> 1 Nov 2026; anything else -> this month."""
+    """ "2026-11" -> 1 Nov 2026; anything else -> this month."""
     try:
         year, month = (int(x) for x in (value or "").split("-"))
         first = date(year, month, 1)
@@ -220,4 +290,3 @@ def month_of(value: str | None) -> date:
         first = None
     # A month next to the year 1 or 9999 overflowed into a server error (tests/test_fuzz.py).
     return first if first is not None and clock.plausible(first) else clock.today().replace(day=1)
-

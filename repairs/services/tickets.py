@@ -1,4 +1,5 @@
 """Reporting a repair, and everything that happens to the report afterwards."""
+
 from __future__ import annotations
 
 import secrets
@@ -17,8 +18,17 @@ from app.notifications.services import notify
 from app.places.models import ClaimStatus, Estate
 from app.places.services import current_claim, is_verified_member, is_verified_resident
 from app.uploads import store_image
-from repairs.models import (OPEN_STATES, Category, EstateManagement, EventKind, State, Ticket,
-                            TicketEvent, TicketFollower, TicketPhoto)
+from repairs.models import (
+    OPEN_STATES,
+    Category,
+    EstateManagement,
+    EventKind,
+    State,
+    Ticket,
+    TicketEvent,
+    TicketFollower,
+    TicketPhoto,
+)
 from repairs.services import clock as response_clock
 
 MAX_PHOTOS = 6
@@ -31,13 +41,22 @@ ACTIONS = {
     "assign": (OPEN_STATES, State.ASSIGNED),
     "reply": (OPEN_STATES, None),
     "visit": (OPEN_STATES, None),
-    "start": ((State.ACKNOWLEDGED, State.ASSIGNED, State.REOPENED, State.SUBMITTED), State.IN_PROGRESS),
+    "start": (
+        (State.ACKNOWLEDGED, State.ASSIGNED, State.REOPENED, State.SUBMITTED),
+        State.IN_PROGRESS,
+    ),
     "resolve": (OPEN_STATES, State.RESOLVED),
     "duplicate": ((State.SUBMITTED, State.ACKNOWLEDGED, State.REOPENED), State.DUPLICATE),
 }
-EVENT_OF_ACTION = {"acknowledge": EventKind.ACKNOWLEDGED, "assign": EventKind.ASSIGNED,
-                   "reply": EventKind.REPLY, "visit": EventKind.VISIT, "start": EventKind.STARTED,
-                   "resolve": EventKind.RESOLVED, "duplicate": EventKind.DUPLICATE}
+EVENT_OF_ACTION = {
+    "acknowledge": EventKind.ACKNOWLEDGED,
+    "assign": EventKind.ASSIGNED,
+    "reply": EventKind.REPLY,
+    "visit": EventKind.VISIT,
+    "start": EventKind.STARTED,
+    "resolve": EventKind.RESOLVED,
+    "duplicate": EventKind.DUPLICATE,
+}
 
 CANNED_REPLIES = [
     _l("We have received your report and a technician will contact you shortly."),
@@ -50,8 +69,11 @@ CANNED_REPLIES = [
 def company_of(session, estate: Estate):
     management = session.get(EstateManagement, estate.id)
     if management is None:
-        raise DomainError(_l("This estate has no property company on record. Call %(hotline)s."),
-                          code="no_company", hotline="12345")
+        raise DomainError(
+            _l("This estate has no property company on record. Call %(hotline)s."),
+            code="no_company",
+            hotline="12345",
+        )
     return management.company
 
 
@@ -62,10 +84,18 @@ def open_for_place(session, user: User) -> list[Ticket]:
     claim = current_claim(session, user)
     if claim is None or claim.status != ClaimStatus.VERIFIED:
         return []
-    return list(session.scalars(
-        select(Ticket).where(Ticket.estate_id == claim.estate_id, Ticket.state.in_(OPEN_STATES),
-                             Ticket.public_area.is_(True) | (Ticket.household_id == claim.household_id))
-        .order_by(Ticket.public_area.desc(), Ticket.submitted_at.desc()).limit(30)))
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.estate_id == claim.estate_id,
+                Ticket.state.in_(OPEN_STATES),
+                Ticket.public_area.is_(True) | (Ticket.household_id == claim.household_id),
+            )
+            .order_by(Ticket.public_area.desc(), Ticket.submitted_at.desc())
+            .limit(30)
+        )
+    )
 
 
 def home_location(user: User) -> str:
@@ -74,23 +104,43 @@ def home_location(user: User) -> str:
     return household.label if household is not None else ""
 
 
-def _event(session, ticket: Ticket, kind: EventKind, actor: User | None, body: str = "",
-           public: bool = True) -> TicketEvent:
-    event = TicketEvent(ticket_id=ticket.id, kind=kind, actor_id=actor.id if actor else None,
-                        body=body, public=public, at=clock.now())
+def _event(
+    session,
+    ticket: Ticket,
+    kind: EventKind,
+    actor: User | None,
+    body: str = "",
+    public: bool = True,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        body=body,
+        public=public,
+        at=clock.now(),
+    )
     session.add(event)
     return event
 
 
 def _tell_residents(session, ticket: Ticket, subject: str, params: dict | None = None) -> None:
     """Inbox message to the reporter and everyone who joined the report and still may see it."""
-    followers = session.scalars(select(User).join(TicketFollower, TicketFollower.user_id == User.id)
-                                .where(TicketFollower.ticket_id == ticket.id)).all()
+    followers = session.scalars(
+        select(User)
+        .join(TicketFollower, TicketFollower.user_id == User.id)
+        .where(TicketFollower.ticket_id == ticket.id)
+    ).all()
     still = {f.id for f in followers if concerns(session, f, ticket)}
     for user_id in {ticket.reporter_id, *still} - {None}:
-        notify(session, user_id, kind="repair.update", subject=subject,
-               params={"ref": ticket.reference, "state": ticket.state.value, **(params or {})},
-               link=f"/repairs/tickets/{ticket.reference}")
+        notify(
+            session,
+            user_id,
+            kind="repair.update",
+            subject=subject,
+            params={"ref": ticket.reference, "state": ticket.state.value, **(params or {})},
+            link=f"/repairs/tickets/{ticket.reference}",
+        )
 
 
 def _new_reference(session) -> str:
@@ -100,10 +150,20 @@ def _new_reference(session) -> str:
             return reference
 
 
-def report(session, actor: User, resident: User, *, category: Category, description: str,
-           public_area: bool = False, area: str = "", preferred_time: str = "",
-           photos: list[bytes] = (), estate_id: int | None = None,
-           submitted_at: datetime | None = None) -> Ticket:
+def report(
+    session,
+    actor: User,
+    resident: User,
+    *,
+    category: Category,
+    description: str,
+    public_area: bool = False,
+    area: str = "",
+    preferred_time: str = "",
+    photos: list[bytes] = (),
+    estate_id: int | None = None,
+    submitted_at: datetime | None = None,
+) -> Ticket:
     """File a report for `resident` (by them, or a helper with consent). The resident's
     registered home gives the estate and address; a public-area report names the spot instead.
     The response clock starts now. Commits."""
@@ -112,10 +172,15 @@ def report(session, actor: User, resident: User, *, category: Category, descript
     claim = current_claim(session, resident)
     estate_id = estate_id or (claim.estate_id if claim else None)
     estate = session.get(Estate, estate_id) if estate_id else None
-    home = claim if (claim is not None and not public_area and claim.estate_id == estate_id) else None
+    home = (
+        claim if (claim is not None and not public_area and claim.estate_id == estate_id) else None
+    )
     if estate is None or (not public_area and home is None):
-        raise DomainError(_l("Add your home address in My details first, so we know where to come."),
-                          code="no_home", field="description")
+        raise DomainError(
+            _l("Add your home address in My details first, so we know where to come."),
+            code="no_home",
+            field="description",
+        )
     description = (description or "").strip()
     if len(description) < 2:  # 电梯坏 ("lift broken") says it all in three characters
         raise DomainError(_l("Say what is wrong in a few words"), field="description")
@@ -123,39 +188,78 @@ def report(session, actor: User, resident: User, *, category: Category, descript
         raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
     location = (area or "").strip() if public_area else home.household.label
     if public_area and not location:
-        raise DomainError(_l("Say where in the estate, for example \"Building 5 entrance\""), field="area")
+        raise DomainError(
+            _l('Say where in the estate, for example "Building 5 entrance"'), field="area"
+        )
     company = company_of(session, estate)
-    stored = [store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE) for data in photos]
+    stored = [
+        store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE) for data in photos
+    ]
     now = submitted_at or clock.now()
-    ticket = Ticket(reference=_new_reference(session), estate_id=estate.id, company_id=company.id,
-                    town_id=estate.town_id, reporter_id=resident.id, reported_by_id=actor.id,
-                    category=category, description=description, public_area=public_area,
-                    location=location or "", preferred_time=(preferred_time or "").strip()[:80],
-                    household_id=home.household_id if home else None,
-                    home_claim_id=home.id if home else None,
-                    state=State.SUBMITTED, submitted_at=now,
-                    respond_by=response_clock.respond_by(company, now))
+    ticket = Ticket(
+        reference=_new_reference(session),
+        estate_id=estate.id,
+        company_id=company.id,
+        town_id=estate.town_id,
+        reporter_id=resident.id,
+        reported_by_id=actor.id,
+        category=category,
+        description=description,
+        public_area=public_area,
+        location=location or "",
+        preferred_time=(preferred_time or "").strip()[:80],
+        household_id=home.household_id if home else None,
+        home_claim_id=home.id if home else None,
+        state=State.SUBMITTED,
+        submitted_at=now,
+        respond_by=response_clock.respond_by(company, now),
+    )
     session.add(ticket)
     session.flush()
     for image in stored:
-        session.add(TicketPhoto(ticket_id=ticket.id, filename=image.filename, width=image.width,
-                                height=image.height, thumb=image.thumb))
+        session.add(
+            TicketPhoto(
+                ticket_id=ticket.id,
+                filename=image.filename,
+                width=image.width,
+                height=image.height,
+                thumb=image.thumb,
+            )
+        )
     _event(session, ticket, EventKind.SUBMITTED, actor)
-    notify(session, resident.id, kind="repair.submitted",
-           subject=N_("Repair report %(ref)s received"),
-           body=N_("Your property manager will respond by %(time)s."),
-           params={"ref": ticket.reference, "time": clock.local(ticket.respond_by).strftime("%H:%M")},
-           link=f"/repairs/tickets/{ticket.reference}")
+    notify(
+        session,
+        resident.id,
+        kind="repair.submitted",
+        subject=N_("Repair report %(ref)s received"),
+        body=N_("Your property manager will respond by %(time)s."),
+        params={"ref": ticket.reference, "time": clock.local(ticket.respond_by).strftime("%H:%M")},
+        link=f"/repairs/tickets/{ticket.reference}",
+    )
     if actor.id != resident.id:
-        record(session, actor, "repair.report", ticket, on_behalf_of=resident, reference=ticket.reference)
+        record(
+            session,
+            actor,
+            "repair.report",
+            ticket,
+            on_behalf_of=resident,
+            reference=ticket.reference,
+        )
     session.commit()
     return ticket
 
 
 def _follow(session, ticket: Ticket, user_id: int | None) -> bool:
     """Make `user_id` a follower of `ticket` unless they report or follow it already."""
-    if user_id is None or ticket.reporter_id == user_id or session.scalar(select(TicketFollower.id).where(
-            TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user_id)):
+    if (
+        user_id is None
+        or ticket.reporter_id == user_id
+        or session.scalar(
+            select(TicketFollower.id).where(
+                TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user_id
+            )
+        )
+    ):
         return False
     session.add(TicketFollower(ticket_id=ticket.id, user_id=user_id))
     return True
@@ -176,6 +280,7 @@ def join(session, user: User, ticket: Ticket) -> None:
 
 # --- Access -------------------------------------------------------------------------------
 
+
 def concerns(session, user: User, ticket: Ticket) -> bool:
     """Does the report concern `user` as a resident now? A home report concerns the verified
     members of its household; a public-area report the verified residents of its estate, and
@@ -191,13 +296,21 @@ def can_join(session, user: User, ticket: Ticket) -> bool:
     """The report page offers to join (and the join route accepts) only what concerns the
     person as a verified resident; joining one's own report changes nothing."""
     return ticket.reporter_id == user.id or (
-        is_verified_resident(session, user, ticket.estate_id) if ticket.public_area
-        else is_verified_member(session, user, ticket.household_id))
+        is_verified_resident(session, user, ticket.estate_id)
+        if ticket.public_area
+        else is_verified_member(session, user, ticket.household_id)
+    )
 
 
 def _is_follower(session, ticket: Ticket, user: User) -> bool:
-    return session.scalar(select(TicketFollower.id).where(
-        TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user.id)) is not None
+    return (
+        session.scalar(
+            select(TicketFollower.id).where(
+                TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user.id
+            )
+        )
+        is not None
+    )
 
 
 def visible_to(session, user: User, ticket: Ticket) -> bool:
@@ -206,7 +319,9 @@ def visible_to(session, user: User, ticket: Ticket) -> bool:
     with the claim that allowed it."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if ticket.reporter_id == user.id or (ticket.reporter and can_act_for(session, user, ticket.reporter, HelpService.REPAIRS)):
+    if ticket.reporter_id == user.id or (
+        ticket.reporter and can_act_for(session, user, ticket.reporter, HelpService.REPAIRS)
+    ):
         return True
     return is_staff_for(user, ticket) or concerns(session, user, ticket)
 
@@ -216,10 +331,13 @@ def end_following(session, claim) -> None:
     for a public area, the estate's (app/places/services.py calls this)."""
     tickets_there = select(Ticket.id).where(
         Ticket.estate_id == claim.estate_id,
-        Ticket.public_area.is_(True) | (Ticket.household_id == claim.household_id))
-    session.execute(delete(TicketFollower).where(TicketFollower.user_id == claim.user_id,
-                                                 TicketFollower.ticket_id.in_(tickets_there))
-                    .execution_options(synchronize_session=False))
+        Ticket.public_area.is_(True) | (Ticket.household_id == claim.household_id),
+    )
+    session.execute(
+        delete(TicketFollower)
+        .where(TicketFollower.user_id == claim.user_id, TicketFollower.ticket_id.in_(tickets_there))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def is_manager_for(user: User, ticket: Ticket) -> bool:
@@ -227,8 +345,11 @@ def is_manager_for(user: User, ticket: Ticket) -> bool:
 
 
 def is_staff_for(user: User, ticket: Ticket) -> bool:
-    return (is_manager_for(user, ticket) or user.has_role(Role.TOWN_SUPERVISOR, ticket)
-            or user.has_role(Role.DISTRICT_SUPERVISOR))
+    return (
+        is_manager_for(user, ticket)
+        or user.has_role(Role.TOWN_SUPERVISOR, ticket)
+        or user.has_role(Role.DISTRICT_SUPERVISOR)
+    )
 
 
 def get(session, reference: str) -> Ticket | None:
@@ -237,16 +358,29 @@ def get(session, reference: str) -> Ticket | None:
 
 # --- The manager's actions -----------------------------------------------------------------
 
+
 def _respond(session, ticket: Ticket, manager: User, now: datetime) -> None:
     """The first human, resident-visible action stops the clock, once."""
-    session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.responded_at.is_(None))
-                    .values(responded_at=now, responder_id=manager.id)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.responded_at.is_(None))
+        .values(responded_at=now, responder_id=manager.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "",
-        technician_name: str = "", technician_phone: str = "", visit_at: datetime | None = None,
-        duplicate_of: str = "") -> Ticket:
+def act(
+    session,
+    manager: User,
+    ticket: Ticket,
+    action: str,
+    *,
+    message: str = "",
+    technician_name: str = "",
+    technician_phone: str = "",
+    visit_at: datetime | None = None,
+    duplicate_of: str = "",
+) -> Ticket:
     """Do one of the manager's actions. Refuses actions the ticket's state does not allow, with
     a message saying why. Every action is visible to the resident and counts as the response."""
     if not is_manager_for(manager, ticket):
@@ -255,8 +389,12 @@ def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "
         raise DomainError(_l("Unknown action."))
     allowed, to = ACTIONS[action]
     if ticket.state not in allowed:
-        raise Conflict(_l("A ticket that is %(state)s cannot be %(action)s."), code="invalid_transition",
-                       state=ticket.state.label, action=ACTION_LABELS[action])
+        raise Conflict(
+            _l("A ticket that is %(state)s cannot be %(action)s."),
+            code="invalid_transition",
+            state=ticket.state.label,
+            action=ACTION_LABELS[action],
+        )
     now = clock.now()
     values: dict = {}
     body = (message or "").strip()
@@ -264,7 +402,10 @@ def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "
     if action == "assign":
         if not technician_name.strip():
             raise DomainError(_l("Enter the technician's name"), field="technician_name")
-        values.update(technician_name=technician_name.strip()[:64], technician_phone=technician_phone.strip()[:20])
+        values.update(
+            technician_name=technician_name.strip()[:64],
+            technician_phone=technician_phone.strip()[:20],
+        )
         # The phone goes to the residents' inbox and the ticket's summary (in full only for the
         # resident and the managers). The timeline, which followers and supervisors read, and
         # Open311's public status_notes show the event body: it names the technician only.
@@ -281,22 +422,35 @@ def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "
         values["resolved_at"] = now
     elif action == "duplicate":
         original = get(session, duplicate_of.strip().upper())
-        if original is None or original.id == ticket.id or original.estate_id != ticket.estate_id \
-                or not original.state.is_open:
-            raise DomainError(_l("Enter the reference of an open report from the same estate"),
-                              field="duplicate_of")
+        if (
+            original is None
+            or original.id == ticket.id
+            or original.estate_id != ticket.estate_id
+            or not original.state.is_open
+        ):
+            raise DomainError(
+                _l("Enter the reference of an open report from the same estate"),
+                field="duplicate_of",
+            )
         if not original.public_area and original.household_id != ticket.household_id:
             # Merging would send one home's private report to another home's resident.
-            raise DomainError(_l("A report can only be merged into one about the same home or a public area"),
-                              field="duplicate_of", code="other_home")
+            raise DomainError(
+                _l("A report can only be merged into one about the same home or a public area"),
+                field="duplicate_of",
+                code="other_home",
+            )
         values["duplicate_of_id"] = original.id
         body = body or original.reference
         _follow(session, original, ticket.reporter_id)
     # The state is always written (to itself for replies and visits) so the guard below also
     # refuses an action when another manager changed the state a moment ago.
     values["state"] = to if to is not None else Ticket.state
-    result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
-                             .values(**values).execution_options(synchronize_session=False))
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         session.rollback()
         raise Conflict(_l("Someone else changed this ticket just now. Reload and try again."))
@@ -304,14 +458,22 @@ def act(session, manager: User, ticket: Ticket, action: str, *, message: str = "
     _event(session, ticket, EVENT_OF_ACTION[action], manager, body)
     session.flush()
     session.refresh(ticket)
-    _tell_residents(session, ticket, RESIDENT_MESSAGES[action], {"body": body if notice is None else notice})
+    _tell_residents(
+        session, ticket, RESIDENT_MESSAGES[action], {"body": body if notice is None else notice}
+    )
     session.commit()
     return ticket
 
 
-ACTION_LABELS = {"acknowledge": _l("acknowledged"), "assign": _l("assigned"), "reply": _l("replied to"),
-                 "visit": _l("scheduled"), "start": _l("started"), "resolve": _l("resolved"),
-                 "duplicate": _l("marked as a duplicate")}
+ACTION_LABELS = {
+    "acknowledge": _l("acknowledged"),
+    "assign": _l("assigned"),
+    "reply": _l("replied to"),
+    "visit": _l("scheduled"),
+    "start": _l("started"),
+    "resolve": _l("resolved"),
+    "duplicate": _l("marked as a duplicate"),
+}
 RESIDENT_MESSAGES = {
     "acknowledge": N_("Your repair report %(ref)s has been acknowledged"),
     "assign": N_("A technician is assigned to %(ref)s: %(body)s"),
@@ -324,6 +486,7 @@ RESIDENT_MESSAGES = {
 
 
 # --- The resident's actions ------------------------------------------------------------------
+
 
 def _resident_check(session, user: User, ticket: Ticket) -> None:
     if not (ticket.reporter and can_act_for(session, user, ticket.reporter, HelpService.REPAIRS)):
@@ -338,20 +501,34 @@ def add_info(session, user: User, ticket: Ticket, text: str, photos: list[bytes]
         raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
     for data in photos:
         image = store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE)
-        session.add(TicketPhoto(ticket_id=ticket.id, filename=image.filename, width=image.width,
-                                height=image.height, thumb=image.thumb))
+        session.add(
+            TicketPhoto(
+                ticket_id=ticket.id,
+                filename=image.filename,
+                width=image.width,
+                height=image.height,
+                thumb=image.thumb,
+            )
+        )
     _event(session, ticket, EventKind.RESIDENT_INFO, user, text.strip())
     session.commit()
 
 
 def _resident_transition(session, user, ticket, allowed, to, kind, body="", **values) -> None:
     _resident_check(session, user, ticket)
-    result = session.execute(update(Ticket).where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
-                             .values(state=to, **values).execution_options(synchronize_session=False))
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
+        .values(state=to, **values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         session.rollback()
-        raise Conflict(_l("A report that is %(state)s cannot be changed that way."),
-                       code="invalid_transition", state=ticket.state.label)
+        raise Conflict(
+            _l("A report that is %(state)s cannot be changed that way."),
+            code="invalid_transition",
+            state=ticket.state.label,
+        )
     _event(session, ticket, kind, user, body)
     session.flush()
     session.refresh(ticket)
@@ -359,20 +536,42 @@ def _resident_transition(session, user, ticket, allowed, to, kind, body="", **va
 
 
 def confirm_fixed(session, user: User, ticket: Ticket) -> None:
-    _resident_transition(session, user, ticket, (State.RESOLVED,), State.CLOSED, EventKind.CONFIRMED,
-                         closed_at=clock.now())
+    _resident_transition(
+        session,
+        user,
+        ticket,
+        (State.RESOLVED,),
+        State.CLOSED,
+        EventKind.CONFIRMED,
+        closed_at=clock.now(),
+    )
 
 
 def reopen(session, user: User, ticket: Ticket, reason: str) -> None:
     """Reopen a fixed report within the company's reopening period."""
-    if ticket.resolved_at is None or clock.now() > ticket.resolved_at + timedelta(days=ticket.company.reopen_days):
-        raise Conflict(_l("Reports can be reopened up to %(n)d days after they were fixed. Please file a new one."),
-                       code="reopen_period", n=ticket.company.reopen_days)
+    if ticket.resolved_at is None or clock.now() > ticket.resolved_at + timedelta(
+        days=ticket.company.reopen_days
+    ):
+        raise Conflict(
+            _l(
+                "Reports can be reopened up to %(n)d days after they were fixed. Please file a new one."
+            ),
+            code="reopen_period",
+            n=ticket.company.reopen_days,
+        )
     if not reason.strip():
         raise DomainError(_l("Say what is still wrong"), field="message")
-    _resident_transition(session, user, ticket, (State.RESOLVED, State.CLOSED), State.REOPENED,
-                         EventKind.REOPENED, body=reason.strip(),
-                         reopen_count=Ticket.reopen_count + 1, closed_at=None)
+    _resident_transition(
+        session,
+        user,
+        ticket,
+        (State.RESOLVED, State.CLOSED),
+        State.REOPENED,
+        EventKind.REOPENED,
+        body=reason.strip(),
+        reopen_count=Ticket.reopen_count + 1,
+        closed_at=None,
+    )
 
 
 def cancel(session, user: User, ticket: Ticket) -> None:
@@ -392,7 +591,10 @@ def rate(session, user: User, ticket: Ticket, stars: int, comment: str = "") -> 
 
 
 def supervisor_note(session, supervisor: User, ticket: Ticket, text: str) -> None:
-    if not (supervisor.has_role(Role.TOWN_SUPERVISOR, ticket) or supervisor.has_role(Role.DISTRICT_SUPERVISOR)):
+    if not (
+        supervisor.has_role(Role.TOWN_SUPERVISOR, ticket)
+        or supervisor.has_role(Role.DISTRICT_SUPERVISOR)
+    ):
         raise Forbidden(_l("Only supervisors can add supervisory notes."))
     if not text.strip():
         raise DomainError(_l("Write the note"), field="message")
@@ -403,12 +605,28 @@ def supervisor_note(session, supervisor: User, ticket: Ticket, text: str) -> Non
 
 def my_tickets(session, user: User) -> list[Ticket]:
     followed = select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id)
-    return list(session.scalars(select(Ticket).where(
-        (Ticket.reporter_id == user.id) | Ticket.id.in_(followed)).order_by(Ticket.submitted_at.desc()).limit(100)))
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where((Ticket.reporter_id == user.id) | Ticket.id.in_(followed))
+            .order_by(Ticket.submitted_at.desc())
+            .limit(100)
+        )
+    )
 
 
-def save_company_settings(session, staff: User, company, *, response_minutes: int, work_starts: str,
-                          work_ends: str, work_days: list[str], reopen_days: int, auto_close_days: int) -> None:
+def save_company_settings(
+    session,
+    staff: User,
+    company,
+    *,
+    response_minutes: int,
+    work_starts: str,
+    work_ends: str,
+    work_days: list[str],
+    reopen_days: int,
+    auto_close_days: int,
+) -> None:
     """The company's response window and optional working-hours calendar. New tickets use
     them; a ticket keeps the deadline it was given."""
     from venues.services.admin import parse_hhmm  # one "HH:MM" parser for the whole portal
@@ -416,15 +634,28 @@ def save_company_settings(session, staff: User, company, *, response_minutes: in
     starts = parse_hhmm(work_starts, "work_starts") if (work_starts or "").strip() else None
     ends = parse_hhmm(work_ends, "work_ends") if (work_ends or "").strip() else None
     if (starts is None) != (ends is None):
-        raise DomainError(_l("Give both the start and the end of working hours, or neither for 24x7"),
-                          field="work_ends")
+        raise DomainError(
+            _l("Give both the start and the end of working hours, or neither for 24x7"),
+            field="work_ends",
+        )
     if starts is not None and ends <= starts:
         raise DomainError(_l("Closing time must be after opening time"), field="work_ends")
     if starts is not None and not work_days:
         raise DomainError(_l("Choose at least one working day"), field="work_days")
-    company.response_minutes, company.work_starts, company.work_ends = response_minutes, starts, ends
+    company.response_minutes, company.work_starts, company.work_ends = (
+        response_minutes,
+        starts,
+        ends,
+    )
     company.work_days = "".join(sorted(work_days)) or "0123456"
     company.reopen_days, company.auto_close_days = reopen_days, auto_close_days
-    record(session, staff, "repair.company_settings", company, response_minutes=response_minutes,
-           work_starts=work_starts, work_ends=work_ends)
+    record(
+        session,
+        staff,
+        "repair.company_settings",
+        company,
+        response_minutes=response_minutes,
+        work_starts=work_starts,
+        work_ends=work_ends,
+    )
     session.commit()

@@ -1,5 +1,6 @@
 """Browser fixtures: one live portal (SQLite, migrated and seeded) and one headless Debian
 Chromium per test session, driven by Playwright. No browser is downloaded."""
+
 from __future__ import annotations
 
 import itertools
@@ -14,9 +15,16 @@ from werkzeug.serving import make_server
 from tests.conftest import CI, PASSWORD, migrate_to_head
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 MODES = ["standard", "elderly"]
 
 
@@ -43,8 +51,17 @@ class LiveServer:
         self.app, self.url = app, url
         self._names = itertools.count(1)
 
-    def create_user(self, role="resident", scope=None, home_estate_id=None, home_building="1",
-                    home_unit="", home_room="101", home_verified=True, **attrs):
+    def create_user(
+        self,
+        role="resident",
+        scope=None,
+        home_estate_id=None,
+        home_building="1",
+        home_unit="",
+        home_room="101",
+        home_verified=True,
+        **attrs,
+    ):
         """A fresh account on the live server (fresh, so its display settings start clean),
         with a home (verified unless home_verified=False) when home_estate_id is given."""
         from app.accounts import services
@@ -55,24 +72,38 @@ class LiveServer:
         with self.app.app_context():
             role = Role(role)
             if role == Role.RESIDENT:
-                user = services.register_resident(db.session, phone=f"1370000{n:04d}",
-                                                  name=f"测试居民{n}", password=PASSWORD)
+                user = services.register_resident(
+                    db.session, phone=f"1370000{n:04d}", name=f"测试居民{n}", password=PASSWORD
+                )
             else:
-                user = services.create_user(db.session, username=f"b-{role.value}-{n}",
-                                            password=PASSWORD, name=f"测试{n}",
-                                            roles=[(role, scope)])
+                user = services.create_user(
+                    db.session,
+                    username=f"b-{role.value}-{n}",
+                    password=PASSWORD,
+                    name=f"测试{n}",
+                    roles=[(role, scope)],
+                )
             for key, value in attrs.items():
                 setattr(user, key, value)
             if home_estate_id is not None:
                 from tests.conftest import give_home
-                give_home(db.session, user, home_estate_id, home_building, home_unit, home_room,
-                          verified=home_verified)
+
+                give_home(
+                    db.session,
+                    user,
+                    home_estate_id,
+                    home_building,
+                    home_unit,
+                    home_room,
+                    verified=home_verified,
+                )
             db.session.commit()
             return user.login_name
 
     def run(self, fn):
         """Run fn(session) inside the live app (to set up data), committing after."""
         from app.extensions import db
+
         with self.app.app_context():
             result = fn(db.session)
             db.session.commit()
@@ -89,10 +120,16 @@ def live_server(tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "portal.db"
     url = f"sqlite:///{path}"
     migrate_to_head(url)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True,
-                      "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
-                      "SECRET_KEY": "browser-secret", "RATELIMIT_ENABLED": False,
-                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": True,
+            "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+            "SECRET_KEY": "browser-secret",
+            "RATELIMIT_ENABLED": False,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
     with app.app_context():
         seed_frame(db.session)
         for seeder in registry(app).seeders:
@@ -130,12 +167,16 @@ def open_page(browser, live_server):
     contexts = []
 
     def open_(path, *, mode="standard", locale="zh_CN", user=None, width=1280):
-        context = browser.new_context(viewport={"width": width, "height": 900},
-                                      java_script_enabled=True)
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, java_script_enabled=True
+        )
         contexts.append(context)
-        context.add_cookies([
-            {"name": "display_mode", "value": mode, "url": live_server.url},
-            {"name": "locale", "value": locale, "url": live_server.url}])
+        context.add_cookies(
+            [
+                {"name": "display_mode", "value": mode, "url": live_server.url},
+                {"name": "locale", "value": locale, "url": live_server.url},
+            ]
+        )
         page = context.new_page()
         if user is not None:
             page.goto(live_server.url + "/login")

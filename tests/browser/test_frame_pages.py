@@ -1,11 +1,22 @@
 """Every page of the frame passes the accessibility audit, in standard and elderly mode."""
+
 import pytest
 
 from accessibility.browser_checks import audit_page
 from tests.browser.conftest import MODES, assert_accessible
 
-VISITOR_PAGES = ["/", "/login", "/register", "/help", "/accessibility", "/display", "/venues",
-                 "/parking", "/repairs", "/no-such-page"]
+VISITOR_PAGES = [
+    "/",
+    "/login",
+    "/register",
+    "/help",
+    "/accessibility",
+    "/display",
+    "/venues",
+    "/parking",
+    "/repairs",
+    "/no-such-page",
+]
 RESIDENT_PAGES = ["/", "/profile", "/inbox"]
 
 
@@ -35,8 +46,15 @@ def test_resident_pages(open_page, live_server, path, mode):
 
     def add_message(session):
         from app.accounts.services import find_by_login
-        notify(session, find_by_login(session, user).id, kind="test",
-               subject=N_("Your details are saved."), link="/profile")
+
+        notify(
+            session,
+            find_by_login(session, user).id,
+            kind="test",
+            subject=N_("Your details are saved."),
+            link="/profile",
+        )
+
     live_server.run(add_message)
     page = open_page(path, mode=mode, user=user)
     assert_accessible(page, mode)
@@ -51,10 +69,13 @@ def test_inbox_message_and_audit_log(open_page, live_server, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("path, fields", [
-    ("/login", {"#login": "13900000001", "#password": "wrong-password"}),
-    ("/register", {"#phone": "123", "#name": "王", "#password": "x", "#confirm": "y"}),
-])
+@pytest.mark.parametrize(
+    "path, fields",
+    [
+        ("/login", {"#login": "13900000001", "#password": "wrong-password"}),
+        ("/register", {"#phone": "123", "#name": "王", "#password": "x", "#confirm": "y"}),
+    ],
+)
 def test_forms_with_errors(open_page, path, fields, mode):
     page = open_page(path, mode=mode)
     for selector, value in fields.items():
@@ -74,7 +95,9 @@ def test_elderly_mode_one_click_without_javascript(browser, live_server):
     page = context.new_page()
     page.goto(live_server.url + "/help")
     page.get_by_role("button", name="长辈模式").click()
-    page.wait_for_load_state("load")  # the redirected page's stylesheet, before measuring (flaky under load)
+    page.wait_for_load_state(
+        "load"
+    )  # the redirected page's stylesheet, before measuring (flaky under load)
     assert page.url.endswith("/help")
     assert page.locator("html").get_attribute("class") == "mode-elderly"
     body_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
@@ -127,8 +150,15 @@ def test_inbox_message_page(open_page, live_server, mode):
 
     def add_message(session):
         from app.accounts.services import find_by_login
-        notify(session, find_by_login(session, user).id, kind="test",
-               subject=N_("Your details are saved."), link="/profile")
+
+        notify(
+            session,
+            find_by_login(session, user).id,
+            kind="test",
+            subject=N_("Your details are saved."),
+            link="/profile",
+        )
+
     live_server.run(add_message)
     page = open_page("/inbox", mode=mode, user=user)
     page.locator(".message a").first.click()

@@ -3,6 +3,7 @@ photo of the vehicle licence, a car-park operator finds the claim from the home 
 the photo and verifies it, and the driver can then turn on 无感支付; a service-desk clerk refuses
 another claim (found by plate, as at the counter), with the reason the form asks for. Standard
 mode in Chinese, elderly mode in English; every page passes the accessibility audit."""
+
 import io
 
 import pytest
@@ -10,10 +11,20 @@ from PIL import Image
 
 from tests.browser.conftest import assert_accessible
 
-TEXT = {"zh_CN": {"waiting": "行驶证待核验", "verified": "已核验", "queue": "待核验车牌",
-                  "refused": "未通过：行驶证与申请不符"},
-        "en": {"waiting": "Waiting for a check of the vehicle licence", "verified": "Verified",
-               "queue": "Plates to verify", "refused": "Not verified: the licence did not match"}}
+TEXT = {
+    "zh_CN": {
+        "waiting": "行驶证待核验",
+        "verified": "已核验",
+        "queue": "待核验车牌",
+        "refused": "未通过：行驶证与申请不符",
+    },
+    "en": {
+        "waiting": "Waiting for a check of the vehicle licence",
+        "verified": "Verified",
+        "queue": "Plates to verify",
+        "refused": "Not verified: the licence did not match",
+    },
+}
 
 
 def licence_photo() -> dict:
@@ -26,13 +37,17 @@ def first_car_park(session) -> int:
     from sqlalchemy import func, select
 
     from parking.models import CarPark
+
     return session.scalar(select(func.min(CarPark.id)))
 
 
-@pytest.mark.parametrize("mode, locale, plate, other_plate", [("standard", "zh_CN", "沪A8C001", "沪A8D001"),
-                                                               ("elderly", "en", "沪A8C002", "沪A8D002")])
-def test_driver_sends_the_licence_and_an_operator_verifies_it(open_page, live_server, mode, locale, plate,
-                                                             other_plate):
+@pytest.mark.parametrize(
+    "mode, locale, plate, other_plate",
+    [("standard", "zh_CN", "沪A8C001", "沪A8D001"), ("elderly", "en", "沪A8C002", "沪A8D002")],
+)
+def test_driver_sends_the_licence_and_an_operator_verifies_it(
+    open_page, live_server, mode, locale, plate, other_plate
+):
     words = TEXT[locale]
     driver, other_driver = live_server.create_user(), live_server.create_user()
     park_id = live_server.run(first_car_park)
@@ -99,7 +114,9 @@ def test_driver_sends_the_licence_and_an_operator_verifies_it(open_page, live_se
     page.locator("main form button[type=submit]").click()
     page.wait_for_url("**/parking/verify")
     other.goto(f"{live_server.url}/parking/vehicles")
-    assert words["refused"] in other.locator("main li.venue-item", has_text=other_plate).inner_text()
+    assert (
+        words["refused"] in other.locator("main li.venue-item", has_text=other_plate).inner_text()
+    )
 
     # The driver sees the plate verified and turns on automatic payment.
     page = open_page("/parking/vehicles", mode=mode, locale=locale, user=driver)

@@ -3,14 +3,22 @@ reserves a space, the gates report the car coming and going, the fee is charged 
 and the receipt arrives; another driver signs an off-peak contract; the operator sees it all and
 the open data feed shows the vacancies. Standard mode in Chinese, elderly mode in English; every
 page passes the accessibility audit. Plus every operator and driver form page in both modes."""
+
 from datetime import timedelta
 
 import pytest
 
 from tests.browser.conftest import MODES, assert_accessible
 
-TEXT = {"zh_CN": {"reserved": "已预约车位", "arrived": "已入场", "paid": "已支付", "receipt": "收据"},
-        "en": {"reserved": "Space reserved", "arrived": "Arrived", "paid": "Paid", "receipt": "Receipt"}}
+TEXT = {
+    "zh_CN": {"reserved": "已预约车位", "arrived": "已入场", "paid": "已支付", "receipt": "收据"},
+    "en": {
+        "reserved": "Space reserved",
+        "arrived": "Arrived",
+        "paid": "Paid",
+        "receipt": "Receipt",
+    },
+}
 
 
 def _ids(live_server):
@@ -18,26 +26,41 @@ def _ids(live_server):
         from sqlalchemy import select
 
         from parking.models import CarPark
+
         parks = {p.name_zh: p for p in session.scalars(select(CarPark))}
         return parks["莘庄地铁站P+R停车场"].id, parks["莘城苑小区共享车位"].id
+
     return live_server.run(find)
 
 
 def _gate(live_server, token, park_id, plate, direction, at):
     import json
     import urllib.request
+
     request = urllib.request.Request(
-        f"{live_server.url}/api/v1/parking/events", method="POST",
-        data=json.dumps({"carpark_id": park_id, "plate": plate, "direction": direction,
-                         "occurred_at": at.isoformat()}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        f"{live_server.url}/api/v1/parking/events",
+        method="POST",
+        data=json.dumps(
+            {
+                "carpark_id": park_id,
+                "plate": plate,
+                "direction": direction,
+                "occurred_at": at.isoformat(),
+            }
+        ).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read())
 
 
-@pytest.mark.parametrize("mode, locale, plate, other_plate", [("standard", "zh_CN", "沪A7A001", "沪A7B001"),
-                                                               ("elderly", "en", "沪A7A002", "沪A7B002")])
-def test_reserve_arrive_leave_pay_share_and_operate(open_page, live_server, mode, locale, plate, other_plate):
+@pytest.mark.parametrize(
+    "mode, locale, plate, other_plate",
+    [("standard", "zh_CN", "沪A7A001", "沪A7B001"), ("elderly", "en", "沪A7A002", "沪A7B002")],
+)
+def test_reserve_arrive_leave_pay_share_and_operate(
+    open_page, live_server, mode, locale, plate, other_plate
+):
     words = TEXT[locale]
     park_id, estate_park_id = _ids(live_server)
     driver, neighbour = live_server.create_user(), live_server.create_user()
@@ -55,7 +78,9 @@ def test_reserve_arrive_leave_pay_share_and_operate(open_page, live_server, mode
     def verify(session):
         from app.accounts.services import find_by_login
         from tests.conftest import verified_vehicle
+
         verified_vehicle(session, find_by_login(session, driver), plate)
+
     live_server.run(verify)
     page.goto(f"{live_server.url}/parking/vehicles")
     assert page.locator("main h2", has_text=plate).is_visible()
@@ -75,9 +100,12 @@ def test_reserve_arrive_leave_pay_share_and_operate(open_page, live_server, mode
     # verified just now, and a stay is charged to whoever verifiably held the plate when it began.)
     def token_for(session):
         from app.accounts.services import find_by_login, issue_token
+
         return issue_token(session, find_by_login(session, operator))
+
     token = live_server.run(token_for)
     from app import clock
+
     now = clock.now().replace(microsecond=0)
     entry = _gate(live_server, token, park_id, plate, "entry", now)
     assert entry["outcome"] == "entered"
@@ -120,19 +148,33 @@ def test_reserve_arrive_leave_pay_share_and_operate(open_page, live_server, mode
     main = page.locator("main").inner_text()
     masked = plate[:3] + "*" * (len(plate) - 5) + plate[-2:]
     assert masked in main and plate not in main
-    page = open_page(f"/parking/operate/{estate_park_id}", mode=mode, locale=locale, user=estate_operator)
+    page = open_page(
+        f"/parking/operate/{estate_park_id}", mode=mode, locale=locale, user=estate_operator
+    )
     assert_accessible(page, mode)
+
     def signed(session):
         from sqlalchemy import func, select
 
         from app import clock
         from bookings.models import Booking, BookingStatus
         from parking.models import SharingContract, SharingWindow
-        window = session.scalar(select(SharingWindow).where(SharingWindow.car_park_id == estate_park_id)
-                                .order_by(SharingWindow.id))
-        return window.spaces, session.scalar(select(func.count(SharingContract.id)).join(Booking).where(
-            SharingContract.window_id == window.id, SharingContract.month == clock.today().replace(day=1),
-            Booking.status == BookingStatus.CONFIRMED))
+
+        window = session.scalar(
+            select(SharingWindow)
+            .where(SharingWindow.car_park_id == estate_park_id)
+            .order_by(SharingWindow.id)
+        )
+        return window.spaces, session.scalar(
+            select(func.count(SharingContract.id))
+            .join(Booking)
+            .where(
+                SharingContract.window_id == window.id,
+                SharingContract.month == clock.today().replace(day=1),
+                Booking.status == BookingStatus.CONFIRMED,
+            )
+        )
+
     spaces, count = live_server.run(signed)
     assert count >= 1
     shown = f"{count} of {spaces}" if locale == "en" else f"{count} / {spaces}"
@@ -153,11 +195,19 @@ def test_operator_and_driver_form_pages(open_page, live_server, mode):
         from sqlalchemy import select
 
         from parking.models import SharingWindow
-        return session.scalar(select(SharingWindow.id).where(SharingWindow.car_park_id == estate_park_id))
+
+        return session.scalar(
+            select(SharingWindow.id).where(SharingWindow.car_park_id == estate_park_id)
+        )
+
     window_id = live_server.run(first_window)
-    for path in ("/parking/operate", f"/parking/operate/{estate_park_id}/capacity",
-                 f"/parking/operate/{estate_park_id}/tariff", f"/parking/operate/{estate_park_id}/windows/new",
-                 f"/parking/operate/{estate_park_id}/windows/{window_id}"):
+    for path in (
+        "/parking/operate",
+        f"/parking/operate/{estate_park_id}/capacity",
+        f"/parking/operate/{estate_park_id}/tariff",
+        f"/parking/operate/{estate_park_id}/windows/new",
+        f"/parking/operate/{estate_park_id}/windows/{window_id}",
+    ):
         page = open_page(path, mode=mode, user=operator)
         assert_accessible(page, mode)
     # a refused capacity change shows its error summary, audited too

@@ -1,4 +1,5 @@
 """Every repairs page passes the accessibility audit in standard and elderly mode."""
+
 import pytest
 
 from tests.browser.conftest import MODES, assert_accessible
@@ -9,12 +10,16 @@ def _estate_with_company(live_server):
         from sqlalchemy import select
 
         from repairs.models import EstateManagement
+
         management = session.scalar(select(EstateManagement).order_by(EstateManagement.estate_id))
         return management.estate_id, management.estate.town_id
+
     return live_server.run(find)
 
 
-@pytest.mark.parametrize("mode, locale", [("standard", "zh_CN"), ("elderly", "en"), ("elderly", "zh_CN")])
+@pytest.mark.parametrize(
+    "mode, locale", [("standard", "zh_CN"), ("elderly", "en"), ("elderly", "zh_CN")]
+)
 def test_resident_report_and_ticket_pages(open_page, live_server, mode, locale):
     estate_id, _town = _estate_with_company(live_server)
     resident = live_server.create_user(home_estate_id=estate_id, home_building="3", home_room="502")
@@ -26,7 +31,9 @@ def test_resident_report_and_ticket_pages(open_page, live_server, mode, locale):
     page.fill("#description", "卫生间水龙头一直滴水")
     page.locator("main form[enctype] button[type=submit]").click()
     assert "new=1" in page.url and page.locator(".panel").is_visible()
-    assert ("Report sent" if locale == "en" else "报修已提交") in page.locator(".panel").inner_text()
+    assert ("Report sent" if locale == "en" else "报修已提交") in page.locator(
+        ".panel"
+    ).inner_text()
     assert_accessible(page, mode)
 
 
@@ -39,16 +46,22 @@ def test_manager_and_supervisor_pages(open_page, live_server, mode):
         from app.accounts.services import find_by_login
         from repairs.models import Category
         from repairs.services.tickets import report
+
         user = find_by_login(session, resident)
         return report(session, user, user, category=Category.LIFT, description="电梯异响").reference
+
     reference = live_server.run(file)
     manager = live_server.create_user("property_manager", f"estate:{estate_id}")
     for path in ("/repairs/queue", f"/repairs/tickets/{reference}"):
         page = open_page(path, mode=mode, user=manager)
         assert_accessible(page, mode)
     town = live_server.create_user("town_supervisor", f"town:{town_id}")
-    for path in ("/repairs/supervise", "/repairs/supervise/tickets?flag=open", "/repairs/rating",
-                 f"/repairs/tickets/{reference}"):
+    for path in (
+        "/repairs/supervise",
+        "/repairs/supervise/tickets?flag=open",
+        "/repairs/rating",
+        f"/repairs/tickets/{reference}",
+    ):
         page = open_page(path, mode=mode, user=town)
         assert_accessible(page, mode)
 
@@ -56,11 +69,14 @@ def test_manager_and_supervisor_pages(open_page, live_server, mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_company_settings_pages(open_page, live_server, mode):
     district = live_server.create_user("district_supervisor")
+
     def first_company(session):
         from sqlalchemy import func, select
 
         from repairs.models import PropertyCompany
+
         return session.scalar(select(func.min(PropertyCompany.id)))
+
     company_id = live_server.run(first_company)
     for path in ("/repairs/companies", f"/repairs/companies/{company_id}"):
         page = open_page(path, mode=mode, user=district)
@@ -69,10 +85,21 @@ def test_company_settings_pages(open_page, live_server, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_parking_pages(open_page, live_server, mode):
-    park_id = live_server.run(lambda s: s.scalar(__import__("sqlalchemy").text("SELECT min(id) FROM car_park")))
-    quote = (f"/parking/quote?car_park={park_id}&entry_day-year=2026&entry_day-month=12&entry_day-day=1"
-             "&entry_time=09:00&exit_day-year=2026&exit_day-month=12&exit_day-day=1&exit_time=11:30")
-    for path in ("/parking", "/parking?sort=name", "/parking?near=七宝", "/parking?near=nowhere-at-all",
-                 f"/parking/{park_id}", "/parking/quote", quote):
+    park_id = live_server.run(
+        lambda s: s.scalar(__import__("sqlalchemy").text("SELECT min(id) FROM car_park"))
+    )
+    quote = (
+        f"/parking/quote?car_park={park_id}&entry_day-year=2026&entry_day-month=12&entry_day-day=1"
+        "&entry_time=09:00&exit_day-year=2026&exit_day-month=12&exit_day-day=1&exit_time=11:30"
+    )
+    for path in (
+        "/parking",
+        "/parking?sort=name",
+        "/parking?near=七宝",
+        "/parking?near=nowhere-at-all",
+        f"/parking/{park_id}",
+        "/parking/quote",
+        quote,
+    ):
         page = open_page(path, mode=mode)
         assert_accessible(page, mode)

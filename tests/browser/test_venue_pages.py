@@ -1,5 +1,6 @@
 """Every venue page passes the accessibility audit in standard and elderly mode, and the main
 journeys work in a real browser: book, see the code, check in at the door, cancel, waitlist."""
+
 from datetime import timedelta
 
 import pytest
@@ -9,21 +10,27 @@ from tests.browser.conftest import MODES, assert_accessible
 
 def _museum_slot(live_server, day_offset=2, hour=10):
     """(venue id, space id, bucket id, date) of the demo museum's hall on a future day."""
+
     def find(session):
         from sqlalchemy import select
 
         from app import clock
         from bookings.models import CapacityBucket
         from venues.models import Venue
+
         venue = session.scalar(select(Venue).where(Venue.name_zh == "闵行区博物馆"))
         space = venue.spaces[0]
         day = clock.today() + timedelta(days=day_offset)
         while day.weekday() == 0:  # the museum is closed on Mondays
             day += timedelta(days=1)
-        bucket = session.scalar(select(CapacityBucket).where(
-            CapacityBucket.resource_id == space.resource_id,
-            CapacityBucket.starts_at == clock.at(day, hour * 60)))
+        bucket = session.scalar(
+            select(CapacityBucket).where(
+                CapacityBucket.resource_id == space.resource_id,
+                CapacityBucket.starts_at == clock.at(day, hour * 60),
+            )
+        )
         return venue.id, space.id, bucket.id, day.isoformat()
+
     return live_server.run(find)
 
 
@@ -31,16 +38,22 @@ def _book(live_server, login_name, bucket_id, party=1):
     def book(session):
         from app.accounts.services import find_by_login
         from venues.services.booking import book_general
+
         user = find_by_login(session, login_name)
         return book_general(session, user, user, bucket_id, party).reference
+
     return live_server.run(book)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_catalogue_venue_and_day_pages(open_page, live_server, mode):
     venue_id, space_id, _bucket, day = _museum_slot(live_server)
-    for path in ("/venues", f"/venues/{venue_id}", f"/venues/{venue_id}/spaces/{space_id}/{day}",
-                 "/venues?q=图书馆&places=2"):
+    for path in (
+        "/venues",
+        f"/venues/{venue_id}",
+        f"/venues/{venue_id}/spaces/{space_id}/{day}",
+        "/venues?q=图书馆&places=2",
+    ):
         page = open_page(path, mode=mode)
         assert_accessible(page, mode)
 
@@ -49,7 +62,9 @@ def test_catalogue_venue_and_day_pages(open_page, live_server, mode):
 def test_booking_journey_pages(open_page, live_server, mode):
     """Party size, check answers, confirmation with QR and code, my bookings, cancel page."""
     user = live_server.create_user()
-    venue_id, space_id, bucket_id, day = _museum_slot(live_server, hour=11 if mode == "elderly" else 10)
+    venue_id, space_id, bucket_id, day = _museum_slot(
+        live_server, hour=11 if mode == "elderly" else 10
+    )
     page = open_page(f"/venues/slots/{bucket_id}/book", mode=mode, user=user)
     assert_accessible(page, mode)
     page.get_by_label("2 人").check()
@@ -79,12 +94,20 @@ def test_personalised_span_and_other_resident_pages(open_page, live_server, mode
 
         from app import clock
         from venues.models import BookingMode, Space
-        space = session.scalar(select(Space).where(Space.mode == BookingMode.PERSONALISED,
-                                                   Space.requires_approval.is_(False)))
+
+        space = session.scalar(
+            select(Space).where(
+                Space.mode == BookingMode.PERSONALISED, Space.requires_approval.is_(False)
+            )
+        )
         return space.venue_id, space.id, (clock.today() + timedelta(days=2)).isoformat()
+
     venue_id, space_id, day = live_server.run(court)
-    for path in (f"/venues/{venue_id}/spaces/{space_id}/{day}/book", "/bookings/calendar",
-                 "/bookings/helpers"):
+    for path in (
+        f"/venues/{venue_id}/spaces/{space_id}/{day}/book",
+        "/bookings/calendar",
+        "/bookings/helpers",
+    ):
         page = open_page(path, mode=mode, user=user)
         assert_accessible(page, mode)
 
@@ -100,16 +123,26 @@ def test_door_check_in_in_the_browser(open_page, live_server, mode):
         from app import clock
         from bookings.services import ensure_bucket
         from venues.models import Venue
+
         venue = session.scalar(select(Venue).where(Venue.name_zh == "莘庄文化体育活动中心"))
-        start = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1 + (mode == "elderly"))
-        bucket = ensure_bucket(session, venue.spaces[0].resource_id, start,
-                               start + timedelta(minutes=60), 50)
+        start = clock.now().replace(second=0, microsecond=0) + timedelta(
+            minutes=1 + (mode == "elderly")
+        )
+        bucket = ensure_bucket(
+            session, venue.spaces[0].resource_id, start, start + timedelta(minutes=60), 50
+        )
         session.flush()
         return venue.id, bucket.id
+
     venue_id, bucket_id = live_server.run(today_slot)
     reference = _book(live_server, resident, bucket_id)
-    code = live_server.run(lambda s: __import__("venues.services.booking", fromlist=["x"])
-                           .booking_for(s, reference).door_code)
+    code = live_server.run(
+        lambda s: (
+            __import__("venues.services.booking", fromlist=["x"])
+            .booking_for(s, reference)
+            .door_code
+        )
+    )
     staff = live_server.create_user("venue_staff", f"venue:{venue_id}")
     page = open_page(f"/staff/venues/{venue_id}/door", mode=mode, user=staff)
     assert_accessible(page, mode)
@@ -127,10 +160,17 @@ def test_door_check_in_in_the_browser(open_page, live_server, mode):
 def test_admin_pages(open_page, live_server, mode):
     admin = live_server.create_user("venue_admin")
     venue_id, space_id, _bucket, _day = _museum_slot(live_server)
-    for path in ("/staff/venues/admin", "/staff/venues/crowd", f"/staff/venues/{venue_id}/manage",
-                 f"/staff/venues/{venue_id}/edit", f"/staff/venues/{venue_id}/spaces/{space_id}",
-                 f"/staff/venues/{venue_id}/hours", f"/staff/venues/{venue_id}/closures",
-                 f"/staff/venues/{venue_id}/photos", "/staff/venues/admin/new"):
+    for path in (
+        "/staff/venues/admin",
+        "/staff/venues/crowd",
+        f"/staff/venues/{venue_id}/manage",
+        f"/staff/venues/{venue_id}/edit",
+        f"/staff/venues/{venue_id}/spaces/{space_id}",
+        f"/staff/venues/{venue_id}/hours",
+        f"/staff/venues/{venue_id}/closures",
+        f"/staff/venues/{venue_id}/photos",
+        "/staff/venues/admin/new",
+    ):
         page = open_page(path, mode=mode, user=admin)
         assert_accessible(page, mode)
 

@@ -1,6 +1,7 @@
 """The issue's whole story in a real browser: a resident books and gets the code, is checked in
 at the door, cancels another booking, and a waitlisted neighbour is offered the places and takes
 them. Once in standard mode in Chinese, once in elderly mode in English."""
+
 from datetime import timedelta
 
 import pytest
@@ -8,11 +9,24 @@ import pytest
 from tests.browser.conftest import assert_accessible
 
 TEXT = {
-    "zh_CN": {"confirm": "确认预约", "join": "登记候补", "yes_cancel": "是，取消预约",
-              "check_in": "核销", "valid": "有效", "accept": "接受名额", "confirmed": "已确认"},
-    "en": {"confirm": "Confirm booking", "join": "Join the waitlist", "yes_cancel": "Yes, cancel it",
-           "check_in": "Check in", "valid": "Valid", "accept": "Accept the places",
-           "confirmed": "confirmed"},
+    "zh_CN": {
+        "confirm": "确认预约",
+        "join": "登记候补",
+        "yes_cancel": "是，取消预约",
+        "check_in": "核销",
+        "valid": "有效",
+        "accept": "接受名额",
+        "confirmed": "已确认",
+    },
+    "en": {
+        "confirm": "Confirm booking",
+        "join": "Join the waitlist",
+        "yes_cancel": "Yes, cancel it",
+        "check_in": "Check in",
+        "valid": "Valid",
+        "accept": "Accept the places",
+        "confirmed": "confirmed",
+    },
 }
 
 
@@ -29,17 +43,26 @@ def test_book_check_in_cancel_and_waitlist(open_page, live_server, mode, locale)
         from bookings.services import ensure_bucket
         from venues.demo import add_venue
         from venues.models import VenueType
-        venue = add_venue(session, name_zh=f"故事馆{mode}", name_en=f"Story Hall {mode}",
-                          town=session.scalar(select(Town)), type=VenueType.MUSEUM,
-                          address_zh="故事路 1 号", address_en="1 Story Road")
+
+        venue = add_venue(
+            session,
+            name_zh=f"故事馆{mode}",
+            name_en=f"Story Hall {mode}",
+            town=session.scalar(select(Town)),
+            type=VenueType.MUSEUM,
+            address_zh="故事路 1 号",
+            address_en="1 Story Road",
+        )
         venue.cancel_cutoff_minutes = 0
         hall = venue.spaces[0]
         hall.capacity = 2
         now = clock.now().replace(second=0, microsecond=0)
-        soon = ensure_bucket(session, hall.resource_id, now + timedelta(minutes=2),
-                             now + timedelta(minutes=62), 2)
-        later = ensure_bucket(session, hall.resource_id, now + timedelta(hours=3),
-                              now + timedelta(hours=4), 2)
+        soon = ensure_bucket(
+            session, hall.resource_id, now + timedelta(minutes=2), now + timedelta(minutes=62), 2
+        )
+        later = ensure_bucket(
+            session, hall.resource_id, now + timedelta(hours=3), now + timedelta(hours=4), 2
+        )
         session.flush()
         return venue.id, soon.id, later.id
 
@@ -63,7 +86,9 @@ def test_book_check_in_cancel_and_waitlist(open_page, live_server, mode, locale)
     later_reference = book(page, later_id, 2)
 
     # The neighbour finds the later slot full and joins its waitlist.
-    neighbour_page = open_page(f"/venues/slots/{later_id}/book", mode=mode, locale=locale, user=neighbour)
+    neighbour_page = open_page(
+        f"/venues/slots/{later_id}/book", mode=mode, locale=locale, user=neighbour
+    )
     neighbour_page.locator("input[name=party_size][value='1']").check()
     neighbour_page.locator("main button[type=submit]").click()
     neighbour_page.get_by_role("button", name=words["confirm"]).click()

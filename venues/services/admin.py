@@ -1,4 +1,5 @@
 """Venue administration: venues, spaces, opening hours, closures and photos."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -17,17 +18,46 @@ from venues.models import BookingMode, Closure, OpeningHours, Space, Venue, Venu
 from venues.services.booking import cancel
 from venues.services.catalogue import materialise
 
-VENUE_FIELDS = ("name_zh", "name_en", "type", "town_id", "address_zh", "address_en", "phone",
-                "description_zh", "description_en", "rules_zh", "rules_en", "step_free",
-                "accessible_toilet", "lift", "hearing_loop", "opens_days_ahead", "max_per_day",
-                "max_per_week", "cancel_cutoff_minutes", "checkin_grace_minutes",
-                "crowd_warning_percent", "waitlist_offer_minutes", "active")
-SPACE_FIELDS = ("name_zh", "name_en", "mode", "capacity", "slot_minutes", "max_party_size",
-                "max_steps", "requires_approval", "active")
+VENUE_FIELDS = (
+    "name_zh",
+    "name_en",
+    "type",
+    "town_id",
+    "address_zh",
+    "address_en",
+    "phone",
+    "description_zh",
+    "description_en",
+    "rules_zh",
+    "rules_en",
+    "step_free",
+    "accessible_toilet",
+    "lift",
+    "hearing_loop",
+    "opens_days_ahead",
+    "max_per_day",
+    "max_per_week",
+    "cancel_cutoff_minutes",
+    "checkin_grace_minutes",
+    "crowd_warning_percent",
+    "waitlist_offer_minutes",
+    "active",
+)
+SPACE_FIELDS = (
+    "name_zh",
+    "name_en",
+    "mode",
+    "capacity",
+    "slot_minutes",
+    "max_party_size",
+    "max_steps",
+    "requires_approval",
+    "active",
+)
 
 
 def parse_hhmm(value: str, field: str) -> int:
-    """"08:30" -> 510; DomainError on anything else."""
+    """ "08:30" -> 510; DomainError on anything else."""
     try:
         hours, minutes = (int(part) for part in (value or "").strip().split(":"))
         if 0 <= hours <= 24 and 0 <= minutes < 60 and hours * 60 + minutes <= 1440:
@@ -61,12 +91,22 @@ def save_space(session, staff: User, venue: Venue, space: Space | None, data: di
         resource = create_resource(session, "venue", f"{venue.name_zh} {data['name_zh']}")
         space = Space(venue=venue, resource_id=resource.id)
     elif space.mode.value != data["mode"] or space.slot_minutes != data["slot_minutes"]:
-        booked = session.scalar(select(Booking.id).where(
-            Booking.resource_id == space.resource_id, Booking.status.in_(HOLDING),
-            Booking.ends_at > clock.now()).limit(1))
+        booked = session.scalar(
+            select(Booking.id)
+            .where(
+                Booking.resource_id == space.resource_id,
+                Booking.status.in_(HOLDING),
+                Booking.ends_at > clock.now(),
+            )
+            .limit(1)
+        )
         if booked is not None:
-            raise DomainError(_l("This space has bookings to come, so its kind of booking and slot length cannot change. Add a new space instead."),
-                              field="mode")
+            raise DomainError(
+                _l(
+                    "This space has bookings to come, so its kind of booking and slot length cannot change. Add a new space instead."
+                ),
+                field="mode",
+            )
     for name in SPACE_FIELDS:
         setattr(space, name, data[name])
     session.add(space)
@@ -98,12 +138,15 @@ def replace_hours(session, venue: Venue, hours: dict[int, tuple[int, int]]) -> N
     since the unit of work would otherwise insert first and trip the one-row-per-day rule."""
     venue.hours.clear()
     session.flush()
-    venue.hours.extend(OpeningHours(weekday=d, opens=o, closes=c) for d, (o, c) in sorted(hours.items()))
+    venue.hours.extend(
+        OpeningHours(weekday=d, opens=o, closes=c) for d, (o, c) in sorted(hours.items())
+    )
     session.flush()
 
 
-def add_closure(session, staff: User, venue: Venue, starts_on: date, ends_on: date,
-                reason: str) -> tuple[Closure, int]:
+def add_closure(
+    session, staff: User, venue: Venue, starts_on: date, ends_on: date, reason: str
+) -> tuple[Closure, int]:
     """Close the venue on those days: every booking in them is cancelled with a notice giving
     the reason, and their slots are removed. Returns the closure and the bookings cancelled."""
     if ends_on < starts_on:
@@ -117,11 +160,19 @@ def add_closure(session, staff: User, venue: Venue, starts_on: date, ends_on: da
     session.commit()
     start, _ = clock.day_bounds(starts_on)
     _, end = clock.day_bounds(ends_on)
-    affected = list(session.scalars(
-        select(Booking).join(Space, Space.resource_id == Booking.resource_id)
-        .where(Space.venue_id == venue.id, Booking.status.in_(HOLDING),
-               Booking.status != BookingStatus.CHECKED_IN,
-               Booking.starts_at >= start, Booking.starts_at < end)))
+    affected = list(
+        session.scalars(
+            select(Booking)
+            .join(Space, Space.resource_id == Booking.resource_id)
+            .where(
+                Space.venue_id == venue.id,
+                Booking.status.in_(HOLDING),
+                Booking.status != BookingStatus.CHECKED_IN,
+                Booking.starts_at >= start,
+                Booking.starts_at < end,
+            )
+        )
+    )
     for booking in affected:
         cancel(session, booking, staff, by_staff=True, reason=reason.strip())
     materialise(session, venue)
@@ -136,10 +187,18 @@ def remove_closure(session, staff: User, closure: Closure) -> None:
     materialise(session, venue)
 
 
-def add_photo(session, staff: User, venue: Venue, data: bytes, alt_zh: str, alt_en: str) -> VenuePhoto:
+def add_photo(
+    session, staff: User, venue: Venue, data: bytes, alt_zh: str, alt_en: str
+) -> VenuePhoto:
     stored = store_image(data, "venues")
-    photo = VenuePhoto(venue=venue, filename=stored.filename, width=stored.width,
-                       height=stored.height, alt_zh=alt_zh.strip(), alt_en=(alt_en or "").strip())
+    photo = VenuePhoto(
+        venue=venue,
+        filename=stored.filename,
+        width=stored.width,
+        height=stored.height,
+        alt_zh=alt_zh.strip(),
+        alt_en=(alt_en or "").strip(),
+    )
     session.add(photo)
     session.flush()
     record(session, staff, "venue.photo", photo, venue_id=venue.id)

@@ -1,4 +1,5 @@
 """Venue catalogue, availability and slot materialisation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,11 @@ from bookings.models import CapacityBucket
 from venues.models import BookingMode, Closure, OpeningHours, Space, Venue, VenueType
 
 HORIZON_DAYS = 14
-TIMES_OF_DAY = {"morning": (0, 12 * 60), "afternoon": (12 * 60, 18 * 60), "evening": (18 * 60, 24 * 60)}
+TIMES_OF_DAY = {
+    "morning": (0, 12 * 60),
+    "afternoon": (12 * 60, 18 * 60),
+    "evening": (18 * 60, 24 * 60),
+}
 
 
 @dataclass
@@ -31,8 +36,14 @@ def search(session, filters: Filters) -> list[Venue]:
     query = select(Venue).where(Venue.active.is_(True)).order_by(Venue.town_id, Venue.name_zh)
     if filters.q:
         like = f"%{filters.q.strip()}%"
-        query = query.where(or_(Venue.name_zh.ilike(like), Venue.name_en.ilike(like),
-                                Venue.address_zh.ilike(like), Venue.address_en.ilike(like)))
+        query = query.where(
+            or_(
+                Venue.name_zh.ilike(like),
+                Venue.name_en.ilike(like),
+                Venue.address_zh.ilike(like),
+                Venue.address_en.ilike(like),
+            )
+        )
     if filters.type:
         query = query.where(Venue.type == filters.type)
     if filters.town_id:
@@ -46,11 +57,19 @@ def search(session, filters: Filters) -> list[Venue]:
             lo, hi = TIMES_OF_DAY[filters.time_of_day]
             start, end = clock.at(day, lo), clock.at(day, hi)
         start = max(start, clock.now())
-        query = query.where(exists(
-            select(CapacityBucket.id).join(Space, Space.resource_id == CapacityBucket.resource_id)
-            .where(Space.venue_id == Venue.id, Space.active.is_(True),
-                   CapacityBucket.starts_at >= start, CapacityBucket.starts_at < end,
-                   CapacityBucket.capacity - CapacityBucket.taken >= max(filters.min_free, 1))))
+        query = query.where(
+            exists(
+                select(CapacityBucket.id)
+                .join(Space, Space.resource_id == CapacityBucket.resource_id)
+                .where(
+                    Space.venue_id == Venue.id,
+                    Space.active.is_(True),
+                    CapacityBucket.starts_at >= start,
+                    CapacityBucket.starts_at < end,
+                    CapacityBucket.capacity - CapacityBucket.taken >= max(filters.min_free, 1),
+                )
+            )
+        )
     return list(session.scalars(query))
 
 
@@ -74,12 +93,15 @@ def slot_starts(venue: Venue, space: Space, day: date) -> list[datetime]:
     hours = hours_by_weekday(venue).get(day.weekday())
     if hours is None or closed_on(venue, day):
         return []
-    return [clock.at(day, m) for m in range(hours.opens, hours.closes - space.slot_minutes + 1,
-                                             space.slot_minutes)]
+    return [
+        clock.at(day, m)
+        for m in range(hours.opens, hours.closes - space.slot_minutes + 1, space.slot_minutes)
+    ]
 
 
-def materialise(session, venue: Venue, first_day: date | None = None,
-                days: int = HORIZON_DAYS + 1) -> int:
+def materialise(
+    session, venue: Venue, first_day: date | None = None, days: int = HORIZON_DAYS + 1
+) -> int:
     """Make sure every slot of the venue exists for `days` days from `first_day` (today), with
     the capacity the space now has (never below what is taken). Untaken slots that the hours no
     longer allow (a closure, changed hours) are removed. Idempotent; commits. Returns the number
@@ -94,12 +116,21 @@ def materialise(session, venue: Venue, first_day: date | None = None,
             for offset in range(days):
                 for start in slot_starts(venue, space, first_day + timedelta(days=offset)):
                     wanted[start] = start + timedelta(minutes=space.slot_minutes)
-        existing = {b.starts_at: b for b in buckets_between(session, space, window_start, window_end)}
+        existing = {
+            b.starts_at: b for b in buckets_between(session, space, window_start, window_end)
+        }
         for start, end in wanted.items():
             bucket = existing.get(start)
             if bucket is None:
-                session.add(CapacityBucket(resource_id=space.resource_id, starts_at=start,
-                                           ends_at=end, capacity=space.capacity, taken=0))
+                session.add(
+                    CapacityBucket(
+                        resource_id=space.resource_id,
+                        starts_at=start,
+                        ends_at=end,
+                        capacity=space.capacity,
+                        taken=0,
+                    )
+                )
             elif bucket.capacity != max(space.capacity, bucket.taken):
                 bucket.capacity = max(space.capacity, bucket.taken)
         stale = [b.id for start, b in existing.items() if start not in wanted and b.taken == 0]
@@ -125,14 +156,22 @@ def booking_opens_at(venue: Venue, day: date) -> datetime:
 
 
 def buckets_between(session, space: Space, start: datetime, end: datetime) -> list[CapacityBucket]:
-    return list(session.scalars(
-        select(CapacityBucket).where(CapacityBucket.resource_id == space.resource_id,
-                                     CapacityBucket.starts_at >= start,
-                                     CapacityBucket.starts_at < end)
-        .order_by(CapacityBucket.starts_at)))
+    return list(
+        session.scalars(
+            select(CapacityBucket)
+            .where(
+                CapacityBucket.resource_id == space.resource_id,
+                CapacityBucket.starts_at >= start,
+                CapacityBucket.starts_at < end,
+            )
+            .order_by(CapacityBucket.starts_at)
+        )
+    )
 
 
-def fortnight(session, venue: Venue, space: Space, first_day: date | None = None) -> list[DaySummary]:
+def fortnight(
+    session, venue: Venue, space: Space, first_day: date | None = None
+) -> list[DaySummary]:
     """For each of the next 14 days: closed or not, how many slots, how many places are free
     (future slots only), and when booking for that day opens."""
     first_day = first_day or clock.today()
@@ -140,17 +179,26 @@ def fortnight(session, venue: Venue, space: Space, first_day: date | None = None
     end = start + timedelta(days=HORIZON_DAYS)
     now = clock.now()
     rows = session.execute(
-        select(CapacityBucket.starts_at, CapacityBucket.capacity - CapacityBucket.taken)
-        .where(CapacityBucket.resource_id == space.resource_id,
-               CapacityBucket.starts_at >= max(start, now), CapacityBucket.starts_at < end)).all()
+        select(CapacityBucket.starts_at, CapacityBucket.capacity - CapacityBucket.taken).where(
+            CapacityBucket.resource_id == space.resource_id,
+            CapacityBucket.starts_at >= max(start, now),
+            CapacityBucket.starts_at < end,
+        )
+    ).all()
     by_day: dict[date, list[int]] = {}
     for starts_at, free in rows:
         by_day.setdefault(clock.local(starts_at).date(), []).append(free)
-    return [DaySummary(day=day, closed=closed_on(venue, day) is not None
-                       or day.weekday() not in hours_by_weekday(venue),
-                       slots=len(by_day.get(day, [])), free_places=sum(by_day.get(day, [])),
-                       opens_for_booking=booking_opens_at(venue, day))
-            for day in (first_day + timedelta(days=i) for i in range(HORIZON_DAYS))]
+    return [
+        DaySummary(
+            day=day,
+            closed=closed_on(venue, day) is not None
+            or day.weekday() not in hours_by_weekday(venue),
+            slots=len(by_day.get(day, [])),
+            free_places=sum(by_day.get(day, [])),
+            opens_for_booking=booking_opens_at(venue, day),
+        )
+        for day in (first_day + timedelta(days=i) for i in range(HORIZON_DAYS))
+    ]
 
 
 def day_slots(session, space: Space, day: date) -> list[CapacityBucket]:
@@ -170,13 +218,16 @@ def venues_with_free_counts(session, venues: list[Venue]) -> dict[int, int]:
     rows = session.execute(
         select(Space.venue_id, func.sum(CapacityBucket.capacity - CapacityBucket.taken))
         .join(CapacityBucket, CapacityBucket.resource_id == Space.resource_id)
-        .where(Space.venue_id.in_([v.id for v in venues]), Space.active.is_(True),
-               CapacityBucket.starts_at >= start, CapacityBucket.starts_at < end)
-        .group_by(Space.venue_id))
+        .where(
+            Space.venue_id.in_([v.id for v in venues]),
+            Space.active.is_(True),
+            CapacityBucket.starts_at >= start,
+            CapacityBucket.starts_at < end,
+        )
+        .group_by(Space.venue_id)
+    )
     return {venue_id: int(free or 0) for venue_id, free in rows}
 
 
 def general_spaces(venue: Venue) -> list[Space]:
     return [s for s in venue.spaces if s.active and s.mode == BookingMode.GENERAL]
-
-

@@ -1,4 +1,5 @@
 """At the door: check-in by code (现场核销) and live crowd levels (客流监测)."""
+
 from __future__ import annotations
 
 import enum
@@ -31,7 +32,9 @@ DOOR_MESSAGES = {
     DoorResult.CHECKED_IN: _l("Valid: checked in. Welcome!"),
     DoorResult.ALREADY_USED: _l("Already used: this code was checked in at %(time)s."),
     DoorResult.WRONG_DAY: _l("Wrong day: this booking is for %(when)s."),
-    DoorResult.TOO_EARLY: _l("Too early: this booking starts at %(when)s. Check-in opens 1 hour before."),
+    DoorResult.TOO_EARLY: _l(
+        "Too early: this booking starts at %(when)s. Check-in opens 1 hour before."
+    ),
     DoorResult.CANCELLED: _l("Not valid: this booking is %(status)s."),
     DoorResult.NOT_APPROVED: _l("Not valid yet: this booking is waiting for approval."),
     DoorResult.NOT_FOUND: _l("No booking at this venue has this code. Check the digits."),
@@ -55,9 +58,12 @@ def find_by_code(session, venue: Venue, code: str) -> Booking | None:
     if len(code) != 8:
         return None
     return session.scalar(
-        select(Booking).join(Space, Space.resource_id == Booking.resource_id)
+        select(Booking)
+        .join(Space, Space.resource_id == Booking.resource_id)
         .where(Space.venue_id == venue.id, Booking.door_code == code)
-        .order_by(Booking.starts_at.desc()).limit(1))
+        .order_by(Booking.starts_at.desc())
+        .limit(1)
+    )
 
 
 def check_in(session, venue: Venue, code: str, staff: User) -> DoorOutcome:
@@ -88,8 +94,12 @@ def check_in(session, venue: Venue, code: str, staff: User) -> DoorOutcome:
     if done:
         return DoorOutcome(DoorResult.CHECKED_IN, booking)
     # Changed since it was read: checked in at another door, or cancelled at that moment.
-    return DoorOutcome(DoorResult.ALREADY_USED if booking.status == BookingStatus.CHECKED_IN
-                       else DoorResult.CANCELLED, booking)
+    return DoorOutcome(
+        DoorResult.ALREADY_USED
+        if booking.status == BookingStatus.CHECKED_IN
+        else DoorResult.CANCELLED,
+        booking,
+    )
 
 
 @dataclass
@@ -107,7 +117,9 @@ class CrowdLevel:
 
     @property
     def percent_today(self) -> int:
-        return round(100 * self.checked_in_today / self.capacity_today) if self.capacity_today else 0
+        return (
+            round(100 * self.checked_in_today / self.capacity_today) if self.capacity_today else 0
+        )
 
     @property
     def warning(self) -> bool:
@@ -124,41 +136,71 @@ def crowd_levels(session, venues: list[Venue]) -> list[CrowdLevel]:
     ids = [v.id for v in venues]
     capacity = {vid: [0, 0] for vid in ids}  # [now, today]
     for venue_id, starts_at, ends_at, cap in session.execute(
-            select(Space.venue_id, CapacityBucket.starts_at, CapacityBucket.ends_at,
-                   CapacityBucket.capacity)
-            .join(CapacityBucket, CapacityBucket.resource_id == Space.resource_id)
-            .where(Space.venue_id.in_(ids), Space.mode == BookingMode.GENERAL,
-                   CapacityBucket.starts_at >= start, CapacityBucket.starts_at < end)):
+        select(
+            Space.venue_id,
+            CapacityBucket.starts_at,
+            CapacityBucket.ends_at,
+            CapacityBucket.capacity,
+        )
+        .join(CapacityBucket, CapacityBucket.resource_id == Space.resource_id)
+        .where(
+            Space.venue_id.in_(ids),
+            Space.mode == BookingMode.GENERAL,
+            CapacityBucket.starts_at >= start,
+            CapacityBucket.starts_at < end,
+        )
+    ):
         capacity[venue_id][1] += cap
         if starts_at <= now < ends_at:
             capacity[venue_id][0] += cap
     people = {vid: [0, 0, 0] for vid in ids}  # [inside now, checked in today, booked today]
     for venue_id, status, starts_at, ends_at, quantity in session.execute(
-            select(Space.venue_id, Booking.status, Booking.starts_at, Booking.ends_at,
-                   Booking.quantity)
-            .join(Space, Space.resource_id == Booking.resource_id)
-            .where(Space.venue_id.in_(ids), Space.mode == BookingMode.GENERAL,
-                   Booking.starts_at >= start, Booking.starts_at < end,
-                   Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)))):
+        select(Space.venue_id, Booking.status, Booking.starts_at, Booking.ends_at, Booking.quantity)
+        .join(Space, Space.resource_id == Booking.resource_id)
+        .where(
+            Space.venue_id.in_(ids),
+            Space.mode == BookingMode.GENERAL,
+            Booking.starts_at >= start,
+            Booking.starts_at < end,
+            Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)),
+        )
+    ):
         people[venue_id][2] += quantity
         if status == BookingStatus.CHECKED_IN:
             people[venue_id][1] += quantity
             if starts_at <= now < ends_at:
                 people[venue_id][0] += quantity
-    return [CrowdLevel(venue=v, inside_now=people[v.id][0], capacity_now=capacity[v.id][0],
-                       checked_in_today=people[v.id][1], booked_today=people[v.id][2],
-                       capacity_today=capacity[v.id][1]) for v in venues]
+    return [
+        CrowdLevel(
+            venue=v,
+            inside_now=people[v.id][0],
+            capacity_now=capacity[v.id][0],
+            checked_in_today=people[v.id][1],
+            booked_today=people[v.id][2],
+            capacity_today=capacity[v.id][1],
+        )
+        for v in venues
+    ]
 
 
 def day_bookings(session, venue: Venue, day) -> list[Booking]:
     start, end = clock.day_bounds(day)
-    return list(session.scalars(
-        select(Booking).join(Space, Space.resource_id == Booking.resource_id)
-        .where(Space.venue_id == venue.id, Booking.starts_at >= start, Booking.starts_at < end)
-        .order_by(Booking.starts_at, Booking.id)))
+    return list(
+        session.scalars(
+            select(Booking)
+            .join(Space, Space.resource_id == Booking.resource_id)
+            .where(Space.venue_id == venue.id, Booking.starts_at >= start, Booking.starts_at < end)
+            .order_by(Booking.starts_at, Booking.id)
+        )
+    )
 
 
 def pending_count(session, venue: Venue) -> int:
-    return session.scalar(
-        select(func.count(Booking.id)).join(Space, Space.resource_id == Booking.resource_id)
-        .where(Space.venue_id == venue.id, Booking.status == BookingStatus.PENDING)) or 0
+    return (
+        session.scalar(
+            select(func.count(Booking.id))
+            .join(Space, Space.resource_id == Booking.resource_id)
+            .where(Space.venue_id == venue.id, Booking.status == BookingStatus.PENDING)
+        )
+        or 0
+    )

@@ -1,5 +1,6 @@
 """The venue part of `flask --app wsgi sweep` (every minute from cron; safe on several nodes):
 slots for the coming days, expired waitlist offers, no-shows and their suspensions, reminders."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,9 +27,11 @@ def mark_no_shows(session) -> int:
     places; the configured number of no-shows within the window suspends booking."""
     now = clock.now()
     rows = session.execute(
-        select(Booking, Venue).join(Space, Space.resource_id == Booking.resource_id)
+        select(Booking, Venue)
+        .join(Space, Space.resource_id == Booking.resource_id)
         .join(Venue, Venue.id == Space.venue_id)
-        .where(Booking.status == BookingStatus.CONFIRMED, Booking.starts_at < now)).all()
+        .where(Booking.status == BookingStatus.CONFIRMED, Booking.starts_at < now)
+    ).all()
     marked = 0
     for booking, venue in rows:
         if booking.starts_at + timedelta(minutes=venue.checkin_grace_minutes) > now:
@@ -37,13 +40,24 @@ def mark_no_shows(session) -> int:
         try:
             if engine.transition(session, booking, "no_show"):
                 marked += 1
-                notify(session, booking.holder_id, kind="venue.no_show",
-                       subject=N_("You missed booking %(ref)s at %(venue)s"),
-                       body=N_("It was not checked in by %(time)s, so its places were given to others."),
-                       params={"ref": booking.reference, "venue": venue.name_zh,
-                               "time": format_datetime(booking.starts_at + timedelta(
-                                   minutes=venue.checkin_grace_minutes), "short")},
-                       link=f"/bookings/{booking.reference}")
+                notify(
+                    session,
+                    booking.holder_id,
+                    kind="venue.no_show",
+                    subject=N_("You missed booking %(ref)s at %(venue)s"),
+                    body=N_(
+                        "It was not checked in by %(time)s, so its places were given to others."
+                    ),
+                    params={
+                        "ref": booking.reference,
+                        "venue": venue.name_zh,
+                        "time": format_datetime(
+                            booking.starts_at + timedelta(minutes=venue.checkin_grace_minutes),
+                            "short",
+                        ),
+                    },
+                    link=f"/bookings/{booking.reference}",
+                )
                 _suspend_if_repeated(session, booking.holder_id)
             session.commit()
         except Exception:
@@ -55,43 +69,85 @@ def mark_no_shows(session) -> int:
 def _suspend_if_repeated(session, user_id: int) -> None:
     config = current_app.config
     window_start = clock.now() - timedelta(days=config["VENUE_NO_SHOW_WINDOW_DAYS"])
-    count = session.scalar(
-        select(func.count(Booking.id)).join(Space, Space.resource_id == Booking.resource_id)
-        .where(Booking.holder_id == user_id, Booking.status == BookingStatus.NO_SHOW,
-               Booking.starts_at >= window_start)) or 0
-    until = engine.suspend_if_due(session, user_id, SUSPENSION_KIND, count=count, limit=config["VENUE_NO_SHOW_LIMIT"],
-                                  days=config["VENUE_SUSPENSION_DAYS"],
-                                  reason=f"{count} no-shows in {config['VENUE_NO_SHOW_WINDOW_DAYS']} days")
+    count = (
+        session.scalar(
+            select(func.count(Booking.id))
+            .join(Space, Space.resource_id == Booking.resource_id)
+            .where(
+                Booking.holder_id == user_id,
+                Booking.status == BookingStatus.NO_SHOW,
+                Booking.starts_at >= window_start,
+            )
+        )
+        or 0
+    )
+    until = engine.suspend_if_due(
+        session,
+        user_id,
+        SUSPENSION_KIND,
+        count=count,
+        limit=config["VENUE_NO_SHOW_LIMIT"],
+        days=config["VENUE_SUSPENSION_DAYS"],
+        reason=f"{count} no-shows in {config['VENUE_NO_SHOW_WINDOW_DAYS']} days",
+    )
     if until is None:
         return
-    notify(session, user_id, kind="venue.suspended",
-           subject=N_("Venue booking is paused for you until %(until)s"),
-           body=N_("You did not come to %(count)s bookings within %(days)s days without cancelling. You can book again from %(until)s."),
-           params={"until": format_datetime(until, "short"), "count": count,
-                   "days": config["VENUE_NO_SHOW_WINDOW_DAYS"]},
-           link="/bookings")
+    notify(
+        session,
+        user_id,
+        kind="venue.suspended",
+        subject=N_("Venue booking is paused for you until %(until)s"),
+        body=N_(
+            "You did not come to %(count)s bookings within %(days)s days without cancelling. You can book again from %(until)s."
+        ),
+        params={
+            "until": format_datetime(until, "short"),
+            "count": count,
+            "days": config["VENUE_NO_SHOW_WINDOW_DAYS"],
+        },
+        link="/bookings",
+    )
 
 
 def send_reminders(session) -> int:
     """One inbox reminder per confirmed booking, in the day before it starts."""
     now = clock.now()
-    due = list(session.scalars(select(Booking).join(Space, Space.resource_id == Booking.resource_id)
-                               .where(Booking.status == BookingStatus.CONFIRMED,
-                                      Booking.reminded_at.is_(None), Booking.starts_at > now,
-                                      Booking.starts_at <= now + REMIND_BEFORE)))
+    due = list(
+        session.scalars(
+            select(Booking)
+            .join(Space, Space.resource_id == Booking.resource_id)
+            .where(
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.reminded_at.is_(None),
+                Booking.starts_at > now,
+                Booking.starts_at <= now + REMIND_BEFORE,
+            )
+        )
+    )
     sent = 0
     for booking in due:
-        claimed = session.execute(update(Booking).where(Booking.id == booking.id,
-                                                        Booking.reminded_at.is_(None))
-                                  .values(reminded_at=now)).rowcount
+        claimed = session.execute(
+            update(Booking)
+            .where(Booking.id == booking.id, Booking.reminded_at.is_(None))
+            .values(reminded_at=now)
+        ).rowcount
         if claimed:
             space = session.scalar(select(Space).where(Space.resource_id == booking.resource_id))
-            notify(session, booking.holder_id, kind="venue.reminder",
-                   subject=N_("Reminder: %(venue)s, %(when)s"),
-                   body=N_("Show code %(code)s at the door. Cannot come? Cancel so someone else can go."),
-                   params={"venue": space.venue.name_zh, "code": booking.door_code,
-                           "when": format_datetime(booking.starts_at, "short")},
-                   link=f"/bookings/{booking.reference}")
+            notify(
+                session,
+                booking.holder_id,
+                kind="venue.reminder",
+                subject=N_("Reminder: %(venue)s, %(when)s"),
+                body=N_(
+                    "Show code %(code)s at the door. Cannot come? Cancel so someone else can go."
+                ),
+                params={
+                    "venue": space.venue.name_zh,
+                    "code": booking.door_code,
+                    "when": format_datetime(booking.starts_at, "short"),
+                },
+                link=f"/bookings/{booking.reference}",
+            )
             sent += 1
         session.commit()
     return sent
@@ -100,5 +156,9 @@ def send_reminders(session) -> int:
 def sweep(session) -> dict:
     venues = list(session.scalars(select(Venue).where(Venue.active.is_(True))))
     slots = sum(materialise(session, venue) for venue in venues)
-    return {"venue_slots": slots, "offers_expired": expire_offers(session),
-            "no_shows": mark_no_shows(session), "reminders": send_reminders(session)}
+    return {
+        "venue_slots": slots,
+        "offers_expired": expire_offers(session),
+        "no_shows": mark_no_shows(session),
+        "reminders": send_reminders(session),
+    }
