@@ -46,3 +46,40 @@ def hhmm(minutes: int) -> str:
 
 def timedelta_minutes(minutes: int) -> timedelta:
     return timedelta(minutes=minutes)
+
+
+def parse_hhmm(text: str | None) -> int | None:
+    """ "08:30" -> 510 minutes after midnight, "24:00" -> 1440; None for anything else (the
+    caller says which field was wrong)."""
+    try:
+        hours, minutes = (int(part) for part in (text or "").strip().split(":"))
+    except ValueError:
+        return None
+    if 0 <= hours <= 24 and 0 <= minutes < 60 and hours * 60 + minutes <= 1440:
+        return hours * 60 + minutes
+    return None
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    """The first day of the month after `month`'s."""
+    first = month.replace(day=1)
+    return date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The local month containing `month` as [start, end) instants."""
+    return at(month.replace(day=1), 0), at(next_month(month), 0)
+
+
+def parse_month(value: str | None) -> date | None:
+    """ "2026-11" -> 1 Nov 2026; None for anything else or a month outside `plausible`."""
+    try:
+        year, month = (int(x) for x in (value or "").split("-"))
+        first = date(year, month, 1)
+    except (ValueError, OverflowError):
+        return None
+    return first if plausible(first) else None

@@ -1,9 +1,12 @@
-"""Database conventions shared by every package: aware UTC timestamps, SQLite tuning and
-write transactions that cannot be raced on SQLite."""
+"""Database conventions shared by every package: aware UTC timestamps, SQLite tuning, and the
+one unit of work through which every service writes (`unit_of_work`, `atomic`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import wraps
 
 from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
@@ -80,7 +83,7 @@ def write_transaction(session):
     SQLite the new transaction holds the write lock from its start (see `configure_engine`), so
     nothing can interleave; on PostgreSQL guarded updates and row locks do the serialising.
     """
-    real = session() if isinstance(session, scoped_session) else session
+    real = _real(session)
     if real.in_transaction():
         # End the read transaction without expiring what it loaded: the objects were read
         # moments ago in this request, and everything a write decides on is re-checked inside
@@ -91,11 +94,89 @@ def write_transaction(session):
     return session
 
 
+class UnitOfWork:
+    """What a unit of work carries besides its transaction: effects to run once it committed
+    (or once it rolled back), in the order they were added."""
+
+    def __init__(self) -> None:
+        self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Run `effect` after the commit, never if the unit rolls back (a file to delete once
+        the row that named it is gone, a cache to drop)."""
+        self._after_commit.append(effect)
+
+    def after_rollback(self, effect: Callable[[], None]) -> None:
+        """Run `effect` if the unit rolls back (a stored upload nobody will refer to)."""
+        self._after_rollback.append(effect)
+
+
+def _real(session):
+    return session() if isinstance(session, scoped_session) else session
+
+
+@contextmanager
+def unit_of_work(session) -> Iterator[UnitOfWork]:
+    """The one way the portal writes: begin, yield, commit; roll back on any error; then the
+    effects registered with `after_commit` (or `after_rollback`).
+
+    The transaction begins fresh (`write_transaction`: `BEGIN IMMEDIATE` on SQLite), so the
+    service reads current data. A unit opened inside another joins it: the outermost unit
+    commits or rolls back everything, so an operation made of several services (cancel N
+    bookings for a closure; register a plate and reserve with it) is one transaction. Views,
+    APIs and commands never commit; they call services, which open units.
+    """
+    real = _real(session)
+    outer = real.info.get("unit_of_work")
+    if outer is not None:
+        yield outer
+        return
+    write_transaction(session)
+    unit = real.info["unit_of_work"] = UnitOfWork()
+    try:
+        yield unit
+        session.commit()
+    except BaseException:
+        real.info.pop("unit_of_work", None)
+        session.rollback()
+        for effect in unit._after_rollback:
+            effect()
+        raise
+    real.info.pop("unit_of_work", None)
+    for effect in unit._after_commit:
+        effect()
+
+
+def in_unit_of_work(session) -> bool:
+    return "unit_of_work" in _real(session).info
+
+
+def atomic(service: Callable) -> Callable:
+    """Decorator: run a service `f(session, ...)` as one unit of work (see `unit_of_work`)."""
+
+    @wraps(service)
+    def run(session, *args, **kwargs):
+        with unit_of_work(session):
+            return service(session, *args, **kwargs)
+
+    return run
+
+
+def end_read(session) -> None:
+    """End a read-only transaction with COMMIT, keeping what it loaded. A ROLLBACK would do
+    too, but psycopg 3 discards its prepared statements on every ROLLBACK. Not for writes:
+    they go through `unit_of_work`."""
+    real = _real(session)
+    if real.in_transaction() and not in_unit_of_work(session):
+        commit_keeping_loaded(session)
+
+
 def commit_keeping_loaded(session) -> None:
     """Commit without expiring the objects the session holds (the next access does not reload
     them). For commits in the middle of a request whose objects stay valid: the end of a read
     transaction, or a bookkeeping write such as a token's last-use time."""
-    real = session() if isinstance(session, scoped_session) else session
+    real = _real(session)
     real.expire_on_commit = False
     try:
         session.commit()

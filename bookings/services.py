@@ -29,17 +29,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
-from app.db import utcnow, write_transaction
+from app.codes import idempotency_key, new_reference
+from app.db import in_unit_of_work, unit_of_work, utcnow
 from app.errors import Conflict, DomainError
 from bookings.models import HOLDING, Booking, BookingStatus, BookingSuspension, CapacityBucket
-
-REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
 class SoldOut(Conflict):
@@ -105,8 +104,7 @@ class Reservation:
         # Booking.idempotency_key holds 64 characters. Our pages and the API never send more,
         # but a longer key in a tampered form failed the insert on PostgreSQL (a server error,
         # tests/test_fuzz.py): cut it, as the API does with its header.
-        if self.idempotency_key and len(self.idempotency_key) > 64:
-            object.__setattr__(self, "idempotency_key", self.idempotency_key[:64])
+        object.__setattr__(self, "idempotency_key", idempotency_key(self.idempotency_key))
 
 
 def buckets_for_span(
@@ -160,10 +158,6 @@ def _replayed(existing: Booking, request: Reservation) -> Booking:
             )
         )
     return existing
-
-
-def new_reference() -> str:
-    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
 def new_door_code(session, resource_id: int) -> str:
@@ -226,29 +220,25 @@ def reserve(
     """
     if request.quantity < 1:
         raise DomainError(_l("Choose at least one place."), field="party_size")
-    write_transaction(session)
     try:
-        existing = _existing(session, request.holder_id, request.idempotency_key)
-        if existing is not None:
-            session.commit()
-            return _replayed(existing, request)
-        # Serialise one person's concurrent requests (PostgreSQL; SQLite is serial already).
-        session.execute(select(User.id).where(User.id == request.holder_id).with_for_update())
-        if check is not None:
-            check(session, request)
-        booking = hold(session, request, on_created)
-        session.commit()
-        return booking
+        with unit_of_work(session):
+            existing = _existing(session, request.holder_id, request.idempotency_key)
+            if existing is not None:
+                return _replayed(existing, request)
+            # Serialise one person's concurrent requests (PostgreSQL; SQLite is serial already).
+            session.execute(select(User.id).where(User.id == request.holder_id).with_for_update())
+            if check is not None:
+                check(session, request)
+            return hold(session, request, on_created)
     except IntegrityError:
-        # A concurrent twin with the same idempotency key won the insert: answer with its booking.
-        session.rollback()
+        # A concurrent twin with the same idempotency key won the insert: answer with its
+        # booking. Inside an enclosing unit the whole unit has failed: let it roll back.
+        if in_unit_of_work(session):
+            raise
         existing = _existing(session, request.holder_id, request.idempotency_key)
         if existing is None:
             raise
         return _replayed(existing, request)
-    except Exception:
-        session.rollback()
-        raise
 
 
 def hold(
@@ -320,14 +310,8 @@ def release(session, booking: Booking, to: BookingStatus, reason: str | None = N
     """Give a booking's units back (cancelled, rejected, no-show, expired) in its own
     transaction, through that status's transition. Returns False, changing nothing, if the
     booking is not in a status that transition starts from."""
-    write_transaction(session)
-    try:
-        done = transition(session, booking, RELEASING[to], reason=reason)
-        session.commit()
-        return done
-    except Exception:
-        session.rollback()
-        raise
+    with unit_of_work(session):
+        return transition(session, booking, RELEASING[to], reason=reason)
 
 
 def ledger_mismatches(session, resource_id: int | None = None) -> list[tuple[int, int, int]]:
@@ -421,28 +405,19 @@ def create_resource(session, kind: str, label: str):
     return resource
 
 
-def ensure_bucket(
-    session, resource_id: int, starts_at: datetime, ends_at: datetime, capacity: int
-) -> CapacityBucket:
-    """The bucket starting at `starts_at`, created with `capacity` if missing. An existing
-    bucket's capacity is set to `capacity` but never below what is already taken."""
-    bucket = session.scalar(
-        select(CapacityBucket).where(
-            CapacityBucket.resource_id == resource_id, CapacityBucket.starts_at == starts_at
+def set_capacity(session, capacity, *where) -> int:
+    """Set the capacity of the buckets matching `where` (SQLAlchemy criteria on CapacityBucket)
+    to `capacity`, never below what each has taken: lowering a pool or a hall never takes places
+    from people who hold them. One UPDATE; returns the number of buckets changed. `capacity`
+    may be a number or a SQL expression."""
+    return session.execute(
+        update(CapacityBucket)
+        .where(*where)
+        .values(
+            capacity=case((CapacityBucket.taken > capacity, CapacityBucket.taken), else_=capacity)
         )
-    )
-    if bucket is None:
-        bucket = CapacityBucket(
-            resource_id=resource_id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            capacity=capacity,
-            taken=0,
-        )
-        session.add(bucket)
-    else:
-        bucket.capacity = max(capacity, bucket.taken)
-    return bucket
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def insert_missing_buckets(session, rows: list[dict]) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 from dataclasses import dataclass
 
 from flask import current_app
@@ -27,11 +26,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from app.codes import new_reference
 from app.db import utcnow, write_transaction
 from app.errors import DomainError
 from app.i18n import N_
 from app.notifications.services import notify
-from bookings.services import REFERENCE_ALPHABET
 from parking.models import (
     Charge,
     ChargeStatus,
@@ -62,7 +61,7 @@ def new_charge(
     contract_id: int | None = None,
 ) -> Charge:
     charge = Charge(
-        reference="C" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9)),
+        reference="C" + new_reference(9),
         user_id=user_id,
         car_park_id=car_park_id,
         plate=plate,

@@ -403,6 +403,36 @@ def slot_at(session, space, day_offset: int, hour: int):
     )
 
 
+def ensure_bucket(session, resource_id: int, starts_at, ends_at, capacity: int):
+    """The bucket starting at `starts_at`, created with `capacity` if missing, else given
+    `capacity` (never below what it has taken). Tests make the exact slots they need with it;
+    the services make theirs with `bookings.services.insert_missing_buckets`."""
+    from sqlalchemy import select
+
+    from bookings.models import CapacityBucket
+    from bookings.services import set_capacity
+
+    bucket = session.scalar(
+        select(CapacityBucket).where(
+            CapacityBucket.resource_id == resource_id, CapacityBucket.starts_at == starts_at
+        )
+    )
+    if bucket is None:
+        bucket = CapacityBucket(
+            resource_id=resource_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            taken=0,
+        )
+        session.add(bucket)
+        session.flush()
+    else:
+        set_capacity(session, capacity, CapacityBucket.id == bucket.id)
+        session.refresh(bucket)
+    return bucket
+
+
 @pytest.fixture
 def repair_company(session, places):
     """A property company managing both estates of `places`."""

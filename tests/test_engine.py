@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
+from app.codes import new_reference
 from app.errors import DomainError
 from bookings import services as engine
 from bookings.models import Booking, BookingStatus, CapacityBucket
+from tests.conftest import ensure_bucket
 from tests.race import race
 
 T0 = datetime(2030, 5, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -25,7 +27,7 @@ class Ref:
 def resource(session):
     resource = engine.create_resource(session, "venue", "test hall")
     for i in range(4):
-        engine.ensure_bucket(session, resource.id, T0 + i * HOUR, T0 + (i + 1) * HOUR, 5)
+        ensure_bucket(session, resource.id, T0 + i * HOUR, T0 + (i + 1) * HOUR, 5)
     session.commit()
     return Ref(resource.id)
 
@@ -263,7 +265,7 @@ def test_control_without_the_guard_the_race_is_real(app, session, resource, make
                     ends_at=T0 + HOUR,
                     quantity=1,
                     status=BookingStatus.CONFIRMED,
-                    reference=engine.new_reference(),
+                    reference=new_reference(),
                     door_code=f"{i:08d}",
                 )
             )

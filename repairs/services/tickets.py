@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +11,7 @@ from app import clock
 from app.accounts.models import HelpService, Role, User
 from app.accounts.services import can_act_for
 from app.audit.services import record
+from app.codes import new_reference
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
@@ -33,7 +33,6 @@ from repairs.services import clock as response_clock
 
 MAX_PHOTOS = 6
 THUMB_SIDE = 240  # pixels on a photo thumbnail's longest side, made from the same decoding
-REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 # Manager actions: which states each may start from, and the state it leads to (None: unchanged).
 ACTIONS = {
@@ -145,7 +144,7 @@ def _tell_residents(session, ticket: Ticket, subject: str, params: dict | None =
 
 def _new_reference(session) -> str:
     while True:
-        reference = "BX" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(7))
+        reference = "BX" + new_reference(7)
         if session.scalar(select(Ticket.id).where(Ticket.reference == reference)) is None:
             return reference
 

@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
 
 def assert_accessible(page, mode: str) -> None:
     """The page passes axe and our own checks in `mode`; a failure lists every problem."""
-    from accessibility.browser_checks import audit_page
+    from tests.browser.checks import audit_page
 
     problems = audit_page(page, elderly=mode == "elderly")
     assert not problems, f"{page.url} ({mode}):\n" + "\n".join(problems)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accessibility.browser_checks import audit_page
+from tests.browser.checks import audit_page
 from tests.browser.conftest import MODES, assert_accessible
 
 VISITOR_PAGES = [

@@ -121,7 +121,7 @@ def test_door_check_in_in_the_browser(open_page, live_server, mode):
         from sqlalchemy import select
 
         from app import clock
-        from bookings.services import ensure_bucket
+        from tests.conftest import ensure_bucket
         from venues.models import Venue
 
         venue = session.scalar(select(Venue).where(Venue.name_zh == "莘庄文化体育活动中心"))

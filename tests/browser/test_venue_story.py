@@ -40,7 +40,7 @@ def test_book_check_in_cancel_and_waitlist(open_page, live_server, mode, locale)
 
         from app import clock
         from app.places.models import Town
-        from bookings.services import ensure_bucket
+        from tests.conftest import ensure_bucket
         from venues.demo import add_venue
         from venues.models import VenueType
 
