@@ -11,11 +11,11 @@ export FLASK_APP := wsgi
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test setup translations db browser bench i18n-extract clean help
+.PHONY: run test lint setup translations db browser bench i18n-extract clean help
 
 help:
 	@echo "make run   - set up and serve the portal with demo data on http://$(HOST):$(PORT)"
-	@echo "make test  - set up and run the whole test suite (SQLite, PostgreSQL, browser)"
+	@echo "make test  - set up, lint and run the whole test suite (SQLite, PostgreSQL, browser)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,12 @@ browser:
 	  else echo "Missing: sudo apt-get install $$missing"; exit 1; fi; \
 	fi
 
-test: setup browser
+# ruff (pyproject.toml: line length 100, as setup.cfg declares): lint and formatting, before the tests.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup browser lint
 	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
