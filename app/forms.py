@@ -4,9 +4,11 @@ input policy (app/text.py) installed on every form."""
 from __future__ import annotations
 
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import text
 from app.errors import DomainError
@@ -81,6 +83,25 @@ def install_text_policy() -> None:
 
 
 install_text_policy()
+
+
+# Monday first, as a weekday's number in Python (date.weekday()) indexes it.
+WEEKDAY_LABELS = [
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes (easier to use than a multi-select)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def add_error(form, error: DomainError) -> None:
