@@ -17,18 +17,18 @@ from app.registry import (
 def init_app(app) -> None:
     from app.accounts.models import Role
     from app.places.services import on_claim_ended
-    from repairs import models, open311, views  # noqa: F401  (models: tables known to Alembic)
+    from repairs import api, models, views  # noqa: F401  (models: tables known to Alembic)
     from repairs.demo import seed_repairs
     from repairs.services.sweep import sweep
     from repairs.services.tickets import end_following
 
     on_claim_ended(end_following)
     app.register_blueprint(views.bp)
-    app.register_blueprint(open311.bp)
+    app.register_blueprint(api.bp)
     from app.extensions import csrf
 
-    csrf.exempt(open311.bp)  # machine clients authenticate with api_key, not a session
-    open311.init_limits(app)  # filing: per account and per client address
+    csrf.exempt(api.bp)  # machine clients authenticate with api_key, not a session
+    api.init_limits(app)  # filing: per account and per client address
     from app.ratelimit import limit_public_lists
 
     limit_public_lists(app, "open311.services", "open311.list_requests")
