@@ -32,10 +32,10 @@ def prepare(url: str, clients: int, times: int, pool: int):
     from app.demo import seed_frame
     from app.extensions import db
     from app.places.models import Town
-    from parking import vehicles
     from parking.demo import seed_parking
     from parking.models import CarPark, CarParkKind, Tariff
-    from parking.reservations import materialise_pool
+    from parking.services import vehicles
+    from parking.services.reservations import materialise_pool
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context():

@@ -21,7 +21,7 @@ def init_app(app) -> None:
     from parking.demo import seed_parking, seed_parking_activity
 
     register_scope(models.CarPark)
-    from parking.plates import mask_plate
+    from parking.services.plates import mask_plate
 
     app.jinja_env.filters["mask_plate"] = mask_plate
     app.register_blueprint(views.bp)
@@ -44,11 +44,11 @@ def init_app(app) -> None:
     register_seeder(app, seed_parking)
     register_seeder(app, seed_parking_activity)
     from app.accounts.models import Role
-    from parking.sweep import sweep
+    from parking.services.sweep import sweep
 
     register_sweeper(app, sweep)
     from bookings.services import register_state_check
-    from parking.sharing import impossible_states
+    from parking.services.sharing import impossible_states
 
     register_state_check(
         app, impossible_states

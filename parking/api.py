@@ -16,8 +16,9 @@ from app.db import utcnow
 from app.extensions import db
 from app.i18n import format_fen
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
-from parking import gate, payments, reservations, services, vehicles
 from parking.models import CarPark, CarParkKind, GateDirection, GateOutcome, ParkingSession
+from parking.services import gate, payments, reservations, vehicles
+from parking.services import search as services
 
 blp = Blueprint("api_parking", __name__, url_prefix="/api/v1", description="快捷停车 parking")
 COORDINATE_SYSTEM = "WGS-84"

@@ -307,7 +307,7 @@ def seed_gate_day(session, park: CarPark, day, until) -> None:
 
     from app import clock
     from parking.models import GateDirection, GateEvent, GateOutcome, ParkingSession, SessionStatus
-    from parking.services import fee
+    from parking.services.search import fee
 
     rng = random.Random(park.id * 100003 + day.toordinal())  # nosec B311 # seeded demo data
     profile = PROFILES[park.kind]
@@ -409,8 +409,8 @@ def seed_parking_activity(session) -> None:
     from app.accounts.models import Role, User
     from app.clock import now, today
     from app.demo import DEMO_PASSWORD
-    from parking import payments, reservations, sharing
     from parking.models import GateEvent, Vehicle, VehicleStatus
+    from parking.services import payments, reservations, sharing
 
     parks = {p.name_zh: p for p in session.scalars(select(CarPark))}
     for username, name, park_zh in OPERATORS:

@@ -24,7 +24,6 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
 from bookings.models import BookingStatus
-from parking import gate, payments, reservations, sharing, vehicles
 from parking.forms import (
     AutopayForm,
     ConfirmForm,
@@ -34,7 +33,8 @@ from parking.forms import (
     VehicleForm,
 )
 from parking.models import CarPark, Charge, ChargeStatus, GateOutcome, SharingWindow
-from parking.services import tariff_in_words
+from parking.services import gate, payments, reservations, sharing, vehicles
+from parking.services.search import tariff_in_words
 
 bp = Blueprint("parking_driver", __name__, url_prefix="/parking")
 

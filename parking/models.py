@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
 from app.i18n import Localized
-from parking.tariffs import TariffRules
+from parking.services.tariffs import TariffRules
 
 
 class CarParkKind(enum.StrEnum):

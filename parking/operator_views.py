@@ -18,10 +18,10 @@ from app.auth import authorize, require_role
 from app.clock import hhmm
 from app.extensions import db
 from app.forms import submit_to_service
-from parking import operator, sharing, verification
 from parking.forms import CapacityForm, ConfirmForm, TariffForm, WindowForm, fen_of, minutes_of
 from parking.models import CarPark, DayPattern, SharingWindow, Tariff
-from parking.services import tariff_in_words
+from parking.services import operator, sharing, verification
+from parking.services.search import tariff_in_words
 
 bp = Blueprint("parking_operator", __name__, url_prefix="/parking/operate")
 ROLES = (Role.CARPARK_OPERATOR, Role.ADMINISTRATOR)
@@ -60,7 +60,7 @@ def dashboard(car_park_id: int):
         reservations=len(figures.reservations),
     )
     peak = max([level or 0 for _, level in figures.hours] + [park.total_spaces, 1])
-    from parking.reservations import reservable_now
+    from parking.services.reservations import reservable_now
 
     return render_template(
         "parking/operate/dashboard.html",

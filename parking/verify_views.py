@@ -19,9 +19,9 @@ from flask_login import current_user, login_required
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
-from parking import verification
 from parking.forms import PlateDecisionForm, PlateSearchForm
-from parking.vehicles import LICENCE_FOLDER
+from parking.services import verification
+from parking.services.vehicles import LICENCE_FOLDER
 
 bp = Blueprint("parking_verify", __name__, url_prefix="/parking/verify")
 

@@ -14,10 +14,10 @@ from app.extensions import db
 from app.places.models import Town
 from app.text import SEARCH, check_text
 from app.urls import int_arg
-from parking import services
 from parking.forms import QuoteForm
 from parking.models import CarPark
-from parking.reservations import reservable_now_many
+from parking.services import search as services
+from parking.services.reservations import reservable_now_many
 
 bp = Blueprint("parking", __name__, url_prefix="/parking")
 
@@ -59,7 +59,7 @@ def show(car_park_id: int):
     park = db.session.get(CarPark, car_park_id)
     if park is None:
         abort(404)
-    from parking.reservations import reservable_now
+    from parking.services.reservations import reservable_now
 
     return render_template(
         "parking/show.html",

@@ -458,8 +458,8 @@ def verified_vehicle(session, user, plate: str, verifier=None):
 
     from app.accounts import services
     from app.accounts.models import Role, User
-    from parking import vehicles, verification
     from parking.models import VehicleStatus
+    from parking.services import vehicles, verification
 
     vehicle = vehicles.register(session, user, plate)
     if vehicle.is_verified:
@@ -488,7 +488,7 @@ def car_park(session, places, frozen):
     minutes) with the Qibao tariff: 15 minutes free, first hour ¥10, then ¥5 per 30 minutes by
     day (07:00-19:00), ¥2 per period at night, at most ¥60 per 24 hours."""
     from parking.models import CarPark, CarParkKind, Tariff
-    from parking.reservations import materialise_pool
+    from parking.services.reservations import materialise_pool
 
     def make(*, name="测试停车场", reservable=5, total=100, occupied=20, kind=CarParkKind.PUBLIC):
         park = CarPark(

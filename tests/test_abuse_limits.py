@@ -38,7 +38,6 @@ def test_twenty_simultaneous_first_payments_open_one_demo_wallet(app, session, c
     the wallet on first use. Exactly one wallet and one payment method are opened, every charge
     is paid once and the balance is debited 20 times (before: a unique violation, a 500, on
     PostgreSQL for all but one of them)."""
-    from parking import payments
     from parking.models import (
         Charge,
         ChargeStatus,
@@ -46,6 +45,7 @@ def test_twenty_simultaneous_first_payments_open_one_demo_wallet(app, session, c
         DemoWalletPayment,
         PaymentMethod,
     )
+    from parking.services import payments
 
     driver = make_user()
     park = car_park.default
@@ -139,7 +139,7 @@ def test_a_non_ascii_payment_signature_is_a_400_bad_signature(
 ):
     """hmac.compare_digest refuses str with non-ASCII characters (TypeError): a provider callback
     with such an X-Payment-Signature was a 500. It is now refused like any wrong signature."""
-    from parking import payments
+    from parking.services import payments
 
     driver = make_user()
     charge = payments.new_charge(
@@ -175,7 +175,7 @@ def test_one_idempotency_key_for_a_venue_booking_then_a_parking_reservation_is_a
     request; used again for something else it is refused with 422 `idempotency_key_reused`
     (in both directions, and for another slot of the same venue), while repeating the same
     request with its key still answers the first booking."""
-    from parking import vehicles
+    from parking.services import vehicles
     from tests.conftest import slot_at
 
     venue = make_venue(capacity=5)
@@ -246,7 +246,7 @@ def test_an_arrival_in_the_year_9999_is_a_clear_400_on_the_api(
 ):
     """arrive_at at the very end of the calendar overflowed converting to local time or adding
     the grace period (a 500). It is refused as too far ahead (or as past), in words."""
-    from parking import vehicles
+    from parking.services import vehicles
 
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
@@ -267,7 +267,7 @@ def test_an_arrival_in_the_year_9999_is_a_clear_400_on_the_api(
 def test_an_arrival_in_the_year_9999_is_refused_on_the_form(client, session, car_park, make_user):
     """The reservation form with a day of 9999-12-31 (not one of its choices) and the last
     quarter hour: the form again with its error, not a 500."""
-    from parking import vehicles
+    from parking.services import vehicles
 
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
@@ -742,7 +742,6 @@ def test_the_sweep_anonymises_plates_past_retention_and_keeps_the_figures(
     unpaid charge keeps its plate while it is owed, and today's rows are untouched. A second
     sweep changes nothing; with a longer retention nothing would have changed."""
     from app import clock
-    from parking import gate, reservations, retention, vehicles
     from parking.models import (
         Charge,
         ChargeStatus,
@@ -751,6 +750,7 @@ def test_the_sweep_anonymises_plates_past_retention_and_keeps_the_figures(
         ParkingReservation,
         ParkingSession,
     )
+    from parking.services import gate, reservations, retention, vehicles
     from tests.conftest import verified_vehicle
 
     monkeypatch.setattr(retention, "BATCH", 2)  # several batches per table
@@ -815,8 +815,8 @@ def test_the_sweep_anonymises_plates_past_retention_and_keeps_the_figures(
 
 def test_anonymous_markers_are_never_plates_and_fit_the_column():
     from app.errors import DomainError
-    from parking.plates import normalize_plate
-    from parking.retention import anonymous_plate, is_anonymous
+    from parking.services.plates import normalize_plate
+    from parking.services.retention import anonymous_plate, is_anonymous
 
     assert (
         anonymous_plate(0) == "#0" and anonymous_plate(35) == "#z" and anonymous_plate(36) == "#10"
@@ -834,8 +834,8 @@ def test_a_contract_past_retention_loses_its_plate_and_its_plate_bearing_key(
     current contract keeps both."""
     from datetime import date
 
-    from parking import retention, sharing, vehicles
     from parking.models import CarParkKind, DayPattern, SharingContract
+    from parking.services import retention, sharing, vehicles
 
     park = car_park(
         name="莘城苑共享车位", kind=CarParkKind.RESIDENTIAL, total=60, occupied=10, reservable=0

@@ -387,8 +387,8 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     from app.accounts.models import HelperConsent
     from app.accounts.services import issue_token
     from app.notifications.services import notify
-    from parking import reservations, sharing, vehicles
     from parking.models import Charge, DayPattern
+    from parking.services import reservations, sharing, vehicles
     from repairs.models import Category
     from repairs.services import tickets
     from venues.calendar import feed_token

@@ -69,10 +69,10 @@ def api_world(app, session, make_venue, make_user):
 
     from app import clock
     from app.demo import seed_frame
-    from parking import reservations, vehicles
     from parking.demo import seed_parking
     from parking.models import CarPark
-    from parking.reservations import materialise_pool
+    from parking.services import reservations, vehicles
+    from parking.services.reservations import materialise_pool
     from tests.conftest import slot_at
     from venues.services import booking as venue_booking
 
@@ -779,8 +779,8 @@ def form_world(
 
     from app import clock
     from app.accounts.models import HelperConsent
-    from parking import reservations, sharing, vehicles
     from parking.models import Charge, DayPattern
+    from parking.services import reservations, sharing, vehicles
     from repairs.models import Category
     from repairs.services import tickets
     from tests.conftest import slot_at, verified_vehicle
@@ -1087,8 +1087,8 @@ def test_regressions_found_by_fuzzing(app, session, form_world):
     # ... and a long stay is priced in one pass: a year costs the daily cap each day.
     from datetime import datetime, timedelta
 
-    from parking.tariffs import TariffRules
-    from parking.tariffs import quote as price
+    from parking.services.tariffs import TariffRules
+    from parking.services.tariffs import quote as price
 
     entry = datetime(2026, 12, 1, 9, tzinfo=UTC)
     year = price(TariffRules(), entry, entry + timedelta(days=366))

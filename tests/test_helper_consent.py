@@ -73,7 +73,7 @@ def _acting(client, helper, resident):
 
 
 def test_venues_only_consent_shows_no_parking_at_all(client, session, make_user, car_park):
-    from parking import payments, vehicles
+    from parking.services import payments, vehicles
 
     resident, helper = make_user(), make_user("community_helper", locale="en")
     vehicles.register(session, resident, "沪A12345")
@@ -105,7 +105,7 @@ def test_parking_consent_reserves_but_never_shows_money_or_history(
     from datetime import timedelta
 
     from app import clock
-    from parking import payments, reservations, vehicles
+    from parking.services import payments, reservations, vehicles
 
     park = car_park.default
     resident, helper = make_user(), make_user("community_helper", locale="en")

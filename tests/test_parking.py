@@ -139,7 +139,7 @@ def test_search_near_a_named_place_sorts_by_distance(client, parks):
 
 
 def test_distance_is_great_circle():
-    from parking.services import distance_km
+    from parking.services.search import distance_km
 
     assert distance_km(31.0, 121.0, 31.0, 121.0) == 0
     assert 111.0 < distance_km(31.0, 121.0, 32.0, 121.0) < 111.4  # a degree of latitude

@@ -10,7 +10,6 @@ from app import clock
 from app.accounts.services import issue_token
 from app.notifications.models import Notification
 from bookings.models import BookingStatus
-from parking import payments, reservations, vehicles
 from parking.models import (
     Charge,
     ChargeStatus,
@@ -20,6 +19,7 @@ from parking.models import (
     ParkingSession,
     SessionStatus,
 )
+from parking.services import payments, reservations, vehicles
 from tests.conftest import login, submit, verified_vehicle
 from tests.race import race
 
@@ -376,7 +376,7 @@ def test_history_only_shows_stays_since_the_plate_was_verified(gate, session, ma
     gate("沪A12345", "exit", "2026-12-01T08:00:00+08:00")
     driver = make_user()
     verified_vehicle(session, driver, "沪A12345")  # verified at 09:00
-    from parking.gate import history
+    from parking.services.gate import history
 
     assert history(session, driver.id) == []
     gate("沪A12345", "entry", "2026-12-01T09:30:00+08:00")

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from app import clock
 from app.accounts.models import ApiToken
 from bookings.models import CapacityBucket
-from parking import gate, reservations, vehicles
 from parking.models import CarPark, GateDirection, GateEvent, SharingWindow, Tariff
+from parking.services import gate, reservations, vehicles
 from tests.conftest import login, submit
 
 

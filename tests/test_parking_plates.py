@@ -21,8 +21,8 @@ from app.accounts.services import issue_token
 from app.audit.models import AuditEntry
 from app.errors import DomainError
 from app.notifications.models import Notification
-from parking import gate, payments, vehicles, verification
 from parking.models import Charge, GateDirection, ParkingReservation, Vehicle, VehicleStatus
+from parking.services import gate, payments, vehicles, verification
 from tests.conftest import csrf_token, login, submit, verified_vehicle
 from tests.race import race
 

@@ -12,8 +12,8 @@ from app.errors import DomainError
 from app.notifications.models import Notification
 from bookings.models import Booking, BookingStatus, BookingSuspension, CapacityBucket
 from bookings.services import SoldOut, ledger_mismatches
-from parking import reservations, vehicles
 from parking.models import ParkingReservation
+from parking.services import reservations, vehicles
 from tests.conftest import login, submit
 from tests.race import race
 

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.errors import DomainError
-from parking.plates import mask_plate, normalize_plate
-from parking.tariffs import TariffRules, quote
+from parking.services.plates import mask_plate, normalize_plate
+from parking.services.tariffs import TariffRules, quote
 
 SHANGHAI = timezone(timedelta(hours=8))
 RULES = TariffRules(

@@ -11,8 +11,8 @@ from app.errors import DomainError
 from app.notifications.models import Notification
 from bookings.models import BookingStatus, CapacityBucket
 from bookings.services import SoldOut, ledger_mismatches
-from parking import gate, sharing, vehicles
 from parking.models import CarParkKind, Charge, DayPattern, GateDirection, SharingContract
+from parking.services import gate, sharing, vehicles
 from tests.conftest import login, submit, verified_vehicle
 from tests.race import race
 
@@ -56,8 +56,8 @@ def night_window(session, estate_park):
 
 def paid(session, contract):
     """Pay the contract's charge from the holder's demo wallet: only then is it honoured."""
-    from parking import payments
     from parking.models import DemoWalletAccount
+    from parking.services import payments
 
     charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
     payments.default_provider().open_method(session, contract.booking.holder)

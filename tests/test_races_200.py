@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.accounts.services import issue_token
 from bookings.models import Booking, BookingStatus, CapacityBucket, WaitlistEntry, WaitlistStatus
 from bookings.services import SoldOut, ledger_mismatches
-from parking import vehicles
+from parking.services import vehicles
 from tests.conftest import slot_at
 from tests.race import race
 
@@ -119,8 +119,8 @@ def test_parking_pool(app, session, car_park, make_user):
 
 
 def test_sharing_window(app, session, car_park, make_user):
-    from parking import sharing, vehicles
     from parking.models import CarParkKind, DayPattern, SharingContract
+    from parking.services import sharing, vehicles
 
     park = car_park(name="共享车位", kind=CarParkKind.RESIDENTIAL, reservable=0)
     window = sharing.create_window(

@@ -269,7 +269,7 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
         from app.extensions import db
         from app.places.models import Town
         from parking.models import CarPark, CarParkKind, Tariff
-        from parking.reservations import materialise_pool
+        from parking.services.reservations import materialise_pool
 
         park = CarPark(
             name_zh="节点停车场",
@@ -293,7 +293,7 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
         park_id = park.id
         # the API reserves only for the driver's own vehicles: each resident claims the plate they send
         from app.accounts.models import User
-        from parking import vehicles
+        from parking.services import vehicles
 
         for i in range(200):
             vehicles.register(
@@ -709,8 +709,8 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
         from app.extensions import db
         from app.places.models import Town
         from bookings.models import CapacityBucket
-        from parking import sharing, vehicles
         from parking.models import CarPark, CarParkKind, DayPattern
+        from parking.services import sharing, vehicles
         from venues.services import booking as venue_booking
 
         park = CarPark(

@@ -157,7 +157,7 @@ def everything(session, make_venue, car_park, repair_company, places):
     """One account holding every role over the objects below (so that no permission check
     could be what stops a request), with a booking, a parking reservation and a repair report
     of its own, whose ids and references fill the URLs."""
-    from parking import reservations, vehicles
+    from parking.services import reservations, vehicles
     from repairs.models import Category
     from repairs.services import tickets
     from venues.services.booking import book_general
@@ -776,8 +776,8 @@ def test_car_park_operators_see_masked_plates(client, session, car_park, make_us
     """On the operator's dashboard a new-energy plate (8 characters) is shown as 沪AD***45 in
     today's reservations and gate events, never in full, and neither is the driver's phone
     number or name (ordinary plates are checked in test_parking_operator)."""
-    from parking import gate, reservations, vehicles
     from parking.models import GateDirection
+    from parking.services import gate, reservations, vehicles
 
     park = car_park.default
     driver = make_user(phone="13912345678", name="陈先生")

@@ -14,8 +14,8 @@ from app.errors import DomainError
 from app.notifications.models import Notification
 from bookings.models import BookingStatus
 from bookings.services import impossible_states, ledger_mismatches
-from parking import gate, payments, sharing, vehicles
 from parking.models import CarParkKind, Charge, ChargeStatus, DayPattern, GateDirection
+from parking.services import gate, payments, sharing, vehicles
 from tests.conftest import verified_vehicle
 from tests.race import race
 

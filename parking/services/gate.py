@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.db import utcnow, write_transaction
-from parking import payments, reservations, sharing, vehicles
 from parking.models import (
     CarPark,
     Charge,
@@ -30,8 +29,9 @@ from parking.models import (
     Vehicle,
     VehicleStatus,
 )
-from parking.plates import normalize_plate
-from parking.services import fee as tariff_fee
+from parking.services import payments, reservations, sharing, vehicles
+from parking.services.plates import normalize_plate
+from parking.services.search import fee as tariff_fee
 
 
 @dataclass

@@ -24,7 +24,7 @@ from app.db import write_transaction
 from app.errors import Conflict, DomainError, NotFound
 from app.uploads import remove_image, store_image
 from parking.models import LIVE_VEHICLE_STATES, PaymentMethod, Vehicle, VehicleStatus
-from parking.plates import normalize_plate
+from parking.services.plates import normalize_plate
 
 MAX_VEHICLES = 5
 LICENCE_FOLDER = "licences"  # under UPLOAD_DIR; never served as a static file

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from app import clock
 from app.i18n import format_fen
 from parking.models import CarPark
-from parking.tariffs import quote as compute_quote
+from parking.services.tariffs import quote as compute_quote
 
 
 def search(
@@ -115,7 +115,7 @@ def quote_refusal(entry: datetime, exit: datetime) -> str | None:
 
 def fee(car_park: CarPark, entry: datetime, exit: datetime):
     """The quote for a stay at this car park (free when it has no tariff)."""
-    from parking.tariffs import Quote
+    from parking.services.tariffs import Quote
 
     if car_park.tariff is None:
         return Quote(fen=0, minutes=int((exit - entry).total_seconds() // 60))

@@ -29,8 +29,8 @@ from app.i18n import N_
 from app.notifications.services import notify
 from app.uploads import remove_image
 from parking.models import LIVE_VEHICLE_STATES, Vehicle, VehicleStatus
-from parking.plates import normalize_plate
-from parking.vehicles import LICENCE_FOLDER
+from parking.services.plates import normalize_plate
+from parking.services.vehicles import LICENCE_FOLDER
 
 VERIFIER_ROLES = (Role.CARPARK_OPERATOR, Role.SERVICE_DESK)
 UNDECIDED = (VehicleStatus.CLAIMED, VehicleStatus.PENDING)

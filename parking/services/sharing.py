@@ -39,7 +39,7 @@ from bookings import services as engine
 from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from bookings.services import SoldOut
 from parking.models import CarPark, Charge, ChargeStatus, DayPattern, SharingContract, SharingWindow
-from parking.payments import cancel_unpaid, collect_automatically, new_charge
+from parking.services.payments import cancel_unpaid, collect_automatically, new_charge
 
 RENEW_FROM_DAY = 25  # the renewal sweep signs next month from this day of the month
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from parking import reservations, retention, sharing
 from parking.models import CarPark
+from parking.services import reservations, retention, sharing
 
 
 def sweep(session) -> dict:

@@ -13,7 +13,6 @@ from sqlalchemy.orm import selectinload
 from app import clock
 from app.errors import DomainError
 from bookings.models import Booking, BookingStatus
-from parking import reservations
 from parking.models import (
     CarPark,
     Charge,
@@ -26,7 +25,8 @@ from parking.models import (
     SharingContract,
     SharingWindow,
 )
-from parking.sharing import month_start
+from parking.services import reservations
+from parking.services.sharing import month_start
 
 
 @dataclass
