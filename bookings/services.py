@@ -17,16 +17,17 @@ and gives its units back through `release`. The guarantees:
   (a cancellation against a door check-in) is refused instead of bending the booking into a state
   nobody meant (cancelled *and* checked in). `impossible_states` reports any that exist.
 
-On SQLite the transaction starts with BEGIN IMMEDIATE (see `app.db.write_transaction`); on
-PostgreSQL the guarded updates' row locks serialise contenders.
+Every write runs in `app.db.unit_of_work` (one transaction; a unit opened inside another joins
+it). On SQLite the transaction starts with BEGIN IMMEDIATE; on PostgreSQL the guarded updates'
+row locks serialise contenders.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select, update
@@ -34,11 +35,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.accounts.models import User
 from app.codes import idempotency_key, new_reference
 from app.db import in_unit_of_work, unit_of_work, utcnow
 from app.errors import Conflict, DomainError
-from bookings.models import HOLDING, Booking, BookingStatus, BookingSuspension, CapacityBucket
+from bookings.models import (
+    HOLDING,
+    Booking,
+    BookingStatus,
+    BookingSuspension,
+    CapacityBucket,
+    Resource,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 
 
 class SoldOut(Conflict):
@@ -210,7 +221,8 @@ def reserve(
     check: Callable[[object, Reservation], None] | None = None,
     on_created: Callable[[object, Booking], None] | None = None,
 ) -> Booking:
-    """Take the units and record the booking in one transaction, committed on return.
+    """Take the units and record the booking in one unit of work: committed on return, or part
+    of the caller's unit when one is open.
 
     `check(session, request)` runs inside the transaction after the holder's row is locked, so
     per-person rules (daily limits, suspensions) cannot be raced by the same person's parallel
@@ -307,9 +319,9 @@ def transition(
 
 
 def release(session, booking: Booking, to: BookingStatus, reason: str | None = None) -> bool:
-    """Give a booking's units back (cancelled, rejected, no-show, expired) in its own
-    transaction, through that status's transition. Returns False, changing nothing, if the
-    booking is not in a status that transition starts from."""
+    """Give a booking's units back (cancelled, rejected, no-show, expired) in a unit of work
+    (the caller's, if open), through that status's transition. Returns False, changing nothing,
+    if the booking is not in a status that transition starts from."""
     with unit_of_work(session):
         return transition(session, booking, RELEASING[to], reason=reason)
 
@@ -351,20 +363,22 @@ def register_state_check(app, check: Callable[[object], list[tuple[int, str]]]) 
     app.extensions.setdefault("booking_state_checks", []).append(check)
 
 
-def impossible_states(session) -> list[tuple[int, str]]:
+def state_checks(app) -> list[Callable[[object], list[tuple[int, str]]]]:
+    """The checks the services registered on `app` (`register_state_check`), for the caller of
+    `impossible_states` to pass in."""
+    return list(app.extensions.get("booking_state_checks", []))
+
+
+def impossible_states(
+    session, checks: Iterable[Callable[[object], list[tuple[int, str]]]] = ()
+) -> list[tuple[int, str]]:
     """(booking id, what is wrong) for every booking in a combination `TRANSITIONS` cannot
     produce: checked in yet not in status CHECKED_IN (a cancellation or no-show that released
     the places of someone who came), CHECKED_IN without a check-in time, an offer without an
-    end, or a waitlist entry that disagrees with its offer; and what the services registered
-    with `register_state_check` report. Empty when all is well."""
-    from flask import current_app, has_app_context
-
-    from bookings.models import WaitlistEntry, WaitlistStatus
-
+    end, or a waitlist entry that disagrees with its offer; and what each of `checks` (the
+    services' own, `state_checks(app)`) reports. Empty when all is well."""
     found = []
-    for check in (
-        current_app.extensions.get("booking_state_checks", []) if has_app_context() else []
-    ):
+    for check in checks:
         found.extend(check(session))
     for booking_id, status, at in session.execute(
         select(Booking.id, Booking.status, Booking.checked_in_at).where(
@@ -396,9 +410,8 @@ def impossible_states(session) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def create_resource(session, kind: str, label: str):
-    from bookings.models import Resource
-
+def create_resource(session, kind: str, label: str) -> Resource:
+    """A new bookable resource (flushed, so it has its id), in the caller's transaction."""
     resource = Resource(kind=kind, label=label)
     session.add(resource)
     session.flush()
@@ -436,8 +449,6 @@ def insert_missing_buckets(session, rows: list[dict]) -> None:
 
 def active_suspension(session, user_id: int, kind: str) -> BookingSuspension | None:
     """The person's current suspension from booking `kind` ("venue", "parking"), if any."""
-    from app import clock
-
     return session.scalar(
         select(BookingSuspension)
         .where(
@@ -455,10 +466,6 @@ def suspend_if_due(
     """Suspend booking `kind` for `days` when `count` (the person's recent no-shows) reaches
     `limit` and they are not suspended already, in the caller's transaction. Returns the end of
     the new suspension, or None."""
-    from datetime import timedelta
-
-    from app import clock
-
     if count < limit or active_suspension(session, user_id, kind) is not None:
         return None
     until = clock.now() + timedelta(days=days)
