@@ -14,16 +14,22 @@ from bookings import services as engine
 from bookings.models import Booking, BookingStatus, WaitlistEntry, WaitlistStatus
 from tests.conftest import slot_at
 from tests.race import race
+from venues import current_settings
 from venues.services import booking as svc
 from venues.services import door
 
 ROUNDS = 40
 
 
+def book(session, person, bucket_id: int, party: int):
+    """`person` books `party` places of a general slot for themself, as the pages do."""
+    return svc.book_general(session, person, person, bucket_id, party, settings=current_settings())
+
+
 def test_every_transition_names_its_from_states():
     assert BookingStatus.CHECKED_IN not in engine.TRANSITIONS["cancel"][1]
     # Nothing leaves a checked-in booking, and nothing leaves a released one.
-    for name, (to, allowed) in engine.TRANSITIONS.items():
+    for name, (_to, allowed) in engine.TRANSITIONS.items():
         assert BookingStatus.CHECKED_IN not in allowed, name
         assert not set(allowed) - set(engine.HOLDING), name
 
@@ -31,9 +37,7 @@ def test_every_transition_names_its_from_states():
 def test_a_checked_in_booking_cannot_be_cancelled(session, make_venue, make_user):
     venue = make_venue(capacity=3, cancel_cutoff_minutes=0)
     staff, person = make_user("venue_staff", scope=venue), make_user()
-    booking = svc.book_general(
-        session, person, person, slot_at(session, venue.spaces[0], 0, 10).id, 2
-    )
+    booking = book(session, person, slot_at(session, venue.spaces[0], 0, 10).id, 2)
     assert door.check_in(session, venue, booking.door_code, staff).ok
     # The engine refuses it whatever the caller read before (the old default let any holding
     # status be cancelled, checked in included).
@@ -57,11 +61,11 @@ def test_cancel_racing_a_door_check_in_never_does_both(app, session, make_venue,
     slot = slot_at(session, venue.spaces[0], 0, 10)
     staff = make_user("venue_staff", scope=venue)
     holders = [make_user() for _ in range(ROUNDS)]
-    bookings = [svc.book_general(session, h, h, slot.id, 1) for h in holders]
+    bookings = [book(session, h, slot.id, 1) for h in holders]
     for _ in range(ROUNDS):
         waiter = make_user()
-        svc.join_waitlist(session, waiter, waiter, slot.id, 1)
-    ids = [(b.id, b.door_code, h.id) for b, h in zip(bookings, holders)]
+        svc.join_waitlist(session, waiter, waiter, slot.id, 1, settings=current_settings())
+    ids = [(b.id, b.door_code, h.id) for b, h in zip(bookings, holders, strict=True)]
     venue_id, staff_id = venue.id, staff.id
 
     def act(round_, i):
@@ -84,7 +88,7 @@ def test_cancel_racing_a_door_check_in_never_does_both(app, session, make_venue,
     for round_ in range(ROUNDS):
         outcomes.append(race(app, 2, lambda i, r=round_: act(r, i)))
     session.rollback()
-    for (booking_id, _, _), (cancelled, checked) in zip(ids, outcomes):
+    for (booking_id, _, _), (cancelled, checked) in zip(ids, outcomes, strict=True):
         booking = session.get(Booking, booking_id)
         won_cancel, won_door = cancelled == "cancelled", checked == door.DoorResult.CHECKED_IN
         assert won_cancel != won_door, (cancelled, checked)
@@ -113,9 +117,7 @@ def test_cancel_racing_a_door_check_in_never_does_both(app, session, make_venue,
 def test_bookings_check_reports_impossible_states(session, runner, make_venue, make_user):
     venue = make_venue(capacity=3)
     person = make_user()
-    booking = svc.book_general(
-        session, person, person, slot_at(session, venue.spaces[0], 1, 10).id, 1
-    )
+    booking = book(session, person, slot_at(session, venue.spaces[0], 1, 10).id, 1)
     result = runner.invoke(args=["bookings", "check"])
     assert result.exit_code == 0 and "no booking in an impossible state" in result.output
     # What the old race left behind: cancelled, its places given back, yet checked in.
@@ -154,7 +156,7 @@ def full_slot(session, make_venue, make_user):
     venue = make_venue(capacity=2, max_per_day=1, max_per_week=2)
     slot = slot_at(session, venue.spaces[0], 1, 10)
     holder = make_user()
-    booking = svc.book_general(session, holder, holder, slot.id, 2)
+    booking = book(session, holder, slot.id, 2)
     return {"venue": venue, "slot": slot, "holder": holder, "booking": booking}
 
 
@@ -162,7 +164,9 @@ def test_a_suspended_person_cannot_join_the_waitlist(session, full_slot, make_us
     person = make_user()
     _suspend(session, person)
     with pytest.raises(Forbidden) as refused:
-        svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
+        svc.join_waitlist(
+            session, person, person, full_slot["slot"].id, 1, settings=current_settings()
+        )
     assert refused.value.code == "suspended"
     session.rollback()
     assert (
@@ -175,22 +179,22 @@ def test_a_suspended_person_cannot_join_the_waitlist(session, full_slot, make_us
 
 def test_a_person_at_the_daily_limit_cannot_join_the_waitlist(session, full_slot, make_user):
     person = make_user()
-    svc.book_general(
-        session, person, person, slot_at(session, full_slot["venue"].spaces[0], 1, 14).id, 1
-    )
+    book(session, person, slot_at(session, full_slot["venue"].spaces[0], 1, 14).id, 1)
     with pytest.raises(Conflict) as refused:
-        svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
+        svc.join_waitlist(
+            session, person, person, full_slot["slot"].id, 1, settings=current_settings()
+        )
     assert refused.value.code == "daily_limit"
 
 
 def test_offers_pass_over_the_ineligible_and_say_why(session, full_slot, make_user):
     suspended, at_limit, eligible = make_user(), make_user(), make_user()
     for person in (suspended, at_limit, eligible):
-        svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
+        svc.join_waitlist(
+            session, person, person, full_slot["slot"].id, 1, settings=current_settings()
+        )
     _suspend(session, suspended)  # suspended after joining (no-shows elsewhere meanwhile)
-    svc.book_general(
-        session, at_limit, at_limit, slot_at(session, full_slot["venue"].spaces[0], 1, 15).id, 1
-    )
+    book(session, at_limit, slot_at(session, full_slot["venue"].spaces[0], 1, 15).id, 1)
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offers = list(session.scalars(select(Booking).where(Booking.status == BookingStatus.OFFERED)))
     assert [o.holder_id for o in offers] == [eligible.id]
@@ -212,13 +216,13 @@ def test_offers_pass_over_the_ineligible_and_say_why(session, full_slot, make_us
 
 def test_a_person_suspended_after_the_offer_cannot_accept_it(session, full_slot, make_user):
     person = make_user()
-    svc.join_waitlist(session, person, person, full_slot["slot"].id, 2)
+    svc.join_waitlist(session, person, person, full_slot["slot"].id, 2, settings=current_settings())
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
     assert offer.holder_id == person.id
     _suspend(session, person)
     with pytest.raises(Forbidden) as refused:
-        svc.accept_offer(session, offer, person)
+        svc.accept_offer(session, offer, person, settings=current_settings())
     assert refused.value.code == "suspended"
     session.rollback()
     session.refresh(offer)
@@ -229,14 +233,14 @@ def test_accepting_counts_the_offer_once_and_respects_the_weekly_limit(
     session, full_slot, make_user
 ):
     person = make_user()
-    svc.join_waitlist(session, person, person, full_slot["slot"].id, 1)
+    svc.join_waitlist(session, person, person, full_slot["slot"].id, 1, settings=current_settings())
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
     # One booking on another day of the week: with the offer that is the weekly limit of 2, and
     # the offer itself must not count twice.
     hall = full_slot["venue"].spaces[0]
-    other = svc.book_general(session, person, person, slot_at(session, hall, 2, 10).id, 1)
-    svc.accept_offer(session, offer, person)
+    other = book(session, person, slot_at(session, hall, 2, 10).id, 1)
+    svc.accept_offer(session, offer, person, settings=current_settings())
     session.refresh(offer)
     assert offer.status == BookingStatus.CONFIRMED
     assert other.status == BookingStatus.CONFIRMED
@@ -246,7 +250,7 @@ def test_cancelling_an_offer_ends_its_waitlist_entry(session, full_slot, make_us
     """A closure cancels offers too: the waitlist entry must not go on offering a cancelled
     booking (an impossible state `bookings check` would report)."""
     person, staff = make_user(), make_user("venue_admin")
-    svc.join_waitlist(session, person, person, full_slot["slot"].id, 2)
+    svc.join_waitlist(session, person, person, full_slot["slot"].id, 2, settings=current_settings())
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
     svc.cancel(session, offer, staff, by_staff=True, reason="设备检修")

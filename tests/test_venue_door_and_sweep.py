@@ -10,10 +10,16 @@ from app.notifications.models import Notification
 from bookings.models import BookingStatus, BookingSuspension, CapacityBucket
 from bookings.services import ledger_mismatches
 from tests.conftest import slot_at
+from venues import current_settings
 from venues.services import booking as svc
 from venues.services import door
 from venues.services.catalogue import materialise
 from venues.services.sweep import mark_no_shows, send_reminders, sweep
+
+
+def book(session, person, bucket_id: int, party: int):
+    """`person` books `party` places of a general slot for themself, as the pages do."""
+    return svc.book_general(session, person, person, bucket_id, party, settings=current_settings())
 
 
 @pytest.fixture
@@ -25,8 +31,8 @@ def venue(make_venue):
 
 def test_door_check_in_results(session, venue, make_user, frozen):
     staff, a, b = make_user("venue_staff", scope=venue), make_user(), make_user()
-    today = svc.book_general(session, a, a, slot_at(session, venue.spaces[0], 0, 10).id, 2)
-    tomorrow = svc.book_general(session, b, b, slot_at(session, venue.spaces[0], 1, 10).id, 1)
+    today = book(session, a, slot_at(session, venue.spaces[0], 0, 10).id, 2)
+    tomorrow = book(session, b, slot_at(session, venue.spaces[0], 1, 10).id, 1)
     assert door.check_in(session, venue, "0000 0000", staff).result == door.DoorResult.NOT_FOUND
     assert (
         door.check_in(session, venue, tomorrow.door_code, staff).result == door.DoorResult.WRONG_DAY
@@ -46,7 +52,7 @@ def test_door_check_in_results(session, venue, make_user, frozen):
 def test_door_refuses_too_early_and_codes_of_other_venues(session, make_venue, make_user, places):
     venue, other = make_venue(), make_venue(name="另一个馆")
     staff, user = make_user("venue_staff", scope=venue), make_user()
-    later = svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 0, 16).id, 1)
+    later = book(session, user, slot_at(session, venue.spaces[0], 0, 16).id, 1)
     assert door.check_in(session, venue, later.door_code, staff).result == door.DoorResult.TOO_EARLY
     assert door.check_in(session, other, later.door_code, staff).result == door.DoorResult.NOT_FOUND
 
@@ -55,10 +61,7 @@ def test_crowd_level_warns_past_the_threshold(session, venue, make_user, frozen)
     staff = make_user("venue_staff", scope=venue)
     people = [make_user() for _ in range(3)]
     frozen.shift(timedelta(minutes=-30))  # book at 08:30, before the 09:00 slot starts
-    bookings = [
-        svc.book_general(session, p, p, slot_at(session, venue.spaces[0], 0, 9).id, 2)
-        for p in people
-    ]
+    bookings = [book(session, p, slot_at(session, venue.spaces[0], 0, 9).id, 2) for p in people]
     frozen.shift(timedelta(minutes=35))  # 09:05, inside the 09:00 slot
     [level] = door.crowd_levels(session, [venue])
     assert (level.inside_now, level.capacity_now, level.warning) == (0, 10, False)
@@ -76,15 +79,15 @@ def test_crowd_level_warns_past_the_threshold(session, venue, make_user, frozen)
 def test_no_shows_release_places_and_three_suspend(session, venue, make_user, frozen, app):
     user = make_user()
     for hour in (10, 11, 12):
-        svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 0, hour).id, 1)
+        book(session, user, slot_at(session, venue.spaces[0], 0, hour).id, 1)
     frozen.shift(timedelta(hours=1, minutes=29))  # 10:29: within grace of the 10:00 booking
-    assert mark_no_shows(session) == 0
+    assert mark_no_shows(session, current_settings().no_shows) == 0
     frozen.shift(timedelta(minutes=2))  # 10:31
-    assert mark_no_shows(session) == 1
-    assert mark_no_shows(session) == 0  # idempotent
+    assert mark_no_shows(session, current_settings().no_shows) == 1
+    assert mark_no_shows(session, current_settings().no_shows) == 0  # idempotent
     assert slot_at(session, venue.spaces[0], 0, 10).taken == 0
     frozen.shift(timedelta(hours=2))  # 12:31: the other two
-    assert mark_no_shows(session) == 2
+    assert mark_no_shows(session, current_settings().no_shows) == 2
     suspension = session.scalar(
         select(BookingSuspension).where(BookingSuspension.user_id == user.id)
     )
@@ -92,7 +95,7 @@ def test_no_shows_release_places_and_three_suspend(session, venue, make_user, fr
         days=app.config["VENUE_SUSPENSION_DAYS"]
     )
     with pytest.raises(Forbidden) as info:
-        svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 1, 10).id, 1)
+        book(session, user, slot_at(session, venue.spaces[0], 1, 10).id, 1)
     assert info.value.code == "suspended"
     print(str(info.value))
     assert "2026/12/15" in str(info.value)  # 14 days after the third no-show, told plainly
@@ -109,8 +112,8 @@ def test_no_shows_release_places_and_three_suspend(session, venue, make_user, fr
 
 def test_reminders_are_sent_once_in_the_day_before(session, venue, make_user):
     user = make_user()
-    soon = svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 1, 8 + 1).id, 1)
-    svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 3, 10).id, 1)
+    soon = book(session, user, slot_at(session, venue.spaces[0], 1, 8 + 1).id, 1)
+    book(session, user, slot_at(session, venue.spaces[0], 3, 10).id, 1)
     assert send_reminders(session) == 1
     assert send_reminders(session) == 0
     session.refresh(soon)
@@ -119,7 +122,7 @@ def test_reminders_are_sent_once_in_the_day_before(session, venue, make_user):
 
 def test_sweep_materialises_the_next_fortnight(session, venue, frozen):
     frozen.shift(timedelta(days=3))
-    result = sweep(session)
+    result = sweep(session, current_settings())
     last_day = slot_at(session, venue.spaces[0], 14, 9)
     assert last_day is not None and result["venue_slots"] > 0
 
@@ -127,7 +130,7 @@ def test_sweep_materialises_the_next_fortnight(session, venue, frozen):
 def test_materialise_keeps_booked_slots_and_capacity_above_taken(session, venue, make_user):
     user = make_user()
     slot = slot_at(session, venue.spaces[0], 1, 10)
-    svc.book_general(session, user, user, slot.id, 4)
+    book(session, user, slot.id, 4)
     venue.spaces[0].capacity = 2
     session.commit()
     materialise(session, venue)
@@ -145,7 +148,7 @@ def test_closure_cancels_bookings_with_notice_and_removes_slots(session, venue, 
     from venues.services.admin import add_closure
 
     admin, user = make_user("venue_admin"), make_user()
-    booking = svc.book_general(session, user, user, slot_at(session, venue.spaces[0], 2, 10).id, 1)
+    booking = book(session, user, slot_at(session, venue.spaces[0], 2, 10).id, 1)
     _closure, count = add_closure(
         session, admin, venue, date(2026, 12, 3), date(2026, 12, 4), "设备检修"
     )

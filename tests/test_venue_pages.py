@@ -189,9 +189,17 @@ def test_door_page_checks_in_and_other_venues_staff_are_refused(
         make_user("venue_staff", scope=venue),
         make_user("venue_staff", scope=other_venue),
     )
+    from venues import current_settings
     from venues.services.booking import book_general
 
-    booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 0, 10).id, 1)
+    booking = book_general(
+        session,
+        user,
+        user,
+        slot_at(session, venue.spaces[0], 0, 10).id,
+        1,
+        settings=current_settings(),
+    )
     login(english(client), staff.username)
     html = submit(client, f"/staff/venues/{venue.id}/door", {"code": booking.door_code}).get_data(
         as_text=True
@@ -360,10 +368,18 @@ def test_calendar_feed_with_secret_token(client, session, venue, make_user):
 
 def test_closure_form_through_the_page(client, session, venue, make_user):
     from bookings.models import BookingStatus
+    from venues import current_settings
     from venues.services.booking import book_general
 
     user = make_user()
-    booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 2, 10).id, 1)
+    booking = book_general(
+        session,
+        user,
+        user,
+        slot_at(session, venue.spaces[0], 2, 10).id,
+        1,
+        settings=current_settings(),
+    )
     login(english(client), make_user("venue_admin").username)
     url = f"/staff/venues/{venue.id}/closures"
     html = submit(client, url, {"starts_on-year": "2026", "reason": "检修"}).get_data(as_text=True)

@@ -33,12 +33,23 @@ def _acting_banner():
     )
 
 
+def current_settings():
+    """The venue settings of the app handling this request or command, for views, the API and
+    commands to pass to the services (which read no Flask globals)."""
+    from flask import current_app
+
+    from venues.services.booking import VenueSettings
+
+    return VenueSettings.from_config(current_app.config)
+
+
 def init_app(app) -> None:
     from app.accounts.models import Role
     from app.api import register_api_blueprint
     from app.scopes import register_scope
     from venues import api, models, my_views, staff_views, views
     from venues.demo import seed_venues
+    from venues.services.booking import VenueSettings
     from venues.services.sweep import sweep
 
     register_scope(models.Venue)
@@ -63,7 +74,8 @@ def init_app(app) -> None:
             key="venues",
             title=_l("Venue booking"),
             summary=_l(
-                "Book museums, libraries, culture centres, sports halls and courts, then show your code at the door."
+                "Book museums, libraries, culture centres, sports halls and courts, "
+                "then show your code at the door."
             ),
             endpoint="venues.index",
             icon="venue.svg",
@@ -71,7 +83,9 @@ def init_app(app) -> None:
     )
     register_seeder(app, seed_venues)
     register_banner(app, _acting_banner)
-    register_sweeper(app, sweep)
+    # `flask sweep` calls sweepers with the session only; the settings are this app's config,
+    # read when the sweep runs.
+    register_sweeper(app, lambda session: sweep(session, VenueSettings.from_config(app.config)))
 
     register_workspace_links(
         app, Role.RESIDENT, lambda user, a: [Link(_l("My bookings"), url_for("my_bookings.index"))]

@@ -12,9 +12,11 @@ from marshmallow import Schema, fields, validate
 
 from app import clock, text
 from app.api import SECURITY, ApiError, current_api_user, token_required
+from app.codes import idempotency_key
 from app.extensions import db
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 from bookings.models import Booking, CapacityBucket
+from venues import current_settings
 from venues.calendar import calendar_for
 from venues.models import BookingMode, VenueType
 from venues.services import booking as service
@@ -223,18 +225,32 @@ def create_booking(args):
     """Book a slot: `party_size` places of a general slot, or `steps` slots of a whole space
     starting at `slot_id`. 409 `sold_out` when there is no room."""
     user = current_api_user()
-    key = (request.headers.get("Idempotency-Key") or "").strip()[:64] or None
+    key = idempotency_key(request.headers.get("Idempotency-Key"))
+    settings = current_settings()
     bucket = db.session.get(CapacityBucket, args["slot_id"])
     space = service.space_for_resource(db.session, bucket.resource_id) if bucket else None
     if space is None:
         raise ApiError(404, "not_found", _l("That time slot does not exist."))
     if space.mode == BookingMode.GENERAL:
         booking = service.book_general(
-            db.session, user, user, bucket.id, args["party_size"], idempotency_key=key
+            db.session,
+            user,
+            user,
+            bucket.id,
+            args["party_size"],
+            idempotency_key=key,
+            settings=settings,
         )
     else:
         booking = service.book_personalised(
-            db.session, user, user, space.id, bucket.starts_at, args["steps"], idempotency_key=key
+            db.session,
+            user,
+            user,
+            space.id,
+            bucket.starts_at,
+            args["steps"],
+            idempotency_key=key,
+            settings=settings,
         )
     return _booking_dict(booking)
 

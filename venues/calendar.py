@@ -8,6 +8,7 @@ from flask import url_for
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
+from app.db import unit_of_work
 from bookings.models import Booking, BookingStatus, CalendarFeed
 from venues.models import Space
 
@@ -64,15 +65,20 @@ def calendar_for(session, bookings: list[Booking], name: str) -> bytes:
 
 
 def feed_token(session, user_id: int, *, renew: bool = False) -> str:
-    """The user's secret feed token, created on first use; `renew` replaces a leaked one."""
+    """The user's secret feed token, created on first use (in a unit of work); `renew` replaces
+    a leaked one. Reading an existing token writes nothing."""
     feed = session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user_id))
-    if feed is None:
-        feed = CalendarFeed(user_id=user_id, token=secrets.token_urlsafe(24))
-        session.add(feed)
-    elif renew:
-        feed.token = secrets.token_urlsafe(24)
-    session.commit()
-    return feed.token
+    if feed is not None and not renew:
+        return feed.token
+    with unit_of_work(session):
+        feed = session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == user_id))
+        if feed is None:
+            feed = CalendarFeed(user_id=user_id, token=secrets.token_urlsafe(24))
+            session.add(feed)
+        else:
+            feed.token = secrets.token_urlsafe(24)
+        token = feed.token
+    return token
 
 
 def user_for_token(session, token: str):

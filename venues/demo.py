@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
+from app.db import unit_of_work
 from app.demo import DEMO_PASSWORD
 from app.places.models import Town
 from bookings.services import create_resource
@@ -288,6 +289,12 @@ def add_venue(
 
 
 def seed_venues(session) -> None:
+    """The demo venues, their staff and their slots, in one unit of work."""
+    with unit_of_work(session):
+        _seed_venues(session)
+
+
+def _seed_venues(session) -> None:
     towns = {t.code: t for t in session.scalars(select(Town))}
     existing = {v.name_zh: v for v in session.scalars(select(Venue))}
     for index, (zh, en, town, kind, addr_zh, addr_en) in enumerate(all_venues(towns)):
@@ -316,6 +323,5 @@ def seed_venues(session) -> None:
                 name=name,
                 roles=[(Role.VENUE_STAFF, f"venue:{existing[venue_name].id}")],
             )
-    session.commit()
     for venue in existing.values():
         materialise(session, venue)

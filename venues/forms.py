@@ -9,17 +9,16 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from accessibility.forms import DatePartsField, service_date
 from app import text
 from app.accounts.models import HelpService
+from app.forms import MultiCheckboxField
 from venues.models import FACILITIES, VENUE_TYPE_LABELS
 from venues.services.catalogue import TIMES_OF_DAY
 
@@ -28,11 +27,6 @@ TIME_OF_DAY_LABELS = {
     "afternoon": _l("Afternoon"),
     "evening": _l("Evening"),
 }
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SearchForm(FlaskForm):
@@ -116,7 +110,8 @@ class ConsentForm(FlaskForm):
     helper = StringField(
         _l("Helper's username or mobile number"),
         description=_l(
-            "Ask the helper for it. They can then act for you in the services you choose, and only those; you can withdraw this at any time."
+            "Ask the helper for it. They can then act for you in the services you choose, "
+            "and only those; you can withdraw this at any time."
         ),
         validators=[DataRequired(_l("Enter the helper's username or mobile number"))],
     )
@@ -227,17 +222,6 @@ class SpaceForm(FlaskForm):
     )
     requires_approval = BooleanField(_l("Staff approve each booking"))
     active = BooleanField(_l("Open for booking"), default=True)
-
-
-WEEKDAY_LABELS = [
-    _l("Monday"),
-    _l("Tuesday"),
-    _l("Wednesday"),
-    _l("Thursday"),
-    _l("Friday"),
-    _l("Saturday"),
-    _l("Sunday"),
-]
 
 
 class HoursForm(FlaskForm):

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.forms import add_error
 from app.urls import int_arg
 from bookings.models import BookingStatus, WaitlistEntry
+from venues import current_settings
 from venues.calendar import calendar_for, feed_token, user_for_token
 from venues.forms import ConfirmForm, ConsentForm
 from venues.services import booking as service
@@ -77,7 +78,7 @@ def qr_svg(code: str) -> Markup:
 def show(reference: str):
     booking = _own_booking_or_404(reference)
     space = service.space_for_resource(db.session, booking.resource_id)
-    cutoff = booking.starts_at - clock.timedelta_minutes(space.venue.cancel_cutoff_minutes)
+    refusal = service.cancel_refusal(db.session, booking, current_user)
     return render_template(
         "bookings/show.html",
         booking=booking,
@@ -86,8 +87,11 @@ def show(reference: str):
         new=request.args.get("new") == "1",
         qr=qr_svg(booking.door_code),
         status_label=service.status_label,
-        cutoff=cutoff,
-        now=clock.now(),
+        # The service's rules, decided once for the page (never re-coded in the template).
+        can_cancel=refusal is None,
+        too_late_to_cancel=refusal is not None and refusal.code == "past_cutoff",
+        can_answer_offer=service.can_answer_offer(db.session, booking, current_user),
+        no_shows=current_settings().no_shows,
         form=ConfirmForm(),
         BookingStatus=BookingStatus,
     )
@@ -102,8 +106,7 @@ def cancel(reference: str):
     if form.validate_on_submit():
         try:
             service.cancel(db.session, booking, current_user)
-        except DomainError as error:
-            db.session.rollback()
+        except DomainError as error:  # the service's unit of work has rolled back
             add_error(form, error)
         else:
             flash(
@@ -125,12 +128,11 @@ def accept(reference: str):
     booking = _own_booking_or_404(reference)
     if ConfirmForm().validate_on_submit():
         try:
-            service.accept_offer(db.session, booking, current_user)
+            service.accept_offer(db.session, booking, current_user, settings=current_settings())
             flash(
                 _("The places are yours. Booking %(ref)s is confirmed.", ref=reference), "success"
             )
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     return redirect(url_for("my_bookings.show", reference=reference))
 
@@ -219,7 +221,6 @@ def helpers():
         try:
             consent = grant_consent(db.session, current_user, form.helper.data, form.services.data)
         except DomainError as error:
-            db.session.rollback()
             add_error(form, error)
         else:
             flash(

@@ -28,11 +28,10 @@ from app.auth import authorize, require_role
 from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import submit_to_service
+from app.forms import WEEKDAY_LABELS, submit_to_service
 from app.places.models import Town
 from bookings.models import BookingStatus
 from venues.forms import (
-    WEEKDAY_LABELS,
     ClosureForm,
     ConfirmForm,
     DoorForm,
@@ -170,7 +169,6 @@ def decide(venue_id: int, reference: str):
             )
             flash(_("Decision saved; the resident has been told."), "success")
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     return redirect(
         url_for(

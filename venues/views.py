@@ -16,12 +16,12 @@ from app.accounts.models import HelpService
 from app.acting import current_holder
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import add_error, member_or_none
+from app.forms import WEEKDAY_LABELS, add_error, member_or_none
 from app.places.models import Town
 from bookings.models import CapacityBucket
 from bookings.services import SoldOut
+from venues import current_settings
 from venues.forms import (
-    WEEKDAY_LABELS,
     ConfirmForm,
     PartySizeForm,
     SearchForm,
@@ -200,11 +200,11 @@ def confirm(bucket_id: int):
                 holder,
                 bucket.id,
                 party_size,
-                idempotency_key=form.idempotency_key.data or None,
+                idempotency_key=form.idempotency_key.data,
+                settings=current_settings(),
             )
-        except DomainError as error:
+        except DomainError as error:  # the service's unit of work has rolled back
             add_error(form, error)
-            db.session.rollback()
             bucket, space = _slot_or_404(bucket_id)
             return render_template(
                 "venues/check.html",
@@ -232,10 +232,14 @@ def join_waitlist(bucket_id: int):
     if form.validate_on_submit():
         try:
             entry = booking_service.join_waitlist(
-                db.session, current_user, current_holder(HelpService.VENUES), bucket.id, party_size
+                db.session,
+                current_user,
+                current_holder(HelpService.VENUES),
+                bucket.id,
+                party_size,
+                settings=current_settings(),
             )
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
             return redirect(
                 url_for(
@@ -247,7 +251,8 @@ def join_waitlist(bucket_id: int):
             )
         flash(
             _(
-                "You are number %(n)d on the waitlist. If places free up, we will offer them to you in your inbox.",
+                "You are number %(n)d on the waitlist. "
+                "If places free up, we will offer them to you in your inbox.",
                 n=booking_service.waitlist_position(db.session, entry),
             ),
             "success",
@@ -363,10 +368,10 @@ def span_confirm(space_id: int):
                 space.id,
                 start,
                 steps,
-                idempotency_key=form.idempotency_key.data or None,
+                idempotency_key=form.idempotency_key.data,
+                settings=current_settings(),
             )
-        except DomainError as error:
-            db.session.rollback()
+        except DomainError as error:  # the service's unit of work has rolled back
             add_error(form, error)
             space = db.session.get(Space, space_id)
             return render_template(

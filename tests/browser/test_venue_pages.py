@@ -37,10 +37,13 @@ def _museum_slot(live_server, day_offset=2, hour=10):
 def _book(live_server, login_name, bucket_id, party=1):
     def book(session):
         from app.accounts.services import find_by_login
+        from venues import current_settings
         from venues.services.booking import book_general
 
         user = find_by_login(session, login_name)
-        return book_general(session, user, user, bucket_id, party).reference
+        return book_general(
+            session, user, user, bucket_id, party, settings=current_settings()
+        ).reference
 
     return live_server.run(book)
 

@@ -1,4 +1,5 @@
-"""Venue administration: venues, spaces, opening hours, closures and photos."""
+"""Venue administration: venues, spaces, opening hours, closures and photos. Each operation is
+one unit of work with the slots it changes (`catalogue.materialise` joins it)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from sqlalchemy import select
 from app import clock
 from app.accounts.models import User
 from app.audit.services import record
+from app.db import unit_of_work
 from app.errors import DomainError
 from app.uploads import remove_image, store_image
-from bookings.models import HOLDING, Booking, BookingStatus
+from bookings import services as engine
+from bookings.models import HOLDING, Booking
 from bookings.services import create_resource
 from venues.models import BookingMode, Closure, OpeningHours, Space, Venue, VenuePhoto
-from venues.services.booking import cancel
+from venues.services.booking import cancel_for_closure
 from venues.services.catalogue import materialise
 
 VENUE_FIELDS = (
@@ -56,69 +59,71 @@ SPACE_FIELDS = (
 )
 
 
-def parse_hhmm(value: str, field: str) -> int:
-    """ "08:30" -> 510; DomainError on anything else."""
-    try:
-        hours, minutes = (int(part) for part in (value or "").strip().split(":"))
-        if 0 <= hours <= 24 and 0 <= minutes < 60 and hours * 60 + minutes <= 1440:
-            return hours * 60 + minutes
-    except ValueError:
-        pass
-    raise DomainError(_l("Enter a time like 08:30"), field=field)
+def parse_hhmm(value: str | None, field: str) -> int:
+    """ "08:30" -> 510 (`app.clock.parse_hhmm`); a DomainError on `field` for anything else."""
+    minutes = clock.parse_hhmm(value)
+    if minutes is None:
+        raise DomainError(_l("Enter a time like 08:30"), field=field)
+    return minutes
 
 
 def save_venue(session, staff: User, venue: Venue | None, data: dict) -> Venue:
-    creating = venue is None
-    venue = venue or Venue()
-    for name in VENUE_FIELDS:
-        if name in data:
-            setattr(venue, name, data[name])
-    venue.opens_at_minutes = parse_hhmm(data["opens_at"], "opens_at")
-    session.add(venue)
-    session.flush()
-    record(session, staff, "venue.create" if creating else "venue.update", venue)
-    session.commit()
-    materialise(session, venue)
+    """Create or change a venue and bring its slots in line, in one unit of work: a venue is
+    never saved without the slots its hours and rules now give."""
+    with unit_of_work(session):
+        creating = venue is None
+        venue = venue or Venue()
+        for name in VENUE_FIELDS:
+            if name in data:
+                setattr(venue, name, data[name])
+        venue.opens_at_minutes = parse_hhmm(data["opens_at"], "opens_at")
+        session.add(venue)
+        session.flush()
+        record(session, staff, "venue.create" if creating else "venue.update", venue)
+        materialise(session, venue)
     return venue
 
 
 def save_space(session, staff: User, venue: Venue, space: Space | None, data: dict) -> Space:
-    """Create or change a space. Capacity changes apply to future slots, never below what is
-    already booked."""
+    """Create or change a space and its slots, in one unit of work. Capacity changes apply to
+    future slots, never below what is already booked; a space with bookings to come keeps its
+    kind of booking and slot length."""
     if data["mode"] == BookingMode.PERSONALISED.value:
         data = {**data, "capacity": 1}
-    if space is None:
-        resource = create_resource(session, "venue", f"{venue.name_zh} {data['name_zh']}")
-        space = Space(venue=venue, resource_id=resource.id)
-    elif space.mode.value != data["mode"] or space.slot_minutes != data["slot_minutes"]:
-        booked = session.scalar(
-            select(Booking.id)
-            .where(
-                Booking.resource_id == space.resource_id,
-                Booking.status.in_(HOLDING),
-                Booking.ends_at > clock.now(),
+    with unit_of_work(session):
+        if space is None:
+            resource = create_resource(session, "venue", f"{venue.name_zh} {data['name_zh']}")
+            space = Space(venue=venue, resource_id=resource.id)
+        elif space.mode.value != data["mode"] or space.slot_minutes != data["slot_minutes"]:
+            booked = session.scalar(
+                select(Booking.id)
+                .where(
+                    Booking.resource_id == space.resource_id,
+                    Booking.status.in_(HOLDING),
+                    Booking.ends_at > clock.now(),
+                )
+                .limit(1)
             )
-            .limit(1)
-        )
-        if booked is not None:
-            raise DomainError(
-                _l(
-                    "This space has bookings to come, so its kind of booking and slot length cannot change. Add a new space instead."
-                ),
-                field="mode",
-            )
-    for name in SPACE_FIELDS:
-        setattr(space, name, data[name])
-    session.add(space)
-    session.flush()
-    record(session, staff, "venue.space", space, venue_id=venue.id)
-    session.commit()
-    materialise(session, venue)
+            if booked is not None:
+                raise DomainError(
+                    _l(
+                        "This space has bookings to come, so its kind of booking and slot "
+                        "length cannot change. Add a new space instead."
+                    ),
+                    field="mode",
+                )
+        for name in SPACE_FIELDS:
+            setattr(space, name, data[name])
+        session.add(space)
+        session.flush()
+        record(session, staff, "venue.space", space, venue_id=venue.id)
+        materialise(session, venue)
     return space
 
 
 def save_hours(session, staff: User, venue: Venue, hours: dict[int, tuple[str, str]]) -> None:
-    """`hours` maps weekday -> (opens, closes) as "HH:MM" strings; both empty means closed."""
+    """`hours` maps weekday -> (opens, closes) as "HH:MM" strings; both empty means closed.
+    The hours and the slots they give change in one unit of work."""
     parsed = {}
     for day, (opens, closes) in hours.items():
         if not (opens or "").strip() and not (closes or "").strip():
@@ -127,15 +132,16 @@ def save_hours(session, staff: User, venue: Venue, hours: dict[int, tuple[str, s
         if end <= start:
             raise DomainError(_l("Closing time must be after opening time"), field=f"closes_{day}")
         parsed[day] = (start, end)
-    replace_hours(session, venue, parsed)
-    record(session, staff, "venue.hours", venue)
-    session.commit()
-    materialise(session, venue)
+    with unit_of_work(session):
+        replace_hours(session, venue, parsed)
+        record(session, staff, "venue.hours", venue)
+        materialise(session, venue)
 
 
 def replace_hours(session, venue: Venue, hours: dict[int, tuple[int, int]]) -> None:
-    """Set the weekly hours. Old rows are deleted (and flushed) before new ones are inserted,
-    since the unit of work would otherwise insert first and trip the one-row-per-day rule."""
+    """Set the weekly hours, in the caller's transaction. Old rows are deleted (and flushed)
+    before new ones are inserted, since the ORM would otherwise insert first and trip the
+    one-row-per-day rule."""
     venue.hours.clear()
     session.flush()
     venue.hours.extend(
@@ -147,67 +153,73 @@ def replace_hours(session, venue: Venue, hours: dict[int, tuple[int, int]]) -> N
 def add_closure(
     session, staff: User, venue: Venue, starts_on: date, ends_on: date, reason: str
 ) -> tuple[Closure, int]:
-    """Close the venue on those days: every booking in them is cancelled with a notice giving
-    the reason, and their slots are removed. Returns the closure and the bookings cancelled."""
+    """Close the venue on those days, in one unit of work: the closure, every booking in them
+    cancelled with a notice giving the reason, and their slots removed; all or nothing. A
+    booking checked in meanwhile is left as it is. Returns the closure and the bookings
+    cancelled."""
     if ends_on < starts_on:
         raise DomainError(_l("The last day must be on or after the first day"), field="ends_on")
     if ends_on < clock.today():
         raise DomainError(_l("The closure is in the past"), field="ends_on")
-    closure = Closure(venue=venue, starts_on=starts_on, ends_on=ends_on, reason=reason.strip())
-    session.add(closure)
-    session.flush()
-    record(session, staff, "venue.closure", closure, venue_id=venue.id, reason=reason)
-    session.commit()
+    reason = reason.strip()
     start, _ = clock.day_bounds(starts_on)
     _, end = clock.day_bounds(ends_on)
-    affected = list(
-        session.scalars(
+    with unit_of_work(session):
+        closure = Closure(venue=venue, starts_on=starts_on, ends_on=ends_on, reason=reason)
+        session.add(closure)
+        session.flush()
+        record(session, staff, "venue.closure", closure, venue_id=venue.id, reason=reason)
+        affected = session.scalars(
             select(Booking)
             .join(Space, Space.resource_id == Booking.resource_id)
             .where(
                 Space.venue_id == venue.id,
-                Booking.status.in_(HOLDING),
-                Booking.status != BookingStatus.CHECKED_IN,
+                Booking.status.in_(engine.TRANSITIONS["cancel"][1]),
                 Booking.starts_at >= start,
                 Booking.starts_at < end,
             )
-        )
-    )
-    for booking in affected:
-        cancel(session, booking, staff, by_staff=True, reason=reason.strip())
-    materialise(session, venue)
-    return closure, len(affected)
+            .order_by(Booking.id)
+        ).all()
+        cancelled = sum(cancel_for_closure(session, booking, staff, reason) for booking in affected)
+        materialise(session, venue)
+    return closure, cancelled
 
 
 def remove_closure(session, staff: User, closure: Closure) -> None:
+    """Reopen the closed days and make their slots again, in one unit of work."""
     venue = closure.venue
-    session.delete(closure)
-    record(session, staff, "venue.closure_removed", venue)
-    session.commit()
-    materialise(session, venue)
+    with unit_of_work(session):
+        venue.closures.remove(closure)  # deleted as an orphan; the slots below see it gone
+        record(session, staff, "venue.closure_removed", venue)
+        materialise(session, venue)
 
 
 def add_photo(
     session, staff: User, venue: Venue, data: bytes, alt_zh: str, alt_en: str
 ) -> VenuePhoto:
+    """Store the photo (re-encoded) and record it; the file is removed again if the record is
+    not saved."""
     stored = store_image(data, "venues")
-    photo = VenuePhoto(
-        venue=venue,
-        filename=stored.filename,
-        width=stored.width,
-        height=stored.height,
-        alt_zh=alt_zh.strip(),
-        alt_en=(alt_en or "").strip(),
-    )
-    session.add(photo)
-    session.flush()
-    record(session, staff, "venue.photo", photo, venue_id=venue.id)
-    session.commit()
+    with unit_of_work(session) as unit:
+        unit.after_rollback(lambda: remove_image("venues", stored.filename))
+        photo = VenuePhoto(
+            venue=venue,
+            filename=stored.filename,
+            width=stored.width,
+            height=stored.height,
+            alt_zh=alt_zh.strip(),
+            alt_en=(alt_en or "").strip(),
+        )
+        session.add(photo)
+        session.flush()
+        record(session, staff, "venue.photo", photo, venue_id=venue.id)
     return photo
 
 
 def delete_photo(session, staff: User, photo: VenuePhoto) -> None:
-    remove_image("venues", photo.filename)
-    record(session, staff, "venue.photo_removed", photo, venue_id=photo.venue_id)
-    session.delete(photo)
-    session.commit()
+    """Remove the photo's record and, once that is committed, its file."""
+    filename = photo.filename
+    with unit_of_work(session) as unit:
+        record(session, staff, "venue.photo_removed", photo, venue_id=photo.venue_id)
+        session.delete(photo)
+        unit.after_commit(lambda: remove_image("venues", filename))

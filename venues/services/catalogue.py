@@ -8,8 +8,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, exists, func, or_, select
 
 from app import clock
+from app.db import unit_of_work
 from bookings.models import CapacityBucket
-from venues.models import BookingMode, Closure, OpeningHours, Space, Venue, VenueType
+from bookings.services import insert_missing_buckets, set_capacity
+from venues.models import Closure, OpeningHours, Space, Venue, VenueType
 
 HORIZON_DAYS = 14
 TIMES_OF_DAY = {
@@ -103,41 +105,68 @@ def materialise(
     session, venue: Venue, first_day: date | None = None, days: int = HORIZON_DAYS + 1
 ) -> int:
     """Make sure every slot of the venue exists for `days` days from `first_day` (today), with
-    the capacity the space now has (never below what is taken). Untaken slots that the hours no
-    longer allow (a closure, changed hours) are removed. Idempotent; commits. Returns the number
-    of slots in the window."""
+    the capacity the space now has, never below what is taken (`bookings.services.set_capacity`).
+    Untaken slots that the hours no longer allow (a closure, changed hours) are removed. One unit
+    of work (the caller's when open, as when a venue is saved); idempotent and safe when several
+    nodes run it at once. Returns the number of slots in the window."""
     first_day = first_day or clock.today()
     window_start, _ = clock.day_bounds(first_day)
     window_end, _ = clock.day_bounds(first_day + timedelta(days=days))
     count = 0
-    for space in venue.spaces:
-        wanted = {}
-        if space.active:
-            for offset in range(days):
-                for start in slot_starts(venue, space, first_day + timedelta(days=offset)):
-                    wanted[start] = start + timedelta(minutes=space.slot_minutes)
-        existing = {
-            b.starts_at: b for b in buckets_between(session, space, window_start, window_end)
-        }
-        for start, end in wanted.items():
-            bucket = existing.get(start)
-            if bucket is None:
-                session.add(
-                    CapacityBucket(
-                        resource_id=space.resource_id,
-                        starts_at=start,
-                        ends_at=end,
-                        capacity=space.capacity,
-                        taken=0,
+    with unit_of_work(session):
+        for space in venue.spaces:
+            wanted = {}
+            if space.active:
+                for offset in range(days):
+                    for start in slot_starts(venue, space, first_day + timedelta(days=offset)):
+                        wanted[start] = start + timedelta(minutes=space.slot_minutes)
+            in_window = (
+                CapacityBucket.resource_id == space.resource_id,
+                CapacityBucket.starts_at >= window_start,
+                CapacityBucket.starts_at < window_end,
+            )
+            existing = {
+                starts_at: (bucket_id, taken)
+                for bucket_id, starts_at, taken in session.execute(
+                    select(CapacityBucket.id, CapacityBucket.starts_at, CapacityBucket.taken).where(
+                        *in_window
                     )
                 )
-            elif bucket.capacity != max(space.capacity, bucket.taken):
-                bucket.capacity = max(space.capacity, bucket.taken)
-        stale = [b.id for start, b in existing.items() if start not in wanted and b.taken == 0]
-        if stale:
-            session.execute(delete(CapacityBucket).where(CapacityBucket.id.in_(stale)))
-        count += len(wanted)
-    session.commit()
+            }
+            insert_missing_buckets(
+                session,
+                [
+                    {
+                        "resource_id": space.resource_id,
+                        "starts_at": start,
+                        "ends_at": end,
+                        "capacity": space.capacity,
+                        "taken": 0,
+                    }
+                    for start, end in wanted.items()
+                    if start not in existing
+                ],
+            )
+            unwanted = [(i, taken) for start, (i, taken) in existing.items() if start not in wanted]
+            held = [i for i, taken in unwanted if taken]
+            # Slots the hours still allow get the space's capacity; a slot they no longer allow
+            # but that people hold keeps its own until it has passed.
+            set_capacity(
+                session,
+                space.capacity,
+                *in_window,
+                CapacityBucket.capacity != space.capacity,
+                *([CapacityBucket.id.not_in(held)] if held else []),
+            )
+            stale = [i for i, taken in unwanted if not taken]
+            if stale:
+                # Guarded: a slot someone booked since it was read stays.
+                session.execute(
+                    delete(CapacityBucket).where(
+                        CapacityBucket.id.in_(stale), CapacityBucket.taken == 0
+                    )
+                )
+            count += len(wanted)
     return count
 
 
@@ -205,10 +234,6 @@ def day_slots(session, space: Space, day: date) -> list[CapacityBucket]:
     return buckets_between(session, space, *clock.day_bounds(day))
 
 
-def space_of_bucket(session, bucket: CapacityBucket) -> Space | None:
-    return session.scalar(select(Space).where(Space.resource_id == bucket.resource_id))
-
-
 def venues_with_free_counts(session, venues: list[Venue]) -> dict[int, int]:
     """Free places today and tomorrow per venue, for the search results list."""
     if not venues:
@@ -227,7 +252,3 @@ def venues_with_free_counts(session, venues: list[Venue]) -> dict[int, int]:
         .group_by(Space.venue_id)
     )
     return {venue_id: int(free or 0) for venue_id, free in rows}
-
-
-def general_spaces(venue: Venue) -> list[Space]:
-    return [s for s in venue.spaces if s.active and s.mode == BookingMode.GENERAL]

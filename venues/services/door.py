@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.accounts.models import User
 from app.audit.services import record
-from app.db import write_transaction
+from app.db import unit_of_work
 from bookings import services as engine
 from bookings.models import Booking, BookingStatus, CapacityBucket
 from venues.models import BookingMode, Space, Venue
@@ -67,7 +67,9 @@ def find_by_code(session, venue: Venue, code: str) -> Booking | None:
 
 
 def check_in(session, venue: Venue, code: str, staff: User) -> DoorOutcome:
-    """Check a code at the door and, if it is valid now, check the booking in (once)."""
+    """Check a code at the door and, if it is valid now, check the booking in (once: the
+    transition is guarded, so two doors, or a door and a cancellation, cannot both win), with
+    its audit entry in the same unit of work."""
     booking = find_by_code(session, venue, code)
     if booking is None:
         return DoorOutcome(DoorResult.NOT_FOUND)
@@ -82,15 +84,10 @@ def check_in(session, venue: Venue, code: str, staff: User) -> DoorOutcome:
         return DoorOutcome(DoorResult.WRONG_DAY, booking)
     if booking.starts_at - EARLY_CHECKIN > now:
         return DoorOutcome(DoorResult.TOO_EARLY, booking)
-    write_transaction(session)
-    try:
+    with unit_of_work(session):
         done = engine.transition(session, booking, "check_in", checked_in_at=now)
         if done:
             record(session, staff, "booking.check_in", booking, reference=booking.reference)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     if done:
         return DoorOutcome(DoorResult.CHECKED_IN, booking)
     # Changed since it was read: checked in at another door, or cancelled at that moment.
