@@ -699,12 +699,20 @@ def test_exporting_a_venues_bookings_is_recorded(client, session, make_venue, ma
     audit entry naming the venue and the day."""
     from app import clock
     from tests.conftest import slot_at
+    from venues import current_settings
     from venues.services.booking import book_general
 
     venue = make_venue()
     resident = make_user()
     staff = make_user("venue_staff", scope=venue)
-    book_general(session, resident, resident, slot_at(session, venue.spaces[0], 0, 10).id, 1)
+    book_general(
+        session,
+        resident,
+        resident,
+        slot_at(session, venue.spaces[0], 0, 10).id,
+        1,
+        settings=current_settings(),
+    )
     venue_id, staff_id = venue.id, staff.id
     login(client, staff.username)
     day = clock.today().isoformat()

@@ -391,6 +391,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     from parking.services import reservations, sharing, vehicles
     from repairs.models import Category
     from repairs.services import tickets
+    from venues import current_settings
     from venues.calendar import feed_token
     from venues.services import admin
     from venues.services import booking as booking_service
@@ -425,11 +426,15 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     # 全闵预约: a booking, a place on a full slot's waitlist, a helper's consent, the feed.
     hall, court = venue.spaces[0], venue.spaces[-1]
     bucket = slot_at(session, hall, 1, 10)
-    booking = booking_service.book_general(session, resident, resident, bucket.id, 1)
+    booking = booking_service.book_general(
+        session, resident, resident, bucket.id, 1, settings=current_settings()
+    )
     full = slot_at(session, hall, 2, 10)
     filler = make_user()
-    booking_service.book_general(session, filler, filler, full.id, 2)
-    entry = booking_service.join_waitlist(session, resident, resident, full.id, 1)
+    booking_service.book_general(session, filler, filler, full.id, 2, settings=current_settings())
+    entry = booking_service.join_waitlist(
+        session, resident, resident, full.id, 1, settings=current_settings()
+    )
     consent = HelperConsent(
         resident_id=resident.id,
         helper_id=make_user("community_helper").id,

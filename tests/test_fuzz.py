@@ -74,6 +74,7 @@ def api_world(app, session, make_venue, make_user):
     from parking.services import reservations, vehicles
     from parking.services.reservations import materialise_pool
     from tests.conftest import slot_at
+    from venues import current_settings
     from venues.services import booking as venue_booking
 
     venue = make_venue(capacity=50)
@@ -85,7 +86,9 @@ def api_world(app, session, make_venue, make_user):
     resident = make_user("resident", phone="13812340001")
     operator = make_user("carpark_operator", scope=parks[0])
     slot = slot_at(session, venue.spaces[0], 1, 10)
-    booking = venue_booking.book_general(session, resident, resident, slot.id, 2)
+    booking = venue_booking.book_general(
+        session, resident, resident, slot.id, 2, settings=current_settings()
+    )
     plate = vehicles.register(session, resident, "沪A12345").plate
     arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60)
     reservation = reservations.reserve(session, resident, resident, parks[0], plate, arrive)
@@ -784,6 +787,7 @@ def form_world(
     from repairs.models import Category
     from repairs.services import tickets
     from tests.conftest import slot_at, verified_vehicle
+    from venues import current_settings
     from venues.services import booking as booking_service
 
     app.config["UPLOAD_DIR"] = str(tmp_path)
@@ -818,14 +822,25 @@ def form_world(
 
     hall, court = venue.spaces[0], venue.spaces[-1]
     booking = booking_service.book_general(
-        session, resident, resident, slot_at(session, hall, 1, 10).id, 1
+        session,
+        resident,
+        resident,
+        slot_at(session, hall, 1, 10).id,
+        1,
+        settings=current_settings(),
     )
     court_booking = booking_service.book_personalised(
-        session, resident, resident, court.id, slot_at(session, court, 1, 15).starts_at, 1
+        session,
+        resident,
+        resident,
+        court.id,
+        slot_at(session, court, 1, 15).starts_at,
+        1,
+        settings=current_settings(),
     )
     full = slot_at(session, hall, 2, 10)
     filler = make_user()
-    booking_service.book_general(session, filler, filler, full.id, 4)
+    booking_service.book_general(session, filler, filler, full.id, 4, settings=current_settings())
 
     plate = "沪A12345"
     vehicle = verified_vehicle(session, resident, plate, verifier=users["service_desk"])

@@ -164,15 +164,18 @@ def test_waitlist_offers_while_others_try_to_book(app, session, make_venue, make
     """A full slot of 5 places with 20 people waiting; its 5 bookers cancel while 195 others try to
     book the freed places at the same moment. The places go to the waitlist as offers in the
     cancelling transactions, so every booking attempt is sold out and nothing is oversold."""
+    from venues import current_settings
     from venues.services import booking as svc
 
     venue = make_venue(capacity=5)
     slot = slot_at(session, venue.spaces[0], 1, 10)
     holders = [make_user() for _ in range(5)]
-    bookings = [svc.book_general(session, h, h, slot.id, 1).id for h in holders]
+    bookings = [
+        svc.book_general(session, h, h, slot.id, 1, settings=current_settings()).id for h in holders
+    ]
     waiting = [make_user() for _ in range(20)]
     for w in waiting:
-        svc.join_waitlist(session, w, w, slot.id, 1)
+        svc.join_waitlist(session, w, w, slot.id, 1, settings=current_settings())
     _, headers = tokens_for(session, make_user, N - 5)
     holder_ids, slot_id = [h.id for h in holders], slot.id
 

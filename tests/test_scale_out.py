@@ -711,6 +711,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
         from bookings.models import CapacityBucket
         from parking.models import CarPark, CarParkKind, DayPattern
         from parking.services import sharing, vehicles
+        from venues import current_settings
         from venues.services import booking as venue_booking
 
         park = CarPark(
@@ -753,14 +754,18 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
                 db.session, phone=f"1365000{i:04d}", name=f"订者{i}", password=password
             )
             references.append(
-                venue_booking.book_general(db.session, user, user, slot.id, 1).reference
+                venue_booking.book_general(
+                    db.session, user, user, slot.id, 1, settings=current_settings()
+                ).reference
             )
             bookers.append(user.phone)
         for i in range(10):
             user = accounts.register_resident(
                 db.session, phone=f"1366000{i:04d}", name=f"候补{i}", password=password
             )
-            venue_booking.join_waitlist(db.session, user, user, slot.id, 1)
+            venue_booking.join_waitlist(
+                db.session, user, user, slot.id, 1, settings=current_settings()
+            )
         park_id, window_id, slot_id = park.id, window.id, slot.id
         next_month = sharing.next_month(sharing.month_start(clock.today()))
         db.engine.dispose()

@@ -160,6 +160,7 @@ def everything(session, make_venue, car_park, repair_company, places):
     from parking.services import reservations, vehicles
     from repairs.models import Category
     from repairs.services import tickets
+    from venues import current_settings
     from venues.services.booking import book_general
 
     venue, park, estate = make_venue(), car_park.default, places["estates"][0]
@@ -183,7 +184,14 @@ def everything(session, make_venue, car_park, repair_company, places):
     )
     give_home(session, user, estate.id, "1", "", "101")
     session.commit()
-    booking = book_general(session, user, user, slot_at(session, venue.spaces[0], 1, 10).id, 1)
+    booking = book_general(
+        session,
+        user,
+        user,
+        slot_at(session, venue.spaces[0], 1, 10).id,
+        1,
+        settings=current_settings(),
+    )
     vehicles.register(session, user, "沪A12345")
     reservation = reservations.reserve(
         session, user, user, park, "沪A12345", clock.at(clock.today(), 11 * 60)
@@ -706,13 +714,19 @@ def test_venue_staff_see_masked_phone_numbers(client, session, make_venue, make_
     """Venue staff see a booking's holder by name and 139****5678 on the day list and on the
     door check-in result, never the full number (the CSV export is checked in
     test_venue_pages)."""
+    from venues import current_settings
     from venues.services.booking import book_general
 
     venue = make_venue()
     resident = make_user(phone="13912345678")
     staff = make_user("venue_staff", scope=venue)
     booking = book_general(
-        session, resident, resident, slot_at(session, venue.spaces[0], 0, 10).id, 1
+        session,
+        resident,
+        resident,
+        slot_at(session, venue.spaces[0], 0, 10).id,
+        1,
+        settings=current_settings(),
     )
     login(english(client), staff.username)
     day = client.get(
