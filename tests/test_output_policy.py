@@ -220,11 +220,19 @@ FORMULA = '=HYPERLINK("http://evil.example","点这里")'
 
 
 def _venue_bookings_csv(app, session, make_user, make_venue, **_):
+    from venues import current_settings
     from venues.services.booking import book_general
 
     venue = make_venue()
     holder = make_user(name=FORMULA)
-    book_general(session, holder, holder, slot_at(session, venue.spaces[0], 0, 10).id, 1)
+    book_general(
+        session,
+        holder,
+        holder,
+        slot_at(session, venue.spaces[0], 0, 10).id,
+        1,
+        settings=current_settings(),
+    )
     staff = make_user("venue_staff", scope=venue)
     client = app.test_client()
     login(client, staff.username)
@@ -321,13 +329,19 @@ def test_private_answers_are_never_stored(
 ):
     from repairs.models import Category
     from repairs.services import tickets
+    from venues import current_settings
     from venues.calendar import feed_token
     from venues.services.booking import book_general
 
     app.config["UPLOAD_DIR"] = str(tmp_path)
     venue, resident = make_venue(), make_user(home_estate_id=places["estates"][0].id)
     booking = book_general(
-        session, resident, resident, slot_at(session, venue.spaces[0], 1, 10).id, 1
+        session,
+        resident,
+        resident,
+        slot_at(session, venue.spaces[0], 1, 10).id,
+        1,
+        settings=current_settings(),
     )
     ticket = tickets.report(
         session, resident, resident, category=Category.WATER, description="漏水", photos=[_photo()]
