@@ -17,12 +17,18 @@ from app.registry import (
 def init_app(app) -> None:
     from app.accounts.models import Role
     from app.places.services import on_claim_ended
-    from repairs import api, models, views  # noqa: F401  (models: tables known to Alembic)
+    from repairs import api, models, staff_views, views  # noqa: F401  (models: Alembic; staff_views: its routes)
     from repairs.demo import seed_repairs
+    from repairs.services.access import end_following
+    from repairs.services.supervision import RatingCache
     from repairs.services.sweep import sweep
-    from repairs.services.tickets import end_following
 
     on_claim_ended(end_following)
+    # The monthly rating is kept this many seconds per node (0: computed on every reading).
+    app.config.setdefault("REPAIRS_RATING_CACHE_SECONDS", 60)
+    app.extensions["repairs_rating_cache"] = RatingCache(
+        int(app.config["REPAIRS_RATING_CACHE_SECONDS"])
+    )
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     from app.extensions import csrf
@@ -38,7 +44,8 @@ def init_app(app) -> None:
             key="repairs",
             title=_l("Repairs"),
             summary=_l(
-                "Report a repair at home or in your estate in one step; your property manager responds within 30 minutes."
+                "Report a repair at home or in your estate in one step; "
+                "your property manager responds within 30 minutes."
             ),
             endpoint="repairs.index",
             icon="repairs.svg",

@@ -27,19 +27,17 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from app import clock, text
-from app.accounts.models import ApiToken
+from app.accounts.models import User
 from app.errors import DomainError
 from app.extensions import db
 from app.places.models import Estate
 from app.urls import MAX_INT
 from repairs.models import OPEN_STATES, Category, Ticket
-from repairs.services import tickets
+from repairs.services import open311, tickets
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 CHANGESET = "2026-11-21T00:00:00+08:00"
@@ -204,42 +202,24 @@ def service_definition(code, fmt):
     return _respond(fmt, "service_definition", {"service_code": code, "attributes": attributes})
 
 
-# The staff's own notes: what the estate's managers write when they act on a ticket.
-STAFF_NOTES = frozenset(tickets.EVENT_OF_ACTION.values())
-
-
-def _status_notes(ticket: Ticket) -> str:
-    """The latest public note the estate's staff wrote, masked, for a public-area report; the
-    state's name otherwise (and for a home, always: a reply there is about someone's home)."""
-    if ticket.public_area:
-        notes = [e for e in ticket.events if e.public and e.body and e.kind in STAFF_NOTES]
-        if notes:
-            return text.mask_contacts(notes[-1].body)
-    return str(ticket.state.label)
-
-
 def _request_dict(ticket: Ticket) -> dict:
+    """One request as the spec names its fields; what it shows of the report is the service's
+    publication rule (open311.public_*)."""
     estate = ticket.estate
     updated = max((e.at for e in ticket.events), default=ticket.submitted_at)
-    # A report about someone's own home is published without their words (which may say who
-    # they are or what is in their home): the category, estate, times and status remain.
-    address = estate.address_zh + (
-        f" {text.mask_contacts(ticket.location)}" if ticket.public_area and ticket.location else ""
-    )
-    description = text.mask_contacts(ticket.description) if ticket.public_area else ""
     return {
         "service_request_id": ticket.reference,
         "status": "open" if ticket.state in OPEN_STATES else "closed",
-        "status_notes": _status_notes(ticket),
+        "status_notes": open311.public_status_notes(ticket),
         "service_name": str(ticket.category.label),
         "service_code": ticket.category.value,
-        "description": description,
+        "description": open311.public_description(ticket),
         "agency_responsible": ticket.company.name,
         "service_notice": "",
         "requested_datetime": _iso(ticket.submitted_at),
         "updated_datetime": _iso(updated),
         "expected_datetime": _iso(ticket.respond_by),
-        "address": address,
+        "address": open311.public_address(ticket),
         "address_id": str(estate.id),
         "zipcode": "",
         "lat": estate.latitude,
@@ -267,39 +247,25 @@ def _parse_date(value: str, name: str) -> datetime:
 @bp.route("/requests.<fmt>", methods=["GET"])
 def list_requests(fmt):
     fmt = _format(fmt)
-    query = select(Ticket).order_by(Ticket.submitted_at.desc())
     args = request.args
     if args.get("service_request_id"):
-        query = query.where(
-            Ticket.reference.in_([r.strip() for r in args["service_request_id"].split(",")])
+        found = open311.find_requests(
+            db.session, references=[r.strip() for r in args["service_request_id"].split(",")]
         )
     else:
-        if args.get("service_code"):
-            query = query.where(
-                Ticket.category.in_(
-                    [c for c in args["service_code"].split(",") if c in {x.value for x in Category}]
-                )
-            )
         end = _parse_date(args["end_date"], "end_date") if args.get("end_date") else clock.now()
         start = _parse_date(args["start_date"], "start_date") if args.get("start_date") else None
-        query = query.where(Ticket.submitted_at <= end)
-        if start is not None:
-            query = query.where(Ticket.submitted_at >= start)
-        if args.get("status"):
-            wanted = set(args["status"].split(","))
-            if not wanted <= {"open", "closed"}:
-                raise Open311Error(400, _("status must be open or closed."))
-            if wanted == {"open"}:
-                query = query.where(Ticket.state.in_(OPEN_STATES))
-            elif wanted == {"closed"}:
-                query = query.where(Ticket.state.not_in(OPEN_STATES))
-    # Each request shows its estate, company and latest note: load them with the tickets, not per ticket.
-    query = query.options(
-        selectinload(Ticket.estate), selectinload(Ticket.company), selectinload(Ticket.events)
-    )
-    return _respond(
-        fmt, "service_requests", [_request_dict(t) for t in db.session.scalars(query.limit(1000))]
-    )
+        status = set(args["status"].split(",")) if args.get("status") else None
+        if status is not None and not status <= {"open", "closed"}:
+            raise Open311Error(400, _("status must be open or closed."))
+        found = open311.find_requests(
+            db.session,
+            codes=args["service_code"].split(",") if args.get("service_code") else None,
+            start=start,
+            end=end,
+            status=status,
+        )
+    return _respond(fmt, "service_requests", [_request_dict(t) for t in found])
 
 
 @bp.route("/requests/<request_id>.<fmt>")
@@ -321,44 +287,6 @@ def token(token, fmt):
     return _respond(
         fmt, "service_requests", [{"service_request_id": ticket.reference, "token": token}]
     )
-
-
-def _normal(text: str) -> str:
-    return "".join((text or "").split()).lower()
-
-
-def match_address(session, address: str) -> Estate | None:
-    """The estate an address names: exactly (ignoring spaces and case) its address or name in
-    either language, or the estate whose address or name the text contains (longest wins)."""
-    wanted = _normal(address)
-    if not wanted:
-        return None
-    best, best_len = None, 0
-    for estate in session.scalars(select(Estate)):
-        for candidate in (estate.address_zh, estate.address_en, estate.name_zh, estate.name_en):
-            norm = _normal(candidate)
-            if norm and (wanted == norm or norm in wanted) and len(norm) > best_len:
-                best, best_len = estate, len(norm)
-    return best
-
-
-def nearest_estate(session, lat: float, lng: float) -> Estate | None:
-    def distance(e: Estate) -> float:
-        dlat, dlng = math.radians(e.latitude - lat), math.radians(e.longitude - lng)
-        a = (
-            math.sin(dlat / 2) ** 2
-            + math.cos(math.radians(lat))
-            * math.cos(math.radians(e.latitude))
-            * math.sin(dlng / 2) ** 2
-        )
-        return 2 * 6371 * math.asin(math.sqrt(a))
-
-    located = [
-        e
-        for e in session.scalars(select(Estate))
-        if e.latitude is not None and e.longitude is not None
-    ]
-    return min(located, key=distance, default=None)
 
 
 # The fields a filing may carry that are numbers in JSON; every other field is text.
@@ -396,15 +324,16 @@ def _submitted() -> dict[str, str]:
     return {key: text.normalise_newlines(value) for key, value in fields.items()}
 
 
-def _api_token(fields: dict) -> ApiToken | None:
-    if "open311_token" not in g:
-        key = fields.get("api_key", "")
-        g.open311_token = ApiToken.lookup(db.session, key) if key else None
-    return g.open311_token
+def _api_key_owner(fields: dict) -> User | None:
+    """The filing's api_key's owner (read once per request: the rate limits ask too)."""
+    if "open311_owner" not in g:
+        g.open311_owner = open311.api_key_owner(db.session, fields.get("api_key", ""))
+    return g.open311_owner
 
 
 def _estate(fields: dict) -> Estate | None:
-    """The estate the filing's location names (lat and long, else address_id, else address_string)."""
+    """The estate the filing's location names (lat and long, else address_id, else
+    address_string)."""
     if fields.get("lat") and fields.get("long"):
         try:
             lat, lng = float(fields["lat"]), float(fields["long"])
@@ -414,14 +343,14 @@ def _estate(fields: dict) -> Estate | None:
             math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180
         ):
             raise Open311Error(400, _("lat and long must be numbers.")) from None
-        return nearest_estate(db.session, lat, lng)
+        return open311.nearest_estate(db.session, lat, lng)
     if fields.get("address_id"):
         wanted = fields["address_id"].strip()
         # A number past an INTEGER column names no estate (PostgreSQL refuses to compare it).
         fits = wanted.isdecimal() and len(wanted) <= len(str(MAX_INT)) and int(wanted) <= MAX_INT
-        return db.session.get(Estate, int(wanted)) if fits else None
+        return open311.estate_by_id(db.session, int(wanted)) if fits else None
     if fields.get("address_string"):
-        return match_address(db.session, fields["address_string"])
+        return open311.estate_named(db.session, fields["address_string"])
     raise Open311Error(400, _("Give a location: lat and long, address_string or address_id."))
 
 
@@ -469,8 +398,8 @@ def _validated(fields: dict, public: bool, estate: Estate) -> dict:
 def create_request(fmt):
     fmt = _format(fmt)
     fields = _submitted()
-    api_token = _api_token(fields)
-    if api_token is None or not api_token.user.active:
+    reporter = _api_key_owner(fields)
+    if not open311.may_file(reporter):
         raise Open311Error(403, _("A valid api_key is required."))
     code = fields.get("service_code", "")
     if code not in {c.value for c in Category}:
@@ -480,10 +409,8 @@ def create_request(fmt):
     estate = _estate(fields)
     if estate is None:
         raise Open311Error(400, _("The location does not match any estate in the district."))
-    reporter = api_token.user
-    public = (
-        fields.get("attribute[public_area]", "").lower() == "true"
-        or reporter.home_estate_id != estate.id
+    public = open311.about_public_area(
+        reporter, estate, fields.get("attribute[public_area]", "").lower() == "true"
     )
     report = _validated(fields, public, estate)
     try:
@@ -497,9 +424,9 @@ def create_request(fmt):
             area=report["area"],
             preferred_time=report["preferred_time"],
             estate_id=estate.id,
+            hotline=current_app.config["PORTAL_HOTLINE"],
         )
     except DomainError as error:
-        db.session.rollback()
         raise Open311Error(400, str(error)) from None
     return _respond(
         fmt,
@@ -521,13 +448,13 @@ def create_request(fmt):
 def _filing_account() -> str:
     """The rate limit's key for a filing's account: its api_key's owner (a filing without a
     valid key is exempt here; the per-address limit still counts it)."""
-    token = _filing_token()
-    return f"user:{token.user_id}" if token is not None else ""
+    owner = _filing_owner()
+    return f"user:{owner.id}" if owner is not None else ""
 
 
-def _filing_token() -> ApiToken | None:
+def _filing_owner() -> User | None:
     try:
-        return _api_token(_submitted())
+        return _api_key_owner(_submitted())
     except Open311Error:
         return None
 
@@ -543,7 +470,7 @@ def init_limits(app) -> None:
         lambda: app.config["OPEN311_POSTS_PER_ACCOUNT"],
         key_func=_filing_account,
         scope="open311-post-account",
-        exempt_when=lambda: _filing_token() is None,
+        exempt_when=lambda: _filing_owner() is None,
     )(view)
     view = limiter.limit(
         lambda: app.config["OPEN311_POSTS_PER_ADDRESS"], scope="open311-post-address"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.accounts.models import Role, RoleAssignment, User
+from app.db import unit_of_work
 from app.demo import DEMO_PASSWORD
 from app.places.models import Estate, Town
 from repairs.models import (
@@ -90,7 +91,7 @@ def _estates(session) -> list[Estate]:
     for town in towns:
         short = town.name_zh.removesuffix("街道").removesuffix("镇")
         short_en = town.name_en.rsplit(" ", 1)[0]
-        for i, (stem, stem_en) in enumerate(zip(STEMS, STEMS_EN)):
+        for i, (stem, stem_en) in enumerate(zip(STEMS, STEMS_EN, strict=True)):
             name = f"{short}{stem}"
             if name in existing or i >= ESTATES_PER_TOWN:
                 continue
@@ -110,6 +111,20 @@ def _estates(session) -> list[Estate]:
 
 
 def seed_repairs(session) -> None:
+    """Companies, estates and their managers, then (on an empty table) the ticket history, as
+    one unit of work."""
+    # One scrypt hash of the shared demo password serves every demo manager: hashing ~300 times
+    # would make `make run` wait half a minute for identical results. Made before the unit: it
+    # needs no database.
+    shared = User()  # a transient holder for the hash, never added to the session
+    shared.set_password(DEMO_PASSWORD)
+    with unit_of_work(session):
+        _companies_estates_managers(session, shared.password_hash)
+        if not session.scalar(select(func.count(Ticket.id))):
+            _history(session)
+
+
+def _companies_estates_managers(session, password_hash: str) -> None:
     companies = {c.name_zh: c for c in session.scalars(select(PropertyCompany))}
     for zh, en, _quality in COMPANIES:
         if zh not in companies:
@@ -117,7 +132,6 @@ def seed_repairs(session) -> None:
             session.add(companies[zh])
     session.flush()
     company_list = [companies[zh] for zh, _en, _q in COMPANIES]
-    quality = {companies[zh].id: q for zh, _en, q in COMPANIES}
     estates = _estates(session)
     managed = {m.estate_id for m in session.scalars(select(EstateManagement))}
     for index, estate in enumerate(estates):
@@ -129,10 +143,6 @@ def seed_repairs(session) -> None:
             )
     session.flush()
     usernames = set(session.scalars(select(User.username)))
-    # One scrypt hash of the shared demo password serves every demo manager: hashing ~300 times
-    # would make `make run` wait half a minute for identical results.
-    shared = User()  # a transient holder for the hash, never added to the session
-    shared.set_password(DEMO_PASSWORD)
     for estate in estates:
         username = f"wuye-{estate.id}"
         if username not in usernames:
@@ -140,7 +150,7 @@ def seed_repairs(session) -> None:
                 User(
                     username=username,
                     name=f"{estate.name_zh} 物业",
-                    password_hash=shared.password_hash,
+                    password_hash=password_hash,
                     roles=[
                         RoleAssignment(
                             role=Role.PROPERTY_MANAGER, scope_kind="estate", scope_id=estate.id
@@ -148,14 +158,14 @@ def seed_repairs(session) -> None:
                     ],
                 )
             )
-    session.commit()
-    if session.scalar(select(func.count(Ticket.id))):
-        return
-    _history(session, estates, quality)
+    session.flush()
 
 
-def _history(session, estates, quality) -> None:
+def _history(session) -> None:
     """About 2,400 tickets over the last ~75 days, and some open now at each stage of the clock."""
+    estates = list(session.scalars(select(Estate).order_by(Estate.id)))
+    by_name = {c.name_zh: c for c in session.scalars(select(PropertyCompany))}
+    quality = {by_name[zh].id: q for zh, _en, q in COMPANIES}
     rng = random.Random(2026)  # nosec B311 # seeded for reproducible demo data, not security
     residents = list(session.scalars(select(User).where(User.phone.is_not(None))))
     management = {m.estate_id: m.company for m in session.scalars(select(EstateManagement))}
@@ -199,7 +209,6 @@ def _history(session, estates, quality) -> None:
             rng,
             residents,
         )
-    session.commit()
 
 
 def _ticket(session, number, estate, company, category, submitted, rng, residents) -> Ticket:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -15,9 +17,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from app import clock
+from app.forms import WEEKDAY_LABELS, MultiCheckboxField
 from repairs.models import CATEGORY_LABELS, STATE_LABELS
 from repairs.services.tickets import CANNED_REPLIES
-from venues.forms import WEEKDAY_LABELS, MultiCheckboxField
 
 PHOTO_HINT = _l("Up to 6 photos (JPEG, PNG, WebP or HEIC). Location data in photos is removed.")
 
@@ -90,6 +93,19 @@ class ActionForm(FlaskForm):
         _l("Reference of the original report"), validators=[Optional(), Length(max=16)]
     )
 
+    def message_text(self) -> str:
+        """The message: the ready reply chosen, else what was typed."""
+        canned = (self.canned.data or "").strip()  # Optional() lets a blank " " through
+        return str(CANNED_REPLIES[int(canned)]) if canned else self.message.data or ""
+
+    def visit_time(self) -> datetime | None:
+        """The visit time typed ("2026-12-01 14:30", local time), None if empty; ValueError if
+        it is not a time written that way."""
+        if not self.visit_at.data:
+            return None
+        typed = datetime.strptime(self.visit_at.data.strip(), "%Y-%m-%d %H:%M")
+        return typed.replace(tzinfo=clock.LOCAL_TZ)
+
 
 class NoteForm(FlaskForm):
     message = TextAreaField(
@@ -141,3 +157,16 @@ class CompanyForm(FlaskForm):
         _l("Close fixed reports automatically after (days)"),
         validators=[InputRequired(), NumberRange(1, 90)],
     )
+
+    @classmethod
+    def showing(cls, company) -> CompanyForm:
+        """The form holding `company`'s settings, times as "HH:MM". (A POST is read from the
+        answers sent only: with the company as `obj`, a field left out of the form kept the
+        model's value, minutes rather than "HH:MM" text, a server error: tests/test_fuzz.py.)"""
+        form = cls(obj=company)
+        form.work_starts.data = (
+            "" if company.work_starts is None else clock.hhmm(company.work_starts)
+        )
+        form.work_ends.data = "" if company.work_ends is None else clock.hhmm(company.work_ends)
+        form.work_days.data = list(company.work_days)
+        return form

@@ -283,7 +283,8 @@ class TicketPhoto(db.Model):
 
 
 class TicketFollower(db.Model):
-    """A resident who joined an existing report instead of filing a duplicate; they get its updates."""
+    """A resident who joined an existing report instead of filing a duplicate; they get its
+    updates."""
 
     __tablename__ = "repair_ticket_follower"
     __table_args__ = (UniqueConstraint("ticket_id", "user_id"),)

@@ -1,8 +1,8 @@
-"""物业百事通 pages: report, follow, answer and supervise repairs."""
+"""物业百事通 pages for residents: report a repair, follow it, answer the manager, and the ticket
+page everyone who may see a report shares. The staff's pages are in staff_views.py, on the same
+blueprint."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -18,34 +18,19 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import clock
 from app.accounts.models import HelpService, Role
 from app.acting import current_holder
 from app.audit.services import record_access
-from app.auth import require_role
-from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import add_error, member_or_none, submit_to_service
-from app.places import services as homes
-from app.places.models import Estate, Town
-from app.urls import int_arg
-from repairs.forms import (
-    ActionForm,
-    CompanyForm,
-    MessageForm,
-    NoteForm,
-    QueueFilterForm,
-    RateForm,
-    ReopenForm,
-    ReportForm,
-)
-from repairs.models import Category, PropertyCompany, State, TicketPhoto
+from app.forms import add_error
+from app.places.models import Estate
+from repairs.forms import ActionForm, MessageForm, NoteForm, RateForm, ReopenForm, ReportForm
+from repairs.models import Category, EventKind
+from repairs.services import access, tickets
 from repairs.services import clock as response_clock
-from repairs.services import supervision, tickets
-from repairs.services.tickets import CANNED_REPLIES
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
 
@@ -72,19 +57,22 @@ EVENT_LABELS = {
 }
 
 
-def _files(field) -> list[bytes]:
+def files(field) -> list[bytes]:
+    """The photos a file field received (an empty part is no photo)."""
     return [f.read() for f in (field.data or []) if getattr(f, "filename", "")]
 
 
 @bp.app_context_processor
 def repair_helpers():
-    from repairs.models import EventKind
-
+    """The clock's readings and the services' named decisions, for every repairs template."""
     return {
         "deadline_words": response_clock.deadline_words,
         "at_risk": response_clock.at_risk,
         "breached": response_clock.breached,
         "minutes_left": response_clock.minutes_left,
+        "manager_may": tickets.manager_may,
+        "can_respond": tickets.can_respond,
+        "resident_may": tickets.resident_may,
         "event_labels": EVENT_LABELS,
         "Role_PM": Role.PROPERTY_MANAGER,
         "Role_TS": Role.TOWN_SUPERVISOR,
@@ -120,10 +108,10 @@ def report():
                 public_area=form.public_area.data,
                 area=form.area.data or "",
                 preferred_time=form.preferred_time.data or "",
-                photos=_files(form.photos),
+                photos=files(form.photos),
+                hotline=current_app.config["PORTAL_HOTLINE"],
             )
         except DomainError as error:
-            db.session.rollback()
             add_error(form, error)
         else:
             return redirect(url_for("repairs.ticket", reference=ticket.reference, new=1))
@@ -138,9 +126,11 @@ def report():
     )
 
 
-def _ticket_or_404(reference: str):
+def ticket_or_404(reference: str):
+    """The ticket named, if the person may see it; a 404 otherwise (never a 403: whether a
+    report exists is not for strangers to learn)."""
     ticket = tickets.get(db.session, reference)
-    if ticket is None or not tickets.visible_to(db.session, current_user, ticket):
+    if ticket is None or not access.visible_to(db.session, current_user, ticket):
         abort(404)
     return ticket
 
@@ -148,15 +138,11 @@ def _ticket_or_404(reference: str):
 @bp.route("/tickets/<reference>")
 @login_required
 def ticket(reference: str):
-    item = _ticket_or_404(reference)
-    staff = tickets.is_staff_for(current_user, item)
+    item = ticket_or_404(reference)
+    staff = access.is_staff_for(current_user, item)
     events = [e for e in item.events if e.public or staff]
-    resident = item.reporter is not None and tickets.can_act_for(
-        db.session, current_user, item.reporter, HelpService.REPAIRS
-    )
-    supervisor = current_user.has_role(Role.TOWN_SUPERVISOR, item) or current_user.has_role(
-        Role.DISTRICT_SUPERVISOR
-    )
+    resident = access.acts_for_reporter(db.session, current_user, item)
+    supervisor = access.is_supervisor_for(current_user, item)
     if (staff or supervisor) and not resident:  # staff reading a resident's report: on the record
         record_access(
             db.session,
@@ -171,7 +157,7 @@ def ticket(reference: str):
         ticket=item,
         events=events,
         new=request.args.get("new") == "1",
-        manager=tickets.is_manager_for(current_user, item),
+        manager=access.is_manager_for(current_user, item),
         staff=staff,
         resident=resident,
         supervisor=supervisor,
@@ -181,77 +167,37 @@ def ticket(reference: str):
         rate_form=RateForm(),
         note_form=NoteForm(),
         now=clock.now(),
-        State=State,
     )
 
 
-def _back(item):
+def back_to(item):
     return redirect(url_for("repairs.ticket", reference=item.reference))
 
 
-@bp.route("/tickets/<reference>/act", methods=["POST"])
-@login_required
-def act(reference: str):
-    item = _ticket_or_404(reference)
-    form = ActionForm()
-    if form.validate_on_submit():
-        message = form.message.data or ""
-        canned = (form.canned.data or "").strip()  # Optional() lets a blank " " through
-        if canned:
-            message = str(CANNED_REPLIES[int(canned)])
-        visit_at = None
-        if form.visit_at.data:
-            try:
-                visit_at = datetime.strptime(form.visit_at.data.strip(), "%Y-%m-%d %H:%M").replace(
-                    tzinfo=clock.LOCAL_TZ
-                )
-            except ValueError:
-                flash(_("Write the visit time like 2026-12-01 14:30"), "error")
-                return _back(item)
-        try:
-            tickets.act(
-                db.session,
-                current_user,
-                item,
-                request.form.get("action", ""),
-                message=message,
-                technician_name=form.technician_name.data or "",
-                technician_phone=form.technician_phone.data or "",
-                visit_at=visit_at,
-                duplicate_of=form.duplicate_of.data or "",
-            )
-            flash(_("Done. The resident has been told."), "success")
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "error")
-    return (
-        _back(item) if request.form.get("from") != "queue" else redirect(url_for("repairs.queue"))
-    )
-
-
-def _resident_action(reference, fn, success, form_cls=None):
-    item = _ticket_or_404(reference)
+def ticket_form_action(reference, fn, success, form_cls=None):
+    """A small form posted from the ticket page: validate, call `fn(ticket, form)` (a service),
+    flash its success or refusal, and go back to the ticket."""
+    item = ticket_or_404(reference)
     form = (form_cls or MessageForm)()
     if form.validate_on_submit():
         try:
             fn(item, form)
             flash(success, "success")
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     else:
         for errors in form.errors.values():
             flash(str(errors[0]), "error")
-    return _back(item)
+    return back_to(item)
 
 
 @bp.route("/tickets/<reference>/info", methods=["POST"])
 @login_required
 def add_info(reference: str):
-    return _resident_action(
+    return ticket_form_action(
         reference,
         lambda t, f: tickets.add_info(
-            db.session, current_user, t, f.message.data or "", _files(f.photos)
+            db.session, current_user, t, f.message.data or "", files(f.photos)
         ),
         _("Added to the report."),
     )
@@ -260,7 +206,7 @@ def add_info(reference: str):
 @bp.route("/tickets/<reference>/confirm", methods=["POST"])
 @login_required
 def confirm(reference: str):
-    return _resident_action(
+    return ticket_form_action(
         reference,
         lambda t, f: tickets.confirm_fixed(db.session, current_user, t),
         _("Thank you for confirming. The report is closed."),
@@ -270,7 +216,7 @@ def confirm(reference: str):
 @bp.route("/tickets/<reference>/reopen", methods=["POST"])
 @login_required
 def reopen(reference: str):
-    return _resident_action(
+    return ticket_form_action(
         reference,
         lambda t, f: tickets.reopen(db.session, current_user, t, f.message.data),
         _("The report is reopened and your property manager is told."),
@@ -281,7 +227,7 @@ def reopen(reference: str):
 @bp.route("/tickets/<reference>/rate", methods=["POST"])
 @login_required
 def rate(reference: str):
-    return _resident_action(
+    return ticket_form_action(
         reference,
         lambda t, f: tickets.rate(
             db.session, current_user, t, int(f.rating.data), f.comment.data or ""
@@ -294,7 +240,7 @@ def rate(reference: str):
 @bp.route("/tickets/<reference>/cancel", methods=["POST"])
 @login_required
 def cancel(reference: str):
-    return _resident_action(
+    return ticket_form_action(
         reference,
         lambda t, f: tickets.cancel(db.session, current_user, t),
         _("The report is cancelled."),
@@ -306,9 +252,9 @@ def cancel(reference: str):
 def join(reference: str):
     item = tickets.get(db.session, reference)
     holder = current_holder(HelpService.REPAIRS)
-    # Only what the report page offers to join (tickets.can_join): a verified household's own
-    # reports and a verified resident's estate's public areas. Anything else stays a 404.
-    if item is None or not tickets.can_join(db.session, holder, item):
+    # Only what the report page offers to join (access.can_join, which tickets.join enforces
+    # too): anything else stays a 404, whatever the form holds.
+    if item is None or not access.can_join(db.session, holder, item):
         abort(404)
     if MessageForm().validate_on_submit():
         try:
@@ -318,221 +264,16 @@ def join(reference: str):
                 "success",
             )
         except DomainError as error:
-            db.session.rollback()
             flash(str(error), "error")
     return redirect(url_for("repairs.index"))
-
-
-@bp.route("/tickets/<reference>/note", methods=["POST"])
-@login_required
-def note(reference: str):
-    return _resident_action(
-        reference,
-        lambda t, f: tickets.supervisor_note(db.session, current_user, t, f.message.data),
-        _("Note added."),
-        NoteForm,
-    )
 
 
 @bp.route("/photos/<filename>")
 @login_required
 def photo(filename: str):
     """Repair photos are private: only people who can see the ticket can see its photos."""
-    photo_row = db.session.scalar(
-        select(TicketPhoto).where(
-            (TicketPhoto.filename == filename) | (TicketPhoto.thumb == filename)
-        )
-    )
-    if photo_row is None or not tickets.visible_to(db.session, current_user, photo_row.ticket):
+    item = tickets.photo_ticket(db.session, filename)
+    if item is None or not access.visible_to(db.session, current_user, item):
         abort(404)
     # Private: app/security.py answers it `private, no-store` like every non-page answer.
     return send_from_directory(current_app.config["UPLOAD_DIR"] + "/repairs", filename)
-
-
-# --- Property managers -----------------------------------------------------------------------
-
-
-@bp.route("/queue")
-@require_role(Role.PROPERTY_MANAGER)
-def queue():
-    form = QueueFilterForm(request.args)
-    estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
-    items = supervision.queue(
-        db.session,
-        estate_ids,
-        state=member_or_none(State, form.state.data),
-        category=member_or_none(Category, form.category.data),
-    )
-    estates = db.session.scalars(select(Estate).where(Estate.id.in_(estate_ids))).all()
-    return render_template(
-        "repairs/queue.html",
-        items=items,
-        form=form,
-        estates=estates,
-        pending_claims=homes.pending_count(db.session, estate_ids),
-        action_form=ActionForm(),
-        now=clock.now(),
-        State=State,
-    )
-
-
-# --- Supervisors ---------------------------------------------------------------------------------
-
-
-def _supervised_towns() -> list[int] | None:
-    """None: the whole district; else the supervisor's towns."""
-    if current_user.has_role(Role.DISTRICT_SUPERVISOR):
-        return None
-    return current_user.scopes(Role.TOWN_SUPERVISOR)
-
-
-@bp.route("/supervise")
-@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
-def supervise():
-    towns = _supervised_towns()
-    by_estate, by_company = supervision.live_counts_by_estate_and_company(
-        db.session, town_ids=towns
-    )
-    estates = {
-        e.id: e for e in db.session.scalars(select(Estate).where(Estate.id.in_(list(by_estate))))
-    }
-    companies = {c.id: c for c in db.session.scalars(select(PropertyCompany))}
-    total = supervision.Counts(
-        sum(c.open for c in by_estate.values()),
-        sum(c.at_risk for c in by_estate.values()),
-        sum(c.breached for c in by_estate.values()),
-    )
-    town_names = (
-        [t.name for t in db.session.scalars(select(Town).where(Town.id.in_(towns)))]
-        if towns is not None
-        else None
-    )
-    return render_template(
-        "repairs/supervise.html",
-        by_estate=sorted(by_estate.items(), key=lambda kv: -kv[1].breached),
-        by_company=sorted(by_company.items(), key=lambda kv: -kv[1].breached),
-        estates=estates,
-        companies=companies,
-        total=total,
-        town_names=town_names,
-    )
-
-
-@bp.route("/supervise/tickets")
-@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
-def supervise_tickets():
-    flag = request.args.get("flag") or "open"
-    items = supervision.tickets_for(
-        db.session,
-        town_ids=_supervised_towns(),
-        estate_id=int_arg(request.args, "estate"),
-        company_id=int_arg(request.args, "company"),
-        flag=flag,
-    )
-    return render_template("repairs/tickets.html", items=items, flag=flag, now=clock.now())
-
-
-def _ratings_asked_for():
-    """(month, "company" or "estate", ratings) from the query string, within the supervisor's towns."""
-    month = supervision.month_of(request.args.get("month"))
-    by = "estate" if request.args.get("by") == "estate" else "company"
-    return (
-        month,
-        by,
-        supervision.company_ratings(db.session, month, by=by, town_ids=_supervised_towns()),
-    )
-
-
-@bp.route("/rating")
-@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
-def rating():
-    month, by, ratings = _ratings_asked_for()
-    return render_template(
-        "repairs/rating.html", ratings=ratings, month=month, by=by, chart=supervision.chart(ratings)
-    )
-
-
-@bp.route("/rating.csv")
-@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
-def rating_csv():
-    month, by, ratings = _ratings_asked_for()
-    fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
-    rows = (
-        [
-            rank,
-            r.name,
-            r.tickets,
-            r.responded,
-            r.on_time,
-            r.open_overdue,
-            fmt(r.on_time_rate),
-            fmt(r.median_response),
-            fmt(r.p90_response),
-            fmt(r.median_resolution),
-            fmt(r.reopen_rate),
-            fmt(r.average_rating),
-        ]
-        for rank, r in enumerate(ratings, 1)
-    )
-    return csv_response(
-        [
-            "rank",
-            by,
-            "tickets",
-            "responded",
-            "on_time",
-            "open_overdue",
-            "on_time_rate",
-            "median_response_minutes",
-            "p90_response_minutes",
-            "median_resolution_hours",
-            "reopen_rate",
-            "average_rating",
-        ],
-        rows,
-        f"rating-{by}-{month:%Y-%m}.csv",
-    )
-
-
-@bp.route("/companies")
-@require_role(Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
-def companies():
-    return render_template(
-        "repairs/companies.html",
-        companies=db.session.scalars(
-            select(PropertyCompany).order_by(PropertyCompany.name_zh)
-        ).all(),
-        hhmm=clock.hhmm,
-    )
-
-
-@bp.route("/companies/<int:company_id>", methods=["GET", "POST"])
-@require_role(Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
-def company(company_id: int):
-    item = db.session.get(PropertyCompany, company_id)
-    if item is None:
-        abort(404)
-    # Sent answers only: with the company as `obj`, a field left out of the form kept the model's
-    # value (minutes, not "HH:MM" text), a server error (tests/test_fuzz.py).
-    form = CompanyForm(obj=item if request.method == "GET" else None)
-    if request.method == "GET":
-        form.work_starts.data = clock.hhmm(item.work_starts) if item.work_starts is not None else ""
-        form.work_ends.data = clock.hhmm(item.work_ends) if item.work_ends is not None else ""
-        form.work_days.data = list(item.work_days)
-    done = submit_to_service(
-        form,
-        lambda: tickets.save_company_settings(
-            db.session,
-            current_user,
-            item,
-            response_minutes=form.response_minutes.data,
-            work_starts=form.work_starts.data or "",
-            work_ends=form.work_ends.data or "",
-            work_days=form.work_days.data or [],
-            reopen_days=form.reopen_days.data,
-            auto_close_days=form.auto_close_days.data,
-        ),
-        success=_("Settings saved. New reports use them."),
-        then=url_for("repairs.companies"),
-    )
-    return done or render_template("repairs/company.html", form=form, company=item)

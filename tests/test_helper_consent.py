@@ -9,7 +9,7 @@ from app.accounts.models import HelperConsent, HelpService
 from app.accounts.services import can_act_for, consented_services, grant_consent, revoke_consent
 from app.errors import DomainError, Forbidden, NotFound
 from repairs.models import Category
-from repairs.services import tickets
+from repairs.services import access, tickets
 from tests.conftest import login, submit
 from tests.test_repairs import world  # noqa: F401  (the repairs fixture: an estate, a resident with a home)
 
@@ -146,12 +146,12 @@ def test_private_repair_reports_need_repairs_consent(session, world, make_user):
     )
     helper = make_user("community_helper")
     grant_consent(session, resident, helper.username, ["venues", "parking"])
-    assert not tickets.visible_to(session, helper, ticket)
+    assert not access.visible_to(session, helper, ticket)
     with pytest.raises(Forbidden):
         tickets.report(session, helper, resident, category=Category.DOORS, description="门锁坏了")
     session.rollback()
     grant_consent(session, resident, helper.username, ["repairs"])
-    assert tickets.visible_to(session, helper, ticket)
+    assert access.visible_to(session, helper, ticket)
     reported = tickets.report(
         session, helper, resident, category=Category.DOORS, description="门锁坏了"
     )

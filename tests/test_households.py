@@ -15,7 +15,7 @@ from app.notifications.models import Notification
 from app.places import services as homes
 from app.places.models import ClaimStatus, HomeClaim, Household
 from repairs.models import Category, Ticket, TicketFollower, TicketPhoto
-from repairs.services import tickets
+from repairs.services import access, tickets
 from tests.conftest import csrf_token, login, submit
 
 
@@ -117,8 +117,8 @@ def test_typing_a_neighbours_address_shows_nothing_of_their_home(app, session, w
         == 404
     )
     assert session.scalar(select(func.count(TicketFollower.id))) == 0
-    assert not tickets.visible_to(session, b, report) and not tickets.can_join(session, b, report)
-    assert tickets.can_join(session, world["a"], report)
+    assert not access.visible_to(session, b, report) and not access.can_join(session, b, report)
+    assert access.can_join(session, world["a"], report)
 
 
 def test_verified_members_see_their_home_and_their_estates_public_reports(
@@ -145,8 +145,8 @@ def test_verified_members_see_their_home_and_their_estates_public_reports(
     assert public.reference not in client.get("/repairs/report").get_data(as_text=True)
     assert client.get(f"/repairs/tickets/{public.reference}").status_code == 404
     # Staff whose scope covers the estate, and nobody else's staff.
-    assert tickets.visible_to(session, world["manager"], report)
-    assert not tickets.visible_to(session, world["other_manager"], report)
+    assert access.visible_to(session, world["manager"], report)
+    assert not access.visible_to(session, world["other_manager"], report)
 
 
 def test_moving_out_ends_access_and_following_at_once(app, session, world, make_user):
@@ -195,7 +195,7 @@ def test_a_follower_kept_as_a_row_still_gets_nothing_once_the_claim_is_gone(
     stranger = make_user(home_estate_id=world["other_estate"].id)
     session.add(TicketFollower(ticket_id=report.id, user_id=stranger.id))
     session.commit()
-    assert not tickets.visible_to(session, stranger, report)
+    assert not access.visible_to(session, stranger, report)
     tickets.act(session, world["manager"], report, "acknowledge")
     assert (
         session.scalar(
@@ -306,7 +306,7 @@ def test_manager_confirms_and_refuses_claims_from_the_queue(app, session, world,
     member = make_user(
         home_estate_id=world["estate"].id, home_building="5", home_unit="2", home_room="301"
     )
-    assert tickets.visible_to(session, member, world["report"])
+    assert access.visible_to(session, member, world["report"])
     submit(
         manager,
         f"/homes/claims/{homes.current_claim(session, member).id}/decide",
@@ -314,7 +314,7 @@ def test_manager_confirms_and_refuses_claims_from_the_queue(app, session, world,
         form_url="/homes/claims",
     )
     session.expire_all()
-    assert not tickets.visible_to(session, member, session.get(Ticket, world["report"].id))
+    assert not access.visible_to(session, member, session.get(Ticket, world["report"].id))
 
 
 def test_unverified_resident_reports_and_the_manager_confirms_in_the_same_click(

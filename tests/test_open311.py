@@ -578,3 +578,25 @@ def test_post_is_rate_limited_per_account_and_per_address(app, client, session, 
     assert file(other).status_code == 201  # another account: the address's third
     assert file(other).status_code == 429  # the address's limit
     assert file(third, "10.0.0.9").status_code == 201  # another account, another address
+
+
+def test_who_files_and_where_are_the_services_rules(session, setup):
+    """Open311's own rules live in repairs/services/open311.py, which the API calls: the
+    api_key's owner files while active, a point is the nearest estate (app.geo's distance), an
+    address is matched ignoring spaces and case, and a filing outside the reporter's home
+    estate is about a public area."""
+    from repairs.services import open311
+
+    home, other = setup["estates"]
+    resident = setup["resident"]
+    assert open311.nearest_estate(session, 31.12, 121.37) == home  # 1.1 km from it
+    assert open311.nearest_estate(session, 31.14, 121.36) == other
+    assert open311.estate_named(session, "lane 200 , QIXIN road") == other
+    assert open311.api_key_owner(session, setup["token"]) == resident
+    assert open311.may_file(resident)
+    assert open311.api_key_owner(session, "not-a-token") is None and not open311.may_file(None)
+    resident.active = False
+    assert not open311.may_file(resident)
+    assert not open311.about_public_area(resident, home, said_public=False)
+    assert open311.about_public_area(resident, home, said_public=True)
+    assert open311.about_public_area(resident, other, said_public=False)

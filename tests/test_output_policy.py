@@ -241,9 +241,8 @@ def _venue_bookings_csv(app, session, make_user, make_venue, **_):
 
 def _rating_csv(app, session, make_user, places, repair_company, **_):
     from repairs.models import Category
-    from repairs.services import supervision, tickets
+    from repairs.services import tickets
 
-    supervision._rating_cache.clear()
     repair_company.name_zh = repair_company.name_en = FORMULA
     resident = make_user(home_estate_id=places["estates"][0].id)
     tickets.report(session, resident, resident, category=Category.WATER, description="漏水")

@@ -1,8 +1,10 @@
 """物业百事通 services: the clock, the state machine, escalation, and the company rating."""
 
+import io
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from app.errors import Conflict, DomainError, Forbidden, NotFound
@@ -15,9 +17,10 @@ from repairs.models import (
     State,
     Ticket,
     TicketEvent,
+    TicketFollower,
 )
+from repairs.services import access, companies, supervision, sweep, tickets
 from repairs.services import clock as rclock
-from repairs.services import supervision, sweep, tickets
 from tests.race import race
 
 
@@ -138,9 +141,9 @@ def test_only_the_estates_managers_act(session, world):
     ticket = file(session, world)
     with pytest.raises(Forbidden):
         tickets.act(session, world["other_manager"], ticket, "acknowledge")
-    assert tickets.visible_to(session, world["town"], ticket)
-    assert not tickets.visible_to(session, world["other_town"], ticket)
-    assert not tickets.visible_to(session, world["other_manager"], ticket)
+    assert access.visible_to(session, world["town"], ticket)
+    assert not access.visible_to(session, world["other_town"], ticket)
+    assert not access.visible_to(session, world["other_manager"], ticket)
 
 
 def test_resident_confirms_reopens_within_period_and_rates(session, world, frozen):
@@ -289,7 +292,7 @@ def test_company_rating_matches_the_tickets_exactly(session, world, frozen):
     frozen.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
     [rating] = [
         r
-        for r in supervision.company_ratings(session, datetime(2026, 12, 1).date(), fresh=True)
+        for r in supervision.company_ratings(session, datetime(2026, 12, 1).date())
         if r.key == company.id
     ]
     assert rating.tickets == 5
@@ -337,7 +340,7 @@ def test_helper_reports_for_a_consenting_resident(session, world, make_user):
 
 
 def test_company_settings_apply_to_new_reports(session, world):
-    tickets.save_company_settings(
+    companies.save_company_settings(
         session,
         world["district"],
         world["company"],
@@ -350,7 +353,7 @@ def test_company_settings_apply_to_new_reports(session, world):
     )
     assert file(session, world).respond_by - clock_now() == timedelta(minutes=45)
     with pytest.raises(DomainError) as info:
-        tickets.save_company_settings(
+        companies.save_company_settings(
             session,
             world["district"],
             world["company"],
@@ -368,3 +371,123 @@ def clock_now():
     from app import clock
 
     return clock.now()
+
+
+def test_the_service_refuses_a_join_that_can_join_refuses(session, world, make_user):
+    """The join rule is the service's, not only the page's: called directly for a resident of
+    another estate, an unverified neighbour or another home, it refuses and records nothing."""
+    home = file(session, world)
+    public = file(session, world, category=Category.LIFT, public_area=True, area="5号楼电梯")
+    outsider = make_user(home_estate_id=world["estate_b"].id)
+    unverified = make_user(home_estate_id=world["estate"].id, home_verified=False)
+    neighbour = make_user(home_estate_id=world["estate"].id, home_building="6")
+    for user, ticket in [(outsider, public), (unverified, public), (neighbour, home)]:
+        assert not access.can_join(session, user, ticket)
+        with pytest.raises(NotFound):
+            tickets.join(session, user, ticket)
+    assert session.scalar(select(func.count(TicketFollower.id))) == 0
+    tickets.join(session, neighbour, public)
+    assert session.scalar(select(func.count(TicketFollower.id))) == 1
+
+
+def _ticket_due(session, world, deadline, responded_at=None):
+    ticket = Ticket(
+        reference=f"D{session.scalar(select(func.count(Ticket.id))):05d}",
+        estate_id=world["estate"].id,
+        company_id=world["company"].id,
+        town_id=world["estate"].town_id,
+        category=Category.WATER,
+        description="x",
+        location="",
+        state=State.SUBMITTED,
+        submitted_at=deadline - timedelta(minutes=30),
+        respond_by=deadline,
+        responded_at=responded_at,
+    )
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def test_the_deadline_rule_is_one_rule_in_python_and_in_sql(session, world, frozen):
+    """Breached and at risk are each one expression, read in Python for a ticket and in SQL by
+    the queue, the dashboards and the sweep: they agree at the boundaries too (exactly at the
+    deadline; exactly WARN_BEFORE before it). Python once said "not breached" at the deadline
+    while SQL said "breached"."""
+    now = clock_now()
+    for seconds in (-61, -1, 0, 1, 599, 600, 601, 3600):
+        _ticket_due(session, world, now + timedelta(seconds=seconds))
+    _ticket_due(session, world, now - timedelta(minutes=5), responded_at=now - timedelta(hours=1))
+    session.commit()
+    rows = session.scalars(select(Ticket)).all()
+    for rule in (rclock.breached, rclock.at_risk):
+        in_python = {t.id for t in rows if rule(t, now)}
+        assert in_python == set(session.scalars(select(Ticket.id).where(rule(Ticket, now))))
+        flag = "breached" if rule is rclock.breached else "at_risk"
+        assert {t.id for t in supervision.tickets_for(session, flag=flag)} == in_python
+    lateness = sorted((t.respond_by - now).total_seconds() for t in rows if rclock.breached(t))
+    assert lateness == [-61, -1, 0]
+    soon = sorted((t.respond_by - now).total_seconds() for t in rows if rclock.at_risk(t))
+    assert soon == [1, 599, 600]
+    counts = supervision.live_counts(session)[world["estate"].id]
+    assert (counts.open, counts.breached, counts.at_risk) == (9, 3, 3)
+    assert sweep.warn(session) == 3 and sweep.escalate(session) == (3, 0)
+
+
+def test_the_rating_cache_belongs_to_its_app_and_expires(app, session, world, frozen):
+    from app import clock
+
+    month = clock.month_start(clock.today())
+    cache = supervision.RatingCache(60)
+    assert supervision.company_ratings(session, month, cache=cache) == []
+    file(session, world)
+    assert supervision.company_ratings(session, month, cache=cache) == []  # kept a minute
+    assert [r.tickets for r in supervision.company_ratings(session, month)] == [1]
+    fresh = supervision.RatingCache(60)  # another app's (another node's, another test's)
+    assert [r.tickets for r in supervision.company_ratings(session, month, cache=fresh)] == [1]
+    frozen.shift(timedelta(seconds=61))
+    assert [r.tickets for r in supervision.company_ratings(session, month, cache=cache)] == [1]
+    # Each app makes its own from its configuration (tests/conftest.py turns it off).
+    assert app.extensions["repairs_rating_cache"].seconds == 0
+
+
+def test_information_is_added_to_open_reports_only(session, world):
+    """The page offers "Add information" while the report is open (resident_may); the service
+    accepted additions to a closed report."""
+    ticket = file(session, world)
+    resident = world["resident"]
+    tickets.add_info(session, resident, ticket, "还在漏")
+    tickets.act(session, world["manager"], ticket, "resolve")
+    tickets.confirm_fixed(session, resident, ticket)
+    assert not tickets.resident_may(ticket, "add_info")
+    with pytest.raises(Conflict) as info:
+        tickets.add_info(session, resident, ticket, "又漏了")
+    assert info.value.code == "invalid_transition"
+    bodies = [e.body for e in ticket.events if e.kind == EventKind.RESIDENT_INFO]
+    assert bodies == ["还在漏"]
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_photos_of_a_refused_report_are_removed(app, session, world, tmp_path):
+    """A report refused after its photos were stored (the second is not a photo) leaves no
+    files behind: the unit of work removes them when it rolls back."""
+    app.config["UPLOAD_DIR"] = str(tmp_path)
+    with pytest.raises(DomainError) as info:
+        file(session, world, photos=[_jpeg(), b"not a photo"])
+    assert info.value.field == "photos"
+    assert list(tmp_path.rglob("*.jpg")) == []
+    ticket = file(session, world, photos=[_jpeg()])
+    assert len(list(tmp_path.rglob("*.jpg"))) == 2 and len(ticket.photos) == 1  # and its thumb
+
+
+def test_the_refusal_names_the_configured_hotline(session, world):
+    session.delete(session.get(EstateManagement, world["estate"].id))
+    session.commit()
+    with pytest.raises(DomainError) as info:
+        file(session, world, hotline="021-96000")
+    assert info.value.code == "no_company" and "021-96000" in str(info.value)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from repairs.models import State, Ticket, TicketPhoto
+from repairs.models import Category, State, Ticket, TicketPhoto
 from repairs.services import sweep
 from tests.conftest import login, submit
 
@@ -113,9 +113,6 @@ def test_town_supervisor_sees_a_ticket_escalate(client, session, world, frozen):
 
 
 def test_rating_page_chart_and_csv(client, session, world, frozen):
-    from repairs.services import supervision
-
-    supervision._rating_cache.clear()
     login(client, world["resident"].phone)
     report(client)
     login(english(client.application.test_client()), world["district"].username)
@@ -144,3 +141,53 @@ def test_report_errors_keep_answers(client, world):
         client, photos=[(io.BytesIO(b"not an image"), "x.jpg")], description="漏水了"
     ).get_data(as_text=True)
     assert 'href="#photos"' in html and "漏水了" in html
+
+
+def test_an_estate_without_a_company_names_the_configured_hotline(
+    app, client, session, world, places
+):
+    from repairs.models import EstateManagement
+
+    app.config["PORTAL_HOTLINE"] = "021-96000"
+    session.delete(session.get(EstateManagement, places["estates"][0].id))
+    login(english(client), world["resident"].phone)
+    html = report(client).get_data(as_text=True)
+    assert "no property company on record. Call 021-96000." in html
+
+
+def test_the_ticket_page_and_queue_offer_what_the_services_accept(client, session, world):
+    """The forms shown come from the services' named decisions (resident_may, can_respond,
+    manager_may), not from states re-listed in the templates."""
+    from repairs.services import tickets
+
+    resident, manager = world["resident"], world["manager"]
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="厨房水管漏水"
+    )
+    login(english(client), resident.phone)
+    staff = english(client.application.test_client())
+    login(staff, manager.username)
+    forms = {
+        "confirm": "Yes, it is fixed",
+        "reopen": "Reopen the report",
+        "rate": "Send rating",
+        "add_info": "Add information",
+        "cancel": "Cancel this report",
+    }
+
+    def offered(page: str) -> set[str]:
+        return {action for action, label in forms.items() if label in page}
+
+    url = f"/repairs/tickets/{ticket.reference}"
+    assert offered(client.get(url).get_data(as_text=True)) == {"add_info", "cancel"}
+    assert "Respond" in staff.get(url).get_data(as_text=True)
+    assert f'Acknowledge<span class="visually-hidden"> {ticket.reference}' in staff.get(
+        "/repairs/queue"
+    ).get_data(as_text=True)
+    tickets.act(session, manager, ticket, "acknowledge")
+    assert f"> {ticket.reference}</span>" not in staff.get("/repairs/queue").get_data(as_text=True)
+    tickets.act(session, manager, ticket, "resolve")
+    assert offered(client.get(url).get_data(as_text=True)) == {"confirm", "reopen", "rate"}
+    assert ">Respond<" not in staff.get(url).get_data(as_text=True)
+    tickets.confirm_fixed(session, resident, ticket)
+    assert offered(client.get(url).get_data(as_text=True)) == {"reopen", "rate"}

@@ -36,16 +36,35 @@ def respond_by(company, submitted_at: datetime) -> datetime:
     raise ValueError("the company's working calendar has no working time")
 
 
-def at_risk(ticket, now: datetime | None = None) -> bool:
+# The deadline rule, written once. Each function below reads only `responded_at` and
+# `respond_by`, with operators that mean the same in Python and in SQL, so one body serves
+# three callers: a Ticket (or a result row) gives True or False; the Ticket class gives the SQL
+# condition, the same `responded_at IS NULL AND respond_by ...` that ix_repair_ticket_unanswered
+# serves, for the queue, the dashboards and the sweep. `== None` is deliberate: on a column it
+# is IS NULL, on a value it is `is None`.
+
+
+def breached(ticket, now: datetime | None = None):
+    """Unanswered and the deadline has come: overdue now. (A response, even a late one, ends
+    it; the rating counts late answers from `responded_at`.)"""
+    now = now or clock.now()
+    return (ticket.responded_at == None) & (ticket.respond_by <= now)  # noqa: E711
+
+
+def at_risk(ticket, now: datetime | None = None):
+    """Unanswered, not yet overdue, and the deadline within WARN_BEFORE: the sweep warns the
+    estate's staff, the dashboards count it."""
     now = now or clock.now()
     return (
-        ticket.responded_at is None and ticket.respond_by - WARN_BEFORE <= now < ticket.respond_by
+        (ticket.responded_at == None)  # noqa: E711
+        & (ticket.respond_by > now)
+        & (ticket.respond_by <= now + WARN_BEFORE)
     )
 
 
-def breached(ticket, now: datetime | None = None) -> bool:
-    now = now or clock.now()
-    return (ticket.responded_at or now) > ticket.respond_by
+def answered_in_time(ticket) -> bool:
+    """A ticket that has a response got it by its deadline (the rating's "on time")."""
+    return ticket.responded_at <= ticket.respond_by
 
 
 def minutes_left(ticket, now: datetime | None = None) -> int:
@@ -60,7 +79,7 @@ def deadline_words(ticket, now: datetime | None = None) -> str:
     now = now or clock.now()
     if ticket.responded_at is not None:
         took = int((ticket.responded_at - ticket.submitted_at).total_seconds() // 60)
-        if ticket.responded_at <= ticket.respond_by:
+        if answered_in_time(ticket):
             return _l("answered in %(n)d minutes", n=took)
         return _l(
             "answered %(n)d minutes late",

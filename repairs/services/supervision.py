@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from app import clock
-from app.places.models import Estate
+from app.places.models import Estate, Town
 from repairs.models import OPEN_STATES, PropertyCompany, Ticket
-from repairs.services.clock import WARN_BEFORE
+from repairs.services.clock import answered_in_time, at_risk, breached
 
 
 @dataclass
@@ -39,26 +39,13 @@ def live_counts_by_estate_and_company(
     """`live_counts` by estate and by company from one pass over the open tickets (an estate has
     one company, so the (estate, company) groups add up to both)."""
     now = clock.now()
-    unanswered = Ticket.responded_at.is_(None)
     query = (
         select(
             Ticket.estate_id,
             Ticket.company_id,
             func.count(Ticket.id),
-            func.sum(
-                case(
-                    (
-                        (
-                            unanswered
-                            & (Ticket.respond_by > now)
-                            & (Ticket.respond_by <= now + WARN_BEFORE)
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-            func.sum(case(((unanswered & (Ticket.respond_by <= now)), 1), else_=0)),
+            func.sum(case((at_risk(Ticket, now), 1), else_=0)),
+            func.sum(case((breached(Ticket, now), 1), else_=0)),
         )
         .where(Ticket.state.in_(OPEN_STATES))
         .group_by(Ticket.estate_id, Ticket.company_id)
@@ -74,6 +61,42 @@ def live_counts_by_estate_and_company(
             counts.at_risk += int(risk or 0)
             counts.breached += int(late or 0)
     return by_estate, by_company
+
+
+@dataclass
+class Dashboard:
+    """What a supervisor's dashboard shows: live counts by estate and by company (most
+    breached first), their totals, and the names to show them by."""
+
+    by_estate: list[tuple[int, Counts]]
+    by_company: list[tuple[int, Counts]]
+    total: Counts
+    estates: dict[int, Estate]
+    companies: dict[int, PropertyCompany]
+    town_names: list[str] | None  # None: the whole district
+
+
+def dashboard(session, *, town_ids: list[int] | None = None) -> Dashboard:
+    """The dashboard of a supervisor of `town_ids` (None: the district)."""
+    by_estate, by_company = live_counts_by_estate_and_company(session, town_ids=town_ids)
+    total = Counts(
+        sum(c.open for c in by_estate.values()),
+        sum(c.at_risk for c in by_estate.values()),
+        sum(c.breached for c in by_estate.values()),
+    )
+    towns = session.scalars(select(Town).where(Town.id.in_(town_ids))) if town_ids else []
+    return Dashboard(
+        by_estate=sorted(by_estate.items(), key=lambda kv: -kv[1].breached),
+        by_company=sorted(by_company.items(), key=lambda kv: -kv[1].breached),
+        total=total,
+        estates={e.id: e for e in estates(session, list(by_estate))},
+        companies={c.id: c for c in session.scalars(select(PropertyCompany))},
+        town_names=[t.name for t in towns] if town_ids is not None else None,
+    )
+
+
+def estates(session, estate_ids) -> list[Estate]:
+    return list(session.scalars(select(Estate).where(Estate.id.in_(list(estate_ids)))))
 
 
 def tickets_for(
@@ -103,13 +126,9 @@ def tickets_for(
     if flag in ("open", "at_risk", "breached"):
         query = query.where(Ticket.state.in_(OPEN_STATES))
     if flag == "at_risk":
-        query = query.where(
-            Ticket.responded_at.is_(None),
-            Ticket.respond_by > now,
-            Ticket.respond_by <= now + WARN_BEFORE,
-        )
+        query = query.where(at_risk(Ticket, now))
     elif flag == "breached":
-        query = query.where(Ticket.responded_at.is_(None), Ticket.respond_by <= now)
+        query = query.where(breached(Ticket, now))
     return list(session.scalars(query.order_by(Ticket.respond_by).limit(limit)))
 
 
@@ -181,44 +200,50 @@ class Rating:
         return sum(self.ratings) / len(self.ratings) if self.ratings else None
 
 
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    first = month.replace(day=1)
-    following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    return clock.at(first, 0), clock.at(following, 0)
+class RatingCache:
+    """Computed ratings kept for `seconds` (0: never kept), one cache per app (repairs'
+    init_app makes it), so a node reuses its own answers and a new app, such as each test's,
+    starts empty."""
 
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self._entries: dict = {}
 
-_rating_cache: dict = {}
+    def get(self, key, compute):
+        """The value kept for `key` if still fresh, else `compute()`'s, kept from now."""
+        if not self.seconds:
+            return compute()
+        now = clock.now().timestamp()
+        kept = self._entries.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        value = compute()
+        self._entries[key] = (now + self.seconds, value)
+        return value
 
 
 def company_ratings(
-    session, month: date, *, by: str = "company", town_ids=None, fresh: bool = False
+    session,
+    month: date,
+    *,
+    by: str = "company",
+    town_ids=None,
+    cache: RatingCache | None = None,
 ) -> list[Rating]:
     """Every company's (or estate's) figures for tickets submitted in `month`, ranked by on-time
     rate, then by median response time.
 
     The month's tickets are aggregated in Python (percentiles are not portable SQL), which at a
-    million tickets costs about a second, so results are kept for a minute per node: a monthly
-    assessment need not be live to the second. `fresh` skips the cache."""
-    from flask import current_app
-
-    seconds = current_app.config.get("REPAIRS_RATING_CACHE_SECONDS", 60)
-    key = (
-        session.get_bind().url.render_as_string(),
-        month,
-        by,
-        tuple(town_ids) if town_ids is not None else None,
-    )
-    cached = _rating_cache.get(key)
-    if not fresh and seconds and cached and cached[0] > clock.now().timestamp():
-        return cached[1]
-    result = _compute_ratings(session, month, by, town_ids)
-    if seconds:
-        _rating_cache[key] = (clock.now().timestamp() + seconds, result)
-    return result
+    million tickets costs about a second, so the pages pass their app's `cache` and results are
+    kept for a minute per node: a monthly assessment need not be live to the second. Without a
+    cache the figures are computed now."""
+    key = (month, by, tuple(town_ids) if town_ids is not None else None)
+    compute = lambda: _compute_ratings(session, month, by, town_ids)  # noqa: E731
+    return cache.get(key, compute) if cache is not None else compute()
 
 
 def _compute_ratings(session, month: date, by: str, town_ids) -> list[Rating]:
-    start, end = month_bounds(month)
+    start, end = clock.month_bounds(month)
     now = clock.now()
     key_column = Ticket.company_id if by == "company" else Ticket.estate_id
     query = select(
@@ -236,16 +261,15 @@ def _compute_ratings(session, month: date, by: str, town_ids) -> list[Rating]:
     model = PropertyCompany if by == "company" else Estate
     names = {row.id: row.name for row in session.scalars(select(model))}
     ratings: dict[int, Rating] = {}
-    for key, state, submitted, deadline, responded, resolved, reopens, stars in session.execute(
-        query
-    ):
+    for row in session.execute(query):
+        key, state, submitted, _deadline, responded, resolved, reopens, stars = row
         r = ratings.setdefault(key, Rating(key=key, name=names.get(key, str(key))))
         r.tickets += 1
         if responded is not None:
             r.responded += 1
-            r.on_time += responded <= deadline
+            r.on_time += answered_in_time(row)
             r.response_minutes.append((responded - submitted).total_seconds() / 60)
-        elif state in OPEN_STATES and deadline < now:
+        elif state in OPEN_STATES and breached(row, now):
             r.open_overdue += 1
         if resolved is not None:
             r.resolved += 1
@@ -282,11 +306,6 @@ def chart(ratings: list[Rating], width: int = 640, bar: int = 28) -> dict:
 
 
 def month_of(value: str | None) -> date:
-    """ "2026-11" -> 1 Nov 2026; anything else -> this month."""
-    try:
-        year, month = (int(x) for x in (value or "").split("-"))
-        first = date(year, month, 1)
-    except (ValueError, OverflowError):
-        first = None
-    # A month next to the year 1 or 9999 overflowed into a server error (tests/test_fuzz.py).
-    return first if first is not None and clock.plausible(first) else clock.today().replace(day=1)
+    """ "2026-11" -> 1 Nov 2026; anything else (or a month next to the year 1 or 9999, which
+    overflowed into a server error, tests/test_fuzz.py) -> this month."""
+    return clock.parse_month(value) or clock.month_start(clock.today())

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 
 from app import clock
 from app.accounts.models import Role, RoleAssignment
+from app.db import unit_of_work
 from app.i18n import N_
 from app.notifications.services import notify
 from repairs.models import EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
-from repairs.services.clock import DISTRICT_AFTER, WARN_BEFORE
+from repairs.services.clock import DISTRICT_AFTER, at_risk, breached
 
 
 def _holders(session, role: Role, scope_kind: str | None = None, scope_ids=()) -> set[int]:
@@ -34,10 +35,12 @@ def _company_managers(session, company_id: int) -> set[int]:
 
 
 def _claim(session, ticket_id: int, column, condition) -> bool:
+    """Take the alert `column` for this node: set it if it is still unset and the ticket still
+    meets `condition` (a deadline rule, re-read under the row's lock)."""
     now = clock.now()
     result = session.execute(
         update(Ticket)
-        .where(Ticket.id == ticket_id, column.is_(None), Ticket.responded_at.is_(None), condition)
+        .where(Ticket.id == ticket_id, column.is_(None), condition)
         .values({column.key: now})
         .execution_options(synchronize_session=False)
     )
@@ -66,78 +69,75 @@ def _alert(session, ticket: Ticket, users: set[int], kind: EventKind, subject: s
 
 
 def warn(session) -> int:
+    """Warn the estate's managers of each unanswered ticket at risk, once per ticket. Each
+    warning is its own unit of work, committed as soon as it is claimed, so a long sweep holds
+    no lock for long and a second node skips what this one already sent."""
     now = clock.now()
     due = session.scalars(
         select(Ticket).where(
-            Ticket.responded_at.is_(None),
             Ticket.warned_at.is_(None),
             Ticket.state.in_((State.SUBMITTED, State.REOPENED)),
-            Ticket.respond_by > now,
-            Ticket.respond_by <= now + WARN_BEFORE,
+            at_risk(Ticket, now),
         )
     ).all()
     sent = 0
     for ticket in due:
-        if _claim(session, ticket.id, Ticket.warned_at, Ticket.respond_by > now):
-            _alert(
-                session,
-                ticket,
-                _holders(session, Role.PROPERTY_MANAGER, "estate", [ticket.estate_id]),
-                EventKind.WARNING,
-                N_("%(ref)s at %(estate)s needs a response by %(deadline)s"),
-            )
-            sent += 1
-        session.commit()
+        with unit_of_work(session):
+            if _claim(session, ticket.id, Ticket.warned_at, at_risk(Ticket, now)):
+                _alert(
+                    session,
+                    ticket,
+                    _holders(session, Role.PROPERTY_MANAGER, "estate", [ticket.estate_id]),
+                    EventKind.WARNING,
+                    N_("%(ref)s at %(estate)s needs a response by %(deadline)s"),
+                )
+                sent += 1
     return sent
 
 
 def escalate(session) -> tuple[int, int]:
+    """Escalate each breached ticket to its company and town once, and each still unanswered
+    DISTRICT_AFTER past its deadline to the district once (one unit of work per ticket)."""
     now = clock.now()
-    breached = session.scalars(
+    late = now - DISTRICT_AFTER
+    due = session.scalars(
         select(Ticket).where(
-            Ticket.responded_at.is_(None),
-            Ticket.respond_by <= now,
+            breached(Ticket, now),
             Ticket.state.in_((State.SUBMITTED, State.REOPENED)),
             or_(
                 Ticket.escalated_at.is_(None),
-                and_(
-                    Ticket.escalated_district_at.is_(None),
-                    Ticket.respond_by <= now - DISTRICT_AFTER,
-                ),
+                Ticket.escalated_district_at.is_(None) & breached(Ticket, late),
             ),
         )
     ).all()
     first = district = 0
-    for ticket in breached:
-        if ticket.escalated_at is None and _claim(
-            session, ticket.id, Ticket.escalated_at, Ticket.respond_by <= now
-        ):
-            users = _company_managers(session, ticket.company_id) | _holders(
-                session, Role.TOWN_SUPERVISOR, "town", [ticket.town_id]
-            )
-            _alert(
-                session,
-                ticket,
-                users,
-                EventKind.ESCALATED,
-                N_("Overdue: %(ref)s at %(estate)s was not answered by %(deadline)s"),
-            )
-            first += 1
-        if ticket.respond_by <= now - DISTRICT_AFTER and _claim(
-            session,
-            ticket.id,
-            Ticket.escalated_district_at,
-            Ticket.respond_by <= now - DISTRICT_AFTER,
-        ):
-            _alert(
-                session,
-                ticket,
-                _holders(session, Role.DISTRICT_SUPERVISOR),
-                EventKind.ESCALATED_DISTRICT,
-                N_("Still unanswered 30 minutes after the deadline: %(ref)s at %(estate)s"),
-            )
-            district += 1
-        session.commit()
+    for ticket in due:
+        with unit_of_work(session):
+            if ticket.escalated_at is None and _claim(
+                session, ticket.id, Ticket.escalated_at, breached(Ticket, now)
+            ):
+                users = _company_managers(session, ticket.company_id) | _holders(
+                    session, Role.TOWN_SUPERVISOR, "town", [ticket.town_id]
+                )
+                _alert(
+                    session,
+                    ticket,
+                    users,
+                    EventKind.ESCALATED,
+                    N_("Overdue: %(ref)s at %(estate)s was not answered by %(deadline)s"),
+                )
+                first += 1
+            if breached(ticket, late) and _claim(
+                session, ticket.id, Ticket.escalated_district_at, breached(Ticket, late)
+            ):
+                _alert(
+                    session,
+                    ticket,
+                    _holders(session, Role.DISTRICT_SUPERVISOR),
+                    EventKind.ESCALATED_DISTRICT,
+                    N_("Still unanswered 30 minutes after the deadline: %(ref)s at %(estate)s"),
+                )
+                district += 1
     return first, district
 
 
@@ -149,37 +149,44 @@ def auto_close(session) -> int:
     for company_id, days in session.execute(
         select(PropertyCompany.id, PropertyCompany.auto_close_days)
     ).all():
-        ids = session.scalars(
-            update(Ticket)
-            .where(
-                Ticket.company_id == company_id,
-                Ticket.state == State.RESOLVED,
-                Ticket.resolved_at <= now - timedelta(days=days),
-            )
-            .values(state=State.CLOSED, closed_at=now)
-            .returning(Ticket.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-        if ids:
-            session.execute(
-                insert(TicketEvent),
-                [
-                    {
-                        "ticket_id": ticket_id,
-                        "kind": EventKind.AUTO_CLOSED,
-                        "at": now,
-                        "body": "",
-                        "public": True,
-                    }
-                    for ticket_id in ids
-                ],
-            )
-        session.commit()
-        closed += len(ids)
+        with unit_of_work(session):
+            closed += _close_resolved(session, company_id, days, now)
     return closed
 
 
+def _close_resolved(session, company_id: int, days: int, now) -> int:
+    """Close the company's fixed reports older than `days`, with a timeline line each."""
+    ids = session.scalars(
+        update(Ticket)
+        .where(
+            Ticket.company_id == company_id,
+            Ticket.state == State.RESOLVED,
+            Ticket.resolved_at <= now - timedelta(days=days),
+        )
+        .values(state=State.CLOSED, closed_at=now)
+        .returning(Ticket.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if ids:
+        session.execute(
+            insert(TicketEvent),
+            [
+                {
+                    "ticket_id": ticket_id,
+                    "kind": EventKind.AUTO_CLOSED,
+                    "at": now,
+                    "body": "",
+                    "public": True,
+                }
+                for ticket_id in ids
+            ],
+        )
+    return len(ids)
+
+
 def sweep(session) -> dict:
+    """The repairs part of `flask sweep`: escalations, warnings, auto-closing; safe to run on
+    several nodes at once (every alert and closing is claimed by a guarded UPDATE)."""
     first, district = escalate(session)
     return {
         "repair_warnings": warn(session),

@@ -5,23 +5,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from app import clock
-from app.accounts.models import HelpService, Role, User
+from app.accounts.models import HelpService, User
 from app.accounts.services import can_act_for
 from app.audit.services import record
 from app.codes import new_reference
+from app.config import Config
+from app.db import atomic, unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
 from app.places.models import ClaimStatus, Estate
-from app.places.services import current_claim, is_verified_member, is_verified_resident
-from app.uploads import store_image
+from app.places.services import current_claim
+from app.uploads import remove_image, store_image
 from repairs.models import (
     OPEN_STATES,
     Category,
-    EstateManagement,
     EventKind,
     State,
     Ticket,
@@ -30,6 +31,14 @@ from repairs.models import (
     TicketPhoto,
 )
 from repairs.services import clock as response_clock
+from repairs.services import companies
+from repairs.services.access import (
+    acts_for_reporter,
+    can_join,
+    concerns,
+    is_manager_for,
+    is_supervisor_for,
+)
 
 MAX_PHOTOS = 6
 THUMB_SIDE = 240  # pixels on a photo thumbnail's longest side, made from the same decoding
@@ -57,23 +66,39 @@ EVENT_OF_ACTION = {
     "duplicate": EventKind.DUPLICATE,
 }
 
+# The resident's actions: which states each may start from.
+RESIDENT_ACTIONS = {
+    "confirm": (State.RESOLVED,),
+    "reopen": (State.RESOLVED, State.CLOSED),
+    "rate": (State.RESOLVED, State.CLOSED),
+    "add_info": OPEN_STATES,
+    "cancel": OPEN_STATES,
+}
+
+
+def manager_may(ticket: Ticket, action: str) -> bool:
+    """Does the ticket's state allow the manager's `action` (the queue's Acknowledge button,
+    the ticket page's Respond form)? Whether this person may act is `is_manager_for`."""
+    return ticket.state in ACTIONS[action][0]
+
+
+def can_respond(ticket: Ticket) -> bool:
+    """Is some manager action open to this ticket (the Respond form is shown)?"""
+    return any(manager_may(ticket, action) for action in ACTIONS)
+
+
+def resident_may(ticket: Ticket, action: str) -> bool:
+    """Does the ticket's state allow the resident's `action` (confirm, reopen, rate, add_info,
+    cancel)? Whether this person is the resident is `acts_for_reporter`."""
+    return ticket.state in RESIDENT_ACTIONS[action]
+
+
 CANNED_REPLIES = [
     _l("We have received your report and a technician will contact you shortly."),
     _l("A technician is on the way."),
     _l("The part has been ordered; we will come back as soon as it arrives."),
     _l("This is a public area matter; our team will handle it today."),
 ]
-
-
-def company_of(session, estate: Estate):
-    management = session.get(EstateManagement, estate.id)
-    if management is None:
-        raise DomainError(
-            _l("This estate has no property company on record. Call %(hotline)s."),
-            code="no_company",
-            hotline="12345",
-        )
-    return management.company
 
 
 def open_for_place(session, user: User) -> list[Ticket]:
@@ -142,6 +167,30 @@ def _tell_residents(session, ticket: Ticket, subject: str, params: dict | None =
         )
 
 
+def _store_photos(unit, photos: list[bytes]) -> list:
+    """Store each photo (refusing what is not one); if the unit rolls back, they are removed."""
+    stored = []
+    for data in photos:
+        image = store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE)
+        stored.append(image)
+        for name in (image.filename, image.thumb):
+            unit.after_rollback(lambda name=name: remove_image("repairs", name))
+    return stored
+
+
+def _add_photos(session, ticket: Ticket, stored: list) -> None:
+    for image in stored:
+        session.add(
+            TicketPhoto(
+                ticket_id=ticket.id,
+                filename=image.filename,
+                width=image.width,
+                height=image.height,
+                thumb=image.thumb,
+            )
+        )
+
+
 def _new_reference(session) -> str:
     while True:
         reference = "BX" + new_reference(7)
@@ -162,12 +211,74 @@ def report(
     photos: list[bytes] = (),
     estate_id: int | None = None,
     submitted_at: datetime | None = None,
+    hotline: str = Config.PORTAL_HOTLINE,
 ) -> Ticket:
     """File a report for `resident` (by them, or a helper with consent). The resident's
     registered home gives the estate and address; a public-area report names the spot instead.
-    The response clock starts now. Commits."""
-    if not can_act_for(session, actor, resident, HelpService.REPAIRS):
-        raise Forbidden(_l("You can only report for residents who have given you consent."))
+    The response clock starts now. One unit of work: the ticket, its photos (removed again if
+    it rolls back), its first event and the resident's notice, or nothing. `hotline` is the
+    number a refusal names (PORTAL_HOTLINE: views and the API pass the running app's)."""
+    with unit_of_work(session) as unit:
+        if not can_act_for(session, actor, resident, HelpService.REPAIRS):
+            raise Forbidden(_l("You can only report for residents who have given you consent."))
+        estate, home, location = _where(session, resident, estate_id, public_area, area)
+        description = (description or "").strip()
+        if len(description) < 2:  # 电梯坏 ("lift broken") says it all in three characters
+            raise DomainError(_l("Say what is wrong in a few words"), field="description")
+        if len(photos) > MAX_PHOTOS:
+            raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
+        company = companies.company_of(session, estate, hotline)
+        stored = _store_photos(unit, photos)
+        now = submitted_at or clock.now()
+        ticket = Ticket(
+            reference=_new_reference(session),
+            estate_id=estate.id,
+            company_id=company.id,
+            town_id=estate.town_id,
+            reporter_id=resident.id,
+            reported_by_id=actor.id,
+            category=category,
+            description=description,
+            public_area=public_area,
+            location=location or "",
+            preferred_time=(preferred_time or "").strip()[:80],
+            household_id=home.household_id if home else None,
+            home_claim_id=home.id if home else None,
+            state=State.SUBMITTED,
+            submitted_at=now,
+            respond_by=response_clock.respond_by(company, now),
+        )
+        session.add(ticket)
+        session.flush()
+        _add_photos(session, ticket, stored)
+        _event(session, ticket, EventKind.SUBMITTED, actor)
+        notify(
+            session,
+            resident.id,
+            kind="repair.submitted",
+            subject=N_("Repair report %(ref)s received"),
+            body=N_("Your property manager will respond by %(time)s."),
+            params={
+                "ref": ticket.reference,
+                "time": clock.local(ticket.respond_by).strftime("%H:%M"),
+            },
+            link=f"/repairs/tickets/{ticket.reference}",
+        )
+        if actor.id != resident.id:
+            record(
+                session,
+                actor,
+                "repair.report",
+                ticket,
+                on_behalf_of=resident,
+                reference=ticket.reference,
+            )
+        return ticket
+
+
+def _where(session, resident: User, estate_id, public_area: bool, area: str):
+    """(estate, home claim or None, location) of a report: the resident's claimed home, or for
+    a public area the estate named (else the home's) and the spot."""
     claim = current_claim(session, resident)
     estate_id = estate_id or (claim.estate_id if claim else None)
     estate = session.get(Estate, estate_id) if estate_id else None
@@ -180,72 +291,12 @@ def report(
             code="no_home",
             field="description",
         )
-    description = (description or "").strip()
-    if len(description) < 2:  # 电梯坏 ("lift broken") says it all in three characters
-        raise DomainError(_l("Say what is wrong in a few words"), field="description")
-    if len(photos) > MAX_PHOTOS:
-        raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
     location = (area or "").strip() if public_area else home.household.label
     if public_area and not location:
         raise DomainError(
             _l('Say where in the estate, for example "Building 5 entrance"'), field="area"
         )
-    company = company_of(session, estate)
-    stored = [
-        store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE) for data in photos
-    ]
-    now = submitted_at or clock.now()
-    ticket = Ticket(
-        reference=_new_reference(session),
-        estate_id=estate.id,
-        company_id=company.id,
-        town_id=estate.town_id,
-        reporter_id=resident.id,
-        reported_by_id=actor.id,
-        category=category,
-        description=description,
-        public_area=public_area,
-        location=location or "",
-        preferred_time=(preferred_time or "").strip()[:80],
-        household_id=home.household_id if home else None,
-        home_claim_id=home.id if home else None,
-        state=State.SUBMITTED,
-        submitted_at=now,
-        respond_by=response_clock.respond_by(company, now),
-    )
-    session.add(ticket)
-    session.flush()
-    for image in stored:
-        session.add(
-            TicketPhoto(
-                ticket_id=ticket.id,
-                filename=image.filename,
-                width=image.width,
-                height=image.height,
-                thumb=image.thumb,
-            )
-        )
-    _event(session, ticket, EventKind.SUBMITTED, actor)
-    notify(
-        session,
-        resident.id,
-        kind="repair.submitted",
-        subject=N_("Repair report %(ref)s received"),
-        body=N_("Your property manager will respond by %(time)s."),
-        params={"ref": ticket.reference, "time": clock.local(ticket.respond_by).strftime("%H:%M")},
-        link=f"/repairs/tickets/{ticket.reference}",
-    )
-    if actor.id != resident.id:
-        record(
-            session,
-            actor,
-            "repair.report",
-            ticket,
-            on_behalf_of=resident,
-            reference=ticket.reference,
-        )
-    session.commit()
-    return ticket
+    return estate, home, location
 
 
 def _follow(session, ticket: Ticket, user_id: int | None) -> bool:
@@ -268,91 +319,26 @@ def join(session, user: User, ticket: Ticket) -> None:
     """Follow an open report of the same problem instead of filing a duplicate. Only someone
     `can_join` may: a verified member of the report's household, or for a public area a
     verified resident of the estate."""
-    if not can_join(session, user, ticket):
-        raise NotFound(_l("No such report."))
-    if not ticket.state.is_open:
-        raise Conflict(_l("That report is no longer open; file a new one."))
-    if _follow(session, ticket, user.id):
-        _event(session, ticket, EventKind.JOINED, user)
-    session.commit()
-
-
-# --- Access -------------------------------------------------------------------------------
-
-
-def concerns(session, user: User, ticket: Ticket) -> bool:
-    """Does the report concern `user` as a resident now? A home report concerns the verified
-    members of its household; a public-area report the verified residents of its estate, and
-    the residents whose own report the manager merged into it while they live there."""
-    if ticket.public_area:
-        if is_verified_resident(session, user, ticket.estate_id):
-            return True
-        return user.home_estate_id == ticket.estate_id and _is_follower(session, ticket, user)
-    return is_verified_member(session, user, ticket.household_id)
-
-
-def can_join(session, user: User, ticket: Ticket) -> bool:
-    """The report page offers to join (and the join route accepts) only what concerns the
-    person as a verified resident; joining one's own report changes nothing."""
-    return ticket.reporter_id == user.id or (
-        is_verified_resident(session, user, ticket.estate_id)
-        if ticket.public_area
-        else is_verified_member(session, user, ticket.household_id)
-    )
-
-
-def _is_follower(session, ticket: Ticket, user: User) -> bool:
-    return (
-        session.scalar(
-            select(TicketFollower.id).where(
-                TicketFollower.ticket_id == ticket.id, TicketFollower.user_id == user.id
-            )
-        )
-        is not None
-    )
-
-
-def visible_to(session, user: User, ticket: Ticket) -> bool:
-    """Who can see a report: its reporter (and their helpers), the residents it `concerns`,
-    and staff whose scope covers the estate. Nobody else, followers included: following ends
-    with the claim that allowed it."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if ticket.reporter_id == user.id or (
-        ticket.reporter and can_act_for(session, user, ticket.reporter, HelpService.REPAIRS)
-    ):
-        return True
-    return is_staff_for(user, ticket) or concerns(session, user, ticket)
-
-
-def end_following(session, claim) -> None:
-    """A claim ended or was refused: its holder stops following the household's reports and,
-    for a public area, the estate's (app/places/services.py calls this)."""
-    tickets_there = select(Ticket.id).where(
-        Ticket.estate_id == claim.estate_id,
-        Ticket.public_area.is_(True) | (Ticket.household_id == claim.household_id),
-    )
-    session.execute(
-        delete(TicketFollower)
-        .where(TicketFollower.user_id == claim.user_id, TicketFollower.ticket_id.in_(tickets_there))
-        .execution_options(synchronize_session=False)
-    )
-
-
-def is_manager_for(user: User, ticket: Ticket) -> bool:
-    return user.has_role(Role.PROPERTY_MANAGER, ticket)
-
-
-def is_staff_for(user: User, ticket: Ticket) -> bool:
-    return (
-        is_manager_for(user, ticket)
-        or user.has_role(Role.TOWN_SUPERVISOR, ticket)
-        or user.has_role(Role.DISTRICT_SUPERVISOR)
-    )
+    with unit_of_work(session):
+        if not can_join(session, user, ticket):
+            raise NotFound(_l("No such report."))
+        if not ticket.state.is_open:
+            raise Conflict(_l("That report is no longer open; file a new one."))
+        if _follow(session, ticket, user.id):
+            _event(session, ticket, EventKind.JOINED, user)
 
 
 def get(session, reference: str) -> Ticket | None:
     return session.scalar(select(Ticket).where(Ticket.reference == reference))
+
+
+def photo_ticket(session, filename: str) -> Ticket | None:
+    """The ticket a stored photo or thumbnail belongs to (its visibility is the ticket's)."""
+    return session.scalar(
+        select(Ticket)
+        .join(TicketPhoto, TicketPhoto.ticket_id == Ticket.id)
+        .where((TicketPhoto.filename == filename) | (TicketPhoto.thumb == filename))
+    )
 
 
 # --- The manager's actions -----------------------------------------------------------------
@@ -368,6 +354,7 @@ def _respond(session, ticket: Ticket, manager: User, now: datetime) -> None:
     )
 
 
+@atomic
 def act(
     session,
     manager: User,
@@ -380,14 +367,16 @@ def act(
     visit_at: datetime | None = None,
     duplicate_of: str = "",
 ) -> Ticket:
-    """Do one of the manager's actions. Refuses actions the ticket's state does not allow, with
-    a message saying why. Every action is visible to the resident and counts as the response."""
+    """Do one of the manager's actions, as one unit of work. Refuses actions the ticket's state
+    does not allow (`manager_may`), with a message saying why, also when another manager changed
+    the state a moment ago (a guarded UPDATE). Every action is visible to the resident and the
+    first one is the response."""
     if not is_manager_for(manager, ticket):
         raise Forbidden(_l("Only the estate's property managers can do this."))
     if action not in ACTIONS:
         raise DomainError(_l("Unknown action."))
     allowed, to = ACTIONS[action]
-    if ticket.state not in allowed:
+    if not manager_may(ticket, action):
         raise Conflict(
             _l("A ticket that is %(state)s cannot be %(action)s."),
             code="invalid_transition",
@@ -451,7 +440,6 @@ def act(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise Conflict(_l("Someone else changed this ticket just now. Reload and try again."))
     _respond(session, ticket, manager, now)
     _event(session, ticket, EVENT_OF_ACTION[action], manager, body)
@@ -460,7 +448,6 @@ def act(
     _tell_residents(
         session, ticket, RESIDENT_MESSAGES[action], {"body": body if notice is None else notice}
     )
-    session.commit()
     return ticket
 
 
@@ -488,72 +475,73 @@ RESIDENT_MESSAGES = {
 
 
 def _resident_check(session, user: User, ticket: Ticket) -> None:
-    if not (ticket.reporter and can_act_for(session, user, ticket.reporter, HelpService.REPAIRS)):
+    if not acts_for_reporter(session, user, ticket):
         raise NotFound(_l("No such report."))
 
 
+def _state_refused(ticket: Ticket) -> Conflict:
+    return Conflict(
+        _l("A report that is %(state)s cannot be changed that way."),
+        code="invalid_transition",
+        state=ticket.state.label,
+    )
+
+
 def add_info(session, user: User, ticket: Ticket, text: str, photos: list[bytes] = ()) -> None:
-    _resident_check(session, user, ticket)
-    if not text.strip() and not photos:
-        raise DomainError(_l("Write something or add a photo"), field="message")
-    if len(ticket.photos) + len(photos) > MAX_PHOTOS:
-        raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
-    for data in photos:
-        image = store_image(data, "repairs", field="photos", thumb_side=THUMB_SIDE)
-        session.add(
-            TicketPhoto(
-                ticket_id=ticket.id,
-                filename=image.filename,
-                width=image.width,
-                height=image.height,
-                thumb=image.thumb,
-            )
-        )
-    _event(session, ticket, EventKind.RESIDENT_INFO, user, text.strip())
-    session.commit()
+    """The resident adds words or photos to an open report (one unit of work; photos stored
+    for a refused or failed addition are removed again)."""
+    with unit_of_work(session) as unit:
+        _resident_check(session, user, ticket)
+        if not resident_may(ticket, "add_info"):
+            raise _state_refused(ticket)
+        if not text.strip() and not photos:
+            raise DomainError(_l("Write something or add a photo"), field="message")
+        if len(ticket.photos) + len(photos) > MAX_PHOTOS:
+            raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
+        _add_photos(session, ticket, _store_photos(unit, photos))
+        _event(session, ticket, EventKind.RESIDENT_INFO, user, text.strip())
 
 
-def _resident_transition(session, user, ticket, allowed, to, kind, body="", **values) -> None:
+@atomic
+def _resident_transition(session, user, ticket, action, to, kind, body="", **values) -> None:
+    """Move the ticket to `to` if `action` is still allowed from its state (a guarded UPDATE:
+    a manager's change a moment ago makes it a Conflict), with a timeline line."""
     _resident_check(session, user, ticket)
     result = session.execute(
         update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
+        .where(Ticket.id == ticket.id, Ticket.state.in_(RESIDENT_ACTIONS[action]))
         .values(state=to, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        session.rollback()
-        raise Conflict(
-            _l("A report that is %(state)s cannot be changed that way."),
-            code="invalid_transition",
-            state=ticket.state.label,
-        )
+        raise _state_refused(ticket)
     _event(session, ticket, kind, user, body)
     session.flush()
     session.refresh(ticket)
-    session.commit()
 
 
 def confirm_fixed(session, user: User, ticket: Ticket) -> None:
+    """The resident confirms a fixed report: it is closed."""
     _resident_transition(
-        session,
-        user,
-        ticket,
-        (State.RESOLVED,),
-        State.CLOSED,
-        EventKind.CONFIRMED,
-        closed_at=clock.now(),
+        session, user, ticket, "confirm", State.CLOSED, EventKind.CONFIRMED, closed_at=clock.now()
     )
 
 
+def within_reopen_period(ticket: Ticket, now: datetime | None = None) -> bool:
+    """Fixed no longer ago than the company's reopening period."""
+    return ticket.resolved_at is not None and (now or clock.now()) <= ticket.resolved_at + (
+        timedelta(days=ticket.company.reopen_days)
+    )
+
+
+@atomic
 def reopen(session, user: User, ticket: Ticket, reason: str) -> None:
     """Reopen a fixed report within the company's reopening period."""
-    if ticket.resolved_at is None or clock.now() > ticket.resolved_at + timedelta(
-        days=ticket.company.reopen_days
-    ):
+    if not within_reopen_period(ticket):
         raise Conflict(
             _l(
-                "Reports can be reopened up to %(n)d days after they were fixed. Please file a new one."
+                "Reports can be reopened up to %(n)d days after they were fixed. "
+                "Please file a new one."
             ),
             code="reopen_period",
             n=ticket.company.reopen_days,
@@ -564,7 +552,7 @@ def reopen(session, user: User, ticket: Ticket, reason: str) -> None:
         session,
         user,
         ticket,
-        (State.RESOLVED, State.CLOSED),
+        "reopen",
         State.REOPENED,
         EventKind.REOPENED,
         body=reason.strip(),
@@ -574,32 +562,31 @@ def reopen(session, user: User, ticket: Ticket, reason: str) -> None:
 
 
 def cancel(session, user: User, ticket: Ticket) -> None:
-    _resident_transition(session, user, ticket, OPEN_STATES, State.CANCELLED, EventKind.CANCELLED)
+    """The resident withdraws an open report."""
+    _resident_transition(session, user, ticket, "cancel", State.CANCELLED, EventKind.CANCELLED)
 
 
+@atomic
 def rate(session, user: User, ticket: Ticket, stars: int, comment: str = "") -> None:
     """好差评: 1-5 stars and a comment, once the repair is fixed."""
     _resident_check(session, user, ticket)
-    if ticket.state not in (State.RESOLVED, State.CLOSED):
+    if not resident_may(ticket, "rate"):
         raise Conflict(_l("You can rate a repair once it is fixed."), code="not_fixed")
     if not 1 <= stars <= 5:
         raise DomainError(_l("Choose from 1 to 5 stars"), field="rating")
     ticket.rating, ticket.rating_comment = stars, (comment or "").strip()[:500] or None
     _event(session, ticket, EventKind.RATED, user, f"{stars}/5 {comment.strip()}".strip())
-    session.commit()
 
 
+@atomic
 def supervisor_note(session, supervisor: User, ticket: Ticket, text: str) -> None:
-    if not (
-        supervisor.has_role(Role.TOWN_SUPERVISOR, ticket)
-        or supervisor.has_role(Role.DISTRICT_SUPERVISOR)
-    ):
+    """A staff-only note on the timeline, on the audit record."""
+    if not is_supervisor_for(supervisor, ticket):
         raise Forbidden(_l("Only supervisors can add supervisory notes."))
     if not text.strip():
         raise DomainError(_l("Write the note"), field="message")
     _event(session, ticket, EventKind.SUPERVISOR_NOTE, supervisor, text.strip(), public=False)
     record(session, supervisor, "repair.supervisor_note", ticket, reference=ticket.reference)
-    session.commit()
 
 
 def my_tickets(session, user: User) -> list[Ticket]:
@@ -612,49 +599,3 @@ def my_tickets(session, user: User) -> list[Ticket]:
             .limit(100)
         )
     )
-
-
-def save_company_settings(
-    session,
-    staff: User,
-    company,
-    *,
-    response_minutes: int,
-    work_starts: str,
-    work_ends: str,
-    work_days: list[str],
-    reopen_days: int,
-    auto_close_days: int,
-) -> None:
-    """The company's response window and optional working-hours calendar. New tickets use
-    them; a ticket keeps the deadline it was given."""
-    from venues.services.admin import parse_hhmm  # one "HH:MM" parser for the whole portal
-
-    starts = parse_hhmm(work_starts, "work_starts") if (work_starts or "").strip() else None
-    ends = parse_hhmm(work_ends, "work_ends") if (work_ends or "").strip() else None
-    if (starts is None) != (ends is None):
-        raise DomainError(
-            _l("Give both the start and the end of working hours, or neither for 24x7"),
-            field="work_ends",
-        )
-    if starts is not None and ends <= starts:
-        raise DomainError(_l("Closing time must be after opening time"), field="work_ends")
-    if starts is not None and not work_days:
-        raise DomainError(_l("Choose at least one working day"), field="work_days")
-    company.response_minutes, company.work_starts, company.work_ends = (
-        response_minutes,
-        starts,
-        ends,
-    )
-    company.work_days = "".join(sorted(work_days)) or "0123456"
-    company.reopen_days, company.auto_close_days = reopen_days, auto_close_days
-    record(
-        session,
-        staff,
-        "repair.company_settings",
-        company,
-        response_minutes=response_minutes,
-        work_starts=work_starts,
-        work_ends=work_ends,
-    )
-    session.commit()

@@ -1,0 +1,235 @@
+"""物业百事通 pages for staff: the property manager's queue and actions, the supervisors'
+dashboards, notes and monthly rating, and the district's company settings. Same blueprint as
+views.py, so every endpoint keeps its name (repairs.queue, repairs.act, ...)."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app import clock
+from app.accounts.models import Role
+from app.auth import require_role
+from app.csvexport import csv_response
+from app.errors import DomainError
+from app.extensions import db
+from app.forms import member_or_none, submit_to_service
+from app.places import services as homes
+from app.urls import int_arg
+from repairs.forms import ActionForm, CompanyForm, NoteForm, QueueFilterForm
+from repairs.models import Category, PropertyCompany, State
+from repairs.services import companies as companies_service
+from repairs.services import supervision, tickets
+from repairs.views import back_to, bp, ticket_form_action, ticket_or_404
+
+
+@bp.route("/tickets/<reference>/act", methods=["POST"])
+@login_required
+def act(reference: str):
+    item = ticket_or_404(reference)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            visit_at = form.visit_time()
+        except ValueError:
+            flash(_("Write the visit time like 2026-12-01 14:30"), "error")
+            return back_to(item)
+        try:
+            tickets.act(
+                db.session,
+                current_user,
+                item,
+                request.form.get("action", ""),
+                message=form.message_text(),
+                technician_name=form.technician_name.data or "",
+                technician_phone=form.technician_phone.data or "",
+                visit_at=visit_at,
+                duplicate_of=form.duplicate_of.data or "",
+            )
+            flash(_("Done. The resident has been told."), "success")
+        except DomainError as error:
+            flash(str(error), "error")
+    if request.form.get("from") == "queue":
+        return redirect(url_for("repairs.queue"))
+    return back_to(item)
+
+
+@bp.route("/tickets/<reference>/note", methods=["POST"])
+@login_required
+def note(reference: str):
+    return ticket_form_action(
+        reference,
+        lambda t, f: tickets.supervisor_note(db.session, current_user, t, f.message.data),
+        _("Note added."),
+        NoteForm,
+    )
+
+
+# --- Property managers -----------------------------------------------------------------------
+
+
+@bp.route("/queue")
+@require_role(Role.PROPERTY_MANAGER)
+def queue():
+    form = QueueFilterForm(request.args)
+    estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
+    items = supervision.queue(
+        db.session,
+        estate_ids,
+        state=member_or_none(State, form.state.data),
+        category=member_or_none(Category, form.category.data),
+    )
+    return render_template(
+        "repairs/queue.html",
+        items=items,
+        form=form,
+        estates=supervision.estates(db.session, estate_ids),
+        pending_claims=homes.pending_count(db.session, estate_ids),
+        action_form=ActionForm(),
+        now=clock.now(),
+    )
+
+
+# --- Supervisors ---------------------------------------------------------------------------------
+
+
+def _supervised_towns() -> list[int] | None:
+    """None: the whole district; else the supervisor's towns."""
+    if current_user.has_role(Role.DISTRICT_SUPERVISOR):
+        return None
+    return current_user.scopes(Role.TOWN_SUPERVISOR)
+
+
+@bp.route("/supervise")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def supervise():
+    board = supervision.dashboard(db.session, town_ids=_supervised_towns())
+    return render_template(
+        "repairs/supervise.html",
+        by_estate=board.by_estate,
+        by_company=board.by_company,
+        estates=board.estates,
+        companies=board.companies,
+        total=board.total,
+        town_names=board.town_names,
+    )
+
+
+@bp.route("/supervise/tickets")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def supervise_tickets():
+    flag = request.args.get("flag") or "open"
+    items = supervision.tickets_for(
+        db.session,
+        town_ids=_supervised_towns(),
+        estate_id=int_arg(request.args, "estate"),
+        company_id=int_arg(request.args, "company"),
+        flag=flag,
+    )
+    return render_template("repairs/tickets.html", items=items, flag=flag, now=clock.now())
+
+
+def _ratings_asked_for():
+    """(month, "company" or "estate", ratings) from the query string, within the supervisor's
+    towns."""
+    month = supervision.month_of(request.args.get("month"))
+    by = "estate" if request.args.get("by") == "estate" else "company"
+    return (
+        month,
+        by,
+        supervision.company_ratings(
+            db.session,
+            month,
+            by=by,
+            town_ids=_supervised_towns(),
+            cache=current_app.extensions["repairs_rating_cache"],
+        ),
+    )
+
+
+@bp.route("/rating")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def rating():
+    month, by, ratings = _ratings_asked_for()
+    return render_template(
+        "repairs/rating.html", ratings=ratings, month=month, by=by, chart=supervision.chart(ratings)
+    )
+
+
+@bp.route("/rating.csv")
+@require_role(Role.TOWN_SUPERVISOR, Role.DISTRICT_SUPERVISOR)
+def rating_csv():
+    month, by, ratings = _ratings_asked_for()
+    fmt = lambda v: "" if v is None else f"{v:.4f}"  # noqa: E731
+    rows = (
+        [
+            rank,
+            r.name,
+            r.tickets,
+            r.responded,
+            r.on_time,
+            r.open_overdue,
+            fmt(r.on_time_rate),
+            fmt(r.median_response),
+            fmt(r.p90_response),
+            fmt(r.median_resolution),
+            fmt(r.reopen_rate),
+            fmt(r.average_rating),
+        ]
+        for rank, r in enumerate(ratings, 1)
+    )
+    return csv_response(
+        [
+            "rank",
+            by,
+            "tickets",
+            "responded",
+            "on_time",
+            "open_overdue",
+            "on_time_rate",
+            "median_response_minutes",
+            "p90_response_minutes",
+            "median_resolution_hours",
+            "reopen_rate",
+            "average_rating",
+        ],
+        rows,
+        f"rating-{by}-{month:%Y-%m}.csv",
+    )
+
+
+@bp.route("/companies")
+@require_role(Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
+def companies():
+    return render_template(
+        "repairs/companies.html",
+        companies=companies_service.all_companies(db.session),
+        hhmm=clock.hhmm,
+    )
+
+
+@bp.route("/companies/<int:company_id>", methods=["GET", "POST"])
+@require_role(Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
+def company(company_id: int):
+    item = db.session.get(PropertyCompany, company_id)
+    if item is None:
+        abort(404)
+    form = CompanyForm.showing(item) if request.method == "GET" else CompanyForm()
+    done = submit_to_service(
+        form,
+        lambda: companies_service.save_company_settings(
+            db.session,
+            current_user,
+            item,
+            response_minutes=form.response_minutes.data,
+            work_starts=form.work_starts.data or "",
+            work_ends=form.work_ends.data or "",
+            work_days=form.work_days.data or [],
+            reopen_days=form.reopen_days.data,
+            auto_close_days=form.auto_close_days.data,
+        ),
+        success=_("Settings saved. New reports use them."),
+        then=url_for("repairs.companies"),
+    )
+    return done or render_template("repairs/company.html", form=form, company=item)
