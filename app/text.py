@@ -11,7 +11,7 @@ one policy (`check_text`):
   text area, so that nothing arrives unbounded and bloats every page that shows it.
 HTML forms get it from `PortalForm` (app/forms.py: every form of the portal is one, a test
 checks), the JSON API from its argument parser (app/api), Open311 by validating its fields with
-the repair report's own form (repairs/open311.py): the same limits in all three.
+the repair report's own form (repairs/api.py): the same limits in all three.
 
 Out: `xml_text` keeps only what XML 1.0 can carry (old rows may hold anything), and
 `mask_contacts` hides what is shaped like a phone number or a licence plate in text that is
