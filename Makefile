@@ -67,12 +67,13 @@ $(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test,production,bench]'
 	touch $@
 
+# One session (about 13 minutes on 2 cores): page weight, venue booking and pages, parking,
+# repairs at 1,000,000 tickets, baseline runs between them; then the table with issue 11's
+# targets in bench/RESULTS.md. A smoke run: make bench BENCH_SECONDS=5 BENCH_WARMUP=2
+# BENCH_ROUNDS=1 BENCH_TICKETS=100000 (every BENCH_ setting: bench/harness.py).
 bench: setup $(VENV)/.bench-installed
-	$(BIN)/python -m bench.booking_rush
-	$(BIN)/python -m bench.parking_rush
-	$(BIN)/python -m bench.repairs_load
-	$(BIN)/python -m bench.page_weight
-	$(BIN)/python -m bench.report
+	$(BIN)/python -m bench; status=$$?; \
+	  $(BIN)/python -m bench.report || status=1; exit $$status
 
 # Refresh the message catalogues after changing user-facing strings, then translate the new
 # entries in app/translations/zh_Hans_CN/LC_MESSAGES/messages.po.

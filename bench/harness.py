@@ -1,5 +1,22 @@
-"""What every scenario needs: a throwaway PostgreSQL, the portal and the baseline under
-gunicorn on loopback, locust (headless, bounded) as the load generator, and its figures."""
+"""What every scenario needs: a throwaway PostgreSQL seeded once into a template database, the
+portal and the baseline under the same gunicorn settings on loopback, locust as the load
+generator with a warm-up before a fixed measured window, and the CPU each tier spends.
+
+Fairness rules (issue 11, part 2), all enforced here:
+- the baseline's engine takes the portal's engine options, its pool sized to the worker's
+  threads (bench/baseline.py);
+- every write scenario starts from a fresh copy of the template database, so bookings never pile
+  up from one scenario to the next;
+- a measured window follows a warm-up that is not measured (warm workers, a full pool);
+- baseline blocks run before, between and after the portal's runs, and a baseline figure is the
+  median of its runs in the same session;
+- each figure carries the CPU milliseconds per request of the app, PostgreSQL and locust, read
+  from /proc (bench/cpu.py), and the PostgreSQL connections opened during the window.
+
+Settings (environment): BENCH_SECONDS (measured window, default 10), BENCH_WARMUP (4),
+BENCH_ROUNDS (portal runs per scenario, 2), BENCH_CLIENTS (64), BENCH_WORKERS (2),
+BENCH_THREADS (16). A smoke run: BENCH_SECONDS=5 BENCH_WARMUP=2 BENCH_ROUNDS=1.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +24,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -14,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,21 +41,40 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import cpu  # noqa: E402
 from tests.pg import PostgresServer  # noqa: E402  (the test suite's throwaway cluster)
 
-GUNICORN = [
-    sys.executable,
-    "-m",
-    "gunicorn",
-    "--workers",
-    "2",
-    "--threads",
-    "16",
-    "--worker-class",
-    "gthread",
-    "--log-level",
-    "warning",
-]
+RESULTS = ROOT / "bench" / "results"
+DEMO_PASSWORD = "minhang2026"  # the demo accounts' password (README, app/demo.py)
+
+
+def _number(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    seconds: float = field(default_factory=lambda: _number("BENCH_SECONDS", 10))
+    warmup: float = field(default_factory=lambda: _number("BENCH_WARMUP", 4))
+    rounds: int = field(default_factory=lambda: int(_number("BENCH_ROUNDS", 2)))
+    clients: int = field(default_factory=lambda: int(_number("BENCH_CLIENTS", 64)))
+    workers: int = field(default_factory=lambda: int(_number("BENCH_WORKERS", 2)))
+    threads: int = field(default_factory=lambda: int(_number("BENCH_THREADS", 16)))
+
+    def gunicorn(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ]
 
 
 def free_port() -> int:
@@ -45,51 +83,126 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def postgres():
-    base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    server = PostgresServer(base).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
+def machine() -> str:
+    return f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else 0
 
 
 # Locust sends every request from one address: the portal's per-address abuse limits would turn
-# a load test into a test of the limiter (app/ratelimit.py has tests of its own).
-UNLIMITED = {
-    name: "10000000 per minute"
-    for name in (
-        "PUBLIC_LIST_RATE",
-        "QUOTE_RATE",
-        "REGISTRATION_RATE",
-        "UPLOAD_RATE",
-        "PARKING_FEED_RATE",
-    )
+# a load test into a test of the limiter (app/ratelimit.py has tests of its own). The parking
+# limit on upcoming reservations would end the reservation throughput run early.
+PORTAL_ENV = {
+    **{
+        name: "10000000 per minute"
+        for name in (
+            "PUBLIC_LIST_RATE",
+            "QUOTE_RATE",
+            "REGISTRATION_RATE",
+            "UPLOAD_RATE",
+            "PARKING_FEED_RATE",
+        )
+    },
+    "PARKING_MAX_UPCOMING": "10000000",
 }
 
 
-@contextmanager
-def serve(module: str, database_url: str, extra_env: dict | None = None):
-    """Run `module:app` under gunicorn on a loopback port; yield the port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PORTAL_ENV": "production",
-        "SECRET_KEY": "bench-" + "x" * 40,
-        **UNLIMITED,
-        **(extra_env or {}),
-    }
-    proc = subprocess.Popen(
-        [*GUNICORN, "--bind", f"127.0.0.1:{port}", f"{module}:app"],
+class Cluster:
+    """The throwaway PostgreSQL server, with databases copied from a template in a fraction of a
+    second (CREATE DATABASE ... TEMPLATE), and a monitoring connection for its statistics."""
+
+    def __init__(self):
+        self.base = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+        self.server = PostgresServer(self.base).start()
+        self.postmaster = cpu.postmaster_pid(self.server.data)
+        self._monitor = None
+
+    def close(self) -> None:
+        if self._monitor is not None:
+            self._monitor.close()
+        self.server.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def url(self, name: str) -> str:
+        return self.server.url(name)
+
+    def connect(self, name: str = "postgres", autocommit: bool = True):
+        import psycopg
+
+        return psycopg.connect(
+            f"host=127.0.0.1 port={self.server.port} user=postgres dbname={name}",
+            autocommit=autocommit,
+        )
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """A fresh database `name` (dropped first, its connections ended), empty or a copy of
+        `template`."""
+        with self.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(
+                f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+            )
+        return self.url(name)
+
+    def connections(self, name: str) -> tuple[int, int]:
+        """(sessions ever opened on database `name`, client connections open now)."""
+        if self._monitor is None:
+            self._monitor = self.connect()
+            self._monitor.execute("SET stats_fetch_consistency = none")
+        row = self._monitor.execute(
+            "SELECT (SELECT sessions FROM pg_stat_database WHERE datname = %s),"
+            " (SELECT count(*) FROM pg_stat_activity"
+            "  WHERE datname = %s AND backend_type = 'client backend')",
+            (name, name),
+        ).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
+
+def flask_cli(url: str, *args: str) -> str:
+    """Run `flask --app wsgi ARGS` against the database (the portal's own stable entry points:
+    `db upgrade`, `seed-demo`, `sweep`)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "DATABASE_URL": url, "PORTAL_ENV": "development"},
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        raise RuntimeError(f"flask {' '.join(args)} failed: {proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+@dataclass
+class Server:
+    port: int
+    pid: int  # the gunicorn master, leader of the session its workers join
+    database: str
+
+
+@contextmanager
+def serve(settings: Settings, module: str, cluster: Cluster, database: str, env=None):
+    """Run `module:app` under gunicorn on a loopback port against `database`."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*settings.gunicorn(), "--bind", f"127.0.0.1:{port}", f"{module}:app"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": cluster.url(database),
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "BENCH_THREADS": str(settings.threads),
+            **PORTAL_ENV,
+            **(env or {}),
+        },
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{module} did not start (exit code {proc.returncode})")
@@ -101,60 +214,21 @@ def serve(module: str, database_url: str, extra_env: dict | None = None):
             except OSError:
                 pass
             time.sleep(0.3)
-        yield port
+        yield Server(port=port, pid=proc.pid, database=database)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
 
 
-@dataclass
-class Result:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    errors: int = 0
-    seconds: float = 0.0
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def pct(self, p: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
-
-    def line(self, baseline: Result | None = None) -> str:
-        text = (
-            f"{self.name:<34} {self.requests:>7} req {self.rps:>8.1f} req/s  "
-            f"p50 {self.pct(50):>7.1f} ms  p95 {self.pct(95):>7.1f} ms  p99 {self.pct(99):>7.1f} ms"
-            f"  errors {self.errors}"
-        )
-        if baseline is not None and baseline.rps:
-            text += (
-                f"  | vs baseline: {self.rps / baseline.rps:.2f}x throughput, "
-                f"{self.pct(50) / baseline.pct(50):.2f}x p50 latency"
-            )
-        return text
+def http_json(port: int, path: str):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    return json.loads(response.read())
 
 
-def machine() -> str:
-    return f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
-
-
-def median(values):
-    return statistics.median(values) if values else 0
-
-
-def login_cookie(port: int, login: str, password: str) -> str:
+def login_cookie(port: int, login: str, password: str = DEMO_PASSWORD) -> str:
     """Sign in through the real form (CSRF token and all); return the session Cookie header."""
-    import re
-
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("GET", "/login")
     response = conn.getresponse()
@@ -175,50 +249,123 @@ def login_cookie(port: int, login: str, password: str) -> str:
     return response.getheader("Set-Cookie").split(";", 1)[0]
 
 
-class LocustResult(Result):
-    """A Result read from locust's final JSON stats: its request count, rate and percentiles
-    (from locust's response-time histogram, merged over the run's request names)."""
+@dataclass
+class Figures:
+    """One measured window: what locust saw and what each tier spent."""
 
-    def __init__(self, name: str, entries: list[dict], statuses: dict):
-        super().__init__(
-            name=name, statuses=statuses, errors=sum(e["num_failures"] for e in entries)
-        )
-        self._requests = sum(e["num_requests"] for e in entries)
-        started = min((e["start_time"] for e in entries), default=0)
-        ended = max((e["last_request_timestamp"] or 0 for e in entries), default=0)
-        self._rps = self._requests / (ended - started) if ended > started else 0.0
-        histogram: dict[float, int] = {}
-        for entry in entries:
-            for ms, count in entry["response_times"].items():
-                histogram[float(ms)] = histogram.get(float(ms), 0) + count
-        self._histogram = sorted(histogram.items())
-
-    @property
-    def requests(self) -> int:
-        return self._requests
+    name: str
+    seconds: float
+    requests: int
+    failures: int
+    statuses: dict
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    cpu_ms: dict
+    connections_opened: int = 0
+    connections_open: int = 0
 
     @property
     def rps(self) -> float:
-        return self._rps
+        return self.requests / self.seconds if self.seconds else 0.0
 
-    def pct(self, p: float) -> float:
-        wanted, seen = p / 100 * self._requests, 0
-        for ms, count in self._histogram:
-            seen += count
-            if seen >= wanted:
-                return ms
-        return self._histogram[-1][0] if self._histogram else 0.0
+    def cpu_per_request(self, tier: str) -> float:
+        return self.cpu_ms.get(tier, 0.0) / self.requests if self.requests else 0.0
+
+    def as_json(self) -> dict:
+        return {
+            "rps": self.rps,
+            "requests": self.requests,
+            "seconds": self.seconds,
+            "errors": self.failures,
+            "statuses": self.statuses,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+            "cpu_ms_per_request": {t: self.cpu_per_request(t) for t in ("app", "db", "load")},
+            "connections_opened_per_1000": (
+                1000 * self.connections_opened / self.requests if self.requests else 0.0
+            ),
+            "connections_open": self.connections_open,
+        }
+
+    def line(self) -> str:
+        cpu_text = " ".join(f"{t} {self.cpu_per_request(t):5.2f}" for t in ("app", "db", "load"))
+        return (
+            f"{self.name:<44} {self.rps:8.1f} req/s  p50 {self.p50_ms:6.0f}  p95 {self.p95_ms:6.0f}"
+            f"  p99 {self.p99_ms:6.0f} ms  errors {self.failures}  CPU ms/req {cpu_text}"
+            f"  conns +{self.connections_opened}/{self.connections_open}"
+        )
 
 
-def locust(
-    port: int, users: int, plan: dict, *, seconds: float = 120.0, name: str = ""
-) -> LocustResult:
-    """Run the plan (see bench/locustfile.py) with `users` locust users against the loopback
-    port, headless, for at most `seconds`; return the figures of the whole run."""
+def summary(runs: list[dict]) -> dict:
+    """The median of each figure over runs (and the sums of requests and errors)."""
+    if not runs:
+        return {}
+    return {
+        "runs": len(runs),
+        "rps": median([r["rps"] for r in runs]),
+        "requests": sum(r["requests"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        **{k: median([r[k] for r in runs]) for k in ("p50_ms", "p95_ms", "p99_ms")},
+        "cpu_ms_per_request": {
+            t: median([r["cpu_ms_per_request"][t] for r in runs]) for t in ("app", "db", "load")
+        },
+        "connections_opened_per_1000": median([r["connections_opened_per_1000"] for r in runs]),
+    }
+
+
+class _ConnectionWatch(threading.Thread):
+    """Reads the database's connection counters when locust marks the window's start and end."""
+
+    def __init__(self, cluster: Cluster, database: str, result: Path):
+        super().__init__(daemon=True)
+        self.cluster, self.database, self.result = cluster, database, result
+        self.opened = self.open = 0
+        self.stop = threading.Event()
+
+    def _wait(self, marker: Path) -> bool:
+        while not marker.exists():
+            if self.stop.wait(0.02):
+                return False
+        return True
+
+    def run(self):
+        if not self._wait(Path(str(self.result) + ".start")):
+            return
+        before, _ = self.cluster.connections(self.database)
+        if not self._wait(Path(str(self.result) + ".end")):
+            return
+        after, self.open = self.cluster.connections(self.database)
+        self.opened = after - before
+
+
+def measure(
+    settings: Settings,
+    cluster: Cluster,
+    server: Server,
+    plan: dict,
+    name: str,
+    *,
+    users: int | None = None,
+) -> Figures:
+    """Run the plan (see bench/locustfile.py) against the server: a warm-up, then the measured
+    window (or, for a plan `until_done`, from the start until done)."""
+    users = users or settings.clients
     with tempfile.TemporaryDirectory(prefix="bench-locust-") as tmp:
+        result = Path(tmp) / "result.json"
+        plan = {
+            "warmup": settings.warmup,
+            "seconds": settings.seconds,
+            **plan,
+            "result": str(result),
+            "cpu": {"app": server.pid, "db": cluster.postmaster},
+        }
         plan_path = Path(tmp) / "plan.json"
         plan_path.write_text(json.dumps(plan))
-        stats_file = Path(tmp) / "stats.json"
+        limit = 600 if plan.get("until_done") else plan["warmup"] + plan["seconds"] + 30
+        watch = _ConnectionWatch(cluster, server.database, result)
+        watch.start()
         proc = subprocess.run(
             [
                 sys.executable,
@@ -232,11 +379,9 @@ def locust(
                 "-r",
                 str(users),
                 "-t",
-                f"{int(seconds)}s",
+                f"{int(limit)}s",
                 "--host",
-                f"http://127.0.0.1:{port}",
-                "--json-file",
-                str(stats_file.with_suffix("")),
+                f"http://127.0.0.1:{server.port}",
                 "--only-summary",
                 "--loglevel",
                 "ERROR",
@@ -247,14 +392,32 @@ def locust(
             env={**os.environ, "BENCH_PLAN": str(plan_path)},
             capture_output=True,
             text=True,
-            timeout=seconds + 120,
+            timeout=limit + 60,
         )
-        if not stats_file.exists():
-            raise RuntimeError(f"locust failed: {proc.stderr[-2000:]}")
-        statuses_file = Path(str(plan_path) + ".statuses.json")
-        statuses = (
-            {int(k): v for k, v in json.loads(statuses_file.read_text()).items()}
-            if statuses_file.exists()
-            else {}
-        )
-        return LocustResult(name, json.loads(stats_file.read_text()), statuses)
+        watch.stop.set()
+        watch.join(timeout=5)
+        if not result.exists():
+            raise RuntimeError(f"locust failed: {proc.stderr[-3000:]}")
+        data = json.loads(result.read_text())
+    figures = Figures(
+        name=name,
+        seconds=data["seconds"],
+        requests=data["requests"],
+        failures=data["failures"],
+        statuses={int(k): v for k, v in data["statuses"].items()},
+        p50_ms=data["p50_ms"],
+        p95_ms=data["p95_ms"],
+        p99_ms=data["p99_ms"],
+        cpu_ms=data["cpu_ms"],
+        connections_opened=watch.opened,
+        connections_open=watch.open,
+    )
+    print(figures.line(), flush=True)
+    return figures
+
+
+def write_results(name: str, data: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    return path

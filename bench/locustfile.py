@@ -1,16 +1,27 @@
-"""The load generator for `make bench`: locust, headless, driven by a plan the scenario writes.
+"""The load generator for `make bench`: locust, headless, driven by a plan the harness writes.
 
-    BENCH_PLAN=plan.json python -m locust -f bench/locustfile.py --headless -u 64 -r 64 -t 30s --host ...
+    BENCH_PLAN=plan.json python -m locust -f bench/locustfile.py --headless -u 64 -r 64 --host ...
+
+Timing: users start at once and run `warmup` seconds unmeasured (warm workers, a warm pool);
+then the stats are reset and the measured window of `seconds` runs; at its end the figures are
+written to the plan's `result` file and locust quits. A plan with `until_done` (the rush) has no
+warm-up and measures until every target is sold out. Around the window the CPU time of each
+tier is read from /proc (bench/cpu.py), and marker files `<result>.start` / `<result>.end` tell
+the harness when to read PostgreSQL's connection counters.
 
 Plan kinds:
-- "rush": each user POSTs `body` (with `target_key` set to one of `targets`) to `path` with its own
-  Bearer token, moving on from a target once it answers 409 `sold_out`; the run stops when every
-  target is sold out. A plate-like `per_user` field gets the user's number.
-- "steady": like rush but picks a random target each time and runs for the time given.
-- "get": GET one of `paths` (round robin) with `headers`, for the time given.
-- "insert": POST `path` until `total` requests were sent.
-Statuses are counted per code and written to BENCH_PLAN + ".statuses.json" when locust quits;
-409 answers in a rush are the expected "sold out", not failures.
+- "get": GET one of `paths` (each user starts at a different one) with `headers`.
+- "post": POST `body` to `path`, with the key `target_key` set to a random one of `targets`
+  (hot slots: every answer should be 201).
+- "sequence": POST `body` to `path`, each user walking its own list of `fields` combinations:
+  for the user's number n, `plates` formatted with n, crossed with `arrivals` (parking: a
+  plate holds one space per arrival time, so no request repeats one already made).
+- "rush": like "post" with each user's own Bearer token, moving on from a target once it
+  answers 409 `sold_out`, until every target is sold out (the overbooking check). With
+  `once_per_target` a user tries each target until answered once (a plate holds one space per
+  arrival time); `per_user` [key, template] sets a field from the user's number n.
+- "insert": POST `path` with an empty JSON body (the baseline).
+With `tokens`, each user sends `Authorization: Bearer` with its own token (round robin).
 """
 
 from __future__ import annotations
@@ -19,36 +30,71 @@ import itertools
 import json
 import os
 import random
+import sys
+import time
 
 import gevent
 from locust import FastHttpUser, constant, events, task
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import cpu  # noqa: E402
 
 PLAN = json.load(open(os.environ["BENCH_PLAN"]))
 STATUSES: dict[int, int] = {}
 OPEN = list(PLAN.get("targets", []))
 COUNTER = itertools.count()
-SENT = itertools.count(1)
-
-
-@events.quitting.add_listener
-def _write_statuses(environment, **kwargs):
-    with open(os.environ["BENCH_PLAN"] + ".statuses.json", "w") as out:
-        json.dump(STATUSES, out)
-
-
-QUITTING = []
-
-
-def _finish(environment) -> None:
-    """End the run now (not at the time limit). Quitting from inside a user's own greenlet
-    leaves locust waiting for its timer, so it is done from a fresh greenlet, once."""
-    if not QUITTING:
-        QUITTING.append(True)
-        gevent.spawn(environment.runner.quit)
+WINDOW: dict = {}
 
 
 def _count(status: int) -> None:
     STATUSES[status] = STATUSES.get(status, 0) + 1
+
+
+def _begin_window(environment) -> None:
+    environment.runner.stats.reset_all()
+    STATUSES.clear()
+    WINDOW["cpu"] = cpu.snapshot(PLAN["cpu"].get("app"), PLAN["cpu"].get("db"))
+    WINDOW["started"] = time.monotonic()
+    open(PLAN["result"] + ".start", "w").close()
+
+
+def _end_window(environment) -> None:
+    """Write the window's figures (once), then quit from a fresh greenlet: quitting from inside
+    a user's own greenlet would leave locust waiting for its timer."""
+    if "ended" in WINDOW or "started" not in WINDOW:
+        return
+    WINDOW["ended"] = time.monotonic()
+    used = cpu.snapshot(PLAN["cpu"].get("app"), PLAN["cpu"].get("db"))
+    total = environment.runner.stats.total
+    figures = {
+        "seconds": WINDOW["ended"] - WINDOW["started"],
+        "requests": total.num_requests,
+        "failures": total.num_failures,
+        "statuses": dict(STATUSES),
+        "p50_ms": total.get_response_time_percentile(0.50) or 0,
+        "p95_ms": total.get_response_time_percentile(0.95) or 0,
+        "p99_ms": total.get_response_time_percentile(0.99) or 0,
+        "cpu_ms": {tier: used[tier] - WINDOW["cpu"][tier] for tier in used},
+    }
+    with open(PLAN["result"], "w") as out:
+        json.dump(figures, out)
+    open(PLAN["result"] + ".end", "w").close()
+    gevent.spawn(environment.runner.quit)
+
+
+def _control(environment) -> None:
+    if PLAN.get("until_done"):
+        _begin_window(environment)
+        return
+    gevent.sleep(PLAN.get("warmup", 0))
+    _begin_window(environment)
+    gevent.sleep(PLAN["seconds"])
+    _end_window(environment)
+
+
+@events.test_start.add_listener
+def _start(environment, **kwargs):
+    gevent.spawn(_control, environment)
 
 
 class BenchUser(FastHttpUser):
@@ -60,31 +106,38 @@ class BenchUser(FastHttpUser):
         self.headers = dict(PLAN.get("headers", {}))
         if tokens:
             self.headers["Authorization"] = f"Bearer {tokens[self.n % len(tokens)]}"
-        self.paths = itertools.cycle(PLAN.get("paths", ["/"]))
+        paths = PLAN.get("paths", ["/"])
+        start = self.n % len(paths)
+        self.paths = itertools.cycle(paths[start:] + paths[:start])
         self.tried: set = set()
+        if PLAN["kind"] == "sequence":
+            plates = [p.format(n=self.n) for p in PLAN["plates"]]
+            self.sequence = iter([(p, a) for p in plates for a in PLAN["arrivals"]])
 
-    def _post(self, target):
-        body = dict(PLAN["body"])
-        body[PLAN["target_key"]] = target
-        if PLAN.get("per_user"):
-            key, template = PLAN["per_user"]
-            body[key] = template.format(n=self.n)
+    def _post(self, body: dict) -> int:
         with self.client.post(
             PLAN["path"], json=body, headers=self.headers, name=PLAN["path"], catch_response=True
         ) as response:
             _count(response.status_code)
             if response.status_code in (200, 201):
                 response.success()
-            elif response.status_code == 409:
-                response.success()  # sold out (or already held): an expected answer
-                code = (
-                    (response.json() or {}).get("error", {}).get("code") if response.text else None
-                )
-                if code == "sold_out" and target in OPEN:
-                    OPEN.remove(target)
+            elif response.status_code == 409 and PLAN["kind"] == "rush":
+                response.success()  # sold out: the expected end of a rush
+                answer = response.json() if response.text else {}
+                if (answer or {}).get("error", {}).get("code") == "sold_out":
+                    target = body[PLAN["target_key"]]
+                    if target in OPEN:
+                        OPEN.remove(target)
             else:
-                response.failure(f"{response.status_code}")
+                response.failure(f"{response.status_code} {response.text[:200]}")
             return response.status_code
+
+    def _target_body(self, target) -> dict:
+        body = {**PLAN.get("body", {}), PLAN["target_key"]: target}
+        if PLAN.get("per_user"):
+            key, template = PLAN["per_user"]
+            body[key] = template.format(n=self.n)
+        return body
 
     @task
     def work(self):
@@ -98,29 +151,27 @@ class BenchUser(FastHttpUser):
                 if response.status_code != 200:
                     response.failure(f"{response.status_code}")
         elif kind == "insert":
-            if next(SENT) > PLAN["total"]:
-                _finish(self.environment)
+            self._post({})
+        elif kind == "post":
+            self._post(self._target_body(random.choice(PLAN["targets"])))
+        elif kind == "sequence":
+            step = next(self.sequence, None)
+            if step is None:  # this user has used every plate at every time: nothing left
                 self.stop()
                 return
-            with self.client.post(
-                PLAN["path"], json={}, name=PLAN["path"], catch_response=True
-            ) as response:
-                _count(response.status_code)
+            plate, arrival = step
+            self._post({**PLAN["body"], "plate": plate, "arrive_at": arrival})
         elif kind == "rush":
-            choices = (
-                [t for t in OPEN if t not in self.tried]
-                if PLAN.get("once_per_target")
-                else list(OPEN)
-            )
             if not OPEN:
-                _finish(self.environment)
+                _end_window(self.environment)
                 self.stop()
                 return
-            if not choices:
+            choices = (
+                [t for t in OPEN if t not in self.tried] if PLAN.get("once_per_target") else OPEN
+            )
+            if not choices:  # this user has an answer for every target still open
                 self.stop()
                 return
             target = choices[self.n % len(choices)]
-            if self._post(target) in (200, 201, 409):
+            if self._post(self._target_body(target)) in (200, 201, 409):
                 self.tried.add(target)  # answered; after an error the same target is tried again
-        elif kind == "steady":
-            self._post(random.choice(PLAN["targets"]))

@@ -1,5 +1,6 @@
 """Page weight: bytes of HTML, CSS and JS of each main page, as sent and gzip-compressed (what a
-front proxy sends), in standard and elderly mode. Measured in-process on the demo data.
+front proxy sends), in standard and elderly mode. Read over HTTP from the portal under gunicorn
+on a copy of the demo data (part of `python -m bench`).
 
     python -m bench.page_weight
 """
@@ -7,12 +8,11 @@ front proxy sends), in standard and elderly mode. Measured in-process on the dem
 from __future__ import annotations
 
 import gzip
-import json
+import http.client
 import re
-import tempfile
-from pathlib import Path
 
-from bench.harness import ROOT, machine
+from bench.harness import login_cookie
+from bench.session import TEMPLATE, Session, run
 
 PAGES = [  # (label, path, who signs in)
     ("home", "/", None),
@@ -29,85 +29,91 @@ PAGES = [  # (label, path, who signs in)
     ("district dashboard", "/repairs/supervise", "district"),
     ("operator dashboard", "/parking/operate/{park}", "tingche-xinzhuang-pr"),
 ]
+PARK = "莘庄地铁站P+R停车场"  # the demo car park its operator account runs
 
 
-def main() -> int:
-    from sqlalchemy import func, select
+def _get(port: int, path: str, cookie: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", path, headers={"Cookie": cookie})
+    response = conn.getresponse()
+    return response.status, response.read()
 
-    from app import create_app
-    from app.extensions import db
-    from parking.models import CarPark
-    from venues.models import Venue
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'weight.db'}"
-        app = create_app(
-            {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
-        )
-        with app.app_context():
-            from flask_migrate import upgrade
+def weigh(port: int, ids: dict) -> list[dict]:
+    rows = []
+    sessions = {who: login_cookie(port, who) for _, _, who in PAGES if who}
+    for mode in ("standard", "elderly"):
+        for label, path, who in PAGES:
+            cookie = "; ".join(filter(None, [f"display_mode={mode}", sessions.get(who)]))
+            status, html = _get(port, path.format(**ids), cookie)
+            assets = re.findall(rb'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', html)
+            assets += re.findall(rb'<script[^>]+src="([^"]+)"', html)
+            sizes = {"css": [0, 0], "js": [0, 0]}
+            for asset in assets:
+                url = asset.decode().split("?")[0]
+                _status, body = _get(port, url, cookie)
+                kind = "css" if url.endswith(".css") else "js"
+                sizes[kind][0] += len(body)
+                sizes[kind][1] += len(gzip.compress(body, 6))
+            rows.append(
+                {
+                    "mode": mode,
+                    "page": label,
+                    "status": status,
+                    "html": len(html),
+                    "html_gz": len(gzip.compress(html, 6)),
+                    "css": sizes["css"][0],
+                    "css_gz": sizes["css"][1],
+                    "js": sizes["js"][0],
+                    "js_gz": sizes["js"][1],
+                }
+            )
+    return rows
 
-            upgrade()
-            from app.demo import seed_frame
-            from app.registry import registry
 
-            seed_frame(db.session)
-            for seeder in registry(app).seeders:
-                seeder(db.session)
-            db.session.commit()
-            ids = {
-                "venue": db.session.scalar(select(func.min(Venue.id))),
-                "park": db.session.scalar(
-                    select(CarPark.id).where(CarPark.name_zh == "莘庄地铁站P+R停车场")
-                ),
-            }
-        rows = []
-        for mode in ("standard", "elderly"):
-            for label, path, who in PAGES:
-                client = app.test_client()
-                client.set_cookie("display_mode", mode)
-                if who:
-                    client.post("/login", data={"login": who, "password": "minhang2026"})
-                response = client.get(path.format(**ids))
-                html = response.get_data()
-                assets = re.findall(
-                    rb'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', html
-                ) + re.findall(rb'<script[^>]+src="([^"]+)"', html)
-                css = js = css_gz = js_gz = 0
-                for asset in assets:
-                    body = client.get(asset.decode().split("?")[0]).get_data()
-                    if asset.split(b"?")[0].endswith(b".css"):
-                        css, css_gz = css + len(body), css_gz + len(gzip.compress(body, 6))
-                    else:
-                        js, js_gz = js + len(body), js_gz + len(gzip.compress(body, 6))
-                rows.append(
-                    {
-                        "mode": mode,
-                        "page": label,
-                        "status": response.status_code,
-                        "html": len(html),
-                        "html_gz": len(gzip.compress(html, 6)),
-                        "css": css,
-                        "css_gz": css_gz,
-                        "js": js,
-                        "js_gz": js_gz,
-                    }
-                )
-    print(f"\npage weight (bytes; gzip level 6 in brackets) · {machine()}")
-    print(f"{'mode':<9} {'page':<22} {'HTML':>16} {'CSS':>16} {'JS':>14} {'total':>16}")
-    for r in rows:
-        total, total_gz = r["html"] + r["css"] + r["js"], r["html_gz"] + r["css_gz"] + r["js_gz"]
-        print(
-            f"{r['mode']:<9} {r['page']:<22} {r['html']:>7} ({r['html_gz']:>6}) {r['css']:>7} ({r['css_gz']:>6})"
-            f" {r['js']:>6} ({r['js_gz']:>5}) {total:>7} ({total_gz:>6})"
-        )
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "page_weight.json").write_text(json.dumps(rows, indent=2))
-    bad = [r for r in rows if r["status"] != 200]
-    print("OK" if not bad else f"FAILED: {[(r['mode'], r['page'], r['status']) for r in bad]}")
-    return 0 if not bad else 1
+class Group:
+    key = "page_weight"
+    baselines = ()
+
+    def __init__(self, session: Session):
+        self.s = session
+        self.rows: list[dict] = []
+
+    def setup_template(self) -> None:
+        """A copy of the demo data before the other scenarios change their car parks and slots
+        (run first)."""
+        self.s.cluster.create(self.key, TEMPLATE)
+
+    def prepare(self) -> None:
+        pass
+
+    def run(self, round_: int) -> None:
+        pass
+
+    def check(self) -> bool:
+        with self.s.portal(database=self.key, fresh=False) as server:
+            with self.s.cluster.connect(self.key) as conn:
+                ids = {
+                    "venue": conn.execute("SELECT min(id) FROM venue").fetchone()[0],
+                    "park": conn.execute(
+                        "SELECT id FROM car_park WHERE name_zh = %s", (PARK,)
+                    ).fetchone()[0],
+                }
+            self.rows = weigh(server.port, ids)
+        print(f"{'mode':<9} {'page':<22} {'HTML':>16} {'CSS':>16} {'JS':>14}")
+        for r in self.rows:
+            print(
+                f"{r['mode']:<9} {r['page']:<22} {r['html']:>7} ({r['html_gz']:>6})"
+                f" {r['css']:>7} ({r['css_gz']:>6}) {r['js']:>6} ({r['js_gz']:>5})"
+            )
+        bad = [(r["mode"], r["page"], r["status"]) for r in self.rows if r["status"] != 200]
+        if bad:
+            print(f"page weight: pages not answered 200: {bad}")
+        return not bad
+
+    def results(self) -> dict:
+        return {"pages": self.rows}
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run([Group]))

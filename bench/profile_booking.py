@@ -1,5 +1,5 @@
 """Profile one booking: N bookings through the JSON API in-process on PostgreSQL under cProfile,
-with the SQL statements each one sends. How RESULTS.md found where a booking's time goes.
+with the SQL statements each one sends. Not a load test: where a booking's time goes.
 
     python -m bench.profile_booking [--bookings 200]
 """
@@ -13,8 +13,9 @@ import pstats
 import time
 from collections import Counter
 
-from bench.booking_rush import prepare
-from bench.harness import postgres
+from bench.booking_rush import setup_slots
+from bench.harness import PORTAL_ENV, Cluster, flask_cli
+from bench.session import add_residents
 
 
 def main(argv=None) -> int:
@@ -23,11 +24,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from sqlalchemy import event
 
-    with postgres() as pg:
-        url = pg.create_database("profile")
-        app, slot_ids, tokens, _steady, _venues = prepare(url, args.bookings, 10, args.bookings)
-        from app.extensions import db
+    from app import create_app
+    from app.extensions import db
 
+    cluster = Cluster()
+    try:
+        url = cluster.create("profile")
+        flask_cli(url, "db", "upgrade")
+        flask_cli(url, "seed-demo")
+        _ids, tokens = add_residents(url, args.bookings)
+        with cluster.connect("profile") as conn:
+            slots = setup_slots(conn)["hot"]
+        limits = {k: v for k, v in PORTAL_ENV.items() if k.endswith("_RATE")}  # as bench runs it
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, **limits})
         statements: Counter = Counter()
         with app.app_context():
 
@@ -42,7 +51,7 @@ def main(argv=None) -> int:
         for i in range(args.bookings):
             response = client.post(
                 "/api/v1/bookings",
-                json={"slot_id": slot_ids[i % len(slot_ids)], "party_size": 1},
+                json={"slot_id": slots[i % len(slots)], "party_size": 1},
                 headers={"Authorization": f"Bearer {tokens[i]}"},
             )
             assert response.status_code == 201, response.json
@@ -50,6 +59,8 @@ def main(argv=None) -> int:
         seconds = time.perf_counter() - started
         with app.app_context():
             db.engine.dispose()
+    finally:
+        cluster.close()
     total = sum(statements.values())
     print(
         f"{args.bookings} bookings in {seconds:.2f} s: {seconds / args.bookings * 1000:.1f} ms and "

@@ -1,122 +1,347 @@
-"""Write the figures of the last `make bench` into bench/RESULTS.md (between its markers), with
-the machine and the date; the text around them is kept as written.
+"""Write the figures of the last `make bench` (bench/results/*.json) into bench/RESULTS.md between
+its markers, with issue 11's targets and whether each is met; print the same table.
 
-    python -m bench.report
+    python -m bench.report                 (after python -m bench)
+    python -m bench.report --save-before   (also keep these figures as the "before" column)
+
+The "before" column comes from bench/before.json when it exists (a run of this same harness,
+saved with --save-before), otherwise from the run of 2026-11-21 with the old harness, whose
+figures were measured unfairly (see RESULTS.md) and are shown only as a rough reference.
 """
 
 from __future__ import annotations
 
-import datetime
+import argparse
 import json
+from dataclasses import dataclass
 
-from bench.harness import ROOT, machine
+from bench.harness import RESULTS, ROOT, summary
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+BEFORE = ROOT / "bench" / "before.json"
+TIERS = ("app", "db", "load")
 
 
-def _row(name: str, r: dict, base: dict | None = None) -> str:
-    ratio = f"{r['rps'] / base['rps']:.2f}x" if base and base.get("rps") else "baseline"
-    return (
-        f"| {name} | {r['rps']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r.get('p99_ms', 0):.0f} | "
-        f"{r['errors']} | {ratio} |"
-    )
+@dataclass(frozen=True)
+class Row:
+    group: str
+    key: str
+    label: str
+    baseline: str  # "insert" or "page"
+    target: dict | None  # ratio, rps, p99_ms
+    old: str = ""  # the 2026-11-21 ratio (old harness), where a comparable figure exists
 
 
-def figures() -> str:
-    results = ROOT / "bench" / "results"
-    load = lambda name: (
-        json.loads((results / f"{name}.json").read_text())
-        if (results / f"{name}.json").exists()
-        else None
-    )
-    lines = [
-        f"Measured {datetime.date.today().isoformat()} on {machine()}, PostgreSQL 15, gunicorn "
-        "(2 workers x 16 threads), locust headless on the same machine (loopback).",
-        "",
-        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | vs baseline |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+ROWS = (
+    Row(
+        "booking",
+        "booking",
+        "booking, 10 hot slots, 64 clients (`POST /api/v1/bookings`)",
+        "insert",
+        {"ratio": 0.5, "rps": 500, "p99_ms": 250},
+        "0.08x (steady booking)",
+    ),
+    Row(
+        "booking",
+        "venue_pages",
+        "venue search and 14-day pages, signed in",
+        "page",
+        {"ratio": 0.4},
+    ),
+    Row(
+        "booking",
+        "availability_api",
+        "availability API (`GET /api/v1/venues/<id>/availability`)",
+        "page",
+        {"ratio": 0.4},
+        "~0.05x (issue 11)",
+    ),
+    Row(
+        "booking",
+        "anonymous_pages",
+        "venue search and 14-day pages, anonymous",
+        "page",
+        {"ratio": 1.0},
+        "0.17x",
+    ),
+    Row(
+        "parking",
+        "parking_reservation",
+        "parking reservation, large pool (`POST /api/v1/parking/reservations`)",
+        "insert",
+        {"ratio": 0.4},
+        "0.08x (rush)",
+    ),
+    Row("parking", "parking_feed", "parking open data feed", "page", None, "0.22x"),
+    Row("repairs", "repairs_queue", "manager queue", "page", {"ratio": 0.3}, "0.12x"),
+    Row("repairs", "repairs_town", "town dashboard", "page", {"ratio": 0.3}, "0.12x"),
+    Row("repairs", "repairs_district", "district dashboard", "page", {"ratio": 0.3}, "0.08x"),
+    Row("repairs", "repairs_rating", "district company rating", "page", {"ratio": 0.3}, "0.07x"),
+)
+BASELINE_LABELS = {
+    "insert": "baseline: insert one row",
+    "page": "baseline: read one row, render an 8 KB page",
+}
+
+
+def load(directory=RESULTS) -> dict:
+    """Each group's results file, as written by `python -m bench`."""
+    found = {}
+    for group in ("booking", "parking", "repairs"):
+        path = directory / f"{group}.json"
+        if path.exists():
+            found[group] = json.loads(path.read_text())
+    return found
+
+
+def figures_of(results: dict) -> dict:
+    """{(group, key): summary} for every scenario and each group's baselines, with ratios."""
+    out = {}
+    for group, data in results.items():
+        base = data["meta"]["baseline"]
+        for kind in ("insert", "page"):
+            if base.get(kind):
+                out[(group, f"baseline:{kind}")] = base[kind]
+        for row in ROWS:
+            if row.group == group and row.key in data.get("scenarios", {}):
+                figures = summary(data["scenarios"][row.key]["runs"])
+                reference = base.get(row.baseline) or {}
+                figures["ratio"] = (
+                    figures["rps"] / reference["rps"] if reference.get("rps") else None
+                )
+                out[(group, row.key)] = figures
+    return out
+
+
+def verdict(row: Row, f: dict) -> str:
+    if not row.target:
+        return "—"
+    missed = []
+    if "ratio" in row.target and (f.get("ratio") or 0) < row.target["ratio"]:
+        missed.append("ratio")
+    if "rps" in row.target and f["rps"] < row.target["rps"]:
+        missed.append("req/s")
+    if "p99_ms" in row.target and f["p99_ms"] > row.target["p99_ms"]:
+        missed.append("p99")
+    return "**met**" if not missed else "missed (" + ", ".join(missed) + ")"
+
+
+def target_text(target: dict | None) -> str:
+    if not target:
+        return "—"
+    parts = []
+    if "ratio" in target:
+        parts.append(f"≥ {target['ratio']:g}x")
+    if "rps" in target:
+        parts.append(f"≥ {target['rps']}/s")
+    if "p99_ms" in target:
+        parts.append(f"p99 ≤ {target['p99_ms']} ms")
+    return ", ".join(parts)
+
+
+def _cells(f: dict) -> list[str]:
+    cpu = f["cpu_ms_per_request"]
+    return [
+        f"{f['rps']:.1f}",
+        f"{f['p50_ms']:.0f}",
+        f"{f['p95_ms']:.0f}",
+        f"{f['p99_ms']:.0f}",
+        str(f["errors"]),
+        *(f"{cpu[t]:.2f}" for t in TIERS),
     ]
-    booking = load("booking_rush")
-    if booking:
-        lines += [
-            _row("baseline: insert one row", booking["baseline"]),
-            _row(
-                f"booking rush, {booking['clients']} clients, {booking['slots']}x{booking['capacity']} places",
-                booking["portal"],
-                booking["baseline"],
-            ),
-            _row(
-                "steady booking across the 50 venues", booking["steady"], booking["baseline_steady"]
-            ),
-            _row("baseline: render a page", booking["baseline_page"]),
-            _row(
-                "venue search and 14-day availability pages",
-                booking["pages"],
-                booking["baseline_page"],
-            ),
-        ]
-    parking = load("parking_rush")
-    if parking:
-        lines += [
-            _row("baseline: insert one row (parking)", parking["baseline_insert"]),
-            _row(
-                f"parking reservation rush, {parking['times']}x{parking['pool']} spaces",
-                parking["rush"],
-                parking["baseline_insert"],
-            ),
-            _row("baseline: render a page (feed)", parking["baseline_page"]),
-            _row("open data feed", parking["feed"], parking["baseline_page"]),
-        ]
-    repairs = load("repairs_load")
-    if repairs:
-        base = {**repairs["baseline"], "errors": 0}
-        lines.append(
-            _row(f"baseline: render a page (repairs, {repairs['tickets']:,} tickets)", base)
-        )
-        for name, r in repairs["pages"].items():
+
+
+def _before(before: dict | None, group: str, row: Row) -> str:
+    if before and (group, row.key) in before:
+        b = before[(group, row.key)]
+        ratio = f"{b['ratio']:.2f}x" if b.get("ratio") is not None else "—"
+        return f"{ratio}, app {b['cpu_ms_per_request']['app']:.1f} ms/req"
+    return f"{row.old} (old harness)" if row.old else "—"
+
+
+def table(results: dict, before: dict | None) -> list[str]:
+    figures = figures_of(results)
+    lines = [
+        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | app CPU ms/req "
+        "| db CPU ms/req | load CPU ms/req | vs baseline | target | met | before |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    shown_sessions = set()
+    for group, data in results.items():
+        session = data["meta"].get("session")
+        if session not in shown_sessions:  # each session's baseline once
+            shown_sessions.add(session)
+            for kind in ("insert", "page"):
+                f = figures.get((group, f"baseline:{kind}"))
+                if f:
+                    label = f"{BASELINE_LABELS[kind]} (median of {f['runs']} runs)"
+                    lines.append(
+                        "| " + " | ".join([label, *_cells(f), "baseline", "", "", ""]) + " |"
+                    )
+        for row in ROWS:
+            f = figures.get((group, row.key))
+            if f is None:
+                continue
+            label = row.label
+            if group == "repairs":
+                label += f", {data['tickets']:,} tickets"
+            ratio = f"{f['ratio']:.2f}x" if f.get("ratio") is not None else "—"
             lines.append(
-                _row(name.replace("portal: ", ""), {**r, "p99_ms": r.get("p99_ms", 0)}, base)
+                "| "
+                + " | ".join(
+                    [
+                        label,
+                        *_cells(f),
+                        ratio,
+                        target_text(row.target),
+                        verdict(row, f),
+                        _before(before, group, row),
+                    ]
+                )
+                + " |"
             )
-    lines.append("")
+    return lines
+
+
+def checks(results: dict) -> list[str]:
+    lines = []
+    booking = results.get("booking", {}).get("rush")
     if booking:
-        lines.append(
-            f"Booking rush: {booking['sold']} places sold of {booking['slots'] * booking['capacity']}, "
-            f"overbookings {booking['overbookings']}, ledger drift {booking['ledger_drift']}."
+        ok = (
+            booking["overbookings"] == 0
+            and booking["ledger_drift"] == 0
+            and booking["sold"] == booking["slots"] * booking["capacity"]
         )
+        lines.append(
+            f"- Booking rush ({booking['slots']} slots x {booking['capacity']} places, "
+            f"{booking['figures']['requests']} requests at {booking['figures']['rps']:.0f}/s, "
+            f"p99 {booking['figures']['p99_ms']:.0f} ms): {booking['sold']} places sold, "
+            f"overbookings {booking['overbookings']}, ledger drift {booking['ledger_drift']}: "
+            + ("**met**" if ok else "**missed**")
+        )
+    parking = results.get("parking", {}).get("rush")
     if parking:
-        lines.append(
-            f"Parking rush: {parking['sold']} spaces reserved of {parking['times'] * parking['pool']}, "
-            f"oversold {parking['oversold']}, ledger drift {parking['ledger_drift']}."
+        ok = (
+            parking["oversold"] == 0
+            and parking["ledger_drift"] == 0
+            and parking["sold"] == parking["times"] * parking["pool"]
         )
-    if repairs:
         lines.append(
-            f"Sweep over {repairs['tickets']:,} tickets: {repairs['sweep_seconds']:.2f} s."
+            f"- Parking rush ({parking['times']} arrival times x {parking['pool']} spaces, "
+            f"{parking['figures']['requests']} requests at {parking['figures']['rps']:.0f}/s, "
+            f"p99 {parking['figures']['p99_ms']:.0f} ms): {parking['sold']} spaces reserved, "
+            f"oversold {parking['oversold']}, ledger drift {parking['ledger_drift']}: "
+            + ("**met**" if ok else "**missed**")
         )
-    weight = load("page_weight")
-    if weight:
-        lines += [
-            "",
-            "Page weight in bytes, as sent (gzip level 6):",
-            "",
-            "| mode | page | HTML | CSS | JS | total |",
-            "| --- | --- | ---: | ---: | ---: | ---: |",
-        ]
-        for r in weight:
-            lines.append(
-                f"| {r['mode']} | {r['page']} | {r['html']:,} ({r['html_gz']:,}) | {r['css']:,} ({r['css_gz']:,}) | "
-                f"{r['js']:,} ({r['js_gz']:,}) | {r['html'] + r['css'] + r['js']:,} "
-                f"({r['html_gz'] + r['css_gz'] + r['js_gz']:,}) |"
-            )
+    repairs = results.get("repairs")
+    if repairs and repairs.get("sweep_seconds"):
+        parts = ", ".join(
+            f"{name.split('.')[0]} {seconds:.2f} s"
+            for name, seconds in repairs["sweep_seconds"].items()
+        )
+        total = sum(repairs["sweep_seconds"].values())
+        lines.append(
+            f"- One sweep (`flask sweep`'s work) over {repairs['tickets']:,} tickets: "
+            f"{total:.2f} s ({parts})."
+        )
+    return lines
+
+
+def connections(results: dict) -> list[str]:
+    """Which pool each side ran with, and how many connections each opened while measured."""
+    figures = figures_of(results)
+    meta = next(iter(results.values()))["meta"]
+    engines = meta.get("engines", {})
+    opened = ", ".join(
+        f"{row.key} {figures[(row.group, row.key)]['connections_opened_per_1000']:.0f}"
+        for row in ROWS
+        if (row.group, row.key) in figures
+    )
+    base = ", ".join(
+        f"{kind} {meta['baseline'][kind]['connections_opened_per_1000']:.0f}"
+        for kind in ("insert", "page")
+        if meta["baseline"].get(kind)
+    )
+    return [
+        f"Engine options: portal {engines.get('portal_options')}; baseline "
+        f"{engines.get('baseline_options')} ({engines.get('pool')} per worker).",
+        f"PostgreSQL connections opened per 1,000 requests in the measured windows: {opened}; "
+        f"baseline {base}.",
+    ]
+
+
+def page_weight() -> list[str]:
+    path = RESULTS / "page_weight.json"
+    if not path.exists():
+        return []
+    lines = [
+        "",
+        "Page weight in bytes, as sent (gzip level 6):",
+        "",
+        "| mode | page | HTML | CSS | JS | total |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in json.loads(path.read_text())["pages"]:
+        total = r["html"] + r["css"] + r["js"]
+        total_gz = r["html_gz"] + r["css_gz"] + r["js_gz"]
+        lines.append(
+            f"| {r['mode']} | {r['page']} | {r['html']:,} ({r['html_gz']:,}) "
+            f"| {r['css']:,} ({r['css_gz']:,}) | {r['js']:,} ({r['js_gz']:,}) "
+            f"| {total:,} ({total_gz:,}) |"
+        )
+    return lines
+
+
+def render(results: dict, before: dict | None) -> str:
+    if not results:
+        return "No results yet: run `make bench`."
+    meta = next(iter(results.values()))["meta"]
+    load_avg = meta.get("load_average", {})
+    lines = [
+        f"Measured {meta['date']} on {meta['machine']}, PostgreSQL 15, gunicorn "
+        f"({meta['gunicorn']}), locust headless on the same machine (loopback); "
+        f"{meta['clients']} clients; each figure the median of {meta['rounds']} run(s) of "
+        f"{meta['seconds']:g} s after a {meta['warmup']:g} s warm-up; load average "
+        f"{load_avg.get('start', ['?'])[0]} at the start, {load_avg.get('end', ['?'])[0]} at the "
+        "end. CPU ms/req: CPU time of the tier during the measured window / requests completed "
+        "in it.",
+        "",
+        *table(results, before),
+        "",
+        *checks(results),
+        "",
+        *connections(results),
+        *page_weight(),
+    ]
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--save-before",
+        action="store_true",
+        help="keep these figures in bench/before.json as the 'before' column",
+    )
+    args = parser.parse_args(argv)
+    results = load()
+    before = None
+    if BEFORE.exists():
+        before = {
+            tuple(key.split("/", 1)): value for key, value in json.loads(BEFORE.read_text()).items()
+        }
+    text = render(results, before)
+    if args.save_before:
+        saved = {f"{g}/{k}": f for (g, k), f in figures_of(results).items()}
+        BEFORE.write_text(json.dumps(saved, indent=2) + "\n")
+        print(f"wrote {BEFORE}")
     path = ROOT / "bench" / "RESULTS.md"
-    text = path.read_text()
-    before, rest = text.split(START, 1)
-    _old, after = rest.split(END, 1)
-    path.write_text(f"{before}{START}\n{figures()}\n{END}{after}")
-    print(f"wrote {path}")
+    old = path.read_text()
+    head, rest = old.split(START, 1)
+    _previous, tail = rest.split(END, 1)
+    path.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    print(text)
+    print(f"\nwrote {path}")
     return 0
 
 
