@@ -16,7 +16,7 @@ from tests.conftest import slot_at
 from tests.race import race
 from venues import current_settings
 from venues.services import booking as svc
-from venues.services import door
+from venues.services import door, waitlist
 
 ROUNDS = 40
 
@@ -64,7 +64,7 @@ def test_cancel_racing_a_door_check_in_never_does_both(app, session, make_venue,
     bookings = [book(session, h, slot.id, 1) for h in holders]
     for _ in range(ROUNDS):
         waiter = make_user()
-        svc.join_waitlist(session, waiter, waiter, slot.id, 1, settings=current_settings())
+        waitlist.join_waitlist(session, waiter, waiter, slot.id, 1, settings=current_settings())
     ids = [(b.id, b.door_code, h.id) for b, h in zip(bookings, holders, strict=True)]
     venue_id, staff_id = venue.id, staff.id
 
@@ -164,7 +164,7 @@ def test_a_suspended_person_cannot_join_the_waitlist(session, full_slot, make_us
     person = make_user()
     _suspend(session, person)
     with pytest.raises(Forbidden) as refused:
-        svc.join_waitlist(
+        waitlist.join_waitlist(
             session, person, person, full_slot["slot"].id, 1, settings=current_settings()
         )
     assert refused.value.code == "suspended"
@@ -181,7 +181,7 @@ def test_a_person_at_the_daily_limit_cannot_join_the_waitlist(session, full_slot
     person = make_user()
     book(session, person, slot_at(session, full_slot["venue"].spaces[0], 1, 14).id, 1)
     with pytest.raises(Conflict) as refused:
-        svc.join_waitlist(
+        waitlist.join_waitlist(
             session, person, person, full_slot["slot"].id, 1, settings=current_settings()
         )
     assert refused.value.code == "daily_limit"
@@ -190,7 +190,7 @@ def test_a_person_at_the_daily_limit_cannot_join_the_waitlist(session, full_slot
 def test_offers_pass_over_the_ineligible_and_say_why(session, full_slot, make_user):
     suspended, at_limit, eligible = make_user(), make_user(), make_user()
     for person in (suspended, at_limit, eligible):
-        svc.join_waitlist(
+        waitlist.join_waitlist(
             session, person, person, full_slot["slot"].id, 1, settings=current_settings()
         )
     _suspend(session, suspended)  # suspended after joining (no-shows elsewhere meanwhile)
@@ -216,13 +216,15 @@ def test_offers_pass_over_the_ineligible_and_say_why(session, full_slot, make_us
 
 def test_a_person_suspended_after_the_offer_cannot_accept_it(session, full_slot, make_user):
     person = make_user()
-    svc.join_waitlist(session, person, person, full_slot["slot"].id, 2, settings=current_settings())
+    waitlist.join_waitlist(
+        session, person, person, full_slot["slot"].id, 2, settings=current_settings()
+    )
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
     assert offer.holder_id == person.id
     _suspend(session, person)
     with pytest.raises(Forbidden) as refused:
-        svc.accept_offer(session, offer, person, settings=current_settings())
+        waitlist.accept_offer(session, offer, person, settings=current_settings())
     assert refused.value.code == "suspended"
     session.rollback()
     session.refresh(offer)
@@ -233,14 +235,16 @@ def test_accepting_counts_the_offer_once_and_respects_the_weekly_limit(
     session, full_slot, make_user
 ):
     person = make_user()
-    svc.join_waitlist(session, person, person, full_slot["slot"].id, 1, settings=current_settings())
+    waitlist.join_waitlist(
+        session, person, person, full_slot["slot"].id, 1, settings=current_settings()
+    )
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
     # One booking on another day of the week: with the offer that is the weekly limit of 2, and
     # the offer itself must not count twice.
     hall = full_slot["venue"].spaces[0]
     other = book(session, person, slot_at(session, hall, 2, 10).id, 1)
-    svc.accept_offer(session, offer, person, settings=current_settings())
+    waitlist.accept_offer(session, offer, person, settings=current_settings())
     session.refresh(offer)
     assert offer.status == BookingStatus.CONFIRMED
     assert other.status == BookingStatus.CONFIRMED
@@ -250,7 +254,9 @@ def test_cancelling_an_offer_ends_its_waitlist_entry(session, full_slot, make_us
     """A closure cancels offers too: the waitlist entry must not go on offering a cancelled
     booking (an impossible state `bookings check` would report)."""
     person, staff = make_user(), make_user("venue_admin")
-    svc.join_waitlist(session, person, person, full_slot["slot"].id, 2, settings=current_settings())
+    waitlist.join_waitlist(
+        session, person, person, full_slot["slot"].id, 2, settings=current_settings()
+    )
     svc.cancel(session, full_slot["booking"], full_slot["holder"])
     offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
     svc.cancel(session, offer, staff, by_staff=True, reason="设备检修")

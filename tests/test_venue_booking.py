@@ -12,6 +12,7 @@ from bookings.services import SoldOut, ledger_mismatches
 from tests.conftest import slot_at
 from venues import current_settings
 from venues.services import booking as svc
+from venues.services import waitlist
 
 
 def book(session, person, bucket_id: int, party: int):
@@ -148,12 +149,12 @@ def test_waitlist_offer_accept_and_expiry(session, make_venue, make_user, frozen
     a, b, c, d = (make_user() for _ in range(4))
     first = book(session, a, slot.id, 2)
     with pytest.raises(Conflict):  # there is no room to wait for while places are free
-        svc.join_waitlist(
+        waitlist.join_waitlist(
             session, b, b, slot_at(session, hall(venue), 1, 11).id, 1, settings=current_settings()
         )
-    svc.join_waitlist(session, b, b, slot.id, 2, settings=current_settings())
-    svc.join_waitlist(session, c, c, slot.id, 1, settings=current_settings())
-    svc.join_waitlist(session, d, d, slot.id, 1, settings=current_settings())
+    waitlist.join_waitlist(session, b, b, slot.id, 2, settings=current_settings())
+    waitlist.join_waitlist(session, c, c, slot.id, 1, settings=current_settings())
+    waitlist.join_waitlist(session, d, d, slot.id, 1, settings=current_settings())
     svc.cancel(session, first, a)
     offers = session.scalars(select(Booking).where(Booking.status == BookingStatus.OFFERED)).all()
     assert [o.holder_id for o in offers] == [b.id]  # first in line, whole party fits
@@ -163,17 +164,17 @@ def test_waitlist_offer_accept_and_expiry(session, make_venue, make_user, frozen
         book(session, d, slot.id, 1)
     # b lets the offer lapse: it passes on, places held for c and d in turn
     frozen.shift(timedelta(minutes=31))
-    assert svc.expire_offers(session) == 1
+    assert waitlist.expire_offers(session) == 1
     offers = session.scalars(
         select(Booking).where(Booking.status == BookingStatus.OFFERED).order_by(Booking.id)
     ).all()
     assert [o.holder_id for o in offers] == [c.id, d.id]
-    svc.accept_offer(session, offers[0], c, settings=current_settings())
+    waitlist.accept_offer(session, offers[0], c, settings=current_settings())
     assert offers[0].status == BookingStatus.CONFIRMED
     entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.user_id == c.id))
     assert entry.status == WaitlistStatus.ACCEPTED
     with pytest.raises(NotFound):
-        svc.accept_offer(session, offers[1], c, settings=current_settings())  # not c's offer
+        waitlist.accept_offer(session, offers[1], c, settings=current_settings())  # not c's offer
     assert ledger_mismatches(session) == []
 
 

@@ -16,7 +16,7 @@ from bookings.models import Booking, BookingStatus, BookingSuspension
 from tests.conftest import login, slot_at
 from venues import current_settings
 from venues.models import Closure, Venue, VenuePhoto
-from venues.services import admin
+from venues.services import admin, waitlist
 from venues.services import booking as svc
 
 
@@ -40,7 +40,7 @@ def _offer_past_the_cutoff(session, venue, make_user):
     slot = slot_at(session, venue.spaces[0], 0, 10)
     holder, waiter, staff = make_user(), make_user(), make_user("venue_admin")
     booking = book(session, holder, slot.id, 2)
-    svc.join_waitlist(session, waiter, waiter, slot.id, 2, settings=current_settings())
+    waitlist.join_waitlist(session, waiter, waiter, slot.id, 2, settings=current_settings())
     svc.cancel(session, booking, staff, by_staff=True, reason="闭馆")
     offer = session.scalar(select(Booking).where(Booking.status == BookingStatus.OFFERED))
     assert offer.holder_id == waiter.id
@@ -88,7 +88,7 @@ def test_a_closed_offer_shows_no_answer_buttons(client, session, make_venue, mak
     venue = make_venue(capacity=2, waitlist_offer_minutes=30)
     offer, waiter = _offer_past_the_cutoff(session, venue, make_user)
     frozen.shift(timedelta(minutes=31))  # the offer has run out; the sweep has not yet run
-    assert not svc.can_answer_offer(session, offer, waiter)
+    assert not waitlist.can_answer_offer(session, offer, waiter)
     login(english(client), waiter.phone)
     html = client.get(f"/bookings/{offer.reference}").get_data(as_text=True)
     assert "/accept" not in html and "/decline" not in html

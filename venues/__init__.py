@@ -38,7 +38,7 @@ def current_settings():
     commands to pass to the services (which read no Flask globals)."""
     from flask import current_app
 
-    from venues.services.booking import VenueSettings
+    from venues.services.rules import VenueSettings
 
     return VenueSettings.from_config(current_app.config)
 
@@ -49,7 +49,7 @@ def init_app(app) -> None:
     from app.scopes import register_scope
     from venues import api, models, my_views, staff_views, views
     from venues.demo import seed_venues
-    from venues.services.booking import VenueSettings
+    from venues.services.rules import VenueSettings
     from venues.services.sweep import sweep
 
     register_scope(models.Venue)

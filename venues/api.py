@@ -189,7 +189,7 @@ def availability(args, venue_id):
 
 
 def _booking_dict(booking: Booking):
-    space = service.space_for_resource(db.session, booking.resource_id)
+    space = catalogue.space_for_resource(db.session, booking.resource_id)
     return {
         "id": booking.id,
         "reference": booking.reference,
@@ -228,7 +228,7 @@ def create_booking(args):
     key = idempotency_key(request.headers.get("Idempotency-Key"))
     settings = current_settings()
     bucket = db.session.get(CapacityBucket, args["slot_id"])
-    space = service.space_for_resource(db.session, bucket.resource_id) if bucket else None
+    space = catalogue.space_for_resource(db.session, bucket.resource_id) if bucket else None
     if space is None:
         raise ApiError(404, "not_found", _l("That time slot does not exist."))
     if space.mode == BookingMode.GENERAL:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.accounts.models import HelperConsent, HelpService, Role, User
-from app.accounts.services import consented_services, grant_consent, revoke_consent
+from app.accounts.services import can_act_for, consented_services, grant_consent, revoke_consent
 from app.acting import acting_for, current_holder, start_acting, stop_acting
 from app.auth import require_role
 from app.errors import DomainError
@@ -24,6 +24,7 @@ from venues import current_settings
 from venues.calendar import calendar_for, feed_token, user_for_token
 from venues.forms import ConfirmForm, ConsentForm
 from venues.services import booking as service
+from venues.services import catalogue, waitlist
 
 bp = Blueprint("my_bookings", __name__, url_prefix="/bookings")
 feed_bp = Blueprint("calendar_feed", __name__)
@@ -31,7 +32,7 @@ feed_bp = Blueprint("calendar_feed", __name__)
 
 def _own_booking_or_404(reference: str):
     booking = service.booking_for(db.session, reference)
-    if booking is None or not service.can_act_for(
+    if booking is None or not can_act_for(
         db.session, current_user, booking.holder, HelpService.VENUES
     ):
         abort(404)
@@ -47,10 +48,10 @@ def index():
     upcoming = [b for b in bookings if b.ends_at > now and b.holds_capacity]
     past = [b for b in bookings if b not in upcoming]
     waiting = [
-        (e, service.waitlist_position(db.session, e))
-        for e in service.my_waitlist(db.session, holder)
+        (e, waitlist.waitlist_position(db.session, e))
+        for e in waitlist.my_waitlist(db.session, holder)
     ]
-    spaces = service.spaces_by_resource(db.session, {b.resource_id for b in bookings})
+    spaces = catalogue.spaces_by_resource(db.session, {b.resource_id for b in bookings})
     return render_template(
         "bookings/index.html",
         upcoming=list(reversed(upcoming)),
@@ -77,7 +78,7 @@ def qr_svg(code: str) -> Markup:
 @login_required
 def show(reference: str):
     booking = _own_booking_or_404(reference)
-    space = service.space_for_resource(db.session, booking.resource_id)
+    space = catalogue.space_for_resource(db.session, booking.resource_id)
     refusal = service.cancel_refusal(db.session, booking, current_user)
     return render_template(
         "bookings/show.html",
@@ -90,7 +91,7 @@ def show(reference: str):
         # The service's rules, decided once for the page (never re-coded in the template).
         can_cancel=refusal is None,
         too_late_to_cancel=refusal is not None and refusal.code == "past_cutoff",
-        can_answer_offer=service.can_answer_offer(db.session, booking, current_user),
+        can_answer_offer=waitlist.can_answer_offer(db.session, booking, current_user),
         no_shows=current_settings().no_shows,
         form=ConfirmForm(),
         BookingStatus=BookingStatus,
@@ -101,7 +102,7 @@ def show(reference: str):
 @login_required
 def cancel(reference: str):
     booking = _own_booking_or_404(reference)
-    space = service.space_for_resource(db.session, booking.resource_id)
+    space = catalogue.space_for_resource(db.session, booking.resource_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -128,7 +129,7 @@ def accept(reference: str):
     booking = _own_booking_or_404(reference)
     if ConfirmForm().validate_on_submit():
         try:
-            service.accept_offer(db.session, booking, current_user, settings=current_settings())
+            waitlist.accept_offer(db.session, booking, current_user, settings=current_settings())
             flash(
                 _("The places are yours. Booking %(ref)s is confirmed.", ref=reference), "success"
             )
@@ -142,7 +143,7 @@ def accept(reference: str):
 def decline(reference: str):
     booking = _own_booking_or_404(reference)
     if ConfirmForm().validate_on_submit():
-        service.decline_offer(db.session, booking, current_user)
+        waitlist.decline_offer(db.session, booking, current_user)
         flash(_("You turned the offer down; the places go to the next person."), "success")
     return redirect(url_for("my_bookings.index"))
 
@@ -170,12 +171,12 @@ def qr(reference: str):
 @login_required
 def leave_waitlist(entry_id: int):
     entry = db.session.get(WaitlistEntry, entry_id)
-    if entry is None or not service.can_act_for(
+    if entry is None or not can_act_for(
         db.session, current_user, db.session.get(User, entry.user_id), HelpService.VENUES
     ):
         abort(404)
     if ConfirmForm().validate_on_submit():
-        service.leave_waitlist(db.session, entry)
+        waitlist.leave_waitlist(db.session, entry)
         flash(_("You have left the waitlist."), "success")
     return redirect(url_for("my_bookings.index"))
 

@@ -42,7 +42,7 @@ from venues.forms import (
     VenueForm,
 )
 from venues.models import Closure, Venue, VenuePhoto
-from venues.services import admin, door
+from venues.services import admin, catalogue, door
 from venues.services import booking as booking_service
 
 bp = Blueprint("venue_staff", __name__, url_prefix="/staff/venues")
@@ -154,7 +154,7 @@ def export(venue_id: int):
 def decide(venue_id: int, reference: str):
     venue = _venue_for(venue_id, *STAFF_ROLES)
     booking = booking_service.booking_for(db.session, reference)
-    space = booking_service.space_for_resource(db.session, booking.resource_id) if booking else None
+    space = catalogue.space_for_resource(db.session, booking.resource_id) if booking else None
     if space is None or space.venue_id != venue.id:
         abort(404)
     form = ReasonForm()

@@ -30,7 +30,7 @@ from venues.forms import (
 )
 from venues.models import BookingMode, Space, VenueType
 from venues.services import booking as booking_service
-from venues.services import catalogue
+from venues.services import catalogue, waitlist
 
 bp = Blueprint("venues", __name__, url_prefix="/venues")
 
@@ -131,7 +131,7 @@ def day(venue_id: int, space_id: int, day: str):
 
 def _slot_or_404(bucket_id: int):
     bucket = db.session.get(CapacityBucket, bucket_id)
-    space = booking_service.space_for_resource(db.session, bucket.resource_id) if bucket else None
+    space = catalogue.space_for_resource(db.session, bucket.resource_id) if bucket else None
     if space is None or not space.active or not space.venue.active:
         abort(404)
     return bucket, space
@@ -231,7 +231,7 @@ def join_waitlist(bucket_id: int):
     party_size = request.form.get("party_size", type=int) or 1
     if form.validate_on_submit():
         try:
-            entry = booking_service.join_waitlist(
+            entry = waitlist.join_waitlist(
                 db.session,
                 current_user,
                 current_holder(HelpService.VENUES),
@@ -253,7 +253,7 @@ def join_waitlist(bucket_id: int):
             _(
                 "You are number %(n)d on the waitlist. "
                 "If places free up, we will offer them to you in your inbox.",
-                n=booking_service.waitlist_position(db.session, entry),
+                n=waitlist.waitlist_position(db.session, entry),
             ),
             "success",
         )

@@ -1,7 +1,11 @@
-"""Venue operations. Plain functions taking a session; each public one is a transaction.
+"""Venue operations. Plain functions taking a session, the actor and their settings; each
+public one that writes is one unit of work.
 
-catalogue: venues, search, availability, slot materialisation, venue administration
-booking:   book, cancel, approve, waitlist and offers, the rules a venue sets
+catalogue: venues and spaces, search, availability, slot materialisation
+admin:     venue administration (venues, spaces, hours, closures, photos)
+rules:     who may hold places (suspension, per-day and per-week limits), the venue settings
+booking:   book, cancel, approve
+waitlist:  the waitlist of a full slot, offers of freed places and their answers
 door:      check-in at the door, crowd levels
-sweep:     the periodic job: slots for the next 14 days, expired offers, no-shows, reminders
+sweep:     the periodic job: slots for the coming fortnight, expired offers, no-shows, reminders
 """

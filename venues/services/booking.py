@@ -8,14 +8,11 @@ many bookings). The decisions pages, API and templates share are named predicate
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from app import clock
 from app.accounts.models import HelpService, User
@@ -27,52 +24,16 @@ from app.i18n import N_
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import (
-    HOLDING,
     Booking,
     BookingStatus,
     CapacityBucket,
     WaitlistEntry,
     WaitlistStatus,
 )
-from bookings.noshows import NoShowPolicy
 from venues.models import BookingMode, Space, Venue
-from venues.services.catalogue import booking_opens_at
-
-SUSPENSION_KIND = "venue"
-
-
-@dataclass(frozen=True)
-class VenueSettings:
-    """What venue booking reads from the app's configuration, built by the view, API or command
-    that calls a service (services read no Flask globals): the no-show policy
-    (VENUE_NO_SHOW_LIMIT, VENUE_NO_SHOW_WINDOW_DAYS, VENUE_SUSPENSION_DAYS) and the citizen
-    hotline a suspended person may call (PORTAL_HOTLINE)."""
-
-    no_shows: NoShowPolicy
-    hotline: str
-
-    @classmethod
-    def from_config(cls, config: Mapping) -> VenueSettings:
-        return cls(
-            no_shows=NoShowPolicy.from_config(
-                config, "VENUE", kind=SUSPENSION_KIND, resource_kinds=("venue",)
-            ),
-            hotline=config["PORTAL_HOTLINE"],
-        )
-
-
-def space_for_resource(session, resource_id: int) -> Space:
-    return session.scalar(select(Space).where(Space.resource_id == resource_id))
-
-
-def spaces_by_resource(session, resource_ids) -> dict[int, Space]:
-    """The spaces behind many bookings, in one query."""
-    if not resource_ids:
-        return {}
-    return {
-        s.resource_id: s
-        for s in session.scalars(select(Space).where(Space.resource_id.in_(list(resource_ids))))
-    }
+from venues.services.catalogue import space_for_resource
+from venues.services.rules import VenueSettings, check_rules
+from venues.services.waitlist import offer_freed_places
 
 
 def booking_for(session, reference: str) -> Booking | None:
@@ -83,119 +44,6 @@ def booking_for(session, reference: str) -> Booking | None:
 
 
 # The person's current venue suspension, if any.
-active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
-
-
-def _count_bookings(
-    session,
-    holder_id: int,
-    venue: Venue,
-    start: datetime,
-    end: datetime,
-    excluding: int | None = None,
-) -> int:
-    query = (
-        select(func.count(Booking.id))
-        .join(Space, Space.resource_id == Booking.resource_id)
-        .where(
-            Booking.holder_id == holder_id,
-            Space.venue_id == venue.id,
-            Booking.status.in_(HOLDING),
-            Booking.starts_at >= start,
-            Booking.starts_at < end,
-        )
-    )
-    if excluding is not None:
-        query = query.where(Booking.id != excluding)
-    return session.scalar(query) or 0
-
-
-@dataclass(frozen=True)
-class Ineligible:
-    """Why a person may not hold places at a venue on a day: `code` is "suspended" (until
-    `until`), "daily_limit" or "weekly_limit" (`limit` reached)."""
-
-    code: str
-    until: datetime | None = None
-    limit: int | None = None
-
-    def error(self, settings: VenueSettings) -> DomainError:
-        """The refusal as told to the person."""
-        if self.code == "suspended":
-            return Forbidden(
-                _l(
-                    "You cannot book until %(until)s because you did not come to %(count)s "
-                    "bookings within %(days)s days. Call %(hotline)s if this is wrong."
-                ),
-                code="suspended",
-                until=format_datetime(self.until, "short"),
-                count=settings.no_shows.limit,
-                days=settings.no_shows.window_days,
-                hotline=settings.hotline,
-            )
-        if self.code == "daily_limit":
-            message = _l(
-                "You already have %(n)d bookings at this venue that day, the most it allows."
-            )
-        else:
-            message = _l(
-                "You already have %(n)d bookings at this venue that week, the most it allows."
-            )
-        return Conflict(message, code=self.code, n=self.limit)
-
-
-def ineligibility(
-    session, venue: Venue, holder_id: int, starts_at: datetime, *, excluding: int | None = None
-) -> Ineligible | None:
-    """The one rule of who may hold places at `venue` on the day of `starts_at`, however they
-    come to them (booking, joining the waitlist, being offered places, accepting an offer): not
-    suspended from venue booking, and under the venue's per-day and per-week limits. Returns why
-    not, or None when eligible. `excluding` leaves one booking out of the counts (the offer
-    being accepted)."""
-    suspension = active_suspension(session, holder_id)
-    if suspension is not None:
-        return Ineligible("suspended", until=suspension.until)
-    day = clock.local(starts_at).date()
-    day_start, day_end = clock.day_bounds(day)
-    if (
-        _count_bookings(session, holder_id, venue, day_start, day_end, excluding)
-        >= venue.max_per_day
-    ):
-        return Ineligible("daily_limit", limit=venue.max_per_day)
-    week_start = day_start - timedelta(days=day.weekday())
-    if (
-        _count_bookings(
-            session, holder_id, venue, week_start, week_start + timedelta(days=7), excluding
-        )
-        >= venue.max_per_week
-    ):
-        return Ineligible("weekly_limit", limit=venue.max_per_week)
-    return None
-
-
-def check_rules(
-    session, venue: Venue, holder_id: int, starts_at: datetime, settings: VenueSettings
-) -> None:
-    """Refuse with a clear message anything the venue's rules do not allow. Runs inside the
-    booking transaction (after the holder's row is locked)."""
-    now = clock.now()
-    if starts_at <= now:
-        raise DomainError(
-            _l("That time has already started. Choose a later time."), code="too_late"
-        )
-    day = clock.local(starts_at).date()
-    opens = booking_opens_at(venue, day)
-    if now < opens:
-        raise DomainError(
-            _l("Booking for this day opens at %(when)s."),
-            code="not_open_yet",
-            when=format_datetime(opens, "short"),
-        )
-    problem = ineligibility(session, venue, holder_id, starts_at)
-    if problem is not None:
-        raise problem.error(settings)
-
-
 def _announce(space: Space, actor: User, holder: User):
     """What a new booking adds in its own transaction: the holder's inbox message and, when a
     helper booked, an audit entry."""
@@ -491,257 +339,6 @@ def decide(session, booking: Booking, staff: User, approve: bool, reason: str = 
             offer_freed_places(session, booking)
 
 
-# --- Waitlist -----------------------------------------------------------------------------
-
-
-def join_waitlist(
-    session, actor: User, holder: User, bucket_id: int, quantity: int, *, settings: VenueSettings
-) -> WaitlistEntry:
-    """Queue for a full slot, in one unit of work. Refused when the slot has room (book
-    instead), when the holder may not hold places there (`ineligibility`, decided with the
-    holder's row locked, as a booking is) or is already queued."""
-    bucket = session.get(CapacityBucket, bucket_id)
-    space = space_for_resource(session, bucket.resource_id) if bucket else None
-    if space is None or space.mode != BookingMode.GENERAL:
-        raise NotFound(_l("That time slot does not exist."))
-    if not can_act_for(session, actor, holder, HelpService.VENUES):
-        raise Forbidden(_l("You can only book for residents who have given you consent."))
-    if not 1 <= quantity <= space.max_party_size:
-        raise DomainError(
-            _l("Choose between 1 and %(n)d people."), field="party_size", n=space.max_party_size
-        )
-    if bucket.starts_at <= clock.now():
-        raise DomainError(_l("That time has already started. Choose a later time."))
-    with unit_of_work(session):
-        session.execute(select(User.id).where(User.id == holder.id).with_for_update())
-        problem = ineligibility(session, space.venue, holder.id, bucket.starts_at)
-        if problem is not None:
-            raise problem.error(settings)
-        session.refresh(bucket)
-        if bucket.remaining >= quantity:
-            raise Conflict(_l("There are places free: book them now instead."), code="not_full")
-        existing = session.scalar(
-            select(WaitlistEntry.id).where(
-                WaitlistEntry.bucket_id == bucket.id,
-                WaitlistEntry.user_id == holder.id,
-                WaitlistEntry.status.in_((WaitlistStatus.WAITING, WaitlistStatus.OFFERED)),
-            )
-        )
-        if existing is not None:
-            raise Conflict(
-                _l("You are already on the waitlist for this time."), code="already_waiting"
-            )
-        entry = WaitlistEntry(
-            bucket_id=bucket.id, user_id=holder.id, quantity=quantity, status=WaitlistStatus.WAITING
-        )
-        session.add(entry)
-        if actor.id != holder.id:
-            session.flush()
-            record(session, actor, "waitlist.join", entry, on_behalf_of=holder)
-    return entry
-
-
-def waitlist_position(session, entry: WaitlistEntry) -> int:
-    return (
-        session.scalar(
-            select(func.count(WaitlistEntry.id)).where(
-                WaitlistEntry.bucket_id == entry.bucket_id,
-                WaitlistEntry.status == WaitlistStatus.WAITING,
-                WaitlistEntry.id <= entry.id,
-            )
-        )
-        or 0
-    )
-
-
-def leave_waitlist(session, entry: WaitlistEntry) -> bool:
-    """Leave the waitlist while still waiting (a guarded update: an entry offered places
-    meanwhile is left to its offer, which is declined on its own). False if it was no longer
-    waiting."""
-    with unit_of_work(session):
-        return (
-            session.execute(
-                update(WaitlistEntry)
-                .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING)
-                .values(status=WaitlistStatus.CANCELLED)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            == 1
-        )
-
-
-def offer_freed_places(session, freed: Booking) -> list[Booking]:
-    """Inside the caller's unit of work: for each bucket the booking freed, offer places to the
-    first people waiting whose party fits, holding them as OFFERED bookings. Nobody can take the
-    freed places in between, because this runs before the cancellation commits."""
-    space = space_for_resource(session, freed.resource_id)
-    if space is None or space.mode != BookingMode.GENERAL:
-        return []
-    offers = []
-    expires = clock.now() + timedelta(minutes=space.venue.waitlist_offer_minutes)
-    buckets = engine.buckets_for_span(session, freed.resource_id, freed.starts_at, freed.ends_at)
-    for bucket in buckets:
-        session.refresh(bucket)
-        if bucket.starts_at <= clock.now():
-            continue
-        for entry in session.scalars(
-            select(WaitlistEntry)
-            .where(
-                WaitlistEntry.bucket_id == bucket.id, WaitlistEntry.status == WaitlistStatus.WAITING
-            )
-            .order_by(WaitlistEntry.id)
-        ):
-            if entry.quantity > bucket.capacity - bucket.taken:
-                continue
-            problem = ineligibility(session, space.venue, entry.user_id, bucket.starts_at)
-            if problem is not None:
-                _pass_over(session, entry, space, bucket, problem)
-                continue
-            offer = engine.hold(
-                session,
-                engine.Reservation(
-                    resource_id=freed.resource_id,
-                    starts_at=bucket.starts_at,
-                    ends_at=bucket.ends_at,
-                    quantity=entry.quantity,
-                    holder_id=entry.user_id,
-                    status=BookingStatus.OFFERED,
-                    offer_expires_at=min(expires, bucket.starts_at),
-                ),
-            )
-            entry.status, entry.booking_id = WaitlistStatus.OFFERED, offer.id
-            notify(
-                session,
-                entry.user_id,
-                kind="venue.offer",
-                subject=N_("A place is free for you at %(venue)s"),
-                body=N_(
-                    "%(when)s, %(places)s place(s). "
-                    "Accept by %(until)s or it goes to the next person."
-                ),
-                params={
-                    "venue": space.venue.name_zh,
-                    "places": entry.quantity,
-                    "when": format_datetime(bucket.starts_at, "short"),
-                    "until": format_datetime(offer.offer_expires_at, "short"),
-                },
-                link=f"/bookings/{offer.reference}",
-            )
-            offers.append(offer)
-            session.refresh(bucket)
-    return offers
-
-
-# Why a person waiting was passed over, by the code of the rule that refused them (stored texts).
-PASSED_OVER = {
-    "suspended": N_(
-        "Venue booking is paused for you until %(until)s, "
-        "so the places went to the next person waiting."
-    ),
-    "daily_limit": N_(
-        "You already have %(n)s bookings at this venue that day, the most it allows, "
-        "so the places went to the next person waiting."
-    ),
-    "weekly_limit": N_(
-        "You already have %(n)s bookings at this venue that week, the most it allows, "
-        "so the places went to the next person waiting."
-    ),
-}
-
-
-def _pass_over(
-    session, entry: WaitlistEntry, space: Space, bucket: CapacityBucket, problem: Ineligible
-) -> None:
-    """Take an ineligible person off the waitlist (status SKIPPED) and tell them why, once."""
-    entry.status = WaitlistStatus.SKIPPED
-    notify(
-        session,
-        entry.user_id,
-        kind="venue.waitlist_skipped",
-        subject=N_("Places came free at %(venue)s, %(when)s, but could not be offered to you"),
-        body=PASSED_OVER[problem.code],
-        params={
-            "venue": space.venue.name_zh,
-            "when": format_datetime(bucket.starts_at, "short"),
-            "until": format_datetime(problem.until, "short") if problem.until else "",
-            "n": problem.limit if problem.limit is not None else "",
-        },
-        link="/bookings",
-    )
-
-
-def offer_refusal(session, booking: Booking, actor: User) -> DomainError | None:
-    """Why `actor` may not answer the waitlist offer `booking` (accept or decline it) now, or
-    None: it must be theirs (or a resident's they help) and still open."""
-    if not can_act_for(session, actor, booking.holder, HelpService.VENUES):
-        return NotFound(_l("No such booking."))
-    if booking.status != BookingStatus.OFFERED or booking.offer_expires_at <= clock.now():
-        return Conflict(_l("This offer is no longer open."), code="offer_closed")
-    return None
-
-
-def can_answer_offer(session, booking: Booking, actor: User) -> bool:
-    """Is `booking` an open offer that `actor` may accept or decline? (`offer_refusal`)"""
-    return offer_refusal(session, booking, actor) is None
-
-
-def accept_offer(session, booking: Booking, actor: User, *, settings: VenueSettings) -> None:
-    """Take up a waitlist offer, in one unit of work. The same eligibility as booking applies,
-    checked again here with the holder's row locked (the check when the offer was made could not
-    lock it): someone suspended, or at a limit since, cannot accept; the offer stays open until
-    it expires, so cancelling another booking in time still lets them accept."""
-    refusal = offer_refusal(session, booking, actor)
-    if refusal is not None:
-        raise refusal
-    venue = space_for_resource(session, booking.resource_id).venue
-    with unit_of_work(session):
-        session.execute(select(User.id).where(User.id == booking.holder_id).with_for_update())
-        problem = ineligibility(
-            session, venue, booking.holder_id, booking.starts_at, excluding=booking.id
-        )
-        if problem is not None:
-            raise problem.error(settings)
-        if not engine.transition(session, booking, "accept", offer_expires_at=None):
-            raise Conflict(_l("This offer is no longer open."), code="offer_closed")
-        entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id))
-        if entry is not None:
-            entry.status = WaitlistStatus.ACCEPTED
-
-
-def decline_offer(session, booking: Booking, actor: User) -> bool:
-    """Turn an offer down: the places go to the next person waiting. False if it had already
-    ended (taken up, declined or expired)."""
-    if not can_act_for(session, actor, booking.holder, HelpService.VENUES):
-        raise NotFound(_l("No such booking."))
-    return _end_offer(session, booking, WaitlistStatus.CANCELLED)
-
-
-def _end_offer(session, booking: Booking, entry_status: WaitlistStatus) -> bool:
-    """End an offer (declined or expired) in one unit of work and offer its places on. False,
-    changing nothing, if it was no longer an offer."""
-    with unit_of_work(session):
-        if not engine.transition(session, booking, "expire"):
-            return False
-        entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id))
-        if entry is not None:
-            entry.status = entry_status
-        offer_freed_places(session, booking)
-        return True
-
-
-def expire_offers(session) -> int:
-    """Offers past their time go to the next in line, one unit of work each. Safe to run on
-    several nodes at once (the transition is guarded)."""
-    expired = list(
-        session.scalars(
-            select(Booking).where(
-                Booking.status == BookingStatus.OFFERED, Booking.offer_expires_at <= clock.now()
-            )
-        )
-    )
-    return sum(_end_offer(session, booking, WaitlistStatus.EXPIRED) for booking in expired)
-
-
 def my_bookings(session, user: User) -> list[Booking]:
     return list(
         session.scalars(
@@ -750,15 +347,5 @@ def my_bookings(session, user: User) -> list[Booking]:
             .where(Booking.holder_id == user.id)
             .order_by(Booking.starts_at.desc())
             .limit(200)
-        )
-    )
-
-
-def my_waitlist(session, user: User) -> list[WaitlistEntry]:
-    return list(
-        session.scalars(
-            select(WaitlistEntry)
-            .where(WaitlistEntry.user_id == user.id, WaitlistEntry.status == WaitlistStatus.WAITING)
-            .order_by(WaitlistEntry.id)
         )
     )

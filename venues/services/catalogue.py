@@ -75,6 +75,20 @@ def search(session, filters: Filters) -> list[Venue]:
     return list(session.scalars(query))
 
 
+def space_for_resource(session, resource_id: int) -> Space:
+    return session.scalar(select(Space).where(Space.resource_id == resource_id))
+
+
+def spaces_by_resource(session, resource_ids) -> dict[int, Space]:
+    """The spaces behind many bookings, in one query."""
+    if not resource_ids:
+        return {}
+    return {
+        s.resource_id: s
+        for s in session.scalars(select(Space).where(Space.resource_id.in_(list(resource_ids))))
+    }
+
+
 def get_venue(session, venue_id: int, *, include_inactive: bool = False) -> Venue | None:
     venue = session.get(Venue, venue_id)
     if venue is None or (not venue.active and not include_inactive):

@@ -15,8 +15,9 @@ from app.notifications.services import notify
 from bookings import noshows
 from bookings.models import Booking, BookingStatus
 from venues.models import Space, Venue
-from venues.services.booking import VenueSettings, expire_offers
 from venues.services.catalogue import materialise
+from venues.services.rules import VenueSettings
+from venues.services.waitlist import expire_offers
 
 REMIND_BEFORE = timedelta(hours=24)
 
