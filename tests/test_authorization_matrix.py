@@ -393,7 +393,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     from repairs.services import tickets
     from venues import current_settings
     from venues.calendar import feed_token
-    from venues.services import admin
+    from venues.services import admin, waitlist
     from venues.services import booking as booking_service
 
     app.config["UPLOAD_DIR"] = str(tmp_path)
@@ -432,7 +432,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     full = slot_at(session, hall, 2, 10)
     filler = make_user()
     booking_service.book_general(session, filler, filler, full.id, 2, settings=current_settings())
-    entry = booking_service.join_waitlist(
+    entry = waitlist.join_waitlist(
         session, resident, resident, full.id, 1, settings=current_settings()
     )
     consent = HelperConsent(

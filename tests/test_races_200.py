@@ -166,6 +166,7 @@ def test_waitlist_offers_while_others_try_to_book(app, session, make_venue, make
     cancelling transactions, so every booking attempt is sold out and nothing is oversold."""
     from venues import current_settings
     from venues.services import booking as svc
+    from venues.services import waitlist
 
     venue = make_venue(capacity=5)
     slot = slot_at(session, venue.spaces[0], 1, 10)
@@ -175,7 +176,7 @@ def test_waitlist_offers_while_others_try_to_book(app, session, make_venue, make
     ]
     waiting = [make_user() for _ in range(20)]
     for w in waiting:
-        svc.join_waitlist(session, w, w, slot.id, 1, settings=current_settings())
+        waitlist.join_waitlist(session, w, w, slot.id, 1, settings=current_settings())
     _, headers = tokens_for(session, make_user, N - 5)
     holder_ids, slot_id = [h.id for h in holders], slot.id
 
