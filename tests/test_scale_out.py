@@ -713,6 +713,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
         from parking.services import sharing, vehicles
         from venues import current_settings
         from venues.services import booking as venue_booking
+        from venues.services import waitlist as venue_waitlist
 
         park = CarPark(
             name_zh="节点小区",
@@ -763,7 +764,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
             user = accounts.register_resident(
                 db.session, phone=f"1366000{i:04d}", name=f"候补{i}", password=password
             )
-            venue_booking.join_waitlist(
+            venue_waitlist.join_waitlist(
                 db.session, user, user, slot.id, 1, settings=current_settings()
             )
         park_id, window_id, slot_id = park.id, window.id, slot.id
