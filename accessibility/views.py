@@ -9,6 +9,7 @@ from flask_login import current_user
 from accessibility import MODE_COOKIE, current_display_mode
 from app.accounts.forms import DisplayForm
 from app.accounts.models import DisplayMode
+from app.accounts.services import set_display_mode
 from app.extensions import db
 from app.urls import check_next, safe_next
 
@@ -20,8 +21,7 @@ STATEMENT_REVIEWED = date(2026, 11, 21)
 
 def _apply_mode(mode: DisplayMode, target: str):
     if current_user.is_authenticated:
-        current_user.display_mode = mode
-        db.session.commit()
+        set_display_mode(db.session, current_user, mode)
     response = redirect(target)
     response.set_cookie(MODE_COOKIE, mode.value, max_age=YEAR, samesite="Lax")
     return response

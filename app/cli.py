@@ -21,7 +21,7 @@ def init_app(app) -> None:
 
 
 def _fail(error: DomainError):
-    db.session.rollback()
+    """A service's refusal as the command's error; its unit of work has already rolled back."""
     raise click.ClickException(str(error))
 
 
@@ -55,7 +55,6 @@ def create_user(username, roles, password, scopes, name, phone):
         user = services.create_user(
             db.session, username=username, password=password, name=name, phone=phone, roles=pairs
         )
-        db.session.commit()
     except DomainError as error:
         _fail(error)
     click.echo(
@@ -75,7 +74,6 @@ def create_token(username, name):
     try:
         user = services.get_user(db.session, username)
         token = services.issue_token(db.session, user, name)
-        db.session.commit()
     except DomainError as error:
         _fail(error)
     click.echo(token)
@@ -89,17 +87,13 @@ def seed_demo(if_empty):
     from sqlalchemy import select
 
     from app.accounts.models import User
-    from app.demo import seed_frame
+    from app.demo import seed_all
     from app.registry import registry
 
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("database already has data; demo data not loaded")
         return
-
-    seed_frame(db.session)
-    for seeder in registry(current_app).seeders:
-        seeder(db.session)
-    db.session.commit()
+    seed_all(db.session, registry(current_app).seeders)
     click.echo("demo data ready")
 
 

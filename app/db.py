@@ -117,7 +117,7 @@ def _real(session):
 
 
 @contextmanager
-def unit_of_work(session) -> Iterator[UnitOfWork]:
+def unit_of_work(session, *, keep_loaded: bool = False) -> Iterator[UnitOfWork]:
     """The one way the portal writes: begin, yield, commit; roll back on any error; then the
     effects registered with `after_commit` (or `after_rollback`).
 
@@ -126,6 +126,10 @@ def unit_of_work(session) -> Iterator[UnitOfWork]:
     commits or rolls back everything, so an operation made of several services (cancel N
     bookings for a closure; register a plate and reserve with it) is one transaction. Views,
     APIs and commands never commit; they call services, which open units.
+
+    `keep_loaded`: commit without expiring what the session holds, for a small bookkeeping unit
+    in the middle of a read (an access audit, a token's last use) whose page goes on using the
+    objects it loaded; expiring them would reload each one lazily. Ignored when joining.
     """
     real = _real(session)
     outer = real.info.get("unit_of_work")
@@ -136,7 +140,10 @@ def unit_of_work(session) -> Iterator[UnitOfWork]:
     unit = real.info["unit_of_work"] = UnitOfWork()
     try:
         yield unit
-        session.commit()
+        if keep_loaded:
+            commit_keeping_loaded(session)
+        else:
+            session.commit()
     except BaseException:
         real.info.pop("unit_of_work", None)
         session.rollback()

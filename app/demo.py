@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app import clock
 from app.accounts import services
 from app.accounts.models import DisplayMode, Role, User
+from app.db import unit_of_work
 from app.places.models import ClaimStatus, Estate, Town
 from app.places.services import set_home
 
@@ -61,7 +62,23 @@ def _estate_key(town_code: str, index: int) -> str:
     return f"{town_code}-{index}"
 
 
+def seed_all(session, seeders) -> None:
+    """The frame's demo data, then each service's (`seeders`, in order), as one unit of work:
+    all of it, or nothing if a seeder fails."""
+    with unit_of_work(session):
+        seed_frame(session)
+        for seeder in seeders:
+            seeder(session)
+
+
 def seed_frame(session) -> None:
+    """Towns, estates, an account for every role and the demo residents with their homes, as
+    one unit of work (the caller's, when seeding everything)."""
+    with unit_of_work(session):
+        _seed_frame(session)
+
+
+def _seed_frame(session) -> None:
     towns = {t.code: t for t in session.scalars(select(Town))}
     for code, zh, en, lat, lng in TOWNS:
         if code not in towns:

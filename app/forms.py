@@ -143,17 +143,15 @@ def submit_to_service(form, action, *, success, then):
     """The POST half of a form view: validate, call the service, and either show its refusal on
     the form (nothing saved, answers kept) or flash `success` and redirect to `then` (a URL, or a
     function of the action's result giving one; `success` may be a function of it too). Returns
-    the redirect, or None when the page should be shown (again)."""
+    the redirect, or None when the page should be shown (again). A refusal raised inside the
+    service's unit of work has already rolled it back, so there is nothing to undo here."""
     from flask import flash, redirect
-
-    from app.extensions import db
 
     if not form.validate_on_submit():
         return None
     try:
         result = action()
     except DomainError as error:
-        db.session.rollback()
         add_error(form, error)
         return None
     flash(success(result) if callable(success) else success, "success")

@@ -172,3 +172,62 @@ def test_open_redirect_after_login_is_refused(client, make_user):
         client, token_page, {"login": user.phone, "password": PASSWORD}, form_url="/login"
     )
     assert response.headers["Location"] == "/"
+
+
+def test_account_services_commit_alone_and_join_a_callers_unit(session, places):
+    """Each writing service is a unit of work: called alone it has committed when it returns;
+    called inside another unit it commits or rolls back with it."""
+    from app.accounts.models import ApiToken
+    from app.db import unit_of_work
+    from app.places.services import current_claim
+
+    user = services.register_resident(session, phone="13911112222", name="甲", password=PASSWORD)
+    services.update_profile(
+        session,
+        user,
+        name="甲二",
+        phone="13911112222",
+        locale="en",
+        display_mode=DisplayMode.ELDERLY,
+        home_estate_id=places["estates"][0].id,
+        home_building="1",
+        home_unit="",
+        home_room="101",
+    )
+    session.rollback()  # a rollback after the services cannot undo them
+    assert (user.name, user.locale, user.display_mode) == ("甲二", "en", DisplayMode.ELDERLY)
+    assert current_claim(session, user) is not None
+    with pytest.raises(RuntimeError), unit_of_work(session):
+        services.register_resident(session, phone="13911113333", name="乙", password=PASSWORD)
+        services.issue_token(session, user, "joined")
+        raise RuntimeError("a later step of the same operation failed")
+    assert services.find_by_login(session, "13911113333") is None
+    assert session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id)) is None
+
+
+def test_an_api_token_use_is_written_down_at_most_once_a_minute(session, make_user):
+    from datetime import timedelta
+
+    from sqlalchemy import inspect
+
+    from app.accounts.models import ApiToken
+    from app.db import utcnow
+
+    user = make_user()
+    token = services.issue_token(session, user, "t")
+    now = utcnow()
+    assert services.authenticate_token(session, token, now) == user
+    assert not inspect(user).expired  # the request goes on with the user it loaded
+    session.rollback()  # written in its own unit, already committed
+    row = session.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
+    assert row.last_used_at == now
+    services.authenticate_token(session, token, now + timedelta(seconds=30))
+    session.rollback()
+    assert row.last_used_at == now  # within the minute: no write
+    services.authenticate_token(session, token, now + timedelta(minutes=2))
+    session.rollback()
+    assert row.last_used_at == now + timedelta(minutes=2)
+    assert services.authenticate_token(session, "cp_not-a-token") is None
+    user.active = False
+    session.commit()
+    assert services.authenticate_token(session, token) is None

@@ -90,3 +90,18 @@ def test_every_demo_account_signs_in_to_its_workspace(runner, app):
         html = client.get("/").get_data(as_text=True)
         with app.test_request_context():
             assert f'<h3 class="card-title">{label}' in html, login_name
+
+
+def test_demo_data_is_one_unit_of_work(session):
+    """`flask seed-demo` loads the frame's and every service's demo data together or not at all."""
+    import pytest
+
+    from app.demo import seed_all
+
+    def broken(_session):
+        raise RuntimeError("a service's seeder failed")
+
+    with pytest.raises(RuntimeError):
+        seed_all(session, [broken])
+    assert session.scalar(select(func.count(Town.id))) == 0
+    assert session.scalar(select(func.count(User.id))) == 0

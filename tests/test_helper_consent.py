@@ -177,3 +177,21 @@ def test_a_helper_without_repairs_consent_cannot_open_a_private_report(
     grant_consent(session, resident, helper.username, ["venues", "repairs"])
     page = client.get(f"/repairs/tickets/{ticket.reference}")
     assert page.status_code == 200 and "卫生间漏水" in page.get_data(as_text=True)
+
+
+def test_granting_consent_joins_the_callers_unit_of_work(session, make_user):
+    """Granting is a service with its own unit; inside a caller's unit it is part of it, so an
+    operation that fails later leaves no consent behind."""
+    from app.db import unit_of_work
+
+    resident, helper = make_user(), make_user("community_helper")
+    with pytest.raises(RuntimeError), unit_of_work(session):
+        grant_consent(session, resident, helper.username, ["venues"])
+        raise RuntimeError("a later step failed")
+    assert not can_act_for(session, helper, resident, HelpService.VENUES)
+    consent = grant_consent(session, resident, helper.username, ["venues"])
+    session.rollback()  # alone, it has committed
+    assert can_act_for(session, helper, resident, HelpService.VENUES)
+    revoke_consent(session, resident, consent.id)
+    session.rollback()
+    assert not can_act_for(session, helper, resident, HelpService.VENUES)

@@ -393,7 +393,6 @@ def test_one_current_claim_per_person_even_when_two_saves_race(app, session, wor
         session.commit()
     session.rollback()
     from app.accounts.models import User
-    from app.db import write_transaction
     from app.extensions import db
 
     user_id, estate_id = b.id, world["estate"].id
@@ -402,14 +401,11 @@ def test_one_current_claim_per_person_even_when_two_saves_race(app, session, wor
 
     def save(room):
         with app.app_context():
-            try:
-                write_transaction(db.session)
+            try:  # set_home is one unit of work: it commits, or rolls back and raises
                 homes.set_home(db.session, db.session.get(User, user_id), estate_id, "3", "", room)
-                db.session.commit()
                 saved.append(room)
             except IntegrityError:  # a loser of the race on PostgreSQL: refused, nothing half-done
                 refused.append(room)
-                db.session.rollback()
             finally:
                 db.session.remove()
 
@@ -486,6 +482,22 @@ def test_household_register_import(app, session, world, runner, make_user):
     homes.set_home(session, d, None)
     homes.set_home(session, d, estate.id, "12", "", "1201", register_phone_match=True)
     assert homes.current_claim(session, d).status == ClaimStatus.VERIFIED
+
+
+def test_an_import_is_its_own_unit_of_work(session, world):
+    """An import may have to discard everything it wrote, so it never joins a caller's unit
+    (whose other writes it would discard, or commit half of)."""
+    from app.db import unit_of_work
+
+    town, estate = world["estate"].town, world["estate"]
+    data = f"town,estate,building,unit,room\n{town.name_zh},{estate.name_zh},7,,701\n".encode()
+    with pytest.raises(RuntimeError), unit_of_work(session):
+        homes.import_households(session, data)
+    assert [o.outcome for o in homes.import_households(session, data, dry_run=True)] == ["create"]
+    assert homes.find_household(session, estate.id, "7", "", "701") is None
+    assert [o.outcome for o in homes.import_households(session, data)] == ["create"]
+    session.rollback()
+    assert homes.find_household(session, estate.id, "7", "", "701").registered
 
 
 @pytest.mark.parametrize(

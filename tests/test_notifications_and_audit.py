@@ -62,3 +62,28 @@ def test_audit_entries_record_who_what_when_and_for_whom(client, session, make_u
     html = client.get("/audit?action=booking.create").get_data(as_text=True)
     assert "booking.create" in html and helper.name in html and resident.name in html
     assert "booking.create" not in client.get("/audit?action=other").get_data(as_text=True)
+
+
+def test_reading_a_message_marks_it_read_once_and_only_for_its_owner(session, make_user):
+    from app.notifications.models import Notification
+
+    owner, other = make_user(), make_user()
+    note = _note(session, owner)
+    assert inbox.read(session, other.id, note.id) is None
+    first = inbox.read(session, owner.id, note.id).read_at
+    session.rollback()  # committed by the service
+    assert first is not None and session.get(Notification, note.id).read_at == first
+    assert inbox.read(session, owner.id, note.id).read_at == first  # the first reading stays
+    assert inbox.unread_count(session, other.id) == 0
+
+
+def test_an_access_record_is_committed_at_once_and_keeps_what_the_page_loaded(session, make_user):
+    from sqlalchemy import inspect
+
+    staff, resident = make_user("administrator"), make_user()
+    session.refresh(resident)
+    audit.record_access(session, staff, "test.read", resident, resident_id=resident.id)
+    assert not inspect(resident).expired  # the page goes on showing it without reloading
+    session.rollback()  # the trace stays whatever the page does next
+    [entry] = audit.search(session, action="test.read")
+    assert entry.actor_id == staff.id and entry.details["resident_id"] == resident.id

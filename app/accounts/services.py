@@ -1,8 +1,12 @@
-"""Account operations: registration, authentication, profiles, roles and API tokens."""
+"""Account operations: registration, authentication, profiles, roles, API tokens and helper
+consent. Every function that writes opens its own unit of work (`app.db.unit_of_work`), which
+joins the caller's when there is one: called alone it commits, called from another service it
+commits (or rolls back) with it."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
@@ -18,11 +22,14 @@ from app.accounts.models import (
     RoleAssignment,
     User,
 )
-from app.db import utcnow
+from app.db import unit_of_work, utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
 
 MIN_PASSWORD_LENGTH = 8
+# How often a token's last use is written down: a write per request would make every API call a
+# write transaction for a figure nobody needs to the second.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def normalize_phone(raw: str) -> str:
@@ -97,13 +104,20 @@ def register_resident(
     locale: str = "zh_CN",
     display_mode: DisplayMode = DisplayMode.STANDARD,
 ) -> User:
-    """Create a resident account. The phone number must be a valid mobile and not yet registered."""
+    """Create a resident account (committed with the caller's unit, or at once). The phone
+    number must be a valid mobile and not yet registered."""
     phone = normalize_phone(phone)
     check_password_strength(password)
+    with unit_of_work(session):
+        return _add_resident(session, phone, name, password, locale, display_mode)
+
+
+def _add_resident(session, phone, name, password, locale, display_mode) -> User:
     if session.scalar(select(User.id).where(User.phone == phone)) is not None:
         raise Conflict(
             _l(
-                "This mobile number is already registered. Sign in instead, or reset your password at the service desk."
+                "This mobile number is already registered. Sign in instead, or reset your "
+                "password at the service desk."
             ),
             field="phone",
             code="phone_taken",
@@ -127,19 +141,26 @@ def create_user(
 ) -> User:
     """Create a user (staff accounts, from the CLI and demo data) with roles.
 
-    `roles` is a list of (role, scope) where scope is "kind:id" or None.
+    `roles` is a list of (role, scope) where scope is "kind:id" or None. One unit of work: the
+    user exists with all their roles, or not at all.
     """
     if not username and not phone:
         raise DomainError(_l("A user needs a username or a mobile number"))
     check_password_strength(password)
     if phone:
         phone = normalize_phone(phone)
+    with unit_of_work(session):
+        return _add_user(session, username, password, name, phone, roles)
+
+
+def _add_user(session, username, password, name, phone, roles) -> User:
     if username and session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(_l("The username %(name)s is taken"), code="username_taken", name=username)
     if phone and session.scalar(select(User.id).where(User.phone == phone)):
         raise Conflict(
             _l(
-                "This mobile number is already registered. Sign in instead, or reset your password at the service desk."
+                "This mobile number is already registered. Sign in instead, or reset your "
+                "password at the service desk."
             ),
             code="phone_taken",
         )
@@ -153,7 +174,8 @@ def create_user(
 
 
 def assign_role(session, user: User, role: Role, scope: str | None = None) -> RoleAssignment:
-    """Give `user` a role, for the object named by `scope` ("estate:12") where the role needs one."""
+    """Give `user` a role, for the object named by `scope` ("estate:12") where the role needs
+    one. Adds to the caller's unit of work (an assignment is written with its user)."""
     scope_kind = scope_id = None
     if scope:
         obj = resolve_scope(session, scope)
@@ -192,8 +214,26 @@ def update_profile(
     home_room: str,
     register_phone_match: bool = False,
 ) -> User:
-    """Save the profile form. A phone number that belongs to another account is refused. A
-    changed home is a new claim (app/places/services.py `set_home`): the old one's access ends."""
+    """Save the profile form as one unit of work: the details and the home claim together, or
+    nothing. A phone number that belongs to another account is refused. A changed home is a new
+    claim (app/places/services.py `set_home`): the old one's access ends."""
+    with unit_of_work(session):
+        return _save_profile(
+            session,
+            user,
+            name=name,
+            phone=phone,
+            locale=locale,
+            display_mode=display_mode,
+            home=(home_estate_id, home_building, home_unit, home_room),
+            register_phone_match=register_phone_match,
+        )
+
+
+def _save_profile(
+    session, user, *, name, phone, locale, display_mode, home, register_phone_match
+) -> User:
+    home_estate_id, home_building, home_unit, home_room = home
     if phone:
         phone = normalize_phone(phone)
         other = session.scalar(select(User.id).where(User.phone == phone, User.id != user.id))
@@ -226,10 +266,51 @@ def update_profile(
 
 
 def issue_token(session, user: User, name: str = "cli") -> str:
-    """Create a personal API token for `user` and return it; only its digest is kept."""
+    """Create a personal API token for `user` and return it (committed with the caller's unit,
+    or at once); only its digest is kept."""
     token = "cp_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, digest=ApiToken.digest_of(token)))
+    with unit_of_work(session):
+        session.add(ApiToken(user_id=user.id, name=name, digest=ApiToken.digest_of(token)))
     return token
+
+
+def authenticate_token(session, token: str, now: datetime | None = None) -> User | None:
+    """The active owner of this unrevoked API token, else None. Its last use is written down at
+    most once per TOKEN_TOUCH_INTERVAL, in a small unit of its own that keeps what the request
+    loaded (the caller goes on using the user)."""
+    api_token = ApiToken.lookup(session, token)
+    if api_token is None or not api_token.user.active:
+        return None
+    now = now or utcnow()
+    if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_TOUCH_INTERVAL:
+        with unit_of_work(session, keep_loaded=True):
+            api_token.last_used_at = now
+    return api_token.user
+
+
+def set_locale(session, user: User, locale: str) -> None:
+    """Remember `user`'s language (one of the portal's locales, checked by the caller)."""
+    with unit_of_work(session):
+        user.locale = locale
+
+
+def set_display_mode(session, user: User, mode: DisplayMode) -> None:
+    """Remember `user`'s display mode (standard, large text, elderly)."""
+    with unit_of_work(session):
+        user.display_mode = DisplayMode(mode)
+
+
+def adopt_visitor_choices(
+    session, user: User, *, locale: str | None, display_mode: DisplayMode
+) -> None:
+    """At sign-in, keep the language and display mode chosen before signing in, where the
+    account still has the defaults (zh_CN, standard). `locale` is the visitor's choice if it is
+    one of the portal's locales, else None."""
+    with unit_of_work(session):
+        if locale and user.locale == "zh_CN":
+            user.locale = locale
+        if display_mode != DisplayMode.STANDARD and user.display_mode == DisplayMode.STANDARD:
+            user.display_mode = display_mode
 
 
 def get_user(session, login: str) -> User:
@@ -269,7 +350,7 @@ def consented_services(session, actor: User, resident: User) -> list[HelpService
 
 def grant_consent(session, resident: User, helper_login: str, services) -> HelperConsent:
     """Let the community helper with this login act for `resident` in `services` (at least
-    one), replacing what an earlier consent to the same helper named. Committed."""
+    one), replacing what an earlier consent to the same helper named. One unit of work."""
     services = {HelpService(s) for s in services or ()}
     if not services:
         raise DomainError(
@@ -277,31 +358,31 @@ def grant_consent(session, resident: User, helper_login: str, services) -> Helpe
             field="services",
             code="no_service",
         )
-    helper = find_by_login(session, helper_login)
-    if helper is None or helper.id == resident.id or not helper.has_role(Role.COMMUNITY_HELPER):
-        raise NotFound(
-            _l("There is no community helper with that username or number"), field="helper"
+    with unit_of_work(session):
+        helper = find_by_login(session, helper_login)
+        if helper is None or helper.id == resident.id or not helper.has_role(Role.COMMUNITY_HELPER):
+            raise NotFound(
+                _l("There is no community helper with that username or number"), field="helper"
+            )
+        consent = session.scalar(
+            select(HelperConsent).where(
+                HelperConsent.resident_id == resident.id, HelperConsent.helper_id == helper.id
+            )
         )
-    consent = session.scalar(
-        select(HelperConsent).where(
-            HelperConsent.resident_id == resident.id, HelperConsent.helper_id == helper.id
-        )
-    )
-    if consent is None:
-        consent = HelperConsent(resident_id=resident.id, helper_id=helper.id)
-        session.add(consent)
-    consent.revoked_at, consent.granted_at = None, utcnow()
-    for service in HelpService:
-        setattr(consent, service.value, service in services)
-    session.commit()
+        if consent is None:
+            consent = HelperConsent(resident_id=resident.id, helper_id=helper.id)
+            session.add(consent)
+        consent.revoked_at, consent.granted_at = None, utcnow()
+        for service in HelpService:
+            setattr(consent, service.value, service in services)
     return consent
 
 
 def revoke_consent(session, resident: User, consent_id: int) -> HelperConsent:
-    """End one of `resident`'s consents (committed); anyone else's answers as missing."""
-    consent = session.get(HelperConsent, consent_id)
-    if consent is None or consent.resident_id != resident.id:
-        raise NotFound(_l("No such consent."))
-    consent.revoked_at = utcnow()
-    session.commit()
+    """End one of `resident`'s consents (one unit of work); anyone else's answers as missing."""
+    with unit_of_work(session):
+        consent = session.get(HelperConsent, consent_id)
+        if consent is None or consent.resident_id != resident.id:
+            raise NotFound(_l("No such consent."))
+        consent.revoked_at = utcnow()
     return consent

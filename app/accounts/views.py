@@ -32,14 +32,10 @@ def _login_key() -> str:
     return f"login:{login}"
 
 
-def _adopt_visitor_choices(user) -> None:
-    """A language or display mode chosen before signing in is kept after, if the account has none."""
-    cookie_locale = request.cookies.get(LOCALE_COOKIE)
-    if cookie_locale in current_app.config["PORTAL_LOCALES"] and user.locale == "zh_CN":
-        user.locale = cookie_locale
-    mode = visitor_display_mode()
-    if mode != DisplayMode.STANDARD and user.display_mode == DisplayMode.STANDARD:
-        user.display_mode = mode
+def _visitor_locale() -> str | None:
+    """The language a visitor chose with the language switch, if it is one of the portal's."""
+    locale = request.cookies.get(LOCALE_COOKIE)
+    return locale if locale in current_app.config["PORTAL_LOCALES"] else None
 
 
 def init_limits(app, limiter) -> None:
@@ -74,8 +70,9 @@ def login():
             g.login_failed = True
             form.form_errors.append(_("The mobile number, username or password is not right"))
         else:
-            _adopt_visitor_choices(user)
-            db.session.commit()
+            services.adopt_visitor_choices(
+                db.session, user, locale=_visitor_locale(), display_mode=visitor_display_mode()
+            )
             login_user(user)
             flash(_("You are signed in."), "success")
             return redirect(safe_next(request.args.get("next")))
@@ -119,16 +116,12 @@ def register():
                 phone=form.phone.data,
                 name=form.name.data,
                 password=form.password.data,
-                locale=request.cookies.get(LOCALE_COOKIE)
-                if request.cookies.get(LOCALE_COOKIE) in current_app.config["PORTAL_LOCALES"]
-                else "zh_CN",
+                locale=_visitor_locale() or "zh_CN",
                 display_mode=visitor_display_mode(),
             )
         except DomainError as error:
-            db.session.rollback()
             add_error(form, error)
         else:
-            db.session.commit()
             login_user(user)
             flash(_("Your account is ready. You are signed in."), "success")
             return redirect(url_for("accounts.profile"))
@@ -170,10 +163,8 @@ def profile():
                 register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"],
             )
         except DomainError as error:
-            db.session.rollback()
             add_error(form, error)
         else:
-            db.session.commit()
             flash(_("Your details are saved."), "success")
             response = redirect(url_for("accounts.profile"))
             response.set_cookie(LOCALE_COOKIE, user.locale, max_age=365 * 86400, samesite="Lax")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
-from app.db import commit_keeping_loaded
+from app.db import unit_of_work
 
 PAGE_SIZE = 50
 
@@ -21,7 +21,8 @@ def record(
     on_behalf_of=None,
     **details,
 ) -> AuditEntry:
-    """Add an audit entry to the current transaction, so it commits (or not) with the action.
+    """Add an audit entry to the caller's unit of work, so it commits (or not) with the action
+    it records. Called by services inside their unit; never commits by itself.
 
     `obj` is any model instance with an `id`; its table name is the object type.
     """
@@ -44,14 +45,14 @@ def record_access(
     session, staff, action: str, obj=None, *, resident_id: int | None = None, **details
 ) -> AuditEntry:
     """Record that `staff` read residents' personal data (a repair ticket, a bookings export, a
-    car park's plates), committed at once: the page writes nothing else, and the trace must
-    stay whatever happens next. One entry per page or file, never per row shown; `resident_id`
-    says whose data it was when it is one person's."""
+    car park's plates) as a small unit of work of its own, committed at once: the page writes
+    nothing else, and the trace must stay whatever happens next. What the page loaded stays
+    loaded (it goes on to show it). One entry per page or file, never per row shown;
+    `resident_id` says whose data it was when it is one person's."""
     if resident_id is not None:
         details["resident_id"] = resident_id
-    entry = record(session, staff, action, obj, **details)
-    commit_keeping_loaded(session)
-    return entry
+    with unit_of_work(session, keep_loaded=True):
+        return record(session, staff, action, obj, **details)
 
 
 def search(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request
 from flask_login import current_user
 
+from app.accounts.services import set_locale
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE
 from app.registry import role_workspaces, services
@@ -25,8 +26,7 @@ def set_language():
     if locale not in current_app.config["PORTAL_LOCALES"]:
         return redirect(target)
     if current_user.is_authenticated:
-        current_user.locale = locale
-        db.session.commit()
+        set_locale(db.session, current_user, locale)
     response = redirect(target)
     response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="Lax")
     return response

@@ -50,9 +50,7 @@ def list_notifications(args):
 @token_required
 def mark_read(notification_id):
     """Mark one message read."""
-    note = services.get_for_user(db.session, current_api_user().id, notification_id)
+    note = services.read(db.session, current_api_user().id, notification_id)
     if note is None:
         raise ApiError(404, "not_found", _l("No such message."))
-    services.mark_read(db.session, note)
-    db.session.commit()
     return note

@@ -1,10 +1,12 @@
-"""Delivering and reading inbox messages. Functions take a session; callers commit."""
+"""Delivering and reading inbox messages. Functions take a session. `notify` adds a message to
+the caller's unit of work (it is sent with the action, or not at all); marking messages read
+is a unit of its own."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from app.db import utcnow
+from app.db import unit_of_work, utcnow
 from app.notifications.models import Notification
 
 
@@ -18,7 +20,8 @@ def notify(
     params: dict | None = None,
     link: str | None = None,
 ) -> Notification:
-    """Queue a message for `user_id` in the current transaction.
+    """Queue a message for `user_id` in the caller's unit of work, so it is delivered if and only
+    if the action that caused it commits.
 
     `subject` and `body` are untranslated message ids (mark them with `N_`) with `%(name)s`
     placeholders filled from `params` when the message is displayed.
@@ -63,15 +66,22 @@ def get_for_user(session, user_id: int, notification_id: int) -> Notification | 
     )
 
 
-def mark_read(session, note: Notification) -> None:
-    if note.read_at is None:
-        note.read_at = utcnow()
+def read(session, user_id: int, notification_id: int) -> Notification | None:
+    """Open one of `user_id`'s messages: the message, now marked read (the first reading's time
+    is kept), or None if it is not theirs or not there."""
+    note = get_for_user(session, user_id, notification_id)
+    if note is not None and note.read_at is None:
+        with unit_of_work(session):
+            note.read_at = utcnow()
+    return note
 
 
 def mark_all_read(session, user_id: int) -> int:
-    result = session.execute(
-        update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
+    """Mark every unread message of `user_id` read; returns how many were unread."""
+    with unit_of_work(session):
+        result = session.execute(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=utcnow())
+        )
     return result.rowcount

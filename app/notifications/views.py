@@ -20,11 +20,9 @@ def inbox():
 @bp.route("/<int:notification_id>")
 @login_required
 def show(notification_id: int):
-    note = services.get_for_user(db.session, current_user.id, notification_id)
+    note = services.read(db.session, current_user.id, notification_id)
     if note is None:
         abort(404)
-    services.mark_read(db.session, note)
-    db.session.commit()
     return render_template("notifications/show.html", note=note)
 
 
@@ -32,6 +30,5 @@ def show(notification_id: int):
 @login_required
 def read_all():
     count = services.mark_all_read(db.session, current_user.id)
-    db.session.commit()
     flash(_("%(n)d messages marked as read.", n=count), "success")
     return redirect(url_for("notifications.inbox"))

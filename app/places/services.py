@@ -30,7 +30,7 @@ from sqlalchemy import func, select, update
 from app import clock
 from app.accounts.models import Role, User
 from app.audit.services import record
-from app.db import write_transaction
+from app.db import in_unit_of_work, unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
@@ -217,10 +217,16 @@ def set_home(
     The same home as the current claim changes nothing. A different one ends the current claim
     (its access ends now) and makes a new claim: verified at once when the estate's register
     names this household with the person's mobile number and `register_phone_match` is on
-    (HOUSEHOLD_REGISTER_TRUSTS_PHONE: only once sign-in numbers are verified), refused at once when the estate has a
-    register without this address, otherwise pending for the estate's managers, who are told.
-    Does not commit; the caller's transaction holds the whole change.
+    (HOUSEHOLD_REGISTER_TRUSTS_PHONE: only once sign-in numbers are verified), refused at once
+    when the estate has a register without this address, otherwise pending for the estate's
+    managers, who are told. One unit of work (the caller's, when it has one, as the profile
+    does): the old claim ends only if the new one is made.
     """
+    with unit_of_work(session):
+        return _set_home(session, user, estate_id, building, unit, room, register_phone_match)
+
+
+def _set_home(session, user, estate_id, building, unit, room, register_phone_match):
     # One change of home at a time per person: a second save waits here and then sees the
     # first one's claim (the partial unique index is the backstop).
     session.execute(select(User.id).where(User.id == user.id).with_for_update())
@@ -301,7 +307,8 @@ def _tell_managers(session, claim: HomeClaim) -> None:
 
 
 def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str = "") -> HomeClaim:
-    """Approve or refuse a pending claim (or end a verified one with approve=False). Commits.
+    """Approve or refuse a pending claim (or end a verified one with approve=False), telling the
+    resident and recording the decision in the same unit of work.
 
     Only the estate's property managers may; a claim already decided by someone else a moment
     ago is refused with a message rather than decided twice (guarded update).
@@ -312,7 +319,12 @@ def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str 
         raise DomainError(
             _l("Say why you refuse: the resident is told"), field="reason", code="reason_needed"
         )
-    write_transaction(session)
+    with unit_of_work(session):
+        _decide(session, manager, claim, approve, reason)
+    return claim
+
+
+def _decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str) -> None:
     allowed = (ClaimStatus.PENDING,) if approve else CURRENT_CLAIM_STATES
     target = (
         ClaimStatus.VERIFIED
@@ -326,7 +338,6 @@ def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str 
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        session.rollback()
         raise Conflict(_l("This claim was already decided. Reload the page."), code="claim_decided")
     session.refresh(claim)
     if approve:
@@ -370,8 +381,6 @@ def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str 
         household=claim.household_id,
         claimant=claim.user_id,
     )
-    session.commit()
-    return claim
 
 
 def last_decision(session, user: User) -> HomeClaim | None:
@@ -453,9 +462,11 @@ def import_households(
     """Load a household register (CSV: town,estate,building,unit,room[,phone]; estates and towns
     by their Chinese or English name). Every row is answered; nothing is written when any row
     has an error or with `dry_run`. Re-importing the same file changes nothing. With
-    `register_phone_match`, pending claims that a row's phone confirms are verified."""
-    from app.accounts.services import normalize_phone
+    `register_phone_match`, pending claims that a row's phone confirms are verified.
 
+    Its own unit of work, never part of a caller's: it may have to discard all it wrote."""
+    if in_unit_of_work(session):
+        raise RuntimeError("import_households cannot join another unit of work")
     try:
         text_ = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -484,9 +495,29 @@ def import_households(
         estates[(estate.town_id, estate.name_zh)] = estates[
             (estate.town_id, estate.name_en.lower())
         ] = estate
+    try:
+        with unit_of_work(session):
+            outcomes = _import_rows(session, reader, towns, estates, register_phone_match)
+            if dry_run or any(o.outcome == "error" for o in outcomes):
+                raise _Discarded(outcomes)  # the unit rolls back every row's writes
+    except _Discarded as discarded:
+        return discarded.outcomes
+    return outcomes
+
+
+class _Discarded(Exception):
+    """Ends an import's unit of work without keeping it (a dry run, or a row with an error)."""
+
+    def __init__(self, outcomes: list[RowOutcome]):
+        super().__init__("import discarded")
+        self.outcomes = outcomes
+
+
+def _import_rows(session, reader, towns, estates, register_phone_match) -> list[RowOutcome]:
+    from app.accounts.services import normalize_phone
+
     outcomes: list[RowOutcome] = []
     seen: set = set()
-    write_transaction(session)
     for row in reader:
         line = reader.line_num
         values = {k: (v or "").strip() for k, v in row.items() if k}
@@ -561,10 +592,6 @@ def import_households(
             if register_phone_match:
                 _verify_by_register(session, household, phone)
         outcomes.append(RowOutcome(line, outcome))
-    if dry_run or any(o.outcome == "error" for o in outcomes):
-        session.rollback()
-    else:
-        session.commit()
     return outcomes
 
 

@@ -69,7 +69,6 @@ def decide(claim_id: int):
             reason=form.reason.data or "",
         )
     except DomainError as error:
-        db.session.rollback()
         flash(str(error), "error")
     else:
         address = f"{claim.household.estate.name} {claim.household.address}"
