@@ -188,36 +188,38 @@ def _register_error_pages(app: Flask) -> None:
     def close_session(_exc):
         """Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order). Closing
         the session sends ROLLBACK; if the database went away after the page was rendered, that
-        raises and the finished page would become a 500. Invalidate the dead connection instead
-        (the pool replaces it) and let the answer stand."""
+        raises and the finished page would become a 500. Let the answer stand, and invalidate
+        the connection whose ROLLBACK failed, so the pool opens a new one. SQLAlchemy does that
+        itself when the driver reports the connection lost, but not otherwise; and the failed
+        close has already detached the connection from the session (`Session.invalidate()` then
+        finds nothing), so it is taken from the transaction before closing."""
+        transaction = db.session().get_transaction() if db.session.registry.has() else None
         try:
             db.session.remove()
         except OperationalError:
             log.warning("database connection lost while closing the session")
-            try:
-                db.session().invalidate()
-            except Exception:  # nothing more can be done for this connection; say so (bandit B110)
-                log.debug("could not invalidate the lost connection", exc_info=True)
+            for connection in transaction.connections if transaction is not None else ():
+                if not connection.closed:
+                    connection.invalidate()  # no I/O: the pool discards it and reconnects
             db.session.registry.clear()
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error):
         """The database is unreachable (restarting, failing over): a clear "try again" answer,
         never a stack trace. The session's connections are invalidated rather than rolled back
-        (a ROLLBACK on a dead connection raises again, in this handler or at teardown); the pool
-        pre-pings connections, so the next request reconnects by itself."""
+        (a ROLLBACK on a dead connection raises again, in this handler or at teardown), so the
+        pool replaces them: the next request reconnects by itself, with or without pre-ping, and
+        whether or not the driver reported the connection lost (tests/test_resilience.py)."""
         log.error("database unavailable: %s", error.orig if hasattr(error, "orig") else error)
         from flask import g
 
         g.database_down = True  # templates skip their own queries (inbox count, banners)
-        if (
-            "_login_user" not in g
-        ):  # the failure may have been loading the user: show the page as to a visitor
+        if "_login_user" not in g:
+            # The failure may have been loading the user: show the page as to a visitor.
             g._login_user = app.login_manager.anonymous_user()
-        try:
-            db.session().invalidate()  # the Session itself: scoped_session does not proxy invalidate()
-        except Exception:  # nothing more can be done for this connection; the pool replaces it
-            log.warning("could not invalidate the session's connection", exc_info=True)
+        # On the Session itself (scoped_session does not proxy invalidate()). It does no I/O on
+        # the dead connection, so it cannot fail the way a ROLLBACK would.
+        db.session().invalidate()
         if is_api_request():
             from app.api import GENERIC_MESSAGES, error_response
 

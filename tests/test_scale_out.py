@@ -5,7 +5,8 @@ rate-limit counters in Redis, the sweep on every node. These tests start real pr
   pool: never over capacity, the ledger balances;
 - a worker killed with SIGKILL in the middle of a booking rush leaves no half-written booking;
 - PostgreSQL stopped and started under load: clear "try again" answers meanwhile, then the node
-  recovers by itself (pool pre-ping), no restart, no stack trace;
+  recovers by itself, no restart, no stack trace: the app invalidates every lost connection
+  (without pool pre-ping, and even when the driver does not report the loss);
 - the sweep run by two nodes at once sends each escalation once;
 - rate limits hold across nodes when their counters live in Redis (and, as the control shows,
   do not with per-process memory).
@@ -89,8 +90,9 @@ def node_env(url: str, **extra) -> dict:
 
 
 @contextlib.contextmanager
-def node(url: str, workers: int = 2, **extra):
-    """One app node: gunicorn on a loopback port. Yields (port, process)."""
+def node(url: str, workers: int = 2, *, target: str = "wsgi:app", stderr=None, **extra):
+    """One app node: gunicorn serving `target` on a loopback port, its log to `stderr` (a file;
+    inherited by default). Yields (port, process)."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -109,11 +111,12 @@ def node(url: str, workers: int = 2, **extra):
             "5",
             "--bind",
             f"127.0.0.1:{port}",
-            "wsgi:app",
+            target,
         ],
         cwd=ROOT,
         env=node_env(url, **extra),
         start_new_session=True,
+        stderr=stderr,
     )
     try:
         deadline = time.monotonic() + 60
@@ -426,12 +429,16 @@ def test_sigkill_of_a_worker_mid_rush_leaves_the_books_balanced(database):
 
 
 def test_postgres_restart_under_load_is_survived():
+    """The node runs without pool pre-ping, on a driver that never reports a lost connection
+    (tests/restart_node.py): it recovers only because the app invalidates the connections the
+    restart killed, which its log shows."""
     import tempfile
 
     base = Path(
         tempfile.mkdtemp(prefix="portal-pg-restart-")
     )  # its own server: this one gets stopped
     server = pg.PostgresServer(base).start()
+    log = (base / "node.log").open("w+")
     try:
         url = server.create_database("restart")
         migrate_to_head(url)
@@ -439,7 +446,13 @@ def test_postgres_restart_under_load_is_survived():
         make_venue(app, capacity=5)
         # Four loops on one address read the venue list far faster than a person: this test is
         # about the outage, not the per-address limit on anonymous lists (tested on its own).
-        with node(url, workers=1, PUBLIC_LIST_RATE="1000000 per minute") as (port, _):
+        with node(
+            url,
+            workers=1,
+            target="tests.restart_node:app",
+            stderr=log,
+            PUBLIC_LIST_RATE="1000000 per minute",
+        ) as (port, _):
             answers, stop = [], threading.Event()
 
             def load():
@@ -481,7 +494,10 @@ def test_postgres_restart_under_load_is_survived():
             stop.set()
             for t in threads:
                 t.join(timeout=30)
+        log.seek(0)
+        node_log = log.read()
     finally:
+        log.close()
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
     during = [(s, raw) for at, s, raw in answers if stopped_at < at < restarted_at]
@@ -493,6 +509,10 @@ def test_postgres_restart_under_load_is_survived():
             text = raw.decode()
             assert "Traceback" not in text and "OperationalError" not in text and "<html" in text
     assert after and all(s == 200 for s in after), after[:20]
+    # The connections the restart killed were replaced because the app invalidated them; no
+    # pre-ping and no driver report did it (tests/restart_node.py turns both off).
+    assert "connection invalidated by the app" in node_log, node_log[-2000:]
+    assert "connection invalidated by OperationalError" not in node_log
 
 
 def _overdue_tickets(app, n: int):
