@@ -45,7 +45,8 @@ def current_holder(service: HelpService | str) -> User:
     if service not in consented_services(db.session, current_user, resident):
         raise Forbidden(
             _l(
-                "%(name)s has not given you consent for %(service)s. Stop acting for them to use it yourself."
+                "%(name)s has not given you consent for %(service)s. Stop acting for them to "
+                "use it yourself."
             ),
             code="no_consent",
             name=resident.name,
@@ -61,7 +62,8 @@ def own_only() -> User:
     if resident is not None:
         raise Forbidden(
             _l(
-                "Only %(name)s can see this page themselves; helpers never see it. Stop acting for them to see your own."
+                "Only %(name)s can see this page themselves; helpers never see it. Stop acting "
+                "for them to see your own."
             ),
             code="private",
             name=resident.name,

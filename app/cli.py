@@ -1,5 +1,5 @@
-"""Command-line tools: `flask --app wsgi create-user | create-token | seed-demo` (and Flask-Migrate's
-`db upgrade`)."""
+"""Command-line tools: `flask --app wsgi create-user | create-token | seed-demo | sweep | import`
+(and Flask-Migrate's `db upgrade`). Commands call services, which open their own units of work."""
 
 from __future__ import annotations
 

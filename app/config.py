@@ -78,7 +78,8 @@ class Config:
     # a handful of small, huge-dimension PNGs do not).
     UPLOAD_PIXEL_BUDGET = int(_env("UPLOAD_PIXEL_BUDGET", "100000000"))
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none, the
-    # client address is the socket's). Set to the number of proxies, or anyone can pick their address.
+    # client address is the socket's). Set to the number of proxies, or anyone can pick their
+    # address.
     TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
     # How many processes serve the app: gunicorn workers per node (gunicorn reads WEB_CONCURRENCY
     # as its default --workers) times nodes. memory:// rate limits are refused in production if > 1.

@@ -80,7 +80,7 @@ def seed_frame(session) -> None:
 
 def _seed_frame(session) -> None:
     towns = {t.code: t for t in session.scalars(select(Town))}
-    for code, zh, en, lat, lng in TOWNS:
+    for code, zh, en, _lat, _lng in TOWNS:
         if code not in towns:
             towns[code] = Town(code=code, name_zh=zh, name_en=en)
             session.add(towns[code])

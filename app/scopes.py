@@ -31,7 +31,8 @@ def resolve_scope(session, scope: str):
             code="invalid_scope",
             kinds=", ".join(scope_kinds()),
         )
-    # An id past what the column holds names nothing (PostgreSQL refused the lookup: tests/test_fuzz.py).
+    # An id past what the column holds names nothing (PostgreSQL refused the lookup:
+    # tests/test_fuzz.py).
     obj = session.get(model, int(raw_id)) if int(raw_id) <= MAX_INT else None
     if obj is None:
         raise NotFound(_l("There is no %(kind)s with id %(id)s"), kind=kind, id=raw_id)

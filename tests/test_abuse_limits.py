@@ -202,7 +202,8 @@ def test_one_idempotency_key_for_a_venue_booking_then_a_parking_reservation_is_a
     assert refused.status_code == 422, refused.get_data(as_text=True)[:500]
     assert refused.json["error"] == {
         "code": "idempotency_key_reused",
-        "message": "This Idempotency-Key was already used for a different booking. Send a new key for each new booking.",
+        "message": "This Idempotency-Key was already used for a different booking. "
+        "Send a new key for each new booking.",
     }
     other = client.post(
         "/api/v1/bookings",
@@ -390,7 +391,10 @@ def test_fee_quotes_are_limited_per_account_across_addresses(
         f"/parking/quote?car_park={park}&entry_day-year=2026&entry_day-month=12&entry_day-day=1"
         "&entry_time=09:00&exit_day-year=2026&exit_day-month=12&exit_day-day=1&exit_time=11:00"
     )
-    api = f"/api/v1/parking/quote?carpark_id={park}&entry=2026-12-01T09:00:00%2B08:00&exit=2026-12-01T11:00:00%2B08:00"
+    api = (
+        f"/api/v1/parking/quote?carpark_id={park}"
+        "&entry=2026-12-01T09:00:00%2B08:00&exit=2026-12-01T11:00:00%2B08:00"
+    )
     first = from_address(limited_app.test_client(), "10.0.0.1")
     assert first.get(api, headers=headers).status_code == 200
     second = from_address(limited_app.test_client(), "10.0.0.2")

@@ -13,9 +13,10 @@ How to read it
   `venue_admin` (no scope: every venue), `district_supervisor`, `service_desk` (verifies plates)
   and `administrator` are district-wide.
 * Objects (the `world` fixture): the resident's venue booking, waitlist entry, helper consent,
-  calendar feed, inbox message, vehicle (a claim waiting with its licence photo), parking reservation, off-peak contract and its charge,
-  and repair ticket with a photo; and the venue, space, slot, car park, sharing window, estate,
-  company, closure and venue photo they belong to. Every URL argument is filled from them
+  calendar feed, inbox message, vehicle (a claim waiting with its licence photo), parking
+  reservation, off-peak contract and its charge, and repair ticket with a photo; and the venue,
+  space, slot, car park, sharing window, estate, company, closure and venue photo they belong
+  to. Every URL argument is filled from them
   (`by_endpoint` where one name means different objects, e.g. `reference`, else `by_name`).
 * Rows: one per "METHOD /rule" (finer than one per endpoint: an endpoint with two rules, like
   the new and edit addresses of a sharing window, has a row for each). Only `static` is left out

@@ -167,7 +167,6 @@ def test_api_fuzz(app, session, api_world):
             operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
             operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
         )
-        role = "operator" if operation.path.endswith("/parking/events") else "resident"
 
         @settings(max_examples=API_EXAMPLES_PER_OPERATION, **FUZZ_SETTINGS)
         @given(case=strategy, data=st.data())
@@ -184,13 +183,16 @@ def test_api_fuzz(app, session, api_world):
                     for name in list(container or ()):
                         if name in real and data.draw(st.booleans(), label=f"real {name}"):
                             container[name] = data.draw(real[name], label=name)
+            # The case's own operation (not the loop variable: `run` is a closure in the loop).
+            label = case.operation.label
+            role = "operator" if case.operation.path.endswith("/parking/events") else "resident"
             headers = {}
             # With the token mostly, so that token routes get past 401; now and then without.
             if data.draw(st.sampled_from(["token"] * 9 + ["without"]), label="auth") == "token":
                 headers["Authorization"] = f"Bearer {api_world['tokens'][role]}"
             response = case.call(session=client, headers=headers)
-            sent[operation.label] = sent.get(operation.label, 0) + 1
-            key = (operation.label, response.status_code)
+            sent[label] = sent.get(label, 0) + 1
+            key = (label, response.status_code)
             statuses[key] = statuses.get(key, 0) + 1
             case.validate_response(response, checks=checks, headers=headers)
 

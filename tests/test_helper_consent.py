@@ -10,8 +10,10 @@ from app.accounts.services import can_act_for, consented_services, grant_consent
 from app.errors import DomainError, Forbidden, NotFound
 from repairs.models import Category
 from repairs.services import access, tickets
+from tests import test_repairs
 from tests.conftest import login, submit
-from tests.test_repairs import world  # noqa: F401  (the repairs fixture: an estate, a resident with a home)
+
+world = test_repairs.world  # the repairs fixture: an estate, a resident with a home
 
 
 def test_consent_is_per_service(session, make_user):
@@ -160,7 +162,7 @@ def test_private_repair_reports_need_repairs_consent(session, world, make_user):
 
 def test_a_helper_without_repairs_consent_cannot_open_a_private_report(
     client, session, world, make_user
-):  # noqa: F811
+):
     resident = world["resident"]
     ticket = tickets.report(
         session, resident, resident, category=Category.WATER, description="卫生间漏水"

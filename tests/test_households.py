@@ -92,7 +92,8 @@ def test_typing_a_neighbours_address_shows_nothing_of_their_home(app, session, w
     assert "Waiting for your property manager to confirm" in client.get("/profile").get_data(
         as_text=True
     )
-    # Not listed, not shown, photos and joining refused: exactly as for a report that does not exist.
+    # Not listed, not shown, photos and joining refused: exactly as for a report that does not
+    # exist.
     page = client.get("/repairs/report").get_data(as_text=True)
     assert (
         report.reference not in page

@@ -234,17 +234,20 @@ def make_venue(app, capacity: int, court_slots: int = 0):
         db.session.commit()
         materialise(db.session, venue)
         tomorrow = clock.today() + timedelta(days=1)
-        slots = lambda space: list(
-            db.session.scalars(
-                select(CapacityBucket.id)
-                .where(
-                    CapacityBucket.resource_id == space.resource_id,
-                    CapacityBucket.starts_at >= clock.at(tomorrow, 0),
-                    CapacityBucket.starts_at < clock.at(tomorrow, 24 * 60),
+
+        def slots(space):
+            return list(
+                db.session.scalars(
+                    select(CapacityBucket.id)
+                    .where(
+                        CapacityBucket.resource_id == space.resource_id,
+                        CapacityBucket.starts_at >= clock.at(tomorrow, 0),
+                        CapacityBucket.starts_at < clock.at(tomorrow, 24 * 60),
+                    )
+                    .order_by(CapacityBucket.starts_at)
                 )
-                .order_by(CapacityBucket.starts_at)
             )
-        )
+
         result = slots(hall), slots(court)
         db.engine.dispose()
         return result
@@ -294,7 +297,8 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
         db.session.commit()
         materialise_pool(db.session, park)
         park_id = park.id
-        # the API reserves only for the driver's own vehicles: each resident claims the plate they send
+        # the API reserves only for the driver's own vehicles: each resident claims the plate
+        # they send
         from app.accounts.models import User
         from parking.services import vehicles
 
@@ -308,7 +312,10 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
 
         arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60).isoformat()
         db.engine.dispose()
-    auth = lambda i: {"Authorization": f"Bearer {tokens[i]}"}
+
+    def auth(i):
+        return {"Authorization": f"Bearer {tokens[i]}"}
+
     with node(database) as (port_a, _), node(database) as (port_b, _):
         ports = (port_a, port_b)
         # a general slot with 5 places
@@ -625,7 +632,8 @@ def redis_server():
     if not Path(REDIS).exists():
         if CI:
             pytest.fail(
-                "redis-server is missing; CI must run the scale-out tests (apt-get install redis-server)"
+                "redis-server is missing; CI must run the scale-out tests "
+                "(apt-get install redis-server)"
             )
         pytest.skip("redis-server is missing (apt-get install redis-server)")
     port = _free_port()

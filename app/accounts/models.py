@@ -96,7 +96,9 @@ class User(UserMixin, db.Model):
         "HomeClaim",
         uselist=False,
         viewonly=True,
-        primaryjoin="and_(User.id == HomeClaim.user_id, HomeClaim.status.in_(['pending', 'verified']))",
+        primaryjoin=(
+            "and_(User.id == HomeClaim.user_id, HomeClaim.status.in_(['pending', 'verified']))"
+        ),
     )
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -257,7 +259,9 @@ HELP_SERVICE_SCOPES = {
         "Book, cancel and accept waitlist offers at venues; see your venue bookings."
     ),
     HelpService.PARKING: _l(
-        "Reserve and cancel parking spaces and sign or cancel off-peak contracts for your registered plates; see those reservations and contracts. Not your wallet, payments or where your car has parked."
+        "Reserve and cancel parking spaces and sign or cancel off-peak contracts for your "
+        "registered plates; see those reservations and contracts. Not your wallet, payments or "
+        "where your car has parked."
     ),
     HelpService.REPAIRS: _l(
         "Report repairs for your home and follow your reports, including private ones."

@@ -88,7 +88,8 @@ def find_by_login(session, login: str) -> User | None:
 
 
 def authenticate(session, login: str, password: str) -> User | None:
-    """The active user whose login and password match, else None (without saying which was wrong)."""
+    """The active user whose login and password match, else None (without saying which was
+    wrong)."""
     user = find_by_login(session, login)
     if user is None or not user.active or not user.check_password(password or ""):
         return None

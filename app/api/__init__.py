@@ -75,7 +75,8 @@ class PortalParser(FlaskParser):
             source = req.form if location == "form" else req.args
             found = {}
             for key, value in source.items(multi=True):
-                found.update({key: problem for problem in text.problems({key: value}).values()})
+                for problem in text.problems({key: value}).values():
+                    found[key] = problem
             found.update(
                 {key: [str(text.CONTROL_MESSAGE)] for key in getattr(source, "had_nul", ())}
             )
@@ -174,8 +175,8 @@ def init_app(app) -> PortalApi:
         spec_kwargs={
             "info": {
                 "description": (
-                    "The JSON side of citizen-portal's services. Authenticate with a personal token: "
-                    "`Authorization: Bearer <token>`. Errors are always "
+                    "The JSON side of citizen-portal's services. Authenticate with a personal "
+                    "token: `Authorization: Bearer <token>`. Errors are always "
                     '`{"error": {"code": ..., "message": ...}}`, the message in the language asked '
                     "for with Accept-Language (zh-CN by default)."
                 )

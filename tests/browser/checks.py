@@ -33,7 +33,8 @@ _VISIBLE_TARGETS_JS = """
     if (style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
     const r = el.getBoundingClientRect();
     if (r.right <= 0 || r.bottom <= 0 || (r.width <= 1 && r.height <= 1)) continue;
-    out.push({tag: el.tagName.toLowerCase(), text: (el.innerText || el.value || el.name || '').trim().slice(0, 40),
+    out.push({tag: el.tagName.toLowerCase(),
+              text: (el.innerText || el.value || el.name || '').trim().slice(0, 40),
               width: Math.round(r.width * 10) / 10, height: Math.round(r.height * 10) / 10});
   }
   return out;
@@ -53,7 +54,8 @@ _TEXT_SIZES_JS = """
     const style = getComputedStyle(el);
     if (style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
     const r = el.getBoundingClientRect();
-    if (r.width <= 1 || r.height <= 1 || r.right <= 0 || r.bottom <= 0) continue;  // visually hidden
+    // visually hidden
+    if (r.width <= 1 || r.height <= 1 || r.right <= 0 || r.bottom <= 0) continue;
     const size = parseFloat(style.fontSize);
     const lh = style.lineHeight === 'normal' ? 1.2 : parseFloat(style.lineHeight) / size;
     out.push({text: text.slice(0, 40), tag: el.tagName.toLowerCase(), size: size,
@@ -100,7 +102,8 @@ _FOCUS_STATE_JS = """
   return {key: el.dataset.tabStop || null, tag: el.tagName.toLowerCase(),
           text: (el.innerText || el.value || el.name || '').trim().slice(0, 40),
           visibleIndicator: outline || ring, covered: covered,
-          inViewport: r.bottom > 0 && r.top < window.innerHeight && r.right > 0 && r.left < window.innerWidth};
+          inViewport: r.bottom > 0 && r.top < window.innerHeight &&
+                      r.right > 0 && r.left < window.innerWidth};
 }
 """
 
@@ -122,7 +125,8 @@ def axe_violations(page) -> list[str]:
 
 def small_targets(page, minimum: int = ELDERLY_TARGET_PX) -> list[str]:
     return [
-        f"target {t['tag']} '{t['text']}' is {t['width']}x{t['height']}px, under {minimum}x{minimum}"
+        f"target {t['tag']} '{t['text']}' is {t['width']}x{t['height']}px, "
+        f"under {minimum}x{minimum}"
         for t in page.evaluate(_VISIBLE_TARGETS_JS)
         if t["width"] < minimum - 0.5 or t["height"] < minimum - 0.5
     ]

@@ -128,9 +128,11 @@ def test_the_audit_catches_a_bad_page(open_page, live_server):
         const b = document.createElement('button');
         b.style.cssText = 'width:20px;height:20px;min-width:0;min-height:0;font-size:10px;'
                         + 'outline:none!important;box-shadow:none!important;padding:0';
-        b.id = 'bad'; b.addEventListener('focus', () => b.style.setProperty('box-shadow','none','important'));
+        b.id = 'bad';
+        b.addEventListener('focus', () => b.style.setProperty('box-shadow','none','important'));
         document.querySelector('main').appendChild(b);
-        const p = document.createElement('p'); p.textContent = 'tiny'; p.style.cssText = 'font-size:12px';
+        const p = document.createElement('p');
+        p.textContent = 'tiny'; p.style.cssText = 'font-size:12px';
         document.querySelector('main').appendChild(p);
     }""")
     problems = audit_page(page, elderly=True)
