@@ -264,6 +264,7 @@ class Figures:
     cpu_ms: dict
     connections_opened: int = 0
     connections_open: int = 0
+    warmup: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -277,6 +278,7 @@ class Figures:
             "rps": self.rps,
             "requests": self.requests,
             "seconds": self.seconds,
+            "warmup": self.warmup,
             "errors": self.failures,
             "statuses": self.statuses,
             "p50_ms": self.p50_ms,
@@ -358,12 +360,14 @@ def measure(
             "warmup": settings.warmup,
             "seconds": settings.seconds,
             **plan,
+            "users": users,
+            "max_warmup": 120,
             "result": str(result),
             "cpu": {"app": server.pid, "db": cluster.postmaster},
         }
         plan_path = Path(tmp) / "plan.json"
         plan_path.write_text(json.dumps(plan))
-        limit = 600 if plan.get("until_done") else plan["warmup"] + plan["seconds"] + 30
+        limit = 600 if plan.get("until_done") else plan["max_warmup"] + plan["seconds"] + 30
         watch = _ConnectionWatch(cluster, server.database, result)
         watch.start()
         proc = subprocess.run(
@@ -385,8 +389,10 @@ def measure(
                 "--only-summary",
                 "--loglevel",
                 "ERROR",
+                # a rush lets the requests in flight finish (their places are counted); a timed
+                # window has ended when locust quits, so nothing is waited for
                 "--stop-timeout",
-                "10",
+                "10" if plan.get("until_done") else "0",
             ],
             cwd=ROOT,
             env={**os.environ, "BENCH_PLAN": str(plan_path)},
@@ -411,6 +417,7 @@ def measure(
         cpu_ms=data["cpu_ms"],
         connections_opened=watch.opened,
         connections_open=watch.open,
+        warmup=data.get("warmup", 0.0),
     )
     print(figures.line(), flush=True)
     return figures

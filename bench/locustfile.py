@@ -2,12 +2,14 @@
 
     BENCH_PLAN=plan.json python -m locust -f bench/locustfile.py --headless -u 64 -r 64 --host ...
 
-Timing: users start at once and run `warmup` seconds unmeasured (warm workers, a warm pool);
-then the stats are reset and the measured window of `seconds` runs; at its end the figures are
-written to the plan's `result` file and locust quits. A plan with `until_done` (the rush) has no
-warm-up and measures until every target is sold out. Around the window the CPU time of each
-tier is read from /proc (bench/cpu.py), and marker files `<result>.start` / `<result>.end` tell
-the harness when to read PostgreSQL's connection counters.
+Timing: users start at once and run unmeasured for `warmup` seconds and until every user has
+had an answer (warm workers, a warm pool, warm caches: a page whose first computation takes
+longer than the warm-up would otherwise put its cold start into the window; at most
+`max_warmup` seconds); then the stats are reset and the measured window of `seconds` runs; at
+its end the figures are written to the plan's `result` file and locust quits. A plan with
+`until_done` (the rush) has no warm-up and measures until every target is sold out. Around the
+window the CPU time of each tier is read from /proc (bench/cpu.py), and marker files
+`<result>.start` / `<result>.end` tell the harness when to read PostgreSQL's connection counters.
 
 Plan kinds:
 - "get": GET one of `paths` (each user starts at a different one) with `headers`.
@@ -44,6 +46,8 @@ STATUSES: dict[int, int] = {}
 OPEN = list(PLAN.get("targets", []))
 COUNTER = itertools.count()
 WINDOW: dict = {}
+ANSWERED: set = set()  # users that have had at least one answer
+DONE: set = set()  # users that have stopped, having nothing left to do
 
 
 def _count(status: int) -> None:
@@ -58,7 +62,7 @@ def _begin_window(environment) -> None:
     open(PLAN["result"] + ".start", "w").close()
 
 
-def _end_window(environment) -> None:
+def _end_window(environment, quit_: bool = True) -> None:
     """Write the window's figures (once), then quit from a fresh greenlet: quitting from inside
     a user's own greenlet would leave locust waiting for its timer."""
     if "ended" in WINDOW or "started" not in WINDOW:
@@ -68,6 +72,7 @@ def _end_window(environment) -> None:
     total = environment.runner.stats.total
     figures = {
         "seconds": WINDOW["ended"] - WINDOW["started"],
+        "warmup": WINDOW.get("warmup", 0.0),
         "requests": total.num_requests,
         "failures": total.num_failures,
         "statuses": dict(STATUSES),
@@ -79,14 +84,19 @@ def _end_window(environment) -> None:
     with open(PLAN["result"], "w") as out:
         json.dump(figures, out)
     open(PLAN["result"] + ".end", "w").close()
-    gevent.spawn(environment.runner.quit)
+    if quit_:
+        gevent.spawn(environment.runner.quit)
 
 
 def _control(environment) -> None:
     if PLAN.get("until_done"):
         _begin_window(environment)
         return
+    started = time.monotonic()
     gevent.sleep(PLAN.get("warmup", 0))
+    while len(ANSWERED) < PLAN["users"] and time.monotonic() - started < PLAN["max_warmup"]:
+        gevent.sleep(0.1)
+    WINDOW["warmup"] = time.monotonic() - started
     _begin_window(environment)
     gevent.sleep(PLAN["seconds"])
     _end_window(environment)
@@ -95,6 +105,19 @@ def _control(environment) -> None:
 @events.test_start.add_listener
 def _start(environment, **kwargs):
     gevent.spawn(_control, environment)
+
+
+@events.test_stop.add_listener
+def _stop(environment, **kwargs):
+    _end_window(environment, quit_=False)  # stopped by locust's time limit: figures so far
+
+
+def _user_done(user) -> None:
+    """A user with nothing left to do stops; when every user has, the run is over."""
+    DONE.add(user.n)
+    if len(DONE) >= PLAN["users"]:
+        _end_window(user.environment)
+    user.stop()
 
 
 class BenchUser(FastHttpUser):
@@ -141,7 +164,10 @@ class BenchUser(FastHttpUser):
 
     @task
     def work(self):
-        kind = PLAN["kind"]
+        self._work(PLAN["kind"])
+        ANSWERED.add(self.n)
+
+    def _work(self, kind: str) -> None:
         if kind == "get":
             path = next(self.paths)
             with self.client.get(
@@ -157,20 +183,20 @@ class BenchUser(FastHttpUser):
         elif kind == "sequence":
             step = next(self.sequence, None)
             if step is None:  # this user has used every plate at every time: nothing left
-                self.stop()
+                _user_done(self)
                 return
             plate, arrival = step
             self._post({**PLAN["body"], "plate": plate, "arrive_at": arrival})
         elif kind == "rush":
             if not OPEN:
                 _end_window(self.environment)
-                self.stop()
+                _user_done(self)
                 return
             choices = (
                 [t for t in OPEN if t not in self.tried] if PLAN.get("once_per_target") else OPEN
             )
             if not choices:  # this user has an answer for every target still open
-                self.stop()
+                _user_done(self)
                 return
             target = choices[self.n % len(choices)]
             if self._post(self._target_body(target)) in (200, 201, 409):
