@@ -20,6 +20,7 @@ from bench.harness import RESULTS, ROOT, summary
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 BEFORE = ROOT / "bench" / "before.json"
 TIERS = ("app", "db", "load")
+FULL = {"seconds": 10, "rounds": 2, "tickets": 1_000_000}  # `make bench`'s defaults
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ ROWS = (
         "booking, 10 hot slots, 64 clients (`POST /api/v1/bookings`)",
         "insert",
         {"ratio": 0.5, "rps": 500, "p99_ms": 250},
-        "0.08x (steady booking)",
+        "0.08x, steady booking",
     ),
     Row(
         "booking",
@@ -54,7 +55,7 @@ ROWS = (
         "availability API (`GET /api/v1/venues/<id>/availability`)",
         "page",
         {"ratio": 0.4},
-        "~0.05x (issue 11)",
+        "~0.05x, issue 11",
     ),
     Row(
         "booking",
@@ -70,7 +71,7 @@ ROWS = (
         "parking reservation, large pool (`POST /api/v1/parking/reservations`)",
         "insert",
         {"ratio": 0.4},
-        "0.08x (rush)",
+        "0.08x, rush",
     ),
     Row("parking", "parking_feed", "parking open data feed", "page", None, "0.22x"),
     Row("repairs", "repairs_queue", "manager queue", "page", {"ratio": 0.3}, "0.12x"),
@@ -203,6 +204,19 @@ def table(results: dict, before: dict | None) -> list[str]:
     return lines
 
 
+def few_requests(results: dict, least: int = 200) -> list[str]:
+    """A warning for figures resting on too few requests for their percentiles to mean much."""
+    few = [
+        f"{row.key} ({f['requests']})"
+        for (group, key), f in figures_of(results).items()
+        for row in ROWS
+        if row.group == group and row.key == key and f["requests"] < least
+    ]
+    if not few:
+        return []
+    return [f"Few requests measured (percentiles unreliable): {', '.join(few)}.", ""]
+
+
 def checks(results: dict) -> list[str]:
     lines = []
     booking = results.get("booking", {}).get("rush")
@@ -296,18 +310,30 @@ def render(results: dict, before: dict | None) -> str:
     if not results:
         return "No results yet: run `make bench`."
     meta = next(iter(results.values()))["meta"]
-    load_avg = meta.get("load_average", {})
+    load_avg = {when: f"{values[0]:.1f}" for when, values in meta.get("load_average", {}).items()}
+    tickets = results.get("repairs", {}).get("tickets", FULL["tickets"])
+    smoke = (
+        meta["seconds"] < FULL["seconds"]
+        or meta["rounds"] < FULL["rounds"]
+        or tickets < FULL["tickets"]
+    )
     lines = [
+        *(
+            ["**Smoke run**: shorter than `make bench`'s defaults; not figures to compare.", ""]
+            if smoke
+            else []
+        ),
         f"Measured {meta['date']} on {meta['machine']}, PostgreSQL 15, gunicorn "
         f"({meta['gunicorn']}), locust headless on the same machine (loopback); "
         f"{meta['clients']} clients; each figure the median of {meta['rounds']} run(s) of "
         f"{meta['seconds']:g} s after a {meta['warmup']:g} s warm-up; load average "
-        f"{load_avg.get('start', ['?'])[0]} at the start, {load_avg.get('end', ['?'])[0]} at the "
+        f"{load_avg.get('start', '?')} at the start, {load_avg.get('end', '?')} at the "
         "end. CPU ms/req: CPU time of the tier during the measured window / requests completed "
         "in it.",
         "",
         *table(results, before),
         "",
+        *few_requests(results),
         *checks(results),
         "",
         *connections(results),
