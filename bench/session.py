@@ -81,6 +81,13 @@ class Session:
         self._stack = ExitStack()
 
     def __enter__(self) -> Session:
+        try:
+            return self._start()
+        except BaseException:
+            self._stack.close()  # no cluster or server left running
+            raise
+
+    def _start(self) -> Session:
         self.started = datetime.now(LOCAL)
         self.load_at_start = os.getloadavg()
         self.cluster = Cluster()
