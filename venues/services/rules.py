@@ -16,10 +16,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.errors import Conflict, DomainError, Forbidden
 from bookings import services as engine
-from bookings.models import (
-    HOLDING,
-    Booking,
-)
+from bookings.models import HOLDING, Booking
 from bookings.noshows import NoShowPolicy
 from venues.models import Space, Venue
 from venues.services.catalogue import booking_opens_at
