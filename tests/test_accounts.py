@@ -231,3 +231,13 @@ def test_an_api_token_use_is_written_down_at_most_once_a_minute(session, make_us
     user.active = False
     session.commit()
     assert services.authenticate_token(session, token) is None
+
+
+def test_sign_in_keeps_a_visitors_choices_only_over_the_accounts_defaults(session, make_user):
+    chose = make_user(locale="en", display_mode=DisplayMode.LARGE_TEXT)
+    services.adopt_visitor_choices(session, chose, locale="zh_CN", display_mode=DisplayMode.ELDERLY)
+    assert (chose.locale, chose.display_mode) == ("en", DisplayMode.LARGE_TEXT)
+    fresh = make_user()
+    services.adopt_visitor_choices(session, fresh, locale=None, display_mode=DisplayMode.ELDERLY)
+    session.rollback()  # saved by the service
+    assert (fresh.locale, fresh.display_mode) == ("zh_CN", DisplayMode.ELDERLY)

@@ -306,11 +306,15 @@ def adopt_visitor_choices(
 ) -> None:
     """At sign-in, keep the language and display mode chosen before signing in, where the
     account still has the defaults (zh_CN, standard). `locale` is the visitor's choice if it is
-    one of the portal's locales, else None."""
+    one of the portal's locales, else None. Writes only when something changes."""
+    keep_locale = locale and user.locale == "zh_CN" and locale != user.locale
+    keep_mode = display_mode != DisplayMode.STANDARD and user.display_mode == DisplayMode.STANDARD
+    if not (keep_locale or keep_mode):
+        return
     with unit_of_work(session):
-        if locale and user.locale == "zh_CN":
+        if keep_locale:
             user.locale = locale
-        if display_mode != DisplayMode.STANDARD and user.display_mode == DisplayMode.STANDARD:
+        if keep_mode:
             user.display_mode = display_mode
 
 
