@@ -67,7 +67,7 @@ $(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test,production,bench]'
 	touch $@
 
-# One session (about 13 minutes on 2 cores): page weight, venue booking and pages, parking,
+# One session (about 11 minutes on 2 cores): page weight, venue booking and pages, parking,
 # repairs at 1,000,000 tickets, baseline runs between them; then the table with issue 11's
 # targets in bench/RESULTS.md. A smoke run: make bench BENCH_SECONDS=5 BENCH_WARMUP=2
 # BENCH_ROUNDS=1 BENCH_TICKETS=100000 (every BENCH_ setting: bench/harness.py).

@@ -65,10 +65,19 @@ def postmaster_pid(data_dir: Path) -> int:
     return int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
 
 
+def machine_ms() -> float:
+    """CPU milliseconds the whole machine has been busy (every CPU, /proc/stat): what the tiers
+    used plus what everything else on the machine did, the noise in a figure."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) * TICK_MS
+
+
 def snapshot(app_session: int | None, postmaster: int | None) -> dict[str, float]:
-    """CPU milliseconds used so far by each tier."""
+    """CPU milliseconds used so far by each tier, and by the machine as a whole."""
     return {
         "app": session_ms(app_session) if app_session else 0.0,
         "db": tree_ms(postmaster) if postmaster else 0.0,
         "load": self_ms(),
+        "machine": machine_ms(),
     }

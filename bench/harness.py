@@ -289,7 +289,17 @@ class Figures:
                 1000 * self.connections_opened / self.requests if self.requests else 0.0
             ),
             "connections_open": self.connections_open,
+            "others_cpu_share": self.others_cpu_share,
         }
+
+    @property
+    def others_cpu_share(self) -> float:
+        """The share of the machine's CPU time in the window used by other processes than
+        the three tiers (other people's tests, say): how noisy the figure is."""
+        tiers = sum(self.cpu_ms.get(t, 0.0) for t in ("app", "db", "load"))
+        capacity = self.seconds * 1000 * (os.cpu_count() or 1)
+        others = self.cpu_ms.get("machine", tiers) - tiers
+        return max(0.0, others / capacity) if capacity else 0.0
 
     def line(self) -> str:
         cpu_text = " ".join(f"{t} {self.cpu_per_request(t):5.2f}" for t in ("app", "db", "load"))
@@ -297,6 +307,7 @@ class Figures:
             f"{self.name:<44} {self.rps:8.1f} req/s  p50 {self.p50_ms:6.0f}  p95 {self.p95_ms:6.0f}"
             f"  p99 {self.p99_ms:6.0f} ms  errors {self.failures}  CPU ms/req {cpu_text}"
             f"  conns +{self.connections_opened}/{self.connections_open}"
+            f"  others {self.others_cpu_share:.0%}"
         )
 
 

@@ -15,7 +15,7 @@ import argparse
 import json
 from dataclasses import dataclass
 
-from bench.harness import RESULTS, ROOT, summary
+from bench.harness import RESULTS, ROOT, median, summary
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 BEFORE = ROOT / "bench" / "before.json"
@@ -186,7 +186,7 @@ def table(results: dict, before: dict | None) -> list[str]:
             label = row.label
             if group == "repairs":
                 label += f", {data['tickets']:,} tickets"
-            ratio = f"{f['ratio']:.2f}x" if f.get("ratio") is not None else "—"
+            ratio = f"{f['ratio']:.3f}x" if f.get("ratio") is not None else "—"
             lines.append(
                 "| "
                 + " | ".join(
@@ -306,11 +306,31 @@ def page_weight() -> list[str]:
     return lines
 
 
-def render(results: dict, before: dict | None) -> str:
+def noise(results: dict) -> str:
+    """How much of the machine other processes took during the measured windows."""
+    shares = [
+        run["others_cpu_share"]
+        for data in results.values()
+        for runs in [
+            *data["meta"]["baseline_runs"].values(),
+            *(s["runs"] for s in data.get("scenarios", {}).values()),
+        ]
+        for run in runs
+        if "others_cpu_share" in run
+    ]
+    if not shares:
+        return ""
+    return (
+        f" Other processes on the machine took {median(shares):.0%} of its CPU time during the "
+        f"measured windows (median; at most {max(shares):.0%})."
+    )
+
+
+def render(results: dict, before: dict | None, note: str = "") -> str:
     if not results:
         return "No results yet: run `make bench`."
     meta = next(iter(results.values()))["meta"]
-    load_avg = {when: f"{values[0]:.1f}" for when, values in meta.get("load_average", {}).items()}
+    load = meta.get("load_average", {}).get("start", ["?"])[0]
     tickets = results.get("repairs", {}).get("tickets", FULL["tickets"])
     smoke = (
         meta["seconds"] < FULL["seconds"]
@@ -323,12 +343,14 @@ def render(results: dict, before: dict | None) -> str:
             if smoke
             else []
         ),
+        *([note, ""] if note else []),
         f"Measured {meta['date']} on {meta['machine']}, PostgreSQL 15, gunicorn "
         f"({meta['gunicorn']}), locust headless on the same machine (loopback); "
         f"{meta['clients']} clients; each figure the median of {meta['rounds']} run(s) of "
-        f"{meta['seconds']:g} s after a {meta['warmup']:g} s warm-up; load average "
-        f"{load_avg.get('start', '?')} at the start, {load_avg.get('end', '?')} at the "
-        "end. CPU ms/req: CPU time of the tier during the measured window / requests completed "
+        f"{meta['seconds']:g} s after a warm-up of at least {meta['warmup']:g} s; load average "
+        f"{load if isinstance(load, str) else f'{load:.1f}'} when the session started."
+        + noise(results)
+        + " CPU ms/req: CPU time of the tier during the measured window / requests completed "
         "in it.",
         "",
         *table(results, before),
@@ -349,6 +371,7 @@ def main(argv=None) -> int:
         action="store_true",
         help="keep these figures in bench/before.json as the 'before' column",
     )
+    parser.add_argument("--note", default="", help="a remark on this run, shown above the table")
     args = parser.parse_args(argv)
     results = load()
     before = None
@@ -356,7 +379,7 @@ def main(argv=None) -> int:
         before = {
             tuple(key.split("/", 1)): value for key, value in json.loads(BEFORE.read_text()).items()
         }
-    text = render(results, before)
+    text = render(results, before, args.note)
     if args.save_before:
         saved = {f"{g}/{k}": f for (g, k), f in figures_of(results).items()}
         BEFORE.write_text(json.dumps(saved, indent=2) + "\n")
