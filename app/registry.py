@@ -35,6 +35,7 @@ class Registry:
     seeders: list[Callable] = field(default_factory=list)
     sweepers: list[Callable] = field(default_factory=list)
     banners: list[Callable] = field(default_factory=list)
+    named_places: list[type] = field(default_factory=list)
 
 
 def registry(app=None) -> Registry:
@@ -64,6 +65,16 @@ def register_sweeper(app, sweeper: Callable) -> None:
 def register_banner(app, banner: Callable) -> None:
     """`banner() -> Banner | None`, shown at the top of every page when it returns one."""
     registry(app).banners.append(banner)
+
+
+def register_named_places(app, model: type) -> None:
+    """`model` (with name_zh, name_en, latitude and longitude) holds places other services may
+    find by name, such as parking's "near a place" search finding a venue."""
+    registry(app).named_places.append(model)
+
+
+def named_places() -> list[type]:
+    return registry().named_places
 
 
 @dataclass(frozen=True)

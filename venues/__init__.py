@@ -8,6 +8,7 @@ from app.registry import (
     Link,
     Service,
     register_banner,
+    register_named_places,
     register_seeder,
     register_service,
     register_sweeper,
@@ -53,6 +54,7 @@ def init_app(app) -> None:
     from venues.services.sweep import sweep
 
     register_scope(models.Venue)
+    register_named_places(app, models.Venue)  # parking's "near a place" search finds venues
     for blueprint in (
         views.bp,
         my_views.bp,
