@@ -14,6 +14,16 @@ from app.registry import (
 )
 
 
+def current_settings():
+    """This app's ParkingSettings, for views, the API, commands and seeders to pass to the
+    services (which read no configuration themselves)."""
+    from flask import current_app
+
+    from parking.services import ParkingSettings
+
+    return ParkingSettings.from_config(current_app.config)
+
+
 def init_app(app) -> None:
     from app.api import register_api_blueprint
     from app.scopes import register_scope
@@ -35,7 +45,8 @@ def init_app(app) -> None:
             key="parking",
             title=_l("Parking"),
             summary=_l(
-                "Free spaces in public car parks, reserving a space, off-peak sharing contracts and plate-based payment."
+                "Free spaces in public car parks, reserving a space, "
+                "off-peak sharing contracts and plate-based payment."
             ),
             endpoint="parking.index",
             icon="parking.svg",
@@ -44,9 +55,11 @@ def init_app(app) -> None:
     register_seeder(app, seed_parking)
     register_seeder(app, seed_parking_activity)
     from app.accounts.models import Role
+    from parking.services import ParkingSettings
     from parking.services.sweep import sweep
 
-    register_sweeper(app, sweep)
+    # Settings read at each sweep, so a changed configuration takes effect on the next one.
+    register_sweeper(app, lambda session: sweep(session, ParkingSettings.from_config(app.config)))
     from bookings.services import register_state_check
     from parking.services.sharing import impossible_states
 

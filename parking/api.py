@@ -10,15 +10,15 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app import text
-from app.accounts.models import Role
 from app.api import SECURITY, ApiError, current_api_user, token_required
+from app.codes import idempotency_key
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import format_fen
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
+from parking import current_settings
 from parking.models import CarPark, CarParkKind, GateDirection, GateOutcome, ParkingSession
-from parking.services import gate, payments, reservations, vehicles
-from parking.services import search as services
+from parking.services import gate, payments, reservations, search, tariffs
 
 blp = Blueprint("api_parking", __name__, url_prefix="/api/v1", description="快捷停车 parking")
 COORDINATE_SYSTEM = "WGS-84"
@@ -61,7 +61,7 @@ def _car_park(park: CarPark, reservable: int | None = None) -> dict:
         "reservable": reservations.reservable_now(db.session, park)
         if reservable is None
         else reservable,
-        "tariff": services.tariff_in_words(park.tariff),
+        "tariff": tariffs.tariff_in_words(park.tariff),
         "opening_hours": park.hours,
         "status": status,
         "updated_at": park.updated_at,
@@ -78,7 +78,7 @@ class CarParkQuerySchema(Schema):
 @blp.response(200, CarParkSchema(many=True))
 def list_car_parks(args):
     """Car parks with their live figures, most free spaces first."""
-    parks = services.search(db.session, town_id=args["town_id"], q=args["q"])
+    parks = search.search(db.session, town_id=args["town_id"], q=args["q"])
     free = reservations.reservable_now_many(db.session, parks)
     return [_car_park(p, free[p.id]) for p in parks]
 
@@ -101,7 +101,7 @@ class QuoteQuerySchema(Schema):
     def exit_after_entry(self, data, **kwargs):
         if data["exit"] < data["entry"]:
             raise ValidationError("exit must not be before entry", "exit")
-        refusal = services.quote_refusal(data["entry"], data["exit"])
+        refusal = tariffs.quote_refusal(data["entry"], data["exit"])
         if refusal:
             raise ValidationError(refusal, "exit")
 
@@ -127,7 +127,7 @@ def quote(args):
     park = db.session.get(CarPark, args["carpark_id"])
     if park is None:
         raise ApiError(404, "not_found", _l("No such car park."))
-    result = services.fee(park, args["entry"], args["exit"])
+    result = tariffs.fee(park, args["entry"], args["exit"])
     return {
         "carpark_id": park.id,
         "entry": args["entry"],
@@ -143,7 +143,7 @@ def quote(args):
 def feed():
     """Open data for the city parking platform: every car park, its figures and tariff. Public,
     cacheable for 30 seconds, rate-limited per client. No plates or personal data."""
-    parks = services.search(db.session, sort="name")
+    parks = search.search(db.session, sort="name")
     free = reservations.reservable_now_many(db.session, parks)
     return [_car_park(p, free[p.id]) for p in parks]
 
@@ -195,8 +195,7 @@ def _reservation(reservation) -> dict:
         "arrive_at": reservation.arrive_at,
         "held_until": booking.ends_at,
         "status": booking.status.value,
-        "free_cancellation_until": reservation.arrive_at
-        - timedelta(minutes=reservation.car_park.cancel_cutoff_minutes),
+        "free_cancellation_until": reservations.free_cancellation_until(reservation),
     }
 
 
@@ -209,8 +208,9 @@ def _reservation(reservation) -> dict:
             "name": "Idempotency-Key",
             "required": False,
             "schema": {"type": "string"},
-            "description": "Repeat a request with the same key to get the same reservation, never two; "
-            "the key used before for a different booking is refused (422 `idempotency_key_reused`)",
+            "description": "Repeat a request with the same key to get the same reservation, "
+            "never two; the key used before for a different booking is refused "
+            "(422 `idempotency_key_reused`)",
         }
     ],
 )
@@ -234,11 +234,17 @@ def create_reservation(args):
     park = db.session.get(CarPark, args["carpark_id"])
     if park is None:
         raise ApiError(404, "not_found", _l("No such car park."))
-    plate = vehicles.claimed_plate(db.session, user.id, args["plate"])
-    key = (request.headers.get("Idempotency-Key") or "").strip()[:64] or None
+    # One unit of work: the plate's claim is checked in the transaction that takes the space.
     return _reservation(
         reservations.reserve(
-            db.session, user, user, park, plate, args["arrive_at"], idempotency_key=key
+            db.session,
+            user,
+            user,
+            park,
+            args["plate"],
+            args["arrive_at"],
+            settings=current_settings(),
+            idempotency_key=idempotency_key(request.headers.get("Idempotency-Key")),
         )
     )
 
@@ -265,7 +271,7 @@ def cancel_reservation(reservation_id):
     reservation = reservations.get_for_holder(
         db.session, current_api_user().id, reservation_id=reservation_id
     )
-    reservations.cancel(db.session, reservation, current_api_user())
+    reservations.cancel(db.session, reservation, current_api_user(), settings=current_settings())
     db.session.refresh(reservation.booking)
     return _reservation(reservation)
 
@@ -285,7 +291,8 @@ class GateEventRequestSchema(Schema):
         required=True,
         metadata={
             "example": "2026-12-01T09:02:13+08:00",
-            "description": "Within the last 366 days (a gate may send what it kept while offline) and at most a day ahead",
+            "description": "Within the last 366 days (a gate may send what it kept while "
+            "offline) and at most a day ahead",
         },
     )
 
@@ -335,10 +342,15 @@ def gate_event(args):
     park = db.session.get(CarPark, args["carpark_id"])
     if park is None:
         raise ApiError(404, "not_found", _l("No such car park."))
-    if not (user.has_role(Role.CARPARK_OPERATOR, park) or user.has_role(Role.ADMINISTRATOR)):
+    if not gate.can_report_events(user, park):
         raise ApiError(403, "forbidden", _l("This token may not report events for this car park."))
     result = gate.record_event(
-        db.session, park, args["plate"], GateDirection(args["direction"]), args["occurred_at"]
+        db.session,
+        park,
+        args["plate"],
+        GateDirection(args["direction"]),
+        args["occurred_at"],
+        settings=current_settings(),
     )
     event = result.event
     stay = db.session.get(ParkingSession, event.session_id) if event.session_id else None
@@ -388,7 +400,11 @@ class CallbackResultSchema(Schema):
 def payment_callback(provider):
     """A payment provider reports a charge's result. Signed; repeating it never pays twice."""
     result = payments.apply_callback(
-        db.session, provider, request.get_data(), request.headers.get("X-Payment-Signature", "")
+        db.session,
+        provider,
+        request.get_data(),
+        request.headers.get("X-Payment-Signature", ""),
+        current_settings(),
     )
     return {
         "charge": result.charge.reference,

@@ -7,6 +7,7 @@ import random
 
 from sqlalchemy import select
 
+from app.db import unit_of_work
 from app.places.models import Town
 from parking.models import CarPark, CarParkKind, DayPattern, Tariff
 
@@ -146,31 +147,35 @@ TOWN_POINTS = {
 
 
 def seed_parking(session) -> None:
-    towns = {t.code: t for t in session.scalars(select(Town))}
-    existing = {p.name_zh for p in session.scalars(select(CarPark))}
-    for index, (zh, en, kind, town, total, reservable, occupied, prices) in enumerate(CAR_PARKS):
-        if zh in existing or town not in towns:
-            continue
-        lat, lng = TOWN_POINTS[town]
-        first, period, night, cap = prices
-        park = CarPark(
-            name_zh=zh,
-            name_en=en,
-            kind=kind,
-            town=towns[town],
-            address_zh=f"上海市闵行区{towns[town].name_zh}",
-            address_en=f"{towns[town].name_en}, Minhang, Shanghai",
-            latitude=round(lat + 0.003 * (index % 3), 5),
-            longitude=round(lng + 0.004 * (index % 4), 5),
-            total_spaces=total,
-            occupied=occupied,
-            reservable_spaces=reservable,
-        )
-        park.tariff = Tariff(
-            first_hour_fen=first, period_fen=period, night_unit_fen=night, daily_cap_fen=cap
-        )
-        session.add(park)
-    session.commit()
+    with unit_of_work(session):
+        towns = {t.code: t for t in session.scalars(select(Town))}
+        existing = {p.name_zh for p in session.scalars(select(CarPark))}
+        for index, row in enumerate(CAR_PARKS):
+            if row[0] not in existing and row[3] in towns:
+                session.add(_car_park(index, row, towns[row[3]]))
+
+
+def _car_park(index: int, row: tuple, town: Town) -> CarPark:
+    zh, en, kind, _town, total, reservable, occupied, prices = row
+    lat, lng = TOWN_POINTS[town.code]
+    first, period, night, cap = prices
+    park = CarPark(
+        name_zh=zh,
+        name_en=en,
+        kind=kind,
+        town=town,
+        address_zh=f"上海市闵行区{town.name_zh}",
+        address_en=f"{town.name_en}, Minhang, Shanghai",
+        latitude=round(lat + 0.003 * (index % 3), 5),
+        longitude=round(lng + 0.004 * (index % 4), 5),
+        total_spaces=total,
+        occupied=occupied,
+        reservable_spaces=reservable,
+    )
+    park.tariff = Tariff(
+        first_hour_fen=first, period_fen=period, night_unit_fen=night, daily_cap_fen=cap
+    )
+    return park
 
 
 # Share of the spaces taken at each hour of a day, by kind of car park.
@@ -302,12 +307,13 @@ def _random_plate(rng) -> str:
 
 def seed_gate_day(session, park: CarPark, day, until) -> None:
     """A day of gate events up to `until`, following the car park's kind of day, so occupancy,
-    the dashboard's chart and the day's fees are real figures. Deterministic per car park and day."""
+    the dashboard's chart and the day's fees are real figures. Deterministic per car park
+    and day. Inside the caller's unit of work."""
     from datetime import timedelta
 
     from app import clock
     from parking.models import GateDirection, GateEvent, GateOutcome, ParkingSession, SessionStatus
-    from parking.services.search import fee
+    from parking.services.tariffs import fee
 
     rng = random.Random(park.id * 100003 + day.toordinal())  # nosec B311 # seeded demo data
     profile = PROFILES[park.kind]
@@ -403,29 +409,14 @@ def seed_gate_day(session, park: CarPark, day, until) -> None:
 def seed_parking_activity(session) -> None:
     """Operators, sharing windows, the demo residents' vehicles (无感支付 for one), reservable
     pools, and today's gate events. Idempotent: a car park with gate events is left alone."""
-    from datetime import timedelta
-
-    from app.accounts import services as account_services
-    from app.accounts.models import Role, User
     from app.clock import now, today
-    from app.demo import DEMO_PASSWORD
-    from parking.models import GateEvent, Vehicle, VehicleStatus
-    from parking.services import payments, reservations, sharing
+    from parking import current_settings
+    from parking.models import GateEvent
+    from parking.services import reservations, sharing
 
+    settings = current_settings()
     parks = {p.name_zh: p for p in session.scalars(select(CarPark))}
-    for username, name, park_zh in OPERATORS:
-        if (
-            park_zh in parks
-            and session.scalar(select(User.id).where(User.username == username)) is None
-        ):
-            account_services.create_user(
-                session,
-                username=username,
-                password=DEMO_PASSWORD,
-                name=name,
-                roles=[(Role.CARPARK_OPERATOR, f"carpark:{parks[park_zh].id}")],
-            )
-    session.commit()
+    _seed_operators(session, parks)
     for park_zh, zh, en, days, begin, end, spaces, fee in WINDOWS:
         park = parks.get(park_zh)
         if park is not None and not any(w.name_zh == zh for w in park.windows):
@@ -440,14 +431,61 @@ def seed_parking_activity(session) -> None:
                 spaces=spaces,
                 monthly_fee_fen=fee,
             )
-    # The demo residents' plates are verified (as if a clerk had seen their licences), so their
-    # parking history, fees and 无感支付 work from the start.
+    _seed_driver_vehicles(session)
+    for park in parks.values():
+        if park.reservable_spaces > 0:
+            reservations.materialise_pool(session, park, settings.pool_days)
+        with unit_of_work(session):
+            if (
+                session.scalar(
+                    select(GateEvent.id).where(GateEvent.car_park_id == park.id).limit(1)
+                )
+                is None
+            ):
+                seed_gate_day(session, park, today(), now())
+
+
+def _seed_operators(session, parks: dict) -> None:
+    from app.accounts import services as account_services
+    from app.accounts.models import Role, User
+    from app.demo import DEMO_PASSWORD
+
+    with unit_of_work(session):
+        for username, name, park_zh in OPERATORS:
+            if (
+                park_zh in parks
+                and session.scalar(select(User.id).where(User.username == username)) is None
+            ):
+                account_services.create_user(
+                    session,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    name=name,
+                    roles=[(Role.CARPARK_OPERATOR, f"carpark:{parks[park_zh].id}")],
+                )
+
+
+def _seed_driver_vehicles(session) -> None:
+    """The demo residents' plates are verified (as if a clerk had seen their licences), so their
+    parking history, fees and 无感支付 work from the start; 刘女士 pays automatically with the
+    demo wallet."""
+    from datetime import timedelta
+
+    from app.accounts.models import User
+    from app.clock import now
+    from parking.models import Vehicle, VehicleStatus
+    from parking.services import payments
+
     for phone, plate in DEMO_DRIVER_PLATES.items():
         user = session.scalar(select(User).where(User.phone == phone))
-        if (
-            user is not None
-            and session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)) is None
-        ):
+        if user is None or session.scalar(select(Vehicle.id).where(Vehicle.plate == plate)):
+            continue
+        method = (
+            payments.PROVIDERS["demo_wallet"].open_method(session, user)
+            if phone.endswith("1")
+            else None
+        )
+        with unit_of_work(session):
             session.add(
                 Vehicle(
                     owner_id=user.id,
@@ -455,21 +493,6 @@ def seed_parking_activity(session) -> None:
                     status=VehicleStatus.VERIFIED,
                     decided_at=now() - timedelta(days=30),
                     decision_note="demo",
+                    autopay_method_id=method.id if method is not None else None,
                 )
             )
-            session.commit()
-            if phone.endswith("1"):  # 刘女士 pays automatically with the demo wallet
-                vehicle = session.scalar(select(Vehicle).where(Vehicle.plate == plate))
-                vehicle.autopay_method_id = (
-                    payments.PROVIDERS["demo_wallet"].open_method(session, user).id
-                )
-                session.commit()
-    for park in parks.values():
-        if park.reservable_spaces > 0:
-            reservations.materialise_pool(session, park)
-        if (
-            session.scalar(select(GateEvent.id).where(GateEvent.car_park_id == park.id).limit(1))
-            is None
-        ):
-            seed_gate_day(session, park, today(), now())
-            session.commit()

@@ -24,6 +24,8 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
 from bookings.models import BookingStatus
+from bookings.noshows import LATE
+from parking import current_settings
 from parking.forms import (
     AutopayForm,
     ConfirmForm,
@@ -34,14 +36,14 @@ from parking.forms import (
 )
 from parking.models import CarPark, Charge, ChargeStatus, GateOutcome, SharingWindow
 from parking.services import gate, payments, reservations, sharing, vehicles
-from parking.services.search import tariff_in_words
+from parking.services.tariffs import tariff_in_words
 
 bp = Blueprint("parking_driver", __name__, url_prefix="/parking")
 
 
 def reservation_status(reservation) -> str:
     status = reservation.booking.status
-    if status == BookingStatus.CANCELLED and reservation.booking.status_reason == "late":
+    if status == BookingStatus.CANCELLED and reservation.booking.status_reason == LATE:
         return _("Cancelled late")
     return {
         BookingStatus.CONFIRMED: _("Reserved"),
@@ -145,7 +147,7 @@ def mine():
         past=[r for r in my_reservations if r not in upcoming],
         contracts=sharing.my_contracts(db.session, holder.id),
         stays=gate.history(db.session, holder.id) if private else [],
-        unpaid=[c for c in charges if c.status not in (ChargeStatus.PAID, ChargeStatus.CANCELLED)],
+        unpaid=[c for c in charges if payments.is_payable(c)],
         charges=charges,
         suspension=reservations.active_suspension(db.session, holder.id),
         form=ConfirmForm(),
@@ -176,7 +178,7 @@ def vehicle_list():
     )
     if done:
         return done
-    provider = payments.default_provider()
+    provider = payments.default_provider(current_settings())
     return render_template(
         "parking/vehicles.html",
         form=form,
@@ -203,7 +205,8 @@ def licence(vehicle_id: int):
         form,
         lambda: vehicles.send_licence(db.session, vehicle, form.photo.data.read()),
         success=lambda v: _(
-            "The photo of the vehicle licence of %(plate)s is sent. You will get a message once it is checked.",
+            "The photo of the vehicle licence of %(plate)s is sent. "
+            "You will get a message once it is checked.",
             plate=v.plate,
         ),
         then=url_for(".vehicle_list"),
@@ -224,7 +227,7 @@ def autopay(vehicle_id: int):
             _("Automatic payment starts once %(plate)s is verified.", plate=vehicle.plate), "error"
         )
     elif form.on.data == "1":
-        method = payments.default_provider().open_method(db.session, holder)
+        method = payments.default_provider(current_settings()).open_method(db.session, holder)
         try:
             vehicles.set_autopay(db.session, vehicle, method)
         except DomainError as error:  # the claim was dropped meanwhile
@@ -263,12 +266,7 @@ def remove_vehicle(vehicle_id: int):
 
 
 def _day_choices(park: CarPark) -> list[SelectChoice]:
-    from flask import current_app
-
-    days = [
-        clock.today() + timedelta(days=n)
-        for n in range(current_app.config["PARKING_RESERVE_DAYS_AHEAD"] + 1)
-    ]
+    days = [clock.today() + timedelta(days=n) for n in range(current_settings().pool_days)]
     return [
         SelectChoice(d.isoformat(), format_date(d, "full"))
         for d in days
@@ -308,25 +306,27 @@ def reserve(car_park_id: int):
         and request.form.get("action") != "change_day"
         and form.validate_on_submit()
     ):
+        minutes = clock.parse_hhmm(form.time.data)
         try:
-            hours, minutes = (int(x) for x in form.time.data.split(":"))
-            arrive_at = clock.at(datetime.fromisoformat(form.day.data).date(), hours * 60 + minutes)
+            arrival_day = datetime.fromisoformat(form.day.data).date()
         except ValueError:
+            minutes = None
+        if minutes is None:
             form.time.errors = [_("Choose the arrival time")]
         else:
             try:
-                plate = vehicles.claimed_plate(db.session, holder.id, form.plate.data)
+                # The plate's claim is checked in the reservation's own unit of work.
                 reservation = reservations.reserve(
                     db.session,
                     current_user,
                     holder,
                     park,
-                    plate,
-                    arrive_at,
+                    form.plate.data,
+                    clock.at(arrival_day, minutes),
+                    settings=current_settings(),
                     idempotency_key=form.idempotency_key.data or None,
                 )
             except DomainError as error:
-                db.session.rollback()
                 add_error(
                     form,
                     error
@@ -356,8 +356,9 @@ def reservation(reference: str):
         park=found.car_park,
         new=request.args.get("new") == "1",
         free_cancel=reservations.cancel_is_free(found),
+        can_cancel=reservations.can_cancel(db.session, found, current_user),
         form=ConfirmForm(),
-        cutoff=found.arrive_at - timedelta(minutes=found.car_park.cancel_cutoff_minutes),
+        cutoff=reservations.free_cancellation_until(found),
     )
 
 
@@ -369,9 +370,8 @@ def cancel_reservation(reference: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        free = reservations.cancel(db.session, found, current_user)
+        free = reservations.cancel(db.session, found, current_user, settings=current_settings())
     except DomainError as error:
-        db.session.rollback()
         flash(str(error), "error")
     else:
         flash(
@@ -390,8 +390,8 @@ def share(car_park_id: int):
     holder = current_holder(HelpService.PARKING)
     windows = [w for w in park.windows if w.active and w.spaces > 0]
     mine = vehicles.usable_vehicles(db.session, holder.id)
-    this_month = sharing.month_start(clock.today())
-    months = [this_month, sharing.next_month(this_month)]
+    this_month = clock.month_start(clock.today())
+    months = [this_month, clock.next_month(this_month)]
     form = ContractForm()
     form.window.choices = [SelectChoice(w.id, f"{w.name} · {sharing.describe(w)}") for w in windows]
     form.plate.choices = [SelectChoice(v.plate, v.plate) for v in mine]
@@ -411,14 +411,15 @@ def share(car_park_id: int):
 
     def sign():
         window = db.session.get(SharingWindow, form.window.data)
-        plate = vehicles.claimed_plate(db.session, holder.id, form.plate.data)
+        # The plate's claim is checked in the contract's own unit of work.
         return sharing.sign(
             db.session,
             holder,
             window,
-            plate,
+            form.plate.data,
             datetime.fromisoformat(form.month.data).date(),
             renew=form.renew.data,
+            settings=current_settings(),
             idempotency_key=form.idempotency_key.data or None,
             actor=current_user,
         )
@@ -457,10 +458,13 @@ def contract(contract_id: int):
         window=found.window,
         park=found.window.car_park,
         state=sharing.state(found),
+        can_cancel=sharing.can_cancel(db.session, found, current_user),
+        can_renew=sharing.can_renew(found),
+        can_stop_renewing=sharing.can_stop_renewing(found),
         charge=charge,
         form=ConfirmForm(),
         private=holder.id == current_user.id,
-        month_end=sharing.month_bounds(found.month)[1] - timedelta(days=1),
+        month_end=clock.next_month(found.month) - timedelta(days=1),
     )
 
 
@@ -484,7 +488,6 @@ def change_contract(contract_id: int, action: str):
                 "success",
             )
     except DomainError as error:
-        db.session.rollback()
         flash(str(error), "error")
     return redirect(url_for(".contract", contract_id=contract_id))
 
@@ -501,13 +504,13 @@ def _own_charge_or_404(reference: str) -> Charge:
 def charge(reference: str):
     found = _own_charge_or_404(reference)
     form = ConfirmForm()
-    provider = payments.default_provider()
+    settings = current_settings()
+    provider = payments.default_provider(settings)
     holder = own_only()
     if form.validate_on_submit():
         try:
-            payments.pay_online(db.session, found, holder)
+            payments.pay_online(db.session, found, holder, settings)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(str(error))
         else:
             flash(_("Paid. The receipt is in your inbox."), "success")
@@ -518,7 +521,7 @@ def charge(reference: str):
         charge=found,
         form=form,
         provider=provider,
-        payable=found.status in payments.UNPAID,
+        payable=payments.is_payable(found),
         balance=provider.balance(db.session, holder.id),
         stay=found.parking_session,
         words=tariff_in_words(found.car_park.tariff),

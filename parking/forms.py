@@ -72,7 +72,8 @@ class LicenceForm(FlaskForm):
     photo = FileField(
         _l("Photo of the vehicle licence (行驶证)"),
         description=_l(
-            "The main page, showing the plate number and the owner's name (JPEG, PNG, WebP or HEIC). "
+            "The main page, showing the plate number and the owner's name "
+            "(JPEG, PNG, WebP or HEIC). "
             "Only the people who check it see it, and it is deleted once they have decided."
         ),
         validators=[FileRequired(_l("Choose a photo of the vehicle licence"))],
@@ -236,10 +237,6 @@ class WindowForm(FlaskForm):
     active = BooleanField(_l("Taking new contracts and renewals"), default=True)
 
 
-def minutes_of(text: str) -> int:
-    hours, minutes = (int(x) for x in text.strip().split(":"))
-    return hours * 60 + minutes
-
-
 def fen_of(amount) -> int:
+    """A MoneyField's yuan as integer fen."""
     return int((amount * 100).to_integral_value())

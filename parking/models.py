@@ -22,7 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
 from app.i18n import Localized
-from parking.services.tariffs import TariffRules
 
 
 class CarParkKind(enum.StrEnum):
@@ -98,7 +97,7 @@ class CarPark(db.Model):
 
 
 class Tariff(db.Model):
-    """A car park's charging rules (see parking.tariffs for how they apply). Money in fen."""
+    """A car park's charging rules (parking.services.tariffs says how they apply), in fen."""
 
     __tablename__ = "parking_tariff"
     __table_args__ = (
@@ -122,7 +121,10 @@ class Tariff(db.Model):
     car_park: Mapped[CarPark] = relationship(back_populates="tariff")
 
     @property
-    def rules(self) -> TariffRules:
+    def rules(self):
+        """The tariff as the fee calculation takes it (parking.services.tariffs.TariffRules)."""
+        from parking.services.tariffs import TariffRules  # the services import the models
+
         return TariffRules(
             free_minutes=self.free_minutes,
             first_hour_fen=self.first_hour_fen,
@@ -344,7 +346,7 @@ class ParkingSession(db.Model):
     __tablename__ = "parking_session"
     __table_args__ = (
         Index("ix_parking_session_open", "car_park_id", "plate", "status"),
-        # stays still holding a plate, for the retention sweep (parking.retention)
+        # stays still holding a plate, for the retention sweep (parking.services.retention)
         Index(
             "ix_parking_session_identifying_exit",
             "exited_at",
@@ -391,7 +393,7 @@ class GateEvent(db.Model):
     __table_args__ = (
         UniqueConstraint("car_park_id", "plate", "direction", "occurred_at"),
         Index("ix_gate_event_park_time", "car_park_id", "occurred_at"),
-        # events still holding a plate, for the retention sweep (parking.retention)
+        # events still holding a plate, for the retention sweep (parking.services.retention)
         Index(
             "ix_gate_event_identifying_time",
             "occurred_at",

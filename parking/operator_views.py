@@ -12,16 +12,17 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.models import Role
-from app.accounts.services import issue_token
-from app.audit.services import record, record_access
+from app.audit.services import record_access
 from app.auth import authorize, require_role
-from app.clock import hhmm
+from app.clock import hhmm, parse_hhmm
 from app.extensions import db
 from app.forms import submit_to_service
-from parking.forms import CapacityForm, ConfirmForm, TariffForm, WindowForm, fen_of, minutes_of
-from parking.models import CarPark, DayPattern, SharingWindow, Tariff
-from parking.services import operator, sharing, verification
-from parking.services.search import tariff_in_words
+from parking import current_settings
+from parking.forms import CapacityForm, ConfirmForm, TariffForm, WindowForm, fen_of
+from parking.models import CarPark, DayPattern, SharingWindow
+from parking.services import gate, operator, sharing, verification
+from parking.services.reservations import reservable_now
+from parking.services.tariffs import TariffRules, save_tariff, tariff_in_words
 
 bp = Blueprint("parking_operator", __name__, url_prefix="/parking/operate")
 ROLES = (Role.CARPARK_OPERATOR, Role.ADMINISTRATOR)
@@ -60,8 +61,6 @@ def dashboard(car_park_id: int):
         reservations=len(figures.reservations),
     )
     peak = max([level or 0 for _, level in figures.hours] + [park.total_spaces, 1])
-    from parking.services.reservations import reservable_now
-
     return render_template(
         "parking/operate/dashboard.html",
         park=park,
@@ -69,7 +68,7 @@ def dashboard(car_park_id: int):
         peak=peak,
         reservable=reservable_now(db.session, park),
         words=tariff_in_words(park.tariff),
-        token_form=ConfirmForm(),
+        can_report_events=gate.can_report_events(current_user, park),
         plates_waiting=(
             verification.waiting(db.session) if verification.can_verify(current_user) else None
         ),
@@ -91,6 +90,7 @@ def capacity(car_park_id: int):
             grace_minutes=form.grace_minutes.data,
             cancel_cutoff_minutes=form.cancel_cutoff_minutes.data,
             open=form.open.data,
+            pool_days=current_settings().pool_days,
         ),
         success=_("Capacity saved."),
         then=url_for(".dashboard", car_park_id=park.id),
@@ -126,25 +126,19 @@ def tariff(car_park_id: int):
         form.day_starts.data, form.day_ends.data = hhmm(current.day_starts), hhmm(current.day_ends)
 
     def save():
-        from app.errors import DomainError
-
-        starts, ends = minutes_of(form.day_starts.data), minutes_of(form.day_ends.data)
-        if starts >= ends:
-            raise DomainError(_("The day rate must end after it starts."), field="day_ends")
-        rules = park.tariff or Tariff()
-        rules.free_minutes, rules.period_minutes = form.free_minutes.data, form.period_minutes.data
-        rules.first_hour_fen, rules.period_fen = (
-            fen_of(form.first_hour_yuan.data),
-            fen_of(form.period_yuan.data),
+        daily_cap = form.daily_cap_yuan.data
+        rules = TariffRules(
+            free_minutes=form.free_minutes.data,
+            first_hour_fen=fen_of(form.first_hour_yuan.data),
+            period_minutes=form.period_minutes.data,
+            period_fen=fen_of(form.period_yuan.data),
+            night_unit_fen=fen_of(form.night_unit_yuan.data),
+            # The form's TIME pattern admits only times parse_hhmm reads.
+            day_starts=parse_hhmm(form.day_starts.data),
+            day_ends=parse_hhmm(form.day_ends.data),
+            daily_cap_fen=fen_of(daily_cap) if daily_cap is not None else None,
         )
-        rules.night_unit_fen = fen_of(form.night_unit_yuan.data)
-        rules.daily_cap_fen = (
-            fen_of(form.daily_cap_yuan.data) if form.daily_cap_yuan.data is not None else None
-        )
-        rules.day_starts, rules.day_ends = starts, ends
-        park.tariff = rules
-        record(db.session, current_user, "parking.tariff", park, tariff=tariff_in_words(rules))
-        db.session.commit()
+        return save_tariff(db.session, current_user, park, rules)
 
     done = submit_to_service(
         form,
@@ -179,23 +173,16 @@ def window(car_park_id: int, window_id: int | None = None):
             name_zh=form.name_zh.data.strip(),
             name_en=form.name_en.data.strip(),
             days=DayPattern(form.days.data),
-            start_minute=minutes_of(form.start_time.data),
-            end_minute=minutes_of(form.end_time.data),
+            start_minute=parse_hhmm(form.start_time.data),
+            end_minute=parse_hhmm(form.end_time.data),
             spaces=form.spaces.data,
             monthly_fee_fen=fen_of(form.monthly_fee_yuan.data),
+            active=form.active.data,
         )
-        if values["start_minute"] == values["end_minute"]:
-            from app.errors import DomainError
-
-            raise DomainError(
-                _("The window must start and end at different times."), field="end_time"
-            )
         if existing is None:
-            created = sharing.create_window(db.session, park, **values)
-            if not form.active.data:
-                sharing.update_window(db.session, created, active=False)
-        else:
-            sharing.update_window(db.session, existing, active=form.active.data, **values)
+            return sharing.create_window(db.session, park, **values)
+        sharing.update_window(db.session, existing, **values)
+        return existing
 
     done = submit_to_service(
         form,
@@ -217,7 +204,5 @@ def token(car_park_id: int):
     park = _park(car_park_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    secret = issue_token(db.session, current_user, name=f"gate {park.id}")
-    record(db.session, current_user, "parking.gate_token", park)
-    db.session.commit()
+    secret = gate.issue_gate_token(db.session, current_user, park)
     return render_template("parking/operate/token.html", park=park, token=secret)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -11,13 +9,15 @@ from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.extensions import db
+from app.geo import distance_km
 from app.places.models import Town
+from app.registry import named_places
 from app.text import SEARCH, check_text
 from app.urls import int_arg
 from parking.forms import QuoteForm
 from parking.models import CarPark
-from parking.services import search as services
-from parking.services.reservations import reservable_now_many
+from parking.services import search, tariffs
+from parking.services.reservations import reservable_now, reservable_now_many
 
 bp = Blueprint("parking", __name__, url_prefix="/parking")
 
@@ -29,12 +29,12 @@ def index():
     # The search boxes follow the input policy like every form field (a clear 400 otherwise).
     q = check_text(request.args.get("q", ""), max_length=SEARCH, field="q").strip()
     near_text = check_text(request.args.get("near", ""), max_length=SEARCH, field="near").strip()
-    parks = services.search(db.session, town_id=town_id, q=q, sort=sort)
-    near = services.find_place(db.session, near_text) if near_text else None
+    parks = search.search(db.session, town_id=town_id, q=q, sort=sort)
+    near = search.find_place(db.session, near_text, named_places()) if near_text else None
     distances = {}
     if near is not None:
         place, lat, lng = near
-        distances = {p.id: services.distance_km(lat, lng, p.latitude, p.longitude) for p in parks}
+        distances = {p.id: distance_km(lat, lng, p.latitude, p.longitude) for p in parks}
         parks.sort(key=lambda p: distances[p.id])
         sort = "near"
     towns = db.session.scalars(select(Town).order_by(Town.id)).all()
@@ -48,8 +48,8 @@ def index():
         near_text=near_text,
         near=near[0] if near else None,
         distances=distances,
-        points=services.map_points(parks),
-        words=services.tariff_in_words,
+        points=search.map_points(parks),
+        words=tariffs.tariff_in_words,
         reservable=reservable_now_many(db.session, parks),
     )
 
@@ -59,19 +59,12 @@ def show(car_park_id: int):
     park = db.session.get(CarPark, car_park_id)
     if park is None:
         abort(404)
-    from parking.services.reservations import reservable_now
-
     return render_template(
         "parking/show.html",
         park=park,
-        words=services.tariff_in_words(park.tariff),
+        words=tariffs.tariff_in_words(park.tariff),
         reservable=reservable_now(db.session, park),
     )
-
-
-def _moment(day, hhmm: str) -> datetime:
-    hours, minutes = (int(x) for x in hhmm.strip().split(":"))
-    return datetime.combine(day, time(hours, minutes), clock.LOCAL_TZ)
 
 
 @bp.route("/quote")
@@ -83,9 +76,10 @@ def quote():
     ]
     result = park = None
     if request.args and form.validate():
-        entry = _moment(form.entry_day.data, form.entry_time.data)
-        exit = _moment(form.exit_day.data, form.exit_time.data)
-        refusal = services.quote_refusal(entry, exit)
+        # The form's TIME pattern admits only times parse_hhmm reads.
+        entry = clock.at(form.entry_day.data, clock.parse_hhmm(form.entry_time.data))
+        exit = clock.at(form.exit_day.data, clock.parse_hhmm(form.exit_time.data))
+        refusal = tariffs.quote_refusal(entry, exit)
         if exit <= entry:
             form.exit_time.errors = list(form.exit_time.errors) + [
                 _("Leaving must be after arrival")
@@ -94,11 +88,11 @@ def quote():
             form.exit_day.errors = list(form.exit_day.errors) + [refusal]
         else:
             park = db.session.get(CarPark, form.car_park.data)
-            result = services.fee(park, entry, exit)
+            result = tariffs.fee(park, entry, exit)
     return render_template(
         "parking/quote.html",
         form=form,
         result=result,
         park=park,
-        words=services.tariff_in_words(park.tariff) if park else "",
+        words=tariffs.tariff_in_words(park.tariff) if park else "",
     )

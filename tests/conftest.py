@@ -450,6 +450,18 @@ def repair_company(session, places):
 # --- Parking --------------------------------------------------------------------------------
 
 
+def parking_settings(**changes):
+    """The running app's ParkingSettings (parking's services take them as an argument), with
+    `changes` (field=value) for a test that needs other numbers."""
+    from dataclasses import replace
+
+    from flask import current_app
+
+    from parking.services import ParkingSettings
+
+    return replace(ParkingSettings.from_config(current_app.config), **changes)
+
+
 def verified_vehicle(session, user, plate: str, verifier=None):
     """`user`'s claim of `plate`, verified through the real service (as if the licence photo had
     been sent and a service-desk clerk had approved it): the plate's history, fees and 无感支付
@@ -515,7 +527,7 @@ def car_park(session, places, frozen):
         session.add(park)
         session.commit()
         if reservable:
-            materialise_pool(session, park)
+            materialise_pool(session, park, parking_settings().pool_days)
         return park
 
     make.default = make()

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token, login, submit
+from tests.conftest import PASSWORD, IsolatedClient, csrf_token, login, parking_settings, submit
 from tests.race import race
 
 
@@ -62,7 +62,9 @@ def test_twenty_simultaneous_first_payments_open_one_demo_wallet(app, session, c
         from app.accounts.models import User
 
         charge = db.session.scalar(select(Charge).where(Charge.reference == references[i]))
-        return payments.pay_online(db.session, charge, db.session.get(User, driver_id)).outcome
+        return payments.pay_online(
+            db.session, charge, db.session.get(User, driver_id), settings=parking_settings()
+        ).outcome
 
     results = race(app, 20, pay)
     assert results == ["paid"] * 20, results
@@ -772,22 +774,40 @@ def test_the_sweep_anonymises_plates_past_retention_and_keeps_the_figures(
     frozen.move_to("2026-05-01T08:00:00+08:00")
     for plate in ("沪A12345", "沪B54321"):  # the fee is charged to a verified holder
         verified_vehicle(session, make_user(), plate)
-    reservations.materialise_pool(session, park)
+    reservations.materialise_pool(session, park, parking_settings().pool_days)
     reservations.reserve(
-        session, driver, driver, park, "沪C77777", clock.at(clock.today(), 10 * 60)
+        session,
+        driver,
+        driver,
+        park,
+        "沪C77777",
+        clock.at(clock.today(), 10 * 60),
+        settings=parking_settings(),
     )
     for plate, minutes in (("沪A12345", 0), ("沪B54321", 5)):
         gate.record_event(
-            session, park, plate, GateDirection.ENTRY, clock.at(clock.today(), 9 * 60 + minutes)
+            session,
+            park,
+            plate,
+            GateDirection.ENTRY,
+            clock.at(clock.today(), 9 * 60 + minutes),
+            settings=parking_settings(),
         )
         gate.record_event(
-            session, park, plate, GateDirection.EXIT, clock.at(clock.today(), 11 * 60 + minutes)
+            session,
+            park,
+            plate,
+            GateDirection.EXIT,
+            clock.at(clock.today(), 11 * 60 + minutes),
+            settings=parking_settings(),
         )
     paid = session.scalar(select(Charge).where(Charge.plate == "沪A12345"))
     paid.status = ChargeStatus.PAID
     session.commit()
     frozen.move_to("2026-12-01T08:00:00+08:00")
-    gate.record_event(session, park, "沪D99999", GateDirection.ENTRY, clock.now())
+    gate.record_event(
+        session, park, "沪D99999", GateDirection.ENTRY, clock.now(), settings=parking_settings()
+    )
     session.commit()
 
     app.config["PARKING_RETENTION_DAYS"] = 365
@@ -875,6 +895,7 @@ def test_a_contract_past_retention_loses_its_plate_and_its_plate_bearing_key(
         date(2026, 4, 1),
         renew=False,
         idempotency_key=f"share:{window.id}:2026-04-01:沪A12345",
+        settings=parking_settings(),
     )
     frozen.move_to("2026-12-01T08:00:00+08:00")
     new = sharing.sign(
@@ -885,9 +906,13 @@ def test_a_contract_past_retention_loses_its_plate_and_its_plate_bearing_key(
         date(2026, 12, 1),
         renew=False,
         idempotency_key=f"share:{window.id}:2026-12-01:沪B54321",
+        settings=parking_settings(),
     )
     old_id, new_id = old.id, new.id
-    assert retention.anonymise_old_plates(session)["contracts anonymised"] == 1
+    assert (
+        retention.anonymise_old_plates(session, settings=parking_settings())["contracts anonymised"]
+        == 1
+    )
     session.rollback()
     old, new = session.get(SharingContract, old_id), session.get(SharingContract, new_id)
     assert old.plate == retention.anonymous_plate(old_id) and old.booking.idempotency_key is None

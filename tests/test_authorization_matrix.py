@@ -57,7 +57,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import csrf_token, login, slot_at
+from tests.conftest import csrf_token, login, parking_settings, slot_at
 
 ROLES = (
     "anonymous",
@@ -465,7 +465,13 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     # next month's off-peak contract and its charge.
     vehicle = vehicles.send_licence(session, vehicles.register(session, resident, PLATE), jpeg())
     reservation = reservations.reserve(
-        session, resident, resident, park, PLATE, clock.at(today, 11 * 60)
+        session,
+        resident,
+        resident,
+        park,
+        PLATE,
+        clock.at(today, 11 * 60),
+        settings=parking_settings(),
     )
     window = sharing.create_window(
         session,
@@ -479,7 +485,12 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         monthly_fee_fen=30000,
     )
     contract = sharing.sign(
-        session, resident, window, PLATE, sharing.next_month(sharing.month_start(today))
+        session,
+        resident,
+        window,
+        PLATE,
+        clock.next_month(clock.month_start(today)),
+        settings=parking_settings(),
     )
     charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
 

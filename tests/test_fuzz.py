@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from app.accounts.services import issue_token
 from app.ratelimit import limiter_for
+from tests.conftest import parking_settings
 
 API_EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_API_EXAMPLES", 150))
 FUZZ_SETTINGS = dict(
@@ -82,7 +83,7 @@ def api_world(app, session, make_venue, make_user):
     seed_parking(session)
     parks = session.query(CarPark).order_by(CarPark.id).all()
     for park in parks:
-        materialise_pool(session, park)
+        materialise_pool(session, park, parking_settings().pool_days)
     resident = make_user("resident", phone="13812340001")
     operator = make_user("carpark_operator", scope=parks[0])
     slot = slot_at(session, venue.spaces[0], 1, 10)
@@ -91,7 +92,9 @@ def api_world(app, session, make_venue, make_user):
     )
     plate = vehicles.register(session, resident, "沪A12345").plate
     arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60)
-    reservation = reservations.reserve(session, resident, resident, parks[0], plate, arrive)
+    reservation = reservations.reserve(
+        session, resident, resident, parks[0], plate, arrive, settings=parking_settings()
+    )
     tokens = {
         "resident": issue_token(session, resident),
         "operator": issue_token(session, operator),
@@ -851,7 +854,13 @@ def form_world(
         session, vehicles.register(session, make_user(), "沪E24680"), _png()
     )
     reservation = reservations.reserve(
-        session, resident, resident, park, plate, clock.at(today, 11 * 60)
+        session,
+        resident,
+        resident,
+        park,
+        plate,
+        clock.at(today, 11 * 60),
+        settings=parking_settings(),
     )
     window = sharing.create_window(
         session,
@@ -864,8 +873,10 @@ def form_world(
         spaces=2,
         monthly_fee_fen=30000,
     )
-    next_month = sharing.next_month(sharing.month_start(today))
-    contract = sharing.sign(session, resident, window, plate, next_month)
+    next_month = clock.next_month(clock.month_start(today))
+    contract = sharing.sign(
+        session, resident, window, plate, next_month, settings=parking_settings()
+    )
     charge = session.query(Charge).filter_by(contract_id=contract.id).one()
 
     def report(category, description, **where):

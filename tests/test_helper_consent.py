@@ -11,7 +11,7 @@ from app.errors import DomainError, Forbidden, NotFound
 from repairs.models import Category
 from repairs.services import access, tickets
 from tests import test_repairs
-from tests.conftest import login, submit
+from tests.conftest import login, parking_settings, submit
 
 world = test_repairs.world  # the repairs fixture: an estate, a resident with a home
 
@@ -118,12 +118,24 @@ def test_parking_consent_reserves_but_never_shows_money_or_history(
     session.commit()
     with pytest.raises(Forbidden):  # the service refuses too, not only the page
         reservations.reserve(
-            session, helper, resident, park, "沪A12345", clock.now() + timedelta(hours=2)
+            session,
+            helper,
+            resident,
+            park,
+            "沪A12345",
+            clock.now() + timedelta(hours=2),
+            settings=parking_settings(),
         )
     session.rollback()
     grant_consent(session, resident, helper.username, ["parking"])
     reservation = reservations.reserve(
-        session, helper, resident, park, "沪A12345", clock.now() + timedelta(hours=2)
+        session,
+        helper,
+        resident,
+        park,
+        "沪A12345",
+        clock.now() + timedelta(hours=2),
+        settings=parking_settings(),
     )
     assert (
         reservation.booking.holder_id == resident.id
@@ -136,7 +148,7 @@ def test_parking_consent_reserves_but_never_shows_money_or_history(
     assert client.get("/parking/vehicles").status_code == 403
     assert client.get(f"/parking/charges/{charge.reference}").status_code == 403
     assert client.get(f"/parking/reservations/{reservation.booking.reference}").status_code == 200
-    reservations.cancel(session, reservation, helper)
+    reservations.cancel(session, reservation, helper, settings=parking_settings())
     session.refresh(reservation.booking)
     assert reservation.booking.status.value == "cancelled"
 

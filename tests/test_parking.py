@@ -139,7 +139,32 @@ def test_search_near_a_named_place_sorts_by_distance(client, parks):
 
 
 def test_distance_is_great_circle():
-    from parking.services.search import distance_km
+    from app.geo import distance_km
 
     assert distance_km(31.0, 121.0, 31.0, 121.0) == 0
     assert 111.0 < distance_km(31.0, 121.0, 32.0, 121.0) < 111.4  # a degree of latitude
+
+
+def test_search_near_a_venue_found_through_the_registry(client, parks, session):
+    """Parking imports no venues code: venues register their model with
+    app.registry.register_named_places, and "near" finds a venue by name through it."""
+    from app.registry import named_places
+    from venues.demo import add_venue
+    from venues.models import Venue, VenueType
+
+    assert Venue in named_places()
+    venue = add_venue(
+        session,
+        name_zh="七宝测试博物馆",
+        name_en="Test Museum",
+        town=parks["七宝古镇公共停车场"].town,
+        type=VenueType.MUSEUM,
+        address_zh="测试路 1 号",
+        address_en="1 Test Road",
+    )
+    venue.latitude, venue.longitude = 31.157, 121.350  # by Qibao Old Town
+    session.commit()
+    html = english(client).get("/parking?near=七宝测试博物馆").get_data(as_text=True)
+    assert "Nearest first to Test Museum" in html
+    listing = html[html.index("Nearest first") :]
+    assert listing.index("Qibao Old Town Public Car Park") < listing.index("Pujiang Town Public")

@@ -20,7 +20,7 @@ from parking.models import (
     SessionStatus,
 )
 from parking.services import payments, reservations, vehicles
-from tests.conftest import login, submit, verified_vehicle
+from tests.conftest import login, parking_settings, submit, verified_vehicle
 from tests.race import race
 
 
@@ -196,13 +196,19 @@ def test_entry_uses_the_plate_reservation(gate, session, make_user, frozen):
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")  # a claim is enough: the gate reads the plate
     reservation = reservations.reserve(
-        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60)
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 10 * 60),
+        settings=parking_settings(),
     )
     gate("沪A12345", "entry", "2026-12-01T10:10:00+08:00")
     session.rollback()
     assert reservation.booking.status == BookingStatus.CHECKED_IN
     frozen.move_to("2026-12-01T11:00:00+08:00")
-    assert reservations.mark_no_shows(session) == 0
+    assert reservations.mark_no_shows(session, settings=parking_settings()) == 0
 
 
 def test_autopay_charges_the_bound_wallet_once_and_sends_a_receipt(gate, session, make_user):
@@ -224,17 +230,22 @@ def test_autopay_charges_the_bound_wallet_once_and_sends_a_receipt(gate, session
     assert receipts(session, driver) == 1
     note = session.scalar(select(Notification).where(Notification.kind == "parking.receipt"))
     assert note.params["amount"] == "¥10.00" and note.link == f"/parking/charges/{charge.reference}"
-    # the provider's callback delivered again, and the wallet asked to pay again: one charge, one receipt
+    # the provider's callback delivered again, and the wallet asked to pay again: one charge,
+    # one receipt
     body = json.dumps(
         {"charge": charge.reference, "status": "succeeded", "amount_fen": 1000}
     ).encode()
     assert (
         payments.apply_callback(
-            session, "demo_wallet", body, payments.sign("demo_wallet", body)
+            session,
+            "demo_wallet",
+            body,
+            payments.sign(parking_settings(), "demo_wallet", body),
+            settings=parking_settings(),
         ).outcome
         == "already_paid"
     )
-    payments.PROVIDERS["demo_wallet"].pay(session, method, charge)
+    payments.PROVIDERS["demo_wallet"].pay(session, method, charge, settings=parking_settings())
     assert session.scalar(select(func.count(DemoWalletPayment.id))) == 1
     assert (
         session.scalar(
@@ -251,6 +262,7 @@ def test_without_a_binding_the_driver_pays_from_the_history(client, gate, sessio
     gate("沪A12345", "entry", "2026-12-01T09:00:00+08:00")
     assert gate("沪A12345", "exit", "2026-12-01T11:30:00+08:00")["charge_status"] == "due"
     charge = session.scalar(select(Charge))
+    assert payments.is_payable(charge)  # the rule the pages show the pay button by
     login(client, "13911112222")
     mine = client.get("/parking/mine").get_data(as_text=True)
     assert "Pay CN¥25.00" in mine and f"/parking/charges/{charge.reference}" in mine
@@ -260,6 +272,7 @@ def test_without_a_binding_the_driver_pays_from_the_history(client, gate, sessio
     assert paid.status_code == 302
     session.rollback()
     assert session.get(Charge, charge.id).status == ChargeStatus.PAID
+    assert not payments.is_payable(session.get(Charge, charge.id))
     assert receipts(session, driver) == 1
     again = submit(client, f"/parking/charges/{charge.reference}", {})
     assert again.status_code == 200  # the button is gone; a replayed POST is refused
@@ -302,7 +315,11 @@ def test_callbacks_are_verified_and_idempotent_over_http(client, gate, session, 
         client.post(
             url,
             data=wrong_amount,
-            headers={"X-Payment-Signature": payments.sign("demo_wallet", wrong_amount)},
+            headers={
+                "X-Payment-Signature": payments.sign(
+                    parking_settings(), "demo_wallet", wrong_amount
+                )
+            },
         ).json["error"]["code"]
         == "amount_mismatch"
     )
@@ -314,7 +331,7 @@ def test_callbacks_are_verified_and_idempotent_over_http(client, gate, session, 
         ).status_code
         == 400
     )
-    signed = {"X-Payment-Signature": payments.sign("demo_wallet", body)}
+    signed = {"X-Payment-Signature": payments.sign(parking_settings(), "demo_wallet", body)}
     first = client.post(url, data=body, headers=signed)
     assert first.status_code == 200 and first.json == {
         "charge": charge.reference,
@@ -334,7 +351,7 @@ def test_concurrent_callbacks_pay_once(app, session, gate, make_user):
     reference = session.scalar(select(Charge.reference))
     body = json.dumps({"charge": reference, "status": "succeeded", "amount_fen": 1000}).encode()
     with app.test_request_context():
-        signature = payments.sign("demo_wallet", body)
+        signature = payments.sign(parking_settings(), "demo_wallet", body)
 
     def deliver(i):
         return (

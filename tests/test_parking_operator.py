@@ -9,7 +9,7 @@ from app.accounts.models import ApiToken
 from bookings.models import CapacityBucket
 from parking.models import CarPark, GateDirection, GateEvent, SharingWindow, Tariff
 from parking.services import gate, reservations, vehicles
-from tests.conftest import login, submit
+from tests.conftest import login, parking_settings, submit
 
 
 @pytest.fixture
@@ -27,6 +27,7 @@ def event(session, park, plate, direction, hhmm):
         plate,
         GateDirection(direction),
         clock.at(clock.today(), hours * 60 + minutes),
+        settings=parking_settings(),
     )
 
 
@@ -35,7 +36,13 @@ def test_dashboard_shows_the_day_from_gate_events(client, session, operator, mak
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     reservations.reserve(
-        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60)
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 10 * 60),
+        settings=parking_settings(),
     )
     frozen.move_to("2026-12-01T06:00:00+08:00")
     event(session, park, "沪B11111", "entry", "06:10")
@@ -85,7 +92,13 @@ def test_capacity_form_validates_and_moves_future_pool_buckets(
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     reservations.reserve(
-        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60)
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 10 * 60),
+        settings=parking_settings(),
     )
     login(client, user.username)
     url = f"/parking/operate/{park.id}/capacity"
@@ -262,4 +275,35 @@ def test_demo_day_of_gate_events_explains_occupancy(session, runner, frozen):
         session.scalar(select(User).where(User.username == "tingche-xinzhuang-pr"))
         .roles[0]
         .scope_id
+    )
+
+
+def test_operator_writes_are_services_with_their_rules(session, operator, car_park, make_user):
+    """The tariff and the gate token were written by the operator's views; they are services
+    now, with the rules the pages and the events API share."""
+    from app.audit.models import AuditEntry
+    from app.errors import DomainError
+    from parking.services import tariffs
+    from parking.services.tariffs import TariffRules
+
+    park, user = operator
+    other = car_park(name="别的停车场")
+    admin = make_user("administrator")
+    with pytest.raises(DomainError) as error:
+        tariffs.save_tariff(session, user, park, TariffRules(day_starts=19 * 60, day_ends=7 * 60))
+    assert error.value.field == "day_ends"
+    tariffs.save_tariff(session, user, park, TariffRules(first_hour_fen=800, daily_cap_fen=None))
+    session.rollback()
+    assert (park.tariff.first_hour_fen, park.tariff.daily_cap_fen) == (800, None)
+    assert session.scalar(
+        select(func.count(AuditEntry.id)).where(AuditEntry.action == "parking.tariff")
+    )
+    assert gate.can_report_events(user, park) and not gate.can_report_events(user, other)
+    assert gate.can_report_events(admin, other)
+    with pytest.raises(DomainError) as error:
+        gate.issue_gate_token(session, user, other)
+    assert error.value.status == 403 and session.scalar(select(func.count(ApiToken.id))) == 0
+    assert gate.issue_gate_token(session, user, park).startswith("cp_")
+    assert session.scalar(
+        select(func.count(AuditEntry.id)).where(AuditEntry.action == "parking.gate_token")
     )

@@ -23,7 +23,7 @@ from app.errors import DomainError
 from app.notifications.models import Notification
 from parking.models import Charge, GateDirection, ParkingReservation, Vehicle, VehicleStatus
 from parking.services import gate, payments, vehicles, verification
-from tests.conftest import csrf_token, login, submit, verified_vehicle
+from tests.conftest import csrf_token, login, parking_settings, submit, verified_vehicle
 from tests.race import race
 
 PLATE = "沪A12345"
@@ -48,9 +48,22 @@ def desk(make_user):
 
 def stay(session, park, entry: str, exit: str):
     """A stay through the gate, times as "HH:MM" today (Asia/Shanghai)."""
-    at = lambda hhmm: clock.at(clock.today(), int(hhmm[:2]) * 60 + int(hhmm[3:]))
-    gate.record_event(session, park, PLATE, GateDirection.ENTRY, at(entry), collect=False)
-    return gate.record_event(session, park, PLATE, GateDirection.EXIT, at(exit))
+
+    def at(hhmm):
+        return clock.at(clock.today(), int(hhmm[:2]) * 60 + int(hhmm[3:]))
+
+    gate.record_event(
+        session,
+        park,
+        PLATE,
+        GateDirection.ENTRY,
+        at(entry),
+        collect=False,
+        settings=parking_settings(),
+    )
+    return gate.record_event(
+        session, park, PLATE, GateDirection.EXIT, at(exit), settings=parking_settings()
+    )
 
 
 def signed_in(app, user):
@@ -82,7 +95,8 @@ def test_a_stranger_claiming_the_plate_sees_nothing_and_the_owner_keeps_it(
     attacker = signed_in(app, stranger)
     attacker.set_cookie("locale", "en")
 
-    # Claiming someone else's plate is allowed (several accounts may claim one) and locks nobody out...
+    # Claiming someone else's plate is allowed (several accounts may claim one) and locks nobody
+    # out...
     added = submit(attacker, "/parking/vehicles", {"plate": PLATE})
     assert added.status_code == 302
     claim = session.scalar(select(Vehicle).where(Vehicle.owner_id == stranger.id))
@@ -180,13 +194,23 @@ def test_fees_and_history_go_to_whoever_verifiably_held_the_plate_when_the_stay_
     frozen.move_to("2026-12-01T10:00:00+08:00")
     assert stay(session, park, "08:30", "09:30").charge.user_id == seller.id
     gate.record_event(
-        session, park, PLATE, GateDirection.ENTRY, clock.at(clock.today(), 9 * 60 + 45)
+        session,
+        park,
+        PLATE,
+        GateDirection.ENTRY,
+        clock.at(clock.today(), 9 * 60 + 45),
+        settings=parking_settings(),
     )
     # the car is sold: the buyer's licence is verified at 10:00, while it is inside
     frozen.move_to("2026-12-01T10:00:00+08:00")
     verified_vehicle(session, buyer, PLATE, verifier=desk)
     leaving = gate.record_event(
-        session, park, PLATE, GateDirection.EXIT, clock.at(clock.today(), 10 * 60 + 30)
+        session,
+        park,
+        PLATE,
+        GateDirection.EXIT,
+        clock.at(clock.today(), 10 * 60 + 30),
+        settings=parking_settings(),
     )
     assert leaving.charge is None  # began before anyone verifiably held it: the gate's till
     assert stay(session, park, "10:40", "10:55").charge is None  # within the free minutes
@@ -315,6 +339,38 @@ def test_two_verifiers_approving_two_claims_of_one_plate_at_once_verify_one(
             Vehicle.__table__.update().values(status=VehicleStatus.PENDING, decided_at=None)
         )
         session.commit()
+
+
+def test_a_double_submitted_claim_is_one_claim_and_parallel_claims_keep_the_limit(
+    app, session, make_user
+):
+    """register locks the person's row first: the same plate sent twice at once is one claim
+    (without the lock the second insert failed on the unique key), and claims of new plates
+    sent at once cannot pass MAX_VEHICLES together (each counted the others as not there)."""
+    driver_id = make_user().id
+
+    def claim(plates):
+        def run(i):
+            from app.accounts.models import User
+            from app.extensions import db
+
+            return vehicles.register(db.session, db.session.get(User, driver_id), plates[i]).id
+
+        return run
+
+    same = race(app, 4, claim([PLATE] * 4))
+    assert all(isinstance(r, int) for r in same) and len(set(same)) == 1, same
+    plates = [f"沪B1234{i}" for i in range(vehicles.MAX_VEHICLES + 1)]
+    results = race(app, len(plates), claim(plates))
+    session.rollback()
+    live = session.scalar(
+        select(func.count(Vehicle.id)).where(
+            Vehicle.owner_id == driver_id, Vehicle.status == VehicleStatus.CLAIMED
+        )
+    )
+    assert live == vehicles.MAX_VEHICLES, results
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(refused) == 2 and {r.code for r in refused} == {"too_many"}, results
 
 
 # --- the pages -----------------------------------------------------------------------------------
@@ -500,9 +556,9 @@ def test_plates_registered_before_become_unverified_claims(plates_database):
         with db.engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
-                    "active, created_at) VALUES (1, '13900000009', 'x', 'x', 'zh_CN', 'standard', true, "
-                    "'2026-11-01 00:00:00+00:00')"
+                    "INSERT INTO user_account (id, phone, name, password_hash, locale, "
+                    "display_mode, active, created_at) VALUES (1, '13900000009', 'x', 'x', "
+                    "'zh_CN', 'standard', true, '2026-11-01 00:00:00+00:00')"
                 )
             )
             conn.execute(
@@ -525,9 +581,9 @@ def test_plates_registered_before_become_unverified_claims(plates_database):
             assert row[0] == "claimed" and row[1] is None and row[2] is not None and row[3] == ""
             conn.execute(
                 text(
-                    "INSERT INTO user_account (id, phone, name, password_hash, locale, display_mode, "
-                    "active, created_at) VALUES (2, '13900000008', 'y', 'y', 'zh_CN', 'standard', true, "
-                    "'2026-11-01 00:00:00+00:00')"
+                    "INSERT INTO user_account (id, phone, name, password_hash, locale, "
+                    "display_mode, active, created_at) VALUES (2, '13900000008', 'y', 'y', "
+                    "'zh_CN', 'standard', true, '2026-11-01 00:00:00+00:00')"
                 )
             )
             conn.execute(

@@ -14,7 +14,7 @@ from bookings.models import Booking, BookingStatus, BookingSuspension, CapacityB
 from bookings.services import SoldOut, ledger_mismatches
 from parking.models import ParkingReservation
 from parking.services import reservations, vehicles
-from tests.conftest import login, submit
+from tests.conftest import login, parking_settings, submit
 from tests.race import race
 
 
@@ -109,12 +109,24 @@ def test_rules_quarter_hours_past_ahead_and_limits(session, car_park, make_user,
     vehicles.register(session, driver, "沪A12345")
     with pytest.raises(DomainError) as error:
         reservations.reserve(
-            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60 + 5)
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today(), 10 * 60 + 5),
+            settings=parking_settings(),
         )
     assert error.value.code == "not_quarter_hour"
     with pytest.raises(DomainError) as error:
         reservations.reserve(
-            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 8 * 60)
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today(), 8 * 60),
+            settings=parking_settings(),
         )
     assert error.value.code == "too_late"
     with pytest.raises(DomainError) as error:
@@ -125,15 +137,28 @@ def test_rules_quarter_hours_past_ahead_and_limits(session, car_park, make_user,
             park,
             "沪A12345",
             clock.at(clock.today() + timedelta(days=3), 600),
+            settings=parking_settings(),
         )
     assert error.value.code == "too_early"
     for hour in (10, 12, 14):
         reservations.reserve(
-            session, driver, driver, park, "沪A12345", clock.at(clock.today(), hour * 60)
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today(), hour * 60),
+            settings=parking_settings(),
         )
     with pytest.raises(DomainError) as error:
         reservations.reserve(
-            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 16 * 60)
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today(), 16 * 60),
+            settings=parking_settings(),
         )
     assert error.value.code == "too_many"
 
@@ -143,11 +168,23 @@ def test_same_plate_cannot_hold_two_overlapping_spaces(session, car_park, make_u
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     reservations.reserve(
-        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 10 * 60)
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 10 * 60),
+        settings=parking_settings(),
     )
     with pytest.raises(DomainError) as error:
         reservations.reserve(
-            session, driver, driver, other, "沪A12345", clock.at(clock.today(), 10 * 60 + 15)
+            session,
+            driver,
+            driver,
+            other,
+            "沪A12345",
+            clock.at(clock.today(), 10 * 60 + 15),
+            settings=parking_settings(),
         )
     assert error.value.code == "plate_busy"
 
@@ -157,20 +194,38 @@ def test_cancel_before_cut_off_is_free_after_it_counts(session, car_park, make_u
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     early = reservations.reserve(
-        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 11 * 60)
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 11 * 60),
+        settings=parking_settings(),
     )
-    assert reservations.cancel(session, early, driver) is True
+    assert reservations.cancel(session, early, driver, settings=parking_settings()) is True
     assert taken(session, park, "11:00") == 0
     on_the_minute = reservations.reserve(
-        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 30)
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 9 * 60 + 30),
+        settings=parking_settings(),
     )
     assert (
-        reservations.cancel(session, on_the_minute, driver) is True
+        reservations.cancel(session, on_the_minute, driver, settings=parking_settings()) is True
     )  # cut-off 09:00 is now: still free
     late = reservations.reserve(
-        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 15)
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 9 * 60 + 15),
+        settings=parking_settings(),
     )
-    assert reservations.cancel(session, late, driver) is False
+    assert reservations.cancel(session, late, driver, settings=parking_settings()) is False
     session.refresh(late.booking)
     assert late.booking.status == BookingStatus.CANCELLED and late.booking.status_reason == "late"
     assert (
@@ -187,15 +242,23 @@ def test_no_shows_release_the_space_and_three_suspend_reserving(
     vehicles.register(session, driver, "沪A12345")
     made = [
         reservations.reserve(
-            session, driver, driver, park, "沪A12345", clock.at(clock.today(), h * 60)
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today(), h * 60),
+            settings=parking_settings(),
         )
         for h in (10, 12, 14)
     ]
     frozen.move_to("2026-12-01T14:29:00+08:00")
-    assert reservations.mark_no_shows(session) == 2  # the 14:00 one is still in its grace
+    assert (
+        reservations.mark_no_shows(session, settings=parking_settings()) == 2
+    )  # the 14:00 one is still in its grace
     frozen.move_to("2026-12-01T14:30:00+08:00")
-    assert reservations.mark_no_shows(session) == 1
-    assert reservations.mark_no_shows(session) == 0  # once only
+    assert reservations.mark_no_shows(session, settings=parking_settings()) == 1
+    assert reservations.mark_no_shows(session, settings=parking_settings()) == 0  # once only
     session.rollback()
     assert {r.booking.status for r in made} == {BookingStatus.NO_SHOW}
     assert ledger_mismatches(session) == []
@@ -205,7 +268,13 @@ def test_no_shows_release_the_space_and_three_suspend_reserving(
     assert suspension.kind == "parking" and suspension.until == clock.now() + timedelta(days=7)
     with pytest.raises(DomainError) as error:
         reservations.reserve(
-            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 16 * 60)
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today(), 16 * 60),
+            settings=parking_settings(),
         )
     assert error.value.code == "suspended"
     subjects = session.scalars(
@@ -221,9 +290,17 @@ def test_late_cancellations_count_towards_suspension(session, car_park, make_use
     vehicles.register(session, driver, "沪A12345")
     for _ in range(3):
         reservation = reservations.reserve(
-            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60 + 15)
+            session,
+            driver,
+            driver,
+            park,
+            "沪A12345",
+            clock.at(clock.today(), 9 * 60 + 15),
+            settings=parking_settings(),
         )
-        assert reservations.cancel(session, reservation, driver) is False
+        assert (
+            reservations.cancel(session, reservation, driver, settings=parking_settings()) is False
+        )
     assert reservations.active_suspension(session, driver.id) is not None
 
 
@@ -330,7 +407,15 @@ def test_reservable_now_and_feed_follow_reservations(client, session, car_park, 
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
     assert reservations.reservable_now(session, park) == 5
-    reservations.reserve(session, driver, driver, park, "沪A12345", clock.at(clock.today(), 9 * 60))
+    reservations.reserve(
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 9 * 60),
+        settings=parking_settings(),
+    )
     assert reservations.reservable_now(session, park) == 4
     feed = {p["id"]: p for p in client.get("/api/v1/parking/feed").json}
     assert feed[park.id]["reservable"] == 4 and "沪A12345" not in str(feed)
@@ -338,11 +423,16 @@ def test_reservable_now_and_feed_follow_reservations(client, session, car_park, 
 
 def test_pool_buckets_are_made_for_the_reservable_days_once(session, car_park, app):
     park = car_park.default
-    count = lambda: session.scalar(
-        select(func.count(CapacityBucket.id)).where(CapacityBucket.resource_id == park.resource_id)
-    )
+
+    def count():
+        return session.scalar(
+            select(func.count(CapacityBucket.id)).where(
+                CapacityBucket.resource_id == park.resource_id
+            )
+        )
+
     assert count() == 3 * 96
-    reservations.materialise_pool(session, park)
+    reservations.materialise_pool(session, park, parking_settings().pool_days)
     assert count() == 3 * 96
 
 
@@ -406,6 +496,7 @@ def test_overlapping_arrivals_race_without_overselling(app, session, car_park, m
             db.session.get(CarPark, park_id),
             f"沪B{20000 + i}",
             clock.at(clock.today(), 13 * 60 + 15 * (i % 3)),
+            settings=parking_settings(),
         )
 
     results = race(app, 40, reserve)
@@ -418,3 +509,80 @@ def test_overlapping_arrivals_race_without_overselling(app, session, car_park, m
         assert 0 <= bucket.taken <= 5
     assert taken(session, park, "13:15") == 5
     assert ledger_mismatches(session) == []
+
+
+def test_a_reservation_is_for_a_claim_checked_in_the_transaction_that_takes_the_space(
+    client, session, car_park, make_user
+):
+    """The plate's claim is decided inside the reservation's own unit of work (the API used to
+    check it in a transaction of its own first): a plate that is not the holder's, or a claim
+    removed meanwhile, takes no space."""
+    park = car_park.default
+    driver = make_user()
+    at = clock.at(clock.today(), 10 * 60)
+    with pytest.raises(DomainError) as error:
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", at, settings=parking_settings()
+        )
+    assert error.value.code == "unknown_vehicle" and error.value.field == "plate"
+    claim = vehicles.register(session, driver, "沪A12345")
+    vehicles.remove(session, claim)  # removed in another tab before the reservation commits
+    response = client.post(
+        "/api/v1/parking/reservations",
+        json={"carpark_id": park.id, "plate": "沪A12345", "arrive_at": at.isoformat()},
+        headers=auth(session, driver),
+    )
+    assert response.status_code == 422 and response.json["error"]["code"] == "unknown_vehicle"
+    assert session.scalar(select(func.count(ParkingReservation.id))) == 0
+    assert taken(session, park, "10:00") == 0 and ledger_mismatches(session) == []
+
+
+def test_can_cancel_is_one_rule_for_page_service_and_api(client, session, car_park, make_user):
+    park = car_park.default
+    driver, stranger = make_user(phone="13911112222", locale="en"), make_user()
+    vehicles.register(session, driver, "沪A12345")
+    found = reservations.reserve(
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 11 * 60),
+        settings=parking_settings(),
+    )
+    assert reservations.free_cancellation_until(found) == clock.at(clock.today(), 10 * 60 + 30)
+    assert reservations.can_cancel(session, found, driver)
+    assert not reservations.can_cancel(session, found, stranger)
+    login(client, "13911112222")
+    client.set_cookie("locale", "en")
+    page = f"/parking/reservations/{found.booking.reference}"
+    assert "Cancel this reservation" in client.get(page).get_data(as_text=True)
+    reservations.cancel(session, found, driver, settings=parking_settings())
+    session.refresh(found.booking)
+    assert not reservations.can_cancel(session, found, driver)
+    assert "Cancel this reservation" not in client.get(page).get_data(as_text=True)
+    with pytest.raises(DomainError) as error:
+        reservations.cancel(session, found, driver, settings=parking_settings())
+    assert error.value.code == "not_cancellable"
+
+
+def test_the_rules_read_the_settings_passed_in(app, session, car_park, make_user):
+    """Services read no configuration: the limits are those of the ParkingSettings given, which
+    views and the sweep build from the app's configuration."""
+    from parking.services import ParkingSettings
+
+    app.config["PARKING_MAX_UPCOMING"] = 7
+    assert ParkingSettings.from_config(app.config).max_upcoming == 7
+    assert app.config["SECRET_KEY"] not in repr(ParkingSettings.from_config(app.config))
+    park = car_park.default
+    driver = make_user()
+    vehicles.register(session, driver, "沪A12345")
+    one = parking_settings(max_upcoming=1)
+    reservations.reserve(
+        session, driver, driver, park, "沪A12345", clock.at(clock.today(), 600), settings=one
+    )
+    with pytest.raises(DomainError) as error:
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", clock.at(clock.today(), 720), settings=one
+        )
+    assert error.value.code == "too_many" and error.value.params["n"] == 1

@@ -13,7 +13,7 @@ from bookings.models import BookingStatus, CapacityBucket
 from bookings.services import SoldOut, ledger_mismatches
 from parking.models import CarParkKind, Charge, DayPattern, GateDirection, SharingContract
 from parking.services import gate, sharing, vehicles
-from tests.conftest import login, submit, verified_vehicle
+from tests.conftest import login, parking_settings, submit, verified_vehicle
 from tests.race import race
 
 
@@ -60,13 +60,13 @@ def paid(session, contract):
     from parking.services import payments
 
     charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
-    payments.default_provider().open_method(session, contract.booking.holder)
+    payments.default_provider(parking_settings()).open_method(session, contract.booking.holder)
     account = session.scalar(
         select(DemoWalletAccount).where(DemoWalletAccount.user_id == contract.holder_id)
     )
     account.balance_fen += charge.amount_fen  # topped up: the demo wallet opens with ¥500
     session.commit()
-    payments.pay_online(session, charge, contract.booking.holder)
+    payments.pay_online(session, charge, contract.booking.holder, settings=parking_settings())
     session.refresh(contract.booking)
     assert contract.booking.status == BookingStatus.CONFIRMED
     return contract
@@ -146,12 +146,19 @@ def test_form_refuses_missing_answers_and_someone_elses_plate(
 def test_part_month_is_charged_pro_rata(session, office_window, make_user, frozen):
     frozen.move_to("2026-12-16T10:00:00+08:00")
     driver = driver_with(make_user, session, "沪A12345")
-    contract = sharing.sign(session, driver, office_window, "沪A12345", date(2026, 12, 1))
+    contract = sharing.sign(
+        session, driver, office_window, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     fee = session.scalar(select(Charge.amount_fen).where(Charge.contract_id == contract.id))
     assert fee == -(-30000 * 16 // 31) == 15484  # 16 of December's 31 days, rounded up to the fen
     with pytest.raises(DomainError):
         sharing.sign(
-            session, driver, office_window, "沪A12345", date(2027, 2, 1)
+            session,
+            driver,
+            office_window,
+            "沪A12345",
+            date(2027, 2, 1),
+            settings=parking_settings(),
         )  # only this month or next
 
 
@@ -163,6 +170,7 @@ def test_full_window_refuses_and_closed_window_refuses(session, office_window, m
             office_window,
             f"沪A1000{i}",
             date(2026, 12, 1),
+            settings=parking_settings(),
         )
     with pytest.raises(SoldOut):
         sharing.sign(
@@ -171,6 +179,7 @@ def test_full_window_refuses_and_closed_window_refuses(session, office_window, m
             office_window,
             "沪A20000",
             date(2026, 12, 1),
+            settings=parking_settings(),
         )
     sharing.update_window(session, office_window, active=False)
     with pytest.raises(DomainError) as error:
@@ -180,6 +189,7 @@ def test_full_window_refuses_and_closed_window_refuses(session, office_window, m
             office_window,
             "沪A30000",
             date(2027, 1, 1),
+            settings=parking_settings(),
         )
     assert error.value.code == "window_closed"
 
@@ -190,16 +200,38 @@ def test_renewal_signs_next_month_once_and_lapses_when_full(
     keeps = driver_with(make_user, session, "沪A11111")
     stops = driver_with(make_user, session, "沪A22222")
     first = paid(
-        session, sharing.sign(session, keeps, office_window, "沪A11111", date(2026, 12, 1))
+        session,
+        sharing.sign(
+            session,
+            keeps,
+            office_window,
+            "沪A11111",
+            date(2026, 12, 1),
+            settings=parking_settings(),
+        ),
     )
     second = paid(
         session,
-        sharing.sign(session, stops, office_window, "沪A22222", date(2026, 12, 1), renew=False),
+        sharing.sign(
+            session,
+            stops,
+            office_window,
+            "沪A22222",
+            date(2026, 12, 1),
+            renew=False,
+            settings=parking_settings(),
+        ),
     )
-    assert sharing.renew_contracts(session) == {"renewed": 0, "lapsed": 0}  # not before the 25th
+    assert sharing.renew_contracts(session, settings=parking_settings()) == {
+        "renewed": 0,
+        "lapsed": 0,
+    }  # not before the 25th
     frozen.move_to("2026-12-25T03:00:00+08:00")
-    assert sharing.renew_contracts(session) == {"renewed": 1, "lapsed": 0}
-    assert sharing.renew_contracts(session) == {
+    assert sharing.renew_contracts(session, settings=parking_settings()) == {
+        "renewed": 1,
+        "lapsed": 0,
+    }
+    assert sharing.renew_contracts(session, settings=parking_settings()) == {
         "renewed": 0,
         "lapsed": 0,
     }  # the next sweep changes nothing
@@ -216,7 +248,10 @@ def test_renewal_signs_next_month_once_and_lapses_when_full(
     # the window shrinks to nothing: January's contract cannot renew into February and lapses
     sharing.update_window(session, office_window, spaces=0)
     frozen.move_to("2027-01-26T03:00:00+08:00")
-    assert sharing.renew_contracts(session) == {"renewed": 0, "lapsed": 1}
+    assert sharing.renew_contracts(session, settings=parking_settings()) == {
+        "renewed": 0,
+        "lapsed": 1,
+    }
     session.rollback()
     assert january[0].lapsed_reason == "window_closed"
     assert (
@@ -227,12 +262,25 @@ def test_renewal_signs_next_month_once_and_lapses_when_full(
         )
         == 1
     )
-    assert sharing.renew_contracts(session) == {"renewed": 0, "lapsed": 0}
+    assert sharing.renew_contracts(session, settings=parking_settings()) == {
+        "renewed": 0,
+        "lapsed": 0,
+    }
 
 
 def test_renewal_lapses_when_the_next_month_is_full(session, office_window, make_user, frozen):
     keeps = driver_with(make_user, session, "沪A11111")
-    paid(session, sharing.sign(session, keeps, office_window, "沪A11111", date(2026, 12, 1)))
+    paid(
+        session,
+        sharing.sign(
+            session,
+            keeps,
+            office_window,
+            "沪A11111",
+            date(2026, 12, 1),
+            settings=parking_settings(),
+        ),
+    )
     for i in range(2):
         sharing.sign(
             session,
@@ -240,9 +288,13 @@ def test_renewal_lapses_when_the_next_month_is_full(session, office_window, make
             office_window,
             f"沪C0000{i}",
             date(2027, 1, 1),
+            settings=parking_settings(),
         )
     frozen.move_to("2026-12-27T03:00:00+08:00")
-    assert sharing.renew_contracts(session) == {"renewed": 0, "lapsed": 1}
+    assert sharing.renew_contracts(session, settings=parking_settings()) == {
+        "renewed": 0,
+        "lapsed": 1,
+    }
     assert (
         session.scalar(
             select(SharingContract.lapsed_reason).where(SharingContract.plate == "沪A11111")
@@ -256,15 +308,38 @@ def test_stays_inside_the_window_cost_nothing(
 ):
     driver = make_user()
     verified_vehicle(session, driver, "沪A12345")  # the stay outside the window is charged to them
-    paid(session, sharing.sign(session, driver, night_window, "沪A12345", date(2026, 12, 1)))
-    moment = lambda text: clock.local(
-        clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16]))
+    paid(
+        session,
+        sharing.sign(
+            session,
+            driver,
+            night_window,
+            "沪A12345",
+            date(2026, 12, 1),
+            settings=parking_settings(),
+        ),
     )
+
+    def moment(text):
+        return clock.local(
+            clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16]))
+        )
+
     gate.record_event(
-        session, estate_park, "沪A12345", GateDirection.ENTRY, moment("2026-12-01T20:00")
+        session,
+        estate_park,
+        "沪A12345",
+        GateDirection.ENTRY,
+        moment("2026-12-01T20:00"),
+        settings=parking_settings(),
     )
     covered = gate.record_event(
-        session, estate_park, "沪A12345", GateDirection.EXIT, moment("2026-12-02T07:00")
+        session,
+        estate_park,
+        "沪A12345",
+        GateDirection.EXIT,
+        moment("2026-12-02T07:00"),
+        settings=parking_settings(),
     )
     assert (
         covered.session.fee_fen == 0
@@ -273,10 +348,20 @@ def test_stays_inside_the_window_cost_nothing(
     )
     # past the end of the window (07:30) the whole stay is charged at the tariff
     gate.record_event(
-        session, estate_park, "沪A12345", GateDirection.ENTRY, moment("2026-12-02T20:00")
+        session,
+        estate_park,
+        "沪A12345",
+        GateDirection.ENTRY,
+        moment("2026-12-02T20:00"),
+        settings=parking_settings(),
     )
     late = gate.record_event(
-        session, estate_park, "沪A12345", GateDirection.EXIT, moment("2026-12-03T09:00")
+        session,
+        estate_park,
+        "沪A12345",
+        GateDirection.EXIT,
+        moment("2026-12-03T09:00"),
+        settings=parking_settings(),
     )
     assert (
         late.session.contract_id is None
@@ -305,6 +390,7 @@ def test_forty_drivers_race_for_two_spaces(app, session, office_window, make_use
             db.session.get(SharingWindow, window_id),
             f"沪D{10000 + i}",
             date(2027, 1, 1),
+            settings=parking_settings(),
         )
 
     results = race(app, 40, sign)
@@ -322,3 +408,85 @@ def test_forty_drivers_race_for_two_spaces(app, session, office_window, make_use
         == 2
     )
     assert ledger_mismatches(session) == []
+
+
+def test_contract_decisions_are_named_and_the_service_keeps_to_them(
+    client, session, office_window, make_user, frozen
+):
+    """can_cancel, can_renew and can_stop_renewing decide the contract page's buttons and the
+    service refuses by the same rules: once its month is over a contract is neither cancelled
+    (which gave a past month's space back) nor set to renew."""
+    driver = driver_with(make_user, session, "沪A12345", phone="13911112222", locale="en")
+    stranger = make_user()
+    january = clock.next_month(clock.month_start(clock.today()))
+    contract = paid(
+        session,
+        sharing.sign(
+            session, driver, office_window, "沪A12345", january, settings=parking_settings()
+        ),
+    )
+    assert sharing.can_cancel(session, contract, driver)
+    assert not sharing.can_cancel(session, contract, stranger)
+    assert sharing.can_stop_renewing(contract) and sharing.can_renew(contract)
+    sharing.set_renew(session, contract, False)
+    sharing.set_renew(session, contract, False)  # a double click changes nothing
+    assert not contract.renew
+    login(client, "13911112222")
+    client.set_cookie("locale", "en")
+    page = f"/parking/contracts/{contract.id}"
+    html = client.get(page).get_data(as_text=True)
+    assert "Renew every month" in html and "Cancel now and free the space" in html
+    frozen.move_to("2027-02-02T10:00:00+08:00")
+    assert sharing.state(contract) == "ended"
+    assert not sharing.can_cancel(session, contract, driver) and not sharing.can_renew(contract)
+    html = client.get(page).get_data(as_text=True)
+    assert "Renew every month" not in html and "Cancel now" not in html
+    for change in (
+        lambda: sharing.cancel(session, contract, driver),
+        lambda: sharing.set_renew(session, contract, True),
+    ):
+        with pytest.raises(DomainError) as error:
+            change()
+        assert error.value.status == 409 and error.value.code == "not_live"
+    session.refresh(contract.booking)
+    assert contract.booking.status == BookingStatus.CONFIRMED and not contract.renew
+
+
+def test_a_new_contract_is_for_a_claim_checked_in_its_transaction(
+    session, office_window, make_user
+):
+    driver = make_user()
+    january = clock.next_month(clock.month_start(clock.today()))
+    with pytest.raises(DomainError) as error:
+        sharing.sign(
+            session, driver, office_window, "沪a 12345", january, settings=parking_settings()
+        )
+    assert error.value.code == "unknown_vehicle"
+    assert session.scalar(select(func.count(SharingContract.id))) == 0
+    assert sharing.spaces_left(session, office_window, january) == 2
+
+
+def test_window_rules_hold_for_changes_too(session, office_window, make_user):
+    """The operator's window form and the service share one rule set; lowering the spaces
+    never takes a signed space away (bookings.services.set_capacity)."""
+    january = clock.next_month(clock.month_start(clock.today()))
+    for plate in ("沪A12345", "沪B12345"):
+        sharing.sign(
+            session,
+            driver_with(make_user, session, plate),
+            office_window,
+            plate,
+            january,
+            settings=parking_settings(),
+        )
+    with pytest.raises(DomainError) as error:
+        sharing.update_window(session, office_window, start_minute=600, end_minute=600)
+    assert error.value.field == "end_time"
+    sharing.update_window(session, office_window, spaces=1)
+    bucket = session.scalar(
+        select(CapacityBucket).where(CapacityBucket.resource_id == office_window.resource_id)
+    )
+    assert (bucket.capacity, bucket.taken) == (2, 2)
+    sharing.update_window(session, office_window, spaces=5)
+    session.refresh(bucket)
+    assert bucket.capacity == 5 and ledger_mismatches(session) == []

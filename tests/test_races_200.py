@@ -13,7 +13,7 @@ from app.accounts.services import issue_token
 from bookings.models import Booking, BookingStatus, CapacityBucket, WaitlistEntry, WaitlistStatus
 from bookings.services import SoldOut, ledger_mismatches
 from parking.services import vehicles
-from tests.conftest import slot_at
+from tests.conftest import parking_settings, slot_at
 from tests.race import race
 
 N = 200
@@ -150,6 +150,7 @@ def test_sharing_window(app, session, car_park, make_user):
             db.session.get(SharingWindow, window_id),
             f"沪L{10000 + i}",
             date(2027, 1, 1),
+            settings=parking_settings(),
         )
 
     results = race(app, N, sign)

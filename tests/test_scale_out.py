@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from tests import pg
-from tests.conftest import PG_PORT_ENV, migrate_to_head
+from tests.conftest import PG_PORT_ENV, migrate_to_head, parking_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = os.environ.get("CI") == "true"
@@ -295,7 +295,7 @@ def test_two_nodes_take_200_concurrent_requests_without_overbooking(database):
         )
         db.session.add(park)
         db.session.commit()
-        materialise_pool(db.session, park)
+        materialise_pool(db.session, park, parking_settings().pool_days)
         park_id = park.id
         # the API reserves only for the driver's own vehicles: each resident claims the plate
         # they send
@@ -796,7 +796,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
                 db.session, user, user, slot.id, 1, settings=current_settings()
             )
         park_id, window_id, slot_id = park.id, window.id, slot.id
-        next_month = sharing.next_month(sharing.month_start(clock.today()))
+        next_month = clock.next_month(clock.month_start(clock.today()))
         db.engine.dispose()
     tokens = residents_with_tokens(app, 195, "1367000")
     limits = {

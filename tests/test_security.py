@@ -31,7 +31,16 @@ from app.config import TestingConfig
 from app.errors import DomainError
 from app.extensions import csrf, db
 from app.uploads import MAX_BYTES, MAX_PIXELS, store_image
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token, give_home, login, slot_at, submit
+from tests.conftest import (
+    PASSWORD,
+    IsolatedClient,
+    csrf_token,
+    give_home,
+    login,
+    parking_settings,
+    slot_at,
+    submit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "venues", "bookings", "parking", "repairs", "accessibility")
@@ -194,7 +203,13 @@ def everything(session, make_venue, car_park, repair_company, places):
     )
     vehicles.register(session, user, "沪A12345")
     reservation = reservations.reserve(
-        session, user, user, park, "沪A12345", clock.at(clock.today(), 11 * 60)
+        session,
+        user,
+        user,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 11 * 60),
+        settings=parking_settings(),
     )
     ticket = tickets.report(session, user, user, category=Category.WATER, description="水管漏水")
     return {
@@ -797,10 +812,18 @@ def test_car_park_operators_see_masked_plates(client, session, car_park, make_us
     driver = make_user(phone="13912345678", name="陈先生")
     vehicles.register(session, driver, "沪AD12345")
     reservations.reserve(
-        session, driver, driver, park, "沪AD12345", clock.at(clock.today(), 10 * 60)
+        session,
+        driver,
+        driver,
+        park,
+        "沪AD12345",
+        clock.at(clock.today(), 10 * 60),
+        settings=parking_settings(),
     )
     frozen.move_to("2026-12-01T10:05:00+08:00")
-    gate.record_event(session, park, "沪AD12345", GateDirection.ENTRY, clock.now())
+    gate.record_event(
+        session, park, "沪AD12345", GateDirection.ENTRY, clock.now(), settings=parking_settings()
+    )
     operator = make_user("carpark_operator", scope=park)
     login(english(client), operator.username)
     html = client.get(f"/parking/operate/{park.id}").get_data(as_text=True)

@@ -1,7 +1,7 @@
-"""错峰共享 contracts are honoured only once paid: charged at signing with 无感支付, otherwise payable
-within PARKING_SHARING_PAY_MINUTES or lapsing and freeing the space; cancelling an unpaid contract
-cancels its charge; renewals are charged the same way; a payment racing the lapse either confirms
-the contract or is given back. On SQLite and PostgreSQL."""
+"""错峰共享 contracts are honoured only once paid: charged at signing with 无感支付,
+otherwise payable within PARKING_SHARING_PAY_MINUTES or lapsing and freeing the space;
+cancelling an unpaid contract cancels its charge; renewals are charged the same way; a payment
+racing the lapse either confirms the contract or is given back. On SQLite and PostgreSQL."""
 
 import json
 from datetime import date, timedelta
@@ -17,7 +17,7 @@ from bookings.models import BookingStatus
 from bookings.services import impossible_states, ledger_mismatches, state_checks
 from parking.models import CarParkKind, Charge, ChargeStatus, DayPattern, GateDirection
 from parking.services import gate, payments, sharing, vehicles
-from tests.conftest import verified_vehicle
+from tests.conftest import parking_settings, verified_vehicle
 from tests.race import race
 
 
@@ -53,24 +53,36 @@ def wallet(session, user):
 
 
 def stay(session, park, plate, entered, exited):
-    moment = lambda text: clock.local(
-        clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16]))
+    def moment(text):
+        return clock.local(
+            clock.at(date.fromisoformat(text[:10]), int(text[11:13]) * 60 + int(text[14:16]))
+        )
+
+    gate.record_event(
+        session, park, plate, GateDirection.ENTRY, moment(entered), settings=parking_settings()
     )
-    gate.record_event(session, park, plate, GateDirection.ENTRY, moment(entered))
     return gate.record_event(
-        session, park, plate, GateDirection.EXIT, moment(exited), collect=False
+        session,
+        park,
+        plate,
+        GateDirection.EXIT,
+        moment(exited),
+        collect=False,
+        settings=parking_settings(),
     )
 
 
 def test_an_unpaid_contract_is_not_honoured_at_the_gate(session, park, nights, make_user):
     driver = make_user()
     verified_vehicle(session, driver, "沪A12345")
-    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    contract = sharing.sign(
+        session, driver, nights, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     assert contract.booking.status == BookingStatus.PENDING and sharing.state(contract) == "unpaid"
     assert contract.pay_by == clock.now() + timedelta(minutes=30)
     unpaid_night = stay(session, park, "沪A12345", "2026-12-01T20:00", "2026-12-02T07:00")
     assert unpaid_night.session.contract_id is None and unpaid_night.session.fee_fen > 0
-    payments.pay_online(session, charge_of(session, contract), driver)
+    payments.pay_online(session, charge_of(session, contract), driver, settings=parking_settings())
     session.refresh(contract.booking)
     assert (
         contract.booking.status == BookingStatus.CONFIRMED and sharing.state(contract) == "running"
@@ -84,9 +96,13 @@ def test_with_autopay_the_contract_is_charged_and_honoured_at_signing(
 ):
     driver = make_user()
     vehicle = verified_vehicle(session, driver, "沪A12345")
-    vehicles.set_autopay(session, vehicle, payments.default_provider().open_method(session, driver))
+    vehicles.set_autopay(
+        session, vehicle, payments.default_provider(parking_settings()).open_method(session, driver)
+    )
     before = wallet(session, driver)
-    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    contract = sharing.sign(
+        session, driver, nights, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     charge = charge_of(session, contract)
     assert charge.status == ChargeStatus.PAID and charge.automatic
     assert wallet(session, driver) == before - charge.amount_fen
@@ -96,7 +112,9 @@ def test_with_autopay_the_contract_is_charged_and_honoured_at_signing(
 def test_unpaid_in_time_it_lapses_and_frees_the_space(session, park, nights, make_user, frozen):
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
-    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    contract = sharing.sign(
+        session, driver, nights, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     assert sharing.spaces_left(session, nights, date(2026, 12, 1)) == 1
     frozen.shift(timedelta(minutes=29))
     assert sharing.lapse_unpaid(session) == 0
@@ -109,7 +127,7 @@ def test_unpaid_in_time_it_lapses_and_frees_the_space(session, park, nights, mak
     charge = charge_of(session, contract)
     assert charge.status == ChargeStatus.CANCELLED
     with pytest.raises(DomainError) as refused:
-        payments.pay_online(session, charge, driver)
+        payments.pay_online(session, charge, driver, settings=parking_settings())
     assert refused.value.code == "charge_cancelled"
     assert (
         session.scalar(
@@ -128,19 +146,24 @@ def test_unpaid_in_time_it_lapses_and_frees_the_space(session, park, nights, mak
 def test_cancelling_an_unpaid_contract_cancels_its_charge(session, park, nights, make_user):
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
-    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    contract = sharing.sign(
+        session, driver, nights, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     sharing.cancel(session, contract)
     charge = charge_of(session, contract)
     assert (
         charge.status == ChargeStatus.CANCELLED
         and contract.booking.status == BookingStatus.CANCELLED
     )
-    method = payments.default_provider().open_method(session, driver)
+    method = payments.default_provider(parking_settings()).open_method(session, driver)
     before = wallet(session, driver)
-    assert payments.DemoWallet().pay(session, method, charge).outcome == "cancelled"
+    assert (
+        payments.DemoWallet().pay(session, method, charge, settings=parking_settings()).outcome
+        == "cancelled"
+    )
     assert wallet(session, driver) == before
     with pytest.raises(DomainError):
-        payments.pay_online(session, charge, driver)
+        payments.pay_online(session, charge, driver, settings=parking_settings())
 
 
 def test_money_collected_for_a_cancelled_charge_is_given_back(session, park, nights, make_user):
@@ -150,9 +173,11 @@ def test_money_collected_for_a_cancelled_charge_is_given_back(session, park, nig
 
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
-    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    contract = sharing.sign(
+        session, driver, nights, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     charge = charge_of(session, contract)
-    payments.default_provider().open_method(session, driver)
+    payments.default_provider(parking_settings()).open_method(session, driver)
     account = session.scalar(
         select(DemoWalletAccount).where(DemoWalletAccount.user_id == driver.id)
     )
@@ -169,7 +194,11 @@ def test_money_collected_for_a_cancelled_charge_is_given_back(session, park, nig
         {"charge": charge.reference, "status": "succeeded", "amount_fen": charge.amount_fen}
     ).encode()
     result = payments.apply_callback(
-        session, "demo_wallet", body, payments.sign("demo_wallet", body)
+        session,
+        "demo_wallet",
+        body,
+        payments.sign(parking_settings(), "demo_wallet", body),
+        settings=parking_settings(),
     )
     assert result.outcome == "cancelled" and result.charge.status == ChargeStatus.CANCELLED
     assert wallet(session, driver) == before
@@ -180,11 +209,15 @@ def test_money_collected_for_a_cancelled_charge_is_given_back(session, park, nig
 def test_a_renewal_is_charged_at_signing_with_autopay(session, park, nights, make_user, frozen):
     driver = make_user()
     vehicle = verified_vehicle(session, driver, "沪A12345")
-    vehicles.set_autopay(session, vehicle, payments.default_provider().open_method(session, driver))
-    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    vehicles.set_autopay(
+        session, vehicle, payments.default_provider(parking_settings()).open_method(session, driver)
+    )
+    contract = sharing.sign(
+        session, driver, nights, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     assert contract.booking.status == BookingStatus.CONFIRMED
     frozen.move_to("2026-12-25T03:00:00+08:00")
-    assert sharing.renew_contracts(session)["renewed"] == 1
+    assert sharing.renew_contracts(session, settings=parking_settings())["renewed"] == 1
     january = session.scalar(
         select(sharing.SharingContract).where(sharing.SharingContract.month == date(2027, 1, 1))
     )
@@ -213,12 +246,19 @@ def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user,
     contracts = []
     for i, driver in enumerate(drivers):
         vehicles.register(session, driver, f"沪E{10000 + i}")
-        payments.default_provider().open_method(session, driver)
+        payments.default_provider(parking_settings()).open_method(session, driver)
         contracts.append(
-            sharing.sign(session, driver, window, f"沪E{10000 + i}", date(2026, 12, 1))
+            sharing.sign(
+                session,
+                driver,
+                window,
+                f"沪E{10000 + i}",
+                date(2026, 12, 1),
+                settings=parking_settings(),
+            )
         )
     frozen.shift(timedelta(minutes=31))
-    ids = [(c.id, d.id) for c, d in zip(contracts, drivers)]
+    ids = [(c.id, d.id) for c, d in zip(contracts, drivers, strict=True)]
 
     def act(round_, i):
         from app.accounts.models import User
@@ -228,7 +268,9 @@ def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user,
         if i == 0:
             charge = db.session.scalar(select(Charge).where(Charge.contract_id == contract_id))
             try:
-                payments.pay_online(db.session, charge, db.session.get(User, driver_id))
+                payments.pay_online(
+                    db.session, charge, db.session.get(User, driver_id), settings=parking_settings()
+                )
             except DomainError as error:
                 return error.code
             return "paid"
@@ -237,7 +279,7 @@ def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user,
     for round_ in range(ROUNDS):
         race(app, 2, lambda i, r=round_: act(r, i))
     session.rollback()
-    for contract, driver in zip(contracts, drivers):
+    for contract, driver in zip(contracts, drivers, strict=True):
         session.refresh(contract)
         session.refresh(contract.booking)
         charge = charge_of(session, contract)
@@ -265,7 +307,9 @@ def test_bookings_check_reports_a_contract_honoured_unpaid(
 
     driver = make_user()
     vehicles.register(session, driver, "沪A12345")
-    contract = sharing.sign(session, driver, nights, "沪A12345", date(2026, 12, 1))
+    contract = sharing.sign(
+        session, driver, nights, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
     assert runner.invoke(args=["bookings", "check"]).exit_code == 0
     # What the old code did: a contract honoured at the gate with its charge unpaid.
     session.execute(

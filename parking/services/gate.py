@@ -13,11 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.db import utcnow, write_transaction
+from app.accounts.models import Role
+from app.accounts.services import issue_token
+from app.audit.services import record
+from app.db import unit_of_work, utcnow
+from app.errors import Forbidden
 from parking.models import (
     CarPark,
     Charge,
@@ -29,9 +34,9 @@ from parking.models import (
     Vehicle,
     VehicleStatus,
 )
-from parking.services import payments, reservations, sharing, vehicles
+from parking.services import ParkingSettings, payments, reservations, sharing, vehicles
 from parking.services.plates import normalize_plate
-from parking.services.search import fee as tariff_fee
+from parking.services.tariffs import fee as tariff_fee
 
 
 @dataclass
@@ -55,6 +60,23 @@ def _existing(
     )
 
 
+def can_report_events(user, park: CarPark) -> bool:
+    """May `user` (a gate system's token is its operator's) report entries and exits at `park`,
+    and make a gate token for it: the car park's operators and administrators."""
+    return user.has_role(Role.CARPARK_OPERATOR, park) or user.has_role(Role.ADMINISTRATOR)
+
+
+def issue_gate_token(session, actor, park: CarPark) -> str:
+    """A new API token for `actor`'s gate system at `park` (`can_report_events`), audited, in
+    one unit of work. Returns the secret, shown once."""
+    if not can_report_events(actor, park):
+        raise Forbidden(_l("This token may not report events for this car park."))
+    with unit_of_work(session):
+        secret = issue_token(session, actor, name=f"gate {park.id}")
+        record(session, actor, "parking.gate_token", park)
+    return secret
+
+
 def record_event(
     session,
     park: CarPark,
@@ -62,112 +84,122 @@ def record_event(
     direction: GateDirection,
     occurred_at: datetime,
     *,
+    settings: ParkingSettings,
     collect: bool = True,
 ) -> EventResult:
+    """Apply one gate event in one unit of work with the car park's row locked (see the module
+    docstring); a resent event changes nothing and is answered as a duplicate. After the
+    commit, an exit's charge is collected from the plate's 无感支付 (with `collect`). Not inside
+    another unit: a twin that arrived at the same moment is told apart by the failed insert."""
     plate = normalize_plate(raw_plate)
     occurred_at = occurred_at.replace(microsecond=0)
-    write_transaction(session)
     try:
-        existing = _existing(session, park.id, plate, direction, occurred_at)
-        if existing is not None:
-            session.commit()
-            return EventResult(existing, duplicate=True)
-        # One event at a time per car park: occupancy and sessions move together.
-        session.execute(select(CarPark.id).where(CarPark.id == park.id).with_for_update())
-        open_session = session.scalar(
-            select(ParkingSession)
-            .where(
-                ParkingSession.car_park_id == park.id,
-                ParkingSession.plate == plate,
-                ParkingSession.status == SessionStatus.OPEN,
-            )
-            .order_by(ParkingSession.entered_at.desc())
-        )
-        charge = None
-        if direction == GateDirection.ENTRY:
-            if open_session is not None:
-                outcome, stay = GateOutcome.REPEATED_ENTRY, open_session
-            else:
-                session.execute(
-                    update(CarPark)
-                    .where(CarPark.id == park.id, CarPark.occupied < CarPark.total_spaces)
-                    .values(occupied=CarPark.occupied + 1, updated_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
-                reservation = reservations.check_in(session, park, plate, occurred_at)
-                stay = ParkingSession(
-                    car_park_id=park.id,
-                    plate=plate,
-                    entered_at=occurred_at,
-                    status=SessionStatus.OPEN,
-                    reservation_id=reservation.id if reservation else None,
-                )
-                session.add(stay)
-                outcome = GateOutcome.ENTERED
-        elif open_session is not None and open_session.entered_at <= occurred_at:
-            stay = open_session
-            stay.exited_at, stay.status = occurred_at, SessionStatus.CLOSED
-            contract = sharing.covering_contract(
-                session, park.id, plate, stay.entered_at, occurred_at
-            )
-            stay.contract_id = contract.id if contract else None
-            stay.fee_fen = 0 if contract else tariff_fee(park, stay.entered_at, occurred_at).fen
-            session.execute(
-                update(CarPark)
-                .where(CarPark.id == park.id, CarPark.occupied > 0)
-                .values(occupied=CarPark.occupied - 1, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            session.flush()
-            payer = _payer(session, plate, stay.entered_at)
-            # A plate nobody verifiably holds pays at the gate's own till; the portal only records the fee.
-            if stay.fee_fen > 0 and payer is not None:
-                charge = payments.new_charge(
-                    session,
-                    user_id=payer,
-                    car_park_id=park.id,
-                    plate=plate,
-                    amount_fen=stay.fee_fen,
-                    session_id=stay.id,
-                )
-            outcome = GateOutcome.EXITED
-        else:
-            stay = ParkingSession(
-                car_park_id=park.id,
-                plate=plate,
-                exited_at=occurred_at,
-                status=SessionStatus.EXIT_UNMATCHED,
-            )
-            session.add(stay)
-            outcome = GateOutcome.UNMATCHED_EXIT
-        session.flush()
-        occupied = session.scalar(select(CarPark.occupied).where(CarPark.id == park.id))
-        event = GateEvent(
-            car_park_id=park.id,
-            plate=plate,
-            direction=direction,
-            occurred_at=occurred_at,
-            outcome=outcome,
-            occupied_after=occupied,
-            session_id=stay.id,
-        )
-        session.add(event)
-        session.commit()
+        with unit_of_work(session):
+            existing = _existing(session, park.id, plate, direction, occurred_at)
+            if existing is not None:
+                return EventResult(existing, duplicate=True)
+            event, stay, charge = _apply(session, park, plate, direction, occurred_at)
     except IntegrityError:
         # The same event arrived twice at once and the other copy was recorded first.
-        session.rollback()
         existing = _existing(session, park.id, plate, direction, occurred_at)
         if existing is None:
             raise
         return EventResult(existing, duplicate=True)
-    except Exception:
-        session.rollback()
-        raise
     session.refresh(park)
     if charge is not None and collect:
-        payments.collect_automatically(session, charge)
+        payments.collect_automatically(session, charge, settings)
         session.refresh(charge)
     return EventResult(event, duplicate=False, session=stay, charge=charge)
+
+
+def _apply(session, park: CarPark, plate: str, direction: GateDirection, occurred_at: datetime):
+    """Inside the event's unit: move occupancy and the plate's stay; (event, stay, charge)."""
+    # One event at a time per car park: occupancy and sessions move together.
+    session.execute(select(CarPark.id).where(CarPark.id == park.id).with_for_update())
+    open_session = session.scalar(
+        select(ParkingSession)
+        .where(
+            ParkingSession.car_park_id == park.id,
+            ParkingSession.plate == plate,
+            ParkingSession.status == SessionStatus.OPEN,
+        )
+        .order_by(ParkingSession.entered_at.desc())
+    )
+    charge = None
+    if direction == GateDirection.ENTRY:
+        if open_session is not None:
+            outcome, stay = GateOutcome.REPEATED_ENTRY, open_session
+        else:
+            session.execute(
+                update(CarPark)
+                .where(CarPark.id == park.id, CarPark.occupied < CarPark.total_spaces)
+                .values(occupied=CarPark.occupied + 1, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            reservation = reservations.check_in(session, park, plate, occurred_at)
+            stay = ParkingSession(
+                car_park_id=park.id,
+                plate=plate,
+                entered_at=occurred_at,
+                status=SessionStatus.OPEN,
+                reservation_id=reservation.id if reservation else None,
+            )
+            session.add(stay)
+            outcome = GateOutcome.ENTERED
+    elif open_session is not None and open_session.entered_at <= occurred_at:
+        stay, charge = open_session, _exit(session, park, open_session, occurred_at)
+        outcome = GateOutcome.EXITED
+    else:
+        stay = ParkingSession(
+            car_park_id=park.id,
+            plate=plate,
+            exited_at=occurred_at,
+            status=SessionStatus.EXIT_UNMATCHED,
+        )
+        session.add(stay)
+        outcome = GateOutcome.UNMATCHED_EXIT
+    session.flush()
+    occupied = session.scalar(select(CarPark.occupied).where(CarPark.id == park.id))
+    event = GateEvent(
+        car_park_id=park.id,
+        plate=plate,
+        direction=direction,
+        occurred_at=occurred_at,
+        outcome=outcome,
+        occupied_after=occupied,
+        session_id=stay.id,
+    )
+    session.add(event)
+    return event, stay, charge
+
+
+def _exit(session, park: CarPark, stay: ParkingSession, occurred_at: datetime) -> Charge | None:
+    """Close the stay: free unless a contract covers it, else the tariff; the charge of the
+    plate's verified holder, if any."""
+    plate = stay.plate
+    stay.exited_at, stay.status = occurred_at, SessionStatus.CLOSED
+    contract = sharing.covering_contract(session, park.id, plate, stay.entered_at, occurred_at)
+    stay.contract_id = contract.id if contract else None
+    stay.fee_fen = 0 if contract else tariff_fee(park, stay.entered_at, occurred_at).fen
+    session.execute(
+        update(CarPark)
+        .where(CarPark.id == park.id, CarPark.occupied > 0)
+        .values(occupied=CarPark.occupied - 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    payer = _payer(session, plate, stay.entered_at)
+    # A plate nobody verifiably holds pays at the gate's own till; the portal only records it.
+    if stay.fee_fen > 0 and payer is not None:
+        return payments.new_charge(
+            session,
+            user_id=payer,
+            car_park_id=park.id,
+            plate=plate,
+            amount_fen=stay.fee_fen,
+            session_id=stay.id,
+        )
+    return None
 
 
 def _payer(session, plate: str, entered_at: datetime) -> int | None:

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import clock
+from app.clock import month_start
+from app.db import unit_of_work
 from app.errors import DomainError
 from bookings.models import Booking, BookingStatus
 from parking.models import (
@@ -26,7 +28,6 @@ from parking.models import (
     SharingWindow,
 )
 from parking.services import reservations
-from parking.services.sharing import month_start
 
 
 @dataclass
@@ -49,6 +50,7 @@ class DayFigures:
 
 
 def day_figures(session, park: CarPark, day: date | None = None) -> DayFigures:
+    """The car park's day (today by default) as its operator sees it; reads only."""
     day = day or clock.today()
     start, end = clock.day_bounds(day)
     figures = DayFigures(day=day)
@@ -162,9 +164,12 @@ def set_capacity(
     grace_minutes: int,
     cancel_cutoff_minutes: int,
     open: bool,
+    pool_days: int,
 ) -> None:
-    """Change the car park's size and reservable pool; future pool buckets follow (never below
-    what is already reserved in them)."""
+    """Change the car park's size and reservable pool, in one unit of work with the pool's
+    buckets for `pool_days` (ParkingSettings.pool_days), which follow the new size but never
+    drop below what is already reserved in them. The total cannot go below the cars inside,
+    nor the pool above the total."""
     if total_spaces < park.occupied:
         raise DomainError(
             _l("There are %(n)d cars inside now; the total cannot be smaller."),
@@ -175,13 +180,13 @@ def set_capacity(
         raise DomainError(
             _l("The reservable pool cannot be larger than the car park."), field="reservable_spaces"
         )
-    park.total_spaces, park.reservable_spaces = total_spaces, reservable_spaces
-    park.grace_minutes, park.cancel_cutoff_minutes, park.open = (
-        grace_minutes,
-        cancel_cutoff_minutes,
-        open,
-    )
-    park.updated_at = clock.now()
-    session.commit()
-    if park.reservable_spaces > 0 or park.resource_id is not None:
-        reservations.materialise_pool(session, park)
+    with unit_of_work(session):
+        park.total_spaces, park.reservable_spaces = total_spaces, reservable_spaces
+        park.grace_minutes, park.cancel_cutoff_minutes, park.open = (
+            grace_minutes,
+            cancel_cutoff_minutes,
+            open,
+        )
+        park.updated_at = clock.now()
+        if park.reservable_spaces > 0 or park.resource_id is not None:
+            reservations.materialise_pool(session, park, pool_days)

@@ -19,27 +19,29 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from app.codes import new_reference
-from app.db import utcnow, write_transaction
+from app.codes import idempotency_key, new_reference
+from app.db import unit_of_work, utcnow
 from app.errors import DomainError
 from app.i18n import N_
 from app.notifications.services import notify
+from bookings import services as engine
 from parking.models import (
     Charge,
     ChargeStatus,
     DemoWalletAccount,
     DemoWalletPayment,
     PaymentMethod,
+    SharingContract,
     Vehicle,
     VehicleStatus,
 )
+from parking.services import ParkingSettings
 
 UNPAID = (ChargeStatus.DUE, ChargeStatus.FAILED)
 DEMO_OPENING_BALANCE_FEN = 50000
@@ -60,6 +62,7 @@ def new_charge(
     session_id: int | None = None,
     contract_id: int | None = None,
 ) -> Charge:
+    """A charge due (a stay's fee or a contract month), inside the caller's unit of work."""
     charge = Charge(
         reference="C" + new_reference(9),
         user_id=user_id,
@@ -75,17 +78,20 @@ def new_charge(
     return charge
 
 
-def callback_secret(provider: str) -> bytes:
-    configured = current_app.config.get("PAYMENT_CALLBACK_SECRETS", {}).get(provider)
+def callback_secret(settings: ParkingSettings, provider: str) -> bytes:
+    """The provider's configured secret (PAYMENT_CALLBACK_SECRETS), else one derived from
+    SECRET_KEY."""
+    configured = settings.callback_secrets.get(provider)
     if configured:
         return configured.encode()
     return hmac.new(
-        current_app.config["SECRET_KEY"].encode(), f"payments:{provider}".encode(), hashlib.sha256
+        settings.secret_key.encode(), f"payments:{provider}".encode(), hashlib.sha256
     ).digest()
 
 
-def sign(provider: str, body: bytes) -> str:
-    return hmac.new(callback_secret(provider), body, hashlib.sha256).hexdigest()
+def sign(settings: ParkingSettings, provider: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 a callback from `provider` carries."""
+    return hmac.new(callback_secret(settings, provider), body, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -94,14 +100,19 @@ class CallbackResult:
     outcome: str  # "paid", "already_paid", "failed", "ignored", "cancelled" (money given back)
 
 
-def apply_callback(session, provider: str, body: bytes, signature: str) -> CallbackResult:
-    """Verify and apply a provider's callback; commits. Safe to repeat."""
+def apply_callback(
+    session, provider: str, body: bytes, signature: str, settings: ParkingSettings
+) -> CallbackResult:
+    """Verify and apply a provider's callback in one unit of work. Safe to repeat: the charge
+    becomes paid by a guarded UPDATE from an unpaid status, so a repeated or concurrent
+    callback never pays (or sends a receipt) twice; money collected for a charge cancelled
+    meanwhile is refunded."""
     if provider not in PROVIDERS:
         raise CallbackRefused(_l("Unknown payment provider."), code="unknown_provider")
     # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError, a 500
     # for any header a client cared to send), and a non-hex signature simply does not match.
     if not hmac.compare_digest(
-        sign(provider, body).encode(), (signature or "").strip().lower().encode()
+        sign(settings, provider, body).encode(), (signature or "").strip().lower().encode()
     ):
         raise CallbackRefused(_l("The callback's signature does not match."), code="bad_signature")
     try:
@@ -113,8 +124,7 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
         )
     except (ValueError, KeyError, TypeError):
         raise CallbackRefused(_l("The callback is not in the expected format.")) from None
-    write_transaction(session)
-    try:
+    with unit_of_work(session):
         charge = session.scalar(select(Charge).where(Charge.reference == reference))
         if charge is None:
             raise CallbackRefused(_l("No such charge."), code="unknown_charge")
@@ -122,68 +132,71 @@ def apply_callback(session, provider: str, body: bytes, signature: str) -> Callb
             raise CallbackRefused(
                 _l("The amount does not match the charge."), code="amount_mismatch"
             )
-        outcome = "ignored"
         if status == "succeeded":
-            moved = session.execute(
-                update(Charge)
-                .where(Charge.id == charge.id, Charge.status.in_(UNPAID))
-                .values(
-                    status=ChargeStatus.PAID,
-                    provider=provider,
-                    paid_at=utcnow(),
-                    provider_ref=str(data.get("provider_ref", ""))[:64],
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            outcome = "paid" if moved else "already_paid"
-            if moved and charge.user_id:
-                session.refresh(charge)
-                _receipt(session, charge)
-            if moved and charge.contract_id:
-                _contract_paid(session, charge)
-            if not moved:
-                session.refresh(charge)
-                if charge.status == ChargeStatus.CANCELLED:
-                    # Collected after its contract was cancelled or lapsed: nothing is owed.
-                    PROVIDERS[provider].refund(session, charge)
-                    outcome = "cancelled"
+            outcome = _succeeded(session, charge, provider, data.get("provider_ref"))
         elif status == "failed":
-            moved = session.execute(
-                update(Charge)
-                .where(Charge.id == charge.id, Charge.status == ChargeStatus.DUE)
-                .values(status=ChargeStatus.FAILED)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            outcome = "failed" if moved else "ignored"
-            if moved and charge.user_id:
-                notify(
-                    session,
-                    charge.user_id,
-                    kind="parking.payment_failed",
-                    subject=N_("Payment of %(amount)s for %(plate)s did not go through"),
-                    body=N_("Pay it online from your parking history: %(ref)s."),
-                    params={
-                        "amount": yuan(charge.amount_fen),
-                        "plate": charge.plate,
-                        "ref": charge.reference,
-                    },
-                    link="/parking/mine",
-                )
-        session.commit()
-        session.refresh(charge)
-        return CallbackResult(charge, outcome)
-    except Exception:
-        session.rollback()
-        raise
+            outcome = _failed(session, charge)
+        else:
+            outcome = "ignored"
+    session.refresh(charge)
+    return CallbackResult(charge, outcome)
+
+
+def _succeeded(session, charge: Charge, provider: str, provider_ref) -> str:
+    moved = session.execute(
+        update(Charge)
+        .where(Charge.id == charge.id, Charge.status.in_(UNPAID))
+        .values(
+            status=ChargeStatus.PAID,
+            provider=provider,
+            paid_at=utcnow(),
+            # The provider's own reference, kept as a key is (trimmed, cut to the column).
+            provider_ref=idempotency_key(str(provider_ref or "")),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(charge)
+    if moved:
+        if charge.user_id:
+            _receipt(session, charge)
+        if charge.contract_id:
+            _contract_paid(session, charge)
+        return "paid"
+    if charge.status == ChargeStatus.CANCELLED:
+        # Collected after its contract was cancelled or lapsed: nothing is owed.
+        PROVIDERS[provider].refund(session, charge)
+        return "cancelled"
+    return "already_paid"
+
+
+def _failed(session, charge: Charge) -> str:
+    moved = session.execute(
+        update(Charge)
+        .where(Charge.id == charge.id, Charge.status == ChargeStatus.DUE)
+        .values(status=ChargeStatus.FAILED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved and charge.user_id:
+        notify(
+            session,
+            charge.user_id,
+            kind="parking.payment_failed",
+            subject=N_("Payment of %(amount)s for %(plate)s did not go through"),
+            body=N_("Pay it online from your parking history: %(ref)s."),
+            params={
+                "amount": yuan(charge.amount_fen),
+                "plate": charge.plate,
+                "ref": charge.reference,
+            },
+            link="/parking/mine",
+        )
+    return "failed" if moved else "ignored"
 
 
 def _contract_paid(session, charge: Charge) -> None:
     """A sharing contract is honoured once its charge is paid: its hold (PENDING) is confirmed in
     the transaction that records the payment. The contract's lapse cancels the charge first, in
     its own transaction, so a charge paid here always finds its hold still pending."""
-    from bookings import services as engine
-    from parking.models import SharingContract
-
     contract = session.get(SharingContract, charge.contract_id)
     if contract is not None:
         engine.transition(session, contract.booking, "pay")
@@ -250,8 +263,7 @@ class DemoWallet:
         method = self._method(session, user.id)
         if method is not None:
             return method
-        write_transaction(session)
-        try:
+        with unit_of_work(session):
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             session.execute(
@@ -270,13 +282,11 @@ class DemoWallet:
                     user_id=user.id, provider=self.key, account_ref=f"demo-{account.id}"
                 )
                 session.add(method)
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
+                session.flush()  # its id, also when this unit joins a caller's
         return method
 
     def balance(self, session, user_id: int) -> int | None:
+        """The wallet's balance in fen; None before it is opened."""
         return session.scalar(
             select(DemoWalletAccount.balance_fen).where(DemoWalletAccount.user_id == user_id)
         )
@@ -301,54 +311,21 @@ class DemoWallet:
                 .execution_options(synchronize_session=False)
             )
 
-    def pay(self, session, method: PaymentMethod, charge: Charge) -> CallbackResult:
-        """Debit the wallet once for this charge and deliver the signed callback. A cancelled
-        charge is not debited."""
-        write_transaction(session)
+    def pay(
+        self, session, method: PaymentMethod, charge: Charge, settings: ParkingSettings
+    ) -> CallbackResult:
+        """Debit the wallet once for this charge (one unit of work) and deliver the signed
+        callback (`apply_callback`, its own unit). A cancelled charge is not debited. Not inside
+        another unit: a concurrent payment of the same charge is told apart by the failed
+        insert of its payment row, which ends the transaction."""
         try:
-            if (
-                session.scalar(select(Charge.status).where(Charge.id == charge.id))
-                == ChargeStatus.CANCELLED
-            ):
-                session.commit()
-                session.refresh(charge)
-                return CallbackResult(charge, "cancelled")
-            account = session.scalar(
-                select(DemoWalletAccount).where(DemoWalletAccount.user_id == method.user_id)
-            )
-            already = session.scalar(
-                select(DemoWalletPayment).where(
-                    DemoWalletPayment.charge_reference == charge.reference
-                )
-            )
-            status = "succeeded"
-            if already is None:
-                debited = session.execute(
-                    update(DemoWalletAccount)
-                    .where(
-                        DemoWalletAccount.id == account.id,
-                        DemoWalletAccount.balance_fen >= charge.amount_fen,
-                    )
-                    .values(balance_fen=DemoWalletAccount.balance_fen - charge.amount_fen)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if debited:
-                    session.add(
-                        DemoWalletPayment(
-                            account_id=account.id,
-                            charge_reference=charge.reference,
-                            amount_fen=charge.amount_fen,
-                        )
-                    )
-                else:
-                    status = "failed"
-            session.commit()
+            with unit_of_work(session):
+                status = self._debit(session, method, charge)
         except IntegrityError:  # a concurrent payment of the same charge debited first
-            session.rollback()
             status = "succeeded"
-        except Exception:
-            session.rollback()
-            raise
+        if status == "cancelled":
+            session.refresh(charge)
+            return CallbackResult(charge, "cancelled")
         body = json.dumps(
             {
                 "charge": charge.reference,
@@ -357,23 +334,68 @@ class DemoWallet:
                 "provider_ref": f"demo-{charge.reference}",
             }
         ).encode()
-        return apply_callback(session, self.key, body, sign(self.key, body))
+        return apply_callback(session, self.key, body, sign(settings, self.key, body), settings)
+
+    def _debit(self, session, method: PaymentMethod, charge: Charge) -> str:
+        if (
+            session.scalar(select(Charge.status).where(Charge.id == charge.id))
+            == ChargeStatus.CANCELLED
+        ):
+            return "cancelled"
+        account = session.scalar(
+            select(DemoWalletAccount).where(DemoWalletAccount.user_id == method.user_id)
+        )
+        already = session.scalar(
+            select(DemoWalletPayment).where(DemoWalletPayment.charge_reference == charge.reference)
+        )
+        if already is not None:
+            return "succeeded"
+        debited = session.execute(
+            update(DemoWalletAccount)
+            .where(
+                DemoWalletAccount.id == account.id,
+                DemoWalletAccount.balance_fen >= charge.amount_fen,
+            )
+            .values(balance_fen=DemoWalletAccount.balance_fen - charge.amount_fen)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not debited:
+            return "failed"
+        session.add(
+            DemoWalletPayment(
+                account_id=account.id,
+                charge_reference=charge.reference,
+                amount_fen=charge.amount_fen,
+            )
+        )
+        return "succeeded"
 
 
 PROVIDERS = {DemoWallet.key: DemoWallet()}
 
 
 def provider_for(method: PaymentMethod):
+    """The provider that holds this payment method."""
     return PROVIDERS[method.provider]
 
 
-def default_provider():
-    return PROVIDERS[current_app.config.get("PARKING_PAYMENT_PROVIDER", DemoWallet.key)]
+def default_provider(settings: ParkingSettings):
+    """The provider that collects fees paid online (PARKING_PAYMENT_PROVIDER)."""
+    return PROVIDERS[settings.payment_provider]
 
 
-def collect_automatically(session, charge: Charge) -> CallbackResult | None:
-    """无感支付: charge the payment method bound to the plate, if there is one."""
-    # The verified holder's binding only (a claim cannot bind: parking.vehicles.can_bind_payment).
+def is_payable(charge: Charge) -> bool:
+    """The charge can be paid now: due, or its automatic payment failed. The pages show the
+    pay button by it; `pay_online` refuses by it."""
+    return charge.status in UNPAID
+
+
+def collect_automatically(
+    session, charge: Charge, settings: ParkingSettings
+) -> CallbackResult | None:
+    """无感支付: charge the payment method bound to the plate, if there is one. Marks the charge
+    automatic (its own unit of work), then pays it (`DemoWallet.pay`)."""
+    # The verified holder's binding only (a claim cannot bind: vehicles.can_bind_payment).
     vehicle = session.scalar(
         select(Vehicle).where(
             Vehicle.plate == charge.plate, Vehicle.status == VehicleStatus.VERIFIED
@@ -381,22 +403,24 @@ def collect_automatically(session, charge: Charge) -> CallbackResult | None:
     )
     if vehicle is None or vehicle.autopay_method is None or vehicle.owner_id != charge.user_id:
         return None
-    charge.automatic = True
-    session.commit()
-    return provider_for(vehicle.autopay_method).pay(session, vehicle.autopay_method, charge)
+    with unit_of_work(session):
+        charge.automatic = True
+    method = vehicle.autopay_method
+    return provider_for(method).pay(session, method, charge, settings)
 
 
-def pay_online(session, charge: Charge, user) -> CallbackResult:
-    """Pay an unpaid charge from the person's parking history."""
-    if charge.status == ChargeStatus.PAID:
-        raise DomainError(_l("This has already been paid."), code="already_paid")
-    if charge.status == ChargeStatus.CANCELLED:
+def pay_online(session, charge: Charge, user, settings: ParkingSettings) -> CallbackResult:
+    """Pay an unpaid charge (`is_payable`) from the person's parking history with the default
+    provider. DomainError when it is paid, cancelled, or the payment is refused."""
+    if not is_payable(charge):
+        if charge.status == ChargeStatus.PAID:
+            raise DomainError(_l("This has already been paid."), code="already_paid")
         raise DomainError(
             _l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled"
         )
-    provider = default_provider()
+    provider = default_provider(settings)
     method = provider.open_method(session, user)
-    result = provider.pay(session, method, charge)
+    result = provider.pay(session, method, charge, settings)
     if result.outcome == "cancelled":
         raise DomainError(
             _l("This charge is cancelled: there is nothing to pay."), code="charge_cancelled"

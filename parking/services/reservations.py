@@ -12,79 +12,73 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import partial
 
-from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.accounts.models import HelpService
 from app.accounts.services import can_act_for
 from app.audit.services import record
-from app.db import write_transaction
+from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
+from bookings import noshows
 from bookings import services as engine
 from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from parking.models import CarPark, ParkingReservation
+from parking.services import POOL_KIND, SUSPENSION_KIND, ParkingSettings
+from parking.services.plates import normalize_plate
+from parking.services.vehicles import claimed_plate
 
 BUCKET_MINUTES = 15
-SUSPENSION_KIND = "parking"
 
 
-def ensure_pool(session, park: CarPark) -> int:
-    """The car park's engine resource, created on first use (committed)."""
-    if park.resource_id is None:
-        park.resource_id = engine.create_resource(session, "carpark", park.name_zh[:160]).id
-        session.commit()
-    return park.resource_id
-
-
-def materialise_pool(session, park: CarPark, first_day=None, days: int | None = None) -> None:
-    """Make every 15-minute bucket of the reservable pool exist for the reservable days, with
-    the pool's current size (never below what is taken). Safe to run concurrently: missing rows
-    are inserted with ON CONFLICT DO NOTHING. Commits."""
-    resource_id = ensure_pool(session, park)
-    first_day = first_day or clock.today()
-    days = days if days is not None else current_app.config["PARKING_RESERVE_DAYS_AHEAD"] + 1
-    start, _ = clock.day_bounds(first_day)
-    rows = [
-        {
-            "resource_id": resource_id,
-            "starts_at": start + timedelta(minutes=m),
-            "ends_at": start + timedelta(minutes=m + BUCKET_MINUTES),
-            "capacity": park.reservable_spaces,
-            "taken": 0,
-        }
-        for m in range(0, days * 24 * 60, BUCKET_MINUTES)
-    ]
-    write_transaction(session)
-    try:
-        engine.insert_missing_buckets(session, rows)
-        set_pool_size(session, park, start)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-
-
-def set_pool_size(session, park: CarPark, from_time: datetime) -> None:
-    """Buckets from `from_time` on get the pool's size, never below what they hold."""
-    session.execute(
-        update(CapacityBucket)
-        .where(
-            CapacityBucket.resource_id == park.resource_id, CapacityBucket.starts_at >= from_time
-        )
-        .values(
-            capacity=case(
-                (CapacityBucket.taken > park.reservable_spaces, CapacityBucket.taken),
-                else_=park.reservable_spaces,
-            )
-        )
-        .execution_options(synchronize_session=False)
+def _pool_resource(session, park: CarPark) -> int:
+    """The car park's engine resource, created on first use, inside the caller's unit. The car
+    park's row is locked first, so two first uses at once make one resource, not two."""
+    if park.resource_id is not None:  # set once, never changed
+        return park.resource_id
+    resource_id = session.scalar(
+        select(CarPark.resource_id).where(CarPark.id == park.id).with_for_update()
     )
+    if resource_id is None:
+        resource_id = engine.create_resource(session, POOL_KIND, park.name_zh[:160]).id
+    park.resource_id = resource_id
+    return resource_id
+
+
+def materialise_pool(session, park: CarPark, days: int, first_day=None) -> None:
+    """Make every 15-minute bucket of the reservable pool exist for `days` days from
+    `first_day` (today), with the pool's current size (never below what is taken:
+    `bookings.services.set_capacity`). One unit of work; safe to run concurrently: missing rows
+    are inserted with ON CONFLICT DO NOTHING. The sweep and the operator's settings pass
+    `ParkingSettings.pool_days`."""
+    first_day = first_day or clock.today()
+    start, _ = clock.day_bounds(first_day)
+    with unit_of_work(session):
+        resource_id = _pool_resource(session, park)
+        engine.insert_missing_buckets(
+            session,
+            [
+                {
+                    "resource_id": resource_id,
+                    "starts_at": start + timedelta(minutes=m),
+                    "ends_at": start + timedelta(minutes=m + BUCKET_MINUTES),
+                    "capacity": park.reservable_spaces,
+                    "taken": 0,
+                }
+                for m in range(0, days * 24 * 60, BUCKET_MINUTES)
+            ],
+        )
+        engine.set_capacity(
+            session,
+            park.reservable_spaces,
+            CapacityBucket.resource_id == resource_id,
+            CapacityBucket.starts_at >= start,
+        )
 
 
 def _ensure_span(session, park: CarPark, start: datetime, end: datetime) -> None:
@@ -104,11 +98,9 @@ def _ensure_span(session, park: CarPark, start: datetime, end: datetime) -> None
             or 0
         )
     if have < wanted:
-        materialise_pool(session, park, first_day=clock.local(start).date(), days=1)
+        materialise_pool(session, park, 1, first_day=clock.local(start).date())
         if clock.local(end - timedelta(minutes=1)).date() != clock.local(start).date():
-            materialise_pool(session, park, first_day=clock.local(end).date(), days=1)
-    else:
-        session.commit()  # end the read so the engine's write transaction starts fresh
+            materialise_pool(session, park, 1, first_day=clock.local(end).date())
 
 
 def reservable_now(session, park: CarPark) -> int:
@@ -160,8 +152,19 @@ def arrival_choices(park: CarPark, day) -> list[datetime]:
 active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
 
 
-def _check(session, park: CarPark, plate: str, holder_id: int, arrive_at: datetime) -> None:
-    """Runs inside the reservation's transaction, after the holder's row is locked."""
+def _check(
+    session,
+    park: CarPark,
+    plate: str,
+    holder_id: int,
+    arrive_at: datetime,
+    settings: ParkingSettings,
+) -> None:
+    """Runs inside the reservation's transaction, after the holder's row is locked: the plate
+    is one of the holder's live claims (UnknownVehicle otherwise: a reservation never registers
+    a plate, and a claim removed meanwhile is seen here), the holder is not suspended, below the
+    limit of upcoming reservations, and the plate has no other reservation at that time."""
+    claimed_plate(session, holder_id, plate)
     suspension = active_suspension(session, holder_id)
     if suspension is not None:
         raise Forbidden(
@@ -177,7 +180,7 @@ def _check(session, park: CarPark, plate: str, holder_id: int, arrive_at: dateti
         )
         or 0
     )
-    limit = current_app.config["PARKING_MAX_UPCOMING"]
+    limit = settings.max_upcoming
     if upcoming >= limit:
         raise Conflict(
             _l("You already have %(n)d upcoming reservations, the most allowed."),
@@ -205,19 +208,25 @@ def reserve(
     actor,
     holder,
     park: CarPark,
-    plate: str,
+    raw_plate: str,
     arrive_at: datetime,
+    *,
+    settings: ParkingSettings,
     idempotency_key: str | None = None,
 ) -> ParkingReservation:
-    """Reserve one space of the pool for `plate` arriving at `arrive_at`. Committed; SoldOut
-    (409 sold_out) when the pool is full for any quarter hour of the stay."""
+    """Reserve one space of the pool for the holder's vehicle `raw_plate` arriving at
+    `arrive_at`, by the holder or `actor` (a helper with parking consent). One unit of work:
+    the plate's claim, the holder's limits and the space are decided in the transaction that
+    takes the space (see `_check`). SoldOut (409 sold_out) when the pool is full for any quarter
+    hour of the stay; a repeated idempotency key returns the first reservation."""
+    plate = normalize_plate(raw_plate)
     if not can_act_for(session, actor, holder, HelpService.PARKING):
         raise Forbidden(
             _l("You can only reserve for residents who have given you consent for parking.")
         )
     if not park.open or park.reservable_spaces <= 0:
         raise DomainError(_l("This car park does not take reservations."), code="not_reservable")
-    ahead = current_app.config["PARKING_RESERVE_DAYS_AHEAD"]
+    ahead = settings.reserve_days_ahead
     if not clock.plausible(arrive_at.date()):
         # The calendar's edges (the year 9999) overflow on the way to local time or the end of
         # the grace period: answered like any time too far ahead, or past.
@@ -297,7 +306,7 @@ def reserve(
     booking = engine.reserve(
         session,
         request,
-        check=lambda s, r: _check(s, park, plate, r.holder_id, arrive_at),
+        check=lambda s, r: _check(s, park, plate, r.holder_id, arrive_at, settings),
         on_created=created,
     )
     return session.scalar(
@@ -306,6 +315,7 @@ def reserve(
 
 
 def for_reference(session, reference: str) -> ParkingReservation | None:
+    """The reservation with this booking reference, whoever holds it."""
     return session.scalar(
         select(ParkingReservation)
         .join(Booking, Booking.id == ParkingReservation.booking_id)
@@ -327,26 +337,49 @@ def get_for_holder(
     return reservation
 
 
+def free_cancellation_until(reservation: ParkingReservation):
+    """The last moment a cancellation is free: the car park's cut-off before arrival."""
+    return reservation.arrive_at - timedelta(minutes=reservation.car_park.cancel_cutoff_minutes)
+
+
 def cancel_is_free(reservation: ParkingReservation) -> bool:
-    cutoff = reservation.arrive_at - timedelta(minutes=reservation.car_park.cancel_cutoff_minutes)
-    return clock.now() <= cutoff
+    """Cancelling now is free (after the cut-off it counts like a no-show)."""
+    return clock.now() <= free_cancellation_until(reservation)
 
 
-def cancel(session, reservation: ParkingReservation, actor) -> bool:
-    """Cancel and free the space. Before the cut-off it is free; later it still frees the space
-    but counts like a no-show towards suspension. Returns whether it was free."""
+def is_cancellable(reservation: ParkingReservation) -> bool:
+    """The reservation still holds its space: only then can it be cancelled."""
+    return reservation.booking.status == BookingStatus.CONFIRMED
+
+
+def can_cancel(session, reservation: ParkingReservation, user) -> bool:
+    """May `user` cancel this reservation now: it still holds its space and they are its holder
+    or a helper with the holder's parking consent. The page shows the button by it; `cancel`
+    refuses by the same rule."""
+    return is_cancellable(reservation) and can_act_for(
+        session, user, reservation.booking.holder, HelpService.PARKING
+    )
+
+
+def cancel(session, reservation: ParkingReservation, actor, *, settings: ParkingSettings) -> bool:
+    """Cancel and free the space (one unit of work). Before the cut-off it is free; later it
+    still frees the space but counts like a no-show towards suspension (`settings.no_shows`).
+    Returns whether it was free. Someone who may not act for the holder is told it does not
+    exist; a reservation no longer holding its space (used, cancelled or a no-show, perhaps a
+    moment ago) is refused with 409 not_cancellable."""
     booking = reservation.booking
     if not can_act_for(session, actor, booking.holder, HelpService.PARKING):
         raise NotFound(_l("No such reservation."))
-    if booking.status != BookingStatus.CONFIRMED:
+    if not is_cancellable(reservation):
         raise Conflict(_l("This reservation cannot be cancelled now."), code="not_cancellable")
     free = cancel_is_free(reservation)
-    write_transaction(session)
-    try:
-        if not engine.transition(session, booking, "cancel", reason=None if free else "late"):
+    with unit_of_work(session):
+        if not engine.transition(session, booking, "cancel", reason=None if free else noshows.LATE):
             raise Conflict(_l("This reservation cannot be cancelled now."), code="not_cancellable")
         if not free:
-            _suspend_if_repeated(session, booking.holder_id)
+            suspension = noshows.suspend_if_repeated(session, booking.holder_id, settings.no_shows)
+            if suspension is not None:
+                _tell_suspended(session, booking.holder_id, *suspension, settings=settings)
         if actor.id != booking.holder_id:
             record(
                 session,
@@ -356,10 +389,6 @@ def cancel(session, reservation: ParkingReservation, actor) -> bool:
                 on_behalf_of=booking.holder_id,
                 reference=booking.reference,
             )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return free
 
 
@@ -385,89 +414,65 @@ def check_in(session, park: CarPark, plate: str, at: datetime) -> ParkingReserva
     return None
 
 
-def mark_no_shows(session) -> int:
-    """Reservations not used by the end of grace become no-shows (their space is released)."""
-    now = clock.now()
-    due = list(
-        session.scalars(
-            select(ParkingReservation)
-            .join(Booking, Booking.id == ParkingReservation.booking_id)
-            .where(Booking.status == BookingStatus.CONFIRMED, Booking.ends_at <= now)
-        )
-    )
-    marked = 0
-    for reservation in due:
-        write_transaction(session)
-        try:
-            booking = reservation.booking
-            if engine.transition(session, booking, "no_show"):
-                marked += 1
-                notify(
-                    session,
-                    booking.holder_id,
-                    kind="parking.no_show",
-                    subject=N_("Your reserved space at %(park)s was released"),
-                    body=N_("%(plate)s had not arrived by %(until)s."),
-                    params={
-                        "park": reservation.car_park.name_zh,
-                        "plate": reservation.plate,
-                        "until": format_datetime(booking.ends_at, "short"),
-                    },
-                    link=f"/parking/reservations/{booking.reference}",
-                )
-                _suspend_if_repeated(session, booking.holder_id)
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
-    return marked
-
-
-def _suspend_if_repeated(session, user_id: int) -> None:
-    config = current_app.config
-    since = clock.now() - timedelta(days=config["PARKING_NO_SHOW_WINDOW_DAYS"])
-    count = (
-        session.scalar(
-            select(func.count(Booking.id))
-            .join(ParkingReservation, ParkingReservation.booking_id == Booking.id)
-            .where(
-                Booking.holder_id == user_id,
-                Booking.starts_at >= since,
-                (Booking.status == BookingStatus.NO_SHOW)
-                | ((Booking.status == BookingStatus.CANCELLED) & (Booking.status_reason == "late")),
-            )
-        )
-        or 0
-    )
-    until = engine.suspend_if_due(
+def mark_no_shows(session, settings: ParkingSettings) -> int:
+    """Reservations not used by the end of grace become no-shows, their space released, the
+    driver told and suspended when they repeat (`bookings.noshows`, one unit of work each).
+    Returns how many."""
+    due = session.scalars(
+        select(ParkingReservation)
+        .join(Booking, Booking.id == ParkingReservation.booking_id)
+        .where(Booking.status == BookingStatus.CONFIRMED, Booking.ends_at <= clock.now())
+    ).all()
+    return noshows.mark_no_shows(
         session,
-        user_id,
-        SUSPENSION_KIND,
-        count=count,
-        limit=config["PARKING_NO_SHOW_LIMIT"],
-        days=config["PARKING_SUSPENSION_DAYS"],
-        reason=f"{count} parking no-shows in {config['PARKING_NO_SHOW_WINDOW_DAYS']} days",
+        [(reservation.booking, reservation) for reservation in due],
+        settings.no_shows,
+        missed=_tell_missed,
+        suspended=lambda s, user_id, until, count: _tell_suspended(
+            s, user_id, until, count, settings=settings
+        ),
     )
-    if until is None:
-        return
+
+
+def _tell_missed(session, booking: Booking, reservation: ParkingReservation) -> None:
+    notify(
+        session,
+        booking.holder_id,
+        kind="parking.no_show",
+        subject=N_("Your reserved space at %(park)s was released"),
+        body=N_("%(plate)s had not arrived by %(until)s."),
+        params={
+            "park": reservation.car_park.name_zh,
+            "plate": reservation.plate,
+            "until": format_datetime(booking.ends_at, "short"),
+        },
+        link=f"/parking/reservations/{booking.reference}",
+    )
+
+
+def _tell_suspended(
+    session, user_id: int, until: datetime, count: int, *, settings: ParkingSettings
+) -> None:
     notify(
         session,
         user_id,
         kind="parking.suspended",
         subject=N_("Parking reservations are paused for you until %(until)s"),
         body=N_(
-            "%(count)s reserved spaces were not used or were cancelled late within %(days)s days. You can reserve again from %(until)s; parking without a reservation is not affected."
+            "%(count)s reserved spaces were not used or were cancelled late within %(days)s days. "
+            "You can reserve again from %(until)s; parking without a reservation is not affected."
         ),
         params={
             "until": format_datetime(until, "short"),
             "count": count,
-            "days": config["PARKING_NO_SHOW_WINDOW_DAYS"],
+            "days": settings.no_shows.window_days,
         },
         link="/parking/mine",
     )
 
 
 def my_reservations(session, user_id: int) -> list[ParkingReservation]:
+    """The person's latest 50 reservations, newest arrival first."""
     return list(
         session.scalars(
             select(ParkingReservation)
@@ -483,4 +488,5 @@ def my_reservations(session, user_id: int) -> list[ParkingReservation]:
 
 
 def is_upcoming(reservation: ParkingReservation) -> bool:
+    """Still holding its space and not over yet."""
     return reservation.booking.status in HOLDING and reservation.booking.ends_at > clock.now()

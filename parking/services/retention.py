@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select, text, update
 
 from app import clock
-from app.db import write_transaction
+from app.db import unit_of_work
 from bookings.models import Booking
 from parking.models import (
     Charge,
@@ -33,6 +32,7 @@ from parking.models import (
     SessionStatus,
     SharingContract,
 )
+from parking.services import ParkingSettings
 
 ANONYMOUS_PREFIX = "#"
 BATCH = 500
@@ -50,6 +50,7 @@ def anonymous_plate(row_id: int) -> str:
 
 
 def is_anonymous(plate: str | None) -> bool:
+    """The plate is a retention marker, not a real plate."""
     return bool(plate) and plate.startswith(ANONYMOUS_PREFIX)
 
 
@@ -59,14 +60,15 @@ def identifying(model):
     return text(f"substr({model.__tablename__}.plate, 1, 1) <> '#'")
 
 
-def cutoff():
-    return clock.now() - timedelta(days=current_app.config["PARKING_RETENTION_DAYS"])
+def cutoff(settings: ParkingSettings):
+    """Plates older than this are anonymised (PARKING_RETENTION_DAYS)."""
+    return clock.now() - timedelta(days=settings.retention_days)
 
 
-def anonymise_old_plates(session) -> dict[str, int]:
+def anonymise_old_plates(session, settings: ParkingSettings) -> dict[str, int]:
     """Anonymise every plate past the retention period; how many rows of each kind changed.
     Idempotent: a second run finds nothing to do."""
-    before = cutoff()
+    before = cutoff(settings)
     ended = select(Booking.id).where(Booking.ends_at < before)
     return {
         "gate events anonymised": _anonymise(session, GateEvent, GateEvent.occurred_at < before),
@@ -97,8 +99,7 @@ def anonymise_old_plates(session) -> dict[str, int]:
 def _anonymise(session, model, *conditions, then=None) -> int:
     done = 0
     while True:
-        write_transaction(session)
-        try:
+        with unit_of_work(session):  # one short unit per batch: no lock held for long
             ids = list(
                 session.scalars(
                     select(model.id)
@@ -113,10 +114,6 @@ def _anonymise(session, model, *conditions, then=None) -> int:
                 )
                 if then is not None:
                     then(session, ids)
-            session.commit()
-        except Exception:
-            session.rollback()
-            raise
         done += len(ids)
         if len(ids) < BATCH:
             return done
@@ -124,7 +121,7 @@ def _anonymise(session, model, *conditions, then=None) -> int:
 
 def _forget_contract_keys(session, contract_ids: list[int]) -> None:
     """A contract's engine booking carries the plate in its idempotency key
-    (`share:<window>:<month>:<plate>`, parking.sharing); the month is over, so the key has
+    (`share:<window>:<month>:<plate>`, parking.services.sharing); the month is over, so the key has
     nothing left to protect."""
     session.execute(
         update(Booking)

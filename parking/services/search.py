@@ -1,23 +1,21 @@
-"""Car parks: finding them, their figures, their fees."""
+"""Car parks: finding them by town, name or a place nearby, and placing them on the map."""
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 
-from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app import clock
-from app.i18n import format_fen
+from app.places.models import Estate
 from parking.models import CarPark
-from parking.services.tariffs import quote as compute_quote
 
 
 def search(
     session, *, town_id: int | None = None, q: str = "", sort: str = "free"
 ) -> list[CarPark]:
+    """Car parks in a town and/or whose name or address contains `q`, most free spaces first
+    (or by id with sort="name"), with what their pages show loaded."""
     query = select(CarPark).options(
         selectinload(CarPark.town), selectinload(CarPark.tariff), selectinload(CarPark.windows)
     )
@@ -39,17 +37,17 @@ def search(
     return parks
 
 
-def find_place(session, text: str):
-    """A named place to search near: an estate, a venue or a car park whose name contains
-    `text` (Chinese or English). Returns (place, latitude, longitude) or None."""
-    from app.places.models import Estate
-    from venues.models import Venue
-
+def find_place(session, text: str, named_places: Sequence[type] = ()):
+    """A named place to search near: an estate, a place of another service (`named_places`:
+    models with name_zh, name_en, latitude and longitude, which services register with
+    `app.registry.register_named_places`; venues do) or a car park whose name contains `text`
+    (Chinese or English), looked for in that order. Returns (place, latitude, longitude) or
+    None."""
     text = text.strip()
     if not text:
         return None
     like = f"%{text}%"
-    for model in (Estate, Venue, CarPark):
+    for model in (Estate, *named_places, CarPark):
         place = session.scalar(
             select(model)
             .where(
@@ -62,64 +60,6 @@ def find_place(session, text: str):
         if place is not None:
             return place, place.latitude, place.longitude
     return None
-
-
-def distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance (haversine), good to a few metres at a district's scale."""
-    lat1, lng1, lat2, lng2 = map(math.radians, (lat1, lng1, lat2, lng2))
-    a = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
-    )
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
-
-
-def tariff_in_words(tariff) -> str:
-    """The tariff as a person would say it, in the reader's language."""
-    if tariff is None:
-        return _("Free of charge")
-    parts = [_("First %(n)d minutes free", n=tariff.free_minutes)] if tariff.free_minutes else []
-    parts.append(
-        _(
-            "daytime %(start)s-%(end)s: first hour %(first)s, then %(price)s per %(n)d minutes",
-            start=f"{tariff.day_starts // 60:02d}:{tariff.day_starts % 60:02d}",
-            end=f"{tariff.day_ends // 60:02d}:{tariff.day_ends % 60:02d}",
-            first=format_fen(tariff.first_hour_fen),
-            price=format_fen(tariff.period_fen),
-            n=tariff.period_minutes,
-        )
-    )
-    parts.append(_("night: %(price)s per hour or period", price=format_fen(tariff.night_unit_fen)))
-    if tariff.daily_cap_fen is not None:
-        parts.append(_("at most %(cap)s per 24 hours", cap=format_fen(tariff.daily_cap_fen)))
-    return _("; ").join(parts)
-
-
-# A quote is for a stay someone might plan. Without bounds a stay of thousands of years kept a
-# request busy for minutes (every unit of the stay is priced) and times next to the year 9999
-# overflowed into a server error (found by tests/test_fuzz.py).
-QUOTE_YEARS = (clock.FIRST_DAY.year, clock.LAST_DAY.year)
-QUOTE_MAX_DAYS = 366
-
-
-def quote_refusal(entry: datetime, exit: datetime) -> str | None:
-    """Why the stay from `entry` to `exit` cannot be quoted, or None when it can."""
-    if not all(QUOTE_YEARS[0] <= moment.year <= QUOTE_YEARS[1] for moment in (entry, exit)):
-        return _(
-            "Enter dates from %(first)d to %(last)d.", first=QUOTE_YEARS[0], last=QUOTE_YEARS[1]
-        )
-    if exit - entry > timedelta(days=QUOTE_MAX_DAYS):
-        return _("A quote covers a stay of at most %(days)d days.", days=QUOTE_MAX_DAYS)
-    return None
-
-
-def fee(car_park: CarPark, entry: datetime, exit: datetime):
-    """The quote for a stay at this car park (free when it has no tariff)."""
-    from parking.services.tariffs import Quote
-
-    if car_park.tariff is None:
-        return Quote(fen=0, minutes=int((exit - entry).total_seconds() // 60))
-    return compute_quote(car_park.tariff.rules, entry, exit)
 
 
 def map_points(

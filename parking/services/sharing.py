@@ -3,8 +3,9 @@
 Each window is an engine resource with one bucket per calendar month whose capacity is the
 window's spaces. A contract month is an engine booking of one unit of that month's bucket, so
 the same guarded updates that protect venue slots keep a window from being oversold. A contract
-renews by booking next month (idempotency key `share:<window>:<month>:<plate>`, so twice-run sweeps renew
-once) or lapses when the window is full or closed; cancelling frees the space at once.
+renews by booking next month (idempotency key `share:<window>:<month>:<plate>`, so twice-run
+sweeps renew once) or lapses when the window is full or closed; cancelling frees the space at
+once.
 
 A contract with a fee is honoured only once paid. Signed (or renewed), its booking is PENDING: it
 holds the space but the gate does not treat stays as covered. With 无感支付 bound to the plate it is
@@ -21,7 +22,6 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -31,7 +31,8 @@ from app import clock
 from app.accounts.models import HelpService
 from app.accounts.services import can_act_for
 from app.audit.services import record
-from app.db import write_transaction
+from app.clock import month_bounds, month_start, next_month
+from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
@@ -39,30 +40,31 @@ from bookings import services as engine
 from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from bookings.services import SoldOut
 from parking.models import CarPark, Charge, ChargeStatus, DayPattern, SharingContract, SharingWindow
+from parking.services import SHARING_KIND, ParkingSettings
 from parking.services.payments import cancel_unpaid, collect_automatically, new_charge
+from parking.services.plates import normalize_plate
+from parking.services.vehicles import claimed_plate
 
 RENEW_FROM_DAY = 25  # the renewal sweep signs next month from this day of the month
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    return clock.at(month, 0), clock.at(next_month(month), 0)
-
-
 def describe(window: SharingWindow) -> str:
+    """The window's days and hours in the reader's language ("Working days 08:00-18:00")."""
     end = (
         clock.hhmm(window.end_minute)
         if window.end_minute > window.start_minute
         else _l("%(time)s next day", time=clock.hhmm(window.end_minute))
     )
     return f"{window.days.label} {clock.hhmm(window.start_minute)}-{end}"
+
+
+def _check_window(park: CarPark, start_minute: int, end_minute: int, spaces: int) -> None:
+    if start_minute == end_minute:
+        raise DomainError(_l("The window must start and end at different times."), field="end_time")
+    if spaces < 0 or spaces > park.total_spaces:
+        raise DomainError(
+            _l("Offer between 0 and %(n)d spaces."), field="spaces", n=park.total_spaces
+        )
 
 
 def create_window(
@@ -76,64 +78,65 @@ def create_window(
     end_minute: int,
     spaces: int,
     monthly_fee_fen: int,
+    active: bool = True,
 ) -> SharingWindow:
-    if start_minute == end_minute:
-        raise DomainError(_l("The window must start and end at different times."), field="end_time")
-    if spaces < 0 or spaces > park.total_spaces:
-        raise DomainError(
-            _l("Offer between 0 and %(n)d spaces."), field="spaces", n=park.total_spaces
+    """Offer `spaces` of the car park in a window (its own engine resource). One unit of work.
+    A window starts and ends at different times (past midnight when it ends earlier) and offers
+    between 0 and the car park's spaces."""
+    _check_window(park, start_minute, end_minute, spaces)
+    with unit_of_work(session):
+        resource = engine.create_resource(session, SHARING_KIND, f"{park.name_zh} {name_zh}"[:160])
+        window = SharingWindow(
+            car_park_id=park.id,
+            resource_id=resource.id,
+            name_zh=name_zh,
+            name_en=name_en,
+            days=days,
+            start_minute=start_minute,
+            end_minute=end_minute,
+            spaces=spaces,
+            monthly_fee_fen=monthly_fee_fen,
+            active=active,
         )
-    resource = engine.create_resource(session, "sharing", f"{park.name_zh} {name_zh}"[:160])
-    window = SharingWindow(
-        car_park_id=park.id,
-        resource_id=resource.id,
-        name_zh=name_zh,
-        name_en=name_en,
-        days=days,
-        start_minute=start_minute,
-        end_minute=end_minute,
-        spaces=spaces,
-        monthly_fee_fen=monthly_fee_fen,
-        active=True,
-    )
-    session.add(window)
-    session.commit()
+        session.add(window)
+        session.flush()  # its id, also when this unit joins a caller's
     return window
 
 
 def update_window(session, window: SharingWindow, **values) -> None:
-    """Change a window; months already materialised get the new number of spaces, never fewer
-    than are signed."""
-    if values.get("spaces", window.spaces) > window.car_park.total_spaces:
-        raise DomainError(
-            _l("Offer between 0 and %(n)d spaces."), field="spaces", n=window.car_park.total_spaces
+    """Change a window (one unit of work); months already made get the new number of spaces,
+    never fewer than are signed (`bookings.services.set_capacity`). The same rules as
+    `create_window`."""
+    _check_window(
+        window.car_park,
+        values.get("start_minute", window.start_minute),
+        values.get("end_minute", window.end_minute),
+        values.get("spaces", window.spaces),
+    )
+    with unit_of_work(session):
+        for key, value in values.items():
+            setattr(window, key, value)
+        engine.set_capacity(
+            session, window.spaces, CapacityBucket.resource_id == window.resource_id
         )
-    for key, value in values.items():
-        setattr(window, key, value)
-    for bucket in session.scalars(
-        select(CapacityBucket).where(CapacityBucket.resource_id == window.resource_id)
-    ):
-        bucket.capacity = max(window.spaces, bucket.taken)
-    session.commit()
 
 
 def ensure_month(session, window: SharingWindow, month: date) -> CapacityBucket:
     """The window's bucket for `month`, made if missing (ON CONFLICT DO NOTHING: race-safe)."""
     starts, ends = month_bounds(month)
-    write_transaction(session)
-    engine.insert_missing_buckets(
-        session,
-        [
-            {
-                "resource_id": window.resource_id,
-                "starts_at": starts,
-                "ends_at": ends,
-                "capacity": window.spaces,
-                "taken": 0,
-            }
-        ],
-    )
-    session.commit()
+    with unit_of_work(session):
+        engine.insert_missing_buckets(
+            session,
+            [
+                {
+                    "resource_id": window.resource_id,
+                    "starts_at": starts,
+                    "ends_at": ends,
+                    "capacity": window.spaces,
+                    "taken": 0,
+                }
+            ],
+        )
     return session.scalar(
         select(CapacityBucket).where(
             CapacityBucket.resource_id == window.resource_id, CapacityBucket.starts_at == starts
@@ -142,6 +145,7 @@ def ensure_month(session, window: SharingWindow, month: date) -> CapacityBucket:
 
 
 def spaces_left(session, window: SharingWindow, month: date) -> int:
+    """Spaces of the window still free in `month` (all of them before anyone signed)."""
     starts, _ = month_bounds(month)
     bucket = session.scalar(
         select(CapacityBucket).where(
@@ -158,9 +162,10 @@ def price_for(window: SharingWindow, month: date, from_day: date) -> int:
     return (window.monthly_fee_fen * days + days_in_month - 1) // days_in_month
 
 
-def pay_by(month: date, *, renewal: bool) -> datetime:
-    """Until when a contract signed now may stay unpaid."""
-    soon = clock.now() + timedelta(minutes=current_app.config["PARKING_SHARING_PAY_MINUTES"])
+def pay_by(month: date, *, renewal: bool, pay_minutes: int) -> datetime:
+    """Until when a contract signed now may stay unpaid: `pay_minutes` from now, and for a
+    renewal at least until its month starts."""
+    soon = clock.now() + timedelta(minutes=pay_minutes)
     return max(soon, month_bounds(month)[0]) if renewal else soon
 
 
@@ -172,15 +177,20 @@ def sign(
     month: date,
     renew: bool = True,
     *,
+    settings: ParkingSettings,
     idempotency_key: str | None = None,
     renewal: bool = False,
     actor=None,
 ) -> SharingContract:
-    """Sign `month` of a contract for `window` for `user` (by them, or by `actor`, a helper with
-    parking consent; committed). SoldOut when it is full. With a fee the contract waits for
-    payment (see the module docstring): charged at once when the plate has 无感支付, else payable
-    until `pay_by`."""
+    """Sign `month` of a contract for `window` for `user`'s vehicle `plate` (by them, or by
+    `actor`, a helper with parking consent). One unit of work takes the space, writes the
+    contract, its charge and the message; SoldOut when the window is full. A new contract is
+    for one of the holder's live claims, checked in that unit (UnknownVehicle otherwise); a
+    renewal continues the contract's plate. With a fee the contract waits for payment (see the
+    module docstring): charged at once when the plate has 无感支付, else payable until `pay_by`."""
     actor = actor or user
+    if not renewal:
+        plate = normalize_plate(plate)
     if not can_act_for(session, actor, user, HelpService.PARKING):
         raise Forbidden(
             _l("You can only sign contracts for residents who have given you consent for parking.")
@@ -196,6 +206,8 @@ def sign(
     fee = price_for(window, month, clock.today())
 
     def check(s, request):
+        if not renewal:
+            claimed_plate(s, user.id, plate)
         clash = s.scalar(
             select(SharingContract.id)
             .join(Booking, Booking.id == SharingContract.booking_id)
@@ -213,7 +225,9 @@ def sign(
                 plate=plate,
             )
 
-    deadline = pay_by(month, renewal=renewal) if fee > 0 else None
+    deadline = None
+    if fee > 0:
+        deadline = pay_by(month, renewal=renewal, pay_minutes=settings.sharing_pay_minutes)
 
     def created(s, booking):
         contract = SharingContract(
@@ -288,12 +302,14 @@ def sign(
     )
     charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
     if charge is not None and charge.status == ChargeStatus.DUE and not charge.automatic:
-        collect_automatically(session, charge)  # 无感支付: paid (and confirmed) at once when bound
+        # 无感支付: paid (and confirmed) at once when bound
+        collect_automatically(session, charge, settings)
         session.refresh(contract.booking)
     return contract
 
 
 def get_for_holder(session, user_id: int, contract_id: int) -> SharingContract:
+    """The holder's contract; anyone else's answers as missing."""
     contract = session.get(SharingContract, contract_id)
     if contract is None or contract.holder_id != user_id:
         raise NotFound(_l("No such contract."))
@@ -317,16 +333,53 @@ def state(contract: SharingContract) -> str:
     return "running" if contract.renew else "ending"
 
 
+LIVE_STATES = ("running", "ending", "upcoming", "unpaid")
+
+
+def is_live(contract: SharingContract) -> bool:
+    """The contract holds its space for a month not over yet (paid or waiting for payment)."""
+    return state(contract) in LIVE_STATES
+
+
+def can_cancel(session, contract: SharingContract, user) -> bool:
+    """May `user` cancel the contract now: it is live and they are its holder or a helper with
+    the holder's parking consent. The page shows the button by it; `cancel` refuses by it."""
+    return is_live(contract) and can_act_for(
+        session, user, contract.booking.holder, HelpService.PARKING
+    )
+
+
+def can_renew(contract: SharingContract) -> bool:
+    """May the contract be set to renew every month: live, and its renewal has not already
+    failed (a full or closed window; the sweep does not try again)."""
+    return is_live(contract) and not contract.lapsed_reason
+
+
+def can_stop_renewing(contract: SharingContract) -> bool:
+    """May the contract be set to end with its month: while it is live."""
+    return is_live(contract)
+
+
+def _not_live(contract: SharingContract) -> Conflict:
+    if state(contract) in ("cancelled", "lapsed"):
+        return Conflict(_l("This contract is already cancelled."), code="not_cancellable")
+    return Conflict(
+        _l("This contract has ended or is cancelled: it cannot be changed."), code="not_live"
+    )
+
+
 def cancel(session, contract: SharingContract, actor=None) -> None:
-    """Cancel now (by the holder, or `actor`, a helper with parking consent): the space is freed
-    for others. No refund of a paid month; an unpaid one's charge is cancelled with it (and can
-    no longer be paid)."""
+    """Cancel now (by the holder, or `actor`, a helper with parking consent; `can_cancel`): the
+    space is freed for others, in one unit of work. No refund of a paid month; an unpaid one's
+    charge is cancelled with it (and can no longer be paid). A contract whose month is over
+    or that is no longer live is refused (409)."""
     holder = contract.booking.holder
     actor = actor or holder
     if not can_act_for(session, actor, holder, HelpService.PARKING):
         raise NotFound(_l("No such contract."))
-    write_transaction(session)
-    try:
+    if not is_live(contract):
+        raise _not_live(contract)
+    with unit_of_work(session):
         if not engine.transition(session, contract.booking, "cancel"):
             raise Conflict(_l("This contract is already cancelled."), code="not_cancellable")
         cancel_unpaid(session, contract.id)
@@ -340,20 +393,21 @@ def cancel(session, contract: SharingContract, actor=None) -> None:
                 on_behalf_of=holder,
                 reference=contract.booking.reference,
             )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
 
 
 def set_renew(session, contract: SharingContract, renew: bool) -> None:
-    contract.renew = renew
-    session.commit()
+    """Renew every month, or end with the month (`can_renew`, `can_stop_renewing`; asking for
+    what it already does changes nothing). One unit of work."""
+    if not (can_renew(contract) if renew else can_stop_renewing(contract)):
+        raise _not_live(contract)
+    with unit_of_work(session):
+        contract.renew = renew
 
 
-def renew_contracts(session) -> dict:
+def renew_contracts(session, settings: ParkingSettings) -> dict:
     """From the 25th, sign next month for every running contract that renews; a full or closed
-    window lapses it (with a message). Idempotent across sweeps and nodes."""
+    window lapses it (with a message). Each contract in its own unit of work. Idempotent across
+    sweeps and nodes."""
     today = clock.today()
     if today.day < RENEW_FROM_DAY:
         return {"renewed": 0, "lapsed": 0}
@@ -392,29 +446,33 @@ def renew_contracts(session) -> dict:
                 following,
                 renew=True,
                 renewal=True,
+                settings=settings,
                 idempotency_key=f"share:{window.id}:{following.isoformat()}:{contract.plate}",
             )
             renewed += 1
-        except (SoldOut, DomainError) as error:
-            session.rollback()
-            contract.lapsed_reason = "full" if isinstance(error, SoldOut) else "window_closed"
-            notify(
-                session,
-                holder.id,
-                kind="parking.contract_lapsed",
-                subject=N_("Your off-peak contract at %(park)s ends this month"),
-                body=N_(
-                    "It could not be renewed for %(month)s: the window has no space left or has closed."
-                ),
-                params={
-                    "park": window.car_park.name_zh,
-                    "month": f"{following.year}-{following.month:02d}",
-                },
-                link=f"/parking/contracts/{contract.id}",
-            )
-            session.commit()
+        except (SoldOut, DomainError) as error:  # signing's unit has rolled back
+            _lapse_renewal(session, contract, following, full=isinstance(error, SoldOut))
             lapsed += 1
     return {"renewed": renewed, "lapsed": lapsed}
+
+
+def _lapse_renewal(session, contract: SharingContract, following: date, *, full: bool) -> None:
+    with unit_of_work(session):
+        contract.lapsed_reason = "full" if full else "window_closed"
+        notify(
+            session,
+            contract.holder_id,
+            kind="parking.contract_lapsed",
+            subject=N_("Your off-peak contract at %(park)s ends this month"),
+            body=N_(
+                "It could not be renewed for %(month)s: the window has no space left or has closed."
+            ),
+            params={
+                "park": contract.window.car_park.name_zh,
+                "month": f"{following.year}-{following.month:02d}",
+            },
+            link=f"/parking/contracts/{contract.id}",
+        )
 
 
 def lapse_unpaid(session) -> int:
@@ -431,38 +489,40 @@ def lapse_unpaid(session) -> int:
     return sum(lapse(session, contract) for contract in due)
 
 
+class _Unchanged(Exception):
+    """Raised inside a unit of work to roll back what it did so far."""
+
+
 def lapse(session, contract: SharingContract) -> bool:
-    """Lapse one unpaid contract in its own transaction: its charge cancelled (guarded: not if
+    """Lapse one unpaid contract in its own unit of work: its charge cancelled (guarded: not if
     paid meanwhile), its hold expired, the holder told. False, changing nothing, otherwise."""
-    write_transaction(session)
     try:
-        if not (
-            cancel_unpaid(session, contract.id)
-            and engine.transition(session, contract.booking, "lapse")
-        ):
-            session.rollback()
-            return False
-        contract.renew, contract.lapsed_reason = False, "unpaid"
-        notify(
-            session,
-            contract.holder_id,
-            kind="parking.contract_lapsed",
-            subject=N_("Your off-peak contract at %(park)s was not paid in time"),
-            body=N_(
-                "%(plate)s, %(month)s: the space has gone back to others. You can sign again if one is free."
-            ),
-            params={
-                "park": contract.window.car_park.name_zh,
-                "plate": contract.plate,
-                "month": f"{contract.month.year}-{contract.month.month:02d}",
-            },
-            link=f"/parking/contracts/{contract.id}",
-        )
-        session.commit()
-        return True
-    except Exception:
-        session.rollback()
-        raise
+        with unit_of_work(session):
+            if not (
+                cancel_unpaid(session, contract.id)
+                and engine.transition(session, contract.booking, "lapse")
+            ):
+                raise _Unchanged
+            contract.renew, contract.lapsed_reason = False, "unpaid"
+            notify(
+                session,
+                contract.holder_id,
+                kind="parking.contract_lapsed",
+                subject=N_("Your off-peak contract at %(park)s was not paid in time"),
+                body=N_(
+                    "%(plate)s, %(month)s: the space has gone back to others. "
+                    "You can sign again if one is free."
+                ),
+                params={
+                    "park": contract.window.car_park.name_zh,
+                    "plate": contract.plate,
+                    "month": f"{contract.month.year}-{contract.month.month:02d}",
+                },
+                link=f"/parking/contracts/{contract.id}",
+            )
+    except _Unchanged:
+        return False
+    return True
 
 
 def impossible_states(session) -> list[tuple[int, str]]:
@@ -484,7 +544,8 @@ def impossible_states(session) -> list[tuple[int, str]]:
         found.append(
             (
                 booking_id,
-                f"sharing contract {contract_id} {status.value} but its charge is {charge_status.value}",
+                f"sharing contract {contract_id} {status.value} "
+                f"but its charge is {charge_status.value}",
             )
         )
     for booking_id, contract_id in session.execute(
@@ -540,6 +601,7 @@ def covering_contract(
 
 
 def my_contracts(session, user_id: int) -> list[SharingContract]:
+    """The person's latest 50 contracts, newest month first."""
     return list(
         session.scalars(
             select(SharingContract)

@@ -18,9 +18,9 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
-from app.db import write_transaction
+from app.accounts.models import User
+from app.db import unit_of_work
 from app.errors import Conflict, DomainError, NotFound
 from app.uploads import remove_image, store_image
 from parking.models import LIVE_VEHICLE_STATES, PaymentMethod, Vehicle, VehicleStatus
@@ -61,54 +61,52 @@ def can_send_licence(vehicle: Vehicle) -> bool:
 
 
 def register(session, user, raw_plate: str) -> Vehicle:
-    """Claim a plate for `user` (committed). Claiming it again returns the same claim; a refused
-    or dropped claim is opened again. Never refused because someone else claims or holds it."""
+    """Claim a plate for `user` in one unit of work. Claiming it again returns the same claim;
+    a refused or dropped claim is opened again. Never refused because someone else claims or
+    holds it; refused past MAX_VEHICLES live claims. The person's row is locked first, so a
+    double submit makes one claim and parallel claims cannot pass the limit together."""
     plate = normalize_plate(raw_plate)
-    mine = session.scalar(
-        select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate)
-    )
-    if mine is not None and mine.is_live:
-        return mine
-    live = (
-        session.scalar(
-            select(func.count(Vehicle.id)).where(
-                Vehicle.owner_id == user.id, Vehicle.status.in_(LIVE_VEHICLE_STATES)
-            )
-        )
-        or 0
-    )
-    if live >= MAX_VEHICLES:
-        raise Conflict(
-            _l("You can register at most %(n)d vehicles."),
-            field="plate",
-            code="too_many",
-            n=MAX_VEHICLES,
-        )
-    if mine is not None:
-        mine.status, mine.decided_at, mine.decided_by_id, mine.decision_note = (
-            VehicleStatus.CLAIMED,
-            None,
-            None,
-            "",
-        )
-        session.commit()
-        return mine
-    vehicle = Vehicle(owner_id=user.id, plate=plate, status=VehicleStatus.CLAIMED)
-    session.add(vehicle)
-    try:
-        session.commit()
-    except IntegrityError:  # the same person's double submit: one claim
-        session.rollback()
-        return session.scalar(
+    with unit_of_work(session):
+        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        mine = session.scalar(
             select(Vehicle).where(Vehicle.owner_id == user.id, Vehicle.plate == plate)
         )
+        if mine is not None and mine.is_live:
+            return mine
+        live = (
+            session.scalar(
+                select(func.count(Vehicle.id)).where(
+                    Vehicle.owner_id == user.id, Vehicle.status.in_(LIVE_VEHICLE_STATES)
+                )
+            )
+            or 0
+        )
+        if live >= MAX_VEHICLES:
+            raise Conflict(
+                _l("You can register at most %(n)d vehicles."),
+                field="plate",
+                code="too_many",
+                n=MAX_VEHICLES,
+            )
+        if mine is not None:
+            mine.status, mine.decided_at, mine.decided_by_id, mine.decision_note = (
+                VehicleStatus.CLAIMED,
+                None,
+                None,
+                "",
+            )
+            return mine
+        vehicle = Vehicle(owner_id=user.id, plate=plate, status=VehicleStatus.CLAIMED)
+        session.add(vehicle)
+        session.flush()  # its id, also when this unit joins a caller's
     return vehicle
 
 
 def send_licence(session, vehicle: Vehicle, data: bytes) -> Vehicle:
-    """Store the photo of the vehicle licence and put the claim in the verifiers' queue
-    (committed). A photo sent before is replaced (its file deleted). A claim verified meanwhile
-    stays verified: the change is a guarded UPDATE."""
+    """Store the photo of the vehicle licence and put the claim in the verifiers' queue (one
+    unit of work). A photo sent before is replaced (its file deleted once the change commits;
+    the new file is deleted if it does not). A claim verified meanwhile stays verified: the
+    change is a guarded UPDATE."""
     if not can_send_licence(vehicle):
         raise Conflict(
             _l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate
@@ -118,8 +116,8 @@ def send_licence(session, vehicle: Vehicle, data: bytes) -> Vehicle:
             _l("Choose a photo of the vehicle licence"), field="photo", code="no_photo"
         )
     stored = store_image(data, LICENCE_FOLDER, max_side=2000, field="photo")
-    write_transaction(session)
-    try:
+    with unit_of_work(session) as unit:
+        unit.after_rollback(lambda: remove_image(LICENCE_FOLDER, stored.filename))
         previous = session.scalar(
             select(Vehicle.licence_filename).where(Vehicle.id == vehicle.id).with_for_update()
         )
@@ -135,23 +133,18 @@ def send_licence(session, vehicle: Vehicle, data: bytes) -> Vehicle:
             )
             .execution_options(synchronize_session=False)
         ).rowcount
-        session.commit()
-    except Exception:
-        session.rollback()
-        remove_image(LICENCE_FOLDER, stored.filename)
-        raise
-    if not moved:
-        remove_image(LICENCE_FOLDER, stored.filename)
-        raise Conflict(
-            _l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate
-        )
-    if previous:
-        remove_image(LICENCE_FOLDER, previous)
+        if not moved:
+            raise Conflict(
+                _l("%(plate)s is already verified."), code="already_verified", plate=vehicle.plate
+            )
+        if previous:
+            unit.after_commit(lambda: remove_image(LICENCE_FOLDER, previous))
     session.refresh(vehicle)
     return vehicle
 
 
 def get_mine(session, user_id: int, vehicle_id: int) -> Vehicle:
+    """The person's own claim; anyone else's answers as missing."""
     vehicle = session.get(Vehicle, vehicle_id)
     if vehicle is None or vehicle.owner_id != user_id:
         raise NotFound(_l("No such vehicle."))
@@ -159,12 +152,12 @@ def get_mine(session, user_id: int, vehicle_id: int) -> Vehicle:
 
 
 def remove(session, vehicle: Vehicle) -> None:
-    """Delete the claim and its licence photo (committed)."""
-    filename = vehicle.licence_filename
-    session.delete(vehicle)
-    session.commit()
-    if filename:
-        remove_image(LICENCE_FOLDER, filename)
+    """Delete the claim (one unit of work) and, once that commits, its licence photo."""
+    with unit_of_work(session) as unit:
+        filename = vehicle.licence_filename
+        session.delete(vehicle)
+        if filename:
+            unit.after_commit(lambda: remove_image(LICENCE_FOLDER, filename))
 
 
 def claimed_plate(session, user_id: int, raw_plate: str) -> str:
@@ -188,18 +181,18 @@ def claimed_plate(session, user_id: int, raw_plate: str) -> str:
 
 
 def set_autopay(session, vehicle: Vehicle, method: PaymentMethod | None) -> None:
-    """Bind (or unbind, with None) 无感支付 (committed). Binding needs a verified plate, checked
-    in the write itself so a claim dropped meanwhile is not bound."""
-    write_transaction(session)
-    change = update(Vehicle).where(Vehicle.id == vehicle.id)
-    if method is not None:
-        change = change.where(Vehicle.status == VehicleStatus.VERIFIED)
-    moved = session.execute(
-        change.values(
-            autopay_method_id=method.id if method is not None else None
-        ).execution_options(synchronize_session=False)
-    ).rowcount
-    session.commit()
+    """Bind (or unbind, with None) 无感支付, in one unit of work. Binding needs a verified
+    plate (`can_bind_payment`), checked in the write itself so a claim dropped meanwhile is not
+    bound."""
+    with unit_of_work(session):
+        change = update(Vehicle).where(Vehicle.id == vehicle.id)
+        if method is not None:
+            change = change.where(Vehicle.status == VehicleStatus.VERIFIED)
+        moved = session.execute(
+            change.values(
+                autopay_method_id=method.id if method is not None else None
+            ).execution_options(synchronize_session=False)
+        ).rowcount
     session.refresh(vehicle)
     if not moved:
         raise Conflict(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role
 from app.audit.services import record
-from app.db import utcnow, write_transaction
+from app.db import unit_of_work, utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
@@ -77,6 +77,7 @@ def claims_of(session, raw_plate: str) -> list[Vehicle]:
 
 
 def get_undecided(session, vehicle_id: int) -> Vehicle:
+    """A claim still waiting for a decision; NotFound otherwise."""
     vehicle = session.get(Vehicle, vehicle_id)
     if vehicle is None or vehicle.status not in UNDECIDED:
         raise NotFound(_l("No such claim waiting for a check."))
@@ -120,87 +121,92 @@ def _already_decided() -> Conflict:
 
 
 def approve(session, verifier, vehicle: Vehicle) -> Vehicle:
-    """Verify the claim; drop the plate's other claims (committed). See the module docstring."""
-    photos = [vehicle.licence_filename]
-    write_transaction(session)
+    """Verify the claim and drop the plate's other claims, in one unit of work (see the module
+    docstring); their licence photos are deleted once it commits. Conflict when the claim, or
+    another claim of the plate, was decided meanwhile."""
     try:
-        # Every claim of the plate, this one included, locked in id order: two verifiers
-        # deciding claims of one plate queue up instead of deadlocking.
-        claims = list(
-            session.scalars(
-                select(Vehicle)
-                .where(Vehicle.plate == vehicle.plate)
-                .order_by(Vehicle.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        )
-        others = [c for c in claims if c.id != vehicle.id and c.status in LIVE_VEHICLE_STATES]
-        for other in others:
-            photos.append(other.licence_filename)
-            session.execute(
-                update(Vehicle)
-                .where(Vehicle.id == other.id)
-                .values(
-                    status=VehicleStatus.DROPPED,
-                    decided_at=utcnow(),
-                    decided_by_id=verifier.id,
-                    decision_note="verified_elsewhere",
-                    licence_filename=None,
-                    autopay_method_id=None,
+        with unit_of_work(session) as unit:
+            photos = [vehicle.licence_filename]
+            # Every claim of the plate, this one included, locked in id order: two verifiers
+            # deciding claims of one plate queue up instead of deadlocking.
+            claims = list(
+                session.scalars(
+                    select(Vehicle)
+                    .where(Vehicle.plate == vehicle.plate)
+                    .order_by(Vehicle.id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
                 )
-                .execution_options(synchronize_session=False)
             )
+            others = [c for c in claims if c.id != vehicle.id and c.status in LIVE_VEHICLE_STATES]
+            for other in others:
+                photos.append(other.licence_filename)
+                _drop(session, verifier, other)
+            # After the drops: the previous holder's row no longer counts against the partial
+            # unique index. Decided meanwhile: nothing above is kept.
+            if not _decide(session, vehicle, verifier, VehicleStatus.VERIFIED, ""):
+                raise _already_decided()
             notify(
                 session,
-                other.owner_id,
-                kind="parking.plate_dropped",
-                subject=N_("%(plate)s was verified for another account"),
+                vehicle.owner_id,
+                kind="parking.plate_verified",
+                subject=N_("%(plate)s is verified"),
                 body=N_(
-                    "A verifier saw the vehicle licence of %(plate)s for another account, so it is no "
-                    "longer on yours: no history, fees or automatic payment for it. If the car is yours, "
-                    "send a photo of its vehicle licence again from My vehicles."
+                    "Its parking history, fees and automatic payment are now on your account, "
+                    "from today."
                 ),
-                params={"plate": other.plate},
+                params={"plate": vehicle.plate},
                 link="/parking/vehicles",
             )
-        # After the drops: the previous holder's row no longer counts against the partial
-        # unique index. Decided meanwhile: nothing above is kept.
-        if not _decide(session, vehicle, verifier, VehicleStatus.VERIFIED, ""):
-            raise _already_decided()
-        notify(
-            session,
-            vehicle.owner_id,
-            kind="parking.plate_verified",
-            subject=N_("%(plate)s is verified"),
-            body=N_(
-                "Its parking history, fees and automatic payment are now on your account, from today."
-            ),
-            params={"plate": vehicle.plate},
-            link="/parking/vehicles",
-        )
-        record(
-            session,
-            verifier,
-            "parking.plate_verified",
-            vehicle,
-            plate=vehicle.plate,
-            dropped=[other.id for other in others],
-        )
-        session.commit()
+            record(
+                session,
+                verifier,
+                "parking.plate_verified",
+                vehicle,
+                plate=vehicle.plate,
+                dropped=[other.id for other in others],
+            )
+            unit.after_commit(lambda: _remove_photos(photos))
     except IntegrityError:  # another claim of the plate was verified at the same moment
-        session.rollback()
         raise _already_decided() from None
-    except Exception:
-        session.rollback()
-        raise
-    _remove_photos(photos)
     session.refresh(vehicle)
     return vehicle
 
 
+def _drop(session, verifier, other: Vehicle) -> None:
+    """Inside approve's unit: another account's claim of the plate is dropped, its 无感支付
+    cleared, its owner told."""
+    session.execute(
+        update(Vehicle)
+        .where(Vehicle.id == other.id)
+        .values(
+            status=VehicleStatus.DROPPED,
+            decided_at=utcnow(),
+            decided_by_id=verifier.id,
+            decision_note="verified_elsewhere",
+            licence_filename=None,
+            autopay_method_id=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    notify(
+        session,
+        other.owner_id,
+        kind="parking.plate_dropped",
+        subject=N_("%(plate)s was verified for another account"),
+        body=N_(
+            "A verifier saw the vehicle licence of %(plate)s for another account, so it is no "
+            "longer on yours: no history, fees or automatic payment for it. If the car is yours, "
+            "send a photo of its vehicle licence again from My vehicles."
+        ),
+        params={"plate": other.plate},
+        link="/parking/vehicles",
+    )
+
+
 def refuse(session, verifier, vehicle: Vehicle, reason: str) -> Vehicle:
-    """Refuse the claim with a reason the driver is told (committed)."""
+    """Refuse the claim with a reason the driver is told, in one unit of work; its licence photo
+    is deleted once it commits. Conflict when it was decided meanwhile."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(
@@ -208,9 +214,8 @@ def refuse(session, verifier, vehicle: Vehicle, reason: str) -> Vehicle:
             field="reason",
             code="no_reason",
         )
-    photo = vehicle.licence_filename
-    write_transaction(session)
-    try:
+    with unit_of_work(session) as unit:
+        photo = vehicle.licence_filename
         if not _decide(session, vehicle, verifier, VehicleStatus.REFUSED, reason[:200]):
             raise _already_decided()
         notify(
@@ -219,7 +224,8 @@ def refuse(session, verifier, vehicle: Vehicle, reason: str) -> Vehicle:
             kind="parking.plate_refused",
             subject=N_("%(plate)s could not be verified"),
             body=N_(
-                "The verifier's reason: %(reason)s. You can send a new photo of the vehicle licence from My vehicles."
+                "The verifier's reason: %(reason)s. "
+                "You can send a new photo of the vehicle licence from My vehicles."
             ),
             params={"plate": vehicle.plate, "reason": reason[:200]},
             link="/parking/vehicles",
@@ -232,11 +238,7 @@ def refuse(session, verifier, vehicle: Vehicle, reason: str) -> Vehicle:
             plate=vehicle.plate,
             reason=reason[:200],
         )
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    _remove_photos([photo])
+        unit.after_commit(lambda: _remove_photos([photo]))
     session.refresh(vehicle)
     return vehicle
 
