@@ -1,10 +1,26 @@
-"""What every template can use: site settings, the inbox count, formatting filters."""
+"""What every template can use: site settings, the inbox count, formatting filters.
+
+Rendering is on the path of every page, and a page calls the same few helpers dozens of times,
+so these are made cheap without changing what they return:
+- every translated string (`_()` in templates, `gettext`, lazy strings) finds this request's
+  catalogue once, not once per string (`remember_translations`), and `_()` skips Jinja's
+  extra indirection;
+- the `date` filter formats a calendar day once per locale, day and style (Babel's formatting
+  is a pure function of them; a 14-day table formats 28 dates per space);
+- `url_for` builds the URL of a route without variable parts (and of a static file) once per
+  app and script root.
+"""
 
 from __future__ import annotations
 
-from flask import current_app
-from flask_babel import format_date, format_datetime
+from datetime import date
+
+from flask import current_app, g, request
+from flask import url_for as flask_url_for
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from app.accounts.services import mask_phone
 from app.clock import hhmm
@@ -15,24 +31,132 @@ from app.notifications.services import unread_count
 from app.registry import page_banners, registry
 from app.urls import current_path
 
+MEMO_LIMIT = 4096  # entries per memo; emptied when full (the working set is far smaller)
+
+
+def remember_translations(domain) -> None:
+    """Make Flask-Babel's `domain.get_translations()` find the catalogue once per request and
+    locale. Every `gettext`, lazy string (`_l`: form labels, role and venue type names) and
+    Babel filter asks for it, and Flask-Babel looks the locale up again each time (about
+    10 µs a string; a search page translates some 150). The catalogue is kept in Flask-Babel's
+    own per-request namespace with the locale object it was loaded for, and used only while
+    that locale is the one Flask-Babel holds, so `force_locale` and `refresh` are followed."""
+    if getattr(domain, "portal_remembers", False):
+        return
+    load = domain.get_translations
+
+    def get_translations():
+        babel = g.get("_flask_babel") if g else None
+        locale = getattr(babel, "babel_locale", None)
+        if locale is None:  # outside a request, or the locale is not selected yet
+            return load()
+        kept = getattr(babel, "portal_translations", None)
+        if kept is None or kept[0] is not locale or kept[1] is not domain:
+            kept = babel.portal_translations = (locale, domain, load(), str(locale))
+        return kept[2]
+
+    domain.get_translations = get_translations
+    domain.portal_remembers = True
+
+
+def _locale_name() -> str:
+    """The request's locale as a string (the key of the date memo)."""
+    get_translations()  # remembers the locale's name with the catalogue
+    babel = g.get("_flask_babel") if g else None
+    kept = getattr(babel, "portal_translations", None)
+    return kept[3] if kept is not None else str(get_locale())
+
+
+@pass_context
+def _gettext(context, string, **variables):
+    """Jinja's newstyle `gettext` (jinja2.ext._make_new_gettext) without its indirection
+    through `Context.call` for the catalogue."""
+    rv = get_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables  # always a format string, as in Jinja
+
+
+@pass_context
+def _ngettext(context, singular, plural, num, **variables):
+    """Jinja's newstyle `ngettext`, likewise."""
+    variables.setdefault("num", num)
+    rv = get_translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+_dates: dict = {}
+
+
+def format_day(value, style: str = "medium") -> str:
+    """The `date` filter: Flask-Babel's `format_date`, memoised for calendar days (a datetime
+    depends on the reader's time zone too, so it is formatted every time)."""
+    if not value:
+        return ""
+    if type(value) is not date:
+        return format_date(value, style)
+    key = (_locale_name(), value, style)
+    text = _dates.get(key)
+    if text is None:
+        if len(_dates) >= MEMO_LIMIT:
+            _dates.clear()
+        text = _dates[key] = format_date(value, style)
+    return text
+
+
+def memoised_url_for(app):
+    """`url_for` for templates: a route without variable parts, or a static file, is built once
+    per script root (what Flask's url_for returns for it depends on nothing else while the app
+    has no url_defaults); anything else goes to Flask's url_for."""
+    urls: dict = {}
+
+    def url_for(endpoint: str, **values) -> str:
+        if endpoint.startswith(".") or (values and values.keys() != {"filename"}):
+            return flask_url_for(endpoint, **values)
+        if any(app.url_default_functions.values()):
+            return flask_url_for(endpoint, **values)
+        key = (request.script_root, endpoint, values.get("filename"))
+        url = urls.get(key)
+        if url is None:
+            url = flask_url_for(endpoint, **values)
+            if url.startswith("/"):  # never memoise an external URL (another host or scheme)
+                if len(urls) >= MEMO_LIMIT:
+                    urls.clear()
+                urls[key] = url
+        return url
+
+    return url_for
+
 
 def init_app(app) -> None:
+    from flask_babel import get_babel
+
+    with app.app_context():  # (Flask-Babel makes its domain on first use, from the app's config)
+        remember_translations(get_babel(app).instance.domain_instance)
     app.jinja_env.globals.update(
-        html_lang=html_lang, current_path=current_path, error_list=error_list, hhmm=hhmm
+        html_lang=html_lang,
+        current_path=current_path,
+        error_list=error_list,
+        hhmm=hhmm,
+        # Flask-Babel installed Jinja's gettext callables; these return the same strings.
+        gettext=_gettext,
+        _=_gettext,
+        ngettext=_ngettext,
+        url_for=memoised_url_for(app),
     )
     app.jinja_env.filters.update(
         fen=format_fen,
         mask_phone=mask_phone,
         datetime=lambda v, f="medium": format_datetime(v, f) if v else "",
-        date=lambda v, f="medium": format_date(v, f) if v else "",
+        date=format_day,
     )
 
     @app.context_processor
     def site_context():
         config = current_app.config
         english = is_english()
-        from flask import g
-
         database_up = not g.get("database_down")
         signed_in = database_up and current_user and current_user.is_authenticated
         unread = unread_count(db.session, current_user.id) if signed_in else 0

@@ -94,20 +94,17 @@ def _parse_day(value: str) -> date:
 
 @bp.route("/<int:venue_id>")
 def show(venue_id: int):
-    venue = _venue_or_404(venue_id)
-    spaces = [
-        (space, catalogue.fortnight(db.session, venue, space))
-        for space in venue.spaces
-        if space.active
-    ]
-    upcoming_closures = [c for c in venue.closures if c.ends_on >= clock.today()]
+    page = catalogue.venue_page(db.session, venue_id)
+    if page is None:
+        abort(404)
     return render_template(
         "venues/show.html",
-        venue=venue,
-        spaces=spaces,
+        venue=page.venue,
+        spaces=page.spaces,
         weekdays=WEEKDAY_LABELS,
-        hours=catalogue.hours_by_weekday(venue),
-        closures=upcoming_closures,
+        hours=page.hours,
+        closures=page.closures,
+        photos=page.photos,
     )
 
 

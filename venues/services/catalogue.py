@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import bindparam, case, delete, exists, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.db import unit_of_work
 from bookings.models import CapacityBucket
 from bookings.services import insert_missing_buckets, set_capacity
-from venues.models import Closure, OpeningHours, Space, Venue, VenueType
+from venues.models import Closure, OpeningHours, Space, Venue, VenuePhoto, VenueType
 
 HORIZON_DAYS = 14
 TIMES_OF_DAY = {
@@ -33,9 +34,15 @@ class Filters:
 
 
 def search(session, filters: Filters) -> list[Venue]:
-    """Active venues matching every filter given. With a day (and optionally a time of day and
-    a number of places), only venues with a slot on that day that still has that many places."""
-    query = select(Venue).where(Venue.active.is_(True)).order_by(Venue.town_id, Venue.name_zh)
+    """Active venues matching every filter given, each with its town (one statement). With a
+    day (and optionally a time of day and a number of places), only venues with a slot on that
+    day that still has that many places."""
+    query = (
+        select(Venue)
+        .options(joinedload(Venue.town))
+        .where(Venue.active.is_(True))
+        .order_by(Venue.town_id, Venue.name_zh)
+    )
     if filters.q:
         like = f"%{filters.q.strip()}%"
         query = query.where(
@@ -89,8 +96,15 @@ def spaces_by_resource(session, resource_ids) -> dict[int, Space]:
     }
 
 
+# Statements the pages run on every request, built once (building and keying a statement
+# costs as much as PostgreSQL takes to answer it).
+_VENUE = select(Venue).options(joinedload(Venue.spaces)).where(Venue.id == bindparam("venue_id"))
+
+
 def get_venue(session, venue_id: int, *, include_inactive: bool = False) -> Venue | None:
-    venue = session.get(Venue, venue_id)
+    """The venue with its spaces (one statement), or None when there is none, or it is not
+    active and `include_inactive` is not set."""
+    venue = session.scalars(_VENUE, {"venue_id": venue_id}).unique().one_or_none()
     if venue is None or (not venue.active and not include_inactive):
         return None
     return venue
@@ -212,36 +226,96 @@ def buckets_between(session, space: Space, start: datetime, end: datetime) -> li
     )
 
 
-def fortnight(
-    session, venue: Venue, space: Space, first_day: date | None = None
-) -> list[DaySummary]:
-    """For each of the next 14 days: closed or not, how many slots, how many places are free
-    (future slots only), and when booking for that day opens."""
+@dataclass(frozen=True)
+class VenuePage:
+    """What the venue page shows."""
+
+    venue: Venue
+    spaces: list[tuple[Space, list[DaySummary]]]  # active spaces, each with its next 14 days
+    hours: dict  # weekday (0 = Monday) -> a row with .opens and .closes (minutes)
+    closures: list  # rows with .starts_on, .ends_on, .reason: those not over, in date order
+    photos: list[VenuePhoto]
+
+
+_HOURS = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes).where(
+    OpeningHours.venue_id == bindparam("venue_id")
+)
+_CLOSURES = (
+    select(Closure.starts_on, Closure.ends_on, Closure.reason)
+    .where(Closure.venue_id == bindparam("venue_id"), Closure.ends_on >= bindparam("first_day"))
+    .order_by(Closure.starts_on, Closure.id)
+)
+_PHOTOS = (
+    select(VenuePhoto).where(VenuePhoto.venue_id == bindparam("venue_id")).order_by(VenuePhoto.id)
+)
+
+
+def _fortnight_statement():
+    """Per active space of a venue and per day of the horizon: the slots still to come and
+    their free places. Day i is [b<i>, b<i+1>) in local time, bound by the caller, so the
+    statement is the same every day (and on SQLite and PostgreSQL alike)."""
+    starts = CapacityBucket.starts_at
+    free = (
+        select(
+            CapacityBucket.resource_id,
+            case(
+                *((starts < bindparam(f"b{i + 1}"), i) for i in range(HORIZON_DAYS)),
+            ).label("day"),
+            (CapacityBucket.capacity - CapacityBucket.taken).label("free"),
+        )
+        .where(
+            CapacityBucket.resource_id.in_(
+                select(Space.resource_id).where(
+                    Space.venue_id == bindparam("venue_id"), Space.active.is_(True)
+                )
+            ),
+            starts >= bindparam("since"),
+            starts < bindparam(f"b{HORIZON_DAYS}"),
+        )
+        .subquery()
+    )
+    return select(free.c.resource_id, free.c.day, func.count(), func.sum(free.c.free)).group_by(
+        free.c.resource_id, free.c.day
+    )
+
+
+_FORTNIGHT = _fortnight_statement()
+
+
+def venue_page(session, venue_id: int, first_day: date | None = None) -> VenuePage | None:
+    """An active venue with what its page shows, or None: its active spaces, each with the
+    14 days from `first_day` (today): closed or not (a closure, or no opening hours that
+    weekday), how many slots are still to come, how many places they have free, and when
+    booking for the day opens; its opening hours by weekday, the closures not yet over and
+    its photos. Five statements whatever the number of spaces: the venue with its spaces,
+    hours, closures, photos, and one grouped count of every space's fortnight."""
+    venue = get_venue(session, venue_id)
+    if venue is None:
+        return None
     first_day = first_day or clock.today()
-    start, _ = clock.day_bounds(first_day)
-    end = start + timedelta(days=HORIZON_DAYS)
-    now = clock.now()
-    rows = session.execute(
-        select(CapacityBucket.starts_at, CapacityBucket.capacity - CapacityBucket.taken).where(
-            CapacityBucket.resource_id == space.resource_id,
-            CapacityBucket.starts_at >= max(start, now),
-            CapacityBucket.starts_at < end,
+    hours = {row.weekday: row for row in session.execute(_HOURS, {"venue_id": venue_id})}
+    closures = session.execute(_CLOSURES, {"venue_id": venue_id, "first_day": first_day}).all()
+    photos = list(session.scalars(_PHOTOS, {"venue_id": venue_id}))
+    days = [first_day + timedelta(days=i) for i in range(HORIZON_DAYS + 1)]
+    bounds = {f"b{i}": clock.at(day, 0) for i, day in enumerate(days)}
+    counts = {
+        (resource_id, day): (slots, int(free or 0))
+        for resource_id, day, slots, free in session.execute(
+            _FORTNIGHT,
+            {"venue_id": venue_id, "since": max(bounds["b0"], clock.now()), **bounds},
         )
-    ).all()
-    by_day: dict[date, list[int]] = {}
-    for starts_at, free in rows:
-        by_day.setdefault(clock.local(starts_at).date(), []).append(free)
-    return [
-        DaySummary(
-            day=day,
-            closed=closed_on(venue, day) is not None
-            or day.weekday() not in hours_by_weekday(venue),
-            slots=len(by_day.get(day, [])),
-            free_places=sum(by_day.get(day, [])),
-            opens_for_booking=booking_opens_at(venue, day),
-        )
-        for day in (first_day + timedelta(days=i) for i in range(HORIZON_DAYS))
-    ]
+    }
+    summaries = []
+    for space in (s for s in venue.spaces if s.active):
+        fortnight = []
+        for i, day in enumerate(days[:-1]):
+            slots, free = counts.get((space.resource_id, i), (0, 0))
+            closed = day.weekday() not in hours or any(
+                c.starts_on <= day <= c.ends_on for c in closures
+            )
+            fortnight.append(DaySummary(day, closed, slots, free, booking_opens_at(venue, day)))
+        summaries.append((space, fortnight))
+    return VenuePage(venue, summaries, hours, closures, photos)
 
 
 def day_slots(session, space: Space, day: date) -> list[CapacityBucket]:
