@@ -9,29 +9,31 @@ suspend reserving, as at venues.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import HelpService
 from app.accounts.services import can_act_for
 from app.audit.services import record
-from app.db import unit_of_work
+from app.db import in_unit_of_work, unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.services import notify
 from bookings import noshows
 from bookings import services as engine
-from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
+from bookings.models import HOLDING, Booking, BookingStatus, BookingSuspension, CapacityBucket
 from parking.models import CarPark, ParkingReservation
 from parking.services import POOL_KIND, SUSPENSION_KIND, ParkingSettings
 from parking.services.plates import normalize_plate
-from parking.services.vehicles import claimed_plate
+from parking.services.vehicles import live_claim, unknown_vehicle
 
 BUCKET_MINUTES = 15
 
@@ -81,26 +83,12 @@ def materialise_pool(session, park: CarPark, days: int, first_day=None) -> None:
         )
 
 
-def _ensure_span(session, park: CarPark, start: datetime, end: datetime) -> None:
-    """Materialise the pool only when a bucket of the span is missing (normally the sweep has
-    made them), so a rush of reservations reads a count rather than writing 288 rows each."""
-    wanted = int((end - start).total_seconds() // 60) // BUCKET_MINUTES
-    have = 0
-    if park.resource_id is not None:
-        have = (
-            session.scalar(
-                select(func.count(CapacityBucket.id)).where(
-                    CapacityBucket.resource_id == park.resource_id,
-                    CapacityBucket.starts_at >= start,
-                    CapacityBucket.starts_at < end,
-                )
-            )
-            or 0
-        )
-    if have < wanted:
-        materialise_pool(session, park, 1, first_day=clock.local(start).date())
-        if clock.local(end - timedelta(minutes=1)).date() != clock.local(start).date():
-            materialise_pool(session, park, 1, first_day=clock.local(end).date())
+def _materialise_span(session, park: CarPark, start: datetime, end: datetime) -> None:
+    """Make the pool's buckets for the day(s) of [start, end) (normally the sweep has made
+    them already)."""
+    materialise_pool(session, park, 1, first_day=clock.local(start).date())
+    if clock.local(end - timedelta(minutes=1)).date() != clock.local(start).date():
+        materialise_pool(session, park, 1, first_day=clock.local(end).date())
 
 
 def reservable_now(session, park: CarPark) -> int:
@@ -152,55 +140,98 @@ def arrival_choices(park: CarPark, day) -> list[datetime]:
 active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
 
 
-def _check(
-    session,
-    park: CarPark,
-    plate: str,
-    holder_id: int,
-    arrive_at: datetime,
-    settings: ParkingSettings,
-) -> None:
+class SpanNotMade(DomainError):
+    """A bucket of the stay does not exist yet (the sweep makes the pool's days ahead; a car
+    park opened for reservations since has none). Raised inside the reservation's unit, which
+    rolls back; `reserve` then makes the day's buckets and tries once more."""
+
+    code = "not_bookable"
+
+
+def _decision_statement():
+    """Everything `_check` decides on, in one SELECT (one round trip inside the reservation's
+    transaction instead of five): is the plate a live claim of the holder, the end of the
+    holder's current parking suspension, their upcoming reservations, is the plate reserved
+    at an overlapping time, and how many buckets of the stay exist. Built once, with bound
+    parameters."""
+    holder, plate = bindparam("holder_id"), bindparam("plate")
+    starts_at, ends_at = bindparam("starts_at"), bindparam("ends_at")
+    return select(
+        exists().where(live_claim(plate, holder)).label("claimed"),
+        select(func.max(BookingSuspension.until))
+        .where(
+            BookingSuspension.user_id == holder,
+            BookingSuspension.kind == SUSPENSION_KIND,
+            BookingSuspension.until > bindparam("now"),
+        )
+        .scalar_subquery()
+        .label("suspended_until"),
+        select(func.count(Booking.id))
+        .join(ParkingReservation, ParkingReservation.booking_id == Booking.id)
+        .where(Booking.holder_id == holder, Booking.status == BookingStatus.CONFIRMED)
+        .scalar_subquery()
+        .label("upcoming"),
+        exists()
+        .where(
+            ParkingReservation.plate == plate,
+            Booking.id == ParkingReservation.booking_id,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.starts_at < ends_at,
+            Booking.ends_at > starts_at,
+        )
+        .label("clash"),
+        select(func.count(CapacityBucket.id))
+        .where(
+            CapacityBucket.resource_id == bindparam("resource_id"),
+            CapacityBucket.starts_at >= starts_at,
+            CapacityBucket.starts_at < ends_at,
+        )
+        .scalar_subquery()
+        .label("buckets"),
+    )
+
+
+_DECISION = _decision_statement()
+
+
+def _check(session, request: engine.Reservation, plate: str, settings: ParkingSettings) -> None:
     """Runs inside the reservation's transaction, after the holder's row is locked: the plate
     is one of the holder's live claims (UnknownVehicle otherwise: a reservation never registers
     a plate, and a claim removed meanwhile is seen here), the holder is not suspended, below the
-    limit of upcoming reservations, and the plate has no other reservation at that time."""
-    claimed_plate(session, holder_id, plate)
-    suspension = active_suspension(session, holder_id)
-    if suspension is not None:
+    limit of upcoming reservations, and the plate has no other reservation at that time; then
+    every bucket of the stay exists (SpanNotMade otherwise). One query."""
+    found = session.execute(
+        _DECISION,
+        {
+            "holder_id": request.holder_id,
+            "plate": plate,
+            "now": clock.now(),
+            "starts_at": request.starts_at,
+            "ends_at": request.ends_at,
+            "resource_id": request.resource_id,
+        },
+    ).one()
+    if not found.claimed:
+        raise unknown_vehicle(plate)
+    if found.suspended_until is not None:
         raise Forbidden(
             _l("You cannot reserve parking until %(until)s because of repeated no-shows."),
             code="suspended",
-            until=format_datetime(suspension.until, "short"),
+            until=format_datetime(found.suspended_until, "short"),
         )
-    upcoming = (
-        session.scalar(
-            select(func.count(Booking.id))
-            .join(ParkingReservation, ParkingReservation.booking_id == Booking.id)
-            .where(Booking.holder_id == holder_id, Booking.status == BookingStatus.CONFIRMED)
-        )
-        or 0
-    )
     limit = settings.max_upcoming
-    if upcoming >= limit:
+    if found.upcoming >= limit:
         raise Conflict(
             _l("You already have %(n)d upcoming reservations, the most allowed."),
             code="too_many",
             n=limit,
         )
-    clash = session.scalar(
-        select(ParkingReservation.id)
-        .join(Booking, Booking.id == ParkingReservation.booking_id)
-        .where(
-            ParkingReservation.plate == plate,
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.starts_at < arrive_at + timedelta(minutes=park.grace_minutes),
-            Booking.ends_at > arrive_at,
-        )
-    )
-    if clash is not None:
+    if found.clash:
         raise Conflict(
             _l("%(plate)s already has a reservation at that time."), code="plate_busy", plate=plate
         )
+    if found.buckets < (request.ends_at - request.starts_at) // timedelta(minutes=BUCKET_MINUTES):
+        raise SpanNotMade(_l("That time is not open for booking."))
 
 
 def reserve(
@@ -262,22 +293,71 @@ def reserve(
             code="too_early",
             n=ahead,
         )
-    _ensure_span(session, park, arrive_at, arrive_at + timedelta(minutes=park.grace_minutes))
+    ends_at = arrive_at + timedelta(minutes=park.grace_minutes)
+    if park.resource_id is None:  # a pool never made: its resource and the stay's days
+        _materialise_span(session, park, arrive_at, ends_at)
     request = engine.Reservation(
         resource_id=park.resource_id,
-        starts_at=arrive_at,
-        ends_at=arrive_at + timedelta(minutes=park.grace_minutes),
+        # In UTC, as the database gives them back: the answer is built from these values.
+        starts_at=arrive_at.astimezone(UTC),
+        ends_at=ends_at.astimezone(UTC),
         quantity=1,
         holder_id=holder.id,
         idempotency_key=idempotency_key,
         booked_by_id=actor.id,
     )
+    try:
+        return _reserve(session, actor, holder, park, plate, request, settings)
+    except SpanNotMade:
+        if in_unit_of_work(session):
+            raise
+        _materialise_span(session, park, request.starts_at, request.ends_at)
+    except IntegrityError:
+        # A concurrent twin with the same idempotency key committed first (the unique key
+        # refused ours and the unit rolled back): asked again, the engine answers with the
+        # twin's booking. Inside an enclosing unit the whole unit has failed: let it roll back.
+        if idempotency_key is None or in_unit_of_work(session):
+            raise
+    return _reserve(session, actor, holder, park, plate, request, settings)
+
+
+# One INSERT, built once: the reservation's row needs no ORM object to flush (the answer is
+# built from the values written, `_reserve`).
+_INSERT_RESERVATION = insert(ParkingReservation.__table__).returning(
+    ParkingReservation.__table__.c.id
+)
+
+
+def _reserve(
+    session,
+    actor,
+    holder,
+    park: CarPark,
+    plate: str,
+    request: engine.Reservation,
+    settings: ParkingSettings,
+) -> ParkingReservation:
+    """`reserve`'s unit of work: the engine's reservation with `_check` and the writes that
+    commit with it, then the answer from what was written, without loading anything again.
+
+    The unit keeps what the session holds (`keep_loaded`) rather than expiring it at commit:
+    the reservation, its booking and the car park are answered from the values this unit wrote
+    or read (a reload would only read them back)."""
+    made: dict[str, int] = {}
 
     def created(s, booking):
-        s.add(
-            ParkingReservation(
-                booking_id=booking.id, car_park_id=park.id, plate=plate, arrive_at=arrive_at
+        made["id"] = (
+            s.connection()
+            .execute(
+                _INSERT_RESERVATION,
+                {
+                    "booking_id": booking.id,
+                    "car_park_id": park.id,
+                    "plate": plate,
+                    "arrive_at": request.starts_at,
+                },
             )
+            .scalar_one()
         )
         notify(
             s,
@@ -288,7 +368,7 @@ def reserve(
             params={
                 "park": park.name_zh,
                 "plate": plate,
-                "when": format_datetime(arrive_at, "short"),
+                "when": format_datetime(request.starts_at, "short"),
                 "until": format_datetime(request.ends_at, "short"),
             },
             link=f"/parking/reservations/{booking.reference}",
@@ -303,15 +383,30 @@ def reserve(
                 reference=booking.reference,
             )
 
-    booking = engine.reserve(
-        session,
-        request,
-        check=lambda s, r: _check(s, park, plate, r.holder_id, arrive_at, settings),
-        on_created=created,
+    with unit_of_work(session, keep_loaded=True):
+        booking = engine.reserve(
+            session,
+            request,
+            check=lambda s, r: _check(s, r, plate, settings),
+            on_created=created,
+        )
+    if "id" not in made:  # a repeated idempotency key: the first reservation
+        return session.scalar(
+            select(ParkingReservation).where(ParkingReservation.booking_id == booking.id)
+        )
+    reservation = ParkingReservation(
+        id=made["id"],
+        booking_id=booking.id,
+        car_park_id=park.id,
+        plate=plate,
+        arrive_at=request.starts_at,
     )
-    return session.scalar(
-        select(ParkingReservation).where(ParkingReservation.booking_id == booking.id)
-    )
+    # The row as committed, in the session as if loaded, with its booking and car park.
+    make_transient_to_detached(reservation)
+    session.add(reservation)
+    set_committed_value(reservation, "booking", booking)
+    set_committed_value(reservation, "car_park", park)
+    return reservation
 
 
 def for_reference(session, reference: str) -> ParkingReservation | None:

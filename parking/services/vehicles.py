@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 
 from app.accounts.models import User
 from app.db import unit_of_work
@@ -160,23 +160,32 @@ def remove(session, vehicle: Vehicle) -> None:
             unit.after_commit(lambda: remove_image(LICENCE_FOLDER, filename))
 
 
+def live_claim(plate, owner_id):
+    """The SQL condition "`plate` is one of `owner_id`'s live claims" on Vehicle (values or bound
+    parameters): what `claimed_plate` checks, and what a reservation's one-query check asks
+    (parking.services.reservations)."""
+    return and_(
+        Vehicle.plate == plate,
+        Vehicle.owner_id == owner_id,
+        Vehicle.status.in_(LIVE_VEHICLE_STATES),
+    )
+
+
+def unknown_vehicle(plate: str) -> UnknownVehicle:
+    """The refusal of a plate that is not one of the person's live claims."""
+    return UnknownVehicle(
+        _l("%(plate)s is not one of your vehicles. Add it under My vehicles first."),
+        field="plate",
+        plate=plate,
+    )
+
+
 def claimed_plate(session, user_id: int, raw_plate: str) -> str:
     """The normalised plate if it is one of the person's live claims; UnknownVehicle (422)
     otherwise. Reservations and contracts take a plate this way: never registering one."""
     plate = normalize_plate(raw_plate)
-    found = session.scalar(
-        select(Vehicle.id).where(
-            Vehicle.plate == plate,
-            Vehicle.owner_id == user_id,
-            Vehicle.status.in_(LIVE_VEHICLE_STATES),
-        )
-    )
-    if found is None:
-        raise UnknownVehicle(
-            _l("%(plate)s is not one of your vehicles. Add it under My vehicles first."),
-            field="plate",
-            plate=plate,
-        )
+    if session.scalar(select(Vehicle.id).where(live_claim(plate, user_id))) is None:
+        raise unknown_vehicle(plate)
     return plate
 
 
