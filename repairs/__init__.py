@@ -20,7 +20,7 @@ def init_app(app) -> None:
     from repairs import api, models, staff_views, views  # noqa: F401  (models: Alembic; staff_views: its routes)
     from repairs.demo import seed_repairs
     from repairs.services.access import end_following
-    from repairs.services.supervision import RatingCache
+    from repairs.services.rating import RatingCache
     from repairs.services.sweep import sweep
 
     on_claim_ended(end_following)

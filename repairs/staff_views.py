@@ -20,6 +20,7 @@ from app.urls import int_arg
 from repairs.forms import ActionForm, CompanyForm, NoteForm, QueueFilterForm
 from repairs.models import Category, PropertyCompany, State
 from repairs.services import companies as companies_service
+from repairs.services import rating as rating_service
 from repairs.services import supervision, tickets
 from repairs.views import back_to, bp, ticket_form_action, ticket_or_404
 
@@ -133,12 +134,12 @@ def supervise_tickets():
 def _ratings_asked_for():
     """(month, "company" or "estate", ratings) from the query string, within the supervisor's
     towns."""
-    month = supervision.month_of(request.args.get("month"))
+    month = rating_service.month_of(request.args.get("month"))
     by = "estate" if request.args.get("by") == "estate" else "company"
     return (
         month,
         by,
-        supervision.company_ratings(
+        rating_service.company_ratings(
             db.session,
             month,
             by=by,
@@ -153,7 +154,11 @@ def _ratings_asked_for():
 def rating():
     month, by, ratings = _ratings_asked_for()
     return render_template(
-        "repairs/rating.html", ratings=ratings, month=month, by=by, chart=supervision.chart(ratings)
+        "repairs/rating.html",
+        ratings=ratings,
+        month=month,
+        by=by,
+        chart=rating_service.chart(ratings),
     )
 
 

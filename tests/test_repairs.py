@@ -19,7 +19,7 @@ from repairs.models import (
     TicketEvent,
     TicketFollower,
 )
-from repairs.services import access, companies, supervision, sweep, tickets
+from repairs.services import access, companies, rating, supervision, sweep, tickets
 from repairs.services import clock as rclock
 from tests.race import race
 
@@ -290,19 +290,19 @@ def test_company_rating_matches_the_tickets_exactly(session, world, frozen):
     make(-48, responded_after=5)  # November: other month
     session.commit()
     frozen.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
-    [rating] = [
+    [figures] = [
         r
-        for r in supervision.company_ratings(session, datetime(2026, 12, 1).date())
+        for r in rating.company_ratings(session, datetime(2026, 12, 1).date())
         if r.key == company.id
     ]
-    assert rating.tickets == 5
-    assert (rating.responded, rating.on_time, rating.open_overdue) == (3, 2, 1)
-    assert rating.on_time_rate == pytest.approx(2 / 4)
-    assert rating.median_response == pytest.approx(20)
-    assert rating.p90_response == pytest.approx(45)
-    assert rating.median_resolution == pytest.approx(4)
-    assert rating.reopen_rate == pytest.approx(1 / 3)
-    assert rating.average_rating == pytest.approx(4.5)
+    assert figures.tickets == 5
+    assert (figures.responded, figures.on_time, figures.open_overdue) == (3, 2, 1)
+    assert figures.on_time_rate == pytest.approx(2 / 4)
+    assert figures.median_response == pytest.approx(20)
+    assert figures.p90_response == pytest.approx(45)
+    assert figures.median_resolution == pytest.approx(4)
+    assert figures.reopen_rate == pytest.approx(1 / 3)
+    assert figures.average_rating == pytest.approx(4.5)
 
 
 def test_dashboard_counts_are_derived_now(session, world, frozen):
@@ -438,15 +438,15 @@ def test_the_rating_cache_belongs_to_its_app_and_expires(app, session, world, fr
     from app import clock
 
     month = clock.month_start(clock.today())
-    cache = supervision.RatingCache(60)
-    assert supervision.company_ratings(session, month, cache=cache) == []
+    cache = rating.RatingCache(60)
+    assert rating.company_ratings(session, month, cache=cache) == []
     file(session, world)
-    assert supervision.company_ratings(session, month, cache=cache) == []  # kept a minute
-    assert [r.tickets for r in supervision.company_ratings(session, month)] == [1]
-    fresh = supervision.RatingCache(60)  # another app's (another node's, another test's)
-    assert [r.tickets for r in supervision.company_ratings(session, month, cache=fresh)] == [1]
+    assert rating.company_ratings(session, month, cache=cache) == []  # kept a minute
+    assert [r.tickets for r in rating.company_ratings(session, month)] == [1]
+    fresh = rating.RatingCache(60)  # another app's (another node's, another test's)
+    assert [r.tickets for r in rating.company_ratings(session, month, cache=fresh)] == [1]
     frozen.shift(timedelta(seconds=61))
-    assert [r.tickets for r in supervision.company_ratings(session, month, cache=cache)] == [1]
+    assert [r.tickets for r in rating.company_ratings(session, month, cache=cache)] == [1]
     # Each app makes its own from its configuration (tests/conftest.py turns it off).
     assert app.extensions["repairs_rating_cache"].seconds == 0
 

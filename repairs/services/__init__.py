@@ -7,5 +7,6 @@ companies:   which company manages an estate, and the response settings of each
 tickets:     reporting, the resident's and the manager's actions, the state machine
 open311:     Open311's rules: who files, where, and what the public list shows
 sweep:       warnings and escalations, auto-closing (`flask sweep`)
-supervision: dashboards and the monthly company rating (物业企业考核)
+supervision: the manager's queue and the supervisors' dashboards
+rating:      the monthly company rating (物业企业考核), computed in SQL and kept a short while
 """
