@@ -1,0 +1,371 @@
+"""Profile one parking reservation in-process on PostgreSQL, as `python -m bench parking` makes
+it: the demo data, a car park whose pool is too large to fill, bench clients each with a token
+and plates of their own walking their own arrival times, the production configuration.
+
+Two paths: the API (`POST /api/v1/parking/reservations`) and the page that makes one
+(`POST /parking/<id>/reserve`, signed in, the form as a browser sends it). For each it prints,
+without a profiler running:
+
+- app CPU milliseconds per reservation (time.process_time of this process: Flask, SQLAlchemy,
+  psycopg and the test client) and PostgreSQL's CPU milliseconds (every process of the
+  cluster, from /proc), with the baseline's `POST /insert` measured the same way and the ratio;
+- SQL statements and database round trips per reservation (statements, BEGIN, COMMIT, ROLLBACK
+  and the pool's pre-ping), with the statements themselves;
+
+then, with --profile, where the app's time goes (cProfile, cumulative and own time).
+
+    python -m bench.profile_parking [--reservations 300] [--page 100] [--profile]
+
+`--cluster FILE` reuses a running throwaway cluster (a JSON file with its port, its postmaster
+pid, and the bench clients' ids and tokens in its template database "seed"), to iterate without
+seeding the demo each time. Not a load test: one thread, no gunicorn, no locust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import os
+import pstats
+import re
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from bench import cpu
+from bench.harness import DEMO_PASSWORD, PORTAL_ENV, Cluster, flask_cli
+from bench.parking_rush import BIG_POOL, BUCKET, THROUGHPUT_PLATE, add_plates
+from bench.session import TEMPLATE, add_residents, tomorrow
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+KEY_RE = re.compile(r'name="idempotency_key"[^>]*value="([^"]*)"')
+
+
+BASE = "https://localhost"  # as served in production: HTTPS, strict CSRF
+
+
+def signed_in(app, login: str, password: str = DEMO_PASSWORD):
+    """A test client of `app` signed in as `login` through the real form."""
+    client = app.test_client()
+    page = client.get("/login", base_url=BASE).get_data(as_text=True)
+    response = client.post(
+        "/login",
+        data={"csrf_token": CSRF_RE.search(page).group(1), "login": login, "password": password},
+        base_url=BASE,
+        headers={"Referer": f"{BASE}/login"},  # CSRF over HTTPS checks the referrer
+    )
+    assert response.status_code == 302, f"sign-in as {login}: {response.status_code}"
+    return client
+
+
+class Traffic:
+    """What a request sends to the database, counted with SQLAlchemy's engine and pool events."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+
+        self.statements: Counter = Counter()
+        self.events: Counter = Counter()
+        pre_ping = bool(getattr(engine.pool, "_pre_ping", False))
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def statement(conn, cursor, text, parameters, context, executemany):
+            self.statements[" ".join(text.split())[:110]] += 1
+
+        for name in ("begin", "commit", "rollback"):
+            event.listen(engine, name, self._counter(name))
+
+        @event.listens_for(engine.pool, "checkout")
+        def checkout(dbapi_connection, record, proxy):
+            self.events["checkout"] += 1
+            if pre_ping:
+                self.events["ping"] += 1
+
+    def _counter(self, name):
+        def count(*args):
+            self.events[name] += 1
+
+        return count
+
+    def reset(self) -> None:
+        self.statements.clear()
+        self.events.clear()
+
+    def round_trips(self) -> int:
+        sent = self.events["begin"] + self.events["commit"] + self.events["rollback"]
+        return sum(self.statements.values()) + sent + self.events["ping"]
+
+    def report(self, n: int, top: int = 30) -> str:
+        e = self.events
+        lines = [
+            f"per request: {sum(self.statements.values()) / n:.2f} SQL statements, "
+            f"{self.round_trips() / n:.2f} round trips (BEGIN {e['begin'] / n:.2f}, "
+            f"COMMIT {e['commit'] / n:.2f}, ROLLBACK {e['rollback'] / n:.2f}, "
+            f"pool checkouts {e['checkout'] / n:.2f}, pre-pings {e['ping'] / n:.2f})"
+        ]
+        lines += [f"{c / n:6.2f}  {s}" for s, c in self.statements.most_common(top)]
+        return "\n".join(lines)
+
+
+class Existing:
+    """A throwaway cluster started elsewhere (`--cluster FILE`), used like bench's Cluster."""
+
+    def __init__(self, info: dict):
+        self.port = info["port"]
+        self.postmaster = info["postmaster"]
+
+    def url(self, name: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def connect(self, name: str = "postgres", autocommit: bool = True):
+        import psycopg
+
+        return psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname={name}", autocommit=autocommit
+        )
+
+    create = Cluster.create
+
+    def close(self) -> None:
+        pass
+
+
+def open_cluster(path: str | None) -> tuple[Cluster | Existing, list[int], list[str]]:
+    """(cluster, bench client ids, their tokens): a new cluster with the demo seeded into the
+    template database, or the running one described by `path`."""
+    if path:
+        info = json.loads(Path(path).read_text())
+        return Existing(info), info["user_ids"], info["tokens"]
+    cluster = Cluster()
+    try:
+        url = cluster.create(TEMPLATE)
+        flask_cli(url, "db", "upgrade")
+        flask_cli(url, "seed-demo")
+        ids, tokens = add_residents(url, 64)
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster, ids, tokens
+
+
+def portal_app(url: str):
+    """The portal as bench/harness.py serves it: production settings, its rate limits (the
+    environment `serve_like_bench` set)."""
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url})
+
+
+def serve_like_bench() -> None:
+    """The environment bench/harness.py serves the portal with; before the portal's config is
+    first imported (its classes read the environment then)."""
+    os.environ.update(SECRET_KEY="bench-" + "x" * 40, PORTAL_ENV="production", **PORTAL_ENV)
+
+
+class Meter:
+    """App and PostgreSQL CPU milliseconds (and wall milliseconds) per call."""
+
+    def __init__(self, postmaster: int):
+        self.postmaster = postmaster
+
+    def each(self, send, n: int) -> dict:
+        db, app, wall = cpu.tree_ms(self.postmaster), time.process_time(), time.perf_counter()
+        for i in range(n):
+            send(i)
+        return {
+            "app": (time.process_time() - app) / n * 1000,
+            "db": (cpu.tree_ms(self.postmaster) - db) / n,
+            "wall": (time.perf_counter() - wall) / n * 1000,
+        }
+
+
+def baseline_insert(cluster, meter: Meter, n: int) -> dict:
+    """CPU ms of the baseline's `POST /insert`, in-process like the portal's requests."""
+    from bench import baseline
+
+    url = cluster.create("profile_baseline")
+    baseline.prepare(url)
+    os.environ["DATABASE_URL"] = url
+    client = baseline.create_baseline().test_client()
+
+    def send(_i):
+        assert client.post("/insert", json={}).status_code == 201
+
+    meter.each(send, 50)  # warm-up
+    return meter.each(send, n)
+
+
+def prepare_pool(cluster, database: str, user_ids: list[int], plates: int) -> tuple[int, list]:
+    """As bench/parking_rush.py: the first reservable car park's pool made too large to fill,
+    arrival times a stay apart over two days, `plates` plates for each bench client. Returns
+    (car park id, arrival times as ISO strings)."""
+    start, _ = tomorrow()
+    with cluster.connect(database) as conn:
+        park, resource, grace = conn.execute(
+            "SELECT id, resource_id, grace_minutes FROM car_park"
+            " WHERE open AND reservable_spaces > 0 AND resource_id IS NOT NULL ORDER BY id"
+        ).fetchone()
+        conn.execute(
+            "UPDATE car_park SET total_spaces = greatest(total_spaces, %(n)s),"
+            " reservable_spaces = %(n)s WHERE id = %(id)s",
+            {"n": BIG_POOL, "id": park},
+        )
+        conn.execute(
+            "UPDATE capacity_bucket SET capacity = %s WHERE resource_id = %s", (BIG_POOL, resource)
+        )
+        conn.execute("ANALYZE")
+    step = BUCKET * math.ceil(timedelta(minutes=grace) / BUCKET)
+    arrivals = [(start + i * step).isoformat() for i in range(int(timedelta(days=2) / step))]
+    add_plates(cluster.url(database), user_ids, plates)
+    return park, arrivals
+
+
+def show(name: str, figures: dict, base: dict, traffic: Traffic, n: int) -> None:
+    print(
+        f"\n== {name}: {n} requests: app {figures['app']:.2f} ms CPU, db {figures['db']:.2f} ms "
+        f"CPU, {figures['wall']:.2f} ms wall each; baseline insert app {base['app']:.2f} ms, "
+        f"db {base['db']:.2f} ms: {base['app'] / figures['app']:.3f}x (app CPU)"
+    )
+    print(traffic.report(n))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reservations", type=int, default=300, help="API reservations")
+    parser.add_argument("--page", type=int, default=100, help="reservations through the page")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--warmup", type=int, default=64)
+    parser.add_argument("--profile", action="store_true", help="then a pass under cProfile")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", help="with --profile: also write the statistics to this file")
+    parser.add_argument("--cluster", help="a running cluster's JSON description")
+    args = parser.parse_args(argv)
+    serve_like_bench()
+
+    cluster, user_ids, tokens = open_cluster(args.cluster)
+    profiler = None
+    try:
+        meter = Meter(cluster.postmaster)
+        url = cluster.create("profile_parking", TEMPLATE)
+        clients = min(args.clients, len(tokens))
+        plates = 8
+        park, arrivals = prepare_pool(cluster, "profile_parking", user_ids[:clients], plates)
+        app = portal_app(url)
+        from app.extensions import db
+
+        with app.app_context():
+            traffic = Traffic(db.engine)
+        client = app.test_client()
+        walked = Counter()  # each client's next (plate, arrival)
+
+        def next_choice(c: int) -> tuple[str, str]:
+            m = walked[c]
+            walked[c] += 1
+            plate = THROUGHPUT_PLATE.format(n=c, k=m % plates)
+            return plate, arrivals[(m // plates) % len(arrivals)]
+
+        def reserve_api(i):
+            c = i % clients
+            plate, arrive_at = next_choice(c)
+            response = client.post(
+                "/api/v1/parking/reservations",
+                json={"carpark_id": park, "plate": plate, "arrive_at": arrive_at},
+                headers={"Authorization": f"Bearer {tokens[c]}"},
+                base_url=BASE,
+            )
+            assert response.status_code == 201, response.json
+
+        meter.each(reserve_api, args.warmup)
+        traffic.reset()
+        api = meter.each(reserve_api, args.reservations)
+        api_traffic = (Counter(traffic.statements), Counter(traffic.events))
+        if args.profile:
+            profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on PostgreSQL
+            profiler.enable()
+            meter.each(reserve_api, args.reservations)
+            profiler.disable()
+
+        page = None
+        if args.page:
+            page, page_traffic = profile_page(app, traffic, meter, park, arrivals, args)
+        with app.app_context():
+            db.engine.dispose()
+        base = baseline_insert(cluster, meter, args.reservations)
+    finally:
+        cluster.close()
+
+    traffic.statements, traffic.events = api_traffic
+    show("API POST /api/v1/parking/reservations", api, base, traffic, args.reservations)
+    if page is not None:
+        traffic.statements, traffic.events = page_traffic
+        show(f"page POST /parking/{park}/reserve", page, base, traffic, args.page)
+    if profiler is not None:
+        if args.dump:
+            profiler.dump_stats(args.dump)
+        for order in ("cumulative", "tottime"):
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+            print(out.getvalue())
+    return 0
+
+
+def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list, args):
+    """Reservations through the page, signed in as a resident with plates of their own: each
+    POST as the browser sends it after loading the form (the form's GET is not counted)."""
+    from datetime import datetime
+
+    from app.accounts.models import User
+    from app.db import unit_of_work
+    from app.extensions import db
+    from parking.models import Vehicle
+
+    login = "profile-driver"
+    with app.app_context():
+        with unit_of_work(db.session):
+            user = db.session.scalar(db.select(User).where(User.phone == "13600000000"))
+            user.username = login
+            user.set_password(DEMO_PASSWORD)
+        plates = list(
+            db.session.scalars(db.select(Vehicle.plate).where(Vehicle.owner_id == user.id))
+        )
+    client = signed_in(app, login)
+    base = BASE
+    form_url = f"/parking/{park}/reserve"
+    forms = []
+
+    def load_forms(n: int, offset: int) -> None:
+        forms.clear()
+        for i in range(offset, offset + n):
+            # A plate of the page's client, and arrivals beyond those its API twin walked.
+            arrival = datetime.fromisoformat(arrivals[-1 - (i // len(plates)) % len(arrivals)])
+            html = client.get(form_url, base_url=base).get_data(as_text=True)
+            forms.append(
+                {
+                    "csrf_token": CSRF_RE.search(html).group(1),
+                    "idempotency_key": KEY_RE.search(html).group(1),
+                    "plate": plates[i % len(plates)],
+                    "day": arrival.date().isoformat(),
+                    "time": arrival.strftime("%H:%M"),
+                }
+            )
+
+    def send(i):
+        response = client.post(
+            form_url, data=forms[i], base_url=base, headers={"Referer": base + form_url}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+
+    load_forms(10, 0)
+    meter.each(send, 10)
+    load_forms(args.page, 10)
+    traffic.reset()
+    figures = meter.each(send, args.page)
+    return figures, (Counter(traffic.statements), Counter(traffic.events))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
