@@ -13,7 +13,7 @@ from flask import Flask, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from app.config import CONFIGS, PROJECT_ROOT, check_production
+from app.config import CONFIGS, PROJECT_ROOT, check_production, engine_options
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def create_app(config=None) -> Flask:
         config = CONFIGS[config or os.environ.get("PORTAL_ENV", "development")]
     app.config.from_object(config)
     app.config.update(overrides)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     if app.config.get("PREFERRED_URL_SCHEME") == "https":
         check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -161,6 +162,7 @@ def _register_error_pages(app: Flask) -> None:
     from flask_limiter.errors import RateLimitExceeded
 
     from app.api import handle_domain_error, handle_http_error, is_api_request
+    from app.db import end_read
     from app.errors import DomainError
     from app.extensions import db
     from app.ratelimit import limiter_for
@@ -185,16 +187,23 @@ def _register_error_pages(app: Flask) -> None:
         return render_template("errors/domain.html", error=error), error.status
 
     @app.teardown_appcontext
-    def close_session(_exc):
-        """Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order). Closing
-        the session sends ROLLBACK; if the database went away after the page was rendered, that
-        raises and the finished page would become a 500. Let the answer stand, and invalidate
-        the connection whose ROLLBACK failed, so the pool opens a new one. SQLAlchemy does that
-        itself when the driver reports the connection lost, but not otherwise; and the failed
-        close has already detached the connection from the session (`Session.invalidate()` then
-        finds nothing), so it is taken from the transaction before closing."""
-        transaction = db.session().get_transaction() if db.session.registry.has() else None
+    def close_session(exc):
+        """Runs before Flask-SQLAlchemy's own teardown (teardowns run in reverse order). A
+        transaction that only read ends with COMMIT (`app.db.end_read`: a ROLLBACK would make
+        psycopg discard the connection's prepared statements); after an unhandled error, or
+        changes no unit of work wrote, closing the session rolls back. If the database went
+        away after the page was rendered, that COMMIT or ROLLBACK raises and the finished page
+        would become a 500. Let the answer stand, and invalidate the connection that failed, so
+        the pool opens a new one. SQLAlchemy does that itself when the driver reports the
+        connection lost, but not otherwise; and the failed close has already detached the
+        connection from the session (`Session.invalidate()` then finds nothing), so it is taken
+        from the transaction before closing."""
+        if not db.session.registry.has():
+            return
+        transaction = db.session().get_transaction()
         try:
+            if exc is None and transaction is not None:
+                end_read(db.session)
             db.session.remove()
         except OperationalError:
             log.warning("database connection lost while closing the session")

@@ -30,6 +30,16 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", DEVELOPMENT_SECRET)
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL (psycopg) only, added to SQLALCHEMY_ENGINE_OPTIONS by `engine_options` unless set
+    # there: each worker process keeps one connection per request thread (gunicorn's --threads,
+    # which the app cannot see), so no request waits for a connection or opens a new one, and a
+    # few more for anything else.
+    DATABASE_POOL_SIZE = int(_env("DATABASE_POOL_SIZE", "16"))
+    DATABASE_MAX_OVERFLOW = int(_env("DATABASE_MAX_OVERFLOW", "4"))
+    # psycopg prepares a statement once it has run this many times on a connection, and keeps it
+    # while the connection lives (requests end read transactions with COMMIT: a ROLLBACK would
+    # discard them). "none" never prepares (a pooler in transaction mode in front of PostgreSQL).
+    DATABASE_PREPARE_THRESHOLD = _env("DATABASE_PREPARE_THRESHOLD", "2")
     PORTAL_PACKAGES = DEFAULT_PACKAGES
 
     # The district this installation serves; shown in the header and page titles.
@@ -148,6 +158,30 @@ CONFIGS = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+def engine_options(config) -> dict:
+    """SQLALCHEMY_ENGINE_OPTIONS completed for the database: on PostgreSQL through psycopg, the
+    pool sized by DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW and psycopg's
+    `prepare_threshold` (DATABASE_PREPARE_THRESHOLD) in `connect_args`, each unless the options
+    set it already. Other databases get the options as they are. The benchmark's baseline copies
+    the result (bench/baseline.py), so both run with the same pool and driver settings."""
+    from sqlalchemy.engine import make_url
+
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "postgresql" or url.get_driver_name() != "psycopg":
+        return options
+    if "poolclass" not in options:
+        options.setdefault("pool_size", int(config.get("DATABASE_POOL_SIZE", 16)))
+        options.setdefault("max_overflow", int(config.get("DATABASE_MAX_OVERFLOW", 4)))
+    threshold = str(config.get("DATABASE_PREPARE_THRESHOLD", "2")).strip().lower()
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault(
+        "prepare_threshold", None if threshold in ("", "none") else int(threshold)
+    )
+    options["connect_args"] = connect_args
+    return options
 
 
 def check_production(config: dict) -> None:

@@ -10,7 +10,7 @@ from functools import wraps
 
 from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -171,12 +171,33 @@ def atomic(service: Callable) -> Callable:
 
 
 def end_read(session) -> None:
-    """End a read-only transaction with COMMIT, keeping what it loaded. A ROLLBACK would do
-    too, but psycopg 3 discards its prepared statements on every ROLLBACK. Not for writes:
-    they go through `unit_of_work`."""
+    """End a read-only transaction with COMMIT, keeping what it loaded: what every request's
+    session does at its end (app/__init__.py). A ROLLBACK would do too, but psycopg 3 discards
+    the connection's prepared statements on every ROLLBACK, so no statement would stay prepared
+    from one request to the next.
+
+    Writes go through `unit_of_work`, never through this: a transaction that flushed changes
+    (an autoflush of an object a page changed), or that holds changes not yet flushed, is rolled
+    back instead, as closing the session always did, so nothing is written that no unit of work
+    meant to write."""
     real = _real(session)
-    if real.in_transaction() and not in_unit_of_work(session):
+    if not real.in_transaction() or in_unit_of_work(session):
+        return
+    if real.info.get("flushed") or real.new or real.dirty or real.deleted:
+        real.rollback()
+    else:
         commit_keeping_loaded(session)
+
+
+@event.listens_for(Session, "after_begin")
+def _transaction_began(session, _transaction, _connection) -> None:
+    session.info.pop("flushed", None)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, _flush_context) -> None:
+    # Read by end_read: this transaction wrote something.
+    session.info["flushed"] = True
 
 
 def commit_keeping_loaded(session) -> None:
