@@ -7,10 +7,12 @@ apps send it on every request.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import format_currency, get_locale
+from flask_babel import format_currency, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 LOCALE_COOKIE = "locale"
@@ -38,13 +40,42 @@ def select_locale() -> str:
         best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
         if best:
             return "en" if best.startswith("en") else "zh_CN"
-    user = current_user if current_user else None
-    if user is not None and user.is_authenticated and user.locale in locales:
-        return user.locale
+    if _may_be_signed_in():
+        user = current_user if current_user else None
+        if user is not None and user.is_authenticated and user.locale in locales:
+            return user.locale
     cookie = request.cookies.get(LOCALE_COOKIE)
     if cookie in locales:
         return cookie
     return default
+
+
+def short_datetime(value: datetime) -> str:
+    """`flask_babel.format_datetime(value, "short")` in the request's locale and time zone,
+    remembered per (locale, time zone, value): Babel's formatting costs more than a booking's
+    SQL, and the same few slot times are formatted over and over."""
+    return _short_datetime(str(get_locale()), str(get_timezone()), value)
+
+
+@lru_cache(maxsize=4096)
+def _short_datetime(_locale: str, _timezone: str, value: datetime) -> str:
+    # The key names the locale and zone format_datetime reads from the request context.
+    return format_datetime(value, "short")
+
+
+def _may_be_signed_in() -> bool:
+    """False when the request cannot be signed in: it carries neither the session cookie nor
+    Flask-Login's remember cookie (an API client, a first visit), so that finding its language
+    does not load a user who cannot be there (each load opens the session and hashes the
+    client's address for Flask-Login's session protection)."""
+    if "_login_user" in g:
+        return True
+    config = current_app.config
+    cookies = request.cookies
+    return (
+        config.get("SESSION_COOKIE_NAME", "session") in cookies
+        or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
+    )
 
 
 def is_english() -> bool:

@@ -98,11 +98,20 @@ def limit_uploads(app) -> None:
     """UPLOAD_RATE counts photos received, on every form that takes files: each request that
     can carry a body is limited, costing the number of files it brings (nothing for a request
     without files). Installed last in `create_app`, so upload routes added by any package are
-    covered without declaring themselves."""
+    covered without declaring themselves.
+
+    The JSON API's operations (`app.api.register_api_blueprint`) are left out: they read JSON
+    and query strings only, so a file sent to one is never received (the request is refused
+    as not JSON), and they are spared the limiter's work on every call (a booking's most
+    frequent path)."""
+    json_only = app.extensions.get("json_api_blueprints", set())
     endpoints = [
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if rule.methods and rule.methods & UPLOAD_METHODS and rule.endpoint in app.view_functions
+        if rule.methods
+        and rule.methods & UPLOAD_METHODS
+        and rule.endpoint in app.view_functions
+        and rule.endpoint.partition(".")[0] not in json_only
     ]
     limit_endpoints(
         app,

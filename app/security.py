@@ -11,6 +11,7 @@ is private without doing anything. Production also sends HSTS (`STRICT_TRANSPORT
 from __future__ import annotations
 
 from flask import current_app, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,8 +28,31 @@ def allow_public_cache(app, *endpoints: str) -> None:
     app.extensions.setdefault("public_cache_endpoints", set()).update(endpoints)
 
 
+class PortalSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without its cost on requests that have no session cookie
+    (API clients, first visits): Flask builds the cookie's signing serializer on every request
+    before it looks for the cookie. Here it is built when a cookie is read or written, once per
+    secret key (and fallbacks), and reused. Signing, expiry and the cookie itself are Flask's."""
+
+    def __init__(self):
+        self._serializers: dict = {}
+
+    def get_signing_serializer(self, app):
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if key not in self._serializers:
+            self._serializers[key] = super().get_signing_serializer(app)
+        return self._serializers[key]
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app) -> None:
     from app.forms import install_text_policy
+
+    app.session_interface = PortalSessionInterface()
 
     install_text_policy()  # every form follows the input policy (app/forms.py)
     allow_public_cache(app, "static")

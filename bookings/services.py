@@ -24,7 +24,6 @@ row locks serialise contenders.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,7 +35,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app import clock
-from app.accounts.models import User
 from app.codes import idempotency_key, new_reference
 from app.db import in_unit_of_work, unit_of_work, utcnow
 from app.errors import Conflict, DomainError
@@ -50,18 +48,21 @@ from bookings.models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-
-
-class SoldOut(Conflict):
-    code = "sold_out"
-
-
-class IdempotencyKeyReused(DomainError):
-    """A key names one request (as in the IETF Idempotency-Key draft and Stripe's API): reused
-    for a different one it is the client's mistake, told plainly rather than guessed at."""
-
-    status = 422
-    code = "idempotency_key_reused"
+from bookings.placing import (  # noqa: F401  (part of the engine's interface)
+    PLACED_COLUMNS,
+    IdempotencyKeyReused,
+    Placed,
+    SoldOut,
+    as_booking,
+    door_code_candidate,
+    door_code_taken,
+    insert_booking,
+    keep_values,
+    loaded_columns,
+    lock_holder,
+    replayed,
+    take_units,
+)
 
 
 class WrongState(Conflict):
@@ -154,52 +155,12 @@ def _existing(session, holder_id: int, key: str | None) -> Booking | None:
     )
 
 
-def _replayed(existing: Booking, request: Reservation) -> Booking:
-    """`existing`, made with the request's key, if the request asks for the same thing again."""
-    if (existing.resource_id, existing.starts_at, existing.ends_at, existing.quantity) != (
-        request.resource_id,
-        request.starts_at,
-        request.ends_at,
-        request.quantity,
-    ):
-        raise IdempotencyKeyReused(
-            _l(
-                "This Idempotency-Key was already used for a different booking. "
-                "Send a new key for each new booking."
-            )
-        )
-    return existing
-
-
 def new_door_code(session, resource_id: int) -> str:
     """8 digits, not shared with another live booking of the same resource."""
     while True:
-        code = f"{secrets.randbelow(10**8):08d}"
-        clash = session.scalar(
-            select(Booking.id).where(
-                Booking.resource_id == resource_id,
-                Booking.door_code == code,
-                Booking.status.in_(HOLDING),
-            )
-        )
-        if clash is None:
+        code = door_code_candidate()
+        if not session.scalar(select(door_code_taken(resource_id, code))):
             return code
-
-
-def take_units(session, buckets: list[CapacityBucket], quantity: int) -> None:
-    """Guarded increment of each bucket, in time order; SoldOut if any lacks room."""
-    for bucket in buckets:
-        result = session.execute(
-            update(CapacityBucket)
-            .where(
-                CapacityBucket.id == bucket.id,
-                CapacityBucket.taken + quantity <= CapacityBucket.capacity,
-            )
-            .values(taken=CapacityBucket.taken + quantity)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            raise SoldOut(_l("Sorry, there are not enough places left at that time."))
 
 
 def give_back_units(session, booking: Booking) -> None:
@@ -229,6 +190,7 @@ def reserve(
     requests. It raises DomainError to refuse. On refusal nothing is written.
     `on_created(session, booking)` adds what must commit with a new booking (inbox messages,
     audit entries); a repeated idempotent request returns the first booking without calling it.
+    The booking returned is loaded: reading it after the commit sends no query.
     """
     if request.quantity < 1:
         raise DomainError(_l("Choose at least one place."), field="party_size")
@@ -236,12 +198,17 @@ def reserve(
         with unit_of_work(session):
             existing = _existing(session, request.holder_id, request.idempotency_key)
             if existing is not None:
-                return _replayed(existing, request)
+                return replayed(existing, request)
             # Serialise one person's concurrent requests (PostgreSQL; SQLite is serial already).
-            session.execute(select(User.id).where(User.id == request.holder_id).with_for_update())
+            lock_holder(session, request.holder_id)
             if check is not None:
                 check(session, request)
-            return hold(session, request, on_created)
+            booking = hold(session, request, on_created)
+            values = loaded_columns(booking)
+        # What the booking row holds, known from the statements sent: set again after the
+        # commit expired it, so that reading the answer does not reload it.
+        keep_values(booking, values)
+        return booking
     except IntegrityError:
         # A concurrent twin with the same idempotency key won the insert: answer with its
         # booking. Inside an enclosing unit the whole unit has failed: let it roll back.
@@ -250,7 +217,7 @@ def reserve(
         existing = _existing(session, request.holder_id, request.idempotency_key)
         if existing is None:
             raise
-        return _replayed(existing, request)
+        return replayed(existing, request)
 
 
 def hold(
@@ -265,25 +232,18 @@ def hold(
     keep that lock, which every contender for the slot waits on, as short as possible.
     """
     buckets = buckets_for_span(session, request.resource_id, request.starts_at, request.ends_at)
-    booking = Booking(
-        resource_id=request.resource_id,
-        holder_id=request.holder_id,
-        booked_by_id=request.booked_by_id,
-        starts_at=request.starts_at,
-        ends_at=request.ends_at,
-        quantity=request.quantity,
-        status=request.status,
-        idempotency_key=request.idempotency_key,
+    placed = insert_booking(
+        session,
+        request,
         reference=new_reference(),
         door_code=new_door_code(session, request.resource_id),
-        offer_expires_at=request.offer_expires_at,
+        now=utcnow(),
     )
-    session.add(booking)
-    session.flush()
+    booking = as_booking(session, placed)
     if on_created is not None:
         on_created(session, booking)
         session.flush()
-    take_units(session, buckets, request.quantity)
+    take_units(session, [bucket.id for bucket in buckets], request.quantity)
     return booking
 
 
@@ -457,6 +417,18 @@ def active_suspension(session, user_id: int, kind: str) -> BookingSuspension | N
             BookingSuspension.until > clock.now(),
         )
         .order_by(BookingSuspension.until.desc())
+    )
+
+
+def suspended_until(user_id, kind: str, now):
+    """SQL: the end of the person's current suspension from booking `kind` (as
+    `active_suspension` finds it), or NULL; a scalar for a caller's statement. `user_id` and
+    `now` may be values or bound parameters."""
+    table = BookingSuspension.__table__
+    return (
+        select(func.max(table.c.until))
+        .where(table.c.user_id == user_id, table.c.kind == kind, table.c.until > now)
+        .scalar_subquery()
     )
 
 

@@ -11,16 +11,23 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app import clock, text
-from app.api import SECURITY, ApiError, current_api_user, token_required
+from app.api import (
+    SECURITY,
+    ApiError,
+    bearer_token,
+    current_api_user,
+    token_checked_by_service,
+    token_required,
+)
 from app.codes import idempotency_key
 from app.extensions import db
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
-from bookings.models import Booking, CapacityBucket
+from bookings.models import Booking
 from venues import current_settings
 from venues.calendar import calendar_for
 from venues.models import BookingMode, VenueType
 from venues.services import booking as service
-from venues.services import catalogue
+from venues.services import catalogue, placing
 
 blp = Blueprint("api_venues", __name__, url_prefix="/api/v1", description="全闵预约 venue booking")
 
@@ -217,42 +224,34 @@ def _booking_dict(booking: Booking):
         }
     ],
 )
-@token_required  # before the body is read: no token is 401, whatever the body
+@token_checked_by_service  # before the body is read: no token is 401, whatever the body
 @blp.arguments(BookingRequestSchema)
 @blp.response(201, BookingSchema)
 @blp.alt_response(409, schema="Error", description="`sold_out`, or another conflict")
 def create_booking(args):
     """Book a slot: `party_size` places of a general slot, or `steps` slots of a whole space
     starting at `slot_id`. 409 `sold_out` when there is no room."""
-    user = current_api_user()
-    key = idempotency_key(request.headers.get("Idempotency-Key"))
-    settings = current_settings()
-    bucket = db.session.get(CapacityBucket, args["slot_id"])
-    space = catalogue.space_for_resource(db.session, bucket.resource_id) if bucket else None
-    if space is None:
-        raise ApiError(404, "not_found", _l("That time slot does not exist."))
-    if space.mode == BookingMode.GENERAL:
-        booking = service.book_general(
-            db.session,
-            user,
-            user,
-            bucket.id,
-            args["party_size"],
-            idempotency_key=key,
-            settings=settings,
-        )
-    else:
-        booking = service.book_personalised(
-            db.session,
-            user,
-            user,
-            space.id,
-            bucket.starts_at,
-            args["steps"],
-            idempotency_key=key,
-            settings=settings,
-        )
-    return _booking_dict(booking)
+    booked = placing.book_with_token(
+        db.session,
+        bearer_token(),
+        args["slot_id"],
+        party_size=args["party_size"],
+        steps=args["steps"],
+        idempotency_key=idempotency_key(request.headers.get("Idempotency-Key")),
+        settings=current_settings(),
+    )
+    booking = booked.booking
+    return {
+        "id": booking.id,
+        "reference": booking.reference,
+        "door_code": booking.door_code,
+        "status": booking.status.value,
+        "venue_id": booked.venue_id,
+        "space_id": booked.space_id,
+        "starts_at": booking.starts_at,
+        "ends_at": booking.ends_at,
+        "quantity": booking.quantity,
+    }
 
 
 def _mine_or_404(booking_id):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 
 from app.accounts.models import (
     SCOPE_REQUIRED,
@@ -22,7 +22,7 @@ from app.accounts.models import (
     RoleAssignment,
     User,
 )
-from app.db import unit_of_work, utcnow
+from app.db import in_unit_of_work, unit_of_work, utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
 
@@ -287,6 +287,60 @@ def authenticate_token(session, token: str, now: datetime | None = None) -> User
         with unit_of_work(session, keep_loaded=True):
             api_token.last_used_at = now
     return api_token.user
+
+
+class InvalidToken(DomainError):
+    """No active owner for this API token (unknown, revoked, or its account closed)."""
+
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self):
+        super().__init__(_l("Sign in with a valid API token (Authorization: Bearer <token>)."))
+
+
+_tokens, _users = ApiToken.__table__, User.__table__
+# The token's owner, their row locked until the transaction ends; built once.
+_TOKEN_OWNER = (
+    select(_users.c.id, _tokens.c.id, _tokens.c.last_used_at)
+    .select_from(_tokens.join(_users, _users.c.id == _tokens.c.user_id))
+    .where(
+        _tokens.c.digest == bindparam("digest"),
+        _tokens.c.revoked_at.is_(None),
+        _users.c.active.is_(True),
+    )
+    .with_for_update(of=_users)
+)
+_TOUCH = (
+    update(_tokens).where(_tokens.c.id == bindparam("token")).values(last_used_at=bindparam("now"))
+)
+
+
+def lock_token_owner(session, token: str, now: datetime | None = None) -> int | None:
+    """Inside the caller's unit of work: the id of the active owner of this unrevoked API token
+    (as `authenticate_token` decides), their row locked FOR UPDATE until the unit ends, so that
+    one person's requests are decided one after the other; None if the token is not valid. One
+    statement, no ORM object. The token's last use is written down as `authenticate_token`
+    does, at most once per TOKEN_TOUCH_INTERVAL: in the caller's unit, and, if that unit rolls
+    back (a refused booking), in a small unit of its own after it."""
+    if not in_unit_of_work(session):
+        raise RuntimeError("lock_token_owner runs inside its caller's unit of work")
+    connection = session.connection()
+    row = connection.execute(_TOKEN_OWNER, {"digest": ApiToken.digest_of(token)}).first()
+    if row is None:
+        return None
+    user_id, token_id, last_used_at = row
+    now = now or utcnow()
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
+        connection.execute(_TOUCH, {"token": token_id, "now": now})
+        with unit_of_work(session) as unit:  # the caller's
+            unit.after_rollback(lambda: _touch(session, token_id, now))
+    return user_id
+
+
+def _touch(session, token_id: int, now: datetime) -> None:
+    with unit_of_work(session, keep_loaded=True):
+        session.execute(_TOUCH, {"token": token_id, "now": now})
 
 
 def set_locale(session, user: User, locale: str) -> None:

@@ -16,7 +16,7 @@ from flask_smorest import Api
 from flask_smorest.arguments import ArgumentsMixin
 from marshmallow import Schema, ValidationError, fields
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, UnprocessableEntity
 
 from app import text
 from app.errors import DomainError
@@ -86,6 +86,20 @@ class PortalParser(FlaskParser):
             raise ValidationError(found)
         return super().pre_load(location_data, schema=schema, req=req, location=location)
 
+    def _get_schema(self, argmap, req):
+        # webargs makes a new instance of a Schema class for every request (copying each of
+        # its fields): one instance per class serves them all, as flask-smorest's response
+        # schemas do (a schema keeps no state between loads).
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            schema = _SCHEMAS.get(argmap)
+            if schema is None:
+                schema = _SCHEMAS.setdefault(argmap, argmap())
+            return schema
+        return super()._get_schema(argmap, req)
+
+
+_SCHEMAS: dict[type, Schema] = {}
+
 
 # Every API module imports this one before it declares a route, so every `blp.arguments` of
 # the portal parses through PortalParser (tests/test_output_policy.py sends a control character
@@ -145,14 +159,19 @@ def current_api_user():
     return g.get("api_user")
 
 
+def bearer_token() -> str | None:
+    """The token of `Authorization: Bearer <token>`, or None without one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 def _authenticate_bearer():
     from app.accounts.services import authenticate_token
 
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return authenticate_token(db.session, token.strip())
+    token = bearer_token()
+    return None if token is None else authenticate_token(db.session, token)
 
 
 def token_required(view):
@@ -165,6 +184,28 @@ def token_required(view):
             raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401])
         g.api_user = user
         return view(*args, **kwargs)
+
+    return wrapped
+
+
+def token_checked_by_service(view):
+    """For an operation whose service checks the Bearer token inside its own transaction (a
+    booking: `app.accounts.services.lock_token_owner` finds the token's owner and locks their
+    row in the statement that starts the work) and raises InvalidToken (401) for a bad one. As
+    with `token_required`, a request without a token is 401 before its body is read, and a
+    token that is not valid never learns what was wrong with the body: its 422 becomes 401.
+    The view reads the token with `bearer_token()`."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if bearer_token() is None:
+            raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401])
+        try:
+            return view(*args, **kwargs)
+        except UnprocessableEntity:
+            if _authenticate_bearer() is None:
+                raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401]) from None
+            raise
 
     return wrapped
 
@@ -189,6 +230,8 @@ def init_app(app) -> PortalApi:
 
 
 def register_api_blueprint(app, blueprint, **options) -> None:
-    """Mount a flask-smorest Blueprint under /api/v1; API calls use tokens, not CSRF."""
+    """Mount a flask-smorest Blueprint under /api/v1; API calls use tokens, not CSRF. Its
+    operations read JSON bodies and query strings (PortalParser), never uploaded files."""
     csrf.exempt(blueprint)
     app.extensions["portal_api"].register_blueprint(blueprint, **options)
+    app.extensions.setdefault("json_api_blueprints", set()).add(blueprint.name)

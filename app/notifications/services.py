@@ -4,7 +4,7 @@ is a unit of its own."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from app.db import unit_of_work, utcnow
 from app.notifications.models import Notification
@@ -31,6 +31,37 @@ def notify(
     )
     session.add(note)
     return note
+
+
+_INSERT = insert(Notification.__table__)  # built once
+
+
+def insert_notification(
+    session,
+    user_id: int,
+    *,
+    kind: str,
+    subject: str,
+    body: str = "",
+    params: dict | None = None,
+    link: str | None = None,
+) -> None:
+    """`notify` as one INSERT on the caller's connection, without an ORM object to flush: for
+    write paths made of plain statements (a booking through the API). The same guarantee: the
+    message is delivered if and only if the caller's unit of work commits."""
+    session.connection().execute(
+        _INSERT,
+        {
+            "user_id": user_id,
+            "kind": kind,
+            "subject": subject,
+            "body": body,
+            "params": params or {},
+            "link": link,
+            "created_at": utcnow(),
+            "read_at": None,
+        },
+    )
 
 
 def unread_count(session, user_id: int) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -26,13 +25,13 @@ from bookings import services as engine
 from bookings.models import (
     Booking,
     BookingStatus,
-    CapacityBucket,
     WaitlistEntry,
     WaitlistStatus,
 )
 from venues.models import BookingMode, Space, Venue
+from venues.services import placing
 from venues.services.catalogue import space_for_resource
-from venues.services.rules import VenueSettings, check_rules
+from venues.services.rules import VenueSettings
 from venues.services.waitlist import offer_freed_places
 
 
@@ -43,43 +42,15 @@ def booking_for(session, reference: str) -> Booking | None:
     return booking
 
 
-# The person's current venue suspension, if any.
-def _announce(space: Space, actor: User, holder: User):
-    """What a new booking adds in its own transaction: the holder's inbox message and, when a
-    helper booked, an audit entry."""
-    return lambda session, booking: _after_booking(session, booking, space, actor, holder)
+def _consent(actor: User, holder: User):
+    """The consent check `placing.place` makes after checking what was asked for (a helper
+    with no consent is refused the same way, whatever they asked for)."""
 
+    def check(session) -> None:
+        if not can_act_for(session, actor, holder, HelpService.VENUES):
+            raise Forbidden(_l("You can only book for residents who have given you consent."))
 
-def _after_booking(session, booking: Booking, space: Space, actor: User, holder: User) -> None:
-    venue = space.venue
-    pending = booking.status == BookingStatus.PENDING
-    notify(
-        session,
-        holder.id,
-        kind="venue.booking",
-        subject=N_("Booking %(ref)s at %(venue)s is waiting for approval")
-        if pending
-        else N_("Booking %(ref)s at %(venue)s is confirmed"),
-        body=N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
-        params={
-            "ref": booking.reference,
-            "venue": venue.name_zh,
-            "space": space.name_zh,
-            "when": format_datetime(booking.starts_at, "short"),
-            "places": booking.quantity,
-            "code": booking.door_code,
-        },
-        link=f"/bookings/{booking.reference}",
-    )
-    if actor.id != holder.id:
-        record(
-            session,
-            actor,
-            "booking.create",
-            booking,
-            on_behalf_of=holder,
-            reference=booking.reference,
-        )
+    return check
 
 
 def book_general(
@@ -93,38 +64,18 @@ def book_general(
     settings: VenueSettings,
 ) -> Booking:
     """Book `party_size` places in one slot of a general space for `holder` (by the holder, or a
-    helper with consent). Committed; SoldOut or DomainError otherwise."""
-    bucket = session.get(CapacityBucket, bucket_id)
-    space = space_for_resource(session, bucket.resource_id) if bucket else None
-    if space is None or not space.active or not space.venue.active:
-        raise NotFound(_l("That time slot does not exist."), code="not_found")
-    if space.mode != BookingMode.GENERAL:
-        raise DomainError(_l("This space is booked as a whole; choose a time span instead."))
-    if not 1 <= party_size <= space.max_party_size:
-        raise DomainError(
-            _l("Choose between 1 and %(n)d people."),
-            field="party_size",
-            code="party_size",
-            n=space.max_party_size,
-        )
-    if not can_act_for(session, actor, holder, HelpService.VENUES):
-        raise Forbidden(_l("You can only book for residents who have given you consent."))
-    venue = space.venue
-    request = engine.Reservation(
-        resource_id=space.resource_id,
-        starts_at=bucket.starts_at,
-        ends_at=bucket.ends_at,
-        quantity=party_size,
-        holder_id=holder.id,
+    helper with consent), in one unit of work (`placing`). Committed; SoldOut or DomainError
+    otherwise. The booking returned is loaded: reading it sends no query."""
+    ask = placing.Ask(
+        slot_id=bucket_id,
+        party_size=party_size,
         idempotency_key=idempotency_key,
-        booked_by_id=actor.id,
+        mode=BookingMode.GENERAL,
     )
-    return engine.reserve(
-        session,
-        request,
-        check=lambda s, r: check_rules(s, venue, r.holder_id, r.starts_at, settings),
-        on_created=_announce(space, actor, holder),
+    booked = placing.book(
+        session, actor.id, holder.id, ask, settings, consent=_consent(actor, holder)
     )
+    return engine.as_booking(session, booked.booking)
 
 
 def book_personalised(
@@ -138,44 +89,20 @@ def book_personalised(
     *,
     settings: VenueSettings,
 ) -> Booking:
-    """Book the whole space for `steps` consecutive steps from `starts_at`. Pending approval
-    when the space requires it, else confirmed. Committed."""
-    space = session.get(Space, space_id)
-    if space is None or not space.active or not space.venue.active:
-        raise NotFound(_l("That space does not exist."), code="not_found")
-    if space.mode != BookingMode.PERSONALISED:
-        raise DomainError(_l("This space is booked by the place; choose a time slot instead."))
-    if not 1 <= steps <= space.max_steps:
-        raise DomainError(
-            _l("Choose a length of up to %(n)d minutes."),
-            field="steps",
-            code="span_length",
-            n=space.max_steps * space.slot_minutes,
-        )
-    if not can_act_for(session, actor, holder, HelpService.VENUES):
-        raise Forbidden(_l("You can only book for residents who have given you consent."))
-    venue = space.venue
-    request = engine.Reservation(
-        resource_id=space.resource_id,
+    """Book the whole space for `steps` consecutive steps from `starts_at`, in one unit of work
+    (`placing`). Pending approval when the space requires it, else confirmed. Committed; the
+    booking returned is loaded."""
+    ask = placing.Ask(
+        space_id=space_id,
         starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=space.slot_minutes * steps),
-        quantity=1,
-        holder_id=holder.id,
+        steps=steps,
         idempotency_key=idempotency_key,
-        booked_by_id=actor.id,
-        status=BookingStatus.PENDING if space.requires_approval else BookingStatus.CONFIRMED,
+        mode=BookingMode.PERSONALISED,
     )
-    try:
-        return engine.reserve(
-            session,
-            request,
-            check=lambda s, r: check_rules(s, venue, r.holder_id, r.starts_at, settings),
-            on_created=_announce(space, actor, holder),
-        )
-    except engine.SoldOut:
-        raise engine.SoldOut(
-            _l("Someone has already booked part of that time. Choose another time.")
-        ) from None
+    booked = placing.book(
+        session, actor.id, holder.id, ask, settings, consent=_consent(actor, holder)
+    )
+    return engine.as_booking(session, booked.booking)
 
 
 def cancel_refusal(

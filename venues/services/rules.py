@@ -11,7 +11,7 @@ from functools import partial
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
 from app import clock
 from app.errors import Conflict, DomainError, Forbidden
@@ -47,28 +47,45 @@ class VenueSettings:
 active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
 
 
-def _count_bookings(
-    session,
-    holder_id: int,
-    venue: Venue,
-    start: datetime,
-    end: datetime,
-    excluding: int | None = None,
-) -> int:
+def _counts_statement(excluding: bool):
+    """How many places-holding bookings a person has at a venue on one local day and in its
+    week: one statement, two counts. Parameters: holder, venue, day_start, day_end, week_start,
+    week_end (and excluding: a booking left out)."""
+    booking, space = Booking.__table__, Space.__table__
+    starts = booking.c.starts_at
+    in_day = and_(starts >= bindparam("day_start"), starts < bindparam("day_end"))
     query = (
-        select(func.count(Booking.id))
-        .join(Space, Space.resource_id == Booking.resource_id)
+        select(func.count(case((in_day, 1))), func.count(booking.c.id))
+        .select_from(booking.join(space, space.c.resource_id == booking.c.resource_id))
         .where(
-            Booking.holder_id == holder_id,
-            Space.venue_id == venue.id,
-            Booking.status.in_(HOLDING),
-            Booking.starts_at >= start,
-            Booking.starts_at < end,
+            booking.c.holder_id == bindparam("holder"),
+            space.c.venue_id == bindparam("venue"),
+            booking.c.status.in_(HOLDING),
+            starts >= bindparam("week_start"),
+            starts < bindparam("week_end"),
         )
     )
-    if excluding is not None:
-        query = query.where(Booking.id != excluding)
-    return session.scalar(query) or 0
+    return query.where(booking.c.id != bindparam("excluding")) if excluding else query
+
+
+# Built once: the statement is the same for every booking, only its parameters change.
+COUNTS = _counts_statement(excluding=False)
+COUNTS_EXCLUDING = _counts_statement(excluding=True)
+
+
+def count_parameters(holder_id: int, venue_id: int, starts_at: datetime) -> dict:
+    """The parameters of COUNTS for the local day of `starts_at` and its week (Monday on)."""
+    day = clock.local(starts_at).date()
+    day_start, day_end = clock.day_bounds(day)
+    week_start = day_start - timedelta(days=day.weekday())
+    return {
+        "holder": holder_id,
+        "venue": venue_id,
+        "day_start": day_start,
+        "day_end": day_end,
+        "week_start": week_start,
+        "week_end": week_start + timedelta(days=7),
+    }
 
 
 @dataclass(frozen=True)
@@ -116,42 +133,39 @@ def ineligibility(
     suspension = active_suspension(session, holder_id)
     if suspension is not None:
         return Ineligible("suspended", until=suspension.until)
-    day = clock.local(starts_at).date()
-    day_start, day_end = clock.day_bounds(day)
-    if (
-        _count_bookings(session, holder_id, venue, day_start, day_end, excluding)
-        >= venue.max_per_day
-    ):
+    parameters = count_parameters(holder_id, venue.id, starts_at)
+    if excluding is not None:
+        counts = session.execute(COUNTS_EXCLUDING, {**parameters, "excluding": excluding}).one()
+    else:
+        counts = session.execute(COUNTS, parameters).one()
+    return over_limits(venue, *counts)
+
+
+def over_limits(venue, day_count: int, week_count: int) -> Ineligible | None:
+    """The limits part of `ineligibility`, on counts already read (COUNTS, after the holder's
+    row is locked): the venue's per-day limit, then its per-week limit. `venue` is anything
+    with `max_per_day` and `max_per_week`."""
+    if day_count >= venue.max_per_day:
         return Ineligible("daily_limit", limit=venue.max_per_day)
-    week_start = day_start - timedelta(days=day.weekday())
-    if (
-        _count_bookings(
-            session, holder_id, venue, week_start, week_start + timedelta(days=7), excluding
-        )
-        >= venue.max_per_week
-    ):
+    if week_count >= venue.max_per_week:
         return Ineligible("weekly_limit", limit=venue.max_per_week)
     return None
 
 
-def check_rules(
-    session, venue: Venue, holder_id: int, starts_at: datetime, settings: VenueSettings
-) -> None:
-    """Refuse with a clear message anything the venue's rules do not allow. Runs inside the
-    booking transaction (after the holder's row is locked)."""
+def timing_refusal(venue, starts_at: datetime) -> DomainError | None:
+    """Why a booking for `starts_at` cannot be made now, whoever asks: the time has started,
+    or booking for its day has not opened yet (`booking_opens_at`). `venue` is anything with
+    `opens_days_ahead` and `opens_at_minutes`."""
     now = clock.now()
     if starts_at <= now:
-        raise DomainError(
+        return DomainError(
             _l("That time has already started. Choose a later time."), code="too_late"
         )
-    day = clock.local(starts_at).date()
-    opens = booking_opens_at(venue, day)
+    opens = booking_opens_at(venue, clock.local(starts_at).date())
     if now < opens:
-        raise DomainError(
+        return DomainError(
             _l("Booking for this day opens at %(when)s."),
             code="not_open_yet",
             when=format_datetime(opens, "short"),
         )
-    problem = ineligibility(session, venue, holder_id, starts_at)
-    if problem is not None:
-        raise problem.error(settings)
+    return None

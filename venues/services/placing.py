@@ -1,0 +1,324 @@
+"""Making a venue booking: one unit of work of a handful of statements, the path every booking
+takes (the booking pages through `booking.book_general` / `book_personalised`, the API through
+`book_with_token`).
+
+In the transaction, in this order:
+1. the holder's row is locked (`bookings.placing.lock_holder`; the API finds the token's owner
+   and locks that row in the same statement), so one person's requests are decided one after
+   the other;
+2. one statement reads what the rules need and may have changed: the slot, its space and venue,
+   the booking already made with the request's idempotency key, and the holder's suspension;
+3. one statement counts the holder's bookings at the venue that day and that week, and checks
+   that the new door code is free;
+4. the booking and the holder's inbox message are inserted, and the places are taken with
+   guarded UPDATEs (`taken + q <= capacity`, row count checked; the CHECK constraint backs
+   them), last, so that the bucket's row lock every contender waits on is held only for the
+   end of the transaction.
+Everything is read after the lock, so the per-person limits cannot be raced. The rules are the
+ones `rules.py` states (`timing_refusal`, `over_limits`, `Ineligible`): read here in fewer
+statements, decided by the same functions. The answer is built from the values in hand: there
+is no reload after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, bindparam, select
+
+from app.accounts.services import InvalidToken, lock_token_owner
+from app.audit.services import record
+from app.codes import new_reference
+from app.db import unit_of_work, utcnow
+from app.errors import DomainError, NotFound
+from app.i18n import N_, short_datetime
+from app.notifications.services import insert_notification
+from bookings import services as engine
+from bookings.models import Booking, BookingStatus, CapacityBucket
+from venues.models import BookingMode, Space, Venue
+from venues.services.rules import (
+    COUNTS,
+    SUSPENSION_KIND,
+    Ineligible,
+    VenueSettings,
+    count_parameters,
+    over_limits,
+    timing_refusal,
+)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a person asks for: a slot (`slot_id`: `party_size` places of a general slot, or
+    `steps` slots of a whole space from its start) or a span of a personalised space
+    (`space_id`, `starts_at`, `steps`). `mode` is the mode the page offered (None: the API,
+    which takes the slot's)."""
+
+    slot_id: int | None = None
+    space_id: int | None = None
+    starts_at: datetime | None = None
+    party_size: int = 1
+    steps: int = 1
+    idempotency_key: str | None = None
+    mode: BookingMode | None = None
+
+
+@dataclass(frozen=True)
+class VenueBooking:
+    """A booking as placed (`booking`, the engine's row from the values in hand) and the space
+    and venue it is in."""
+
+    booking: engine.Placed
+    space_id: int
+    venue_id: int
+
+
+def _facts_statement(by_slot: bool):
+    """Step 2's statement: one row of the space and venue (and the slot, `by_slot`), the
+    holder's current suspension, and the booking made with the request's key, if any.
+    Parameters: target (slot or space id), holder, key, now."""
+    bucket, space, venue = CapacityBucket.__table__, Space.__table__, Venue.__table__
+    replay = Booking.__table__.alias("replay")
+    suspended_until = engine.suspended_until(bindparam("holder"), SUSPENSION_KIND, bindparam("now"))
+    columns = [
+        space.c.id.label("space_id"),
+        space.c.resource_id,
+        space.c.mode,
+        space.c.active.label("space_active"),
+        space.c.max_party_size,
+        space.c.max_steps,
+        space.c.slot_minutes,
+        space.c.requires_approval,
+        space.c.name_zh.label("space_name"),
+        venue.c.id.label("venue_id"),
+        venue.c.active.label("venue_active"),
+        venue.c.name_zh.label("venue_name"),
+        venue.c.max_per_day,
+        venue.c.max_per_week,
+        venue.c.opens_days_ahead,
+        venue.c.opens_at_minutes,
+        suspended_until.label("suspended_until"),
+        *(replay.c[column.key].label(f"replay_{column.key}") for column in engine.PLACED_COLUMNS),
+    ]
+    found = space.join(venue, venue.c.id == space.c.venue_id)
+    if by_slot:
+        columns += [
+            bucket.c.starts_at.label("slot_starts_at"),
+            bucket.c.ends_at.label("slot_ends_at"),
+        ]
+        found = bucket.join(found, space.c.resource_id == bucket.c.resource_id)
+        target = bucket.c.id
+    else:
+        target = space.c.id
+    found = found.outerjoin(
+        replay,
+        and_(
+            replay.c.holder_id == bindparam("holder"), replay.c.idempotency_key == bindparam("key")
+        ),
+    )
+    return select(*columns).select_from(found).where(target == bindparam("target"))
+
+
+# Built once (the statements' shapes never change, only their parameters).
+FACTS_BY_SLOT = _facts_statement(by_slot=True)
+FACTS_BY_SPACE = _facts_statement(by_slot=False)
+COUNTS_AND_DOOR_CODE = COUNTS.add_columns(
+    engine.door_code_taken(bindparam("resource"), bindparam("code")).label("code_taken")
+)
+
+
+def book_with_token(
+    session,
+    token: str,
+    slot_id: int,
+    *,
+    party_size: int,
+    steps: int,
+    idempotency_key: str | None,
+    settings: VenueSettings,
+) -> VenueBooking:
+    """Book the slot `slot_id` for the owner of the API token `token`, the token checked inside
+    the booking's own unit of work: its owner found and their row locked in one statement
+    (InvalidToken, 401, if it is not valid). A general slot takes `party_size` places; a
+    personalised space `steps` slots from the slot's start. Committed on return; DomainError
+    (SoldOut, a rule's refusal) with nothing written otherwise."""
+    ask = Ask(slot_id=slot_id, party_size=party_size, steps=steps, idempotency_key=idempotency_key)
+    with unit_of_work(session):
+        owner_id = lock_token_owner(session, token)
+        if owner_id is None:
+            raise InvalidToken()
+        return place(session, owner_id, owner_id, ask, settings)
+
+
+def book(
+    session,
+    actor_id: int,
+    holder_id: int,
+    ask: Ask,
+    settings: VenueSettings,
+    *,
+    consent: Callable[[object], None] | None = None,
+) -> VenueBooking:
+    """Book what `ask` says for `holder_id`, pressed by `actor_id` (the holder, or a helper),
+    in one unit of work: the holder's row locked, then `place`. Committed on return; DomainError
+    with nothing written otherwise."""
+    with unit_of_work(session):
+        engine.lock_holder(session, holder_id)
+        return place(session, actor_id, holder_id, ask, settings, consent=consent)
+
+
+def place(
+    session,
+    actor_id: int,
+    holder_id: int,
+    ask: Ask,
+    settings: VenueSettings,
+    *,
+    consent: Callable[[object], None] | None = None,
+) -> VenueBooking:
+    """Steps 2 to 4 (see the module's docstring), in the caller's unit of work, with the
+    holder's row already locked. `consent(session)` refuses a helper acting without the
+    holder's consent, once what was asked for is checked. A repeated idempotency key answers
+    with the first booking (`replayed`) or IdempotencyKeyReused."""
+    connection = session.connection()
+    now = utcnow()
+    facts = connection.execute(
+        FACTS_BY_SLOT if ask.slot_id is not None else FACTS_BY_SPACE,
+        {
+            "target": ask.slot_id if ask.slot_id is not None else ask.space_id,
+            "holder": holder_id,
+            "key": ask.idempotency_key,
+            "now": now,
+        },
+    ).first()
+    request = _reservation(facts, ask, actor_id, holder_id)
+    if consent is not None:
+        consent(session)
+    if facts.replay_id is not None:
+        replay = {c.key: facts._mapping[f"replay_{c.key}"] for c in engine.PLACED_COLUMNS}
+        return VenueBooking(
+            engine.replayed(engine.Placed(**replay, replayed=True), request),
+            facts.space_id,
+            facts.venue_id,
+        )
+    refusal = timing_refusal(facts, request.starts_at)
+    if refusal is not None:
+        raise refusal
+    if facts.suspended_until is not None:
+        raise Ineligible("suspended", until=facts.suspended_until).error(settings)
+    code = engine.door_code_candidate()
+    counts = connection.execute(
+        COUNTS_AND_DOOR_CODE,
+        {
+            **count_parameters(holder_id, facts.venue_id, request.starts_at),
+            "resource": facts.resource_id,
+            "code": code,
+        },
+    ).one()
+    problem = over_limits(facts, counts[0], counts[1])
+    if problem is not None:
+        raise problem.error(settings)
+    if counts.code_taken:
+        code = engine.new_door_code(session, facts.resource_id)
+    if ask.slot_id is not None and facts.mode == BookingMode.GENERAL:
+        bucket_ids = [ask.slot_id]
+    else:
+        spans = engine.buckets_for_span(
+            session, request.resource_id, request.starts_at, request.ends_at
+        )
+        bucket_ids = [bucket.id for bucket in spans]
+    placed = engine.insert_booking(
+        session, request, reference=new_reference(), door_code=code, now=now
+    )
+    _announce(session, placed, facts, actor_id)
+    try:
+        engine.take_units(session, bucket_ids, request.quantity)
+    except engine.SoldOut:
+        if facts.mode == BookingMode.GENERAL:
+            raise
+        raise engine.SoldOut(
+            _l("Someone has already booked part of that time. Choose another time.")
+        ) from None
+    return VenueBooking(placed, facts.space_id, facts.venue_id)
+
+
+def _reservation(facts, ask: Ask, actor_id: int, holder_id: int) -> engine.Reservation:
+    """What to reserve, once `ask` is checked against the space (it exists and is active, the
+    mode is the one asked for, the party or span within the space's bounds)."""
+    if facts is None or not facts.space_active or not facts.venue_active:
+        if ask.slot_id is None:
+            raise NotFound(_l("That space does not exist."), code="not_found")
+        raise NotFound(_l("That time slot does not exist."), code="not_found")
+    mode = BookingMode(facts.mode)
+    if ask.mode is not None and mode != ask.mode:
+        if ask.mode == BookingMode.GENERAL:
+            raise DomainError(_l("This space is booked as a whole; choose a time span instead."))
+        raise DomainError(_l("This space is booked by the place; choose a time slot instead."))
+    starts_at = facts.slot_starts_at if ask.slot_id is not None else ask.starts_at
+    if mode == BookingMode.GENERAL:
+        if not 1 <= ask.party_size <= facts.max_party_size:
+            raise DomainError(
+                _l("Choose between 1 and %(n)d people."),
+                field="party_size",
+                code="party_size",
+                n=facts.max_party_size,
+            )
+        quantity, ends_at, status = ask.party_size, facts.slot_ends_at, BookingStatus.CONFIRMED
+    else:
+        if not 1 <= ask.steps <= facts.max_steps:
+            raise DomainError(
+                _l("Choose a length of up to %(n)d minutes."),
+                field="steps",
+                code="span_length",
+                n=facts.max_steps * facts.slot_minutes,
+            )
+        quantity = 1
+        ends_at = starts_at + timedelta(minutes=facts.slot_minutes * ask.steps)
+        status = BookingStatus.PENDING if facts.requires_approval else BookingStatus.CONFIRMED
+    return engine.Reservation(
+        resource_id=facts.resource_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        quantity=quantity,
+        holder_id=holder_id,
+        idempotency_key=ask.idempotency_key,
+        booked_by_id=actor_id,
+        status=status,
+    )
+
+
+def _announce(session, placed: engine.Placed, facts, actor_id: int) -> None:
+    """What a new booking writes with it: the holder's inbox message and, when a helper
+    booked, an audit entry."""
+    pending = placed.status == BookingStatus.PENDING
+    insert_notification(
+        session,
+        placed.holder_id,
+        kind="venue.booking",
+        subject=N_("Booking %(ref)s at %(venue)s is waiting for approval")
+        if pending
+        else N_("Booking %(ref)s at %(venue)s is confirmed"),
+        body=N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
+        params={
+            "ref": placed.reference,
+            "venue": facts.venue_name,
+            "space": facts.space_name,
+            "when": short_datetime(placed.starts_at),
+            "places": placed.quantity,
+            "code": placed.door_code,
+        },
+        link=f"/bookings/{placed.reference}",
+    )
+    if actor_id != placed.holder_id:
+        record(
+            session,
+            actor_id,
+            "booking.create",
+            object_type=Booking.__tablename__,
+            object_id=placed.id,
+            on_behalf_of=placed.holder_id,
+            reference=placed.reference,
+        )
