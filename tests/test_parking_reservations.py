@@ -586,3 +586,116 @@ def test_the_rules_read_the_settings_passed_in(app, session, car_park, make_user
             session, driver, driver, park, "沪A12345", clock.at(clock.today(), 720), settings=one
         )
     assert error.value.code == "too_many" and error.value.params["n"] == 1
+
+
+def test_the_answer_is_built_without_reading_anything_again(session, car_park, make_user):
+    """What a reservation answers with (reference, status, held until, free cancellation until)
+    comes from the values its unit of work wrote: reading it sends no query (the API and the
+    page used to reload the reservation, its booking and the car park after the commit)."""
+    from sqlalchemy import event
+
+    park = car_park.default
+    driver = make_user()
+    vehicles.register(session, driver, "沪A12345")
+    reservation = reservations.reserve(
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), 10 * 60),
+        settings=parking_settings(),
+    )
+    sent = []
+    engine = session.get_bind()
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        answer = (
+            reservation.id,
+            reservation.plate,
+            reservation.booking.reference,
+            reservation.booking.status,
+            reservation.booking.ends_at,
+            reservations.free_cancellation_until(reservation),
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert sent == []
+    session.expire_all()  # ... and it is what the database holds
+    assert answer == (
+        reservation.id,
+        reservation.plate,
+        reservation.booking.reference,
+        reservation.booking.status,
+        reservation.booking.ends_at,
+        reservations.free_cancellation_until(reservation),
+    )
+
+
+def test_a_day_without_buckets_is_made_when_a_reservation_needs_it(session, car_park, make_user):
+    """The pool's buckets are made ahead by the sweep; a stay on a day that has none (a pool
+    made before the day came into reach) makes them and is reserved; a refused reservation
+    makes none."""
+    from sqlalchemy import delete
+
+    park = car_park.default
+    driver = make_user()
+    day = clock.today() + timedelta(days=1)
+    start, end = clock.day_bounds(day)
+    session.execute(
+        delete(CapacityBucket).where(
+            CapacityBucket.resource_id == park.resource_id,
+            CapacityBucket.starts_at >= start,
+            CapacityBucket.starts_at < end,
+        )
+    )
+    session.commit()
+    at = clock.at(day, 10 * 60)
+    with pytest.raises(DomainError) as error:  # not their plate: refused before any bucket
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", at, settings=parking_settings()
+        )
+    assert error.value.code == "unknown_vehicle"
+    assert taken(session, park, "10:00", day_offset=1) is None
+    vehicles.register(session, driver, "沪A12345")
+    reservation = reservations.reserve(
+        session, driver, driver, park, "沪A12345", at, settings=parking_settings()
+    )
+    assert reservation.booking.status == BookingStatus.CONFIRMED
+    assert taken(session, park, "10:00", day_offset=1) == 1
+    assert taken(session, park, "10:15", day_offset=1) == 1
+    assert taken(session, park, "10:30", day_offset=1) == 0
+    assert ledger_mismatches(session) == []
+
+
+@pytest.mark.race
+def test_a_double_submit_makes_one_reservation(app, session, car_park, make_user):
+    """Eight copies of one request (same driver, plate, time and Idempotency-Key) at once: one
+    reservation and one space taken; every answer is that reservation, or (a copy that waited
+    for the driver's lock after the first committed) the plate's own clash, never an error."""
+    park = car_park.default
+    park_id = park.id
+    driver = make_user()
+    vehicles.register(session, driver, "沪A12345")
+    headers = {**auth(session, driver), "Idempotency-Key": "double-click"}
+
+    def post(_i):
+        response = app.test_client().post(
+            "/api/v1/parking/reservations",
+            headers=headers,
+            json={
+                "carpark_id": park_id,
+                "plate": "沪A12345",
+                "arrive_at": "2026-12-01T11:00:00+08:00",
+            },
+        )
+        body = response.json or {}
+        return response.status_code, body.get("id") or body.get("error", {}).get("code")
+
+    results = race(app, 8, post)
+    session.rollback()
+    [made] = session.scalars(select(ParkingReservation.id)).all()
+    assert set(results) <= {(201, made), (409, "plate_busy")}, results
+    assert (201, made) in results
+    assert taken(session, park, "11:00") == 1 and ledger_mismatches(session) == []

@@ -305,6 +305,118 @@ def test_company_rating_matches_the_tickets_exactly(session, world, frozen):
     assert figures.average_rating == pytest.approx(4.5)
 
 
+def test_rating_medians_and_percentile_follow_their_definitions(session, world, frozen):
+    """The SQL figures equal Python's definitions (statistics.median; the nearest-rank 90th
+    percentile, the smallest value with at least 90% at or below it) for groups of odd and even
+    sizes, response times in minutes and resolution times in hours, on both databases."""
+    import math
+    import statistics
+
+    base = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    plans = {  # company -> [(response minutes, resolution hours or None)]
+        world["company"]: [(7, 5), (3, 2), (41, None), (12, 9), (29, 1), (12, 30), (55, 4)],
+        world["other"]: [(m, None) for m in [18, 2, 33, 9, 60, 21, 4, 47, 16, 11]],
+    }
+    n = 0
+    for company, plan in plans.items():
+        estate = world["estate"] if company is world["company"] else world["estate_b"]
+        for minutes, hours in plan:
+            n += 1
+            submitted = base + timedelta(minutes=n)
+            session.add(
+                Ticket(
+                    reference=f"S{n:04d}",
+                    estate_id=estate.id,
+                    company_id=company.id,
+                    town_id=estate.town_id,
+                    category=Category.WATER,
+                    description="x",
+                    location="",
+                    state=State.CLOSED,
+                    submitted_at=submitted,
+                    respond_by=submitted + timedelta(minutes=30),
+                    responded_at=submitted + timedelta(minutes=minutes, seconds=n),
+                    resolved_at=submitted + timedelta(hours=hours) if hours else None,
+                )
+            )
+    session.commit()
+    frozen.move_to(datetime(2026, 12, 20, tzinfo=UTC))
+    figures = {r.key: r for r in rating.company_ratings(session, base.date())}
+    n = 0
+    for company, plan in plans.items():
+        responses = []
+        for minutes, _hours in plan:
+            n += 1
+            responses.append(minutes + n / 60)
+        resolutions = [h for _m, h in plan if h]
+        got = figures[company.id]
+        assert got.median_response == pytest.approx(statistics.median(responses))
+        nearest = sorted(responses)[math.ceil(0.9 * len(responses)) - 1]
+        assert got.p90_response == pytest.approx(nearest)
+        assert got.median_resolution == (
+            pytest.approx(statistics.median(resolutions)) if resolutions else None
+        )
+        assert got.on_time == sum(1 for m, _h in plan if m < 30)
+
+
+def test_the_rating_cache_computes_once_for_readers_waiting_together():
+    """Sixteen request threads find the same rating missing: one computes, the others wait for
+    its answer (each used to compute it again). At most `size` keys are kept."""
+    import threading
+    import time
+
+    cache = rating.RatingCache(60, size=2)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.05)
+        return ["figures"]
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get("2026-12", compute)))
+        for _ in range(16)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and results == [["figures"]] * 16
+    for key in ("a", "b", "c"):
+        cache.get(key, list)
+    assert list(cache._entries) == ["b", "c"]
+
+
+def test_a_dashboard_shows_the_most_breached_and_counts_all(session, world, frozen, monkeypatch):
+    """Only the rows a dashboard shows are named (the district has hundreds of estates); the
+    totals count every open report."""
+    file(session, world)
+    other = world["resident"]
+    tickets.report(session, other, other, category=Category.LIFT, description="电梯坏了")
+    late = Ticket(
+        reference="LATE0001",
+        estate_id=world["estate_b"].id,
+        company_id=world["other"].id,
+        town_id=world["estate_b"].town_id,
+        category=Category.WATER,
+        description="x",
+        location="",
+        state=State.SUBMITTED,
+        submitted_at=clock_now() - timedelta(hours=1),
+        respond_by=clock_now() - timedelta(minutes=30),
+    )
+    session.add(late)
+    session.commit()
+    monkeypatch.setattr(supervision, "SHOWN", 1)
+    board = supervision.dashboard(session)
+    assert [key for key, _ in board.by_estate] == [world["estate_b"].id]
+    assert [key for key, _ in board.by_company] == [world["other"].id]
+    assert set(board.estates) == {world["estate_b"].id}
+    assert board.companies[world["other"].id].name == "别家物业"
+    assert (board.total.open, board.total.breached) == (3, 1)
+
+
 def test_dashboard_counts_are_derived_now(session, world, frozen):
     late = file(session, world)
     frozen.shift(timedelta(minutes=25))

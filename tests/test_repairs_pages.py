@@ -124,6 +124,23 @@ def test_rating_page_chart_and_csv(client, session, world, frozen):
     assert csv_text.splitlines()[1].startswith("1,Test Property,1,")
 
 
+def test_a_kept_rating_names_companies_in_each_readers_language(client, session, world, app):
+    """The rating kept for a minute serves every reader: the company's name follows the
+    reader's language, not the language of whoever asked first."""
+    from repairs.services.rating import RatingCache
+
+    login(client, world["resident"].phone)
+    report(client)
+    app.extensions["repairs_rating_cache"] = RatingCache(60)
+    chinese = client.application.test_client()
+    login(chinese, world["district"].username)
+    assert "测试物业" in chinese.get("/repairs/rating?month=2026-12").get_data(as_text=True)
+    reader = english(client.application.test_client())
+    login(reader, world["district"].username)
+    page = reader.get("/repairs/rating?month=2026-12").get_data(as_text=True)
+    assert "Test Property" in page and "测试物业" not in page
+
+
 def test_managers_and_residents_cannot_supervise(client, world):
     login(client, world["manager"].username)
     assert client.get("/repairs/supervise").status_code == 403
