@@ -167,17 +167,30 @@ def serve_like_bench() -> None:
 
 
 class Meter:
-    """App and PostgreSQL CPU milliseconds (and wall milliseconds) per call."""
+    """App and PostgreSQL CPU milliseconds (and wall milliseconds) per call.
 
-    def __init__(self, postmaster: int):
+    The app figure is the lowest of `batches` batches' means: on a machine shared with other
+    work, interference only ever adds time (caches, frequency), so the quietest batch is the
+    closest to the request's own cost. PostgreSQL's is the mean over all calls (its processes'
+    CPU, counted in clock ticks, is too coarse for small batches)."""
+
+    def __init__(self, postmaster: int, batches: int = 5):
         self.postmaster = postmaster
+        self.batches = batches
 
     def each(self, send, n: int) -> dict:
-        db, app, wall = cpu.tree_ms(self.postmaster), time.process_time(), time.perf_counter()
-        for i in range(n):
-            send(i)
+        db, wall = cpu.tree_ms(self.postmaster), time.perf_counter()
+        sizes = [n // self.batches + (b < n % self.batches) for b in range(self.batches)]
+        lowest, i = None, 0
+        for size in (s for s in sizes if s):
+            app = time.process_time()
+            for _ in range(size):
+                send(i)
+                i += 1
+            mean = (time.process_time() - app) / size * 1000
+            lowest = mean if lowest is None else min(lowest, mean)
         return {
-            "app": (time.process_time() - app) / n * 1000,
+            "app": lowest or 0.0,
             "db": (cpu.tree_ms(self.postmaster) - db) / n,
             "wall": (time.perf_counter() - wall) / n * 1000,
         }

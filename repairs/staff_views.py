@@ -22,7 +22,7 @@ from repairs.models import Category, PropertyCompany, State
 from repairs.services import companies as companies_service
 from repairs.services import rating as rating_service
 from repairs.services import supervision, tickets
-from repairs.views import back_to, bp, ticket_form_action, ticket_or_404
+from repairs.views import back_to, bp, link_by, ticket_form_action, ticket_or_404
 
 
 @bp.route("/tickets/<reference>/act", methods=["POST"])
@@ -84,6 +84,10 @@ def queue():
     return render_template(
         "repairs/queue.html",
         items=items,
+        # Each state's and category's name translated once, not once per row.
+        labels={m: str(m.label) for m in {m for t in items for m in (t.state, t.category)}},
+        ticket_url=link_by("repairs.ticket", "reference"),
+        act_url=link_by("repairs.act", "reference"),
         form=form,
         estates=supervision.estates(db.session, estate_ids),
         pending_claims=homes.pending_count(db.session, estate_ids),

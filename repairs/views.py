@@ -4,6 +4,8 @@ blueprint."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import (
     Blueprint,
     abort,
@@ -62,6 +64,21 @@ def files(field) -> list[bytes]:
     return [f.read() for f in (field.data or []) if getattr(f, "filename", "")]
 
 
+def link_by(endpoint: str, name: str):
+    """`value -> url_for(endpoint, name=value)` built from one url_for call, for a table that
+    links every row (the queue has up to 200): the URL around a marker, the value quoted as
+    url_for quotes a path part."""
+    marker = "MARKER0REFERENCE"
+    head, tail = url_for(endpoint, **{name: marker}).split(marker)
+    return lambda value: f"{head}{quote(str(value), safe='')}{tail}"
+
+
+def local_time(moment) -> str:
+    """HH:MM of an instant in local time: the `datetime('HH:mm')` filter's text without Babel's
+    formatting (a pattern of digits only; the queue writes one per row)."""
+    return clock.local(moment).strftime("%H:%M")
+
+
 @bp.app_context_processor
 def repair_helpers():
     """The clock's readings and the services' named decisions, for every repairs template."""
@@ -70,6 +87,7 @@ def repair_helpers():
         "at_risk": response_clock.at_risk,
         "breached": response_clock.breached,
         "minutes_left": response_clock.minutes_left,
+        "local_time": local_time,
         "manager_may": tickets.manager_may,
         "can_respond": tickets.can_respond,
         "resident_may": tickets.resident_may,
