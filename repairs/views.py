@@ -64,13 +64,17 @@ def files(field) -> list[bytes]:
     return [f.read() for f in (field.data or []) if getattr(f, "filename", "")]
 
 
+SEGMENT_SAFE = "!$&'()*+,/:;=@"
+
+
 def link_by(endpoint: str, name: str):
     """`value -> url_for(endpoint, name=value)` built from one url_for call, for a table that
     links every row (the queue has up to 200): the URL around a marker, the value quoted as
     url_for quotes a path part."""
     marker = "MARKER0REFERENCE"
     head, tail = url_for(endpoint, **{name: marker}).split(marker)
-    return lambda value: f"{head}{quote(str(value), safe='')}{tail}"
+    # Quoted as Werkzeug's default converter quotes a path segment (BaseConverter.to_url).
+    return lambda value: f"{head}{quote(str(value), safe=SEGMENT_SAFE)}{tail}"
 
 
 def local_time(moment) -> str:

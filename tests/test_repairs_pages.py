@@ -208,3 +208,28 @@ def test_the_ticket_page_and_queue_offer_what_the_services_accept(client, sessio
     assert ">Respond<" not in staff.get(url).get_data(as_text=True)
     tickets.confirm_fixed(session, resident, ticket)
     assert offered(client.get(url).get_data(as_text=True)) == {"reopen", "rate"}
+
+
+def test_the_queue_links_and_times_read_as_url_for_and_babel_write_them(app):
+    """The queue builds its row links from one url_for (views.link_by) and writes deadlines
+    with strftime (views.local_time): the same text url_for and Babel's 'HH:mm' give."""
+    from datetime import UTC, datetime
+
+    from flask import url_for
+    from flask_babel import format_datetime
+
+    from repairs.views import link_by, local_time
+
+    with app.test_request_context("/repairs/queue"):
+        for reference in ("BX7KQ2M9P", "a b/c?d"):
+            assert link_by("repairs.ticket", "reference")(reference) == url_for(
+                "repairs.ticket", reference=reference
+            )
+            assert link_by("repairs.act", "reference")(reference) == url_for(
+                "repairs.act", reference=reference
+            )
+        for moment in (
+            datetime(2026, 12, 1, 15, 59, tzinfo=UTC),
+            datetime(2026, 6, 30, 16, 0, tzinfo=UTC),
+        ):
+            assert local_time(moment) == format_datetime(moment, "HH:mm")
