@@ -84,6 +84,11 @@ class Config:
     UPLOAD_RATE = _env("UPLOAD_RATE", "60 per hour")  # photos received, on any upload form
     QUOTE_RATE = _env("QUOTE_RATE", "60 per minute")  # parking fee quotes, page and API
     PUBLIC_LIST_RATE = _env("PUBLIC_LIST_RATE", "300 per minute")  # catalogue/search pages and APIs
+    # Anonymous catalogue pages (venue search, venue pages) kept this many seconds and served to
+    # every visitor with their own CSRF token (app/pagecache.py); 0 turns it off. Off unless
+    # set, so development and tests see every change at once; production keeps them 3 s.
+    PAGE_CACHE_SECONDS = float(_env("PAGE_CACHE_SECONDS", "0"))
+    PAGE_CACHE_ENTRIES = int(_env("PAGE_CACHE_ENTRIES", "500"))  # pages kept per worker
     # Pixels decoded from uploaded images in one request (six 12-megapixel phone photos fit;
     # a handful of small, huge-dimension PNGs do not).
     UPLOAD_PIXEL_BUDGET = int(_env("UPLOAD_PIXEL_BUDGET", "100000000"))
@@ -144,6 +149,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    PAGE_CACHE_SECONDS = float(_env("PAGE_CACHE_SECONDS", "3"))
     # Browsers keep to HTTPS for a year, subdomains included (app/security.py sends it).
     STRICT_TRANSPORT_SECURITY = _env(
         "STRICT_TRANSPORT_SECURITY", "max-age=31536000; includeSubDomains"

@@ -46,7 +46,7 @@ def remember_translations(domain) -> None:
     load = domain.get_translations
 
     def get_translations():
-        babel = g.get("_flask_babel") if g else None
+        babel = _babel_namespace()
         locale = getattr(babel, "babel_locale", None)
         if locale is None:  # outside a request, or the locale is not selected yet
             return load()
@@ -59,11 +59,39 @@ def remember_translations(domain) -> None:
     domain.portal_remembers = True
 
 
+def _babel_namespace():
+    """Flask-Babel's per-request namespace (`g._flask_babel`), or None. Through the real `g`
+    object: each access through the `g` proxy costs more than the lookup it guards, and
+    a page makes hundreds."""
+    try:
+        app_globals = g._get_current_object()
+    except RuntimeError:  # outside an app context
+        return None
+    return app_globals.__dict__.get("_flask_babel")
+
+
+def _kept():
+    """(locale, domain, catalogue, locale name) that `remember_translations` kept for this
+    request, if they are still the locale and domain Flask-Babel uses; else None."""
+    babel = _babel_namespace()
+    kept = getattr(babel, "portal_translations", None)
+    if (
+        kept is not None
+        and kept[0] is getattr(babel, "babel_locale", None)
+        and kept[1] is getattr(babel, "babel_domain", None)
+    ):
+        return kept
+    return None
+
+
+def _catalogue():
+    kept = _kept()
+    return kept[2] if kept is not None else get_translations()
+
+
 def _locale_name() -> str:
     """The request's locale as a string (the key of the date memo)."""
-    get_translations()  # remembers the locale's name with the catalogue
-    babel = g.get("_flask_babel") if g else None
-    kept = getattr(babel, "portal_translations", None)
+    kept = _kept()
     return kept[3] if kept is not None else str(get_locale())
 
 
@@ -71,9 +99,9 @@ def _locale_name() -> str:
 def _gettext(context, string, **variables):
     """Jinja's newstyle `gettext` (jinja2.ext._make_new_gettext) without its indirection
     through `Context.call` for the catalogue."""
-    rv = get_translations().ugettext(string)
+    rv = _catalogue().ugettext(string)
     if context.eval_ctx.autoescape:
-        rv = Markup(rv)
+        rv = Markup(rv)  # nosec B704 # our own catalogue's text, as Jinja's i18n marks it
     return rv % variables  # always a format string, as in Jinja
 
 
@@ -81,9 +109,9 @@ def _gettext(context, string, **variables):
 def _ngettext(context, singular, plural, num, **variables):
     """Jinja's newstyle `ngettext`, likewise."""
     variables.setdefault("num", num)
-    rv = get_translations().ungettext(singular, plural, num)
+    rv = _catalogue().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
-        rv = Markup(rv)
+        rv = Markup(rv)  # nosec B704 # our own catalogue's text, as Jinja's i18n marks it
     return rv % variables
 
 

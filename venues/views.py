@@ -17,6 +17,7 @@ from app.acting import current_holder
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import WEEKDAY_LABELS, add_error, member_or_none
+from app.pagecache import cached_page
 from app.places.models import Town
 from bookings.models import CapacityBucket
 from bookings.services import SoldOut
@@ -36,6 +37,7 @@ bp = Blueprint("venues", __name__, url_prefix="/venues")
 
 
 @bp.route("")
+@cached_page
 def index():
     form = SearchForm(request.args)
     form.town.choices = [SelectChoice("", _("Any town"))] + [
@@ -93,6 +95,7 @@ def _parse_day(value: str) -> date:
 
 
 @bp.route("/<int:venue_id>")
+@cached_page
 def show(venue_id: int):
     page = catalogue.venue_page(db.session, venue_id)
     if page is None:
