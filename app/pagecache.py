@@ -40,7 +40,7 @@ PAGE_CACHE_WAIT = 10.0  # seconds a request waits for another one rendering the 
 
 @dataclass(frozen=True)
 class Page:
-    expires: float  # time.monotonic()
+    expires: float  # by the cache's clock (time.monotonic)
     parts: tuple[str, ...]  # the page cut where its CSRF token was
     status: int
     mimetype: str
@@ -52,16 +52,17 @@ class Page:
 class PageCache:
     """The pages one worker keeps, for one app."""
 
-    def __init__(self, seconds: float, entries: int):
+    def __init__(self, seconds: float, entries: int, clock=time.monotonic):
         self.seconds = seconds
         self.entries = entries
+        self.clock = clock
         self._pages: dict[tuple, Page] = {}
         self._rendering: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
 
     def fresh(self, key) -> Page | None:
         page = self._pages.get(key)
-        return page if page is not None and page.expires > time.monotonic() else None
+        return page if page is not None and page.expires > self.clock() else None
 
     def serve(self, key, render) -> tuple[Page | None, object]:
         """(the kept page for `key`, None), rendering it first (`render()` returns the view's
@@ -99,7 +100,7 @@ class PageCache:
     def _keep(self, key, page: Page) -> None:
         with self._lock:
             if len(self._pages) >= self.entries and key not in self._pages:
-                now = time.monotonic()
+                now = self.clock()
                 for old in [k for k, p in self._pages.items() if p.expires <= now]:
                     del self._pages[old]
                 while len(self._pages) >= self.entries:
@@ -161,7 +162,7 @@ def cached_page(view):
             # The token the page was rendered with, if it has a form.
             token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
             parts = tuple(answer.split(token)) if token else (answer,)
-            return Page(time.monotonic() + cache.seconds, parts, 200, "text/html"), answer
+            return Page(cache.clock() + cache.seconds, parts, 200, "text/html"), answer
 
         page, answer = cache.serve(_key(), render)
         if page is None:
