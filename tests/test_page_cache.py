@@ -58,9 +58,7 @@ def session_cookie(response) -> str:
     return next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
 
 
-def test_a_second_visitor_gets_the_kept_page_with_a_token_of_their_own(
-    app, clock, venue, queries
-):
+def test_a_second_visitor_gets_the_kept_page_with_a_token_of_their_own(app, clock, venue, queries):
     first, second = app.test_client(), app.test_client()
     path = f"/venues/{venue.id}"
     page = first.get(path)
