@@ -6,6 +6,8 @@ profiler running:
 - app CPU milliseconds per booking (time.process_time of this process: Flask, SQLAlchemy,
   psycopg and the test client; PostgreSQL runs in its own processes), and the same figure for the
   baseline's `POST /insert` (bench/baseline.py) measured the same way, with their ratio;
+- PostgreSQL's CPU milliseconds per booking (every process of the throwaway cluster, from /proc;
+  one client, so no lock waits);
 - SQL statements and database round trips per booking (statements, BEGIN, COMMIT, ROLLBACK and
   the pool's pre-ping), with the statements themselves;
 
@@ -27,6 +29,7 @@ import pstats
 import time
 from collections import Counter
 
+from bench import cpu
 from bench.booking_rush import setup_slots
 from bench.harness import PORTAL_ENV, Cluster, flask_cli
 from bench.session import add_residents
@@ -139,7 +142,9 @@ def main(argv=None) -> int:
 
         cpu_ms_each(book, args.warmup)  # warm caches, the pool, every token's last use
         traffic.reset()
+        db_before = cpu.tree_ms(cluster.postmaster)
         cpu_ms, wall_ms = cpu_ms_each(book, args.bookings)
+        db_ms = (cpu.tree_ms(cluster.postmaster) - db_before) / args.bookings
         statements, events = Counter(traffic.statements), Counter(traffic.events)
         round_trips = traffic.round_trips()
         profiler = None
@@ -159,7 +164,8 @@ def main(argv=None) -> int:
     print(f"engine options: {options}")
     print(
         f"{n} bookings: {cpu_ms:.2f} ms app CPU each ({wall_ms:.2f} ms wall); "
-        f"baseline insert {insert_ms:.2f} ms CPU: {insert_ms / cpu_ms:.3f}x"
+        f"baseline insert {insert_ms:.2f} ms CPU: {insert_ms / cpu_ms:.3f}x; "
+        f"PostgreSQL {db_ms:.2f} ms CPU each"
     )
     print(
         f"per booking: {sum(statements.values()) / n:.2f} SQL statements, "

@@ -60,6 +60,8 @@ from bookings.placing import (  # noqa: F401  (part of the engine's interface)
     keep_values,
     loaded_columns,
     lock_holder,
+    place_in_bucket,
+    placed_by_id,
     replayed,
     take_units,
 )

@@ -300,42 +300,77 @@ class InvalidToken(DomainError):
 
 
 _tokens, _users = ApiToken.__table__, User.__table__
-# The token's owner, their row locked until the transaction ends; built once.
-_TOKEN_OWNER = (
-    select(_users.c.id, _tokens.c.id, _tokens.c.last_used_at)
-    .select_from(_tokens.join(_users, _users.c.id == _tokens.c.user_id))
-    .where(
-        _tokens.c.digest == bindparam("digest"),
-        _tokens.c.revoked_at.is_(None),
-        _users.c.active.is_(True),
+# The token owner's id, for a service's own join conditions in `token_owner_statement`.
+TOKEN_OWNER_ID = _users.c.id
+
+
+def token_owner_statement(*columns, outer_joins=()):
+    """The statement that finds an API token's active owner and locks their row FOR UPDATE
+    (`owner_id`, with `token_id` and `token_last_used_at`), the token's rule stated once:
+    digest matches, not revoked, owner active. A service may read what it needs in the same
+    round trip: `columns`, from `outer_joins` ((table, on clause) pairs, LEFT JOINed; their
+    rows are read, not locked). Parameter: digest. Built once by its caller; run it with
+    `find_token_owner`."""
+    found = _tokens.join(_users, _users.c.id == _tokens.c.user_id)
+    for table, on in outer_joins:
+        found = found.outerjoin(table, on)
+    return (
+        select(
+            _users.c.id.label("owner_id"),
+            _tokens.c.id.label("token_id"),
+            _tokens.c.last_used_at.label("token_last_used_at"),
+            *columns,
+        )
+        .select_from(found)
+        .where(
+            _tokens.c.digest == bindparam("digest"),
+            _tokens.c.revoked_at.is_(None),
+            _users.c.active.is_(True),
+        )
+        .with_for_update(of=_users)
     )
-    .with_for_update(of=_users)
-)
+
+
+_TOKEN_OWNER = token_owner_statement()
 _TOUCH = (
     update(_tokens).where(_tokens.c.id == bindparam("token")).values(last_used_at=bindparam("now"))
 )
 
 
-def lock_token_owner(session, token: str, now: datetime | None = None) -> int | None:
-    """Inside the caller's unit of work: the id of the active owner of this unrevoked API token
-    (as `authenticate_token` decides), their row locked FOR UPDATE until the unit ends, so that
-    one person's requests are decided one after the other; None if the token is not valid. One
-    statement, no ORM object. The token's last use is written down as `authenticate_token`
-    does, at most once per TOKEN_TOUCH_INTERVAL: in the caller's unit, and, if that unit rolls
-    back (a refused booking), in a small unit of its own after it."""
+def find_token_owner(session, statement, token: str, parameters=None, now: datetime | None = None):
+    """Inside the caller's unit of work: run `statement` (a `token_owner_statement`) for
+    `token`: its row (`owner_id`, and the service's columns), the owner's row locked until the
+    unit ends, so that one person's requests are decided one after the other; None if the token
+    is not valid. The token's last use is written down as `authenticate_token` does, at most
+    once per TOKEN_TOUCH_INTERVAL: in the caller's unit, and, if that unit rolls back (a
+    refused booking), in a small unit of its own after it.
+
+    What the service reads in this statement is read as of the statement's start, before any
+    wait for the lock (PostgreSQL, READ COMMITTED): anything another request of the same
+    person may have changed meanwhile is read again after it (per-person counts), or checked
+    by a constraint (an idempotency key)."""
     if not in_unit_of_work(session):
-        raise RuntimeError("lock_token_owner runs inside its caller's unit of work")
+        raise RuntimeError("find_token_owner runs inside its caller's unit of work")
     connection = session.connection()
-    row = connection.execute(_TOKEN_OWNER, {"digest": ApiToken.digest_of(token)}).first()
+    row = connection.execute(
+        statement, {**(parameters or {}), "digest": ApiToken.digest_of(token)}
+    ).first()
     if row is None:
         return None
-    user_id, token_id, last_used_at = row
     now = now or utcnow()
-    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
-        connection.execute(_TOUCH, {"token": token_id, "now": now})
+    if row.token_last_used_at is None or now - row.token_last_used_at > TOKEN_TOUCH_INTERVAL:
+        connection.execute(_TOUCH, {"token": row.token_id, "now": now})
         with unit_of_work(session) as unit:  # the caller's
-            unit.after_rollback(lambda: _touch(session, token_id, now))
-    return user_id
+            unit.after_rollback(lambda: _touch(session, row.token_id, now))
+    return row
+
+
+def lock_token_owner(session, token: str, now: datetime | None = None) -> int | None:
+    """Inside the caller's unit of work: the id of the active owner of this unrevoked API token
+    (as `authenticate_token` decides), their row locked FOR UPDATE until the unit ends; None if
+    the token is not valid. One statement, no ORM object (`find_token_owner`)."""
+    row = find_token_owner(session, _TOKEN_OWNER, token, now=now)
+    return None if row is None else row.owner_id
 
 
 def _touch(session, token_id: int, now: datetime) -> None:

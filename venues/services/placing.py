@@ -28,8 +28,14 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, select
+from sqlalchemy.exc import IntegrityError
 
-from app.accounts.services import InvalidToken, lock_token_owner
+from app.accounts.services import (
+    TOKEN_OWNER_ID,
+    InvalidToken,
+    find_token_owner,
+    token_owner_statement,
+)
 from app.audit.services import record
 from app.codes import new_reference
 from app.db import unit_of_work, utcnow
@@ -76,13 +82,14 @@ class VenueBooking:
     venue_id: int
 
 
-def _facts_statement(by_slot: bool):
-    """Step 2's statement: one row of the space and venue (and the slot, `by_slot`), the
-    holder's current suspension, and the booking made with the request's key, if any.
-    Parameters: target (slot or space id), holder, key, now."""
+def _facts(holder, by_slot: bool):
+    """Step 2's columns and FROM: the space and venue (and the slot, `by_slot`), the holder's
+    current suspension, and the booking made with the request's key, if any. `holder` is the
+    holder's id: a parameter, or the token owner's column. Parameters: target (slot or space
+    id), key, now."""
     bucket, space, venue = CapacityBucket.__table__, Space.__table__, Venue.__table__
     replay = Booking.__table__.alias("replay")
-    suspended_until = engine.suspended_until(bindparam("holder"), SUSPENSION_KIND, bindparam("now"))
+    suspended_until = engine.suspended_until(holder, SUSPENSION_KIND, bindparam("now"))
     columns = [
         space.c.id.label("space_id"),
         space.c.resource_id,
@@ -101,7 +108,7 @@ def _facts_statement(by_slot: bool):
         venue.c.opens_days_ahead,
         venue.c.opens_at_minutes,
         suspended_until.label("suspended_until"),
-        *(replay.c[column.key].label(f"replay_{column.key}") for column in engine.PLACED_COLUMNS),
+        replay.c.id.label("replay_id"),
     ]
     found = space.join(venue, venue.c.id == space.c.venue_id)
     if by_slot:
@@ -110,21 +117,34 @@ def _facts_statement(by_slot: bool):
             bucket.c.ends_at.label("slot_ends_at"),
         ]
         found = bucket.join(found, space.c.resource_id == bucket.c.resource_id)
-        target = bucket.c.id
+        target = bucket.c.id == bindparam("target")
     else:
-        target = space.c.id
-    found = found.outerjoin(
-        replay,
-        and_(
-            replay.c.holder_id == bindparam("holder"), replay.c.idempotency_key == bindparam("key")
-        ),
-    )
-    return select(*columns).select_from(found).where(target == bindparam("target"))
+        target = space.c.id == bindparam("target")
+    replayed = and_(replay.c.holder_id == holder, replay.c.idempotency_key == bindparam("key"))
+    return columns, found, target, (replay, replayed)
+
+
+def _facts_statement(by_slot: bool):
+    """Step 2's statement after the holder's lock (parameter `holder` besides `_facts`')."""
+    columns, found, target, (replay, replayed) = _facts(bindparam("holder"), by_slot)
+    return select(*columns).select_from(found.outerjoin(replay, replayed)).where(target)
+
+
+def _token_and_facts_statement():
+    """The API's first statement: the token's owner locked (`token_owner_statement`) and
+    step 2's columns for the slot, in one round trip. The slot, space and venue are read as of
+    the statement's start; so are the suspension and an earlier booking with the same key, which
+    a request of the same person committed while this one waited for the lock could have made:
+    the key's unique constraint turns that into a retry (`book_with_token`), and the counts are
+    read after the lock (step 3)."""
+    columns, found, target, replay = _facts(TOKEN_OWNER_ID, by_slot=True)
+    return token_owner_statement(*columns, outer_joins=((found, target), replay))
 
 
 # Built once (the statements' shapes never change, only their parameters).
 FACTS_BY_SLOT = _facts_statement(by_slot=True)
 FACTS_BY_SPACE = _facts_statement(by_slot=False)
+TOKEN_AND_FACTS = _token_and_facts_statement()
 COUNTS_AND_DOOR_CODE = COUNTS.add_columns(
     engine.door_code_taken(bindparam("resource"), bindparam("code")).label("code_taken")
 )
@@ -146,11 +166,26 @@ def book_with_token(
     personalised space `steps` slots from the slot's start. Committed on return; DomainError
     (SoldOut, a rule's refusal) with nothing written otherwise."""
     ask = Ask(slot_id=slot_id, party_size=party_size, steps=steps, idempotency_key=idempotency_key)
-    with unit_of_work(session):
-        owner_id = lock_token_owner(session, token)
-        if owner_id is None:
-            raise InvalidToken()
-        return place(session, owner_id, owner_id, ask, settings)
+    for attempt in (1, 2):
+        try:
+            with unit_of_work(session):
+                facts = find_token_owner(
+                    session,
+                    TOKEN_AND_FACTS,
+                    token,
+                    {"target": slot_id, "key": idempotency_key, "now": utcnow()},
+                )
+                if facts is None:
+                    raise InvalidToken()
+                owner = facts.owner_id
+                return place(session, owner, owner, ask, settings, facts=facts)
+        except IntegrityError:
+            # The same person's request with the same key committed while this one waited for
+            # the lock, after the statement that looked for it had started: once more, and the
+            # first booking is found and answered.
+            if attempt == 2 or idempotency_key is None:
+                raise
+    raise AssertionError("unreachable")
 
 
 def book(
@@ -178,32 +213,31 @@ def place(
     settings: VenueSettings,
     *,
     consent: Callable[[object], None] | None = None,
+    facts=None,
 ) -> VenueBooking:
     """Steps 2 to 4 (see the module's docstring), in the caller's unit of work, with the
-    holder's row already locked. `consent(session)` refuses a helper acting without the
-    holder's consent, once what was asked for is checked. A repeated idempotency key answers
-    with the first booking (`replayed`) or IdempotencyKeyReused."""
+    holder's row already locked. `facts`: step 2's row when the caller read it with its lock
+    (TOKEN_AND_FACTS). `consent(session)` refuses a helper acting without the holder's
+    consent, once what was asked for is checked. A repeated idempotency key answers with the
+    first booking (`replayed`) or IdempotencyKeyReused."""
     connection = session.connection()
     now = utcnow()
-    facts = connection.execute(
-        FACTS_BY_SLOT if ask.slot_id is not None else FACTS_BY_SPACE,
-        {
-            "target": ask.slot_id if ask.slot_id is not None else ask.space_id,
-            "holder": holder_id,
-            "key": ask.idempotency_key,
-            "now": now,
-        },
-    ).first()
+    if facts is None:
+        facts = connection.execute(
+            FACTS_BY_SLOT if ask.slot_id is not None else FACTS_BY_SPACE,
+            {
+                "target": ask.slot_id if ask.slot_id is not None else ask.space_id,
+                "holder": holder_id,
+                "key": ask.idempotency_key,
+                "now": now,
+            },
+        ).first()
     request = _reservation(facts, ask, actor_id, holder_id)
     if consent is not None:
         consent(session)
     if facts.replay_id is not None:
-        replay = {c.key: facts._mapping[f"replay_{c.key}"] for c in engine.PLACED_COLUMNS}
-        return VenueBooking(
-            engine.replayed(engine.Placed(**replay, replayed=True), request),
-            facts.space_id,
-            facts.venue_id,
-        )
+        replay = engine.placed_by_id(session, facts.replay_id)
+        return VenueBooking(engine.replayed(replay, request), facts.space_id, facts.venue_id)
     refusal = timing_refusal(facts, request.starts_at)
     if refusal is not None:
         raise refusal
@@ -223,32 +257,56 @@ def place(
         raise problem.error(settings)
     if counts.code_taken:
         code = engine.new_door_code(session, facts.resource_id)
-    if ask.slot_id is not None and facts.mode == BookingMode.GENERAL:
-        bucket_ids = [ask.slot_id]
-    else:
-        spans = engine.buckets_for_span(
-            session, request.resource_id, request.starts_at, request.ends_at
-        )
-        bucket_ids = [bucket.id for bucket in spans]
-    placed = engine.insert_booking(
-        session, request, reference=new_reference(), door_code=code, now=now
-    )
-    _announce(session, placed, facts, actor_id)
+    reference = new_reference()
+    message = _message(request, reference, code, facts)
     try:
-        engine.take_units(session, bucket_ids, request.quantity)
+        if ask.slot_id is not None and facts.mode == BookingMode.GENERAL:
+            placed = engine.place_in_bucket(
+                session,
+                request,
+                ask.slot_id,
+                reference=reference,
+                door_code=code,
+                now=now,
+                message=message,
+            )
+        else:
+            placed = _place_span(session, request, reference, code, now, message)
     except engine.SoldOut:
         if facts.mode == BookingMode.GENERAL:
             raise
         raise engine.SoldOut(
             _l("Someone has already booked part of that time. Choose another time.")
         ) from None
+    if actor_id != holder_id:
+        record(
+            session,
+            actor_id,
+            "booking.create",
+            object_type=Booking.__tablename__,
+            object_id=placed.id,
+            on_behalf_of=holder_id,
+            reference=reference,
+        )
     return VenueBooking(placed, facts.space_id, facts.venue_id)
+
+
+def _place_span(session, request, reference: str, code: str, now, message: dict) -> engine.Placed:
+    """A span of a personalised space: the booking and its message, then each bucket of the
+    span taken in time order (`engine.take_units`), all or nothing."""
+    buckets = engine.buckets_for_span(
+        session, request.resource_id, request.starts_at, request.ends_at
+    )
+    placed = engine.insert_booking(session, request, reference=reference, door_code=code, now=now)
+    insert_notification(session, request.holder_id, **message)
+    engine.take_units(session, [bucket.id for bucket in buckets], request.quantity)
+    return placed
 
 
 def _reservation(facts, ask: Ask, actor_id: int, holder_id: int) -> engine.Reservation:
     """What to reserve, once `ask` is checked against the space (it exists and is active, the
     mode is the one asked for, the party or span within the space's bounds)."""
-    if facts is None or not facts.space_active or not facts.venue_active:
+    if facts is None or facts.space_id is None or not facts.space_active or not facts.venue_active:
         if ask.slot_id is None:
             raise NotFound(_l("That space does not exist."), code="not_found")
         raise NotFound(_l("That time slot does not exist."), code="not_found")
@@ -290,35 +348,22 @@ def _reservation(facts, ask: Ask, actor_id: int, holder_id: int) -> engine.Reser
     )
 
 
-def _announce(session, placed: engine.Placed, facts, actor_id: int) -> None:
-    """What a new booking writes with it: the holder's inbox message and, when a helper
-    booked, an audit entry."""
-    pending = placed.status == BookingStatus.PENDING
-    insert_notification(
-        session,
-        placed.holder_id,
-        kind="venue.booking",
-        subject=N_("Booking %(ref)s at %(venue)s is waiting for approval")
+def _message(request: engine.Reservation, reference: str, code: str, facts) -> dict:
+    """The holder's inbox message about a new booking (Notification's columns)."""
+    pending = request.status == BookingStatus.PENDING
+    return {
+        "kind": "venue.booking",
+        "subject": N_("Booking %(ref)s at %(venue)s is waiting for approval")
         if pending
         else N_("Booking %(ref)s at %(venue)s is confirmed"),
-        body=N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
-        params={
-            "ref": placed.reference,
+        "body": N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
+        "params": {
+            "ref": reference,
             "venue": facts.venue_name,
             "space": facts.space_name,
-            "when": short_datetime(placed.starts_at),
-            "places": placed.quantity,
-            "code": placed.door_code,
+            "when": short_datetime(request.starts_at),
+            "places": request.quantity,
+            "code": code,
         },
-        link=f"/bookings/{placed.reference}",
-    )
-    if actor_id != placed.holder_id:
-        record(
-            session,
-            actor_id,
-            "booking.create",
-            object_type=Booking.__tablename__,
-            object_id=placed.id,
-            on_behalf_of=placed.holder_id,
-            reference=placed.reference,
-        )
+        "link": f"/bookings/{reference}",
+    }
