@@ -400,3 +400,102 @@ def test_closure_form_through_the_page(client, session, venue, make_user):
     assert response.status_code == 302
     session.refresh(booking)
     assert booking.status == BookingStatus.CANCELLED and booking.status_reason == "检修"
+
+
+# --- What the pages read, and how many statements it takes (issue 11, part 3) ---------------
+
+
+@pytest.fixture
+def statements(app):
+    """Every SELECT sent while the test runs (each request's too)."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    sent = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", count)
+
+
+@pytest.mark.now("2026-12-01T12:30:00+08:00")  # a Tuesday: the 12:00 slot has started
+def test_the_fortnight_counts_slots_to_come_and_free_places_and_closed_days(session, venue, frozen):
+    from datetime import date, timedelta
+
+    from venues.models import Closure, OpeningHours
+    from venues.services.catalogue import venue_page
+
+    slot_at(session, venue.spaces[0], 1, 10).taken = 2
+    session.add(Closure(venue=venue, starts_on=date(2026, 12, 4), ends_on=date(2026, 12, 5),
+                        reason="检修"))  # fmt: skip
+    sunday = session.scalar(
+        select(OpeningHours).where(OpeningHours.venue_id == venue.id, OpeningHours.weekday == 6)
+    )
+    session.delete(sunday)
+    session.commit()
+    page = venue_page(session, venue.id)
+    (hall, days), (court, court_days) = page.spaces
+    assert hall.id == venue.spaces[0].id and court.id == venue.spaces[1].id
+    assert [d.day for d in days] == [date(2026, 12, 1) + timedelta(days=i) for i in range(14)]
+    today, tomorrow = days[0], days[1]
+    assert (today.slots, today.free_places) == (4, 4 * 3)  # 13:00 to 16:00 are still to come
+    assert (tomorrow.slots, tomorrow.free_places) == (8, 8 * 3 - 2)
+    closed = [d.day for d in days if d.closed]
+    assert closed == [date(2026, 12, 4), date(2026, 12, 5), date(2026, 12, 6), date(2026, 12, 13)]
+    assert [d.slots for d in court_days[1:3]] == [8, 8] and court_days[1].free_places == 8
+    assert [(c.starts_on, c.reason) for c in page.closures] == [(date(2026, 12, 4), "检修")]
+    assert sorted(page.hours) == [0, 1, 2, 3, 4, 5] and page.hours[0].opens == 9 * 60
+
+
+def test_the_venue_page_reads_as_much_whatever_its_spaces(client, session, venue, statements):
+    from bookings.services import create_resource
+    from venues.models import BookingMode, Space
+    from venues.services.catalogue import materialise
+
+    path = f"/venues/{venue.id}"
+    client.get(path)
+    before = len(statements)
+    assert client.get(path).status_code == 200
+    two_spaces = len(statements) - before
+    resource = create_resource(session, "venue", "studio")
+    venue.spaces.append(Space(resource_id=resource.id, name_zh="舞蹈室", name_en="Studio",
+                              mode=BookingMode.GENERAL, capacity=9, slot_minutes=60))  # fmt: skip
+    session.commit()
+    materialise(session, venue)
+    before = len(statements)
+    html = client.get(path).get_data(as_text=True)
+    assert "舞蹈室" in html and len(statements) - before == two_spaces <= 5
+
+
+def test_the_search_page_reads_as_much_whatever_the_number_of_venues(
+    client, make_venue, places, statements
+):
+    make_venue(name="莘庄博物馆")
+    client.get("/venues")
+    before = len(statements)
+    client.get("/venues")
+    one = len(statements) - before
+    for i, town in enumerate(places["towns"]):
+        make_venue(name=f"博物馆{i}", town=town)
+    before = len(statements)
+    html = client.get("/venues").get_data(as_text=True)
+    assert html.count('class="venue-item"') == 1 + len(places["towns"])
+    assert len(statements) - before == one <= 3  # towns, venues with theirs, free places
+
+
+def test_the_signed_in_user_comes_with_their_roles_in_one_statement(
+    app, session, make_user, statements
+):
+    from app.accounts.models import Role, signed_in_user
+
+    staff_id = make_user("venue_admin").id
+    session.expunge_all()
+    before = len(statements)
+    user = signed_in_user(session, staff_id)
+    assert user.has_role(Role.VENUE_ADMIN) and len(statements) - before == 1
+    assert signed_in_user(session, 10**6) is None

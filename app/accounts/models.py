@@ -1,14 +1,24 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    bindparam,
+    select,
+)
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -200,6 +210,19 @@ class RoleAssignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+def signed_in_user(session, user_id: int) -> User | None:
+    """The account behind a signed-in session (Flask-Login's user loader): the user with their
+    roles, in one statement. Every signed-in page needs both (the header, the role checks);
+    `session.get` and the roles' selectin load were two round trips. None for an unknown id."""
+    return session.scalars(_signed_in_statement(), {"user_id": user_id}).unique().one_or_none()
+
+
+@functools.cache
+def _signed_in_statement():
+    # Built once, on first use (when every mapper the account relates to is known).
+    return select(User).options(joinedload(User.roles)).where(User.id == bindparam("user_id"))
 
 
 class ApiToken(db.Model):
