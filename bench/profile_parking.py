@@ -252,7 +252,9 @@ def main(argv=None) -> int:
     parser.add_argument("--page", type=int, default=100, help="reservations through the page")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=64)
-    parser.add_argument("--profile", action="store_true", help="then a pass under cProfile")
+    parser.add_argument(
+        "--profile", action="store_true", help="then a pass of each path under cProfile"
+    )
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--dump", help="with --profile: also write the statistics to this file")
     parser.add_argument("--cluster", help="a running cluster's JSON description")
@@ -292,27 +294,30 @@ def main(argv=None) -> int:
             )
             assert response.status_code == 201, response.json
 
-        meter.each(reserve_api, args.warmup)
-        traffic.reset()
-        api = meter.each(reserve_api, args.reservations)
-        api_traffic = (Counter(traffic.statements), Counter(traffic.events))
-        if args.profile:
+        if args.profile:  # one profile of both paths (each measured without it first)
             profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on PostgreSQL
-            profiler.enable()
-            meter.each(reserve_api, args.reservations)
-            profiler.disable()
-
+        api = None
+        if args.reservations:
+            meter.each(reserve_api, args.warmup)
+            traffic.reset()
+            api = meter.each(reserve_api, args.reservations)
+            api_traffic = (Counter(traffic.statements), Counter(traffic.events))
+            if profiler is not None:
+                profiler.enable()
+                meter.each(reserve_api, args.reservations)
+                profiler.disable()
         page = None
         if args.page:
-            page, page_traffic = profile_page(app, traffic, meter, park, arrivals, args)
+            page, page_traffic = profile_page(app, traffic, meter, park, arrivals, args, profiler)
         with app.app_context():
             db.engine.dispose()
-        base = baseline_insert(cluster, meter, args.reservations)
+        base = baseline_insert(cluster, meter, max(args.reservations, args.page))
     finally:
         cluster.close()
 
-    traffic.statements, traffic.events = api_traffic
-    show("API POST /api/v1/parking/reservations", api, base, traffic, args.reservations)
+    if api is not None:
+        traffic.statements, traffic.events = api_traffic
+        show("API POST /api/v1/parking/reservations", api, base, traffic, args.reservations)
     if page is not None:
         traffic.statements, traffic.events = page_traffic
         show(f"page POST /parking/{park}/reserve", page, base, traffic, args.page)
@@ -326,7 +331,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list, args):
+def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list, args, profiler):
     """Reservations through the page, signed in as a resident with plates of their own: each
     POST as the browser sends it after loading the form (the form's GET is not counted)."""
     from datetime import datetime
@@ -377,7 +382,13 @@ def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list,
     load_forms(args.page, 10)
     traffic.reset()
     figures = meter.each(send, args.page)
-    return figures, (Counter(traffic.statements), Counter(traffic.events))
+    measured = (Counter(traffic.statements), Counter(traffic.events))
+    if profiler is not None:
+        load_forms(args.page, 10 + args.page)
+        profiler.enable()
+        meter.each(send, args.page)
+        profiler.disable()
+    return figures, measured
 
 
 if __name__ == "__main__":

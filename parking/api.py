@@ -10,7 +10,14 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app import text
-from app.api import SECURITY, ApiError, current_api_user, token_required
+from app.api import (
+    SECURITY,
+    ApiError,
+    bearer_token,
+    current_api_user,
+    token_checked_by_service,
+    token_required,
+)
 from app.codes import idempotency_key
 from app.db import utcnow
 from app.extensions import db
@@ -214,7 +221,7 @@ def _reservation(reservation) -> dict:
         }
     ],
 )
-@token_required  # before the body is read: no token is 401, whatever the body
+@token_checked_by_service  # before the body is read: no token is 401, whatever the body
 @blp.arguments(ReservationRequestSchema)
 @blp.response(201, ReservationSchema)
 @blp.alt_response(
@@ -230,17 +237,12 @@ def create_reservation(args):
     """Reserve a space (车位预约) for one of the token owner's vehicles arriving at `arrive_at`.
     The plate must be on their account (claimed or verified): a plate that is not is refused
     with 422 `unknown_vehicle`, never registered as a side effect."""
-    user = current_api_user()
-    park = db.session.get(CarPark, args["carpark_id"])
-    if park is None:
-        raise ApiError(404, "not_found", _l("No such car park."))
-    # One unit of work: the plate's claim is checked in the transaction that takes the space.
+    # One unit of work: the token, the plate's claim and the space are decided in it.
     return _reservation(
-        reservations.reserve(
+        reservations.reserve_with_token(
             db.session,
-            user,
-            user,
-            park,
+            bearer_token(),
+            args["carpark_id"],
             args["plate"],
             args["arrive_at"],
             settings=current_settings(),

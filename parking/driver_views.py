@@ -23,6 +23,7 @@ from app.acting import current_holder, own_only
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
+from app.templating import format_day
 from bookings.models import BookingStatus
 from bookings.noshows import LATE
 from parking import current_settings
@@ -265,13 +266,27 @@ def remove_vehicle(vehicle_id: int):
     return redirect(url_for(".vehicle_list"))
 
 
-def _day_choices(park: CarPark) -> list[SelectChoice]:
+def _day_choices() -> list[SelectChoice]:
     days = [clock.today() + timedelta(days=n) for n in range(current_settings().pool_days)]
     return [
-        SelectChoice(d.isoformat(), format_date(d, "full"))
+        SelectChoice(d.isoformat(), format_day(d, "full"))
         for d in days
-        if reservations.arrival_choices(park, d)
+        if reservations.can_arrive_on(d)
     ]
+
+
+def _time_choices(day: str | None) -> list[SelectChoice]:
+    """The arrival times of `day` (ISO; today if missing or not a day), for the page: the form
+    checks the time it gets itself (`validate_choice=False`), so a POST that reserves never
+    builds these."""
+    try:
+        chosen_day = datetime.fromisoformat(day).date() if day else clock.today()
+    except ValueError:
+        chosen_day = clock.today()
+    if not clock.plausible(chosen_day):  # the year 9999's last day overflowed (tests/test_fuzz.py)
+        chosen_day = clock.today()
+    times = (clock.local(t).strftime("%H:%M") for t in reservations.arrival_choices(chosen_day))
+    return [SelectChoice("", _("Choose a time"))] + [SelectChoice(t, t) for t in times]
 
 
 @bp.route("/<int:car_park_id>/reserve", methods=["GET", "POST"])
@@ -282,19 +297,8 @@ def reserve(car_park_id: int):
     mine = vehicles.usable_vehicles(db.session, holder.id)
     form = ReserveForm()
     form.plate.choices = [SelectChoice(v.plate, v.plate) for v in mine]
-    form.day.choices = _day_choices(park)
+    form.day.choices = _day_choices()
     day = request.values.get("day") or (form.day.choices[0].value if form.day.choices else None)
-    try:
-        chosen_day = datetime.fromisoformat(day).date() if day else clock.today()
-    except ValueError:
-        chosen_day = clock.today()
-    if not clock.plausible(chosen_day):  # the year 9999's last day overflowed (tests/test_fuzz.py)
-        chosen_day = clock.today()
-    times = reservations.arrival_choices(park, chosen_day)
-    form.time.choices = [SelectChoice("", _("Choose a time"))] + [
-        SelectChoice(clock.local(t).strftime("%H:%M"), clock.local(t).strftime("%H:%M"))
-        for t in times
-    ]
     if request.method == "GET":
         form.idempotency_key.data = secrets.token_urlsafe(16)
         if len(mine) == 1:
@@ -335,6 +339,7 @@ def reserve(car_park_id: int):
                 )
     if reservation is not None:
         return redirect(url_for(".reservation", reference=reservation.booking.reference, new=1))
+    form.time.choices = _time_choices(day)
     return render_template(
         "parking/reserve.html",
         park=park,

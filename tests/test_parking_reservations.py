@@ -699,3 +699,18 @@ def test_a_double_submit_makes_one_reservation(app, session, car_park, make_user
     assert set(results) <= {(201, made), (409, "plate_busy")}, results
     assert (201, made) in results
     assert taken(session, park, "11:00") == 1 and ledger_mismatches(session) == []
+
+
+def test_a_day_is_offered_while_its_last_quarter_hour_can_be_chosen(frozen):
+    """`can_arrive_on` (the page's list of days) says what listing `arrival_choices` would."""
+    from datetime import UTC
+
+    today = clock.today()
+    for local_now in ("23:29", "23:30", "23:31", "23:44", "23:45", "12:00"):
+        hours, minutes = map(int, local_now.split(":"))
+        frozen.move_to(clock.at(today, hours * 60 + minutes).astimezone(UTC))
+        for day in (today, today + timedelta(days=1)):
+            assert reservations.can_arrive_on(day) == bool(reservations.arrival_choices(day)), (
+                local_now,
+                day,
+            )

@@ -14,28 +14,26 @@ from functools import partial
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import HelpService
-from app.accounts.services import can_act_for
+from app.accounts.services import InvalidToken, can_act_for, lock_token_owner
 from app.audit.services import record
 from app.db import in_unit_of_work, unit_of_work
-from app.errors import Conflict, DomainError, Forbidden, NotFound
-from app.i18n import N_
-from app.notifications.services import notify
+from app.errors import Conflict, Forbidden, NotFound
+from app.i18n import N_, short_datetime
+from app.notifications.services import insert_notification, notify
 from bookings import noshows
 from bookings import services as engine
-from bookings.models import HOLDING, Booking, BookingStatus, BookingSuspension, CapacityBucket
+from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from parking.models import CarPark, ParkingReservation
-from parking.services import POOL_KIND, SUSPENSION_KIND, ParkingSettings
+from parking.services import POOL_KIND, SUSPENSION_KIND, ParkingSettings, rules
 from parking.services.plates import normalize_plate
-from parking.services.vehicles import live_claim, unknown_vehicle
-
-BUCKET_MINUTES = 15
+from parking.services.rules import BUCKET_MINUTES, SpanNotMade
 
 
 def _pool_resource(session, park: CarPark) -> int:
@@ -124,9 +122,12 @@ def reservable_now_many(session, parks: list[CarPark]) -> dict[int, int]:
     }
 
 
-def arrival_choices(park: CarPark, day) -> list[datetime]:
+EARLIEST_ARRIVAL = timedelta(minutes=15)  # from now
+
+
+def arrival_choices(day) -> list[datetime]:
     """Quarter hours one can still choose on `day` (from 15 minutes from now)."""
-    earliest = clock.now() + timedelta(minutes=15)
+    earliest = clock.now() + EARLIEST_ARRIVAL
     start, end = clock.day_bounds(day)
     times, t = [], start
     while t < end:
@@ -136,102 +137,15 @@ def arrival_choices(park: CarPark, day) -> list[datetime]:
     return times
 
 
+def can_arrive_on(day) -> bool:
+    """`arrival_choices(day)` is not empty (without listing them): the day's last quarter hour
+    is still ahead by EARLIEST_ARRIVAL."""
+    _start, end = clock.day_bounds(day)
+    return end - timedelta(minutes=BUCKET_MINUTES) >= clock.now() + EARLIEST_ARRIVAL
+
+
 # The person's current parking suspension, if any.
 active_suspension = partial(engine.active_suspension, kind=SUSPENSION_KIND)
-
-
-class SpanNotMade(DomainError):
-    """A bucket of the stay does not exist yet (the sweep makes the pool's days ahead; a car
-    park opened for reservations since has none). Raised inside the reservation's unit, which
-    rolls back; `reserve` then makes the day's buckets and tries once more."""
-
-    code = "not_bookable"
-
-
-def _decision_statement():
-    """Everything `_check` decides on, in one SELECT (one round trip inside the reservation's
-    transaction instead of five): is the plate a live claim of the holder, the end of the
-    holder's current parking suspension, their upcoming reservations, is the plate reserved
-    at an overlapping time, and how many buckets of the stay exist. Built once, with bound
-    parameters."""
-    holder, plate = bindparam("holder_id"), bindparam("plate")
-    starts_at, ends_at = bindparam("starts_at"), bindparam("ends_at")
-    return select(
-        exists().where(live_claim(plate, holder)).label("claimed"),
-        select(func.max(BookingSuspension.until))
-        .where(
-            BookingSuspension.user_id == holder,
-            BookingSuspension.kind == SUSPENSION_KIND,
-            BookingSuspension.until > bindparam("now"),
-        )
-        .scalar_subquery()
-        .label("suspended_until"),
-        select(func.count(Booking.id))
-        .join(ParkingReservation, ParkingReservation.booking_id == Booking.id)
-        .where(Booking.holder_id == holder, Booking.status == BookingStatus.CONFIRMED)
-        .scalar_subquery()
-        .label("upcoming"),
-        exists()
-        .where(
-            ParkingReservation.plate == plate,
-            Booking.id == ParkingReservation.booking_id,
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.starts_at < ends_at,
-            Booking.ends_at > starts_at,
-        )
-        .label("clash"),
-        select(func.count(CapacityBucket.id))
-        .where(
-            CapacityBucket.resource_id == bindparam("resource_id"),
-            CapacityBucket.starts_at >= starts_at,
-            CapacityBucket.starts_at < ends_at,
-        )
-        .scalar_subquery()
-        .label("buckets"),
-    )
-
-
-_DECISION = _decision_statement()
-
-
-def _check(session, request: engine.Reservation, plate: str, settings: ParkingSettings) -> None:
-    """Runs inside the reservation's transaction, after the holder's row is locked: the plate
-    is one of the holder's live claims (UnknownVehicle otherwise: a reservation never registers
-    a plate, and a claim removed meanwhile is seen here), the holder is not suspended, below the
-    limit of upcoming reservations, and the plate has no other reservation at that time; then
-    every bucket of the stay exists (SpanNotMade otherwise). One query."""
-    found = session.execute(
-        _DECISION,
-        {
-            "holder_id": request.holder_id,
-            "plate": plate,
-            "now": clock.now(),
-            "starts_at": request.starts_at,
-            "ends_at": request.ends_at,
-            "resource_id": request.resource_id,
-        },
-    ).one()
-    if not found.claimed:
-        raise unknown_vehicle(plate)
-    if found.suspended_until is not None:
-        raise Forbidden(
-            _l("You cannot reserve parking until %(until)s because of repeated no-shows."),
-            code="suspended",
-            until=format_datetime(found.suspended_until, "short"),
-        )
-    limit = settings.max_upcoming
-    if found.upcoming >= limit:
-        raise Conflict(
-            _l("You already have %(n)d upcoming reservations, the most allowed."),
-            code="too_many",
-            n=limit,
-        )
-    if found.clash:
-        raise Conflict(
-            _l("%(plate)s already has a reservation at that time."), code="plate_busy", plate=plate
-        )
-    if found.buckets < (request.ends_at - request.starts_at) // timedelta(minutes=BUCKET_MINUTES):
-        raise SpanNotMade(_l("That time is not open for booking."))
 
 
 def reserve(
@@ -248,77 +162,84 @@ def reserve(
     """Reserve one space of the pool for the holder's vehicle `raw_plate` arriving at
     `arrive_at`, by the holder or `actor` (a helper with parking consent). One unit of work:
     the plate's claim, the holder's limits and the space are decided in the transaction that
-    takes the space (see `_check`). SoldOut (409 sold_out) when the pool is full for any quarter
-    hour of the stay; a repeated idempotency key returns the first reservation."""
+    takes the space (`rules.check`). SoldOut (409 sold_out) when the pool is full for any
+    quarter hour of the stay; a repeated idempotency key returns the first reservation."""
     plate = normalize_plate(raw_plate)
     if not can_act_for(session, actor, holder, HelpService.PARKING):
         raise Forbidden(
             _l("You can only reserve for residents who have given you consent for parking.")
         )
-    if not park.open or park.reservable_spaces <= 0:
-        raise DomainError(_l("This car park does not take reservations."), code="not_reservable")
-    ahead = settings.reserve_days_ahead
-    if not clock.plausible(arrive_at.date()):
-        # The calendar's edges (the year 9999) overflow on the way to local time or the end of
-        # the grace period: answered like any time too far ahead, or past.
-        if arrive_at.date() < clock.FIRST_DAY:
-            raise DomainError(
-                _l("That time has passed. Choose a later arrival time."),
-                field="arrive_at",
-                code="too_late",
-            )
-        raise DomainError(
-            _l("You can reserve up to %(n)d days ahead."),
-            field="arrive_at",
-            code="too_early",
-            n=ahead,
-        )
-    arrive_at = clock.local(arrive_at).replace(second=0, microsecond=0)
-    if arrive_at.minute % BUCKET_MINUTES:
-        raise DomainError(
-            _l("Arrival times are on the quarter hour, like 08:00 or 08:15."),
-            field="arrive_at",
-            code="not_quarter_hour",
-        )
-    if arrive_at < clock.now():
-        raise DomainError(
-            _l("That time has passed. Choose a later arrival time."),
-            field="arrive_at",
-            code="too_late",
-        )
-    if clock.local(arrive_at).date() > clock.today() + timedelta(days=ahead):
-        raise DomainError(
-            _l("You can reserve up to %(n)d days ahead."),
-            field="arrive_at",
-            code="too_early",
-            n=ahead,
-        )
-    ends_at = arrive_at + timedelta(minutes=park.grace_minutes)
-    if park.resource_id is None:  # a pool never made: its resource and the stay's days
-        _materialise_span(session, park, arrive_at, ends_at)
-    request = engine.Reservation(
-        resource_id=park.resource_id,
-        # In UTC, as the database gives them back: the answer is built from these values.
-        starts_at=arrive_at.astimezone(UTC),
-        ends_at=ends_at.astimezone(UTC),
-        quantity=1,
-        holder_id=holder.id,
-        idempotency_key=idempotency_key,
-        booked_by_id=actor.id,
+    return _reserving(
+        session,
+        lambda: (actor.id, holder.id, park),
+        plate,
+        arrive_at,
+        settings,
+        idempotency_key,
     )
+
+
+def reserve_with_token(
+    session,
+    token: str,
+    car_park_id: int,
+    raw_plate: str,
+    arrive_at: datetime,
+    *,
+    settings: ParkingSettings,
+    idempotency_key: str | None = None,
+) -> ParkingReservation:
+    """`reserve` for the owner of the API token `token` (the JSON API), the token checked
+    inside the reservation's own unit of work: its owner found and their row locked in one
+    statement (InvalidToken, 401, if it is not valid), then the car park (NotFound, 404) and
+    the rules as `reserve` decides them."""
+    plate = normalize_plate(raw_plate)
+
+    def parties():
+        owner_id = lock_token_owner(session, token)
+        if owner_id is None:
+            raise InvalidToken()
+        park = session.get(CarPark, car_park_id)
+        if park is None:
+            raise NotFound(_l("No such car park."))
+        return owner_id, owner_id, park
+
+    return _reserving(session, parties, plate, arrive_at, settings, idempotency_key)
+
+
+def _reserving(session, parties, plate, arrive_at, settings, idempotency_key):
+    """`_reserve` for `parties()` ((actor id, holder id, car park), found inside the unit), in
+    a unit of work that keeps what it loaded; once more if the stay's buckets had to be made
+    first, or if a twin request with the same idempotency key committed first (the unique key
+    refused ours and the unit rolled back: asked again, the engine answers with the twin's
+    booking). Inside an enclosing unit either failure is the whole unit's."""
+    span: list = []  # (car park, start, end) of the stay, once known
+
+    def attempt():
+        with unit_of_work(session, keep_loaded=True):
+            actor_id, holder_id, park = parties()
+            return _reserve(
+                session,
+                actor_id,
+                holder_id,
+                park,
+                plate,
+                arrive_at,
+                settings,
+                idempotency_key,
+                span,
+            )
+
     try:
-        return _reserve(session, actor, holder, park, plate, request, settings)
+        return attempt()
     except SpanNotMade:
-        if in_unit_of_work(session):
+        if in_unit_of_work(session) or not span:
             raise
-        _materialise_span(session, park, request.starts_at, request.ends_at)
+        _materialise_span(session, *span)
     except IntegrityError:
-        # A concurrent twin with the same idempotency key committed first (the unique key
-        # refused ours and the unit rolled back): asked again, the engine answers with the
-        # twin's booking. Inside an enclosing unit the whole unit has failed: let it roll back.
         if idempotency_key is None or in_unit_of_work(session):
             raise
-    return _reserve(session, actor, holder, park, plate, request, settings)
+    return attempt()
 
 
 # One INSERT, built once: the reservation's row needs no ORM object to flush (the answer is
@@ -330,19 +251,38 @@ _INSERT_RESERVATION = insert(ParkingReservation.__table__).returning(
 
 def _reserve(
     session,
-    actor,
-    holder,
+    actor_id: int,
+    holder_id: int,
     park: CarPark,
     plate: str,
-    request: engine.Reservation,
+    arrive_at: datetime,
     settings: ParkingSettings,
+    idempotency_key: str | None,
+    span: list,
 ) -> ParkingReservation:
-    """`reserve`'s unit of work: the engine's reservation with `_check` and the writes that
-    commit with it, then the answer from what was written, without loading anything again.
+    """Inside the reservation's unit of work: the arrival checked (`rules.arrival`), the
+    engine's reservation with `rules.check` and the writes that commit with it, then the answer
+    from what was written, without loading anything again.
 
     The unit keeps what the session holds (`keep_loaded`) rather than expiring it at commit:
     the reservation, its booking and the car park are answered from the values this unit wrote
-    or read (a reload would only read them back)."""
+    or read (a reload would only read them back). SpanNotMade, with `span` filled in, when a
+    bucket of the stay does not exist yet."""
+    arrive_at = rules.arrival(park, arrive_at, settings)
+    ends_at = arrive_at + timedelta(minutes=park.grace_minutes)
+    span[:] = [park, arrive_at, ends_at]
+    if park.resource_id is None:  # a pool never made: its resource and the stay's days
+        raise SpanNotMade(_l("That time is not open for booking."))
+    request = engine.Reservation(
+        resource_id=park.resource_id,
+        # In UTC, as the database gives them back: the answer is built from these values.
+        starts_at=arrive_at.astimezone(UTC),
+        ends_at=ends_at.astimezone(UTC),
+        quantity=1,
+        holder_id=holder_id,
+        idempotency_key=idempotency_key,
+        booked_by_id=actor_id,
+    )
     made: dict[str, int] = {}
 
     def created(s, booking):
@@ -359,37 +299,36 @@ def _reserve(
             )
             .scalar_one()
         )
-        notify(
+        insert_notification(
             s,
-            holder.id,
+            holder_id,
             kind="parking.reserved",
             subject=N_("Space reserved at %(park)s"),
             body=N_("%(plate)s, arriving %(when)s. The space is held until %(until)s."),
             params={
                 "park": park.name_zh,
                 "plate": plate,
-                "when": format_datetime(request.starts_at, "short"),
-                "until": format_datetime(request.ends_at, "short"),
+                "when": short_datetime(request.starts_at),
+                "until": short_datetime(request.ends_at),
             },
             link=f"/parking/reservations/{booking.reference}",
         )
-        if actor.id != holder.id:
+        if actor_id != holder_id:
             record(
                 s,
-                actor,
+                actor_id,
                 "parking.reserve",
                 booking,
-                on_behalf_of=holder,
+                on_behalf_of=holder_id,
                 reference=booking.reference,
             )
 
-    with unit_of_work(session, keep_loaded=True):
-        booking = engine.reserve(
-            session,
-            request,
-            check=lambda s, r: _check(s, r, plate, settings),
-            on_created=created,
-        )
+    booking = engine.reserve(
+        session,
+        request,
+        check=lambda s, r: rules.check(s, r, plate, settings),
+        on_created=created,
+    )
     if "id" not in made:  # a repeated idempotency key: the first reservation
         return session.scalar(
             select(ParkingReservation).where(ParkingReservation.booking_id == booking.id)
