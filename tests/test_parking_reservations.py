@@ -714,3 +714,34 @@ def test_a_day_is_offered_while_its_last_quarter_hour_can_be_chosen(frozen):
                 local_now,
                 day,
             )
+
+
+def test_the_api_checks_the_token_and_the_car_park_in_the_reservations_unit(
+    client, session, car_park, make_user
+):
+    """The token is checked inside the reservation's transaction (reserve_with_token): a token
+    that is not valid is 401 whatever the body, an unknown car park 404, and neither takes a
+    space; a valid token's request is answered and its token's last use written down."""
+    from app.accounts.models import ApiToken
+
+    park = car_park.default
+    driver = make_user()
+    vehicles.register(session, driver, "沪A12345")
+    headers = auth(session, driver)
+    body = {"carpark_id": park.id, "plate": "沪A12345", "arrive_at": "2026-12-01T10:00:00+08:00"}
+    wrong = {"Authorization": "Bearer cp_not-a-token"}
+    refused = client.post("/api/v1/parking/reservations", json=body, headers=wrong)
+    assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthorized"
+    assert "Bearer" in refused.headers["WWW-Authenticate"]
+    assert client.post("/api/v1/parking/reservations", json={}, headers=wrong).status_code == 401
+    assert client.post("/api/v1/parking/reservations", json={}, headers=headers).status_code == 422
+    missing = client.post(
+        "/api/v1/parking/reservations", json={**body, "carpark_id": park.id + 999}, headers=headers
+    )
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+    assert session.scalar(select(func.count(ParkingReservation.id))) == 0
+    made = client.post("/api/v1/parking/reservations", json=body, headers=headers)
+    assert made.status_code == 201, made.json
+    session.rollback()
+    assert session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == driver.id))
+    assert taken(session, park, "10:00") == 1 and ledger_mismatches(session) == []
