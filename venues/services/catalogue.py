@@ -232,14 +232,11 @@ class VenuePage:
 
     venue: Venue
     spaces: list[tuple[Space, list[DaySummary]]]  # active spaces, each with its next 14 days
-    hours: dict  # weekday (0 = Monday) -> a row with .opens and .closes (minutes)
+    hours: dict[int, OpeningHours]  # by weekday (0 = Monday)
     closures: list  # rows with .starts_on, .ends_on, .reason: those not over, in date order
     photos: list[VenuePhoto]
 
 
-_HOURS = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes).where(
-    OpeningHours.venue_id == bindparam("venue_id")
-)
 _CLOSURES = (
     select(Closure.starts_on, Closure.ends_on, Closure.reason)
     .where(Closure.venue_id == bindparam("venue_id"), Closure.ends_on >= bindparam("first_day"))
@@ -247,6 +244,19 @@ _CLOSURES = (
 )
 _PHOTOS = (
     select(VenuePhoto).where(VenuePhoto.venue_id == bindparam("venue_id")).order_by(VenuePhoto.id)
+)
+# The venue with its spaces and hours (a handful of joined rows), and whether it has photos or
+# closures not over, so that the page asks for those only when there are some (most have none).
+_VENUE_PAGE = (
+    select(
+        Venue,
+        exists().where(VenuePhoto.venue_id == Venue.id).label("has_photos"),
+        exists()
+        .where(Closure.venue_id == Venue.id, Closure.ends_on >= bindparam("first_day"))
+        .label("has_closures"),
+    )
+    .options(joinedload(Venue.spaces), joinedload(Venue.hours))
+    .where(Venue.id == bindparam("venue_id"))
 )
 
 
@@ -287,15 +297,25 @@ def venue_page(session, venue_id: int, first_day: date | None = None) -> VenuePa
     14 days from `first_day` (today): closed or not (a closure, or no opening hours that
     weekday), how many slots are still to come, how many places they have free, and when
     booking for the day opens; its opening hours by weekday, the closures not yet over and
-    its photos. Five statements whatever the number of spaces: the venue with its spaces,
-    hours, closures, photos, and one grouped count of every space's fortnight."""
-    venue = get_venue(session, venue_id)
-    if venue is None:
-        return None
+    its photos. Two statements whatever the number of spaces (the venue with its spaces and
+    hours, and one grouped count of every space's fortnight), one more for its closures and
+    one for its photos when it has any."""
     first_day = first_day or clock.today()
-    hours = {row.weekday: row for row in session.execute(_HOURS, {"venue_id": venue_id})}
-    closures = session.execute(_CLOSURES, {"venue_id": venue_id, "first_day": first_day}).all()
-    photos = list(session.scalars(_PHOTOS, {"venue_id": venue_id}))
+    found = (
+        session.execute(_VENUE_PAGE, {"venue_id": venue_id, "first_day": first_day})
+        .unique()
+        .one_or_none()
+    )
+    if found is None or not found.Venue.active:
+        return None
+    venue, has_photos, has_closures = found
+    hours = hours_by_weekday(venue)
+    closures = (
+        session.execute(_CLOSURES, {"venue_id": venue_id, "first_day": first_day}).all()
+        if has_closures
+        else []
+    )
+    photos = list(session.scalars(_PHOTOS, {"venue_id": venue_id})) if has_photos else []
     days = [first_day + timedelta(days=i) for i in range(HORIZON_DAYS + 1)]
     bounds = {f"b{i}": clock.at(day, 0) for i, day in enumerate(days)}
     counts = {
@@ -305,16 +325,25 @@ def venue_page(session, venue_id: int, first_day: date | None = None) -> VenuePa
             {"venue_id": venue_id, "since": max(bounds["b0"], clock.now()), **bounds},
         )
     }
-    summaries = []
-    for space in (s for s in venue.spaces if s.active):
-        fortnight = []
-        for i, day in enumerate(days[:-1]):
-            slots, free = counts.get((space.resource_id, i), (0, 0))
-            closed = day.weekday() not in hours or any(
-                c.starts_on <= day <= c.ends_on for c in closures
-            )
-            fortnight.append(DaySummary(day, closed, slots, free, booking_opens_at(venue, day)))
-        summaries.append((space, fortnight))
+    horizon = [
+        (
+            day,
+            day.weekday() not in hours or any(c.starts_on <= day <= c.ends_on for c in closures),
+            booking_opens_at(venue, day),
+        )
+        for day in days[:-1]
+    ]
+    summaries = [
+        (
+            space,
+            [
+                DaySummary(day, closed, *counts.get((space.resource_id, i), (0, 0)), opens)
+                for i, (day, closed, opens) in enumerate(horizon)
+            ],
+        )
+        for space in venue.spaces
+        if space.active
+    ]
     return VenuePage(venue, summaries, hours, closures, photos)
 
 
