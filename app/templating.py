@@ -8,14 +8,16 @@ so these are made cheap without changing what they return:
 - the `date` filter formats a calendar day once per locale, day and style (Babel's formatting
   is a pure function of them; a 14-day table formats 28 dates per space);
 - `url_for` builds the URL of a route without variable parts (and of a static file) once per
-  app and script root.
+  app and script root;
+- `render_fragment` renders a part of a page that is a pure function of a key the view gives
+  (a search form from its query and the towns it offers) once per key and language.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, g, request
+from flask import current_app, g, render_template, request
 from flask import url_for as flask_url_for
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
@@ -156,6 +158,25 @@ def memoised_url_for(app):
         return url
 
     return url_for
+
+
+def render_fragment(template_name: str, key: tuple, **context) -> Markup:
+    """`template_name` rendered with `context`, once per `key`, language and script root (per
+    app, at most MEMO_LIMIT kept). For a part of a page that depends on nothing but what `key`
+    names: the caller puts everything the part shows in `key` (the request arguments it echoes,
+    the rows it lists, read afresh for this request), so a kept part is never stale. Nothing
+    personal belongs in a fragment: it would be shown to whoever sends the same key."""
+    app = current_app._get_current_object()
+    kept = app.extensions.setdefault("template_fragments", {})
+    full_key = (template_name, _locale_name(), request.script_root, key)
+    html = kept.get(full_key)
+    if html is None:
+        # Our own template, autoescaped: its text is as safe as the page it goes into.
+        html = Markup(render_template(template_name, **context))  # nosec B704 # see above
+        if len(kept) >= MEMO_LIMIT:
+            kept.clear()
+        kept[full_key] = html
+    return html
 
 
 def init_app(app) -> None:
