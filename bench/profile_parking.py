@@ -189,11 +189,21 @@ class Meter:
                 i += 1
             mean = (time.process_time() - app) / size * 1000
             lowest = mean if lowest is None else min(lowest, mean)
-        return {
+        figures = {
             "app": lowest or 0.0,
             "db": (cpu.tree_ms(self.postmaster) - db) / n,
             "wall": (time.perf_counter() - wall) / n * 1000,
         }
+        # Python function calls per call of `send`: the same on a busy machine as on a quiet
+        # one, so before and after compare even when CPU milliseconds are noisy.
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(min(n, 10)):
+            send(i)
+            i += 1
+        profiler.disable()
+        figures["calls"] = pstats.Stats(profiler).total_calls / min(n, 10)
+        return figures
 
 
 def baseline_insert(cluster, meter: Meter, n: int) -> dict:
@@ -240,7 +250,8 @@ def prepare_pool(cluster, database: str, user_ids: list[int], plates: int) -> tu
 def show(name: str, figures: dict, base: dict, traffic: Traffic, n: int) -> None:
     print(
         f"\n== {name}: {n} requests: app {figures['app']:.2f} ms CPU, db {figures['db']:.2f} ms "
-        f"CPU, {figures['wall']:.2f} ms wall each; baseline insert app {base['app']:.2f} ms, "
+        f"CPU, {figures['wall']:.2f} ms wall, {figures['calls']:.0f} Python calls each; "
+        f"baseline insert app {base['app']:.2f} ms ({base['calls']:.0f} calls), "
         f"db {base['db']:.2f} ms: {base['app'] / figures['app']:.3f}x (app CPU)"
     )
     print(traffic.report(n))
@@ -355,9 +366,12 @@ def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list,
     form_url = f"/parking/{park}/reserve"
     forms = []
 
-    def load_forms(n: int, offset: int) -> None:
+    made = [0]  # forms loaded so far: each one a (plate, arrival) not used before
+
+    def load_forms(n: int) -> None:
+        """Forms for `n` reservations and the 10 more `Meter.each` sends counting calls."""
         forms.clear()
-        for i in range(offset, offset + n):
+        for i in range(made[0], made[0] + n + 10):
             # A plate of the page's client, and arrivals beyond those its API twin walked.
             arrival = datetime.fromisoformat(arrivals[-1 - (i // len(plates)) % len(arrivals)])
             html = client.get(form_url, base_url=base).get_data(as_text=True)
@@ -370,6 +384,7 @@ def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list,
                     "time": arrival.strftime("%H:%M"),
                 }
             )
+        made[0] += n + 10
 
     def send(i):
         response = client.post(
@@ -377,14 +392,14 @@ def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list,
         )
         assert response.status_code == 302, response.get_data(as_text=True)[:3000]
 
-    load_forms(10, 0)
+    load_forms(10)
     meter.each(send, 10)
-    load_forms(args.page, 10)
+    load_forms(args.page)
     traffic.reset()
     figures = meter.each(send, args.page)
     measured = (Counter(traffic.statements), Counter(traffic.events))
     if profiler is not None:
-        load_forms(args.page, 10 + args.page)
+        load_forms(args.page)
         profiler.enable()
         meter.each(send, args.page)
         profiler.disable()

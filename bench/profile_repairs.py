@@ -41,6 +41,9 @@ from bench.repairs_load import BULK_SQL, PAGES
 from bench.session import TEMPLATE
 
 COLD = "repairs_rating_cold"  # the rating computed on every request (its cache emptied first)
+# A small signed-in page of the same frame (six companies, no ticket read): what any signed-in
+# page costs before its own work (session, user, base template, inbox count).
+FLOOR = ("signed_in_floor", "district", "/repairs/companies")
 
 
 def seed_tickets(cluster, tickets: int) -> None:
@@ -125,6 +128,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dump", help="with --profile: also write the statistics to this file")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--cluster", help="a running cluster's JSON description")
+    parser.add_argument("--database", default="repairs", help="with --cluster: its database")
     args = parser.parse_args(argv)
     serve_like_bench()
 
@@ -134,14 +138,14 @@ def main(argv=None) -> int:
         if not args.cluster:
             seed_tickets(cluster, args.tickets)
         meter = Meter(cluster.postmaster)
-        app = portal_app(cluster.url("repairs"))
+        app = portal_app(cluster.url(args.database if args.cluster else "repairs"))
         from app.extensions import db
 
         with app.app_context():
             traffic = Traffic(db.engine)
             recorder = Recorder(db.engine)
         cache = app.extensions["repairs_rating_cache"]
-        plans = [*PAGES, (COLD, "district", "/repairs/rating")]
+        plans = [*PAGES, (COLD, "district", "/repairs/rating"), FLOOR]
         clients = {who: signed_in(app, who) for _key, who, _path in plans}
         for key, who, path in plans:
             if args.only and key not in args.only:
@@ -179,13 +183,16 @@ def main(argv=None) -> int:
     finally:
         cluster.close()
 
-    print(f"\nbaseline page: app {base['app']:.2f} ms CPU, db {base['db']:.2f} ms CPU")
+    print(
+        f"\nbaseline page: app {base['app']:.2f} ms CPU, db {base['db']:.2f} ms CPU, "
+        f"{base['calls']:.0f} Python calls"
+    )
     for key, (figures, statements, events, n) in results.items():
         traffic.statements, traffic.events = statements, events
         print(
             f"\n== {key}: {n} requests: app {figures['app']:.2f} ms CPU, db {figures['db']:.2f} ms"
-            f" CPU, {figures['wall']:.2f} ms wall each: {base['app'] / figures['app']:.3f}x of"
-            " the baseline page (app CPU)"
+            f" CPU, {figures['wall']:.2f} ms wall, {figures['calls']:.0f} Python calls each:"
+            f" {base['app'] / figures['app']:.3f}x of the baseline page (app CPU)"
         )
         print(traffic.report(n))
     if profiler is not None:
