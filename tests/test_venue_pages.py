@@ -499,3 +499,18 @@ def test_the_signed_in_user_comes_with_their_roles_in_one_statement(
     user = signed_in_user(session, staff_id)
     assert user.has_role(Role.VENUE_ADMIN) and len(statements) - before == 1
     assert signed_in_user(session, 10**6) is None
+
+
+def test_the_search_form_shows_each_query_the_towns_as_they_are_and_the_language(
+    client, session, places
+):
+    """The form is rendered once per query, language and list of towns
+    (app.templating.render_fragment): each of them still shows as it is."""
+    assert 'value="莘庄"' in client.get("/venues?q=莘庄").get_data(as_text=True)
+    html = client.get("/venues?q=七宝").get_data(as_text=True)
+    assert 'value="七宝"' in html and 'value="莘庄"' not in html
+    places["towns"][0].name_zh = "新名镇"
+    session.commit()
+    assert "新名镇" in client.get("/venues?q=七宝").get_data(as_text=True)
+    html = english(client).get("/venues?q=七宝").get_data(as_text=True)
+    assert "Name or address" in html and 'value="七宝"' in html
