@@ -39,6 +39,7 @@ from pathlib import Path
 from bench import cpu
 from bench.harness import DEMO_PASSWORD, PORTAL_ENV, Cluster, flask_cli
 from bench.parking_rush import BIG_POOL, BUCKET, THROUGHPUT_PLATE, add_plates
+from bench.profile_booking import Traffic
 from bench.session import TEMPLATE, add_residents, tomorrow
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -62,53 +63,18 @@ def signed_in(app, login: str, password: str = DEMO_PASSWORD):
     return client
 
 
-class Traffic:
-    """What a request sends to the database, counted with SQLAlchemy's engine and pool events."""
-
-    def __init__(self, engine):
-        from sqlalchemy import event
-
-        self.statements: Counter = Counter()
-        self.events: Counter = Counter()
-        pre_ping = bool(getattr(engine.pool, "_pre_ping", False))
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def statement(conn, cursor, text, parameters, context, executemany):
-            self.statements[" ".join(text.split())[:110]] += 1
-
-        for name in ("begin", "commit", "rollback"):
-            event.listen(engine, name, self._counter(name))
-
-        @event.listens_for(engine.pool, "checkout")
-        def checkout(dbapi_connection, record, proxy):
-            self.events["checkout"] += 1
-            if pre_ping:
-                self.events["ping"] += 1
-
-    def _counter(self, name):
-        def count(*args):
-            self.events[name] += 1
-
-        return count
-
-    def reset(self) -> None:
-        self.statements.clear()
-        self.events.clear()
-
-    def round_trips(self) -> int:
-        sent = self.events["begin"] + self.events["commit"] + self.events["rollback"]
-        return sum(self.statements.values()) + sent + self.events["ping"]
-
-    def report(self, n: int, top: int = 30) -> str:
-        e = self.events
-        lines = [
-            f"per request: {sum(self.statements.values()) / n:.2f} SQL statements, "
-            f"{self.round_trips() / n:.2f} round trips (BEGIN {e['begin'] / n:.2f}, "
-            f"COMMIT {e['commit'] / n:.2f}, ROLLBACK {e['rollback'] / n:.2f}, "
-            f"pool checkouts {e['checkout'] / n:.2f}, pre-pings {e['ping'] / n:.2f})"
-        ]
-        lines += [f"{c / n:6.2f}  {s}" for s, c in self.statements.most_common(top)]
-        return "\n".join(lines)
+def traffic_report(traffic: Traffic, n: int, top: int = 30) -> str:
+    """Statements and round trips per request (bench.profile_booking's Traffic, over n
+    requests), and the statements themselves."""
+    e = traffic.events
+    lines = [
+        f"per request: {sum(traffic.statements.values()) / n:.2f} SQL statements, "
+        f"{traffic.round_trips() / n:.2f} round trips (BEGIN {e['begin'] / n:.2f}, "
+        f"COMMIT {e['commit'] / n:.2f}, ROLLBACK {e['rollback'] / n:.2f}, "
+        f"pool checkouts {e['checkout'] / n:.2f}, pre-pings {e['ping'] / n:.2f})"
+    ]
+    lines += [f"{c / n:6.2f}  {s}" for s, c in traffic.statements.most_common(top)]
+    return "\n".join(lines)
 
 
 class Existing:
@@ -206,17 +172,27 @@ class Meter:
         return figures
 
 
-def baseline_insert(cluster, meter: Meter, n: int) -> dict:
-    """CPU ms of the baseline's `POST /insert`, in-process like the portal's requests."""
-    from bench import baseline
+def baseline(cluster, meter: Meter, n: int, kind: str = "insert") -> dict:
+    """CPU ms of the baseline's `POST /insert` (kind "insert") or `GET /page` ("page"),
+    in-process like the portal's requests."""
+    from bench import baseline as bare
 
     url = cluster.create("profile_baseline")
-    baseline.prepare(url)
+    bare.prepare(url)
     os.environ["DATABASE_URL"] = url
-    client = baseline.create_baseline().test_client()
+    client = bare.create_baseline().test_client()
+    method, path, status = (
+        (client.post, "/insert", 201)
+        if kind == "insert"
+        else (
+            client.get,
+            "/page",
+            200,
+        )
+    )
 
     def send(_i):
-        assert client.post("/insert", json={}).status_code == 201
+        assert method(path).status_code == status
 
     meter.each(send, 50)  # warm-up
     return meter.each(send, n)
@@ -254,7 +230,7 @@ def show(name: str, figures: dict, base: dict, traffic: Traffic, n: int) -> None
         f"baseline insert app {base['app']:.2f} ms ({base['calls']:.0f} calls), "
         f"db {base['db']:.2f} ms: {base['app'] / figures['app']:.3f}x (app CPU)"
     )
-    print(traffic.report(n))
+    print(traffic_report(traffic, n))
 
 
 def main(argv=None) -> int:
@@ -322,7 +298,7 @@ def main(argv=None) -> int:
             page, page_traffic = profile_page(app, traffic, meter, park, arrivals, args, profiler)
         with app.app_context():
             db.engine.dispose()
-        base = baseline_insert(cluster, meter, max(args.reservations, args.page))
+        base = baseline(cluster, meter, max(args.reservations, args.page))
     finally:
         cluster.close()
 
@@ -333,13 +309,18 @@ def main(argv=None) -> int:
         traffic.statements, traffic.events = page_traffic
         show(f"page POST /parking/{park}/reserve", page, base, traffic, args.page)
     if profiler is not None:
-        if args.dump:
-            profiler.dump_stats(args.dump)
-        for order in ("cumulative", "tottime"):
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
-            print(out.getvalue())
+        print_profile(profiler, args.top, args.dump)
     return 0
+
+
+def print_profile(profiler, top: int, dump: str | None = None) -> None:
+    """The `top` functions by cumulative and by own time (and the statistics in `dump`)."""
+    if dump:
+        profiler.dump_stats(dump)
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+        print(out.getvalue())
 
 
 def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list, args, profiler):

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import os
-import pstats
 import time
 from collections import Counter
 
@@ -32,10 +30,13 @@ from bench.profile_parking import (
     BASE,
     Meter,
     Traffic,
+    baseline,
     open_cluster,
     portal_app,
+    print_profile,
     serve_like_bench,
     signed_in,
+    traffic_report,
 )
 from bench.repairs_load import BULK_SQL, PAGES
 from bench.session import TEMPLATE
@@ -54,22 +55,6 @@ def seed_tickets(cluster, tickets: int) -> None:
         conn.execute(BULK_SQL.replace(":n", str(int(tickets))))
         conn.execute("ANALYZE")
     print(f"generated {tickets:,} tickets in {time.perf_counter() - started:.0f} s", flush=True)
-
-
-def baseline_page(cluster, meter: Meter, n: int) -> dict:
-    """CPU ms of the baseline's `GET /page`, in-process like the portal's pages."""
-    from bench import baseline
-
-    url = cluster.create("profile_baseline")
-    baseline.prepare(url)
-    os.environ["DATABASE_URL"] = url
-    client = baseline.create_baseline().test_client()
-
-    def send(_i):
-        assert client.get("/page").status_code == 200
-
-    meter.each(send, 50)  # warm-up
-    return meter.each(send, n)
 
 
 class Recorder:
@@ -179,7 +164,7 @@ def main(argv=None) -> int:
                 profiler.disable()
         with app.app_context():
             db.engine.dispose()
-        base = baseline_page(cluster, meter, args.pages)
+        base = baseline(cluster, meter, args.pages, kind="page")
     finally:
         cluster.close()
 
@@ -194,14 +179,9 @@ def main(argv=None) -> int:
             f" CPU, {figures['wall']:.2f} ms wall, {figures['calls']:.0f} Python calls each:"
             f" {base['app'] / figures['app']:.3f}x of the baseline page (app CPU)"
         )
-        print(traffic.report(n))
+        print(traffic_report(traffic, n))
     if profiler is not None:
-        if args.dump:
-            profiler.dump_stats(args.dump)
-        for order in ("cumulative", "tottime"):
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
-            print(out.getvalue())
+        print_profile(profiler, args.top, args.dump)
     return 0
 
 
