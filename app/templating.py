@@ -23,6 +23,7 @@ from flask_babel import format_date, format_datetime, get_locale, get_translatio
 from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
+from sqlalchemy import inspect as sa_inspect
 
 from app.accounts.services import mask_phone
 from app.clock import hhmm
@@ -34,6 +35,7 @@ from app.registry import page_banners, registry
 from app.urls import current_path
 
 MEMO_LIMIT = 4096  # entries per memo; emptied when full (the working set is far smaller)
+FRAGMENT_LIMIT = 512  # rendered fragments kept per app (a few KB each)
 
 
 def remember_translations(domain) -> None:
@@ -160,12 +162,14 @@ def memoised_url_for(app):
     return url_for
 
 
-def render_fragment(template_name: str, key: tuple, **context) -> Markup:
+def render_fragment(template_name: str, key, **context) -> Markup:
     """`template_name` rendered with `context`, once per `key`, language and script root (per
-    app, at most MEMO_LIMIT kept). For a part of a page that depends on nothing but what `key`
-    names: the caller puts everything the part shows in `key` (the request arguments it echoes,
-    the rows it lists, read afresh for this request), so a kept part is never stale. Nothing
-    personal belongs in a fragment: it would be shown to whoever sends the same key."""
+    app, at most FRAGMENT_LIMIT kept). For a part of a page that depends on nothing but what
+    `key` holds: the caller puts everything the part shows in `key` (the request arguments it
+    echoes, the rows it shows as read for this request: see `content_key`), so a kept part
+    is never stale; it is rendered again as soon as anything in it changes. Nothing personal
+    belongs in a fragment (no CSRF token, nothing of the signed-in person's): it is shown to
+    whoever brings the same key."""
     app = current_app._get_current_object()
     kept = app.extensions.setdefault("template_fragments", {})
     full_key = (template_name, _locale_name(), request.script_root, key)
@@ -173,10 +177,31 @@ def render_fragment(template_name: str, key: tuple, **context) -> Markup:
     if html is None:
         # Our own template, autoescaped: its text is as safe as the page it goes into.
         html = Markup(render_template(template_name, **context))  # nosec B704 # see above
-        if len(kept) >= MEMO_LIMIT:
+        if len(kept) >= FRAGMENT_LIMIT:
             kept.clear()
         kept[full_key] = html
     return html
+
+
+_columns: dict[type, tuple[str, ...] | None] = {}  # a mapped class's column attributes
+
+
+def content_key(value):
+    """A hashable stand-in for everything `value` holds, for `render_fragment` keys: a mapped
+    object as its class and the value of each of its columns; lists, tuples and dicts element
+    by element; anything else as it is (it must be hashable: a date, a number, a frozen
+    dataclass, a row)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(content_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, content_key(v)) for k, v in value.items())
+    kind = type(value)
+    if kind not in _columns:
+        mapper = sa_inspect(kind, raiseerr=False)
+        mapped = mapper is not None and hasattr(mapper, "column_attrs")
+        _columns[kind] = tuple(a.key for a in mapper.column_attrs) if mapped else None
+    names = _columns[kind]
+    return value if names is None else (kind, *(getattr(value, name) for name in names))
 
 
 def init_app(app) -> None:

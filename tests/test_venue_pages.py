@@ -514,3 +514,24 @@ def test_the_search_form_shows_each_query_the_towns_as_they_are_and_the_language
     assert "新名镇" in client.get("/venues?q=七宝").get_data(as_text=True)
     html = english(client).get("/venues?q=七宝").get_data(as_text=True)
     assert "Name or address" in html and 'value="七宝"' in html
+
+
+def test_the_venue_page_shows_each_change_at_once(client, session, venue):
+    """What the venue page shows is rendered once per content (app.templating.render_fragment,
+    content_key): a change to anything on it is a new content, shown at once."""
+    from datetime import date
+
+    from venues.models import Closure
+
+    path = f"/venues/{venue.id}"
+    hall = venue.spaces[0]
+    assert "剩余 24 个名额" in client.get(path).get_data(as_text=True)  # tomorrow: 8 slots x 3
+    slot_at(session, hall, 1, 10).taken = 2
+    session.commit()
+    assert "剩余 22 个名额" in client.get(path).get_data(as_text=True)
+    hall.name_zh, venue.phone = "新展厅", "021-12345678"
+    session.add(Closure(venue=venue, starts_on=date(2026, 12, 3), ends_on=date(2026, 12, 3),
+                        reason="布展"))  # fmt: skip
+    session.commit()
+    html = client.get(path).get_data(as_text=True)
+    assert "新展厅" in html and "021-12345678" in html and "布展" in html

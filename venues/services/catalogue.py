@@ -223,7 +223,7 @@ def materialise(
     return count
 
 
-@dataclass
+@dataclass(frozen=True)
 class DaySummary:
     day: date
     closed: bool
