@@ -29,7 +29,21 @@ UPLOAD_METHODS = {"POST", "PUT", "PATCH"}
 def init_app(app) -> Limiter:
     limiter = Limiter(key_func=get_remote_address, app=app)
     app.extensions["portal_limiter"] = limiter
+    _check_only_when_limited(app, limiter)
     return limiter
+
+
+def _check_only_when_limited(app, limiter: Limiter) -> None:
+    """Flask-Limiter checks every request before its view for the limits that apply to all
+    routes (RATELIMIT_DEFAULT, RATELIMIT_APPLICATION, RATELIMIT_META). The portal's own limits
+    are on their routes (`limit_endpoints`, checked by their decorators), so with none of those
+    configured the check finds nothing, at a cost on every page and API call: it is installed
+    only when one is configured."""
+    manager = limiter.limit_manager
+    if manager.default_limits or manager.application_limits or limiter._meta_limits:
+        return
+    checks = app.before_request_funcs.get(None, [])
+    checks[:] = [check for check in checks if check != limiter._check_request_limit]
 
 
 def limiter_for(app=None) -> Limiter:

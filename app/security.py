@@ -10,7 +10,7 @@ is private without doing anything. Production also sends HSTS (`STRICT_TRANSPORT
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
@@ -21,6 +21,14 @@ CSP = (
 
 
 PRIVATE = "private, no-store"
+# Sent on every answer unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "geolocation=(), microphone=()"),
+)
 
 
 def allow_public_cache(app, *endpoints: str) -> None:
@@ -60,19 +68,16 @@ def init_app(app) -> None:
     @app.after_request
     def set_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+        for name, value in SECURITY_HEADERS:
+            if name not in headers:
+                headers[name] = value
         if response.mimetype == "text/html":
             # Pages can hold personal data: never keep them in shared caches.
             headers.setdefault("Cache-Control", "no-store")
-        elif request.endpoint not in current_app.extensions.get("public_cache_endpoints", ()):
+        elif request.endpoint not in app.extensions.get("public_cache_endpoints", ()):
             headers["Cache-Control"] = PRIVATE
             headers.pop("Expires", None)
-        if current_app.config.get("STRICT_TRANSPORT_SECURITY"):
-            headers.setdefault(
-                "Strict-Transport-Security", current_app.config["STRICT_TRANSPORT_SECURITY"]
-            )
+        hsts = app.config.get("STRICT_TRANSPORT_SECURITY")
+        if hsts and "Strict-Transport-Security" not in headers:
+            headers["Strict-Transport-Security"] = hsts
         return response
