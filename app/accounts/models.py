@@ -16,9 +16,10 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     bindparam,
+    func,
     select,
 )
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, scoped_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import UTCDateTime, str_enum, utcnow
@@ -214,15 +215,33 @@ class RoleAssignment(db.Model):
 
 def signed_in_user(session, user_id: int) -> User | None:
     """The account behind a signed-in session (Flask-Login's user loader): the user with their
-    roles, in one statement. Every signed-in page needs both (the header, the role checks);
-    `session.get` and the roles' selectin load were two round trips. None for an unknown id."""
-    return session.scalars(_signed_in_statement(), {"user_id": user_id}).unique().one_or_none()
+    roles and the number of inbox messages they have not read, in one statement. Every
+    signed-in page needs all three (role checks, the header's inbox badge); they were three
+    round trips. The count is kept on the user with the transaction that read it
+    (`unread_kept`): it holds for this request only while that transaction is the session's
+    (see app.templating.unread_messages). None for an unknown id."""
+    found = session.execute(_signed_in_statement(), {"user_id": user_id}).unique().one_or_none()
+    if found is None:
+        return None
+    user, unread = found
+    real = session() if isinstance(session, scoped_session) else session
+    user.unread_kept = (unread, real.get_transaction())
+    return user
 
 
 @functools.cache
 def _signed_in_statement():
     # Built once, on first use (when every mapper the account relates to is known).
-    return select(User).options(joinedload(User.roles)).where(User.id == bindparam("user_id"))
+    from app.notifications.models import Notification
+
+    unread = (
+        select(func.count(Notification.id))
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))  # as unread_count
+        .scalar_subquery()
+    )
+    return (
+        select(User, unread).options(joinedload(User.roles)).where(User.id == bindparam("user_id"))
+    )
 
 
 class ApiToken(db.Model):
@@ -319,3 +338,9 @@ class HelperConsent(db.Model):
     @property
     def services(self) -> list[HelpService]:
         return [s for s in HelpService if getattr(self, s.value)]
+
+
+# User.home_claim names HomeClaim: whatever imports this module may configure the mappers (a
+# statement built at import time with joinedload does), and they need every class a
+# relationship names. app.places.models imports nothing of this module.
+from app.places import models as _places_models  # noqa: E402,F401
