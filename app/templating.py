@@ -16,6 +16,7 @@ so these are made cheap without changing what they return:
 from __future__ import annotations
 
 from datetime import date
+from operator import attrgetter
 
 from flask import current_app, g, render_template, request
 from flask import url_for as flask_url_for
@@ -183,7 +184,7 @@ def render_fragment(template_name: str, key, **context) -> Markup:
     return html
 
 
-_columns: dict[type, tuple[str, ...] | None] = {}  # a mapped class's column attributes
+_columns: dict[type, object] = {}  # a class -> a getter of its columns' values, or None
 
 
 def content_key(value):
@@ -199,9 +200,22 @@ def content_key(value):
     if kind not in _columns:
         mapper = sa_inspect(kind, raiseerr=False)
         mapped = mapper is not None and hasattr(mapper, "column_attrs")
-        _columns[kind] = tuple(a.key for a in mapper.column_attrs) if mapped else None
-    names = _columns[kind]
-    return value if names is None else (kind, *(getattr(value, name) for name in names))
+        names = [a.key for a in mapper.column_attrs] if mapped else []
+        # (attrgetter of two or more names gives a tuple; a class has an id and more)
+        _columns[kind] = attrgetter(*names) if len(names) > 1 else None
+    getter = _columns[kind]
+    return value if getter is None else (kind, getter(value))
+
+
+def unread_messages(user) -> int:
+    """How many inbox messages `user` has not read, for the header's badge: the count the user
+    loader read with the account (`app.accounts.models.signed_in_user`) while the session is
+    still in the transaction that read it, else counted now (a request that committed since,
+    marking messages read or writing one, shows its own change)."""
+    kept = getattr(user, "unread_kept", None)
+    if kept is not None and kept[1] is not None and kept[1] is db.session().get_transaction():
+        return kept[0]
+    return unread_count(db.session, user.id)
 
 
 def init_app(app) -> None:
@@ -233,7 +247,7 @@ def init_app(app) -> None:
         english = is_english()
         database_up = not g.get("database_down")
         signed_in = database_up and current_user and current_user.is_authenticated
-        unread = unread_count(db.session, current_user.id) if signed_in else 0
+        unread = unread_messages(current_user) if signed_in else 0
         return {
             "district_name": config["PORTAL_DISTRICT_NAME_EN"]
             if english
