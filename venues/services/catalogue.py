@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -121,15 +122,18 @@ def spaces_by_resource(session, resource_ids) -> dict[int, Space]:
     }
 
 
-# Statements the pages run on every request, built once (building and keying a statement
-# costs as much as PostgreSQL takes to answer it).
-_VENUE = select(Venue).options(joinedload(Venue.spaces)).where(Venue.id == bindparam("venue_id"))
+# Statements the pages run on every request are built once (building and keying a statement
+# costs as much as PostgreSQL takes to answer it), on first use: a loader option configures
+# the mappers, which needs every model imported.
+@functools.cache
+def _venue_statement():
+    return select(Venue).options(joinedload(Venue.spaces)).where(Venue.id == bindparam("venue_id"))
 
 
 def get_venue(session, venue_id: int, *, include_inactive: bool = False) -> Venue | None:
     """The venue with its spaces (one statement), or None when there is none, or it is not
     active and `include_inactive` is not set."""
-    venue = session.scalars(_VENUE, {"venue_id": venue_id}).unique().one_or_none()
+    venue = session.scalars(_venue_statement(), {"venue_id": venue_id}).unique().one_or_none()
     if venue is None or (not venue.active and not include_inactive):
         return None
     return venue
@@ -270,19 +274,23 @@ _CLOSURES = (
 _PHOTOS = (
     select(VenuePhoto).where(VenuePhoto.venue_id == bindparam("venue_id")).order_by(VenuePhoto.id)
 )
+
+
 # The venue with its spaces and hours (a handful of joined rows), and whether it has photos or
 # closures not over, so that the page asks for those only when there are some (most have none).
-_VENUE_PAGE = (
-    select(
-        Venue,
-        exists().where(VenuePhoto.venue_id == Venue.id).label("has_photos"),
-        exists()
-        .where(Closure.venue_id == Venue.id, Closure.ends_on >= bindparam("first_day"))
-        .label("has_closures"),
+@functools.cache
+def _venue_page_statement():
+    return (
+        select(
+            Venue,
+            exists().where(VenuePhoto.venue_id == Venue.id).label("has_photos"),
+            exists()
+            .where(Closure.venue_id == Venue.id, Closure.ends_on >= bindparam("first_day"))
+            .label("has_closures"),
+        )
+        .options(joinedload(Venue.spaces), joinedload(Venue.hours))
+        .where(Venue.id == bindparam("venue_id"))
     )
-    .options(joinedload(Venue.spaces), joinedload(Venue.hours))
-    .where(Venue.id == bindparam("venue_id"))
-)
 
 
 def _fortnight_statement():
@@ -327,7 +335,7 @@ def venue_page(session, venue_id: int, first_day: date | None = None) -> VenuePa
     one for its photos when it has any."""
     first_day = first_day or clock.today()
     found = (
-        session.execute(_VENUE_PAGE, {"venue_id": venue_id, "first_day": first_day})
+        session.execute(_venue_page_statement(), {"venue_id": venue_id, "first_day": first_day})
         .unique()
         .one_or_none()
     )
