@@ -22,6 +22,7 @@ from flask import current_app, g, render_template, request
 from flask import url_for as flask_url_for
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
@@ -207,6 +208,38 @@ def content_key(value):
     return value if getter is None else (kind, getter(value))
 
 
+# Stands for the CSRF token in a kept frame part: it cannot occur in a page (a NUL character).
+CSRF_MARK = "\x00csrf-token\x00"
+
+
+@pass_context
+def frame_part(context, template_name: str) -> Markup:
+    """A part of every page's frame (templates/frame/: the header with its language and
+    display forms, account links and service navigation; the help block and footer),
+    rendered once per language, script root and what it shows besides (see
+    `render_fragment`): display mode, signed in or not, the inbox count, this page's path
+    (the forms come back to it), the district's name and hotline. The CSRF token of its forms
+    is this visitor's, put in for each request."""
+    user = context.get("current_user")
+    signed_in = bool(user is not None and user.is_authenticated)
+    path = current_path()
+    shown = {
+        name: context.get(name)
+        for name in ("district_name", "hotline", "english", "elderly", "unread_count")
+    }
+    html = render_fragment(
+        template_name,
+        (signed_in, path, *shown.values()),
+        **shown,
+        current_user=user,
+        current_path=lambda: path,
+        csrf_token=lambda: CSRF_MARK,
+    )
+    if CSRF_MARK in html:
+        html = Markup(html.replace(CSRF_MARK, generate_csrf()))  # nosec B704 # a token: [\w.-]
+    return html
+
+
 def unread_messages(user) -> int:
     """How many inbox messages `user` has not read, for the header's badge: the count the user
     loader read with the account (`app.accounts.models.signed_in_user`) while the session is
@@ -233,6 +266,7 @@ def init_app(app) -> None:
         _=_gettext,
         ngettext=_ngettext,
         url_for=memoised_url_for(app),
+        frame_part=frame_part,
     )
     app.jinja_env.filters.update(
         fen=format_fen,

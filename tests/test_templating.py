@@ -93,3 +93,26 @@ def test_the_inbox_badge_counts_with_the_account_until_the_request_commits(
             notify(db.session, user_id, kind="test", subject="again")
         assert unread_messages(user) == 3  # the request wrote one: counted again
         db.session.remove()
+
+
+def test_the_frame_follows_who_looks_where_with_their_own_token(app, session, make_user):
+    """The header and footer are kept once rendered (app.templating.frame_part): each page
+    still shows its own path, the visitor's mode, sign-in state, inbox count and CSRF token."""
+    from tests.conftest import CSRF_RE, login
+
+    first, second = app.test_client(), app.test_client()
+    one, two = (c.get("/help").get_data(as_text=True) for c in (first, second))
+    assert CSRF_RE.findall(one) and set(CSRF_RE.findall(one)).isdisjoint(CSRF_RE.findall(two))
+    assert 'name="next" value="/help"' in one and 'class="service-nav"' in one
+    html = first.get("/accessibility").get_data(as_text=True)
+    assert 'name="next" value="/accessibility"' in html and 'value="/help"' not in html
+    second.set_cookie("display_mode", "elderly")
+    html = second.get("/help").get_data(as_text=True)
+    assert "退出长辈模式" in html and 'class="service-nav"' not in html
+    user = make_user()
+    login(first, user.phone)
+    assert "退出登录" in first.get("/help").get_data(as_text=True)
+    with unit_of_work(session):
+        notify(session, user.id, kind="test", subject="hello")
+    html = first.get("/help").get_data(as_text=True)
+    assert '<span class="badge">1<span class="visually-hidden">' in html
