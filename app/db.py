@@ -98,7 +98,10 @@ class UnitOfWork:
     """What a unit of work carries besides its transaction: effects to run once it committed
     (or once it rolled back), in the order they were added."""
 
-    def __init__(self) -> None:
+    def __init__(self, connection=None) -> None:
+        # The connection the unit's transaction runs on: statements sent straight on it skip
+        # the session's lookup of its connection, one per statement.
+        self.connection = connection
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
 
@@ -137,7 +140,7 @@ def unit_of_work(session, *, keep_loaded: bool = False) -> Iterator[UnitOfWork]:
         yield outer
         return
     write_transaction(session)
-    unit = real.info["unit_of_work"] = UnitOfWork()
+    unit = real.info["unit_of_work"] = UnitOfWork(real.connection())
     try:
         yield unit
         if keep_loaded:
@@ -157,6 +160,14 @@ def unit_of_work(session, *, keep_loaded: bool = False) -> Iterator[UnitOfWork]:
 
 def in_unit_of_work(session) -> bool:
     return "unit_of_work" in _real(session).info
+
+
+def connection_of(session):
+    """The connection `session`'s transaction runs on, for plain statements: the open unit of
+    work's (kept when the unit began: no lookup per statement), else the session's own."""
+    real = _real(session)
+    unit = real.info.get("unit_of_work")
+    return unit.connection if unit is not None else real.connection()
 
 
 def atomic(service: Callable) -> Callable:

@@ -68,16 +68,18 @@ def init_app(app) -> None:
     @app.after_request
     def set_headers(response):
         headers = response.headers
-        for name, value in SECURITY_HEADERS:
-            if name not in headers:
-                headers[name] = value
+        present = {key.lower() for key in headers.keys()}  # one pass over the headers
+        added = [(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present]
         if response.mimetype == "text/html":
             # Pages can hold personal data: never keep them in shared caches.
-            headers.setdefault("Cache-Control", "no-store")
+            if "cache-control" not in present:
+                added.append(("Cache-Control", "no-store"))
         elif request.endpoint not in app.extensions.get("public_cache_endpoints", ()):
             headers["Cache-Control"] = PRIVATE
-            headers.pop("Expires", None)
+            if "expires" in present:
+                del headers["Expires"]
         hsts = app.config.get("STRICT_TRANSPORT_SECURITY")
-        if hsts and "Strict-Transport-Security" not in headers:
-            headers["Strict-Transport-Security"] = hsts
+        if hsts and "strict-transport-security" not in present:
+            added.append(("Strict-Transport-Security", hsts))
+        headers.extend(added)
         return response

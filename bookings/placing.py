@@ -21,6 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
+from app.db import connection_of
 from app.errors import Conflict, DomainError
 from app.notifications.models import Notification
 from app.notifications.services import insert_notification
@@ -92,7 +93,7 @@ def lock_holder(session, holder_id: int) -> None:
     """Lock the holder's row until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's
     write transaction is serial already), so that one person's concurrent requests are decided
     one after the other: per-person rules read after it see every earlier booking."""
-    session.connection().execute(_LOCK_HOLDER, {"holder": holder_id})
+    connection_of(session).execute(_LOCK_HOLDER, {"holder": holder_id})
 
 
 def door_code_candidate() -> str:
@@ -151,7 +152,7 @@ def insert_booking(session, request, *, reference: str, door_code: str, now: dat
     )
     values = placed.columns()
     del values["id"]
-    new_id = session.connection().execute(_INSERT, values).scalar_one()
+    new_id = connection_of(session).execute(_INSERT, values).scalar_one()
     return Placed(**{**placed.columns(), "id": new_id})
 
 
@@ -159,7 +160,7 @@ def take_units(session, bucket_ids, quantity: int) -> None:
     """Guarded increment of each bucket (`taken + quantity <= capacity`), in the order given
     (time order: two transactions never wait on each other's buckets in a cycle); SoldOut if
     any lacks room, and the caller's unit rolls back whatever it took."""
-    connection = session.connection()
+    connection = connection_of(session)
     for bucket_id in bucket_ids:
         taken = connection.execute(_TAKE, {"bucket": bucket_id, "quantity": quantity})
         if taken.rowcount != 1:
@@ -227,7 +228,7 @@ def place_in_bucket(
     runs alone (BEGIN IMMEDIATE). Why twice: on PostgreSQL each statement is a round trip and
     most of a booking's CPU; SQLite has no writes inside WITH. tests/test_engine.py,
     test_venue_booking.py and the race tests run both."""
-    connection = session.connection()
+    connection = connection_of(session)
     if connection.dialect.name != "postgresql":
         placed = insert_booking(session, request, reference=reference, door_code=door_code, now=now)
         insert_notification(session, request.holder_id, **message)
@@ -268,7 +269,7 @@ _PLACED_BY_ID = select(*PLACED_COLUMNS).where(BOOKING.c.id == bindparam("booking
 
 def placed_by_id(session, booking_id: int) -> Placed:
     """The booking `booking_id` as a Placed found again (`replayed`), in one statement."""
-    row = session.connection().execute(_PLACED_BY_ID, {"booking": booking_id}).one()
+    row = connection_of(session).execute(_PLACED_BY_ID, {"booking": booking_id}).one()
     return Placed(*row, replayed=True)
 
 

@@ -22,7 +22,7 @@ from app.accounts.models import (
     RoleAssignment,
     User,
 )
-from app.db import in_unit_of_work, unit_of_work, utcnow
+from app.db import connection_of, in_unit_of_work, unit_of_work, utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
 
@@ -351,7 +351,7 @@ def find_token_owner(session, statement, token: str, parameters=None, now: datet
     by a constraint (an idempotency key)."""
     if not in_unit_of_work(session):
         raise RuntimeError("find_token_owner runs inside its caller's unit of work")
-    connection = session.connection()
+    connection = connection_of(session)
     row = connection.execute(
         statement, {**(parameters or {}), "digest": ApiToken.digest_of(token)}
     ).first()

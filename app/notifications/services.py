@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select, update
 
-from app.db import unit_of_work, utcnow
+from app.db import connection_of, unit_of_work, utcnow
 from app.notifications.models import Notification
 
 
@@ -49,7 +49,7 @@ def insert_notification(
     """`notify` as one INSERT on the caller's connection, without an ORM object to flush: for
     write paths made of plain statements (a booking through the API). The same guarantee: the
     message is delivered if and only if the caller's unit of work commits."""
-    session.connection().execute(
+    connection_of(session).execute(
         _INSERT,
         {
             "user_id": user_id,

@@ -38,7 +38,7 @@ from app.accounts.services import (
 )
 from app.audit.services import record
 from app.codes import new_reference
-from app.db import unit_of_work, utcnow
+from app.db import connection_of, unit_of_work, utcnow
 from app.errors import DomainError, NotFound
 from app.i18n import N_, short_datetime
 from app.notifications.services import insert_notification
@@ -220,7 +220,7 @@ def place(
     (TOKEN_AND_FACTS). `consent(session)` refuses a helper acting without the holder's
     consent, once what was asked for is checked. A repeated idempotency key answers with the
     first booking (`replayed`) or IdempotencyKeyReused."""
-    connection = session.connection()
+    connection = connection_of(session)
     now = utcnow()
     if facts is None:
         facts = connection.execute(
