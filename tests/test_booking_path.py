@@ -255,3 +255,14 @@ def test_limits_for_every_route_are_checked_when_configured(database_url):
         assert statuses[:2] != [429, 429] and statuses[2] == 429
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_over_long_idempotency_key_is_cut_and_still_one_booking(client, session, venue_slot):
+    """The key is looked up as it is stored (cut to its column), or the second request would
+    miss the first booking and fail on the unique key."""
+    slot_id, headers = venue_slot
+    headers = {**headers, "Idempotency-Key": "k" * 500}
+    first = client.post("/api/v1/bookings", json={"slot_id": slot_id}, headers=headers)
+    again = client.post("/api/v1/bookings", json={"slot_id": slot_id}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json["id"] == again.json["id"]

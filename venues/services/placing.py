@@ -37,7 +37,7 @@ from app.accounts.services import (
     token_owner_statement,
 )
 from app.audit.services import record
-from app.codes import new_reference
+from app.codes import idempotency_key, new_reference
 from app.db import connection_of, unit_of_work, utcnow
 from app.errors import DomainError, NotFound
 from app.i18n import N_, short_datetime
@@ -70,6 +70,11 @@ class Ask:
     steps: int = 1
     idempotency_key: str | None = None
     mode: BookingMode | None = None
+
+    def __post_init__(self):
+        # As stored (app.codes.idempotency_key: trimmed, cut to the column): the replay is
+        # looked up with the key the booking would be saved with.
+        object.__setattr__(self, "idempotency_key", idempotency_key(self.idempotency_key))
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ def book_with_token(
                     session,
                     TOKEN_AND_FACTS,
                     token,
-                    {"target": slot_id, "key": idempotency_key, "now": utcnow()},
+                    {"target": slot_id, "key": ask.idempotency_key, "now": utcnow()},
                 )
                 if facts is None:
                     raise InvalidToken()
@@ -183,7 +188,7 @@ def book_with_token(
             # The same person's request with the same key committed while this one waited for
             # the lock, after the statement that looked for it had started: once more, and the
             # first booking is found and answered.
-            if attempt == 2 or idempotency_key is None:
+            if attempt == 2 or ask.idempotency_key is None:
                 raise
     raise AssertionError("unreachable")
 
