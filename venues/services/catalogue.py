@@ -241,16 +241,23 @@ def booking_opens_at(venue: Venue, day: date) -> datetime:
     return clock.at(day - timedelta(days=venue.opens_days_ahead), venue.opens_at_minutes)
 
 
+_BUCKETS_BETWEEN = (
+    select(CapacityBucket)
+    .where(
+        CapacityBucket.resource_id == bindparam("resource_id"),
+        CapacityBucket.starts_at >= bindparam("start"),
+        CapacityBucket.starts_at < bindparam("end"),
+    )
+    .order_by(CapacityBucket.starts_at)
+)
+
+
 def buckets_between(session, space: Space, start: datetime, end: datetime) -> list[CapacityBucket]:
+    """The space's slots starting in [start, end), in time order (one prebuilt statement: the
+    day page and the availability API read them on every request)."""
     return list(
         session.scalars(
-            select(CapacityBucket)
-            .where(
-                CapacityBucket.resource_id == space.resource_id,
-                CapacityBucket.starts_at >= start,
-                CapacityBucket.starts_at < end,
-            )
-            .order_by(CapacityBucket.starts_at)
+            _BUCKETS_BETWEEN, {"resource_id": space.resource_id, "start": start, "end": end}
         )
     )
 
