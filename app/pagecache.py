@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, g, request, session
-from flask_babel import get_locale
+from flask_babel import get_babel, get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -132,6 +132,13 @@ def anonymous_visit() -> bool:
     )
 
 
+def _language() -> str:
+    """The language the app's locale selector gives for this request: what Flask-Babel's
+    get_locale would parse into a Locale, which a kept page does not need."""
+    selector = get_babel().locale_selector
+    return selector() if selector is not None else str(get_locale())
+
+
 def _key() -> tuple:
     from accessibility import current_display_mode
 
@@ -139,7 +146,7 @@ def _key() -> tuple:
         request.script_root,
         request.path,
         request.query_string,
-        str(get_locale()),
+        _language(),
         current_display_mode().value,
     )
 
