@@ -37,7 +37,7 @@ from app.registry import page_banners, registry
 from app.urls import current_path
 
 MEMO_LIMIT = 4096  # entries per memo; emptied when full (the working set is far smaller)
-FRAGMENT_LIMIT = 512  # rendered fragments kept per app (a few KB each)
+FRAGMENT_LIMIT = 256  # rendered fragments kept per app (3 to 25 KB each)
 
 
 def remember_translations(domain) -> None:
