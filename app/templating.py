@@ -1,7 +1,7 @@
 """What every template can use: site settings, the inbox count, formatting filters.
 
 Rendering is on the path of every page, and a page calls the same few helpers dozens of times,
-so these are made cheap without changing what they return:
+so these are made cheap without changing what they return (tests/test_templating.py):
 - every translated string (`_()` in templates, `gettext`, lazy strings) finds this request's
   catalogue once, not once per string (`remember_translations`), and `_()` skips Jinja's
   extra indirection;
@@ -9,8 +9,11 @@ so these are made cheap without changing what they return:
   is a pure function of them; a 14-day table formats 28 dates per space);
 - `url_for` builds the URL of a route without variable parts (and of a static file) once per
   app and script root;
-- `render_fragment` renders a part of a page that is a pure function of a key the view gives
-  (a search form from its query and the towns it offers) once per key and language.
+- `render_fragment` keeps a rendered part of a page for as long as what it shows is the same
+  (its key holds all of it, read for this request: `content_key`), so it is never stale;
+  `frame_part` keeps every page's header and footer that way, the visitor's CSRF token put in
+  per request;
+- the inbox badge uses the count read with the signed-in account (`unread_messages`).
 """
 
 from __future__ import annotations
