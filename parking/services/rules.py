@@ -44,18 +44,10 @@ def arrival(park: CarPark, arrive_at: datetime, settings: ParkingSettings) -> da
     if not park.open or park.reservable_spaces <= 0:
         raise DomainError(_l("This car park does not take reservations."), code="not_reservable")
     ahead = settings.reserve_days_ahead
-    too_late = DomainError(
-        _l("That time has passed. Choose a later arrival time."),
-        field="arrive_at",
-        code="too_late",
-    )
-    too_early = DomainError(
-        _l("You can reserve up to %(n)d days ahead."), field="arrive_at", code="too_early", n=ahead
-    )
     if not clock.plausible(arrive_at.date()):
         # The calendar's edges (the year 9999) overflow on the way to local time or the end of
         # the grace period: answered like any time too far ahead, or past.
-        raise too_late if arrive_at.date() < clock.FIRST_DAY else too_early
+        raise _too_late() if arrive_at.date() < clock.FIRST_DAY else _too_early(ahead)
     arrive_at = clock.local(arrive_at).replace(second=0, microsecond=0)
     if arrive_at.minute % BUCKET_MINUTES:
         raise DomainError(
@@ -64,10 +56,22 @@ def arrival(park: CarPark, arrive_at: datetime, settings: ParkingSettings) -> da
             code="not_quarter_hour",
         )
     if arrive_at < clock.now():
-        raise too_late
+        raise _too_late()
     if arrive_at.date() > clock.today() + timedelta(days=ahead):
-        raise too_early
+        raise _too_early(ahead)
     return arrive_at
+
+
+def _too_late() -> DomainError:
+    return DomainError(
+        _l("That time has passed. Choose a later arrival time."), field="arrive_at", code="too_late"
+    )
+
+
+def _too_early(ahead: int) -> DomainError:
+    return DomainError(
+        _l("You can reserve up to %(n)d days ahead."), field="arrive_at", code="too_early", n=ahead
+    )
 
 
 def _decision_statement():
