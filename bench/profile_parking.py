@@ -144,7 +144,9 @@ class Meter:
         self.postmaster = postmaster
         self.batches = batches
 
-    def each(self, send, n: int) -> dict:
+    def each(self, send, n: int, traffic: Traffic | None = None) -> dict:
+        """Figures for n calls send(i); with `traffic`, what it counted during them (not during
+        the pass that counts Python calls), as figures["traffic"]."""
         db, wall = cpu.tree_ms(self.postmaster), time.perf_counter()
         sizes = [n // self.batches + (b < n % self.batches) for b in range(self.batches)]
         lowest, i = None, 0
@@ -160,6 +162,8 @@ class Meter:
             "db": (cpu.tree_ms(self.postmaster) - db) / n,
             "wall": (time.perf_counter() - wall) / n * 1000,
         }
+        if traffic is not None:
+            figures["traffic"] = (Counter(traffic.statements), Counter(traffic.events))
         # Python function calls per call of `send`: the same on a busy machine as on a quiet
         # one, so before and after compare even when CPU milliseconds are noisy.
         profiler = cProfile.Profile()
@@ -287,8 +291,8 @@ def main(argv=None) -> int:
         if args.reservations:
             meter.each(reserve_api, args.warmup)
             traffic.reset()
-            api = meter.each(reserve_api, args.reservations)
-            api_traffic = (Counter(traffic.statements), Counter(traffic.events))
+            api = meter.each(reserve_api, args.reservations, traffic)
+            api_traffic = api["traffic"]
             if profiler is not None:
                 profiler.enable()
                 meter.each(reserve_api, args.reservations)
@@ -377,8 +381,8 @@ def profile_page(app, traffic: Traffic, meter: Meter, park: int, arrivals: list,
     meter.each(send, 10)
     load_forms(args.page)
     traffic.reset()
-    figures = meter.each(send, args.page)
-    measured = (Counter(traffic.statements), Counter(traffic.events))
+    figures = meter.each(send, args.page, traffic)
+    measured = figures["traffic"]
     if profiler is not None:
         load_forms(args.page)
         profiler.enable()

@@ -24,7 +24,6 @@ import argparse
 import cProfile
 import os
 import time
-from collections import Counter
 
 from bench.profile_parking import (
     BASE,
@@ -148,8 +147,8 @@ def main(argv=None) -> int:
                 continue
             meter.each(get, min(args.warmup, n))
             traffic.reset()
-            figures = meter.each(get, n)
-            results[key] = (figures, Counter(traffic.statements), Counter(traffic.events), n)
+            figures = meter.each(get, n, traffic)
+            results[key] = (figures, *figures["traffic"], n)
             if args.explain:
                 explain(app, recorder, get, key)
         if args.profile:
