@@ -5,6 +5,11 @@ days one can reserve ahead. A reservation for an arrival time holds one unit of 
 arrival until arrival + grace; the engine's guarded updates mean the pool is never oversold. Not
 used by the end of grace, it becomes a no-show (its units are released) and repeated no-shows
 suspend reserving, as at venues.
+
+A reservation is one unit of work of a handful of statements: (through the API, the token's
+owner found and locked,) the holder locked, one SELECT for every rule (`rules.check`), the
+booking, reservation and inbox rows, the guarded updates; its answer is built from the values
+written, with no reload after the commit.
 """
 
 from __future__ import annotations
