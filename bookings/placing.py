@@ -131,10 +131,9 @@ def replayed(found, request):
     return found
 
 
-def insert_booking(session, request, *, reference: str, door_code: str, now: datetime) -> Placed:
-    """Insert the booking `request` (a bookings.services.Reservation) asks for, in the caller's
-    transaction: one INSERT ... RETURNING id. Takes no units (`take_units` does)."""
-    placed = Placed(
+def _unsaved(request, reference: str, door_code: str, now: datetime) -> Placed:
+    """The booking `request` asks for, before the database gives it its id (0 until then)."""
+    return Placed(
         id=0,
         resource_id=request.resource_id,
         holder_id=request.holder_id,
@@ -150,6 +149,12 @@ def insert_booking(session, request, *, reference: str, door_code: str, now: dat
         updated_at=now,
         offer_expires_at=request.offer_expires_at,
     )
+
+
+def insert_booking(session, request, *, reference: str, door_code: str, now: datetime) -> Placed:
+    """Insert the booking `request` (a bookings.services.Reservation) asks for, in the caller's
+    transaction: one INSERT ... RETURNING id. Takes no units (`take_units` does)."""
+    placed = _unsaved(request, reference, door_code, now)
     values = placed.columns()
     del values["id"]
     new_id = connection_of(session).execute(_INSERT, values).scalar_one()
@@ -234,22 +239,7 @@ def place_in_bucket(
         insert_notification(session, request.holder_id, **message)
         take_units(session, [bucket_id], request.quantity)
         return placed
-    placed = Placed(
-        id=0,
-        resource_id=request.resource_id,
-        holder_id=request.holder_id,
-        booked_by_id=request.booked_by_id,
-        starts_at=request.starts_at,
-        ends_at=request.ends_at,
-        quantity=request.quantity,
-        status=request.status,
-        idempotency_key=request.idempotency_key,
-        reference=reference,
-        door_code=door_code,
-        created_at=now,
-        updated_at=now,
-        offer_expires_at=request.offer_expires_at,
-    )
+    placed = _unsaved(request, reference, door_code, now)
     parameters = {f"b_{name}": value for name, value in placed.columns().items() if name != "id"}
     parameters.update(
         {f"n_{name}": value for name, value in message.items()},
