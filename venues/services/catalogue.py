@@ -38,39 +38,56 @@ def search(session, filters: Filters) -> list[Venue]:
     """Active venues matching every filter given, each with its town (one statement). With a
     day (and optionally a time of day and a number of places), only venues with a slot on that
     day that still has that many places."""
-    return list(session.scalars(_search(filters)))
+    statement, params = _search(filters, with_free_places=False)
+    return list(session.scalars(statement, params))
 
 
 def search_with_free_places(session, filters: Filters) -> list[tuple[Venue, int]]:
     """`search`'s venues, in the same order, each with the places free today and tomorrow
     (slots still to come in its active spaces), for the search results page: one statement."""
-    end = clock.day_bounds(clock.today() + timedelta(days=1))[1]
-    free = (
-        select(func.coalesce(func.sum(CapacityBucket.capacity - CapacityBucket.taken), 0))
-        .join(Space, Space.resource_id == CapacityBucket.resource_id)
-        .where(
-            Space.venue_id == Venue.id,
-            Space.active.is_(True),
-            CapacityBucket.starts_at >= clock.now(),
-            CapacityBucket.starts_at < end,
-        )
-        .scalar_subquery()
+    statement, params = _search(filters, with_free_places=True)
+    params.update(
+        now=clock.now(), end_of_tomorrow=clock.day_bounds(clock.today() + timedelta(days=1))[1]
     )
-    return [
-        (venue, int(places))
-        for venue, places in session.execute(_search(filters).add_columns(free))
-    ]
+    return [(venue, int(places)) for venue, places in session.execute(statement, params)]
 
 
-def _search(filters: Filters):
+def _search(filters: Filters, *, with_free_places: bool) -> tuple:
+    """The search statement for the filters given (built once per combination of filters
+    used: the values are bound) and its parameters."""
+    facilities = tuple(sorted(set(filters.facilities)))
+    availability = bool(filters.day or filters.min_free or filters.time_of_day)
+    params = {}
+    if filters.q:
+        params["like"] = f"%{filters.q.strip()}%"
+    if filters.type:
+        params["type"] = filters.type
+    if filters.town_id:
+        params["town_id"] = filters.town_id
+    if availability:
+        day = filters.day or clock.today()
+        start, end = clock.day_bounds(day)
+        if filters.time_of_day in TIMES_OF_DAY:
+            lo, hi = TIMES_OF_DAY[filters.time_of_day]
+            start, end = clock.at(day, lo), clock.at(day, hi)
+        params.update(start=max(start, clock.now()), end=end, places=max(filters.min_free, 1))
+    statement = _search_statement(
+        "like" in params, "type" in params, "town_id" in params, facilities, availability,
+        with_free_places,
+    )  # fmt: skip
+    return statement, params
+
+
+@functools.cache
+def _search_statement(q, type_, town, facilities, availability, with_free_places):
     query = (
         select(Venue)
         .options(joinedload(Venue.town))
         .where(Venue.active.is_(True))
         .order_by(Venue.town_id, Venue.name_zh)
     )
-    if filters.q:
-        like = f"%{filters.q.strip()}%"
+    if q:
+        like = bindparam("like")
         query = query.where(
             or_(
                 Venue.name_zh.ilike(like),
@@ -79,19 +96,13 @@ def _search(filters: Filters):
                 Venue.address_en.ilike(like),
             )
         )
-    if filters.type:
-        query = query.where(Venue.type == filters.type)
-    if filters.town_id:
-        query = query.where(Venue.town_id == filters.town_id)
-    for facility in filters.facilities:
+    if type_:
+        query = query.where(Venue.type == bindparam("type"))
+    if town:
+        query = query.where(Venue.town_id == bindparam("town_id"))
+    for facility in facilities:
         query = query.where(getattr(Venue, facility).is_(True))
-    if filters.day or filters.min_free or filters.time_of_day:
-        day = filters.day or clock.today()
-        start, end = clock.day_bounds(day)
-        if filters.time_of_day in TIMES_OF_DAY:
-            lo, hi = TIMES_OF_DAY[filters.time_of_day]
-            start, end = clock.at(day, lo), clock.at(day, hi)
-        start = max(start, clock.now())
+    if availability:
         query = query.where(
             exists(
                 select(CapacityBucket.id)
@@ -99,12 +110,25 @@ def _search(filters: Filters):
                 .where(
                     Space.venue_id == Venue.id,
                     Space.active.is_(True),
-                    CapacityBucket.starts_at >= start,
-                    CapacityBucket.starts_at < end,
-                    CapacityBucket.capacity - CapacityBucket.taken >= max(filters.min_free, 1),
+                    CapacityBucket.starts_at >= bindparam("start"),
+                    CapacityBucket.starts_at < bindparam("end"),
+                    CapacityBucket.capacity - CapacityBucket.taken >= bindparam("places"),
                 )
             )
         )
+    if with_free_places:
+        free = (
+            select(func.coalesce(func.sum(CapacityBucket.capacity - CapacityBucket.taken), 0))
+            .join(Space, Space.resource_id == CapacityBucket.resource_id)
+            .where(
+                Space.venue_id == Venue.id,
+                Space.active.is_(True),
+                CapacityBucket.starts_at >= bindparam("now"),
+                CapacityBucket.starts_at < bindparam("end_of_tomorrow"),
+            )
+            .scalar_subquery()
+        )
+        query = query.add_columns(free)
     return query
 
 
