@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.accounts.models import HelpService, Role, User
-from app.accounts.services import consented_services
+from app.accounts.consents import consented_services
 from app.errors import Forbidden
 from app.extensions import db
 

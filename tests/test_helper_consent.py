@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts.models import HelperConsent, HelpService
-from app.accounts.services import can_act_for, consented_services, grant_consent, revoke_consent
+from app.accounts.consents import can_act_for, consented_services, grant_consent, revoke_consent
 from app.errors import DomainError, Forbidden, NotFound
 from repairs.models import Category
 from repairs.services import access, tickets

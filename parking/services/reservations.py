@@ -26,7 +26,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
 from app.accounts.models import HelpService
-from app.accounts.services import InvalidToken, can_act_for, lock_token_owner
+from app.accounts.consents import can_act_for
+from app.accounts.services import InvalidToken, lock_token_owner
 from app.audit.services import record
 from app.db import in_unit_of_work, unit_of_work
 from app.errors import Conflict, Forbidden, NotFound

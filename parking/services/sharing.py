@@ -29,7 +29,7 @@ from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.accounts.models import HelpService
-from app.accounts.services import can_act_for
+from app.accounts.consents import can_act_for
 from app.audit.services import record
 from app.clock import month_bounds, month_start, next_month
 from app.db import unit_of_work

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from app.accounts.models import HelpService, Role, User
-from app.accounts.services import can_act_for
+from app.accounts.consents import can_act_for
 from app.places.services import is_verified_member, is_verified_resident
 from repairs.models import Ticket, TicketFollower
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from app import clock
 from app.accounts.models import HelpService, User
-from app.accounts.services import can_act_for
+from app.accounts.consents import can_act_for
 from app.audit.services import record
 from app.codes import new_reference
 from app.config import Config

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app import clock
 from app.accounts.models import HelpService, User
-from app.accounts.services import can_act_for
+from app.accounts.consents import can_act_for
 from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
