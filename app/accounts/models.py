@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
@@ -11,6 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     String,
@@ -100,6 +101,9 @@ class User(UserMixin, db.Model):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the person closed the account (注销, app/accounts/mydata.py): the row stays, emptied
+    # of personal data, so anonymised records that refer to it (statistics, paid charges) hold.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # The home the person says is theirs (a claim until the estate's manager or register
     # confirms it: app/places/services.py). Pending or verified; never more than one.
@@ -311,14 +315,25 @@ HELP_SERVICE_SCOPES = {
 }
 
 
+class ConsentRelation(enum.StrEnum):
+    """Who the helper is to the resident: a community helper (a role), or a family member with
+    an account of their own."""
+
+    HELPER = "helper"
+    FAMILY = "family"
+
+
 class HelperConsent(db.Model):
-    """A resident's consent for a community helper to act for them (帮办代办) in the services
-    it names, and only those."""
+    """A resident's consent for a community helper or a family member to act for them (帮办代办)
+    in the services it names, and only those, from `starts_on` to `ends_on` (local days, both
+    included): outside them it grants nothing (app/accounts/consents.py). A consent the service
+    desk recorded from a signed slip names the clerk and keeps the scanned slip (a private file)."""
 
     __tablename__ = "helper_consent"
     __table_args__ = (
         UniqueConstraint("resident_id", "helper_id"),
         CheckConstraint("venues OR parking OR repairs", name="names_a_service"),
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -331,9 +346,21 @@ class HelperConsent(db.Model):
     venues: Mapped[bool] = mapped_column(Boolean, default=False)
     parking: Mapped[bool] = mapped_column(Boolean, default=False)
     repairs: Mapped[bool] = mapped_column(Boolean, default=False)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    relation: Mapped[ConsentRelation] = mapped_column(
+        str_enum(ConsentRelation, 16), default=ConsentRelation.HELPER
+    )
+    # The desk clerk who recorded a written consent, and its scanned slip (under
+    # UPLOAD_DIR/consent-slips; never public: app/desk/views.py serves it to three people).
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    slip_filename: Mapped[str | None] = mapped_column(String(64))
 
     resident = relationship("User", foreign_keys=[resident_id])
     helper = relationship("User", foreign_keys=[helper_id])
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
 
     @property
     def services(self) -> list[HelpService]:
