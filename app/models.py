@@ -4,6 +4,7 @@ Service packages import their own models from their `init_app`."""
 from app.accounts.models import ApiToken, HelperConsent, Role, RoleAssignment, User  # noqa: F401
 from app.audit.models import AuditEntry  # noqa: F401
 from app.desk.models import SigninCard  # noqa: F401
+from app.identity.models import ExternalIdentity, RealName, SignInRequest  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401
 from app.places.models import Estate, HomeClaim, Household, HouseholdContact, Town  # noqa: F401
 from app.scopes import register_scope
