@@ -67,6 +67,17 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
+    # Server-side sessions (app/accounts/sessions.py): a signed-in browser is signed out after
+    # this long without a request (idle), and this long after signing in whatever it does
+    # (absolute). Staff accounts (any role but resident) see other people's data, so theirs are
+    # shorter. Signing out, "sign out everywhere" and deactivation end sessions at once.
+    SESSION_IDLE_MINUTES = int(_env("SESSION_IDLE_MINUTES", "120"))
+    SESSION_ABSOLUTE_HOURS = int(_env("SESSION_ABSOLUTE_HOURS", "720"))  # 30 days
+    STAFF_SESSION_IDLE_MINUTES = int(_env("STAFF_SESSION_IDLE_MINUTES", "30"))
+    STAFF_SESSION_ABSOLUTE_HOURS = int(_env("STAFF_SESSION_ABSOLUTE_HOURS", "12"))
+    # API tokens (personal, gate, Open311 keys) expire this many days after they are made.
+    API_TOKEN_DAYS = int(_env("API_TOKEN_DAYS", "365"))
+
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     # Failed sign-ins allowed per account, and per client address, in the window.

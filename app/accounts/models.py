@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    and_,
     bindparam,
     func,
     select,
@@ -217,19 +218,30 @@ class RoleAssignment(db.Model):
     user: Mapped[User] = relationship(back_populates="roles")
 
 
-def signed_in_user(session, user_id: int) -> User | None:
+def signed_in_user(session, user_id: int, session_digest: str | None = None) -> User | None:
     """The account behind a signed-in session (Flask-Login's user loader): the user with their
     roles and the number of inbox messages they have not read, in one statement. Every
     signed-in page needs all three (role checks, the header's inbox badge); they were three
     round trips. The count is kept on the user with the transaction that read it
     (`unread_kept`): it holds for this request only while that transaction is the session's
-    (see app.templating.unread_messages). None for an unknown id."""
-    found = session.execute(_signed_in_statement(), {"user_id": user_id}).unique().one_or_none()
+    (see app.templating.unread_messages). None for an unknown id.
+
+    With `session_digest` (app/accounts/sessions.py), the same statement joins the browser's
+    server-side session: None unless that row belongs to the user, is not ended and the account
+    is active; the row's (id, created_at, last_used_at) is kept on the user as
+    `signed_in_session` for the idle and age limits."""
+    if session_digest is None:
+        statement, parameters = _signed_in_statement(), {"user_id": user_id}
+    else:
+        statement = _signed_in_session_statement()
+        parameters = {"user_id": user_id, "digest": session_digest}
+    found = session.execute(statement, parameters).unique().one_or_none()
     if found is None:
         return None
-    user, unread = found
+    user, unread, *row = found
     real = session() if isinstance(session, scoped_session) else session
     user.unread_kept = (unread, real.get_transaction())
+    user.signed_in_session = tuple(row) if row else None
     return user
 
 
@@ -248,10 +260,61 @@ def _signed_in_statement():
     )
 
 
+@functools.cache
+def _signed_in_session_statement():
+    live = UserSession
+    return (
+        _signed_in_statement()
+        .add_columns(live.id, live.created_at, live.last_used_at)
+        .join(
+            live,
+            and_(
+                live.user_id == User.id,
+                live.digest == bindparam("digest"),
+                live.ended_at.is_(None),
+            ),
+        )
+        .where(User.active.is_(True))
+    )
+
+
+class TokenScope(enum.StrEnum):
+    """What an API token may be used for. A personal token is its owner's key to the JSON API;
+    the others are machine keys that open one door each, so a key kept in a gate controller or
+    a partner's server cannot read its owner's inbox or book in their name."""
+
+    PERSONAL = "personal"
+    GATE = "gate"  # one car park's gate events (scope_id: the car park), nothing else
+    OPEN311 = "open311"  # Open311 GeoReport filings (the `api_key`), nothing else
+
+    @property
+    def label(self):
+        return TOKEN_SCOPE_LABELS[self]
+
+
+TOKEN_SCOPE_LABELS = {
+    TokenScope.PERSONAL: _l("Personal API token"),
+    TokenScope.GATE: _l("Gate system"),
+    TokenScope.OPEN311: _l("Open311 key"),
+}
+
+
+def token_expiry(days: int | None = None) -> datetime:
+    """When a token made now expires: in `days`, else API_TOKEN_DAYS (app/config.py)."""
+    if days is None:
+        days = current_app.config["API_TOKEN_DAYS"] if has_app_context() else 365
+    return utcnow() + timedelta(days=days)
+
+
 class ApiToken(db.Model):
-    """A personal API token. Only a SHA-256 digest is stored; the token is shown once."""
+    """An API token. Only a SHA-256 digest is stored; the token is shown once. It is valid
+    until `expires_at` unless revoked, and only for its `scope` (a gate token for the car park
+    `scope_id`)."""
 
     __tablename__ = "api_token"
+    __table_args__ = (
+        CheckConstraint("(scope = 'gate') = (scope_id IS NOT NULL)", name="gate_names_car_park"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -259,7 +322,14 @@ class ApiToken(db.Model):
     )
     name: Mapped[str] = mapped_column(String(64))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[TokenScope] = mapped_column(
+        str_enum(TokenScope, 16), default=TokenScope.PERSONAL, server_default="personal"
+    )
+    # The object a machine token is for (a gate token's car park); no foreign key: the frame
+    # knows no service's tables (as RoleAssignment.scope_id).
+    scope_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: token_expiry())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -270,10 +340,21 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def lookup(cls, session, token: str) -> ApiToken | None:
+    def lookup(
+        cls, session, token: str, scopes=(TokenScope.PERSONAL,), now: datetime | None = None
+    ) -> ApiToken | None:
+        """The valid token (unrevoked, unexpired, of one of `scopes`) with this secret."""
         return session.scalar(
-            select(cls).where(cls.digest == cls.digest_of(token), cls.revoked_at.is_(None))
+            select(cls).where(
+                cls.digest == cls.digest_of(token),
+                cls.revoked_at.is_(None),
+                cls.expires_at > (now or utcnow()),
+                cls.scope.in_(list(scopes)),
+            )
         )
+
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now
 
 
 class HelpService(enum.StrEnum):
@@ -371,3 +452,25 @@ class HelperConsent(db.Model):
 # statement built at import time with joinedload does), and they need every class a
 # relationship names. app.places.models imports nothing of this module.
 from app.places import models as _places_models  # noqa: E402,F401
+
+
+class UserSession(db.Model):
+    """One signed-in browser (a server-side session). The browser's signed session cookie holds
+    a random secret; only its digest is stored here, so a copy of this table signs nobody in.
+    A session is live while `ended_at` is empty and it is neither idle nor too old for its
+    account's limits (app/accounts/sessions.py); signing out ends the row for good."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_live", "user_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the person sees on their devices page: "Chrome 120 on Windows", and the network the
+    # session began from (an address with its last part hidden; no geo-IP lookup is made).
+    user_agent: Mapped[str] = mapped_column(String(128), default="")
+    network: Mapped[str] = mapped_column(String(64), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
