@@ -1,8 +1,8 @@
 '''server-side sessions (user_session) and API tokens that expire and have a scope (personal,
 gate, open311); gate tokens made before this revision become gate tokens of their car park
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30 10:10:00
 
 '''
@@ -15,8 +15,8 @@ from alembic import op
 import app.db
 
 # revision identifiers, used by Alembic.
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
