@@ -105,6 +105,15 @@ class User(UserMixin, db.Model):
     # Set when the person closed the account (注销, app/accounts/mydata.py): the row stays, emptied
     # of personal data, so anonymised records that refer to it (statistics, paid charges) hold.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the number in `phone` was last proven by an SMS code sent to it (registration, a
+    # code sign-in, a change of number); None: the number is only what the person typed.
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The version of the privacy notice the person consented to, and when (个人信息保护法).
+    privacy_notice_version: Mapped[str | None] = mapped_column(String(16))
+    privacy_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # False for a resident who registered with an SMS code and chose no password: the stored
+    # hash is of a random secret nobody knows, so password sign-in cannot succeed.
+    password_set: Mapped[bool] = mapped_column(Boolean, default=True)
 
     # The home the person says is theirs (a claim until the estate's manager or register
     # confirms it: app/places/services.py). Pending or verified; never more than one.
