@@ -6,6 +6,7 @@ class or mapping directly. Production refuses to start without a real `SECRET_KE
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -20,6 +21,39 @@ DEFAULT_PACKAGES = ("accessibility", "bookings", "venues", "parking", "repairs")
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+# The SMS message kinds (app/sms): the carrier's template id (set per installation: ids are
+# given when the carrier approves a template), the parameters in the template's order, and the
+# approved text with {1}, {2}..., which the development outbox shows. Services add kinds here.
+DEFAULT_SMS_TEMPLATES = {
+    "verification_code": {
+        "template_id": "",
+        "params": ["code", "minutes"],
+        "text": "您的验证码为{1}，{2}分钟内有效，请勿告诉他人。如非本人操作，请忽略本短信。",
+    },
+    "account_exists": {
+        "template_id": "",
+        "params": [],
+        "text": "您的手机号已注册账号，请直接用手机号和验证码登录。如非本人操作，请忽略本短信。",
+    },
+}
+
+
+def sms_templates(raw: str | None) -> dict:
+    """DEFAULT_SMS_TEMPLATES with SMS_TEMPLATES (JSON: kind -> the keys it changes) over it."""
+    templates = {kind: dict(entry) for kind, entry in DEFAULT_SMS_TEMPLATES.items()}
+    if not raw:
+        return templates
+    try:
+        given = json.loads(raw)
+    except ValueError as error:
+        raise RuntimeError(f"SMS_TEMPLATES is not valid JSON: {error}") from None
+    if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
+        raise RuntimeError('SMS_TEMPLATES must map each kind to an object: {"kind": {...}}')
+    for kind, entry in given.items():
+        templates.setdefault(kind, {"template_id": "", "params": [], "text": ""}).update(entry)
+    return templates
 
 
 # A known placeholder, never a secret: check_production() refuses to start with it.
@@ -138,6 +172,36 @@ class Config:
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 
+    # --- SMS gateway (app/sms, issue 12) -----------------------------------------------------
+    # Who delivers text messages: "outbox" (the development outbox: every message kept in the
+    # sms_message table with status "stored", nothing sent; listed by `flask messages list` and
+    # on /dev/outbox) or "tencent" (Tencent Cloud SMS). Unset: the outbox, except in production,
+    # where it is Tencent; production refuses "outbox" (check_production), so no code is ever
+    # silently kept back from a resident.
+    SMS_PROVIDER = _env("SMS_PROVIDER")
+    # Chinese SMS may only use templates approved by the carrier: each message kind maps to the
+    # provider's template id and the names of its parameters in the template's order ({1}, {2}).
+    # JSON from the environment, merged kind by kind over DEFAULT_SMS_TEMPLATES, e.g.
+    # SMS_TEMPLATES='{"verification_code": {"template_id": "1234567"}}'.
+    SMS_TEMPLATES = sms_templates(_env("SMS_TEMPLATES"))
+    SMS_CODE_MINUTES = float(_env("SMS_CODE_MINUTES", "5"))  # how long a code works
+    SMS_CODE_TRIES = int(_env("SMS_CODE_TRIES", "5"))  # wrong tries before a code is dead
+    # Codes sent to one number: at most one per interval, and so many an hour (whatever the
+    # purpose); and asked for from one client address an hour (a household or office shares
+    # one). Counted from the code rows, so they hold across processes and nodes.
+    SMS_CODE_INTERVAL_SECONDS = float(_env("SMS_CODE_INTERVAL_SECONDS", "60"))
+    SMS_CODES_PER_NUMBER_HOUR = int(_env("SMS_CODES_PER_NUMBER_HOUR", "5"))
+    SMS_CODES_PER_ADDRESS_HOUR = int(_env("SMS_CODES_PER_ADDRESS_HOUR", "20"))
+    # Tencent Cloud SMS (SendSms, API 2021-01-11): an API key (CAM SecretId/SecretKey), the SMS
+    # application's SmsSdkAppId and approved signature (签名), the region and the endpoint.
+    TENCENT_SMS_SECRET_ID = _env("TENCENT_SMS_SECRET_ID", "")
+    TENCENT_SMS_SECRET_KEY = _env("TENCENT_SMS_SECRET_KEY", "")
+    TENCENT_SMS_APP_ID = _env("TENCENT_SMS_APP_ID", "")
+    TENCENT_SMS_SIGN_NAME = _env("TENCENT_SMS_SIGN_NAME", "")
+    TENCENT_SMS_REGION = _env("TENCENT_SMS_REGION", "ap-guangzhou")
+    TENCENT_SMS_ENDPOINT = _env("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
+    TENCENT_SMS_TIMEOUT = float(_env("TENCENT_SMS_TIMEOUT", "10"))  # seconds per request
+
     API_TITLE = "citizen-portal API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -206,6 +270,17 @@ def check_production(config: dict) -> None:
     if config.get("SECRET_KEY") in (None, "", DEVELOPMENT_SECRET) or len(config["SECRET_KEY"]) < 32:
         raise RuntimeError("SECRET_KEY must be set to a long random value in production")
     check_rate_limit_storage(config)
+    check_sms_provider(config)
+
+
+def check_sms_provider(config: dict) -> None:
+    """Refuse the development SMS outbox in production: it sends nothing, so every resident
+    would wait for a code that never comes (app/sms)."""
+    if str(config.get("SMS_PROVIDER") or "").strip().lower() == "outbox":
+        raise RuntimeError(
+            "SMS_PROVIDER is outbox, the development outbox that sends nothing: production "
+            "needs a real provider (SMS_PROVIDER=tencent and the TENCENT_SMS_* settings)"
+        )
 
 
 def check_rate_limit_storage(config: dict) -> None:

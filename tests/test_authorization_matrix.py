@@ -171,6 +171,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /inbox/<int:notification_id>": OWNER,
     "POST /inbox/read-all": SIGNED_IN,
     "GET /audit": AUDITORS,
+    # The development outbox (app/sms): public while the outbox is the SMS provider (development
+    # and tests; production refuses it), 404 otherwise (tests/test_sms.py).
+    "GET /dev/outbox": PUBLIC,
     # Household claims: the estate's managers decide claims to its homes; another estate's
     # manager gets a 404 for the resident's claim, everyone else has no queue at all.
     "GET /homes/claims": MANAGERS,
