@@ -132,6 +132,9 @@ def _register_frame(app: Flask) -> None:
     from app import sms  # the SMS gateway and verification codes (issue 12)
 
     sms.init_app(app)
+    from app.identity.views import init_app as init_identity
+
+    init_identity(app)  # real names and 一网通办 sign-in (app/identity/)
     _register_workspaces(app)
 
 

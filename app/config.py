@@ -202,6 +202,31 @@ class Config:
     TENCENT_SMS_ENDPOINT = _env("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
     TENCENT_SMS_TIMEOUT = float(_env("TENCENT_SMS_TIMEOUT", "10"))  # seconds per request
 
+    # --- Real names and 一网通办 single sign-on (app/identity, issue 12) ----------------------
+    # The master key sealing real names and ID numbers: 32 random bytes, URL-safe base64.
+    # Production refuses to start without one (check_production); elsewhere a key derived from
+    # SECRET_KEY stands in. Keys it replaced, comma-separated, still open what they sealed.
+    IDENTITY_ENCRYPTION_KEY = _env("IDENTITY_ENCRYPTION_KEY")
+    IDENTITY_OLD_ENCRYPTION_KEYS = _env("IDENTITY_OLD_ENCRYPTION_KEYS", "")
+    # Who checks a declared real name: "checksum" (the number's own check character and birth
+    # date only: self-declared) or "package.module:factory" (app/identity/providers.py).
+    IDENTITY_PROVIDER = _env("IDENTITY_PROVIDER", "checksum")
+    # 一网通办 (OpenID Connect). Without an issuer and a client id, single sign-on is off.
+    YWTB_OIDC_ISSUER = _env("YWTB_OIDC_ISSUER", "")
+    YWTB_OIDC_DISCOVERY_URL = _env("YWTB_OIDC_DISCOVERY_URL")  # default: issuer's well-known
+    YWTB_OIDC_CLIENT_ID = _env("YWTB_OIDC_CLIENT_ID", "")
+    YWTB_OIDC_CLIENT_SECRET = _env("YWTB_OIDC_CLIENT_SECRET", "")
+    YWTB_OIDC_SCOPES = _env("YWTB_OIDC_SCOPES", "openid profile")
+    YWTB_OIDC_DISPLAY_NAME = _env("YWTB_OIDC_DISPLAY_NAME", "一网通办")
+    # Which id_token claims carry the verified name, the ID number and its level. With no
+    # level claim, every ID number the issuer sends counts as verified by it; with one, only
+    # the values listed in YWTB_OIDC_VERIFIED_LEVELS (comma-separated) do.
+    YWTB_OIDC_NAME_CLAIM = _env("YWTB_OIDC_NAME_CLAIM", "name")
+    YWTB_OIDC_ID_NUMBER_CLAIM = _env("YWTB_OIDC_ID_NUMBER_CLAIM", "")
+    YWTB_OIDC_LEVEL_CLAIM = _env("YWTB_OIDC_LEVEL_CLAIM", "")
+    YWTB_OIDC_VERIFIED_LEVELS = _env("YWTB_OIDC_VERIFIED_LEVELS", "")
+    YWTB_OIDC_PHONE_CLAIM = _env("YWTB_OIDC_PHONE_CLAIM", "phone_number")
+
     API_TITLE = "citizen-portal API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -271,6 +296,22 @@ def check_production(config: dict) -> None:
         raise RuntimeError("SECRET_KEY must be set to a long random value in production")
     check_rate_limit_storage(config)
     check_sms_provider(config)
+    check_identity_key(config)
+
+
+def check_identity_key(config: dict) -> None:
+    """Refuse production without its own key for real names (app/identity/crypto.py): the
+    development stand-in is derived from SECRET_KEY, so whoever has that could open them."""
+    from app.identity.crypto import SealError, parse_master_key
+
+    if not config.get("IDENTITY_ENCRYPTION_KEY"):
+        raise RuntimeError(
+            "IDENTITY_ENCRYPTION_KEY must be set in production: 32 random bytes, URL-safe base64"
+        )
+    try:
+        parse_master_key(config["IDENTITY_ENCRYPTION_KEY"])
+    except SealError as error:
+        raise RuntimeError(str(error)) from None
 
 
 def check_sms_provider(config: dict) -> None:

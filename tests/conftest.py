@@ -22,6 +22,9 @@ from tests import pg
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_PORT_ENV = "PORTAL_TEST_PG_PORT"
 PASSWORD = "correct-horse-9"
+# Production refuses to start without a key for real names (app/config.py check_identity_key):
+# the production apps and nodes the tests build (and their subprocesses) get this test-only one.
+os.environ.setdefault("IDENTITY_ENCRYPTION_KEY", "dGVzdC1vbmx5LWlkZW50aXR5LWtleS0zMi1ieXRlcyE=")
 
 
 def pytest_addoption(parser):

@@ -180,6 +180,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /homes/claims/<int:claim_id>/decide": row(
         "403", anonymous="login", property_manager="404", property_manager_here="ok"
     ),
+    # Real names and 一网通办 (app/identity): one's own real-name page; the linked identity is
+    # the resident's. Single sign-on is not configured in this app, so its start and answer are
+    # 404 for everyone (the configured flow: tests/test_identity_sso.py).
+    "GET /identity/real-name": SIGNED_IN,
+    "POST /identity/real-name": SIGNED_IN,  # an empty form: refused on content
+    "POST /identity/sso/start": row("404"),
+    "GET /identity/sso/callback": row("404"),
+    "GET /identity/linked/<int:identity_id>/unlink": OWNER,
+    "POST /identity/linked/<int:identity_id>/unlink": OWNER,
     # --- 全闵预约: finding and booking (any signed-in person books for themself) --------------
     "GET /venues": PUBLIC,
     "GET /venues/<int:venue_id>": PUBLIC,
@@ -463,6 +472,10 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     # 站内信
     note = notify(session, resident.id, kind="matrix", subject=NOTE_SUBJECT)
     session.commit()
+    from app.identity.models import ExternalIdentity
+
+    linked_identity = ExternalIdentity(user_id=resident.id, issuer="https://ywtb.test", subject="m")
+    session.add(linked_identity)  # committed with the tokens below
 
     # 快捷停车: a claimed vehicle waiting for a verifier with its licence photo, a reservation,
     # next month's off-peak contract and its charge.
@@ -537,6 +550,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "notification_id": note.id,
         "booking_id": booking.id,
         "closure_id": closure.id,
+        "identity_id": linked_identity.id,
         "photo_id": photo.id,
         "car_park_id": park.id,
         "window_id": window.id,

@@ -492,6 +492,19 @@ FORM_PAGES = {
             page="/homes/claims",
         )
     ],
+    # Real names and 一网通办 (app/identity). Single sign-on is not configured here, so every
+    # start answers 404 (tests/test_identity_sso.py sends it to a real provider).
+    "app.identity.forms.RealNameForm": [
+        FormPage(
+            "/identity/real-name",
+            "resident",
+            {"name": "王小明", "id_number": "31011219800101005X", "confirm": "y"},
+        )
+    ],
+    "app.identity.forms.SsoStartForm": [FormPage("/identity/sso/start", None, {}, page="/login")],
+    "app.identity.forms.UnlinkForm": [
+        FormPage("/identity/linked/{identity}/unlink", "resident", {})
+    ],
     "venues.forms.SearchForm": [
         FormPage(
             "/venues",
@@ -888,6 +901,10 @@ def form_world(
     other_ticket = report(Category.LIFT, "电梯坏了", public_area=True, area="5号楼")
     fixed_ticket = report(Category.DOORS, "门锁坏了")
     tickets.act(session, users["manager"], fixed_ticket, "resolve")
+    from app.identity.models import ExternalIdentity
+
+    identity = ExternalIdentity(user_id=resident.id, issuer="https://ywtb.test", subject="f")
+    session.add(identity)
     newcomer = make_user(
         home_estate_id=estate.id, home_building="9", home_room="901", home_verified=False
     )
@@ -903,6 +920,7 @@ def form_world(
         "venue": venue.id,
         "hall": hall.id,
         "court": court.id,
+        "identity": identity.id,
         "slot": slot_at(session, hall, 1, 11).id,
         "full_slot": full.id,
         "tomorrow": tomorrow.isoformat(),
