@@ -98,9 +98,11 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from app.accounts.models import User
+        # The account with its roles and inbox count, only while this browser's server-side
+        # session is live: one statement (app/accounts/sessions.py).
+        from app.accounts.sessions import load
 
-        return db.session.get(User, int(user_id))
+        return load(user_id)
 
 
 def _register_frame(app: Flask) -> None:

@@ -163,6 +163,12 @@ def app(database_url):
             "SECRET_KEY": "testing-secret",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "REPAIRS_RATING_CACHE_SECONDS": 0,
+            # Tests travel days and months in time with a browser signed in: sessions outlive
+            # them here; tests/test_sessions.py sets real limits where it tests them.
+            "SESSION_IDLE_MINUTES": 10**6,
+            "SESSION_ABSOLUTE_HOURS": 10**5,
+            "STAFF_SESSION_IDLE_MINUTES": 10**6,
+            "STAFF_SESSION_ABSOLUTE_HOURS": 10**5,
             # Room for every thread of a race test to hold its own connection.
             "SQLALCHEMY_ENGINE_OPTIONS": {
                 "pool_pre_ping": True,

@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from accessibility import MODE_COOKIE, visitor_display_mode
-from app.accounts import services
+from app.accounts import services, sessions
 from app.accounts.forms import LoginForm, ProfileForm, RegisterForm
 from app.accounts.models import DisplayMode
 from app.errors import DomainError
@@ -73,7 +73,7 @@ def login():
             services.adopt_visitor_choices(
                 db.session, user, locale=_visitor_locale(), display_mode=visitor_display_mode()
             )
-            login_user(user)
+            sessions.begin(user)
             flash(_("You are signed in."), "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
@@ -99,7 +99,7 @@ def login_locked_out(limit) -> str:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    sessions.end()
     flash(_("You are signed out."), "success")
     return redirect(url_for("main.home"))
 
@@ -122,7 +122,7 @@ def register():
         except DomainError as error:
             add_error(form, error)
         else:
-            login_user(user)
+            sessions.begin(user)
             flash(_("Your account is ready. You are signed in."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/register.html", form=form)
