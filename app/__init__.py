@@ -138,6 +138,9 @@ def _register_frame(app: Flask) -> None:
 
     init_identity(app)  # real names and 一网通办 sign-in (app/identity/)
     _register_workspaces(app)
+    from app.desk import init_app as init_desk
+
+    init_desk(app)  # the service desk, my data and closing an account (app/desk/__init__.py)
 
 
 def _register_workspaces(app: Flask) -> None:

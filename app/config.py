@@ -171,6 +171,13 @@ class Config:
     PAYMENT_CALLBACK_SECRETS: dict = {}
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # --- Service desk (app/desk, issue 12) ---------------------------------------------------
+    # A printed sign-in card's one-time code works for this many days; the card names the
+    # portal's address for residents to type. Card sign-in attempts per client address (the
+    # code is 8 digits: guessing must stay slow).
+    DESK_CARD_VALID_DAYS = int(_env("DESK_CARD_VALID_DAYS", "30"))
+    DESK_PORTAL_ADDRESS = _env("DESK_PORTAL_ADDRESS", "https://portal.example.gov.cn")
+    CARD_SIGNIN_RATE = _env("CARD_SIGNIN_RATE", "10 per hour")
 
     # --- SMS gateway (app/sms, issue 12) -----------------------------------------------------
     # Who delivers text messages: "outbox" (the development outbox: every message kept in the

@@ -27,6 +27,20 @@ class Link:
     url: str
 
 
+@dataclass(frozen=True)
+class PersonalData:
+    """What a service package holds about a person, for "my data" and account deletion (注销,
+    app/accounts/mydata.py). `export(session, user) -> dict` gives everything the package holds
+    about `user`, JSON-ready. `erase(session, user) -> dict` runs inside the deletion's unit of
+    work: it cancels the person's future bookings through the package's own services (places
+    released, waitlists offered), ends their contracts, removes their personal data, and keeps
+    only anonymised records statistics or the law need; it answers what it did, in counts."""
+
+    key: str
+    export: Callable
+    erase: Callable
+
+
 @dataclass
 class Registry:
     services: list[Service] = field(default_factory=list)
@@ -36,6 +50,7 @@ class Registry:
     sweepers: list[Callable] = field(default_factory=list)
     banners: list[Callable] = field(default_factory=list)
     named_places: list[type] = field(default_factory=list)
+    personal_data: list[PersonalData] = field(default_factory=list)
 
 
 def registry(app=None) -> Registry:
@@ -71,6 +86,15 @@ def register_named_places(app, model: type) -> None:
     """`model` (with name_zh, name_en, latitude and longitude) holds places other services may
     find by name, such as parking's "near a place" search finding a venue."""
     registry(app).named_places.append(model)
+
+
+def register_personal_data(app, key: str, export: Callable, erase: Callable) -> None:
+    """A package's part of "my data" and of account deletion (see `PersonalData`)."""
+    registry(app).personal_data.append(PersonalData(key, export, erase))
+
+
+def personal_data(app=None) -> list[PersonalData]:
+    return registry(app).personal_data
 
 
 def named_places() -> list[type]:

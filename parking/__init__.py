@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from app.registry import (
     Link,
     Service,
+    register_personal_data,
     register_seeder,
     register_service,
     register_sweeper,
@@ -60,6 +61,16 @@ def init_app(app) -> None:
 
     # Settings read at each sweep, so a changed configuration takes effect on the next one.
     register_sweeper(app, lambda session: sweep(session, ParkingSettings.from_config(app.config)))
+    from parking.services import personal_data
+
+    register_personal_data(  # settings read when an account is closed, as for the sweep
+        app,
+        "parking",
+        personal_data.export,
+        lambda session, user: personal_data.erase(
+            session, user, ParkingSettings.from_config(app.config)
+        ),
+    )
     from bookings.services import register_state_check
     from parking.services.sharing import impossible_states
 

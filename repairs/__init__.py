@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from app.registry import (
     Link,
     Service,
+    register_personal_data,
     register_seeder,
     register_service,
     register_sweeper,
@@ -53,6 +54,9 @@ def init_app(app) -> None:
     )
     register_seeder(app, seed_repairs)
     register_sweeper(app, sweep)
+    from repairs.services import personal_data
+
+    register_personal_data(app, "repairs", personal_data.export, personal_data.erase)
     register_workspace_links(
         app, Role.RESIDENT, lambda user, a: [Link(_l("Report a repair"), url_for("repairs.report"))]
     )

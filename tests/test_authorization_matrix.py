@@ -133,6 +133,7 @@ OPERATOR_INDEX = only("carpark_operator", "carpark_operator_here", "administrato
 # the claimant's name and the licence photo; nobody else does, administrators included).
 VERIFIERS = only("carpark_operator", "carpark_operator_here", "service_desk")
 MANAGERS = only("property_manager", "property_manager_here")  # their own queue
+DESK = only("service_desk")  # the service desk's pages (app/desk)
 SUPERVISORS = only("town_supervisor", "town_supervisor_here", "district_supervisor")
 COMPANIES = only("district_supervisor", "administrator")
 # Who sees the resident's ticket: the reporter, the estate's managers, the town's supervisors
@@ -171,6 +172,26 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /inbox/<int:notification_id>": OWNER,
     "POST /inbox/read-all": SIGNED_IN,
     "GET /audit": AUDITORS,
+    # The service desk (app/desk): clerks only, residents and helpers refused. The resident's
+    # page shows their name and masked number; the desk sees any resident by design.
+    "GET /desk": DESK,
+    "GET /desk/register": DESK,
+    "POST /desk/register": DESK,  # an empty form: refused on content
+    "GET /desk/residents/<int:resident_id>": DESK,
+    "POST /desk/residents/<int:resident_id>/card": DESK,
+    "GET /desk/residents/<int:resident_id>/consent": DESK,
+    "POST /desk/residents/<int:resident_id>/consent": DESK,
+    "GET /desk/residents/<int:resident_id>/real-name": DESK,
+    "POST /desk/residents/<int:resident_id>/real-name": DESK,
+    # The world's consent has no slip: missing for everyone (who sees a slip: tests/test_desk.py).
+    "GET /desk/consents/<int:consent_id>/slip": row("404", anonymous="login"),
+    "GET /card-signin": PUBLIC,  # signed in: sent home
+    "POST /card-signin": PUBLIC,
+    "GET /account/desk-actions": SIGNED_IN,  # one's own
+    "GET /account/my-data": SIGNED_IN,
+    "GET /account/my-data.json": SIGNED_IN,  # one's own data only (tests/test_mydata.py)
+    "GET /account/close": SIGNED_IN,
+    "POST /account/close": SIGNED_IN,  # no password: refused on content
     # The development outbox (app/sms): public while the outbox is the SMS provider (development
     # and tests; production refuses it), 404 otherwise (tests/test_sms.py).
     "GET /dev/outbox": PUBLIC,
@@ -564,6 +585,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "fmt": "json",
         "provider": "demo_wallet",
         "claim_id": resident.home_claim.id,
+        "resident_id": resident.id,
     }
     span = {"start": court_start.isoformat(), "steps": 1}
     queries = {

@@ -484,6 +484,59 @@ FORM_PAGES = {
     "app.accounts.forms.DisplayForm": [
         FormPage("/display", "resident", {"display_mode": "elderly"})
     ],
+    # The service desk (app/desk), my data and closing an account.
+    "app.desk.forms.FindResidentForm": [
+        FormPage("/desk", "service_desk", {"q": "{resident_phone}"}, method="GET", ok_page=True)
+    ],
+    "app.desk.forms.RegisterInPersonForm": [
+        FormPage(
+            "/desk/register",
+            "service_desk",
+            {"name": "王阿婆", "phone": ("", "13912345678"), "display_mode": "elderly"},
+            ok_page=True,  # without a phone: the printed card, answered at once
+        )
+    ],
+    "app.desk.forms.WrittenConsentForm": [
+        FormPage(
+            "/desk/residents/{resident}/consent",
+            "service_desk",
+            {
+                "helper": "{helper_name}",
+                "relation": "helper",
+                "services": ["venues", "repairs"],
+                "starts_on-year": "2026",
+                "starts_on-month": "12",
+                "starts_on-day": "2",
+                "ends_on-year": "2027",
+                "ends_on-month": "3",
+                "ends_on-day": "1",
+                "slip": "<png>",
+            },
+        )
+    ],
+    "app.desk.forms.ActionForm": [
+        FormPage(
+            "/desk/residents/{resident}/card",
+            "service_desk",
+            {},
+            page="/desk/residents/{resident}",
+            ok_page=True,  # the new card, answered at once
+        )
+    ],
+    "app.desk.forms.RealNameForm": [
+        FormPage(
+            "/desk/residents/{resident}/real-name",
+            "service_desk",
+            {"name": "王阿婆", "id_number": "11010519491231002X", "seen": "y"},
+        )
+    ],
+    "app.desk.forms.CardSigninForm": [
+        FormPage("/card-signin", None, {"account": "80000000", "code": "1234 5678"})
+    ],
+    # A wrong password: a right one would close the account the other examples need.
+    "app.desk.forms.CloseAccountForm": [
+        FormPage("/account/close", "resident", {"password": "wrong-password-1", "confirm": "y"})
+    ],
     "app.places.forms.ClaimDecisionForm": [
         FormPage(
             "/homes/claims/{claim}/decide",

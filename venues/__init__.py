@@ -9,6 +9,7 @@ from app.registry import (
     Service,
     register_banner,
     register_named_places,
+    register_personal_data,
     register_seeder,
     register_service,
     register_sweeper,
@@ -84,6 +85,9 @@ def init_app(app) -> None:
         ),
     )
     register_seeder(app, seed_venues)
+    from venues.services import personal_data
+
+    register_personal_data(app, "venues", personal_data.export, personal_data.erase)
     register_banner(app, _acting_banner)
     # `flask sweep` calls sweepers with the session only; the settings are this app's config,
     # read when the sweep runs.

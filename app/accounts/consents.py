@@ -101,9 +101,7 @@ def _find_helper(session, resident: User, helper_login: str, relation: ConsentRe
     )
     if not eligible:
         if relation == ConsentRelation.FAMILY:
-            raise NotFound(
-                _l("There is no account with that username or number"), field="helper"
-            )
+            raise NotFound(_l("There is no account with that username or number"), field="helper")
         raise NotFound(
             _l("There is no community helper with that username or number"), field="helper"
         )
@@ -145,16 +143,17 @@ def grant_consent(
                 HelperConsent.resident_id == resident.id, HelperConsent.helper_id == helper.id
             )
         )
-        if consent is None:
-            consent = HelperConsent(resident_id=resident.id, helper_id=helper.id)
-            session.add(consent)
+        recorded_by_id = recorded_by.id if recorded_by is not None else None
+        if consent is None:  # added once complete: a half-made row must never be flushed
+            consent = HelperConsent(resident_id=resident.id, helper=helper)
         consent.revoked_at, consent.granted_at = None, utcnow()
         consent.starts_on, consent.ends_on = starts_on, ends_on
         consent.relation = ConsentRelation(relation)
-        consent.recorded_by_id = recorded_by.id if recorded_by is not None else None
+        consent.recorded_by_id = recorded_by_id
         consent.slip_filename = slip_filename
         for service in HelpService:
             setattr(consent, service.value, service in services)
+        session.add(consent)
     return consent
 
 

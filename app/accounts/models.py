@@ -405,6 +405,12 @@ HELP_SERVICE_SCOPES = {
 }
 
 
+def _today() -> date:
+    from app import clock
+
+    return clock.today()
+
+
 class ConsentRelation(enum.StrEnum):
     """Who the helper is to the resident: a community helper (a role), or a family member with
     an account of their own."""
@@ -436,8 +442,10 @@ class HelperConsent(db.Model):
     venues: Mapped[bool] = mapped_column(Boolean, default=False)
     parking: Mapped[bool] = mapped_column(Boolean, default=False)
     repairs: Mapped[bool] = mapped_column(Boolean, default=False)
-    starts_on: Mapped[date] = mapped_column(Date)
-    ends_on: Mapped[date] = mapped_column(Date)
+    # A consent made without dates (demo data, fixtures) runs from today for a year, as one
+    # given online does (app/accounts/consents.py).
+    starts_on: Mapped[date] = mapped_column(Date, default=lambda: _today())
+    ends_on: Mapped[date] = mapped_column(Date, default=lambda: _today() + timedelta(days=365))
     relation: Mapped[ConsentRelation] = mapped_column(
         str_enum(ConsentRelation, 16), default=ConsentRelation.HELPER
     )
