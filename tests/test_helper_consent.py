@@ -5,8 +5,8 @@ private repair reports without repairs consent). On SQLite and PostgreSQL."""
 import pytest
 from sqlalchemy import select
 
-from app.accounts.models import HelperConsent, HelpService
 from app.accounts.consents import can_act_for, consented_services, grant_consent, revoke_consent
+from app.accounts.models import HelperConsent, HelpService
 from app.errors import DomainError, Forbidden, NotFound
 from repairs.models import Category
 from repairs.services import access, tickets

@@ -11,8 +11,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app import clock
-from app.accounts.models import HelperConsent, HelpService, Role, User
 from app.accounts.consents import can_act_for, consented_services, grant_consent, revoke_consent
+from app.accounts.models import HelperConsent, HelpService, Role, User
 from app.acting import acting_for, current_holder, start_acting, stop_acting
 from app.auth import require_role
 from app.errors import DomainError
