@@ -199,6 +199,9 @@ class Config:
     SMS_CODE_INTERVAL_SECONDS = float(_env("SMS_CODE_INTERVAL_SECONDS", "60"))
     SMS_CODES_PER_NUMBER_HOUR = int(_env("SMS_CODES_PER_NUMBER_HOUR", "5"))
     SMS_CODES_PER_ADDRESS_HOUR = int(_env("SMS_CODES_PER_ADDRESS_HOUR", "20"))
+    # Text messages (a number and what was sent to it: personal data) are deleted by `flask
+    # sweep` this many days after they were made; verification codes after a day.
+    SMS_RETENTION_DAYS = float(_env("SMS_RETENTION_DAYS", "30"))
     # Tencent Cloud SMS (SendSms, API 2021-01-11): an API key (CAM SecretId/SecretKey), the SMS
     # application's SmsSdkAppId and approved signature (签名), the region and the endpoint.
     TENCENT_SMS_SECRET_ID = _env("TENCENT_SMS_SECRET_ID", "")

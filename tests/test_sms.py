@@ -293,3 +293,16 @@ def test_concurrent_asks_send_one_code_and_concurrent_checks_use_it_once(app, se
     code = sent_code(session)
     checked = race(app, 8, lambda i: check_code(db.session, PHONE, "signin", code, settings))
     assert checked.count(True) == 1 and checked.count(False) == 7, checked
+
+
+def test_the_sweep_deletes_old_codes_and_messages(session, settings, runner, frozen):
+    issue_code(session, PHONE, "signin", address=ADDRESS, settings=settings)
+    frozen.shift(timedelta(days=1, seconds=1))
+    issue_code(session, "13800138000", "signin", address=ADDRESS, settings=settings)
+    swept = runner.invoke(args=["sweep"])
+    assert swept.exit_code == 0 and "sms codes deleted: 1" in swept.output, swept.output
+    assert session.scalars(select(VerificationCode.phone)).all() == ["13800138000"]
+    assert count(session, SmsMessage) == 2
+    frozen.shift(timedelta(days=29))
+    assert "sms messages deleted: 1" in runner.invoke(args=["sweep"]).output
+    assert session.scalars(select(SmsMessage.phone)).all() == ["13800138000"]

@@ -63,6 +63,7 @@ class SmsSettings:
     number_interval: timedelta = timedelta(seconds=60)
     number_hourly: int = 5
     address_hourly: int = 20
+    message_retention: timedelta = timedelta(days=30)
     tencent: TencentSettings = TencentSettings()
 
     def template(self, kind: str) -> SmsTemplate:
@@ -95,6 +96,7 @@ class SmsSettings:
             number_interval=timedelta(seconds=float(config.get("SMS_CODE_INTERVAL_SECONDS", 60))),
             number_hourly=int(config.get("SMS_CODES_PER_NUMBER_HOUR", 5)),
             address_hourly=int(config.get("SMS_CODES_PER_ADDRESS_HOUR", 20)),
+            message_retention=timedelta(days=float(config.get("SMS_RETENTION_DAYS", 30))),
             tencent=TencentSettings(
                 secret_id=config.get("TENCENT_SMS_SECRET_ID") or "",
                 secret_key=config.get("TENCENT_SMS_SECRET_KEY") or "",

@@ -54,6 +54,7 @@ def upgrade():
     with op.batch_alter_table("sms_message", schema=None) as batch_op:
         batch_op.create_index("ix_sms_message_phone_created", ["phone", "created_at"])
         batch_op.create_index("ix_sms_message_status_created", ["status", "created_at"])
+        batch_op.create_index(batch_op.f("ix_sms_message_created_at"), ["created_at"])
 
     op.create_table(
         "sms_verification_code",
@@ -67,9 +68,7 @@ def upgrade():
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=True),
         sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "tries >= 0", name=op.f("ck_sms_verification_code_tries_nonnegative")
-        ),
+        sa.CheckConstraint("tries >= 0", name=op.f("ck_sms_verification_code_tries_nonnegative")),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["sms_message.id"],
@@ -79,12 +78,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_verification_code")),
     )
     with op.batch_alter_table("sms_verification_code", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_sms_verification_code_phone_created", ["phone", "created_at"]
-        )
-        batch_op.create_index(
-            "ix_sms_verification_code_address_created", ["address", "created_at"]
-        )
+        batch_op.create_index("ix_sms_verification_code_phone_created", ["phone", "created_at"])
+        batch_op.create_index("ix_sms_verification_code_address_created", ["address", "created_at"])
+        batch_op.create_index(batch_op.f("ix_sms_verification_code_created_at"), ["created_at"])
 
 
 def downgrade():

@@ -16,12 +16,13 @@ Guarantees:
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.accounts.services import normalize_phone
 from app.db import in_unit_of_work, unit_of_work, utcnow
-from app.sms.models import SmsMessage, SmsStatus
+from app.sms.models import SmsMessage, SmsStatus, VerificationCode
 from app.sms.providers import Outgoing, SmsDeliveryError, provider_for
 from app.sms.settings import SmsSettings
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 ERROR_LENGTH = 1000  # characters of a provider's error kept on the row
 SECRET_PARAMS = frozenset({"code"})  # template parameters blanked once really sent
 BLANKED = "******"
+CODE_RETENTION = timedelta(days=1)  # verification codes kept, then deleted by `purge`
 
 
 def send(session, phone: str, kind: str, params: dict, settings: SmsSettings) -> SmsMessage:
@@ -133,3 +135,20 @@ def recent(session, *, phone: str | None = None, limit: int = 100) -> list[SmsMe
     if phone:
         query = query.where(SmsMessage.phone == phone)
     return list(session.scalars(query.limit(limit)))
+
+
+def purge(session, settings: SmsSettings) -> dict[str, int]:
+    """Delete what the gateway no longer needs (run by `flask sweep`; idempotent, safe on
+    several nodes): verification codes a day after they were made (they count for the limits
+    for an hour and work for minutes), and messages SMS_RETENTION_DAYS after they were made
+    (a phone number and what was sent to it are personal data, kept only to answer "did my
+    code go out?")."""
+    now = utcnow()
+    with unit_of_work(session):
+        codes = session.execute(
+            delete(VerificationCode).where(VerificationCode.created_at < now - CODE_RETENTION)
+        ).rowcount
+        messages = session.execute(
+            delete(SmsMessage).where(SmsMessage.created_at < now - settings.message_retention)
+        ).rowcount
+    return {"sms codes deleted": codes, "sms messages deleted": messages}
