@@ -218,7 +218,7 @@ def test_a_resident_without_a_phone_signs_in_once_with_the_card(
     assert resident.name in client.get("/profile").get_data(as_text=True)
     client = app.test_client()
     again = submit(client, "/card-signin", form)  # used up
-    assert again.status_code == 200 and "not right" in again.get_data(as_text=True)
+    assert again.status_code == 200 and "账号或登录码不正确" in again.get_data(as_text=True)
     # A new card voids the old one; an expired card does not sign in.
     first = desk.issue_card(session, clerk, resident, _settings(app))
     second = desk.issue_card(session, clerk, resident, _settings(app))
@@ -248,9 +248,8 @@ def test_desk_actions_are_listed_to_the_resident_and_nobody_else(
     assert actions == ["desk.consent", "desk.card", "desk.register"]
     assert desk_actions_for(session, other) == []
     submit(client, "/card-signin", {"account": resident.username, "code": code})
-    client.set_cookie("locale", "en")
     page = client.get("/account/desk-actions").get_data(as_text=True)
-    assert "Recorded a written consent for a helper" in page and clerk.name in page
+    assert "登记了书面帮办授权" in page and clerk.name in page  # in the resident's language
     client = app.test_client()
     login(client, other.phone)
     client.set_cookie("locale", "en")

@@ -66,11 +66,10 @@ def test_closing_an_account(app, client, session, world, make_user, make_venue):
     grant_consent(session, resident, helper.username, ["venues"])
     phone = resident.phone
     login(client, resident.phone)
-    client.set_cookie("locale", "en")
     page = client.get("/account/close").get_data(as_text=True)
-    assert "are cancelled" in page and "without your name" in page
+    assert "会被取消" in page and "不含您的姓名" in page
     wrong = submit(client, "/account/close", {"password": "not-my-password", "confirm": "y"})
-    assert "The password is not right" in wrong.get_data(as_text=True)
+    assert "密码不正确" in wrong.get_data(as_text=True)
     session.expire_all()
     assert session.get(User, resident.id).deleted_at is None
 
