@@ -1,5 +1,6 @@
-"""Command-line tools: `flask --app wsgi create-user | create-token | seed-demo | sweep | import`
-(and Flask-Migrate's `db upgrade`). Commands call services, which open their own units of work."""
+"""Command-line tools: `flask --app wsgi create-user | create-token | revoke-token | seed-demo |
+sweep | import` (and Flask-Migrate's `db upgrade`). Commands call services, which open their
+own units of work."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import click
 from flask import current_app
 
 from app.accounts import services
-from app.accounts.models import Role
+from app.accounts.models import Role, TokenScope
 from app.errors import DomainError
 from app.extensions import db
 
@@ -15,6 +16,7 @@ from app.extensions import db
 def init_app(app) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(create_token)
+    app.cli.add_command(revoke_token)
     app.cli.add_command(seed_demo)
     app.cli.add_command(sweep)
     app.cli.add_command(import_group)
@@ -69,14 +71,49 @@ def create_user(username, roles, password, scopes, name, phone):
 @click.command("create-token")
 @click.argument("username")
 @click.option("--name", default="cli", help="A label for the token.")
-def create_token(username, name):
-    """Print a new personal API token for USERNAME (or mobile number). Shown only once."""
+@click.option(
+    "--scope",
+    type=click.Choice([TokenScope.PERSONAL.value, TokenScope.OPEN311.value]),
+    default=TokenScope.PERSONAL.value,
+    help="personal (the JSON API as USERNAME) or open311 (an Open311 api_key, nothing else). "
+    "Gate tokens are made on the car park's operator page.",
+)
+@click.option("--days", type=click.IntRange(1, 3660), default=None, help="Days until it expires.")
+def create_token(username, name, scope, days):
+    """Print a new API token for USERNAME (or mobile number). Shown only once."""
     try:
         user = services.get_user(db.session, username)
-        token = services.issue_token(db.session, user, name)
+        token = services.issue_token(db.session, user, name, scope=TokenScope(scope), days=days)
     except DomainError as error:
         _fail(error)
     click.echo(token)
+
+
+@click.command("revoke-token")
+@click.argument("username")
+@click.option("--name", default=None, help="Revoke the tokens with this name.")
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every token of USERNAME.")
+def revoke_token(username, name, revoke_all):
+    """Revoke USERNAME's API tokens (personal, gate and Open311): those called --name, or
+    --all. Prints each token revoked."""
+    from app.accounts import tokens
+
+    if (name is None) == (not revoke_all):
+        raise click.UsageError("give either --name NAME or --all")
+    try:
+        user = services.get_user(db.session, username)
+        revoked = tokens.revoke_named(db.session, user, name)
+    except DomainError as error:
+        _fail(error)
+    for row in revoked:
+        where = f" car park {row.scope_id}" if row.scope_id is not None else ""
+        click.echo(
+            f"revoked token {row.id} {row.name!r} ({row.scope.value}{where}, made "
+            f"{row.created_at:%Y-%m-%d}, last used "
+            f"{row.last_used_at.strftime('%Y-%m-%d %H:%M') if row.last_used_at else 'never'})"
+        )
+    if not revoked:
+        click.echo(f"{username} had no tokens to revoke")
 
 
 @click.command("seed-demo")

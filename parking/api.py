@@ -14,6 +14,7 @@ from app.api import (
     SECURITY,
     ApiError,
     bearer_token,
+    current_api_token,
     current_api_user,
     token_checked_by_service,
     token_required,
@@ -331,20 +332,23 @@ class GateEventSchema(Schema):
 
 @blp.route("/parking/events", methods=["POST"])
 @blp.doc(security=SECURITY)
-@token_required  # before the body is read: no token is 401, whatever the body
+# A gate token (for one car park) or an operator's personal token; before the body is read:
+# no token is 401, whatever the body.
+@token_required(scopes=gate.GATE_EVENT_SCOPES)
 @blp.arguments(GateEventRequestSchema)
 @blp.response(201, GateEventSchema)
 @blp.alt_response(
     200, schema=GateEventSchema, description="A duplicate of an event already received"
 )
 def gate_event(args):
-    """A gate's entry or exit (car-park operator token for that car park). Keeps occupancy and
+    """A gate's entry or exit (the car park's gate token, made on its operator page, or a
+    car-park operator's personal token for that car park). Keeps occupancy and
     sessions; on exit prices the stay and charges a plate bound to 无感支付."""
     user = current_api_user()
     park = db.session.get(CarPark, args["carpark_id"])
     if park is None:
         raise ApiError(404, "not_found", _l("No such car park."))
-    if not gate.can_report_events(user, park):
+    if not gate.token_may_report(current_api_token(), user, park):
         raise ApiError(403, "forbidden", _l("This token may not report events for this car park."))
     result = gate.record_event(
         db.session,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -69,6 +69,9 @@ def dashboard(car_park_id: int):
         reservable=reservable_now(db.session, park),
         words=tariff_in_words(park.tariff),
         can_report_events=gate.can_report_events(current_user, park),
+        gate_tokens=(
+            gate.gate_tokens(db.session, park) if gate.can_report_events(current_user, park) else []
+        ),
         plates_waiting=(
             verification.waiting(db.session) if verification.can_verify(current_user) else None
         ),
@@ -206,3 +209,17 @@ def token(car_park_id: int):
         abort(400)
     secret = gate.issue_gate_token(db.session, current_user, park)
     return render_template("parking/operate/token.html", park=park, token=secret)
+
+
+@bp.route("/<int:car_park_id>/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@require_role(*ROLES)
+def revoke_token(car_park_id: int, token_id: int):
+    """Revoke a gate token, after a confirmation page: the gate using it stops at once."""
+    park = _park(car_park_id)
+    row = gate.gate_token(db.session, current_user, park, token_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        gate.revoke_gate_token(db.session, current_user, park, row.id)
+        flash(_("The gate token is revoked. A gate still using it is refused."), "success")
+        return redirect(url_for(".dashboard", car_park_id=park.id))
+    return render_template("parking/operate/revoke_token.html", park=park, token=row, form=form)

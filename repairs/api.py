@@ -2,7 +2,8 @@
 
 Every resource in `.json` and `.xml`, the spec's field names, its error format
 (`[{"code": 400, "description": ...}]`), ids as strings, timezone-aware datetimes. A request's
-`api_key` is a personal API token (`flask create-token`); its owner is the reporter. An
+`api_key` is an Open311 key (made on the tokens page; it opens Open311 and nothing else) or a
+personal API token; its owner is the reporter. An
 `address_string` is matched to an estate (any address GET requests returns is accepted back),
 `lat`/`long` to the nearest estate. `expected_datetime` is the response deadline.
 

@@ -192,6 +192,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /account/my-data.json": SIGNED_IN,  # one's own data only (tests/test_mydata.py)
     "GET /account/close": SIGNED_IN,
     "POST /account/close": SIGNED_IN,  # no password: refused on content
+    # Signed-in devices and API tokens (app/accounts/devices.py): each person's own. The
+    # session and token asked for are the resident's (not the browser's own session, nor the
+    # token the matrix uses): anyone else's answers 404.
+    "GET /profile/devices": SIGNED_IN,
+    "POST /profile/devices/<int:session_id>/end": OWNER,
+    "POST /profile/devices/end-others": SIGNED_IN,  # after the row above: it ends the resident's
+    "GET /profile/devices/end-all": SIGNED_IN,  # the confirmation page
+    "GET /profile/tokens": SIGNED_IN,
+    "POST /profile/tokens": SIGNED_IN,
+    "GET /profile/tokens/<int:token_id>/revoke": OWNER,
+    "POST /profile/tokens/<int:token_id>/revoke": OWNER,
     # The development outbox (app/sms): public while the outbox is the SMS provider (development
     # and tests; production refuses it), 404 otherwise (tests/test_sms.py).
     "GET /dev/outbox": PUBLIC,
@@ -305,6 +316,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /parking/operate/<int:car_park_id>/windows/<int:window_id>": OPERATORS_HERE,
     "POST /parking/operate/<int:car_park_id>/windows/<int:window_id>": OPERATORS_HERE,
     "POST /parking/operate/<int:car_park_id>/token": OPERATORS_HERE,
+    # The car park's gate token (made by its operator): its operators and administrators.
+    "GET /parking/operate/<int:car_park_id>/tokens/<int:token_id>/revoke": OPERATORS_HERE,
+    "POST /parking/operate/<int:car_park_id>/tokens/<int:token_id>/revoke": OPERATORS_HERE,
     # --- 快捷停车: verifying plates (the resident's claim, waiting with its licence photo) ------
     "GET /parking/verify": VERIFIERS,
     "GET /parking/verify/<int:vehicle_id>": VERIFIERS,
@@ -374,6 +388,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /api/v1/parking/payments/callback/<provider>": row("400"),
     # --- signing out, last --------------------------------------------------------------------
     "POST /logout": SIGNED_IN,
+    # Asked after signing out (see `plan`: it signs the browser out too), so every role is sent
+    # to sign in; tests/test_sessions.py signs out everywhere while signed in.
+    "POST /profile/devices/end-all": row("login"),
 }
 
 # Routes deliberately left out of the matrix, and why.
@@ -543,7 +560,29 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     ticket_photo = ticket.photos[0]
 
     api_tokens = {role: issue_token(session, user) for role, user in users.items()}
+    # The resident's other signed-in browser and another of their tokens (the devices and tokens
+    # pages' objects), and the car park's gate token.
+    from app.accounts.models import TokenScope, UserSession
+
+    other_browser = UserSession(user_id=resident.id, digest="0" * 64)
+    session.add(other_browser)
+    spare_token = issue_token(session, resident, "spare")
+    gate_token = issue_token(
+        session,
+        users["carpark_operator_here"],
+        f"gate {park.id}",
+        scope=TokenScope.GATE,
+        scope_id=park.id,
+    )
     session.commit()
+    from app.accounts.models import ApiToken
+
+    token_id = {
+        secret: session.scalar(
+            select(ApiToken.id).where(ApiToken.digest == ApiToken.digest_of(secret))
+        )
+        for secret in (spare_token, gate_token)
+    }
 
     tomorrow = (today + timedelta(days=1)).isoformat()
     ticket_ref = ticket.reference
@@ -561,6 +600,8 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         ("repairs", "filename"): ticket_photo.filename,
         ("calendar_feed", "token"): feed,
         ("open311", "token"): ticket_ref,
+        ("accounts.revoke_api_token", "token_id"): token_id[spare_token],
+        ("parking_operator.revoke_token", "token_id"): token_id[gate_token],
     }
     by_name = {
         "venue_id": venue.id,
@@ -586,6 +627,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "provider": "demo_wallet",
         "claim_id": resident.home_claim.id,
         "resident_id": resident.id,
+        "session_id": other_browser.id,
     }
     span = {"start": court_start.isoformat(), "steps": 1}
     queries = {
@@ -736,8 +778,12 @@ def plan(app):
                 rules[f"{method} {rule.rule}"] = (rule, method)
     order = [key for key in EXPECTED if key in rules]
     reads = [key for key in order if key.startswith("GET ")]
-    writes = [key for key in order if not key.startswith("GET ") and key != "POST /logout"]
-    return [(key, *rules[key]) for key in reads + writes + ["POST /logout"]]
+    writes = [key for key in order if not key.startswith("GET ") and key not in SIGN_OUTS]
+    return [(key, *rules[key]) for key in reads + writes + list(SIGN_OUTS)]
+
+
+# The writes that sign the browser out, asked last in this order.
+SIGN_OUTS = ("POST /logout", "POST /profile/devices/end-all")
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -481,6 +481,17 @@ FORM_PAGES = {
             },
         )
     ],
+    "app.accounts.devices.ConfirmForm": [
+        FormPage("/profile/devices/end-others", "resident", {}, page="/profile/devices"),
+    ],
+    "app.accounts.devices.TokenForm": [
+        FormPage(
+            "/profile/tokens",
+            "resident",
+            {"name": "我的脚本", "kind": ("personal", "open311")},
+            ok_page=True,
+        )
+    ],
     "app.accounts.forms.DisplayForm": [
         FormPage("/display", "resident", {"display_mode": "elderly"})
     ],

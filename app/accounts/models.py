@@ -362,8 +362,9 @@ class ApiToken(db.Model):
             )
         )
 
-    def is_live(self, now: datetime) -> bool:
-        return self.revoked_at is None and self.expires_at > now
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= utcnow()
 
 
 class HelpService(enum.StrEnum):

@@ -12,14 +12,17 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, or_, select, update
 
+from app.accounts import tokens
 from app.accounts.models import (
     SCOPE_REQUIRED,
     ApiToken,
     DisplayMode,
     Role,
     RoleAssignment,
+    TokenScope,
     User,
 )
+from app.accounts.tokens import InvalidToken  # noqa: F401  (the booking paths raise it)
 from app.db import connection_of, in_unit_of_work, unit_of_work, utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
@@ -264,37 +267,41 @@ def _save_profile(
     return user
 
 
-def issue_token(session, user: User, name: str = "cli") -> str:
-    """Create a personal API token for `user` and return it (committed with the caller's unit,
-    or at once); only its digest is kept."""
-    token = "cp_" + secrets.token_urlsafe(32)
-    with unit_of_work(session):
-        session.add(ApiToken(user_id=user.id, name=name, digest=ApiToken.digest_of(token)))
-    return token
+def issue_token(
+    session,
+    user: User,
+    name: str = "cli",
+    *,
+    scope: TokenScope = TokenScope.PERSONAL,
+    scope_id: int | None = None,
+    days: int | None = None,
+) -> str:
+    """Create an API token for `user` (personal unless `scope` says otherwise; see
+    app/accounts/tokens.py) and return it (committed with the caller's unit, or at once); only
+    its digest is kept. It expires after `days`, API_TOKEN_DAYS by default."""
+    return tokens.issue(session, user, name, scope=scope, scope_id=scope_id, days=days)[1]
 
 
-def authenticate_token(session, token: str, now: datetime | None = None) -> User | None:
-    """The active owner of this unrevoked API token, else None. Its last use is written down at
-    most once per TOKEN_TOUCH_INTERVAL, in a small unit of its own that keeps what the request
-    loaded (the caller goes on using the user)."""
-    api_token = ApiToken.lookup(session, token)
+def authenticate_api_token(
+    session, token: str, scopes=(TokenScope.PERSONAL,), now: datetime | None = None
+) -> ApiToken | None:
+    """The valid token (unrevoked, unexpired, of one of `scopes`) whose owner is active, else
+    None. Its last use is written down at most once per TOKEN_TOUCH_INTERVAL, in a small unit
+    of its own that keeps what the request loaded (the caller goes on using the token)."""
+    now = now or utcnow()
+    api_token = ApiToken.lookup(session, token, scopes, now)
     if api_token is None or not api_token.user.active:
         return None
-    now = now or utcnow()
     if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_TOUCH_INTERVAL:
         with unit_of_work(session, keep_loaded=True):
             api_token.last_used_at = now
-    return api_token.user
+    return api_token
 
 
-class InvalidToken(DomainError):
-    """No active owner for this API token (unknown, revoked, or its account closed)."""
-
-    status = 401
-    code = "unauthorized"
-
-    def __init__(self):
-        super().__init__(_l("Sign in with a valid API token (Authorization: Bearer <token>)."))
+def authenticate_token(session, token: str, now: datetime | None = None) -> User | None:
+    """The active owner of this valid personal API token, else None (`authenticate_api_token`)."""
+    api_token = authenticate_api_token(session, token, now=now)
+    return None if api_token is None else api_token.user
 
 
 _tokens, _users = ApiToken.__table__, User.__table__
@@ -307,7 +314,8 @@ def token_owner_statement(*columns, outer_joins=()):
     (`owner_id`, with `token_id` and `token_last_used_at`), the token's rule stated once:
     digest matches, not revoked, owner active. A service may read what it needs in the same
     round trip: `columns`, from `outer_joins` ((table, on clause) pairs, LEFT JOINed; their
-    rows are read, not locked). Parameter: digest. Built once by its caller; run it with
+    rows are read, not locked). Parameters: digest, now (a personal token, unexpired then).
+    Built once by its caller; run it with
     `find_token_owner`."""
     found = _tokens.join(_users, _users.c.id == _tokens.c.user_id)
     for table, on in outer_joins:
@@ -323,6 +331,8 @@ def token_owner_statement(*columns, outer_joins=()):
         .where(
             _tokens.c.digest == bindparam("digest"),
             _tokens.c.revoked_at.is_(None),
+            _tokens.c.expires_at > bindparam("now"),
+            _tokens.c.scope == TokenScope.PERSONAL.value,
             _users.c.active.is_(True),
         )
         .with_for_update(of=_users)
@@ -350,12 +360,14 @@ def find_token_owner(session, statement, token: str, parameters=None, now: datet
     if not in_unit_of_work(session):
         raise RuntimeError("find_token_owner runs inside its caller's unit of work")
     connection = connection_of(session)
+    now = now or utcnow()
     row = connection.execute(
-        statement, {**(parameters or {}), "digest": ApiToken.digest_of(token)}
+        # The token's expiry is compared with the service's own `now` when it passes one.
+        statement,
+        {"now": now, **(parameters or {}), "digest": ApiToken.digest_of(token)},
     ).first()
     if row is None:
         return None
-    now = now or utcnow()
     if row.token_last_used_at is None or now - row.token_last_used_at > TOKEN_TOUCH_INTERVAL:
         connection.execute(_TOUCH, {"token": row.token_id, "now": now})
         with unit_of_work(session) as unit:  # the caller's
@@ -365,8 +377,9 @@ def find_token_owner(session, statement, token: str, parameters=None, now: datet
 
 def lock_token_owner(session, token: str, now: datetime | None = None) -> int | None:
     """Inside the caller's unit of work: the id of the active owner of this unrevoked API token
-    (as `authenticate_token` decides), their row locked FOR UPDATE until the unit ends; None if
-    the token is not valid. One statement, no ORM object (`find_token_owner`)."""
+    (as `authenticate_token` decides: personal, unexpired, owner active), their row locked FOR
+    UPDATE until the unit ends; None if the token is not valid. One statement, no ORM object
+    (`find_token_owner`)."""
     row = find_token_owner(session, _TOKEN_OWNER, token, now=now)
     return None if row is None else row.owner_id
 

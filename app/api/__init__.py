@@ -28,7 +28,8 @@ BEARER_SCHEME = {
     "bearerAuth": {
         "type": "http",
         "scheme": "bearer",
-        "description": "A personal token from `flask create-token`",
+        "description": "A personal token, made on your tokens page (or `flask create-token`); "
+        "it expires (`token_expired`) and can be revoked (`token_revoked`)",
     }
 }
 
@@ -167,25 +168,48 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def _authenticate_bearer():
-    from app.accounts.services import authenticate_token
+def _authenticate_bearer(scopes=None):
+    from app.accounts.models import TokenScope
+    from app.accounts.services import authenticate_api_token
 
     token = bearer_token()
-    return None if token is None else authenticate_token(db.session, token)
+    if token is None:
+        return None
+    return authenticate_api_token(db.session, token, scopes or (TokenScope.PERSONAL,))
 
 
-def token_required(view):
-    """Require `Authorization: Bearer <token>`; the token's owner is `current_api_user()`."""
+def _refused(scopes=None):
+    """The error for the request's refused token: why it was refused (app/accounts/tokens.py:
+    expired, revoked, or made for something else), or the plain 401 without a token."""
+    from app.accounts.models import TokenScope
+    from app.accounts.tokens import refusal
+
+    token = bearer_token()
+    if token is None:
+        return ApiError(401, "unauthorized", GENERIC_MESSAGES[401])
+    return refusal(db.session, token, scopes or (TokenScope.PERSONAL,))
+
+
+def token_required(view=None, *, scopes=None):
+    """Require `Authorization: Bearer <token>`, a personal token unless `scopes` (TokenScope
+    values) says otherwise; the token's owner is `current_api_user()`, the token itself
+    `current_api_token()`. Use as `@token_required` or `@token_required(scopes=...)`."""
+    if view is None:
+        return lambda view: token_required(view, scopes=scopes)
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        user = _authenticate_bearer()
-        if user is None:
-            raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401])
-        g.api_user = user
+        api_token = _authenticate_bearer(scopes)
+        if api_token is None:
+            raise _refused(scopes)
+        g.api_user, g.api_token = api_token.user, api_token
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def current_api_token():
+    return g.get("api_token")
 
 
 def token_checked_by_service(view):
@@ -194,7 +218,9 @@ def token_checked_by_service(view):
     row in the statement that starts the work) and raises InvalidToken (401) for a bad one. As
     with `token_required`, a request without a token is 401 before its body is read, and a
     token that is not valid never learns what was wrong with the body: its 422 becomes 401.
+    A refused token is told why, as `token_required` tells it (expired, revoked, wrong scope).
     The view reads the token with `bearer_token()`."""
+    from app.accounts.tokens import InvalidToken
 
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -202,9 +228,11 @@ def token_checked_by_service(view):
             raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401])
         try:
             return view(*args, **kwargs)
+        except InvalidToken:
+            raise _refused() from None
         except UnprocessableEntity:
             if _authenticate_bearer() is None:
-                raise ApiError(401, "unauthorized", GENERIC_MESSAGES[401]) from None
+                raise _refused() from None
             raise
 
     return wrapped

@@ -18,11 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.accounts.models import Role
-from app.accounts.services import issue_token
+from app.accounts import tokens
+from app.accounts.models import ApiToken, Role, TokenScope
 from app.audit.services import record
 from app.db import unit_of_work, utcnow
-from app.errors import Forbidden
+from app.errors import Forbidden, NotFound
 from parking.models import (
     CarPark,
     Charge,
@@ -61,20 +61,80 @@ def _existing(
 
 
 def can_report_events(user, park: CarPark) -> bool:
-    """May `user` (a gate system's token is its operator's) report entries and exits at `park`,
-    and make a gate token for it: the car park's operators and administrators."""
+    """May `user` report entries and exits at `park`, and make and revoke its gate tokens: the
+    car park's operators and administrators."""
     return user.has_role(Role.CARPARK_OPERATOR, park) or user.has_role(Role.ADMINISTRATOR)
 
 
+# The tokens the gate-events endpoint takes: a gate token (for its one car park) or the
+# personal token of someone who may report events there.
+GATE_EVENT_SCOPES = (TokenScope.GATE, TokenScope.PERSONAL)
+
+
+def token_may_report(token: ApiToken, owner, park: CarPark) -> bool:
+    """May this token report events at `park`: a gate token only at its own car park, and any
+    token only while its owner still may (`can_report_events`: an operator who lost the role
+    takes their gate tokens' rights with them)."""
+    if token.scope == TokenScope.GATE and token.scope_id != park.id:
+        return False
+    return token.scope in GATE_EVENT_SCOPES and can_report_events(owner, park)
+
+
 def issue_gate_token(session, actor, park: CarPark) -> str:
-    """A new API token for `actor`'s gate system at `park` (`can_report_events`), audited, in
-    one unit of work. Returns the secret, shown once."""
+    """A new gate token for `park`, owned by `actor` (`can_report_events`), good for that car
+    park's gate events and nothing else, audited, in one unit of work. Returns the secret,
+    shown once."""
     if not can_report_events(actor, park):
         raise Forbidden(_l("This token may not report events for this car park."))
     with unit_of_work(session):
-        secret = issue_token(session, actor, name=f"gate {park.id}")
-        record(session, actor, "parking.gate_token", park)
+        row, secret = tokens.issue(
+            session, actor, f"gate {park.id}", scope=TokenScope.GATE, scope_id=park.id
+        )
+        record(session, actor, "parking.gate_token", park, token=row.id)
     return secret
+
+
+def gate_tokens(session, park: CarPark) -> list[ApiToken]:
+    """The car park's unrevoked gate tokens (expired ones too: the page says so), whoever of
+    its operators made them, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(
+                ApiToken.scope == TokenScope.GATE,
+                ApiToken.scope_id == park.id,
+                ApiToken.revoked_at.is_(None),
+            )
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+            .options(selectinload(ApiToken.user))
+        )
+    )
+
+
+def gate_token(session, actor, park: CarPark, token_id: int) -> ApiToken:
+    """One of `park`'s unrevoked gate tokens, for someone who may manage them; else NotFound
+    (another car park's token answers as missing)."""
+    if not can_report_events(actor, park):
+        raise Forbidden(_l("This token may not report events for this car park."))
+    row = session.get(ApiToken, token_id)
+    if (
+        row is None
+        or row.scope != TokenScope.GATE
+        or row.scope_id != park.id
+        or row.revoked_at is not None
+    ):
+        raise NotFound(_l("No such token."))
+    return row
+
+
+def revoke_gate_token(session, actor, park: CarPark, token_id: int) -> ApiToken:
+    """Revoke one of `park`'s gate tokens (`gate_token`), audited, in one unit of work: the
+    gate using it is refused from then on."""
+    with unit_of_work(session):
+        row = gate_token(session, actor, park, token_id)
+        tokens.revoke(session, row)
+        record(session, actor, "parking.gate_token_revoked", park, token=row.id)
+    return row
 
 
 def record_event(

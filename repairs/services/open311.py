@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import text
-from app.accounts.models import ApiToken, User
+from app.accounts.models import ApiToken, TokenScope, User
 from app.geo import distance_km
 from app.places.models import Estate
 from repairs.models import OPEN_STATES, Category, Ticket
@@ -21,9 +21,15 @@ LIST_LIMIT = 1000
 # --- Who files ----------------------------------------------------------------------------------
 
 
+# An api_key is an Open311 key (a token made for Open311 only) or its owner's personal token;
+# never a gate token.
+API_KEY_SCOPES = (TokenScope.OPEN311, TokenScope.PERSONAL)
+
+
 def api_key_owner(session, api_key: str) -> User | None:
-    """The owner of the unrevoked personal token `api_key` (active or not: see `may_file`)."""
-    token = ApiToken.lookup(session, api_key) if api_key else None
+    """The owner of `api_key`, an unrevoked, unexpired Open311 key or personal token (active
+    or not: see `may_file`)."""
+    token = ApiToken.lookup(session, api_key, API_KEY_SCOPES) if api_key else None
     return token.user if token is not None else None
 
 
