@@ -31,6 +31,7 @@ class Row:
     baseline: str  # "insert" or "page"
     target: dict | None  # ratio, rps, p99_ms
     old: str = ""  # the 2026-11-21 ratio (old harness), where a comparable figure exists
+    profile: str = ""  # the in-process profiler that shows where this scenario's time goes
 
 
 ROWS = (
@@ -41,6 +42,7 @@ ROWS = (
         "insert",
         {"ratio": 0.5, "rps": 500, "p99_ms": 250},
         "0.08x, steady booking",
+        "python -m bench.profile_booking --profile",
     ),
     Row(
         "booking",
@@ -48,6 +50,7 @@ ROWS = (
         "venue search and 14-day pages, signed in",
         "page",
         {"ratio": 0.4},
+        profile="python -m bench.profile_pages --profile pages",
     ),
     Row(
         "booking",
@@ -56,6 +59,7 @@ ROWS = (
         "page",
         {"ratio": 0.4},
         "~0.05x, issue 11",
+        "python -m bench.profile_pages --profile api",
     ),
     Row(
         "booking",
@@ -64,6 +68,7 @@ ROWS = (
         "page",
         {"ratio": 1.0},
         "0.17x",
+        "python -m bench.profile_pages --profile anonymous",
     ),
     Row(
         "parking",
@@ -72,12 +77,45 @@ ROWS = (
         "insert",
         {"ratio": 0.4},
         "0.08x, rush",
+        "python -m bench.profile_parking --profile",
     ),
     Row("parking", "parking_feed", "parking open data feed", "page", None, "0.22x"),
-    Row("repairs", "repairs_queue", "manager queue", "page", {"ratio": 0.3}, "0.12x"),
-    Row("repairs", "repairs_town", "town dashboard", "page", {"ratio": 0.3}, "0.12x"),
-    Row("repairs", "repairs_district", "district dashboard", "page", {"ratio": 0.3}, "0.08x"),
-    Row("repairs", "repairs_rating", "district company rating", "page", {"ratio": 0.3}, "0.07x"),
+    Row(
+        "repairs",
+        "repairs_queue",
+        "manager queue",
+        "page",
+        {"ratio": 0.3},
+        "0.12x",
+        "python -m bench.profile_repairs --profile --only repairs_queue",
+    ),
+    Row(
+        "repairs",
+        "repairs_town",
+        "town dashboard",
+        "page",
+        {"ratio": 0.3},
+        "0.12x",
+        "python -m bench.profile_repairs --profile --only repairs_town",
+    ),
+    Row(
+        "repairs",
+        "repairs_district",
+        "district dashboard",
+        "page",
+        {"ratio": 0.3},
+        "0.08x",
+        "python -m bench.profile_repairs --profile --only repairs_district",
+    ),
+    Row(
+        "repairs",
+        "repairs_rating",
+        "district company rating",
+        "page",
+        {"ratio": 0.3},
+        "0.07x",
+        "python -m bench.profile_repairs --profile --only repairs_rating",
+    ),
 )
 BASELINE_LABELS = {
     "insert": "baseline: insert one row",
@@ -202,6 +240,22 @@ def table(results: dict, before: dict | None) -> list[str]:
                 + " |"
             )
     return lines
+
+
+def missed(results: dict) -> list[str]:
+    """For each target missed, the profiler that shows where the remaining time goes; the
+    profiles of the last full run are read in RESULTS.md's "Where the remaining time goes"."""
+    figures = figures_of(results)
+    lines = []
+    for row in ROWS:
+        f = figures.get((row.group, row.key))
+        if f is None or not verdict(row, f).startswith("missed"):
+            continue
+        lines.append(
+            f"- {row.label}: {verdict(row, f)}; where the time goes: `{row.profile}` "
+            '(see "Where the remaining time goes" below)'
+        )
+    return (["Targets missed, and the profile of each:", "", *lines, ""]) if lines else []
 
 
 def few_requests(results: dict, least: int = 200) -> list[str]:
@@ -356,6 +410,7 @@ def render(results: dict, before: dict | None, note: str = "") -> str:
         *table(results, before),
         "",
         *few_requests(results),
+        *missed(results),
         *checks(results),
         "",
         *connections(results),
