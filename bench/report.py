@@ -194,7 +194,9 @@ def _before(before: dict | None, group: str, row: Row) -> str:
     if before and (group, row.key) in before:
         b = before[(group, row.key)]
         ratio = f"{b['ratio']:.2f}x" if b.get("ratio") is not None else "—"
-        return f"{ratio}, app {b['cpu_ms_per_request']['app']:.1f} ms/req"
+        cpu = b["cpu_ms_per_request"]
+        tiers = " / ".join(f"{cpu[t]:.1f}" for t in TIERS)
+        return f"{ratio}, CPU ms/req app / db / load {tiers}"
     return f"{row.old} (old harness)" if row.old else "—"
 
 
