@@ -81,12 +81,33 @@ class Config:
     PORTAL_DISTRICT_NAME_EN = _env("PORTAL_DISTRICT_NAME_EN", "Minhang District")
     PORTAL_HOTLINE = _env("PORTAL_HOTLINE", "12345")
     # A household register row with a mobile number confirms a claim from an account with that
-    # number. Sign-in numbers are not yet proven by SMS, so this stays off until they are.
+    # number, when the account's number was proven by an SMS code (User.phone_verified_at: set
+    # at registration, code sign-in, reset or change of number); a number only typed in is never
+    # trusted. Off by default: a district turns it on once its register's numbers are current.
     HOUSEHOLD_REGISTER_TRUSTS_PHONE = _env("HOUSEHOLD_REGISTER_TRUSTS_PHONE", "0") in (
         "1",
         "true",
         "yes",
     )
+
+    # --- Sign-in (app/accounts, issue 12) -----------------------------------------------------
+    # Staff roles that sign in with a password AND an SMS code sent to their mobile number:
+    # comma-separated role names (app.accounts.models.Role), "all" (every role but resident) or
+    # "none". Unset: every staff role, except in an app with TESTING on, where none (a test
+    # that checks the second factor sets it).
+    SIGNIN_SECOND_FACTOR_ROLES = _env("SIGNIN_SECOND_FACTOR_ROLES")
+    # The privacy notice's version (templates/accounts/privacy.html): stored with each
+    # resident's consent, so a changed notice can be shown and consented to again.
+    PRIVACY_NOTICE_VERSION = _env("PRIVACY_NOTICE_VERSION", "2026-11-30")
+    # The government site identity in every page's footer (政府网站标识), each shown only when
+    # set: 主办单位 (the sponsoring body), 承办单位 (the body that runs the site), 网站标识码
+    # (the site code from the national government site register), ICP备案号 (e.g. 沪ICP备
+    # 12345678号) and 公安备案号 (e.g. 沪公网安备 31011202000000号).
+    SITE_SPONSOR = _env("SITE_SPONSOR", "")
+    SITE_OPERATOR = _env("SITE_OPERATOR", "")
+    SITE_CODE = _env("SITE_CODE", "")
+    SITE_ICP_RECORD = _env("SITE_ICP_RECORD", "")
+    SITE_PSB_RECORD = _env("SITE_PSB_RECORD", "")
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -69,6 +69,28 @@ def seed_all(session, seeders) -> None:
         seed_frame(session)
         for seeder in seeders:
             seeder(session)
+        give_staff_phones(session)
+
+
+# Staff sign in with their password and a code sent to their number (SIGNIN_SECOND_FACTOR_ROLES:
+# every staff role outside tests), so every demo staff account, whichever seeder made it, gets a
+# number: 138 0000 0001, 0002, ... in the order the accounts were made. `make run` shows the
+# codes on the development outbox page.
+STAFF_PHONE_PREFIX = "1380000"
+
+
+def give_staff_phones(session) -> None:
+    """Give each staff account without a mobile number the next free demo number."""
+    taken = set(
+        session.scalars(select(User.phone).where(User.phone.like(STAFF_PHONE_PREFIX + "%")))
+    )
+    numbers = (f"{STAFF_PHONE_PREFIX}{n:04d}" for n in range(1, 10_000))
+    for user in session.scalars(
+        select(User).where(User.phone.is_(None), User.username.is_not(None)).order_by(User.id)
+    ):
+        if user.is_staff:
+            user.phone = next(number for number in numbers if number not in taken)
+    session.flush()
 
 
 def seed_frame(session) -> None:

@@ -107,6 +107,9 @@ PORTAL_ENV = {
         )
     },
     "PARKING_MAX_UPCOMING": "10000000",
+    # Staff sign in with a password alone here: the benchmark measures pages, not the SMS second
+    # factor (SIGNIN_SECOND_FACTOR_ROLES, app/config.py).
+    "SIGNIN_SECOND_FACTOR_ROLES": "none",
 }
 
 

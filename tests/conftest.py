@@ -223,6 +223,36 @@ def login(client, login_name: str, password: str = PASSWORD):
     return response
 
 
+def sms_code(phone: str) -> str:
+    """The code in the newest verification text sent to `phone`, read from the SMS outbox table
+    as the person would read it on their phone (app/sms: the development outbox keeps it)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.sms.models import SmsMessage
+
+    db.session.commit()  # a fresh read: the request that sent it committed in its own session
+    message = db.session.scalar(
+        select(SmsMessage)
+        .where(SmsMessage.phone == phone, SmsMessage.kind == "verification_code")
+        .order_by(SmsMessage.id.desc())
+        .limit(1)
+    )
+    assert message is not None, f"no code was sent to {phone}"
+    return message.params[0]
+
+
+def register_through_pages(client, phone: str, name: str, *, password: str | None = None):
+    """Register a resident the way a person does: the number, the code from the text message,
+    a name and consent to the privacy notice (and a password when given). The last answer."""
+    first = submit(client, "/register", {"phone": phone})
+    assert first.status_code == 302, first.get_data(as_text=True)[:2000]
+    answers = {"code": sms_code(phone), "name": name, "consent": "y"}
+    if password:
+        answers.update(password=password, confirm=password)
+    return submit(client, "/register/details", answers)
+
+
 @pytest.fixture
 def places(session):
     """Two towns with an estate each."""

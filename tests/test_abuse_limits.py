@@ -18,7 +18,15 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token, login, parking_settings, submit
+from tests.conftest import (
+    PASSWORD,
+    IsolatedClient,
+    csrf_token,
+    login,
+    parking_settings,
+    register_through_pages,
+    submit,
+)
 from tests.race import race
 
 
@@ -341,12 +349,9 @@ def assert_too_many_json(response):
 
 
 def register(client, n: int):
-    return submit(
-        client,
-        "/register",
-        {"phone": f"1398888000{n}", "name": f"居民{n}", "password": PASSWORD, "confirm": PASSWORD},
-        form_url="/register",
-    )
+    """A registration through the pages (the number, then the code, a name and consent): the
+    answer to its last step, the one that makes the account."""
+    return register_through_pages(client, f"1398888000{n}", f"居民{n}", password=PASSWORD)
 
 
 def test_registrations_per_address_are_limited(limited_app):

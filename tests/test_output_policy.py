@@ -91,29 +91,18 @@ def test_a_text_field_without_its_own_limit_gets_the_policy_default(app):
 def test_a_form_page_shows_the_refusal_on_the_field(client, session):
     from app.accounts.models import User
 
+    assert submit(client, "/register", {"phone": "13712345678"}).status_code == 302
     page = submit(
         client,
-        "/register",
-        {
-            "phone": "13712345678",
-            "name": "张\x1b[31m三",
-            "password": "correct-horse-9",
-            "confirm": "correct-horse-9",
-        },
+        "/register/details",
+        {"code": "123456", "name": "张\x1b[31m三", "consent": "y"},
     )
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'class="error-summary"' in html and 'href="#name"' in html
     assert str(CONTROL_MESSAGE) in html
     assert session.query(User).filter_by(phone="13712345678").count() == 0
     page = submit(
-        client,
-        "/register",
-        {
-            "phone": "13712345678",
-            "name": "张三\x00",
-            "password": "correct-horse-9",
-            "confirm": "correct-horse-9",
-        },
+        client, "/register/details", {"code": "123456", "name": "张三\x00", "consent": "y"}
     )
     assert page.status_code == 200 and 'href="#name"' in page.get_data(as_text=True)
 

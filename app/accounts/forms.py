@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from app.accounts.models import DisplayMode
+from app.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from app.accounts.services import normalize_phone
 from app.errors import DomainError
 
@@ -32,7 +35,57 @@ def mobile_number(form, field):
             raise ValidationError(str(error)) from None
 
 
+def six_digits(form, field):
+    """A code as people type it: full-width digits from a Chinese IME and spaces are fine."""
+    code = "".join(unicodedata.normalize("NFKC", field.data or "").split())
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        raise ValidationError(_l("Enter the 6-digit code from the text message"))
+    field.data = code
+
+
+def _code_field(label=None):
+    return StringField(
+        label or _l("Code from the text message"),
+        description=_l("6 digits, for example 123456"),
+        validators=[DataRequired(_l("Enter the 6-digit code from the text message")), six_digits],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+
+
+def _new_password(label, required: bool):
+    first = [DataRequired(_l("Enter a password"))] if required else [Optional()]
+    return PasswordField(
+        label,
+        description=_l(
+            "At least %(n)d characters. Not a common password, nor your mobile number. A few "
+            "words you will remember work well.",
+            n=MIN_LENGTH,
+        ),
+        validators=[
+            *first,
+            Length(
+                max=MAX_LENGTH,
+                message=_l("Password must be %(n)d characters or fewer", n=MAX_LENGTH),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def _confirm(required: bool):
+    # Not Optional() when the password is optional: a password given without its repeat must
+    # still be refused (EqualTo compares "" with it).
+    first = [DataRequired(_l("Enter the password again"))] if required else []
+    return PasswordField(
+        _l("Password again"),
+        validators=[*first, EqualTo("password", _l("The two passwords are not the same"))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class LoginForm(FlaskForm):
+    """Sign in with a password (the number or username and the password)."""
+
     login = StringField(
         _l("Mobile number or username"),
         validators=[DataRequired(_l("Enter your mobile number or username"))],
@@ -45,15 +98,36 @@ class LoginForm(FlaskForm):
     )
 
 
-class RegisterForm(FlaskForm):
+class PhoneForm(FlaskForm):
+    """A mobile number to send a code to: sign-in, registration, a forgotten password."""
+
     phone = StringField(
         _l("Mobile number"),
-        description=_l(
-            "You sign in with this number. We never show it in full to staff who do not need it."
-        ),
+        description=_l("We send a 6-digit code to this number by text message."),
         validators=[DataRequired(_l("Enter your mobile number")), mobile_number],
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
+
+
+class NewPhoneForm(FlaskForm):
+    phone = StringField(
+        _l("New mobile number"),
+        description=_l("We send a code to the new number. Your number changes once you enter it."),
+        validators=[DataRequired(_l("Enter your new mobile number")), mobile_number],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+
+
+class CodeForm(FlaskForm):
+    """The code from a text message: code sign-in, a staff second factor, a new number."""
+
+    code = _code_field()
+
+
+class RegisterForm(FlaskForm):
+    """The second step of registration: the code sent to the number, a name, consent."""
+
+    code = _code_field()
     name = StringField(
         _l("Name"),
         validators=[
@@ -62,20 +136,34 @@ class RegisterForm(FlaskForm):
         ],
         render_kw={"autocomplete": "name"},
     )
-    password = PasswordField(
-        _l("Password"),
-        description=_l("At least 8 characters"),
-        validators=[DataRequired(_l("Enter a password"))],
-        render_kw={"autocomplete": "new-password"},
+    password = _new_password(_l("Password (optional)"), required=False)
+    confirm = _confirm(required=False)
+    consent = BooleanField(
+        _l("I have read the privacy notice and agree that my details are used as it says"),
+        validators=[DataRequired(_l("To register, agree to the privacy notice"))],
     )
-    confirm = PasswordField(
-        _l("Password again"),
-        validators=[
-            DataRequired(_l("Enter the password again")),
-            EqualTo("password", _l("The two passwords are not the same")),
-        ],
-        render_kw={"autocomplete": "new-password"},
+
+
+class ResetForm(FlaskForm):
+    code = _code_field()
+    password = _new_password(_l("New password"), required=True)
+    confirm = _confirm(required=True)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        description=_l("Forgot it? Ask for a code instead, above."),
+        render_kw={"autocomplete": "current-password"},
     )
+    code = StringField(
+        _l("Code from the text message"),
+        description=_l("Only if you asked for a code instead of your current password"),
+        validators=[Optional(), six_digits],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
+    password = _new_password(_l("New password"), required=True)
+    confirm = _confirm(required=True)
 
 
 class ProfileForm(FlaskForm):
@@ -86,11 +174,6 @@ class ProfileForm(FlaskForm):
             Length(max=64, message=_l("Name must be 64 characters or fewer")),
         ],
         render_kw={"autocomplete": "name"},
-    )
-    phone = StringField(
-        _l("Mobile number"),
-        validators=[Optional(), mobile_number],
-        render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     locale = RadioField(_l("Language"), choices=LANGUAGE_CHOICES, default="zh_CN")
     display_mode = RadioField(

@@ -270,6 +270,7 @@ def _set_home(session, user, estate_id, building, unit, room, register_phone_mat
     if (
         register_phone_match
         and user.phone
+        and user.phone_verified_at is not None  # a number proven by an SMS code only
         and household.registered
         and _register_phone(session, household, user.phone)
     ):
@@ -603,6 +604,7 @@ def _verify_by_register(session, household: Household, phone: str) -> None:
             HomeClaim.household_id == household.id,
             HomeClaim.status == ClaimStatus.PENDING,
             User.phone == phone,
+            User.phone_verified_at.is_not(None),  # a number proven by an SMS code only
         )
     ):
         claim.status, claim.decided_at, claim.decision_note = (

@@ -179,7 +179,7 @@ def open_page(browser, live_server):
         )
         page = context.new_page()
         if user is not None:
-            page.goto(live_server.url + "/login")
+            page.goto(live_server.url + "/login?with=password")  # the code tab is the default
             page.fill("#login", user)
             page.fill("#password", PASSWORD)
             page.locator("main button[type=submit]").click()
