@@ -306,3 +306,22 @@ def test_the_sweep_deletes_old_codes_and_messages(session, settings, runner, fro
     frozen.shift(timedelta(days=29))
     assert "sms messages deleted: 1" in runner.invoke(args=["sweep"]).output
     assert session.scalars(select(SmsMessage.phone)).all() == ["13800138000"]
+
+
+def test_my_data_shows_and_closing_the_account_deletes_the_numbers_messages(
+    app, session, settings, make_user, tmp_path, frozen
+):
+    from app.accounts.mydata import close_account, export
+    from app.registry import personal_data
+
+    user = make_user(phone=PHONE)
+    issue_code(session, PHONE, "reset", address=ADDRESS, settings=settings)
+    send(session, "13800138000", "account_exists", {}, settings)  # someone else's
+    mine = export(session, user, personal_data(app))["sms"]
+    assert [m["kind"] for m in mine["text_messages"]] == ["verification_code"]
+    assert mine["verification_codes"][0]["purpose"] == "reset"
+    assert sent_code(session) not in str(mine)  # no code in the download
+    done = close_account(session, user, personal_data(app), upload_dir=str(tmp_path))
+    assert done["sms_messages_deleted"] == 1 and done["sms_codes_deleted"] == 1
+    assert session.scalars(select(SmsMessage.phone)).all() == ["13800138000"]
+    assert count(session, VerificationCode) == 0

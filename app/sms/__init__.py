@@ -7,8 +7,11 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from app.registry import register_sweeper
-    from app.sms import models  # noqa: F401  (the tables, for the ORM and Alembic)
+    from app.registry import register_personal_data, register_sweeper
+    from app.sms import (
+        models,  # noqa: F401  (the tables, for the ORM and Alembic)
+        personal_data,
+    )
     from app.sms.cli import messages_group
     from app.sms.services.outbox import purge
     from app.sms.settings import dev_outbox_enabled, provider_name, settings_for
@@ -18,5 +21,6 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(messages_group)
     register_sweeper(app, lambda session: purge(session, settings_for(app)))
+    register_personal_data(app, "sms", personal_data.export, personal_data.erase)
     # The footer links the outbox page in development only (templates/frame/footer.html).
     app.jinja_env.globals["sms_dev_outbox"] = dev_outbox_enabled(app.config)
