@@ -124,7 +124,7 @@ def _register_frame(app: Flask) -> None:
     from app.ratelimit import limit_endpoints
 
     limit_endpoints(
-        app, "REGISTRATION_RATE", "registration", ["accounts.register"], methods=["POST"]
+        app, "REGISTRATION_RATE", "registration", ["accounts.register_details"], methods=["POST"]
     )
     api.init_app(app)
     api.register_api_blueprint(app, accounts_api)

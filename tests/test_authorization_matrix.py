@@ -166,6 +166,28 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /login": PUBLIC,
     "GET /register": PUBLIC,  # signed in: sent home
     "POST /register": PUBLIC,
+    # Sign-in and registration by SMS code (app/accounts/views.py): a step whose number (or,
+    # for staff, accepted password) is not in the visitor's session goes back to its first
+    # step; signed in, home.
+    "POST /login/send-code": PUBLIC,
+    "GET /login/code": row("ok", anonymous="login"),
+    "POST /login/code": row("ok", anonymous="login"),
+    "GET /login/verify": row("ok", anonymous="login"),  # staff second factor
+    "POST /login/verify": row("ok", anonymous="login"),
+    "GET /register/details": PUBLIC,
+    "POST /register/details": PUBLIC,
+    # A forgotten password (app/accounts/security_views.py): anyone, for a number they hold.
+    "GET /password/forgot": PUBLIC,
+    "POST /password/forgot": PUBLIC,
+    "GET /password/reset": PUBLIC,
+    "POST /password/reset": PUBLIC,
+    "GET /profile/password": SIGNED_IN,  # one's own password
+    "POST /profile/password": SIGNED_IN,
+    "GET /profile/phone": SIGNED_IN,  # one's own number, confirmed by a code sent to the new one
+    "POST /profile/phone": SIGNED_IN,
+    "GET /profile/phone/confirm": SIGNED_IN,
+    "POST /profile/phone/confirm": SIGNED_IN,
+    "GET /privacy": PUBLIC,
     "GET /profile": SIGNED_IN,
     "POST /profile": SIGNED_IN,
     "GET /inbox": SIGNED_IN,

@@ -453,17 +453,55 @@ FORM_PAGES = {
     "app.accounts.forms.LoginForm": [
         FormPage("/login", None, {"login": "{resident_phone}", "password": "wrong-password-1"})
     ],
+    # Sign-in and registration by SMS code, reset and change of password and number. A second
+    # step needs the number its first step kept in the visitor's session: a fresh visitor is
+    # sent back to the first step (tests/test_signin.py walks the steps with real codes).
+    "app.accounts.forms.PhoneForm": [
+        FormPage("/register", None, {"phone": ("13712345678", "{resident_phone}")}),
+        FormPage("/login/send-code", None, {"phone": "{resident_phone}"}, page="/login"),
+        FormPage("/password/forgot", None, {"phone": "{resident_phone}"}),
+    ],
+    "app.accounts.forms.CodeForm": [
+        FormPage("/login/code", None, {"code": "123456"}, page="/login"),
+        FormPage("/profile/phone/confirm", "resident", {"code": "123456"}, page="/profile"),
+    ],
     "app.accounts.forms.RegisterForm": [
         FormPage(
-            "/register",
+            "/register/details",
             None,
             {
-                "phone": "13712345678",
+                "code": "123456",
                 "name": "新居民",
-                "password": "correct-horse-9",
-                "confirm": "correct-horse-9",
+                "password": ("", "correct-horse-9"),
+                "confirm": ("", "correct-horse-9"),
+                "consent": "y",
             },
+            page="/register",
         )
+    ],
+    "app.accounts.forms.ResetForm": [
+        FormPage(
+            "/password/reset",
+            None,
+            {"code": "123456", "password": "new-horse-battery-7", "confirm": "new-horse-battery-7"},
+            page="/password/forgot",
+        )
+    ],
+    "app.accounts.forms.ChangePasswordForm": [
+        FormPage(
+            "/profile/password",
+            "resident",
+            {
+                "current_password": "correct-horse-9",
+                "code": "",
+                "password": "new-horse-battery-7",
+                "confirm": "new-horse-battery-7",
+            },
+            extra=["action"],
+        )
+    ],
+    "app.accounts.forms.NewPhoneForm": [
+        FormPage("/profile/phone", "resident", {"phone": ("13712345679", "{resident_phone}")})
     ],
     "app.accounts.forms.ProfileForm": [
         FormPage(
@@ -471,7 +509,6 @@ FORM_PAGES = {
             "resident",
             {
                 "name": "居民",
-                "phone": "{resident_phone}",
                 "locale": "zh_CN",
                 "display_mode": "standard",
                 "home_estate_id": "{estate}",

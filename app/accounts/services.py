@@ -1,11 +1,11 @@
 """Account operations: registration, authentication, profiles, roles and API tokens (helper
-consent: app/accounts/consents.py). Every function that writes opens its own unit of work (`app.db.unit_of_work`), which
-joins the caller's when there is one: called alone it commits, called from another service it
-commits (or rolls back) with it."""
+consent: app/accounts/consents.py; sign-in by SMS code: app/accounts/signin.py). Every function
+that writes opens its own unit of work (`app.db.unit_of_work`), which joins the caller's when
+there is one: called alone it commits, called from another service it commits (or rolls back)
+with it."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -22,12 +22,12 @@ from app.accounts.models import (
     TokenScope,
     User,
 )
+from app.accounts.passwords import check_new_password
 from app.accounts.tokens import InvalidToken  # noqa: F401  (the booking paths raise it)
 from app.db import connection_of, in_unit_of_work, unit_of_work, utcnow
 from app.errors import Conflict, DomainError, NotFound
 from app.scopes import resolve_scope
 
-MIN_PASSWORD_LENGTH = 8
 # How often a token's last use is written down: a write per request would make every API call a
 # write transaction for a figure nobody needs to the second.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -65,16 +65,6 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
-def check_password_strength(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            _l("Password must be at least %(n)d characters"),
-            field="password",
-            code="weak_password",
-            n=MIN_PASSWORD_LENGTH,
-        )
-
-
 def find_by_login(session, login: str) -> User | None:
     """The user with this phone number (however written) or username."""
     login = (login or "").strip()
@@ -88,15 +78,6 @@ def find_by_login(session, login: str) -> User | None:
     )
 
 
-def authenticate(session, login: str, password: str) -> User | None:
-    """The active user whose login and password match, else None (without saying which was
-    wrong)."""
-    user = find_by_login(session, login)
-    if user is None or not user.active or not user.check_password(password or ""):
-        return None
-    return user
-
-
 def register_resident(
     session,
     *,
@@ -106,10 +87,12 @@ def register_resident(
     locale: str = "zh_CN",
     display_mode: DisplayMode = DisplayMode.STANDARD,
 ) -> User:
-    """Create a resident account (committed with the caller's unit, or at once). The phone
-    number must be a valid mobile and not yet registered."""
+    """Create a resident account with a password (committed with the caller's unit, or at
+    once): demo data, tests and the desk. The phone number must be a valid mobile and not yet
+    registered; the password must pass app.accounts.passwords. Residents registering
+    themselves go through app.accounts.signin (an SMS code and consent)."""
     phone = normalize_phone(phone)
-    check_password_strength(password)
+    check_new_password(password, phone=phone)
     with unit_of_work(session):
         return _add_resident(session, phone, name, password, locale, display_mode)
 
@@ -148,9 +131,9 @@ def create_user(
     """
     if not username and not phone:
         raise DomainError(_l("A user needs a username or a mobile number"))
-    check_password_strength(password)
     if phone:
         phone = normalize_phone(phone)
+    check_new_password(password, phone=phone, username=username)
     with unit_of_work(session):
         return _add_user(session, username, password, name, phone, roles)
 
@@ -207,7 +190,6 @@ def update_profile(
     user: User,
     *,
     name: str,
-    phone: str | None,
     locale: str,
     display_mode: DisplayMode,
     home_estate_id: int | None,
@@ -217,14 +199,14 @@ def update_profile(
     register_phone_match: bool = False,
 ) -> User:
     """Save the profile form as one unit of work: the details and the home claim together, or
-    nothing. A phone number that belongs to another account is refused. A changed home is a new
-    claim (app/places/services.py `set_home`): the old one's access ends."""
+    nothing. The mobile number is changed only with a code sent to the new one
+    (app.accounts.signin.change_phone). A changed home is a new claim (app/places/services.py
+    `set_home`): the old one's access ends."""
     with unit_of_work(session):
         return _save_profile(
             session,
             user,
             name=name,
-            phone=phone,
             locale=locale,
             display_mode=display_mode,
             home=(home_estate_id, home_building, home_unit, home_room),
@@ -232,21 +214,8 @@ def update_profile(
         )
 
 
-def _save_profile(
-    session, user, *, name, phone, locale, display_mode, home, register_phone_match
-) -> User:
+def _save_profile(session, user, *, name, locale, display_mode, home, register_phone_match) -> User:
     home_estate_id, home_building, home_unit, home_room = home
-    if phone:
-        phone = normalize_phone(phone)
-        other = session.scalar(select(User.id).where(User.phone == phone, User.id != user.id))
-        if other is not None:
-            raise Conflict(
-                _l("This mobile number belongs to another account"),
-                field="phone",
-                code="phone_taken",
-            )
-    elif user.username is None:
-        raise DomainError(_l("Enter your mobile number: you sign in with it"), field="phone")
     if home_estate_id is not None:
         resolve_scope(session, f"estate:{home_estate_id}")
     from app.places.services import set_home
@@ -261,7 +230,6 @@ def _save_profile(
         register_phone_match=register_phone_match,
     )
     user.name = name.strip()
-    user.phone = phone or None
     user.locale = locale
     user.display_mode = display_mode
     return user
