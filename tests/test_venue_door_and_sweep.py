@@ -159,3 +159,33 @@ def test_closure_cancels_bookings_with_notice_and_removes_slots(session, venue, 
     assert note.user_id == user.id and note.params["reason"] == "设备检修"
     assert slot_at(session, venue.spaces[0], 2, 11) is None
     assert slot_at(session, venue.spaces[0], 4, 11) is not None
+
+
+def test_a_closure_offers_nothing_and_tells_the_waiting(session, make_venue, make_user, frozen):
+    """Places a closure frees are not offered to the closed slot's waitlist (an offer for a day
+    the venue is closed would be a booking nobody can use), and the people waiting for it are
+    told that it is gone instead of vanishing from their list."""
+    from datetime import date
+
+    from bookings.models import Booking, WaitlistEntry
+    from venues.services.admin import add_closure
+    from venues.services.waitlist import join_waitlist
+
+    venue = make_venue(capacity=1)
+    admin, holder, waiter = make_user("venue_admin"), make_user(), make_user()
+    slot = slot_at(session, venue.spaces[0], 2, 10)
+    booking = book(session, holder, slot.id, 1)
+    join_waitlist(session, waiter, waiter, slot.id, 1, settings=current_settings())
+    add_closure(session, admin, venue, date(2026, 12, 3), date(2026, 12, 3), "设备检修")
+    session.refresh(booking)
+    assert booking.status == BookingStatus.CANCELLED
+    assert not session.scalars(select(Booking).where(Booking.holder_id == waiter.id)).all()
+    assert slot_at(session, venue.spaces[0], 2, 10) is None
+    assert not session.scalars(select(WaitlistEntry)).all()
+    told = session.scalar(
+        select(Notification).where(
+            Notification.user_id == waiter.id, Notification.kind == "venue.waitlist_slot_removed"
+        )
+    )
+    assert told is not None and told.link == f"/venues/{venue.id}"
+    assert ledger_mismatches(session) == []

@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app import clock
-from app.accounts.models import HelpService, User
 from app.accounts.consents import can_act_for
+from app.accounts.models import HelpService, User
 from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
@@ -167,10 +167,19 @@ def cancel(
             )
 
 
-def _cancel(session, booking: Booking, actor: User, *, by_staff: bool, reason: str | None) -> bool:
+def _cancel(
+    session,
+    booking: Booking,
+    actor: User,
+    *,
+    by_staff: bool,
+    reason: str | None,
+    offer_on: bool = True,
+) -> bool:
     """The cancellation inside the caller's unit: the guarded transition, the end of its
     waitlist offer, the holder's message, the audit entry when someone else cancelled, and the
-    freed places offered on. False, changing nothing, if the booking has moved meanwhile."""
+    freed places offered on (unless `offer_on` is false: places of a day the venue closes are
+    nobody's to take). False, changing nothing, if the booking has moved meanwhile."""
     if not engine.transition(session, booking, "cancel", reason=reason):
         return False
     offered = session.scalar(
@@ -201,14 +210,17 @@ def _cancel(session, booking: Booking, actor: User, *, by_staff: bool, reason: s
             reference=booking.reference,
             reason=reason,
         )
-    offer_freed_places(session, booking)
+    if offer_on:
+        offer_freed_places(session, booking)
     return True
 
 
 def cancel_for_closure(session, booking: Booking, staff: User, reason: str) -> bool:
     """Cancel one booking of a day the venue closes, inside the closure's unit of work. False
-    if it moved meanwhile (checked in at the door): it is left as it is."""
-    return _cancel(session, booking, staff, by_staff=True, reason=reason)
+    if it moved meanwhile (checked in at the door): it is left as it is. The places it frees
+    are not offered to the slot's waitlist: the slot is closed (its waiting people are told
+    when `materialise` removes it)."""
+    return _cancel(session, booking, staff, by_staff=True, reason=reason, offer_on=False)
 
 
 def status_label(status: BookingStatus):

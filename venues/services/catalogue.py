@@ -6,12 +6,15 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, case, delete, exists, func, or_, select
+from flask_babel import format_datetime
+from sqlalchemy import bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.db import unit_of_work
-from bookings.models import CapacityBucket
+from app.i18n import N_
+from app.notifications.services import notify
+from bookings.models import CapacityBucket, WaitlistEntry, WaitlistStatus
 from bookings.services import insert_missing_buckets, set_capacity
 from venues.models import Closure, OpeningHours, Space, Venue, VenuePhoto, VenueType
 
@@ -241,6 +244,8 @@ def materialise(
             )
             stale = [i for i, taken in unwanted if not taken]
             if stale:
+                # People queueing for a slot that goes are told first (their entries go with it).
+                _tell_waiting(session, venue, stale)
                 # Guarded: a slot someone booked since it was read stays.
                 session.execute(
                     delete(CapacityBucket).where(
@@ -249,6 +254,40 @@ def materialise(
                 )
             count += len(wanted)
     return count
+
+
+def _tell_waiting(session, venue: Venue, bucket_ids: list[int]) -> None:
+    """Everyone still waiting for one of these slots, which are about to be removed (the venue
+    closed that day or changed its hours), gets an inbox message saying the slot is no longer
+    offered and they are off its waitlist; their entries end as cancelled (and are then deleted
+    with the slot)."""
+    waiting = session.execute(
+        select(WaitlistEntry.id, WaitlistEntry.user_id, CapacityBucket.starts_at)
+        .join(CapacityBucket, CapacityBucket.id == WaitlistEntry.bucket_id)
+        .where(
+            WaitlistEntry.bucket_id.in_(bucket_ids),
+            WaitlistEntry.status == WaitlistStatus.WAITING,
+        )
+    ).all()
+    for _entry, user_id, starts_at in waiting:
+        notify(
+            session,
+            user_id,
+            kind="venue.waitlist_slot_removed",
+            subject=N_("The time you were waiting for at %(venue)s is no longer offered"),
+            body=N_(
+                "%(venue)s no longer offers %(time)s (it is closed then, or its hours changed), "
+                "so you are off that waiting list. Choose another time on the venue's page."
+            ),
+            params={"venue": venue.name_zh, "time": format_datetime(starts_at, "short")},
+            link=f"/venues/{venue.id}",
+        )
+    if waiting:
+        session.execute(
+            update(WaitlistEntry)
+            .where(WaitlistEntry.id.in_([entry_id for entry_id, _user, _start in waiting]))
+            .values(status=WaitlistStatus.CANCELLED)
+        )
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from app import clock
-from app.accounts.models import HelpService, User
 from app.accounts.consents import can_act_for
+from app.accounts.models import HelpService, User
 from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
