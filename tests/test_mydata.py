@@ -121,3 +121,40 @@ def test_closing_cancels_the_booking_in_the_callers_unit(session, make_user, mak
     session.expire_all()
     assert session.get(User, person.id).phone is not None
     assert session.get(type(booking), booking.id).status == BookingStatus.CONFIRMED
+
+
+def test_a_resident_without_a_password_closes_with_a_code(app, client, session, make_user, frozen):
+    """Registered at the desk with a mobile number (no password): a code sent to the number
+    proves it is them. A wrong code, or nothing, is refused."""
+    from app.accounts.models import DisplayMode
+    from app.desk.services import DeskSettings
+    from app.desk.services import residents as desk
+    from tests.conftest import sms_code
+
+    clerk = make_user("service_desk")
+    resident, _ = desk.register_in_person(
+        session,
+        clerk,
+        name="赵老伯",
+        phone="13912340077",
+        display_mode=DisplayMode.ELDERLY,
+        settings=DeskSettings.from_config(app.config),
+    )
+    assert not resident.password_set
+    submit(client, "/login/send-code", {"phone": resident.phone}, form_url="/login")
+    submit(client, "/login/code", {"code": sms_code(resident.phone)}, form_url="/login")
+    assert client.get("/account/close").status_code == 200
+    nothing = submit(client, "/account/close", {"confirm": "y"})
+    assert "或发送到您手机的验证码" in nothing.get_data(as_text=True)
+    frozen.shift(61)  # one code a minute per number
+    sent = submit(client, "/account/close", {"action": "send_code"})
+    assert sent.status_code == 302, sent.get_data(as_text=True)[-3000:]
+    code = sms_code(resident.phone)
+    wrong = submit(
+        client, "/account/close", {"code": f"{(int(code) + 1) % 10**6:06d}", "confirm": "y"}
+    )
+    assert wrong.status_code == 200
+    done = submit(client, "/account/close", {"code": code, "confirm": "y"})
+    assert done.status_code == 302
+    session.expire_all()
+    assert session.get(User, resident.id).deleted_at is not None

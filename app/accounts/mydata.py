@@ -32,6 +32,8 @@ from app.errors import Conflict, DomainError
 from app.identity import services as identity
 from app.notifications.models import Notification
 from app.places.models import HomeClaim
+from app.sms.models import CodePurpose
+from app.sms.services import check_code, issue_code
 
 SLIP_FOLDER = "consent-slips"  # under UPLOAD_DIR; served only to the three parties
 CLOSED_NAME = "已注销"  # what the emptied account is called wherever a name is shown
@@ -180,14 +182,41 @@ def export(session, user: User, parts) -> dict:
     return data
 
 
-def check_reauthentication(user: User, password: str | None) -> None:
-    """Closing an account asks for proof it is the person: their current password."""
-    if not password or not user.check_password(password):
+def check_reauthentication(
+    session, user: User, *, password: str | None, code: str | None, sms_settings
+) -> None:
+    """Closing an account asks for proof it is the person: their current password, or a code
+    sent to their number (`send_code`; the same purpose as a password reset, which proves as
+    much). DomainError on the field to correct."""
+    if password:
+        if not user.password_set or not user.check_password(password):
+            raise DomainError(
+                _l("The password is not right. Enter your current password."),
+                field="password",
+                code="wrong_password",
+            )
+    elif code:
+        if not user.phone or not check_code(
+            session, user.phone, CodePurpose.RESET, code, sms_settings
+        ):
+            raise DomainError(
+                _l("The code is not right or has expired. Ask for a new one."),
+                field="code",
+                code="wrong_code",
+            )
+    else:
         raise DomainError(
-            _l("The password is not right. Enter your current password."),
+            _l("Enter your current password, or a code sent to your mobile number."),
             field="password",
-            code="wrong_password",
+            code="no_proof",
         )
+
+
+def send_code(session, user: User, *, address: str, sms_settings) -> None:
+    """Send a code to `user`'s own number, to close the account without a password."""
+    if not user.phone:
+        raise DomainError(_l("Your account has no mobile number to send a code to."), field="code")
+    issue_code(session, user.phone, CodePurpose.RESET, address=address, settings=sms_settings)
 
 
 def close_account(session, user: User, parts, *, upload_dir: str) -> dict:

@@ -5,17 +5,29 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import clock
 from app.accounts import mydata, sessions
+from app.accounts.services import mask_phone
+from app.accounts.views import client_address
 from app.desk.forms import CloseAccountForm
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
 from app.registry import personal_data
+from app.sms.settings import settings_for
 
 bp = Blueprint("mydata", __name__, url_prefix="/account")
 
@@ -46,12 +58,30 @@ def download():
 @bp.route("/close", methods=["GET", "POST"])
 @login_required
 def close():
-    """What closing the account does, then the password and a confirmation to do it."""
+    """What closing the account does, then proof it is the person (password, or a code sent
+    to their number) and a confirmation to do it."""
     form = CloseAccountForm()
-    if form.validate_on_submit():
-        user = current_user._get_current_object()
+    user = current_user._get_current_object()
+    if request.method == "POST" and request.form.get("action") == "send_code":
+        # (CSRFProtect has checked the token before the view: the other fields may be empty.)
         try:
-            mydata.check_reauthentication(user, form.password.data)
+            mydata.send_code(
+                db.session, user, address=client_address(), sms_settings=settings_for(current_app)
+            )
+        except DomainError as error:
+            add_error(form, error)
+        else:
+            flash(_("We sent a code to %(phone)s.", phone=mask_phone(user.phone)), "success")
+            return redirect(url_for("mydata.close"))
+    elif form.validate_on_submit():
+        try:
+            mydata.check_reauthentication(
+                db.session,
+                user,
+                password=form.password.data,
+                code=form.code.data,
+                sms_settings=settings_for(current_app),
+            )
             mydata.close_account(
                 db.session,
                 user,
@@ -64,4 +94,6 @@ def close():
             sessions.end("account_closed")  # this browser: every other session ended with it
             flash(_("Your account is closed. Thank you for using the portal."), "success")
             return redirect(url_for("main.home"))
-    return render_template("accounts/close.html", form=form, kept=mydata.KEPT)
+    return render_template(
+        "accounts/close.html", form=form, kept=mydata.KEPT, masked_phone=mask_phone(user.phone)
+    )

@@ -124,8 +124,14 @@ class CardSigninForm(FlaskForm):
 class CloseAccountForm(FlaskForm):
     password = PasswordField(
         _l("Your current password"),
-        validators=[DataRequired(_l("Enter your current password"))],
+        description=_l("Or leave it empty and use a code sent to your mobile number."),
+        validators=[Optional(), Length(max=128)],
         render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        _l("Code from the text message (if you have no password)"),
+        validators=[Optional(), Length(max=12)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
     )
     confirm = BooleanField(
         _l("I understand that my account is closed for good and cannot be restored"),
