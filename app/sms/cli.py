@@ -35,8 +35,7 @@ def list_messages(phone, limit):
         click.echo("no messages")
         return
     for message in messages:
-        template = settings.templates.get(message.kind)
-        body = template.render(message.params) if template else " / ".join(message.params)
+        body = settings.text_of(message.kind, message.params)
         line = (
             f"{local(message.created_at):%Y-%m-%d %H:%M:%S}  {message.phone}  {message.kind}  "
             f"{message.status.value}  {body}"

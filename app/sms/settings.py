@@ -74,6 +74,12 @@ class SmsSettings:
                 f"no SMS template for kind {kind!r}: add it to SMS_TEMPLATES"
             ) from None
 
+    def text_of(self, kind: str, params) -> str:
+        """What the phone shows for a message of `kind` with `params` (the outbox's listing); a
+        kind since removed from SMS_TEMPLATES shows its parameters."""
+        template = self.templates.get(kind)
+        return template.render(params) if template else " / ".join(map(str, params))
+
     @classmethod
     def from_config(cls, config: Mapping) -> SmsSettings:
         templates = {

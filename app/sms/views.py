@@ -31,11 +31,7 @@ def outbox():
     settings = settings_for(current_app)
     messages = recent(db.session, limit=PAGE_SIZE)
     rows = [
-        (message, _text(settings, message), STATUS_LABELS[message.status]) for message in messages
+        (message, settings.text_of(message.kind, message.params), STATUS_LABELS[message.status])
+        for message in messages
     ]
     return render_template("sms/outbox.html", rows=rows, page_size=PAGE_SIZE)
-
-
-def _text(settings, message) -> str:
-    template = settings.templates.get(message.kind)
-    return template.render(message.params) if template else " / ".join(message.params)
