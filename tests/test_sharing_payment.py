@@ -321,3 +321,63 @@ def test_bookings_check_reports_a_contract_honoured_unpaid(
     result = runner.invoke(args=["bookings", "check"])
     assert result.exit_code == 1
     assert f"sharing contract {contract.id} confirmed but its charge is due" in result.output
+
+
+def test_cancelling_racing_the_lapse_never_deadlocks(app, session, park, make_user, frozen):
+    """ROUNDS times, the holder cancels an unpaid contract at the moment the sweep lapses it.
+    Both take the charge's row before the hold's (as a payment does), so one of them wins and
+    the other is refused or changes nothing: never a deadlock, never both."""
+    window = sharing.create_window(
+        session,
+        park,
+        name_zh="白天",
+        name_en="Days",
+        days=DayPattern.EVERY_DAY,
+        start_minute=8 * 60,
+        end_minute=18 * 60,
+        spaces=ROUNDS,
+        monthly_fee_fen=100,
+    )
+    contracts = []
+    for i in range(ROUNDS):
+        driver = make_user()
+        vehicles.register(session, driver, f"沪F{10000 + i}")
+        contracts.append(
+            sharing.sign(
+                session,
+                driver,
+                window,
+                f"沪F{10000 + i}",
+                date(2026, 12, 1),
+                settings=parking_settings(),
+            )
+        )
+    frozen.shift(timedelta(minutes=31))
+    ids = [c.id for c in contracts]
+
+    def act(round_, i):
+        from app.extensions import db
+
+        contract = db.session.get(sharing.SharingContract, ids[round_])
+        if i == 0:
+            try:
+                sharing.cancel(db.session, contract)
+            except DomainError as error:
+                return error.code
+            return "cancelled"
+        return sharing.lapse(db.session, contract)
+
+    for round_ in range(ROUNDS):
+        outcomes = race(app, 2, lambda i, r=round_: act(r, i))
+        assert not any(
+            isinstance(o, Exception) and not isinstance(o, DomainError) for o in outcomes
+        ), outcomes
+    session.rollback()
+    for contract in contracts:
+        session.refresh(contract.booking)
+        assert contract.booking.status in (BookingStatus.CANCELLED, BookingStatus.EXPIRED)
+        assert charge_of(session, contract).status == ChargeStatus.CANCELLED
+    assert (
+        ledger_mismatches(session) == []
+        and impossible_states(session, state_checks(current_app)) == []
+    )

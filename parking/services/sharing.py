@@ -28,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app import clock
-from app.accounts.models import HelpService
 from app.accounts.consents import can_act_for
+from app.accounts.models import HelpService
 from app.audit.services import record
 from app.clock import month_bounds, month_start, next_month
 from app.db import unit_of_work
@@ -380,9 +380,12 @@ def cancel(session, contract: SharingContract, actor=None) -> None:
     if not is_live(contract):
         raise _not_live(contract)
     with unit_of_work(session):
+        # The charge's row first, then the hold's, in the order a payment (`_succeeded` then
+        # `_contract_paid`) and a lapse take them: in the opposite order a cancellation racing
+        # either could deadlock on PostgreSQL. A paid charge stays paid (no refund).
+        cancel_unpaid(session, contract.id)
         if not engine.transition(session, contract.booking, "cancel"):
             raise Conflict(_l("This contract is already cancelled."), code="not_cancellable")
-        cancel_unpaid(session, contract.id)
         contract.renew = False
         if actor.id != holder.id:
             record(
