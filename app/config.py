@@ -167,6 +167,9 @@ class Config:
     WEB_CONCURRENCY = int(_env("WEB_CONCURRENCY", "1"))
     PORTAL_NODES = int(_env("PORTAL_NODES", "1"))
 
+    # How long the current month's company rating is kept per worker (repairs/services/rating.py;
+    # past months' figures still move, so they are kept as long); 0 computes every time.
+    REPAIRS_RATING_CACHE_SECONDS = int(_env("REPAIRS_RATING_CACHE_SECONDS", "60"))
     # No-show rule: this many no-shows within the window suspend venue booking for some days.
     VENUE_NO_SHOW_LIMIT = int(_env("VENUE_NO_SHOW_LIMIT", "3"))
     VENUE_NO_SHOW_WINDOW_DAYS = int(_env("VENUE_NO_SHOW_WINDOW_DAYS", "30"))

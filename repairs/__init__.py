@@ -25,8 +25,7 @@ def init_app(app) -> None:
     from repairs.services.sweep import sweep
 
     on_claim_ended(end_following)
-    # The monthly rating is kept this many seconds per node (0: computed on every reading).
-    app.config.setdefault("REPAIRS_RATING_CACHE_SECONDS", 60)
+    # The monthly rating is kept REPAIRS_RATING_CACHE_SECONDS per node (app/config.py).
     app.extensions["repairs_rating_cache"] = RatingCache(
         int(app.config["REPAIRS_RATING_CACHE_SECONDS"])
     )
