@@ -275,7 +275,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /bookings/helpers": SIGNED_IN,
     "POST /bookings/helpers": SIGNED_IN,
     "POST /bookings/helpers/<int:consent_id>/revoke": OWNER,
-    "GET /bookings/helping": HELPERS_ONLY,
+    # The residents who let one act for them: a helper's, or a family member's (app/desk);
+    # empty for everyone else.
+    "GET /bookings/helping": SIGNED_IN,
     # Asking to act for the resident: a helper without their consent is refused like anyone.
     "POST /bookings/helping": row("403", anonymous="login"),
     # --- 全闵预约: venue staff and administrators (the resident's venue) ----------------------

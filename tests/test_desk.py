@@ -346,3 +346,36 @@ def test_a_real_name_verified_at_the_desk_shows_on_the_residents_page(
     assert "Verified the real name with the ID card" in own.get("/account/desk-actions").get_data(
         as_text=True
     )
+
+
+def test_a_family_member_named_at_the_desk_acts_for_the_resident(
+    app, client, session, make_user, make_venue, clerk, frozen
+):
+    venue = make_venue()
+    resident, daughter = _register_without_phone(session, clerk, app)[0], make_user(locale="en")
+    record_written_consent(
+        session,
+        clerk,
+        resident,
+        helper_login=daughter.phone,
+        relation=ConsentRelation.FAMILY,
+        services=["venues"],
+        starts_on=None,
+        ends_on=clock.today() + timedelta(days=30),
+        slip=None,
+        settings=_settings(app),
+    )
+    login(client, daughter.phone)
+    assert resident.name in client.get("/bookings/helping").get_data(as_text=True)
+    acting = submit(client, "/bookings/helping", {"resident_id": str(resident.id)})
+    assert acting.status_code == 302
+    assert "You are acting for" in client.get("/venues").get_data(as_text=True)
+    booking = venue_booking.book_general(
+        session,
+        daughter,
+        resident,
+        slot_at(session, venue.spaces[0], 1, 10).id,
+        1,
+        settings=current_settings(),
+    )
+    assert (booking.holder_id, booking.booked_by_id) == (resident.id, daughter.id)

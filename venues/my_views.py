@@ -11,10 +11,15 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from app import clock
-from app.accounts.consents import can_act_for, consented_services, grant_consent, revoke_consent
-from app.accounts.models import HelperConsent, HelpService, Role, User
+from app.accounts.consents import (
+    can_act_for,
+    consented_services,
+    grant_consent,
+    live_consents_query,
+    revoke_consent,
+)
+from app.accounts.models import HelperConsent, HelpService, User
 from app.acting import acting_for, current_holder, start_acting, stop_acting
-from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
@@ -269,9 +274,10 @@ def revoke(consent_id: int):
 
 
 @bp.route("/helping", methods=["GET", "POST"])
-@require_role(Role.COMMUNITY_HELPER)
+@login_required
 def helping():
-    """The helper's residents; choose one to act for, or stop."""
+    """The residents who let the signed-in person act for them (a community helper, or a family
+    member named in a consent recorded at the service desk); choose one to act for, or stop."""
     form = ConfirmForm()
     if form.validate_on_submit():
         resident_id = int_arg(request.form, "resident_id")
@@ -279,7 +285,9 @@ def helping():
         if resident is None:
             stop_acting()
             flash(_("You are no longer acting for anyone."), "success")
-        elif consented_services(db.session, current_user, resident):
+        elif resident.id != current_user.id and consented_services(
+            db.session, current_user, resident
+        ):  # (one's own consent is everything: acting for oneself is no acting)
             start_acting(resident)
             flash(_("You are now acting for %(name)s.", name=resident.name), "success")
             return redirect(url_for("venues.index"))
@@ -287,9 +295,7 @@ def helping():
             abort(403)
         return redirect(url_for("my_bookings.helping"))
     consents = db.session.scalars(
-        select(HelperConsent).where(
-            HelperConsent.helper_id == current_user.id, HelperConsent.revoked_at.is_(None)
-        )
+        live_consents_query(HelperConsent.helper_id == current_user.id)  # ended ones grant nothing
     ).all()
     return render_template(
         "bookings/helping.html", form=form, consents=consents, acting=acting_for()
