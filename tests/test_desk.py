@@ -33,6 +33,20 @@ def _png() -> bytes:
     return out.getvalue()
 
 
+def _record(app, session, clerk, resident, helper_login, **changes):
+    """A written consent recorded at the desk: for venues, from today for 30 days, no slip,
+    unless `changes` say otherwise."""
+    values = {
+        "relation": ConsentRelation.HELPER,
+        "services": ["venues"],
+        "starts_on": None,
+        "ends_on": clock.today() + timedelta(days=30),
+        "slip": None,
+        "settings": _settings(app),
+    } | changes
+    return record_written_consent(session, clerk, resident, helper_login=helper_login, **values)
+
+
 @pytest.fixture
 def clerk(make_user):
     return make_user("service_desk", locale="en")
@@ -54,17 +68,8 @@ def test_a_consent_stops_working_the_day_after_it_ends(
 ):
     venue = make_venue()
     resident, helper = make_user(), make_user("community_helper")
-    record_written_consent(
-        session,
-        clerk,
-        resident,
-        helper_login=helper.username,
-        relation=ConsentRelation.HELPER,
-        services=["venues"],
-        starts_on=None,
-        ends_on=clock.today() + timedelta(days=2),
-        slip=None,
-        settings=_settings(app),
+    _record(
+        app, session, clerk, resident, helper.username, ends_on=clock.today() + timedelta(days=2)
     )
     hall = venue.spaces[0]
     first = venue_booking.book_general(
@@ -110,33 +115,23 @@ def test_a_consent_period_is_checked(app, session, make_user, clerk, frozen):
         (today + timedelta(days=400), "too_long"),
     ):
         with pytest.raises(DomainError) as refused:
-            record_written_consent(
-                session,
-                clerk,
-                resident,
-                helper_login=helper.username,
-                relation=ConsentRelation.HELPER,
-                services=["venues"],
-                starts_on=today,
-                ends_on=ends_on,
-                slip=None,
-                settings=_settings(app),
+            _record(
+                app, session, clerk, resident, helper.username, starts_on=today, ends_on=ends_on
             )
         assert refused.value.code == code and refused.value.field == "ends_on"
     assert session.scalar(select(HelperConsent)) is None
     # A family member needs an account, not the helper role.
     daughter = make_user()
-    consent = record_written_consent(
+    consent = _record(
+        app,
         session,
         clerk,
         resident,
-        helper_login=daughter.phone,
+        daughter.phone,
         relation=ConsentRelation.FAMILY,
         services=["repairs"],
         starts_on=today + timedelta(days=3),
         ends_on=today + timedelta(days=30),
-        slip=None,
-        settings=_settings(app),
     )
     assert consent.relation == ConsentRelation.FAMILY and consent.recorded_by_id == clerk.id
     assert not can_act_for(session, daughter, resident, "repairs")  # not started yet
@@ -146,17 +141,15 @@ def test_the_slip_is_seen_by_the_resident_the_helper_and_the_desk_only(
     app, client, session, make_user, clerk, frozen
 ):
     resident, helper, neighbour = make_user(), make_user("community_helper"), make_user()
-    consent = record_written_consent(
+    consent = _record(
+        app,
         session,
         clerk,
         resident,
-        helper_login=helper.username,
-        relation=ConsentRelation.HELPER,
+        helper.username,
         services=["venues", "parking"],
-        starts_on=None,
         ends_on=clock.today() + timedelta(days=90),
         slip=_png(),
-        settings=_settings(app),
     )
     url = f"/desk/consents/{consent.id}/slip"
     for person, status in (
@@ -174,31 +167,25 @@ def test_the_slip_is_seen_by_the_resident_the_helper_and_the_desk_only(
             assert "no-store" in response.headers["Cache-Control"]
     # A PDF is kept as sent; anything else is refused on the slip field.
     with pytest.raises(DomainError) as refused:
-        record_written_consent(
+        _record(
+            app,
             session,
             clerk,
             resident,
-            helper_login=helper.username,
-            relation=ConsentRelation.HELPER,
-            services=["venues"],
-            starts_on=None,
+            helper.username,
             ends_on=clock.today() + timedelta(days=9),
             slip=b"MZ\x90\x00 not a slip",
-            settings=_settings(app),
         )
     assert refused.value.field == "slip"
     pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-    consent = record_written_consent(
+    consent = _record(
+        app,
         session,
         clerk,
         resident,
-        helper_login=helper.username,
-        relation=ConsentRelation.HELPER,
-        services=["venues"],
-        starts_on=None,
+        helper.username,
         ends_on=clock.today() + timedelta(days=9),
         slip=pdf,
-        settings=_settings(app),
     )
     assert consent.slip_filename.endswith(".pdf")
     response = client.get(url)  # the clerk is signed in
@@ -232,18 +219,7 @@ def test_desk_actions_are_listed_to_the_resident_and_nobody_else(
 ):
     resident, code = _register_without_phone(session, clerk, app)
     helper, other = make_user("community_helper"), make_user(locale="en")
-    record_written_consent(
-        session,
-        clerk,
-        resident,
-        helper_login=helper.username,
-        relation=ConsentRelation.HELPER,
-        services=["venues"],
-        starts_on=None,
-        ends_on=clock.today() + timedelta(days=30),
-        slip=None,
-        settings=_settings(app),
-    )
+    _record(app, session, clerk, resident, helper.username)
     actions = [a.action for a in desk_actions_for(session, resident)]
     assert actions == ["desk.consent", "desk.card", "desk.register"]
     assert desk_actions_for(session, other) == []
@@ -353,18 +329,7 @@ def test_a_family_member_named_at_the_desk_acts_for_the_resident(
 ):
     venue = make_venue()
     resident, daughter = _register_without_phone(session, clerk, app)[0], make_user(locale="en")
-    record_written_consent(
-        session,
-        clerk,
-        resident,
-        helper_login=daughter.phone,
-        relation=ConsentRelation.FAMILY,
-        services=["venues"],
-        starts_on=None,
-        ends_on=clock.today() + timedelta(days=30),
-        slip=None,
-        settings=_settings(app),
-    )
+    _record(app, session, clerk, resident, daughter.phone, relation=ConsentRelation.FAMILY)
     login(client, daughter.phone)
     assert resident.name in client.get("/bookings/helping").get_data(as_text=True)
     acting = submit(client, "/bookings/helping", {"resident_id": str(resident.id)})
