@@ -239,7 +239,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     # 404 for everyone (the configured flow: tests/test_identity_sso.py).
     "GET /identity/real-name": SIGNED_IN,
     "POST /identity/real-name": SIGNED_IN,  # an empty form: refused on content
-    "POST /identity/sso/start": row("404"),
+    "GET /identity/sso/start": row("404"),
     "GET /identity/sso/callback": row("404"),
     "GET /identity/linked/<int:identity_id>/unlink": OWNER,
     "POST /identity/linked/<int:identity_id>/unlink": OWNER,

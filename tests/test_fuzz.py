@@ -593,8 +593,7 @@ FORM_PAGES = {
             page="/homes/claims",
         )
     ],
-    # Real names and 一网通办 (app/identity). Single sign-on is not configured here, so every
-    # start answers 404 (tests/test_identity_sso.py sends it to a real provider).
+    # Real names and 一网通办 (app/identity).
     "app.identity.forms.RealNameForm": [
         FormPage(
             "/identity/real-name",
@@ -602,7 +601,6 @@ FORM_PAGES = {
             {"name": "王小明", "id_number": "31011219800101005X", "confirm": "y"},
         )
     ],
-    "app.identity.forms.SsoStartForm": [FormPage("/identity/sso/start", None, {}, page="/login")],
     "app.identity.forms.UnlinkForm": [
         FormPage("/identity/linked/{identity}/unlink", "resident", {})
     ],

@@ -37,10 +37,5 @@ class RealNameForm(FlaskForm):
     )
 
 
-class SsoStartForm(FlaskForm):
-    """The button that starts signing in (or linking) with 一网通办: a POST, so that no link
-    followed by a crawler or a prefetch starts a request."""
-
-
 class UnlinkForm(FlaskForm):
     """Confirms unlinking an identity."""

@@ -23,7 +23,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
 from app.identity import linking, oidc, services
-from app.identity.forms import RealNameForm, SsoStartForm, UnlinkForm
+from app.identity.forms import RealNameForm, UnlinkForm
 from app.identity.models import RealNameLevel
 from app.urls import check_next, safe_next
 
@@ -110,17 +110,19 @@ def real_name():
         unlocks=UNLOCKS,
         sso=configured,
         identities=identities,
-        start_form=SsoStartForm(),
     )
 
 
-@bp.route("/sso/start", methods=["POST"])
+@bp.route("/sso/start")
 def sso_start():
-    """Send the browser to the provider: signing in, or linking the signed-in account."""
+    """Send the browser to the provider: signing in, or linking the signed-in account.
+
+    A link, not a form: the page's Content-Security-Policy (`form-action 'self'`) stops a form
+    submission that redirects to another origin, and the provider may pass the browser through
+    several. Nothing here needs protecting from a forged request: the request it makes is bound
+    to this browser, and only the person can finish it at the provider."""
     configured = _configured_sso()
     check_next(request.args.get("next"))
-    if not SsoStartForm().validate_on_submit():
-        abort(400)
     client = oidc.client_for(current_app._get_current_object(), configured)
     redirect_uri = url_for("identity.sso_callback", _external=True)
     try:
