@@ -344,3 +344,19 @@ def test_a_family_member_named_at_the_desk_acts_for_the_resident(
         settings=current_settings(),
     )
     assert (booking.holder_id, booking.booked_by_id) == (resident.id, daughter.id)
+
+
+def test_the_resident_and_the_helper_see_the_last_day_and_the_slip(
+    app, client, session, make_user, clerk, frozen
+):
+    resident, helper = make_user(), make_user("community_helper")
+    consent = _record(app, session, clerk, resident, helper.username, slip=_png())
+    slip = f"/desk/consents/{consent.id}/slip"
+    for person, url in (
+        (resident.phone, "/bookings/helpers"),
+        (helper.username, "/bookings/helping"),
+    ):
+        client = app.test_client()
+        login(client, person)
+        page = client.get(url).get_data(as_text=True)
+        assert slip in page and "2026年12月31日" in page, url
