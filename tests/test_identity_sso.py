@@ -225,6 +225,20 @@ def test_an_identity_linked_elsewhere_or_a_taken_number_is_refused(
     assert session.scalar(select(ExternalIdentity.user_id)) == holder.id
 
 
+def test_staff_with_a_second_factor_are_not_signed_in_by_sso(app, session, provider, make_user):
+    """A linked identity is no way around a staff account's password and code."""
+    from app.identity.models import ExternalIdentity
+
+    clerk = make_user("service_desk")
+    session.add(ExternalIdentity(user_id=clerk.id, issuer=provider.issuer, subject="clerk-1"))
+    session.commit()
+    app.config["SIGNIN_SECOND_FACTOR_ROLES"] = "all"
+    client = app.test_client()
+    refused = client.get(start(client, provider, {**PERSON, "sub": "clerk-1"}))
+    assert refused.status_code == 403 and 'id="sso-refusal"' in refused.text
+    assert client.get("/identity/real-name").status_code == 302  # not signed in
+
+
 def test_single_sign_on_is_off_without_configuration(app):
     client = app.test_client()
     assert "/identity/sso/start" not in client.get("/login").text

@@ -197,26 +197,23 @@ def sso_callback():
             "success",
         )
         return redirect(url_for("identity.real_name"))
-    _sign_in(outcome.user)
-    flash(_("You are signed in."), "success")
-    if outcome.created:
-        return redirect(url_for("identity.real_name"))
-    return redirect(safe_next(pending.next_url))
+    from app.accounts import signin
+    from app.accounts.views import _signed_in
 
-
-def _sign_in(user) -> None:
-    from accessibility import visitor_display_mode
-    from app.accounts.services import adopt_visitor_choices
-    from app.accounts.views import _visitor_locale
-
-    adopt_visitor_choices(
-        db.session, user, locale=_visitor_locale(), display_mode=visitor_display_mode()
+    if signin.needs_second_factor(outcome.user, signin.settings_of(current_app)):
+        # Staff sign in with their password and a code (SIGNIN_SECOND_FACTOR_ROLES); a linked
+        # identity must not be a way around it.
+        return _refused(
+            _(
+                "Staff accounts sign in with their password and a code sent to their mobile, "
+                "not with %(provider)s.",
+                provider=configured.display_name,
+            ),
+            403,
+        )
+    return _signed_in(
+        outcome.user, url_for("identity.real_name") if outcome.created else pending.next_url
     )
-    try:  # server-side sessions (app.accounts.sessions), where they have landed
-        from app.accounts.sessions import begin
-    except ImportError:
-        from flask_login import login_user as begin
-    begin(user)
 
 
 def _refused(message: str, status: int = 400):
