@@ -205,6 +205,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /desk/residents/<int:resident_id>/consent": DESK,
     "GET /desk/residents/<int:resident_id>/real-name": DESK,
     "POST /desk/residents/<int:resident_id>/real-name": DESK,
+    "GET /desk/residents/<int:resident_id>/close": DESK,
+    "POST /desk/residents/<int:resident_id>/close": DESK,  # not confirmed: refused on content
     # The world's consent has no slip: missing for everyone (who sees a slip: tests/test_desk.py).
     "GET /desk/consents/<int:consent_id>/slip": row("404", anonymous="login"),
     "GET /card-signin": PUBLIC,  # signed in: sent home

@@ -241,14 +241,16 @@ def test_the_desk_pages(app, client, session, make_user, clerk, frozen):
     found = client.get("/desk", query_string={"q": resident.phone}).get_data(as_text=True)
     assert "李老伯" in found and f"{resident.phone[:3]}****{resident.phone[-4:]}" in found
     assert "李老伯" in client.get("/desk", query_string={"q": "李"}).get_data(as_text=True)
-    card = submit(client, "/desk/register", {"name": "张阿姨", "display_mode": "elderly"})
+    card = submit(
+        client, "/desk/register", {"name": "张阿姨", "display_mode": "elderly", "privacy": "y"}
+    )
     assert card.status_code == 200 and "One-time sign-in code" in card.get_data(as_text=True)
     registered = session.scalar(select(User).where(User.name == "张阿姨"))
     assert registered.username and registered.phone is None
     taken = submit(
         client,
         "/desk/register",
-        {"name": "冒名", "phone": resident.phone, "display_mode": "elderly"},
+        {"name": "冒名", "phone": resident.phone, "display_mode": "elderly", "privacy": "y"},
     )
     assert "already has an account" in taken.get_data(as_text=True)
     url = f"/desk/residents/{registered.id}/consent"
@@ -360,3 +362,34 @@ def test_the_resident_and_the_helper_see_the_last_day_and_the_slip(
         login(client, person)
         page = client.get(url).get_data(as_text=True)
         assert slip in page and "2026年12月31日" in page, url
+
+
+def test_the_desk_closes_an_account_for_a_resident_without_a_phone(
+    app, client, session, make_user, make_venue, clerk, frozen
+):
+    venue = make_venue()
+    resident, _code = _register_without_phone(session, clerk, app)
+    helper = make_user("community_helper")
+    _record(app, session, clerk, resident, helper.username)
+    booking = venue_booking.book_general(
+        session,
+        helper,
+        resident,
+        slot_at(session, venue.spaces[0], 1, 10).id,
+        1,
+        settings=current_settings(),
+    )
+    login(client, clerk.username)
+    url = f"/desk/residents/{resident.id}/close"
+    unconfirmed = submit(client, url, {})
+    assert unconfirmed.status_code == 200 and 'class="error-summary"' in unconfirmed.text
+    assert submit(client, url, {"confirm": "y"}).status_code == 302
+    session.expire_all()
+    closed = session.get(User, resident.id)
+    assert closed.deleted_at is not None and closed.username is None
+    assert session.get(type(booking), booking.id).status.value == "cancelled"
+    assert client.get(f"/desk/residents/{resident.id}").status_code == 404
+    from app.audit.models import AuditEntry
+
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "account.close"))
+    assert entry.actor_id == clerk.id and entry.object_id == str(resident.id)

@@ -540,7 +540,12 @@ FORM_PAGES = {
         FormPage(
             "/desk/register",
             "service_desk",
-            {"name": "王阿婆", "phone": ("", "13912345678"), "display_mode": "elderly"},
+            {
+                "name": "王阿婆",
+                "phone": ("", "13912345678"),
+                "display_mode": "elderly",
+                "privacy": "y",
+            },
             ok_page=True,  # without a phone: the printed card, answered at once
         )
     ],
@@ -578,6 +583,11 @@ FORM_PAGES = {
             {"name": "王阿婆", "id_number": "11010519491231002X", "seen": "y"},
         )
     ],
+    "app.desk.forms.DeskCloseForm": [
+        # The first valid answer closes the resident's account (each case has its own world);
+        # the examples after it find no such resident (404).
+        FormPage("/desk/residents/{resident}/close", "service_desk", {"confirm": "y"})
+    ],
     "app.desk.forms.CardSigninForm": [
         FormPage("/card-signin", None, {"account": "80000000", "code": "1234 5678"})
     ],
@@ -600,6 +610,10 @@ FORM_PAGES = {
             "resident",
             {"name": "王小明", "id_number": "31011219800101005X", "confirm": "y"},
         )
+    ],
+    # Single sign-on is not configured here: the new-account consent answers 404.
+    "app.identity.forms.NewAccountForm": [
+        FormPage("/identity/sso/new-account", None, {"consent": "y"}, page="/login")
     ],
     "app.identity.forms.UnlinkForm": [
         FormPage("/identity/linked/{identity}/unlink", "resident", {})

@@ -219,13 +219,16 @@ def send_code(session, user: User, *, address: str, sms_settings) -> None:
     issue_code(session, user.phone, CodePurpose.RESET, address=address, settings=sms_settings)
 
 
-def close_account(session, user: User, parts, *, upload_dir: str) -> dict:
+def close_account(
+    session, user: User, parts, *, upload_dir: str, closed_by: User | None = None
+) -> dict:
     """Close `user`'s account (注销), in one unit of work: each package's `erase` (future
     bookings and reservations cancelled through its own services, contracts ended, personal data
     removed, anonymised records kept), then the frame's part (homes, consents given and received
     with their slips, messages, tokens, sign-in cards, roles), then the account itself emptied and
     made inactive, and every session of theirs ended. The caller has re-authenticated the person
-    and signs this browser out after.
+    and signs this browser out after; `closed_by` is the desk clerk who closed it at the
+    person's request, in person (the audit entry names them).
     Returns what was done, in counts. A closed account is refused (Conflict)."""
     with unit_of_work(session) as unit:
         session.execute(select(User.id).where(User.id == user.id).with_for_update())
@@ -238,7 +241,7 @@ def close_account(session, user: User, parts, *, upload_dir: str) -> dict:
         done["sessions_ended"] = sessions.end_all(session, user, reason="account_closed")
         done.update(_erase_frame(session, user, unit, upload_dir))
         done.update(identity.erase_personal_data(session, user))
-        record(session, user, "account.close", user, **done)
+        record(session, closed_by or user, "account.close", user, **done)
         user.name, user.phone, user.username = CLOSED_NAME, None, None
         user.set_password(secrets.token_urlsafe(32))  # nobody knows it: no password sign-in
         user.password_set, user.phone_verified_at = False, None

@@ -49,6 +49,10 @@ class RegisterInPersonForm(FlaskForm):
     display_mode = RadioField(
         _l("Display"), choices=DISPLAY_CHOICES, default=DisplayMode.ELDERLY.value
     )
+    privacy = BooleanField(
+        _l("I gave the resident the privacy notice, and they agree to it"),
+        validators=[DataRequired(_l("Give the resident the privacy notice first"))],
+    )
 
 
 class WrittenConsentForm(FlaskForm):
@@ -136,6 +140,16 @@ class CloseAccountForm(FlaskForm):
     confirm = BooleanField(
         _l("I understand that my account is closed for good and cannot be restored"),
         validators=[DataRequired(_l("Confirm that you want to close your account"))],
+    )
+
+
+class DeskCloseForm(FlaskForm):
+    confirm = BooleanField(
+        _l(
+            "The resident asked me in person to close their account, I saw their ID card, and "
+            "I told them what closing does"
+        ),
+        validators=[DataRequired(_l("Confirm that the resident asked for it in person"))],
     )
 
 

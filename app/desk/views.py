@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from app.accounts import sessions
+from app.accounts import mydata, sessions
 from app.accounts.consents import is_live
 from app.accounts.models import DisplayMode, HelperConsent, Role
 from app.accounts.mydata import SLIP_FOLDER
@@ -28,6 +28,7 @@ from app.auth import require_role
 from app.desk.forms import (
     ActionForm,
     CardSigninForm,
+    DeskCloseForm,
     FindResidentForm,
     RealNameForm,
     RegisterInPersonForm,
@@ -40,6 +41,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
 from app.identity import services as identity
+from app.registry import personal_data
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 resident_bp = Blueprint("desk_resident", __name__)
@@ -253,3 +255,24 @@ def real_name(resident_id: int):
             flash(_("The real name is verified in person."), "success")
             return redirect(url_for("desk.resident", resident_id=resident.id))
     return render_template("desk/real_name.html", form=form, resident=resident)
+
+
+@bp.route("/residents/<int:resident_id>/close", methods=["GET", "POST"])
+@require_role(Role.SERVICE_DESK)
+def close(resident_id: int):
+    """Close the account of a resident who asks at the desk (one without a password or a phone
+    cannot do it online): what closing does, and the clerk's confirmation."""
+    resident = _resident_or_404(resident_id)
+    form = DeskCloseForm()
+    if form.validate_on_submit():
+        name = resident.name
+        mydata.close_account(
+            db.session,
+            resident,
+            personal_data(),
+            upload_dir=current_app.config["UPLOAD_DIR"],
+            closed_by=current_user._get_current_object(),
+        )
+        flash(_("The account of %(name)s is closed.", name=name), "success")
+        return redirect(url_for("desk.index"))
+    return render_template("desk/close.html", form=form, resident=resident, kept=mydata.KEPT)

@@ -58,6 +58,7 @@ def test_desk_registers_a_resident_without_a_phone_and_a_helper_books_for_them(
 
     desk = open_page("/desk/register", mode="elderly", user=clerk)
     desk.fill("#name", "王阿婆")
+    desk.locator("#privacy").check()
     desk.locator("main button[type=submit]").click()
     account = desk.locator(".door-code").first.inner_text().strip()
     code = desk.locator(".door-code").nth(1).inner_text().replace(" ", "")
@@ -116,6 +117,8 @@ def test_desk_and_my_data_pages(open_page, live_server, mode):
         "/desk/register",
         f"/desk/residents/{rid}",
         f"/desk/residents/{rid}/consent",
+        f"/desk/residents/{rid}/real-name",
+        f"/desk/residents/{rid}/close",
     ):
         page = open_page(path, mode=mode, user=clerk)
         assert_accessible(page, mode)

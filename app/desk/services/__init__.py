@@ -20,6 +20,7 @@ class DeskSettings:
     card_valid_days: int  # how long a printed sign-in card's code works
     portal_address: str  # printed on the card: where to sign in
     upload_dir: str  # scanned consent slips go under it (consent-slips/)
+    privacy_notice_version: str  # the notice the clerk hands over at registration
 
     @classmethod
     def from_config(cls, config: Mapping) -> DeskSettings:
@@ -27,6 +28,7 @@ class DeskSettings:
             card_valid_days=int(config["DESK_CARD_VALID_DAYS"]),
             portal_address=config["DESK_PORTAL_ADDRESS"],
             upload_dir=config["UPLOAD_DIR"],
+            privacy_notice_version=str(config.get("PRIVACY_NOTICE_VERSION") or "1"),
         )
 
 

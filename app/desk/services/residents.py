@@ -107,6 +107,9 @@ def register_in_person(
             name=name,
             display_mode=display_mode,
             password_set=False,
+            # The clerk handed over the privacy notice and the resident agreed (the form asks).
+            privacy_notice_version=settings.privacy_notice_version,
+            privacy_consented_at=utcnow(),
         )
         user.set_password(secrets.token_urlsafe(32))  # nobody knows it: they sign in otherwise
         user.roles.append(RoleAssignment(role=Role.RESIDENT))
