@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from tests.conftest import csrf_token, login
+from tests.conftest import CSRF_RE, csrf_token, login
 from tests.oidc_provider import oidc_provider  # noqa: F401  (the session's provider)
 
 ID_NUMBER = "31011219800101005X"
@@ -51,6 +51,14 @@ def start(client, provider, person, *, path="/login"):
     return f"{callback.path}?{callback.query}"
 
 
+def consent(client, page, *, agree=True):
+    """Answer the new-account page (`page`, the callback's answer) as a person does."""
+    assert page.status_code == 200 and 'action="/identity/sso/new-account"' in page.text
+    token = CSRF_RE.search(page.text).group(1)
+    data = {"csrf_token": token, **({"consent": "y"} if agree else {})}
+    return client.post("/identity/sso/new-account", data=data)
+
+
 def signed_in(client) -> bool:
     return client.get("/identity/real-name").status_code == 200
 
@@ -61,8 +69,15 @@ def test_sign_in_creates_a_linked_resident_with_the_verified_real_name(app, sess
 
     client = app.test_client()
     assert 'href="/identity/sso/start"' in client.get("/login").text
-    answer = client.get(start(client, provider, PERSON))
+    page = client.get(start(client, provider, PERSON))
+    # First the privacy notice: without consent nothing is made and nobody is signed in.
+    refused = consent(client, page, agree=False)
+    assert refused.status_code == 200 and 'href="#consent"' in refused.text
+    assert session.scalar(select(ExternalIdentity)) is None and not signed_in(client)
+    answer = consent(client, refused)
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/identity/real-name")
+    # The consent is taken once: sending it again makes nothing more.
+    assert consent(client, refused).status_code == 400
     page = client.get("/identity/real-name").text
     assert "3101**********005X" in page and ID_NUMBER not in page and "陈一网" in page
 
@@ -70,6 +85,7 @@ def test_sign_in_creates_a_linked_resident_with_the_verified_real_name(app, sess
     assert (identity.issuer, identity.subject) == (provider.issuer, "ywtb-000123")
     user = session.get(User, identity.user_id)
     assert (user.name, user.phone) == ("陈一网", "13912345678")
+    assert user.privacy_consented_at is not None and not user.password_set
     record = session.scalar(select(RealName).where(RealName.user_id == user.id))
     assert (record.level, record.provider) == (RealNameLevel.VERIFIED_BY_PROVIDER, provider.issuer)
 
@@ -125,7 +141,10 @@ def test_an_account_made_by_sso_cannot_unlink_its_only_way_in(app, session, prov
     from app.identity.models import ExternalIdentity
 
     client = app.test_client()
-    client.get(start(client, provider, {**PERSON, "sub": "only-way", "phone_number": None}))
+    consent(
+        client,
+        client.get(start(client, provider, {**PERSON, "sub": "only-way", "phone_number": None})),
+    )
     identity = session.scalar(select(ExternalIdentity))
     url = f"/identity/linked/{identity.id}/unlink"
     refused = client.post(url, data={"csrf_token": csrf_token(client, url)})
@@ -163,7 +182,7 @@ def test_a_replayed_or_unknown_state_is_refused(app, session, provider):
     client = app.test_client()
     callback = start(client, provider, PERSON)
     before = client.get_cookie("session").value  # the cookie as it was before the answer
-    assert client.get(callback).status_code == 302 and signed_in(client)
+    assert consent(client, client.get(callback)).status_code == 302 and signed_in(client)
     assert session.scalar(select(SignInRequest)) is None  # the request was taken
 
     # The same answer again, even with the cookie from before it: refused, nobody signed in.
@@ -207,7 +226,7 @@ def test_an_identity_linked_elsewhere_or_a_taken_number_is_refused(
         settings=services.settings_from_config(app.config),
     )
     client = app.test_client()
-    refused = client.get(start(client, provider, {**PERSON, "phone_number": None}))
+    refused = consent(client, client.get(start(client, provider, {**PERSON, "phone_number": None})))
     assert refused.status_code == 409 and 'id="sso-refusal"' in refused.text
     assert not signed_in(client) and session.scalar(select(ExternalIdentity)) is None
 

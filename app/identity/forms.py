@@ -39,3 +39,12 @@ class RealNameForm(FlaskForm):
 
 class UnlinkForm(FlaskForm):
     """Confirms unlinking an identity."""
+
+
+class NewAccountForm(FlaskForm):
+    """Consent to the privacy notice before 一网通办 makes a new account (个人信息保护法)."""
+
+    consent = BooleanField(
+        _l("I have read the privacy notice and agree to it"),
+        validators=[DataRequired(_l("Agree to the privacy notice to create an account"))],
+    )

@@ -16,6 +16,7 @@ Guarantees:
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,7 +28,7 @@ from app.accounts.models import Role, RoleAssignment, User
 from app.audit.services import record as audit
 from app.db import unit_of_work, utcnow
 from app.errors import Conflict, DomainError, Forbidden, NotFound
-from app.identity import services
+from app.identity import crypto, services
 from app.identity.models import ExternalIdentity, RealNameLevel, SignInRequest
 
 REQUEST_LIFETIME = timedelta(minutes=10)
@@ -109,7 +110,9 @@ def take_sign_in_request(session, state: str | None, now: datetime | None = None
     now = now or utcnow()
     with unit_of_work(session):
         row = session.scalar(
-            select(SignInRequest).where(SignInRequest.state_digest == _state_digest(state))
+            select(SignInRequest).where(
+                SignInRequest.state_digest == _state_digest(state), SignInRequest.claims.is_(None)
+            )
         )
         if row is None:
             return None
@@ -121,12 +124,75 @@ def take_sign_in_request(session, state: str | None, now: datetime | None = None
         )
 
 
+def makes_new_account(session, pending: PendingSignIn, claims: dict) -> bool:
+    """Signing in with these claims would create an account: nothing is linked to the identity
+    and no signed-in account asked to link it. The person consents first (`hold_new_account`)."""
+    if pending.link_user_id is not None:
+        return False
+    found = session.scalar(
+        select(ExternalIdentity.id).where(
+            ExternalIdentity.issuer == str(claims["iss"]),
+            ExternalIdentity.subject == str(claims["sub"]),
+        )
+    )
+    return found is None
+
+
+def hold_new_account(session, claims: dict, *, settings, now: datetime | None = None) -> str:
+    """Keep verified `claims` (sealed) while the person reads the privacy notice and consents
+    to a new account, for REQUEST_LIFETIME: the token that takes them back, once."""
+    token, now = secrets.token_urlsafe(32), now or utcnow()
+    sealed = crypto.seal(settings.keys, json.dumps(claims), purpose="sso_claims", owner_id=0)
+    with unit_of_work(session):
+        session.add(
+            SignInRequest(
+                state_digest=_state_digest(token),
+                nonce="",
+                code_verifier="",
+                redirect_uri="",
+                claims=sealed,
+                created_at=now,
+                expires_at=now + REQUEST_LIFETIME,
+            )
+        )
+    return token
+
+
+def take_new_account(session, token: str | None, *, settings, now: datetime | None = None):
+    """The claims `hold_new_account` kept under `token`, removed (taken once); None for a token
+    that is unknown, used or expired."""
+    if not token or len(token) > 512:
+        return None
+    now = now or utcnow()
+    with unit_of_work(session):
+        row = session.scalar(
+            select(SignInRequest).where(
+                SignInRequest.state_digest == _state_digest(token),
+                SignInRequest.claims.is_not(None),
+            )
+        )
+        if row is None:
+            return None
+        taken = session.execute(delete(SignInRequest).where(SignInRequest.id == row.id)).rowcount
+        if taken != 1 or row.expires_at < now:
+            return None
+        sealed = row.claims
+    return json.loads(crypto.open_sealed(settings.keys, sealed, purpose="sso_claims", owner_id=0))
+
+
 def complete_sign_in(
-    session, pending: PendingSignIn, claims: dict, *, claim_map: ClaimMap, settings
+    session,
+    pending: PendingSignIn,
+    claims: dict,
+    *,
+    claim_map: ClaimMap,
+    settings,
+    consent_version: str | None = None,
 ) -> SsoOutcome:
     """After the id_token was verified: the account `claims` sign in to (linked, linked now to
-    the account that asked, or created), with the real name from the claims. One unit of work:
-    a refusal (DomainError) changes nothing."""
+    the account that asked, or created, which needs the privacy notice's `consent_version` the
+    person agreed to), with the real name from the claims. One unit of work: a refusal
+    (DomainError) changes nothing."""
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     with unit_of_work(session):
         identity = session.scalar(
@@ -153,7 +219,11 @@ def complete_sign_in(
             if not user.active:
                 raise Forbidden(_l("This account is closed."))
         else:
-            user, created = _create_resident(session, claims, claim_map, issuer, subject), True
+            if consent_version is None:
+                raise ValueError("a new account needs the person's consent to the privacy notice")
+            user = _create_resident(session, claims, claim_map, issuer, subject)
+            user.privacy_notice_version, user.privacy_consented_at = consent_version, utcnow()
+            created = True
         if identity is None:
             identity = ExternalIdentity(user_id=user.id, issuer=issuer, subject=subject)
             session.add(identity)

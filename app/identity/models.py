@@ -125,5 +125,8 @@ class SignInRequest(db.Model):
         ForeignKey("user_account.id", ondelete="CASCADE")
     )
     next_url: Mapped[str | None] = mapped_column(String(512))
+    # An answer already verified that waits for the person's consent to a new account: its
+    # claims, sealed (they may hold the ID number). None for a request sent to the provider.
+    claims: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

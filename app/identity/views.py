@@ -23,7 +23,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
 from app.identity import linking, oidc, services
-from app.identity.forms import RealNameForm, UnlinkForm
+from app.identity.forms import NewAccountForm, RealNameForm, UnlinkForm
 from app.identity.models import RealNameLevel
 from app.urls import check_next, safe_next
 
@@ -34,6 +34,8 @@ bp = Blueprint("identity", __name__, url_prefix="/identity")
 # can make a victim's browser finish a sign-in the attacker started). A few, for several tabs.
 STATE_KEY = "identity_sso_states"
 STATES_KEPT = 5
+# The token of verified claims waiting for the person's consent to a new account.
+NEW_ACCOUNT_KEY = "identity_sso_new_account"
 
 # What each level lets a person do, shown on the real-name page. Features that read the level
 # (app.identity.services.real_name_level) add a line here when they land.
@@ -157,13 +159,7 @@ def sso_callback():
         cookie[STATE_KEY] = [s for s in started_here if s != state]
     pending = linking.take_sign_in_request(db.session, state)
     if pending is None or state not in started_here:
-        return _refused(
-            _(
-                "This answer from %(provider)s does not belong to a sign-in started in this "
-                "browser, or it was used already. Nobody was signed in. Start again.",
-                provider=configured.display_name,
-            )
-        )
+        return _refused(_expired(configured))
     if request.args.get("error"):
         return _refused(
             _(
@@ -183,9 +179,56 @@ def sso_callback():
                 provider=configured.display_name,
             )
         )
+    if linking.makes_new_account(db.session, pending, claims):
+        cookie[NEW_ACCOUNT_KEY] = linking.hold_new_account(db.session, claims, settings=settings())
+        return _new_account_page(NewAccountForm(), configured)
+    return _finish(configured, pending, claims)
+
+
+def _new_account_page(form, configured, status: int = 200):
+    return render_template(
+        "identity/new_account.html", form=form, display_name=configured.display_name
+    ), status
+
+
+@bp.route("/sso/new-account", methods=["POST"])
+def sso_new_account():
+    """The person consents to the privacy notice: the account is made and signed in."""
+    configured = _configured_sso()
+    form = NewAccountForm()
+    if not form.validate_on_submit():
+        if cookie.get(NEW_ACCOUNT_KEY):
+            return _new_account_page(form, configured)
+        return _refused(_expired(configured))
+    claims = linking.take_new_account(
+        db.session, cookie.pop(NEW_ACCOUNT_KEY, None), settings=settings()
+    )
+    if claims is None:
+        return _refused(_expired(configured))
+    pending = linking.PendingSignIn("", "", "", None, None)
+    return _finish(configured, pending, claims, consent=True)
+
+
+def _expired(configured) -> str:
+    return _(
+        "This answer from %(provider)s does not belong to a sign-in started in this "
+        "browser, or it was used already. Nobody was signed in. Start again.",
+        provider=configured.display_name,
+    )
+
+
+def _finish(configured, pending, claims, *, consent: bool = False):
+    """Sign in (or link) with verified claims; a refusal signs nobody in."""
     try:
         outcome = linking.complete_sign_in(
-            db.session, pending, claims, claim_map=configured.claims, settings=settings()
+            db.session,
+            pending,
+            claims,
+            claim_map=configured.claims,
+            settings=settings(),
+            consent_version=str(current_app.config.get("PRIVACY_NOTICE_VERSION") or "1")
+            if consent
+            else None,
         )
     except DomainError as error:
         return _refused(str(error), error.status)

@@ -95,6 +95,7 @@ def upgrade():
         sa.Column("redirect_uri", sa.String(length=512), nullable=False),
         sa.Column("link_user_id", sa.Integer(), nullable=True),
         sa.Column("next_url", sa.String(length=512), nullable=True),
+        sa.Column("claims", sa.Text(), nullable=True),
         sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", app.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

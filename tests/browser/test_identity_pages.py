@@ -66,9 +66,24 @@ def test_sign_in_with_ywtb_without_javascript(browser, open_page, live_server, o
         page = context.new_page()
         page.goto(live_server.url + "/login")
         page.get_by_role("link", name="使用一网通办登录").click()
+        page.wait_for_url(lambda url: "/identity/sso/callback" in url)
+        # A new account: the privacy notice first. Without the tick, an error; then with it.
+        page.get_by_role("button", name="创建我的账户").click()
+        assert page.locator(".error-summary").is_visible()
+        page.check("#consent")
+        page.get_by_role("button", name="创建我的账户").click()
         page.wait_for_url(lambda url: "/identity/real-name" in url)
         text = page.locator("main").inner_text()
         assert "浏览器" in text and "**********" in text
+        # The new-account page (with its error) and the refusal page, audited with JavaScript.
+        audited = open_page("/login", mode=mode)
+        oidc_provider.person = {"sub": f"browser-audit-{mode}", "name": "审计"}
+        audited.get_by_role("link", name="使用一网通办登录").click()
+        audited.wait_for_url(lambda url: "/identity/sso/callback" in url)
+        audited.get_by_role("button", name="创建我的账户").click()
+        audited.wait_for_load_state()
+        assert audited.title().startswith("错误：")
+        assert_accessible(audited, mode)
         refused = open_page("/identity/sso/callback?state=forged&code=x", mode=mode)
         assert refused.locator("#sso-refusal").is_visible()
         assert_accessible(refused, mode)
