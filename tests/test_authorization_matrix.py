@@ -243,6 +243,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /identity/real-name": SIGNED_IN,  # an empty form: refused on content
     "GET /identity/sso/start": row("404"),
     "GET /identity/sso/callback": row("404"),
+    "POST /identity/sso/new-account": row("404"),
     "GET /identity/linked/<int:identity_id>/unlink": OWNER,
     "POST /identity/linked/<int:identity_id>/unlink": OWNER,
     # --- 全闵预约: finding and booking (any signed-in person books for themself) --------------
