@@ -60,7 +60,7 @@ def lossy(monkeypatch):
     )
     with app.app_context():
         user = services.register_resident(
-            db.session, phone="13700000001", name="居民", password="x" * 12
+            db.session, phone="13700000001", name="居民", password="kettle-lamp-9"
         )
         token = services.issue_token(db.session, user, "resilience")
         engine = db.engine
