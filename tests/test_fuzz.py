@@ -615,10 +615,6 @@ FORM_PAGES = {
     "app.identity.forms.NewAccountForm": [
         FormPage("/identity/sso/new-account", None, {"consent": "y"}, page="/login")
     ],
-    # Single sign-on is not configured here: the new-account consent answers 404.
-    "app.identity.forms.NewAccountForm": [
-        FormPage("/identity/sso/new-account", None, {"consent": "y"}, page="/login")
-    ],
     "app.identity.forms.UnlinkForm": [
         FormPage("/identity/linked/{identity}/unlink", "resident", {})
     ],
