@@ -82,9 +82,7 @@ def upgrade():
         sa.UniqueConstraint("issuer", "subject", name="uq_external_identity"),
     )
     with op.batch_alter_table("external_identity", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_external_identity_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_external_identity_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "sso_sign_in_request",
