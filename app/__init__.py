@@ -132,6 +132,9 @@ def _register_frame(app: Flask) -> None:
     templating.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    from app.accounts import sessions
+
+    sessions.init_app(app)  # old session rows purged by the sweep
     from app import sms  # the SMS gateway and verification codes (issue 12)
 
     sms.init_app(app)

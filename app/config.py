@@ -130,6 +130,8 @@ class Config:
     SESSION_ABSOLUTE_HOURS = int(_env("SESSION_ABSOLUTE_HOURS", "720"))  # 30 days
     STAFF_SESSION_IDLE_MINUTES = int(_env("STAFF_SESSION_IDLE_MINUTES", "30"))
     STAFF_SESSION_ABSOLUTE_HOURS = int(_env("STAFF_SESSION_ABSOLUTE_HOURS", "12"))
+    # Ended sessions (browser, network, times) are deleted by the sweep this many days later.
+    SESSION_KEEP_DAYS = int(_env("SESSION_KEEP_DAYS", "30"))
     # API tokens (personal, gate, Open311 keys) expire this many days after they are made.
     API_TOKEN_DAYS = int(_env("API_TOKEN_DAYS", "365"))
 

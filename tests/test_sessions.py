@@ -201,3 +201,35 @@ def test_describe_agent_and_network():
     assert network_of("203.0.113.77") == "203.0.113.*"
     assert network_of("2001:db8:1234:5678::1") == "2001:db8:1234::/48"
     assert network_of("not an address") == ""
+
+
+def test_the_sweep_purges_old_sessions(app, session, make_user, frozen, limits):
+    from app.accounts.sessions import purge
+    from app.db import utcnow
+
+    user, now = make_user(), utcnow()
+
+    def row(digest, *, used_days_ago, ended_days_ago=None):
+        used = now - timedelta(days=used_days_ago)
+        ended = None if ended_days_ago is None else now - timedelta(days=ended_days_ago)
+        return UserSession(
+            user_id=user.id,
+            digest=digest * 64,
+            created_at=used,
+            last_used_at=used,
+            ended_at=ended,
+            end_reason="signed_out" if ended else None,
+        )
+
+    session.add_all(
+        [
+            row("a", used_days_ago=40, ended_days_ago=31),  # ended a month ago: purged
+            row("b", used_days_ago=40, ended_days_ago=29),  # kept for the devices' history
+            row("c", used_days_ago=31),  # never came back: purged
+            row("d", used_days_ago=0),  # live
+        ]
+    )
+    session.commit()
+    assert purge(session, app.config) == {"sessions_purged": 2}
+    assert [r.digest[0] for r in rows(session, user)] == ["b", "d"]
+    assert purge(session, app.config) == {"sessions_purged": 0}

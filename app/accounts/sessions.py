@@ -29,7 +29,7 @@ from flask import current_app, has_request_context, request
 from flask import session as cookie
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 
 from app.accounts.models import User, UserSession, signed_in_user
 from app.db import unit_of_work, utcnow
@@ -256,3 +256,38 @@ def end_all(session, user: User, reason: str = "signed_out_everywhere") -> int:
     everywhere", a closed account). One unit of work; how many ended. The caller signs this
     browser out of Flask-Login (`end`) if it was one of them."""
     return end_others(session, user, keep_current=False, reason=reason)
+
+
+def purge(session, config, now: datetime | None = None) -> dict[str, int]:
+    """The sweep (`flask sweep`): delete session rows nobody can use any more and nobody needs
+    to see, kept SESSION_KEEP_DAYS for the devices page and questions about them: ended that
+    long ago, or unused for that long past the longest idle limit (a browser that never came
+    back is ended only when it does). Idempotent, and safe on several nodes at once (a plain
+    DELETE). One unit of work; {"sessions_purged": n}."""
+    now = now or utcnow()
+    keep = timedelta(days=config["SESSION_KEEP_DAYS"])
+    idle = timedelta(
+        minutes=max(config["SESSION_IDLE_MINUTES"], config["STAFF_SESSION_IDLE_MINUTES"])
+    )
+    with unit_of_work(session):
+        gone = session.execute(
+            delete(UserSession)
+            .where(
+                or_(
+                    UserSession.ended_at < now - keep,
+                    and_(
+                        UserSession.ended_at.is_(None),
+                        UserSession.last_used_at < now - idle - keep,
+                    ),
+                )
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return {"sessions_purged": gone}
+
+
+def init_app(app) -> None:
+    """Register the purge with the sweep."""
+    from app.registry import register_sweeper
+
+    register_sweeper(app, lambda session: purge(session, app.config))
