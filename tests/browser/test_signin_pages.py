@@ -76,3 +76,26 @@ def test_password_and_number_pages(open_page, live_server, mode):
     submit_form(page)
     assert page.url.endswith("/password/reset")
     assert_accessible(page, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_staff_second_factor_page(open_page, live_server, mode):
+    """The code page after a staff password (SIGNIN_SECOND_FACTOR_ROLES on for this test)."""
+    app = live_server.app
+    app.config["SIGNIN_SECOND_FACTOR_ROLES"] = "administrator"
+    app.extensions.pop("signin_settings", None)
+    try:
+        phone = "13766660004" if mode == "standard" else "13766660005"
+        admin = live_server.create_user("administrator", phone=phone)
+        page = open_page("/login?with=password", mode=mode)
+        page.fill("#login", admin)
+        page.fill("#password", "correct-horse-9")
+        submit_form(page)
+        assert page.url.endswith("/login/verify") and "137****" in page.locator("main").inner_text()
+        assert_accessible(page, mode)
+        page.fill("#code", outbox_code(live_server, phone))
+        submit_form(page)
+        assert "/login" not in page.url
+    finally:
+        app.config["SIGNIN_SECOND_FACTOR_ROLES"] = None
+        app.extensions.pop("signin_settings", None)
