@@ -71,6 +71,10 @@ def test_password_and_number_pages(open_page, live_server, mode):
     for path in ("/profile/password", "/profile/phone"):
         page = open_page(path, mode=mode, user=user)
         assert_accessible(page, mode)
+    page.fill("#phone", "13766660006" if mode == "standard" else "13766660007")
+    submit_form(page)
+    assert page.url.endswith("/profile/phone/confirm")
+    assert_accessible(page, mode)
     page = open_page("/password/forgot", mode=mode)
     page.fill("#phone", "13766660002" if mode == "standard" else "13766660003")
     submit_form(page)
