@@ -107,8 +107,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_frame(app: Flask) -> None:
     from app import api, cli, security, templating
-    from app.accounts.api import blp as accounts_api
     from app.accounts import devices  # noqa: F401  (its routes are on the accounts blueprint)
+    from app.accounts.api import blp as accounts_api
     from app.accounts.views import bp as accounts_bp
     from app.accounts.views import init_limits
     from app.audit.views import bp as audit_bp
