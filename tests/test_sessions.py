@@ -233,3 +233,19 @@ def test_the_sweep_purges_old_sessions(app, session, make_user, frozen, limits):
     assert purge(session, app.config) == {"sessions_purged": 2}
     assert [r.digest[0] for r in rows(session, user)] == ["b", "d"]
     assert purge(session, app.config) == {"sessions_purged": 0}
+
+
+def test_devices_and_tokens_pages_in_both_languages(app, client, session, make_user, frozen):
+    user = make_user()
+    login(client, user.phone)
+    chinese = {"/profile/devices": "已登录的设备", "/profile/tokens": "API 令牌"}
+    for path, heading in chinese.items():
+        assert heading in client.get(path).get_data(as_text=True)
+    user.locale = "en"
+    session.commit()
+    client.set_cookie("locale", "en")
+    english = {"/profile/devices": "Signed-in devices", "/profile/tokens": "API tokens"}
+    for path, heading in english.items():
+        html = client.get(path).get_data(as_text=True)
+        assert heading in html and "本机" not in html
+    assert "(this device)" in client.get("/profile/devices").get_data(as_text=True)

@@ -159,6 +159,10 @@ def test_tokens_page_makes_lists_and_revokes(client, session, make_user, frozen)
     )
     submit(client, f"/profile/tokens/{row.id}/revoke", {})
     assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
+    from app.audit.models import AuditEntry
+
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "accounts.token_revoked"))
+    assert entry.actor_id == user.id and entry.object_id == str(row.id)
     # someone else's token: missing, and it still works
     stranger_row = session.scalar(select(ApiToken).where(ApiToken.name == "theirs"))
     assert client.get(f"/profile/tokens/{stranger_row.id}/revoke").status_code == 404
@@ -217,3 +221,10 @@ def test_revoke_token_command(runner, session, make_user, frozen):
     assert every.exit_code == 0 and "'laptop'" in every.output
     session.rollback()
     assert session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))).all() == []
+    from app.audit.models import AuditEntry
+
+    logged = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "accounts.token_revoked")
+    ).all()
+    assert len(logged) == 3 and {e.details["via"] for e in logged} == {"command line"}
+    assert {e.details["owner"] for e in logged} == {user.id}

@@ -130,7 +130,7 @@ def revoke_api_token(token_id: int):
     row = tokens.own_token(db.session, current_user, token_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        tokens.revoke(db.session, row)
+        tokens.revoke(db.session, row, current_user)
         flash(_("The token %(name)s is revoked.", name=row.name), "success")
         return redirect(url_for("accounts.api_tokens"))
     return render_template("accounts/token_revoke.html", token=row, form=form)

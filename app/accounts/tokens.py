@@ -112,17 +112,35 @@ def own_token(session, user: User, token_id: int, scopes=PERSONAL_SCOPES) -> Api
     return row
 
 
-def revoke(session, row: ApiToken, now: datetime | None = None) -> ApiToken:
-    """Revoke `row` for good (one unit of work, the caller's if any)."""
+def revoke(session, row: ApiToken, actor: User | None = None) -> ApiToken:
+    """Revoke `row` for good, on the audit log as `actor`'s (one unit of work, the caller's if
+    any)."""
     with unit_of_work(session):
         if row.revoked_at is None:
-            row.revoked_at = now or utcnow()
+            row.revoked_at = utcnow()
+            _audit(session, actor, row)
     return row
+
+
+def _audit(session, actor, row: ApiToken, **details) -> None:
+    from app.audit.services import record
+
+    record(
+        session,
+        actor,
+        "accounts.token_revoked",
+        row,
+        owner=row.user_id,
+        name=row.name,
+        scope=row.scope.value,
+        **details,
+    )
 
 
 def revoke_named(session, user: User, name: str | None = None) -> list[ApiToken]:
     """Revoke `user`'s unrevoked tokens (every scope), only those called `name` when given (the
-    command line). One unit of work; the tokens revoked. NotFound when `name` matches none."""
+    command line: audited without an actor). One unit of work; the tokens revoked. NotFound
+    when `name` matches none."""
     with unit_of_work(session):
         query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         if name is not None:
@@ -135,6 +153,7 @@ def revoke_named(session, user: User, name: str | None = None) -> list[ApiToken]
         now = utcnow()
         for row in found:
             row.revoked_at = now
+            _audit(session, None, row, via="command line")
     return found
 
 

@@ -132,7 +132,7 @@ def revoke_gate_token(session, actor, park: CarPark, token_id: int) -> ApiToken:
     gate using it is refused from then on."""
     with unit_of_work(session):
         row = gate_token(session, actor, park, token_id)
-        tokens.revoke(session, row)
+        tokens.revoke(session, row, actor)
         record(session, actor, "parking.gate_token_revoked", park, token=row.id)
     return row
 
