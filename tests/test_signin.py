@@ -271,6 +271,20 @@ def test_change_password_with_the_current_one_or_a_code(app, session, make_user)
     login(app.test_client(), user.phone, newer)
 
 
+def test_wrong_current_passwords_are_limited_per_account(app, client, make_user):
+    """LOGIN_FAILURES_PER_ACCOUNT (5) wrong current passwords, then the change is paused."""
+    user = make_user(phone="13900001122")
+    login(client, user.phone)
+    wrong = {"current_password": "not-it-at-all", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    for _ in range(5):
+        assert submit(client, "/profile/password", wrong).status_code == 200
+    right = {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert submit(client, "/profile/password", right).status_code == 429
+    other = app.test_client()  # another account is not paused by this one's failures
+    login(other, make_user(phone="13900001123").phone)
+    assert submit(other, "/profile/password", right).status_code == 302
+
+
 def test_a_new_number_is_confirmed_by_a_code_sent_to_it(app, client, session, make_user):
     make_user(phone="13900001115", name="别人的名字")
     user = make_user(phone="13900001114")

@@ -4,7 +4,7 @@ Routes on the accounts blueprint (app/accounts/views.py)."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as cookie
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -89,6 +89,7 @@ def change_password():
                 settings=settings(),
             )
         except DomainError as error:
+            g.login_failed = error.code == "wrong_password"  # counted (views.init_limits)
             add_error(form, error)
         else:
             sessions.end_others(db.session, user, reason="password_changed")

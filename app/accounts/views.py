@@ -67,8 +67,9 @@ def _visitor_locale() -> str | None:
 
 def init_limits(app, limiter) -> None:
     """Sign-in limits: failed attempts per account (only failures count), and all attempts per
-    client address, so guessing one password or many accounts are both slowed down. Installed
-    on each app's own view table, since the limiter is per app."""
+    client address, so guessing one password or many accounts are both slowed down; wrong
+    current passwords when changing it, per account. Installed on each app's own view table,
+    since the limiter is per app."""
     view = app.view_functions["accounts.login"]
     view = limiter.limit(
         lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
@@ -83,6 +84,16 @@ def init_limits(app, limiter) -> None:
         scope="login-address",
     )(view)
     app.view_functions["accounts.login"] = view
+    # The current password on /profile/password: a borrowed session must not be a way to guess
+    # it, so its failures count as sign-in failures of the account do.
+    change = app.view_functions["accounts.change_password"]
+    app.view_functions["accounts.change_password"] = limiter.limit(
+        lambda: current_app.config["LOGIN_FAILURES_PER_ACCOUNT"],
+        key_func=lambda: f"password:{current_user.get_id()}",
+        methods=["POST"],
+        scope="password-change",
+        deduct_when=lambda response: g.get("login_failed", False),
+    )(change)
 
 
 def _signed_in(user, target):
