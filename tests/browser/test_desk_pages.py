@@ -122,6 +122,12 @@ def test_desk_and_my_data_pages(open_page, live_server, mode):
     ):
         page = open_page(path, mode=mode, user=clerk)
         assert_accessible(page, mode)
+    page = open_page("/desk/register", mode=mode, user=clerk)  # the printed card
+    page.fill("#name", f"李阿公{mode}")
+    page.locator("#privacy").check()
+    page.locator("main button[type=submit]").click()
+    assert page.locator(".door-code").count() == 2
+    assert_accessible(page, mode)
     page = open_page(f"/desk/residents/{rid}/consent", mode=mode, user=clerk)
     page.locator("main button[type=submit]").click()
     assert page.title().startswith("错误：")
