@@ -288,6 +288,41 @@ def test_a_plugged_provider_decides_the_level(app, session, make_user):
         services.settings_from_config(app.config)
 
 
+def test_rekey_after_a_key_rotation(app, session, make_user, runner):
+    """A rotated key: records sealed under the old one still open, `flask identity rekey`
+    seals them again and recomputes their digests, and the one-number check works again."""
+    import base64
+
+    from app.errors import Conflict
+    from app.identity import crypto, services
+
+    old, new = (base64.urlsafe_b64encode(bytes([b]) * 32).decode() for b in (1, 2))
+    app.config["IDENTITY_ENCRYPTION_KEY"] = old
+    holder = make_user()
+    services.declare_real_name(
+        session, holder, "王小明", VALID, settings=services.settings_from_config(app.config)
+    )
+    session.commit()
+    app.config.update(IDENTITY_ENCRYPTION_KEY=new, IDENTITY_OLD_ENCRYPTION_KEYS=old)
+    settings = services.settings_from_config(app.config)
+    record = services.real_name_of(session, holder)
+    assert services.reveal(record, settings) == ("王小明", VALID)  # the old key still opens it
+    assert not crypto.sealed_with_current_key(settings.keys, record.id_number_encrypted)
+
+    result = runner.invoke(args=["identity", "rekey"])
+    assert result.exit_code == 0 and "resealed 1" in result.output, result.output
+    session.expire_all()
+    record = services.real_name_of(session, holder)
+    assert crypto.sealed_with_current_key(settings.keys, record.id_number_encrypted)
+    assert record.id_number_digest == crypto.digest(settings.keys, VALID)
+    app.config["IDENTITY_OLD_ENCRYPTION_KEYS"] = ""  # the old key can go now
+    settings = services.settings_from_config(app.config)
+    assert services.reveal(record, settings) == ("王小明", VALID)
+    with pytest.raises(Conflict):
+        services.declare_real_name(session, make_user(), "王小明", VALID, settings=settings)
+    assert "already current 1" in runner.invoke(args=["identity", "rekey"]).output
+
+
 def test_personal_data_export_is_masked_and_erase_removes(
     app, session, make_user, identity_settings
 ):

@@ -264,3 +264,47 @@ def erase_personal_data(session, user) -> dict:
             delete(ExternalIdentity).where(ExternalIdentity.user_id == user.id)
         ).rowcount
     return {"real_names": names, "linked_identities": links}
+
+
+def rekey(session, settings: IdentitySettings, *, batch: int = 200) -> dict:
+    """After IDENTITY_ENCRYPTION_KEY changed (the old key in IDENTITY_OLD_ENCRYPTION_KEYS):
+    every real name sealed under an earlier key is sealed again under the current one and its
+    digest recomputed with the current digest key, so the one-number-one-account check sees it
+    again. A batch per unit of work; safe to run again (records already current are skipped).
+    Records no configured key opens, and numbers whose new digest another record already holds
+    (declared twice while the rotation was under way), are left as they are and reported."""
+    keys = settings.keys
+    counts = {"resealed": 0, "current": 0, "unreadable": [], "conflicts": []}
+    ids = list(session.scalars(select(RealName.id).order_by(RealName.id)))
+    for start in range(0, len(ids), batch):
+        with unit_of_work(session):
+            chunk = select(RealName).where(RealName.id.in_(ids[start : start + batch]))
+            for record in session.scalars(chunk):
+                if all(
+                    crypto.sealed_with_current_key(keys, value)
+                    for value in (record.name_encrypted, record.id_number_encrypted)
+                ):
+                    counts["current"] += 1
+                    continue
+                try:
+                    name, number = reveal(record, settings)
+                except crypto.SealError:
+                    counts["unreadable"].append(record.id)
+                    continue
+                digest = crypto.digest(keys, number)
+                clash = session.scalar(
+                    select(RealName.id).where(
+                        RealName.id_number_digest == digest, RealName.id != record.id
+                    )
+                )
+                if clash is not None:
+                    counts["conflicts"].append((record.id, clash))
+                    continue
+                owner = record.user_id
+                record.name_encrypted = crypto.seal(keys, name, purpose="name", owner_id=owner)
+                record.id_number_encrypted = crypto.seal(
+                    keys, number, purpose="id_number", owner_id=owner
+                )
+                record.id_number_digest = digest
+                counts["resealed"] += 1
+    return counts

@@ -293,6 +293,9 @@ def unlink(identity_id: int):
 
 
 def init_app(app) -> None:
+    from app.identity.cli import identity_cli
+
+    app.cli.add_command(identity_cli)
     from app.accounts.models import Role
     from app.registry import Link, register_workspace_links
 
