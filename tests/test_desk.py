@@ -393,3 +393,35 @@ def test_the_desk_closes_an_account_for_a_resident_without_a_phone(
 
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "account.close"))
     assert entry.actor_id == clerk.id and entry.object_id == str(resident.id)
+
+
+def test_a_resident_chooses_the_last_day_online(app, client, session, make_user, frozen):
+    resident, helper = make_user(locale="en"), make_user("community_helper")
+    login(client, resident.phone)
+    too_long = submit(
+        client,
+        "/bookings/helpers",
+        {
+            "helper": helper.username,
+            "services": ["venues"],
+            "ends_on-year": "2028",
+            "ends_on-month": "1",
+            "ends_on-day": "1",
+        },
+    )
+    assert (
+        "at most a year" in too_long.get_data(as_text=True) and 'href="#ends_on"' in too_long.text
+    )
+    submit(
+        client,
+        "/bookings/helpers",
+        {
+            "helper": helper.username,
+            "services": ["venues"],
+            "ends_on-year": "2027",
+            "ends_on-month": "1",
+            "ends_on-day": "31",
+        },
+    )
+    consent = session.scalar(select(HelperConsent))
+    assert consent.ends_on == date(2027, 1, 31) and consent.starts_on == clock.today()

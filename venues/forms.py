@@ -120,6 +120,16 @@ class ConsentForm(FlaskForm):
         choices=[SelectChoice(s.value, s.label) for s in HelpService],
         validators=[DataRequired(_l("Choose at least one service the helper may act in."))],
     )
+    # Every consent ends (app/accounts/consents.py): a year from today unless the resident
+    # chooses an earlier last day.
+    ends_on = DatePartsField(
+        _l("Last day (optional)"),
+        description=_l(
+            "Leave empty for a year from today, the longest a consent can run. You can withdraw "
+            "it at any time."
+        ),
+        validators=[Optional(), service_date],
+    )
 
 
 class VenueForm(FlaskForm):

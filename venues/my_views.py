@@ -225,7 +225,13 @@ def helpers():
     form = ConsentForm()  # nothing ticked: consent is what the resident chooses, not a default
     if form.validate_on_submit():
         try:
-            consent = grant_consent(db.session, current_user, form.helper.data, form.services.data)
+            consent = grant_consent(
+                db.session,
+                current_user,
+                form.helper.data,
+                form.services.data,
+                ends_on=form.ends_on.data,
+            )
         except DomainError as error:
             add_error(form, error)
         else:
