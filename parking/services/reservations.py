@@ -25,8 +25,8 @@ from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
-from app.accounts.models import HelpService
 from app.accounts.consents import can_act_for
+from app.accounts.models import HelpService
 from app.accounts.services import InvalidToken, lock_token_owner
 from app.audit.services import record
 from app.db import in_unit_of_work, unit_of_work

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from app.accounts.models import HelpService, Role, User
 from app.accounts.consents import can_act_for
+from app.accounts.models import HelpService, Role, User
 from app.places.services import is_verified_member, is_verified_resident
 from repairs.models import Ticket, TicketFollower
 

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app import clock
-from app.accounts.models import HelpService, User
 from app.accounts.consents import can_act_for
+from app.accounts.models import HelpService, User
 from app.audit.services import record
 from app.codes import new_reference
 from app.config import Config
