@@ -60,7 +60,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 test: setup browser lint
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --durations=20 $(PYTEST_ARGS)
 
 # Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
 $(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed
