@@ -39,6 +39,8 @@ def test_my_data_has_my_booking_and_not_someone_elses(app, client, session, make
     mine, theirs = _book(session, me, hall, 10), _book(session, other, hall, 11)
     verified_vehicle(session, me, "沪A12345")
     login(client, me.phone)
+    me.password_set = False  # as the desk registers a resident: a hash nobody knows
+    session.commit()
     response = client.get("/account/my-data.json")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.get_data(as_text=True))
@@ -49,6 +51,12 @@ def test_my_data_has_my_booking_and_not_someone_elses(app, client, session, make
     )
     assert [p["plate"] for p in data["parking"]["plates"]] == ["沪A12345"]
     assert data["repairs"]["reports"] == [] and other.phone not in response.get_data(as_text=True)
+    # The inbox as the person reads it (their language, the reference filled in), and no
+    # password where the person never set one.
+    subjects = [m["subject"] for m in data["messages"]]
+    assert any(mine.reference in s for s in subjects), subjects
+    assert not any("%(" in m["subject"] + m["body"] for m in data["messages"])
+    assert data["account"]["has_password"] is False
 
 
 def test_closing_an_account(app, client, session, world, make_user, make_venue):

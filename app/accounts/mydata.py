@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
 
@@ -88,6 +89,21 @@ def audit_about(user: User):
     )
 
 
+def _messages(messages, user: User) -> list[dict]:
+    """The inbox as the person reads it: each message rendered with its parameters in the
+    account's language (the inbox page's `subject_text`/`body_text`), not the stored ids."""
+    with force_locale(user.locale):
+        return [
+            {
+                "at": _iso(n.created_at),
+                "subject": n.subject_text,
+                "body": n.body_text,
+                "read": n.read_at is not None,
+            }
+            for n in messages
+        ]
+
+
 def frame_export(session, user: User) -> dict:
     """The frame's part of `user`'s data."""
     claims = session.scalars(select(HomeClaim).where(HomeClaim.user_id == user.id)).all()
@@ -110,7 +126,8 @@ def frame_export(session, user: User) -> dict:
             "language": user.locale,
             "display_mode": user.display_mode.value,
             "created_at": _iso(user.created_at),
-            "has_password": bool(user.password_hash),
+            # A desk-registered resident has a random hash nobody knows: not a password.
+            "has_password": bool(user.password_set),
         },
         "roles": [
             {"role": a.role.value, "scope": a.scope_kind, "scope_id": a.scope_id}
@@ -128,15 +145,7 @@ def frame_export(session, user: User) -> dict:
             }
             for c in claims
         ],
-        "messages": [
-            {
-                "at": _iso(n.created_at),
-                "subject": n.subject,
-                "body": n.body,
-                "read": n.read_at is not None,
-            }
-            for n in messages
-        ],
+        "messages": _messages(messages, user),
         "consents_given": [_consent(c, c.helper) for c in given],
         "consents_received": [_consent(c, c.resident) for c in received],
         "api_tokens": [
