@@ -80,6 +80,11 @@ class Config:
     PORTAL_DISTRICT_NAME = _env("PORTAL_DISTRICT_NAME", "闵行区")
     PORTAL_DISTRICT_NAME_EN = _env("PORTAL_DISTRICT_NAME_EN", "Minhang District")
     PORTAL_HOTLINE = _env("PORTAL_HOTLINE", "12345")
+    # fix-accounts (issue 12): words a new password may not be built on besides the district's
+    # names (NIST SP 800-63B context-specific words; app/accounts/passwords.py), comma-separated.
+    PASSWORD_CONTEXT_WORDS = _env(
+        "PASSWORD_CONTEXT_WORDS", "shanghai,上海,minhang,闵行,portal,citizen,zhengwu,yiwangtongban"
+    )
     # A household register row with a mobile number confirms a claim from an account with that
     # number, when the account's number was proven by an SMS code (User.phone_verified_at: set
     # at registration, code sign-in, reset or change of number); a number only typed in is never

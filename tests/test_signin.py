@@ -205,6 +205,37 @@ def test_new_passwords_need_no_composition_rules(password):
     assert len(passwords.common_passwords()) > 2000
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["password123", "Password2026!", "minhang2026", "abcd1234", "1q2w3e4r", "13141314"],
+)
+def test_passwords_built_on_a_common_word_a_run_or_the_portal_are_refused(app, password):
+    """NIST's dictionary, sequential and context-specific words, with digits around them."""
+    context = signin.settings_of(app).password_context
+    with pytest.raises(DomainError) as refused:
+        passwords.check_new_password(password, phone="13912345678", context=context)
+    assert refused.value.code == "password_common"
+
+
+def test_the_demo_password_still_signs_in_but_is_refused_as_a_new_one(app, session, make_user):
+    user = make_user(phone="13900001131")
+    user.password_hash = passwords.hash_password("minhang2026", app.config["PASSWORD_HASH_METHOD"])
+    session.commit()
+    login(app.test_client(), user.phone, "minhang2026")  # a hash set before the rule
+    with pytest.raises(DomainError):
+        signin.change_password(
+            session,
+            user,
+            current_password="minhang2026",
+            code=None,
+            new_password="minhang2026",
+            settings=signin.settings_of(app),
+        )
+    passwords.check_new_password(
+        "kettle-morning-lantern", context=signin.settings_of(app).password_context
+    )
+
+
 # --- reset and change ------------------------------------------------------------------------
 
 

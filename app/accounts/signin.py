@@ -49,6 +49,9 @@ class SigninSettings:
     privacy_notice_version: str
     second_factor_roles: frozenset
     sms: SmsSettings
+    # Words a new password may not be built on (passwords.context_words): the district's and
+    # the portal's names, config PORTAL_DISTRICT_NAME(_EN) and PASSWORD_CONTEXT_WORDS.
+    password_context: frozenset = frozenset()
 
     @classmethod
     def from_config(cls, config, sms: SmsSettings) -> SigninSettings:
@@ -57,6 +60,11 @@ class SigninSettings:
             privacy_notice_version=str(config.get("PRIVACY_NOTICE_VERSION") or "1"),
             second_factor_roles=second_factor_roles(config),
             sms=sms,
+            password_context=passwords.context_words(
+                config.get("PORTAL_DISTRICT_NAME", ""),
+                config.get("PORTAL_DISTRICT_NAME_EN", ""),
+                *str(config.get("PASSWORD_CONTEXT_WORDS", "")).split(","),
+            ),
         )
 
 
@@ -146,7 +154,7 @@ def register_with_code(
             _l("To register, agree to the privacy notice"), field="consent", code="no_consent"
         )
     if password:
-        passwords.check_new_password(password, phone=phone)
+        passwords.check_new_password(password, phone=phone, context=settings.password_context)
     _require_code(session, phone, CodePurpose.REGISTER, code, settings)
     now = utcnow()
     try:
@@ -273,7 +281,7 @@ def reset_password(
     """Give the account of `phone` the new password, proven by the reset `code` (one unit of
     work). The caller ends every session of the account."""
     phone = normalize_phone(phone)
-    passwords.check_new_password(new_password, phone=phone)
+    passwords.check_new_password(new_password, phone=phone, context=settings.password_context)
     _require_code(session, phone, CodePurpose.RESET, code, settings)
     user = _holder(session, phone)
     if user is None or not user.active:
@@ -282,7 +290,9 @@ def reset_password(
             field="code",
             code="no_account",
         )
-    passwords.check_new_password(new_password, phone=phone, username=user.username)
+    passwords.check_new_password(
+        new_password, phone=phone, username=user.username, context=settings.password_context
+    )
     with unit_of_work(session):
         _set_password(user, new_password, settings)
         user.phone_verified_at = user.phone_verified_at or utcnow()
@@ -315,7 +325,12 @@ def change_password(
 ) -> User:
     """Give `user` a new password, proven by the current one or by a code sent to their number
     (one unit of work). The caller ends the account's other sessions."""
-    passwords.check_new_password(new_password, phone=user.phone, username=user.username)
+    passwords.check_new_password(
+        new_password,
+        phone=user.phone,
+        username=user.username,
+        context=settings.password_context,
+    )
     if current_password:
         if not user.password_set or not passwords.verify(
             user.password_hash, current_password, settings.hash_method
