@@ -492,3 +492,6 @@ class UserSession(db.Model):
     network: Mapped[str] = mapped_column(String(64), default="")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    # A secret to show once, on this browser's next page (a new API token's, "token_id:secret"):
+    # the form redirects (POST/redirect/GET) and the page after it takes and clears it.
+    shown_once: Mapped[str | None] = mapped_column(String(256))
