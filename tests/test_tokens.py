@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.models import ApiToken, TokenScope
 from app.accounts.services import issue_token
@@ -137,11 +137,19 @@ def test_tokens_page_makes_lists_and_revokes(client, session, make_user, frozen)
     theirs = issue_token(session, stranger, "theirs")
     login(client, user.phone)
     made = submit(client, "/profile/tokens", {"name": "我的脚本", "kind": "personal"})
-    html = made.get_data(as_text=True)
-    secret = html.split('id="secret">')[1].split("<")[0].strip()
-    assert secret.startswith("cp_") and secret not in client.get("/profile/tokens").get_data(
-        as_text=True
-    )  # shown once
+    assert made.status_code == 302 and made.headers["Location"] == "/profile/tokens"  # PRG
+    shown = client.get("/profile/tokens")
+    assert shown.headers["Cache-Control"] == "no-store"
+    secret = shown.get_data(as_text=True).split('id="secret">')[1].split("<")[0].strip()
+    reload = client.get("/profile/tokens").get_data(as_text=True)
+    assert secret.startswith("cp_") and secret not in reload  # shown once
+    assert 'id="secret"' not in reload and "我的脚本" in reload
+    assert (
+        session.scalar(
+            select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id)
+        )
+        == 1
+    )
     assert client.get("/api/v1/me", headers=bearer(secret)).json["id"] == user.id
     page = client.get("/profile/tokens").get_data(as_text=True)
     assert "我的脚本" in page and "theirs" not in page

@@ -5,7 +5,7 @@ for confirmation first. Everything works without JavaScript."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -107,8 +107,10 @@ def end_all_devices():
 @bp.route("/profile/tokens", methods=["GET", "POST"])
 @login_required
 def api_tokens():
-    """The person's tokens (name, made, last used, expiry) and a form to make one, whose secret
-    is shown once on the page that answers the form."""
+    """The person's tokens (name, made, last used, expiry) and a form to make one. POST,
+    redirect, GET: the new secret is kept on the browser's server-side session for the one GET
+    after the form (sessions.keep_shown_once), which shows it; a reload shows the list and
+    makes nothing."""
     form = TokenForm()
     if form.validate_on_submit():
         try:
@@ -118,7 +120,21 @@ def api_tokens():
         except DomainError as error:
             add_error(form, error)
         else:
-            return render_template("accounts/token_new.html", token=row, secret=secret)
+            sessions.keep_shown_once(f"{row.id}:{secret}")
+            return redirect(url_for("accounts.api_tokens"))
+    shown = sessions.take_shown_once() if request.method == "GET" else None
+    if shown:
+        token_id, secret = shown.split(":", 1)
+        try:
+            row = tokens.own_token(db.session, current_user, int(token_id))
+        except DomainError:
+            pass  # revoked in between: the list says so
+        else:
+            response = make_response(
+                render_template("accounts/token_new.html", token=row, secret=secret)
+            )
+            response.headers["Cache-Control"] = "no-store"
+            return response
     return render_template(
         "accounts/tokens.html", rows=tokens.tokens_of(db.session, current_user), form=form
     )

@@ -151,6 +151,43 @@ def load(user_id: str) -> User | None:
     return user
 
 
+def keep_shown_once(value: str) -> None:
+    """Keep `value` (a secret to show once) on this browser's session row for its next page
+    (`take_shown_once`): a form that makes a secret redirects instead of showing it, so a
+    reload neither makes another nor shows it again. On the server: the cookie never holds it."""
+    digest = current_digest()
+    with unit_of_work(db.session, keep_loaded=True):
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.digest == digest, UserSession.ended_at.is_(None))
+            .values(shown_once=value)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def take_shown_once() -> str | None:
+    """The value `keep_shown_once` kept for this browser, cleared as it is read: only one
+    request ever gets it (of two at once, the one whose guarded UPDATE clears it)."""
+    digest = current_digest()
+    if digest is None:
+        return None
+    with unit_of_work(db.session, keep_loaded=True):
+        value = db.session.scalar(
+            select(UserSession.shown_once).where(
+                UserSession.digest == digest, UserSession.ended_at.is_(None)
+            )
+        )
+        if value is None:
+            return None
+        cleared = db.session.execute(
+            update(UserSession)
+            .where(UserSession.digest == digest, UserSession.shown_once == value)
+            .values(shown_once=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return value if cleared else None
+
+
 def describe_agent(agent: str | None) -> str:
     """ "Chrome 120 on Windows 10": the browser and system a User-Agent names (ua-parser), for
     the devices page; "" when it names neither."""
