@@ -111,6 +111,23 @@ def test_sign_out_everywhere_else_keeps_this_browser(app, session, make_user, fr
     assert [r.end_reason for r in rows(session, user)] == [None, "signed_out_elsewhere"]
 
 
+def test_a_browser_signed_out_elsewhere_or_idle_is_told_why_once(
+    app, session, make_user, frozen, limits
+):
+    user = make_user()
+    here, there = browser(app), browser(app)
+    login(here, user.phone)
+    login(there, user.phone)
+    submit(here, "/profile/devices/end-others", {}, form_url="/profile/devices")
+    refused = there.get("/profile")
+    page = there.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "您已在其他设备上退出此设备的登录" in page
+    assert "其他设备" not in there.get("/login").get_data(as_text=True)  # said once
+    frozen.shift(timedelta(minutes=31))
+    page = here.get(here.get("/profile").headers["Location"]).get_data(as_text=True)
+    assert "为了安全，长时间未使用已自动退出" in page
+
+
 def test_devices_page_lists_and_ends_sessions(app, session, make_user, frozen):
     user, stranger = make_user(), make_user()
     here, there, theirs = browser(app), browser(app), browser(app)

@@ -25,7 +25,7 @@ import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, request
+from flask import current_app, flash, has_request_context, request
 from flask import session as cookie
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
@@ -135,6 +135,17 @@ def load(user_id: str) -> User | None:
         return None
     user = signed_in_user(db.session, int(user_id), digest)
     if user is None:
+        # Refused: say why when the session existed and was ended (only then: the extra
+        # statement runs for refused cookies, never for live ones).
+        _say_why_ended(
+            db.session.scalar(
+                select(UserSession.end_reason).where(
+                    UserSession.digest == digest,
+                    UserSession.user_id == int(user_id),
+                    UserSession.ended_at.is_not(None),
+                )
+            )
+        )
         return None
     row_id, created_at, last_used_at = user.signed_in_session
     now = utcnow()
@@ -142,6 +153,7 @@ def load(user_id: str) -> User | None:
     if lapsed is not None:
         with unit_of_work(db.session, keep_loaded=True):
             _end_rows(db.session, [row_id], lapsed, now)
+        _say_why_ended(lapsed)
         return None
     if now - last_used_at >= TOUCH_INTERVAL:
         # Guarded: of several requests of one browser at once, one writes, and an ended row
@@ -186,6 +198,27 @@ def take_shown_once() -> str | None:
             .execution_options(synchronize_session=False)
         ).rowcount
     return value if cleared else None
+
+
+# Why a browser is no longer signed in, by the row's end_reason (what the person did, or the
+# limits): said once, on the first page the dead cookie asks for.
+ENDED_BECAUSE = {
+    "signed_out_elsewhere": _l("You were signed out of this device from another device."),
+    "signed_out_everywhere": _l("You were signed out of this device from another device."),
+    "password_changed": _l("Your password was changed, so this device was signed out."),
+    "password_reset": _l("Your password was changed, so this device was signed out."),
+    "idle": _l("For your safety, you were signed out after a long time without use."),
+    "expired": _l("For your safety, you are signed out after a while. Sign in again."),
+    "account_closed": _l("This account is closed."),
+}
+
+
+def _say_why_ended(reason: str | None) -> None:
+    """Flash why this browser's session ended, and forget its secret (so it is said once)."""
+    message = ENDED_BECAUSE.get(reason or "")
+    if message is not None:
+        flash(str(message), "info")
+        cookie.pop(SESSION_KEY, None)
 
 
 def describe_agent(agent: str | None) -> str:
