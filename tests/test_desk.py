@@ -305,7 +305,7 @@ def test_consents_given_online_run_a_year_by_default(session, make_user, frozen)
 
 
 def test_a_real_name_verified_at_the_desk_shows_on_the_residents_page(
-    app, client, session, make_user, clerk, frozen
+    app, client, session, make_user, make_venue, clerk, frozen
 ):
     resident = make_user(locale="en")
     login(client, clerk.username)
@@ -321,9 +321,20 @@ def test_a_real_name_verified_at_the_desk_shows_on_the_residents_page(
     own.set_cookie("locale", "en")
     mine = own.get("/identity/real-name").get_data(as_text=True)
     assert "Verified in person at a service desk" in mine
-    assert "Verified the real name with the ID card" in own.get("/account/desk-actions").get_data(
-        as_text=True
+    desk_page = own.get("/account/desk-actions").get_data(as_text=True)
+    assert "Verified the real name with the ID card" in desk_page and "desk." not in desk_page
+    # The resident's helper page lists what a helper did under their consent, in words with the
+    # reference; not the clerk's verification (it is on the desk-actions page), never a code.
+    helper = make_user("community_helper")
+    grant_consent(session, resident, helper.username, ["venues"])
+    slot = slot_at(session, make_venue().spaces[0], 1, 10)
+    booked = venue_booking.book_general(
+        session, helper, resident, slot.id, 1, settings=current_settings()
     )
+    helped = own.get("/bookings/helpers").get_data(as_text=True)
+    assert f"Booked a venue: booking {booked.reference}" in helped and helper.name in helped
+    assert "booking.create" not in helped and "real_name" not in helped
+    assert clerk.name not in helped
 
 
 def test_a_family_member_named_at_the_desk_acts_for_the_resident(

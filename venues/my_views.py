@@ -20,6 +20,8 @@ from app.accounts.consents import (
 )
 from app.accounts.models import HelperConsent, HelpService, User
 from app.acting import acting_for, current_holder, start_acting, stop_acting
+from app.audit.labels import action_label
+from app.audit.models import AuditEntry
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
@@ -249,12 +251,16 @@ def helpers():
             HelperConsent.resident_id == current_user.id, HelperConsent.revoked_at.is_(None)
         )
     ).all()
-    from app.audit.models import AuditEntry
-
+    # What helpers and family members did under a consent of this resident's (ended ones
+    # too: it is history). The desk's actions have their own page (/account/desk-actions).
+    helper_ids = select(HelperConsent.helper_id).where(HelperConsent.resident_id == current_user.id)
     actions = db.session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.on_behalf_of_id == current_user.id)
-        .order_by(AuditEntry.created_at.desc())
+        .where(
+            AuditEntry.on_behalf_of_id == current_user.id,
+            AuditEntry.actor_id.in_(helper_ids),
+        )
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
         .limit(50)
     ).all()
     return render_template(
@@ -262,6 +268,7 @@ def helpers():
         form=form,
         consents=consents,
         actions=actions,
+        action_label=action_label,
         revoke_form=ConfirmForm(),
         HelpService=HelpService,
     )

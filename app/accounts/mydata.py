@@ -25,6 +25,7 @@ from sqlalchemy import delete, or_, select
 
 from app.accounts import sessions
 from app.accounts.models import ApiToken, DisplayMode, HelperConsent, User, UserSession
+from app.audit.labels import action_label
 from app.audit.models import AuditEntry
 from app.audit.services import record
 from app.db import unit_of_work, utcnow
@@ -104,6 +105,21 @@ def _messages(messages, user: User) -> list[dict]:
         ]
 
 
+def _audit(entries, user: User) -> list[dict]:
+    """The audit entries about the person, each with what it was in words (their language)."""
+    with force_locale(user.locale):
+        return [
+            {
+                "at": _iso(e.created_at),
+                "action": e.action,
+                "what": action_label(e.action, e.details),
+                "by": e.actor.name if e.actor is not None else None,
+                "object": f"{e.object_type}:{e.object_id}",
+            }
+            for e in entries
+        ]
+
+
 def frame_export(session, user: User) -> dict:
     """The frame's part of `user`'s data."""
     claims = session.scalars(select(HomeClaim).where(HomeClaim.user_id == user.id)).all()
@@ -160,15 +176,7 @@ def frame_export(session, user: User) -> dict:
         "signin_cards": [
             {"printed_at": _iso(c.created_at), "used_at": _iso(c.used_at)} for c in cards
         ],
-        "audit_entries_about_me": [
-            {
-                "at": _iso(e.created_at),
-                "action": e.action,
-                "by": e.actor.name if e.actor is not None else None,
-                "object": f"{e.object_type}:{e.object_id}",
-            }
-            for e in audit
-        ],
+        "audit_entries_about_me": _audit(audit, user),
     }
 
 

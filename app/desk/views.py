@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -24,6 +23,7 @@ from app.accounts import mydata, sessions
 from app.accounts.consents import is_live
 from app.accounts.models import DisplayMode, HelperConsent, Role
 from app.accounts.mydata import SLIP_FOLDER
+from app.audit.labels import action_label
 from app.auth import require_role
 from app.desk.forms import (
     ActionForm,
@@ -46,18 +46,12 @@ from app.registry import personal_data
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 resident_bp = Blueprint("desk_resident", __name__)
 
-# How each desk action reads in the lists (the resident's and the clerk's).
-DESK_ACTION_LABELS = {
-    "desk.register": _l("Registered at the service desk"),
-    "desk.card": _l("Printed a sign-in card (any earlier card stopped working)"),
-    "desk.consent": _l("Recorded a written consent for a helper"),
-    "desk.real_name": _l("Verified the real name with the ID card"),
-}
-
 
 @resident_bp.app_template_global()
 def desk_action_label(action: str):
-    return DESK_ACTION_LABELS.get(action, action)
+    """How a desk action reads in the lists (the resident's and the clerk's): the one mapping
+    of audit actions to words, app.audit.labels."""
+    return action_label(action)
 
 
 def settings() -> DeskSettings:
