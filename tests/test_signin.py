@@ -320,10 +320,17 @@ def test_a_new_number_is_confirmed_by_a_code_sent_to_it(app, client, session, ma
     make_user(phone="13900001115", name="别人的名字")
     user = make_user(phone="13900001114")
     login(client, user.phone)
-    taken = submit(client, "/profile/phone", {"phone": "13900001115"}).get_data(as_text=True)
-    assert "属于另一个账户" in taken and "别人的名字" not in taken
+    # The first step answers the same, and writes the same rows, for a taken and a free number.
+    taken = submit(client, "/profile/phone", {"phone": "13900001115"})
+    assert taken.headers["Location"] == "/profile/phone/confirm"
+    assert messages_to(session, "13900001115") == ["verification_code"]
+    # Only the code, proving the person holds that number, lets the next step say it is taken.
+    refused = submit(client, "/profile/phone/confirm", {"code": sms_code("13900001115")})
+    assert "属于另一个账号" in refused.get_data(as_text=True)
+    assert "别人的名字" not in refused.get_data(as_text=True)
     sent = submit(client, "/profile/phone", {"phone": "13900001116"})
     assert sent.headers["Location"] == "/profile/phone/confirm"
+    assert messages_to(session, "13900001116") == ["verification_code"]
     assert messages_to(session, "13900001114") == []  # the code went to the NEW number
     code = sms_code("13900001116")
     assert submit(client, "/profile/phone/confirm", {"code": other_code(code)}).status_code == 200

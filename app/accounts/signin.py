@@ -357,10 +357,13 @@ def change_password(
 def start_phone_change(
     session, user: User, new_phone: str, *, address: str, settings: SigninSettings
 ) -> str:
-    """Send a code to the NEW number. Refused when the number is the account's already or
-    belongs to another account (nothing about that account is said)."""
+    """Send a code to the NEW number. Refused only when it is the account's own number: for a
+    number of another account the answer and the rows written are the same as for a free one
+    (a code is sent to it), so this step tells nobody which numbers have accounts; only the
+    code, which proves the person holds the number, lets `change_phone` say it is taken."""
     new_phone = normalize_phone(new_phone)
-    _check_free(session, user, new_phone)
+    if new_phone == user.phone:
+        raise DomainError(_l("This is already your number"), field="phone", code="same_phone")
     issue_code(session, new_phone, CodePurpose.CHANGE_PHONE, address=address, settings=settings.sms)
     return new_phone
 
