@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 
 from app import clock
 from app.accounts import mydata, sessions
-from app.accounts.services import mask_phone
+from app.accounts.services import can_confirm_online, mask_phone
 from app.accounts.views import client_address
 from app.desk.forms import CloseAccountForm
 from app.errors import DomainError
@@ -95,5 +95,10 @@ def close():
             flash(_("Your account is closed. Thank you for using the portal."), "success")
             return redirect(url_for("main.home"))
     return render_template(
-        "accounts/close.html", form=form, kept=mydata.KEPT, masked_phone=mask_phone(user.phone)
+        "accounts/close.html",
+        form=form,
+        kept=mydata.KEPT,
+        masked_phone=mask_phone(user.phone),
+        can_confirm=can_confirm_online(user),
+        hotline=current_app.config["PORTAL_HOTLINE"],
     )

@@ -58,6 +58,12 @@ def normalize_phone(raw: str) -> str:
     return str(number.national_number)
 
 
+def can_confirm_online(user) -> bool:
+    """Can `user` prove it is them on a page (a password of their own, or a mobile number for a
+    code)? A resident the desk registered with a card only cannot: the desk acts for them."""
+    return bool(user.password_set or user.phone)
+
+
 def mask_phone(phone: str | None) -> str:
     """138****5678: enough for a person to recognise their number, not enough to call it."""
     if not phone:

@@ -222,7 +222,19 @@ def second_factor():
         cookie.pop(PENDING_STAFF, None)
         return redirect(url_for("accounts.login", **{"with": "password"}))
     form = CodeForm()
-    if form.validate_on_submit():
+    if request.method == "POST" and request.form.get("action") == "send_code":
+        # "Send a new code" (the wrong-code message asks for one): the SMS limits apply.
+        # (CSRFProtect has checked the token before the view: the code field may be empty.)
+        try:
+            signin.send_second_factor(
+                db.session, user, address=client_address(), settings=settings()
+            )
+        except DomainError as error:
+            add_error(form, error)
+        else:
+            flash(_("We sent a new code to %(phone)s.", phone=services.mask_phone(user.phone)))
+            return redirect(url_for("accounts.second_factor"))
+    elif form.validate_on_submit():
         try:
             signin.check_second_factor(db.session, user, form.code.data, settings())
         except DomainError as error:

@@ -213,7 +213,14 @@ def card_signin():
             )
         else:
             sessions.begin(user)
-            flash(_("You are signed in. The code on your card is now used up."), "success")
+            flash(
+                _(
+                    "You are signed in. The code on your card is now used up: to sign in next "
+                    "time, get a new card from the service desk, or add a mobile number in My "
+                    "details and sign in with a code sent to it."
+                ),
+                "success",
+            )
             return redirect(url_for("main.home"))
     return render_template("desk/card_signin.html", form=form)
 
