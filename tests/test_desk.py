@@ -344,19 +344,24 @@ def test_a_family_member_named_at_the_desk_acts_for_the_resident(
     resident, daughter = _register_without_phone(session, clerk, app)[0], make_user(locale="en")
     _record(app, session, clerk, resident, daughter.phone, relation=ConsentRelation.FAMILY)
     login(client, daughter.phone)
-    assert resident.name in client.get("/bookings/helping").get_data(as_text=True)
+    helping = client.get("/bookings/helping").get_data(as_text=True)
+    assert resident.name in helping and f"{resident.name} ·" not in helping  # no phone to show
     acting = submit(client, "/bookings/helping", {"resident_id": str(resident.id)})
     assert acting.status_code == 302
-    assert "You are acting for" in client.get("/venues").get_data(as_text=True)
+    assert client.get("/venues").get_data(as_text=True).count("You are acting for") == 1
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    # The questions and messages address the resident; the times read without zone or seconds.
+    party = client.get(f"/venues/slots/{slot.id}/book").get_data(as_text=True)
+    assert f"including {resident.name}?" in party and "including you?" not in party
+    assert "10:00–11:00" in party and "10:00:00" not in party
     booking = venue_booking.book_general(
-        session,
-        daughter,
-        resident,
-        slot_at(session, venue.spaces[0], 1, 10).id,
-        1,
-        settings=current_settings(),
+        session, daughter, resident, slot.id, 1, settings=current_settings()
     )
     assert (booking.holder_id, booking.booked_by_id) == (resident.id, daughter.id)
+    shown = client.get(f"/bookings/{booking.reference}?new=1").get_data(as_text=True)
+    assert f"the inbox of {resident.name}" in shown and "to your inbox" not in shown
+    assert f"booked by {daughter.name}" in shown and ", community helper" not in shown
+    assert "10:00–11:00" in shown and "10:00:00" not in shown
 
 
 def test_the_resident_and_the_helper_see_the_last_day_and_the_slip(

@@ -301,8 +301,7 @@ def helping():
         elif resident.id != current_user.id and consented_services(
             db.session, current_user, resident
         ):  # (one's own consent is everything: acting for oneself is no acting)
-            start_acting(resident)
-            flash(_("You are now acting for %(name)s.", name=resident.name), "success")
+            start_acting(resident)  # (no message: the acting banner on every page says it)
             return redirect(url_for("venues.index"))
         else:
             abort(403)

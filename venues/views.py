@@ -153,6 +153,11 @@ def party(bucket_id: int):
         abort(404)
     form = PartySizeForm(party_size=request.args.get("party_size"))
     form.party_size.choices = party_choices(space.max_party_size)
+    holder = current_holder(HelpService.VENUES)
+    if holder.id != current_user.id:  # a helper answers for the resident, not for themselves
+        form.party_size.label.text = _(
+            "How many people are coming, including %(name)s?", name=holder.name
+        )
     if form.validate_on_submit():
         return redirect(
             url_for("venues.check", bucket_id=bucket.id, party_size=form.party_size.data)
@@ -163,7 +168,7 @@ def party(bucket_id: int):
         bucket=bucket,
         space=space,
         venue=space.venue,
-        holder=current_holder(HelpService.VENUES),
+        holder=holder,
     )
 
 
