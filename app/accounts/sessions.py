@@ -25,7 +25,7 @@ import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, flash, has_request_context, request
+from flask import current_app, flash, g, has_request_context, request
 from flask import session as cookie
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
@@ -214,11 +214,20 @@ ENDED_BECAUSE = {
 
 
 def _say_why_ended(reason: str | None) -> None:
-    """Flash why this browser's session ended, and forget its secret (so it is said once)."""
-    message = ENDED_BECAUSE.get(reason or "")
-    if message is not None:
-        flash(str(message), "info")
+    """Note why this browser's session ended, for `_flash_why_ended` at the end of the request,
+    and forget its secret (so it is said once). Not flashed here: translating needs the locale,
+    whose selector asks for the user, whose loader is this."""
+    if reason in ENDED_BECAUSE:
+        g.session_ended_because = reason
         cookie.pop(SESSION_KEY, None)
+
+
+def _flash_why_ended(response):
+    """after_request (before the session cookie is saved): flash what `_say_why_ended` noted."""
+    reason = g.pop("session_ended_because", None)
+    if reason is not None:
+        flash(str(ENDED_BECAUSE[reason]), "info")
+    return response
 
 
 def describe_agent(agent: str | None) -> str:
@@ -357,7 +366,8 @@ def purge(session, config, now: datetime | None = None) -> dict[str, int]:
 
 
 def init_app(app) -> None:
-    """Register the purge with the sweep."""
+    """Register the purge with the sweep, and the message saying why a session ended."""
     from app.registry import register_sweeper
 
     register_sweeper(app, lambda session: purge(session, app.config))
+    app.after_request(_flash_why_ended)
