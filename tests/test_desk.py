@@ -5,6 +5,7 @@ signs in once; desk actions listed to the resident and nobody else. SQLite and P
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from app import clock
 from app.accounts.consents import can_act_for, consented_services, grant_consent
 from app.accounts.models import ConsentRelation, DisplayMode, HelperConsent, User
+from app.desk import pending_slips
 from app.desk.services import DeskSettings, desk_actions_for
 from app.desk.services import residents as desk
 from app.desk.services.written_consents import record_written_consent
@@ -255,8 +257,24 @@ def test_the_desk_pages(app, client, session, make_user, clerk, frozen):
     assert "already has an account" in taken.get_data(as_text=True)
     url = f"/desk/residents/{registered.id}/consent"
     ends = clock.today() + timedelta(days=60)
-    missing = submit(client, url, {"helper": helper.username, "services": ["venues"]})
-    assert "Enter the last day" in missing.get_data(as_text=True)
+    # Every error at once (the form's and the consent rules'), and the chosen slip kept for the
+    # retry, by the desk: a browser cannot keep a file input.
+    missing = submit(
+        client,
+        url,
+        {
+            "helper": "nobody-here",
+            "relation": "helper",
+            "services": ["venues"],
+            "slip": (io.BytesIO(_png()), "slip.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert "Enter the last day" in missing.text and "no community helper with that" in missing.text
+    kept = re.search(r'name="slip_kept" type="hidden" value="([^"]+)"', missing.text).group(1)
+    assert "The slip you chose is kept" in missing.text
+    upload_dir = _settings(app).upload_dir
+    assert pending_slips.take(upload_dir, helper.id, kept) is None  # another person's: nothing
     done = submit(
         client,
         url,
@@ -267,11 +285,12 @@ def test_the_desk_pages(app, client, session, make_user, clerk, frozen):
             "ends_on-year": str(ends.year),
             "ends_on-month": str(ends.month),
             "ends_on-day": str(ends.day),
-            "slip": (io.BytesIO(_png()), "slip.png"),
+            "slip_kept": kept,
         },
         content_type="multipart/form-data",
     )
     assert done.status_code == 302
+    assert pending_slips.take(upload_dir, clerk.id, kept) is None  # recorded, then forgotten
     consent = session.scalar(
         select(HelperConsent).where(HelperConsent.resident_id == registered.id)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -92,6 +92,9 @@ class WrittenConsentForm(FlaskForm):
         _l("Scanned signed slip (optional)"),
         description=_l("A photo or a PDF of the slip the resident signed, up to 10 MB."),
     )
+    # The slip chosen before the form came back with errors, kept by the desk
+    # (app.desk.pending_slips): a browser cannot keep a chosen file.
+    slip_kept = HiddenField(validators=[Optional(), Length(max=64)])
 
 
 class RealNameForm(FlaskForm):

@@ -19,12 +19,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from app import clock
 from app.accounts import mydata, sessions
-from app.accounts.consents import is_live
-from app.accounts.models import DisplayMode, HelperConsent, Role
+
+# `_find_helper`: the consent rule for the person named, run early to show every error at once.
+from app.accounts.consents import _find_helper as find_helper
+from app.accounts.consents import check_period, is_live
+from app.accounts.models import ConsentRelation, DisplayMode, HelperConsent, Role
 from app.accounts.mydata import SLIP_FOLDER
 from app.audit.labels import action_label
 from app.auth import require_role
+from app.desk import pending_slips
 from app.desk.forms import (
     ActionForm,
     CardSigninForm,
@@ -151,30 +156,74 @@ def card(resident_id: int):
 @bp.route("/residents/<int:resident_id>/consent", methods=["GET", "POST"])
 @require_role(Role.SERVICE_DESK)
 def consent(resident_id: int):
-    """Record the written consent the resident signed, with the scanned slip."""
+    """Record the written consent the resident signed, with the scanned slip. Every error is
+    shown at once (the form's and the consent rules'), and a slip chosen with a form that came
+    back is kept for the retry (app.desk.pending_slips)."""
     resident = _resident_or_404(resident_id)
     form = WrittenConsentForm()
-    if form.validate_on_submit():
-        upload = form.slip.data
-        try:
-            record_written_consent(
-                db.session,
-                current_user,
-                resident,
-                helper_login=form.helper.data,
-                relation=form.relation.data,
-                services=form.services.data,
-                starts_on=form.starts_on.data,
-                ends_on=form.ends_on.data,
-                slip=upload.read() if isinstance(upload, FileStorage) and upload else None,
-                settings=settings(),
+    if form.is_submitted():
+        upload_dir, upload = settings().upload_dir, form.slip.data
+        slip = upload.read() if isinstance(upload, FileStorage) and upload else None
+        kept = form.slip_kept.data or None
+        lost = False
+        if slip and kept:  # a new file replaces the kept one
+            pending_slips.drop(upload_dir, current_user.id, kept)
+            kept = None
+        elif kept:
+            slip = pending_slips.take(upload_dir, current_user.id, kept)
+            lost, kept = slip is None, kept if slip is not None else None
+        valid = form.validate()  # every field's errors at once
+        if lost:
+            form.slip.errors = [_("The slip chosen before has expired. Choose the file again.")]
+            valid = False
+        if not valid:
+            _check_consent_rules(form, resident)
+        else:
+            try:
+                record_written_consent(
+                    db.session,
+                    current_user,
+                    resident,
+                    helper_login=form.helper.data,
+                    relation=form.relation.data,
+                    services=form.services.data,
+                    starts_on=form.starts_on.data,
+                    ends_on=form.ends_on.data,
+                    slip=slip,
+                    settings=settings(),
+                )
+            except DomainError as error:
+                add_error(form, error)
+            else:
+                pending_slips.drop(upload_dir, current_user.id, kept)
+                flash(_("The written consent is recorded."), "success")
+                return redirect(url_for("desk.resident", resident_id=resident.id))
+        if slip and not form.slip.errors and not form.csrf_token.errors:
+            kept = kept or pending_slips.keep(upload_dir, current_user.id, slip)
+        else:  # nothing chosen, or the slip itself was refused: nothing to keep
+            pending_slips.drop(upload_dir, current_user.id, kept)
+            kept = None
+        form.slip_kept.data = kept or ""
+        if kept:
+            form.slip.description = _(
+                "The slip you chose is kept with this form. Choose a file only to replace it."
             )
+    return render_template("desk/consent.html", form=form, resident=resident)
+
+
+def _check_consent_rules(form, resident) -> None:
+    """The consent rules the service applies one at a time (the person named, the period), on
+    the fields the form found well formed, so that the clerk reads every error at once."""
+    if form.helper.data and not form.helper.errors and not form.relation.errors:
+        try:
+            find_helper(db.session, resident, form.helper.data, ConsentRelation(form.relation.data))
         except DomainError as error:
             add_error(form, error)
-        else:
-            flash(_("The written consent is recorded."), "success")
-            return redirect(url_for("desk.resident", resident_id=resident.id))
-    return render_template("desk/consent.html", form=form, resident=resident)
+    if form.ends_on.data and not form.ends_on.errors and not form.starts_on.errors:
+        try:
+            check_period(form.starts_on.data or clock.today(), form.ends_on.data)
+        except DomainError as error:
+            add_error(form, error)
 
 
 @bp.route("/consents/<int:consent_id>/slip")
