@@ -379,6 +379,7 @@ def test_a_family_member_named_at_the_desk_acts_for_the_resident(
     assert (booking.holder_id, booking.booked_by_id) == (resident.id, daughter.id)
     shown = client.get(f"/bookings/{booking.reference}?new=1").get_data(as_text=True)
     assert f"the inbox of {resident.name}" in shown and "to your inbox" not in shown
+    assert f"Reference number of {resident.name}" in shown
     assert f"booked by {daughter.name}" in shown and ", community helper" not in shown
     assert "10:00–11:00" in shown and "10:00:00" not in shown
 
