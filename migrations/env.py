@@ -88,10 +88,28 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        # SQLite: a batch migration rebuilds a table (copy, drop, rename). With foreign keys
+        # enforced, dropping a parent table deletes its children's rows through ON DELETE
+        # CASCADE: rebuilding user_account emptied vehicle, role_assignment and the rest. SQLite's
+        # own procedure for rebuilding a table turns foreign keys off outside the transaction
+        # (the pragma is a no-op inside one) and checks them before committing.
+        raw = (
+            connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+        )
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")  # autocommit DBAPI connection (app/db.py)
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+                if raw is not None:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
 
 
 if context.is_offline_mode():
