@@ -228,9 +228,9 @@ def test_a_renewal_is_charged_at_signing_with_autopay(session, park, nights, mak
 ROUNDS = 20
 
 
-def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user, frozen):
-    """ROUNDS times, the driver pays at the very moment the sweep lapses the unpaid contract:
-    either it is paid and honoured, or it lapsed, its charge cancelled and the wallet untouched."""
+def unpaid_contracts(session, park, make_user, series: str, *, wallets: bool = False):
+    """ROUNDS drivers, each with an unpaid contract of a day window of ROUNDS spaces for
+    December (plates 沪<series>10000...), for the race tests; with a demo wallet each if asked."""
     window = sharing.create_window(
         session,
         park,
@@ -245,18 +245,22 @@ def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user,
     drivers = [make_user() for _ in range(ROUNDS)]
     contracts = []
     for i, driver in enumerate(drivers):
-        vehicles.register(session, driver, f"沪E{10000 + i}")
-        payments.default_provider(parking_settings()).open_method(session, driver)
+        plate = f"沪{series}{10000 + i}"
+        vehicles.register(session, driver, plate)
+        if wallets:
+            payments.default_provider(parking_settings()).open_method(session, driver)
         contracts.append(
             sharing.sign(
-                session,
-                driver,
-                window,
-                f"沪E{10000 + i}",
-                date(2026, 12, 1),
-                settings=parking_settings(),
+                session, driver, window, plate, date(2026, 12, 1), settings=parking_settings()
             )
         )
+    return drivers, contracts
+
+
+def test_payment_racing_the_lapse_never_does_both(app, session, park, make_user, frozen):
+    """ROUNDS times, the driver pays at the very moment the sweep lapses the unpaid contract:
+    either it is paid and honoured, or it lapsed, its charge cancelled and the wallet untouched."""
+    drivers, contracts = unpaid_contracts(session, park, make_user, "E", wallets=True)
     frozen.shift(timedelta(minutes=31))
     ids = [(c.id, d.id) for c, d in zip(contracts, drivers, strict=True)]
 
@@ -327,31 +331,7 @@ def test_cancelling_racing_the_lapse_never_deadlocks(app, session, park, make_us
     """ROUNDS times, the holder cancels an unpaid contract at the moment the sweep lapses it.
     Both take the charge's row before the hold's (as a payment does), so one of them wins and
     the other is refused or changes nothing: never a deadlock, never both."""
-    window = sharing.create_window(
-        session,
-        park,
-        name_zh="白天",
-        name_en="Days",
-        days=DayPattern.EVERY_DAY,
-        start_minute=8 * 60,
-        end_minute=18 * 60,
-        spaces=ROUNDS,
-        monthly_fee_fen=100,
-    )
-    contracts = []
-    for i in range(ROUNDS):
-        driver = make_user()
-        vehicles.register(session, driver, f"沪F{10000 + i}")
-        contracts.append(
-            sharing.sign(
-                session,
-                driver,
-                window,
-                f"沪F{10000 + i}",
-                date(2026, 12, 1),
-                settings=parking_settings(),
-            )
-        )
+    _drivers, contracts = unpaid_contracts(session, park, make_user, "F")
     frozen.shift(timedelta(minutes=31))
     ids = [c.id for c in contracts]
 
