@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def pytest_collection_modifyitems(config, items):
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def assert_error_page(page) -> None:
+    """The page (once its navigation has finished) is an error page: its title starts with 错误."""
+    from playwright.sync_api import expect
+
+    expect(page).to_have_title(re.compile("^错误："))
 
 
 def assert_accessible(page, mode: str) -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.browser.conftest import MODES, assert_accessible
+from tests.browser.conftest import MODES, assert_accessible, assert_error_page
 
 
 def _png(path) -> str:
@@ -130,14 +130,14 @@ def test_desk_and_my_data_pages(open_page, live_server, mode):
     assert_accessible(page, mode)
     page = open_page(f"/desk/residents/{rid}/consent", mode=mode, user=clerk)
     page.locator("main button[type=submit]").click()
-    assert page.title().startswith("错误：")
+    assert_error_page(page)
     assert_accessible(page, mode)
     for path in ("/account/my-data", "/account/desk-actions", "/account/close"):
         page = open_page(path, mode=mode, user=resident)
         assert_accessible(page, mode)
     page = open_page("/account/close", mode=mode, user=resident)
     page.locator("main button[type=submit]").last.click()  # closing, without a password
-    assert page.title().startswith("错误：")
+    assert_error_page(page)
     assert_accessible(page, mode)
     page = open_page("/card-signin", mode=mode)
     assert_accessible(page, mode)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.browser.checks import audit_page
-from tests.browser.conftest import MODES, assert_accessible
+from tests.browser.conftest import MODES, assert_accessible, assert_error_page
 
 VISITOR_PAGES = [
     "/",
@@ -86,7 +86,7 @@ def test_forms_with_errors(open_page, path, fields, mode):
         page.fill(selector, value)
     page.locator("main button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.title().startswith("错误：")
+    assert_error_page(page)
     summary = page.locator(".error-summary")
     assert summary.is_visible()
     # The enhancement moves focus to the summary, so screen readers read it first.

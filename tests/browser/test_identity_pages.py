@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.browser.conftest import MODES, assert_accessible
+from tests.browser.conftest import MODES, assert_accessible, assert_error_page
 from tests.oidc_provider import oidc_provider  # noqa: F401  (the session's provider)
 
 NUMBERS = iter(["310112198001010017", "310112198001010025", "310112198001010068"])
@@ -40,7 +40,7 @@ def test_real_name_pages(open_page, live_server, mode):
     page.fill("#id_number", "110105194912310021")
     page.locator("main form button[type=submit]").first.click()
     page.wait_for_load_state()
-    assert page.title().startswith("错误：")
+    assert_error_page(page)
     assert_accessible(page, mode)
     page.goto(live_server.url + f"/identity/linked/{identity_id}/unlink")
     assert_accessible(page, mode)
@@ -82,7 +82,7 @@ def test_sign_in_with_ywtb_without_javascript(browser, open_page, live_server, o
         audited.wait_for_url(lambda url: "/identity/sso/callback" in url)
         audited.get_by_role("button", name="创建我的账户").click()
         audited.wait_for_load_state()
-        assert audited.title().startswith("错误：")
+        assert_error_page(audited)
         assert_accessible(audited, mode)
         refused = open_page("/identity/sso/callback?state=forged&code=x", mode=mode)
         assert refused.locator("#sso-refusal").is_visible()

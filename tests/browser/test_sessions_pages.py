@@ -3,7 +3,7 @@ audit in standard and elderly mode; signing another device out works without Jav
 
 import pytest
 
-from tests.browser.conftest import MODES, PASSWORD, assert_accessible
+from tests.browser.conftest import MODES, PASSWORD, assert_accessible, assert_error_page
 
 
 def _token_of(live_server, login: str, name: str) -> int:
@@ -38,7 +38,7 @@ def test_devices_and_tokens_pages(open_page, live_server, mode):
     assert_accessible(page, mode)
     page = open_page("/profile/tokens", mode=mode, user=user)
     page.locator("main button[type=submit]").click()
-    assert page.title().startswith("错误：")
+    assert_error_page(page)
     assert_accessible(page, mode)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import MODES, assert_accessible
+from tests.browser.conftest import MODES, assert_accessible, assert_error_page
 
 
 def outbox_code(live_server, phone: str) -> str:
@@ -42,7 +42,7 @@ def test_an_elderly_resident_registers_and_signs_in_with_codes(open_page, live_s
     page.fill("#code", outbox_code(live_server, "13766660001"))
     page.fill("#name", "测试阿婆")
     submit_form(page)
-    assert page.title().startswith("错误：")
+    assert_error_page(page)
     assert page.locator('.error-summary a[href="#consent"]').is_visible()
     assert_accessible(page, "elderly")
     page.check("#consent")
