@@ -135,8 +135,9 @@ def _register_frame(app: Flask) -> None:
     from app.accounts import sessions
 
     sessions.init_app(app)  # old session rows purged by the sweep
-    from app import sms  # the SMS gateway and verification codes (issue 12)
+    from app import notifications, sms  # the SMS gateway and verification codes (issue 12)
 
+    notifications.init_app(app)  # the delivery outbox and `flask deliver` (issue 13)
     sms.init_app(app)
     from app.identity.views import init_app as init_identity
 

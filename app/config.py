@@ -37,6 +37,13 @@ DEFAULT_SMS_TEMPLATES = {
         "params": [],
         "text": "您的手机号已注册账号，请直接用手机号和验证码登录。如非本人操作，请忽略本短信。",
     },
+    # A notification sent by SMS (app/sms/channel.py) when its kind has no template of its
+    # own: the message's subject (cut to fit one segment) and the link to its page.
+    "notice": {
+        "template_id": "",
+        "params": ["subject", "url"],
+        "text": "{1} 详情：{2}",
+    },
 }
 
 

@@ -14,12 +14,14 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     UniqueConstraint,
     and_,
     bindparam,
     func,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, scoped_session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -114,6 +116,15 @@ class User(UserMixin, db.Model):
     # False for a resident who registered with an SMS code and chose no password: the stored
     # hash is of a random secret nobody knows, so password sign-in cannot succeed.
     password_set: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An e-mail address for messages (optional), and when a link sent to it was opened; only a
+    # confirmed address receives anything (app/notifications).
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Quiet hours, minutes after local midnight (default 22:00-07:00): messages that are not
+    # urgent wait until they end. Off when `quiet_hours` is False.
+    quiet_hours: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    quiet_from: Mapped[int] = mapped_column(Integer, default=22 * 60, server_default="1320")
+    quiet_until: Mapped[int] = mapped_column(Integer, default=7 * 60, server_default="420")
 
     # The home the person says is theirs (a claim until the estate's manager or register
     # confirms it: app/places/services.py). Pending or verified; never more than one.

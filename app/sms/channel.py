@@ -1,0 +1,81 @@
+"""The SMS channel of the notifications outbox (app/notifications/dispatch.py): a notification
+sent as a text message through the SMS gateway's provider (the development outbox or Tencent
+Cloud SMS). The template is the notification kind's own in SMS_TEMPLATES ("venue.offer"), or
+the generic "notice" (the subject and the link). A parameter named `url` is the link to the
+message's page, `subject` its subject in the recipient's language; any other name is read
+from the notification's parameters."""
+
+from __future__ import annotations
+
+from app.notifications.channels import DeliveryError, Outgoing
+from app.notifications.models import DeliveryStatus
+from app.sms.models import SmsStatus
+from app.sms.providers import Outgoing as SmsOutgoing
+from app.sms.providers import SmsDeliveryError, provider_for
+from app.sms.settings import SmsSettings, settings_for
+
+# One SMS segment holds 70 Chinese characters; the subject gets what the rest leaves.
+SEGMENT = 70
+GENERIC = "notice"
+
+
+class SmsChannel:
+    def __init__(self, settings: SmsSettings) -> None:
+        self.settings = settings
+        self.provider = provider_for(settings)
+        self.name = self.provider.name
+        self.delivered_status = (
+            DeliveryStatus.STORED
+            if self.provider.delivered_status == SmsStatus.STORED
+            else DeliveryStatus.SENT
+        )
+
+    def template_for(self, kind: str):
+        return self.settings.templates.get(kind) or self.settings.template(GENERIC)
+
+    def params_for(self, message: Outgoing) -> tuple[str, ...]:
+        template = self.template_for(message.kind)
+        values = []
+        for name in template.params:
+            if name == "url":
+                values.append(message.url)
+            elif name == "subject":
+                values.append(self._fit(template, message))
+            elif name in message.params:
+                values.append(str(message.params[name]))
+            else:
+                raise DeliveryError(
+                    f"SMS template {template.kind!r} needs {name!r}, which a {message.kind} "
+                    "message does not have",
+                    permanent=True,
+                )
+        return tuple(values)
+
+    def _fit(self, template, message: Outgoing) -> str:
+        """The subject, cut so the whole text stays within one segment where it can."""
+        stand_in = {"subject": "", "url": message.url}
+        others = template.render([stand_in.get(name, "x" * 8) for name in template.params])
+        room = max(SEGMENT - len(others), 12)
+        subject = message.subject
+        return subject if len(subject) <= room else subject[: room - 1] + "…"
+
+    def text_of(self, message: Outgoing) -> str:
+        return self.template_for(message.kind).render(self.params_for(message))
+
+    def deliver(self, message: Outgoing) -> str | None:
+        template = self.template_for(message.kind)
+        outgoing = SmsOutgoing(
+            message_id=message.delivery_id,
+            phone=message.address,
+            kind=template.kind,
+            template_id=template.template_id,
+            params=self.params_for(message),
+        )
+        try:
+            return self.provider.deliver(outgoing)
+        except SmsDeliveryError as refused:
+            raise DeliveryError(str(refused)) from None
+
+
+def channel_for(app) -> SmsChannel:
+    return SmsChannel(settings_for(app))
