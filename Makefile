@@ -36,11 +36,14 @@ db: setup
 	$(BIN)/flask seed-demo --if-empty
 
 # The periodic sweep (slots for the coming days, waitlist offers, no-shows, reminders) runs
-# every minute beside the development server, as cron would run `flask sweep` in production.
+# every minute beside the development server, as cron would run `flask sweep` in production,
+# and the dispatcher (`flask deliver`: the outbox's SMS, e-mail and push) runs beside both, as
+# a service would in production (README: the systemd unit). Both stop with the server.
 run: db
 	@echo "citizen-portal on http://$(HOST):$(PORT)  (demo accounts: see README.md)"
 	@( while true; do $(BIN)/flask sweep > instance/sweep.log 2>&1; sleep 60; done ) & \
-	  sweeper=$$!; trap "kill $$sweeper 2>/dev/null" EXIT INT TERM; \
+	  sweeper=$$!; $(BIN)/flask deliver > instance/deliver.log 2>&1 & \
+	  dispatcher=$$!; trap "kill $$sweeper $$dispatcher 2>/dev/null" EXIT INT TERM; \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download) and
