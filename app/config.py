@@ -37,6 +37,40 @@ DEFAULT_SMS_TEMPLATES = {
         "params": [],
         "text": "您的手机号已注册账号，请直接用手机号和验证码登录。如非本人操作，请忽略本短信。",
     },
+    # sms-repairs (issue 13): the repair alerts to the estate's managers and the updates to
+    # residents, each its own template so it fits one 70-character segment with the link
+    # (app/sms/channel.py shortens the estate's name or the subject when a long PORTAL_URL
+    # leaves less room). A manager's reply "1" to the first two acknowledges the ticket.
+    "repair.new": {
+        "template_id": "",
+        "params": ["estate", "deadline", "url"],
+        "text": "【报修】{1}新报修，{2}前响应，回复1受理。{3}",
+    },
+    "repair.warning": {
+        "template_id": "",
+        "params": ["estate", "deadline", "url"],
+        "text": "【催办】{1}报修须{2}前响应，回复1受理。{3}",
+    },
+    "repair.escalated": {
+        "template_id": "",
+        "params": ["estate", "deadline", "url"],
+        "text": "【超时】{1}报修未在{2}前响应，已上报。{3}",
+    },
+    "repair.escalated_district": {
+        "template_id": "",
+        "params": ["estate", "url"],
+        "text": "【督办】{1}报修超时30分钟仍未响应。{2}",
+    },
+    "repair.submitted": {
+        "template_id": "",
+        "params": ["time", "url"],
+        "text": "【报修】已收到您的报修，物业将于{1}前响应。{2}",
+    },
+    "repair.update": {
+        "template_id": "",
+        "params": ["subject", "url"],
+        "text": "【报修进度】{1} {2}",
+    },
     # A notification sent by SMS (app/sms/channel.py) when its kind has no template of its
     # own: the message's subject (cut to fit one segment) and the link to its page.
     "notice": {
@@ -252,6 +286,14 @@ class Config:
     TENCENT_SMS_REGION = _env("TENCENT_SMS_REGION", "ap-guangzhou")
     TENCENT_SMS_ENDPOINT = _env("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
     TENCENT_SMS_TIMEOUT = float(_env("TENCENT_SMS_TIMEOUT", "10"))  # seconds per request
+    # sms-repairs (issue 13): the provider's webhooks (app/notifications/webhooks.py: replies at
+    # POST /hooks/sms/inbound, delivery receipts at POST /hooks/sms/receipts) are signed with
+    # HMAC-SHA256 under this secret; unset, both refuse every request. A signature older than
+    # SMS_WEBHOOK_MAX_AGE_SECONDS is refused (a replayed request). A manager's "1" answers the
+    # newest repair alert sent to their number within SMS_REPLY_WINDOW_MINUTES.
+    SMS_WEBHOOK_SECRET = _env("SMS_WEBHOOK_SECRET", "")
+    SMS_WEBHOOK_MAX_AGE_SECONDS = float(_env("SMS_WEBHOOK_MAX_AGE_SECONDS", "300"))
+    SMS_REPLY_WINDOW_MINUTES = float(_env("SMS_REPLY_WINDOW_MINUTES", "120"))
 
     # --- Real names and 一网通办 single sign-on (app/identity, issue 12) ----------------------
     # The master key sealing real names and ID numbers: 32 random bytes, URL-safe base64.

@@ -243,6 +243,7 @@ class Ticket(db.Model):
 class EventKind(enum.StrEnum):
     SUBMITTED = "submitted"
     ACKNOWLEDGED = "acknowledged"
+    ACKNOWLEDGED_BY_SMS = "acknowledged_sms"  # the manager replied "1" to an SMS alert
     ASSIGNED = "assigned"
     REPLY = "reply"
     VISIT = "visit"

@@ -39,6 +39,7 @@ bp = Blueprint("repairs", __name__, url_prefix="/repairs")
 EVENT_LABELS = {
     "submitted": _l("Reported"),
     "acknowledged": _l("Acknowledged"),
+    "acknowledged_sms": _l("Acknowledged by SMS reply"),
     "assigned": _l("Technician assigned"),
     "reply": _l("Reply"),
     "visit": _l("Visit scheduled"),

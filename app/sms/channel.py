@@ -14,8 +14,11 @@ from app.sms.providers import Outgoing as SmsOutgoing
 from app.sms.providers import SmsDeliveryError, provider_for
 from app.sms.settings import SmsSettings, settings_for
 
-# One SMS segment holds 70 Chinese characters; the subject gets what the rest leaves.
+# One SMS segment holds 70 Chinese characters. A template's text is short; what varies is the
+# link and a name or subject: the first of these parameters gets what the rest leaves.
 SEGMENT = 70
+FITTED = ("subject", "estate")
+SHORTEST = 4  # characters a shortened parameter keeps, the ellipsis included
 GENERIC = "notice"
 
 
@@ -40,7 +43,7 @@ class SmsChannel:
             if name == "url":
                 values.append(message.url)
             elif name == "subject":
-                values.append(self._fit(template, message))
+                values.append(message.subject)
             elif name in message.params:
                 values.append(str(message.params[name]))
             else:
@@ -49,15 +52,21 @@ class SmsChannel:
                     "message does not have",
                     permanent=True,
                 )
-        return tuple(values)
+        return self._fit(template, values)
 
-    def _fit(self, template, message: Outgoing) -> str:
-        """The subject, cut so the whole text stays within one segment where it can."""
-        stand_in = {"subject": "", "url": message.url}
-        others = template.render([stand_in.get(name, "x" * 8) for name in template.params])
-        room = max(SEGMENT - len(others), 12)
-        subject = message.subject
-        return subject if len(subject) <= room else subject[: room - 1] + "…"
+    @staticmethod
+    def _fit(template, values: list[str]) -> tuple[str, ...]:
+        """Shorten the first fitted parameter (the subject, the estate's name) so the whole
+        text stays within one segment where it can; the link is never cut."""
+        over = len(template.render(values)) - SEGMENT
+        for index, name in enumerate(template.params):
+            if name in FITTED and over > 0:
+                value = values[index]
+                keep = max(len(value) - over - 1, SHORTEST - 1)
+                if keep < len(value) - 1:
+                    values[index] = value[:keep] + "…"
+                break
+        return tuple(values)
 
     def text_of(self, message: Outgoing) -> str:
         return self.template_for(message.kind).render(self.params_for(message))

@@ -65,6 +65,11 @@ class SmsSettings:
     address_hourly: int = 20
     message_retention: timedelta = timedelta(days=30)
     tencent: TencentSettings = TencentSettings()
+    # The provider's webhooks (replies, delivery receipts): their HMAC key (empty: every
+    # request refused), how old a signed request may be, and how long an alert can be answered.
+    webhook_secret: bytes = field(default=b"", repr=False)
+    webhook_max_age: timedelta = timedelta(minutes=5)
+    reply_window: timedelta = timedelta(hours=2)
 
     def template(self, kind: str) -> SmsTemplate:
         try:
@@ -103,6 +108,11 @@ class SmsSettings:
             number_hourly=int(config.get("SMS_CODES_PER_NUMBER_HOUR", 5)),
             address_hourly=int(config.get("SMS_CODES_PER_ADDRESS_HOUR", 20)),
             message_retention=timedelta(days=float(config.get("SMS_RETENTION_DAYS", 30))),
+            webhook_secret=str(config.get("SMS_WEBHOOK_SECRET") or "").encode(),
+            webhook_max_age=timedelta(
+                seconds=float(config.get("SMS_WEBHOOK_MAX_AGE_SECONDS", 300))
+            ),
+            reply_window=timedelta(minutes=float(config.get("SMS_REPLY_WINDOW_MINUTES", 120))),
             tencent=TencentSettings(
                 secret_id=config.get("TENCENT_SMS_SECRET_ID") or "",
                 secret_key=config.get("TENCENT_SMS_SECRET_KEY") or "",

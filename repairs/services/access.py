@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 
 from app.accounts.consents import can_act_for
-from app.accounts.models import HelpService, Role, User
+from app.accounts.models import HelpService, Role, RoleAssignment, User
 from app.places.services import is_verified_member, is_verified_resident
 from repairs.models import Ticket, TicketFollower
 
@@ -71,7 +71,20 @@ def end_following(session, claim) -> None:
 
 
 def is_manager_for(user: User, ticket: Ticket) -> bool:
+    """May `user` act on the ticket as its estate's property manager (the web's buttons, the
+    API, and a reply "1" to an SMS alert all ask this)?"""
     return user.has_role(Role.PROPERTY_MANAGER, ticket)
+
+
+def role_holders(session, role: Role, scope_kind: str | None = None, scope_ids=()) -> set[int]:
+    """The accounts holding `role`, within the scopes named when `scope_kind` is given: who
+    the alerts about a ticket go to."""
+    query = select(RoleAssignment.user_id).where(RoleAssignment.role == role)
+    if scope_kind is not None:
+        query = query.where(
+            RoleAssignment.scope_kind == scope_kind, RoleAssignment.scope_id.in_(list(scope_ids))
+        )
+    return set(session.scalars(query))
 
 
 def is_staff_for(user: User, ticket: Ticket) -> bool:

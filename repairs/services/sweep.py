@@ -10,21 +10,13 @@ from datetime import timedelta
 from sqlalchemy import insert, or_, select, update
 
 from app import clock
-from app.accounts.models import Role, RoleAssignment
+from app.accounts.models import Role
 from app.db import unit_of_work
 from app.i18n import N_
 from app.notifications.services import notify
 from repairs.models import EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
+from repairs.services.access import role_holders as _holders
 from repairs.services.clock import DISTRICT_AFTER, at_risk, breached
-
-
-def _holders(session, role: Role, scope_kind: str | None = None, scope_ids=()) -> set[int]:
-    query = select(RoleAssignment.user_id).where(RoleAssignment.role == role)
-    if scope_kind is not None:
-        query = query.where(
-            RoleAssignment.scope_kind == scope_kind, RoleAssignment.scope_id.in_(list(scope_ids))
-        )
-    return set(session.scalars(query))
 
 
 def _company_managers(session, company_id: int) -> set[int]:

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from app import clock
 from app.accounts.consents import can_act_for
-from app.accounts.models import HelpService, User
+from app.accounts.models import HelpService, Role, User
 from app.audit.services import record
 from app.codes import new_reference
 from app.config import Config
@@ -38,6 +38,7 @@ from repairs.services.access import (
     concerns,
     is_manager_for,
     is_supervisor_for,
+    role_holders,
 )
 
 MAX_PHOTOS = 6
@@ -264,6 +265,7 @@ def report(
             },
             link=f"/repairs/tickets/{ticket.reference}",
         )
+        _alert_managers(session, ticket, estate)
         if actor.id != resident.id:
             record(
                 session,
@@ -274,6 +276,26 @@ def report(
                 reference=ticket.reference,
             )
         return ticket
+
+
+def _alert_managers(session, ticket: Ticket, estate: Estate) -> None:
+    """The estate's managers learn of a new report in the filing's unit of work (by SMS unless
+    they chose otherwise: repair alerts are time-limited); a reply "1" acknowledges it
+    (repairs/services/sms_reply.py)."""
+    params = {
+        "ref": ticket.reference,
+        "estate": estate.name_zh,
+        "deadline": clock.local(ticket.respond_by).strftime("%H:%M"),
+    }
+    for user_id in sorted(role_holders(session, Role.PROPERTY_MANAGER, "estate", [estate.id])):
+        notify(
+            session,
+            user_id,
+            kind="repair.new",
+            subject=N_("New repair report %(ref)s at %(estate)s: respond by %(deadline)s"),
+            params=params,
+            link=f"/repairs/tickets/{ticket.reference}",
+        )
 
 
 def _where(session, resident: User, estate_id, public_area: bool, area: str):
@@ -366,11 +388,13 @@ def act(
     technician_phone: str = "",
     visit_at: datetime | None = None,
     duplicate_of: str = "",
+    by_sms: bool = False,
 ) -> Ticket:
     """Do one of the manager's actions, as one unit of work. Refuses actions the ticket's state
     does not allow (`manager_may`), with a message saying why, also when another manager changed
     the state a moment ago (a guarded UPDATE). Every action is visible to the resident and the
-    first one is the response."""
+    first one is the response. `by_sms`: the manager acknowledged by replying to an SMS alert
+    (the timeline says so)."""
     if not is_manager_for(manager, ticket):
         raise Forbidden(_l("Only the estate's property managers can do this."))
     if action not in ACTIONS:
@@ -442,7 +466,10 @@ def act(
     if result.rowcount != 1:
         raise Conflict(_l("Someone else changed this ticket just now. Reload and try again."))
     _respond(session, ticket, manager, now)
-    _event(session, ticket, EVENT_OF_ACTION[action], manager, body)
+    kind = EVENT_OF_ACTION[action]
+    if by_sms and action == "acknowledge":
+        kind = EventKind.ACKNOWLEDGED_BY_SMS
+    _event(session, ticket, kind, manager, body)
     session.flush()
     session.refresh(ticket)
     _tell_residents(
