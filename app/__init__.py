@@ -113,6 +113,7 @@ def _register_frame(app: Flask) -> None:
     from app.accounts.views import init_limits
     from app.audit.views import bp as audit_bp
     from app.main.views import bp as main_bp
+    from app.notifications import push_views  # noqa: F401  (routes on the notifications bp)
     from app.notifications.api import blp as notifications_api
     from app.notifications.views import bp as notifications_bp
     from app.places.views import bp as places_bp
@@ -138,6 +139,9 @@ def _register_frame(app: Flask) -> None:
     from app import notifications, sms  # the SMS gateway and verification codes (issue 12)
 
     notifications.init_app(app)  # the delivery outbox and `flask deliver` (issue 13)
+    from app.notifications import admin_views as deliveries_admin
+
+    deliveries_admin.init_app(app)  # dead letters for administrators (/admin/deliveries)
     sms.init_app(app)
     from app.identity.views import init_app as init_identity
 
