@@ -286,6 +286,22 @@ class Config:
     TENCENT_SMS_REGION = _env("TENCENT_SMS_REGION", "ap-guangzhou")
     TENCENT_SMS_ENDPOINT = _env("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com")
     TENCENT_SMS_TIMEOUT = float(_env("TENCENT_SMS_TIMEOUT", "10"))  # seconds per request
+    # msgs-bench (issue 13): the dispatcher's settings (`flask deliver`; what each means:
+    # app/notifications/settings.py), from the environment so that a dispatcher service (and
+    # the SIGKILL test's and the benchmark's dispatcher processes) can be tuned without code:
+    # tries before a dead letter, the first backoff and its cap, the lease after which a
+    # dead dispatcher's claims are taken again, rows per claim, provider calls in flight, the
+    # idle poll, and messages per second per channel and dispatcher (0: unpaced).
+    DELIVERY_MAX_ATTEMPTS = int(_env("DELIVERY_MAX_ATTEMPTS", "6"))
+    DELIVERY_BACKOFF_SECONDS = float(_env("DELIVERY_BACKOFF_SECONDS", "30"))
+    DELIVERY_BACKOFF_MAX_SECONDS = float(_env("DELIVERY_BACKOFF_MAX_SECONDS", "3600"))
+    DELIVERY_LEASE_SECONDS = float(_env("DELIVERY_LEASE_SECONDS", "300"))
+    DELIVERY_BATCH = int(_env("DELIVERY_BATCH", "50"))
+    DELIVERY_CONCURRENCY = int(_env("DELIVERY_CONCURRENCY", "8"))
+    DELIVERY_POLL_SECONDS = float(_env("DELIVERY_POLL_SECONDS", "2"))
+    DELIVERY_RATE_SMS = float(_env("DELIVERY_RATE_SMS", "20"))
+    DELIVERY_RATE_EMAIL = float(_env("DELIVERY_RATE_EMAIL", "20"))
+    DELIVERY_RATE_PUSH = float(_env("DELIVERY_RATE_PUSH", "100"))
     # sms-repairs (issue 13): the provider's webhooks (app/notifications/webhooks.py: replies at
     # POST /hooks/sms/inbound, delivery receipts at POST /hooks/sms/receipts) are signed with
     # HMAC-SHA256 under this secret; unset, both refuse every request. A signature older than
