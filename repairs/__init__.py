@@ -53,6 +53,10 @@ def init_app(app) -> None:
     )
     register_seeder(app, seed_repairs)
     register_sweeper(app, sweep)
+    from app.sms.replies import register_reply_handler
+    from repairs.services import sms_reply
+
+    register_reply_handler(app, sms_reply.REPLY_KINDS, sms_reply.answer)  # "1" acknowledges
     from repairs.services import personal_data
 
     register_personal_data(app, "repairs", personal_data.export, personal_data.erase)

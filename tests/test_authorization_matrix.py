@@ -233,6 +233,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     # The development outbox (app/sms): public while the outbox is the SMS provider (development
     # and tests; production refuses it), 404 otherwise (tests/test_sms.py).
     "GET /dev/outbox": PUBLIC,
+    # The SMS provider's webhooks (app/notifications/webhooks.py): no session counts, only an
+    # HMAC signature with SMS_WEBHOOK_SECRET, which no role here has (and tests leave unset).
+    "POST /hooks/sms/inbound": row("401"),
+    "POST /hooks/sms/receipts": row("401"),
     # Household claims: the estate's managers decide claims to its homes; another estate's
     # manager gets a 404 for the resident's claim, everyone else has no queue at all.
     "GET /homes/claims": MANAGERS,

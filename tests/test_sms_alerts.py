@@ -25,6 +25,10 @@ PROVEN = {"phone_verified_at": utcnow()}
 
 @pytest.fixture
 def estate_world(session, places, make_user, frozen):
+    return build_world(session, places, make_user)
+
+
+def build_world(session, places, make_user):
     """A company managing estate A (two managers: one with a proven number, one without) and
     another company managing estate B; the town and district supervisors; a resident of A."""
     company = PropertyCompany(name_zh="测试物业", name_en="Test Property", response_minutes=30)

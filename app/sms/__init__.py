@@ -23,6 +23,9 @@ def init_app(app) -> None:
     provider_name(app.config)  # an unknown SMS_PROVIDER stops the app here, not at a send
     register(app, Channel.SMS, channel_for)
     app.register_blueprint(bp)
+    from app.notifications.webhooks import bp as hooks
+
+    app.register_blueprint(hooks)  # the provider's replies and receipts, signed
     app.cli.add_command(messages_group)
     register_sweeper(app, lambda session: purge(session, settings_for(app)))
     register_personal_data(app, "sms", personal_data.export, personal_data.erase)

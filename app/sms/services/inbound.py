@@ -1,0 +1,181 @@
+"""Text messages people send to the portal's number, and the carrier's delivery receipts.
+
+Guarantees:
+- `receive` keeps every inbound message (`InboundSms`) with what it did, once per provider
+  message id: the same message delivered twice by the provider is recorded and acted on once.
+- A reply "1" or "受理" (spaces trimmed, full-width digits read as digits) answers the newest
+  alert sent by SMS to that number within the reply window whose matter is still open, as the
+  package that sent the alert decides (a reply handler: repairs acknowledges the ticket). The
+  handler runs in the same unit of work as the stored message: both happen, or neither.
+  Anything else, or a reply no open alert matches, changes nothing; the outcome says why.
+- `record_receipts` sets the deliveries a provider reports on (by provider and its message id)
+  to delivered, with the time the phone got it, or failed with the carrier's reason.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app import clock
+from app.accounts.models import User
+from app.accounts.services import normalize_phone
+from app.db import unit_of_work
+from app.errors import DomainError
+from app.notifications.models import Channel, Delivery, DeliveryStatus, InboundSms, Notification
+
+YES = frozenset({"1", "受理"})
+TEXT_LENGTH = 500  # the column's size
+
+# What an inbound message did (InboundSms.outcome).
+ACKNOWLEDGED = "acknowledged"  # the handler acted on the alert it answered
+IGNORED = "ignored"  # not a reply the portal understands ("1" or "受理")
+NO_ALERT = "no_alert"  # no open alert was sent to this number within the window
+NOT_ALLOWED = "not_allowed"  # the number's account may not act on the matter alerted
+CONFLICT = "conflict"  # the matter changed while the reply was being handled
+
+# A reply handler: (session, notification answered, the number's account) -> an outcome, or
+# None when the alert's matter is no longer open (the next older alert is tried).
+ReplyHandler = Callable[[object, Notification, User], str | None]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message as the provider reported it."""
+
+    phone: str
+    text: str
+    provider_message_id: str
+    received_at: datetime
+
+
+def is_yes(text: str) -> bool:
+    """Is `text` the reply that acknowledges: "1" or "受理", full-width or padded?"""
+    return unicodedata.normalize("NFKC", text or "").strip() in YES
+
+
+def receive(
+    session, message: Inbound, handlers: Mapping[str, ReplyHandler], window: timedelta
+) -> InboundSms:
+    """Store `message` and act on it (see the module's guarantees). `handlers`: notification
+    kind -> the reply handler of the package that sends that kind. Returns the stored row, the
+    earlier one when the provider sent this message before."""
+    known = _known(session, message.provider_message_id)
+    if known is not None:
+        return known
+    try:
+        with unit_of_work(session):
+            row = _store(session, message)
+            row.outcome = _act(session, row, message, handlers, window)
+    except IntegrityError:  # the same message, stored a moment ago by a concurrent request
+        return _known(session, message.provider_message_id)
+    except DomainError:  # the ticket changed between the check and the action
+        with unit_of_work(session):
+            row = _store(session, message)
+            row.outcome = CONFLICT
+    return row
+
+
+def _known(session, provider_message_id: str) -> InboundSms | None:
+    return session.scalar(
+        select(InboundSms).where(InboundSms.provider_message_id == provider_message_id)
+    )
+
+
+def _store(session, message: Inbound) -> InboundSms:
+    try:
+        phone = normalize_phone(message.phone)
+    except DomainError:
+        phone = (message.phone or "")[:20]  # kept as given: no alert went to it
+    row = InboundSms(
+        phone=phone,
+        text=(message.text or "")[:TEXT_LENGTH],
+        received_at=message.received_at,
+        provider_message_id=message.provider_message_id,
+        outcome=IGNORED,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _act(session, row: InboundSms, message: Inbound, handlers, window: timedelta) -> str:
+    if not is_yes(message.text):
+        return IGNORED
+    account = session.scalar(
+        select(User).where(
+            User.phone == row.phone, User.phone_verified_at.is_not(None), User.active.is_(True)
+        )
+    )
+    for delivery, notification in _alerts(session, row.phone, handlers, message, window):
+        outcome = handlers[notification.kind](session, notification, account)
+        if outcome is not None:
+            row.delivery_id = delivery.id
+            return outcome
+    return NO_ALERT
+
+
+def _alerts(session, phone: str, handlers, message: Inbound, window: timedelta):
+    """The alerts sent by SMS to `phone` within `window` before the reply, newest first."""
+    return session.execute(
+        select(Delivery, Notification)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(
+            Delivery.channel == Channel.SMS,
+            Delivery.address == phone,
+            Delivery.sent_at.is_not(None),
+            Delivery.sent_at >= message.received_at - window,
+            Delivery.sent_at <= message.received_at,
+            Notification.kind.in_(list(handlers)),
+        )
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+        .limit(20)
+    ).all()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A carrier's report on one message: reached the phone (at `at`), or failed (`reason`)."""
+
+    provider_message_id: str
+    delivered: bool
+    at: datetime | None = None
+    reason: str = ""
+
+
+def record_receipts(session, provider: str, receipts: Iterable[Receipt]) -> int:
+    """Record the carrier's receipts on the deliveries they name (one unit of work); returns
+    how many deliveries they matched. A receipt for a message the portal does not know (a
+    verification code, another system's message) changes nothing; a repeated one changes
+    nothing more."""
+    matched = 0
+    with unit_of_work(session):
+        for receipt in receipts:
+            values = (
+                {
+                    "status": DeliveryStatus.DELIVERED,
+                    "delivered_at": receipt.at or clock.now(),
+                    "error": None,
+                }
+                if receipt.delivered
+                else {"status": DeliveryStatus.FAILED, "error": receipt.reason[:1000] or "FAIL"}
+            )
+            result = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.provider == provider,
+                    Delivery.provider_message_id == receipt.provider_message_id,
+                    Delivery.status.in_(
+                        (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+                    ),
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            matched += result.rowcount
+    return matched
