@@ -17,7 +17,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from tests import pg
+from tests import pg, speedups
+
+speedups.install()  # an app per test without recompiling every URL rule (tests/speedups.py)
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_PORT_ENV = "PORTAL_TEST_PG_PORT"
@@ -25,6 +27,13 @@ PASSWORD = "correct-horse-9"
 # Production refuses to start without a key for real names (app/config.py check_identity_key):
 # the production apps and nodes the tests build (and their subprocesses) get this test-only one.
 os.environ.setdefault("IDENTITY_ENCRYPTION_KEY", "dGVzdC1vbmx5LWlkZW50aXR5LWtleS0zMi1ieXRlcyE=")
+# push-pwa: and without VAPID keys while Web Push is on (check_push): a test-only pair.
+os.environ.setdefault("VAPID_PRIVATE_KEY", "yQsYdjmR-UYw4SVlKMkkosnc1vVJ1iif_uQGEZKiAvk")
+os.environ.setdefault(
+    "VAPID_PUBLIC_KEY",
+    "BMRNE6lEHPSGulcRJSlgXAvra8Ui-tUPFtVHonb5q3AYTTKIyAwObiJ8erEUAXVa4GQdguXhNkT_FgTzPtR_aBI",
+)
+os.environ.setdefault("VAPID_SUBJECT", "mailto:push-test@example.gov.cn")
 
 
 def pytest_addoption(parser):
