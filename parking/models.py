@@ -246,6 +246,8 @@ class ParkingReservation(db.Model):
     )
     plate: Mapped[str] = mapped_column(String(10), index=True)
     arrive_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the sweep sent the reminder before the arrival time (once: a guarded update).
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     booking = relationship("Booking")
     car_park: Mapped[CarPark] = relationship()
