@@ -1,7 +1,7 @@
 """parking: a reservation remembers when its reminder was sent (reminded_at), so the sweep
 sends each one reminder, claimed by a guarded update, as venue bookings do
 
-Revision ID: 
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-11-30 13:25:00
 
@@ -10,10 +10,10 @@ Create Date: 2026-11-30 13:25:00
 import sqlalchemy as sa
 from alembic import op
 
-from app.db import UTCDateTime
+import app.db
 
 # revision identifiers, used by Alembic.
-revision = ""
+revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
@@ -21,7 +21,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("parking_reservation", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("reminded_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("reminded_at", app.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade():
