@@ -113,6 +113,7 @@ def _register_frame(app: Flask) -> None:
     from app.accounts.views import init_limits
     from app.audit.views import bp as audit_bp
     from app.main.views import bp as main_bp
+    from app.notifications import push_views  # noqa: F401  (routes on the notifications bp)
     from app.notifications.api import blp as notifications_api
     from app.notifications.views import bp as notifications_bp
     from app.places.views import bp as places_bp

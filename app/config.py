@@ -311,6 +311,22 @@ class Config:
     SMS_WEBHOOK_MAX_AGE_SECONDS = float(_env("SMS_WEBHOOK_MAX_AGE_SECONDS", "300"))
     SMS_REPLY_WINDOW_MINUTES = float(_env("SMS_REPLY_WINDOW_MINUTES", "120"))
 
+    # --- Web Push and the installable web app (app/notifications/push.py, issue 13) ---------
+    # push-pwa: PUSH_ENABLED=0 turns browser notifications off (the page says so). The VAPID
+    # key pair (base64url; `flask --app wsgi vapid-keys` prints a new one) signs every push;
+    # production refuses to start without it while push is on (check_push); development makes
+    # one in instance/vapid.json on first use. VAPID_SUBJECT: mailto: the push services may
+    # write to. How long a push service keeps a message for a browser that is offline (urgent
+    # categories longer, sent with Urgency: high), the request timeout, browsers per person.
+    PUSH_ENABLED = _env("PUSH_ENABLED", "1")
+    VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY", "")
+    VAPID_PUBLIC_KEY = _env("VAPID_PUBLIC_KEY", "")
+    VAPID_SUBJECT = _env("VAPID_SUBJECT", "")
+    PUSH_TTL_SECONDS = int(_env("PUSH_TTL_SECONDS", "86400"))
+    PUSH_URGENT_TTL_SECONDS = int(_env("PUSH_URGENT_TTL_SECONDS", "259200"))
+    PUSH_TIMEOUT_SECONDS = float(_env("PUSH_TIMEOUT_SECONDS", "10"))
+    PUSH_SUBSCRIPTIONS_PER_PERSON = int(_env("PUSH_SUBSCRIPTIONS_PER_PERSON", "10"))
+
     # --- Real names and 一网通办 single sign-on (app/identity, issue 12) ----------------------
     # The master key sealing real names and ID numbers: 32 random bytes, URL-safe base64.
     # Production refuses to start without one (check_production); elsewhere a key derived from
@@ -406,6 +422,25 @@ def check_production(config: dict) -> None:
     check_rate_limit_storage(config)
     check_sms_provider(config)
     check_identity_key(config)
+    check_push(config)
+
+
+def check_push(config: dict) -> None:
+    """push-pwa: refuse production without its own VAPID keys and subject while Web Push is on
+    (app/notifications/push.py): a key made on the fly would change at every restart and
+    silently cut off every browser that subscribed."""
+    from app.notifications.push import check_key_pair, push_enabled
+
+    if not push_enabled(config):
+        return
+    if not (config.get("VAPID_PRIVATE_KEY") and config.get("VAPID_PUBLIC_KEY")):
+        raise RuntimeError(
+            "VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY must be set in production while PUSH_ENABLED "
+            "(flask --app wsgi vapid-keys prints a pair), or set PUSH_ENABLED=0"
+        )
+    if not str(config.get("VAPID_SUBJECT") or "").startswith(("mailto:", "https:")):
+        raise RuntimeError("VAPID_SUBJECT must be a mailto: or https: address in production")
+    check_key_pair(config["VAPID_PRIVATE_KEY"], config["VAPID_PUBLIC_KEY"])
 
 
 def check_identity_key(config: dict) -> None:

@@ -193,6 +193,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /inbox": SIGNED_IN,
     "GET /inbox/<int:notification_id>": OWNER,
     "POST /inbox/read-all": SIGNED_IN,
+    # push-pwa: Web Push in this browser (app/notifications/push_views.py): one's own browsers;
+    # the JSON subscribe with an empty body is refused on its content (400, past the check).
+    "GET /inbox/push": SIGNED_IN,
+    "POST /inbox/push/subscriptions": SIGNED_IN,
+    "POST /inbox/push/<int:subscription_id>/remove": OWNER,
+    # The installable web app (app/notifications/pwa.py): the same public files for everyone.
+    "GET /manifest.webmanifest": PUBLIC,
+    "GET /sw.js": PUBLIC,
+    "GET /offline": PUBLIC,
     "GET /audit": AUDITORS,
     # Dead letters of the outbox (app/notifications/admin_views.py): administrators only.
     "GET /admin/deliveries": only("administrator"),
@@ -600,6 +609,12 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
 
     other_browser = UserSession(user_id=resident.id, digest="0" * 64)
     session.add(other_browser)
+    from app.notifications.models import PushSubscription
+
+    push_browser = PushSubscription(
+        user_id=resident.id, endpoint="https://push.example.com/matrix", p256dh="x", auth="y"
+    )
+    session.add(push_browser)
     spare_token = issue_token(session, resident, "spare")
     gate_token = issue_token(
         session,
@@ -662,6 +677,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "claim_id": resident.home_claim.id,
         "resident_id": resident.id,
         "session_id": other_browser.id,
+        "subscription_id": push_browser.id,
     }
     span = {"start": court_start.isoformat(), "steps": 1}
     queries = {

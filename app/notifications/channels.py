@@ -41,6 +41,9 @@ class Outgoing:
     url: str  # the absolute link to the page the message is about (the inbox when none)
     params: dict = field(default_factory=dict)  # the notification's parameters, untranslated
     attempt: int = 1
+    # What the channel needs of the address besides its name, read with the claim: a push
+    # subscription's endpoint and keys (empty when the subscription was removed or is gone).
+    target: dict = field(default_factory=dict)
 
 
 class ChannelProvider(Protocol):

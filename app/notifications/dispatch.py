@@ -154,10 +154,38 @@ def claim(session, worker: str, settings: DeliverySettings, now) -> list[Outgoin
             .where(Delivery.id.in_(ids))
             .order_by(Delivery.id)
         ).all()
-    return [_outgoing(row, settings) for row in rows]
+        targets = _push_targets(session, rows)
+    return [_outgoing(row, settings, targets.get(row.id, {})) for row in rows]
 
 
-def _outgoing(row, settings: DeliverySettings) -> Outgoing:
+def _push_targets(session, rows) -> dict[int, dict]:
+    """Delivery id -> the live push subscription (endpoint and keys) its address names: one
+    statement for the whole batch, so the push provider does no database work."""
+    wanted = {
+        row.id: int(row.address)
+        for row in rows
+        if row.channel == Channel.PUSH and row.address.isdigit()
+    }
+    if not wanted:
+        return {}
+    found = {
+        sub.id: {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
+        for sub in session.execute(
+            select(
+                PushSubscription.id,
+                PushSubscription.endpoint,
+                PushSubscription.p256dh,
+                PushSubscription.auth,
+            ).where(
+                PushSubscription.id.in_(set(wanted.values())),
+                PushSubscription.gone_at.is_(None),
+            )
+        )
+    }
+    return {delivery: found[sub] for delivery, sub in wanted.items() if sub in found}
+
+
+def _outgoing(row, settings: DeliverySettings, target: dict) -> Outgoing:
     params = row.params or {}
     with force_locale(row.locale or "zh_CN"):
         subject = gettext(row.subject, **params) if row.subject else ""
@@ -174,6 +202,7 @@ def _outgoing(row, settings: DeliverySettings) -> Outgoing:
         url=settings.portal_url + (row.link or "/inbox"),
         params=params,
         attempt=row.attempts,
+        target=target,
     )
 
 
@@ -267,6 +296,11 @@ def record(session, worker: str, results: list[Result], settings: DeliverySettin
             }
         )
     gone = [int(r.address) for r in results if r.address_gone and r.channel == Channel.PUSH]
+    pushed = [
+        int(r.address)
+        for r in results
+        if r.channel == Channel.PUSH and r.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+    ]
     with unit_of_work(session):
         connection_of(session).execute(_RECORD, rows)
         if gone:
@@ -274,6 +308,13 @@ def record(session, worker: str, results: list[Result], settings: DeliverySettin
                 update(PushSubscription)
                 .where(PushSubscription.id.in_(gone), PushSubscription.gone_at.is_(None))
                 .values(gone_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        if pushed:  # "last sent" on the person's list of browsers
+            session.execute(
+                update(PushSubscription)
+                .where(PushSubscription.id.in_(pushed))
+                .values(last_sent_at=now)
                 .execution_options(synchronize_session=False)
             )
 

@@ -20,7 +20,7 @@ VISITOR_PAGES = [
     "/repairs",
     "/no-such-page",
 ]
-RESIDENT_PAGES = ["/", "/profile", "/inbox"]
+RESIDENT_PAGES = ["/", "/profile", "/inbox", "/inbox/push"]  # push: Web Push (push-pwa)
 
 
 @pytest.mark.parametrize("mode", MODES)
