@@ -327,6 +327,27 @@ class Config:
     PUSH_TIMEOUT_SECONDS = float(_env("PUSH_TIMEOUT_SECONDS", "10"))
     PUSH_SUBSCRIPTIONS_PER_PERSON = int(_env("PUSH_SUBSCRIPTIONS_PER_PERSON", "10"))
 
+    # --- E-mail (app/notifications/email.py; email-prefs, issue 13) ----------------------------
+    # The SMTP server messages are sent through. Unset: e-mail is off (the settings page asks
+    # for no address, and nothing is mailed); set, production checks the rest (check_mail).
+    MAIL_SERVER = _env("MAIL_SERVER", "")
+    MAIL_PORT = int(_env("MAIL_PORT", "587"))
+    # MAIL_USE_TLS: upgrade the connection with STARTTLS (port 587, the default);
+    # MAIL_USE_SSL: TLS from the first byte (port 465). Both off only for a relay on loopback.
+    MAIL_USE_TLS = _env("MAIL_USE_TLS", "true").strip().lower() in ("1", "true", "yes", "on")
+    MAIL_USE_SSL = _env("MAIL_USE_SSL", "false").strip().lower() in ("1", "true", "yes", "on")
+    MAIL_USERNAME = _env("MAIL_USERNAME", "")  # SMTP AUTH; empty: no login
+    MAIL_PASSWORD = _env("MAIL_PASSWORD", "")
+    # The sender: an address, or a name and address ("物业百事通 <noreply@example.gov.cn>"); its
+    # domain also ends each Message-ID.
+    MAIL_FROM = _env("MAIL_FROM", "")
+    MAIL_TIMEOUT = float(_env("MAIL_TIMEOUT", "10"))  # seconds to connect and for each answer
+    # How long the link that confirms a person's e-mail address works.
+    EMAIL_CONFIRM_HOURS = float(_env("EMAIL_CONFIRM_HOURS", "48"))
+    # Confirmation mails a person (and a client address) may ask for: each goes to an address
+    # they typed, so this keeps the portal from being used to flood someone's mailbox.
+    EMAIL_CONFIRMATIONS_LIMIT = _env("EMAIL_CONFIRMATIONS_LIMIT", "5 per hour")
+
     # --- Real names and 一网通办 single sign-on (app/identity, issue 12) ----------------------
     # The master key sealing real names and ID numbers: 32 random bytes, URL-safe base64.
     # Production refuses to start without one (check_production); elsewhere a key derived from
@@ -422,6 +443,7 @@ def check_production(config: dict) -> None:
     check_rate_limit_storage(config)
     check_sms_provider(config)
     check_identity_key(config)
+    check_mail(config)
     check_push(config)
 
 
@@ -441,6 +463,24 @@ def check_push(config: dict) -> None:
     if not str(config.get("VAPID_SUBJECT") or "").startswith(("mailto:", "https:")):
         raise RuntimeError("VAPID_SUBJECT must be a mailto: or https: address in production")
     check_key_pair(config["VAPID_PRIVATE_KEY"], config["VAPID_PUBLIC_KEY"])
+
+
+def check_mail(config: dict) -> None:
+    """With e-mail on (MAIL_SERVER set), refuse a configuration that would fail every mail or
+    send addresses and the SMTP password in clear text over the network (email-prefs)."""
+    server = str(config.get("MAIL_SERVER") or "").strip()
+    if not server:
+        return  # e-mail is off: the settings page offers no address
+    if not config.get("MAIL_FROM"):
+        raise RuntimeError("MAIL_SERVER is set but MAIL_FROM is not: mails need a sender")
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        raise RuntimeError("MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (TLS) exclude each other")
+    loopback = server in ("localhost", "127.0.0.1", "::1")
+    if not (config.get("MAIL_USE_TLS") or config.get("MAIL_USE_SSL") or loopback):
+        raise RuntimeError(
+            f"MAIL_SERVER {server} is not on this machine, so MAIL_USE_TLS or MAIL_USE_SSL "
+            "must be on: addresses and the SMTP password would cross the network in clear"
+        )
 
 
 def check_identity_key(config: dict) -> None:

@@ -518,6 +518,24 @@ FORM_PAGES = {
             },
         )
     ],
+    # One's notification settings and e-mail address (app/notifications/forms.py).
+    "app.notifications.forms.NotificationSettingsForm": [
+        FormPage(
+            "/profile/notifications",
+            "resident",
+            {
+                "quiet_hours": "y",
+                "quiet_from": ("22:00", "21:30"),
+                "quiet_until": ("07:00", "6:45"),
+                "waitlist_offers_sms": "y",
+                "parking_email": "y",
+                "booking_reminders_push": "y",
+            },
+        )
+    ],
+    "app.notifications.forms.EmailForm": [
+        FormPage("/profile/email", "resident", {"email": ("li.lei@example.com", "")})
+    ],
     "app.accounts.devices.ConfirmForm": [
         FormPage("/profile/devices/end-others", "resident", {}, page="/profile/devices"),
     ],
@@ -923,6 +941,9 @@ def form_world(
 
     app.config["UPLOAD_DIR"] = str(tmp_path)
     _no_rate_limits(app)
+    # E-mail on, through a closed port on loopback: the address form runs to the send, which
+    # fails at once (app/notifications/email.py).
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=9, MAIL_USE_TLS=False)
     town, estate = places["towns"][0], places["estates"][0]
     venue = make_venue(capacity=4, approval=True, max_per_day=20, max_per_week=50)
     park = car_park.default

@@ -8,3 +8,24 @@ def init_app(app) -> None:
 
     app.cli.add_command(deliver)
     pwa.init_app(app)  # Web Push and the installable web app (push-pwa, issue 13)
+    _init_email(app)
+
+
+def _init_email(app) -> None:
+    """The e-mail channel, the person's notification settings pages (/profile/notifications,
+    /profile/email) and the limit on confirmation mails (email-prefs)."""
+    from app.notifications.channels import register
+    from app.notifications.email import channel_for
+    from app.notifications.models import Channel
+    from app.notifications.views import settings_bp
+    from app.ratelimit import limit_endpoints
+
+    register(app, Channel.EMAIL, channel_for)
+    app.register_blueprint(settings_bp)
+    limit_endpoints(
+        app,
+        "EMAIL_CONFIRMATIONS_LIMIT",
+        "email-confirm",
+        ["notification_settings.email", "notification_settings.resend_email"],
+        methods=["POST"],
+    )

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
 
 from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.extensions import db
 from app.notifications import services
+from app.notifications.status import state_of
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 
 blp = Blueprint(
@@ -17,6 +18,26 @@ blp = Blueprint(
 )
 
 
+class DeliveryStateSchema(Schema):
+    channel = fields.String(required=True, metadata={"description": "sms, email or push"})
+    status = fields.String(
+        required=True,
+        metadata={"description": "queued, sending, sent, stored, delivered or failed"},
+    )
+    at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "when it got there; for a queued message, when it goes"},
+    )
+    reason = fields.String(allow_none=True, metadata={"description": "why it failed"})
+    quiet = fields.Boolean(
+        required=True, metadata={"description": "queued until the person's quiet hours end"}
+    )
+
+    @pre_dump
+    def _state(self, delivery, **_kwargs):
+        return state_of(delivery)  # the same reading as the inbox page's
+
+
 class NotificationSchema(Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True)
@@ -25,6 +46,11 @@ class NotificationSchema(Schema):
     link = fields.String(allow_none=True)
     created_at = fields.AwareDateTime(required=True)
     read = fields.Boolean(required=True, attribute="is_read")
+    deliveries = fields.List(
+        fields.Nested(DeliveryStateSchema),
+        required=True,
+        metadata={"description": "How far the message got by SMS, e-mail and push"},
+    )
 
 
 class InboxQuerySchema(Schema):
