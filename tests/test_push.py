@@ -403,3 +403,23 @@ def test_keys_from_configuration_and_the_production_check(runner, tmp_path):
     assert push.vapid_keys(development_app()) == made
     assert oct(os.stat(tmp_path / push.KEY_FILE).st_mode & 0o777) == "0o600"
     push.check_key_pair(made.private_key, made.public_key)
+
+
+def test_my_data_and_closing_the_account(app, session, make_user):
+    from app.registry import personal_data
+
+    user = make_user()
+    endpoint = "https://push.example.com/send/9"
+    push.subscribe(
+        session,
+        user.id,
+        Browser().subscription(endpoint),
+        "Firefox 133",
+        push.PushSettings.from_config(app.config),
+    )
+    [part] = [part for part in personal_data(app) if part.key == "push"]
+    [browser] = part.export(session, user)["browsers"]
+    assert (browser["label"], browser["push_service"]) == ("Firefox 133", "push.example.com")
+    with unit_of_work(session):
+        assert part.erase(session, user) == {"push_subscriptions": 1}
+    assert push.subscriptions_of(session, user.id) == []

@@ -290,6 +290,28 @@ def unsubscribe(session, user_id: int, subscription_id: int) -> bool:
         )
 
 
+def export_personal_data(session, user) -> dict:
+    """The person's browsers for "my data": label, push service, when turned on, last sent."""
+    return {
+        "browsers": [
+            {
+                "label": row.label,
+                "push_service": urlsplit(row.endpoint).hostname,
+                "turned_on_at": row.created_at.isoformat(),
+                "last_sent_at": row.last_sent_at.isoformat() if row.last_sent_at else None,
+                "dropped_at": row.gone_at.isoformat() if row.gone_at else None,
+            }
+            for row in subscriptions_of(session, user.id)
+        ]
+    }
+
+
+def erase_personal_data(session, user) -> dict:
+    """Closing the account: every browser forgotten, so nothing more is pushed to it."""
+    removed = session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id))
+    return {"push_subscriptions": removed.rowcount}
+
+
 # --- The provider ------------------------------------------------------------------------------
 
 

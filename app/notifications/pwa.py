@@ -95,10 +95,17 @@ def offline():
 def init_app(app) -> None:
     from app.notifications.channels import register
     from app.notifications.models import Channel
-    from app.notifications.push import channel_for, vapid_keys_command
+    from app.notifications.push import (
+        channel_for,
+        erase_personal_data,
+        export_personal_data,
+        vapid_keys_command,
+    )
+    from app.registry import register_personal_data
     from app.security import allow_public_cache
 
     app.register_blueprint(bp)
     allow_public_cache(app, "pwa.manifest", "pwa.service_worker", "pwa.offline")
     register(app, Channel.PUSH, channel_for)
     app.cli.add_command(vapid_keys_command)
+    register_personal_data(app, "push", export_personal_data, erase_personal_data)
