@@ -139,18 +139,24 @@ def vapid_keys(app) -> VapidKeys | None:
 
 
 def _development_pair(path: str) -> tuple[str, str]:
-    """The pair in `path`, written first if missing (O_EXCL: the server and the dispatcher
-    starting together agree on one pair), readable by this user only."""
-    private, public = new_key_pair()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        with open(path, encoding="utf-8") as existing:
-            stored = json.load(existing)
-        return stored["private_key"], stored["public_key"]
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump({"private_key": private, "public_key": public}, out)
-    return private, public
+    """The pair in `path`, written first if missing. Written whole to a temporary file and
+    linked into place (which fails if the file exists), so the server and the dispatcher
+    starting together agree on one pair and never read half a file; this user's alone."""
+    if not os.path.exists(path):
+        private, public = new_key_pair()
+        draft = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"private_key": private, "public_key": public}, out)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first: its pair it is
+        finally:
+            os.unlink(draft)
+    with open(path, encoding="utf-8") as stored:
+        pair = json.load(stored)
+    return pair["private_key"], pair["public_key"]
 
 
 @click.command("vapid-keys")
