@@ -51,6 +51,9 @@ def test_defaults_and_saved_choices(session, make_user):
     )
     assert (standard.quiet_from, standard.quiet_until) == (21 * 60 + 30, 6 * 60 + 45)
     assert session.scalar(select(NotificationPreference).limit(1)) is not None
+    # Repair alerts are staff's: a resident is not asked about them.
+    assert Category.REPAIR_ALERTS not in preferences.categories_for(standard)
+    assert Category.REPAIR_ALERTS in preferences.categories_for(make_user("district_supervisor"))
 
 
 @pytest.mark.parametrize(
@@ -148,6 +151,7 @@ def test_the_settings_page_keeps_answers_after_an_error(client, session, make_us
         in page
         or re.search(r'<input checked[^>]*id="waitlist_offers_sms"', page)
     )
+    assert 'id="repair_alerts_sms"' not in page  # staff only
     answers = {"quiet_hours": "y", "quiet_from": "22:60", "quiet_until": "", "parking_push": "y"}
     refused = submit(client, "/profile/notifications", answers)
     assert refused.status_code == 200

@@ -46,12 +46,13 @@ class NotificationSettingsForm(FlaskForm):
     def channel_field(self, category: Category, channel: Channel):
         return self[field_name(category, channel)]
 
-    def chosen(self) -> dict[Category, dict[Channel, bool]]:
+    def chosen(self, categories) -> dict[Category, dict[Channel, bool]]:
+        """The channels ticked for each of `categories` (those the page showed)."""
         return {
             category: {
                 channel: bool(self.channel_field(category, channel).data) for channel in Channel
             }
-            for category in CATEGORIES
+            for category in categories
         }
 
 

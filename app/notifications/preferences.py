@@ -51,6 +51,15 @@ class AddressSettings:
 # --- Channels per category and quiet hours ---------------------------------------------------
 
 
+# Categories only staff receive: a resident is not asked about them.
+STAFF_CATEGORIES = frozenset({Category.REPAIR_ALERTS})
+
+
+def categories_for(user: User) -> list[Category]:
+    """The categories `user` chooses channels for on their settings page."""
+    return [c for c in CATEGORIES if user.is_staff or c not in STAFF_CATEGORIES]
+
+
 def effective_channels(session, user: User) -> dict[Category, dict[Channel, bool]]:
     """What each category goes by for `user` now: their saved choice, or the defaults (SMS
     for everything in elderly mode)."""

@@ -137,6 +137,7 @@ def _where_messages_go(user) -> dict:
 @login_required
 def edit():
     user = own_only()
+    shown = preferences.categories_for(user)
     form = NotificationSettingsForm()
     if request.method == "GET":
         for category, chosen in preferences.effective_channels(db.session, user).items():
@@ -150,7 +151,7 @@ def edit():
             preferences.save_settings(
                 db.session,
                 user,
-                channels=form.chosen(),
+                channels=form.chosen(shown),
                 quiet_hours=form.quiet_hours.data,
                 quiet_from=form.quiet_from.data,
                 quiet_until=form.quiet_until.data,
@@ -164,7 +165,7 @@ def edit():
         "notifications/settings.html",
         form=form,
         user=user,
-        categories=CATEGORIES,
+        categories={category: CATEGORIES[category] for category in shown},
         channels=list(Channel),
         field_name=field_name,
         **_where_messages_go(user),
