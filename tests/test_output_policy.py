@@ -362,7 +362,13 @@ def test_private_answers_are_never_stored(
 
 def test_every_api_answer_is_private_unless_registered_public(app, client):
     public = app.extensions["public_cache_endpoints"]
-    assert public == {"static", "api_parking.feed", "venue_media.media"}
+    assert public == {
+        "static",
+        "api_parking.feed",
+        "venue_media.media",
+        "pwa.manifest",  # the web app's manifest and service worker (push-pwa)
+        "pwa.service_worker",
+    }
     for rule in app.url_map.iter_rules():
         if (
             rule.rule.startswith("/api/v1/")

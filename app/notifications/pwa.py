@@ -105,7 +105,7 @@ def init_app(app) -> None:
     from app.security import allow_public_cache
 
     app.register_blueprint(bp)
-    allow_public_cache(app, "pwa.manifest", "pwa.service_worker", "pwa.offline")
+    allow_public_cache(app, "pwa.manifest", "pwa.service_worker")  # the same for all
     register(app, Channel.PUSH, channel_for)
     app.cli.add_command(vapid_keys_command)
     register_personal_data(app, "push", export_personal_data, erase_personal_data)
