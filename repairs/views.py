@@ -31,7 +31,7 @@ from app.forms import add_error
 from app.places.models import Estate
 from repairs.forms import ActionForm, MessageForm, NoteForm, RateForm, ReopenForm, ReportForm
 from repairs.models import Category, EventKind
-from repairs.services import access, tickets
+from repairs.services import access, alerts, tickets
 from repairs.services import clock as response_clock
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
@@ -57,6 +57,25 @@ EVENT_LABELS = {
     "warning": _l("Deadline warning sent"),
     "escalated": _l("Escalated to the company and the town"),
     "escalated_district": _l("Escalated to the district"),
+}
+
+
+# The staff alerts about a ticket on its page (repairs/services/alerts.py): what each was, by
+# which channel, and how far it got ("短信已发送 10:02 → 张经理").
+ALERT_KINDS = {
+    "repair.new": _l("New report alert"),
+    "repair.warning": _l("Deadline warning"),
+    "repair.escalated": _l("Escalation to the company and the town"),
+    "repair.escalated_district": _l("Escalation to the district"),
+}
+ALERT_CHANNELS = {"sms": _l("SMS"), "email": _l("E-mail"), "push": _l("Push notification")}
+ALERT_STATUSES = {
+    "queued": _l("waiting to be sent"),
+    "sending": _l("being sent"),
+    "sent": _l("sent"),
+    "stored": _l("kept in the development outbox"),
+    "delivered": _l("delivered"),
+    "failed": _l("not sent"),
 }
 
 
@@ -97,6 +116,9 @@ def repair_helpers():
         "can_respond": tickets.can_respond,
         "resident_may": tickets.resident_may,
         "event_labels": EVENT_LABELS,
+        "alert_kinds": ALERT_KINDS,
+        "alert_channels": ALERT_CHANNELS,
+        "alert_statuses": ALERT_STATUSES,
         "Role_PM": Role.PROPERTY_MANAGER,
         "Role_TS": Role.TOWN_SUPERVISOR,
         "Role_DS": Role.DISTRICT_SUPERVISOR,
@@ -179,6 +201,7 @@ def ticket(reference: str):
         "repairs/ticket.html",
         ticket=item,
         events=events,
+        alerts=alerts.alert_lines(db.session, item) if staff else [],
         new=request.args.get("new") == "1",
         manager=access.is_manager_for(current_user, item),
         staff=staff,

@@ -255,6 +255,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     # HMAC signature with SMS_WEBHOOK_SECRET, which no role here has (and tests leave unset).
     "POST /hooks/sms/inbound": row("401"),
     "POST /hooks/sms/receipts": row("401"),
+    # Replying to a message on the development outbox page (PUBLIC as the page is; 404 without it).
+    "POST /dev/outbox/reply": PUBLIC,
     # Household claims: the estate's managers decide claims to its homes; another estate's
     # manager gets a 404 for the resident's claim, everyone else has no queue at all.
     "GET /homes/claims": MANAGERS,

@@ -259,3 +259,55 @@ def test_receipts_mark_deliveries_delivered_or_failed(app, client, session, esta
     assert manager.status == DeliveryStatus.DELIVERED
     assert manager.delivered_at.isoformat() == "2026-12-01T01:00:05+00:00"
     assert (resident.status, resident.error) == (DeliveryStatus.FAILED, "MK:0001 空号")
+
+
+def test_development_outbox_lists_the_alert_and_replies_to_it(
+    app, client, runner, session, estate_world, frozen
+):
+    from tests.conftest import submit
+
+    ticket = file_report(session, estate_world)
+    dispatch(app, session)
+    page = client.get("/dev/outbox").get_data(as_text=True)
+    assert "莘城苑新报修，09:30前响应，回复1受理。" in page and 'name="delivery"' in page
+    listed = runner.invoke(args=["messages", "list", "--to", estate_world["manager"].phone])
+    assert "repair.new  stored  【报修】莘城苑新报修" in listed.output
+    delivery = session.scalar(
+        select(Delivery.id).where(Delivery.user_id == estate_world["manager"].id)
+    )
+    empty = submit(
+        client, "/dev/outbox/reply", {"delivery": delivery, "text": " "}, form_url="/dev/outbox"
+    )
+    assert empty.status_code == 200 and f'href="#reply-{delivery}"' in empty.get_data(as_text=True)
+    answered = submit(
+        client, "/dev/outbox/reply", {"delivery": delivery, "text": "1"}, form_url="/dev/outbox"
+    )
+    assert answered.status_code == 302
+    session.expire_all()
+    assert ticket.state == State.ACKNOWLEDGED
+    app.config["SMS_PROVIDER"] = "tencent"  # no development outbox: no page, no replies
+    assert client.get("/dev/outbox").status_code == 404
+    gone = submit(
+        client, "/dev/outbox/reply", {"delivery": delivery, "text": "1"}, form_url="/display"
+    )
+    assert gone.status_code == 404
+
+
+def test_staff_see_the_alerts_delivery_status_on_the_ticket_page(
+    app, client, session, estate_world, frozen
+):
+    from tests.conftest import login
+
+    ticket = file_report(session, estate_world)
+    dispatch(app, session)
+    answer(session, app, estate_world["manager"].phone, "1")
+    login(client, estate_world["manager"].login_name)
+    page = client.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+    manager = estate_world["manager"]
+    assert "已通过短信回复受理" in page
+    assert f"新报修提醒：短信已存入开发发件箱 09:00 → {manager.name} 138****1111" in page
+    assert f"新报修提醒：仅站内消息 → {estate_world['unproven'].name}" in page
+    resident = app.test_client()
+    login(resident, estate_world["resident"].login_name)
+    page = resident.get(f"/repairs/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "已通过短信回复受理" in page and "发给工作人员的提醒" not in page

@@ -1,5 +1,6 @@
-"""`flask --app wsgi messages list [--to PHONE]`: the text messages in the outbox, newest first.
-With the development outbox as provider this is where the codes are read (in full)."""
+"""`flask --app wsgi messages list [--to PHONE]`: the text messages in the outbox, newest first,
+the notifications sent by SMS among them (repair alerts, waitlist offers). With the development
+outbox as provider this is where the codes are read (in full)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from app.accounts.services import normalize_phone
 from app.clock import local
 from app.errors import DomainError
 from app.extensions import db
-from app.sms.services import recent
-from app.sms.settings import settings_for
+from app.sms.listing import all_sms
 
 
 @click.group("messages")
@@ -29,16 +29,14 @@ def list_messages(phone, limit):
             phone = normalize_phone(phone)
         except DomainError as error:
             raise click.BadParameter(str(error), param_hint="--to") from None
-    settings = settings_for(current_app)
-    messages = recent(db.session, phone=phone, limit=limit)
+    messages = all_sms(db.session, current_app, phone=phone, limit=limit)
     if not messages:
         click.echo("no messages")
         return
     for message in messages:
-        body = settings.text_of(message.kind, message.params)
         line = (
             f"{local(message.created_at):%Y-%m-%d %H:%M:%S}  {message.phone}  {message.kind}  "
-            f"{message.status.value}  {body}"
+            f"{message.status}  {message.text}"
         )
         if message.error:
             line += f"  [error: {message.error}]"
