@@ -78,6 +78,25 @@ DEFAULT_SMS_TEMPLATES = {
         "params": ["subject", "url"],
         "text": "{1} 详情：{2}",
     },
+    # msgs-bench (issue 13): venue and parking messages whose point the generic notice would
+    # lose: the waitlist offer's hold (minutes, and the time it ends) with the link that
+    # accepts it; the day-before reminder's start and door code; the parking reminder's start.
+    # Times are HH:MM (and MM-DD) in Shanghai time, whatever the recipient's language.
+    "venue.offer": {
+        "template_id": "",
+        "params": ["venue", "places", "minutes", "until_hm", "url"],
+        "text": "【候补】{1}有{2}个位置为您保留{3}分钟，{4}前点链接确认：{5}",
+    },
+    "venue.reminder": {
+        "template_id": "",
+        "params": ["venue", "start", "code", "url"],
+        "text": "【预约提醒】{1} {2}，入场码{3}。不能去请取消：{4}",
+    },
+    "parking.reminder": {
+        "template_id": "",
+        "params": ["park", "start", "url"],
+        "text": "【停车提醒】{1}车位预约{2}开始，不能去请取消：{3}",
+    },
 }
 
 

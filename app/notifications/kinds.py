@@ -82,6 +82,10 @@ KIND_CATEGORY: dict[str, Category] = {
     "venue.suspended": Category.BOOKING_UPDATES,
     "venue.waitlist_skipped": Category.BOOKING_UPDATES,
     "venue.waitlist_slot_removed": Category.BOOKING_UPDATES,
+    # msgs-bench: a booking or waitlist place made for the resident by a helper or family
+    # member (made by the resident, its confirmation is read on the page: inbox only).
+    "venue.booked_for": Category.BOOKING_UPDATES,
+    "venue.waitlist_joined": Category.BOOKING_UPDATES,
     "repair.new": Category.REPAIR_ALERTS,  # to the estate's managers
     "repair.warning": Category.REPAIR_ALERTS,
     "repair.escalated": Category.REPAIR_ALERTS,
@@ -89,6 +93,7 @@ KIND_CATEGORY: dict[str, Category] = {
     "repair.submitted": Category.REPAIR_UPDATES,  # the resident's receipt
     "repair.update": Category.REPAIR_UPDATES,
     "parking.reminder": Category.PARKING,
+    "parking.reserved_for": Category.PARKING,  # msgs-bench: reserved by a helper for them
     "parking.no_show": Category.PARKING,
     "parking.suspended": Category.PARKING,
     "parking.receipt": Category.PARKING,

@@ -36,8 +36,17 @@ class SmsChannel:
     def template_for(self, kind: str):
         return self.settings.templates.get(kind) or self.settings.template(GENERIC)
 
-    def params_for(self, message: Outgoing) -> tuple[str, ...]:
+    def _template_of(self, message: Outgoing):
+        """The kind's own template, or the generic notice when the message lacks one of its
+        parameters (written before the template changed): it still goes out, as a notice."""
         template = self.template_for(message.kind)
+        needed = set(template.params) - {"url", "subject"}
+        if needed <= set(message.params):
+            return template
+        return self.settings.template(GENERIC)
+
+    def params_for(self, message: Outgoing) -> tuple[str, ...]:
+        template = self._template_of(message)
         values = []
         for name in template.params:
             if name == "url":
@@ -69,10 +78,10 @@ class SmsChannel:
         return tuple(values)
 
     def text_of(self, message: Outgoing) -> str:
-        return self.template_for(message.kind).render(self.params_for(message))
+        return self._template_of(message).render(self.params_for(message))
 
     def deliver(self, message: Outgoing) -> str | None:
-        template = self.template_for(message.kind)
+        template = self._template_of(message)
         outgoing = SmsOutgoing(
             message_id=message.delivery_id,
             phone=message.address,

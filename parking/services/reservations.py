@@ -308,7 +308,9 @@ def _reserve(
         insert_notification(
             s,
             holder_id,
-            kind="parking.reserved",
+            # Seen on the page that made it; made by a helper or family member, the holder
+            # hears of it by their own channels (a kind with a category).
+            kind="parking.reserved" if actor_id == holder_id else "parking.reserved_for",
             subject=N_("Space reserved at %(park)s"),
             body=N_("%(plate)s, arriving %(when)s. The space is held until %(until)s."),
             params={

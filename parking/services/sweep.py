@@ -1,13 +1,13 @@
 """The parking part of `flask --app wsgi sweep` (every minute; safe on several nodes): the
-reservable pools made ahead, no-shows, unpaid and renewed sharing contracts, old plates
-anonymised. Each step writes in its own units of work."""
+reservable pools made ahead, reservation reminders, no-shows, unpaid and renewed sharing
+contracts, old plates anonymised. Each step writes in its own units of work."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from parking.models import CarPark
-from parking.services import ParkingSettings, reservations, retention, sharing
+from parking.services import ParkingSettings, reminders, reservations, retention, sharing
 
 
 def sweep(session, settings: ParkingSettings) -> dict:
@@ -19,6 +19,7 @@ def sweep(session, settings: ParkingSettings) -> dict:
     counts = {
         "parking pools made": made,
         "parking no-shows": reservations.mark_no_shows(session, settings),
+        "parking reservation reminders": reminders.send_reminders(session),
     }
     counts["sharing contracts lapsed unpaid"] = sharing.lapse_unpaid(session)
     renewal = sharing.renew_contracts(session, settings)

@@ -30,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.models import User
 from app.accounts.services import (
     TOKEN_OWNER_ID,
     InvalidToken,
@@ -293,7 +294,24 @@ def place(
             on_behalf_of=holder_id,
             reference=reference,
         )
+        _tell_holder(session, actor_id, holder_id, message)
     return VenueBooking(placed, facts.space_id, facts.venue_id)
+
+
+def _tell_holder(session, actor_id: int, holder_id: int, message: dict) -> None:
+    """A booking made by a helper or family member: the resident hears of it by their own
+    channels ("venue.booked_for" has a category), besides the confirmation in the inbox, which
+    stays there (read on the page when the resident books for themselves)."""
+    name = session.scalar(select(User.name).where(User.id == actor_id)) or ""
+    insert_notification(
+        session,
+        holder_id,
+        kind="venue.booked_for",
+        subject=N_("%(name)s booked %(venue)s for you: %(when)s"),
+        body=message["body"],
+        params={**message["params"], "name": name},
+        link=message["link"],
+    )
 
 
 def _place_span(session, request, reference: str, code: str, now, message: dict) -> engine.Placed:

@@ -114,6 +114,8 @@ def send_reminders(session) -> int:
                     "venue": space.venue.name_zh,
                     "code": booking.door_code,
                     "when": format_datetime(booking.starts_at, "short"),
+                    # The start as the SMS template ("venue.reminder") shows it, in any language.
+                    "start": clock.local(booking.starts_at).strftime("%m-%d %H:%M"),
                 },
                 link=f"/bookings/{booking.reference}",
             )

@@ -75,6 +75,20 @@ def join_waitlist(
         if actor.id != holder.id:
             session.flush()
             record(session, actor, "waitlist.join", entry, on_behalf_of=holder)
+            # The resident hears of it by their own channels: the offer may come by SMS later.
+            notify(
+                session,
+                holder.id,
+                kind="venue.waitlist_joined",
+                subject=N_("%(name)s put you on the waitlist at %(venue)s, %(when)s"),
+                body=N_("If places come free, they are offered to you for a limited time."),
+                params={
+                    "name": actor.name,
+                    "venue": space.venue.name_zh,
+                    "when": format_datetime(bucket.starts_at, "short"),
+                },
+                link="/bookings",
+            )
     return entry
 
 
@@ -115,7 +129,8 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
     if space is None or space.mode != BookingMode.GENERAL:
         return []
     offers = []
-    expires = clock.now() + timedelta(minutes=space.venue.waitlist_offer_minutes)
+    now = clock.now()
+    expires = now + timedelta(minutes=space.venue.waitlist_offer_minutes)
     buckets = engine.buckets_for_span(session, freed.resource_id, freed.starts_at, freed.ends_at)
     for bucket in buckets:
         session.refresh(bucket)
@@ -161,6 +176,10 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
                     "places": entry.quantity,
                     "when": format_datetime(bucket.starts_at, "short"),
                     "until": format_datetime(offer.offer_expires_at, "short"),
+                    # For the SMS template (app/config.py "venue.offer"): the hold in minutes
+                    # and its end as the phone shows it, whatever the inbox's language.
+                    "minutes": max(round((offer.offer_expires_at - now).total_seconds() / 60), 1),
+                    "until_hm": clock.local(offer.offer_expires_at).strftime("%H:%M"),
                 },
                 link=f"/bookings/{offer.reference}",
             )
