@@ -94,7 +94,7 @@ def test_the_installed_web_app(open_page, live_server):
     assert page.locator("h1").inner_text() == "浏览器通知"
 
 
-def test_without_push_support_the_page_says_so(browser, live_server):
+def test_without_javascript_the_page_says_so(browser, live_server):
     """JavaScript off: the page says turning notifications on needs it, and shows no button."""
     context = browser.new_context(java_script_enabled=False)
     try:
