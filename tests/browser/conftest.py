@@ -170,28 +170,40 @@ def open_page(browser, live_server):
     """open_page(path, mode="standard", locale="zh_CN", user=None) -> a Playwright page.
 
     Visitors get their mode and language as cookies; a user signs in through the real form and
-    keeps them (a visitor's choice is adopted on sign-in).
+    keeps them (a visitor's choice is adopted on sign-in). Within a test, a user opened again in
+    the same mode and language reuses the cookies of their last sign-in, as a person's browser
+    does, instead of signing in again; `fresh=True` signs in anew (another device).
     """
     contexts = []
+    last_signin = {}  # user -> (mode, locale, storage state) of their newest sign-in
 
-    def open_(path, *, mode="standard", locale="zh_CN", user=None, width=1280):
+    def open_(path, *, mode="standard", locale="zh_CN", user=None, width=1280, fresh=False):
+        reuse = last_signin.get(user) if user is not None and not fresh else None
+        state = reuse[2] if reuse is not None and reuse[:2] == (mode, locale) else None
         context = browser.new_context(
-            viewport={"width": width, "height": 900}, java_script_enabled=True
+            viewport={"width": width, "height": 900},
+            java_script_enabled=True,
+            storage_state=state,
         )
         contexts.append(context)
-        context.add_cookies(
-            [
-                {"name": "display_mode", "value": mode, "url": live_server.url},
-                {"name": "locale", "value": locale, "url": live_server.url},
-            ]
-        )
+        if state is None:
+            context.add_cookies(
+                [
+                    {"name": "display_mode", "value": mode, "url": live_server.url},
+                    {"name": "locale", "value": locale, "url": live_server.url},
+                ]
+            )
         page = context.new_page()
-        if user is not None:
+        if user is not None and state is None:
             page.goto(live_server.url + "/login?with=password")  # the code tab is the default
             page.fill("#login", user)
             page.fill("#password", PASSWORD)
             page.locator("main button[type=submit]").click()
             page.wait_for_url(lambda url: "/login" not in url)
+            if fresh:  # it may have changed the account's mode: the next open signs in again
+                last_signin.pop(user, None)
+            else:
+                last_signin[user] = (mode, locale, context.storage_state())
         page.goto(live_server.url + path)
         return page
 

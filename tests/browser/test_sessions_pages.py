@@ -21,7 +21,7 @@ def _token_of(live_server, login: str, name: str) -> int:
 def test_devices_and_tokens_pages(open_page, live_server, mode):
     user = live_server.create_user()
     token_id = _token_of(live_server, user, "我的脚本")
-    open_page("/", user=user)  # a second signed-in browser for the list
+    open_page("/", user=user, fresh=True)  # a second signed-in browser for the list
     for path in (
         "/profile/devices",
         "/profile/devices/end-all",

@@ -47,7 +47,7 @@ def _token(live_server, login):
 def test_devices_and_tokens_tables_stack_on_a_phone(open_page, live_server, mode):
     user = live_server.create_user()
     _token(live_server, user)
-    open_page("/", user=user)  # a second device in the list
+    open_page("/", user=user, fresh=True)  # a second device in the list
     page = open_page("/profile/devices", mode=mode, user=user, width=PHONE)
     rows = page.locator("#devices tbody tr")
     assert rows.count() == 2
