@@ -133,6 +133,11 @@ def test_the_managers_reply_acknowledges_the_ticket_once(
         select(TicketEvent).where(TicketEvent.kind == EventKind.ACKNOWLEDGED_BY_SMS)
     ).all()
     assert [(e.ticket_id, e.actor_id, e.public) for e in events] == [(alerted.id, manager.id, True)]
+    # The reply is the manager's personal data: in "my data", gone with the account.
+    from app.sms import personal_data
+
+    assert [r["text"] for r in personal_data.export(session, manager)["replies"]] == [" １ "]
+    assert personal_data.erase(session, manager)["sms_replies_deleted"] == 1
     # The resident hears of it as from the web button.
     assert session.scalar(
         select(func.count())

@@ -31,6 +31,9 @@ from app.notifications.models import Channel, Delivery, DeliveryStatus, InboundS
 
 YES = frozenset({"1", "受理"})
 TEXT_LENGTH = 500  # the column's size
+# The carrier stamps a reply with its own clock; ours records a message sent once the provider
+# answered. A reply seconds after the alert may carry an earlier time than our record.
+CLOCK_SKEW = timedelta(minutes=2)
 
 # What an inbound message did (InboundSms.outcome).
 ACKNOWLEDGED = "acknowledged"  # the handler acted on the alert it answered
@@ -130,7 +133,7 @@ def _alerts(session, phone: str, handlers, message: Inbound, window: timedelta):
             Delivery.address == phone,
             Delivery.sent_at.is_not(None),
             Delivery.sent_at >= message.received_at - window,
-            Delivery.sent_at <= message.received_at,
+            Delivery.sent_at <= message.received_at + CLOCK_SKEW,
             Notification.kind.in_(list(handlers)),
         )
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc())

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 
 from app.accounts.services import normalize_phone
 from app.db import in_unit_of_work, unit_of_work, utcnow
+from app.notifications.models import InboundSms
 from app.sms.models import SmsMessage, SmsStatus, VerificationCode
 from app.sms.providers import Outgoing, SmsDeliveryError, provider_for
 from app.sms.settings import SmsSettings
@@ -151,4 +152,12 @@ def purge(session, settings: SmsSettings) -> dict[str, int]:
         messages = session.execute(
             delete(SmsMessage).where(SmsMessage.created_at < now - settings.message_retention)
         ).rowcount
-    return {"sms codes deleted": codes, "sms messages deleted": messages}
+        # Replies (a number and what it said) are kept as long as the messages they answer.
+        replies = session.execute(
+            delete(InboundSms).where(InboundSms.received_at < now - settings.message_retention)
+        ).rowcount
+    return {
+        "sms codes deleted": codes,
+        "sms messages deleted": messages,
+        "sms replies deleted": replies,
+    }
