@@ -152,6 +152,7 @@ def test_the_settings_page_keeps_answers_after_an_error(client, session, make_us
         or re.search(r'<input checked[^>]*id="waitlist_offers_sms"', page)
     )
     assert 'id="repair_alerts_sms"' not in page  # staff only
+    assert "except these, which cannot wait: Waitlist offers." in page
     answers = {"quiet_hours": "y", "quiet_from": "22:60", "quiet_until": "", "parking_push": "y"}
     refused = submit(client, "/profile/notifications", answers)
     assert refused.status_code == 200

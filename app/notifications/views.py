@@ -166,6 +166,8 @@ def edit():
         form=form,
         user=user,
         categories={category: CATEGORIES[category] for category in shown},
+        # Named from kinds.py, not written into the page: the categories quiet hours skip.
+        urgent=[_(CATEGORIES[category].label) for category in shown if CATEGORIES[category].urgent],
         channels=list(Channel),
         field_name=field_name,
         **_where_messages_go(user),
