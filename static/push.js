@@ -36,8 +36,9 @@
     }
   }
 
-  function subscribe(controls, status) {
+  function subscribe(controls, status, button) {
     var key = keyBytes(controls.getAttribute("data-key"));
+    button.disabled = true;  // one subscription at a time: a double click sends one
     Notification.requestPermission().then(function (permission) {
       if (permission !== "granted") { throw new Error("denied"); }
       return register();
@@ -57,6 +58,7 @@
       if (!response.ok) { throw new Error("refused"); }
       window.location.reload();
     }, function (error) {
+      button.disabled = false;
       say(status, error && error.message === "denied" ? "denied" : "failed");
     });
   }
@@ -77,9 +79,8 @@
       if (Notification.permission === "denied") { say(status, "denied"); return; }
       status.textContent = "";
       controls.hidden = false;
-      document.getElementById("push-subscribe").addEventListener("click", function () {
-        subscribe(controls, status);
-      });
+      var button = document.getElementById("push-subscribe");
+      button.addEventListener("click", function () { subscribe(controls, status, button); });
     }, function () { say(status, "failed"); });
   });
 })();
