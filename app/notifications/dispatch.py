@@ -136,26 +136,34 @@ def claim(session, worker: str, settings: DeliverySettings, now) -> list[Outgoin
         if not ids:
             return []
         rows = session.execute(
-            select(
-                Delivery.id,
-                Delivery.idempotency_key,
-                Delivery.channel,
-                Delivery.address,
-                Delivery.attempts,
-                Notification.kind,
-                Notification.subject,
-                Notification.body,
-                Notification.params,
-                Notification.link,
-                User.locale,
-            )
-            .join(Notification, Notification.id == Delivery.notification_id)
-            .join(User, User.id == Delivery.user_id)
-            .where(Delivery.id.in_(ids))
-            .order_by(Delivery.id)
+            outgoing_query().where(Delivery.id.in_(ids)).order_by(Delivery.id)
         ).all()
         targets = _push_targets(session, rows)
-    return [_outgoing(row, settings, targets.get(row.id, {})) for row in rows]
+    return [outgoing(row, settings, targets.get(row.id, {})) for row in rows]
+
+
+def outgoing_query(*extra):
+    """The rows `outgoing` makes messages of (with `extra` columns): what the claim reads, and
+    what the development outbox lists SMS with (app/sms/listing.py), so it shows the text the
+    dispatcher sends."""
+    return (
+        select(
+            Delivery.id,
+            Delivery.idempotency_key,
+            Delivery.channel,
+            Delivery.address,
+            Delivery.attempts,
+            Notification.kind,
+            Notification.subject,
+            Notification.body,
+            Notification.params,
+            Notification.link,
+            User.locale,
+            *extra,
+        )
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(User, User.id == Delivery.user_id)
+    )
 
 
 def _push_targets(session, rows) -> dict[int, dict]:
@@ -185,7 +193,9 @@ def _push_targets(session, rows) -> dict[int, dict]:
     return {delivery: found[sub] for delivery, sub in wanted.items() if sub in found}
 
 
-def _outgoing(row, settings: DeliverySettings, target: dict) -> Outgoing:
+def outgoing(row, settings: DeliverySettings, target: dict | None = None) -> Outgoing:
+    """One row of `outgoing_query` as the message its provider gets, translated into the
+    recipient's language."""
     params = row.params or {}
     with force_locale(row.locale or "zh_CN"):
         subject = gettext(row.subject, **params) if row.subject else ""
@@ -202,7 +212,7 @@ def _outgoing(row, settings: DeliverySettings, target: dict) -> Outgoing:
         url=settings.portal_url + (row.link or "/inbox"),
         params=params,
         attempt=row.attempts,
-        target=target,
+        target=target or {},
     )
 
 

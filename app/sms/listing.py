@@ -8,12 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import force_locale, gettext
-from sqlalchemy import select
-
-from app.accounts.models import User
-from app.notifications.channels import DeliveryError, Outgoing
-from app.notifications.models import Channel, Delivery, Notification
+from app.notifications.channels import DeliveryError
+from app.notifications.dispatch import outgoing, outgoing_query
+from app.notifications.models import Channel, Delivery
 from app.notifications.settings import settings_for as delivery_settings_for
 from app.sms.channel import SmsChannel
 from app.sms.services import recent
@@ -38,24 +35,7 @@ def notification_sms(session, app, *, phone: str | None = None, limit: int = 100
     """The newest notifications sent (or waiting to be sent) by SMS, with their text as the
     SMS channel renders it in the recipient's language."""
     query = (
-        select(
-            Delivery.id,
-            Delivery.idempotency_key,
-            Delivery.channel,
-            Delivery.address,
-            Delivery.attempts,
-            Delivery.status,
-            Delivery.error,
-            Delivery.created_at,
-            Notification.kind,
-            Notification.subject,
-            Notification.body,
-            Notification.params,
-            Notification.link,
-            User.locale,
-        )
-        .join(Notification, Notification.id == Delivery.notification_id)
-        .join(User, User.id == Delivery.user_id)
+        outgoing_query(Delivery.status, Delivery.error, Delivery.created_at)
         .where(Delivery.channel == Channel.SMS)
         .order_by(Delivery.created_at.desc(), Delivery.id.desc())
         .limit(limit)
@@ -68,7 +48,7 @@ def notification_sms(session, app, *, phone: str | None = None, limit: int = 100
     for row in session.execute(query):
         # The text exactly as the dispatcher would send it (same translation, same template).
         try:
-            text = channel.text_of(_outgoing_of(row, settings.portal_url))
+            text = channel.text_of(outgoing(row, settings))
         except DeliveryError as error:  # a template that needs what the message lacks
             text = str(error)
         listed.append(
@@ -83,27 +63,6 @@ def notification_sms(session, app, *, phone: str | None = None, limit: int = 100
             )
         )
     return listed
-
-
-def _outgoing_of(row, portal_url: str) -> Outgoing:
-    """The message as the dispatcher hands it to the SMS channel (app/notifications/dispatch.py
-    reads the same columns and translates the same way), for its text."""
-    params = row.params or {}
-    locale = row.locale or "zh_CN"
-    with force_locale(locale):
-        subject = gettext(row.subject, **params) if row.subject else ""
-    return Outgoing(
-        delivery_id=row.id,
-        idempotency_key=row.idempotency_key,
-        channel=row.channel,
-        address=row.address,
-        kind=row.kind,
-        locale=locale,
-        subject=subject,
-        body="",  # an SMS template has no body
-        url=portal_url + (row.link or "/inbox"),
-        params=params,
-    )
 
 
 def all_sms(session, app, *, phone: str | None = None, limit: int = 100) -> list[Listed]:
