@@ -215,3 +215,26 @@ def test_the_inbox_shows_how_far_each_message_got(client, session, make_user, fr
     assert [(d["channel"], d["quiet"], d["at"]) for d in waiting] == [
         ("email", True, "2026-12-01T23:00:00+00:00")  # 07:00 in Shanghai
     ]
+
+
+def test_my_data_lists_the_address_and_closing_the_account_forgets_it(session, make_user):
+    from app.accounts import mydata
+    from app.registry import personal_data
+
+    user = make_user(email="a@example.com", email_confirmed_at=utcnow())
+    preferences.save_settings(
+        session,
+        user,
+        channels=all_channels(sms=True),
+        quiet_hours=False,
+        quiet_from="",
+        quiet_until="",
+    )
+    parts = personal_data()
+    exported = mydata.export(session, user, parts)["notification_settings"]
+    assert exported["email"] == "a@example.com" and exported["quiet_hours"]["on"] is False
+    assert exported["channels"]["parking"] == {"sms": True, "email": False, "push": False}
+    done = mydata.close_account(session, user, parts, upload_dir="/nonexistent")
+    assert done["email_addresses"] == 1 and done["notification_preferences"] == len(CATEGORIES)
+    assert (user.email, user.email_confirmed_at) == (None, None)
+    assert session.scalar(select(NotificationPreference)) is None

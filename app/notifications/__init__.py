@@ -13,15 +13,19 @@ def init_app(app) -> None:
 
 def _init_email(app) -> None:
     """The e-mail channel, the person's notification settings pages (/profile/notifications,
-    /profile/email) and the limit on confirmation mails (email-prefs)."""
+    /profile/email), the limit on confirmation mails, and the address and choices in "my
+    data" and account deletion (email-prefs)."""
     from app.notifications.channels import register
     from app.notifications.email import channel_for
     from app.notifications.models import Channel
+    from app.notifications.preferences import erase_personal_data, export_personal_data
     from app.notifications.views import settings_bp
     from app.ratelimit import limit_endpoints
+    from app.registry import register_personal_data
 
     register(app, Channel.EMAIL, channel_for)
     app.register_blueprint(settings_bp)
+    register_personal_data(app, "notification_settings", export_personal_data, erase_personal_data)
     limit_endpoints(
         app,
         "EMAIL_CONFIRMATIONS_LIMIT",

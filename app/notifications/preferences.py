@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app import clock
 from app.accounts.models import DisplayMode, User
@@ -236,3 +236,35 @@ def confirm_email(session, user: User, token: str, settings: AddressSettings) ->
             user.email_confirmed_at = clock.now()
             record(session, user, "notifications.email_confirmed", user)
     return user.email
+
+
+# --- "My data" and closing the account -------------------------------------------------------
+
+
+def export_personal_data(session, user: User) -> dict:
+    """The person's e-mail address, quiet hours and channel choices, for "my data"."""
+    return {
+        "email": user.email,
+        "email_confirmed_at": user.email_confirmed_at.isoformat()
+        if user.email_confirmed_at
+        else None,
+        "quiet_hours": {
+            "on": user.quiet_hours,
+            "from": clock.hhmm(user.quiet_from),
+            "until": clock.hhmm(user.quiet_until),
+        },
+        "channels": {
+            category.value: {channel.value: on for channel, on in chosen.items()}
+            for category, chosen in effective_channels(session, user).items()
+        },
+    }
+
+
+def erase_personal_data(session, user: User) -> dict:
+    """Closing the account (in its unit of work): the address forgotten, the choices removed."""
+    removed = session.execute(
+        delete(NotificationPreference).where(NotificationPreference.user_id == user.id)
+    ).rowcount
+    had_email = user.email is not None
+    user.email, user.email_confirmed_at = None, None
+    return {"email_addresses": int(had_email), "notification_preferences": removed}

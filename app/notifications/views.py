@@ -28,7 +28,8 @@ bp = Blueprint("notifications", __name__, url_prefix="/inbox")
 @bp.app_template_global()
 def delivery_status(note) -> list[str]:
     """How far `note` got by each channel, one sentence each ("已短信发送 10:02")."""
-    return [describe(state) for state in states_of(note)]
+    # Several browsers with push on read alike ("推送已送达 10:02"): each sentence once.
+    return list(dict.fromkeys(describe(state) for state in states_of(note)))
 
 
 @bp.route("")
