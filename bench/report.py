@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from bench.harness import RESULTS, ROOT, median, summary
 
 START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+# The delivery scenario (bench/delivery.py) has a section of its own: its figures are counts
+# over a whole storm per dispatcher count, not windows compared with a baseline.
+DELIVERY_START, DELIVERY_END = "<!-- delivery:start -->", "<!-- delivery:end -->"
 BEFORE = ROOT / "bench" / "before.json"
 TIERS = ("app", "db", "load")
 FULL = {"seconds": 10, "rounds": 2, "tickets": 1_000_000}  # `make bench`'s defaults
@@ -421,6 +424,46 @@ def render(results: dict, before: dict | None, note: str = "") -> str:
     return "\n".join(lines)
 
 
+def delivery_section(data: dict) -> str:
+    """The delivery storm's table: one row per number of dispatcher processes."""
+    meta = data["meta"]
+    lines = [
+        *(
+            [
+                "**Smoke run**: fewer messages than `make bench`'s 10,000; not figures to compare.",
+                "",
+            ]
+            if data["messages"] < 10_000
+            else []
+        ),
+        f"Measured {meta['date']} on {meta['machine']}, PostgreSQL 15; {data['messages']:,} "
+        f"SMS alerts per run; the stub holds each request {data['latency_ms']:.0f} ms; "
+        f"load average {meta['load_average']['start'][0]:.1f} when the session started. "
+        "CPU ms/msg: CPU time of the dispatcher processes (all of them) and of PostgreSQL "
+        "(which also wrote the storm) from the storm's start to the last send / messages sent.",
+        "",
+        "| dispatchers | messages | sent | msg/s | duplicates | lost | delay p50 ms "
+        "| delay p99 ms | storm s | dispatchers CPU ms/msg | PostgreSQL CPU ms/msg | met |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for count, r in sorted(data["runs"].items(), key=lambda item: int(item[0])):
+        met = r["duplicates"] == 0 and r["lost"] == 0 and r["sent"] == r["messages"]
+        lines.append(
+            f"| {count} | {r['messages']:,} | {r['sent']:,} | {r['messages_per_second']:.0f} "
+            f"| {r['duplicates']} | {r['lost']} | {r['delay_p50_ms']:.0f} "
+            f"| {r['delay_p99_ms']:.0f} | {r['storm_seconds']:.1f} "
+            f"| {r['cpu_ms_per_message']['dispatchers']:.2f} "
+            f"| {r['cpu_ms_per_message']['db']:.2f} | {'**met**' if met else '**missed**'} |"
+        )
+    return "\n".join(lines)
+
+
+def _between(text: str, start: str, end: str, body: str) -> str:
+    head, rest = text.split(start, 1)
+    _previous, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -436,16 +479,21 @@ def main(argv=None) -> int:
         before = {
             tuple(key.split("/", 1)): value for key, value in json.loads(BEFORE.read_text()).items()
         }
+    path = ROOT / "bench" / "RESULTS.md"
+    delivery_file = RESULTS / "delivery.json"
+    if delivery_file.exists():
+        section = delivery_section(json.loads(delivery_file.read_text()))
+        path.write_text(_between(path.read_text(), DELIVERY_START, DELIVERY_END, section))
+        print(section)
+        if not results:  # `python -m bench delivery` alone: the other figures stay as they are
+            print(f"\nwrote {path}")
+            return 0
     text = render(results, before, args.note)
     if args.save_before:
         saved = {f"{g}/{k}": f for (g, k), f in figures_of(results).items()}
         BEFORE.write_text(json.dumps(saved, indent=2) + "\n")
         print(f"wrote {BEFORE}")
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text()
-    head, rest = old.split(START, 1)
-    _previous, tail = rest.split(END, 1)
-    path.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    path.write_text(_between(path.read_text(), START, END, text))
     print(text)
     print(f"\nwrote {path}")
     return 0
