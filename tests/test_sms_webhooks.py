@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
 from datetime import timedelta
 
@@ -24,7 +23,7 @@ from app.sms.services import inbound
 from app.sms.settings import settings_for
 from repairs.models import EventKind, State, TicketEvent
 from tests.test_sms_alerts import build_world, file_report
-from tests.test_sms_tencent import TencentStandIn
+from tests.test_sms_tencent import tencent as tencent_stand_in  # noqa: F401  (the fixture)
 
 SECRET = "webhook-secret-for-tests"
 
@@ -32,16 +31,6 @@ SECRET = "webhook-secret-for-tests"
 @pytest.fixture
 def estate_world(session, places, make_user, frozen):
     return build_world(session, places, make_user)
-
-
-@pytest.fixture
-def tencent():
-    server = TencentStandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -208,7 +197,13 @@ def test_a_reply_answers_the_newest_alert_still_waiting(
     assert alerted.state == State.ACKNOWLEDGED
 
 
-def test_receipts_mark_deliveries_delivered_or_failed(app, client, session, estate_world, tencent):
+def test_receipts_mark_deliveries_delivered_or_failed(
+    app,
+    client,
+    session,
+    estate_world,
+    tencent_stand_in,  # noqa: F811  (the fixture)
+):
     """Sent through Tencent (a stand-in on loopback): the delivery keeps its SerialNo, which the
     status callback names."""
     from app.accounts.models import DisplayMode
@@ -219,7 +214,7 @@ def test_receipts_mark_deliveries_delivered_or_failed(app, client, session, esta
 
     app.config.update(SMS_WEBHOOK_SECRET=SECRET, SMS_PROVIDER="tencent")
     app.extensions.pop("sms_settings", None)
-    settings = tencent_settings(app, tencent.url)
+    settings = tencent_settings(app, tencent_stand_in.url)
     templates = dict(settings.templates)
     for kind in ("repair.new", "repair.submitted"):
         templates[kind] = dataclasses.replace(templates[kind], template_id="3000001")
