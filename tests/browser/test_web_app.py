@@ -22,6 +22,16 @@ NOTIFICATIONS_JS = """async () => {
 }"""
 
 
+def shown_notifications(page) -> list[dict]:
+    """The worker's notifications, once there are any (the push event is handled on its own)."""
+    for _ in range(100):
+        shown = page.evaluate(NOTIFICATIONS_JS)
+        if shown:
+            return shown
+        page.wait_for_timeout(50)
+    return []
+
+
 def registration_id(cdp, page, scope: str) -> str:
     """The worker's registration id, from the DevTools ServiceWorker domain's events."""
     found: dict[str, str] = {}
@@ -83,8 +93,7 @@ def test_the_installed_web_app(open_page, live_server):
             "data": json.dumps(message),
         },
     )
-    page.wait_for_function(f"({NOTIFICATIONS_JS})().then((shown) => shown.length > 0)")
-    assert page.evaluate(NOTIFICATIONS_JS) == [message]
+    assert shown_notifications(page) == [message]
 
     # No network: a page opens as the offline page, in both languages and large type.
     page.reload()  # now under the worker's control
