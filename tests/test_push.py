@@ -286,6 +286,7 @@ BAD_SUBSCRIPTIONS = [
     ("endpoint", "https://user:pw@push.example.com/x"),
     ("endpoint", "https://push.example.com/" + "x" * 1100),
     ("endpoint", None),
+    ("endpoint", "https://push.example.com/a\x00b"),
     ("p256dh", b64url(b"\x04" + b"\x01" * 64)),  # not a point on P-256
     ("p256dh", b64url(b"\x04" + b"\x01" * 10)),  # too short
     ("p256dh", "not base64!"),

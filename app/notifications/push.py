@@ -204,7 +204,12 @@ def _check_endpoint(endpoint, settings: PushSettings) -> str:
         parts.port  # noqa: B018 (raises ValueError for a bad port)
     except ValueError:
         raise invalid from None
-    if parts.username or parts.password or not host or any(c.isspace() for c in endpoint):
+    if (
+        parts.username
+        or parts.password
+        or not host
+        or any(c <= " " or c == "\x7f" for c in endpoint)
+    ):
         raise invalid
     try:
         literal = ipaddress.ip_address(host)
@@ -267,7 +272,8 @@ def subscribe(session, user_id: int, data, label: str, settings: PushSettings):
             row = PushSubscription(user_id=user_id, endpoint=endpoint)
             session.add(row)
         row.user_id, row.p256dh, row.auth = user_id, p256dh, auth
-        row.label, row.gone_at, row.created_at = label[:128], None, utcnow()
+        label = "".join(c for c in label if c.isprintable())[:128]  # from a request header
+        row.label, row.gone_at, row.created_at = label, None, utcnow()
         session.flush()
         return row
 
