@@ -49,7 +49,8 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # Routes that are CSRF-exempt by design: machine clients that authenticate every request with
 # a credential a browser never sends by itself (a Bearer token, an Open311 api_key, a payment
 # provider's HMAC signature), so a forged cross-site request carries no authority.
-EXEMPT_PREFIXES = ("/api/v1/", "/open311/v2/")
+# /hooks/: the SMS provider's webhooks, signed with SMS_WEBHOOK_SECRET (notifications/webhooks.py).
+EXEMPT_PREFIXES = ("/api/v1/", "/open311/v2/", "/hooks/")
 
 
 def english(client):
