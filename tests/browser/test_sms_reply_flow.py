@@ -15,7 +15,9 @@ def _managed_estate(live_server) -> int:
 
         from repairs.models import EstateManagement
 
-        return session.scalar(select(EstateManagement.estate_id).order_by(EstateManagement.estate_id))
+        return session.scalar(
+            select(EstateManagement.estate_id).order_by(EstateManagement.estate_id)
+        )
 
     return live_server.run(find)
 
