@@ -286,7 +286,7 @@ def record(session, worker: str, results: list[Result], settings: DeliverySettin
     for result in results:
         status, next_at = result.status, now
         if result.retry and result.attempts < settings.max_attempts:
-            jitter = random.uniform(0.9, 1.1)  # noqa: S311  # nosec B311 (spreading retries, not a secret)
+            jitter = random.uniform(0.9, 1.1)  # noqa: S311  # nosec B311  # spreads retries; not a secret
             status, next_at = (
                 DeliveryStatus.QUEUED,
                 now + settings.retry_delay(result.attempts) * jitter,
