@@ -29,7 +29,7 @@ import sys
 import time
 
 from bench import cpu
-from bench.harness import ROOT
+from bench.harness import RESULTS, ROOT
 from bench.session import TEMPLATE, Session, run
 from bench.stub_sms import SmsStub, tencent_env
 
@@ -38,6 +38,7 @@ DISPATCHERS = tuple(int(n) for n in (os.environ.get("BENCH_DISPATCHERS") or "1,2
 MANAGERS = 10  # alerts per ticket
 UNIT = 100  # tickets per unit of work
 LATENCY = 0.05  # seconds the stub holds each request
+LOGS = RESULTS  # each dispatcher's log: bench/results/deliver-<count>-<n>.log
 DATABASE = "delivery"
 
 
@@ -189,16 +190,18 @@ class Group:
         expected = len(managers) * len(references)
         with SmsStub(latency=LATENCY) as stub:
             env = dispatcher_env(url, stub, templates)
+            logs = [open(LOGS / f"deliver-{count}-{n}.log", "w") for n in range(count)]  # noqa: SIM115
             procs = [
                 subprocess.Popen(
                     [sys.executable, "-m", "flask", "--app", "wsgi", "deliver"],
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
+                    # A file, not a pipe: a pipe nobody reads fills up and stalls the writer.
+                    stderr=logs[n],
                     start_new_session=True,
                 )
-                for _ in range(count)
+                for n in range(count)
             ]
             try:
                 self._wait_ready(procs)
@@ -219,9 +222,11 @@ class Group:
                     proc.send_signal(signal.SIGTERM)
                 for proc in procs:
                     proc.wait(timeout=120)
-                    proc.stderr.close()
+                for log in logs:
+                    log.close()
             accepted, requests = dict(stub.accepted), dict(stub.requests)
-        sent = {str(row_id): float(created) for row_id, status, created in rows if status == "sent"}
+        sent = {str(row[0]): float(row[2]) for row in rows if row[1] == "sent"}
+        retried = sum(1 for row in rows if row[3] > 1)
         delays = [accepted[key] - created for key, created in sent.items() if key in accepted]
         lost = (expected - len(sent)) + sum(1 for key in sent if key not in accepted)
         drain = max(accepted.values()) - released
@@ -232,6 +237,7 @@ class Group:
             "messages_per_second": len(accepted) / drain if drain > 0 else 0.0,
             "drain_seconds": drain,
             "duplicates": sum(n - 1 for n in requests.values()),
+            "retried": retried,  # sent after a failed try (a timeout, a refused connection)
             "lost": lost,
             "refused_by_stub": len(stub.refused),
             "delay_p50_ms": _percentile(delays, 0.50) * 1000,
@@ -260,7 +266,7 @@ class Group:
         while self.s.cluster.connections(DATABASE)[1] < len(procs):
             for proc in procs:
                 if proc.poll() is not None:
-                    raise RuntimeError(proc.stderr.read().decode()[-3000:])
+                    raise RuntimeError(f"a dispatcher exited: see {LOGS}")
             if time.monotonic() > deadline:
                 raise RuntimeError("the dispatchers did not start")
             time.sleep(0.2)
@@ -278,10 +284,10 @@ class Group:
                     break
                 for proc in procs:
                     if proc.poll() is not None:
-                        raise RuntimeError(proc.stderr.read().decode()[-3000:])
+                        raise RuntimeError(f"a dispatcher exited: see {LOGS}")
                 time.sleep(0.2)
             return conn.execute(
-                "SELECT d.id, d.status, extract(epoch FROM n.created_at)"
+                "SELECT d.id, d.status, extract(epoch FROM n.created_at), d.attempts"
                 " FROM notification_delivery d JOIN notification n ON n.id = d.notification_id"
             ).fetchall()
 

@@ -442,17 +442,16 @@ def delivery_section(data: dict) -> str:
         "CPU ms/msg: CPU time of the dispatcher processes (all of them) and of PostgreSQL "
         "from their release to the last send / messages sent.",
         "",
-        "| dispatchers | messages | sent | msg/s | duplicates | lost | delay p50 ms "
+        "| dispatchers | messages | sent | msg/s | duplicates | retried | lost | delay p50 ms "
         "| delay p99 ms | storm s | drain s | dispatchers CPU ms/msg | PostgreSQL CPU ms/msg "
         "| met |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| --- |",
+        "|" + " ---: |" * 13 + " --- |",
     ]
     for count, r in sorted(data["runs"].items(), key=lambda item: int(item[0])):
         met = r["duplicates"] == 0 and r["lost"] == 0 and r["sent"] == r["messages"]
         lines.append(
             f"| {count} | {r['messages']:,} | {r['sent']:,} | {r['messages_per_second']:.0f} "
-            f"| {r['duplicates']} | {r['lost']} | {r['delay_p50_ms']:.0f} "
+            f"| {r['duplicates']} | {r.get('retried', 0)} | {r['lost']} | {r['delay_p50_ms']:.0f} "
             f"| {r['delay_p99_ms']:.0f} | {r['storm_seconds']:.1f} "
             f"| {r.get('drain_seconds', 0):.1f} "
             f"| {r['cpu_ms_per_message']['dispatchers']:.2f} "

@@ -42,6 +42,13 @@ def tencent_env(url: str) -> dict[str, str]:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The listen backlog, fixed when the constructor binds: the default (5) resets connections
+    # when dozens of dispatcher threads connect at once, and each reset is a retry 30 s later.
+    request_queue_size = 512
+
+
 class SmsStub:
     def __init__(self, latency: float = 0.05) -> None:
         self.latency = latency
@@ -49,9 +56,7 @@ class SmsStub:
         self.requests: Counter[str] = Counter()  # key -> requests with it
         self.accepted: dict[str, float] = {}  # key -> when it was sent (time.time())
         self.refused: list[str] = []  # why requests were refused (must stay empty)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -66,11 +66,12 @@ def dispatcher_env(app, database_url: str, stub_url: str) -> dict[str, str]:
     }
 
 
-def start_dispatcher(env: dict) -> subprocess.Popen:
+def start_dispatcher(env: dict, log: Path) -> subprocess.Popen:
+    """`flask deliver` in a process of its own, its log in the file `log` (a pipe nobody reads
+    could fill up and stall it)."""
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "deliver"]
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
-    )
+    with log.open("w") as out:  # the child has its own copy of the file
+        return subprocess.Popen(command, cwd=ROOT, env=env, stderr=out, stdout=subprocess.DEVNULL)
 
 
 def statuses(session) -> dict[str, int]:
@@ -83,7 +84,7 @@ def statuses(session) -> dict[str, int]:
 
 
 def test_a_dispatcher_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
-    app, session, make_user, database_url
+    app, session, make_user, database_url, tmp_path
 ):
     people = [make_user(phone_verified_at=utcnow()) for _ in range(3)]
     with unit_of_work(session):
@@ -101,29 +102,27 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
 
     with SmsStub(latency=0.25) as stub:
         env = dispatcher_env(app, database_url, stub.url)
-        first = start_dispatcher(env)
+        first = start_dispatcher(env, tmp_path / "first.log")
         deadline = time.monotonic() + 60
         while stub.received() < 12:  # well inside the first batch of 50 (8 in flight)
-            assert first.poll() is None, first.stderr.read().decode()[-2000:]
+            assert first.poll() is None, (tmp_path / "first.log").read_text()[-2000:]
             assert time.monotonic() < deadline, "the dispatcher sent nothing"
             time.sleep(0.01)
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
-        first.stderr.close()
         left = statuses(session)
         assert left.get("sending", 0) > 0 and left.get("sent", 0) == 0, left
 
         # Another dispatcher at once: it sends what nobody claimed, and the dead one's rows
         # when their lease has run out (it looks every DELIVERY_POLL_SECONDS).
-        second = start_dispatcher({**env, "DELIVERY_CONCURRENCY": "32"})
+        second = start_dispatcher({**env, "DELIVERY_CONCURRENCY": "32"}, tmp_path / "second.log")
         deadline = time.monotonic() + 240
         while statuses(session) != {"sent": MESSAGES}:
-            assert second.poll() is None, second.stderr.read().decode()[-2000:]
+            assert second.poll() is None, (tmp_path / "second.log").read_text()[-2000:]
             assert time.monotonic() < deadline, statuses(session)
             time.sleep(0.2)
         second.send_signal(signal.SIGTERM)  # finishes its round, then exits
-        assert second.wait(timeout=60) == 0, second.stderr.read().decode()[-2000:]
-        second.stderr.close()
+        assert second.wait(timeout=60) == 0, (tmp_path / "second.log").read_text()[-2000:]
 
         assert statuses(session) == {"sent": MESSAGES}
         assert not stub.refused
