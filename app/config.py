@@ -321,6 +321,10 @@ class Config:
     DELIVERY_RATE_SMS = float(_env("DELIVERY_RATE_SMS", "20"))
     DELIVERY_RATE_EMAIL = float(_env("DELIVERY_RATE_EMAIL", "20"))
     DELIVERY_RATE_PUSH = float(_env("DELIVERY_RATE_PUSH", "100"))
+    # msgs-bench: the portal's public address, which every link in an SMS, e-mail or push
+    # message starts with (https://...; app/notifications/settings.py). Unset, links point to
+    # the development server (http://127.0.0.1:5000): set it in production.
+    PORTAL_URL = _env("PORTAL_URL", "")
     # sms-repairs (issue 13): the provider's webhooks (app/notifications/webhooks.py: replies at
     # POST /hooks/sms/inbound, delivery receipts at POST /hooks/sms/receipts) are signed with
     # HMAC-SHA256 under this secret; unset, both refuse every request. A signature older than
