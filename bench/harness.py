@@ -112,6 +112,10 @@ PORTAL_ENV = {
     "SIGNIN_SECOND_FACTOR_ROLES": "none",
     # Production refuses to start without a key for real names (app/identity); a bench-only one.
     "IDENTITY_ENCRYPTION_KEY": "YmVuY2gtb25seS1pZGVudGl0eS1rZXktMzJieXRlcyE=",
+    # Production refuses to start with Web Push on and no VAPID keys of its own (app/config.py
+    # check_push); the benchmarks send no push messages. Links in messages start here.
+    "PUSH_ENABLED": "0",
+    "PORTAL_URL": "https://portal.bench.invalid",
 }
 
 
