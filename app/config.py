@@ -334,22 +334,6 @@ class Config:
     SMS_WEBHOOK_MAX_AGE_SECONDS = float(_env("SMS_WEBHOOK_MAX_AGE_SECONDS", "300"))
     SMS_REPLY_WINDOW_MINUTES = float(_env("SMS_REPLY_WINDOW_MINUTES", "120"))
 
-    # --- Web Push and the installable web app (app/notifications/push.py, issue 13) ---------
-    # push-pwa: PUSH_ENABLED=0 turns browser notifications off (the page says so). The VAPID
-    # key pair (base64url; `flask --app wsgi vapid-keys` prints a new one) signs every push;
-    # production refuses to start without it while push is on (check_push); development makes
-    # one in instance/vapid.json on first use. VAPID_SUBJECT: mailto: the push services may
-    # write to. How long a push service keeps a message for a browser that is offline (urgent
-    # categories longer, sent with Urgency: high), the request timeout, browsers per person.
-    PUSH_ENABLED = _env("PUSH_ENABLED", "1")
-    VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY", "")
-    VAPID_PUBLIC_KEY = _env("VAPID_PUBLIC_KEY", "")
-    VAPID_SUBJECT = _env("VAPID_SUBJECT", "")
-    PUSH_TTL_SECONDS = int(_env("PUSH_TTL_SECONDS", "86400"))
-    PUSH_URGENT_TTL_SECONDS = int(_env("PUSH_URGENT_TTL_SECONDS", "259200"))
-    PUSH_TIMEOUT_SECONDS = float(_env("PUSH_TIMEOUT_SECONDS", "10"))
-    PUSH_SUBSCRIPTIONS_PER_PERSON = int(_env("PUSH_SUBSCRIPTIONS_PER_PERSON", "10"))
-
     # --- E-mail (app/notifications/email.py; email-prefs, issue 13) ----------------------------
     # The SMTP server messages are sent through. Unset: e-mail is off (the settings page asks
     # for no address, and nothing is mailed); set, production checks the rest (check_mail).
@@ -370,6 +354,22 @@ class Config:
     # Confirmation mails a person (and a client address) may ask for: each goes to an address
     # they typed, so this keeps the portal from being used to flood someone's mailbox.
     EMAIL_CONFIRMATIONS_LIMIT = _env("EMAIL_CONFIRMATIONS_LIMIT", "5 per hour")
+
+    # --- Web Push and the installable web app (app/notifications/push.py, issue 13) ---------
+    # push-pwa: PUSH_ENABLED=0 turns browser notifications off (the page says so). The VAPID
+    # key pair (base64url; `flask --app wsgi vapid-keys` prints a new one) signs every push;
+    # production refuses to start without it while push is on (check_push); development makes
+    # one in instance/vapid.json on first use. VAPID_SUBJECT: mailto: the push services may
+    # write to. How long a push service keeps a message for a browser that is offline (urgent
+    # categories longer, sent with Urgency: high), the request timeout, browsers per person.
+    PUSH_ENABLED = _env("PUSH_ENABLED", "1")
+    VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY", "")
+    VAPID_PUBLIC_KEY = _env("VAPID_PUBLIC_KEY", "")
+    VAPID_SUBJECT = _env("VAPID_SUBJECT", "")
+    PUSH_TTL_SECONDS = int(_env("PUSH_TTL_SECONDS", "86400"))
+    PUSH_URGENT_TTL_SECONDS = int(_env("PUSH_URGENT_TTL_SECONDS", "259200"))
+    PUSH_TIMEOUT_SECONDS = float(_env("PUSH_TIMEOUT_SECONDS", "10"))
+    PUSH_SUBSCRIPTIONS_PER_PERSON = int(_env("PUSH_SUBSCRIPTIONS_PER_PERSON", "10"))
 
     # --- Real names and 一网通办 single sign-on (app/identity, issue 12) ----------------------
     # The master key sealing real names and ID numbers: 32 random bytes, URL-safe base64.

@@ -193,15 +193,6 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /inbox": SIGNED_IN,
     "GET /inbox/<int:notification_id>": OWNER,
     "POST /inbox/read-all": SIGNED_IN,
-    # One's own notification settings and e-mail address (app/notifications/views.py); without
-    # MAIL_SERVER the e-mail pages answer 400 "no e-mail here", past the check. The confirm
-    # link's token is not valid for anyone here: 400 past the check too.
-    "GET /profile/notifications": SIGNED_IN,
-    "POST /profile/notifications": SIGNED_IN,
-    "GET /profile/email": SIGNED_IN,
-    "POST /profile/email": SIGNED_IN,
-    "POST /profile/email/resend": SIGNED_IN,
-    "GET /profile/email/confirm/<token>": SIGNED_IN,
     # push-pwa: Web Push in this browser (app/notifications/push_views.py): one's own browsers;
     # the JSON subscribe with an empty body is refused on its content (400, past the check).
     "GET /inbox/push": SIGNED_IN,
@@ -211,6 +202,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /manifest.webmanifest": PUBLIC,
     "GET /sw.js": PUBLIC,
     "GET /offline": PUBLIC,
+    # One's own notification settings and e-mail address (app/notifications/views.py); without
+    # MAIL_SERVER the e-mail pages answer 400 "no e-mail here", past the check. The confirm
+    # link's token is not valid for anyone here: 400 past the check too.
+    "GET /profile/notifications": SIGNED_IN,
+    "POST /profile/notifications": SIGNED_IN,
+    "GET /profile/email": SIGNED_IN,
+    "POST /profile/email": SIGNED_IN,
+    "POST /profile/email/resend": SIGNED_IN,
+    "GET /profile/email/confirm/<token>": SIGNED_IN,
     "GET /audit": AUDITORS,
     # Dead letters of the outbox (app/notifications/admin_views.py): administrators only.
     "GET /admin/deliveries": only("administrator"),
