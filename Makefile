@@ -35,15 +35,26 @@ db: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
 
+# E-mail in development: unless MAIL_SERVER is set, a local SMTP server (aiosmtpd, from the
+# [test] extra) on DEV_MAIL_PORT writes every mail the portal sends to instance/mail.log.
+DEV_MAIL_PORT ?= 8025
+
 # The periodic sweep (slots for the coming days, waitlist offers, no-shows, reminders) runs
 # every minute beside the development server, as cron would run `flask sweep` in production,
 # and the dispatcher (`flask deliver`: the outbox's SMS, e-mail and push) runs beside both, as
 # a service would in production (README: the systemd unit). Both stop with the server.
 run: db
 	@echo "citizen-portal on http://$(HOST):$(PORT)  (demo accounts: see README.md)"
-	@( while true; do $(BIN)/flask sweep > instance/sweep.log 2>&1; sleep 60; done ) & \
+	@mailer=""; if [ -z "$$MAIL_SERVER" ]; then \
+	  $(BIN)/python -u -m aiosmtpd -n -l 127.0.0.1:$(DEV_MAIL_PORT) -c aiosmtpd.handlers.Debugging \
+	    > instance/mail.log 2>&1 & mailer=$$!; \
+	  export MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) MAIL_USE_TLS=0 \
+	    MAIL_FROM="citizen-portal <noreply@localhost>"; \
+	  echo "e-mail: every message the portal sends is written to instance/mail.log"; \
+	fi; \
+	( while true; do $(BIN)/flask sweep > instance/sweep.log 2>&1; sleep 60; done ) & \
 	  sweeper=$$!; $(BIN)/flask deliver > instance/deliver.log 2>&1 & \
-	  dispatcher=$$!; trap "kill $$sweeper $$dispatcher 2>/dev/null" EXIT INT TERM; \
+	  dispatcher=$$!; trap "kill $$sweeper $$dispatcher $$mailer 2>/dev/null" EXIT INT TERM; \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download) and
