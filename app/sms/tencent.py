@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -107,7 +108,19 @@ class TencentSms:
 
     def __init__(self, settings: TencentSettings, http=None) -> None:
         self.settings = settings
-        self.http = http or requests
+        self._http = http
+        # One HTTP session per dispatcher thread: the connection to Tencent is kept alive
+        # between messages instead of a new TCP and TLS handshake for each.
+        self._local = threading.local()
+
+    @property
+    def http(self):
+        if self._http is not None:
+            return self._http
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     def deliver(self, message: Outgoing) -> str:
         missing = self.settings.missing()
