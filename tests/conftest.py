@@ -481,6 +481,26 @@ def ensure_bucket(session, resource_id: int, starts_at, ends_at, capacity: int):
     return bucket
 
 
+def two_managed_estates(session, places):
+    """Estate A managed by 测试物业 and estate B by 别家物业 (each answering in 30 minutes):
+    (company, other company, estate A, estate B)."""
+    from repairs.models import EstateManagement, PropertyCompany
+
+    company = PropertyCompany(name_zh="测试物业", name_en="Test Property", response_minutes=30)
+    other = PropertyCompany(name_zh="别家物业", name_en="Other Property", response_minutes=30)
+    session.add_all([company, other])
+    session.flush()
+    estate_a, estate_b = places["estates"]
+    session.add_all(
+        [
+            EstateManagement(estate_id=estate_a.id, company_id=company.id),
+            EstateManagement(estate_id=estate_b.id, company_id=other.id),
+        ]
+    )
+    session.commit()
+    return company, other, estate_a, estate_b
+
+
 @pytest.fixture
 def repair_company(session, places):
     """A property company managing both estates of `places`."""

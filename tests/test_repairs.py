@@ -13,7 +13,6 @@ from repairs.models import (
     Category,
     EstateManagement,
     EventKind,
-    PropertyCompany,
     State,
     Ticket,
     TicketEvent,
@@ -21,23 +20,13 @@ from repairs.models import (
 )
 from repairs.services import access, companies, rating, supervision, sweep, tickets
 from repairs.services import clock as rclock
+from tests.conftest import two_managed_estates
 from tests.race import race
 
 
 @pytest.fixture
 def world(session, places, make_user, frozen):
-    company = PropertyCompany(name_zh="测试物业", name_en="Test Property", response_minutes=30)
-    other = PropertyCompany(name_zh="别家物业", name_en="Other Property", response_minutes=30)
-    session.add_all([company, other])
-    session.flush()
-    estate_a, estate_b = places["estates"]
-    session.add_all(
-        [
-            EstateManagement(estate_id=estate_a.id, company_id=company.id),
-            EstateManagement(estate_id=estate_b.id, company_id=other.id),
-        ]
-    )
-    session.commit()
+    company, other, estate_a, estate_b = two_managed_estates(session, places)
     resident = make_user(
         home_estate_id=estate_a.id, home_building="5", home_unit="2", home_room="301"
     )

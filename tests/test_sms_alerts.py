@@ -17,8 +17,8 @@ from app.notifications.models import Channel, Delivery, Notification
 from app.sms.channel import SEGMENT, SmsChannel
 from app.sms.settings import settings_for
 from repairs.models import Category as RepairCategory
-from repairs.models import EstateManagement, PropertyCompany
 from repairs.services import sweep, tickets
+from tests.conftest import two_managed_estates
 
 PROVEN = {"phone_verified_at": utcnow()}
 
@@ -31,18 +31,7 @@ def estate_world(session, places, make_user, frozen):
 def build_world(session, places, make_user):
     """A company managing estate A (two managers: one with a proven number, one without) and
     another company managing estate B; the town and district supervisors; a resident of A."""
-    company = PropertyCompany(name_zh="测试物业", name_en="Test Property", response_minutes=30)
-    other = PropertyCompany(name_zh="别家物业", name_en="Other Property", response_minutes=30)
-    session.add_all([company, other])
-    session.flush()
-    estate_a, estate_b = places["estates"]
-    session.add_all(
-        [
-            EstateManagement(estate_id=estate_a.id, company_id=company.id),
-            EstateManagement(estate_id=estate_b.id, company_id=other.id),
-        ]
-    )
-    session.commit()
+    _company, _other, estate_a, estate_b = two_managed_estates(session, places)
     return {
         "estate": estate_a,
         "resident": make_user(home_estate_id=estate_a.id, **PROVEN),
