@@ -468,6 +468,21 @@ def check_production(config: dict) -> None:
     check_identity_key(config)
     check_mail(config)
     check_push(config)
+    check_portal_url(config)
+
+
+def check_portal_url(config: dict) -> None:
+    """Every link in an SMS, e-mail or push message starts with PORTAL_URL: production refuses
+    to start without the portal's public https:// address (unset, the links would point to the
+    development server and reach nobody)."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(str(config.get("PORTAL_URL") or ""))
+    if url.scheme != "https" or not url.netloc:
+        raise RuntimeError(
+            "PORTAL_URL must be the portal's public https:// address in production (every link "
+            "in an SMS, e-mail or push message starts with it)"
+        )
 
 
 def check_push(config: dict) -> None:

@@ -27,6 +27,8 @@ PASSWORD = "correct-horse-9"
 # Production refuses to start without a key for real names (app/config.py check_identity_key):
 # the production apps and nodes the tests build (and their subprocesses) get this test-only one.
 os.environ.setdefault("IDENTITY_ENCRYPTION_KEY", "dGVzdC1vbmx5LWlkZW50aXR5LWtleS0zMi1ieXRlcyE=")
+# And without the public address links in messages start with (check_portal_url).
+os.environ.setdefault("PORTAL_URL", "https://portal.test.invalid")
 # push-pwa: and without VAPID keys while Web Push is on (check_push): a test-only pair.
 os.environ.setdefault("VAPID_PRIVATE_KEY", "yQsYdjmR-UYw4SVlKMkkosnc1vVJ1iif_uQGEZKiAvk")
 os.environ.setdefault(

@@ -75,3 +75,17 @@ def test_home_lists_the_three_services(client):
     for href in ('href="/venues"', 'href="/parking"', 'href="/repairs"'):
         assert href in html
     assert client.get("/venues").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["", "http://portal.example.gov.cn", "https://"])
+def test_production_refuses_without_its_public_https_address(url):
+    """Links in messages start with PORTAL_URL: unset or not https, production refuses to start
+    rather than send links to the development server."""
+    config = {
+        **{k: getattr(ProductionConfig, k) for k in dir(ProductionConfig) if k.isupper()},
+        "SECRET_KEY": "x" * 40,
+        "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        "PORTAL_URL": url,
+    }
+    with pytest.raises(RuntimeError, match="PORTAL_URL"):
+        create_app(config)

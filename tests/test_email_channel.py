@@ -103,14 +103,14 @@ def test_a_message_arrives_with_a_text_and_an_html_part(app, session, make_user,
     assert mail["To"] == "li.lei@example.com"
     assert mail["Subject"] == "A place for 闵行<b>博物馆</b> is held for you"
     assert mail["Message-ID"] == f"<{row.idempotency_key}@portal.test>" == row.provider_message_id
-    assert mail["List-Unsubscribe"] == "<http://127.0.0.1:5000/profile/notifications>"
+    assert mail["List-Unsubscribe"] == "<https://portal.test.invalid/profile/notifications>"
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
-    assert "http://127.0.0.1:5000/venues/offers/1" in text
+    assert "https://portal.test.invalid/venues/offers/1" in text
     assert "闵行<b>博物馆</b>" in text  # plain text is not HTML: nothing to escape
-    assert 'href="http://127.0.0.1:5000/venues/offers/1"' in html
+    assert 'href="https://portal.test.invalid/venues/offers/1"' in html
     assert "闵行&lt;b&gt;博物馆&lt;/b&gt;" in html and "<b>" not in html
-    assert "http://127.0.0.1:5000/profile/notifications" in text
+    assert "https://portal.test.invalid/profile/notifications" in text
     assert 'lang="en"' in html
 
 
@@ -149,7 +149,7 @@ def _message(address="a@example.com") -> Outgoing:
         locale="zh_CN",
         subject="测试",
         body="",
-        url="http://127.0.0.1:5000/inbox",
+        url="https://portal.test.invalid/inbox",
     )
 
 

@@ -169,8 +169,9 @@ def offer(session, user, kind="venue.offer"):
 
 
 def test_a_push_arrives_signed_and_decrypts_to_the_message(
-    app, session, client, make_user, service
+    app, session, client, make_user, service, frozen
 ):
+    # Frozen on a morning: at night the reminder below would wait for the quiet hours' end.
     resident = make_user()
     login(client, resident.login_name)
     browser = Browser()
