@@ -56,6 +56,13 @@ def test_seed_demo_is_idempotent_and_gives_every_role(runner, session):
         session.scalar(select(func.count()).select_from(m)) for m in (User, Town, Estate)
     ]
     assert counts[1] == 14
+    # The demo residents' numbers are proven, so their messages go by SMS too.
+    from app.demo import RESIDENTS
+
+    phones = [phone for phone, *_rest in RESIDENTS]
+    residents = session.scalars(select(User).where(User.phone.in_(phones))).all()
+    assert len(residents) == len(phones)
+    assert all(u.phone_verified_at is not None for u in residents)
     roles = {a.role for u in session.scalars(select(User)) for a in u.roles}
     assert {
         Role.RESIDENT,
