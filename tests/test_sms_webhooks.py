@@ -21,7 +21,9 @@ from app.notifications.webhooks import signature
 from app.sms.replies import reply_handlers
 from app.sms.services import inbound
 from app.sms.settings import settings_for
+from repairs.models import Category as RepairCategory
 from repairs.models import EventKind, State, TicketEvent
+from repairs.services import tickets
 from tests.test_sms_alerts import build_world, file_report
 from tests.test_sms_tencent import tencent as tencent_stand_in  # noqa: F401  (the fixture)
 
@@ -197,6 +199,45 @@ def test_a_reply_answers_the_newest_alert_still_waiting(
     assert alerted.state == State.ACKNOWLEDGED
 
 
+def test_an_alert_the_number_may_not_act_on_hides_no_older_one_it_may(
+    signed_app, session, estate_world, alerted, places, make_user, frozen
+):
+    w = estate_world
+    # Estate B's own report alerts its manager; then a company-wide escalation about estate
+    # A's report (not theirs) reaches the same number: the newest alert, but not theirs.
+    resident_b = make_user(home_estate_id=places["estates"][1].id)
+    own = tickets.report(
+        session, resident_b, resident_b, category=RepairCategory.WATER, description="电梯故障"
+    )
+    dispatch(signed_app, session)
+    frozen.shift(timedelta(minutes=1))
+    with unit_of_work(session):
+        notify(
+            session,
+            w["other_manager"].id,
+            kind="repair.escalated",
+            subject="x",
+            params={"ref": alerted.reference, "estate": "莘城苑", "deadline": "09:30"},
+            link=f"/repairs/tickets/{alerted.reference}",
+        )
+    dispatch(signed_app, session)
+    frozen.shift(timedelta(minutes=1))
+    row = answer(session, signed_app, w["other_manager"].phone, "1")
+    assert (row.outcome, inbound.answered_ref(session, row)) == (
+        inbound.ACKNOWLEDGED,
+        own.reference,
+    )
+    session.expire_all()
+    assert (own.state, alerted.state) == (State.ACKNOWLEDGED, State.SUBMITTED)
+    # A second "1": their report was acknowledged already (not "not allowed").
+    frozen.shift(timedelta(minutes=1))
+    row = answer(session, signed_app, w["other_manager"].phone, "1")
+    assert (row.outcome, inbound.answered_ref(session, row)) == (
+        inbound.ALREADY_ACKNOWLEDGED,
+        own.reference,
+    )
+
+
 def test_receipts_mark_deliveries_delivered_or_failed(
     app,
     client,
@@ -283,6 +324,8 @@ def test_development_outbox_lists_the_alert_and_replies_to_it(
         client, "/dev/outbox/reply", {"delivery": delivery, "text": "1"}, form_url="/dev/outbox"
     )
     assert answered.status_code == 302
+    flashed = client.get("/dev/outbox").get_data(as_text=True)
+    assert f"报修单 {ticket.reference} 已受理" in flashed  # names the report it acknowledged
     session.expire_all()
     assert ticket.state == State.ACKNOWLEDGED
     app.config["SMS_PROVIDER"] = "tencent"  # no development outbox: no page, no replies

@@ -32,8 +32,12 @@ STATUS_LABELS = {
     "stored": _l("Kept here, not sent"),
     "delivered": _l("Delivered"),
 }
+# %(ref)s: the reference of the report the outcome is about (inbound.answered_ref).
 OUTCOMES = {
-    inbound.ACKNOWLEDGED: _l("Reply received: the report it answered is acknowledged."),
+    inbound.ACKNOWLEDGED: _l("Reply received: report %(ref)s is acknowledged."),
+    inbound.ALREADY_ACKNOWLEDGED: _l(
+        "Reply received, but report %(ref)s was already acknowledged: nothing changed."
+    ),
     inbound.IGNORED: _l("Reply received. Only 1 or 受理 acknowledges a report: nothing changed."),
     inbound.NO_ALERT: _l(
         "Reply received, but no alert still waiting for an answer went to this number "
@@ -92,7 +96,8 @@ def reply():
         reply_handlers(current_app),
         settings_for(current_app).reply_window,
     )
-    flash(OUTCOMES[row.outcome], "success" if row.outcome == inbound.ACKNOWLEDGED else "info")
+    text = str(OUTCOMES[row.outcome]) % {"ref": inbound.answered_ref(db.session, row)}
+    flash(text, "success" if row.outcome == inbound.ACKNOWLEDGED else "info")
     return redirect(url_for("sms.outbox"))
 
 

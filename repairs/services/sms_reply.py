@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.accounts.models import User
 from app.notifications.models import Notification
-from app.sms.services.inbound import ACKNOWLEDGED, NOT_ALLOWED
+from app.sms.services.inbound import ACKNOWLEDGED, ALREADY_ACKNOWLEDGED, NOT_ALLOWED
 from repairs.services.access import is_manager_for
 from repairs.services.tickets import act, get, manager_may
 
@@ -19,13 +19,18 @@ REPLY_KINDS = ("repair.new", "repair.warning", "repair.escalated", "repair.escal
 
 def answer(session, notification: Notification, account: User | None) -> str | None:
     """Acknowledge the alerted ticket for `account` (the replying number's account), through
-    the same service as the web button, marked as done by SMS. None when the ticket is no
-    longer waiting for acknowledgement (the reply may answer an older alert); NOT_ALLOWED when
-    the account is not the ticket's estate's manager (nothing changes)."""
+    the same service as the web button, marked as done by SMS. Nothing changes otherwise:
+    NOT_ALLOWED when the account is not the ticket's estate's manager and the ticket waits;
+    ALREADY_ACKNOWLEDGED when it is, but the ticket no longer waits for acknowledgement; None
+    when neither (the ticket gone, or not waiting and not theirs). The gateway then tries the
+    older alerts to that number."""
     ticket = get(session, str((notification.params or {}).get("ref", "")))
-    if ticket is None or not manager_may(ticket, "acknowledge"):
+    if ticket is None:
         return None
+    waiting = manager_may(ticket, "acknowledge")
     if account is None or not is_manager_for(account, ticket):
-        return NOT_ALLOWED
+        return NOT_ALLOWED if waiting else None
+    if not waiting:
+        return ALREADY_ACKNOWLEDGED
     act(session, account, ticket, "acknowledge", by_sms=True)
     return ACKNOWLEDGED

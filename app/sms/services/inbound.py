@@ -4,10 +4,14 @@ Guarantees:
 - `receive` keeps every inbound message (`InboundSms`) with what it did, once per provider
   message id: the same message delivered twice by the provider is recorded and acted on once.
 - A reply "1" or "受理" (spaces trimmed, full-width digits read as digits) answers the newest
-  alert sent by SMS to that number within the reply window whose matter is still open, as the
-  package that sent the alert decides (a reply handler: repairs acknowledges the ticket). The
-  handler runs in the same unit of work as the stored message: both happen, or neither.
-  Anything else, or a reply no open alert matches, changes nothing; the outcome says why.
+  alert sent by SMS to that number within the reply window whose matter is still open AND that
+  the number's account may act on, as the package that sent the alert decides (a reply
+  handler: repairs acknowledges the ticket). An alert the account may not act on (a
+  company-wide escalation about another estate) never hides an older one it may. The handler
+  runs in the same unit of work as the stored message: both happen, or neither. Anything else,
+  or a reply no open alert matches, changes nothing; the outcome says why (the newest matter
+  the account may act on that is already answered: ALREADY_ACKNOWLEDGED; otherwise an alert it
+  may not act on: NOT_ALLOWED). `delivery_id` names the alert the outcome is about.
 - `record_receipts` sets the deliveries a provider reports on (by provider and its message id)
   to delivered, with the time the phone got it, or failed with the carrier's reason.
 """
@@ -41,9 +45,11 @@ IGNORED = "ignored"  # not a reply the portal understands ("1" or "受理")
 NO_ALERT = "no_alert"  # no open alert was sent to this number within the window
 NOT_ALLOWED = "not_allowed"  # the number's account may not act on the matter alerted
 CONFLICT = "conflict"  # the matter changed while the reply was being handled
+ALREADY_ACKNOWLEDGED = "already_acknowledged"  # the account's matter was answered before
 
-# A reply handler: (session, notification answered, the number's account) -> an outcome, or
-# None when the alert's matter is no longer open (the next older alert is tried).
+# A reply handler: (session, notification answered, the number's account) -> an outcome:
+# ACKNOWLEDGED when it acted; NOT_ALLOWED or ALREADY_ACKNOWLEDGED when it did not (the next
+# older alert is tried); None when the alert's matter is gone (likewise).
 ReplyHandler = Callable[[object, Notification, User], str | None]
 
 
@@ -115,12 +121,34 @@ def _act(session, row: InboundSms, message: Inbound, handlers, window: timedelta
             User.phone == row.phone, User.phone_verified_at.is_not(None), User.active.is_(True)
         )
     )
+    # Newest first: the first alert the account may act on is answered. The others only
+    # decide what a reply that acted on nothing is told (why nothing changed).
+    passed: dict[str, int] = {}
     for delivery, notification in _alerts(session, row.phone, handlers, message, window):
         outcome = handlers[notification.kind](session, notification, account)
-        if outcome is not None:
+        if outcome in (NOT_ALLOWED, ALREADY_ACKNOWLEDGED):
+            passed.setdefault(outcome, delivery.id)
+        elif outcome is not None:
             row.delivery_id = delivery.id
             return outcome
+    for outcome in (ALREADY_ACKNOWLEDGED, NOT_ALLOWED):
+        if outcome in passed:
+            row.delivery_id = passed[outcome]
+            return outcome
     return NO_ALERT
+
+
+def answered_ref(session, row: InboundSms) -> str:
+    """The reference of the matter (a repair ticket) whose alert the reply's outcome is about,
+    or "" when it answered none."""
+    if row.delivery_id is None:
+        return ""
+    notification = session.scalar(
+        select(Notification)
+        .join(Delivery, Delivery.notification_id == Notification.id)
+        .where(Delivery.id == row.delivery_id)
+    )
+    return str(((notification.params if notification else None) or {}).get("ref", ""))
 
 
 def _alerts(session, phone: str, handlers, message: Inbound, window: timedelta):
