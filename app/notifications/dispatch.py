@@ -43,6 +43,7 @@ from app.notifications.models import (
     Notification,
     PushSubscription,
 )
+from app.notifications.params import render_params
 from app.notifications.settings import DeliverySettings, settings_for
 
 log = logging.getLogger(__name__)
@@ -196,8 +197,10 @@ def _push_targets(session, rows) -> dict[int, dict]:
 def outgoing(row, settings: DeliverySettings, target: dict | None = None) -> Outgoing:
     """One row of `outgoing_query` as the message its provider gets, translated into the
     recipient's language."""
-    params = row.params or {}
-    with force_locale(row.locale or "zh_CN"):
+    locale = row.locale or "zh_CN"
+    # Dates and names in the recipient's language, whoever wrote the message (params.py).
+    params = render_params(row.params, locale)
+    with force_locale(locale):
         subject = gettext(row.subject, **params) if row.subject else ""
         body = gettext(row.body, **params) if row.body else ""
     return Outgoing(

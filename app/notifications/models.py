@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
+from app.notifications.params import render_params
 
 
 def new_key() -> str:
@@ -48,7 +49,7 @@ class Notification(db.Model):
     def _render(self, message: str) -> str:
         if not message:
             return ""
-        return gettext(message, **(self.params or {}))
+        return gettext(message, **render_params(self.params))
 
     @property
     def subject_text(self) -> str:

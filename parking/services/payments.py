@@ -29,6 +29,7 @@ from app.codes import idempotency_key, new_reference
 from app.db import unit_of_work, utcnow
 from app.errors import DomainError
 from app.i18n import N_
+from app.notifications.params import localized
 from app.notifications.services import notify
 from bookings import services as engine
 from parking.models import (
@@ -235,7 +236,7 @@ def _receipt(session, charge: Charge) -> None:
         params={
             "ref": charge.reference,
             "amount": yuan(charge.amount_fen),
-            "park": charge.car_park.name_zh,
+            "park": localized(charge.car_park.name_zh, charge.car_park.name_en),
             "plate": charge.plate,
         },
         link=f"/parking/charges/{charge.reference}",

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import format_datetime
 from sqlalchemy import select, update
 
 from app import clock
 from app.db import unit_of_work
 from app.i18n import N_
+from app.notifications.params import localized, when
 from app.notifications.services import notify
 from bookings.models import Booking, BookingStatus
 from parking.models import CarPark, ParkingReservation
@@ -36,6 +36,7 @@ def send_reminders(session) -> int:
             Booking.reference,
             Booking.created_at,
             CarPark.name_zh,
+            CarPark.name_en,
         )
         .join(Booking, Booking.id == ParkingReservation.booking_id)
         .join(CarPark, CarPark.id == ParkingReservation.car_park_id)
@@ -67,9 +68,9 @@ def send_reminders(session) -> int:
                 subject=N_("Reminder: your reserved space at %(park)s, %(when)s"),
                 body=N_("%(plate)s. Cannot come? Cancel so the space goes to someone else."),
                 params={
-                    "park": row.name_zh,
+                    "park": localized(row.name_zh, row.name_en),
                     "plate": row.plate,
-                    "when": format_datetime(row.arrive_at, "short"),
+                    "when": when(row.arrive_at),
                     # The arrival as the SMS template ("parking.reminder") shows it.
                     "start": clock.local(row.arrive_at).strftime("%H:%M"),
                 },

@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +30,8 @@ from app.accounts.services import InvalidToken, lock_token_owner
 from app.audit.services import record
 from app.db import in_unit_of_work, unit_of_work
 from app.errors import Conflict, Forbidden, NotFound
-from app.i18n import N_, short_datetime
+from app.i18n import N_
+from app.notifications.params import localized, when
 from app.notifications.services import insert_notification, notify
 from bookings import noshows
 from bookings import services as engine
@@ -314,10 +314,10 @@ def _reserve(
             subject=N_("Space reserved at %(park)s"),
             body=N_("%(plate)s, arriving %(when)s. The space is held until %(until)s."),
             params={
-                "park": park.name_zh,
+                "park": localized(park.name_zh, park.name_en),
                 "plate": plate,
-                "when": short_datetime(request.starts_at),
-                "until": short_datetime(request.ends_at),
+                "when": when(request.starts_at),
+                "until": when(request.ends_at),
             },
             link=f"/parking/reservations/{booking.reference}",
         )
@@ -484,9 +484,9 @@ def _tell_missed(session, booking: Booking, reservation: ParkingReservation) -> 
         subject=N_("Your reserved space at %(park)s was released"),
         body=N_("%(plate)s had not arrived by %(until)s."),
         params={
-            "park": reservation.car_park.name_zh,
+            "park": localized(reservation.car_park.name_zh, reservation.car_park.name_en),
             "plate": reservation.plate,
-            "until": format_datetime(booking.ends_at, "short"),
+            "until": when(booking.ends_at),
         },
         link=f"/parking/reservations/{booking.reference}",
     )
@@ -505,7 +505,7 @@ def _tell_suspended(
             "You can reserve again from %(until)s; parking without a reservation is not affected."
         ),
         params={
-            "until": format_datetime(until, "short"),
+            "until": when(until),
             "count": count,
             "days": settings.no_shows.window_days,
         },

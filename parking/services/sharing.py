@@ -22,7 +22,6 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -35,6 +34,7 @@ from app.clock import month_bounds, month_start, next_month
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
+from app.notifications.params import localized, when
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
@@ -263,12 +263,12 @@ def sign(
                 N_(" Pay %(ref)s by %(until)s, or the space goes back to others.") if charge else ""
             ),
             params={
-                "park": window.car_park.name_zh,
+                "park": localized(window.car_park.name_zh, window.car_park.name_en),
                 "plate": plate,
-                "window": window.name_zh,
+                "window": localized(window.name_zh, window.name_en),
                 "month": f"{month.year}-{month.month:02d}",
                 "ref": charge.reference if charge else "",
-                "until": format_datetime(deadline, "short") if deadline else "",
+                "until": when(deadline),
             },
             link=f"/parking/contracts/{contract.id}",
         )
@@ -471,7 +471,9 @@ def _lapse_renewal(session, contract: SharingContract, following: date, *, full:
                 "It could not be renewed for %(month)s: the window has no space left or has closed."
             ),
             params={
-                "park": contract.window.car_park.name_zh,
+                "park": localized(
+                    contract.window.car_park.name_zh, contract.window.car_park.name_en
+                ),
                 "month": f"{following.year}-{following.month:02d}",
             },
             link=f"/parking/contracts/{contract.id}",
@@ -517,7 +519,9 @@ def lapse(session, contract: SharingContract) -> bool:
                     "You can sign again if one is free."
                 ),
                 params={
-                    "park": contract.window.car_park.name_zh,
+                    "park": localized(
+                        contract.window.car_park.name_zh, contract.window.car_park.name_en
+                    ),
                     "plate": contract.plate,
                     "month": f"{contract.month.year}-{contract.month.month:02d}",
                 },

@@ -20,6 +20,7 @@ from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
+from app.notifications.params import localized
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import (
@@ -197,7 +198,11 @@ def _cancel(
         kind="venue.cancelled",
         subject=N_("Booking %(ref)s at %(venue)s is cancelled"),
         body=N_("Reason: %(reason)s") if reason else "",
-        params={"ref": booking.reference, "venue": venue.name_zh, "reason": reason or ""},
+        params={
+            "ref": booking.reference,
+            "venue": localized(venue.name_zh, venue.name_en),
+            "reason": reason or "",
+        },
         link=f"/bookings/{booking.reference}",
     )
     if actor.id != booking.holder_id or by_staff:
@@ -264,7 +269,11 @@ def decide(session, booking: Booking, staff: User, approve: bool, reason: str = 
             if approve
             else N_("Booking %(ref)s at %(venue)s was not approved"),
             body="" if approve else N_("Reason: %(reason)s"),
-            params={"ref": booking.reference, "venue": venue.name_zh, "reason": reason.strip()},
+            params={
+                "ref": booking.reference,
+                "venue": localized(venue.name_zh, venue.name_en),
+                "reason": reason.strip(),
+            },
             link=f"/bookings/{booking.reference}",
         )
         record(

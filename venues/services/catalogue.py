@@ -6,13 +6,13 @@ import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_datetime
 from sqlalchemy import bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app import clock
 from app.db import unit_of_work
 from app.i18n import N_
+from app.notifications.params import localized, when
 from app.notifications.services import notify
 from bookings.models import CapacityBucket, WaitlistEntry, WaitlistStatus
 from bookings.services import insert_missing_buckets, set_capacity
@@ -279,7 +279,10 @@ def _tell_waiting(session, venue: Venue, bucket_ids: list[int]) -> None:
                 "%(venue)s no longer offers %(time)s (it is closed then, or its hours changed), "
                 "so you are off that waiting list. Choose another time on the venue's page."
             ),
-            params={"venue": venue.name_zh, "time": format_datetime(starts_at, "short")},
+            params={
+                "venue": localized(venue.name_zh, venue.name_en),
+                "time": when(starts_at),
+            },
             link=f"/venues/{venue.id}",
         )
     if waiting:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime
 from sqlalchemy import select, update
 
 from app import clock
 from app.db import unit_of_work
 from app.i18n import N_
+from app.notifications.params import localized, when
 from app.notifications.services import notify
 from bookings import noshows
 from bookings.models import Booking, BookingStatus
@@ -48,8 +48,8 @@ def mark_no_shows(session, policy: noshows.NoShowPolicy) -> int:
             body=N_("It was not checked in by %(time)s, so its places were given to others."),
             params={
                 "ref": booking.reference,
-                "venue": venue.name_zh,
-                "time": format_datetime(_checkin_deadline(booking, venue), "short"),
+                "venue": localized(venue.name_zh, venue.name_en),
+                "time": when(_checkin_deadline(booking, venue)),
             },
             link=f"/bookings/{booking.reference}",
         )
@@ -65,7 +65,7 @@ def mark_no_shows(session, policy: noshows.NoShowPolicy) -> int:
                 "cancelling. You can book again from %(until)s."
             ),
             params={
-                "until": format_datetime(until, "short"),
+                "until": when(until),
                 "count": count,
                 "days": policy.window_days,
             },
@@ -111,9 +111,9 @@ def send_reminders(session) -> int:
                     "Show code %(code)s at the door. Cannot come? Cancel so someone else can go."
                 ),
                 params={
-                    "venue": space.venue.name_zh,
+                    "venue": localized(space.venue.name_zh, space.venue.name_en),
                     "code": booking.door_code,
-                    "when": format_datetime(booking.starts_at, "short"),
+                    "when": when(booking.starts_at),
                     # The start as the SMS template ("venue.reminder") shows it, in any language.
                     "start": clock.local(booking.starts_at).strftime("%m-%d %H:%M"),
                 },

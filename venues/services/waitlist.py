@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -17,6 +16,7 @@ from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
+from app.notifications.params import localized, when
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import (
@@ -84,8 +84,8 @@ def join_waitlist(
                 body=N_("If places come free, they are offered to you for a limited time."),
                 params={
                     "name": actor.name,
-                    "venue": space.venue.name_zh,
-                    "when": format_datetime(bucket.starts_at, "short"),
+                    "venue": localized(space.venue.name_zh, space.venue.name_en),
+                    "when": when(bucket.starts_at),
                 },
                 link="/bookings",
             )
@@ -172,10 +172,10 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
                     "Accept by %(until)s or it goes to the next person."
                 ),
                 params={
-                    "venue": space.venue.name_zh,
+                    "venue": localized(space.venue.name_zh, space.venue.name_en),
                     "places": entry.quantity,
-                    "when": format_datetime(bucket.starts_at, "short"),
-                    "until": format_datetime(offer.offer_expires_at, "short"),
+                    "when": when(bucket.starts_at),
+                    "until": when(offer.offer_expires_at),
                     # For the SMS template (app/config.py "venue.offer"): the hold in minutes
                     # and its end as the phone shows it, whatever the inbox's language.
                     "minutes": max(round((offer.offer_expires_at - now).total_seconds() / 60), 1),
@@ -217,9 +217,9 @@ def _pass_over(
         subject=N_("Places came free at %(venue)s, %(when)s, but could not be offered to you"),
         body=PASSED_OVER[problem.code],
         params={
-            "venue": space.venue.name_zh,
-            "when": format_datetime(bucket.starts_at, "short"),
-            "until": format_datetime(problem.until, "short") if problem.until else "",
+            "venue": localized(space.venue.name_zh, space.venue.name_en),
+            "when": when(bucket.starts_at),
+            "until": when(problem.until),
             "n": problem.limit if problem.limit is not None else "",
         },
         link="/bookings",

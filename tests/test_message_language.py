@@ -1,0 +1,97 @@
+"""A message reads in its reader's language, whoever wrote it: names and date-times stored as
+`localized(...)` / `when(...)` (app/notifications/params.py) are rendered at read time, on the
+inbox page and in the text the SMS channel sends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_babel import force_locale
+
+from app.db import unit_of_work, utcnow
+from app.i18n import N_
+from app.notifications.channels import register
+from app.notifications.dispatch import Dispatcher
+from app.notifications.params import localized, render_params, when
+from app.notifications.services import notify
+from app.sms.channel import channel_for
+from tests.conftest import login
+from tests.test_delivery import Recording
+
+STARTS = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 9:00 in Shanghai
+UNTIL = datetime(2026, 11, 30, 15, 23, tzinfo=UTC)  # 23:23 in Shanghai
+
+
+def offer_written_in(session, locale: str, reader):
+    """The waitlist offer as a resident cancelling in `locale` writes it for `reader`."""
+    with force_locale(locale), unit_of_work(session):
+        return notify(
+            session,
+            reader.id,
+            kind="venue.offer",
+            subject=N_("A place is free for you at %(venue)s"),
+            body=N_(
+                "%(when)s, %(places)s place(s). Accept by %(until)s or it goes to the next person."
+            ),
+            params={
+                "venue": localized("闵行体育馆", "Minhang Sports Hall"),
+                "places": 1,
+                "when": when(STARTS),
+                "until": when(UNTIL),
+                "minutes": 30,
+                "until_hm": "23:23",
+            },
+            link="/bookings/B1",
+        )
+
+
+def test_params_render_in_the_readers_locale_and_old_plain_values_pass(app):
+    params = {"venue": localized("闵行体育馆", "Minhang"), "at": when(STARTS, "time"), "n": 2}
+    with app.app_context():
+        zh, en = render_params(params, "zh_CN"), render_params(params, "en")
+        assert render_params({"venue": "旧的"}, "en") == {"venue": "旧的"}
+    assert zh["venue"] == "闵行体育馆" and en["venue"] == "Minhang" and zh["n"] == en["n"] == 2
+    assert en["at"] == "9:00\u202fAM" or en["at"] == "9:00 AM"
+    assert zh["at"] == "09:00"
+
+
+def test_a_message_written_in_english_reads_in_chinese_and_vice_versa(
+    app, client, session, make_user
+):
+    chinese = make_user(phone_verified_at=utcnow())
+    english = make_user(phone_verified_at=utcnow(), locale="en")
+    to_chinese = offer_written_in(session, "en", chinese)
+    to_english = offer_written_in(session, "zh_CN", english)
+
+    login(client, chinese.phone)
+    page = client.get(f"/inbox/{to_chinese.id}").get_data(as_text=True)
+    assert "闵行体育馆" in page and "2026/12/2 09:00" in page and "23:23" in page
+    assert "Minhang" not in page and "AM" not in page and "PM" not in page
+    other = app.test_client()
+    login(other, english.phone)
+    page = other.get(f"/inbox/{to_english.id}").get_data(as_text=True)
+    assert "Minhang Sports Hall" in page and "闵行体育馆" not in page
+    assert "12/2/26" in page and "11:23" in page and "PM" in page
+
+    provider = Recording()
+    register(app, "push", lambda _app: provider)
+    register(app, "email", lambda _app: provider)
+    sms = channel_for(app)
+    texts = []
+
+    class Sms(Recording):
+        def deliver(self, message):
+            texts.append((message.address, sms.text_of(message), message.subject))
+            return "sms-1"
+
+    register(app, "sms", lambda _app: Sms())
+    dispatcher = Dispatcher(app, session)
+    try:
+        dispatcher.run(once=True)
+    finally:
+        dispatcher.close()
+    by_phone = {address: (text, subject) for address, text, subject in texts}
+    text, subject = by_phone[chinese.phone]
+    assert text.startswith("【候补】闵行体育馆有1个位置") and "闵行体育馆" in subject
+    text, subject = by_phone[english.phone]
+    assert subject == "A place is free for you at Minhang Sports Hall"
