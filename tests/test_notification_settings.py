@@ -124,12 +124,14 @@ def test_address_confirmed_through_the_pages(client, session, make_user, smtp_se
     assert answer.status_code == 302
     [mail] = smtp_server.messages
     assert mail["To"] == "li.lei@example.com" and mail["List-Unsubscribe"] is None
+    # The link starts with PORTAL_URL (the tests' https://portal.test.invalid).
     link = re.search(
-        r"http://\S+/profile/email/confirm/\S+", mail.get_body(("plain",)).get_content()
+        r"https://portal\.test\.invalid(/profile/email/confirm/\S+)",
+        mail.get_body(("plain",)).get_content(),
     )
     page = client.get("/profile/notifications").text
     assert "To li.lei@example.com" in page and "not confirmed" in page
-    done = client.get(link.group(0).split("5000", 1)[1], follow_redirects=True)
+    done = client.get(link.group(1), follow_redirects=True)
     assert "li.lei@example.com is confirmed" in done.text
     session.refresh(user)
     assert user.email_confirmed_at is not None
@@ -175,6 +177,50 @@ def test_a_helper_acting_for_a_resident_is_refused(client, session, make_user):
     submit(client, "/bookings/helping", {"resident_id": str(resident.id)})
     assert client.get("/profile/notifications").status_code == 403
     assert submit(client, "/profile/notifications", {}, form_url="/profile").status_code == 403
+
+
+@pytest.mark.now("2026-12-01T23:00:00+08:00")
+def test_changed_quiet_hours_replan_the_held_messages(session, make_user, frozen):
+    user = make_user(phone_verified_at=utcnow(), email="a@example.com", email_confirmed_at=utcnow())
+    with unit_of_work(session):
+        held = notify(session, user.id, kind="venue.reminder", subject="Tomorrow")  # e-mail
+        urgent = notify(session, user.id, kind="venue.offer", subject="Offer")  # SMS, e-mail
+        retried = notify(session, user.id, kind="venue.decision", subject="Approved")
+    session.flush()
+    [mail] = held.deliveries
+    [retry] = retried.deliveries
+    now = clock.now()
+    assert mail.next_attempt_at == now + timedelta(hours=8)  # 07:00 in Shanghai
+    with unit_of_work(session):
+        retry.attempts, retry.next_attempt_at = 1, now + timedelta(minutes=5)  # a backoff
+    urgent_due = {d.id: d.next_attempt_at for d in urgent.deliveries}
+
+    def save(on: bool, start: str = "22:30", end: str = "06:00") -> None:
+        chosen = preferences.effective_channels(session, user)
+        preferences.save_settings(
+            session, user, channels=chosen, quiet_hours=on, quiet_from=start, quiet_until=end
+        )
+
+    save(True)  # now (23:00) is inside 22:30-06:00: held until 06:00 instead
+    session.refresh(mail)
+    assert mail.next_attempt_at == now + timedelta(hours=7)
+    save(True, "23:30", "06:00")  # now is outside the new quiet hours: due at once
+    session.refresh(mail)
+    assert mail.next_attempt_at == now
+    save(True, "22:00", "07:00")  # a message already due is not held back again
+    session.refresh(mail)
+    assert mail.next_attempt_at == now
+    with unit_of_work(session):
+        late = notify(session, user.id, kind="venue.reminder", subject="Later")
+    session.flush()
+    [late_mail] = late.deliveries
+    assert late_mail.next_attempt_at == now + timedelta(hours=8)
+    save(False)  # quiet hours off: everything held is due now
+    for delivery in (late_mail, retry, *urgent.deliveries):
+        session.refresh(delivery)
+    assert late_mail.next_attempt_at == now
+    assert retry.next_attempt_at == now + timedelta(minutes=5)  # a retry keeps its backoff
+    assert {d.id: d.next_attempt_at for d in urgent.deliveries} == urgent_due
 
 
 @pytest.mark.now("2026-12-01T23:00:00+08:00")

@@ -3,7 +3,8 @@ quiet hours, and their e-mail address, confirmed by a link before anything is ma
 
 Guarantees:
 - `save_settings` writes every category's choice and the quiet hours in one unit of work, or
-  nothing (a wrong time refuses the whole answer, naming the field).
+  nothing (a wrong time refuses the whole answer, naming the field); in the same unit, messages
+  held back by the old quiet hours are re-planned for the new ones (or sent now).
 - An address is confirmed only by a link signed for that account and that address
   (itsdangerous, salted, expiring): a changed address is unconfirmed at once, and a link sent
   to the old one no longer works. Planning (planning.py) mails only confirmed addresses.
@@ -25,8 +26,15 @@ from app.accounts.models import DisplayMode, User
 from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import DomainError
-from app.notifications.kinds import CATEGORIES, Category, default_channels
-from app.notifications.models import Channel, NotificationPreference
+from app.notifications.kinds import CATEGORIES, Category, category_of, default_channels
+from app.notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationPreference,
+)
+from app.notifications.planning import quiet_until
 
 CONFIRM_SALT = "notifications.email-confirm"  # tokens for nothing else open nothing here
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -118,7 +126,8 @@ def save_settings(
 ) -> None:
     """Save `user`'s channels for every category (a category left out keeps what it had) and
     their quiet hours, in one unit of work. Quiet hours that are on need two valid, different
-    times; when off, times that do not parse are ignored and the saved ones kept."""
+    times; when off, times that do not parse are ignored and the saved ones kept. Messages
+    held back by the old quiet hours are re-planned for the new ones in the same unit."""
     start, end = parse_time(quiet_from), parse_time(quiet_until)
     if quiet_hours:
         for field, text in (("quiet_from", quiet_from), ("quiet_until", quiet_until)):
@@ -149,7 +158,39 @@ def save_settings(
         user.quiet_hours = bool(quiet_hours)
         if start is not None and end is not None and start != end:
             user.quiet_from, user.quiet_until = start, end
+        _replan_held(session, user)
         record(session, user, "notifications.settings", user, quiet_hours=bool(quiet_hours))
+
+
+def _replan_held(session, user: User) -> int:
+    """Move the person's held messages to the quiet hours they have now: each QUEUED,
+    never-tried, non-urgent delivery due later than now (held by the old quiet hours) becomes
+    due when the new ones end, or now when now is outside them (or they are off). A retry's
+    backoff (attempts > 0) and urgent messages are left alone. Returns how many moved."""
+    now = clock.now()
+    held = session.execute(
+        select(Delivery, Notification.kind)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(
+            Delivery.user_id == user.id,
+            Delivery.status == DeliveryStatus.QUEUED,
+            Delivery.attempts == 0,
+            Delivery.next_attempt_at > now,
+        )
+    ).all()
+    due = now
+    if user.quiet_hours:
+        due = quiet_until(now, user.quiet_from, user.quiet_until) or now
+    moved = 0
+    for delivery, kind in held:
+        category = category_of(kind)
+        if category is not None and CATEGORIES[category].urgent:
+            continue
+        if delivery.next_attempt_at != due:
+            delivery.next_attempt_at = due
+            moved += 1
+    session.flush()
+    return moved
 
 
 # --- The e-mail address ----------------------------------------------------------------------
