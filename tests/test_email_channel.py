@@ -112,6 +112,11 @@ def test_a_message_arrives_with_a_text_and_an_html_part(app, session, make_user,
     assert "闵行&lt;b&gt;博物馆&lt;/b&gt;" in html and "<b>" not in html
     assert "https://portal.test.invalid/profile/notifications" in text
     assert 'lang="en"' in html
+    # Readable on a phone: the page fits the screen, the link says where it goes, and the
+    # long address wraps (inline styles: many mail clients drop <style>).
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert ">Open the page this message is about</a>" in html
+    assert 'word-break: break-all;">https://portal.test.invalid/venues/offers/1</p>' in html
 
 
 def test_a_4xx_answer_is_retried_and_a_550_fails_for_good(app, session, make_user, smtp_server):

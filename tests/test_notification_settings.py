@@ -129,6 +129,7 @@ def test_address_confirmed_through_the_pages(client, session, make_user, smtp_se
         r"https://portal\.test\.invalid(/profile/email/confirm/\S+)",
         mail.get_body(("plain",)).get_content(),
     )
+    assert ">Confirm this address</a>" in mail.get_body(("html",)).get_content()
     page = client.get("/profile/notifications").text
     assert "To li.lei@example.com" in page and "not confirmed" in page
     done = client.get(link.group(1), follow_redirects=True)

@@ -264,8 +264,9 @@ def join_waitlist(bucket_id: int):
             )
         flash(
             _(
-                "You are number %(n)d on the waitlist. "
-                "If places free up, we will offer them to you in your inbox.",
+                "You are number %(n)d on the waitlist. If places free up, we will let you "
+                "know: the offer is always in your inbox, and also comes by text message or "
+                "e-mail if you chose them.",
                 n=waitlist.waitlist_position(db.session, entry),
             ),
             "success",

@@ -82,6 +82,7 @@ def build_message(message: Outgoing, settings: MailSettings, jinja_env) -> Email
         "url": message.url,
         "settings_url": settings.portal_url + SETTINGS_PATH,
         "footer": footer,
+        "confirm": not footer,  # the HTML link reads "Confirm this address"
     }
     with force_locale(message.locale):
         text = jinja_env.get_template("email/message.txt").render(context)
