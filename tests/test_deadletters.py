@@ -89,3 +89,13 @@ def test_the_page_lists_them_and_its_button_queues_one(app, client, session, mak
     assert answer.status_code == 302 and answer.location.endswith("/admin/deliveries?channel=sms")
     status = session.scalar(select(Delivery.status).where(Delivery.id == target.id))
     assert status == DeliveryStatus.QUEUED
+
+    # Refused again: the page counts the attempts before "try again" too (from the audit log),
+    # names the person and the kind in words, and explains retrying without jargon.
+    dispatch(app, session)
+    [again] = [r for r in deadletters.dead_letters(session) if r.id == target.id]
+    assert (again.attempts, again.total_attempts, again.retried) == (1, 2, 1)
+    page = client.get("/admin/deliveries").get_data(as_text=True)
+    [row] = [part for part in page.split("<tr>") if f'value="{target.id}"' in part]
+    assert failed[1].name in page and "候补名额" in page and "venue.offer" not in page
+    assert "已重试 1 次" in row and ">2<br>" in row and "幂等键" not in page

@@ -239,12 +239,17 @@ def test_the_inbox_shows_how_far_each_message_got(client, session, make_user, fr
     login(client, user.phone)
     inbox = client.get("/inbox").text
     assert "已短信发送 23:00" in inbox
-    assert "邮件发送失败：recipient refused: 550 No such user" in inbox
+    # A resident reads a plain reason; the provider's own error is for administrators.
+    assert "邮件：未能发送" in inbox and "550 No such user" not in inbox
     assert "邮件：将在 07:00 后发送（免打扰）" in inbox
+    hints = client.get("/profile/notifications").text  # Chinese sentences: no space between
+    assert "为您限时保留的名额。免打扰时段也会发送。始终保留在站内信中。" in hints
+    assert 'class="input input-width-5" id="quiet_from"' in hints
     with unit_of_work(session):
         user.locale = "en"  # a signed-in person reads in their account's language
     shown = client.get(f"/inbox/{sent.id}").text
-    assert "Sent by text message 23:00" in shown and "E-mail not sent" in shown
+    assert "Sent by text message 23:00" in shown and "E-mail: could not be sent" in shown
+    assert "12/1/26, 11:00\u202fPM" in shown or "12/1/26, 11:00 PM" in shown  # no "+0800"
     from app.accounts.services import issue_token
 
     headers = {"Authorization": f"Bearer {issue_token(session, user)}"}
@@ -281,3 +286,20 @@ def test_my_data_lists_the_address_and_closing_the_account_forgets_it(session, m
     assert done["email_addresses"] == 1 and done["notification_preferences"] == len(CATEGORIES)
     assert (user.email, user.email_confirmed_at) == (None, None)
     assert session.scalar(select(NotificationPreference)) is None
+
+
+def test_an_administrator_reads_the_providers_own_error(client, session, make_user):
+    admin = make_user("administrator")
+    with unit_of_work(session):
+        note = notify(session, admin.id, kind="venue.offer", subject="Offer")
+        note.deliveries.append(
+            Delivery(
+                user_id=admin.id,
+                channel=Channel.SMS,
+                address="13900000000",
+                status=DeliveryStatus.FAILED,
+                error="template not approved",
+            )
+        )
+    login(client, admin.login_name)
+    assert "短信发送失败：template not approved" in client.get(f"/inbox/{note.id}").text

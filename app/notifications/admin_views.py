@@ -15,6 +15,8 @@ from app.auth import require_role
 from app.errors import Conflict
 from app.extensions import db
 from app.notifications import deadletters
+from app.notifications.email import CONFIRM_KIND
+from app.notifications.kinds import CATEGORIES, category_of
 from app.notifications.models import Channel, DeliveryStatus
 from app.urls import int_arg
 
@@ -34,6 +36,19 @@ STATUS_LABELS = {
     DeliveryStatus.DELIVERED: _l("Delivered"),
     DeliveryStatus.FAILED: _l("Failed"),
 }
+
+
+# Kinds outside the settings' categories that still go out by a channel.
+OTHER_KINDS = {CONFIRM_KIND: _l("E-mail address confirmation")}
+
+
+def kind_label(kind: str) -> str:
+    """A message kind as an administrator reads it: its category's label on the settings page
+    ("候补名额"), else a label of its own, else the kind's code."""
+    category = category_of(kind)
+    if category is not None:
+        return _(CATEGORIES[category].label)
+    return str(OTHER_KINDS.get(kind, kind))
 
 
 def _channel(value: str | None) -> Channel | None:
@@ -66,6 +81,7 @@ def dead_letters():
         channel=channel,
         channels=CHANNEL_LABELS,
         statuses=STATUS_LABELS,
+        kind_label=kind_label,
         page=page,
         page_size=deadletters.PAGE_SIZE,
     )

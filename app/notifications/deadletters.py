@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from app import clock
+from app.accounts.models import User
 from app.accounts.services import mask_phone
+from app.audit.models import AuditEntry
 from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, NotFound
@@ -31,10 +33,17 @@ class DeadLetter:
     channel: Channel
     address: str  # masked: enough to recognise, not enough to use
     kind: str
-    attempts: int
+    attempts: int  # since it was last queued (a "try again" starts the count afresh)
     error: str
     failed_at: datetime  # the last attempt (the dispatcher stamps next_attempt_at with it)
     created_at: datetime
+    recipient: str = ""  # the person's name
+    earlier_attempts: int = 0  # the attempts before each "try again", from the audit log
+    retried: int = 0  # how many times an administrator queued it again
+
+    @property
+    def total_attempts(self) -> int:
+        return self.attempts + self.earlier_attempts
 
 
 def mask_address(channel: Channel, address: str) -> str:
@@ -63,8 +72,10 @@ def dead_letters(
             Delivery.error,
             Delivery.next_attempt_at,
             Delivery.created_at,
+            User.name,
         )
         .join(Notification, Notification.id == Delivery.notification_id)
+        .join(User, User.id == Delivery.user_id)
         .where(Delivery.status == DeliveryStatus.FAILED)
         .order_by(Delivery.next_attempt_at.desc(), Delivery.id.desc())
         .limit(page_size)
@@ -72,6 +83,8 @@ def dead_letters(
     )
     if channel is not None:
         query = query.where(Delivery.channel == channel)
+    rows = session.execute(query).all()
+    earlier = _earlier_attempts(session, [row.id for row in rows])
     return [
         DeadLetter(
             id=row.id,
@@ -82,9 +95,30 @@ def dead_letters(
             error=row.error or "",
             failed_at=row.next_attempt_at,
             created_at=row.created_at,
+            recipient=row.name or "",
+            earlier_attempts=earlier.get(row.id, (0, 0))[0],
+            retried=earlier.get(row.id, (0, 0))[1],
         )
-        for row in session.execute(query)
+        for row in rows
     ]
+
+
+def _earlier_attempts(session, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per delivery id: the attempts it had before each "try again" (the audit entries of
+    `retry` keep them, since the row's own count starts afresh) and how many retries."""
+    if not ids:
+        return {}
+    found: dict[int, tuple[int, int]] = {}
+    for object_id, details in session.execute(
+        select(AuditEntry.object_id, AuditEntry.details).where(
+            AuditEntry.action == "delivery.retry",
+            AuditEntry.object_type == Delivery.__tablename__,
+            AuditEntry.object_id.in_([str(i) for i in ids]),
+        )
+    ):
+        attempts, retries = found.get(int(object_id), (0, 0))
+        found[int(object_id)] = (attempts + int((details or {}).get("attempts") or 0), retries + 1)
+    return found
 
 
 def status_counts(session, now: datetime | None = None) -> dict[DeliveryStatus, int]:

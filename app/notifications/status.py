@@ -37,6 +37,9 @@ STORED = N_("%(channel)s kept in the development outbox %(time)s (nothing was se
 QUIET = N_("%(channel)s: will be sent after %(time)s (quiet hours)")
 RETRYING = N_("%(channel)s: not sent yet, trying again at %(time)s")
 SENDING = N_("%(channel)s: being sent")
+# What a resident reads when a channel gave up: the provider's own error ("push service
+# refused it: 400") means nothing to them and is shown to administrators only.
+FAILED_PLAIN = N_("%(channel)s: could not be sent")
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ def _when(at: datetime | None, *, clock_time: bool = False) -> str:
     return format_datetime(at, "HH:mm" if same_day or clock_time else "short")
 
 
-def describe(state: DeliveryState) -> str:
-    """The state as one sentence in the current language."""
+def describe(state: DeliveryState, *, detail: bool = False) -> str:
+    """The state as one sentence in the current language; a failure's raw provider error only
+    with `detail` (for administrators), else a plain "could not be sent"."""
     # Quiet hours end within a day: their end reads as a time of day ("after 07:00").
     time = _when(state.at, clock_time=state.quiet)
     channel = gettext(CHANNEL_NAMES[state.channel])
@@ -97,4 +101,6 @@ def describe(state: DeliveryState) -> str:
         return gettext(SENDING, channel=channel)
     if state.status == DeliveryStatus.SENDING:
         return gettext(SENDING, channel=channel)
+    if state.status == DeliveryStatus.FAILED and not detail:
+        return gettext(FAILED_PLAIN, channel=channel)
     return gettext(DONE[state.channel, state.status], time=time, reason=state.reason or "")

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from app.accounts.models import Role
 from app.accounts.services import mask_phone
 from app.acting import own_only
 from app.clock import hhmm
@@ -29,7 +30,9 @@ bp = Blueprint("notifications", __name__, url_prefix="/inbox")
 def delivery_status(note) -> list[str]:
     """How far `note` got by each channel, one sentence each ("已短信发送 10:02")."""
     # Several browsers with push on read alike ("推送已送达 10:02"): each sentence once.
-    return list(dict.fromkeys(describe(state) for state in states_of(note)))
+    # The provider's raw error is for administrators; residents read a plain reason.
+    detail = current_user.is_authenticated and current_user.has_role(Role.ADMINISTRATOR)
+    return list(dict.fromkeys(describe(state, detail=detail) for state in states_of(note)))
 
 
 @bp.route("")
