@@ -43,9 +43,13 @@ DEV_MAIL_PORT ?= 8025
 # every minute beside the development server, as cron would run `flask sweep` in production,
 # and the dispatcher (`flask deliver`: the outbox's SMS, e-mail and push) runs beside both, as
 # a service would in production (README: the systemd unit). Both stop with the server.
+# Links in SMS, e-mail and push messages start with PORTAL_URL: here this server's own address
+# (`make run PORT=5090` included) unless PORTAL_URL is set already.
 run: db
 	@echo "citizen-portal on http://$(HOST):$(PORT)  (demo accounts: see README.md)"
-	@mailer=""; if [ -z "$$MAIL_SERVER" ]; then \
+	@export PORTAL_URL="$${PORTAL_URL:-http://$(HOST):$(PORT)}"; \
+	echo "links in messages start with $$PORTAL_URL"; \
+	mailer=""; if [ -z "$$MAIL_SERVER" ]; then \
 	  $(BIN)/python -u -m aiosmtpd -n -l 127.0.0.1:$(DEV_MAIL_PORT) -c aiosmtpd.handlers.Debugging \
 	    > instance/mail.log 2>&1 & mailer=$$!; \
 	  export MAIL_SERVER=127.0.0.1 MAIL_PORT=$(DEV_MAIL_PORT) MAIL_USE_TLS=0 \
