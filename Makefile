@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 export FLASK_APP := wsgi
-# Test workers: 2 cores here; override with `make test WORKERS=1`. `--dist loadgroup` keeps the
-# browser tests (xdist_group "browser") on one worker: one live server and one Chromium for all.
+# Test workers: 2 cores here; override with `make test WORKERS=1`. Each worker that runs browser
+# tests starts one live server and one Chromium and shares them between its browser tests.
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
@@ -78,7 +78,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 test: setup browser lint
-	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --durations=20 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist load --durations=20 $(PYTEST_ARGS)
 
 # Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
 $(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed

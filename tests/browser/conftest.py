@@ -1,5 +1,5 @@
 """Browser fixtures: one live portal (SQLite, migrated and seeded) and one headless Debian
-Chromium per test session, driven by Playwright. No browser is downloaded."""
+Chromium per test session (per xdist worker), driven by Playwright. No browser is downloaded."""
 
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ MODES = ["standard", "elderly"]
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    # All browser tests go to one xdist worker (`--dist loadgroup`), so one browser serves them.
-    # tryfirst: xdist reads the group markers in its own hook, which must run after this one.
+    # Browser tests are spread over the xdist workers like the others: each worker that runs
+    # any starts one live portal and one Chromium (session fixtures below) and shares them
+    # between all of its browser tests, so the two cores share the browser work too.
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def assert_error_page(page) -> None:
