@@ -180,3 +180,28 @@ def test_production_refuses_mail_in_clear_over_the_network():
         check_mail({"MAIL_SERVER": "smtp.example.com", "MAIL_USE_TLS": True})
     with pytest.raises(RuntimeError, match="clear"):
         check_mail({"MAIL_SERVER": "smtp.example.com", "MAIL_FROM": "a@b.cn"})
+
+
+def test_the_html_link_says_where_it_goes_in_chinese(app):
+    from app.notifications.email import CONFIRM_KIND, MailSettings, build_message
+
+    settings = MailSettings.from_config(app.config, "https://portal.test.invalid")
+
+    def html(kind: str) -> str:
+        message = Outgoing(
+            delivery_id=1,
+            idempotency_key="k" * 36,
+            channel=Channel.EMAIL,
+            address="li.lei@example.com",
+            kind=kind,
+            locale="zh_Hans_CN",
+            subject="确认邮箱",
+            body="",
+            url="https://portal.test.invalid/" + "x" * 80,
+        )
+        with app.app_context():
+            return build_message(message, settings, app.jinja_env).get_body(("html",)).get_content()
+
+    assert ">确认此邮箱地址</a>" in html(CONFIRM_KIND)
+    offer_html = html("venue.offer")
+    assert ">打开消息所在页面</a>" in offer_html and 'lang="zh-CN"' in offer_html
