@@ -4,10 +4,11 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, pre_dump, validate
 
+from app.accounts.models import Role
 from app.api import SECURITY, ApiError, current_api_user, token_required
 from app.extensions import db
 from app.notifications import services
-from app.notifications.status import state_of
+from app.notifications.status import plain, state_of
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 
 blp = Blueprint(
@@ -28,14 +29,19 @@ class DeliveryStateSchema(Schema):
         allow_none=True,
         metadata={"description": "when it got there; for a queued message, when it goes"},
     )
-    reason = fields.String(allow_none=True, metadata={"description": "why it failed"})
+    reason = fields.String(
+        allow_none=True,
+        metadata={"description": "why it failed in plain words (raw for administrators)"},
+    )
     quiet = fields.Boolean(
         required=True, metadata={"description": "queued until the person's quiet hours end"}
     )
 
     @pre_dump
     def _state(self, delivery, **_kwargs):
-        return state_of(delivery)  # the same reading as the inbox page's
+        # The same reading as the inbox page's: a provider's raw error for administrators only.
+        state, user = state_of(delivery), current_api_user()
+        return state if user is not None and user.has_role(Role.ADMINISTRATOR) else plain(state)
 
 
 class NotificationSchema(Schema):

@@ -4,7 +4,7 @@ One reading of a delivery row for the page and the API."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask_babel import format_datetime, gettext
@@ -40,6 +40,18 @@ SENDING = N_("%(channel)s: being sent")
 # What a resident reads when a channel gave up: the provider's own error ("push service
 # refused it: 400") means nothing to them and is shown to administrators only.
 FAILED_PLAIN = N_("%(channel)s: could not be sent")
+# The API's `reason` for a resident: the same plain words, without the channel's name.
+REASON_FAILED = N_("could not be sent")
+REASON_RETRYING = N_("not sent yet, trying again")
+
+
+def plain(state: DeliveryState) -> DeliveryState:
+    """`state` with its provider error replaced by a plain reason in the current language, for
+    anyone but an administrator."""
+    if not state.reason:
+        return state
+    words = REASON_FAILED if state.status == DeliveryStatus.FAILED else REASON_RETRYING
+    return replace(state, reason=gettext(words))
 
 
 @dataclass(frozen=True)
