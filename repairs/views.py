@@ -171,11 +171,13 @@ def report():
     )
 
 
-def ticket_or_404(reference: str):
-    """The ticket named, if the person may see it; a 404 otherwise (never a 403: whether a
-    report exists is not for strangers to learn)."""
+def ticket_or_404(reference: str, reading: bool = False):
+    """The ticket named, if the person may see it (`reading`: only read it, which the
+    company's other managers may too); a 404 otherwise (never a 403: whether a report exists
+    is not for strangers to learn)."""
     ticket = tickets.get(db.session, reference)
-    if ticket is None or not access.visible_to(db.session, current_user, ticket):
+    allowed = access.readable_by if reading else access.visible_to
+    if ticket is None or not allowed(db.session, current_user, ticket):
         abort(404)
     return ticket
 
@@ -183,12 +185,15 @@ def ticket_or_404(reference: str):
 @bp.route("/tickets/<reference>")
 @login_required
 def ticket(reference: str):
-    item = ticket_or_404(reference)
+    item = ticket_or_404(reference, reading=True)
     staff = access.is_staff_for(current_user, item)
     events = [e for e in item.events if e.public or staff]
     resident = access.acts_for_reporter(db.session, current_user, item)
     supervisor = access.is_supervisor_for(current_user, item)
-    if (staff or supervisor) and not resident:  # staff reading a resident's report: on the record
+    # A manager of another estate of the ticket's company (alerted at a breach) reads it.
+    company = not staff and access.is_company_manager_for(db.session, current_user, item)
+    # Staff reading a resident's report: on the record.
+    if (staff or supervisor or company) and not resident:
         record_access(
             db.session,
             current_user,
@@ -319,7 +324,7 @@ def join(reference: str):
 def photo(filename: str):
     """Repair photos are private: only people who can see the ticket can see its photos."""
     item = tickets.photo_ticket(db.session, filename)
-    if item is None or not access.visible_to(db.session, current_user, item):
+    if item is None or not access.readable_by(db.session, current_user, item):
         abort(404)
     # Private: app/security.py answers it `private, no-store` like every non-page answer.
     return send_from_directory(current_app.config["UPLOAD_DIR"] + "/repairs", filename)

@@ -148,6 +148,17 @@ TICKET = row(
     town_supervisor_here="ok",
     district_supervisor="ok",
 )
+# Reading a ticket (its page, its photos): also the managers of the company's other estates
+# (here the company manages both), alerted at a breach; the forms acting on it stay TICKET.
+TICKET_READ = row(
+    "404",
+    anonymous="login",
+    resident="ok",
+    property_manager="ok",
+    property_manager_here="ok",
+    town_supervisor_here="ok",
+    district_supervisor="ok",
+)
 # The Open311 API is public by the GeoReport v2 specification (requests are public records);
 # filing needs an api_key, and a missing one is the spec's 403.
 OPEN311 = row("ok")
@@ -382,7 +393,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /repairs": PUBLIC,  # signed in: their own reports listed
     "GET /repairs/report": SIGNED_IN,
     "POST /repairs/report": SIGNED_IN,
-    "GET /repairs/tickets/<reference>": TICKET,
+    "GET /repairs/tickets/<reference>": TICKET_READ,
     "POST /repairs/tickets/<reference>/act": TICKET,  # managers only; others: the message
     "POST /repairs/tickets/<reference>/info": TICKET,  # the reporter only; staff: the message
     "POST /repairs/tickets/<reference>/confirm": TICKET,
@@ -394,7 +405,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     # areas (the ones the report page offers). A neighbour may not join a private report of
     # someone else's home (and so read it); people without a home in the estate get a 404.
     "POST /repairs/tickets/<reference>/join": row("404", anonymous="login", resident="ok"),
-    "GET /repairs/photos/<filename>": TICKET,  # photos go with the ticket
+    "GET /repairs/photos/<filename>": TICKET_READ,  # photos go with the ticket
     "GET /repairs/queue": MANAGERS,
     "GET /repairs/supervise": SUPERVISORS,
     "GET /repairs/supervise/tickets": SUPERVISORS,  # ?estate= the resident's: only theirs shown
@@ -820,7 +831,11 @@ def leaks(world, path: str, response) -> list[str]:
     # secret token in its address is the resident's own key (see "GET /calendar/<token>.ics").
     # Plate verifiers are shown the claimed plate in full by design (they compare it with the
     # licence photo); everyone else is refused those pages (the status check above).
+    # A ticket's page and photos are read by the managers of its company's other estates
+    # (TICKET_READ: they are alerted at a breach); the status check above refuses the rest.
     if path.startswith(("/open311/", "/calendar/", "/parking/verify")):
+        return []
+    if path.startswith(("/repairs/tickets/", "/repairs/photos/")) and response.status_code == 200:
         return []
     body = response.get_data().decode("utf-8", errors="replace")  # photos and QR codes too
     found = []

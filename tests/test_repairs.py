@@ -135,6 +135,24 @@ def test_only_the_estates_managers_act(session, world):
     assert not access.visible_to(session, world["other_manager"], ticket)
 
 
+def test_a_manager_of_another_estate_of_the_company_reads_but_does_not_act(session, world):
+    """Escalations go to all the company's managers: they can open the ticket, not act on it."""
+    from repairs.models import EstateManagement
+
+    ticket = file(session, world)
+    other_manager = world["other_manager"]
+    assert not access.is_company_manager_for(session, other_manager, ticket)  # another company
+    session.get(EstateManagement, world["estate_b"].id).company_id = world["company"].id
+    session.commit()
+    assert access.readable_by(session, other_manager, ticket)
+    assert not access.visible_to(session, other_manager, ticket)  # the forms acting on it: 404
+    assert access.is_company_manager_for(session, other_manager, ticket)
+    assert not access.is_manager_for(other_manager, ticket)
+    with pytest.raises(Forbidden):
+        tickets.act(session, other_manager, ticket, "acknowledge")
+    assert not access.readable_by(session, world["other_town"], ticket)
+
+
 def test_resident_confirms_reopens_within_period_and_rates(session, world, frozen):
     ticket = file(session, world)
     m = world["manager"]

@@ -201,13 +201,34 @@ def test_the_ticket_page_and_queue_offer_what_the_services_accept(client, sessio
     assert f'Acknowledge<span class="visually-hidden"> {ticket.reference}' in staff.get(
         "/repairs/queue"
     ).get_data(as_text=True)
+    assert 'value="acknowledge"' in staff.get(url).get_data(as_text=True)
     tickets.act(session, manager, ticket, "acknowledge")
     assert f"> {ticket.reference}</span>" not in staff.get("/repairs/queue").get_data(as_text=True)
+    page = staff.get(url).get_data(as_text=True)  # the button goes with the action (manager_may)
+    assert 'value="acknowledge"' not in page and 'value="reply"' in page
     tickets.act(session, manager, ticket, "resolve")
     assert offered(client.get(url).get_data(as_text=True)) == {"confirm", "reopen", "rate"}
     assert ">Respond<" not in staff.get(url).get_data(as_text=True)
     tickets.confirm_fixed(session, resident, ticket)
     assert offered(client.get(url).get_data(as_text=True)) == {"reopen", "rate"}
+
+
+def test_a_manager_of_another_estate_of_the_company_reads_the_ticket(
+    client, session, world, places, make_user
+):
+    """The company's managers are alerted at a breach: the link opens, read-only."""
+    from repairs.services import tickets
+
+    resident = world["resident"]
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="厨房水管漏水"
+    )
+    colleague = make_user("property_manager", scope=places["estates"][1])  # same company
+    login(english(client), colleague.username)
+    response = client.get(f"/repairs/tickets/{ticket.reference}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and ticket.reference in page
+    assert "Respond" not in page and 'value="acknowledge"' not in page
 
 
 def test_the_queue_links_and_times_read_as_url_for_and_babel_write_them(app):

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from app.accounts.consents import can_act_for
 from app.accounts.models import HelpService, Role, RoleAssignment, User
 from app.places.services import is_verified_member, is_verified_resident
-from repairs.models import Ticket, TicketFollower
+from repairs.models import EstateManagement, Ticket, TicketFollower
 
 
 def concerns(session, user: User, ticket: Ticket) -> bool:
@@ -54,6 +54,37 @@ def visible_to(session, user: User, ticket: Ticket) -> bool:
     ):
         return True
     return is_staff_for(user, ticket) or concerns(session, user, ticket)
+
+
+def readable_by(session, user: User, ticket: Ticket) -> bool:
+    """Who can open the report's page and photos: whom it is `visible_to`, and the managers of
+    the other estates of its company (`is_company_manager_for`), who read it only: for them
+    the forms that act on it stay 404 (`visible_to`), like for strangers."""
+    return visible_to(session, user, ticket) or is_company_manager_for(session, user, ticket)
+
+
+def is_company_manager_for(session, user: User, ticket: Ticket) -> bool:
+    """Is `user` a property manager of some estate the ticket's company manages? They are
+    alerted when it breaches its deadline (repairs/services/sweep.py), so they may READ it;
+    acting on it stays with its own estate's managers (`is_manager_for`)."""
+    estates = [
+        a.scope_id
+        for a in user.roles
+        if a.role == Role.PROPERTY_MANAGER and a.scope_kind == "estate" and a.scope_id is not None
+    ]
+    if not estates or ticket.company_id is None:
+        return False
+    return (
+        session.scalar(
+            select(EstateManagement.estate_id)
+            .where(
+                EstateManagement.company_id == ticket.company_id,
+                EstateManagement.estate_id.in_(estates),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def end_following(session, claim) -> None:
