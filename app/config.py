@@ -39,8 +39,9 @@ DEFAULT_SMS_TEMPLATES = {
     },
     # sms-repairs (issue 13): the repair alerts to the estate's managers and the updates to
     # residents, each its own template so it fits one 70-character segment with the link
-    # (app/sms/channel.py shortens the estate's name or the subject when a long PORTAL_URL
-    # leaves less room). A manager's reply "1" to the first two acknowledges the ticket.
+    # (app/sms/channel.py allows two segments, then shortens the estate's name or the subject
+    # when a long PORTAL_URL leaves less room). A manager's reply "1" to the first two
+    # acknowledges the ticket.
     "repair.new": {
         "template_id": "",
         "params": ["estate", "deadline", "url"],
@@ -66,13 +67,15 @@ DEFAULT_SMS_TEMPLATES = {
         "params": ["time", "url"],
         "text": "【报修】已收到您的报修，物业将于{1}前响应。{2}",
     },
+    # The ticket's reference and its state's word (app/sms/channel.py STATUS_WORDS) always;
+    # the subject shortened if the text would need more than two segments.
     "repair.update": {
         "template_id": "",
-        "params": ["subject", "url"],
-        "text": "【报修进度】{1} {2}",
+        "params": ["ref", "status", "subject", "url"],
+        "text": "【报修进度】报修单{1}{2}。{3} {4}",
     },
     # A notification sent by SMS (app/sms/channel.py) when its kind has no template of its
-    # own: the message's subject (cut to fit one segment) and the link to its page.
+    # own: the message's subject (cut to fit two segments) and the link to its page.
     "notice": {
         "template_id": "",
         "params": ["subject", "url"],

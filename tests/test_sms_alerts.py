@@ -14,7 +14,7 @@ from app.db import utcnow
 from app.notifications.channels import Outgoing
 from app.notifications.kinds import KIND_CATEGORY, Category
 from app.notifications.models import Channel, Delivery, Notification
-from app.sms.channel import SEGMENT, SmsChannel
+from app.sms.channel import LONGEST, SEGMENT, SmsChannel
 from app.sms.settings import settings_for
 from repairs.models import Category as RepairCategory
 from repairs.services import sweep, tickets
@@ -158,22 +158,33 @@ def test_each_alert_has_its_own_template_within_one_segment_with_the_link(app, k
     assert message.url in text and "莘城苑" in text and len(text) <= SEGMENT
     if kind in ("repair.new", "repair.warning"):
         assert "10:32" in text and "回复1受理" in text
-    # A long estate name is shortened so the text still fits; the link is never cut.
+    # A long estate name goes whole in a long SMS of two segments; only beyond two is it
+    # shortened. The link is never cut.
     long_name = outgoing(
         kind, {"estate": "莘庄镇七宝新村第三居民委员会小区东区", "deadline": "10:32"}
     )
     text = channel.text_of(long_name)
-    assert len(text) <= SEGMENT and text.endswith(long_name.url) and "…" in text
+    assert SEGMENT < len(text) <= LONGEST and "莘庄镇七宝新村第三居民委员会小区东区" in text
+    longer = outgoing(kind, {"estate": "莘庄镇七宝新村第三居民委员会小区东区" * 5, "deadline": "1"})
+    text = channel.text_of(longer)
+    assert len(text) == LONGEST and text.endswith(longer.url) and "…" in text
 
 
-def test_a_residents_update_is_cut_to_one_segment(app):
+def test_a_residents_update_names_the_ticket_and_its_status_within_two_segments(app):
     channel = SmsChannel(settings_for(app))
     subject = (
         "您的物业回复了报修BX1234567："
-        + "师傅明天上午九点到十点之间上门，请家里留人开门，谢谢配合" * 2
+        + "师傅明天上午九点到十点之间上门，请家里留人开门，谢谢配合" * 4
     )
-    text = channel.text_of(outgoing("repair.update", {}, subject=subject))
-    assert len(text) == SEGMENT and text.startswith("【报修进度】您的物业回复了报修BX1234567")
+    params = {"ref": "BX1234567", "state": "acknowledged"}
+    message = outgoing("repair.update", params, subject=subject)
+    text = channel.text_of(message)
+    assert len(text) == LONGEST and text.endswith(message.url) and "…" in text
+    assert text.startswith("【报修进度】报修单BX1234567已受理。您的物业回复了报修BX1234567")
+    short = channel.text_of(outgoing("repair.update", params, subject="报修已受理"))
+    assert short == f"【报修进度】报修单BX1234567已受理。报修已受理 {message.url}"  # 71: not cut
+    # Written before the template had a state (none in its params): the generic notice.
+    assert channel.text_of(outgoing("repair.update", {}, subject="报修已受理")).startswith("报修")
 
 
 def test_demo_staff_numbers_are_proven_so_alerts_reach_them(session, places, make_user):

@@ -2,8 +2,9 @@
 sent as a text message through the SMS gateway's provider (the development outbox or Tencent
 Cloud SMS). The template is the notification kind's own in SMS_TEMPLATES ("venue.offer"), or
 the generic "notice" (the subject and the link). A parameter named `url` is the link to the
-message's page, `subject` its subject in the recipient's language; any other name is read
-from the notification's parameters."""
+message's page, `subject` its subject in the recipient's language, `status` the Chinese word
+for the notification's `state` (a repair ticket's); any other name is read from the
+notification's parameters."""
 
 from __future__ import annotations
 
@@ -14,10 +15,26 @@ from app.sms.providers import Outgoing as SmsOutgoing
 from app.sms.providers import SmsDeliveryError, provider_for
 from app.sms.settings import SmsSettings, settings_for
 
-# One SMS segment holds 70 Chinese characters. A template's text is short; what varies is the
-# link and a name or subject: the first of these parameters gets what the rest leaves.
+# One SMS segment holds 70 Chinese characters; a longer text goes as a long SMS whose segments
+# hold 67 each. A text fits one segment when it does; otherwise up to two segments (134) are
+# used before anything is shortened. What varies is the link and a name or subject: the first
+# of these parameters gets what the rest leaves; the link and a reference are never cut.
 SEGMENT = 70
+LONG_SEGMENT = 67
+LONGEST = 2 * LONG_SEGMENT
 FITTED = ("subject", "estate")
+# A repair ticket's state (the `state` its updates carry) as the SMS says it: SMS are Chinese.
+STATUS_WORDS = {
+    "submitted": "已提交",
+    "acknowledged": "已受理",
+    "assigned": "已派工",
+    "in_progress": "维修中",
+    "resolved": "已修好",
+    "closed": "已关闭",
+    "reopened": "已重新打开",
+    "duplicate": "已合并",
+    "cancelled": "已取消",
+}
 SHORTEST = 4  # characters a shortened parameter keeps, the ellipsis included
 GENERIC = "notice"
 
@@ -41,7 +58,8 @@ class SmsChannel:
         parameters (written before the template changed): it still goes out, as a notice."""
         template = self.template_for(message.kind)
         needed = set(template.params) - {"url", "subject"}
-        if needed <= set(message.params):
+        given = set(message.params) | ({"status"} if _status(message) else set())
+        if needed <= given:
             return template
         return self.settings.template(GENERIC)
 
@@ -53,6 +71,8 @@ class SmsChannel:
                 values.append(message.url)
             elif name == "subject":
                 values.append(message.subject)
+            elif name == "status" and _status(message):
+                values.append(_status(message))
             elif name in message.params:
                 values.append(str(message.params[name]))
             else:
@@ -65,9 +85,10 @@ class SmsChannel:
 
     @staticmethod
     def _fit(template, values: list[str]) -> tuple[str, ...]:
-        """Shorten the first fitted parameter (the subject, the estate's name) so the whole
-        text stays within one segment where it can; the link is never cut."""
-        over = len(template.render(values)) - SEGMENT
+        """The text as is when it fits two segments (LONGEST); otherwise the first fitted
+        parameter (the subject, the estate's name) shortened so it does, where it can. The
+        link and the other parameters (a reference, a time, a status) are never cut."""
+        over = len(template.render(values)) - LONGEST
         for index, name in enumerate(template.params):
             if name in FITTED and over > 0:
                 value = values[index]
@@ -93,6 +114,10 @@ class SmsChannel:
             return self.provider.deliver(outgoing)
         except SmsDeliveryError as refused:
             raise DeliveryError(str(refused)) from None
+
+
+def _status(message: Outgoing) -> str:
+    return STATUS_WORDS.get(str((message.params or {}).get("state", "")), "")
 
 
 def channel_for(app) -> SmsChannel:
