@@ -85,10 +85,11 @@ DEFAULT_SMS_TEMPLATES = {
     # lose: the waitlist offer's hold (minutes, and the time it ends) with the link that
     # accepts it; the day-before reminder's start and door code; the parking reminder's start.
     # Times are HH:MM (and MM-DD) in Shanghai time, whatever the recipient's language.
+    # slot_zh: the slot's day and time ("12月2日 09:00"), written by venues/services/waitlist.py.
     "venue.offer": {
         "template_id": "",
-        "params": ["venue", "places", "minutes", "until_hm", "url"],
-        "text": "【候补】{1}有{2}个位置为您保留{3}分钟，{4}前点链接确认：{5}",
+        "params": ["venue", "slot_zh", "places", "minutes", "until_hm", "url"],
+        "text": "【候补】{1} {2}有{3}个位置为您保留{4}分钟，{5}前点链接确认：{6}",
     },
     "venue.reminder": {
         "template_id": "",

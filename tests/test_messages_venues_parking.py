@@ -77,6 +77,8 @@ def test_the_waitlist_offer_goes_by_sms_with_its_hold_and_its_link_accepts_it(
     text = SmsChannel(sms_settings(app)).text_of(message)
     until = clock.local(offer.offer_expires_at).strftime("%H:%M")
     assert "60分钟" in text and until in text and venue.name_zh in text
+    starts = clock.local(slot.starts_at)  # which slot: its day and time, in Chinese
+    assert f"{venue.name_zh} {starts.month}月{starts.day}日 {starts:%H:%M}有1个位置" in text
     assert (
         text.endswith(message.url) and urlsplit(message.url).path == f"/bookings/{offer.reference}"
     )

@@ -180,12 +180,20 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
                     # and its end as the phone shows it, whatever the inbox's language.
                     "minutes": max(round((offer.offer_expires_at - now).total_seconds() / 60), 1),
                     "until_hm": clock.local(offer.offer_expires_at).strftime("%H:%M"),
+                    # The slot's day and time for the SMS, in Chinese (SMS are Chinese).
+                    "slot_zh": _slot_zh(bucket.starts_at),
                 },
                 link=f"/bookings/{offer.reference}",
             )
             offers.append(offer)
             session.refresh(bucket)
     return offers
+
+
+def _slot_zh(starts_at) -> str:
+    """A slot's start as the waitlist offer's SMS says it: "12月2日 09:00" (Shanghai time)."""
+    local = clock.local(starts_at)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
 # Why a person waiting was passed over, by the code of the rule that refused them (stored texts).
