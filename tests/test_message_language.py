@@ -40,6 +40,7 @@ def offer_written_in(session, locale: str, reader):
                 "until": when(UNTIL),
                 "minutes": 30,
                 "until_hm": "23:23",
+                "slot_zh": "12月2日 09:00",  # the venue.offer SMS names the slot
             },
             link="/bookings/B1",
         )
@@ -92,6 +93,6 @@ def test_a_message_written_in_english_reads_in_chinese_and_vice_versa(
         dispatcher.close()
     by_phone = {address: (text, subject) for address, text, subject in texts}
     text, subject = by_phone[chinese.phone]
-    assert text.startswith("【候补】闵行体育馆有1个位置") and "闵行体育馆" in subject
+    assert text.startswith("【候补】闵行体育馆 12月2日 09:00有1个位置") and "闵行体育馆" in subject
     text, subject = by_phone[english.phone]
     assert subject == "A place is free for you at Minhang Sports Hall"
