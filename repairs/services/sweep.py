@@ -13,6 +13,7 @@ from app import clock
 from app.accounts.models import Role
 from app.db import unit_of_work
 from app.i18n import N_
+from app.notifications.params import localized
 from app.notifications.services import notify
 from repairs.models import EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
 from repairs.services.access import role_holders as _holders
@@ -53,7 +54,7 @@ def _alert(session, ticket: Ticket, users: set[int], kind: EventKind, subject: s
             subject=subject,
             params={
                 "ref": ticket.reference,
-                "estate": ticket.estate.name_zh,
+                "estate": localized(ticket.estate.name_zh, ticket.estate.name_en),
                 "deadline": clock.local(ticket.respond_by).strftime("%H:%M"),
             },
             link=f"/repairs/tickets/{ticket.reference}",

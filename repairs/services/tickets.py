@@ -16,6 +16,7 @@ from app.config import Config
 from app.db import atomic, unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
+from app.notifications.params import localized
 from app.notifications.services import notify
 from app.places.models import ClaimStatus, Estate
 from app.places.services import current_claim
@@ -284,7 +285,7 @@ def _alert_managers(session, ticket: Ticket, estate: Estate) -> None:
     (repairs/services/sms_reply.py)."""
     params = {
         "ref": ticket.reference,
-        "estate": estate.name_zh,
+        "estate": localized(estate.name_zh, estate.name_en),
         "deadline": clock.local(ticket.respond_by).strftime("%H:%M"),
     }
     for user_id in sorted(role_holders(session, Role.PROPERTY_MANAGER, "estate", [estate.id])):
