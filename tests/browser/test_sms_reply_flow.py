@@ -61,7 +61,7 @@ def test_manager_acknowledges_a_new_report_by_replying_1(open_page, live_server,
     row.locator("input[name=text]").fill("1")
     row.locator("button[type=submit]").click()
     outbox.wait_for_url(lambda url: url.endswith("/dev/outbox"))
-    assert "所回复的报修已受理" in outbox.locator(".flashes").inner_text()
+    assert f"报修单 {reference} 已受理" in outbox.locator(".flashes").inner_text()
     assert_accessible(outbox, mode)
 
     ticket = open_page(f"/repairs/tickets/{reference}", mode=mode, user=manager)
