@@ -149,18 +149,23 @@ def answer(session, app, phone, text, *, at=None):
     )
 
 
-def test_other_replies_change_nothing(signed_app, session, estate_world, alerted, frozen):
-    w = estate_world
-    # An escalation reached a manager of another estate (a company-wide alert): not theirs.
+def escalate_to(session, user, ticket) -> None:
+    """A company-wide escalation about `ticket` reaches `user` (a manager of another estate)."""
     with unit_of_work(session):
         notify(
             session,
-            w["other_manager"].id,
+            user.id,
             kind="repair.escalated",
             subject="x",
-            params={"ref": alerted.reference, "estate": "莘城苑", "deadline": "09:30"},
-            link=f"/repairs/tickets/{alerted.reference}",
+            params={"ref": ticket.reference, "estate": "莘城苑", "deadline": "09:30"},
+            link=f"/repairs/tickets/{ticket.reference}",
         )
+
+
+def test_other_replies_change_nothing(signed_app, session, estate_world, alerted, frozen):
+    w = estate_world
+    # An escalation reached a manager of another estate (a company-wide alert): not theirs.
+    escalate_to(session, w["other_manager"], alerted)
     dispatch(signed_app, session)
     outcomes = [
         answer(session, signed_app, w["manager"].phone, "好的").outcome,  # not "1"
@@ -211,15 +216,7 @@ def test_an_alert_the_number_may_not_act_on_hides_no_older_one_it_may(
     )
     dispatch(signed_app, session)
     frozen.shift(timedelta(minutes=1))
-    with unit_of_work(session):
-        notify(
-            session,
-            w["other_manager"].id,
-            kind="repair.escalated",
-            subject="x",
-            params={"ref": alerted.reference, "estate": "莘城苑", "deadline": "09:30"},
-            link=f"/repairs/tickets/{alerted.reference}",
-        )
+    escalate_to(session, w["other_manager"], alerted)
     dispatch(signed_app, session)
     frozen.shift(timedelta(minutes=1))
     row = answer(session, signed_app, w["other_manager"].phone, "1")
