@@ -168,6 +168,8 @@ class Ticket(db.Model):
         ),
         # The monthly rating reads one month of the district's tickets.
         Index("ix_repair_ticket_submitted", "submitted_at"),
+        # The same report form sent twice (Back and submit) is one report (tickets.report).
+        UniqueConstraint("reporter_id", "idempotency_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,6 +198,8 @@ class Ticket(db.Model):
         ForeignKey("home_claim.id", ondelete="SET NULL")
     )
     preferred_time: Mapped[str] = mapped_column(String(80), default="")
+    # The report form's one-off key (a hidden field): unique per reporter.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[State] = mapped_column(str_enum(State, 16))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     respond_by: Mapped[datetime] = mapped_column(UTCDateTime)
