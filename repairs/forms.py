@@ -15,7 +15,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from app import clock
 from app.forms import WEEKDAY_LABELS, MultiCheckboxField
@@ -86,8 +93,13 @@ class ActionForm(FlaskForm):
     technician_phone = StringField(
         _l("Technician's phone"), validators=[Optional(), Length(max=20)]
     )
+    # A native date-time picker (datetime-local sends "2026-12-01T14:30"); where a browser
+    # shows a plain box instead, the typed "2026-12-01 14:30" is accepted too.
     visit_at = StringField(
-        _l("Visit time (YYYY-MM-DD HH:MM)"), validators=[Optional(), Length(max=16)]
+        _l("Visit time"),
+        description=_l("For example 2026-12-01 14:30"),
+        validators=[Optional(), Length(max=19)],
+        render_kw={"type": "datetime-local"},
     )
     duplicate_of = StringField(
         _l("Reference of the original report"), validators=[Optional(), Length(max=16)]
@@ -99,12 +111,27 @@ class ActionForm(FlaskForm):
         return str(CANNED_REPLIES[int(canned)]) if canned else self.message.data or ""
 
     def visit_time(self) -> datetime | None:
-        """The visit time typed ("2026-12-01 14:30", local time), None if empty; ValueError if
-        it is not a time written that way."""
-        if not self.visit_at.data:
+        """The visit time chosen or typed ("2026-12-01T14:30" from the picker, "2026-12-01
+        14:30" typed; seconds allowed), local time; None if empty; ValueError if it is not a
+        time written that way."""
+        text = (self.visit_at.data or "").strip().replace("T", " ")
+        if not text:
             return None
-        typed = datetime.strptime(self.visit_at.data.strip(), "%Y-%m-%d %H:%M")
-        return typed.replace(tzinfo=clock.LOCAL_TZ)
+        for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+            try:
+                return datetime.strptime(text, pattern).replace(tzinfo=clock.LOCAL_TZ)
+            except ValueError:
+                continue
+        raise ValueError(text)
+
+    def validate_visit_at(self, field) -> None:
+        try:
+            when = self.visit_time()
+        except ValueError:
+            raise ValidationError(_l("Enter the visit time like 2026-12-01 14:30")) from None
+        if when is not None:
+            # Shown again in the form the picker reads, whatever was typed.
+            field.data = when.strftime("%Y-%m-%dT%H:%M")
 
 
 class NoteForm(FlaskForm):

@@ -4,7 +4,7 @@ views.py, so every endpoint keeps its name (repairs.queue, repairs.act, ...)."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,46 +14,90 @@ from app.auth import require_role
 from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import member_or_none, submit_to_service
+from app.forms import add_error, error_list, member_or_none, submit_to_service
 from app.places import services as homes
 from app.urls import int_arg
 from repairs.forms import ActionForm, CompanyForm, NoteForm, QueueFilterForm
 from repairs.models import Category, PropertyCompany, State
+from repairs.services import access, supervision, tickets
 from repairs.services import companies as companies_service
 from repairs.services import rating as rating_service
-from repairs.services import supervision, tickets
 from repairs.views import back_to, bp, link_by, ticket_form_action, ticket_or_404
+from repairs.views import ticket as ticket_page
+
+# The manager's actions in the order the ticket page offers them, each its own form with only
+# the fields it reads (repairs/forms.py ActionForm, prefixed by the action so ids stay unique).
+ACTION_ORDER = ("acknowledge", "reply", "assign", "visit", "start", "resolve", "duplicate")
+
+
+def _action_forms(ticket) -> list:
+    """(action, form) for each action the ticket's state allows now (`tickets.manager_may`),
+    the visit's form holding the technician already named; a form just refused keeps what was
+    typed and its errors."""
+    failed = g.get("repairs_failed_action")
+    forms = []
+    for action in ACTION_ORDER:
+        if not tickets.manager_may(ticket, action):
+            continue
+        if failed is not None and failed[0] == action:
+            forms.append(failed)
+            continue
+        data = {}
+        if action == "visit":
+            data = {
+                "technician_name": ticket.technician_name or "",
+                "technician_phone": ticket.technician_phone or "",
+            }
+        forms.append((action, ActionForm(prefix=action, formdata=None, data=data)))
+    return forms
+
+
+@bp.app_context_processor
+def staff_ticket_helpers():
+    """For the ticket page's staff parts: the action forms open now and who may call the
+    resident. After a refused action, `form` is that form, so the page title says "Error"."""
+    helpers = {"manager_forms": _action_forms, "may_call_resident": access.may_call_resident}
+    failed = g.get("repairs_failed_action")
+    if failed is not None:
+        helpers["failed_action_form"] = helpers["form"] = failed[1]
+    return helpers
 
 
 @bp.route("/tickets/<reference>/act", methods=["POST"])
 @login_required
 def act(reference: str):
     item = ticket_or_404(reference)
-    form = ActionForm()
+    action = request.form.get("action", "")
+    # The ticket page's forms are prefixed by their action; the queue's one-tap Acknowledge and
+    # older clients send the fields unprefixed.
+    prefixed = action in tickets.ACTIONS and any(k.startswith(f"{action}-") for k in request.form)
+    form = ActionForm(prefix=action if prefixed else "")
+    from_queue = request.form.get("from") == "queue"
     if form.validate_on_submit():
-        try:
-            visit_at = form.visit_time()
-        except ValueError:
-            flash(_("Write the visit time like 2026-12-01 14:30"), "error")
-            return back_to(item)
         try:
             tickets.act(
                 db.session,
                 current_user,
                 item,
-                request.form.get("action", ""),
+                action,
                 message=form.message_text(),
                 technician_name=form.technician_name.data or "",
                 technician_phone=form.technician_phone.data or "",
-                visit_at=visit_at,
+                visit_at=form.visit_time(),
                 duplicate_of=form.duplicate_of.data or "",
             )
-            flash(_("Done. The resident has been told."), "success")
         except DomainError as error:
-            flash(str(error), "error")
-    if request.form.get("from") == "queue":
+            add_error(form, error)
+        else:
+            flash(_("Done. The resident has been told."), "success")
+            return redirect(url_for("repairs.queue")) if from_queue else back_to(item)
+    if from_queue:
+        for _target, message in error_list(form):
+            flash(message, "error")
         return redirect(url_for("repairs.queue"))
-    return back_to(item)
+    # Shown again on the ticket page with the answers kept and the errors linked to their fields.
+    g.repairs_failed_action = (action, form)
+    return ticket_page(reference)
 
 
 @bp.route("/tickets/<reference>/note", methods=["POST"])

@@ -137,3 +137,11 @@ def acts_for_reporter(session, user: User, ticket: Ticket) -> bool:
 def is_supervisor_for(user: User, ticket: Ticket) -> bool:
     """A supervisor of the ticket's town, or of the district (supervisory notes)."""
     return user.has_role(Role.TOWN_SUPERVISOR, ticket) or user.has_role(Role.DISTRICT_SUPERVISOR)
+
+
+def may_call_resident(user: User, ticket: Ticket) -> bool:
+    """May `user` see the reporter's full phone number (a tap-to-call link) on the ticket? The
+    estate's property managers (`is_manager_for`), and only while the report is open: the
+    number is for arranging this repair. Everyone else, and everyone once it is closed, sees
+    it masked. (The page that shows it is on the audit record: repairs.ticket_read.)"""
+    return ticket.reporter is not None and is_manager_for(user, ticket) and ticket.state.is_open

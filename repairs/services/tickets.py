@@ -412,25 +412,26 @@ def act(
     values: dict = {}
     body = (message or "").strip()
     notice = None  # what the residents' inbox says, when it differs from the timeline's body
-    if action == "assign":
-        if not technician_name.strip():
-            raise DomainError(_l("Enter the technician's name"), field="technician_name")
-        values.update(
-            technician_name=technician_name.strip()[:64],
-            technician_phone=technician_phone.strip()[:20],
-        )
-        # The phone goes to the residents' inbox and the ticket's summary (in full only for the
-        # resident and the managers). The timeline, which followers and supervisors read, and
-        # Open311's public status_notes show the event body: it names the technician only.
-        notice = body or f"{technician_name.strip()} {technician_phone.strip()}".strip()
-        body = body or technician_name.strip()
+    name, phone = technician_name.strip()[:64], technician_phone.strip()[:20]
+    if action == "assign" and not name:
+        raise DomainError(_l("Enter the technician's name"), field="technician_name")
+    if action == "visit" and (visit_at is None or visit_at <= now):
+        raise DomainError(_l("Choose a visiting time in the future"), field="visit_at")
+    if action in ("assign", "visit"):
+        # Nothing typed is dropped: the technician named on an assignment or a visit is kept
+        # on the ticket. The phone goes to the residents' inbox and the ticket's summary (in
+        # full only for the resident and the managers). The timeline, which followers and
+        # supervisors read, and Open311's public status_notes show the event body: it names
+        # the technician only.
+        when = clock.local(visit_at).strftime("%Y-%m-%d %H:%M") if action == "visit" else ""
+        if name:
+            values.update(technician_name=name, technician_phone=phone)
+        if action == "visit":
+            values["visit_at"] = visit_at
+        notice = " ".join(part for part in (when, name, phone if name else "", body) if part)
+        body = " ".join(part for part in (when, name, body) if part)
     elif action == "reply" and not body:
         raise DomainError(_l("Write the reply"), field="message")
-    elif action == "visit":
-        if visit_at is None or visit_at <= now:
-            raise DomainError(_l("Choose a visiting time in the future"), field="visit_at")
-        values["visit_at"] = visit_at
-        body = body or clock.local(visit_at).strftime("%Y-%m-%d %H:%M")
     elif action == "resolve":
         values["resolved_at"] = now
     elif action == "duplicate":

@@ -1,0 +1,120 @@
+"""Staff tools that fit the work (issue 14, part 4): the manager's ticket page (one form per
+action open now, a date-time picker for the visit, nothing typed dropped, the resident's number
+to call), the phone-width queue and rating, the venue approval queue and crowd count, the
+operator's dashboard."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from app.notifications.models import Notification
+from repairs.models import Category, State
+from repairs.services import access, tickets
+from tests.conftest import csrf_token, login
+
+
+@pytest.fixture
+def world(session, places, repair_company, make_user, frozen):
+    estate = places["estates"][0]
+    resident = make_user(home_estate_id=estate.id, home_building="5", home_room="301")
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="厨房水管漏水"
+    )
+    return {
+        "resident": resident,
+        "manager": make_user("property_manager", scope=estate),
+        "town": make_user("town_supervisor", scope=places["towns"][0]),
+        "ticket": ticket,
+        "url": f"/repairs/tickets/{ticket.reference}",
+    }
+
+
+def _act(client, url, action, **fields):
+    token = csrf_token(client, url)
+    data = {f"{action}-csrf_token": token, "action": action}
+    data.update({f"{action}-{name}": value for name, value in fields.items()})
+    return client.post(url + "/act", data=data)
+
+
+def _forms(page: str) -> list[str]:
+    return re.findall(r'name="action" value="(\w+)"', page)
+
+
+def test_one_form_per_action_open_now(client, session, world):
+    login(client, world["manager"].username)
+    page = client.get(world["url"]).get_data(as_text=True)
+    assert _forms(page) == [
+        "acknowledge", "reply", "assign", "visit", "start", "resolve", "duplicate"
+    ]  # fmt: skip
+    # each form carries its own fields only: the picker is in the visit's form alone
+    assert page.count('type="datetime-local"') == 1 and 'id="visit-visit_at"' in page
+    tickets.act(session, world["manager"], world["ticket"], "start")
+    page = client.get(world["url"]).get_data(as_text=True)
+    assert _forms(page) == ["reply", "assign", "visit", "resolve"]
+    assert all(tickets.manager_may(world["ticket"], a) for a in _forms(page))
+
+
+@pytest.mark.parametrize("typed", ["2026-12-02T14:30", "2026-12-02 14:30"])
+def test_a_visit_keeps_the_technician_and_both_time_forms_are_accepted(
+    client, session, world, typed
+):
+    login(client, world["manager"].username)
+    response = _act(
+        client,
+        world["url"],
+        "visit",
+        visit_at=typed,
+        technician_name="王师傅",
+        technician_phone="13911112222",
+    )
+    assert response.status_code == 302
+    ticket = world["ticket"]
+    session.refresh(ticket)
+    assert ticket.technician_name == "王师傅" and ticket.technician_phone == "13911112222"
+    assert clock.local(ticket.visit_at).strftime("%Y-%m-%d %H:%M") == "2026-12-02 14:30"
+    resident = client.application.test_client()
+    login(resident, world["resident"].phone)
+    page = resident.get(world["url"]).get_data(as_text=True)
+    assert "2026-12-02 14:30 王师傅" in page  # on the timeline
+    assert "13911112222" in page  # the resident sees whom to expect and can call them
+    notice = session.scalars(
+        select(Notification)
+        .where(Notification.user_id == world["resident"].id)
+        .order_by(Notification.id.desc())
+    ).first()
+    assert notice.params["body"] == "2026-12-02 14:30 王师傅 13911112222"
+    # the visit form offers the technician again next time
+    manager_page = client.get(world["url"]).get_data(as_text=True)
+    assert 'id="visit-technician_name"' in manager_page and 'value="王师傅"' in manager_page
+
+
+def test_a_refused_action_is_shown_on_its_form_with_the_answers_kept(client, session, world):
+    login(client, world["manager"].username)
+    response = _act(client, world["url"], "visit", visit_at="明天下午", technician_name="李师傅")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<title>错误：" in page
+    assert 'href="#visit-visit_at"' in page and 'value="李师傅"' in page
+    response = _act(client, world["url"], "assign", technician_phone="13911112222")
+    page = response.get_data(as_text=True)
+    assert 'href="#assign-technician_name"' in page and 'value="13911112222"' in page
+    response = _act(client, world["url"], "visit", visit_at="2026-11-30T10:00")
+    assert 'href="#visit-visit_at"' in response.get_data(as_text=True)  # in the past
+    session.refresh(world["ticket"])
+    assert world["ticket"].state == State.SUBMITTED and world["ticket"].visit_at is None
+
+
+def test_the_estate_manager_calls_the_resident_while_the_report_is_open(client, session, world):
+    phone = world["resident"].phone
+    login(client, world["manager"].username)
+    page = client.get(world["url"]).get_data(as_text=True)
+    assert f'href="tel:{phone}"' in page
+    supervisor = client.application.test_client()
+    login(supervisor, world["town"].username)
+    page = supervisor.get(world["url"]).get_data(as_text=True)
+    assert phone not in page and phone[:3] + "****" + phone[-4:] in page
+    assert not access.may_call_resident(world["town"], world["ticket"])
+    tickets.act(session, world["manager"], world["ticket"], "resolve")
+    page = client.get(world["url"]).get_data(as_text=True)
+    assert f"tel:{phone}" not in page and phone not in page
