@@ -337,6 +337,9 @@ class Config:
     SMS_WEBHOOK_SECRET = _env("SMS_WEBHOOK_SECRET", "")
     SMS_WEBHOOK_MAX_AGE_SECONDS = float(_env("SMS_WEBHOOK_MAX_AGE_SECONDS", "300"))
     SMS_REPLY_WINDOW_MINUTES = float(_env("SMS_REPLY_WINDOW_MINUTES", "120"))
+    # traps-pr (issue 14): a repair report like one sent from the same home (same category,
+    # similar words) within this many minutes is first offered as "the one you just sent".
+    REPAIR_SIMILAR_MINUTES = int(_env("REPAIR_SIMILAR_MINUTES", "10"))
 
     # --- E-mail (app/notifications/email.py; email-prefs, issue 13) ----------------------------
     # The SMTP server messages are sent through. Unset: e-mail is off (the settings page asks

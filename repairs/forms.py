@@ -55,6 +55,10 @@ class ReportForm(FlaskForm):
         validators=[Optional(), Length(max=80)],
     )
     photos = MultipleFileField(_l("Photos (optional)"), description=PHOTO_HINT)
+    # The form's one-off key: the same form sent twice is one report (repairs/services/resubmit).
+    idempotency_key = HiddenField(validators=[Optional(), Length(max=64)])
+    # Sent by the "send it as a new report" button offered beside a recent, similar report.
+    send_anyway = BooleanField(false_values=("", "0", "false"))
 
 
 class MessageForm(FlaskForm):

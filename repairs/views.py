@@ -4,6 +4,7 @@ blueprint."""
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import quote
 
 from flask import (
@@ -31,7 +32,7 @@ from app.forms import add_error
 from app.places.models import Estate
 from repairs.forms import ActionForm, MessageForm, NoteForm, RateForm, ReopenForm, ReportForm
 from repairs.models import Category, EventKind
-from repairs.services import access, alerts, tickets
+from repairs.services import access, alerts, resubmit, tickets
 from repairs.services import clock as response_clock
 
 bp = Blueprint("repairs", __name__, url_prefix="/repairs")
@@ -142,9 +143,14 @@ def report():
     holder = current_holder(HelpService.REPAIRS)
     form = ReportForm()
     estate = db.session.get(Estate, holder.home_estate_id) if holder.home_estate_id else None
+    twin = None
+    if not form.idempotency_key.data:
+        # A new key for each form shown; kept when the form comes back with an error, so the
+        # same form sent again (Back and submit) is the same report.
+        form.idempotency_key.data = secrets.token_urlsafe(16)
     if form.validate_on_submit():
         try:
-            ticket = tickets.report(
+            ticket, made = tickets.report_once(
                 db.session,
                 current_user,
                 holder,
@@ -155,10 +161,19 @@ def report():
                 preferred_time=form.preferred_time.data or "",
                 photos=files(form.photos),
                 hotline=current_app.config["PORTAL_HOTLINE"],
+                idempotency_key=form.idempotency_key.data,
+                similar_minutes=(
+                    0 if form.send_anyway.data else current_app.config["REPAIR_SIMILAR_MINUTES"]
+                ),
             )
+        except resubmit.LooksLikeRecent as error:
+            twin = error.twin  # offered on the form, with a choice to send anyway
         except DomainError as error:
             add_error(form, error)
         else:
+            if not made:
+                flash(_("You had already sent this report. Here it is."), "success")
+                return redirect(url_for("repairs.ticket", reference=ticket.reference))
             return redirect(url_for("repairs.ticket", reference=ticket.reference, new=1))
     similar = tickets.open_for_place(db.session, holder)
     return render_template(
@@ -167,7 +182,9 @@ def report():
         estate=estate,
         holder=holder,
         location=tickets.home_location(holder),
-        similar=similar,
+        similar=[t for t in similar if twin is None or t.id != twin.id],
+        twin=twin,
+        photos_dropped=twin is not None and bool(files(form.photos)),
     )
 
 
@@ -288,14 +305,21 @@ def rate(reference: str):
     )
 
 
-@bp.route("/tickets/<reference>/cancel", methods=["POST"])
+@bp.route("/tickets/<reference>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel(reference: str):
-    return ticket_form_action(
-        reference,
-        lambda t, f: tickets.cancel(db.session, current_user, t),
-        _("The report is cancelled."),
-    )
+    """Cancelling a report cannot be undone: the ticket page links here, this page says what
+    cancelling means and asks; its warning button cancels."""
+    if request.method == "POST":
+        return ticket_form_action(
+            reference,
+            lambda t, f: tickets.cancel(db.session, current_user, t),
+            _("The report is cancelled."),
+        )
+    item = ticket_or_404(reference)
+    if not tickets.can_cancel(db.session, current_user, item):
+        return back_to(item)  # cancelled or closed meanwhile, or not the resident's to cancel
+    return render_template("repairs/cancel.html", ticket=item, form=MessageForm())
 
 
 @bp.route("/tickets/<reference>/join", methods=["POST"])

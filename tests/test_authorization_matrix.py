@@ -400,6 +400,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /repairs/tickets/<reference>/reopen": TICKET,
     "POST /repairs/tickets/<reference>/rate": TICKET,
     "POST /repairs/tickets/<reference>/cancel": TICKET,
+    # The question before cancelling: the reporter's; staff who see the ticket are sent back to it.
+    "GET /repairs/tickets/<reference>/cancel": TICKET,
     "POST /repairs/tickets/<reference>/note": TICKET,  # supervisors only; others: the message
     # Joining a report: only one open for the joiner's own home or for the estate's public
     # areas (the ones the report page offers). A neighbour may not join a private report of

@@ -32,7 +32,7 @@ from repairs.models import (
     TicketPhoto,
 )
 from repairs.services import clock as response_clock
-from repairs.services import companies
+from repairs.services import companies, resubmit
 from repairs.services.access import (
     acts_for_reporter,
     can_join,
@@ -214,24 +214,84 @@ def report(
     estate_id: int | None = None,
     submitted_at: datetime | None = None,
     hotline: str = Config.PORTAL_HOTLINE,
+    idempotency_key: str | None = None,
+    similar_minutes: int = 0,
 ) -> Ticket:
     """File a report for `resident` (by them, or a helper with consent). The resident's
     registered home gives the estate and address; a public-area report names the spot instead.
     The response clock starts now. One unit of work: the ticket, its photos (removed again if
     it rolls back), its first event and the resident's notice, or nothing. `hotline` is the
-    number a refusal names (PORTAL_HOTLINE: views and the API pass the running app's)."""
+    number a refusal names (PORTAL_HOTLINE: views and the API pass the running app's).
+
+    Sent twice, one report (repairs/services/resubmit.py): a repeated `idempotency_key`
+    answers the report first sent with it, making nothing; with `similar_minutes`
+    (REPAIR_SIMILAR_MINUTES: the report page passes it unless the resident chose to send
+    anyway) a report like one sent from the same home that long ago is refused with
+    LooksLikeRecent (409 looks_like_recent), naming it."""
+    return report_once(
+        session,
+        actor,
+        resident,
+        category=category,
+        description=description,
+        public_area=public_area,
+        area=area,
+        preferred_time=preferred_time,
+        photos=photos,
+        estate_id=estate_id,
+        submitted_at=submitted_at,
+        hotline=hotline,
+        idempotency_key=idempotency_key,
+        similar_minutes=similar_minutes,
+    )[0]
+
+
+def report_once(
+    session,
+    actor: User,
+    resident: User,
+    *,
+    category: Category,
+    description: str,
+    public_area: bool = False,
+    area: str = "",
+    preferred_time: str = "",
+    photos: list[bytes] = (),
+    estate_id: int | None = None,
+    submitted_at: datetime | None = None,
+    hotline: str = Config.PORTAL_HOTLINE,
+    idempotency_key: str | None = None,
+    similar_minutes: int = 0,
+) -> tuple[Ticket, bool]:
+    """`report`, answering (the ticket, whether this call made it): False when the
+    idempotency key had already sent it."""
     with unit_of_work(session) as unit:
         if not can_act_for(session, actor, resident, HelpService.REPAIRS):
             raise Forbidden(_l("You can only report for residents who have given you consent."))
+        resubmit.lock_reporter(session, resident)
+        first = resubmit.sent_with_key(session, resident, idempotency_key)
+        if first is not None:
+            return first, False
         estate, home, location = _where(session, resident, estate_id, public_area, area)
         description = (description or "").strip()
         if len(description) < 2:  # 电梯坏 ("lift broken") says it all in three characters
             raise DomainError(_l("Say what is wrong in a few words"), field="description")
         if len(photos) > MAX_PHOTOS:
             raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
+        now = submitted_at or clock.now()
+        twin = resubmit.recent_twin(
+            session,
+            resident,
+            category=category,
+            description=description,
+            public_area=public_area,
+            now=now,
+            minutes=similar_minutes,
+        )
+        if twin is not None:
+            raise resubmit.LooksLikeRecent(twin)
         company = companies.company_of(session, estate, hotline)
         stored = _store_photos(unit, photos)
-        now = submitted_at or clock.now()
         ticket = Ticket(
             reference=_new_reference(session),
             estate_id=estate.id,
@@ -244,6 +304,7 @@ def report(
             public_area=public_area,
             location=location or "",
             preferred_time=(preferred_time or "").strip()[:80],
+            idempotency_key=(idempotency_key or None) and idempotency_key[:64],
             household_id=home.household_id if home else None,
             home_claim_id=home.id if home else None,
             state=State.SUBMITTED,
@@ -276,7 +337,7 @@ def report(
                 on_behalf_of=resident,
                 reference=ticket.reference,
             )
-        return ticket
+        return ticket, True
 
 
 def _alert_managers(session, ticket: Ticket, estate: Estate) -> None:
@@ -590,8 +651,15 @@ def reopen(session, user: User, ticket: Ticket, reason: str) -> None:
     )
 
 
+def can_cancel(session, user: User, ticket: Ticket) -> bool:
+    """May `user` withdraw this report now: they act for its reporter and it is still open.
+    The ticket page's link, the question page and `cancel` follow it."""
+    return resident_may(ticket, "cancel") and acts_for_reporter(session, user, ticket)
+
+
 def cancel(session, user: User, ticket: Ticket) -> None:
-    """The resident withdraws an open report."""
+    """The resident withdraws an open report (`can_cancel`; the guarded update refuses one
+    that a manager closed a moment ago)."""
     _resident_transition(session, user, ticket, "cancel", State.CANCELLED, EventKind.CANCELLED)
 
 
