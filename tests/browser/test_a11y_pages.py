@@ -1,0 +1,54 @@
+"""Accessibility beyond what axe sees (issue 14, section 3): text that follows the browser's
+text-size setting, numbers that never split, the portal's own error pages."""
+
+import pytest
+
+from tests.browser.conftest import MODES
+from tests.browser.test_parking_story import _ids
+
+_SIZES_JS = """() => ({body: parseFloat(getComputedStyle(document.body).fontSize),
+  h1: parseFloat(getComputedStyle(document.querySelector('h1')).fontSize),
+  hint: parseFloat(getComputedStyle(document.querySelector('.help-block p')).fontSize)})"""
+
+# Every number, time or price split over two lines in the page's first table's cells.
+_SPLIT_NUMBERS_JS = r"""() => {
+  const out = [];
+  const body = document.querySelector('main table tbody');
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (const m of node.textContent.matchAll(/[¥￥]?\d[\d:.,]*\d/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+      if (tops.size > 1) out.push(m[0]);
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_text_follows_the_browsers_text_size(open_page, mode):
+    """Type is in rem: doubling the browser's default text size (Chromium's font-size
+    preference, which a phone's text-size setting feeds) doubles the page's text."""
+    page = open_page("/help", mode=mode)
+    before = page.evaluate(_SIZES_JS)
+    if mode == "elderly":
+        assert min(before.values()) >= 24  # 18pt at the default size, hints included
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32}})
+    page.reload()
+    after = page.evaluate(_SIZES_JS)
+    assert after == {k: v * 2 for k, v in before.items()}
+
+
+def test_numbers_times_and_prices_never_split(open_page, live_server):
+    """In elderly mode on a phone, a table's times and prices each stay on one line."""
+    _, estate_park_id = _ids(live_server)
+    user = live_server.create_user()
+    page = open_page(f"/parking/{estate_park_id}/share", mode="elderly", width=390, user=user)
+    assert page.locator("main table td").count() > 0
+    assert page.evaluate(_SPLIT_NUMBERS_JS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # and the table fits
+    page.screenshot(path="/tmp/shots/share-elderly-phone.png", full_page=True)
