@@ -7,12 +7,20 @@ form post, so it works without JavaScript.
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 from flask_login import current_user
 
 from app.accounts.models import DisplayMode
 
 MODE_COOKIE = "display_mode"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
+def has_chinese(text) -> bool:
+    """Whether `text` has a Chinese character (or Chinese punctuation) in it."""
+    return bool(text) and _CJK.search(str(text)) is not None
 
 
 def visitor_display_mode() -> DisplayMode:
@@ -32,6 +40,11 @@ def init_app(app) -> None:
     from accessibility.views import bp
 
     app.register_blueprint(bp)
+    # {% if name is has_chinese %}: Chinese on an English page gets lang="zh-CN" (macros/text.html)
+    app.jinja_env.tests["has_chinese"] = has_chinese
+    from app.error_pages import upload_limit_mb
+
+    app.jinja_env.globals["upload_limit_mb"] = upload_limit_mb()
 
     @app.context_processor
     def display_context():

@@ -197,6 +197,18 @@ def _register_error_pages(app: Flask) -> None:
             return login_locked_out(limiter_for().current_limit), 429
         if error.code in (401, 403, 404, 405, 429):
             return render_template(f"errors/{error.code}.html", error=error), error.code
+        # The portal's own page, never Werkzeug's bare English one (issue 14): a lost form
+        # token or an upload over the limit shows the form again (app/error_pages.py).
+        from flask_wtf.csrf import CSRFError
+
+        from app import error_pages
+
+        if isinstance(error, CSRFError):
+            return error_pages.csrf_failure(error)
+        if error.code == 413:
+            return error_pages.too_large(error)
+        if error.code and 400 <= error.code < 500:
+            return render_template("errors/http.html", error=error), error.code
         return error
 
     @app.errorhandler(DomainError)

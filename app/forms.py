@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from wtforms import HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -67,6 +68,16 @@ def text_policy(form, field) -> None:
 
 
 class _PolicyMeta(FlaskForm.Meta):
+    def wrap_formdata(self, form, formdata):
+        # A post refused for its lost CSRF token is shown again as its GET page with what was
+        # typed (app/error_pages.py): the forms read it as their data, unvalidated.
+        wrapped = super().wrap_formdata(form, formdata)
+        if wrapped is None and formdata is _Auto and has_request_context():
+            from app.error_pages import replayed_formdata
+
+            return replayed_formdata()
+        return wrapped
+
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)
         field.validators = [text_policy, *field.validators]  # a new list: the class's is shared

@@ -1,0 +1,83 @@
+"""The portal's own pages for failed form posts (issue 14): a form whose security token is gone
+(a phone closed the browser, the session cookie was lost) or whose upload is over the size limit
+comes back as the same form, in the person's language and mode, with a plain explanation, the
+hotline, and (after a token failure) what they typed. The refused post itself is never acted on:
+the form's page is shown as for a GET, with the typed values as its data, and the person sends it
+again with the fresh token the page carries."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, g, make_response, render_template, request
+from flask_babel import gettext as _
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+
+from app.uploads import MAX_BYTES
+
+REPLAY_KEY = "form_replay"
+# Never written back into a page: the token is replaced, passwords are typed again.
+_NOT_REPLAYED = ("csrf_token",)
+
+
+def replayed_formdata():
+    """What the refused post sent, for the forms of the page shown instead (app/forms.py), or
+    None outside such a page."""
+    return g.get(REPLAY_KEY)
+
+
+def _show_form_again(status: int, message: str, *, keep_values: bool):
+    """The GET page of the refused post's URL (its view, with its own access checks) with
+    `message` at the top, or None when that URL has no page to show."""
+    rule = request.url_rule
+    view = current_app.view_functions.get(request.endpoint or "")
+    if rule is None or view is None or "GET" not in (rule.methods or ()):
+        return None
+    if keep_values:
+        g.setdefault(
+            REPLAY_KEY,
+            MultiDict(
+                (k, v)
+                for k, v in request.form.items(multi=True)
+                if k not in _NOT_REPLAYED and "password" not in k
+            ),
+        )
+    flash(message, "error")
+    # Werkzeug reads the method once, into this attribute: from here on the view (and
+    # Flask-WTF's "was this form submitted?") sees a GET, so nothing of the post is acted on.
+    request.method = "GET"
+    response = make_response(view(**(request.view_args or {})))
+    if response.status_code == 200:
+        response.status_code = status
+    return response
+
+
+def csrf_failure(error):
+    """The form again with what was typed, or an explanation where there is no form page."""
+    message = _(
+        "For your safety this form was not sent: the page had been open a long time, or the "
+        "browser was closed in between. What you typed is below. Check it and send it again."
+    )
+    return _show_form_again(400, message, keep_values=True) or (
+        render_template("errors/csrf.html"),
+        400,
+    )
+
+
+def too_large(error):
+    """The form again (the body was never read, so nothing typed can be shown) saying the
+    limit."""
+    message = _(
+        "What you sent was too large. Each photo can be at most %(mb)d MB. Choose a smaller "
+        "photo (or send fewer at once) and send the form again.",
+        mb=upload_limit_mb(),
+    )
+    # The body was refused unread: the page shown instead reads it as empty.
+    request.__dict__.update(form=ImmutableMultiDict(), files=ImmutableMultiDict())
+    return _show_form_again(413, message, keep_values=False) or (
+        render_template("errors/413.html", mb=upload_limit_mb()),
+        413,
+    )
+
+
+def upload_limit_mb() -> int:
+    """The largest photo accepted, in MB, as hints and the error pages state it."""
+    return MAX_BYTES // (1024 * 1024)
