@@ -118,3 +118,21 @@ def test_the_estate_manager_calls_the_resident_while_the_report_is_open(client, 
     tickets.act(session, world["manager"], world["ticket"], "resolve")
     page = client.get(world["url"]).get_data(as_text=True)
     assert f"tel:{phone}" not in page and phone not in page
+
+
+def test_queue_and_rating_are_cards_with_whole_names(client, session, world, make_user):
+    login(client, world["manager"].username)
+    queue = client.get("/repairs/queue").get_data(as_text=True)
+    assert 'class="table table-stack" id="queue"' in queue
+    assert queue.count('data-label="') == 4  # deadline, report, state, the Acknowledge button
+    tickets.act(session, world["manager"], world["ticket"], "acknowledge")
+    queue = client.get("/repairs/queue").get_data(as_text=True)
+    assert 'class="stack-empty"' in queue  # no label over an empty action cell
+    district = client.application.test_client()
+    login(district, make_user("district_supervisor").username)
+    world["ticket"].company.name_zh = "上海万科物业服务有限公司闵行分公司"
+    session.commit()
+    page = district.get("/repairs/rating?month=2026-12").get_data(as_text=True)
+    assert '<span class="bar-name">上海万科物业服务有限公司闵行分公司</span>' in page
+    assert '<span class="bar-value">100%</span>' in page  # acknowledged at once
+    assert 'data-label="报修单数"' in page

@@ -265,26 +265,18 @@ def _float(value) -> float | None:
     return None if value is None else float(value)
 
 
-def chart(ratings: list[Rating], width: int = 640, bar: int = 28) -> dict:
-    """Geometry for a horizontal bar chart of on-time rates, drawn in the template as SVG."""
-    label_width = 220
-    scale = width - label_width - 60
-    rows = [
-        {
-            "y": i * (bar + 10),
-            "name": r.name,
-            "value": r.on_time_rate or 0.0,
-            "length": round((r.on_time_rate or 0.0) * scale),
-            "percent": round(100 * (r.on_time_rate or 0.0)),
-        }
-        for i, r in enumerate(ratings)
-    ]
+def chart(ratings: list[Rating]) -> dict:
+    """The rows of the on-time bar chart (name and whole percent; None when no response was
+    due yet, shown as "–" like the table, not as 0%), in ranking order; the template draws each
+    bar as a share of its row's width."""
     return {
-        "rows": rows,
-        "width": width,
-        "height": len(rows) * (bar + 10) + 10,
-        "bar": bar,
-        "label_width": label_width,
+        "rows": [
+            {
+                "name": r.name,
+                "percent": None if r.on_time_rate is None else round(100 * r.on_time_rate),
+            }
+            for r in ratings
+        ]
     }
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.browser.conftest import MODES, assert_accessible
+from tests.browser.test_stacked_tables import PHONE, SQUEEZED_CELLS
 
 
 def _estate_with_company(live_server):
@@ -55,6 +56,10 @@ def test_manager_and_supervisor_pages(open_page, live_server, mode):
     for path in ("/repairs/queue", f"/repairs/tickets/{reference}"):
         page = open_page(path, mode=mode, user=manager)
         assert_accessible(page, mode)
+    # On a phone the queue is one card per report, no cell squeezed letter by letter.
+    page = open_page("/repairs/queue", mode=mode, user=manager, width=PHONE)
+    assert page.evaluate(SQUEEZED_CELLS, "#queue") == []
+    assert page.locator("#queue thead").bounding_box()["height"] <= 1
     town = live_server.create_user("town_supervisor", f"town:{town_id}")
     for path in (
         "/repairs/supervise",
@@ -64,6 +69,12 @@ def test_manager_and_supervisor_pages(open_page, live_server, mode):
     ):
         page = open_page(path, mode=mode, user=town)
         assert_accessible(page, mode)
+    # The rating on a phone: whole company names above their bars, the ranking as cards.
+    page = open_page("/repairs/rating", mode=mode, user=town, width=PHONE)
+    assert page.evaluate(SQUEEZED_CELLS, "#ranking") == []
+    name = page.locator(".bar-name").first
+    assert name.evaluate("e => e.scrollWidth <= e.clientWidth") and "…" not in name.inner_text()
+    assert_accessible(page, mode)
 
 
 @pytest.mark.parametrize("mode", MODES)
