@@ -50,6 +50,9 @@ def create_app(config=None) -> Flask:
 
     _init_extensions(app)
     _register_frame(app)
+    from accessibility import readaloud
+
+    readaloud.init_app(app)  # 朗读 on every page (issue 14): its control is in base.html
     for package in app.config["PORTAL_PACKAGES"]:
         importlib.import_module(package).init_app(app)
     from app.ratelimit import limit_uploads

@@ -277,6 +277,25 @@ class Config:
     DESK_PORTAL_ADDRESS = _env("DESK_PORTAL_ADDRESS", "https://portal.example.gov.cn")
     CARD_SIGNIN_RATE = _env("CARD_SIGNIN_RATE", "10 per hour")
 
+    # --- Read-aloud (accessibility/readaloud, issue 14) ------------------------------------
+    # The server's voice, for browsers without a Chinese one and without JavaScript: Debian's
+    # espeak-ng (a command on PATH or an absolute path), its voices and speeds in words per
+    # minute. Recordings (they can hold personal data) live in READALOUD_CACHE_DIR (default
+    # instance/readaloud) at most READALOUD_CACHE_SECONDS and READALOUD_CACHE_MB in all; texts
+    # longer than READALOUD_MAX_CHARS are read up to there. READALOUD_RATE: pages read aloud and
+    # script requests, per address and per account.
+    READALOUD_ESPEAK = _env("READALOUD_ESPEAK", "espeak-ng")
+    READALOUD_VOICE_ZH = _env("READALOUD_VOICE_ZH", "cmn")
+    READALOUD_VOICE_EN = _env("READALOUD_VOICE_EN", "en-gb")
+    READALOUD_SPEED_NORMAL = int(_env("READALOUD_SPEED_NORMAL", "160"))
+    READALOUD_SPEED_SLOW = int(_env("READALOUD_SPEED_SLOW", "110"))
+    READALOUD_MAX_CHARS = int(_env("READALOUD_MAX_CHARS", "3000"))
+    READALOUD_CACHE_DIR = _env("READALOUD_CACHE_DIR")
+    READALOUD_CACHE_SECONDS = int(_env("READALOUD_CACHE_SECONDS", "3600"))
+    READALOUD_CACHE_MB = int(_env("READALOUD_CACHE_MB", "200"))
+    READALOUD_TIMEOUT_SECONDS = float(_env("READALOUD_TIMEOUT_SECONDS", "30"))
+    READALOUD_RATE = _env("READALOUD_RATE", "60 per minute")
+
     # --- SMS gateway (app/sms, issue 12) -----------------------------------------------------
     # Who delivers text messages: "outbox" (the development outbox: every message kept in the
     # sms_message table with status "stored", nothing sent; listed by `flask messages list` and

@@ -173,6 +173,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /display": PUBLIC,
     "POST /display": PUBLIC,
     "POST /display/elderly": PUBLIC,
+    # Read-aloud (accessibility/readaloud): anyone hears a page as they themselves see it (here
+    # "my bookings": each their own, a visitor the sign-in page; checked for leaks below); a
+    # recording by its keyed hash (an unknown one for everyone here); the script's words.
+    "GET /readaloud": PUBLIC,
+    "GET /readaloud/audio/<key>.wav": row("404"),
+    "POST /readaloud/speak": PUBLIC,
     "GET /login": PUBLIC,  # signed in: sent home
     "POST /login": PUBLIC,
     "GET /register": PUBLIC,  # signed in: sent home
@@ -684,6 +690,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "entry_id": entry.id,
         "consent_id": consent.id,
         "notification_id": note.id,
+        "key": "0" * 64,  # a recording nobody made (readaloud.audio)
         "booking_id": booking.id,
         "closure_id": closure.id,
         "identity_id": linked_identity.id,
@@ -707,6 +714,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     span = {"start": court_start.isoformat(), "steps": 1}
     queries = {
         "venues.check": {"party_size": 1},
+        "readaloud.page": {"path": "/bookings"},
         "venues.confirm": {"party_size": 1},
         "venues.span_check": span,
         "venues.span_confirm": span,
@@ -724,6 +732,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     # Minimal bodies. Pages: form fields (the CSRF token is added); API: JSON.
     forms = {
         "POST /bookings/helping": {"resident_id": resident.id},
+        "POST /readaloud/speak": {"text": "你好"},
         "POST /venues/slots/<int:bucket_id>/waitlist": {"party_size": 1},
         "POST /parking/vehicles/<int:vehicle_id>/autopay": {"on": "0"},
         # A time that does not parse: refused on its content, without closing the venue.

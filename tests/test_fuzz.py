@@ -554,6 +554,16 @@ FORM_PAGES = {
     "app.accounts.forms.DisplayForm": [
         FormPage("/display", "resident", {"display_mode": "elderly"})
     ],
+    # Read-aloud: the words a page's script sends when the browser has no Chinese voice.
+    "accessibility.readaloud.forms.SpeakForm": [
+        FormPage(
+            "/readaloud/speak",
+            None,
+            {"text": "你好", "lang": "zh", "speed": "slow"},
+            page="/",
+            ok_page=True,  # JSON: the recording's address, or {"error": ...} with a 400
+        )
+    ],
     # The service desk (app/desk), my data and closing an account.
     "app.desk.forms.FindResidentForm": [
         FormPage("/desk", "service_desk", {"q": "{resident_phone}"}, method="GET", ok_page=True)
