@@ -61,11 +61,14 @@ run: db
 	  dispatcher=$$!; trap "kill $$sweeper $$dispatcher $$mailer 2>/dev/null" EXIT INT TERM; \
 	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download) and
-# redis-server for the scale-out tests (rate-limit counters shared by several app nodes).
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download),
+# redis-server for the scale-out tests (rate-limit counters shared by several app nodes) and
+# espeak-ng, the server's voice for read-aloud (朗读; without it the portal runs and its
+# read-aloud page shows the words with "not available", tests/test_readaloud.py fails under CI).
 browser:
 	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
 	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	[ -x /usr/bin/espeak-ng ] || missing="$$missing espeak-ng"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
