@@ -81,7 +81,58 @@ class _PolicyMeta(FlaskForm.Meta):
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)
         field.validators = [text_policy, *field.validators]  # a new list: the class's is shared
+        field.post_validate = _friendly_errors(field, field.post_validate)
         return field
+
+
+# WTForms' own messages say what is wrong in general ("This field is required.", in Chinese
+# "该字段是必填字段。"); each is replaced by one that names the field and says what to do.
+_REQUIRED = ("This field is required.",)
+_NUMBER = ("Not a valid integer value.", "Not a valid decimal value.", "Not a valid float value.")
+_CHOICE = ("Not a valid choice.", "'%(value)s' is not a valid choice for this field.")
+_CHOICE_FIELDS = ("RadioField", "SelectField", "SelectMultipleField", "MultiCheckboxField")
+
+
+def friendly_message(field, message: str) -> str:
+    """`message`, or the field-specific one that replaces a WTForms default."""
+    from flask_babel import gettext
+
+    def default(*ids):
+        return message in ids or message in {field.gettext(i) for i in ids}
+
+    label = field.label.text if field.label else ""
+    if field.type in _CHOICE_FIELDS and (default(*_REQUIRED) or default(*_CHOICE)):
+        return gettext("Choose an answer for “%(label)s”", label=label)
+    if default(*_REQUIRED):
+        return gettext("Enter “%(label)s”", label=label)
+    if default(*_NUMBER):
+        return gettext("Enter “%(label)s” as a number in figures, for example 2", label=label)
+    if default("Invalid input.", "Invalid value.", "Not a valid datetime value."):
+        return gettext("Check “%(label)s”: it is not in the form asked for", label=label)
+    return message
+
+
+def _friendly_errors(field, post_validate):
+    def run(form, stop_validation):
+        post_validate(form, stop_validation)
+        if field.errors and field.type != "CSRFTokenField" and isinstance(field.errors, list):
+            field.errors = [friendly_message(field, str(e)) for e in field.errors]
+
+    return run
+
+
+def form_was_sent(form, args=None) -> bool:
+    """Whether a GET form was really sent: the query has every text and select field of the
+    form (a browser sends each, empty or not), not only the few a link prefills (the fee
+    calculator opened from a car park's page, ?car_park=3, must not show errors)."""
+    args = request.args if args is None else args
+    names = [
+        f.name
+        for f in form
+        if f.type not in ("CSRFTokenField", "RadioField", "BooleanField", "SubmitField")
+        and f.type not in _CHOICE_FIELDS[2:]
+    ]
+    return bool(names) and all(n in args or any(k.startswith(n + "-") for k in args) for n in names)
 
 
 def install_text_policy() -> None:

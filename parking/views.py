@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.extensions import db
+from app.forms import form_was_sent
 from app.geo import distance_km
 from app.places.models import Town
 from app.registry import named_places
@@ -75,7 +76,7 @@ def quote():
         for p in db.session.scalars(select(CarPark).order_by(CarPark.id))
     ]
     result = park = None
-    if request.args and form.validate():
+    if form_was_sent(form) and form.validate():  # a link's ?car_park=3 is no submission
         # The form's TIME pattern admits only times parse_hhmm reads.
         entry = clock.at(form.entry_day.data, clock.parse_hhmm(form.entry_time.data))
         exit = clock.at(form.exit_day.data, clock.parse_hhmm(form.exit_time.data))
