@@ -36,7 +36,7 @@ from parking.forms import (
     VehicleForm,
 )
 from parking.models import CarPark, Charge, ChargeStatus, GateOutcome, SharingWindow
-from parking.services import gate, payments, reservations, sharing, vehicles
+from parking.services import costs, gate, payments, reservations, sharing, vehicles
 from parking.services.tariffs import tariff_in_words
 
 bp = Blueprint("parking_driver", __name__, url_prefix="/parking")
@@ -253,11 +253,20 @@ def autopay(vehicle_id: int):
     return redirect(url_for(".vehicle_list"))
 
 
-@bp.route("/vehicles/<int:vehicle_id>/remove", methods=["POST"])
+@bp.route("/vehicles/<int:vehicle_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove_vehicle(vehicle_id: int):
+    """GET: what removing the plate takes with it (`costs.removal_terms`), and a warning button
+    that removes it."""
     holder = own_only()
     vehicle = _or_404(lambda: vehicles.get_mine(db.session, holder.id, vehicle_id))
+    if request.method == "GET":
+        return render_template(
+            "parking/confirm_remove.html",
+            vehicle=vehicle,
+            terms=costs.removal_terms(db.session, vehicle),
+            form=ConfirmForm(),
+        )
     if not ConfirmForm().validate_on_submit():
         abort(400)
     plate = vehicle.plate
@@ -275,18 +284,26 @@ def _day_choices() -> list[SelectChoice]:
     ]
 
 
-def _time_choices(day: str | None) -> list[SelectChoice]:
+def _time_choices(day: str | None, park: CarPark) -> list[SelectChoice]:
     """The arrival times of `day` (ISO; today if missing or not a day), for the page: the form
     checks the time it gets itself (`validate_choice=False`), so a POST that reserves never
-    builds these."""
+    builds these. A time whose free cancellation has already passed says so
+    (`costs.late_from_the_start`)."""
     try:
         chosen_day = datetime.fromisoformat(day).date() if day else clock.today()
     except ValueError:
         chosen_day = clock.today()
     if not clock.plausible(chosen_day):  # the year 9999's last day overflowed (tests/test_fuzz.py)
         chosen_day = clock.today()
-    times = (clock.local(t).strftime("%H:%M") for t in reservations.arrival_choices(chosen_day))
-    return [SelectChoice("", _("Choose a time"))] + [SelectChoice(t, t) for t in times]
+    late = _("(cancelling will count as a no-show)")
+    return [SelectChoice("", _("Choose a time"))] + [
+        SelectChoice(
+            clock.local(t).strftime("%H:%M"),
+            clock.local(t).strftime("%H:%M")
+            + (" " + late if costs.late_from_the_start(park, t) else ""),
+        )
+        for t in reservations.arrival_choices(chosen_day)
+    ]
 
 
 @bp.route("/<int:car_park_id>/reserve", methods=["GET", "POST"])
@@ -303,6 +320,8 @@ def reserve(car_park_id: int):
         form.idempotency_key.data = secrets.token_urlsafe(16)
         if len(mine) == 1:
             form.plate.data = mine[0].plate
+        elif request.args.get("plate") in {v.plate for v in mine}:
+            form.plate.data = request.args["plate"]  # kept across elderly mode's day links
         form.day.data = day
     reservation = None
     if (
@@ -339,13 +358,14 @@ def reserve(car_park_id: int):
                 )
     if reservation is not None:
         return redirect(url_for(".reservation", reference=reservation.booking.reference, new=1))
-    form.time.choices = _time_choices(day)
+    form.time.choices = _time_choices(day, park)
     return render_template(
         "parking/reserve.html",
         park=park,
         form=form,
         vehicles=mine,
         free=reservations.reservable_now(db.session, park),
+        day=day,
     )
 
 
@@ -364,14 +384,30 @@ def reservation(reference: str):
         can_cancel=reservations.can_cancel(db.session, found, current_user),
         form=ConfirmForm(),
         cutoff=reservations.free_cancellation_until(found),
+        late_from_the_start=costs.late_from_the_start(
+            found.car_park, found.arrive_at, found.booking.created_at
+        ),
     )
 
 
-@bp.route("/reservations/<reference>/cancel", methods=["POST"])
+@bp.route("/reservations/<reference>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel_reservation(reference: str):
+    """GET: what cancelling now costs (`costs.cancel_terms`: free, or counted like a no-show
+    and perhaps pausing reserving), and a warning button that cancels."""
     holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: reservations.get_for_holder(db.session, holder.id, reference=reference))
+    if request.method == "GET":
+        if not reservations.can_cancel(db.session, found, current_user):
+            return redirect(url_for(".reservation", reference=reference))
+        return render_template(
+            "parking/confirm_cancel.html",
+            reservation=found,
+            booking=found.booking,
+            park=found.car_park,
+            terms=costs.cancel_terms(db.session, found, current_settings()),
+            form=ConfirmForm(),
+        )
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -473,11 +509,39 @@ def contract(contract_id: int):
     )
 
 
-@bp.route("/contracts/<int:contract_id>/<any(cancel, stop, renew):action>", methods=["POST"])
+CONTRACT_ALLOWED = {
+    "cancel": lambda contract: sharing.can_cancel(db.session, contract, current_user),
+    "stop": lambda contract: contract.renew and sharing.can_stop_renewing(contract),
+    "renew": lambda contract: not contract.renew and sharing.can_renew(contract),
+}
+
+
+@bp.route("/contracts/<int:contract_id>/<any(cancel, stop, renew):action>", methods=["GET", "POST"])
 @login_required
 def change_contract(contract_id: int, action: str):
+    """GET: what cancelling, ending or renewing the contract means for money and the space
+    (`costs.contract_cancel_terms` / `contract_stop_terms`), and the button that does it."""
     holder = current_holder(HelpService.PARKING)
     found = _or_404(lambda: sharing.get_for_holder(db.session, holder.id, contract_id))
+    if request.method == "GET":
+        if not CONTRACT_ALLOWED[action](found):
+            return redirect(url_for(".contract", contract_id=contract_id))
+        window = found.window
+        return render_template(
+            "parking/confirm_contract.html",
+            action=action,
+            contract=found,
+            window=window,
+            park=window.car_park,
+            terms=(
+                costs.contract_cancel_terms(db.session, found)
+                if action == "cancel"
+                else costs.contract_stop_terms(db.session, found)
+            ),
+            monthly_fen=window.monthly_fee_fen,
+            renew_from_day=sharing.RENEW_FROM_DAY,
+            form=ConfirmForm(),
+        )
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -368,13 +368,16 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /parking/<int:car_park_id>/reserve": SIGNED_IN,
     "GET /parking/reservations/<reference>": OWNER,
     "POST /parking/reservations/<reference>/cancel": OWNER,
+    "GET /parking/reservations/<reference>/cancel": OWNER,  # the question, saying the cost
     "GET /parking/<int:car_park_id>/share": SIGNED_IN,
     "POST /parking/<int:car_park_id>/share": SIGNED_IN,
     "GET /parking/contracts/<int:contract_id>": OWNER,
     "POST /parking/contracts/<int:contract_id>/<any(cancel, stop, renew):action>": OWNER,
+    "GET /parking/contracts/<int:contract_id>/<any(cancel, stop, renew):action>": OWNER,
     "GET /parking/charges/<reference>": OWNER,
     "POST /parking/charges/<reference>": OWNER,
     "POST /parking/vehicles/<int:vehicle_id>/remove": OWNER,  # sent after the others (it deletes)
+    "GET /parking/vehicles/<int:vehicle_id>/remove": OWNER,  # the question before removing
     # --- 快捷停车: operators (the resident's car park) ----------------------------------------
     "GET /parking/operate": OPERATOR_INDEX,
     "GET /parking/operate/<int:car_park_id>": OPERATORS_HERE,

@@ -1,0 +1,166 @@
+"""Issue 14, no commitment traps in parking: the cost is said before the commitment (times past
+their free cancellation are marked; cancelling, ending a contract and removing a plate are
+asked first, saying what they cost), and elderly mode reserves without a "show the times" step."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import clock
+from bookings.models import BookingStatus
+from bookings.noshows import LATE
+from parking.models import CarParkKind, DayPattern, Vehicle
+from parking.services import costs, reservations, sharing, vehicles
+from tests.conftest import login, parking_settings, submit
+from tests.test_parking_sharing import paid
+
+
+@pytest.fixture
+def driver(session, make_user):
+    user = make_user(phone="13911112222")
+    vehicles.register(session, user, "沪A12345")
+    return user
+
+
+def reserve(session, driver, park, hhmm):
+    hours, minutes = map(int, hhmm.split(":"))
+    return reservations.reserve(
+        session,
+        driver,
+        driver,
+        park,
+        "沪A12345",
+        clock.at(clock.today(), hours * 60 + minutes),
+        settings=parking_settings(),
+    )
+
+
+def test_times_past_their_free_cancellation_are_marked(client, session, car_park, driver):
+    park = car_park.default  # cut-off 30 minutes; it is 09:00
+    assert costs.late_from_the_start(park, clock.at(clock.today(), 9 * 60 + 15))
+    assert not costs.late_from_the_start(park, clock.at(clock.today(), 9 * 60 + 30))
+    login(client, "13911112222")
+    page = client.get(f"/parking/{park.id}/reserve").get_data(as_text=True)
+    assert ">09:15 （取消将计为爽约）</option>" in page
+    assert ">09:30</option>" in page
+    found = reserve(session, driver, park, "09:15")
+    page = client.get(f"/parking/reservations/{found.booking.reference}").get_data(as_text=True)
+    assert "预约时已过免费取消时间" in page
+
+
+def test_a_late_cancellation_is_asked_first_and_says_it_counts(client, session, car_park, driver):
+    park = car_park.default
+    found = reserve(session, driver, park, "09:15")
+    reference = found.booking.reference
+    login(client, "13911112222")
+    question = client.get(f"/parking/reservations/{reference}/cancel").get_data(as_text=True)
+    assert "已过免费取消时间：现在取消将计为爽约" in question
+    assert "爽约和逾时取消：0 次" in question
+    assert "button-warning" in question and "取消并计为爽约" in question
+    session.rollback()
+    assert found.booking.status == BookingStatus.CONFIRMED  # asking cancels nothing
+    submit(client, f"/parking/reservations/{reference}/cancel", {})
+    session.rollback()
+    assert found.booking.status == BookingStatus.CANCELLED
+    assert found.booking.status_reason == LATE
+    # Nothing left to cancel: the question sends back to the reservation.
+    again = client.get(f"/parking/reservations/{reference}/cancel")
+    assert again.status_code == 302
+
+
+def test_a_free_cancellation_says_so(client, session, car_park, driver):
+    found = reserve(session, driver, car_park.default, "11:00")
+    client.set_cookie("locale", "en")
+    login(client, "13911112222")
+    page = client.get(f"/parking/reservations/{found.booking.reference}/cancel")
+    html = page.get_data(as_text=True)
+    assert "Cancelling now is free" in html and "Yes, cancel the reservation" in html
+
+
+def test_cancel_terms_say_when_a_late_cancellation_pauses_reserving(
+    session, car_park, driver, frozen
+):
+    park, settings = car_park.default, parking_settings()
+    limit = settings.no_shows.limit
+    for n in range(limit - 1):  # late cancellations, one short of the limit
+        found = reserve(session, driver, park, f"{10 + n}:00")
+        frozen.move_to(found.arrive_at - timedelta(minutes=10))
+        reservations.cancel(session, found, driver, settings=settings)
+    last = reserve(session, driver, park, f"{10 + limit - 1}:00")
+    frozen.move_to(last.arrive_at - timedelta(minutes=40))
+    assert costs.cancel_terms(session, last, settings).free
+    frozen.move_to(last.arrive_at - timedelta(minutes=10))
+    terms = costs.cancel_terms(session, last, settings)
+    assert not terms.free and terms.counted == limit - 1 and terms.pauses
+
+
+@pytest.fixture
+def window(session, car_park):
+    park = car_park(name="共享车位", kind=CarParkKind.RESIDENTIAL, total=60, reservable=0)
+    return sharing.create_window(
+        session,
+        park,
+        name_zh="工作日白天",
+        name_en="Working days, daytime",
+        days=DayPattern.WORKDAYS,
+        start_minute=8 * 60,
+        end_minute=18 * 60,
+        spaces=2,
+        monthly_fee_fen=30000,
+    )
+
+
+def test_ending_a_contract_is_asked_first_saying_what_it_costs(client, session, window, driver):
+    contract = sharing.sign(
+        session, driver, window, "沪A12345", date(2027, 1, 1), settings=parking_settings()
+    )
+    paid(session, contract)
+    login(client, "13911112222")
+    base = f"/parking/contracts/{contract.id}"
+    page = client.get(base).get_data(as_text=True)
+    assert f'href="{base}/cancel"' in page and f'href="{base}/stop"' in page
+    cancel = client.get(f"{base}/cancel").get_data(as_text=True)
+    assert "本月已付 ¥300.00，不予退还" in cancel and "button-warning" in cancel
+    stop = client.get(f"{base}/stop").get_data(as_text=True)
+    assert "下个月不会续签，也不会收费" in stop
+    session.rollback()
+    assert contract.booking.status == BookingStatus.CONFIRMED and contract.renew
+    submit(client, f"{base}/stop", {})
+    session.rollback()
+    assert not contract.renew
+    assert "¥300.00" in client.get(f"{base}/renew").get_data(as_text=True)
+
+
+def test_removing_a_plate_is_asked_first(client, session, car_park, driver):
+    reserve(session, driver, car_park.default, "11:00")
+    vehicle_id = session.scalar(select(Vehicle.id).where(Vehicle.owner_id == driver.id))
+    login(client, "13911112222")
+    page = client.get(f"/parking/vehicles/{vehicle_id}/remove").get_data(as_text=True)
+    assert "确定要从您的车辆中删除 沪A12345 吗" in page and "即将到来的预约会保留" in page
+    session.rollback()
+    assert session.get(Vehicle, vehicle_id) is not None
+    submit(client, f"/parking/vehicles/{vehicle_id}/remove", {})
+    session.rollback()
+    assert session.scalar(select(Vehicle.id).where(Vehicle.id == vehicle_id)) is None
+
+
+def test_elderly_mode_reserves_without_a_show_the_times_step(client, session, car_park, driver):
+    park = car_park.default
+    driver.display_mode = "elderly"
+    session.commit()
+    login(client, "13911112222")
+    page = client.get(f"/parking/{park.id}/reserve").get_data(as_text=True)
+    assert 'value="change_day"' not in page and ">09:30</option>" in page
+    tomorrow = (clock.today() + timedelta(days=1)).isoformat()
+    assert f"day={tomorrow}" in page
+    # The day's link shows that day's times at once, with the plate kept.
+    page = client.get(f"/parking/{park.id}/reserve?day={tomorrow}&plate=沪A12345")
+    html = page.get_data(as_text=True)
+    assert ">00:00</option>" in html and f'name="day" value="{tomorrow}"' in html
+    done = submit(
+        client,
+        f"/parking/{park.id}/reserve",
+        {"plate": "沪A12345", "day": tomorrow, "time": "10:00", "idempotency_key": "e1"},
+    )
+    assert done.status_code == 302 and "new=1" in done.headers["Location"]
