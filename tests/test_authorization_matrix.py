@@ -280,6 +280,10 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /homes/claims/<int:claim_id>/decide": row(
         "403", anonymous="login", property_manager="404", property_manager_here="ok"
     ),
+    # "Moved out" asks first (a verified claim; otherwise back to the claims list).
+    "GET /homes/claims/<int:claim_id>/end": row(
+        "403", anonymous="login", property_manager="404", property_manager_here="ok"
+    ),
     # Real names and 一网通办 (app/identity): one's own real-name page; the linked identity is
     # the resident's. Single sign-on is not configured in this app, so its start and answer are
     # 404 for everyone (the configured flow: tests/test_identity_sso.py).

@@ -171,3 +171,22 @@ def test_someone_else_cannot_see_the_cancel_question(client, session, world, mak
     stranger = make_user()
     login(client, stranger.phone)
     assert client.get(f"/repairs/tickets/{ticket.reference}/cancel").status_code == 404
+
+
+def test_moved_out_is_asked_first(client, session, world):
+    from app.places import services as homes
+
+    claim = homes.current_claim(session, world["resident"])
+    login(client, world["manager"].username)
+    listing = client.get("/homes/claims").get_data(as_text=True)
+    assert f'href="/homes/claims/{claim.id}/end"' in listing
+    assert 'value="end"' not in listing  # no one-tap ending on the list
+    page = client.get(f"/homes/claims/{claim.id}/end").get_data(as_text=True)
+    assert "确定要结束" in page and "button-warning" in page and 'value="end"' in page
+    session.rollback()
+    assert homes.current_claim(session, world["resident"]) is not None
+    token = csrf_token(client, f"/homes/claims/{claim.id}/end")
+    client.post(f"/homes/claims/{claim.id}/decide", data={"csrf_token": token, "decision": "end"})
+    session.rollback()
+    assert homes.current_claim(session, world["resident"]) is None
+    assert client.get(f"/homes/claims/{claim.id}/end").status_code == 302

@@ -171,6 +171,12 @@ def is_verified_resident(session, user: User, estate_id: int | None) -> bool:
     )
 
 
+def can_end(user: User, claim: HomeClaim) -> bool:
+    """May `user` end a confirmed resident's access to their home ("moved out"): one of the
+    estate's managers, while the claim is verified (the question page and its button)."""
+    return claim.status == ClaimStatus.VERIFIED and can_decide(user, claim)
+
+
 def can_decide(user: User, claim: HomeClaim) -> bool:
     """The estate's property managers decide claims to its households."""
     return user.has_role(Role.PROPERTY_MANAGER, claim.household.estate)

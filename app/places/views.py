@@ -46,6 +46,19 @@ def claims():
     )
 
 
+@bp.route("/claims/<int:claim_id>/end")
+@require_role(Role.PROPERTY_MANAGER)
+def confirm_end(claim_id: int):
+    """The "moved out" question: what ending the resident's access means, and the warning button
+    that ends it (posted to `decide`)."""
+    claim = services.get_claim(db.session, claim_id)
+    if claim is None or not services.can_decide(current_user, claim):
+        abort(404)
+    if not services.can_end(current_user, claim):
+        return redirect(url_for("places.claims"))  # ended or changed meanwhile
+    return render_template("places/confirm_end.html", claim=claim, form=ClaimDecisionForm())
+
+
 @bp.route("/claims/<int:claim_id>/decide", methods=["POST"])
 @require_role(Role.PROPERTY_MANAGER)
 def decide(claim_id: int):
