@@ -1,8 +1,9 @@
 """Shared fixtures: an app per test on each database backend, a client, users of each role.
 
 Every test that takes `app` (or anything built on it) runs once on SQLite and once on PostgreSQL
-(`--db` chooses; both by default). The schema always comes from the Alembic migrations, built once
-per session and copied (SQLite) or truncated between tests (PostgreSQL).
+(`--db` chooses; both by default), except in the modules of ONE_BACKEND_MODULES below. The
+schema always comes from the Alembic migrations, built once per session and copied (SQLite) or
+truncated between tests (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -72,9 +73,41 @@ def pytest_unconfigure(config):
         os.environ.pop(PG_PORT_ENV, None)
 
 
+# Modules whose subject is not the database: what a page or an answer says, who may see it,
+# limits, formats, providers. They run on ONE backend, PostgreSQL when it is there (production's,
+# and the stricter one: NUL characters, integer ranges, GROUP BY), SQLite otherwise. Everything
+# that writes, counts, locks or races (services, engine, API, migrations, sweeps, CLI) still runs
+# on both. This keeps `make test` inside its budget without testing any rule less.
+ONE_BACKEND_MODULES = {
+    "test_fuzz",  # form and API fuzzing: PostgreSQL is where odd input breaks things
+    "test_abuse_limits",  # rate and size limits (counters live in memory or Redis)
+    "test_output_policy",  # masking of personal data in pages, exports and the API
+    "test_authorization_matrix",  # who may open which route
+    "test_security",  # headers, CSRF, cookies, uploads
+    "test_display_and_language",
+    "test_templating",
+    "test_page_cache",
+    "test_signin_wording",
+    "test_i18n_and_forms",
+    "test_message_language",
+    "test_checkbox_macro",
+    "test_sms_tencent",  # request signing against a local HTTP server
+    "test_email_channel",  # SMTP against aiosmtpd
+    "test_venue_pages",
+    "test_repairs_pages",
+}
+
+
+def backends_for(metafunc) -> list[str]:
+    backends = metafunc.config.portal_backends
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in ONE_BACKEND_MODULES and len(backends) > 1:
+        return ["postgresql"] if "postgresql" in backends else backends[:1]
+    return backends
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", metafunc.config.portal_backends, scope="session")
+        metafunc.parametrize("backend", backends_for(metafunc), scope="session")
 
 
 def _worker_id(request) -> str:

@@ -515,15 +515,6 @@ def test_removing_a_claim_deletes_its_licence_photo(app, session, make_user, upl
     assert list(uploads.iterdir()) == []
 
 
-def test_demo_plates_are_verified_with_automatic_payment(runner, session):
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    first = session.scalar(select(Vehicle).where(Vehicle.plate == "沪A12345"))
-    second = session.scalar(select(Vehicle).where(Vehicle.plate == "沪AD23456"))
-    assert first.status == second.status == VehicleStatus.VERIFIED
-    assert first.autopay_method_id is not None
-    assert first.owner.phone == "13900000001" and second.owner.phone == "13900000002"
-
-
 # --- the migration ---------------------------------------------------------------------------
 
 
