@@ -1,20 +1,24 @@
 """数字无障碍: elderly mode (长辈模式), large text, the accessibility statement, form helpers.
 
-Display mode is a user setting, and a cookie for visitors. It becomes a class on <html> that
-switches CSS custom properties, so one template tree serves every mode. Switching is a plain
-form post, so it works without JavaScript.
+Display mode is a user setting, and a cookie for visitors; a signed-in person's mode is written
+to the device's cookie too, so it survives signing out. The text size beyond it (text-larger) and
+the high-contrast colours (scheme-contrast) are the device's (cookies). Each becomes a class on
+<html> that switches CSS custom properties, so one template tree serves every mode. Switching is
+a plain form post, so it works without JavaScript.
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import request
+from flask import g, request
 from flask_login import current_user
 
 from app.accounts.models import DisplayMode
 
 MODE_COOKIE = "display_mode"
+TEXT_COOKIE = "text_size"
+SCHEME_COOKIE = "colour_scheme"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 
 
@@ -28,6 +32,26 @@ def visitor_display_mode() -> DisplayMode:
         return DisplayMode(request.cookies.get(MODE_COOKIE, DisplayMode.STANDARD.value))
     except ValueError:
         return DisplayMode.STANDARD
+
+
+def text_size() -> str:
+    """This device's text size: 'larger' (beyond the display mode's) or 'standard'."""
+    return "larger" if request.cookies.get(TEXT_COOKIE) == "larger" else "standard"
+
+
+def colour_scheme() -> str:
+    """This device's colours: 'contrast' (high contrast) or 'standard'."""
+    return "contrast" if request.cookies.get(SCHEME_COOKIE) == "contrast" else "standard"
+
+
+def display_classes() -> str:
+    """The classes of <html>: the mode, then the device's text size and colours when chosen."""
+    classes = [f"mode-{current_display_mode().value}"]
+    if text_size() == "larger":
+        classes.append("text-larger")
+    if colour_scheme() == "contrast":
+        classes.append("scheme-contrast")
+    return " ".join(classes)
 
 
 def current_display_mode() -> DisplayMode:
@@ -49,4 +73,22 @@ def init_app(app) -> None:
     @app.context_processor
     def display_context():
         mode = current_display_mode()
-        return {"display_mode": mode.value, "elderly": mode == DisplayMode.ELDERLY}
+        return {
+            "display_mode": mode.value,
+            "display_classes": display_classes(),
+            "elderly": mode == DisplayMode.ELDERLY,
+        }
+
+    @app.after_request
+    def mode_on_the_device(response):
+        """A signed-in person's display mode (chosen anywhere: the header, 显示设置, the
+        profile, the service desk) is written to this device too, so that signing out keeps
+        it. Only when the request already loaded the user, so no page loads one for this."""
+        user = g.get("_login_user")
+        if user is not None and user.is_authenticated and user.display_mode is not None:
+            mode = user.display_mode.value
+            if request.cookies.get(MODE_COOKIE) != mode and MODE_COOKIE not in str(
+                response.headers.getlist("Set-Cookie")
+            ):
+                response.set_cookie(MODE_COOKIE, mode, max_age=365 * 86400, samesite="Lax")
+        return response

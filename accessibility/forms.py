@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import Field
-from wtforms.validators import ValidationError
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import Field, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, ValidationError
 
 from app import clock
 
@@ -79,3 +82,46 @@ class DatePartsField(Field):
     def pre_validate(self, form):
         if self.flags.required and self.data is None and not self.process_errors:
             raise ValidationError(_l("Enter a date"))
+
+
+# How text and colours look on this device (cookies: the screen and the eyes reading it decide,
+# and a visitor has them too); the display mode itself is also the account's setting.
+TEXT_SIZES = ("standard", "larger")
+COLOUR_SCHEMES = ("standard", "contrast")
+
+
+class DisplaySettingsForm(FlaskForm):
+    """显示设置: the display mode, a text size beyond it, a high-contrast colour scheme and the
+    language (the elderly-mode header has no language button: it is chosen here)."""
+
+    display_mode = RadioField(
+        _l("How should pages look?"),
+        validators=[DataRequired(_l("Choose how pages should look"))],
+    )
+    text_size = RadioField(
+        _l("Text size"),
+        choices=[
+            SelectChoice("standard", _l("As the display mode sets it")),
+            SelectChoice("larger", _l("Larger still (larger than elderly mode)")),
+        ],
+        default="standard",
+        validators=[DataRequired(_l("Choose a text size"))],
+    )
+    colour_scheme = RadioField(
+        _l("Colours"),
+        choices=[
+            SelectChoice("standard", _l("Standard colours")),
+            SelectChoice("contrast", _l("High contrast: black on white, every edge outlined")),
+        ],
+        default="standard",
+        validators=[DataRequired(_l("Choose the colours"))],
+    )
+    locale = RadioField(
+        _l("Language"),
+        choices=[
+            # Each language named in itself, and marked so (lang) for screen readers.
+            SelectChoice("zh_CN", Markup('<span lang="zh-CN">中文</span>')),
+            SelectChoice("en", Markup('<span lang="en">English</span>')),
+        ],
+        validators=[DataRequired(_l("Choose a language"))],
+    )

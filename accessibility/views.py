@@ -2,15 +2,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from accessibility import MODE_COOKIE, current_display_mode
-from app.accounts.forms import DisplayForm
+from accessibility import (
+    MODE_COOKIE,
+    SCHEME_COOKIE,
+    TEXT_COOKIE,
+    colour_scheme,
+    current_display_mode,
+    text_size,
+)
+from accessibility.forms import DisplaySettingsForm
+from app.accounts.forms import DISPLAY_CHOICES
 from app.accounts.models import DisplayMode
-from app.accounts.services import set_display_mode
+from app.accounts.services import set_display_mode, set_locale
 from app.extensions import db
+from app.i18n import LOCALE_COOKIE, select_locale
 from app.urls import check_next, safe_next
 
 bp = Blueprint("accessibility", __name__)
@@ -19,12 +28,15 @@ YEAR = 365 * 86400
 STATEMENT_REVIEWED = date(2026, 11, 21)
 
 
+def _remember(response, name: str, value: str):
+    response.set_cookie(name, value, max_age=YEAR, samesite="Lax")
+    return response
+
+
 def _apply_mode(mode: DisplayMode, target: str):
     if current_user.is_authenticated:
         set_display_mode(db.session, current_user, mode)
-    response = redirect(target)
-    response.set_cookie(MODE_COOKIE, mode.value, max_age=YEAR, samesite="Lax")
-    return response
+    return _remember(redirect(target), MODE_COOKIE, mode.value)
 
 
 @bp.route("/display/elderly", methods=["POST"])
@@ -41,13 +53,27 @@ def toggle_elderly():
 
 @bp.route("/display", methods=["GET", "POST"])
 def display_settings():
-    """Choose standard, large text alone, or the full elderly mode."""
-    form = DisplayForm(display_mode=current_display_mode().value)
+    """显示设置: the display mode (standard, large text, elderly), a text size beyond it, high
+    contrast, and the language. The mode and language are the account's too when signed in."""
+    form = DisplaySettingsForm(
+        display_mode=current_display_mode().value,
+        text_size=text_size(),
+        colour_scheme=colour_scheme(),
+        locale=select_locale(),
+    )
+    form.display_mode.choices = DISPLAY_CHOICES
     if form.validate_on_submit():
-        flash(_("Display setting saved."), "success")
-        return _apply_mode(
+        locale = form.locale.data
+        if locale in current_app.config["PORTAL_LOCALES"] and current_user.is_authenticated:
+            set_locale(db.session, current_user, locale)
+        response = _apply_mode(
             DisplayMode(form.display_mode.data), url_for("accessibility.display_settings")
         )
+        _remember(response, TEXT_COOKIE, form.text_size.data)
+        _remember(response, SCHEME_COOKIE, form.colour_scheme.data)
+        _remember(response, LOCALE_COOKIE, locale)
+        flash(_("Display setting saved."), "success")
+        return response
     return render_template("accessibility/display.html", form=form)
 
 

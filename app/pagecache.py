@@ -140,14 +140,14 @@ def _language() -> str:
 
 
 def _key() -> tuple:
-    from accessibility import current_display_mode
+    from accessibility import display_classes
 
     return (
         request.script_root,
         request.path,
         request.query_string,
         _language(),
-        current_display_mode().value,
+        display_classes(),  # the mode, text size and colours: all on <html>
     )
 
 

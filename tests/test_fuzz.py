@@ -554,6 +554,19 @@ FORM_PAGES = {
     "app.accounts.forms.DisplayForm": [
         FormPage("/display", "resident", {"display_mode": "elderly"})
     ],
+    # 显示设置 (accessibility/views.py): mode, text size, colours and language in one form.
+    "accessibility.forms.DisplaySettingsForm": [
+        FormPage(
+            "/display",
+            None,
+            {
+                "display_mode": "elderly",
+                "text_size": "larger",
+                "colour_scheme": "contrast",
+                "locale": "en",
+            },
+        )
+    ],
     # Read-aloud: the words a page's script sends when the browser has no Chinese voice.
     "accessibility.readaloud.forms.SpeakForm": [
         FormPage(
@@ -786,7 +799,9 @@ FORM_PAGES = {
                 "month": "{next_month}",
                 "renew": "y",
                 "idempotency_key": "key-3",
+                "confirm": "1",  # the summary page's button (signing asks first)
             },
+            ok_page=True,  # without confirm=1 a valid answer shows the summary before signing
         )
     ],
     "parking.forms.ConfirmForm": [

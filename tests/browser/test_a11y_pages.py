@@ -3,7 +3,7 @@ text-size setting, numbers that never split, the portal's own error pages."""
 
 import pytest
 
-from tests.browser.conftest import MODES
+from tests.browser.conftest import MODES, assert_accessible
 from tests.browser.test_parking_story import _ids
 
 _SIZES_JS = """() => ({body: parseFloat(getComputedStyle(document.body).fontSize),
@@ -52,3 +52,24 @@ def test_numbers_times_and_prices_never_split(open_page, live_server):
     assert page.evaluate(_SPLIT_NUMBERS_JS) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # and the table fits
     page.screenshot(path="/tmp/shots/share-elderly-phone.png", full_page=True)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_display_settings_high_contrast_and_larger_text_pass_the_audit(
+    open_page, live_server, mode
+):
+    """显示设置 chosen in the browser: high contrast and text larger than elderly mode, each
+    page audited (axe, and in elderly mode 24px text and 60px targets) in the mode."""
+    page = open_page("/display", mode=mode, width=390)
+    page.check("#text_size-1")
+    page.check("#colour_scheme-1")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("class") == (
+        f"mode-{mode} text-larger scheme-contrast"
+    )
+    assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") == 30
+    page.screenshot(path=f"/tmp/shots/display-{mode}-phone.png", full_page=True)
+    assert_accessible(page, mode)
+    page.goto(live_server.url + "/help")
+    assert_accessible(page, mode)
