@@ -338,6 +338,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /staff/venues/<int:venue_id>/bookings.csv": VENUE_DOOR,
     "POST /staff/venues/<int:venue_id>/bookings/<reference>/decide": VENUE_DOOR,
     "GET /staff/venues/<int:venue_id>/crowd": VENUE_DOOR,
+    "GET /staff/venues/<int:venue_id>/approvals": VENUE_DOOR,  # staff-tools: approval queue
+    "POST /staff/venues/<int:venue_id>/approvals/<reference>": VENUE_DOOR,
     "GET /staff/venues/crowd": CROWD_OVERVIEW,
     "GET /staff/venues/admin": only("venue_admin", "venue_admin_elsewhere", "administrator"),
     "GET /staff/venues/admin/new": VENUE_ADMIN,  # district-wide venue admins only
@@ -935,6 +937,7 @@ def test_authorization_matrix(role, app, client, world):
 # parking reservation is a booking of the capacity engine too): not found there, never a 500.
 CROSS = [
     ("venue_staff", "POST", "/staff/venues/{other_venue}/bookings/{booking}/decide", {}, "404"),
+    ("venue_staff", "POST", "/staff/venues/{other_venue}/approvals/{booking}", {}, "404"),
     ("venue_staff", "POST", "/staff/venues/{other_venue}/door", {"code": "{door_code}"}, "ok"),
     ("venue_admin_elsewhere", "GET", "/staff/venues/{other_venue}/spaces/{hall}", {}, "404"),
     ("venue_admin_elsewhere", "POST", "/staff/venues/{other_venue}/spaces/{hall}", {}, "404"),

@@ -6,6 +6,7 @@ operator's dashboard."""
 import re
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from app import clock
@@ -136,3 +137,110 @@ def test_queue_and_rating_are_cards_with_whole_names(client, session, world, mak
     assert '<span class="bar-name">上海万科物业服务有限公司闵行分公司</span>' in page
     assert '<span class="bar-value">100%</span>' in page  # acknowledged at once
     assert 'data-label="报修单数"' in page
+
+
+# --- Venue staff -------------------------------------------------------------------------------
+
+
+def test_people_let_in_early_for_the_next_slot_are_in_the_venue(session, make_venue, make_user):
+    from datetime import timedelta
+
+    from tests.conftest import slot_at
+    from venues import current_settings
+    from venues.services import booking as svc
+    from venues.services import door
+
+    venue = make_venue(capacity=60)
+    staff, people = make_user("venue_staff", scope=venue), [make_user(), make_user()]
+    ten = slot_at(session, venue.spaces[0], 0, 10)  # frozen at 09:00: the 09:00 slot runs
+    booked = [
+        svc.book_general(session, p, p, ten.id, 1, settings=current_settings()) for p in people
+    ]
+    for booking in booked:
+        assert door.check_in(session, venue, booking.door_code, staff).ok  # an hour early
+    [level] = door.crowd_levels(session, [venue])
+    assert (level.inside_now, level.capacity_now, level.checked_in_today) == (2, 60, 2)
+    with time_machine.travel(ten.ends_at + timedelta(minutes=1), tick=False):
+        [level] = door.crowd_levels(session, [venue])
+    assert level.inside_now == 0 and level.checked_in_today == 2  # their slot is over
+
+
+@pytest.fixture
+def approvals(session, make_venue, make_user, frozen):
+    from tests.conftest import slot_at
+    from venues import current_settings
+    from venues.services import booking as svc
+
+    venue = make_venue(approval=True)
+    other = make_venue(name="别的馆")
+    staff = make_user("venue_staff", scope=venue)
+    elsewhere = make_user("venue_staff", scope=other)
+    resident = make_user()
+    court = venue.spaces[1]
+    start = slot_at(session, court, 1, 10).starts_at
+    booking = svc.book_personalised(
+        session, resident, resident, court.id, start, 1, settings=current_settings()
+    )
+    return {
+        "venue": venue,
+        "staff": staff,
+        "elsewhere": elsewhere,
+        "resident": resident,
+        "booking": booking,
+        "url": f"/staff/venues/{venue.id}/approvals",
+    }
+
+
+def test_a_booking_request_reaches_the_venue_staff_and_the_home_page_counts_it(
+    client, session, approvals
+):
+    from app.notifications.kinds import Category, category_of
+
+    booking = approvals["booking"]
+    [note] = session.scalars(
+        select(Notification).where(Notification.kind == "venue.approval_request")
+    ).all()
+    assert note.user_id == approvals["staff"].id and note.params["ref"] == booking.reference
+    assert note.link == approvals["url"] and "code" not in note.params
+    assert category_of("venue.approval_request") == Category.VENUE_REQUESTS
+    login(client, approvals["staff"].username)
+    home = client.get("/").get_data(as_text=True)
+    assert f'href="{approvals["url"]}"' in home and "待审核的预约：1" in home
+    page = client.get(approvals["url"]).get_data(as_text=True)
+    assert booking.reference in page and booking.door_code not in page
+    elsewhere = client.application.test_client()
+    login(elsewhere, approvals["elsewhere"].username)
+    assert elsewhere.get(approvals["url"]).status_code == 403
+    assert "待审核" not in elsewhere.get("/").get_data(as_text=True)  # no approval spaces
+
+
+def test_declining_needs_a_reason_and_approving_sends_the_code(
+    client, session, approvals, make_user
+):
+    from bookings.models import BookingStatus
+
+    booking, url = approvals["booking"], approvals["url"]
+    login(client, approvals["staff"].username)
+    token = csrf_token(client, url)
+    prefix = f"b{booking.id}"
+    response = client.post(
+        f"{url}/{booking.reference}", data={f"{prefix}-csrf_token": token, "decision": "reject"}
+    )
+    page = response.get_data(as_text=True)
+    assert "<title>错误：" in page and f'href="#{prefix}-reason"' in page
+    session.refresh(booking)
+    assert booking.status == BookingStatus.PENDING
+    response = client.post(
+        f"{url}/{booking.reference}",
+        data={f"{prefix}-csrf_token": token, "decision": "reject", f"{prefix}-reason": "场地维修"},
+    )
+    assert response.status_code == 302
+    session.refresh(booking)
+    assert booking.status == BookingStatus.REJECTED
+    told = session.scalars(
+        select(Notification).where(
+            Notification.user_id == approvals["resident"].id, Notification.kind == "venue.decision"
+        )
+    ).one()
+    assert told.params["reason"] == "场地维修"
+    assert "没有待审核的预约" in client.get(url).get_data(as_text=True)

@@ -96,15 +96,8 @@ def init_app(app) -> None:
     register_workspace_links(
         app, Role.RESIDENT, lambda user, a: [Link(_l("My bookings"), url_for("my_bookings.index"))]
     )
-    register_workspace_links(
-        app,
-        Role.VENUE_STAFF,
-        lambda user, a: [
-            Link(_l("Door check-in"), url_for("venue_staff.door_page", venue_id=a.scope_id)),
-            Link(_l("Bookings today"), url_for("venue_staff.day", venue_id=a.scope_id)),
-            Link(_l("Crowd level"), url_for("venue_staff.crowd", venue_id=a.scope_id)),
-        ],
-    )
+    # The approval queue with its count first, for venues with spaces that need approval.
+    register_workspace_links(app, Role.VENUE_STAFF, staff_views.workspace_links)
     register_workspace_links(
         app,
         Role.VENUE_ADMIN,

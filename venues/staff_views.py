@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -28,8 +29,9 @@ from app.auth import authorize, require_role
 from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import WEEKDAY_LABELS, submit_to_service
+from app.forms import WEEKDAY_LABELS, add_error, submit_to_service
 from app.places.models import Town
+from app.registry import Link
 from bookings.models import BookingStatus
 from venues.forms import (
     ClosureForm,
@@ -177,6 +179,90 @@ def decide(venue_id: int, reference: str):
             date=clock.local(booking.starts_at).date().isoformat(),
         )
     )
+
+
+def _approval_forms(bookings, failed=None) -> dict:
+    """booking id -> its decision form (ids prefixed by the booking, so each reason box is its
+    own); a refused decision keeps what was typed and its error."""
+    forms = {b.id: ReasonForm(prefix=f"b{b.id}", formdata=None) for b in bookings}
+    if failed is not None:
+        forms[failed[0]] = failed[1]
+    return forms
+
+
+@bp.route("/<int:venue_id>/approvals")
+@login_required
+def approvals(venue_id: int, failed=None):
+    """The venue's bookings waiting for approval, soonest first, each approved or declined
+    here (declining needs a reason for the resident)."""
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    waiting = admin.waiting_for_approval(db.session, venue)
+    forms = _approval_forms(waiting, failed)
+    return render_template(
+        "venues/staff/approvals.html",
+        venue=venue,
+        bookings=waiting,
+        forms=forms,
+        spaces={s.resource_id: s for s in venue.spaces},
+        # After a refused decision, the page title and error summary name it.
+        form=failed[1] if failed is not None else None,
+    )
+
+
+@bp.route("/<int:venue_id>/approvals/<reference>", methods=["POST"])
+@login_required
+def approval_decision(venue_id: int, reference: str):
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    booking = booking_service.booking_for(db.session, reference)
+    space = catalogue.space_for_resource(db.session, booking.resource_id) if booking else None
+    if space is None or space.venue_id != venue.id:
+        abort(404)
+    form = ReasonForm(prefix=f"b{booking.id}")
+    approve = request.form.get("decision") == "approve"
+    if form.validate_on_submit():
+        try:
+            booking_service.decide(
+                db.session, booking, current_user, approve=approve, reason=form.reason.data or ""
+            )
+        except DomainError as error:
+            add_error(form, error)
+        else:
+            flash(
+                _("Booking %(ref)s approved; the resident has been told.", ref=booking.reference)
+                if approve
+                else _(
+                    "Booking %(ref)s declined; the resident has been told why.",
+                    ref=booking.reference,
+                ),
+                "success",
+            )
+            return redirect(url_for("venue_staff.approvals", venue_id=venue.id))
+    return approvals(venue.id, failed=(booking.id, form))
+
+
+def workspace_links(user, assignment) -> list:
+    """The venue staff's tasks on the home page; the approval queue, with how many bookings
+    wait, for a venue with spaces that need approval."""
+    venue_id = assignment.scope_id
+    links = [
+        Link(_("Door check-in"), url_for("venue_staff.door_page", venue_id=venue_id)),
+        Link(_("Bookings today"), url_for("venue_staff.day", venue_id=venue_id)),
+        Link(_("Crowd level"), url_for("venue_staff.crowd", venue_id=venue_id)),
+    ]
+    if venue_id is not None and admin.approval_venue_ids(db.session, [venue_id]):
+        waiting = admin.waiting_counts(db.session, [venue_id]).get(venue_id, 0)
+        links.insert(
+            0,
+            Link(
+                ngettext(
+                    "Bookings waiting for approval: %(num)d",
+                    "Bookings waiting for approval: %(num)d",
+                    waiting,
+                ),
+                url_for("venue_staff.approvals", venue_id=venue_id),
+            ),
+        )
+    return links
 
 
 @bp.route("/<int:venue_id>/crowd")

@@ -23,6 +23,7 @@ class Category(enum.StrEnum):
     REPAIR_UPDATES = "repair_updates"  # residents: acknowledged, visit scheduled, fixed
     PARKING = "parking"  # receipts, reminders, no-show warnings, contract renewals and lapses
     ACCOUNT = "account"  # a home, a plate or a real name verified or refused
+    VENUE_REQUESTS = "venue_requests"  # staff: a booking waiting for their approval
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,12 @@ CATEGORIES: dict[Category, CategoryInfo] = {
         False,
         False,
     ),
+    Category.VENUE_REQUESTS: CategoryInfo(
+        N_("Booking requests (venue staff)"),
+        N_("A booking at your venue waiting for your approval."),
+        False,
+        False,
+    ),
 }
 
 # Notification kind -> category. Kinds not here stay in the inbox only.
@@ -86,6 +93,7 @@ KIND_CATEGORY: dict[str, Category] = {
     # member (made by the resident, its confirmation is read on the page: inbox only).
     "venue.booked_for": Category.BOOKING_UPDATES,
     "venue.waitlist_joined": Category.BOOKING_UPDATES,
+    "venue.approval_request": Category.VENUE_REQUESTS,  # staff-tools: to the venue's staff
     "repair.new": Category.REPAIR_ALERTS,  # to the estate's managers
     "repair.warning": Category.REPAIR_ALERTS,
     "repair.escalated": Category.REPAIR_ALERTS,

@@ -60,7 +60,7 @@ class AddressSettings:
 
 
 # Categories only staff receive: a resident is not asked about them.
-STAFF_CATEGORIES = frozenset({Category.REPAIR_ALERTS})
+STAFF_CATEGORIES = frozenset({Category.REPAIR_ALERTS, Category.VENUE_REQUESTS})
 
 
 def categories_for(user: User) -> list[Category]:

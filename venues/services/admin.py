@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import clock
-from app.accounts.models import User
+from app.accounts.models import Role, RoleAssignment, User
 from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import DomainError
+from app.i18n import N_
+from app.notifications.services import insert_notification
 from app.uploads import remove_image, store_image
 from bookings import services as engine
-from bookings.models import HOLDING, Booking
+from bookings.models import HOLDING, Booking, BookingStatus
 from bookings.services import create_resource
 from venues.models import BookingMode, Closure, OpeningHours, Space, Venue, VenuePhoto
 from venues.services.booking import cancel_for_closure
@@ -223,3 +225,71 @@ def delete_photo(session, staff: User, photo: VenuePhoto) -> None:
         record(session, staff, "venue.photo_removed", photo, venue_id=photo.venue_id)
         session.delete(photo)
         unit.after_commit(lambda: remove_image("venues", filename))
+
+
+# --- Bookings waiting for approval -------------------------------------------------------------
+
+
+def approval_venue_ids(session, venue_ids) -> set[int]:
+    """Which of these venues have an active space whose bookings need staff approval (they get
+    an approval queue)."""
+    return set(
+        session.scalars(
+            select(Space.venue_id).where(
+                Space.venue_id.in_(list(venue_ids)),
+                Space.requires_approval.is_(True),
+                Space.active.is_(True),
+            )
+        )
+    )
+
+
+def waiting_for_approval(session, venue: Venue) -> list[Booking]:
+    """The venue's bookings waiting for a decision, the soonest first (past ones included:
+    staff still decide them, and the list says when each was for)."""
+    return list(
+        session.scalars(
+            select(Booking)
+            .join(Space, Space.resource_id == Booking.resource_id)
+            .where(Space.venue_id == venue.id, Booking.status == BookingStatus.PENDING)
+            .order_by(Booking.starts_at, Booking.id)
+        )
+    )
+
+
+def waiting_counts(session, venue_ids) -> dict[int, int]:
+    """venue id -> bookings waiting for approval (venues with none are left out)."""
+    return dict(
+        session.execute(
+            select(Space.venue_id, func.count(Booking.id))
+            .join(Space, Space.resource_id == Booking.resource_id)
+            .where(Space.venue_id.in_(list(venue_ids)), Booking.status == BookingStatus.PENDING)
+            .group_by(Space.venue_id)
+        ).all()
+    )
+
+
+def tell_staff_of_request(session, venue_id: int, params: dict) -> None:
+    """In the booking's unit of work (venues/services/placing.py): the venue's staff and its
+    own administrators learn that a booking waits for their approval ("venue.approval_request",
+    a staff category with its own channels), with a link to the approval queue. `params`: the
+    holder's message's (ref, venue, when, space, places)."""
+    staff = session.scalars(
+        select(RoleAssignment.user_id)
+        .where(
+            RoleAssignment.role.in_((Role.VENUE_STAFF, Role.VENUE_ADMIN)),
+            RoleAssignment.scope_kind == "venue",
+            RoleAssignment.scope_id == venue_id,
+        )
+        .distinct()
+    ).all()
+    for user_id in sorted(staff):
+        insert_notification(
+            session,
+            user_id,
+            kind="venue.approval_request",
+            subject=N_("Booking %(ref)s at %(venue)s waits for your approval: %(when)s"),
+            body=N_("%(space)s, %(places)s place(s). Approve or decline it on the approval page."),
+            params=params,
+            link=f"/staff/venues/{venue_id}/approvals",
+        )

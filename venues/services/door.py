@@ -128,7 +128,10 @@ class CrowdLevel:
 
 
 def crowd_levels(session, venues: list[Venue]) -> list[CrowdLevel]:
-    """Checked-in people against capacity, for the slots running now and for all of today.
+    """Checked-in people against capacity, now and for all of today. In the venue now: the
+    people checked in whose booked time has not ended, those let in early (up to
+    EARLY_CHECKIN) for the next slot included, since they are inside; nobody checks out, so a
+    visitor counts until their slot ends. Places now: the capacity of the slots running now.
     Counts the general spaces, where visitors come in numbers; a booked court or room says
     nothing about how many people are inside."""
     now = clock.now()
@@ -154,8 +157,10 @@ def crowd_levels(session, venues: list[Venue]) -> list[CrowdLevel]:
         if starts_at <= now < ends_at:
             capacity[venue_id][0] += cap
     people = {vid: [0, 0, 0] for vid in ids}  # [inside now, checked in today, booked today]
-    for venue_id, status, starts_at, ends_at, quantity in session.execute(
-        select(Space.venue_id, Booking.status, Booking.starts_at, Booking.ends_at, Booking.quantity)
+    for venue_id, status, checked_in_at, ends_at, quantity in session.execute(
+        select(
+            Space.venue_id, Booking.status, Booking.checked_in_at, Booking.ends_at, Booking.quantity
+        )
         .join(Space, Space.resource_id == Booking.resource_id)
         .where(
             Space.venue_id.in_(ids),
@@ -168,7 +173,7 @@ def crowd_levels(session, venues: list[Venue]) -> list[CrowdLevel]:
         people[venue_id][2] += quantity
         if status == BookingStatus.CHECKED_IN:
             people[venue_id][1] += quantity
-            if starts_at <= now < ends_at:
+            if (checked_in_at is None or checked_in_at <= now) and now < ends_at:
                 people[venue_id][0] += quantity
     return [
         CrowdLevel(

@@ -295,6 +295,12 @@ def place(
             reference=reference,
         )
         _tell_holder(session, actor_id, holder_id, message)
+    if request.status == BookingStatus.PENDING:
+        # staff-tools: the venue's staff hear of a request waiting for them (admin.py).
+        from venues.services.admin import tell_staff_of_request
+
+        params = {k: message["params"][k] for k in ("ref", "venue", "space", "when", "places")}
+        tell_staff_of_request(session, facts.venue_id, params)
     return VenueBooking(placed, facts.space_id, facts.venue_id)
 
 
