@@ -58,7 +58,7 @@ class ReadAloudSettings:
     voice_en: str = "en-gb"
     words_per_minute_normal: int = 160
     words_per_minute_slow: int = 110
-    max_chars: int = 3000
+    max_chars: int = 1500
     cache_seconds: int = 3600
     cache_bytes: int = 200 * 1024 * 1024
     timeout_seconds: float = 30.0
@@ -140,10 +140,6 @@ def _synthesise(settings, text: str, language: str, speed: str, key: str) -> Pat
         raise Unavailable(_l("Reading aloud by the server is not available at the moment."))
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     _make_room(settings)
-    # Written beside its final name and renamed into place, so a reader never meets half a file
-    # and two nodes making the same file both end with a whole one.
-    handle, partial = tempfile.mkstemp(suffix=".part", dir=settings.cache_dir)
-    os.close(handle)
     command = [
         program,
         "-v",
@@ -153,9 +149,25 @@ def _synthesise(settings, text: str, language: str, speed: str, key: str) -> Pat
         "-l",
         str(settings.max_chars + 1),  # every line ends a clause: a pause between blocks
         "-w",
-        partial,
+        "",  # the partial file, below
         "--stdin",
     ]
+    # A sweep on another node (or one whose clock is far ahead) may remove a partial file while
+    # it is written: made again once, then refused like any other failure.
+    for _attempt in range(2):
+        final = _run(settings, command, text, key)
+        if final is not None:
+            return final
+    raise Unavailable(_l("Reading aloud by the server is not available at the moment."))
+
+
+def _run(settings: ReadAloudSettings, command: list[str], text: str, key: str) -> Path | None:
+    """espeak-ng into a partial file beside the final one, renamed into place (a reader never
+    meets half a file; two nodes making the same file both end with a whole one). None if the
+    partial file went missing meanwhile; Unavailable if espeak-ng fails or times out."""
+    handle, partial = tempfile.mkstemp(suffix=".part", dir=settings.cache_dir)
+    os.close(handle)
+    command = [*command[:-2], partial, command[-1]]
     try:
         done = subprocess.run(  # nosec B603 # fixed arguments, no shell, the text on stdin
             command,
@@ -164,11 +176,15 @@ def _synthesise(settings, text: str, language: str, speed: str, key: str) -> Pat
             timeout=settings.timeout_seconds,
             check=False,
         )
-        if done.returncode != 0 or os.path.getsize(partial) <= 44:  # 44: a WAV header alone
+        if done.returncode != 0:
+            raise Unavailable(_l("Reading aloud by the server is not available at the moment."))
+        if os.path.getsize(partial) <= 44:  # 44 bytes: a WAV header and no sound
             raise Unavailable(_l("Reading aloud by the server is not available at the moment."))
         final = settings.cache_dir / (key + SUFFIX)
         os.replace(partial, final)
         return final
+    except FileNotFoundError:
+        return None
     except subprocess.TimeoutExpired as error:
         raise Unavailable(
             _l("Reading aloud by the server is not available at the moment.")
