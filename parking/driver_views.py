@@ -10,7 +10,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from app.acting import current_holder, own_only
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
+from app.i18n import human_datetime, human_month
 from app.templating import format_day
 from bookings.models import BookingStatus
 from bookings.noshows import LATE
@@ -59,7 +59,7 @@ def contract_state(contract) -> str:
     if state == "unpaid":
         return _(
             "Waiting for payment: pay by %(time)s or the space goes back to others",
-            time=format_datetime(contract.pay_by, "short"),
+            time=human_datetime(contract.pay_by),
         )
     return {
         "cancelled": _("Cancelled"),
@@ -96,6 +96,7 @@ def parking_helpers():
         "contract_state": contract_state,
         "charge_status": charge_status,
         "describe_window": sharing.describe,
+        "is_renewal": costs.is_renewal,
         "ChargeStatus": ChargeStatus,
         "BookingStatus": BookingStatus,
         "gate_outcome": gate_outcome,
@@ -439,7 +440,7 @@ def share(car_park_id: int):
     form.month.choices = [
         SelectChoice(
             m.isoformat(),
-            format_date(m, "yyyy-MM")
+            human_month(m)
             + (" " + _("(from today, charged for the days left)") if m == this_month else ""),
         )
         for m in months
@@ -449,6 +450,26 @@ def share(car_park_id: int):
         if len(mine) == 1:
             form.plate.data = mine[0].plate
         form.month.data = months[1].isoformat()
+    if request.method == "POST" and request.form.get("action") == "change":
+        form.confirm.data = ""  # back from the summary to the form, answers kept
+    elif request.method == "POST" and form.confirm.data != "1" and form.validate_on_submit():
+        # The summary before signing: the amount, the period, the renewal and how it is paid.
+        window = db.session.get(SharingWindow, form.window.data)
+        return render_template(
+            "parking/share_check.html",
+            park=park,
+            form=form,
+            window=window,
+            terms=costs.sign_terms(
+                db.session,
+                holder.id,
+                window,
+                form.plate.data,
+                datetime.fromisoformat(form.month.data).date(),
+                renew=form.renew.data,
+                settings=current_settings(),
+            ),
+        )
 
     def sign():
         window = db.session.get(SharingWindow, form.window.data)
@@ -465,11 +486,15 @@ def share(car_park_id: int):
             actor=current_user,
         )
 
-    done = submit_to_service(
-        form,
-        sign,
-        success=_("Contract signed."),
-        then=lambda c: url_for(".contract", contract_id=c.id),
+    done = (
+        submit_to_service(
+            form,
+            sign,
+            success=_("Contract signed."),
+            then=lambda c: url_for(".contract", contract_id=c.id),
+        )
+        if request.method == "POST" and form.confirm.data == "1"
+        else None
     )
     if done:
         return done
@@ -506,6 +531,7 @@ def contract(contract_id: int):
         form=ConfirmForm(),
         private=holder.id == current_user.id,
         month_end=clock.next_month(found.month) - timedelta(days=1),
+        renewal=costs.is_renewal(found),
     )
 
 

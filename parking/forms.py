@@ -132,8 +132,17 @@ class ContractForm(FlaskForm):
     month = RadioField(
         _l("Starting"), validators=[InputRequired(_l("Choose when the contract starts"))]
     )
-    renew = BooleanField(_l("Renew every month until I cancel"), default=True)
+    # Off unless chosen (issue 14): a renewal charges every month.
+    renew = BooleanField(
+        _l("Renew every month until I stop it"),
+        description=_l(
+            "Off unless you tick it. When on, next month is signed and charged from the 25th."
+        ),
+        default=False,
+    )
     idempotency_key = HiddenField()
+    # "1" from the summary page's button: the summary (amount, period, renewal) was seen.
+    confirm = HiddenField()
 
 
 class ConfirmForm(FlaskForm):

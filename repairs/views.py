@@ -168,6 +168,7 @@ def report():
             )
         except resubmit.LooksLikeRecent as error:
             twin = error.twin  # offered on the form, with a choice to send anyway
+            add_error(form, error)  # and named in the error summary: nothing was sent
         except DomainError as error:
             add_error(form, error)
         else:

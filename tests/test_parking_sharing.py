@@ -98,6 +98,7 @@ def test_sign_in_the_browser_see_it_and_cancel(
             "month": "2027-01-01",
             "renew": "y",
             "idempotency_key": "k",
+            "confirm": "1",  # from the summary page (tests/test_parking_traps.py)
         },
     )
     assert response.status_code == 302

@@ -164,3 +164,105 @@ def test_elderly_mode_reserves_without_a_show_the_times_step(client, session, ca
         {"plate": "沪A12345", "day": tomorrow, "time": "10:00", "idempotency_key": "e1"},
     )
     assert done.status_code == 302 and "new=1" in done.headers["Location"]
+
+
+def share_form(client, park_id, window_id, **extra):
+    return submit(
+        client,
+        f"/parking/{park_id}/share",
+        {"window": window_id, "plate": "沪A12345", "month": "2027-01-01", "idempotency_key": "s1"}
+        | extra,
+    )
+
+
+def test_signing_shows_a_summary_first_and_does_not_renew_unless_chosen(
+    client, session, window, driver
+):
+    park_id = window.car_park_id
+    login(client, "13911112222")
+    form = client.get(f"/parking/{park_id}/share").get_data(as_text=True)
+    assert 'name="renew" type="checkbox" value="y">' in form  # not ticked
+    summary = share_form(client, park_id, window.id)
+    html = summary.get_data(as_text=True)
+    assert summary.status_code == 200 and "签约前请核对" in html
+    assert "¥300.00" in html and "2027年1月1日" in html and "2027年1月31日" in html
+    assert "不续签：协议于 2027年1月31日 结束" in html
+    assert session.scalar(select(sharing.SharingContract.id)) is None  # nothing signed yet
+    back = share_form(client, park_id, window.id, action="change").get_data(as_text=True)
+    assert '<input checked class="radio-input" id="month-1"' in back  # answers kept
+    done = share_form(client, park_id, window.id, confirm="1")
+    assert done.status_code == 302
+    contract = session.scalar(select(sharing.SharingContract))
+    assert contract is not None and not contract.renew
+    english = client.application.test_client()
+    english.set_cookie("locale", "en")
+    login(english, "13911112222")
+    html = share_form(english, park_id, window.id, renew="y", idempotency_key="s2").get_data(
+        as_text=True
+    )
+    assert "Renews automatically" in html and "无感支付" not in html
+
+
+def test_the_contract_message_is_whole_in_the_readers_language_with_the_amount(
+    client, session, window, driver
+):
+    sharing.sign(session, driver, window, "沪A12345", date(2027, 1, 1), settings=parking_settings())
+    from app.notifications.models import Notification
+
+    note = session.scalar(select(Notification).where(Notification.kind == "parking.contract"))
+    with client.application.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        from flask_babel import force_locale
+
+        with force_locale("zh_Hans_CN"):
+            body = note.body_text
+        with force_locale("en"):
+            english = note.body_text
+    assert "请在" in body and "¥300.00" in body and "2027年1月" in body and "Pay" not in body
+    assert "Pay ¥300.00 by" in english and "January 2027" in english
+
+
+def test_with_automatic_payment_the_contract_is_paid_and_says_so(
+    client, session, window, make_user, frozen
+):
+    from app.notifications.models import Notification
+    from parking.models import ChargeStatus
+    from parking.services import payments
+    from tests.conftest import verified_vehicle
+
+    owner = make_user(phone="13911113333")
+    vehicle = verified_vehicle(session, owner, "沪A54321")
+    method = payments.default_provider(parking_settings()).open_method(session, owner)
+    vehicles.set_autopay(session, vehicle, method)
+    terms = costs.sign_terms(
+        session,
+        owner.id,
+        window,
+        "沪A54321",
+        date(2027, 1, 1),
+        renew=True,
+        settings=parking_settings(),
+    )
+    assert terms.autopay and terms.renews_on == date(2027, 1, 25)
+    contract = sharing.sign(
+        session, owner, window, "沪A54321", date(2026, 12, 1), settings=parking_settings()
+    )
+    from parking.models import Charge
+
+    charge = session.scalar(select(Charge).where(Charge.contract_id == contract.id))
+    assert charge.status == ChargeStatus.PAID and charge.automatic
+    note = session.scalar(select(Notification).where(Notification.kind == "parking.contract"))
+    assert note.body == "%(plate)s, %(window)s, %(month)s. %(amount)s is paid by automatic payment."
+    # The renewal from the 25th: titled as one on its page and in the inbox, paid the same way.
+    frozen.move_to("2026-12-25T03:00:00+08:00")
+    assert sharing.renew_contracts(session, settings=parking_settings())["renewed"] == 1
+    january = session.scalar(
+        select(sharing.SharingContract).where(sharing.SharingContract.month == date(2027, 1, 1))
+    )
+    assert costs.is_renewal(january) and not costs.is_renewal(contract)
+    subjects = session.scalars(
+        select(Notification.subject).where(Notification.kind == "parking.contract")
+    ).all()
+    assert "Off-peak contract at %(park)s renewed for %(month)s" in subjects
+    login(client, "13911113333")
+    page = client.get(f"/parking/contracts/{january.id}").get_data(as_text=True)
+    assert "错峰共享协议续签" in page

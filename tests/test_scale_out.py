@@ -831,6 +831,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
                     "month": next_month.isoformat(),
                     "renew": "y",
                     "idempotency_key": f"k{i}",
+                    "confirm": "1",  # the summary page's button
                 },
             )[0]
 

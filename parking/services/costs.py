@@ -7,7 +7,9 @@ Named decisions the forms, the confirmation pages and the API share:
   whether that pauses reserving), for the page that asks before cancelling;
 - `contract_cancel_terms` / `contract_stop_terms`: what cancelling a sharing contract or ending
   its renewal means for money and the space;
-- `removal_terms`: what removing a plate takes with it.
+- `removal_terms`: what removing a plate takes with it;
+- `sign_terms`: the amount, period, renewal date and payment of a contract before it is signed;
+  `is_renewal`: a month signed as the renewal of the one before.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from parking.models import (
     ChargeStatus,
     ParkingReservation,
     SharingContract,
+    SharingWindow,
     Vehicle,
     VehicleStatus,
 )
-from parking.services import ParkingSettings
+from parking.services import ParkingSettings, payments, sharing
+from parking.services.plates import normalize_plate
 
 
 def free_cancellation_until(park: CarPark, arrive_at: datetime) -> datetime:
@@ -160,3 +164,52 @@ def removal_terms(session, vehicle: Vehicle) -> RemovalTerms:
         reservations=reservations,
         contracts=contracts,
     )
+
+
+@dataclass(frozen=True)
+class SignTerms:
+    """What signing a month of a sharing contract commits to: the summary before signing."""
+
+    amount_fen: int  # charged now for this month (pro rata part-way through it)
+    starts_on: date
+    ends_on: date
+    renew: bool
+    renews_on: date | None  # from then the next month is signed and charged ...
+    next_amount_fen: int  # ... this much, each month until stopped
+    autopay: bool  # charged at once through 无感支付 bound to the plate
+    pay_minutes: int  # otherwise to be paid within this many minutes of signing
+
+
+def sign_terms(
+    session,
+    user_id: int,
+    window: SharingWindow,
+    plate: str,
+    month: date,
+    *,
+    renew: bool,
+    settings: ParkingSettings,
+) -> SignTerms:
+    """The terms `sharing.sign` will apply to this contract signed now: the amount
+    (`sharing.price_for`), the period, the renewal (from RENEW_FROM_DAY of the month, or the
+    day of signing if later) and how it is paid (`payments.autopay_vehicle`)."""
+    month = clock.month_start(month)
+    today = clock.today()
+    return SignTerms(
+        amount_fen=sharing.price_for(window, month, today),
+        starts_on=max(month, today),
+        ends_on=clock.next_month(month) - timedelta(days=1),
+        renew=renew,
+        renews_on=max(month.replace(day=sharing.RENEW_FROM_DAY), today) if renew else None,
+        next_amount_fen=window.monthly_fee_fen,
+        autopay=payments.autopay_vehicle(session, user_id, normalize_plate(plate)) is not None,
+        pay_minutes=settings.sharing_pay_minutes,
+    )
+
+
+def is_renewal(contract: SharingContract) -> bool:
+    """Was this month signed by the renewal sweep (`sharing.renew_contracts`: its booking's key
+    is `share:<window>:<month>:<plate>`)? Its page, charge and message are titled as a renewal.
+    (The retention sweep clears old keys: a renewal long past reads as a plain month.)"""
+    key = contract.booking.idempotency_key or ""
+    return key == f"share:{contract.window_id}:{contract.month.isoformat()}:{contract.plate}"

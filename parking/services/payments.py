@@ -391,18 +391,26 @@ def is_payable(charge: Charge) -> bool:
     return charge.status in UNPAID
 
 
+def autopay_vehicle(session, user_id: int, plate: str) -> Vehicle | None:
+    """The vehicle whose 无感支付 pays `user_id`'s charges for `plate`: their verified claim with
+    a payment method bound (a mere claim cannot bind: vehicles.can_bind_payment); else None.
+    What `collect_automatically` charges, and what a contract's summary promises."""
+    vehicle = session.scalar(
+        select(Vehicle).where(Vehicle.plate == plate, Vehicle.status == VehicleStatus.VERIFIED)
+    )
+    if vehicle is None or vehicle.autopay_method is None or vehicle.owner_id != user_id:
+        return None
+    return vehicle
+
+
 def collect_automatically(
     session, charge: Charge, settings: ParkingSettings
 ) -> CallbackResult | None:
-    """无感支付: charge the payment method bound to the plate, if there is one. Marks the charge
-    automatic (its own unit of work), then pays it (`DemoWallet.pay`)."""
-    # The verified holder's binding only (a claim cannot bind: vehicles.can_bind_payment).
-    vehicle = session.scalar(
-        select(Vehicle).where(
-            Vehicle.plate == charge.plate, Vehicle.status == VehicleStatus.VERIFIED
-        )
-    )
-    if vehicle is None or vehicle.autopay_method is None or vehicle.owner_id != charge.user_id:
+    """无感支付: charge the payment method bound to the plate, if there is one
+    (`autopay_vehicle`). Marks the charge automatic (its own unit of work), then pays it
+    (`DemoWallet.pay`)."""
+    vehicle = autopay_vehicle(session, charge.user_id, charge.plate)
+    if vehicle is None:
         return None
     with unit_of_work(session):
         charge.automatic = True

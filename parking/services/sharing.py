@@ -41,11 +41,46 @@ from bookings.models import HOLDING, Booking, BookingStatus, CapacityBucket
 from bookings.services import SoldOut
 from parking.models import CarPark, Charge, ChargeStatus, DayPattern, SharingContract, SharingWindow
 from parking.services import SHARING_KIND, ParkingSettings
-from parking.services.payments import cancel_unpaid, collect_automatically, new_charge
+from parking.services.payments import (
+    autopay_vehicle,
+    cancel_unpaid,
+    collect_automatically,
+    new_charge,
+    yuan,
+)
 from parking.services.plates import normalize_plate
 from parking.services.vehicles import claimed_plate
 
 RENEW_FROM_DAY = 25  # the renewal sweep signs next month from this day of the month
+
+
+def month_words(month: date) -> dict:
+    """A contract's month for a stored message, in the reader's language ("2027年1月",
+    "January 2027")."""
+    return localized(
+        f"{month.year}年{month.month}月", f"{calendar.month_name[month.month]} {month.year}"
+    )
+
+
+def _signed_message(renewal: bool, fee: int, autopay: bool) -> tuple[str, str]:
+    """(subject, body) of the message a signed month sends: each one whole sentence in the
+    catalogue, so the reader's language renders all of it; a renewal says it is one; the
+    amount is stated, and with 无感支付 that it is taken automatically."""
+    subject = (
+        N_("Off-peak contract at %(park)s renewed for %(month)s")
+        if renewal
+        else N_("Off-peak contract signed at %(park)s")
+    )
+    if fee <= 0:
+        return subject, N_("%(plate)s, %(window)s, %(month)s.")
+    if autopay:
+        return subject, N_(
+            "%(plate)s, %(window)s, %(month)s. %(amount)s is paid by automatic payment."
+        )
+    return subject, N_(
+        "%(plate)s, %(window)s, %(month)s. Pay %(amount)s by %(until)s on the contract's page, "
+        "or the space goes back to others."
+    )
 
 
 def describe(window: SharingWindow) -> str:
@@ -253,20 +288,21 @@ def sign(
             if fee > 0
             else None
         )
+        subject, body = _signed_message(
+            renewal, fee, charge is not None and autopay_vehicle(s, user.id, plate) is not None
+        )
         notify(
             s,
             user.id,
             kind="parking.contract",
-            subject=N_("Off-peak contract signed at %(park)s"),
-            body=N_("%(plate)s, %(window)s, %(month)s.")
-            + (
-                N_(" Pay %(ref)s by %(until)s, or the space goes back to others.") if charge else ""
-            ),
+            subject=subject,
+            body=body,
             params={
                 "park": localized(window.car_park.name_zh, window.car_park.name_en),
                 "plate": plate,
                 "window": localized(window.name_zh, window.name_en),
-                "month": f"{month.year}-{month.month:02d}",
+                "month": month_words(month),
+                "amount": yuan(fee),
                 "ref": charge.reference if charge else "",
                 "until": when(deadline),
             },

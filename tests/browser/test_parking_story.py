@@ -134,6 +134,9 @@ def test_reserve_arrive_leave_pay_share_and_operate(
     page.locator("input[name=window]").first.check()
     page.locator("input[name=month]").first.check()
     page.locator("main form button[type=submit]").click()
+    # The summary before signing: the amount, the period and the renewal (off unless chosen).
+    assert_accessible(page, mode)
+    page.locator("main form button[name=confirm]").click()
     assert "/parking/contracts/" in page.url
     assert other_plate in page.locator("main").inner_text()
     assert_accessible(page, mode)
