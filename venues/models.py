@@ -107,7 +107,9 @@ class Venue(db.Model):
         back_populates="venue", order_by="Closure.starts_on", cascade="all, delete-orphan"
     )
     photos: Mapped[list[VenuePhoto]] = relationship(
-        back_populates="venue", order_by="VenuePhoto.id", cascade="all, delete-orphan"
+        back_populates="venue",
+        order_by="(VenuePhoto.position, VenuePhoto.id)",
+        cascade="all, delete-orphan",
     )
 
     name = Localized("name_zh", "name_en")
@@ -203,6 +205,11 @@ class VenuePhoto(db.Model):
     alt_en: Mapped[str] = mapped_column(String(200), default="")
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    # The venue's order (lowest first; the first is the one on the search results) and a
+    # thumbnail made from the same upload (None for photos from before it existed: the photo is
+    # shown scaled instead).
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    thumb: Mapped[str | None] = mapped_column(String(64))
 
     venue: Mapped[Venue] = relationship(back_populates="photos")
 

@@ -345,7 +345,9 @@ _CLOSURES = (
     .order_by(Closure.starts_on, Closure.id)
 )
 _PHOTOS = (
-    select(VenuePhoto).where(VenuePhoto.venue_id == bindparam("venue_id")).order_by(VenuePhoto.id)
+    select(VenuePhoto)
+    .where(VenuePhoto.venue_id == bindparam("venue_id"))
+    .order_by(VenuePhoto.position, VenuePhoto.id)
 )
 
 
