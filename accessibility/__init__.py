@@ -15,11 +15,40 @@ from flask import g, request
 from flask_login import current_user
 
 from app.accounts.models import DisplayMode
+from app.i18n import is_english
 
 MODE_COOKIE = "display_mode"
 TEXT_COOKIE = "text_size"
 SCHEME_COOKIE = "colour_scheme"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
+# A run of Chinese on an English page: Chinese characters, then Chinese punctuation, digits and
+# capitals (a plate: 沪A·12345; an address: 七宝镇漕宝路3号), up to a space or Latin text.
+_CHINESE_RUN = re.compile(
+    r"[\u3400-\u9fff\uf900-\ufaff][\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef0-9A-Z·]*"
+)
+_TAG = re.compile(r"(<[^>]*>)")
+# Text inside these is no HTML (or may not hold elements): left as it is.
+_RAW = ("script", "style", "textarea", "title", "option")
+
+
+def mark_chinese(html: str) -> str:
+    """An English page's Chinese text (names, addresses, plates, data with no English form)
+    wrapped in <span lang="zh-CN">, so a screen reader reads it in Chinese, not letter by letter
+    in an English voice. Only text between tags changes, never attributes or raw-text elements."""
+    parts = _TAG.split(html)
+    raw = None
+    for i, part in enumerate(parts):
+        if i % 2:  # a tag
+            name = part[1:].split(None, 1)[0].rstrip(">/").lower() if len(part) > 2 else ""
+            if raw is None and name in _RAW:
+                raw = name
+            elif raw is not None and name == "/" + raw:
+                raw = None
+        elif raw is None and part and _CJK.search(part):
+            parts[i] = _CHINESE_RUN.sub(r'<span lang="zh-CN">\g<0></span>', part)
+    return "".join(parts)
 
 
 def has_chinese(text) -> bool:
@@ -78,6 +107,17 @@ def init_app(app) -> None:
             "display_classes": display_classes(),
             "elderly": mode == DisplayMode.ELDERLY,
         }
+
+    @app.after_request
+    def chinese_marked_on_english_pages(response):
+        if (
+            response.mimetype == "text/html"
+            and not response.direct_passthrough
+            and not response.is_streamed
+            and is_english()
+        ):
+            response.set_data(mark_chinese(response.get_data(as_text=True)))
+        return response
 
     @app.after_request
     def mode_on_the_device(response):

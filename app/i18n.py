@@ -7,13 +7,15 @@ apps send it on every request.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import format_currency, format_datetime, get_locale, get_timezone
+from flask_babel import format_currency, format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
+
+from app import clock
 
 LOCALE_COOKIE = "locale"
 
@@ -50,17 +52,106 @@ def select_locale() -> str:
     return default
 
 
-def short_datetime(value: datetime) -> str:
-    """`flask_babel.format_datetime(value, "short")` in the request's locale and time zone,
-    remembered per (locale, time zone, value): Babel's formatting costs more than a booking's
-    SQL, and the same few slot times are formatted over and over."""
-    return _short_datetime(str(get_locale()), str(get_timezone()), value)
+# One human way of writing a date and a time per language (issue 14): "12月1日（周二）10:00–11:00"
+# and "Tue 1 Dec, 10:00–11:00"; a 24-hour clock, no seconds, no time-zone name; the year only
+# when it is not this year; months as "2026年12月" / "December 2026". Every page, message and
+# refusal that shows a date to a person goes through these (templates through the `date` and
+# `datetime` filters and `when_span`; messages through app/notifications/params.py).
+_DAY = {"zh": ("M月d日（EEE）", "y年M月d日（EEE）"), "en": ("EEE d MMM", "EEE d MMM y")}
+_FULL_DATE = {"zh": "y年M月d日", "en": "d MMMM y"}
+_MONTH = {"zh": "y年M月", "en": "MMMM y"}
+_TIME = "HH:mm"
+# Babel style names ('short', 'medium', ...) a template or message may still ask for: each means
+# the one human format now.
+STYLES = ("short", "medium", "long", "full")
+
+
+def _lang() -> str:
+    return "en" if is_english() else "zh"
+
+
+def human_time(value: datetime) -> str:
+    """ "10:00": the local time on a 24-hour clock."""
+    return format_datetime(value, _TIME)
+
+
+def human_day(value: date | datetime) -> str:
+    """ "12月1日（周二）" / "Tue 1 Dec" (with the year when it is not this year)."""
+    patterns = _DAY[_lang()]
+    if isinstance(value, datetime):
+        this_year = clock.local(value).year == clock.today().year
+        return format_datetime(value, patterns[0 if this_year else 1])
+    return format_date(value, patterns[0 if value.year == clock.today().year else 1])
+
+
+def full_date(value: date | datetime) -> str:
+    """ "2026年11月21日" / "21 November 2026": a date on its own, with its year (a birthday, the
+    day a statement was reviewed)."""
+    pattern = _FULL_DATE[_lang()]
+    if isinstance(value, datetime):
+        return format_datetime(value, pattern)
+    return format_date(value, pattern)
+
+
+def human_month(value: date | datetime) -> str:
+    """ "2026年12月" / "December 2026"."""
+    pattern = _MONTH[_lang()]
+    if isinstance(value, datetime):
+        return format_datetime(value, pattern)
+    return format_date(value, pattern)
+
+
+def human_datetime(value: datetime) -> str:
+    """ "12月1日（周二）10:00" / "Tue 1 Dec, 10:00", remembered per (locale, time zone, this
+    year, value): Babel's formatting costs more than a booking's SQL, and the same few slot
+    times are formatted over and over."""
+    return _human_datetime(_lang(), str(get_timezone()), clock.today().year, value)
 
 
 @lru_cache(maxsize=4096)
-def _short_datetime(_locale: str, _timezone: str, value: datetime) -> str:
-    # The key names the locale and zone format_datetime reads from the request context.
-    return format_datetime(value, "short")
+def _human_datetime(lang: str, _timezone: str, _year: int, value: datetime) -> str:
+    # The key names everything the result depends on that the request context supplies.
+    separator = "" if lang == "zh" else ", "
+    return f"{human_day(value)}{separator}{human_time(value)}"
+
+
+def human_span(start: datetime, end: datetime | None = None) -> str:
+    """ "12月1日（周二）10:00–11:00" / "Tue 1 Dec, 10:00–11:00"; a span over midnight names both
+    days ("12月1日（周二）22:00 – 12月2日（周三）06:00")."""
+    if end is None:
+        return human_datetime(start)
+    if clock.local(start).date() == clock.local(end).date():
+        return f"{human_datetime(start)}–{human_time(end)}"
+    return f"{human_datetime(start)} – {human_datetime(end)}"
+
+
+def human(value, style: str | None = "medium") -> str:
+    """The `datetime` filter: a Babel style name means the human date-time; a pattern without
+    the seconds is Babel's own (e.g. 'yyyy-MM-dd' for a URL); seconds are never shown."""
+    if not value:
+        return ""
+    if style is None or style in STYLES:
+        return human_datetime(value)
+    if style in ("HH:mm:ss", "H:mm:ss", "HH:mm", "H:mm", "time"):
+        return human_time(value)
+    return format_datetime(value, style)
+
+
+def human_date(value, style: str | None = "medium") -> str:
+    """The `date` filter: 'long' a date with its year and no weekday, else the human day."""
+    if not value:
+        return ""
+    if style == "long":
+        return full_date(value)
+    if style == "month":
+        return human_month(value)
+    if style is None or style in STYLES:
+        return human_day(value)
+    return format_date(value, style)
+
+
+# Kept for callers of the old name: it now gives the one human format.
+short_datetime = human_datetime
 
 
 def _may_be_signed_in() -> bool:

@@ -23,18 +23,19 @@ from operator import attrgetter
 
 from flask import current_app, g, render_template, request
 from flask import url_for as flask_url_for
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 
+from app import clock
 from app.accounts.services import mask_phone
 from app.clock import hhmm
 from app.extensions import db
 from app.forms import error_list
-from app.i18n import format_fen, html_lang, is_english
+from app.i18n import format_fen, html_lang, human, human_date, human_month, human_span, is_english
 from app.notifications.services import unread_count
 from app.registry import page_banners, registry
 from app.urls import current_path
@@ -128,18 +129,19 @@ _dates: dict = {}
 
 
 def format_day(value, style: str = "medium") -> str:
-    """The `date` filter: Flask-Babel's `format_date`, memoised for calendar days (a datetime
-    depends on the reader's time zone too, so it is formatted every time)."""
+    """The `date` filter: the human day (app.i18n.human_date), memoised for calendar days (a
+    datetime depends on the reader's time zone too, so it is formatted every time)."""
     if not value:
         return ""
     if type(value) is not date:
-        return format_date(value, style)
-    key = (_locale_name(), value, style)
+        return human_date(value, style)
+    # (the human day shows the year only when it is not this year: the year is in the key)
+    key = (_locale_name(), value, style, clock.today().year)
     text = _dates.get(key)
     if text is None:
         if len(_dates) >= MEMO_LIMIT:
             _dates.clear()
-        text = _dates[key] = format_date(value, style)
+        text = _dates[key] = human_date(value, style)
     return text
 
 
@@ -264,6 +266,8 @@ def init_app(app) -> None:
         current_path=current_path,
         error_list=error_list,
         hhmm=hhmm,
+        when_span=human_span,
+        month_name=human_month,
         # Flask-Babel installed Jinja's gettext callables; these return the same strings.
         gettext=_gettext,
         _=_gettext,
@@ -274,7 +278,7 @@ def init_app(app) -> None:
     app.jinja_env.filters.update(
         fen=format_fen,
         mask_phone=mask_phone,
-        datetime=lambda v, f="medium": format_datetime(v, f) if v else "",
+        datetime=human,  # one human format per language (app/i18n.py)
         date=format_day,
     )
 

@@ -10,7 +10,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from app.acting import current_holder, own_only
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
+from app.i18n import human_datetime, human_month
 from app.templating import format_day
 from bookings.models import BookingStatus
 from bookings.noshows import LATE
@@ -59,7 +59,7 @@ def contract_state(contract) -> str:
     if state == "unpaid":
         return _(
             "Waiting for payment: pay by %(time)s or the space goes back to others",
-            time=format_datetime(contract.pay_by, "short"),
+            time=human_datetime(contract.pay_by),
         )
     return {
         "cancelled": _("Cancelled"),
@@ -440,7 +440,7 @@ def share(car_park_id: int):
     form.month.choices = [
         SelectChoice(
             m.isoformat(),
-            format_date(m, "yyyy-MM")
+            human_month(m)
             + (" " + _("(from today, charged for the days left)") if m == this_month else ""),
         )
         for m in months

@@ -99,7 +99,7 @@ def test_reserve_form_refuses_bad_input_and_keeps_answers(client, session, car_p
         f"/parking/{park.id}/reserve",
         {"plate": "沪B99999", "day": "2026-12-01", "time": "10:00"},
     ).get_data(as_text=True)
-    assert "Not a valid choice" in html or "Register" in html
+    assert "Choose an answer for" in html or "Register" in html
     assert session.scalar(select(func.count(ParkingReservation.id))) == 0
 
 

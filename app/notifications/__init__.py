@@ -1,4 +1,4 @@
-"""The in-app inbox (站内信), which keeps every message, and the outbox that takes messages
+"""The in-app inbox (收件箱), which keeps every message, and the outbox that takes messages
 further by SMS, e-mail and Web Push (`flask --app wsgi deliver`)."""
 
 

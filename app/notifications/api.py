@@ -15,7 +15,7 @@ blp = Blueprint(
     "api_notifications",
     __name__,
     url_prefix="/api/v1/notifications",
-    description="The in-app inbox (站内信)",
+    description="The in-app inbox (收件箱)",
 )
 
 

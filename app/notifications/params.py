@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import force_locale, format_date, format_datetime, format_time, get_locale
+from flask_babel import force_locale, get_locale
+
+from app.i18n import human, human_day, human_time
 
 FORMATS = ("short", "medium", "time", "date")
 
@@ -49,11 +51,12 @@ def render_value(value, locale: str):
     if "datetime" in value:
         moment = datetime.fromisoformat(value["datetime"])
         format = value.get("format") or "short"
+        # The one human format per language (app/i18n.py), whatever style the writer named.
         if format == "time":
-            return format_time(moment, "short")
+            return human_time(moment)
         if format == "date":
-            return format_date(moment, "medium")
-        return format_datetime(moment, format)
+            return human_day(moment)
+        return human(moment, format)
     if "zh" in value or "en" in value:
         zh, en = value.get("zh") or "", value.get("en") or ""
         return (zh or en) if _is_chinese(locale) else (en or zh)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from flask_babel import format_datetime, gettext
+from flask_babel import gettext
 
 from app import clock
-from app.i18n import N_
+from app.i18n import N_, human
 from app.notifications.models import Channel, Delivery, DeliveryStatus
 
 # A first attempt planned this much after the message was written waited for quiet hours.
@@ -94,7 +94,7 @@ def _when(at: datetime | None, *, clock_time: bool = False) -> str:
     if at is None:
         return ""
     same_day = clock.local(at).date() == clock.local(clock.now()).date()
-    return format_datetime(at, "HH:mm" if same_day or clock_time else "short")
+    return human(at, "HH:mm" if same_day or clock_time else "short")
 
 
 def describe(state: DeliveryState, *, detail: bool = False) -> str:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, select
 
 from app import clock
 from app.errors import Conflict, DomainError, Forbidden
+from app.i18n import human_datetime
 from bookings import services as engine
 from bookings.models import HOLDING, Booking
 from bookings.noshows import NoShowPolicy
@@ -106,7 +106,7 @@ class Ineligible:
                     "bookings within %(days)s days. Call %(hotline)s if this is wrong."
                 ),
                 code="suspended",
-                until=format_datetime(self.until, "short"),
+                until=human_datetime(self.until),
                 count=settings.no_shows.limit,
                 days=settings.no_shows.window_days,
                 hotline=settings.hotline,
@@ -166,6 +166,6 @@ def timing_refusal(venue, starts_at: datetime) -> DomainError | None:
         return DomainError(
             _l("Booking for this day opens at %(when)s."),
             code="not_open_yet",
-            when=format_datetime(opens, "short"),
+            when=human_datetime(opens),
         )
     return None
