@@ -85,6 +85,10 @@ class Venue(db.Model):
     lift: Mapped[bool] = mapped_column(Boolean, default=False)
     hearing_loop: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The first of its photos (venues.services.photos keeps it), for the search results: a
+    # column, so a kept rendering of the results changes when it does. No foreign key: the two
+    # tables would point at each other.
+    cover_photo_id: Mapped[int | None] = mapped_column(Integer)
 
     # Booking rules the venue sets.
     opens_days_ahead: Mapped[int] = mapped_column(Integer, default=7)
@@ -110,6 +114,10 @@ class Venue(db.Model):
         back_populates="venue",
         order_by="(VenuePhoto.position, VenuePhoto.id)",
         cascade="all, delete-orphan",
+    )
+
+    cover_photo: Mapped[VenuePhoto | None] = relationship(
+        primaryjoin="foreign(Venue.cover_photo_id) == VenuePhoto.id", viewonly=True
     )
 
     name = Localized("name_zh", "name_en")
