@@ -165,17 +165,57 @@ def new_door_code(session, resource_id: int) -> str:
             return code
 
 
-def give_back_units(session, booking: Booking) -> None:
+def give_back_units(session, booking: Booking, quantity: int | None = None) -> None:
+    """Give `quantity` (default: all) of the booking's units back to each bucket of its span,
+    each by a guarded UPDATE (`taken >= q`)."""
+    quantity = booking.quantity if quantity is None else quantity
     buckets = buckets_for_span(session, booking.resource_id, booking.starts_at, booking.ends_at)
     for bucket in buckets:
         result = session.execute(
             update(CapacityBucket)
-            .where(CapacityBucket.id == bucket.id, CapacityBucket.taken >= booking.quantity)
-            .values(taken=CapacityBucket.taken - booking.quantity)
+            .where(CapacityBucket.id == bucket.id, CapacityBucket.taken >= quantity)
+            .values(taken=CapacityBucket.taken - quantity)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
             raise RuntimeError(f"bucket {bucket.id} holds fewer units than booking {booking.id}")
+
+
+def resize(
+    session, booking: Booking, quantity: int, allowed_from: tuple[BookingStatus, ...]
+) -> int:
+    """Change how many units a live booking holds to `quantity` (at least 1: giving all back is
+    a cancellation), in the caller's transaction (no commit). Returns the difference.
+
+    The booking row moves first, by an UPDATE guarded by the quantity read and `allowed_from`
+    (a booking resized, cancelled or checked in meanwhile is refused with WrongState, changing
+    nothing); then each bucket of its span moves by the difference, up by the guarded
+    increment (`take_units`: SoldOut, and the caller's unit rolls back, when a bucket lacks
+    room), down by the guarded decrement. The books balance afterwards (`ledger_mismatches`)."""
+    if quantity < 1:
+        raise DomainError(_l("Choose at least one place."), field="party_size")
+    before = booking.quantity
+    result = session.execute(
+        update(Booking)
+        .where(
+            Booking.id == booking.id,
+            Booking.quantity == before,
+            Booking.status.in_(allowed_from),
+        )
+        .values(quantity=quantity, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.refresh(booking)
+        raise WrongState(booking.status)
+    difference = quantity - before
+    if difference > 0:
+        buckets = buckets_for_span(session, booking.resource_id, booking.starts_at, booking.ends_at)
+        take_units(session, [bucket.id for bucket in buckets], difference)
+    elif difference < 0:
+        give_back_units(session, booking, -difference)
+    session.refresh(booking)
+    return difference
 
 
 def reserve(

@@ -315,6 +315,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /bookings/<reference>/qr.svg": OWNER,
     "GET /bookings/<reference>/cancel": OWNER,
     "POST /bookings/<reference>/cancel": OWNER,
+    "GET /bookings/<reference>/people": OWNER,  # traps-venues: change the number of people
+    "POST /bookings/<reference>/people": OWNER,
     "POST /bookings/<reference>/accept": OWNER,
     "POST /bookings/<reference>/decline": OWNER,
     "POST /bookings/waitlist/<int:entry_id>/leave": OWNER,
@@ -452,6 +454,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /api/v1/bookings/<int:booking_id>": API_OWNER,
     "GET /api/v1/bookings/<int:booking_id>.ics": API_OWNER,
     "DELETE /api/v1/bookings/<int:booking_id>": API_OWNER,
+    "PATCH /api/v1/bookings/<int:booking_id>": API_OWNER,  # traps-venues: its party size
     "GET /api/v1/carparks": API_PUBLIC,
     "GET /api/v1/carparks/<int:car_park_id>": API_PUBLIC,
     "GET /api/v1/parking/feed": API_PUBLIC,
@@ -754,6 +757,7 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
     }
     json_bodies = {
         "POST /api/v1/bookings": {"slot_id": slot_at(session, hall, 1, 11).id, "party_size": 1},
+        "PATCH /api/v1/bookings/<int:booking_id>": {"party_size": 2},  # traps-venues
         "POST /api/v1/parking/reservations": {
             "carpark_id": park.id,
             "plate": PLATE,

@@ -683,7 +683,13 @@ FORM_PAGES = {
         )
     ],
     "venues.forms.PartySizeForm": [
-        FormPage("/venues/slots/{slot}/book", "resident", {"party_size": "2"})
+        FormPage("/venues/slots/{slot}/book", "resident", {"party_size": "2"}),
+        # traps-venues: the number of people of a booking one holds
+        FormPage("/bookings/{hall_booking}/people", "resident", {"party_size": "2"}),
+    ],
+    # traps-venues: the cancel page (accept_cost: "1" only when the page said the cost)
+    "venues.forms.CancelForm": [
+        FormPage("/bookings/{hall_booking}/cancel", "resident", {"accept_cost": ("", "1")})
     ],
     "venues.forms.ConfirmForm": [
         FormPage(
@@ -1090,6 +1096,7 @@ def form_world(
         "day_after": (tomorrow + timedelta(days=1)).isoformat(),
         "court_start": slot_at(session, court, 1, 11).starts_at.isoformat(),
         "court_booking": court_booking.reference,
+        "hall_booking": booking.reference,
         "door_code": booking.door_code,
         "park": park.id,
         "plate": plate,

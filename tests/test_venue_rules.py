@@ -54,14 +54,16 @@ def _confirmed(session, venue, make_user, day_offset):
 
 @pytest.mark.parametrize(
     "case, cancellable",
-    [("offer past the cut-off", True), ("confirmed past the cut-off", False), ("confirmed", True)],
+    [("offer past the cut-off", True), ("confirmed past the cut-off", True), ("confirmed", True)],
 )
 def test_page_api_and_service_agree_on_who_may_cancel(
     client, session, make_venue, make_user, case, cancellable
 ):
     """The booking page offers to cancel exactly when `can_cancel` says so, and the API's
     DELETE does exactly that. An open waitlist offer may be turned down whatever the cut-off
-    (the old page never offered to cancel an offer, though TRANSITIONS allows it)."""
+    (the old page never offered to cancel an offer, though TRANSITIONS allows it). A confirmed
+    booking past the cut-off may be cancelled until it starts, counting a no-show: the page
+    says so and the API asks for `accept_no_show` (tests/test_booking_traps.py)."""
     venue = make_venue(capacity=2, cancel_cutoff_minutes=120)
     if case.startswith("offer"):
         booking, person = _offer_past_the_cutoff(session, venue, make_user)
@@ -75,7 +77,16 @@ def test_page_api_and_service_agree_on_who_may_cancel(
     if case.startswith("offer"):  # its answer buttons too
         assert f'action="/bookings/{booking.reference}/accept"' in html
         assert f'action="/bookings/{booking.reference}/decline"' in html
-    response = client.delete(f"/api/v1/bookings/{booking.id}", headers=api_headers(session, person))
+    headers = api_headers(session, person)
+    if case == "confirmed past the cut-off":
+        assert "Cancelling now counts as a no-show." in html
+        refused = client.delete(f"/api/v1/bookings/{booking.id}", headers=headers)
+        assert refused.status_code == 409 and refused.json["error"]["code"] == "past_cutoff"
+        response = client.delete(
+            f"/api/v1/bookings/{booking.id}?accept_no_show=true", headers=headers
+        )
+    else:
+        response = client.delete(f"/api/v1/bookings/{booking.id}", headers=headers)
     if cancellable:
         assert response.status_code == 200 and response.json["status"] == "cancelled"
     else:

@@ -27,7 +27,8 @@ from venues import current_settings
 from venues.calendar import calendar_for
 from venues.models import BookingMode, VenueType
 from venues.services import booking as service
-from venues.services import catalogue, placing
+from venues.services import catalogue, changes, placing
+from venues.services.rules import AlreadyBooked
 
 blp = Blueprint("api_venues", __name__, url_prefix="/api/v1", description="全闵预约 venue booking")
 
@@ -100,13 +101,31 @@ class BookingRequestSchema(Schema):
     )
 
 
+class CancelQuerySchema(Schema):
+    accept_no_show = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true: cancel even after the free cancellation time, counting "
+            "a no-show (the person was told)"
+        },
+    )
+
+
+class PartySizeSchema(Schema):
+    party_size = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+
+
 class BookingSchema(Schema):
     id = fields.Integer(required=True)
     reference = fields.String(required=True)
     code = fields.String(
         required=True,
+        allow_none=True,
         attribute="door_code",
-        metadata={"description": "8-digit door code (also in the QR code)"},
+        metadata={
+            "description": "8-digit door code (also in the QR code); null until the booking "
+            "is confirmed (waiting for approval, or a waitlist offer not yet accepted)"
+        },
     )
     status = fields.String(required=True)
     venue_id = fields.Integer(required=True)
@@ -200,7 +219,7 @@ def _booking_dict(booking: Booking):
     return {
         "id": booking.id,
         "reference": booking.reference,
-        "door_code": booking.door_code,
+        "door_code": booking.door_code if service.shows_door_code(booking) else None,
         "status": booking.status.value,
         "venue_id": space.venue_id,
         "space_id": space.id,
@@ -227,24 +246,34 @@ def _booking_dict(booking: Booking):
 @token_checked_by_service  # before the body is read: no token is 401, whatever the body
 @blp.arguments(BookingRequestSchema)
 @blp.response(201, BookingSchema)
-@blp.alt_response(409, schema="Error", description="`sold_out`, or another conflict")
+@blp.alt_response(
+    409,
+    schema="Error",
+    description="`sold_out`; `already_booked` (with `reference`: one booking per person per "
+    "slot); or another conflict",
+)
 def create_booking(args):
     """Book a slot: `party_size` places of a general slot, or `steps` slots of a whole space
-    starting at `slot_id`. 409 `sold_out` when there is no room."""
-    booked = placing.book_with_token(
-        db.session,
-        bearer_token(),
-        args["slot_id"],
-        party_size=args["party_size"],
-        steps=args["steps"],
-        idempotency_key=idempotency_key(request.headers.get("Idempotency-Key")),
-        settings=current_settings(),
-    )
+    starting at `slot_id`. 409 `sold_out` when there is no room; 409 `already_booked` when the
+    token's owner already holds this slot (or an overlapping time of the whole space), with
+    `reference`, the booking to change instead (PATCH its `party_size`)."""
+    try:
+        booked = placing.book_with_token(
+            db.session,
+            bearer_token(),
+            args["slot_id"],
+            party_size=args["party_size"],
+            steps=args["steps"],
+            idempotency_key=idempotency_key(request.headers.get("Idempotency-Key")),
+            settings=current_settings(),
+        )
+    except AlreadyBooked as error:
+        raise ApiError(409, error.code, str(error), reference=error.reference) from None
     booking = booked.booking
     return {
         "id": booking.id,
         "reference": booking.reference,
-        "door_code": booking.door_code,
+        "door_code": booking.door_code if service.shows_door_code(booking) else None,
         "status": booking.status.value,
         "venue_id": booked.venue_id,
         "space_id": booked.space_id,
@@ -286,10 +315,36 @@ def get_booking(booking_id):
 @blp.doc(security=SECURITY)
 @blp.response(200, BookingSchema)
 @token_required
-def cancel_booking(booking_id):
-    """Cancel (free until the venue's cut-off); the places go to the waitlist."""
+@blp.arguments(CancelQuerySchema, location="query")
+def cancel_booking(args, booking_id):
+    """Cancel; the places go to the waitlist. Free until the venue's cut-off; after it (until
+    the start) cancelling counts as a no-show, and is refused with 409 `past_cutoff` (its
+    message says the cost) unless `accept_no_show=true` says the person was told."""
     booking = _mine_or_404(booking_id)
-    service.cancel(db.session, booking, current_api_user())
+    service.cancel(
+        db.session,
+        booking,
+        current_api_user(),
+        accept_cost=args["accept_no_show"],
+        settings=current_settings(),
+    )
+    return _booking_dict(booking)
+
+
+@blp.route("/bookings/<int:booking_id>", methods=["PATCH"])
+@blp.doc(security=SECURITY)
+@blp.response(200, BookingSchema)
+@blp.alt_response(409, schema="Error", description="`sold_out`, `past_cutoff`, `not_changeable`")
+@token_required
+@blp.arguments(PartySizeSchema)
+def change_booking(args, booking_id):
+    """Change the number of people of a general slot's booking, within the space's most per
+    booking and the slot's free places (409 `sold_out` when they lack). Fewer people only until
+    the free cancellation time; none is a cancellation (DELETE)."""
+    booking = _mine_or_404(booking_id)
+    changes.change_party_size(
+        db.session, booking, current_api_user(), args["party_size"], settings=current_settings()
+    )
     return _booking_dict(booking)
 
 

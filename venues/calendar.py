@@ -26,8 +26,10 @@ def _event(booking: Booking, space: Space) -> Event:
     event.add("location", venue.address_zh)
     event.add(
         "description",
-        f"预约号 {booking.reference}  核销码 {booking.door_code}  "
-        f"{booking.quantity} 人\n"
+        f"预约号 {booking.reference}  "
+        # No door code until the booking is confirmed (venues.services.booking.shows_door_code).
+        + (f"核销码 {booking.door_code}  " if booking.status == BookingStatus.CONFIRMED else "")
+        + f"{booking.quantity} 人\n"
         + url_for("my_bookings.show", reference=booking.reference, _external=True),
     )
     cancelled = booking.status in (

@@ -84,6 +84,13 @@ class ConfirmForm(FlaskForm):
     idempotency_key = HiddenField()
 
 
+class CancelForm(FlaskForm):
+    """The cancel page's button. `accept_cost` is "1" when the page said what cancelling costs
+    (a no-show): the person confirmed knowing it."""
+
+    accept_cost = HiddenField()
+
+
 class SpanForm(FlaskForm):
     start = RadioField(_l("Start time"), validators=[InputRequired(_l("Choose a start time"))])
     steps = RadioField(

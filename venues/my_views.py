@@ -3,6 +3,8 @@ and the consent that lets a community helper act for them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import segno
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,9 +31,9 @@ from app.urls import int_arg
 from bookings.models import BookingStatus, WaitlistEntry
 from venues import current_settings
 from venues.calendar import calendar_for, feed_token, user_for_token
-from venues.forms import ConfirmForm, ConsentForm
+from venues.forms import CancelForm, ConfirmForm, ConsentForm, PartySizeForm, party_choices
 from venues.services import booking as service
-from venues.services import catalogue, waitlist
+from venues.services import catalogue, changes, rules, waitlist
 
 bp = Blueprint("my_bookings", __name__, url_prefix="/bookings")
 feed_bp = Blueprint("calendar_feed", __name__)
@@ -86,20 +88,24 @@ def qr_svg(code: str) -> Markup:
 def show(reference: str):
     booking = _own_booking_or_404(reference)
     space = catalogue.space_for_resource(db.session, booking.resource_id)
-    refusal = service.cancel_refusal(db.session, booking, current_user)
+    settings = current_settings()
+    can_cancel = service.can_cancel(db.session, booking, current_user)
     return render_template(
         "bookings/show.html",
         booking=booking,
         space=space,
         venue=space.venue,
         new=request.args.get("new") == "1",
-        qr=qr_svg(booking.door_code),
+        # No door code (nor its QR) until the booking holds the places for sure.
+        qr=qr_svg(booking.door_code) if service.shows_door_code(booking) else None,
         status_label=service.status_label,
         # The service's rules, decided once for the page (never re-coded in the template).
-        can_cancel=refusal is None,
-        too_late_to_cancel=refusal is not None and refusal.code == "past_cutoff",
+        can_cancel=can_cancel,
+        cost=service.cancellation_cost(db.session, booking, settings) if can_cancel else None,
+        can_change=changes.can_change_party(db.session, booking, current_user),
         can_answer_offer=waitlist.can_answer_offer(db.session, booking, current_user),
-        no_shows=current_settings().no_shows,
+        no_shows=settings.no_shows,
+        acting=booking.holder_id != current_user.id,
         form=ConfirmForm(),
         BookingStatus=BookingStatus,
     )
@@ -110,10 +116,20 @@ def show(reference: str):
 def cancel(reference: str):
     booking = _own_booking_or_404(reference)
     space = catalogue.space_for_resource(db.session, booking.resource_id)
-    form = ConfirmForm()
+    settings = current_settings()
+    form = CancelForm()
     if form.validate_on_submit():
         try:
-            service.cancel(db.session, booking, current_user)
+            # The cost is accepted only when this page said it (`accept_cost` is written by
+            # the page that showed it): one that became late while the page was open is shown
+            # again with its cost, nothing changed.
+            service.cancel(
+                db.session,
+                booking,
+                current_user,
+                accept_cost=form.accept_cost.data == "1",
+                settings=settings,
+            )
         except DomainError as error:  # the service's unit of work has rolled back
             add_error(form, error)
         else:
@@ -125,9 +141,77 @@ def cancel(reference: str):
                 "success",
             )
             return redirect(url_for("my_bookings.index"))
+    refusal = service.cancel_refusal(db.session, booking, current_user)
+    cost = service.cancellation_cost(db.session, booking, settings) if refusal is None else None
+    form.accept_cost.data = "1" if cost is not None else ""
     return render_template(
-        "bookings/cancel.html", form=form, booking=booking, space=space, venue=space.venue
+        "bookings/cancel.html",
+        form=form,
+        booking=booking,
+        space=space,
+        venue=space.venue,
+        refusal=refusal,
+        cost=cost,
+        until=clock.now() + timedelta(days=cost.suspension_days) if cost else None,
+        acting=booking.holder_id != current_user.id,
+    ), 200 if not form.errors else 409
+
+
+@bp.route("/<reference>/people", methods=["GET", "POST"])
+@login_required
+def change(reference: str):
+    """Change the number of people of a booking (a general slot's), within the space's most per
+    booking and the slot's free places (`changes.change_party_size`)."""
+    booking = _own_booking_or_404(reference)
+    space = catalogue.space_for_resource(db.session, booking.resource_id)
+    refusal = changes.change_refusal(db.session, booking, current_user)
+    form = PartySizeForm(party_size=str(booking.quantity) if request.method == "GET" else None)
+    most = changes.most_places(db.session, booking) if refusal is None else booking.quantity
+    late = rules.late_to_cancel(space.venue, booking.starts_at)
+    # Fewer people only until the free cancellation time (`party_size_refusal`).
+    form.party_size.choices = [
+        choice
+        for choice in party_choices(most)
+        if not late or int(choice.value) >= booking.quantity
+    ]
+    acting = booking.holder_id != current_user.id
+    form.party_size.label.text = (
+        _("How many people are coming, including %(name)s?", name=booking.holder.name)
+        if acting
+        else _("How many people are coming, including you?")
     )
+    if refusal is None and form.validate_on_submit():
+        try:
+            changes.change_party_size(
+                db.session,
+                booking,
+                current_user,
+                int(form.party_size.data),
+                settings=current_settings(),
+            )
+        except DomainError as error:  # the service's unit of work has rolled back
+            add_error(form, error)
+        else:
+            flash(
+                _(
+                    "Booking %(ref)s is now for %(n)d people.",
+                    ref=reference,
+                    n=int(form.party_size.data),
+                ),
+                "success",
+            )
+            return redirect(url_for("my_bookings.show", reference=reference))
+    return render_template(
+        "bookings/change.html",
+        form=form,
+        booking=booking,
+        space=space,
+        venue=space.venue,
+        refusal=refusal,
+        late=late,
+        free=changes.free_places(db.session, booking) if refusal is None else 0,
+        acting=acting,
+    ), 409 if form.errors else 200
 
 
 @bp.route("/<reference>/accept", methods=["POST"])

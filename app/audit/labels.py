@@ -15,6 +15,7 @@ ACTION_LABELS = {
     # A helper or family member acting under a consent (recorded with on_behalf_of).
     "booking.create": N_("Booked a venue: booking %(reference)s"),
     "booking.cancel": N_("Cancelled venue booking %(reference)s"),
+    "booking.change_party": N_("Changed the number of people of venue booking %(reference)s"),
     "waitlist.join": N_("Joined a venue waitlist"),
     "parking.reserve": N_("Reserved a parking space: reservation %(reference)s"),
     "parking.cancel": N_("Cancelled parking reservation %(reference)s"),

@@ -85,6 +85,7 @@ KIND_CATEGORY: dict[str, Category] = {
     "venue.reminder": Category.BOOKING_REMINDERS,
     "venue.decision": Category.BOOKING_UPDATES,
     "venue.cancelled": Category.BOOKING_UPDATES,
+    "venue.changed": Category.BOOKING_UPDATES,  # traps-venues: its number of people changed
     "venue.no_show": Category.BOOKING_UPDATES,
     "venue.suspended": Category.BOOKING_UPDATES,
     "venue.waitlist_skipped": Category.BOOKING_UPDATES,

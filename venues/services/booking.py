@@ -22,6 +22,7 @@ from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.params import localized
 from app.notifications.services import notify
+from bookings import noshows
 from bookings import services as engine
 from bookings.models import (
     Booking,
@@ -32,7 +33,12 @@ from bookings.models import (
 from venues.models import BookingMode, Space, Venue
 from venues.services import placing
 from venues.services.catalogue import space_for_resource
-from venues.services.rules import VenueSettings
+from venues.services.rules import (
+    CancellationCost,
+    VenueSettings,
+    late_to_cancel,
+    tell_suspended,
+)
 from venues.services.waitlist import offer_freed_places
 
 
@@ -111,9 +117,11 @@ def cancel_refusal(
 ) -> DomainError | None:
     """Why `actor` may not cancel `booking` now, or None when they may. The rule: the booking is
     in a status the cancel transition starts from (`TRANSITIONS`: waiting for approval, offered
-    or confirmed); staff may cancel it at any time; the holder (or their helper) until the
-    venue's cut-off. An offer is not bound by the cut-off: it may be turned down for as long as
-    it is open, cancelled or declined (`decline_offer`), since its places only come free."""
+    or confirmed); staff may cancel it at any time; the holder (or their helper) until it
+    starts: free until the venue's cut-off, after it at a cost (`cancellation_cost`: it counts
+    as a no-show), which the person must have been told (`cancel(accept_cost=True)`). An offer
+    is never late: it may be turned down for as long as it is open, since its places only come
+    free."""
     if booking.status not in engine.TRANSITIONS["cancel"][1]:
         return Conflict(
             _l("This booking cannot be cancelled now (it is %(status)s)."),
@@ -124,48 +132,107 @@ def cancel_refusal(
         return None
     if not can_act_for(session, actor, booking.holder, HelpService.VENUES):
         return NotFound(_l("No such booking."))
-    if booking.status == BookingStatus.OFFERED:
-        return None
-    venue = space_for_resource(session, booking.resource_id).venue
-    if clock.now() > cancel_cutoff(booking, venue):
+    if booking.status != BookingStatus.OFFERED and booking.starts_at <= clock.now():
+        venue = space_for_resource(session, booking.resource_id).venue
         return Conflict(
             _l(
-                "Bookings here can be cancelled up to %(n)d minutes before the start. "
+                "This booking has already started, so it can no longer be cancelled online. "
                 "Call the venue on %(phone)s."
             ),
-            code="past_cutoff",
-            n=venue.cancel_cutoff_minutes,
+            code="started",
             phone=venue.phone,
         )
     return None
 
 
 def can_cancel(session, booking: Booking, actor: User) -> bool:
-    """May `actor` (the holder or their helper) cancel `booking` now? (`cancel_refusal`)"""
+    """May `actor` (the holder or their helper) cancel `booking` now, free or at a cost?
+    (`cancel_refusal`; `cancellation_cost` says what it costs)"""
     return cancel_refusal(session, booking, actor) is None
 
 
 def cancel_cutoff(booking: Booking, venue: Venue) -> datetime:
-    """Until when the holder may cancel a booking online."""
+    """Until when the holder may cancel a booking online free of charge."""
     return booking.starts_at - timedelta(minutes=venue.cancel_cutoff_minutes)
 
 
+def cancellation_cost(
+    session, booking: Booking, settings: VenueSettings
+) -> CancellationCost | None:
+    """What cancelling `booking` now by its holder (or their helper) costs, or None when it is
+    free: a confirmed booking cancelled after the venue's cut-off counts as a no-show toward
+    the suspension rule (`NoShowPolicy`, late cancellations counted). The same answer the
+    pages show before the person confirms and `cancel` applies."""
+    if booking.status != BookingStatus.CONFIRMED:
+        return None  # an offer or a request waiting for approval holds nothing yet
+    venue = space_for_resource(session, booking.resource_id).venue
+    if not late_to_cancel(venue, booking.starts_at):
+        return None
+    policy = settings.no_shows
+    return CancellationCost(
+        count=noshows.recent_no_shows(session, booking.holder_id, policy) + 1,
+        limit=policy.limit,
+        window_days=policy.window_days,
+        suspension_days=policy.suspension_days,
+    )
+
+
 def cancel(
-    session, booking: Booking, actor: User, *, by_staff: bool = False, reason: str | None = None
+    session,
+    booking: Booking,
+    actor: User,
+    *,
+    by_staff: bool = False,
+    reason: str | None = None,
+    accept_cost: bool = False,
+    settings: VenueSettings | None = None,
 ) -> None:
     """Cancel and give the places back, offering them to the waitlist in the same unit of work
-    (`cancel_refusal` says who may, and when). A booking that moved since it was read (checked
-    in at the door, cancelled elsewhere) is refused, changing nothing."""
+    (`cancel_refusal` says who may, and when). A cancellation that costs something
+    (`cancellation_cost`) is made only with `accept_cost`, meaning the person was shown the
+    cost and confirmed (and `settings`, the no-show policy it counts under): otherwise it is
+    refused (`past_cutoff`), changing nothing. It is recorded as late (status_reason `LATE`),
+    counted as a no-show, and suspends the person when it reaches the limit, in the same unit.
+    A booking that moved since it was read (checked in at the door, cancelled elsewhere) is
+    refused, changing nothing."""
     with unit_of_work(session):
         refusal = cancel_refusal(session, booking, actor, by_staff=by_staff)
         if refusal is not None:
             raise refusal
-        if not _cancel(session, booking, actor, by_staff=by_staff, reason=reason):
+        venue = space_for_resource(session, booking.resource_id).venue
+        costs = (
+            not by_staff
+            and booking.status == BookingStatus.CONFIRMED
+            and late_to_cancel(venue, booking.starts_at)
+        )  # as `cancellation_cost` decides
+        if costs and not accept_cost:
+            raise Conflict(
+                _l(
+                    "The free cancellation time (%(n)d minutes before the start) has passed: "
+                    "cancelling now counts as a no-show. Confirm that you still want to cancel."
+                ),
+                code="past_cutoff",
+                n=venue.cancel_cutoff_minutes,
+            )
+        if costs and settings is None:
+            raise ValueError("a late cancellation counts under the venue settings' policy")
+        if not _cancel(
+            session,
+            booking,
+            actor,
+            by_staff=by_staff,
+            reason=reason,
+            status_reason=noshows.LATE if costs else None,
+        ):
             raise Conflict(
                 _l("This booking cannot be cancelled now (it is %(status)s)."),
                 code="not_cancellable",
                 status=status_label(booking.status),
             )
+        if costs:
+            suspension = noshows.suspend_if_repeated(session, booking.holder_id, settings.no_shows)
+            if suspension is not None:
+                tell_suspended(session, booking.holder_id, *suspension, settings.no_shows)
 
 
 def _cancel(
@@ -176,12 +243,13 @@ def _cancel(
     by_staff: bool,
     reason: str | None,
     offer_on: bool = True,
+    status_reason: str | None = None,
 ) -> bool:
     """The cancellation inside the caller's unit: the guarded transition, the end of its
     waitlist offer, the holder's message, the audit entry when someone else cancelled, and the
     freed places offered on (unless `offer_on` is false: places of a day the venue closes are
     nobody's to take). False, changing nothing, if the booking has moved meanwhile."""
-    if not engine.transition(session, booking, "cancel", reason=reason):
+    if not engine.transition(session, booking, "cancel", reason=status_reason or reason):
         return False
     offered = session.scalar(
         select(WaitlistEntry).where(
@@ -228,6 +296,13 @@ def cancel_for_closure(session, booking: Booking, staff: User, reason: str) -> b
     return _cancel(session, booking, staff, by_staff=True, reason=reason, offer_on=False)
 
 
+def shows_door_code(booking: Booking) -> bool:
+    """Is the booking's door code (and its QR) shown to the person, on the page, in the API and
+    in messages? Only once it holds the places for sure (confirmed): a request waiting for
+    approval or an offer not yet accepted would not be let in, so it shows no code."""
+    return booking.status == BookingStatus.CONFIRMED
+
+
 def status_label(status: BookingStatus):
     return STATUS_LABELS[status]
 
@@ -268,11 +343,13 @@ def decide(session, booking: Booking, staff: User, approve: bool, reason: str = 
             subject=N_("Booking %(ref)s at %(venue)s is approved")
             if approve
             else N_("Booking %(ref)s at %(venue)s was not approved"),
-            body="" if approve else N_("Reason: %(reason)s"),
+            # The door code comes with the approval (none is shown while pending).
+            body=N_("Show code %(code)s at the door.") if approve else N_("Reason: %(reason)s"),
             params={
                 "ref": booking.reference,
                 "venue": localized(venue.name_zh, venue.name_en),
                 "reason": reason.strip(),
+                "code": booking.door_code,
             },
             link=f"/bookings/{booking.reference}",
         )

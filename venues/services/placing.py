@@ -8,8 +8,10 @@ In the transaction, in this order:
    the other;
 2. one statement reads what the rules need and may have changed: the slot, its space and venue,
    the booking already made with the request's idempotency key, and the holder's suspension;
-3. one statement counts the holder's bookings at the venue that day and that week, and checks
-   that the new door code is free;
+3. one statement counts the holder's bookings at the venue that day and that week, finds the
+   live booking the holder already has of the same slot (or an overlapping span), which refuses
+   the request (`rules.already_booked`: one booking per person per slot), and checks that the
+   new door code is free;
 4. the booking and the holder's inbox message are inserted, and the places are taken with
    guarded UPDATEs (`taken + q <= capacity`, row count checked; the CHECK constraint backs
    them), last, so that the bucket's row lock every contender waits on is held only for the
@@ -49,9 +51,11 @@ from venues.models import BookingMode, Space, Venue
 from venues.services.rules import (
     COUNTS,
     SUSPENSION_KIND,
+    AlreadyBooked,
     Ineligible,
     VenueSettings,
     count_parameters,
+    held_statement,
     over_limits,
     timing_refusal,
 )
@@ -152,7 +156,10 @@ FACTS_BY_SLOT = _facts_statement(by_slot=True)
 FACTS_BY_SPACE = _facts_statement(by_slot=False)
 TOKEN_AND_FACTS = _token_and_facts_statement()
 COUNTS_AND_DOOR_CODE = COUNTS.add_columns(
-    engine.door_code_taken(bindparam("resource"), bindparam("code")).label("code_taken")
+    engine.door_code_taken(bindparam("resource"), bindparam("code")).label("code_taken"),
+    held_statement(
+        bindparam("holder"), bindparam("resource"), bindparam("span_start"), bindparam("span_end")
+    ).label("held_reference"),
 )
 
 
@@ -256,8 +263,12 @@ def place(
             **count_parameters(holder_id, facts.venue_id, request.starts_at),
             "resource": facts.resource_id,
             "code": code,
+            "span_start": request.starts_at,
+            "span_end": request.ends_at,
         },
     ).one()
+    if counts.held_reference is not None:  # one booking per person per slot (`already_booked`)
+        raise AlreadyBooked(counts.held_reference)
     problem = over_limits(facts, counts[0], counts[1])
     if problem is not None:
         raise problem.error(settings)
@@ -385,7 +396,14 @@ def _message(request: engine.Reservation, reference: str, code: str, facts) -> d
         "subject": N_("Booking %(ref)s at %(venue)s is waiting for approval")
         if pending
         else N_("Booking %(ref)s at %(venue)s is confirmed"),
-        "body": N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
+        # No door code while waiting for approval (`booking.shows_door_code`): it comes with
+        # the approval's message.
+        "body": N_(
+            "%(when)s, %(space)s, %(places)s place(s). Staff will approve or decline it; "
+            "you will get a message when they decide."
+        )
+        if pending
+        else N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
         "params": {
             "ref": reference,
             "venue": facts.venue_name,

@@ -14,7 +14,9 @@ from sqlalchemy import and_, bindparam, case, func, select
 
 from app import clock
 from app.errors import Conflict, DomainError, Forbidden
-from app.i18n import human_datetime
+from app.i18n import N_, human_datetime
+from app.notifications.params import when
+from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import HOLDING, Booking
 from bookings.noshows import NoShowPolicy
@@ -37,8 +39,13 @@ class VenueSettings:
     @classmethod
     def from_config(cls, config: Mapping) -> VenueSettings:
         return cls(
+            # A cancellation after the free cut-off counts as a no-show (`late_to_cancel`).
             no_shows=NoShowPolicy.from_config(
-                config, "VENUE", kind=SUSPENSION_KIND, resource_kinds=("venue",)
+                config,
+                "VENUE",
+                kind=SUSPENSION_KIND,
+                resource_kinds=("venue",),
+                count_late_cancellations=True,
             ),
             hotline=config["PORTAL_HOTLINE"],
         )
@@ -150,6 +157,104 @@ def over_limits(venue, day_count: int, week_count: int) -> Ineligible | None:
     if week_count >= venue.max_per_week:
         return Ineligible("weekly_limit", limit=venue.max_per_week)
     return None
+
+
+class AlreadyBooked(Conflict):
+    """The person already holds a live booking (waiting for approval, offered, confirmed or
+    checked in) of this slot, or of an overlapping time of the same whole space: one booking per
+    person per slot. `reference` names it, for the page's link to change its party size and the
+    API's body."""
+
+    code = "already_booked"
+
+    def __init__(self, reference: str):
+        super().__init__(_l("You have already booked this time (booking %(ref)s)."), ref=reference)
+        self.reference = reference
+
+
+def held_statement(holder, resource, starts_at, ends_at, excluding=None):
+    """SQL: the reference of `holder`'s live booking (`HOLDING`) of `resource` overlapping
+    [starts_at, ends_at), or NULL; a scalar for a caller's statement (placing reads it with its
+    counts, after the holder's row is locked). Values or bound parameters. A general slot's
+    buckets never overlap, so for one it is "the same slot"."""
+    live = Booking.__table__.alias("held")
+    query = (
+        select(live.c.reference)
+        .where(
+            live.c.holder_id == holder,
+            live.c.resource_id == resource,
+            live.c.status.in_(HOLDING),
+            live.c.starts_at < ends_at,
+            live.c.ends_at > starts_at,
+        )
+        .order_by(live.c.id)
+        .limit(1)
+    )
+    if excluding is not None:
+        query = query.where(live.c.id != excluding)
+    return query.scalar_subquery()
+
+
+def already_booked(
+    session,
+    holder_id: int,
+    resource_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    excluding: int | None = None,
+) -> Booking | None:
+    """The one-booking-per-person-per-slot rule: the live booking `holder_id` already holds of
+    `resource_id` at a time overlapping [starts_at, ends_at) (the same slot of a general space,
+    an overlapping span of a whole space), or None. `excluding` leaves one booking out (the
+    offer being accepted). Decided under the holder's row lock when booking (`placing.place`),
+    joining the waitlist or accepting an offer, so one person's parallel requests cannot both
+    pass it; the pages also ask it before showing the confirm button."""
+    reference = session.scalar(
+        select(held_statement(holder_id, resource_id, starts_at, ends_at, excluding))
+    )
+    if reference is None:
+        return None
+    return session.scalar(select(Booking).where(Booking.reference == reference))
+
+
+def late_to_cancel(venue, starts_at: datetime) -> bool:
+    """Has the free cancellation time of a booking starting at `starts_at` passed (the venue's
+    `cancel_cutoff_minutes` before the start)? After it, cancelling counts as a no-show
+    (`booking.cancellation_cost`): the booking pages say so before the person books."""
+    return clock.now() > starts_at - timedelta(minutes=venue.cancel_cutoff_minutes)
+
+
+@dataclass(frozen=True)
+class CancellationCost:
+    """What a late cancellation costs: it would be the person's no-show number `count` within
+    `window_days` days; at `limit`, booking pauses for `suspension_days` days."""
+
+    count: int
+    limit: int
+    window_days: int
+    suspension_days: int
+
+    @property
+    def suspends(self) -> bool:
+        return self.count >= self.limit
+
+
+def tell_suspended(session, user_id: int, until: datetime, count: int, policy) -> None:
+    """The person's message that venue booking is paused (a no-show or a late cancellation
+    reached the limit), in the caller's unit of work. The same kind and words as the sweep's."""
+    notify(
+        session,
+        user_id,
+        kind="venue.suspended",
+        subject=N_("Venue booking is paused for you until %(until)s"),
+        body=N_(
+            "You did not come to %(count)s bookings within %(days)s days without "
+            "cancelling. You can book again from %(until)s."
+        ),
+        params={"until": when(until), "count": count, "days": policy.window_days},
+        link="/bookings",
+    )
 
 
 def timing_refusal(venue, starts_at: datetime) -> DomainError | None:

@@ -28,7 +28,13 @@ from bookings.models import (
 )
 from venues.models import BookingMode, Space
 from venues.services.catalogue import space_for_resource
-from venues.services.rules import Ineligible, VenueSettings, ineligibility
+from venues.services.rules import (
+    AlreadyBooked,
+    Ineligible,
+    VenueSettings,
+    already_booked,
+    ineligibility,
+)
 
 
 def join_waitlist(
@@ -36,7 +42,8 @@ def join_waitlist(
 ) -> WaitlistEntry:
     """Queue for a full slot, in one unit of work. Refused when the slot has room (book
     instead), when the holder may not hold places there (`ineligibility`, decided with the
-    holder's row locked, as a booking is) or is already queued."""
+    holder's row locked, as a booking is), already holds the slot (`already_booked`) or is
+    already queued."""
     bucket = session.get(CapacityBucket, bucket_id)
     space = space_for_resource(session, bucket.resource_id) if bucket else None
     if space is None or space.mode != BookingMode.GENERAL:
@@ -54,6 +61,11 @@ def join_waitlist(
         problem = ineligibility(session, space.venue, holder.id, bucket.starts_at)
         if problem is not None:
             raise problem.error(settings)
+        held = already_booked(
+            session, holder.id, bucket.resource_id, bucket.starts_at, bucket.ends_at
+        )
+        if held is not None:  # one booking per person per slot: change its party size instead
+            raise AlreadyBooked(held.reference)
         session.refresh(bucket)
         if bucket.remaining >= quantity:
             raise Conflict(_l("There are places free: book them now instead."), code="not_full")
@@ -144,6 +156,11 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
             .order_by(WaitlistEntry.id)
         ):
             if entry.quantity > bucket.capacity - bucket.taken:
+                continue
+            if already_booked(
+                session, entry.user_id, bucket.resource_id, bucket.starts_at, bucket.ends_at
+            ):  # they booked the slot meanwhile: no second booking (accept_offer checks too)
+                entry.status = WaitlistStatus.CANCELLED
                 continue
             problem = ineligibility(session, space.venue, entry.user_id, bucket.starts_at)
             if problem is not None:
@@ -265,6 +282,16 @@ def accept_offer(session, booking: Booking, actor: User, *, settings: VenueSetti
         )
         if problem is not None:
             raise problem.error(settings)
+        held = already_booked(
+            session,
+            booking.holder_id,
+            booking.resource_id,
+            booking.starts_at,
+            booking.ends_at,
+            excluding=booking.id,
+        )
+        if held is not None:
+            raise AlreadyBooked(held.reference)
         if not engine.transition(session, booking, "accept", offer_expires_at=None):
             raise Conflict(_l("This offer is no longer open."), code="offer_closed")
         entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id))
