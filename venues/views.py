@@ -32,7 +32,7 @@ from venues.forms import (
 )
 from venues.models import BookingMode, Space, VenueType
 from venues.services import booking as booking_service
-from venues.services import catalogue, waitlist
+from venues.services import catalogue, changes, rules, waitlist
 
 bp = Blueprint("venues", __name__, url_prefix="/venues")
 
@@ -169,7 +169,23 @@ def party(bucket_id: int):
         space=space,
         venue=space.venue,
         holder=holder,
+        **_slot_facts(holder, space, bucket.starts_at, bucket.ends_at),
     )
+
+
+def _slot_facts(holder, space: Space, starts_at, ends_at) -> dict:
+    """What the booking pages say before the person commits (the services' rules): the live
+    booking the holder already has of this time (`already_booked`: no second one; its party
+    size can be changed instead) and whether cancelling would already count as a no-show
+    (`late_to_cancel`)."""
+    held = rules.already_booked(db.session, holder.id, space.resource_id, starts_at, ends_at)
+    return {
+        "held": held,
+        "held_changeable": held is not None
+        and changes.can_change_party(db.session, held, current_user),
+        "late": rules.late_to_cancel(space.venue, starts_at),
+        "acting": holder.id != current_user.id,
+    }
 
 
 @bp.route("/slots/<int:bucket_id>/check")
@@ -184,6 +200,7 @@ def check(bucket_id: int):
     ):
         return redirect(url_for("venues.party", bucket_id=bucket_id))
     form = ConfirmForm(idempotency_key=uuid.uuid4().hex)
+    holder = current_holder(HelpService.VENUES)
     return render_template(
         "venues/check.html",
         form=form,
@@ -191,10 +208,11 @@ def check(bucket_id: int):
         space=space,
         venue=space.venue,
         party_size=party_size,
-        holder=current_holder(HelpService.VENUES),
+        holder=holder,
         starts_at=bucket.starts_at,
         ends_at=bucket.ends_at,
         action=url_for("venues.confirm", bucket_id=bucket.id, party_size=party_size),
+        **_slot_facts(holder, space, bucket.starts_at, bucket.ends_at),
     )
 
 
@@ -231,7 +249,8 @@ def confirm(bucket_id: int):
                 ends_at=bucket.ends_at,
                 sold_out=isinstance(error, SoldOut),
                 action=url_for("venues.confirm", bucket_id=bucket.id, party_size=party_size),
-            ), 409 if isinstance(error, SoldOut) else 400
+                **_slot_facts(holder, space, bucket.starts_at, bucket.ends_at),
+            ), 409 if isinstance(error, SoldOut | rules.AlreadyBooked) else 400
         return redirect(url_for("my_bookings.show", reference=booking.reference, new=1))
     return redirect(url_for("venues.check", bucket_id=bucket_id, party_size=party_size))
 
@@ -284,8 +303,17 @@ def _span_choices(space: Space, the_day: date):
         for b in catalogue.day_slots(db.session, space, the_day)
         if b.remaining >= 1 and b.starts_at > now
     ]
+    # A start whose free cancellation time has passed says so in its label (`late_to_cancel`).
     starts = [
-        SelectChoice(b.starts_at.isoformat(), clock.local(b.starts_at).strftime("%H:%M"))
+        SelectChoice(
+            b.starts_at.isoformat(),
+            _(
+                "%(time)s (cancelling now counts as a no-show)",
+                time=f"{clock.local(b.starts_at):%H:%M}",
+            )
+            if rules.late_to_cancel(space.venue, b.starts_at)
+            else clock.local(b.starts_at).strftime("%H:%M"),
+        )
         for b in free
     ]
     steps = [
@@ -346,19 +374,22 @@ def span_check(space_id: int):
     if start is None:
         abort(404)
     form = ConfirmForm(idempotency_key=uuid.uuid4().hex)
+    holder = current_holder(HelpService.VENUES)
+    ends_at = start + timedelta(minutes=steps * space.slot_minutes)
     return render_template(
         "venues/check.html",
         form=form,
         space=space,
         venue=space.venue,
-        holder=current_holder(HelpService.VENUES),
+        holder=holder,
         starts_at=start,
-        ends_at=start + timedelta(minutes=steps * space.slot_minutes),
+        ends_at=ends_at,
         party_size=None,
         steps=steps,
         action=url_for(
             "venues.span_confirm", space_id=space.id, start=start.isoformat(), steps=steps
         ),
+        **_slot_facts(holder, space, start, ends_at),
     )
 
 
@@ -400,6 +431,9 @@ def span_confirm(space_id: int):
                 steps=steps,
                 action=url_for(
                     "venues.span_confirm", space_id=space.id, start=start.isoformat(), steps=steps
+                ),
+                **_slot_facts(
+                    holder, space, start, start + timedelta(minutes=steps * space.slot_minutes)
                 ),
             ), 409
         return redirect(url_for("my_bookings.show", reference=booking.reference, new=1))
