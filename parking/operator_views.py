@@ -4,6 +4,7 @@ parks; administrators see every one."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -59,6 +60,7 @@ def dashboard(car_park_id: int):
         park,
         gate_events=len(figures.events),
         reservations=len(figures.reservations),
+        tomorrow=len(figures.tomorrow),
     )
     peak = max([level or 0 for _, level in figures.hours] + [park.total_spaces, 1])
     return render_template(
@@ -66,6 +68,7 @@ def dashboard(car_park_id: int):
         park=park,
         f=figures,
         peak=peak,
+        one_day=timedelta(days=1),
         reservable=reservable_now(db.session, park),
         words=tariff_in_words(park.tariff),
         can_report_events=gate.can_report_events(current_user, park),

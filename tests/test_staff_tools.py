@@ -244,3 +244,37 @@ def test_declining_needs_a_reason_and_approving_sends_the_code(
     ).one()
     assert told.params["reason"] == "场地维修"
     assert "没有待审核的预约" in client.get(url).get_data(as_text=True)
+
+
+# --- Car-park operator ---------------------------------------------------------------------------
+
+
+def test_the_dashboard_lists_tomorrows_reservations_and_explains_its_chart(
+    client, session, car_park, make_user, frozen
+):
+    from datetime import timedelta
+
+    from parking.services import reservations, vehicles
+    from tests.conftest import parking_settings
+
+    park = car_park.default
+    user = make_user("carpark_operator", scope=park, locale="en")
+    tomorrow = clock.today() + timedelta(days=1)
+    kept, cancelled = make_user(), make_user()
+    vehicles.register(session, kept, "沪A12345")
+    vehicles.register(session, cancelled, "沪B67890")
+    made = {
+        plate: reservations.reserve(
+            session, who, who, park, plate, clock.at(tomorrow, minutes), settings=parking_settings()
+        )
+        for who, plate, minutes in ((kept, "沪A12345", 8 * 60), (cancelled, "沪B67890", 9 * 60))
+    }
+    reservations.cancel(session, made["沪B67890"], cancelled, settings=parking_settings())
+    login(client, user.username)
+    html = client.get(f"/parking/operate/{park.id}").get_data(as_text=True)
+    tomorrow_part = html[html.index('id="tomorrow"') :]
+    assert re.search(r"<p>1 reservation for [^<]*2[^<]* still to come\.</p>", tomorrow_part)
+    assert "**45" in tomorrow_part and made["沪A12345"].booking.reference in tomorrow_part
+    assert "沪A12345" not in html and "**90" not in tomorrow_part  # masked; cancelled left out
+    assert "Cars inside (from 0 to 100)" in html and "Across: the hours of today" in html
+    assert "Red dashed line: all 100 spaces taken" in html

@@ -14,7 +14,7 @@ from app import clock
 from app.clock import month_start
 from app.db import unit_of_work
 from app.errors import DomainError
-from bookings.models import Booking, BookingStatus
+from bookings.models import HOLDING, Booking, BookingStatus
 from parking.models import (
     CarPark,
     Charge,
@@ -37,6 +37,7 @@ class DayFigures:
         default_factory=list
     )  # (hour, occupancy at its end)
     reservations: list[ParkingReservation] = field(default_factory=list)
+    tomorrow: list[ParkingReservation] = field(default_factory=list)  # still to come
     by_status: dict = field(default_factory=dict)
     no_shows: int = 0
     fees_fen: int = 0  # fees of every stay that ended today, wherever it was paid
@@ -49,8 +50,31 @@ class DayFigures:
     contracts: dict = field(default_factory=dict)  # window id -> contracts this month
 
 
+def reservations_on(
+    session, park: CarPark, day: date, *, holding: bool = False
+) -> list[ParkingReservation]:
+    """The car park's reservations arriving on `day` (local), earliest first, their bookings
+    loaded; `holding`: only those still to come (confirmed or waiting), as for tomorrow."""
+    start, end = clock.day_bounds(day)
+    query = (
+        select(ParkingReservation)
+        .join(Booking, Booking.id == ParkingReservation.booking_id)
+        .where(
+            ParkingReservation.car_park_id == park.id,
+            ParkingReservation.arrive_at >= start,
+            ParkingReservation.arrive_at < end,
+        )
+        .order_by(ParkingReservation.arrive_at, ParkingReservation.id)
+        .options(selectinload(ParkingReservation.booking))
+    )
+    if holding:
+        query = query.where(Booking.status.in_(HOLDING))
+    return list(session.scalars(query))
+
+
 def day_figures(session, park: CarPark, day: date | None = None) -> DayFigures:
-    """The car park's day (today by default) as its operator sees it; reads only."""
+    """The car park's day (today by default) as its operator sees it, with the next day's
+    reservations still to come; reads only."""
     day = day or clock.today()
     start, end = clock.day_bounds(day)
     figures = DayFigures(day=day)
@@ -82,19 +106,8 @@ def day_figures(session, park: CarPark, day: date | None = None) -> DayFigures:
     figures.events = list(reversed(events[-20:]))
     figures.repeated_entries = sum(1 for e in events if e.outcome == GateOutcome.REPEATED_ENTRY)
     figures.unmatched_exits = sum(1 for e in events if e.outcome == GateOutcome.UNMATCHED_EXIT)
-    figures.reservations = list(
-        session.scalars(
-            select(ParkingReservation)
-            .join(Booking, Booking.id == ParkingReservation.booking_id)
-            .where(
-                ParkingReservation.car_park_id == park.id,
-                ParkingReservation.arrive_at >= start,
-                ParkingReservation.arrive_at < end,
-            )
-            .order_by(ParkingReservation.arrive_at)
-            .options(selectinload(ParkingReservation.booking))
-        )
-    )
+    figures.reservations = reservations_on(session, park, day)
+    figures.tomorrow = reservations_on(session, park, day + timedelta(days=1), holding=True)
     for r in figures.reservations:
         figures.by_status[r.booking.status] = figures.by_status.get(r.booking.status, 0) + 1
     figures.no_shows = figures.by_status.get(BookingStatus.NO_SHOW, 0)

@@ -79,6 +79,18 @@ def test_booking_journey_pages(open_page, live_server, mode):
     assert page.locator(".qr svg").is_visible()
     assert_accessible(page, mode)
     reference = page.url.split("/bookings/")[1].split("?")[0]
+    # traps-venues: Back to the check page says the time is booked, with no second confirm,
+    # and links to changing the number of people of the booking.
+    page.goto(live_server.url + f"/venues/slots/{bucket_id}/check?party_size=2")
+    assert page.locator("#already-booked").is_visible()
+    assert page.get_by_role("button", name="确认预约").count() == 0
+    assert_accessible(page, mode)
+    page.locator("#already-booked a").click()
+    assert page.url.endswith(f"/bookings/{reference}/people")
+    assert_accessible(page, mode)
+    page.get_by_label("1 人").check()
+    page.locator("main button[type=submit]").click()
+    assert page.url.endswith(f"/bookings/{reference}") and "1 人" in page.content()
     page.goto(live_server.url + "/bookings")
     assert reference in page.content()
     assert_accessible(page, mode)
@@ -154,9 +166,44 @@ def test_door_check_in_in_the_browser(open_page, live_server, mode):
     result = page.locator(".result").inner_text()
     assert "有效" in result, result
     assert_accessible(page, mode)
-    for path in (f"/staff/venues/{venue_id}/bookings", f"/staff/venues/{venue_id}/crowd"):
+
+    def request_approval(session):
+        """A booking of the centre's multi-purpose room, which needs approval."""
+        from datetime import timedelta
+
+        from app import clock
+        from app.accounts.services import find_by_login
+        from venues import current_settings
+        from venues.models import Space
+        from venues.services.booking import book_personalised
+
+        room = session.get(
+            Space,
+            session.scalars(
+                __import__("sqlalchemy")
+                .select(Space.id)
+                .where(Space.venue_id == venue_id, Space.requires_approval.is_(True))
+            ).first(),
+        )
+        user = find_by_login(session, resident)
+        day = clock.today() + timedelta(days=3 + (mode == "elderly"))
+        starts = clock.at(day, 10 * 60)
+        return book_personalised(
+            session, user, user, room.id, starts, 1, settings=current_settings()
+        ).reference
+
+    pending = live_server.run(request_approval)
+    for path in (
+        f"/staff/venues/{venue_id}/bookings",
+        f"/staff/venues/{venue_id}/crowd",
+        f"/staff/venues/{venue_id}/approvals",
+    ):
         page.goto(live_server.url + path)
         assert_accessible(page, mode)
+    assert pending in page.locator("main").inner_text()
+    page.locator(f"#booking-{pending} button.button-warning").click()  # no reason given
+    assert page.locator(".error-summary a").first.get_attribute("href").endswith("-reason")
+    assert_accessible(page, mode)
 
 
 @pytest.mark.parametrize("mode", MODES)
