@@ -86,6 +86,9 @@ def test_reserve_arrive_leave_pay_share_and_operate(
     assert page.locator("main h2", has_text=plate).is_visible()
     page.locator("form[action$='/autopay'] button").click()
     assert_accessible(page, mode)
+    page.locator("main a[href$='/remove']").first.click()  # the question: nothing removed yet
+    assert plate in page.locator("h1").inner_text()
+    assert_accessible(page, mode)
 
     # ... and reserves a space for the first arrival time offered.
     page.goto(f"{live_server.url}/parking/{park_id}/reserve")
@@ -95,6 +98,9 @@ def test_reserve_arrive_leave_pay_share_and_operate(
     assert "new=1" in page.url and words["reserved"] in page.locator(".panel").inner_text()
     assert_accessible(page, mode)
     reservation_url = page.url.split("?")[0]
+    page.goto(reservation_url + "/cancel")  # the question saying what cancelling costs
+    assert page.locator("main form button.button-warning").is_visible()
+    assert_accessible(page, mode)
 
     # The gates: in now (within the hour before arrival), out 40 minutes later. (The plate was
     # verified just now, and a stay is charged to whoever verifiably held the plate when it began.)
@@ -140,6 +146,10 @@ def test_reserve_arrive_leave_pay_share_and_operate(
     assert "/parking/contracts/" in page.url
     assert other_plate in page.locator("main").inner_text()
     assert_accessible(page, mode)
+    contract_url = page.url.split("?")[0]
+    page.locator("main a.button-warning").click()  # the question before cancelling
+    assert_accessible(page, mode)
+    page.goto(contract_url)
     page.locator("main a[href*='/parking/charges/']").click()
     assert_accessible(page, mode)
     page.locator("main form button[type=submit]").click()

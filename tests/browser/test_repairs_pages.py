@@ -36,6 +36,20 @@ def test_resident_report_and_ticket_pages(open_page, live_server, mode, locale):
         ".panel"
     ).inner_text()
     assert_accessible(page, mode)
+    ticket_url = page.url.split("?")[0]
+    # The same words again from a fresh form: offered as the report just sent, nothing filed.
+    page.goto(live_server.url + "/repairs/report")
+    page.locator("input[name=category][value=water]").check()
+    page.fill("#description", "卫生间水龙头一直滴水。")
+    page.locator("main form[enctype] button[type=submit]").click()
+    assert page.locator("#twin a.button").get_attribute("href").endswith(ticket_url[-9:])
+    assert_accessible(page, mode)
+    # Cancelling asks first, with a warning button.
+    page.goto(ticket_url)
+    page.locator("main a.button-warning").click()
+    assert_accessible(page, mode)
+    page.locator("main form button.button-warning").click()
+    assert page.url == ticket_url
 
 
 @pytest.mark.parametrize("mode", MODES)
