@@ -95,4 +95,4 @@ def test_every_page_has_help_block_skip_link_and_landmarks(client):
 
 def test_accessibility_statement(client):
     html = client.get("/accessibility").get_data(as_text=True)
-    assert "无障碍声明" in html and "WCAG" in html and "2026年11月21日" in html
+    assert "无障碍声明" in html and "WCAG" in html and "2026年11月30日" in html
