@@ -187,3 +187,14 @@ def test_without_espeak_the_page_still_shows_the_words(app, client, cache):
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "服务器朗读暂时不可用" in body and "<audio" not in body and "12345" in body
+
+
+def test_synthesis_is_rate_limited(app, client, cache, espeak):
+    app.config["READALOUD_RATE"] = "2 per minute"
+    token = csrf_token(client, "/")
+    answers = [
+        client.post("/readaloud/speak", data={"csrf_token": token, "text": f"第{n}句"}).status_code
+        for n in range(3)
+    ]
+    assert answers == [200, 200, 429]
+    assert client.get("/readaloud", query_string={"path": "/help"}).status_code == 429  # shared

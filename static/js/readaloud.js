@@ -57,11 +57,16 @@
       if (!words) { return; }
       var chosen = voice();
       if (chosen) {
-        var utterance = new SpeechSynthesisUtterance(words);
-        utterance.voice = chosen;
-        utterance.lang = chosen.lang;
-        utterance.rate = slow() ? 0.7 : 1;
-        synth.speak(utterance);
+        // One utterance a line: a pause between blocks, and no single long utterance (some
+        // voices stop after about 15 seconds of one).
+        words.split(/\n+/).forEach(function (line) {
+          if (!line.trim()) { return; }
+          var utterance = new SpeechSynthesisUtterance(line);
+          utterance.voice = chosen;
+          utterance.lang = chosen.lang;
+          utterance.rate = slow() ? 0.7 : 1;
+          synth.speak(utterance);
+        });
       } else {
         fromServer(words);
       }

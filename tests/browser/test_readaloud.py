@@ -48,3 +48,35 @@ def test_read_aloud_control_and_audio_page(open_page, live_server, mode, locale)
     page.wait_for_function(HAS_DURATION, arg="main audio[controls]")
     assert page.locator(".readaloud-text").inner_text().strip()
     assert_accessible(page, mode)
+
+
+# The browser's own speech synthesis, with one Chinese voice, standing in for a phone's: records
+# what it is asked to say instead of saying it (headless Chromium has no voices).
+FAKE_VOICE = """
+(() => {
+  const said = [];
+  window.__said = said;
+  const voice = {lang: 'zh-CN', name: 'Tingting', default: true, localService: true};
+  const synth = {
+    getVoices: () => [voice], speak: (u) => said.push({text: u.text, lang: u.lang, rate: u.rate}),
+    cancel: () => {}, addEventListener: () => {}, speaking: false,
+  };
+  Object.defineProperty(window, 'speechSynthesis', {value: synth});
+  window.SpeechSynthesisUtterance = function (text) { this.text = text; };
+})();
+"""
+
+
+def test_a_chinese_voice_in_the_browser_reads_without_the_server(open_page, live_server):
+    page = open_page("/help", mode="elderly")
+    page.add_init_script(FAKE_VOICE)
+    page.reload()
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/readaloud" in r.url else None)
+    page.click("[data-readaloud-speed]")  # slow
+    page.click("[data-readaloud-play]")
+    said = page.evaluate("window.__said")
+    assert said and said[0]["text"] == "帮助与帮办服务"  # the page's heading first, line by line
+    assert all(line["lang"] == "zh-CN" and line["rate"] < 1 for line in said)
+    assert not any("朗读本页" in line["text"] for line in said)
+    assert requests == []  # nothing asked of the server
