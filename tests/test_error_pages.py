@@ -71,3 +71,12 @@ def test_a_photo_field_states_the_size_limit(app):
         )
     assert "A clear picture. 每张照片不超过 10 MB。" in html
     assert f'data-max-bytes="{10 * 1024 * 1024}"' in html and "data-too-large=" in html
+
+
+def test_the_hotline_is_a_tap_to_call_link_wherever_shown(client, app):
+    for path in ("/help", "/login", "/privacy", "/password/forgot", "/accessibility"):
+        main = client.get(path).get_data(as_text=True).split("<main", 1)[1].split("</main>")[0]
+        assert '<a href="tel:12345" class="nowrap">12345</a>' in main, path
+    app.config["PORTAL_HOTLINE"] = "021-12345"  # configurable; dialled without the dash
+    html = client.get("/help").get_data(as_text=True)
+    assert '<a href="tel:02112345" class="nowrap">021-12345</a>' in html
