@@ -689,7 +689,7 @@ class Browserless:
     """A signed-in person talking to a node through its HTML forms (session cookie, CSRF)."""
 
     def __init__(self, port: int, login: str, password: str):
-        self.port, self.cookie = port, ""
+        self.port, self.cookies = port, {}
         token = self.token("/login")
         status, _ = self.post("/login", {"csrf_token": token, "login": login, "password": password})
         assert status == 302, f"sign-in as {login} failed ({status})"
@@ -697,7 +697,8 @@ class Browserless:
     def _send(self, method, path, body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
-            headers = {"Cookie": self.cookie} if self.cookie else {}
+            cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            headers = {"Cookie": cookie} if cookie else {}
             if body is not None:
                 from urllib.parse import urlencode
 
@@ -706,9 +707,10 @@ class Browserless:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             raw = response.read()
-            cookie = response.getheader("Set-Cookie")
-            if cookie and cookie.startswith("session="):
-                self.cookie = cookie.split(";", 1)[0]
+            # Every cookie the node sets (the session, the display settings), as a browser would.
+            for header in response.msg.get_all("Set-Cookie") or []:
+                name, _, value = header.split(";", 1)[0].partition("=")
+                self.cookies[name.strip()] = value
             return response.status, raw.decode()
         finally:
             conn.close()
@@ -723,9 +725,10 @@ class Browserless:
 
 
 def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
-    """The paths without an API, through the HTML forms of two nodes at once: 200 drivers sign
-    for a window of 4 spaces; 5 bookers of a full slot cancel while 195 others book it through
-    the API, the freed places going to its waitlist."""
+    """The paths without an API, through the HTML forms of two nodes at once: 100 drivers sign
+    for a window of 4 spaces; 5 bookers of a full slot cancel while 95 others book it through
+    the API, the freed places going to its waitlist. (100 at once on 2 cores is already far
+    more than either node serves in parallel; the 200-request race is the test above.)"""
 
     from app import clock
 
@@ -772,7 +775,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
             monthly_fee_fen=30000,
         )
         drivers = []
-        for i in range(200):
+        for i in range(100):
             user = accounts.register_resident(
                 db.session, phone=f"1364000{i:04d}", name=f"司机{i}", password=password
             )
@@ -800,7 +803,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
         park_id, window_id, slot_id = park.id, window.id, slot.id
         next_month = clock.next_month(clock.month_start(clock.today()))
         db.engine.dispose()
-    tokens = residents_with_tokens(app, 195, "1367000")
+    tokens = residents_with_tokens(app, 95, "1367000")
     limits = {
         "LOGIN_ATTEMPTS_PER_ADDRESS": "100000 per minute",
         "LOGIN_FAILURES_PER_ACCOUNT": "100000 per minute",
@@ -808,7 +811,7 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
     with node(database, **limits) as (port_a, _), node(database, **limits) as (port_b, _):
         ports = (port_a, port_b)
         people = all_at_once(
-            20,
+            10,
             lambda i: [
                 Browserless(ports[(i * 10 + k) % 2], drivers[i * 10 + k], password)
                 for k in range(10)
@@ -835,8 +838,8 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
                 },
             )[0]
 
-        signed = all_at_once(200, sign)
-        assert signed.count(302) == 4 and signed.count(200) == 196, (
+        signed = all_at_once(100, sign)
+        assert signed.count(302) == 4 and signed.count(200) == 96, (
             signed
         )  # 200: the form again, saying it is full
 
@@ -858,8 +861,8 @@ def test_two_nodes_race_for_a_sharing_window_and_waitlist_offers(database):
             )
             return status
 
-        results = all_at_once(200, act)
-        assert results[:5] == [302] * 5 and results[5:].count(409) == 195, results
+        results = all_at_once(100, act)
+        assert results[:5] == [302] * 5 and results[5:].count(409) == 95, results
     drift, over = ledger(app)
     assert drift == [] and over == []
     with app.app_context():
