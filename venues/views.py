@@ -281,12 +281,22 @@ def join_waitlist(bucket_id: int):
                     day=clock.local(bucket.starts_at).date().isoformat(),
                 )
             )
+        position = waitlist.waitlist_position(db.session, entry)
+        holder = current_holder(HelpService.VENUES)
         flash(
             _(
+                "%(name)s is number %(n)d on the waitlist. If places free up, we will let "
+                "them know: the offer is always in their inbox, and also comes by text message "
+                "or e-mail if they chose them.",
+                name=holder.name,
+                n=position,
+            )
+            if holder.id != current_user.id  # a helper is told of the resident's place
+            else _(
                 "You are number %(n)d on the waitlist. If places free up, we will let you "
                 "know: the offer is always in your inbox, and also comes by text message or "
                 "e-mail if you chose them.",
-                n=waitlist.waitlist_position(db.session, entry),
+                n=position,
             ),
             "success",
         )
