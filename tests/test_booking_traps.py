@@ -397,3 +397,33 @@ def test_a_pending_booking_shows_no_door_code_anywhere(client, session, make_ven
     assert f"{booking.door_code[:4]} {booking.door_code[4:]}" in html
     approved = session.scalar(select(Notification).where(Notification.kind == "venue.decision"))
     assert booking.door_code in approved.body_text
+
+
+# --- 5. Waitlists named; a helper's pages address the resident -------------------------------
+
+
+def test_my_waitlists_name_the_venue_and_space(client, session, make_venue, make_user):
+    venue = make_venue(capacity=1)
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    book(session, make_user(), slot.id, 1)
+    waiter = make_user()
+    waitlist.join_waitlist(session, waiter, waiter, slot.id, 1, settings=current_settings())
+    login(client, waiter.phone)
+    html = client.get("/bookings").get_data(as_text=True)
+    waits = html[html.index("候补") :]
+    assert "测试博物馆 · " in waits and venue.spaces[0].name_zh in waits
+
+
+def test_a_helper_is_shown_the_residents_booking_not_their_own(client, session, venue, make_user):
+    resident = make_user(name="赵老伯")
+    helper = make_user("community_helper")
+    session.add(HelperConsent(resident_id=resident.id, helper_id=helper.id, venues=True))
+    session.commit()
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    book(session, resident, slot.id, 2)
+    login(english(client), helper.login_name)
+    assert submit(client, "/bookings/helping", {"resident_id": str(resident.id)}).status_code == 302
+    page = client.get(f"/venues/slots/{slot.id}/check?party_size=1").get_data(as_text=True)
+    html = re.sub(r"<span lang=\"zh-CN\">([^<]*)</span>", r"\1", page)  # Chinese marked
+    assert "Check the booking for 赵老伯" in html and "赵老伯 has already booked this time." in html
+    assert "You have already booked" not in html

@@ -60,7 +60,11 @@ def index():
         (e, waitlist.waitlist_position(db.session, e))
         for e in waitlist.my_waitlist(db.session, holder)
     ]
-    spaces = catalogue.spaces_by_resource(db.session, {b.resource_id for b in bookings})
+    # The spaces of the bookings and of the waitlist entries (each names its venue and space).
+    spaces = catalogue.spaces_by_resource(
+        db.session,
+        {b.resource_id for b in bookings} | {e.bucket.resource_id for e, _ in waiting},
+    )
     return render_template(
         "bookings/index.html",
         upcoming=list(reversed(upcoming)),
@@ -71,6 +75,7 @@ def index():
         form=None,
         status_label=service.status_label,
         cancel_form=ConfirmForm(),
+        acting=holder.id != current_user.id,
     )
 
 
