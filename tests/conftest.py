@@ -37,6 +37,8 @@ os.environ.setdefault(
     "BMRNE6lEHPSGulcRJSlgXAvra8Ui-tUPFtVHonb5q3AYTTKIyAwObiJ8erEUAXVa4GQdguXhNkT_FgTzPtR_aBI",
 )
 os.environ.setdefault("VAPID_SUBJECT", "mailto:push-test@example.gov.cn")
+# Read-aloud recordings of test apps (and of the sweeps tests run) stay out of the instance folder.
+os.environ.setdefault("READALOUD_CACHE_DIR", tempfile.mkdtemp(prefix="portal-readaloud-"))
 
 
 def pytest_addoption(parser):
