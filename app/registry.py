@@ -51,6 +51,7 @@ class Registry:
     banners: list[Callable] = field(default_factory=list)
     named_places: list[type] = field(default_factory=list)
     personal_data: list[PersonalData] = field(default_factory=list)
+    mine: list[Callable] = field(default_factory=list)
 
 
 def registry(app=None) -> Registry:
@@ -91,6 +92,36 @@ def register_named_places(app, model: type) -> None:
 def register_personal_data(app, key: str, export: Callable, erase: Callable) -> None:
     """A package's part of "my data" and of account deletion (see `PersonalData`)."""
     registry(app).personal_data.append(PersonalData(key, export, erase))
+
+
+@dataclass(frozen=True)
+class MineItem:
+    """One line of the home page's "我的" block: what a service holds for the signed-in person
+    now, one tap from the page that shows it. `count` is how many things wait (0: nothing);
+    `text` says it in the reader's language ("2 open", "No bookings", a booking's place),
+    after `when` (the next one's start) or `amount_fen` (money to pay) when given. `order`
+    places the line (lower first)."""
+
+    key: str
+    label: object
+    url: str
+    count: int = 0
+    when: object = None  # an aware datetime
+    text: object = ""
+    amount_fen: int | None = None
+    order: int = 50
+
+
+def register_mine(app, item: Callable) -> None:
+    """`item(session, user) -> MineItem | None`, a line of the home page's "我的" block. The
+    home page is a hot path: read only, in a statement or two."""
+    registry(app).mine.append(item)
+
+
+def mine_items(session, user) -> list[MineItem]:
+    """Every service's "我的" line for `user`, in order."""
+    items = [i for i in (fn(session, user) for fn in registry().mine) if i is not None]
+    return sorted(items, key=lambda i: i.order)
 
 
 def personal_data(app=None) -> list[PersonalData]:

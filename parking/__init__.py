@@ -55,6 +55,11 @@ def init_app(app) -> None:
     )
     register_seeder(app, seed_parking)
     register_seeder(app, seed_parking_activity)
+    from app.registry import register_mine
+    from parking.mine import next_reservation, to_pay
+
+    register_mine(app, next_reservation)  # the home page's "我的" block
+    register_mine(app, to_pay)
     from app.accounts.models import Role
     from parking.services import ParkingSettings
     from parking.services.sweep import sweep

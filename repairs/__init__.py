@@ -52,6 +52,10 @@ def init_app(app) -> None:
         ),
     )
     register_seeder(app, seed_repairs)
+    from app.registry import register_mine
+    from repairs.mine import open_reports
+
+    register_mine(app, open_reports)  # the home page's "我的" block
     register_sweeper(app, sweep)
     from app.sms.replies import register_reply_handler
     from repairs.services import sms_reply

@@ -85,6 +85,10 @@ def init_app(app) -> None:
         ),
     )
     register_seeder(app, seed_venues)
+    from app.registry import register_mine
+    from venues.mine import next_booking
+
+    register_mine(app, next_booking)  # the home page's "我的" block
     from venues.services import personal_data
 
     register_personal_data(app, "venues", personal_data.export, personal_data.erase)

@@ -122,6 +122,7 @@ def test_language_switch_and_sign_in_flow_in_the_browser(open_page, live_server)
     page.fill("#password", "correct-horse-9")
     page.get_by_role("main").get_by_role("button", name="Sign in").click()
     assert "Your workspace" in page.locator("main").inner_text()
+    page.locator(".header-menu summary").click()  # sign-out is in the menu, apart from My details
     page.get_by_role("button", name="Sign out").click()
     assert page.get_by_role("link", name="Sign in").is_visible()
 

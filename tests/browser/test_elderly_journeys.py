@@ -1,0 +1,71 @@
+"""Elderly mode shortens the journey (issue 14, sections 2 and 6), on a 390 x 844 phone without
+JavaScript: the services and "我的" on the first screen, a header that takes little of it, one
+way back to standard mode, the language and sign-out in the menu."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _phone(browser, live_server, mode, locale="zh_CN"):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context.add_cookies(
+        [
+            {"name": "display_mode", "value": mode, "url": live_server.url},
+            {"name": "locale", "value": locale, "url": live_server.url},
+        ]
+    )
+    return context
+
+
+def _bottom(locator) -> float:
+    box = locator.bounding_box()
+    return box["y"] + box["height"]
+
+
+def test_home_first_screen_on_a_phone_in_elderly_mode(browser, live_server):
+    user = live_server.create_user()
+    context = _phone(browser, live_server, "elderly")
+    page = context.new_page()
+    page.goto(live_server.url + "/login?with=password")
+    page.fill("#login", user)
+    page.fill("#password", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.goto(live_server.url + "/")
+    assert page.locator("html").get_attribute("class") == "mode-elderly"
+
+    # The three services and every line of "我的" are on the first screen.
+    tiles = page.locator("a.service-tile")
+    assert tiles.count() == 3
+    mine = page.locator("a.mine-link")
+    assert mine.count() == 5
+    for link in [*tiles.all(), *mine.all()]:
+        assert _bottom(link) <= PHONE["height"], link.inner_text()
+    # The header (and no second navigation row) takes under a fifth of it (30% before).
+    assert _bottom(page.locator(".site-header")) < PHONE["height"] * 0.2
+    assert page.locator(".service-nav").count() == 0
+
+    # One clear way back; no language button in the header; both in reach of the menu.
+    header = page.locator(".site-header")
+    expect(header.get_by_role("button", name="退出长辈模式")).to_be_visible()
+    expect(header.get_by_role("button", name="English")).to_be_hidden()
+    header.locator("summary").click()
+    menu = header.locator(".header-menu-panel")
+    expect(menu.get_by_role("link", name="我的资料")).to_be_visible()
+    sign_out = menu.get_by_role("button", name="退出登录")
+    # Sign-out stands apart from 我的资料 (not the next target below it).
+    assert sign_out.bounding_box()["y"] - _bottom(menu.get_by_role("link", name="我的资料")) > 60
+
+    # The language is one step away in the menu, without JavaScript.
+    menu.get_by_role("button", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.get_by_role("heading", name="Mine")).to_be_visible()
+    for link in page.locator("a.service-tile").all():
+        assert _bottom(link) <= PHONE["height"]
+    page.get_by_role("button", name="Leave elderly mode").click()
+    assert page.locator("html").get_attribute("class") == "mode-standard"
+    context.close()
