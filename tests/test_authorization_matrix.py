@@ -360,7 +360,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /staff/venues/<int:venue_id>/closures/<int:closure_id>/delete": VENUE_ADMIN,
     "GET /staff/venues/<int:venue_id>/photos": VENUE_ADMIN,
     "POST /staff/venues/<int:venue_id>/photos": VENUE_ADMIN,
+    "POST /staff/venues/<int:venue_id>/photos/<int:photo_id>/move": VENUE_ADMIN,  # before delete
     "POST /staff/venues/<int:venue_id>/photos/<int:photo_id>/delete": VENUE_ADMIN,
+    "GET /staff/venues/<int:venue_id>/photos/<int:photo_id>/delete": VENUE_ADMIN,  # confirm
     # --- 快捷停车: public pages ----------------------------------------------------------------
     "GET /parking": PUBLIC,
     "GET /parking/<int:car_park_id>": PUBLIC,

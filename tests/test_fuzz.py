@@ -761,6 +761,25 @@ FORM_PAGES = {
             {"photo": "<png>", "alt_zh": "大厅", "alt_en": "The hall"},
         )
     ],
+    # Venue photos (venues/photo_views.py, helper "look").
+    "venues.photo_forms.VenuePhotoForm": [
+        FormPage(
+            "/staff/venues/{venue}/photos",
+            "venue_admin",
+            {"photo": "<png>", "alt_zh": "大厅", "alt_en": "The hall"},
+        )
+    ],
+    "venues.photo_forms.MovePhotoForm": [
+        FormPage(
+            "/staff/venues/{venue}/photos/{photo}/move",
+            "venue_admin",
+            {"step": ("earlier", "later")},
+            page="/staff/venues/{venue}/photos",
+        )
+    ],
+    "venues.photo_forms.RemovePhotoForm": [
+        FormPage("/staff/venues/{venue}/photos/{photo}/delete", "venue_admin", {})
+    ],
     "parking.forms.QuoteForm": [
         FormPage("/parking/quote", None, QUOTE, method="GET", ok_page=True)
     ],
@@ -1077,6 +1096,10 @@ def form_world(
     newcomer = make_user(
         home_estate_id=estate.id, home_building="9", home_room="901", home_verified=False
     )
+    from venues.services.photos import add_photo
+
+    venue_photo = add_photo(session, users["venue_admin"], venue, _png(), "大厅", "The hall")
+    add_photo(session, users["venue_admin"], venue, _png(), "门口", "The door")
     session.commit()
     return {
         "claim": newcomer.home_claim.id,
@@ -1087,6 +1110,7 @@ def form_world(
         "town": town.id,
         "estate": estate.id,
         "venue": venue.id,
+        "photo": venue_photo.id,
         "hall": hall.id,
         "court": court.id,
         "identity": identity.id,

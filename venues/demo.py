@@ -15,6 +15,7 @@ from app.db import unit_of_work
 from app.demo import DEMO_PASSWORD
 from app.places.models import Town
 from bookings.services import create_resource
+from venues.demo_photos import attach_drawings
 from venues.models import BookingMode, OpeningHours, Space, Venue, VenueType
 from venues.services.catalogue import materialise
 
@@ -325,3 +326,4 @@ def _seed_venues(session) -> None:
             )
     for venue in existing.values():
         materialise(session, venue)
+    attach_drawings(session)  # venues/demo_photos.py: a drawing of its kind for each venue

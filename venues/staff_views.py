@@ -38,12 +38,11 @@ from venues.forms import (
     ConfirmForm,
     DoorForm,
     HoursForm,
-    PhotoForm,
     ReasonForm,
     SpaceForm,
     VenueForm,
 )
-from venues.models import Closure, Venue, VenuePhoto
+from venues.models import Closure, Venue
 from venues.services import admin, catalogue, door
 from venues.services import booking as booking_service
 
@@ -454,45 +453,13 @@ def delete_closure(venue_id: int, closure_id: int):
     return redirect(url_for("venue_staff.manage", venue_id=venue.id))
 
 
-@bp.route("/<int:venue_id>/photos", methods=["GET", "POST"])
-@login_required
-def photos(venue_id: int):
-    venue = _venue_for(venue_id, *ADMIN_ROLES)
-    form = PhotoForm()
-    done = submit_to_service(
-        form,
-        lambda: admin.add_photo(
-            db.session,
-            current_user,
-            venue,
-            form.photo.data.read(),
-            form.alt_zh.data,
-            form.alt_en.data,
-        ),
-        success=_("Photo added."),
-        then=url_for("venue_staff.photos", venue_id=venue.id),
-    )
-    return done or render_template(
-        "venues/staff/photos.html", form=form, venue=venue, delete_form=ConfirmForm()
-    )
-
-
-@bp.route("/<int:venue_id>/photos/<int:photo_id>/delete", methods=["POST"])
-@login_required
-def delete_photo(venue_id: int, photo_id: int):
-    venue = _venue_for(venue_id, *ADMIN_ROLES)
-    photo = db.session.get(VenuePhoto, photo_id)
-    if photo is None or photo.venue_id != venue.id:
-        abort(404)
-    if ConfirmForm().validate_on_submit():
-        admin.delete_photo(db.session, current_user, photo)
-        flash(_("Photo removed."), "success")
-    return redirect(url_for("venue_staff.photos", venue_id=venue.id))
-
-
 @media_bp.route("/media/venues/<filename>")
 def media(filename: str):
     """Venue photos are public; the filename is random and re-encoded on upload."""
     return send_from_directory(
         current_app.config["UPLOAD_DIR"] + "/venues", filename, max_age=86400
     )
+
+
+# The photo pages are routes of this blueprint, in their own module.
+from venues import photo_views  # noqa: E402, F401

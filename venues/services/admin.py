@@ -15,11 +15,11 @@ from app.db import unit_of_work
 from app.errors import DomainError
 from app.i18n import N_
 from app.notifications.services import insert_notification
-from app.uploads import remove_image, store_image
 from bookings import services as engine
 from bookings.models import HOLDING, Booking, BookingStatus
 from bookings.services import create_resource
-from venues.models import BookingMode, Closure, OpeningHours, Space, Venue, VenuePhoto
+from venues.models import BookingMode, Closure, OpeningHours, Space, Venue
+from venues.services import photos
 from venues.services.booking import cancel_for_closure
 from venues.services.catalogue import materialise
 
@@ -196,35 +196,10 @@ def remove_closure(session, staff: User, closure: Closure) -> None:
         materialise(session, venue)
 
 
-def add_photo(
-    session, staff: User, venue: Venue, data: bytes, alt_zh: str, alt_en: str
-) -> VenuePhoto:
-    """Store the photo (re-encoded) and record it; the file is removed again if the record is
-    not saved."""
-    stored = store_image(data, "venues")
-    with unit_of_work(session) as unit:
-        unit.after_rollback(lambda: remove_image("venues", stored.filename))
-        photo = VenuePhoto(
-            venue=venue,
-            filename=stored.filename,
-            width=stored.width,
-            height=stored.height,
-            alt_zh=alt_zh.strip(),
-            alt_en=(alt_en or "").strip(),
-        )
-        session.add(photo)
-        session.flush()
-        record(session, staff, "venue.photo", photo, venue_id=venue.id)
-    return photo
-
-
-def delete_photo(session, staff: User, photo: VenuePhoto) -> None:
-    """Remove the photo's record and, once that is committed, its file."""
-    filename = photo.filename
-    with unit_of_work(session) as unit:
-        record(session, staff, "venue.photo_removed", photo, venue_id=photo.venue_id)
-        session.delete(photo)
-        unit.after_commit(lambda: remove_image("venues", filename))
+# Venue photos live in venues.services.photos (order, thumbnails, both descriptions); these names
+# stay for the callers that knew them here.
+add_photo = photos.add_photo
+delete_photo = photos.delete_photo
 
 
 # --- Bookings waiting for approval -------------------------------------------------------------
