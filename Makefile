@@ -11,7 +11,7 @@ export FLASK_APP := wsgi
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test lint setup translations db browser bench i18n-extract clean help
+.PHONY: run test lint setup translations db browser bench screens i18n-extract clean help
 
 help:
 	@echo "make run   - set up and serve the portal with demo data on http://$(HOST):$(PORT)"
@@ -95,6 +95,17 @@ $(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench; status=$$?; \
 	  $(BIN)/python -m bench.report || status=1; exit $$status
+
+# Screenshots of the main pages for reviewers (bench/screens.py): phone and desktop, standard and
+# elderly mode, Chinese and English, into screens/ with an index.html (about 5 minutes). Chinese
+# needs a CJK font: Debian's fonts-noto-cjk, installed here when missing and run as root.
+screens: setup browser
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) >/dev/null; \
+	  else echo "Missing: sudo apt-get install fonts-noto-cjk (Chinese would show as boxes)"; exit 1; fi; \
+	fi
+	$(BIN)/python -m bench.screens
 
 # Refresh the message catalogues after changing user-facing strings, then translate the new
 # entries in app/translations/zh_Hans_CN/LC_MESSAGES/messages.po.
