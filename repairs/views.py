@@ -219,6 +219,8 @@ def ticket(reference: str):
             item,
             resident_id=item.reporter_id,
             reference=item.reference,
+            # staff-tools: whether this read showed the resident's full number (tel: link).
+            phone_shown=access.may_call_resident(current_user, item),
         )
     return render_template(
         "repairs/ticket.html",

@@ -278,3 +278,20 @@ def test_the_dashboard_lists_tomorrows_reservations_and_explains_its_chart(
     assert "沪A12345" not in html and "**90" not in tomorrow_part  # masked; cancelled left out
     assert "Cars inside (from 0 to 100)" in html and "Across: the hours of today" in html
     assert "Red dashed line: all 100 spaces taken" in html
+
+
+def test_reads_that_show_the_full_number_are_on_the_record(client, session, world):
+    from app.audit.models import AuditEntry
+
+    login(client, world["manager"].username)
+    client.get(world["url"])
+    supervisor = client.application.test_client()
+    login(supervisor, world["town"].username)
+    supervisor.get(world["url"])
+    reads = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "repairs.ticket_read").order_by(AuditEntry.id)
+    ).all()
+    assert [(e.actor_id, e.details["phone_shown"]) for e in reads] == [
+        (world["manager"].id, True),
+        (world["town"].id, False),
+    ]
