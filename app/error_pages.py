@@ -7,7 +7,7 @@ again with the fresh token the page carries."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, make_response, render_template, request
+from flask import current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
@@ -15,7 +15,7 @@ from app.uploads import MAX_BYTES
 
 REPLAY_KEY = "form_replay"
 # Never written back into a page: the token is replaced, passwords are typed again.
-_NOT_REPLAYED = ("csrf_token",)
+_NOT_REPLAYED = ("csrf_token", "confirm")
 
 
 def replayed_formdata():
@@ -40,14 +40,41 @@ def _show_form_again(status: int, message: str, *, keep_values: bool):
                 if k not in _NOT_REPLAYED and "password" not in k
             ),
         )
-    flash(message, "error")
     # Werkzeug reads the method once, into this attribute: from here on the view (and
     # Flask-WTF's "was this form submitted?") sees a GET, so nothing of the post is acted on.
     request.method = "GET"
     response = make_response(view(**(request.view_args or {})))
+    if keep_values and not _shows_fields(response, g.get(REPLAY_KEY)):
+        # The URL's page is not this form (the sign-in page's password tab posts to the page
+        # that shows the code tab): the page that sends the values again instead.
+        g.pop(REPLAY_KEY, None)
+        return None
     if response.status_code == 200:
         response.status_code = status
+    flash_now(response, message)
     return response
+
+
+def _shows_fields(response, values) -> bool:
+    """Whether the page has a field for each value sent (by name)."""
+    if response.status_code != 200 or response.mimetype != "text/html":
+        return False
+    html = response.get_data(as_text=True)
+    names = {
+        k.split("-", 1)[0] if k.rsplit("-", 1)[-1] in ("year", "month", "day") else k
+        for k in values or ()
+    }
+    return all(f'name="{name}' in html for name in names)
+
+
+def flash_now(response, message: str) -> None:
+    """`message` at the top of the page already rendered (a flash would wait for the next)."""
+    html = response.get_data(as_text=True)
+    notice = str(render_template("errors/_notice.html", message=message))
+    marker = '<main id="main"'
+    at = html.find(">", html.find(marker)) + 1 if marker in html else -1
+    if at > 0:
+        response.set_data(html[:at] + notice + html[at:])
 
 
 def csrf_failure(error):
@@ -56,8 +83,18 @@ def csrf_failure(error):
         "For your safety this form was not sent: the page had been open a long time, or the "
         "browser was closed in between. What you typed is below. Check it and send it again."
     )
+    values = [
+        (k, v)
+        for k, v in request.form.items(multi=True)
+        if k not in _NOT_REPLAYED and "password" not in k
+    ]
     return _show_form_again(400, message, keep_values=True) or (
-        render_template("errors/csrf.html"),
+        render_template(
+            "errors/csrf.html",
+            action=request.full_path if request.query_string else request.path,
+            values=values,
+            files=bool(request.files),
+        ),
         400,
     )
 

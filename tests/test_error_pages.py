@@ -80,3 +80,16 @@ def test_the_hotline_is_a_tap_to_call_link_wherever_shown(client, app):
     app.config["PORTAL_HOTLINE"] = "021-12345"  # configurable; dialled without the dash
     html = client.get("/help").get_data(as_text=True)
     assert '<a href="tel:02112345" class="nowrap">021-12345</a>' in html
+
+
+def test_a_form_its_page_does_not_show_is_offered_to_send_again(client):
+    """The password tab posts to /login, whose page shows the code tab: the page that sends the
+    values again with a fresh token (when the person presses it) instead."""
+    response = client.post("/login", data={"login": "zhao", "password": "secret-1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "这张表没有提交" in html
+    assert '<input type="hidden" name="login" value="zhao">' in html
+    assert "secret-1" not in html and "再提交一次" in html
+    token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    again = client.post("/login", data={"csrf_token": token, "login": "zhao"})
+    assert again.status_code == 200 and "请填写密码" in again.get_data(as_text=True)

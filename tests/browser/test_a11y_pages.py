@@ -73,3 +73,35 @@ def test_display_settings_high_contrast_and_larger_text_pass_the_audit(
     assert_accessible(page, mode)
     page.goto(live_server.url + "/help")
     assert_accessible(page, mode)
+
+
+def test_a_lost_session_shows_the_form_again_in_the_persons_language_and_mode(
+    open_page, live_server
+):
+    """The phone closed the browser and lost the session cookie: sending the form shows it again
+    with what was typed, in English and elderly mode, audited; sending it again goes through."""
+    user = live_server.create_user()
+    page = open_page("/login?with=password", mode="elderly", locale="en", width=390)
+    page.fill("#login", user)
+    page.context.clear_cookies()
+    page.context.add_cookies(
+        [
+            {"name": "display_mode", "value": "elderly", "url": live_server.url},
+            {"name": "locale", "value": "en", "url": live_server.url},
+        ]
+    )
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state("load")
+    # The password tab posts to /login, whose page is the code tab: the page that sends what
+    # was typed again (never the password), once the person presses it.
+    assert page.locator("h1").inner_text() == "This form was not sent"
+    assert page.locator("html").get_attribute("class") == "mode-elderly"
+    page.screenshot(path="/tmp/shots/csrf-elderly-en-phone.png", full_page=True)
+    assert_accessible(page, "elderly")
+    page.get_by_role("button", name="Send it again").click()
+    page.wait_for_load_state("load")
+    assert page.input_value("#login") == user  # kept, and only the password asked for
+    assert "Enter your password" in page.locator(".error-summary").inner_text()
+    page.fill("#password", "correct-horse-9")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login" not in url)
