@@ -5,6 +5,7 @@ blueprint."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from urllib.parse import quote
 
 from flask import (
@@ -22,13 +23,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from accessibility import current_display_mode
 from app import clock
-from app.accounts.models import HelpService, Role
+from app.accounts.models import DisplayMode, HelpService, Role
 from app.acting import current_holder
 from app.audit.services import record_access
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
+from app.paging import page_size, paginate
 from app.places.models import Estate
 from repairs.forms import ActionForm, MessageForm, NoteForm, RateForm, ReopenForm, ReportForm
 from repairs.models import Category, EventKind
@@ -129,12 +132,21 @@ def repair_helpers():
 
 @bp.route("")
 def index():
-    mine = (
-        tickets.my_tickets(db.session, current_holder(HelpService.REPAIRS))
-        if current_user.is_authenticated
-        else []
-    )
-    return render_template("repairs/index.html", mine=mine)
+    """The service's page; signed in, "我的报修": open reports first, a page at a time."""
+    page = None
+    if current_user.is_authenticated:
+        holder = current_holder(HelpService.REPAIRS)
+        size = page_size(current_display_mode() == DisplayMode.ELDERLY)
+        # The page's number and links from the count; then only that page's rows are read.
+        total = tickets.count_my_tickets(db.session, holder)
+        page = paginate(range(total), request.args.get("page"), size, request.path, request.args)
+        page = replace(
+            page,
+            items=tickets.my_tickets(
+                db.session, holder, offset=(page.number - 1) * size, limit=size
+            ),
+        )
+    return render_template("repairs/index.html", mine=page.items if page else [], page=page)
 
 
 @bp.route("/report", methods=["GET", "POST"])

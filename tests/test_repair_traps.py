@@ -190,3 +190,22 @@ def test_moved_out_is_asked_first(client, session, world):
     session.rollback()
     assert homes.current_claim(session, world["resident"]) is None
     assert client.get(f"/homes/claims/{claim.id}/end").status_code == 302
+
+
+def test_my_reports_list_open_first_with_a_snippet_a_page_at_a_time(client, session, world, frozen):
+    resident = world["resident"]
+    sent = []
+    for n in range(22):
+        ticket, _ = send(session, world, minutes=0, description=f"第{n}号问题：厨房水管漏水")
+        sent.append(ticket.reference)
+        frozen.shift(timedelta(minutes=1))
+    tickets.cancel(session, resident, tickets.get(session, sent[-1]))  # the newest, not open
+    assert tickets.count_my_tickets(session, resident) == 22
+    first = tickets.my_tickets(session, resident, limit=20)
+    assert first[0].reference == sent[-2] and sent[-1] not in [t.reference for t in first]
+    login(client, resident.phone)
+    page = client.get("/repairs").get_data(as_text=True)
+    assert "第20号问题：厨房水管漏水" in page and "第21号问题" not in page
+    assert "第 1 页，共 2 页" in page and 'href="/repairs?page=2"' in page
+    second = client.get("/repairs?page=2").get_data(as_text=True)
+    assert "第21号问题" in second and sent[-1] in second and "第0号问题" in second

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 
 from app import clock
 from app.accounts.consents import can_act_for
@@ -686,13 +686,25 @@ def supervisor_note(session, supervisor: User, ticket: Ticket, text: str) -> Non
     record(session, supervisor, "repair.supervisor_note", ticket, reference=ticket.reference)
 
 
-def my_tickets(session, user: User) -> list[Ticket]:
+def _mine(user: User):
     followed = select(TicketFollower.ticket_id).where(TicketFollower.user_id == user.id)
+    return (Ticket.reporter_id == user.id) | Ticket.id.in_(followed)
+
+
+# "我的报修": open reports first, each group newest first.
+_OPEN_FIRST = (case((Ticket.state.in_(OPEN_STATES), 0), else_=1), Ticket.submitted_at.desc())
+
+
+def my_tickets(session, user: User, *, offset: int = 0, limit: int = 100) -> list[Ticket]:
+    """The reports `user` filed or joined: open ones first, then the rest, each newest first;
+    `limit` of them from `offset` (a page of "我的报修": `count_my_tickets` says how many)."""
     return list(
         session.scalars(
-            select(Ticket)
-            .where((Ticket.reporter_id == user.id) | Ticket.id.in_(followed))
-            .order_by(Ticket.submitted_at.desc())
-            .limit(100)
+            select(Ticket).where(_mine(user)).order_by(*_OPEN_FIRST).offset(offset).limit(limit)
         )
     )
+
+
+def count_my_tickets(session, user: User) -> int:
+    """How many reports `user` filed or joined (all of them: the list is paged, never cut)."""
+    return session.scalar(select(func.count(Ticket.id)).where(_mine(user))) or 0
