@@ -36,7 +36,7 @@ from parking.forms import (
     VehicleForm,
 )
 from parking.models import CarPark, Charge, ChargeStatus, GateOutcome, SharingWindow
-from parking.services import costs, gate, payments, reservations, sharing, vehicles
+from parking.services import costs, gate, maps, payments, reservations, sharing, vehicles
 from parking.services.tariffs import tariff_in_words
 
 bp = Blueprint("parking_driver", __name__, url_prefix="/parking")
@@ -97,6 +97,7 @@ def parking_helpers():
         "charge_status": charge_status,
         "describe_window": sharing.describe,
         "is_renewal": costs.is_renewal,
+        "navigation_links": maps.navigation_links,
         "ChargeStatus": ChargeStatus,
         "BookingStatus": BookingStatus,
         "gate_outcome": gate_outcome,

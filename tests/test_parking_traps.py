@@ -266,3 +266,27 @@ def test_with_automatic_payment_the_contract_is_paid_and_says_so(
     login(client, "13911113333")
     page = client.get(f"/parking/contracts/{january.id}").get_data(as_text=True)
     assert "错峰共享协议续签" in page
+
+
+def test_a_car_park_page_links_to_amap_and_baidu_at_its_coordinates(client, car_park):
+    from urllib.parse import parse_qs, urlparse
+
+    from parking.services import maps
+
+    park = car_park.default
+    with client.application.test_request_context():
+        amap, baidu = maps.navigation_links(park)
+    assert parse_qs(urlparse(amap.url).query) == {
+        "position": ["121.380000,31.110000"],
+        "name": ["测试停车场"],
+        "coordinate": ["wgs84"],
+        "callnative": ["1"],
+        "src": [maps.SOURCE],
+    }
+    query = parse_qs(urlparse(baidu.url).query)
+    assert query["location"] == ["31.110000,121.380000"] and query["coord_type"] == ["wgs84"]
+    assert query["content"] == ["测试路 9 号"]
+    page = client.get(f"/parking/{park.id}").get_data(as_text=True)
+    assert "在高德地图中打开" in page and amap.url.replace("&", "&amp;") in page
+    client.set_cookie("locale", "en")
+    assert "Open in Baidu Maps" in client.get(f"/parking/{park.id}").get_data(as_text=True)
