@@ -143,6 +143,9 @@ class Config:
     # The district this installation serves; shown in the header and page titles.
     PORTAL_DISTRICT_NAME = _env("PORTAL_DISTRICT_NAME", "闵行区")
     PORTAL_DISTRICT_NAME_EN = _env("PORTAL_DISTRICT_NAME_EN", "Minhang District")
+    # Its administrative code (行政区划代码): the car-park map draws parking/outlines/<code>.json,
+    # made once by `python -m parking.outline_import <code>` (helper "look", issue 14).
+    PORTAL_DISTRICT_ADCODE = _env("PORTAL_DISTRICT_ADCODE", "310112")
     PORTAL_HOTLINE = _env("PORTAL_HOTLINE", "12345")
     # fix-accounts (issue 12): words a new password may not be built on besides the district's
     # names (NIST SP 800-63B context-specific words; app/accounts/passwords.py), comma-separated.

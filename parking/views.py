@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -17,7 +17,7 @@ from app.text import SEARCH, check_text
 from app.urls import int_arg
 from parking.forms import QuoteForm
 from parking.models import CarPark
-from parking.services import search, tariffs
+from parking.services import district_map, search, tariffs
 from parking.services.reservations import reservable_now, reservable_now_many
 
 bp = Blueprint("parking", __name__, url_prefix="/parking")
@@ -49,7 +49,7 @@ def index():
         near_text=near_text,
         near=near[0] if near else None,
         distances=distances,
-        points=search.map_points(parks),
+        district_map=district_map.overview(parks, current_app.config["PORTAL_DISTRICT_ADCODE"]),
         words=tariffs.tariff_in_words,
         reservable=reservable_now_many(db.session, parks),
     )

