@@ -268,6 +268,13 @@ def place(
         },
     ).one()
     if counts.held_reference is not None:  # one booking per person per slot (`already_booked`)
+        # ... unless it is this request's own booking, committed by its twin (same key) while
+        # this one waited for the holder's lock after reading `facts` (TOKEN_AND_FACTS reads
+        # the replay before the lock): a replay, answered with that booking.
+        replay_id = _replay_after_lock(session, holder_id, ask.idempotency_key)
+        if replay_id is not None:
+            replay = engine.placed_by_id(session, replay_id)
+            return VenueBooking(engine.replayed(replay, request), facts.space_id, facts.venue_id)
         raise AlreadyBooked(counts.held_reference)
     problem = over_limits(facts, counts[0], counts[1])
     if problem is not None:
@@ -313,6 +320,15 @@ def place(
         params = {k: message["params"][k] for k in ("ref", "venue", "space", "when", "places")}
         tell_staff_of_request(session, facts.venue_id, params)
     return VenueBooking(placed, facts.space_id, facts.venue_id)
+
+
+def _replay_after_lock(session, holder_id: int, key: str | None) -> int | None:
+    """The id of the holder's booking made with `key`, read now (after the holder's lock)."""
+    if key is None:
+        return None
+    return session.scalar(
+        select(Booking.id).where(Booking.holder_id == holder_id, Booking.idempotency_key == key)
+    )
 
 
 def _tell_holder(session, actor_id: int, holder_id: int, message: dict) -> None:
