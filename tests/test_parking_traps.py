@@ -201,6 +201,9 @@ def test_signing_shows_a_summary_first_and_does_not_renew_unless_chosen(
         as_text=True
     )
     assert "Renews automatically" in html and "无感支付" not in html
+    for path in (f"/parking/{park_id}", f"/parking/{park_id}/share", "/parking/vehicles"):
+        english_page = english.get(path).get_data(as_text=True)
+        assert "错峰" not in english_page and "无感" not in english_page, path
 
 
 def test_the_contract_message_is_whole_in_the_readers_language_with_the_amount(
