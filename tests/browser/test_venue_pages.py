@@ -219,10 +219,33 @@ def test_admin_pages(open_page, live_server, mode):
         f"/staff/venues/{venue_id}/hours",
         f"/staff/venues/{venue_id}/closures",
         f"/staff/venues/{venue_id}/photos",
+        f"/staff/venues/{venue_id}/photos/{_cover(live_server, venue_id)}/delete",
         "/staff/venues/admin/new",
     ):
         page = open_page(path, mode=mode, user=admin)
         assert_accessible(page, mode)
+
+
+def _cover(live_server, venue_id):
+    """The venue's first photo (demo venues have a drawing)."""
+    from venues.models import Venue
+
+    return live_server.run(lambda session: session.get(Venue, venue_id).cover_photo_id)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_photos_and_car_park_map_in_english_on_a_phone(open_page, live_server, mode):
+    """Venue covers in the results and the car-park map (helper "look"), English, 390 px."""
+    page = open_page("/venues", mode=mode, locale="en", width=390)
+    cover = page.locator(".venue-item img.venue-cover").first
+    assert "not a photo" in cover.get_attribute("alt")
+    assert cover.evaluate("img => img.naturalWidth") > 0  # the drawing is served
+    assert_accessible(page, mode)
+    page = open_page("/parking", mode=mode, locale="en", width=390)
+    if mode == "standard":  # elderly mode shows the list alone
+        box = page.locator("svg.district-map-svg").bounding_box()
+        assert box["width"] <= 390 and page.locator(".district-map-label").count() >= 10
+    assert_accessible(page, mode)
 
 
 @pytest.mark.parametrize("mode", MODES)
