@@ -12,7 +12,9 @@
         var big = Array.prototype.some.call(input.files || [], function (f) { return f.size > max; });
         var id = input.id + "-size-error";
         var shown = document.getElementById(id);
+        var described = (input.getAttribute("aria-describedby") || "").replace(id, "").trim();
         if (shown) { shown.remove(); }
+        input.setAttribute("aria-describedby", big ? (described + " " + id).trim() : described);
         if (!big) { input.removeAttribute("aria-invalid"); return; }
         var p = document.createElement("p");
         p.id = id; p.className = "error-message"; p.setAttribute("role", "alert");

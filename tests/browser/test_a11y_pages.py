@@ -105,3 +105,22 @@ def test_a_lost_session_shows_the_form_again_in_the_persons_language_and_mode(
     page.fill("#password", "correct-horse-9")
     page.locator("main button[type=submit]").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_a_photo_over_the_limit_is_refused_before_it_is_sent(open_page, live_server):
+    """The photo field says the limit, and with JavaScript a larger photo is refused at once."""
+    from tests.browser.test_repairs_pages import _estate_with_company
+
+    estate_id, _town = _estate_with_company(live_server)
+    resident = live_server.create_user(home_estate_id=estate_id)
+    page = open_page("/repairs/report", user=resident)
+    assert "每张照片不超过 10 MB" in page.locator("#photos-hint").inner_text()
+    big = {"name": "big.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8" + b"0" * 11_000_000}
+    page.set_input_files("#photos", [big])
+    assert (
+        page.locator("#photos-size-error").inner_text()
+        == "这张照片超过 10 MB，请选择小一些的照片。"
+    )
+    assert page.evaluate("document.getElementById('photos').files.length") == 0
+    assert page.get_attribute("#photos", "aria-invalid") == "true"
+    assert "photos-size-error" in page.get_attribute("#photos", "aria-describedby")
