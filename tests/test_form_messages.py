@@ -5,6 +5,7 @@ import re
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired
 
 from app.forms import error_list
@@ -13,7 +14,7 @@ from app.forms import error_list
 class Example(FlaskForm):
     people = IntegerField("How many people?", validators=[InputRequired()])
     name = StringField("Name", validators=[DataRequired()])
-    size = RadioField("Size", choices=[("s", "Small")], validators=[InputRequired()])
+    size = RadioField("Size", choices=[SelectChoice("s", "Small")], validators=[InputRequired()])
 
 
 def _errors(app, data, lang="zh_CN"):
@@ -55,3 +56,21 @@ def test_the_fee_calculator_opened_from_a_car_park_shows_no_errors(client, car_p
     html = client.get(f"/parking/quote?car_park={car_park.id}").get_data(as_text=True)
     assert "error-summary" not in html and "form-group-error" not in html
     assert f'selected value="{car_park.id}"' in html  # the car park is chosen
+
+
+def test_a_question_page_has_its_question_as_the_h1_inside_the_legend(app):
+    from flask import render_template_string
+
+    class Question(FlaskForm):
+        size = RadioField("How many people are coming?", choices=[SelectChoice("1", "1")])
+
+    with app.test_request_context("/"):
+        html = render_template_string(
+            '{% from "macros/forms.html" import radios %}'
+            "{{ radios(form.size, legend_class='legend legend-page-title') }}",
+            form=Question(meta={"csrf": False}),
+        )
+    assert (
+        '<legend class="legend legend-page-title"><h1 class="legend-heading">'
+        "How many people are coming?</h1></legend>"
+    ) in html
