@@ -74,6 +74,9 @@ def act(reference: str):
     form = ActionForm(prefix=action if prefixed else "")
     from_queue = request.form.get("from") == "queue"
     if form.validate_on_submit():
+        confirm = _duplicate_question(item, action, form)
+        if confirm is not None:
+            return confirm
         try:
             tickets.act(
                 db.session,
@@ -98,6 +101,22 @@ def act(reference: str):
     # Shown again on the ticket page with the answers kept and the errors linked to their fields.
     g.repairs_failed_action = (action, form)
     return ticket_page(reference)
+
+
+def _duplicate_question(item, action: str, form):
+    """Marking a duplicate cannot be undone: before it, a page naming both reports asks
+    (None: nothing to ask, already confirmed, or no such open report, which the service
+    refuses on the form)."""
+    if action != "duplicate" or request.form.get("confirmed") == "1":
+        return None
+    original = tickets.get(db.session, (form.duplicate_of.data or "").strip().upper())
+    if (
+        original is None
+        or original.id == item.id
+        or not access.visible_to(db.session, current_user, original)
+    ):
+        return None
+    return render_template("repairs/duplicate.html", ticket=item, original=original, form=form)
 
 
 @bp.route("/tickets/<reference>/note", methods=["POST"])

@@ -902,9 +902,11 @@ FORM_PAGES = {
                 "visit_at": "2026-12-02 14:30",
                 "duplicate_of": ("", "{other_ticket}"),
                 "from": ("", "queue"),
+                "confirmed": ("", "1"),
             },
-            extra=["from"],
+            extra=["from", "confirmed"],
             page=TICKET,
+            ok_page=True,  # a duplicate is asked about first: a page, not a redirect
         )
     ],
     "repairs.forms.NoteForm": [

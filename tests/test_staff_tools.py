@@ -295,3 +295,32 @@ def test_reads_that_show_the_full_number_are_on_the_record(client, session, worl
         (world["manager"].id, True),
         (world["town"].id, False),
     ]
+
+
+def test_marking_a_duplicate_asks_first(client, session, world):
+    first = tickets.report(
+        session,
+        world["resident"],
+        world["resident"],
+        category=Category.WATER,
+        description="厨房水管又漏水",
+    )
+    login(client, world["manager"].username)
+    response = _act(client, world["url"], "duplicate", duplicate_of=first.reference.lower())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "不能撤销" in page and 'name="confirmed"' in page
+    session.refresh(world["ticket"])
+    assert world["ticket"].state == State.SUBMITTED  # nothing done yet
+    token = csrf_token(client, world["url"])
+    response = client.post(
+        world["url"] + "/act",
+        data={
+            "duplicate-csrf_token": token,
+            "action": "duplicate",
+            "confirmed": "1",
+            "duplicate-duplicate_of": first.reference,
+        },
+    )
+    assert response.status_code == 302
+    session.refresh(world["ticket"])
+    assert world["ticket"].state == State.DUPLICATE and world["ticket"].duplicate_of_id == first.id

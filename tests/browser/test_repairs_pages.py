@@ -66,10 +66,21 @@ def test_manager_and_supervisor_pages(open_page, live_server, mode):
         return report(session, user, user, category=Category.LIFT, description="电梯异响").reference
 
     reference = live_server.run(file)
+    original = live_server.run(file)
     manager = live_server.create_user("property_manager", f"estate:{estate_id}")
     for path in ("/repairs/queue", f"/repairs/tickets/{reference}"):
         page = open_page(path, mode=mode, user=manager)
         assert_accessible(page, mode)
+    # The visit's own form: the native date-time picker, the technician kept and shown.
+    page.fill("#visit-visit_at", "2030-12-02T14:30")
+    page.fill("#visit-technician_name", "王师傅")
+    page.locator("form:has(#visit-visit_at) button[type=submit]").click()
+    assert "王师傅" in page.locator(".timeline").inner_text()
+    # Marking a duplicate asks first, on a page of its own.
+    page.fill("#duplicate-duplicate_of", original)
+    page.locator("form:has(#duplicate-duplicate_of) button[type=submit]").click()
+    assert page.locator("main button.button-warning").count() == 1 and original in page.title()
+    assert_accessible(page, mode)
     # On a phone the queue is one card per report, no cell squeezed letter by letter.
     page = open_page("/repairs/queue", mode=mode, user=manager, width=PHONE)
     assert page.evaluate(SQUEEZED_CELLS, "#queue") == []
