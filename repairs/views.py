@@ -5,7 +5,6 @@ blueprint."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from urllib.parse import quote
 
 from flask import (
@@ -31,7 +30,6 @@ from app.audit.services import record_access
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
-from app.paging import page_size, paginate
 from app.places.models import Estate
 from repairs.forms import ActionForm, MessageForm, NoteForm, RateForm, ReopenForm, ReportForm
 from repairs.models import Category, EventKind
@@ -133,20 +131,16 @@ def repair_helpers():
 @bp.route("")
 def index():
     """The service's page; signed in, "我的报修": open reports first, a page at a time."""
-    page = None
+    mine, number, pages = [], 1, 1
     if current_user.is_authenticated:
         holder = current_holder(HelpService.REPAIRS)
-        size = page_size(current_display_mode() == DisplayMode.ELDERLY)
-        # The page's number and links from the count; then only that page's rows are read.
-        total = tickets.count_my_tickets(db.session, holder)
-        page = paginate(range(total), request.args.get("page"), size, request.path, request.args)
-        page = replace(
-            page,
-            items=tickets.my_tickets(
-                db.session, holder, offset=(page.number - 1) * size, limit=size
-            ),
-        )
-    return render_template("repairs/index.html", mine=page.items if page else [], page=page)
+        # A screenful: 6 in elderly mode, 20 otherwise. The number of pages from the count;
+        # then only that page's rows are read. Past the end: the last page.
+        size = 6 if current_display_mode() == DisplayMode.ELDERLY else 20
+        pages = max(1, -(-tickets.count_my_tickets(db.session, holder) // size))
+        number = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+        mine = tickets.my_tickets(db.session, holder, offset=(number - 1) * size, limit=size)
+    return render_template("repairs/index.html", mine=mine, number=number, pages=pages)
 
 
 @bp.route("/report", methods=["GET", "POST"])
