@@ -63,7 +63,7 @@ def demo_ids(session) -> dict:
 
     resident = find_by_login(session, RESIDENT)
     tomorrow = clock.now() + timedelta(days=1)
-    venue, space, bucket = session.execute(
+    rows = session.execute(
         select(Venue, Space, CapacityBucket)
         .join(Space, Space.venue_id == Venue.id)
         .join(CapacityBucket, CapacityBucket.resource_id == Space.resource_id)
@@ -74,9 +74,12 @@ def demo_ids(session) -> dict:
             CapacityBucket.taken + 2 <= CapacityBucket.capacity,
         )
         .order_by(Venue.id, CapacityBucket.starts_at)
-        .limit(1)
-    ).one()
-    booking = book_general(session, resident, resident, bucket.id, 2, settings=current_settings())
+        .limit(2)
+    ).all()
+    (venue, space, bucket), (_v, _s, booked) = rows
+    # "My bookings" shows the next slot; the booking steps are photographed on a slot the
+    # resident has not booked (else the check page says "you have already booked this time").
+    booking = book_general(session, resident, resident, booked.id, 2, settings=current_settings())
     with unit_of_work(session):
         ticket = report(
             session,
