@@ -95,7 +95,9 @@ class ActionForm(FlaskForm):
     )
     technician_name = StringField(_l("Technician's name"), validators=[Optional(), Length(max=64)])
     technician_phone = StringField(
-        _l("Technician's phone"), validators=[Optional(), Length(max=20)]
+        _l("Technician's phone"),
+        validators=[Optional(), Length(max=20)],
+        render_kw={"type": "tel", "autocomplete": "off"},  # a phone's number pad
     )
     # A native date-time picker (datetime-local sends "2026-12-01T14:30"); where a browser
     # shows a plain box instead, the typed "2026-12-01 14:30" is accepted too.
