@@ -538,3 +538,60 @@ def test_the_venue_page_shows_each_change_at_once(client, session, venue):
     session.commit()
     html = client.get(path).get_data(as_text=True)
     assert "新展厅" in html and "021-12345678" in html and "布展" in html
+
+
+def _results(html: str) -> list[str]:
+    return re.findall(r'<h2><a href="/venues/\d+">([^<]+)</a></h2>', html)
+
+
+def test_search_results_come_before_the_folded_filters_and_days_are_one_tap(
+    client, make_venue, frozen
+):
+    make_venue(name="莘庄博物馆")
+    html = client.get("/venues").get_data(as_text=True)
+    # The filters fold behind one button (<details>), closed until there is an error.
+    assert '<details class="filters">' in html
+    assert html.index('class="day-links"') < html.index('id="results"')
+    day_links = html.split('class="day-links"', 1)[1].split("</ul>", 1)[0]
+    days = re.findall(r'<a class="button [^"]*" href="([^"]+)"[^>]*>([^<]+)<', day_links)
+    assert [words for _url, words in days[:3]] == ["今天", "明天", "后天"]
+    tomorrow = client.get(days[1][0].replace("&amp;", "&").split("#")[0])
+    html = tomorrow.get_data(as_text=True)
+    assert 'aria-current="true">明天' in html and _results(html) == ["莘庄博物馆"]
+    # The date field shows the day chosen (standard mode).
+    assert re.search(r'name="day-day" type="text" inputmode="numeric" value="2"', html)
+    client.set_cookie("display_mode", "elderly")
+    html = client.get("/venues").get_data(as_text=True)
+    assert 'name="day-day"' not in html  # elderly: the buttons instead of the date field
+    assert "今天" in html and "后天" in html
+
+
+def test_a_day_the_search_cannot_answer_is_explained(client, make_venue, frozen):
+    make_venue(name="莘庄博物馆")
+    past = client.get("/venues?day-year=2026&day-month=11&day-day=20").get_data(as_text=True)
+    assert "<title>错误：" in past and "这一天已经过去" in past and 'href="#day"' in past
+    assert '<details class="filters" open>' in past and _results(past) == []
+    far = client.get("/venues?day-year=2027&day-month=1&day-day=20").get_data(as_text=True)
+    assert "场馆最多可提前 14 天预约" in far and "12月14日" in far
+    client.set_cookie("display_mode", "elderly")  # the date field shows again, with its error
+    html = client.get("/venues?day-year=2026&day-month=11&day-day=20").get_data(as_text=True)
+    assert 'name="day-year"' in html and "这一天已经过去" in html
+
+
+def test_elderly_mode_shows_six_venues_a_screen_with_previous_and_next(
+    client, make_venue, places, frozen
+):
+    for i in range(8):
+        make_venue(name=f"博物馆{i}", town=places["towns"][0])
+    html = client.get("/venues").get_data(as_text=True)
+    assert len(_results(html)) == 8 and 'class="pagination"' not in html  # standard: 20
+    client.set_cookie("display_mode", "elderly")
+    first = client.get("/venues?q=博物馆").get_data(as_text=True)
+    assert len(_results(first)) == 6 and "第 1 页，共 2 页" in first
+    nxt = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "q=" in nxt and "page=2" in nxt  # the search is kept
+    second = client.get(nxt).get_data(as_text=True)
+    assert len(_results(second)) == 2 and 'rel="prev"' in second and 'rel="next"' not in second
+    assert set(_results(first)).isdisjoint(_results(second))
+    beyond = client.get("/venues?q=博物馆&page=9").get_data(as_text=True)
+    assert "没有第 9 页" in beyond and _results(beyond) == _results(second)

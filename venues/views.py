@@ -11,18 +11,20 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from accessibility import current_display_mode
 from app import clock
-from app.accounts.models import HelpService
+from app.accounts.models import DisplayMode, HelpService
 from app.acting import current_holder
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import WEEKDAY_LABELS, add_error, member_or_none
 from app.pagecache import cached_page
+from app.paging import page_size, paginate
 from app.places.models import Town
 from app.templating import content_key, render_fragment
 from bookings.models import CapacityBucket
 from bookings.services import SoldOut
-from venues import current_settings
+from venues import current_settings, finding
 from venues.forms import (
     ConfirmForm,
     PartySizeForm,
@@ -45,7 +47,9 @@ def index():
         SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))
     ]
     results = []
-    if not request.args or form.validate():
+    today, elderly = clock.today(), current_display_mode() == DisplayMode.ELDERLY
+    # (validate() runs first: a date the search cannot answer is explained, not an empty list)
+    if not request.args or (form.validate() & finding.explain_day(form.day, today)):
         results = catalogue.search_with_free_places(
             db.session,
             catalogue.Filters(
@@ -67,9 +71,16 @@ def index():
             tuple(request.args.items(multi=True)),
             tuple((c.value, c.label) for c in form.town.choices),
             content_key([(venue, venue.town, free) for venue, free in results]),
+            elderly,
+            today,
         ),
         search_form=form,
         results=results,
+        elderly=elderly,
+        page=paginate(
+            results, request.args.get("page"), page_size(elderly), request.path, request.args
+        ),
+        days=finding.day_choices(request.args, request.path, today, form.day.data),
     )
     return render_template("venues/index.html", form=form, content_html=content)
 

@@ -1,0 +1,65 @@
+"""What the venue search page adds to the search itself (issue 14, section 2): 今天 / 明天 /
+后天 as one-tap choices, a day the search cannot answer explained on the date field, and a
+screenful of results at a time in elderly mode (app/paging.py)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from babel.dates import format_skeleton
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from venues.services.catalogue import HORIZON_DAYS
+
+DAY_WORDS = (_l("Today"), _l("Tomorrow"), _l("The day after tomorrow"))
+DAY_PARTS = ("day-year", "day-month", "day-day")
+
+
+def day_choices(args, path: str, today: date, chosen: date | None) -> list[dict]:
+    """今天, 明天 and 后天 as links to this search on that day (the person's other choices and
+    no page number kept): each with its words, its date and whether it is the day chosen."""
+    kept = [(k, v) for k, v in args.items(multi=True) if k not in (*DAY_PARTS, "page")]
+    choices = []
+    for offset, words in enumerate(DAY_WORDS):
+        day = today + timedelta(days=offset)
+        query = kept + list(
+            zip(DAY_PARTS, (str(day.year), str(day.month), str(day.day)), strict=True)
+        )
+        choices.append(
+            {
+                "words": words,
+                "date": _md(day),
+                "url": f"{path}?{urlencode(query)}",
+                "current": day == chosen,
+            }
+        )
+    return choices
+
+
+def explain_day(field, today: date) -> bool:
+    """A valid date the search cannot answer (a past day, or past the booking horizon) gets an
+    error on its field saying which days can be searched, instead of an empty list. True when
+    the day can be searched (or none was given)."""
+    day = field.data
+    if day is None or field.errors:
+        return not field.errors
+    last = today + timedelta(days=HORIZON_DAYS - 1)
+    if day < today:
+        message = _l("That day has passed. Choose today or a day up to %(last)s.", last=_md(last))
+    elif day > last:
+        message = _l(
+            "Venues can be booked up to %(days)d days ahead. Choose a day up to %(last)s.",
+            days=HORIZON_DAYS,
+            last=_md(last),
+        )
+    else:
+        return True
+    field.errors = [*field.errors, message]
+    return False
+
+
+def _md(day: date) -> str:
+    """The month and day in the reader's language ("12月1日", "Dec 1")."""
+    return format_skeleton("MMMd", day, locale=get_locale())
