@@ -125,6 +125,8 @@ def init_app(app) -> None:
         profile, the service desk) is written to this device too, so that signing out keeps
         it. Only when the request already loaded the user, so no page loads one for this."""
         user = g.get("_login_user")
+        if request.path.startswith("/api/"):
+            return response  # an app's token, not a browser's device
         if user is not None and user.is_authenticated and user.display_mode is not None:
             mode = user.display_mode.value
             if request.cookies.get(MODE_COOKIE) != mode and MODE_COOKIE not in str(
