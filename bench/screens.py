@@ -30,6 +30,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 DEMO_PASSWORD = "minhang2026"  # the demo accounts' password (README, app/demo.py)
 RESIDENT, MANAGER = "13900000001", "manager-xinzhuang"  # demo accounts (app/demo.py)
+VENUE_ADMIN = "venue-admin"
 DEVICES = {"phone": (390, 844), "desktop": (1280, 900)}
 MODES = ("standard", "elderly")
 LOCALES = ("zh_CN", "en")
@@ -127,6 +128,9 @@ def shots(ids: dict) -> list[Shot]:
         Shot("ticket-manager", "A repair report (manager)", "/repairs/tickets/{ticket}", MANAGER),
         Shot("inbox", "Inbox", "/inbox", RESIDENT),
         Shot("display", "Display settings", "/display"),
+        Shot(
+            "venue-photos", "A venue's photos (admin)", "/staff/venues/{venue}/photos", VENUE_ADMIN
+        ),
     ]
 
 
@@ -213,7 +217,7 @@ def set_accounts(app, mode: str, locale: str) -> None:
     with app.app_context():
         db.session.execute(
             update(User)
-            .where(User.phone.in_([RESIDENT]) | User.username.in_([MANAGER]))
+            .where(User.phone.in_([RESIDENT]) | User.username.in_([MANAGER, VENUE_ADMIN]))
             .values(display_mode=DisplayMode(mode), locale=locale)
         )
         db.session.commit()
@@ -236,7 +240,9 @@ def take(browser, base: str, pages: list[Shot], combo, out: Path) -> list[str]:
         for shot in pages:
             if shot.user not in contexts:
                 context = browser.new_context(
-                    viewport={"width": width, "height": height}, device_scale_factor=1
+                    viewport={"width": width, "height": height},
+                    device_scale_factor=1,
+                    locale="zh-CN" if locale == "zh_CN" else "en-GB",  # the browser's own words
                 )
                 context.add_cookies(
                     [
