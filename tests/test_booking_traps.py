@@ -427,3 +427,20 @@ def test_a_helper_is_shown_the_residents_booking_not_their_own(client, session, 
     html = re.sub(r"<span lang=\"zh-CN\">([^<]*)</span>", r"\1", page)  # Chinese marked
     assert "Check the booking for 赵老伯" in html and "赵老伯 has already booked this time." in html
     assert "You have already booked" not in html
+
+
+def test_the_api_changes_the_party_size(client, session, make_venue, make_user):
+    venue = make_venue(capacity=5)
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    person = make_user()
+    book(session, make_user(), slot.id, 2)
+    booking = book(session, person, slot.id, 1)
+    headers = {"Authorization": f"Bearer {issue_token(session, person)}"}
+    session.commit()
+    url = f"/api/v1/bookings/{booking.id}"
+    grown = client.patch(url, json={"party_size": 3}, headers=headers)
+    assert grown.status_code == 200 and grown.json["party_size"] == 3
+    full = client.patch(url, json={"party_size": 4}, headers=headers)
+    assert full.status_code == 409 and full.json["error"]["code"] == "sold_out"
+    session.refresh(slot)
+    assert slot.taken == 5 and ledger_mismatches(session) == []
