@@ -472,7 +472,8 @@ def test_the_venue_page_reads_as_much_whatever_its_spaces(client, session, venue
     materialise(session, venue)
     before = len(statements)
     html = client.get(path).get_data(as_text=True)
-    assert "舞蹈室" in html and len(statements) - before == two_spaces <= 2  # no closure, no photo
+    # The venue with its spaces, their fortnight, their next free times (no closure, no photo).
+    assert "舞蹈室" in html and len(statements) - before == two_spaces <= 3
 
 
 def test_the_search_page_reads_as_much_whatever_the_number_of_venues(
@@ -595,3 +596,29 @@ def test_elderly_mode_shows_six_venues_a_screen_with_previous_and_next(
     assert set(_results(first)).isdisjoint(_results(second))
     beyond = client.get("/venues?q=博物馆&page=9").get_data(as_text=True)
     assert "没有第 9 页" in beyond and _results(beyond) == _results(second)
+
+
+def test_the_venue_page_starts_with_the_next_free_times_and_marks_days_not_open(
+    client, session, make_venue, make_user, frozen
+):
+    """Tuesday 1 December 09:00: booking is open up to 8 December (7 days ahead, from 08:00)."""
+    venue = make_venue(capacity=2)
+    hall, court = venue.spaces
+    full = slot_at(session, hall, 0, 10)
+    full.taken = full.capacity  # 10:00 in the hall is taken: the page offers the next ones
+    session.commit()
+    html = client.get(f"/venues/{venue.id}").get_data(as_text=True)
+    times = html.split('id="next-times-title"', 1)[1].split("</section>", 1)[0]
+    links = re.findall(r'<a class="next-time" href="([^"]+)">', times)
+    assert links == [
+        f"/venues/{venue.id}/spaces/{court.id}/2026-12-01/book",  # the court at 10:00
+        f"/venues/slots/{slot_at(session, hall, 0, 11).id}/book",
+        f"/venues/{venue.id}/spaces/{court.id}/2026-12-01/book",
+        f"/venues/slots/{slot_at(session, hall, 0, 12).id}/book",
+    ]
+    assert "10:00–11:00" in times and "剩余 2 个名额" in times
+    assert html.index('id="next-times-title"') < html.index('class="summary-list"')
+    assert client.get(links[1]).status_code in (200, 302)  # a tap from booking (or signing in)
+    # The days whose booking has not opened say when it opens; open days show their places.
+    assert "12月2日（周三）08:00 开放预约" in html  # for 9 December
+    assert html.count('class="opens-later"') == 2 * 6  # 9 to 14 December, in both spaces

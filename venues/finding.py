@@ -10,7 +10,10 @@ from urllib.parse import urlencode
 from babel.dates import format_skeleton
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from app import clock
+from bookings.models import CapacityBucket
 from venues.services.catalogue import HORIZON_DAYS
 
 DAY_WORDS = (_l("Today"), _l("Tomorrow"), _l("The day after tomorrow"))
@@ -63,3 +66,40 @@ def explain_day(field, today: date) -> bool:
 def _md(day: date) -> str:
     """The month and day in the reader's language ("12月1日", "Dec 1")."""
     return format_skeleton("MMMd", day, locale=get_locale())
+
+
+NEXT_TIMES = 4  # the free times a venue page starts with
+
+
+def next_free_times(session, venue, now) -> list[tuple]:
+    """The venue's next free times open for booking now, soonest first, at most NEXT_TIMES:
+    (slot, space) pairs of its active spaces' slots that start later than `now`, have a place
+    free and whose day booking has opened for (one statement). The venue page starts with them
+    ("when can I go"), each a tap from booking it."""
+    spaces = {s.resource_id: s for s in venue.spaces if s.active}
+    if not spaces:
+        return []
+    # Booking for a day opens `opens_days_ahead` days before it at `opens_at_minutes`: the last
+    # day open now is today + that many days once the time has come, the day before otherwise.
+    ahead = venue.opens_days_ahead - (
+        0 if clock.local(now).hour * 60 + clock.local(now).minute >= venue.opens_at_minutes else 1
+    )
+    until = clock.day_bounds(clock.today() + timedelta(days=ahead))[1]
+    slots = session.scalars(
+        select(CapacityBucket)
+        .where(
+            CapacityBucket.resource_id.in_(spaces),
+            CapacityBucket.starts_at > now,
+            CapacityBucket.starts_at < until,
+            CapacityBucket.taken < CapacityBucket.capacity,
+        )
+        .order_by(CapacityBucket.starts_at, CapacityBucket.resource_id)
+        .limit(NEXT_TIMES)
+    )
+    return [(slot, spaces[slot.resource_id]) for slot in slots]
+
+
+def not_yet_open(days, now) -> dict:
+    """{day: when booking for it opens} for the days of a venue page's table whose booking has
+    not opened by `now` (the table says "12月6日 08:00 开放" for them)."""
+    return {d.day: d.opens_for_booking for d in days if d.opens_for_booking > now}

@@ -115,11 +115,20 @@ def show(venue_id: int):
     page = catalogue.venue_page(db.session, venue_id)
     if page is None:
         abort(404)
+    # It starts with "when can I go": the next free times, each a tap from booking them; the
+    # table marks the days whose booking has not opened yet.
+    now = clock.now()
+    times = finding.next_free_times(db.session, page.venue, now)
+    opening = finding.not_yet_open(page.spaces[0][1], now) if page.spaces else {}
     # What the page shows is the same for everyone while the venue, its spaces, hours,
-    # closures, photos and free places stay as they are: rendered once for all of them.
+    # closures, photos, free places and times stay as they are: rendered once for all of them.
     content = render_fragment(
         "venues/venue_content.html",
-        content_key((page.venue, page.spaces, page.hours, page.closures, page.photos)),
+        content_key(
+            (page.venue, page.spaces, page.hours, page.closures, page.photos, times, opening)
+        ),
+        next_times=times,
+        opening=opening,
         venue=page.venue,
         spaces=page.spaces,
         weekdays=WEEKDAY_LABELS,
