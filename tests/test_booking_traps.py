@@ -412,6 +412,7 @@ def test_my_waitlists_name_the_venue_and_space(client, session, make_venue, make
     html = client.get("/bookings").get_data(as_text=True)
     waits = html[html.index("候补") :]
     assert "测试博物馆 · " in waits and venue.spaces[0].name_zh in waits
+    assert re.search(r'class="button button-warning">[^<]+</button>', waits)  # leave: in red
 
 
 def test_a_helper_is_shown_the_residents_booking_not_their_own(client, session, venue, make_user):
