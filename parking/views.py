@@ -7,10 +7,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from accessibility import current_display_mode
 from app import clock
+from app.accounts.models import DisplayMode
 from app.extensions import db
 from app.forms import form_was_sent
 from app.geo import distance_km
+from app.paging import page_size, paginate
 from app.places.models import Town
 from app.registry import named_places
 from app.text import SEARCH, check_text
@@ -39,9 +42,13 @@ def index():
         parks.sort(key=lambda p: distances[p.id])
         sort = "near"
     towns = db.session.scalars(select(Town).order_by(Town.id)).all()
+    elderly = current_display_mode() == DisplayMode.ELDERLY  # a screenful: 6 car parks
     return render_template(
         "parking/index.html",
         parks=parks,
+        page=paginate(
+            parks, request.args.get("page"), page_size(elderly), request.path, request.args
+        ),
         towns=towns,
         town_id=town_id,
         sort=sort,
