@@ -10,9 +10,7 @@ def _parks(html: str) -> list[str]:
     return re.findall(r'<h3><a href="/parking/\d+">([^<]+)</a></h3>', html)
 
 
-def test_car_parks_come_before_the_folded_filters_six_a_screen_in_elderly_mode(
-    client, car_park
-):
+def test_car_parks_come_before_the_folded_filters_six_a_screen_in_elderly_mode(client, car_park):
     for i in range(8):  # and the fixture's own: 9
         car_park(name=f"停车场{i}", reservable=0)
     html = client.get("/parking").get_data(as_text=True)
