@@ -61,6 +61,17 @@ def _venue_for(venue_id: int, *roles) -> Venue:
     return venue
 
 
+def _venue_booking(venue_id: int, reference: str):
+    """The venue (its staff only) and the booking named, which must be one of its own: any
+    other is a 404, as if it did not exist."""
+    venue = _venue_for(venue_id, *STAFF_ROLES)
+    booking = booking_service.booking_for(db.session, reference)
+    space = catalogue.space_for_resource(db.session, booking.resource_id) if booking else None
+    if space is None or space.venue_id != venue.id:
+        abort(404)
+    return venue, booking
+
+
 @bp.route("/<int:venue_id>/door", methods=["GET", "POST"])
 @login_required
 def door_page(venue_id: int):
@@ -153,11 +164,7 @@ def export(venue_id: int):
 @bp.route("/<int:venue_id>/bookings/<reference>/decide", methods=["POST"])
 @login_required
 def decide(venue_id: int, reference: str):
-    venue = _venue_for(venue_id, *STAFF_ROLES)
-    booking = booking_service.booking_for(db.session, reference)
-    space = catalogue.space_for_resource(db.session, booking.resource_id) if booking else None
-    if space is None or space.venue_id != venue.id:
-        abort(404)
+    venue, booking = _venue_booking(venue_id, reference)
     form = ReasonForm()
     if form.validate_on_submit():
         try:
@@ -211,11 +218,7 @@ def approvals(venue_id: int, failed=None):
 @bp.route("/<int:venue_id>/approvals/<reference>", methods=["POST"])
 @login_required
 def approval_decision(venue_id: int, reference: str):
-    venue = _venue_for(venue_id, *STAFF_ROLES)
-    booking = booking_service.booking_for(db.session, reference)
-    space = catalogue.space_for_resource(db.session, booking.resource_id) if booking else None
-    if space is None or space.venue_id != venue.id:
-        abort(404)
+    venue, booking = _venue_booking(venue_id, reference)
     form = ReasonForm(prefix=f"b{booking.id}")
     approve = request.form.get("decision") == "approve"
     if form.validate_on_submit():
