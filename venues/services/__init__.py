@@ -4,7 +4,8 @@ public one that writes is one unit of work.
 catalogue: venues and spaces, search, availability, slot materialisation
 admin:     venue administration (venues, spaces, hours, closures, photos)
 rules:     who may hold places (suspension, per-day and per-week limits), the venue settings
-booking:   book, cancel, approve
+booking:   book, cancel (free, or at a no-show's cost after the cut-off), approve
+changes:   the number of people of a booking one holds (one booking per person per slot)
 placing:   making a booking, one unit of work of a handful of statements (pages and API)
 waitlist:  the waitlist of a full slot, offers of freed places and their answers
 door:      check-in at the door, crowd levels
