@@ -32,7 +32,7 @@ def test_visitor_pages(open_page, path, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("path", ["/", "/login"])
+@pytest.mark.parametrize("path", ["/", "/login", "/venues", "/parking"])
 def test_english_pages(open_page, path, mode):
     page = open_page(path, mode=mode, locale="en")
     assert page.locator("html").get_attribute("lang") == "en"
