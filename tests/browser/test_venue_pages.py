@@ -253,3 +253,38 @@ def test_helper_pages(open_page, live_server, mode):
     helper = live_server.create_user("community_helper")
     page = open_page("/bookings/helping", mode=mode, user=helper)
     assert_accessible(page, mode)
+
+
+def test_admin_adds_orders_and_removes_a_photo(open_page, live_server, tmp_path):
+    """The photo flow in a real browser, elderly mode, English, a phone: upload with both
+    descriptions, move it first, see it as the cover in the results, remove it after the
+    confirmation page."""
+    import io
+
+    from PIL import Image
+
+    venue_id, _space, _bucket, _day = _museum_slot(live_server)
+    admin = live_server.create_user("venue_admin", f"venue:{venue_id}")
+    picture = tmp_path / "hall.png"
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 500), "teal").save(buf, "PNG")
+    picture.write_bytes(buf.getvalue())
+    url = f"/staff/venues/{venue_id}/photos"
+    page = open_page(url, mode="elderly", locale="en", user=admin, width=390)
+    page.set_input_files("#photo", str(picture))
+    page.fill("#alt_zh", "大厅里的展柜")
+    page.fill("#alt_en", "Display cases in the hall")
+    page.get_by_role("button", name="Upload").click()
+    item = page.locator(".photo-admin-item").last
+    assert "Display cases in the hall" in item.inner_text()
+    item.get_by_role("button", name="Move earlier").click()
+    assert "Display cases in the hall" in page.locator(".photo-admin-item").first.inner_text()
+    assert_accessible(page, "elderly")
+    results = open_page("/venues?q=闵行区博物馆", mode="elderly", locale="en", width=390)
+    assert results.locator("img.venue-cover").first.get_attribute("alt") == (
+        "Display cases in the hall"
+    )
+    page.locator(".photo-admin-item").first.get_by_role("link", name="Remove").click()
+    assert "cannot be undone" in page.inner_text("main")
+    page.get_by_role("button", name="Yes, remove the photo").click()
+    assert "Display cases in the hall" not in page.inner_text("main")
