@@ -69,3 +69,29 @@ def test_home_first_screen_on_a_phone_in_elderly_mode(browser, live_server):
     page.get_by_role("button", name="Leave elderly mode").click()
     assert page.locator("html").get_attribute("class") == "mode-standard"
     context.close()
+
+
+def test_venue_search_and_car_parks_on_a_phone_in_elderly_mode(browser, live_server):
+    """The first venue is on the first screen; 明天 is one tap, Next another; the filters open
+    from their one button; the car-park list likewise. Without JavaScript."""
+    context = _phone(browser, live_server, "elderly")
+    page = context.new_page()
+    page.goto(live_server.url + "/venues")
+    first = page.locator(".venue-item h2 a").first
+    assert _bottom(first) <= PHONE["height"]
+    expect(page.locator("#day")).to_have_count(0)  # no date field: the day buttons instead
+    page.locator(".day-links a", has_text="明天").click()
+    expect(page.locator('.day-links a[aria-current="true"]')).to_contain_text("明天")
+    assert page.locator(".venue-item").count() == 6  # the demo district has far more
+    page.locator("a[rel=next]").click()
+    expect(page.locator(".pagination-status")).to_contain_text("第 2 页")
+    assert "day-day=" in page.url  # the day chosen is kept
+    page.locator(".filters summary").click()
+    expect(page.locator("#q")).to_be_visible()
+
+    page.goto(live_server.url + "/parking")
+    assert _bottom(page.locator(".venue-item h3 a").first) <= PHONE["height"]
+    expect(page.locator("#q")).to_be_hidden()
+    page.locator(".filters summary").click()
+    expect(page.locator("#q")).to_be_visible()
+    context.close()
