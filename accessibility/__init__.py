@@ -29,8 +29,9 @@ _CHINESE_RUN = re.compile(
     r"[\u3400-\u9fff\uf900-\ufaff][\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef0-9A-Z·]*"
 )
 _TAG = re.compile(r"(<[^>]*>)")
-# Text inside these is no HTML (or may not hold elements): left as it is.
-_RAW = ("script", "style", "textarea", "title", "option")
+# Text inside these is no HTML (or may not hold HTML elements: an HTML <span> inside SVG <text>
+# is not drawn at all): left as it is.
+_RAW = ("script", "style", "textarea", "title", "option", "svg")
 
 
 def mark_chinese(html: str) -> str:

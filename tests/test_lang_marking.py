@@ -22,9 +22,11 @@ def test_only_text_is_marked():
     html = mark_chinese(
         '<p title="七宝">plate 沪A·12345, 漕宝路 3 号</p><textarea>中文</textarea>'
         "<select><option>中文</option></select>"
+        '<svg viewBox="0 0 9 9"><text x="1">七宝</text></svg><b>七宝</b>'
     )
     assert html == (
         '<p title="七宝">plate <span lang="zh-CN">沪A·12345</span>, '
         '<span lang="zh-CN">漕宝路</span> 3 <span lang="zh-CN">号</span></p>'
         "<textarea>中文</textarea><select><option>中文</option></select>"
+        '<svg viewBox="0 0 9 9"><text x="1">七宝</text></svg><b><span lang="zh-CN">七宝</span></b>'
     )
