@@ -118,13 +118,49 @@ def test_personalised_span_and_other_resident_pages(open_page, live_server, mode
         return space.venue_id, space.id, (clock.today() + timedelta(days=2)).isoformat()
 
     venue_id, space_id, day = live_server.run(court)
+
+    def pending(session):
+        """traps-venues: a booking of a space staff approve, waiting (no door code shown)."""
+        from sqlalchemy import select
+
+        from app import clock
+        from app.accounts.services import find_by_login
+        from app.errors import DomainError
+        from bookings.models import CapacityBucket
+        from venues import current_settings
+        from venues.models import Space
+        from venues.services.booking import book_personalised
+
+        room = session.scalar(select(Space).where(Space.requires_approval.is_(True)))
+        person = find_by_login(session, user)
+        free = session.scalars(
+            select(CapacityBucket.starts_at)
+            .where(
+                CapacityBucket.resource_id == room.resource_id,
+                CapacityBucket.taken == 0,
+                CapacityBucket.starts_at > clock.now() + timedelta(hours=3),
+            )
+            .order_by(CapacityBucket.starts_at)
+        ).all()
+        for start in free:  # the first free time that is open for booking
+            try:
+                return book_personalised(
+                    session, person, person, room.id, start, 1, settings=current_settings()
+                ).reference
+            except DomainError:
+                continue
+        raise AssertionError("no free time in the room")
+
+    reference = live_server.run(pending)
     for path in (
         f"/venues/{venue_id}/spaces/{space_id}/{day}/book",
         "/bookings/calendar",
         "/bookings/helpers",
+        f"/bookings/{reference}",
     ):
         page = open_page(path, mode=mode, user=user)
         assert_accessible(page, mode)
+    assert page.locator(".qr").count() == 0 and page.locator(".door-code").count() == 0
 
 
 @pytest.mark.parametrize("mode", MODES)
