@@ -28,7 +28,7 @@ YEAR = 365 * 86400
 STATEMENT_REVIEWED = date(2026, 11, 30)
 # The figures the statement gives, as they were at its review (counted in tests/browser: the
 # assert_accessible calls, the test files, the axe-core version axe-playwright-python bundles).
-AUDIT = {"points": 110, "files": 21, "axe": "4.12"}
+AUDIT = {"points": 116, "files": 21, "axe": "4.12"}
 
 
 def _remember(response, name: str, value: str):

@@ -56,7 +56,7 @@ def test_elderly_mode_of_a_signed_in_person_survives_sign_out(client, make_user,
 def test_the_statement_gives_figures_and_known_issues(client):
     html = client.get("/accessibility").get_data(as_text=True)
     assert "已知问题" in html and "axe-core 4.12" in html and "24 像素（18 磅）" in html
-    assert "共 110 项页面检查" in html and 'href="tel:12345"' in html
+    assert "共 116 项页面检查" in html and 'href="tel:12345"' in html
     submit(client, "/language", {"locale": "en", "next": "/"}, form_url="/")
     html = client.get("/accessibility").get_data(as_text=True)
     assert "Known issues" in html and "30 November 2026" in html
