@@ -75,12 +75,12 @@ STEMS_EN = [
 ]
 ESTATES_PER_TOWN = 18
 DESCRIPTIONS = {
-    Category.WATER: "厨房水管漏水,地上有积水",
+    Category.WATER: "厨房水管漏水，地上有积水",
     Category.ELECTRICITY: "楼道灯不亮",
-    Category.LIFT: "电梯按钮失灵,门关不上",
+    Category.LIFT: "电梯按钮失灵，门关不上",
     Category.DOORS: "单元门禁刷卡打不开",
-    Category.PUBLIC_AREA: "小区路面有坑,晚上容易绊倒",
-    Category.GREENING: "树枝挡住窗户,需要修剪",
+    Category.PUBLIC_AREA: "小区路面有坑，晚上容易绊倒",
+    Category.GREENING: "树枝挡住窗户，需要修剪",
     Category.OTHER: "垃圾房有异味",
 }
 

@@ -48,11 +48,11 @@ HOURS = {
 }
 RULES = {
     VenueType.MUSEUM: (
-        "请携带身份证件,凭核销码入馆。馆内请勿饮食。",
+        "请携带身份证件，凭核销码入馆。馆内请勿饮食。",
         "Bring your ID and show your code at the entrance. No food or drink inside.",
     ),
     VenueType.LIBRARY: (
-        "每次预约 2 小时,请保持安静。",
+        "每次预约 2 小时，请保持安静。",
         "Each booking is for 2 hours. Please keep quiet.",
     ),
     VenueType.CULTURE_CENTRE: (
@@ -61,7 +61,7 @@ RULES = {
     ),
     VenueType.SPORTS_HALL: ("请穿运动鞋入场。", "Wear sports shoes."),
     VenueType.COURT: (
-        "雨天场地关闭,预约自动取消并通知。",
+        "雨天场地关闭，预约自动取消并通知。",
         "Closed in rain; bookings are cancelled with a notice.",
     ),
 }
@@ -259,7 +259,7 @@ def add_venue(
         address_en=address_en,
         rules_zh=rules_zh,
         rules_en=rules_en,
-        description_zh=f"{name_zh}是闵行区区属公共场馆,面向市民免费或低价开放。",
+        description_zh=f"{name_zh}是闵行区区属公共场馆，面向市民免费或低价开放。",
         description_en=f"{name_en} is a public venue of Minhang District, open to residents.",
         phone=f"021-6{index:03d}{index * 7 % 10000:04d}",
         step_free=index % 4 != 3,
