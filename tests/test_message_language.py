@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from app.db import unit_of_work, utcnow
 from app.i18n import N_
 from app.notifications.channels import register
 from app.notifications.dispatch import Dispatcher
+from app.notifications.models import Notification
 from app.notifications.params import localized, render_params, when
 from app.notifications.services import notify
 from app.sms.channel import channel_for
@@ -95,3 +97,27 @@ def test_a_message_written_in_english_reads_in_chinese_and_vice_versa(
     assert text.startswith("【候补】闵行体育馆 12月2日 09:00有1个位置") and "闵行体育馆" in subject
     text, subject = by_phone[english.phone]
     assert subject == "A place is free for you at Minhang Sports Hall"
+
+
+def test_a_booking_message_names_the_venue_in_the_readers_language(
+    app, client, session, make_venue, make_user
+):
+    """The booking's confirmation is stored with both names: an English reader's inbox names
+    "Test Museum", not 测试博物馆, and the subject is one piece of text (a span inside the
+    link: as the link's flex items, a Chinese name marked lang=zh-CN stood as its own column)."""
+    from tests.conftest import slot_at
+    from venues import current_settings
+    from venues.services.booking import book_general
+
+    reader = make_user(phone_verified_at=utcnow(), locale="en")
+    slot = slot_at(session, make_venue().spaces[0], 1, 10)
+    book_general(session, reader, reader, slot.id, 2, settings=current_settings())
+    note = session.scalars(select(Notification).where(Notification.user_id == reader.id)).one()
+    with app.app_context():
+        params = render_params(note.params, "zh_CN")
+    assert params["venue"] == "测试博物馆" and "12月" in params["when"]
+    session.commit()
+    login(client, reader.phone)
+    page = client.get("/inbox").get_data(as_text=True)
+    assert '<span class="message-subject">' in page
+    assert "Test Museum is confirmed" in page and "测试博物馆" not in page

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -33,6 +34,7 @@ from app.audit.services import record
 from app.db import in_unit_of_work, unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
+from app.notifications.params import localized
 from app.notifications.services import notify
 from app.places.models import (
     CURRENT_CLAIM_STATES,
@@ -308,9 +310,17 @@ def _tell_managers(session, claim: HomeClaim) -> None:
             kind="home.claim",
             subject=N_("A resident asks to confirm their home"),
             body=N_("%(address)s is waiting in your household claims."),
-            params={"address": claim.household.label},
+            params={"address": home_address(claim.household)},
             link="/homes/claims",
         )
+
+
+def home_address(household: Household) -> dict:
+    """A home's address as a message parameter, read in the reader's language: the estate's
+    Chinese name and the register's label ("5号楼 301室"), or the English name and words."""
+    with force_locale("en"):
+        english = f"{household.address}, {household.estate.name_en}"
+    return localized(f"{household.estate.name_zh} {household.label}", english)
 
 
 def decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str = "") -> HomeClaim:
@@ -375,7 +385,7 @@ def _decide(session, manager: User, claim: HomeClaim, approve: bool, reason: str
         subject=subject,
         body=body,
         params={
-            "address": f"{claim.household.estate.name_zh} {claim.household.label}",
+            "address": home_address(claim.household),
             "reason": (reason or "").strip()[:200],
         },
         link="/profile",
@@ -624,7 +634,7 @@ def _verify_by_register(session, household: Household, phone: str) -> None:
             kind="home.decision",
             subject=N_("Your home %(address)s is confirmed"),
             body=N_("You can now see and join reports about your home."),
-            params={"address": f"{household.estate.name_zh} {household.label}", "reason": ""},
+            params={"address": home_address(household), "reason": ""},
             link="/profile",
         )
 

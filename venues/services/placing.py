@@ -43,7 +43,8 @@ from app.audit.services import record
 from app.codes import idempotency_key, new_reference
 from app.db import connection_of, unit_of_work, utcnow
 from app.errors import DomainError, NotFound
-from app.i18n import N_, short_datetime
+from app.i18n import N_
+from app.notifications.params import localized, when
 from app.notifications.services import insert_notification
 from bookings import services as engine
 from bookings.models import Booking, BookingStatus, CapacityBucket
@@ -110,9 +111,11 @@ def _facts(holder, by_slot: bool):
         space.c.slot_minutes,
         space.c.requires_approval,
         space.c.name_zh.label("space_name"),
+        space.c.name_en.label("space_name_en"),
         venue.c.id.label("venue_id"),
         venue.c.active.label("venue_active"),
         venue.c.name_zh.label("venue_name"),
+        venue.c.name_en.label("venue_name_en"),
         venue.c.max_per_day,
         venue.c.max_per_week,
         venue.c.opens_days_ahead,
@@ -422,9 +425,10 @@ def _message(request: engine.Reservation, reference: str, code: str, facts) -> d
         else N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
         "params": {
             "ref": reference,
-            "venue": facts.venue_name,
-            "space": facts.space_name,
-            "when": short_datetime(request.starts_at),
+            # Rendered in the reader's language when read (app/notifications/params.py).
+            "venue": localized(facts.venue_name, facts.venue_name_en),
+            "space": localized(facts.space_name, facts.space_name_en),
+            "when": when(request.starts_at),
             "places": request.quantity,
             "code": code,
         },
