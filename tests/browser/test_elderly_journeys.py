@@ -95,3 +95,20 @@ def test_venue_search_and_car_parks_on_a_phone_in_elderly_mode(browser, live_ser
     page.locator(".filters summary").click()
     expect(page.locator("#q")).to_be_visible()
     context.close()
+
+
+def test_english_header_and_footer_on_a_phone(browser, live_server):
+    """In English on a phone the district's name stands clear of Menu (it ran under the button),
+    and below the footer of a short page is the footer's colour, not a bare canvas."""
+    for mode in ("standard", "elderly"):
+        context = _phone(browser, live_server, mode, locale="en")
+        page = context.new_page()
+        page.goto(live_server.url + "/help")
+        name = page.locator(".brand-name").bounding_box()
+        assert name["x"] + name["width"] <= page.locator(".header-menu-button").bounding_box()["x"]
+        colours = page.evaluate(
+            """() => [document.documentElement, document.querySelector('.site-footer')]
+                .map(e => getComputedStyle(e).backgroundColor)"""
+        )
+        assert colours[0] == colours[1], colours
+        context.close()
