@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import date
 from operator import attrgetter
 
+from babel.lists import format_list
 from flask import current_app, g, render_template, request
 from flask import url_for as flask_url_for
 from flask_babel import get_locale, get_translations
@@ -143,6 +144,13 @@ def format_day(value, style: str = "medium") -> str:
             _dates.clear()
         text = _dates[key] = human_date(value, style)
     return text
+
+
+def listing(items) -> str:
+    """The `listing` filter: names joined as the reader's language writes a list ("无障碍通道、
+    电梯和无障碍卫生间", "Step-free access, lift and accessible toilet"), not always with 、."""
+    items = [str(item) for item in items]
+    return format_list(items, locale=_locale_name()) if items else ""
 
 
 def memoised_url_for(app):
@@ -280,6 +288,7 @@ def init_app(app) -> None:
         mask_phone=mask_phone,
         datetime=human,  # one human format per language (app/i18n.py)
         date=format_day,
+        listing=listing,
     )
 
     @app.context_processor

@@ -623,3 +623,11 @@ def test_the_venue_page_starts_with_the_next_free_times_and_marks_days_not_open(
     # The days whose booking has not opened say when it opens; open days show their places.
     assert "12月2日（周三）08:00 开放预约" in html  # for 9 December
     assert html.count('class="opens-later"') == 2 * 6  # 9 to 14 December, in both spaces
+
+
+def test_facilities_are_listed_as_the_readers_language_writes_a_list(client, venue):
+    """English pages said "Step-free access、Lift" (the Chinese list mark)."""
+    english(client)
+    for path in (f"/venues/{venue.id}", "/venues"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Accessible toilet, Lift, and Hearing loop" in page and "、" not in page, path
