@@ -80,6 +80,11 @@ def test_venue_search_and_car_parks_on_a_phone_in_elderly_mode(browser, live_ser
     first = page.locator(".venue-item h2 a").first
     assert _bottom(first) <= PHONE["height"]
     expect(page.locator("#day")).to_have_count(0)  # no date field: the day buttons instead
+    # Each day's date is one line inside its button ("12月1 / 日" before), three to a row.
+    days = page.locator(".day-links .button")
+    assert len({days.nth(i).bounding_box()["y"] for i in range(3)}) == 1
+    for date in page.locator(".day-date").all():
+        assert date.bounding_box()["height"] < 1.5 * 24 * 1.5, date.inner_text()
     page.locator(".day-links a", has_text="明天").click()
     expect(page.locator('.day-links a[aria-current="true"]')).to_contain_text("明天")
     assert page.locator(".venue-item").count() == 6  # the demo district has far more
