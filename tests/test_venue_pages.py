@@ -631,3 +631,13 @@ def test_facilities_are_listed_as_the_readers_language_writes_a_list(client, ven
     for path in (f"/venues/{venue.id}", "/venues"):
         page = client.get(path).get_data(as_text=True)
         assert "Accessible toilet, Lift, and Hearing loop" in page and "、" not in page, path
+
+
+def test_numbers_of_people_use_plural_forms(client, session, venue, make_user):
+    """English pages say "1 person", "2 people" (they said "2 person(s)")."""
+    login(english(client), make_user().phone)
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    party = client.get(f"/venues/slots/{slot.id}/book").get_data(as_text=True)
+    assert "1 person" in party and "2 people" in party and "(s)" not in party
+    book_through_pages(client, slot.id)
+    assert "2 people" in client.get("/bookings").get_data(as_text=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -68,7 +69,10 @@ class SearchForm(FlaskForm):
 
 
 def party_choices(maximum: int):
-    return [SelectChoice(str(n), _l("%(n)d person(s)", n=n)) for n in range(1, maximum + 1)]
+    return [
+        SelectChoice(str(n), lazy_ngettext("%(num)d person", "%(num)d people", n))
+        for n in range(1, maximum + 1)
+    ]
 
 
 class PartySizeForm(FlaskForm):

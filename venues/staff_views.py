@@ -434,9 +434,10 @@ def closure(venue_id: int):
             form.ends_on.data,
             form.reason.data,
         ),
-        success=lambda result: _(
-            "Closure saved. %(n)d booking(s) were cancelled and the residents told why.",
-            n=result[1],
+        success=lambda result: ngettext(
+            "Closure saved. %(num)d booking was cancelled and the resident told why.",
+            "Closure saved. %(num)d bookings were cancelled and the residents told why.",
+            result[1],
         ),
         then=url_for("venue_staff.manage", venue_id=venue.id),
     )
