@@ -754,13 +754,6 @@ FORM_PAGES = {
             },
         )
     ],
-    "venues.forms.PhotoForm": [
-        FormPage(
-            "/staff/venues/{venue}/photos",
-            "venue_admin",
-            {"photo": "<png>", "alt_zh": "大厅", "alt_en": "The hall"},
-        )
-    ],
     # Venue photos (venues/photo_views.py, helper "look").
     "venues.photo_forms.VenuePhotoForm": [
         FormPage(

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -268,20 +267,4 @@ class ClosureForm(FlaskForm):
     reason = StringField(
         _l("Reason (shown to residents)"),
         validators=[DataRequired(_l("Enter the reason")), Length(max=200)],
-    )
-
-
-class PhotoForm(FlaskForm):
-    photo = FileField(
-        _l("Photo"),
-        description=_l("JPEG, PNG, WebP or HEIC, up to 10 MB"),
-        validators=[FileRequired(_l("Choose a photo to upload"))],
-    )
-    alt_zh = StringField(
-        _l("What the photo shows (Chinese)"),
-        description=_l("Read aloud to people who cannot see the photo"),
-        validators=[DataRequired(_l("Describe the photo")), Length(max=200)],
-    )
-    alt_en = StringField(
-        _l("What the photo shows (English)"), validators=[Optional(), Length(max=200)]
     )

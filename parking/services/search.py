@@ -60,21 +60,3 @@ def find_place(session, text: str, named_places: Sequence[type] = ()):
         if place is not None:
             return place, place.latitude, place.longitude
     return None
-
-
-def map_points(
-    parks: list[CarPark], width: int = 640, height: int = 420, margin: int = 30
-) -> list[dict]:
-    """Positions for the overview map (一张图), scaled to the car parks' bounding box."""
-    if not parks:
-        return []
-    lats, lngs = [p.latitude for p in parks], [p.longitude for p in parks]
-    lat_span, lng_span = (max(lats) - min(lats)) or 0.01, (max(lngs) - min(lngs)) or 0.01
-    return [
-        {
-            "park": p,
-            "x": round(margin + (p.longitude - min(lngs)) / lng_span * (width - 2 * margin)),
-            "y": round(margin + (max(lats) - p.latitude) / lat_span * (height - 2 * margin)),
-        }
-        for p in parks
-    ]
