@@ -181,6 +181,18 @@ def test_the_script_gets_audio_for_the_words_it_sends(client, cache, espeak):
     assert empty.status_code == 400 and empty.json["error"]
 
 
+def test_the_script_gets_the_first_part_of_a_long_page(app, client, cache, espeak):
+    # A venue page's words run past the text policy's 2,000 characters: cut and read, as
+    # /readaloud does, not refused. (A small READALOUD_MAX_CHARS keeps the synthesis short.)
+    app.config["READALOUD_MAX_CHARS"] = 60
+    token = csrf_token(client, "/")
+    long = "江川体育中心羽毛球场一号，周二上午八点到九点有空。\n" * 100  # 2,600 characters
+    answer = client.post("/readaloud/speak", data={"csrf_token": token, "text": long})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.json["cut"] and answer.json["message"] == "这一页很长，只朗读前面的部分。"
+    assert_wav(client.get(answer.json["audio"]).data)
+
+
 def test_without_espeak_the_page_still_shows_the_words(app, client, cache):
     app.config["READALOUD_ESPEAK"] = "/nonexistent/espeak-ng"
     page = client.get("/readaloud", query_string={"path": "/help"})

@@ -155,4 +155,7 @@ def speak_text():
         speech = speak(current_settings(), form.text.data, form.lang.data, form.speed.data)
     except DomainError as error:
         return jsonify(error=str(error)), error.status
-    return jsonify(audio=url_for("readaloud.audio", key=speech.key), cut=speech.cut)
+    answer = {"audio": url_for("readaloud.audio", key=speech.key), "cut": speech.cut}
+    if speech.cut:  # said as the no-JavaScript page says it
+        answer["message"] = str(_l("This page is long: only its first part is read."))
+    return jsonify(answer)

@@ -31,6 +31,7 @@
     var lang = control.getAttribute("data-lang") === "en" ? "en" : "zh";
     var readLabel = play.textContent;
     var stopLabel = play.getAttribute("data-stop-label");
+    var failed = control.getAttribute("data-error-label") || "";
     var synth = window.speechSynthesis || null;
     var audio = null;
     var pending = null;
@@ -85,8 +86,10 @@
         method: "POST", body: body, credentials: "same-origin",
         headers: { "Accept": "application/json" }, signal: pending.signal
       }).then(function (response) {
-        return response.json().then(function (answer) {
-          if (!response.ok || !answer.audio) { throw new Error(answer.error || response.status); }
+        // Anything but JSON (a proxy's error page, a lost connection) gets the plain message.
+        return response.json().catch(function () { return {}; }).then(function (answer) {
+          if (!response.ok || !answer.audio) { throw new Error(answer.error || failed); }
+          status.textContent = answer.message || "";  // a long page: only its first part
           if (!audio) {
             audio = document.createElement("audio");
             audio.controls = true;
@@ -100,7 +103,9 @@
         });
       }).catch(function (error) {
         if (error && error.name === "AbortError") { return; }
-        status.textContent = error && error.message ? error.message : "";
+        // The button goes back to rest, with a sentence a person can read (never a status code).
+        setOn(false);
+        status.textContent = error && error.message && !/^\d+$/.test(error.message) ? error.message : failed;
       });
     }
 
