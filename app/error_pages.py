@@ -7,8 +7,12 @@ again with the fresh token the page carries."""
 
 from __future__ import annotations
 
-from flask import current_app, g, make_response, render_template, request
+import json
+import time
+
+from flask import current_app, g, make_response, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from app.uploads import MAX_BYTES
@@ -18,10 +22,45 @@ REPLAY_KEY = "form_replay"
 _NOT_REPLAYED = ("csrf_token", "confirm")
 
 
+# A refused post whose page needs a sign-in (the session was lost with the token): what was
+# typed waits in this browser's session cookie (which survives signing in) for the form's page,
+# for REPLAY_MINUTES; never passwords or files. The cookie must stay under the browsers' 4 KB.
+SIGNIN_REPLAY_KEY = "form_replay_after_signin"
+REPLAY_MINUTES = 15
+_REPLAY_MAX_BYTES = 2500
+
+
 def replayed_formdata():
     """What the refused post sent, for the forms of the page shown instead (app/forms.py), or
-    None outside such a page."""
+    what was kept across a sign-in for this page (read once), or None."""
+    if REPLAY_KEY not in g:
+        kept = session.get(SIGNIN_REPLAY_KEY)
+        if (
+            kept
+            and request.method == "GET"
+            and kept.get("path") == request.path
+            and current_user.is_authenticated
+        ):
+            session.pop(SIGNIN_REPLAY_KEY, None)
+            if time.time() - kept.get("at", 0) < REPLAY_MINUTES * 60:
+                g.setdefault(REPLAY_KEY, MultiDict(kept.get("values") or ()))
     return g.get(REPLAY_KEY)
+
+
+def _keep_for_signin(values) -> bool:
+    """Keep `values` for the page at this path after a sign-in; False when too large."""
+    kept = {"path": request.path, "at": int(time.time()), "values": list(values)}
+    if len(json.dumps(kept).encode()) > _REPLAY_MAX_BYTES:
+        return False
+    session[SIGNIN_REPLAY_KEY] = kept
+    return True
+
+
+def _is_signin_redirect(response) -> bool:
+    login = url_for("accounts.login")
+    return response.status_code in (301, 302, 303) and (response.location or "").split("?")[
+        0
+    ].endswith(login)
 
 
 def _show_form_again(status: int, message: str, *, keep_values: bool):
@@ -44,6 +83,14 @@ def _show_form_again(status: int, message: str, *, keep_values: bool):
     # Flask-WTF's "was this form submitted?") sees a GET, so nothing of the post is acted on.
     request.method = "GET"
     response = make_response(view(**(request.view_args or {})))
+    if _is_signin_redirect(response) and not current_user.is_authenticated:
+        # The page needs a sign-in: the csrf page says so itself (not the sign-in's flash).
+        flashes = session.get("_flashes") or []
+        if flashes:
+            session["_flashes"] = flashes[:-1]
+        g.pop(REPLAY_KEY, None)
+        g.needs_signin = True
+        return None
     if keep_values and not _shows_fields(response, g.get(REPLAY_KEY)):
         # The URL's page is not this form (the sign-in page's password tab posts to the page
         # that shows the code tab): the page that sends the values again instead.
@@ -88,15 +135,26 @@ def csrf_failure(error):
         for k, v in request.form.items(multi=True)
         if k not in _NOT_REPLAYED and "password" not in k
     ]
-    return _show_form_again(400, message, keep_values=True) or (
-        render_template(
+    shown = _show_form_again(400, message, keep_values=True)
+    if shown is not None:
+        return shown
+    chosen = any(f.filename for f in request.files.values())
+    if g.get("needs_signin"):
+        # Signing in is a new page: what was typed waits for the form's page in the session.
+        kept = bool(values) and _keep_for_signin(values)
+        return render_template(
             "errors/csrf.html",
-            action=request.full_path if request.query_string else request.path,
-            values=values,
-            files=bool(request.files),
-        ),
-        400,
-    )
+            signin=url_for("accounts.login", next=request.path),
+            kept=kept,
+            files=chosen,
+        ), 400
+    return render_template(
+        "errors/csrf.html",
+        action=request.full_path if request.query_string else request.path,
+        values=values,
+        kept=bool(values),
+        files=chosen,
+    ), 400
 
 
 def too_large(error):

@@ -209,3 +209,22 @@ def test_my_reports_list_open_first_with_a_snippet_a_page_at_a_time(client, sess
     assert "第 1 页，共 2 页" in page and 'href="/repairs?page=2"' in page
     second = client.get("/repairs?page=2").get_data(as_text=True)
     assert "第21号问题" in second and sent[-1] in second and "第0号问题" in second
+
+
+def test_a_lost_session_keeps_the_report_across_signing_in(client, session, world):
+    """The session (and its token) is lost before the report is sent: the page says to sign in,
+    and after signing in the form has what was typed; no photo was chosen, so none is mentioned."""
+    client.get("/")
+    client.delete_cookie("session")
+    sent = client.post(
+        "/repairs/report",
+        data={"category": "water", "description": "厨房水管漏水很久了", "area": "5号楼门口"},
+    )
+    html = sent.get_data(as_text=True)
+    assert sent.status_code == 400 and "请先登录再查看此页面" not in html
+    assert "照片" not in html and 'href="/login?next=/repairs/report"' in html
+    login(client, world["resident"].phone)
+    form = client.get("/repairs/report").get_data(as_text=True)
+    assert "厨房水管漏水很久了" in form and 'value="5号楼门口"' in form
+    assert "厨房水管漏水很久了" not in client.get("/repairs/report").get_data(as_text=True)
+    assert count(session, Ticket) == 0
