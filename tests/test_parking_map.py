@@ -54,6 +54,12 @@ def test_crowded_car_parks_get_numbers_that_never_overlap():
         assert all(not district_map._overlaps(box, other) for other in labels[:i] + labels[i + 1 :])
         assert all(not district_map._overlaps(box, mark) for mark in marks)
         assert 0 <= box[0] and box[2] <= drawn.width and 0 <= box[1] and box[3] <= drawn.height
+    # The marks themselves never touch (they were drawn on top of each other), and stay near
+    # their car parks.
+    for i, a in enumerate(drawn.points):
+        for b in drawn.points[i + 1 :]:
+            assert math.hypot(a.x - b.x, a.y - b.y) >= 2 * district_map.MARKER
+    assert max(p.x for p in drawn.points) - min(p.x for p in drawn.points) < 120
     assert any(p.leader for p in drawn.points)  # some had to move out: a line joins them
     assert drawn.has_full and [p.full for p in drawn.points][:3] == [True] * 3
 
@@ -76,9 +82,12 @@ def test_the_list_page_draws_the_outline_numbers_and_legend(client, car_park):
     html = client.get("/parking?sort=name").get_data(as_text=True)
     svg = html.split('<svg class="district-map-svg"', 1)[1].split("</svg>", 1)[0]
     assert 'class="district-map-outline" d="M' in svg
-    listed = re.findall(r'<h3><a href="/parking/(\d+)">', html)
+    listed = re.findall(r'<h3><span class="park-number">\d+</span> <a href="/parking/(\d+)">', html)
     numbers = re.findall(r'class="district-map-label"[^>]*>(\d+)<', svg)
     assert numbers == [str(n) for n in range(1, len(listed) + 1)]
+    # The list shows the same numbers, visibly (its own list numbers are hidden by the style).
+    shown = re.findall(r'<span class="park-number">(\d+)</span>', html)
+    assert shown == numbers
     # The numbers are the list's: 甲 before 乙, which is nearly full (a square).
     assert listed.index(str(first.id)) < listed.index(str(second.id))
     assert svg.count('class="district-map-full"') == 1

@@ -2,8 +2,9 @@
 (parking/outlines/<adcode>.json, made once by `python -m parking.outline_import <adcode>`).
 
 Guarantees: the map keeps the district's proportions (longitude scaled by the cosine of the
-latitude); every car park is numbered as in the list beside it (the list's order); no two number
-labels overlap each other or another car park's marker (each label takes the first free place
+latitude); every car park is numbered as in the list beside it (the list's order); no two
+markers overlap (car parks a few metres apart are pushed apart, by no more than they need); no two
+number labels overlap each other or another car park's marker (each label takes the first free place
 around its marker, further out if needed, with a line back to it); a car park nearly full is
 drawn with another shape as well as another colour. Without an outline for the district the map
 falls back to the car parks' own bounding box, with no outline drawn."""
@@ -77,7 +78,7 @@ def overview(parks: list, adcode: str, width: int = WIDTH) -> DistrictMap:
         return (MARGIN + (lng - west) * kx * scale, MARGIN + (north - lat) * scale)
 
     outline = " ".join(_path(project, ring) for ring in rings)
-    markers = [(p, *project(p.longitude, p.latitude)) for p in located]
+    markers = _separate([(p, *project(p.longitude, p.latitude)) for p in located], width, height)
     numbers = {id(p): i for i, p in enumerate(parks, start=1)}
     placed = _place_labels([(numbers[id(p)], x, y) for p, x, y in markers], width, height)
     points = [
@@ -97,6 +98,37 @@ def _path(project, ring) -> str:
             out.append(f"{here[0]},{here[1]}")
             last = here
     return "M" + " L".join(out) + " Z" if len(out) > 2 else ""
+
+
+def _separate(markers, width: int, height: int) -> list:
+    """`markers` [(park, x, y)] moved apart until no two are closer than two markers' width
+    (their circles drawn without touching), each by as little as it takes, staying on the map.
+    Deterministic: markers on the very same spot part along a fixed angle per pair."""
+    points = [[x, y] for _p, x, y in markers]
+    gap = 2 * MARKER + 2
+    for _round in range(300):
+        moved = False
+        for i in range(len(points)):
+            for j in range(i + 1, len(points)):
+                dx, dy = points[j][0] - points[i][0], points[j][1] - points[i][1]
+                distance = math.hypot(dx, dy)
+                if distance >= gap:
+                    continue
+                if distance < 1e-6:  # the same spot: part along the golden angle
+                    angle = (i * 7 + j) * 2.399963
+                    dx, dy, distance = math.cos(angle), math.sin(angle), 1.0
+                push = (gap - distance) / 2 + 0.05
+                for k, sign in ((i, -1), (j, 1)):
+                    points[k][0] = min(
+                        max(points[k][0] + sign * push * dx / distance, MARKER), width - MARKER
+                    )
+                    points[k][1] = min(
+                        max(points[k][1] + sign * push * dy / distance, MARKER), height - MARKER
+                    )
+                moved = True
+        if not moved:
+            break
+    return [(p, x, y) for (p, _x, _y), (x, y) in zip(markers, points, strict=True)]
 
 
 def _overlaps(a, b) -> bool:
