@@ -4,7 +4,9 @@ blueprint."""
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import datetime
 from urllib.parse import quote
 
 from flask import (
@@ -30,6 +32,7 @@ from app.audit.services import record_access
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error
+from app.i18n import human
 from app.places.models import Estate
 from repairs.forms import ActionForm, MessageForm, NoteForm, RateForm, ReopenForm, ReportForm
 from repairs.models import Category, EventKind
@@ -105,6 +108,22 @@ def local_time(moment) -> str:
     return clock.local(moment).strftime("%H:%M")
 
 
+# A visit's timeline line starts with its local time as stored ("2026-12-01 14:30 王师傅"):
+# shown in the reader's human format ("12月1日（周二）14:30" / "Tue 1 Dec, 14:30").
+_STORED_VISIT = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2})(?: |$)")
+
+
+def event_text(event) -> str:
+    """A timeline line's body as the reader reads it: a visit's time in their language."""
+    body = event.body or ""
+    found = _STORED_VISIT.match(body) if event.kind == EventKind.VISIT else None
+    if found is None:
+        return body
+    moment = datetime.strptime(found.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=clock.LOCAL_TZ)
+    rest = body[found.end() :]
+    return f"{human(moment)} {rest}".strip()
+
+
 @bp.app_context_processor
 def repair_helpers():
     """The clock's readings and the services' named decisions, for every repairs template."""
@@ -118,6 +137,7 @@ def repair_helpers():
         "can_respond": tickets.can_respond,
         "resident_may": tickets.resident_may,
         "event_labels": EVENT_LABELS,
+        "event_text": event_text,
         "alert_kinds": ALERT_KINDS,
         "alert_channels": ALERT_CHANNELS,
         "alert_statuses": ALERT_STATUSES,

@@ -78,14 +78,21 @@ def test_a_visit_keeps_the_technician_and_both_time_forms_are_accepted(
     resident = client.application.test_client()
     login(resident, world["resident"].phone)
     page = resident.get(world["url"]).get_data(as_text=True)
-    assert "2026-12-02 14:30 王师傅" in page  # on the timeline
+    # On the timeline and in the inbox, the visit's time in the reader's human format.
+    assert "：12月2日（周三）14:30 王师傅" in page and "2026-12-02" not in page
     assert "13911112222" in page  # the resident sees whom to expect and can call them
     notice = session.scalars(
         select(Notification)
         .where(Notification.user_id == world["resident"].id)
         .order_by(Notification.id.desc())
     ).first()
-    assert notice.params["body"] == "2026-12-02 14:30 王师傅 13911112222"
+    assert notice.params["body"] == "王师傅 13911112222"
+    inbox = resident.get("/inbox").get_data(as_text=True)
+    assert "12月2日（周三）14:30" in inbox and "2026-12-02" not in inbox
+    world["resident"].locale = "en"
+    session.commit()
+    inbox = resident.get("/inbox").get_data(as_text=True)
+    assert "scheduled for Wed 2 Dec, 14:30. <span" in inbox and "2026-12-02" not in inbox
     # the visit form offers the technician again next time
     manager_page = client.get(world["url"]).get_data(as_text=True)
     assert 'id="visit-technician_name"' in manager_page and 'value="王师傅"' in manager_page

@@ -17,6 +17,7 @@ from app.db import atomic, unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.params import localized
+from app.notifications.params import when as when_param
 from app.notifications.services import notify
 from app.places.models import ClaimStatus, Estate
 from app.places.services import current_claim
@@ -489,7 +490,7 @@ def act(
             values.update(technician_name=name, technician_phone=phone)
         if action == "visit":
             values["visit_at"] = visit_at
-        notice = " ".join(part for part in (when, name, phone if name else "", body) if part)
+        notice = " ".join(part for part in (name, phone if name else "", body) if part)
         body = " ".join(part for part in (when, name, body) if part)
     elif action == "reply" and not body:
         raise DomainError(_l("Write the reply"), field="message")
@@ -535,9 +536,11 @@ def act(
     _event(session, ticket, kind, manager, body)
     session.flush()
     session.refresh(ticket)
-    _tell_residents(
-        session, ticket, RESIDENT_MESSAGES[action], {"body": body if notice is None else notice}
-    )
+    params = {"body": body if notice is None else notice}
+    if action == "visit":
+        # A date-time parameter: each reader sees it in their language's human format.
+        params["when"] = when_param(visit_at)
+    _tell_residents(session, ticket, RESIDENT_MESSAGES[action], params)
     return ticket
 
 
@@ -554,7 +557,7 @@ RESIDENT_MESSAGES = {
     "acknowledge": N_("Your repair report %(ref)s has been acknowledged"),
     "assign": N_("A technician is assigned to %(ref)s: %(body)s"),
     "reply": N_("Your property manager replied on %(ref)s: %(body)s"),
-    "visit": N_("A visit for %(ref)s is scheduled: %(body)s"),
+    "visit": N_("A visit for %(ref)s is scheduled for %(when)s. %(body)s"),
     "start": N_("Work on %(ref)s has started"),
     "resolve": N_("%(ref)s is marked as fixed. Please confirm, or reopen it if it is not."),
     "duplicate": N_("%(ref)s is the same problem as %(body)s; you will get that report's updates"),
