@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from app.accounts.models import DisplayMode
 from app.i18n import is_english
+from app.security import remember_on_device
 
 MODE_COOKIE = "display_mode"
 TEXT_COOKIE = "text_size"
@@ -133,5 +134,5 @@ def init_app(app) -> None:
             if request.cookies.get(MODE_COOKIE) != mode and MODE_COOKIE not in str(
                 response.headers.getlist("Set-Cookie")
             ):
-                response.set_cookie(MODE_COOKIE, mode, max_age=365 * 86400, samesite="Lax")
+                remember_on_device(response, MODE_COOKIE, mode)
         return response

@@ -20,11 +20,11 @@ from app.accounts.models import DisplayMode
 from app.accounts.services import set_display_mode, set_locale
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE, select_locale
+from app.security import remember_on_device
 from app.urls import check_next, safe_next
 
 bp = Blueprint("accessibility", __name__)
 
-YEAR = 365 * 86400
 STATEMENT_REVIEWED = date(2026, 11, 30)
 # The figures the statement gives, as they were at its review (counted in tests/browser: the
 # assert_accessible calls, the test files, the axe-core version axe-playwright-python bundles).
@@ -32,8 +32,7 @@ AUDIT = {"points": 116, "files": 21, "axe": "4.12"}
 
 
 def _remember(response, name: str, value: str):
-    response.set_cookie(name, value, max_age=YEAR, samesite="Lax")
-    return response
+    return remember_on_device(response, name, value)
 
 
 def _apply_mode(mode: DisplayMode, target: str):

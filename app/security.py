@@ -10,7 +10,7 @@ is private without doing anything. Production also sends HSTS (`STRICT_TRANSPORT
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
 CSP = (
@@ -29,6 +29,20 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Permissions-Policy", "geolocation=(), microphone=()"),
 )
+
+
+def remember_on_device(response, name: str, value: str):
+    """Keep a preference of this device (language, display mode, text size, colours) for a year:
+    read by the server only (HttpOnly), sent over HTTPS only where the session cookie is."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=365 * 86400,
+        httponly=True,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        samesite="Lax",
+    )
+    return response
 
 
 def allow_public_cache(app, *endpoints: str) -> None:

@@ -66,8 +66,12 @@ def test_session_cookie_flags(client, make_user):
 
     user = make_user()
     response = login(client, user.phone)
-    cookie = response.headers.get("Set-Cookie", "")
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    assert "session" in cookies
+    # The session and the device's preferences (display mode, language) alike: never readable
+    # by a script, never sent by another site's post.
+    for cookie in cookies.values():
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
 
 
 def test_home_lists_the_three_services(client):

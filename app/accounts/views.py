@@ -27,6 +27,7 @@ from app.extensions import db
 from app.forms import add_error
 from app.i18n import LOCALE_COOKIE
 from app.places.models import Estate, Town
+from app.security import remember_on_device
 from app.urls import check_next, safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -343,11 +344,8 @@ def profile():
         else:
             flash(_("Your details are saved."), "success")
             response = redirect(url_for("accounts.profile"))
-            response.set_cookie(LOCALE_COOKIE, user.locale, max_age=365 * 86400, samesite="Lax")
-            response.set_cookie(
-                MODE_COOKIE, user.display_mode.value, max_age=365 * 86400, samesite="Lax"
-            )
-            return response
+            remember_on_device(response, LOCALE_COOKIE, user.locale)
+            return remember_on_device(response, MODE_COOKIE, user.display_mode.value)
     from app.places.services import last_decision
 
     return render_template(

@@ -11,6 +11,7 @@ from app.accounts.services import set_locale
 from app.extensions import db
 from app.i18n import LOCALE_COOKIE
 from app.registry import MineItem, mine_items, register_mine, role_workspaces, services
+from app.security import remember_on_device
 from app.templating import unread_messages
 from app.urls import check_next, safe_next
 
@@ -58,8 +59,7 @@ def set_language():
     if current_user.is_authenticated:
         set_locale(db.session, current_user, locale)
     response = redirect(target)
-    response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="Lax")
-    return response
+    return remember_on_device(response, LOCALE_COOKIE, locale)
 
 
 @bp.route("/help")
