@@ -303,7 +303,8 @@ def test_status_notes_never_carry_the_residents_words(client, session, setup, ma
     for word in words.values():
         assert word not in str(listing) and word not in xml
     home_replied, home_reopened, home_rated = (listing[t.reference] for t in made[False])
-    assert home_replied["status_notes"] == "已提交"  # the state's name, not the reply about a home
+    # the state's name (a reply acknowledges the report), not the reply about a home
+    assert home_replied["status_notes"] == "已受理"
     assert "明天" not in str([listing[t.reference] for t in made[False]])
     assert home_reopened["status_notes"] == "已重新打开" and home_rated["status_notes"] == "已关闭"
     public_replied, public_reopened, public_rated = (listing[t.reference] for t in made[True])

@@ -95,6 +95,8 @@ def test_a_visit_keeps_the_technician_and_both_time_forms_are_accepted(
     assert "scheduled for Wed 2 Dec, 14:30. <span" in inbox and "2026-12-02" not in inbox
     # the visit form offers the technician again next time
     manager_page = client.get(world["url"]).get_data(as_text=True)
+    # A visit is the response: the report is acknowledged, and Acknowledge is not offered.
+    assert ticket.state == State.ACKNOWLEDGED and "acknowledge" not in _forms(manager_page)
     assert 'id="visit-technician_name"' in manager_page and 'value="王师傅"' in manager_page
 
 

@@ -59,6 +59,8 @@ ACTIONS = {
     "resolve": (OPEN_STATES, State.RESOLVED),
     "duplicate": ((State.SUBMITTED, State.ACKNOWLEDGED, State.REOPENED), State.DUPLICATE),
 }
+# The states a reply or a visit moves on to Acknowledged (they are a response).
+RESPONDED_BY_ANY_ACTION = (State.SUBMITTED, State.REOPENED)
 EVENT_OF_ACTION = {
     "acknowledge": EventKind.ACKNOWLEDGED,
     "assign": EventKind.ASSIGNED,
@@ -519,8 +521,15 @@ def act(
         body = body or original.reference
         _follow(session, original, ticket.reporter_id)
     # The state is always written (to itself for replies and visits) so the guard below also
-    # refuses an action when another manager changed the state a moment ago.
-    values["state"] = to if to is not None else Ticket.state
+    # refuses an action when another manager changed the state a moment ago. A reply or a visit
+    # is the response to a new (or reopened) report: it is acknowledged by it, so the status
+    # shown says so and Acknowledge is no longer offered (decided in SQL, on the row's state).
+    if to is not None:
+        values["state"] = to
+    else:
+        values["state"] = case(
+            (Ticket.state.in_(RESPONDED_BY_ANY_ACTION), State.ACKNOWLEDGED), else_=Ticket.state
+        )
     result = session.execute(
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.state.in_(allowed))
