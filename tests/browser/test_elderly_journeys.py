@@ -64,8 +64,15 @@ def test_home_first_screen_on_a_phone_in_elderly_mode(browser, live_server):
     menu.get_by_role("button", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     expect(page.get_by_role("heading", name="Mine")).to_be_visible()
-    for link in page.locator("a.service-tile").all():
-        assert _bottom(link) <= PHONE["height"]
+    # In English too: the header's name on one line, 朗读 and its speed on one row, and every
+    # line of "Mine" on the first screen (the two-line header and stacked buttons pushed it off).
+    page.evaluate("document.querySelector('[data-readaloud-speed]').hidden = false")  # as JS does
+    name = page.locator(".brand-name").bounding_box()
+    assert name["height"] < 50, name
+    read, slow = (page.locator(s).bounding_box() for s in (".readaloud-play", ".readaloud-speed"))
+    assert slow["y"] == read["y"] and slow["x"] + slow["width"] <= PHONE["width"], (read, slow)
+    for link in [*page.locator("a.service-tile").all(), *page.locator("a.mine-link").all()]:
+        assert _bottom(link) <= PHONE["height"], link.inner_text()
     page.get_by_role("button", name="Leave elderly mode").click()
     assert page.locator("html").get_attribute("class") == "mode-standard"
     context.close()
