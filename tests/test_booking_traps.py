@@ -336,6 +336,9 @@ def test_a_late_cancellation_is_confirmed_knowing_its_cost_and_counts(
         assert re.search(r'class="button button-warning">Yes, cancel it and count a no-show', html)
         response = submit(client, f"/bookings/{booking.reference}/cancel", {"accept_cost": "1"})
         assert response.status_code == 302
+        said = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert f"It counted as a no-show: {n} of {limit} in {days} days." in said
+        assert "Thank you for letting someone else go" not in said
         session.refresh(booking)
         assert booking.status == BookingStatus.CANCELLED and booking.status_reason == LATE
     assert session.scalar(select(func.count(BookingSuspension.id))) == 1

@@ -124,6 +124,8 @@ def cancel(reference: str):
     settings = current_settings()
     form = CancelForm()
     if form.validate_on_submit():
+        # What a late cancellation counts, read before it is counted: the confirmation says it.
+        charged = service.cancellation_cost(db.session, booking, settings)
         try:
             # The cost is accepted only when this page said it (`accept_cost` is written by
             # the page that showed it): one that became late while the page was open is shown
@@ -138,13 +140,21 @@ def cancel(reference: str):
         except DomainError as error:  # the service's unit of work has rolled back
             add_error(form, error)
         else:
-            flash(
-                _(
+            if charged is not None:  # a late cancellation is no gift of the place: it counted
+                message = _(
+                    "Booking %(ref)s is cancelled. It counted as a no-show: %(count)d of "
+                    "%(limit)d in %(days)d days.",
+                    ref=reference,
+                    count=charged.count,
+                    limit=charged.limit,
+                    days=charged.window_days,
+                )
+            else:
+                message = _(
                     "Booking %(ref)s is cancelled. Thank you for letting someone else go.",
                     ref=reference,
-                ),
-                "success",
-            )
+                )
+            flash(message, "success")
             return redirect(url_for("my_bookings.index"))
     refusal = service.cancel_refusal(db.session, booking, current_user)
     cost = service.cancellation_cost(db.session, booking, settings) if refusal is None else None
