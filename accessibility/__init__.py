@@ -49,8 +49,22 @@ def mark_chinese(html: str) -> str:
             elif raw is not None and name == "/" + raw:
                 raw = None
         elif raw is None and part and _CJK.search(part):
-            parts[i] = _CHINESE_RUN.sub(r'<span lang="zh-CN">\g<0></span>', part)
+            parts[i] = _with_spaces_kept(
+                part, _CHINESE_RUN.sub(r'<span lang="zh-CN">\g<0></span>', part)
+            )
     return "".join(parts)
+
+
+def _with_spaces_kept(part: str, marked: str) -> str:
+    """`marked` (text with its Chinese runs in spans) as one inline box when it has other text
+    too: in a flex container (a button, an elderly-mode link) each span would become a flex item
+    of its own and the spaces beside it would be dropped ("Yes, remove沪A12345")."""
+    core = part.strip()
+    if not core or _CHINESE_RUN.fullmatch(core):
+        return marked
+    lead = marked[: len(marked) - len(marked.lstrip())]
+    trail = marked[len(marked.rstrip()) :]
+    return f"{lead}<span>{marked.strip()}</span>{trail}"
 
 
 def has_chinese(text) -> bool:

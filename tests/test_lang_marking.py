@@ -24,9 +24,19 @@ def test_only_text_is_marked():
         "<select><option>中文</option></select>"
         '<svg viewBox="0 0 9 9"><text x="1">七宝</text></svg><b>七宝</b>'
     )
+    # Text with a marked run in it is one inline box: in a flex container (a button) the spaces
+    # beside the run are kept ("Yes, remove 沪A12345", not "Yes, remove沪A12345").
     assert html == (
-        '<p title="七宝">plate <span lang="zh-CN">沪A·12345</span>, '
-        '<span lang="zh-CN">漕宝路</span> 3 <span lang="zh-CN">号</span></p>'
+        '<p title="七宝"><span>plate <span lang="zh-CN">沪A·12345</span>, '
+        '<span lang="zh-CN">漕宝路</span> 3 <span lang="zh-CN">号</span></span></p>'
         "<textarea>中文</textarea><select><option>中文</option></select>"
         '<svg viewBox="0 0 9 9"><text x="1">七宝</text></svg><b><span lang="zh-CN">七宝</span></b>'
+    )
+
+
+def test_spaces_beside_a_marked_plate_are_kept_in_a_button():
+    html = mark_chinese('<button class="button">\n  Yes, remove 沪A12345\n</button>')
+    assert html == (
+        '<button class="button">\n  <span>Yes, remove <span lang="zh-CN">沪A12345</span>'
+        "</span>\n</button>"
     )

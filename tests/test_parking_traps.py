@@ -138,6 +138,7 @@ def test_removing_a_plate_is_asked_first(client, session, car_park, driver):
     login(client, "13911112222")
     page = client.get(f"/parking/vehicles/{vehicle_id}/remove").get_data(as_text=True)
     assert "确定要从您的车辆中删除 沪A12345 吗" in page and "即将到来的预约会保留" in page
+    assert "不，保留这辆车" in page and "保留预约" not in page  # keeps the vehicle
     session.rollback()
     assert session.get(Vehicle, vehicle_id) is not None
     submit(client, f"/parking/vehicles/{vehicle_id}/remove", {})
