@@ -618,6 +618,10 @@ def test_the_venue_page_starts_with_the_next_free_times_and_marks_days_not_open(
         f"/venues/slots/{slot_at(session, hall, 0, 12).id}/book",
     ]
     assert "10:00–11:00" in times and "剩余 2 个名额" in times
+    # The standard span: "12月1日（周二）10:00–11:00" / "Tue 1 Dec, 10:00–11:00".
+    assert '12月1日（周二）<span class="nowrap">10:00–11:00</span>' in times
+    english_times = english(client).get(f"/venues/{venue.id}").get_data(as_text=True)
+    assert 'Tue 1 Dec, <span class="nowrap">10:00–11:00</span>' in english_times
     assert html.index('id="next-times-title"') < html.index('class="summary-list"')
     assert client.get(links[1]).status_code in (200, 302)  # a tap from booking (or signing in)
     # The days whose booking has not opened say when it opens; open days show their places.
