@@ -566,6 +566,10 @@ def test_search_results_come_before_the_folded_filters_and_days_are_one_tap(
     html = client.get("/venues").get_data(as_text=True)
     assert 'name="day-day"' not in html  # elderly: the buttons instead of the date field
     assert "今天" in html and "后天" in html
+    assert '<span class="day-date">12月1日</span>' in html
+    english(client)  # "1 Dec", as in "Tue 1 Dec, 10:00–11:00" (it said "Dec 1")
+    html = client.get("/venues").get_data(as_text=True)
+    assert '<span class="day-date">1 Dec</span>' in html and "Dec 1" not in html
 
 
 def test_a_day_the_search_cannot_answer_is_explained(client, make_venue, frozen):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from babel.dates import format_skeleton
+from babel.dates import format_date
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -63,9 +63,15 @@ def explain_day(field, today: date) -> bool:
     return False
 
 
+# The day of app.i18n.human_day ("12月1日（周二）" / "Tue 1 Dec") without its weekday, which the
+# button's word (今天, 明天, 周四) already gives: "12月1日" / "1 Dec" (not "Dec 1").
+_MONTH_DAY = {"zh": "M月d日", "en": "d MMM"}
+
+
 def _md(day: date) -> str:
-    """The month and day in the reader's language ("12月1日", "Dec 1")."""
-    return format_skeleton("MMMd", day, locale=get_locale())
+    """The month and day in the reader's language ("12月1日", "1 Dec")."""
+    locale = get_locale()
+    return format_date(day, _MONTH_DAY.get(locale.language, "d MMM"), locale=locale)
 
 
 NEXT_TIMES = 4  # the free times a venue page starts with
