@@ -86,7 +86,7 @@ def test_sign_in_the_browser_see_it_and_cancel(
     page = client.get(f"/parking/{estate_park.id}/share").get_data(as_text=True)
     assert (
         "Working days, daytime" in page
-        and "Monday to Friday 08:00-18:00" in page
+        and "Monday to Friday 08:00–18:00" in page
         and "CN¥300.00" in page
     )
     response = submit(

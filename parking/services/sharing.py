@@ -84,13 +84,13 @@ def _signed_message(renewal: bool, fee: int, autopay: bool) -> tuple[str, str]:
 
 
 def describe(window: SharingWindow) -> str:
-    """The window's days and hours in the reader's language ("Working days 08:00-18:00")."""
+    """The window's days and hours in the reader's language ("Working days 08:00–18:00")."""
     end = (
         clock.hhmm(window.end_minute)
         if window.end_minute > window.start_minute
         else _l("%(time)s next day", time=clock.hhmm(window.end_minute))
     )
-    return f"{window.days.label} {clock.hhmm(window.start_minute)}-{end}"
+    return f"{window.days.label} {clock.hhmm(window.start_minute)}–{end}"
 
 
 def _check_window(park: CarPark, start_minute: int, end_minute: int, spaces: int) -> None:
