@@ -177,7 +177,7 @@ def share_form(client, park_id, window_id, **extra):
 
 
 def test_signing_shows_a_summary_first_and_does_not_renew_unless_chosen(
-    client, session, window, driver
+    client, session, window, driver, frozen
 ):
     park_id = window.car_park_id
     login(client, "13911112222")
@@ -187,7 +187,10 @@ def test_signing_shows_a_summary_first_and_does_not_renew_unless_chosen(
     html = summary.get_data(as_text=True)
     assert summary.status_code == 200 and "签约前请核对" in html
     assert "¥300.00" in html and "2027年1月1日" in html and "2027年1月31日" in html
-    assert "不续签：协议于 2027年1月31日 结束" in html
+    assert "不续签：协议于 2027年1月31日（周日） 结束" in html
+    # This year's month without its year, as every date of the portal (app/i18n.human_day).
+    december = share_form(client, park_id, window.id, month="2026-12-01").get_data(as_text=True)
+    assert "12月1日（周二）</span> – <span" in december and "2026年" not in december
     assert session.scalar(select(sharing.SharingContract.id)) is None  # nothing signed yet
     back = share_form(client, park_id, window.id, action="change").get_data(as_text=True)
     assert '<input checked class="radio-input" id="month-1"' in back  # answers kept
