@@ -107,7 +107,8 @@ def test_sign_in_the_browser_see_it_and_cancel(
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Waiting for payment" in html and "沪A12345" in html and "CN¥300.00" in html
     paid(session, contract)
-    assert "Starts on the 1st" in client.get(response.headers["Location"]).get_data(as_text=True)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Starts 1 January 2027" in html  # the day it starts, with its month
     assert (
         session.scalar(select(Charge.amount_fen).where(Charge.contract_id == contract.id)) == 30000
     )
@@ -433,15 +434,16 @@ def test_contract_decisions_are_named_and_the_service_keeps_to_them(
     sharing.set_renew(session, contract, False)  # a double click changes nothing
     assert not contract.renew
     login(client, "13911112222")
-    client.set_cookie("locale", "en")
     page = f"/parking/contracts/{contract.id}"
+    client.set_cookie("locale", "en")
     html = client.get(page).get_data(as_text=True)
-    assert "Renew every month" in html and "Cancel now and free the space" in html
+    assert "Automatic renewal: off" in html and "Turn on automatic renewal" in html
+    assert "Cancel now and free the space" in html
     frozen.move_to("2027-02-02T10:00:00+08:00")
     assert sharing.state(contract) == "ended"
     assert not sharing.can_cancel(session, contract, driver) and not sharing.can_renew(contract)
     html = client.get(page).get_data(as_text=True)
-    assert "Renew every month" not in html and "Cancel now" not in html
+    assert "Turn on automatic renewal" not in html and "Cancel now" not in html
     for change in (
         lambda: sharing.cancel(session, contract, driver),
         lambda: sharing.set_renew(session, contract, True),
