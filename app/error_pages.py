@@ -14,7 +14,9 @@ from flask import current_app, g, make_response, render_template, request, sessi
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import HTTPException
 
+from app.errors import DomainError
 from app.uploads import MAX_BYTES
 
 REPLAY_KEY = "form_replay"
@@ -82,7 +84,13 @@ def _show_form_again(status: int, message: str, *, keep_values: bool):
     # Werkzeug reads the method once, into this attribute: from here on the view (and
     # Flask-WTF's "was this form submitted?") sees a GET, so nothing of the post is acted on.
     request.method = "GET"
-    response = make_response(view(**(request.view_args or {})))
+    try:
+        response = make_response(view(**(request.view_args or {})))
+    except (HTTPException, DomainError):
+        # The URL has no page for this person now (a token already revoked, a booking gone):
+        # the explanation page instead, never an error inside the error page.
+        g.pop(REPLAY_KEY, None)
+        return None
     if _is_signin_redirect(response) and not current_user.is_authenticated:
         # The page needs a sign-in: the csrf page says so itself (not the sign-in's flash).
         flashes = session.get("_flashes") or []

@@ -60,7 +60,7 @@ def readaloud_control(context) -> Markup:
     if html is None:
         template = current_app.jinja_env.get_template("readaloud/control.html")
         # Our own autoescaped template: as safe as the page it goes into.
-        html = Markup(template.render(english=english, readaloud_target=path))  # nosec B704
+        html = Markup(template.render(english=english, readaloud_target=path))  # nosec B704  # our autoescaped template
         if len(kept) >= CONTROLS_KEPT:
             kept.clear()
         kept[key] = html
