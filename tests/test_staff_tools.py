@@ -81,6 +81,7 @@ def test_a_visit_keeps_the_technician_and_both_time_forms_are_accepted(
     # On the timeline and in the inbox, the visit's time in the reader's human format.
     assert "：12月2日（周三）14:30 王师傅" in page and "2026-12-02" not in page
     assert "13911112222" in page  # the resident sees whom to expect and can call them
+    assert "水管和下水：厨房水管漏水" in page  # Chinese text joined with the Chinese colon
     notice = session.scalars(
         select(Notification)
         .where(Notification.user_id == world["resident"].id)
