@@ -59,7 +59,12 @@ def test_dashboard_shows_the_day_from_gate_events(client, session, operator, mak
     # Chinese inside the English page is marked lang="zh-CN" (accessibility.mark_chinese):
     # the plates are read as text.
     html = re.sub(r'<span lang="zh-CN">([^<]*)</span>', r"\1", html)
-    assert "20 of 100 spaces taken" in html and "1 exits without an entry" in html
+    assert "20 of 100 spaces taken (80 free)" in html and "1 exits without an entry" in html
+    client.set_cookie("locale", "zh_CN")
+    user.locale = "zh_CN"
+    session.commit()
+    zh = client.get(f"/parking/operate/{park.id}").get_data(as_text=True)
+    assert "已占用 20 / 100 个车位（空余 80 个）" in zh  # Chinese brackets in Chinese text
     assert "Reservations today</dt><dd>1" in html and "沪A1**45" in html and "沪A12345" not in html
     assert (
         "06:00–07:00</td><td>21" in html and "07:00–08:00</td><td>20" in html
