@@ -8,11 +8,10 @@ apps send it on every request.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from functools import lru_cache
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import format_currency, format_date, format_datetime, get_locale, get_timezone
+from flask_babel import format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 from app import clock
@@ -186,8 +185,12 @@ def html_lang() -> str:
 
 
 def format_fen(amount_fen: int) -> str:
-    """Money is integer fen everywhere; this is the one place it becomes yuan for display."""
-    return format_currency(Decimal(amount_fen) / 100, "CNY")
+    """Money is integer fen everywhere; this is the one place it becomes yuan for display:
+    "¥1,200.00" in both languages (Babel's English "CN¥" differed from the inbox's "¥"; the
+    grouping and decimals of Chinese and English are the same). Stored messages use it too."""
+    sign = "-" if amount_fen < 0 else ""
+    whole, cents = divmod(abs(int(amount_fen)), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
 
 
 class Localized:

@@ -133,7 +133,7 @@ def test_money_and_times_follow_the_locale(app):
         )
         g.locale_override = "en"
         refresh()
-        assert format_fen(1250) == "CN¥12.50"
+        assert format_fen(1250) == "¥12.50"
         assert "8:30" in format_datetime(moment, "short") and "AM" in format_datetime(
             moment, "short"
         )

@@ -44,8 +44,8 @@ def test_car_park_page_says_the_tariff_in_words(client, parks):
     html = english(client).get(f"/parking/{park.id}").get_data(as_text=True)
     assert "59 of 260 spaces free" in html
     assert (
-        "first hour CN¥10.00, then CN¥5.00 per 30 minutes" in html
-        and "CN¥60.00 per 24 hours" in html
+        "first hour ¥10.00, then ¥5.00 per 30 minutes" in html
+        and "¥60.00 per 24 hours" in html
     )
 
 
@@ -56,7 +56,7 @@ def test_quote_page_computes_the_fee_and_refuses_bad_times(client, parks):
         "&entry_time=09:00&exit_day-year=2026&exit_day-month=12&exit_day-day=1"
     )
     html = english(client).get(base + "&exit_time=11:30").get_data(as_text=True)
-    assert "Fee: CN¥25.00" in html and "150 minutes" in html
+    assert "Fee: ¥25.00" in html and "150 minutes" in html
     html = client.get(base + "&exit_time=08:00").get_data(as_text=True)
     assert "<title>Error:" in html and "Leaving must be after arrival" in html
     html = client.get(base + "&exit_time=25:99").get_data(as_text=True)

@@ -265,7 +265,7 @@ def test_without_a_binding_the_driver_pays_from_the_history(client, gate, sessio
     assert payments.is_payable(charge)  # the rule the pages show the pay button by
     login(client, "13911112222")
     mine = client.get("/parking/mine").get_data(as_text=True)
-    assert "Pay CN¥25.00" in mine and f"/parking/charges/{charge.reference}" in mine
+    assert "Pay ¥25.00" in mine and f"/parking/charges/{charge.reference}" in mine
     page = client.get(f"/parking/charges/{charge.reference}").get_data(as_text=True)
     assert "Demo wallet (not real money)" in page and "pretend money" in page
     paid = submit(client, f"/parking/charges/{charge.reference}", {})

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from app.codes import idempotency_key, new_reference
 from app.db import unit_of_work, utcnow
 from app.errors import DomainError
-from app.i18n import N_
+from app.i18n import N_, format_fen
 from app.notifications.params import localized
 from app.notifications.services import notify
 from bookings import services as engine
@@ -442,5 +442,5 @@ def pay_online(session, charge: Charge, user, settings: ParkingSettings) -> Call
 
 
 def yuan(fen: int) -> str:
-    """Money in stored inbox messages, readable in either language."""
-    return f"¥{fen // 100}.{fen % 100:02d}"
+    """Money in stored inbox messages, readable in either language: the pages' one format."""
+    return format_fen(fen)
