@@ -118,6 +118,9 @@ def test_english_header_and_footer_on_a_phone(browser, live_server):
         page.goto(live_server.url + "/help")
         name = page.locator(".brand-name").bounding_box()
         assert name["x"] + name["width"] <= page.locator(".header-menu-button").bounding_box()["x"]
+        # The page starts clear of the header (朗读本页 sat flush against it in standard mode).
+        gap = page.locator(".readaloud").bounding_box()["y"] - _bottom(page.locator(".site-header"))
+        assert gap >= 12, (mode, gap)
         colours = page.evaluate(
             """() => [document.documentElement, document.querySelector('.site-footer')]
                 .map(e => getComputedStyle(e).backgroundColor)"""
