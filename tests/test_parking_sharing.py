@@ -82,6 +82,8 @@ def test_sign_in_the_browser_see_it_and_cancel(
     client, session, estate_park, office_window, make_user
 ):
     driver = driver_with(make_user, session, "沪A12345", phone="13911112222", locale="en")
+    zh = client.get(f"/parking/{estate_park.id}").get_data(as_text=True)
+    assert "，每月 ¥300.00" in zh and "18:00, " not in zh  # Chinese punctuation in Chinese text
     login(client, "13911112222")
     page = client.get(f"/parking/{estate_park.id}/share").get_data(as_text=True)
     assert (
