@@ -488,7 +488,11 @@ def test_the_test_apps_default_limits_leave_ordinary_use_alone(
             submit(
                 client,
                 f"/staff/venues/{venue.id}/photos",
-                {"photo": (io.BytesIO(png(40, 30)), "hall.png"), "alt_zh": "大厅"},
+                {
+                    "photo": (io.BytesIO(png(40, 30)), "hall.png"),
+                    "alt_zh": "大厅",
+                    "alt_en": "Hall",
+                },
                 content_type="multipart/form-data",
             ).status_code
             == 302
