@@ -52,6 +52,9 @@ class ErrorDetailSchema(Schema):
     code = fields.String(required=True, metadata={"example": "sold_out"})
     message = fields.String(required=True, metadata={"description": "In the request's language"})
     fields_ = fields.Dict(data_key="fields", metadata={"description": "Per-field problems (422)"})
+    reference = fields.String(
+        metadata={"description": "The booking already held (409 `already_booked`)"}
+    )
 
 
 class ErrorSchema(Schema):
