@@ -43,10 +43,7 @@ def test_car_park_page_says_the_tariff_in_words(client, parks):
     park = parks["七宝古镇公共停车场"]
     html = english(client).get(f"/parking/{park.id}").get_data(as_text=True)
     assert "59 of 260 spaces free" in html
-    assert (
-        "first hour ¥10.00, then ¥5.00 per 30 minutes" in html
-        and "¥60.00 per 24 hours" in html
-    )
+    assert "first hour ¥10.00, then ¥5.00 per 30 minutes" in html and "¥60.00 per 24 hours" in html
 
 
 def test_quote_page_computes_the_fee_and_refuses_bad_times(client, parks):
