@@ -16,7 +16,7 @@ from bookings import noshows
 from bookings.models import Booking, BookingStatus
 from venues.models import Space, Venue
 from venues.services.catalogue import materialise
-from venues.services.rules import VenueSettings
+from venues.services.rules import VenueSettings, tell_suspended
 from venues.services.waitlist import expire_offers
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -55,22 +55,7 @@ def mark_no_shows(session, policy: noshows.NoShowPolicy) -> int:
         )
 
     def suspended(session, user_id: int, until: datetime, count: int) -> None:
-        notify(
-            session,
-            user_id,
-            kind="venue.suspended",
-            subject=N_("Venue booking is paused for you until %(until)s"),
-            body=N_(
-                "You did not come to %(count)s bookings within %(days)s days without "
-                "cancelling. You can book again from %(until)s."
-            ),
-            params={
-                "until": when(until),
-                "count": count,
-                "days": policy.window_days,
-            },
-            link="/bookings",
-        )
+        tell_suspended(session, user_id, until, count, policy)  # as a late cancellation does
 
     return noshows.mark_no_shows(session, due, policy, missed=missed, suspended=suspended)
 
