@@ -7,7 +7,11 @@ import re
 
 
 def _parks(html: str) -> list[str]:
-    return re.findall(r'<h3><a href="/parking/\d+">([^<]+)</a></h3>', html)
+    # Each car park's heading, after its number on the map where the map is shown.
+    return re.findall(
+        r'<h3>(?:<span class="park-number">\d+</span> )?<a href="/parking/\d+">([^<]+)</a></h3>',
+        html,
+    )
 
 
 def test_car_parks_come_before_the_folded_filters_six_a_screen_in_elderly_mode(client, car_park):
