@@ -44,7 +44,11 @@ def test_manager_acknowledges_a_new_report_by_replying_1(open_page, live_server,
     manager = live_server.create_user(
         "property_manager", f"estate:{estate_id}", phone=phone, phone_verified_at=utcnow()
     )
-    resident = live_server.create_user(home_estate_id=estate_id, home_building="7", home_room="702")
+    # A home per mode: the same report from the same home minutes later would be offered as
+    # "the one you just sent" (both modes share the live server's database).
+    resident = live_server.create_user(
+        home_estate_id=estate_id, home_building="7", home_room=f"70{MODES.index(mode) + 2}"
+    )
 
     page = open_page("/repairs/report", mode=mode, user=resident)
     page.locator("input[name=category][value=water]").check()
