@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -203,98 +205,74 @@ def _new_reference(session) -> str:
             return reference
 
 
-def report(
-    session,
-    actor: User,
-    resident: User,
-    *,
-    category: Category,
-    description: str,
-    public_area: bool = False,
-    area: str = "",
-    preferred_time: str = "",
-    photos: list[bytes] = (),
-    estate_id: int | None = None,
-    submitted_at: datetime | None = None,
-    hotline: str = Config.PORTAL_HOTLINE,
-    idempotency_key: str | None = None,
-    similar_minutes: int = 0,
-) -> Ticket:
-    """File a report for `resident` (by them, or a helper with consent). The resident's
-    registered home gives the estate and address; a public-area report names the spot instead.
-    The response clock starts now. One unit of work: the ticket, its photos (removed again if
-    it rolls back), its first event and the resident's notice, or nothing. `hotline` is the
-    number a refusal names (PORTAL_HOTLINE: views and the API pass the running app's).
+@dataclass(frozen=True)
+class ReportFields:
+    """What a repair report says: the one list of `report` and `report_once`'s fields.
+
+    `hotline` is the number a refusal names (PORTAL_HOTLINE: views and the API pass the running
+    app's). `idempotency_key` and `similar_minutes` are resubmit.py's: a repeated key answers
+    the report first sent with it; with `similar_minutes` (REPAIR_SIMILAR_MINUTES) a report like
+    one sent from the same home that long ago is refused with LooksLikeRecent."""
+
+    category: Category
+    description: str
+    public_area: bool = False
+    area: str = ""
+    preferred_time: str = ""
+    photos: Sequence[bytes] = ()
+    estate_id: int | None = None
+    submitted_at: datetime | None = None
+    hotline: str = Config.PORTAL_HOTLINE
+    idempotency_key: str | None = None
+    similar_minutes: int = 0
+
+
+def report(session, actor: User, resident: User, **fields) -> Ticket:
+    """File a report for `resident` (by them, or a helper with consent); `fields` are
+    ReportFields'. The resident's registered home gives the estate and address; a public-area
+    report names the spot instead. The response clock starts now. One unit of work: the
+    ticket, its photos (removed again if it rolls back), its first event and the resident's
+    notice, or nothing.
 
     Sent twice, one report (repairs/services/resubmit.py): a repeated `idempotency_key`
     answers the report first sent with it, making nothing; with `similar_minutes`
     (REPAIR_SIMILAR_MINUTES: the report page passes it unless the resident chose to send
     anyway) a report like one sent from the same home that long ago is refused with
     LooksLikeRecent (409 looks_like_recent), naming it."""
-    return report_once(
-        session,
-        actor,
-        resident,
-        category=category,
-        description=description,
-        public_area=public_area,
-        area=area,
-        preferred_time=preferred_time,
-        photos=photos,
-        estate_id=estate_id,
-        submitted_at=submitted_at,
-        hotline=hotline,
-        idempotency_key=idempotency_key,
-        similar_minutes=similar_minutes,
-    )[0]
+    return report_once(session, actor, resident, **fields)[0]
 
 
-def report_once(
-    session,
-    actor: User,
-    resident: User,
-    *,
-    category: Category,
-    description: str,
-    public_area: bool = False,
-    area: str = "",
-    preferred_time: str = "",
-    photos: list[bytes] = (),
-    estate_id: int | None = None,
-    submitted_at: datetime | None = None,
-    hotline: str = Config.PORTAL_HOTLINE,
-    idempotency_key: str | None = None,
-    similar_minutes: int = 0,
-) -> tuple[Ticket, bool]:
+def report_once(session, actor: User, resident: User, **fields) -> tuple[Ticket, bool]:
     """`report`, answering (the ticket, whether this call made it): False when the
     idempotency key had already sent it."""
+    f = ReportFields(**fields)
     with unit_of_work(session) as unit:
         if not can_act_for(session, actor, resident, HelpService.REPAIRS):
             raise Forbidden(_l("You can only report for residents who have given you consent."))
         resubmit.lock_reporter(session, resident)
-        first = resubmit.sent_with_key(session, resident, idempotency_key)
+        first = resubmit.sent_with_key(session, resident, f.idempotency_key)
         if first is not None:
             return first, False
-        estate, home, location = _where(session, resident, estate_id, public_area, area)
-        description = (description or "").strip()
+        estate, home, location = _where(session, resident, f.estate_id, f.public_area, f.area)
+        description = (f.description or "").strip()
         if len(description) < 2:  # 电梯坏 ("lift broken") says it all in three characters
             raise DomainError(_l("Say what is wrong in a few words"), field="description")
-        if len(photos) > MAX_PHOTOS:
+        if len(f.photos) > MAX_PHOTOS:
             raise DomainError(_l("Add at most %(n)d photos"), field="photos", n=MAX_PHOTOS)
-        now = submitted_at or clock.now()
+        now = f.submitted_at or clock.now()
         twin = resubmit.recent_twin(
             session,
             resident,
-            category=category,
+            category=f.category,
             description=description,
-            public_area=public_area,
+            public_area=f.public_area,
             now=now,
-            minutes=similar_minutes,
+            minutes=f.similar_minutes,
         )
         if twin is not None:
             raise resubmit.LooksLikeRecent(twin)
-        company = companies.company_of(session, estate, hotline)
-        stored = _store_photos(unit, photos)
+        company = companies.company_of(session, estate, f.hotline)
+        stored = _store_photos(unit, f.photos)
         ticket = Ticket(
             reference=_new_reference(session),
             estate_id=estate.id,
@@ -302,12 +280,12 @@ def report_once(
             town_id=estate.town_id,
             reporter_id=resident.id,
             reported_by_id=actor.id,
-            category=category,
+            category=f.category,
             description=description,
-            public_area=public_area,
+            public_area=f.public_area,
             location=location or "",
-            preferred_time=(preferred_time or "").strip()[:80],
-            idempotency_key=(idempotency_key or None) and idempotency_key[:64],
+            preferred_time=(f.preferred_time or "").strip()[:80],
+            idempotency_key=(f.idempotency_key or None) and f.idempotency_key[:64],
             household_id=home.household_id if home else None,
             home_claim_id=home.id if home else None,
             state=State.SUBMITTED,
