@@ -12,13 +12,24 @@ from app import clock
 from app.accounts import services
 from app.accounts.models import DisplayMode, Role, User
 from app.db import unit_of_work
-from app.places.models import ClaimStatus, Estate, Town
+from app.places.models import ClaimStatus, District, Estate, Town
 from app.places.services import set_home
 
 # Published in the README for the demo accounts; production creates users with `create-user`.
 DEMO_PASSWORD = "minhang2026"  # nosec B105 # the documented demo password, demo data only
 
 # Minhang's 14 towns and subdistricts, with a point near each one's centre (WGS-84).
+MINHANG = {
+    "code": "310112",
+    "name_zh": "闵行区",
+    "name_en": "Minhang District",
+    "hotline": "12345",
+    "booking_name_zh": "全闵预约",
+    "booking_name_en": "Minhang Bookings",
+    "footer_zh": "闵行区人民政府办公室 主办",
+    "footer_en": "Run by the General Office of the Minhang District People's Government",
+}
+
 TOWNS = [
     ("jiangchuan", "江川路街道", "Jiangchuan Road Subdistrict", 31.018, 121.398),
     ("gumei", "古美路街道", "Gumei Road Subdistrict", 31.150, 121.403),
@@ -103,11 +114,22 @@ def seed_frame(session) -> None:
         _seed_frame(session)
 
 
+def seed_district(session) -> District:
+    """The demo's district, Minhang (闵行区): the one the towns below belong to."""
+    district = session.scalar(select(District).where(District.code == MINHANG["code"]))
+    if district is None:
+        district = District(**MINHANG)
+        session.add(district)
+        session.flush()
+    return district
+
+
 def _seed_frame(session) -> None:
+    district = seed_district(session)
     towns = {t.code: t for t in session.scalars(select(Town))}
     for code, zh, en, _lat, _lng in TOWNS:
         if code not in towns:
-            towns[code] = Town(code=code, name_zh=zh, name_en=en)
+            towns[code] = Town(district=district, code=code, name_zh=zh, name_en=en)
             session.add(towns[code])
     session.flush()
 

@@ -6,8 +6,16 @@ from app.audit.models import AuditEntry  # noqa: F401
 from app.desk.models import SigninCard  # noqa: F401
 from app.identity.models import ExternalIdentity, RealName, SignInRequest  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401
-from app.places.models import Estate, HomeClaim, Household, HouseholdContact, Town  # noqa: F401
+from app.places.models import (  # noqa: F401
+    District,
+    Estate,
+    HomeClaim,
+    Household,
+    HouseholdContact,
+    Town,
+)
 from app.scopes import register_scope
 
+register_scope(District)
 register_scope(Town)
 register_scope(Estate)

@@ -320,11 +320,12 @@ def register_through_pages(client, phone: str, name: str, *, password: str | Non
 @pytest.fixture
 def places(session):
     """Two towns with an estate each."""
-    from app.places.models import Estate, Town
+    from app.places.models import District, Estate, Town
 
+    district = District(code="310112", name_zh="闵行区", name_en="Minhang District")
     towns = [
-        Town(code="xinzhuang", name_zh="莘庄镇", name_en="Xinzhuang Town"),
-        Town(code="qibao", name_zh="七宝镇", name_en="Qibao Town"),
+        Town(district=district, code="xinzhuang", name_zh="莘庄镇", name_en="Xinzhuang Town"),
+        Town(district=district, code="qibao", name_zh="七宝镇", name_en="Qibao Town"),
     ]
     estates = [
         Estate(

@@ -533,12 +533,13 @@ def _overdue_tickets(app, n: int):
     from app.accounts import services as accounts
     from app.accounts.models import Role
     from app.extensions import db
-    from app.places.models import Estate, Town
+    from app.places.models import District, Estate, Town
     from repairs.models import Category, EstateManagement, PropertyCompany, Ticket
     from repairs.services import tickets
 
     with app.app_context():
-        town = Town(code="nodetown", name_zh="节点镇", name_en="Node Town")
+        district = District(code="310999", name_zh="节点区", name_en="Node District")
+        town = Town(district=district, code="nodetown", name_zh="节点镇", name_en="Node Town")
         estate = Estate(
             town=town,
             name_zh="节点苑",

@@ -12,17 +12,55 @@ from app.extensions import db
 from app.i18n import Localized
 
 
+class District(db.Model):
+    """A district (区) of the city: the level above towns (city → district → town → estate).
+    One installation may serve several; each carries what used to be configuration (its name,
+    hotline, the local name of the booking service, the footer's identity), so nothing
+    district-specific lives in templates or translations (issue 15)."""
+
+    __tablename__ = "district"
+    scope_kind = "district"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The administrative code (行政区划代码), e.g. "310112" for Minhang: the natural key.
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(64))
+    hotline: Mapped[str] = mapped_column(String(32), default="12345")
+    # The local name of venue booking ("全闵预约" in Minhang); empty: the generic name.
+    booking_name_zh: Mapped[str] = mapped_column(String(32), default="")
+    booking_name_en: Mapped[str] = mapped_column(String(64), default="")
+    # Who runs the portal for this district, for the footer ("闵行区人民政府办公室").
+    footer_zh: Mapped[str] = mapped_column(String(200), default="")
+    footer_en: Mapped[str] = mapped_column(String(240), default="")
+    # Archived districts keep their history but are offered nowhere.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    towns: Mapped[list[Town]] = relationship(back_populates="district", order_by="Town.name_zh")
+
+    name = Localized("name_zh", "name_en")
+    booking_name = Localized("booking_name_zh", "booking_name_en")
+    footer = Localized("footer_zh", "footer_en")
+
+    @property
+    def scope_chain(self) -> list[tuple[str, int]]:
+        return [("district", self.id)]
+
+
 class Town(db.Model):
-    """A town or subdistrict (街镇) of the district; supervisors and searches are per town."""
+    """A town or subdistrict (街镇) of a district; supervisors and searches are per town."""
 
     __tablename__ = "town"
     scope_kind = "town"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_zh: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(96))
 
+    district: Mapped[District] = relationship(back_populates="towns")
     estates: Mapped[list[Estate]] = relationship(back_populates="town", order_by="Estate.name_zh")
 
     name = Localized("name_zh", "name_en")
