@@ -5,6 +5,7 @@ from app.accounts.models import ApiToken, HelperConsent, Role, RoleAssignment, U
 from app.audit.models import AuditEntry  # noqa: F401
 from app.desk.models import SigninCard  # noqa: F401
 from app.identity.models import ExternalIdentity, RealName, SignInRequest  # noqa: F401
+from app.imports.models import ImportJob  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401
 from app.places.models import (  # noqa: F401
     District,
