@@ -28,6 +28,11 @@ class AuditEntry(db.Model):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The district the object belongs to (from its scope chain), so a district supervisor or
+    # district administrator reads only their district's entries; None: not a district's thing
+    # (an account, a token), shown only to installation-wide readers. No foreign key: the frame
+    # knows no service's tables (as RoleAssignment.scope_id).
+    district_id: Mapped[int | None] = mapped_column(index=True)
 
     actor = relationship("User", foreign_keys=[actor_id])
     on_behalf_of = relationship("User", foreign_keys=[on_behalf_of_id])
