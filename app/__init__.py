@@ -13,7 +13,7 @@ from flask import Flask, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from app.config import CONFIGS, PROJECT_ROOT, check_production, engine_options
+from app.config import CONFIGS, INSTANCE_DIR, RESOURCE_ROOT, check_production, engine_options
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ def create_app(config=None) -> Flask:
 
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(RESOURCE_ROOT / "templates"),
+        static_folder=str(RESOURCE_ROOT / "static"),
+        instance_path=str(INSTANCE_DIR),
     )
     overrides = {}
     if isinstance(config, dict):
@@ -87,7 +87,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(RESOURCE_ROOT / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     ratelimit.init_app(app)

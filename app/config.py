@@ -11,7 +11,16 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+# opendata (issue 15, installing for production): a wheel built by setup.py carries templates,
+# static and migrations inside the package as app/bundled; a repository checkout has them at
+# its root. An installed portal keeps its instance folder (SQLite file, uploads) in the working
+# directory, or PORTAL_INSTANCE_DIR, never inside site-packages.
+_BUNDLED = Path(__file__).resolve().parent / "bundled"
+RESOURCE_ROOT = _BUNDLED if _BUNDLED.is_dir() else PROJECT_ROOT
+INSTANCE_DIR = Path(
+    os.environ.get("PORTAL_INSTANCE_DIR")
+    or (Path.cwd() / "instance" if _BUNDLED.is_dir() else PROJECT_ROOT / "instance")
+)
 
 # The service packages mounted by the frame. Each exposes `init_app(app)`; adding a service means
 # adding its package here and nothing else in the frame.
