@@ -83,6 +83,19 @@ DEFAULT_SMS_TEMPLATES = {
         "params": ["ref", "status", "subject", "url"],
         "text": "【报修进度】报修单{1}{2}。{3} {4}",
     },
+    # staffadmin (issue 15): an invited staff member is told how to sign in (app/accounts/
+    # staff_services.py): with a code on the sign-in page, or, where their role needs a password
+    # and a code (SIGNIN_SECOND_FACTOR_ROLES), by setting a password with a code first.
+    "staff.invited": {
+        "template_id": "",
+        "params": ["role", "url"],
+        "text": "【员工账号】您已被添加为{1}。请用本手机号和短信验证码登录：{2}",
+    },
+    "staff.invited_password": {
+        "template_id": "",
+        "params": ["role", "url"],
+        "text": "【员工账号】您已被添加为{1}。请先用本手机号和短信验证码设置密码：{2}",
+    },
     # A notification sent by SMS (app/sms/channel.py) when its kind has no template of its
     # own: the message's subject (cut to fit two segments) and the link to its page.
     "notice": {
