@@ -320,6 +320,9 @@ class Config:
     READALOUD_CACHE_MB = int(_env("READALOUD_CACHE_MB", "200"))
     READALOUD_TIMEOUT_SECONDS = float(_env("READALOUD_TIMEOUT_SECONDS", "30"))
     READALOUD_RATE = _env("READALOUD_RATE", "60 per minute")
+    # Recordings are MP3 at this bitrate (16 kHz mono; 8-64 kbit/s): 24 is clear speech at about
+    # 180 KB a minute, 15 times smaller than espeak-ng's WAV (access14, issue 14).
+    READALOUD_MP3_KBPS = int(_env("READALOUD_MP3_KBPS", "24"))
 
     # --- SMS gateway (app/sms, issue 12) -----------------------------------------------------
     # Who delivers text messages: "outbox" (the development outbox: every message kept in the

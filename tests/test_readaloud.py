@@ -6,17 +6,21 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import time
+import wave
 from dataclasses import replace
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from mutagen.mp3 import MP3
 
 from accessibility.readaloud.services import ReadAloudSettings, cached_file, speak, sweep
 from accessibility.readaloud.services.text import main_text
 from tests.conftest import CI, csrf_token, login
 
-AUDIO = re.compile(r'<audio[^>]*src="(/readaloud/audio/[0-9a-f]{64}\.wav)"')
+AUDIO = re.compile(r'<audio[^>]*src="(/readaloud/audio/[0-9a-f]{64}\.mp3)"')
 
 
 @pytest.fixture
@@ -37,9 +41,14 @@ def settings(tmp_path, **changes) -> ReadAloudSettings:
     return replace(ReadAloudSettings(cache_dir=tmp_path, secret=b"test"), **changes)
 
 
-def assert_wav(data: bytes) -> None:
-    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
-    assert len(data) > 20_000  # more than a header: about half a second of speech at least
+def assert_mp3(data: bytes) -> MP3:
+    """An MPEG Layer III file (what audio/mpeg declares) of mono 16 kHz speech at 24 kbit/s."""
+    recording = MP3(BytesIO(data))  # mutagen: raises unless it finds MPEG audio frames
+    info = recording.info
+    assert (info.version, info.layer, info.channels) == (2, 3, 1)  # MPEG-2 Layer III, mono
+    assert (info.sample_rate, info.bitrate) == (16_000, 24_000)
+    assert len(data) > 1_500  # more than a header: half a second of speech at least
+    return recording
 
 
 def test_main_text_reads_what_a_person_is_shown_in_main(client):
@@ -79,8 +88,9 @@ def test_the_page_is_read_as_the_person_asking_sees_it(
     body = page.get_data(as_text=True)
     assert "朗读秘密4711" in body  # the words read, shown under the player
     audio = client.get(AUDIO.search(body).group(1))
-    assert audio.status_code == 200 and audio.mimetype == "audio/wav"
-    assert_wav(audio.data)
+    assert audio.status_code == 200 and audio.mimetype == "audio/mpeg"
+    assert_mp3(audio.data)
+    assert "MP3 格式" in body and 'type="audio/mpeg"' in body  # the link says what it opens
     assert "no-store" in audio.headers["Cache-Control"]
 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
@@ -128,13 +138,39 @@ def test_speech_is_cached_by_text_voice_and_speed(tmp_path, espeak):
     ours = settings(tmp_path)
     first = speak(ours, "您好，欢迎使用市民服务。", "zh", "normal")
     assert not first.cached
-    assert_wav(first.path.read_bytes())
+    assert_mp3(first.path.read_bytes())
     again = speak(ours, "您好，欢迎使用市民服务。", "zh", "normal")
     assert again.cached and again.path == first.path
     slow = speak(ours, "您好，欢迎使用市民服务。", "zh", "slow")
     assert slow.key != first.key
     assert slow.path.stat().st_size > first.path.stat().st_size  # slower: longer
     assert speak(ours, "Hello", "en", "normal").key != speak(ours, "Hello", "zh", "normal").key
+
+
+def test_a_long_page_is_a_small_mp3_of_all_its_words(tmp_path, espeak):
+    # The longest text a page gives (READALOUD_MAX_CHARS, 1,500): about 12 minutes of speech,
+    # 31 MB as espeak-ng's WAV. The MP3 is 24 kbit/s (3,000 bytes a second) for the whole of it.
+    ours = settings(tmp_path)
+    line = "江川体育中心羽毛球场一号，周二上午八点到九点有空，请在截止时间前取消。"
+    long = "\n".join([line] * 45)
+    speech = speak(ours, long, "zh", "normal")
+    assert speech.path.suffix == ".mp3" and speech.size == speech.path.stat().st_size
+    recording = assert_mp3(speech.path.read_bytes())
+    # How long the words take, from espeak-ng itself (the same voice, speed and clauses).
+    wav = tmp_path / "words.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "cmn", "-s", "160", "-l", "1501", "-w", str(wav), "--stdin"],
+        input=speech.text.encode(),
+        check=True,
+    )
+    with wave.open(str(wav)) as reader:
+        seconds = reader.getnframes() / reader.getframerate()
+        wav_bytes = reader.getnframes() * reader.getsampwidth()
+    assert seconds > 300  # a long page indeed
+    assert speech.size <= seconds * 24_000 / 8 * 1.01 + 1_000  # the bitrate, and no more
+    assert speech.size >= seconds * 24_000 / 8 * 0.97  # every word, nothing cut off
+    assert abs(recording.info.length - seconds) < 1
+    assert speech.size * 10 < wav_bytes  # over ten times smaller than the WAV
 
 
 def test_long_texts_are_cut_and_old_files_removed(tmp_path, espeak):
@@ -145,12 +181,15 @@ def test_long_texts_are_cut_and_old_files_removed(tmp_path, espeak):
     old = time.time() - 61
     os.utime(speech.path, (old, old))
     assert cached_file(ours, speech.key) is None  # too old to serve
-    assert sweep(ours) == 1 and not speech.path.exists()
+    legacy = tmp_path / (speech.key + ".wav")  # a recording kept before MP3
+    legacy.write_bytes(b"RIFF")
+    os.utime(legacy, (old, old))
+    assert sweep(ours) == 2 and not speech.path.exists() and not legacy.exists()
     assert cached_file(ours, "../" + speech.key) is None
 
 
 def test_the_cache_keeps_to_its_budget(tmp_path, espeak):
-    ours = settings(tmp_path, cache_bytes=300_000)
+    ours = settings(tmp_path, cache_bytes=60_000)  # each sentence: about 23 KB of MP3
     paths = []
     for n in range(4):
         paths.append(
@@ -158,7 +197,7 @@ def test_the_cache_keeps_to_its_budget(tmp_path, espeak):
         )
         past = time.time() - 100 + n
         os.utime(paths[-1], (past, past))
-    assert sum(p.stat().st_size for p in Path(tmp_path).glob("*.wav")) <= 300_000 + 200_000
+    assert sum(p.stat().st_size for p in Path(tmp_path).glob("*.mp3")) <= 60_000 + 25_000
     assert not paths[0].exists() and paths[-1].exists()  # the oldest went first
 
 
@@ -174,7 +213,7 @@ def test_the_script_gets_audio_for_the_words_it_sends(client, cache, espeak):
         },
     )
     assert answer.status_code == 200, answer.get_data(as_text=True)
-    assert_wav(client.get(answer.json["audio"]).data)
+    assert_mp3(client.get(answer.json["audio"]).data)
     refused = client.post("/readaloud/speak", data={"text": "你好", "lang": "zh"})
     assert refused.status_code == 400  # no CSRF token
     empty = client.post("/readaloud/speak", data={"csrf_token": token, "text": " "})
@@ -190,7 +229,7 @@ def test_the_script_gets_the_first_part_of_a_long_page(app, client, cache, espea
     answer = client.post("/readaloud/speak", data={"csrf_token": token, "text": long})
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.json["cut"] and answer.json["message"] == "这一页很长，只朗读前面的部分。"
-    assert_wav(client.get(answer.json["audio"]).data)
+    assert_mp3(client.get(answer.json["audio"]).data)
 
 
 def test_without_espeak_the_page_still_shows_the_words(app, client, cache):

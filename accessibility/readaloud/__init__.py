@@ -33,6 +33,7 @@ def settings_from(config, instance_path: str) -> ReadAloudSettings:
         cache_seconds=int(config["READALOUD_CACHE_SECONDS"]),
         cache_bytes=int(config["READALOUD_CACHE_MB"]) * 1024 * 1024,
         timeout_seconds=float(config["READALOUD_TIMEOUT_SECONDS"]),
+        bitrate_kbps=int(config["READALOUD_MP3_KBPS"]),
     )
 
 

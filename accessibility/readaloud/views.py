@@ -29,7 +29,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from accessibility.readaloud import current_settings
 from accessibility.readaloud.forms import SpeakForm
-from accessibility.readaloud.services import SPEEDS, cached_file, language_of, speak
+from accessibility.readaloud.services import MIMETYPE, SPEEDS, cached_file, language_of, speak
 from accessibility.readaloud.services.text import main_text
 from app.db import end_read
 from app.errors import DomainError
@@ -130,14 +130,14 @@ def page():
     )  # 200 with the problem said (espeak-ng missing, nothing to read): the words still show
 
 
-@bp.route("/readaloud/audio/<key>.wav")
+@bp.route("/readaloud/audio/<key>.mp3")
 def audio(key: str):
     """A cached recording, while it lives (READALOUD_CACHE_SECONDS). Its name is a keyed hash:
     only someone who was given the address can ask for it."""
     path = cached_file(current_settings(), key)
     if path is None:
         abort(404)
-    response = send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
+    response = send_file(path, mimetype=MIMETYPE, conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

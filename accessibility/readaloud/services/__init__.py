@@ -1,14 +1,16 @@
 """Read-aloud (语音播报): text to speech with Debian's espeak-ng, cached on disk for a short time.
 
 What this guarantees:
-- `speak` turns a text into a WAV file with `espeak-ng` (Mandarin voice `cmn` for Chinese pages,
-  an English voice for English ones, at the normal or slow speed), run without a shell, the text
-  on its standard input (never on the command line, where other users of the machine could read
-  it), with a timeout. A text longer than `max_chars` is cut at a line break before that length
-  and said to be cut (`Speech.cut`); an empty text is refused.
+- `speak` turns a text into an MP3 file (services/mp3.py: speech bitrate, some 15 times smaller
+  than espeak-ng's WAV, playable by every browser) with `espeak-ng` (Mandarin voice `cmn` for
+  Chinese pages, an English voice for English ones, at the normal or slow speed), run without a
+  shell, the text on its standard input (never on the command line, where other users of the
+  machine could read it), with a timeout. A text longer than `max_chars` is cut at a line break
+  before that length and said to be cut (`Speech.cut`); an empty text is refused.
 - The file is kept in `cache_dir` under a keyed hash (HMAC with the app's secret) of the voice,
-  speed and text: the same words are synthesised once, and a file's name reveals nothing of its
-  words and cannot be computed by anyone without the secret. The text itself is never stored.
+  speed, format and text: the same words are synthesised once, and a file's name reveals nothing
+  of its words and cannot be computed by anyone without the secret. The text itself is never
+  stored.
 - Pages can hold personal data, so files live at most `cache_seconds` (a file that old is made
   again rather than served) and the cache never holds more than `cache_bytes`: each synthesis
   removes expired files and then the oldest until it fits, and `sweep` (run by `flask sweep`)
@@ -32,12 +34,15 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
+from accessibility.readaloud.services import mp3
 from app.errors import DomainError
 
 SPEEDS = ("normal", "slow")
 LANGUAGES = ("zh", "en")
 KEY = re.compile(r"^[0-9a-f]{64}$")
-SUFFIX = ".wav"
+SUFFIX = mp3.SUFFIX
+MIMETYPE = mp3.MIMETYPE
+LEGACY = (".wav",)  # recordings kept before MP3: removed by the sweep like expired ones
 
 
 class Unavailable(DomainError):
@@ -62,6 +67,8 @@ class ReadAloudSettings:
     cache_seconds: int = 3600
     cache_bytes: int = 200 * 1024 * 1024
     timeout_seconds: float = 30.0
+    bitrate_kbps: int = 24  # MP3 at 16 kHz mono: clear speech at about 180 KB a minute
+    sample_rate: int = 16000
 
     def voice(self, language: str) -> str:
         return self.voice_en if language == "en" else self.voice_zh
@@ -72,11 +79,19 @@ class ReadAloudSettings:
 
 @dataclass(frozen=True)
 class Speech:
-    key: str  # the cached file's name without .wav
+    key: str  # the cached file's name without its suffix (.mp3)
     path: Path
     text: str  # what is read (the text, cut to max_chars)
     cut: bool  # the text was longer than max_chars and only its beginning is read
     cached: bool  # served from the cache, not synthesised now
+
+    @property
+    def size(self) -> int:
+        """The recording's size in bytes (said beside its link: phones pay for data)."""
+        try:
+            return self.path.stat().st_size
+        except OSError:  # removed by a sweep meanwhile: the link then finds it gone, too
+            return 0
 
 
 def language_of(lang_attribute: str) -> str:
@@ -95,7 +110,8 @@ def _cut(text: str, limit: int) -> tuple[str, bool]:
 
 def cache_key(settings: ReadAloudSettings, text: str, language: str, speed: str) -> str:
     """The keyed hash naming the audio of `text` in `language` at `speed`."""
-    message = "\x00".join((settings.voice(language), str(settings.rate(speed)), text))
+    audio = f"{SUFFIX}:{settings.bitrate_kbps}:{settings.sample_rate}"
+    message = "\x00".join((settings.voice(language), str(settings.rate(speed)), audio, text))
     return hmac.new(settings.secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -118,7 +134,7 @@ def espeak_path(settings: ReadAloudSettings) -> str | None:
 
 
 def speak(settings: ReadAloudSettings, text: str, language: str, speed: str) -> Speech:
-    """The WAV audio of `text` (cut to `max_chars`) read in `language` ("zh" or "en") at
+    """The MP3 audio of `text` (cut to `max_chars`) read in `language` ("zh" or "en") at
     `speed` ("normal" or "slow"): from the cache, or synthesised now and cached. Raises
     NothingToRead for an empty text, Unavailable when espeak-ng is missing, fails or times out."""
     language = language if language in LANGUAGES else "zh"
@@ -162,12 +178,15 @@ def _synthesise(settings, text: str, language: str, speed: str, key: str) -> Pat
 
 
 def _run(settings: ReadAloudSettings, command: list[str], text: str, key: str) -> Path | None:
-    """espeak-ng into a partial file beside the final one, renamed into place (a reader never
-    meets half a file; two nodes making the same file both end with a whole one). None if the
-    partial file went missing meanwhile; Unavailable if espeak-ng fails or times out."""
+    """espeak-ng into a partial WAV file, encoded into a partial MP3 beside the final one, then
+    renamed into place (a reader never meets half a file; two nodes making the same file both
+    end with a whole one). None if a partial file went missing meanwhile; Unavailable if
+    espeak-ng fails, times out or says nothing."""
+    handle, wav = tempfile.mkstemp(suffix=".part", dir=settings.cache_dir)
+    os.close(handle)
     handle, partial = tempfile.mkstemp(suffix=".part", dir=settings.cache_dir)
     os.close(handle)
-    command = [*command[:-2], partial, command[-1]]
+    command = [*command[:-2], wav, command[-1]]
     try:
         done = subprocess.run(  # nosec B603 # fixed arguments, no shell, the text on stdin
             command,
@@ -178,8 +197,12 @@ def _run(settings: ReadAloudSettings, command: list[str], text: str, key: str) -
         )
         if done.returncode != 0:
             raise Unavailable(_l("Reading aloud by the server is not available at the moment."))
-        if os.path.getsize(partial) <= 44:  # 44 bytes: a WAV header and no sound
-            raise Unavailable(_l("Reading aloud by the server is not available at the moment."))
+        try:
+            mp3.wav_to_mp3(Path(wav), Path(partial), settings.bitrate_kbps, settings.sample_rate)
+        except mp3.NotSpeech as error:  # a WAV header and no sound
+            raise Unavailable(
+                _l("Reading aloud by the server is not available at the moment.")
+            ) from error
         final = settings.cache_dir / (key + SUFFIX)
         os.replace(partial, final)
         return final
@@ -190,11 +213,12 @@ def _run(settings: ReadAloudSettings, command: list[str], text: str, key: str) -
             _l("Reading aloud by the server is not available at the moment.")
         ) from error
     finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+        for leftover in (wav, partial):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
-def _files(settings: ReadAloudSettings, suffixes=(SUFFIX, ".part")):
+def _files(settings: ReadAloudSettings, suffixes=(SUFFIX, ".part", *LEGACY)):
     try:
         entries = list(os.scandir(settings.cache_dir))
     except OSError:
