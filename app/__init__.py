@@ -153,6 +153,9 @@ def _register_frame(app: Flask) -> None:
     from app.desk import init_app as init_desk
 
     init_desk(app)  # the service desk, my data and closing an account (app/desk/__init__.py)
+    from app import imports
+
+    imports.init_app(app)  # bulk import: pages, kinds, `flask import` (app/imports/, issue 15)
 
 
 def _register_workspaces(app: Flask) -> None:

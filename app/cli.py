@@ -144,34 +144,36 @@ def sweep():
             click.echo(f"{name}: {count}")
 
 
-@click.group("import")
-def import_group():
-    """Load a district's own data from a file (each row answered; all or nothing)."""
-
-
-@import_group.command("households")
+@click.command("import")
+@click.argument("kind")
 @click.argument("file", type=click.File("rb"))
 @click.option(
     "--dry-run", is_flag=True, help="Check every row and say what would change; write nothing."
 )
-def import_households(file, dry_run):
-    """The household register: a CSV with columns town,estate,building,unit,room (and optionally
-    phone), towns and estates by their Chinese or English name. Prints one line per row and exits
-    non-zero when any row has an error (then nothing is written)."""
-    from app.places.services import import_households as run
+def import_group(kind, file, dry_run):
+    """Load a district's own data from a CSV or XLSX file: KIND is towns, estates, households,
+    companies, carparks, venues or staff (the README lists each kind's columns). Prints one
+    line per row and exits non-zero when any row has an error (then nothing is written)."""
+    from app.imports.kinds import kind_of, kinds
+    from app.imports.services import run_import, settings_from
 
-    outcomes = run(
+    chosen = kind_of(kind)
+    if chosen is None:
+        names = ", ".join(k.key for k in kinds())
+        raise click.BadParameter(f"no kind called {kind!r}; the kinds are: {names}")
+    result = run_import(
         db.session,
+        None,
+        chosen,
         file.read(),
+        filename=getattr(file, "name", "") or "",
         dry_run=dry_run,
-        register_phone_match=current_app.config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"],
+        settings=settings_from(current_app.config),
     )
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.outcome] = counts.get(o.outcome, 0) + 1
-        click.echo(str(o))
-    errors = counts.get("error", 0)
-    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no rows"
-    if errors:
+    for outcome in result.outcomes:
+        click.echo(str(outcome))
+    counts = {name: n for name, n in result.counts.items() if n}
+    summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "no rows"
+    if not result.ok:
         raise click.ClickException(f"{summary}; nothing was written")
     click.echo(f"{summary}" + ("; dry run, nothing was written" if dry_run else "; saved"))

@@ -17,12 +17,9 @@ Guarantees:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -31,7 +28,7 @@ from sqlalchemy import func, select, update
 from app import clock
 from app.accounts.models import Role, User
 from app.audit.services import record
-from app.db import in_unit_of_work, unit_of_work
+from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
 from app.notifications.params import localized
@@ -43,7 +40,6 @@ from app.places.models import (
     HomeClaim,
     Household,
     HouseholdContact,
-    Town,
 )
 
 # Services that keep per-person state about a household or estate (repairs: followers) register
@@ -447,20 +443,6 @@ def verified_members(session, estate_ids: list[int], limit: int = 500) -> list[H
 
 # --- The household register -----------------------------------------------------------------
 
-REGISTER_COLUMNS = ("town", "estate", "building", "unit", "room")
-
-
-@dataclass
-class RowOutcome:
-    line: int
-    outcome: str  # "create", "update", "unchanged" or "error"
-    message: str = ""
-    column: str = ""  # the column an error is about
-
-    def __str__(self) -> str:
-        detail = ": ".join(p for p in (self.column, self.message) if p)
-        return f"line {self.line}: {self.outcome}" + (f": {detail}" if detail else "")
-
 
 def _register_phone(session, household: Household, phone: str) -> bool:
     return (
@@ -475,168 +457,18 @@ def _register_phone(session, household: Household, phone: str) -> bool:
 
 def import_households(
     session, data: bytes, *, dry_run: bool = False, register_phone_match: bool = False
-) -> list[RowOutcome]:
-    """Load a household register (CSV: town,estate,building,unit,room[,phone]; estates and towns
-    by their Chinese or English name). Every row is answered; nothing is written when any row
-    has an error or with `dry_run`. Re-importing the same file changes nothing. With
-    `register_phone_match`, pending claims that a row's phone confirms are verified.
+):
+    """Load a household register (CSV or XLSX: [district,]town,estate,building,unit,room[,phone];
+    estates and towns by their Chinese or English name) through the import framework
+    (app/imports, kind `households` in app/places/imports.py). Every row is answered; nothing
+    is written when any row has an error or with `dry_run`. Re-importing the same file changes
+    nothing. With `register_phone_match`, pending claims that a row's phone confirms are
+    verified. Its own unit of work, never part of a caller's."""
+    from app.imports.services import ImportSettings, run_import
+    from app.places.imports import HOUSEHOLDS
 
-    Its own unit of work, never part of a caller's: it may have to discard all it wrote."""
-    if in_unit_of_work(session):
-        raise RuntimeError("import_households cannot join another unit of work")
-    try:
-        text_ = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text_ = data.decode("gb18030")  # Excel on a Chinese Windows saves GBK
-        except UnicodeDecodeError:
-            return [RowOutcome(1, "error", str(_l("The file is neither UTF-8 nor GBK text.")))]
-    reader = csv.DictReader(io.StringIO(text_))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in REGISTER_COLUMNS if c not in header]
-    if missing:
-        return [
-            RowOutcome(
-                1,
-                "error",
-                str(_l("Missing columns: %(columns)s", columns=", ".join(missing))),
-                ", ".join(missing),
-            )
-        ]
-    reader.fieldnames = header
-    towns = {}
-    for town in session.scalars(select(Town)):
-        towns[town.name_zh] = towns[town.name_en.lower()] = town
-    estates = {}
-    for estate in session.scalars(select(Estate)):
-        estates[(estate.town_id, estate.name_zh)] = estates[
-            (estate.town_id, estate.name_en.lower())
-        ] = estate
-    try:
-        with unit_of_work(session):
-            outcomes = _import_rows(session, reader, towns, estates, register_phone_match)
-            if dry_run or any(o.outcome == "error" for o in outcomes):
-                raise _Discarded(outcomes)  # the unit rolls back every row's writes
-    except _Discarded as discarded:
-        return discarded.outcomes
-    return outcomes
-
-
-class _Discarded(Exception):
-    """Ends an import's unit of work without keeping it (a dry run, or a row with an error)."""
-
-    def __init__(self, outcomes: list[RowOutcome]):
-        super().__init__("import discarded")
-        self.outcomes = outcomes
-
-
-def _import_rows(session, reader, towns, estates, register_phone_match) -> list[RowOutcome]:
-    from app.accounts.services import normalize_phone
-
-    outcomes: list[RowOutcome] = []
-    seen: set = set()
-    for row in reader:
-        line = reader.line_num
-        values = {k: (v or "").strip() for k, v in row.items() if k}
-        if not any(values.values()):
-            continue
-        town = towns.get(values["town"]) or towns.get(values["town"].lower())
-        if town is None:
-            outcomes.append(
-                RowOutcome(
-                    line, "error", str(_l("No town called %(name)s", name=values["town"])), "town"
-                )
-            )
-            continue
-        estate = estates.get((town.id, values["estate"])) or estates.get(
-            (town.id, values["estate"].lower())
-        )
-        if estate is None:
-            outcomes.append(
-                RowOutcome(
-                    line,
-                    "error",
-                    str(
-                        _l(
-                            "No estate called %(name)s in %(town)s",
-                            name=values["estate"],
-                            town=town.name,
-                        )
-                    ),
-                    "estate",
-                )
-            )
-            continue
-        try:
-            parts = clean_address(values["building"], values["unit"], values["room"])
-        except DomainError as error:
-            outcomes.append(
-                RowOutcome(line, "error", str(error), error.field.removeprefix("home_"))
-            )
-            continue
-        phone = values.get("phone") or ""
-        if phone:
-            try:
-                phone = normalize_phone(phone)
-            except DomainError as error:
-                outcomes.append(RowOutcome(line, "error", str(error), "phone"))
-                continue
-        key = (estate.id, *parts, phone)
-        if key in seen:
-            outcomes.append(RowOutcome(line, "unchanged", str(_l("The same row again"))))
-            continue
-        seen.add(key)
-        household = find_household(session, estate.id, *parts)
-        outcome = "unchanged"
-        if household is None:
-            household = Household(
-                estate_id=estate.id,
-                building=parts[0],
-                unit=parts[1],
-                room=parts[2],
-                registered=True,
-            )
-            session.add(household)
-            session.flush()
-            outcome = "create"
-        elif not household.registered:
-            household.registered = True
-            outcome = "update"
-        if phone and not _register_phone(session, household, phone):
-            session.add(HouseholdContact(household_id=household.id, phone=phone))
-            session.flush()
-            outcome = "update" if outcome == "unchanged" else outcome
-            if register_phone_match:
-                _verify_by_register(session, household, phone)
-        outcomes.append(RowOutcome(line, outcome))
-    return outcomes
-
-
-def _verify_by_register(session, household: Household, phone: str) -> None:
-    for claim in session.scalars(
-        select(HomeClaim)
-        .join(User, User.id == HomeClaim.user_id)
-        .where(
-            HomeClaim.household_id == household.id,
-            HomeClaim.status == ClaimStatus.PENDING,
-            User.phone == phone,
-            User.phone_verified_at.is_not(None),  # a number proven by an SMS code only
-        )
-    ):
-        claim.status, claim.decided_at, claim.decision_note = (
-            ClaimStatus.VERIFIED,
-            clock.now(),
-            "register",
-        )
-        notify(
-            session,
-            claim.user_id,
-            kind="home.decision",
-            subject=N_("Your home %(address)s is confirmed"),
-            body=N_("You can now see and join reports about your home."),
-            params={"address": home_address(household), "reason": ""},
-            link="/profile",
-        )
+    settings = ImportSettings(register_phone_match=register_phone_match)
+    return run_import(session, None, HOUSEHOLDS, data, dry_run=dry_run, settings=settings).outcomes
 
 
 def pending_count(session, estate_ids: list[int]) -> int:
