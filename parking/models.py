@@ -74,6 +74,8 @@ class CarPark(db.Model):
     # `cancel_cutoff_minutes` before arrival.
     grace_minutes: Mapped[int] = mapped_column(Integer, default=30)
     cancel_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # Archived car parks keep their history but are offered nowhere (parking/admin_views.py).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     town = relationship("Town")
     tariff: Mapped[Tariff] = relationship(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -111,19 +112,46 @@ class PropertyCompany(db.Model):
     work_days: Mapped[str] = mapped_column(String(7), default="0123456")
     reopen_days: Mapped[int] = mapped_column(Integer, default=7)
     auto_close_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Archived companies keep their tickets and ratings but take no estates (issue 15).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     name = Localized("name_zh", "name_en")
 
 
+# The start of the history for companies on record before it was kept (migration 0026): "since
+# before the portal"; a row built without a date (the demo, tests) starts there too.
+MANAGED_SINCE_EVER = date(2000, 1, 1)
+
+
 class EstateManagement(db.Model):
-    """Which company manages an estate (kept beside the frame's Estate, owned by repairs)."""
+    """Which company manages an estate, as a history: one row per period [valid_from, valid_to)
+    in local dates; valid_to NULL is the open period, and an estate has at most one open row
+    (a partial unique index, on both databases). Who manages an estate on a day is the row whose
+    period holds that day (repairs.services.management.current_management); a change of company
+    goes through repairs.services.management.assign_company, which closes the open row at the
+    change date. Tickets keep the company they were submitted with (Ticket.company_id)."""
 
     __tablename__ = "estate_management"
-
-    estate_id: Mapped[int] = mapped_column(
-        ForeignKey("estate.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        Index(
+            "uq_estate_management_open",
+            "estate_id",
+            unique=True,
+            sqlite_where=text("valid_to IS NULL"),
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_order"),
     )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), index=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("property_company.id"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date, default=MANAGED_SINCE_EVER)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
 
     estate = relationship("Estate")
     company: Mapped[PropertyCompany] = relationship()

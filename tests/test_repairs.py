@@ -142,7 +142,9 @@ def test_a_manager_of_another_estate_of_the_company_reads_but_does_not_act(sessi
     ticket = file(session, world)
     other_manager = world["other_manager"]
     assert not access.is_company_manager_for(session, other_manager, ticket)  # another company
-    session.get(EstateManagement, world["estate_b"].id).company_id = world["company"].id
+    session.scalar(
+        select(EstateManagement).filter_by(estate_id=world["estate_b"].id)
+    ).company_id = world["company"].id
     session.commit()
     assert access.readable_by(session, other_manager, ticket)
     assert not access.visible_to(session, other_manager, ticket)  # the forms acting on it: 404
@@ -605,7 +607,7 @@ def test_photos_of_a_refused_report_are_removed(app, session, world, tmp_path):
 
 
 def test_the_refusal_names_the_configured_hotline(session, world):
-    session.delete(session.get(EstateManagement, world["estate"].id))
+    session.delete(session.scalar(select(EstateManagement).filter_by(estate_id=world["estate"].id)))
     session.commit()
     with pytest.raises(DomainError) as info:
         file(session, world, hotline="021-96000")

@@ -166,7 +166,9 @@ def test_an_estate_without_a_company_names_the_configured_hotline(
     from repairs.models import EstateManagement
 
     app.config["PORTAL_HOTLINE"] = "021-96000"
-    session.delete(session.get(EstateManagement, places["estates"][0].id))
+    session.delete(
+        session.scalar(select(EstateManagement).filter_by(estate_id=places["estates"][0].id))
+    )
     login(english(client), world["resident"].phone)
     html = report(client).get_data(as_text=True)
     assert "no property company on record. Call 021-96000." in html

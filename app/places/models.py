@@ -59,6 +59,8 @@ class Town(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_zh: Mapped[str] = mapped_column(String(64))
     name_en: Mapped[str] = mapped_column(String(96))
+    # Archived towns keep their history but are offered nowhere (app/places/admin.py).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     district: Mapped[District] = relationship(back_populates="towns")
     estates: Mapped[list[Estate]] = relationship(back_populates="town", order_by="Estate.name_zh")
@@ -86,6 +88,8 @@ class Estate(db.Model):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
 
+    # Archived estates keep their homes, tickets and history but are offered nowhere.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     town: Mapped[Town] = relationship(back_populates="estates")
 
     name = Localized("name_zh", "name_en")

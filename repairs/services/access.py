@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from app import clock
 from app.accounts.consents import can_act_for
 from app.accounts.models import HelpService, Role, RoleAssignment, User
 from app.places.services import is_verified_member, is_verified_resident
 from repairs.models import EstateManagement, Ticket, TicketFollower
+from repairs.services.management import in_force
 
 
 def concerns(session, user: User, ticket: Ticket) -> bool:
@@ -80,6 +82,7 @@ def is_company_manager_for(session, user: User, ticket: Ticket) -> bool:
             .where(
                 EstateManagement.company_id == ticket.company_id,
                 EstateManagement.estate_id.in_(estates),
+                in_force(clock.today()),
             )
             .limit(1)
         )

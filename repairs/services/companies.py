@@ -12,12 +12,15 @@ from app.clock import parse_hhmm
 from app.db import atomic
 from app.errors import DomainError
 from app.places.models import Estate
-from repairs.models import EstateManagement, PropertyCompany
+from repairs.models import PropertyCompany
 
 
 def company_of(session, estate: Estate, hotline: str):
-    """The company managing `estate`; a refusal naming the `hotline` if none is on record."""
-    management = session.get(EstateManagement, estate.id)
+    """The company managing `estate` today; a refusal naming the `hotline` if none is on
+    record."""
+    from repairs.services.management import current_management
+
+    management = current_management(session, estate.id)
     if management is None:
         raise DomainError(
             _l("This estate has no property company on record. Call %(hotline)s."),

@@ -15,15 +15,14 @@ from app.db import unit_of_work
 from app.i18n import N_
 from app.notifications.params import localized
 from app.notifications.services import notify
-from repairs.models import EstateManagement, EventKind, PropertyCompany, State, Ticket, TicketEvent
+from repairs.models import EventKind, PropertyCompany, State, Ticket, TicketEvent
 from repairs.services.access import role_holders as _holders
 from repairs.services.clock import DISTRICT_AFTER, at_risk, breached
+from repairs.services.management import managed_estate_ids
 
 
 def _company_managers(session, company_id: int) -> set[int]:
-    estates = session.scalars(
-        select(EstateManagement.estate_id).where(EstateManagement.company_id == company_id)
-    )
+    estates = session.scalars(managed_estate_ids(company_id))
     return _holders(session, Role.PROPERTY_MANAGER, "estate", list(estates))
 
 

@@ -1,0 +1,168 @@
+"""Which property company manages which estate, over time (issue 15).
+
+`EstateManagement` is a history of periods [valid_from, valid_to) in local dates; the open row
+(valid_to NULL) is the last one, and an estate has at most one (a partial unique index on both
+databases is the backstop). Guarantees:
+
+- `assign_company` is the one way a company takes over an estate: it locks the estate's row
+  (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers), closes the
+  open period at the change date and opens the new one, in one unit of work; two administrators
+  changing the same estate at once leave one consistent history.
+- Who manages an estate on a day is the period holding that day (`current_management`); a change
+  dated in the future leaves the old company in charge until that day, with no sweep needed.
+- Tickets keep the company they were submitted with (Ticket.company_id): a change never moves an
+  old report, its deadline or its rating to the new company.
+
+The bulk import's `companies` kind calls `assign_company` too, so both paths share the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select
+
+from app import clock
+from app.audit.services import record
+from app.db import unit_of_work
+from app.errors import DomainError
+from app.places.models import Estate
+from repairs.models import EstateManagement, PropertyCompany
+
+
+def in_force(day: date):
+    """SQL: the management rows whose period holds `day`."""
+    return and_(
+        EstateManagement.valid_from <= day,
+        or_(EstateManagement.valid_to.is_(None), EstateManagement.valid_to > day),
+    )
+
+
+def current_management(session, estate_id: int, day: date | None = None):
+    """The EstateManagement row in force for the estate on `day` (today, local, by default), or
+    None if no company manages it that day."""
+    return session.scalar(
+        select(EstateManagement).where(
+            EstateManagement.estate_id == estate_id, in_force(day or clock.today())
+        )
+    )
+
+
+def managed_estate_ids(company_id: int, day: date | None = None):
+    """SQL (a select of estate ids): the estates `company_id` manages on `day` (today)."""
+    return select(EstateManagement.estate_id).where(
+        EstateManagement.company_id == company_id, in_force(day or clock.today())
+    )
+
+
+def history(session, *, estate_id: int | None = None, company_id: int | None = None) -> list:
+    """The management periods of an estate or of a company, newest first."""
+    query = select(EstateManagement).order_by(
+        EstateManagement.valid_from.desc(), EstateManagement.id.desc()
+    )
+    if estate_id is not None:
+        query = query.where(EstateManagement.estate_id == estate_id)
+    if company_id is not None:
+        query = query.where(EstateManagement.company_id == company_id)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What `assign_company` would do (the confirmation page shows it): the company in charge
+    until the change, if any, and whether nothing would change at all."""
+
+    previous: PropertyCompany | None
+    unchanged: bool
+
+
+def check_assignment(session, estate: Estate, company: PropertyCompany, from_date: date) -> Change:
+    """Refuse (DomainError on `from_date` or `company`) an assignment that `assign_company`
+    would refuse, without writing; answer what it would change. Rules: neither the estate nor
+    the company is archived; the first company of an estate may start on any date (records
+    from before the portal); a later change starts today or later, and after the open period
+    began, because reports already made went to the company of their day and keep it."""
+    if estate.archived_at is not None:
+        raise DomainError(_l("This estate is archived."), code="archived", field="estate")
+    if company.archived_at is not None:
+        raise DomainError(
+            _l("This property company is archived: choose another."),
+            code="archived",
+            field="company",
+        )
+    open_row = _open_row(session, estate.id)
+    if open_row is None:
+        return Change(previous=None, unchanged=False)
+    if open_row.company_id == company.id:
+        return Change(previous=open_row.company, unchanged=True)
+    if from_date < clock.today():
+        raise DomainError(
+            _l(
+                "The date must be today or later: reports already made stay with the company "
+                "that managed the estate that day."
+            ),
+            code="date_in_past",
+            field="from_date",
+        )
+    if from_date <= open_row.valid_from:
+        raise DomainError(
+            _l(
+                "The date must be after %(day)s, when the current period began.",
+                day=open_row.valid_from.isoformat(),
+            ),
+            code="date_before_period",
+            field="from_date",
+        )
+    return Change(previous=open_row.company, unchanged=False)
+
+
+def assign_company(session, estate: Estate, company: PropertyCompany, from_date: date, actor):
+    """Make `company` manage `estate` from `from_date` (a local date) on: the open period ends
+    on that date and a new open period begins (see `check_assignment` for what is refused). The
+    same company again changes nothing (a re-import is idempotent). Returns the open
+    EstateManagement row. Audited as "repair.company_assigned". One unit of work; the estate's
+    row is locked first, so concurrent changes of one estate run one after the other."""
+    with unit_of_work(session):
+        session.scalars(
+            select(Estate)
+            .where(Estate.id == estate.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        change = check_assignment(session, estate, company, from_date)
+        open_row = _open_row(session, estate.id)
+        if change.unchanged:
+            return open_row
+        if open_row is not None:
+            open_row.valid_to = from_date
+            # The closed row must be written before the new open row: the unique index on the
+            # open row is checked per statement.
+            session.flush()
+        row = EstateManagement(
+            estate_id=estate.id,
+            company_id=company.id,
+            valid_from=from_date,
+            created_by_id=getattr(actor, "id", None),
+        )
+        session.add(row)
+        session.flush()
+        record(
+            session,
+            actor,
+            "repair.company_assigned",
+            estate,
+            company=company.id,
+            previous=change.previous.id if change.previous is not None else None,
+            from_date=from_date.isoformat(),
+        )
+        return row
+
+
+def _open_row(session, estate_id: int):
+    return session.scalar(
+        select(EstateManagement).where(
+            EstateManagement.estate_id == estate_id, EstateManagement.valid_to.is_(None)
+        )
+    )
