@@ -18,6 +18,14 @@ well-formed, whatever old rows hold.
 Filing follows the portal's input policy (app/text.py): the fields are validated with the
 repair report form itself, so the limits are the web page's; a malformed body is a 400 in the
 spec's error format, and filing is rate-limited per account and per client address.
+
+A filing sent twice is one request, as on the web page (repairs/services/resubmit.py): a POST
+with an `Idempotency-Key` header (1 to 56 visible ASCII characters, a UUID say) that its
+account already sent answers the first request's `service_request_id` (200, nothing made); a
+filing like one the same account (or, about a home, the same household) sent within
+REPAIR_SIMILAR_MINUTES, in the same service and similar words, answers that request's id with a
+`service_notice` saying it was not filed again (200). The spec has no duplicate error, and a
+client that reads the id it is given follows the existing request. A new request is a 201.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from app.extensions import db
 from app.places.models import Estate
 from app.urls import MAX_INT
 from repairs.models import OPEN_STATES, Category, Ticket
-from repairs.services import open311, tickets
+from repairs.services import open311, resubmit, tickets
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 CHANGESET = "2026-11-21T00:00:00+08:00"
@@ -415,7 +423,17 @@ def create_request(fmt):
     )
     report = _validated(fields, public, estate)
     try:
-        ticket = tickets.report(
+        key = open311.filing_key(request.headers.get("Idempotency-Key"))
+    except ValueError:
+        raise Open311Error(
+            400,
+            _(
+                "Idempotency-Key must be 1 to %(n)d visible ASCII characters, a UUID say.",
+                n=open311.KEY_MAX,
+            ),
+        ) from None
+    try:
+        ticket, made = tickets.report_once(
             db.session,
             reporter,
             reporter,
@@ -426,23 +444,28 @@ def create_request(fmt):
             preferred_time=report["preferred_time"],
             estate_id=estate.id,
             hotline=current_app.config["PORTAL_HOTLINE"],
+            idempotency_key=key,
+            similar_minutes=current_app.config["REPAIR_SIMILAR_MINUTES"],
+        )
+        notice = _(
+            "Your property manager will respond by %(time)s.",
+            time=clock.local(ticket.respond_by).strftime("%H:%M"),
+        )
+    except resubmit.LooksLikeRecent as twin:
+        # The spec has no duplicate error: the existing request's id answers, as for a retry.
+        ticket, made = twin.twin, False
+        notice = _(
+            "This looks like request %(ref)s, sent a few minutes ago; it was not filed again.",
+            ref=ticket.reference,
         )
     except DomainError as error:
         raise Open311Error(400, str(error)) from None
+    answer = {"service_request_id": ticket.reference, "service_notice": notice}
     return _respond(
         fmt,
         "service_requests",
-        [
-            {
-                "service_request_id": ticket.reference,
-                "service_notice": _(
-                    "Your property manager will respond by %(time)s.",
-                    time=clock.local(ticket.respond_by).strftime("%H:%M"),
-                ),
-                "account_id": str(reporter.id),
-            }
-        ],
-        201,
+        [{**answer, "account_id": str(reporter.id)}],
+        201 if made else 200,
     )
 
 

@@ -560,13 +560,16 @@ def test_post_is_rate_limited_per_account_and_per_address(app, client, session, 
     other, third = issue_token(session, make_user()), issue_token(session, make_user())
     session.commit()
 
+    # Different words each time: the same words again would be answered by the first request.
+    words = iter(["电梯坏了", "门禁坏了", "路灯不亮", "水管漏水", "井盖松动", "绿化带倒树"])
+
     def file(token, address="127.0.0.1"):
         return _post(
             client,
             data={
                 "api_key": token,
                 "service_code": "lift",
-                "description": "坏了",
+                "description": next(words),
                 "address_string": "莘城苑",
                 "attribute[public_area]": "true",
             },

@@ -38,6 +38,23 @@ def may_file(owner: User | None) -> bool:
     return owner is not None and owner.active
 
 
+# A client's Idempotency-Key is kept with its own prefix, so it never meets a web form's key.
+KEY_PREFIX = "open311:"
+KEY_MAX = 64 - len(KEY_PREFIX)  # repair_ticket.idempotency_key is 64 characters
+
+
+def filing_key(client_key: str | None) -> str | None:
+    """The stored idempotency key of a filing sent with the `Idempotency-Key` header
+    `client_key` (None without one). Unique per reporter (migration 0021), so a retry with the
+    same key finds the first report (resubmit.sent_with_key) and makes nothing; a key that is
+    not 1 to KEY_MAX visible ASCII characters is refused with ValueError."""
+    if client_key is None:
+        return None
+    if not (0 < len(client_key) <= KEY_MAX and all(" " < c <= "~" for c in client_key)):
+        raise ValueError(client_key)
+    return KEY_PREFIX + client_key
+
+
 def about_public_area(reporter: User, estate: Estate, said_public: bool) -> bool:
     """A filing is about a public area when it says so, and always when the estate is not the
     reporter's home: nobody reports inside someone else's home."""
