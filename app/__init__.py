@@ -145,6 +145,9 @@ def _register_frame(app: Flask) -> None:
     from app.notifications import admin_views as deliveries_admin
 
     deliveries_admin.init_app(app)  # dead letters for administrators (/admin/deliveries)
+    from app.accounts import admin_views as staff_admin
+
+    staff_admin.init_app(app)  # staff accounts for administrators (/admin/staff, issue 15)
     sms.init_app(app)
     from app.identity.views import init_app as init_identity
 
