@@ -1,8 +1,12 @@
 """显示设置 (issue 14): the display mode, a text size beyond elderly mode, high contrast and the
 language on one page; a signed-in person's mode stays on the device after signing out."""
 
+import re
+
 from app.accounts.models import DisplayMode
-from tests.conftest import login, submit
+from tests.conftest import login, slot_at, submit
+from venues import current_settings as venue_settings
+from venues.services.booking import book_general
 
 
 def test_display_settings_choose_text_size_contrast_and_language(client):
@@ -60,3 +64,41 @@ def test_the_statement_gives_figures_and_known_issues(client):
     submit(client, "/language", {"locale": "en", "next": "/"}, form_url="/")
     html = client.get("/accessibility").get_data(as_text=True)
     assert "Known issues" in html and "30 November 2026" in html
+
+
+def _headings(html: str) -> tuple[list[str], list[str]]:
+    """The page's <h1> texts and its legends' contents, tags kept."""
+    main = html.split('id="main"', 1)[1]
+    h1s = re.findall(r"<h1[^>]*>(.*?)</h1>", main, re.S)
+    return h1s, re.findall(r"<legend[^>]*>(.*?)</legend>", main, re.S)
+
+
+def test_display_is_a_page_of_several_questions_each_a_heading_in_its_legend(client):
+    # GOV.UK: a page asking several questions has its own <h1>; each question is the legend of
+    # its fieldset, holding an <h2> so that screen readers list and jump between them.
+    h1s, legends = _headings(client.get("/display").get_data(as_text=True))
+    assert h1s == ["显示设置"]
+    assert all(re.fullmatch(r'<h2 class="legend-heading">[^<]+</h2>', one) for one in legends)
+    assert [re.sub(r"<[^>]+>", "", one) for one in legends] == [
+        "页面怎样显示？",
+        "文字大小",
+        "颜色",
+        "语言",
+    ]
+
+
+def test_the_party_size_steps_ask_their_question_as_the_h1_in_the_legend(
+    client, session, make_venue, make_user
+):
+    venue = make_venue(capacity=12)
+    slot = slot_at(session, venue.spaces[0], 1, 10)
+    person = make_user()
+    login(client, person.login_name)
+    h1s, legends = _headings(client.get(f"/venues/slots/{slot.id}/book").get_data(as_text=True))
+    assert legends == [f'<h1 class="legend-heading">{h1s[0]}</h1>'] and len(h1s) == 1
+    booking = book_general(
+        session, person, person, slot.id, 2, idempotency_key=None, settings=venue_settings()
+    )
+    page = client.get(f"/bookings/{booking.reference}/people").get_data(as_text=True)
+    h1s, legends = _headings(page)
+    assert legends == [f'<h1 class="legend-heading">{h1s[0]}</h1>'] and len(h1s) == 1
