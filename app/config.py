@@ -183,6 +183,14 @@ class Config:
         "true",
         "yes",
     )
+    # Bulk import (app/imports, issue 15): files of at most IMPORT_INLINE_ROWS rows are checked
+    # and applied within the request; larger ones in a background thread whose page refreshes
+    # itself. An uploaded file is kept (in the database, so any app server can apply it) for
+    # IMPORT_KEEP_HOURS, then deleted by the sweep. The results page lists at most
+    # IMPORT_ROWS_SHOWN rows (errors first); the CSV download has them all.
+    IMPORT_INLINE_ROWS = int(_env("IMPORT_INLINE_ROWS", "500"))
+    IMPORT_KEEP_HOURS = int(_env("IMPORT_KEEP_HOURS", "24"))
+    IMPORT_ROWS_SHOWN = int(_env("IMPORT_ROWS_SHOWN", "1000"))
 
     # --- Sign-in (app/accounts, issue 12) -----------------------------------------------------
     # Staff roles that sign in with a password AND an SMS code sent to their mobile number:

@@ -232,6 +232,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Dead letters of the outbox (app/notifications/admin_views.py): administrators only.
     "GET /admin/deliveries": only("administrator"),
     "POST /admin/deliveries/retry": only("administrator"),  # no delivery_id: 400 past the check
+    # Bulk import (app/imports, issue 15): administrators only; a job is its owner's alone, so
+    # an administrator asking for a token that is not theirs gets 404.
+    "GET /admin/imports": only("administrator"),
+    "POST /admin/imports": only("administrator"),  # no file: the form answered, 200
+    "GET /admin/imports/templates/<key>.<fmt>": only("administrator"),
+    "GET /admin/imports/<token>": row("403", anonymous="login", administrator="404"),
+    "GET /admin/imports/<token>/results.csv": row("403", anonymous="login", administrator="404"),
+    "GET /admin/imports/<token>/apply": row("403", anonymous="login", administrator="404"),
+    "POST /admin/imports/<token>/apply": row("403", anonymous="login", administrator="404"),
     # The service desk (app/desk): clerks only, residents and helpers refused. The resident's
     # page shows their name and masked number; the desk sees any resident by design.
     "GET /desk": DESK,
@@ -694,6 +703,9 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         ("calendar_feed", "token"): feed,
         ("open311", "token"): ticket_ref,
         ("notification_settings", "token"): "not-a-token",
+        ("imports", "token"): "not-a-token",
+        ("imports", "key"): "households",
+        ("imports", "fmt"): "xlsx",
         ("accounts.revoke_api_token", "token_id"): token_id[spare_token],
         ("parking_operator.revoke_token", "token_id"): token_id[gate_token],
     }

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
+    from app.imports import views
     from app.places import imports as place_kinds
 
     place_kinds.init_app(app)
+    views.init_app(app)

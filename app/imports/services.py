@@ -43,8 +43,8 @@ class ImportSettings:
 
 def settings_from(config) -> ImportSettings:
     return ImportSettings(
-        register_phone_match=bool(config.get("HOUSEHOLD_REGISTER_TRUSTS_PHONE")),
-        keep_hours=int(config.get("IMPORT_KEEP_HOURS", 24)),
+        register_phone_match=bool(config["HOUSEHOLD_REGISTER_TRUSTS_PHONE"]),
+        keep_hours=int(config["IMPORT_KEEP_HOURS"]),
     )
 
 

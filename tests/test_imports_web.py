@@ -1,0 +1,103 @@
+"""The import pages: upload, the dry run's answers, confirm, apply; a large file in the
+background with a page that refreshes itself; someone else's job is not found."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from sqlalchemy import func, select
+
+from tests.conftest import login, submit
+
+
+def _upload(client, kind: str, data: bytes, filename: str):
+    return submit(
+        client,
+        "/admin/imports",
+        {"kind": kind, "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_dry_run_then_apply_in_the_browser(app, client, session, places, make_user):
+    from app.audit.models import AuditEntry
+    from app.places.models import Town
+
+    admin = make_user("administrator")
+    login(client, admin.username)
+    data = "district,name,name_en\n闵行区,浦锦街道,Pujin Subdistrict\n闵行区,莘庄镇,\n".encode()
+    response = _upload(client, "towns", data, "towns.csv")
+    assert response.status_code == 302
+    job_url = response.headers["Location"]
+    page = client.get(job_url).get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in page  # a small file is checked within the request
+    assert "import-checked" in page and "import-continue" in page
+    assert session.scalar(select(func.count(Town.id)).where(Town.name_zh == "浦锦街道")) == 0
+    csv_text = client.get(job_url + "/results.csv").get_data(as_text=True)
+    assert "\n2," in csv_text and "\n3," in csv_text
+    response = submit(client, job_url + "/apply", {})
+    assert response.status_code == 302
+    page = client.get(job_url).get_data(as_text=True)
+    assert "import-saved" in page
+    session.expire_all()
+    town = session.scalar(select(Town).where(Town.name_zh == "浦锦街道"))
+    assert town.name_en == "Pujin Subdistrict" and town.district_id == places["towns"][0].district_id
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "import.apply"))
+    assert entry.actor_id == admin.id
+    assert entry.details["kind"] == "towns" and entry.details["filename"] == "towns.csv"
+    assert entry.details["create"] == 1 and entry.details["unchanged"] == 1
+    # Applied once: asking again changes nothing and goes back to the result.
+    assert submit(client, job_url + "/apply", {}, form_url=job_url).status_code == 302
+    # The same file again: nothing would change, so there is nothing to save.
+    again = client.get(_upload(client, "towns", data, "towns.csv").headers["Location"])
+    assert "import-nothing" in again.get_data(as_text=True)
+
+
+def test_a_broken_file_is_answered_row_by_row_and_cannot_be_applied(
+    app, client, session, places, make_user
+):
+    admin = make_user("administrator")
+    login(client, admin.username)
+    data = "district,name\n没有这个区,新镇\n闵行区,\n".encode()
+    job_url = _upload(client, "towns", data, "bad.csv").headers["Location"]
+    page = client.get(job_url).get_data(as_text=True)
+    assert "import-errors" in page and "没有这个区" in page and "import-continue" not in page
+    # The confirmation refuses a job with errors (back to its page).
+    response = client.get(job_url + "/apply")
+    assert response.status_code == 302 and response.headers["Location"].endswith(job_url)
+    # Someone else's job is not found, even by another administrator.
+    other, elsewhere = make_user("administrator"), app.test_client()
+    login(elsewhere, other.username)
+    assert elsewhere.get(job_url).status_code == 404
+
+
+def test_a_large_file_runs_in_the_background_with_a_page_that_refreshes(
+    app, client, session, places, make_user
+):
+    from app.places.models import Household
+
+    app.config["IMPORT_INLINE_ROWS"] = 10
+    admin = make_user("administrator")
+    login(client, admin.username)
+    lines = ["town,estate,building,unit,room"] + [
+        f"莘庄镇,莘城苑,{b},1,{r}" for b in range(1, 5) for r in range(101, 131)
+    ]
+    job_url = _upload(client, "households", "\n".join(lines).encode(), "big.csv").headers[
+        "Location"
+    ]
+
+    def wait():
+        for _ in range(200):
+            page = client.get(job_url).get_data(as_text=True)
+            if 'http-equiv="refresh"' not in page:
+                return page
+            assert 'role="status"' in page
+            time.sleep(0.05)
+        raise AssertionError("the job did not finish")
+
+    assert "import-continue" in wait()
+    submit(client, job_url + "/apply", {})
+    assert "import-saved" in wait()
+    session.expire_all()
+    assert session.scalar(select(func.count(Household.id))) == 120
