@@ -53,7 +53,7 @@ ROADS = [("沪闵路", "Humin Road"), ("莘松路", "Xinsong Road"), ("七莘路
 # (username, name, role, scope) — scope as (kind, natural key)
 STAFF = [
     ("admin", "系统管理员", Role.ADMINISTRATOR, None),
-    ("district", "区房管局 王督导", Role.DISTRICT_SUPERVISOR, None),
+    ("district", "区房管局 王督导", Role.DISTRICT_SUPERVISOR, ("district", MINHANG["code"])),
     ("town-xinzhuang", "莘庄镇 李督导", Role.TOWN_SUPERVISOR, ("town", "xinzhuang")),
     ("manager-xinzhuang", "莘庄锦苑物业 张经理", Role.PROPERTY_MANAGER, ("estate", "xinzhuang-0")),
     ("venue-admin", "文旅局 场馆管理员", Role.VENUE_ADMIN, None),
@@ -156,13 +156,14 @@ def _seed_frame(session) -> None:
             estates[_estate_key(code, index)] = estate
     session.flush()
 
+    places = {"district": {district.code: district}, "town": towns, "estate": estates}
     for username, name, role, scope in STAFF:
         if session.scalar(select(User.id).where(User.username == username)):
             continue
         scope_ref = None
         if scope:
             kind, key = scope
-            obj = towns[key] if kind == "town" else estates[key]
+            obj = places[kind][key]
             scope_ref = f"{kind}:{obj.id}"
         services.create_user(
             session, username=username, password=DEMO_PASSWORD, name=name, roles=[(role, scope_ref)]

@@ -95,7 +95,7 @@ class CarPark(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        return [("carpark", self.id)]
+        return [("carpark", self.id), ("district", self.town.district_id)]
 
 
 class Tariff(db.Model):

@@ -264,7 +264,7 @@ class Ticket(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        return [("estate", self.estate_id), ("town", self.town_id)]
+        return self.estate.scope_chain
 
     @property
     def home_unverified(self) -> bool:

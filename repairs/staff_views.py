@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from app import clock
 from app.accounts.models import Role
@@ -15,10 +16,12 @@ from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, error_list, member_or_none, submit_to_service
+from app.places import districts
 from app.places import services as homes
+from app.places.models import Estate
 from app.urls import int_arg
 from repairs.forms import ActionForm, CompanyForm, NoteForm, QueueFilterForm
-from repairs.models import Category, PropertyCompany, State
+from repairs.models import Category, EstateManagement, PropertyCompany, State
 from repairs.services import access, supervision, tickets
 from repairs.services import companies as companies_service
 from repairs.services import rating as rating_service
@@ -163,10 +166,9 @@ def queue():
 
 
 def _supervised_towns() -> list[int] | None:
-    """None: the whole district; else the supervisor's towns."""
-    if current_user.has_role(Role.DISTRICT_SUPERVISOR):
-        return None
-    return current_user.scopes(Role.TOWN_SUPERVISOR)
+    """None: the whole installation; else the supervisor's towns (a district supervisor's:
+    every town of their district)."""
+    return districts.supervised_town_ids(db.session, current_user)
 
 
 @bp.route("/supervise")
@@ -274,10 +276,30 @@ def rating_csv():
 @bp.route("/companies")
 @require_role(Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
 def companies():
+    shown = _companies_in_my_districts()
     return render_template(
         "repairs/companies.html",
-        companies=companies_service.all_companies(db.session),
+        companies=[
+            c
+            for c in companies_service.all_companies(db.session)
+            if shown is None or c.id in shown
+        ],
         hhmm=clock.hhmm,
+    )
+
+
+def _companies_in_my_districts() -> set[int] | None:
+    """The companies managing an estate in the districts the signed-in supervisor or
+    administrator is scoped to; None: every company (an installation-wide one)."""
+    shown = districts.overseen_district_ids(current_user)
+    if shown is None:
+        return None
+    return set(
+        db.session.scalars(
+            select(EstateManagement.company_id)
+            .join(Estate, Estate.id == EstateManagement.estate_id)
+            .where(Estate.town_id.in_(districts.town_ids_of(db.session, shown)))
+        )
     )
 
 
@@ -287,6 +309,9 @@ def company(company_id: int):
     item = db.session.get(PropertyCompany, company_id)
     if item is None:
         abort(404)
+    shown = _companies_in_my_districts()
+    if shown is not None and item.id not in shown:
+        abort(403)
     form = CompanyForm.showing(item) if request.method == "GET" else CompanyForm()
     done = submit_to_service(
         form,

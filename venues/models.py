@@ -134,7 +134,7 @@ class Venue(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        return [("venue", self.id)]
+        return [("venue", self.id), ("district", self.town.district_id)]
 
 
 class Space(db.Model):
@@ -167,7 +167,7 @@ class Space(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        return [("venue", self.venue_id)]
+        return self.venue.scope_chain
 
 
 class OpeningHours(db.Model):

@@ -30,6 +30,7 @@ from app.csvexport import csv_response
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import WEEKDAY_LABELS, add_error, submit_to_service
+from app.places.districts import overseen_district_ids
 from app.places.models import Town
 from app.registry import Link
 from bookings.models import BookingStatus
@@ -279,11 +280,12 @@ def crowd(venue_id: int):
 @bp.route("/crowd")
 @require_role(Role.VENUE_ADMIN, Role.DISTRICT_SUPERVISOR, Role.ADMINISTRATOR)
 def overview():
-    venues = list(
-        db.session.scalars(
-            select(Venue).where(Venue.active.is_(True)).order_by(Venue.town_id, Venue.name_zh)
-        )
-    )
+    query = select(Venue).where(Venue.active.is_(True)).order_by(Venue.town_id, Venue.name_zh)
+    # A district supervisor or district administrator sees their district's venues (issue 15).
+    shown = None if current_user.has_role(Role.VENUE_ADMIN) else overseen_district_ids(current_user)
+    if shown is not None:
+        query = query.join(Town, Town.id == Venue.town_id).where(Town.district_id.in_(shown))
+    venues = list(db.session.scalars(query))
     levels = sorted(door.crowd_levels(db.session, venues), key=lambda c: -c.percent_now)
     return render_template("venues/staff/crowd.html", levels=levels, single=False)
 
@@ -297,7 +299,7 @@ def admin_list():
     venues = [
         v
         for v in db.session.scalars(select(Venue).order_by(Venue.town_id, Venue.name_zh))
-        if current_user.has_role(Role.VENUE_ADMIN, v) or current_user.has_role(Role.ADMINISTRATOR)
+        if any(current_user.has_role(role, v) for role in ADMIN_ROLES)
     ]
     can_create = current_user.has_role(Role.ADMINISTRATOR) or any(
         a.role == Role.VENUE_ADMIN and a.scope_id is None for a in current_user.roles

@@ -65,14 +65,22 @@ ROLE_LABELS = {
     Role.ADMINISTRATOR: _l("Administrator"),
 }
 
-# Roles that are always held for one object. A venue administrator may be scoped to a venue or,
-# without a scope, administer every venue.
+# The kind of object each scoped role is held for. A venue administrator may be scoped to a venue
+# or, without a scope, administer every venue. An administrator may be scoped to a district (a
+# district administrator: that district's places, staff and settings) or, without a scope,
+# administer the whole installation (every district). A district supervisor is held for a
+# district (that district's towns, estates, tickets, venues and car parks); held without a scope
+# it oversees every district of the installation (a city-level supervisor). Migration 0027
+# scoped the unscoped ones of a one-district installation to its district, so adding a second
+# district shows them nothing new.
 ROLE_SCOPES = {
     Role.VENUE_STAFF: "venue",
     Role.VENUE_ADMIN: "venue",
     Role.CARPARK_OPERATOR: "carpark",
     Role.PROPERTY_MANAGER: "estate",
     Role.TOWN_SUPERVISOR: "town",
+    Role.DISTRICT_SUPERVISOR: "district",
+    Role.ADMINISTRATOR: "district",
 }
 SCOPE_REQUIRED = {
     Role.VENUE_STAFF,
@@ -193,22 +201,41 @@ class User(UserMixin, db.Model):
         """True if the user holds `role`, for `obj` when given.
 
         An object names who may act on it through `scope_chain` (e.g. an estate answers
-        [("estate", 7), ("town", 2)]), so a town supervisor covers every estate of the town. A
-        district-wide assignment (no scope) covers every object.
-        """
-        chain = set(obj.scope_chain) if obj is not None else None
-        for assignment in self.roles:
-            if assignment.role != role:
-                continue
-            if assignment.scope_kind is None or chain is None:
-                return True
-            if (assignment.scope_kind, assignment.scope_id) in chain:
-                return True
-        return False
+        [("estate", 7), ("town", 2), ("district", 1)]), so a town supervisor covers every estate
+        of the town and a district supervisor every estate of the district. An unscoped
+        assignment (an installation-wide administrator) covers every object.
 
-    def scopes(self, role: Role) -> list[int]:
-        """Ids of the objects the user holds `role` for (scoped assignments only)."""
-        return [a.scope_id for a in self.roles if a.role == role and a.scope_id is not None]
+        The chain is read only when a scoped assignment has to be matched against it (it may
+        load the object's town): a resident's or an unscoped holder's check costs no query.
+        """
+        held = [a for a in self.roles if a.role == role]
+        if not held:
+            return False
+        if obj is None or any(a.scope_kind is None for a in held):
+            return True
+        chain = set(obj.scope_chain)
+        return any((a.scope_kind, a.scope_id) in chain for a in held)
+
+    def scopes(self, role: Role, kind: str | None = None) -> list[int]:
+        """Ids of the objects the user holds `role` for (scoped assignments only; of `kind`
+        when given)."""
+        return [
+            a.scope_id
+            for a in self.roles
+            if a.role == role and a.scope_id is not None and kind in (None, a.scope_kind)
+        ]
+
+    def holds_everywhere(self, role: Role) -> bool:
+        """Does the user hold `role` without a scope (for the whole installation)? An
+        installation-wide administrator does; a district administrator does not."""
+        return any(a.role == role and a.scope_kind is None for a in self.roles)
+
+    def district_ids(self, *roles: Role) -> list[int] | None:
+        """The districts the user holds any of `roles` for; None: the whole installation (an
+        unscoped assignment of one of them). What district-scoped lists filter by."""
+        if any(self.holds_everywhere(role) for role in roles):
+            return None
+        return sorted({i for role in roles for i in self.scopes(role, "district")})
 
     @property
     def role_set(self) -> set[Role]:

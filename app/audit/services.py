@@ -24,7 +24,9 @@ def record(
     """Add an audit entry to the caller's unit of work, so it commits (or not) with the action
     it records. Called by services inside their unit; never commits by itself.
 
-    `obj` is any model instance with an `id`; its table name is the object type.
+    `obj` is any model instance with an `id`; its table name is the object type. An object with
+    a scope chain naming a district (an estate, a ticket, a venue, a car park) files the entry
+    under that district.
     """
     if obj is not None:
         object_type = object_type or obj.__tablename__
@@ -36,9 +38,20 @@ def record(
         object_type=object_type or "",
         object_id=str(object_id or ""),
         details=details,
+        district_id=_district_of(obj),
     )
     session.add(entry)
     return entry
+
+
+def _district_of(obj) -> int | None:
+    try:
+        chain = obj.scope_chain
+    except AttributeError:
+        # No chain (an account, a token), or an object not yet tied to its town (a pending
+        # row): the entry is nobody's district's.
+        return None
+    return next((scope_id for kind, scope_id in chain if kind == "district"), None)
 
 
 def record_access(
@@ -61,9 +74,14 @@ def search(
     action: str | None = None,
     object_type: str | None = None,
     actor_id: int | None = None,
+    district_ids: list[int] | None = None,
     page: int = 1,
 ) -> list[AuditEntry]:
+    """A page of entries, newest first. `district_ids`: only those districts' entries (a
+    district-scoped reader); None: every entry."""
     query = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    if district_ids is not None:
+        query = query.where(AuditEntry.district_id.in_(district_ids))
     if action:
         query = query.where(AuditEntry.action == action)
     if object_type:

@@ -69,7 +69,8 @@ class Town(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        return [("town", self.id)]
+        """Who may act on the town: its supervisors, and its district's."""
+        return [("town", self.id), ("district", self.district_id)]
 
 
 class Estate(db.Model):
@@ -98,8 +99,9 @@ class Estate(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        """Who may act on this estate: its own staff, and its town's supervisors."""
-        return [("estate", self.id), ("town", self.town_id)]
+        """Who may act on this estate: its own staff, its town's supervisors and its district's
+        (the town is loaded once per session: the identity map answers the next estate's)."""
+        return [("estate", self.id), *self.town.scope_chain]
 
 
 class ClaimStatus(enum.StrEnum):
@@ -145,7 +147,7 @@ class Household(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        return [("estate", self.estate_id), ("town", self.estate.town_id)]
+        return self.estate.scope_chain
 
     @property
     def label(self) -> str:

@@ -63,7 +63,7 @@ def _existing(
 def can_report_events(user, park: CarPark) -> bool:
     """May `user` report entries and exits at `park`, and make and revoke its gate tokens: the
     car park's operators and administrators."""
-    return user.has_role(Role.CARPARK_OPERATOR, park) or user.has_role(Role.ADMINISTRATOR)
+    return user.has_role(Role.CARPARK_OPERATOR, park) or user.has_role(Role.ADMINISTRATOR, park)
 
 
 # The tokens the gate-events endpoint takes: a gate token (for its one car park) or the

@@ -125,7 +125,7 @@ def is_staff_for(user: User, ticket: Ticket) -> bool:
     return (
         is_manager_for(user, ticket)
         or user.has_role(Role.TOWN_SUPERVISOR, ticket)
-        or user.has_role(Role.DISTRICT_SUPERVISOR)
+        or user.has_role(Role.DISTRICT_SUPERVISOR, ticket)
     )
 
 
@@ -139,7 +139,9 @@ def acts_for_reporter(session, user: User, ticket: Ticket) -> bool:
 
 def is_supervisor_for(user: User, ticket: Ticket) -> bool:
     """A supervisor of the ticket's town, or of the district (supervisory notes)."""
-    return user.has_role(Role.TOWN_SUPERVISOR, ticket) or user.has_role(Role.DISTRICT_SUPERVISOR)
+    return user.has_role(Role.TOWN_SUPERVISOR, ticket) or user.has_role(
+        Role.DISTRICT_SUPERVISOR, ticket
+    )
 
 
 def may_call_resident(user: User, ticket: Ticket) -> bool:

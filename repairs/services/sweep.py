@@ -15,6 +15,7 @@ from app.db import unit_of_work
 from app.i18n import N_
 from app.notifications.params import localized
 from app.notifications.services import notify
+from app.places import districts
 from repairs.models import EventKind, PropertyCompany, State, Ticket, TicketEvent
 from repairs.services.access import role_holders as _holders
 from repairs.services.clock import DISTRICT_AFTER, at_risk, breached
@@ -125,7 +126,7 @@ def escalate(session) -> tuple[int, int]:
                 _alert(
                     session,
                     ticket,
-                    _holders(session, Role.DISTRICT_SUPERVISOR),
+                    districts.supervisors_of(session, ticket.estate.town.district_id),
                     EventKind.ESCALATED_DISTRICT,
                     N_("Still unanswered 30 minutes after the deadline: %(ref)s at %(estate)s"),
                 )

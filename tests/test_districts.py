@@ -1,0 +1,130 @@
+"""Several districts in one portal (issue 15): roles scoped to a district, what district-scoped
+staff see, the district's identity in the frame, the residents' district chooser."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.audit import services as audit
+from app.notifications.models import Notification
+from app.places import districts
+from app.places.models import District, Estate, Town
+from repairs.models import Category, EstateManagement, PropertyCompany
+from repairs.services import sweep, tickets
+from tests.conftest import login
+
+
+@pytest.fixture
+def jinshan(session, places):
+    """A second district (金山区) with a town, an estate and the company managing it, beside
+    `places`' Minhang (whose estates a company of their own manages)."""
+    district = District(
+        code="310116",
+        name_zh="金山区",
+        name_en="Jinshan District",
+        hotline="12345",
+        footer_zh="金山区人民政府办公室 主办",
+        footer_en="Run by the General Office of the Jinshan District People's Government",
+    )
+    town = Town(district=district, code="zhujing", name_zh="朱泾镇", name_en="Zhujing Town")
+    estate = Estate(
+        town=town,
+        name_zh="朱泾花园",
+        name_en="Zhujing Garden",
+        address_zh="上海市金山区朱泾镇人民路100弄",
+        address_en="Lane 100, Renmin Road, Zhujing",
+        latitude=30.90,
+        longitude=121.16,
+    )
+    minhang_company = PropertyCompany(name_zh="闵行物业", name_en="Minhang Property")
+    jinshan_company = PropertyCompany(name_zh="金山物业", name_en="Jinshan Property")
+    session.add_all([estate, minhang_company, jinshan_company])
+    session.flush()
+    session.add_all(
+        [EstateManagement(estate_id=e.id, company_id=minhang_company.id) for e in places["estates"]]
+        + [EstateManagement(estate_id=estate.id, company_id=jinshan_company.id)]
+    )
+    session.commit()
+    return {"district": district, "town": town, "estate": estate}
+
+
+def _report(session, make_user, estate, description="水管漏水"):
+    resident = make_user(home_estate_id=estate.id)
+    return tickets.report(
+        session, resident, resident, category=Category.WATER, description=description
+    )
+
+
+def test_a_district_role_covers_its_district_only(session, places, jinshan, make_user):
+    minhang = places["towns"][0].district
+    estate_m, estate_j = places["estates"][0], jinshan["estate"]
+    supervisor = make_user("district_supervisor", scope=jinshan["district"])
+    admin = make_user("administrator", scope=minhang)
+    city = make_user("district_supervisor")  # unscoped: every district
+    ticket = _report(session, make_user, estate_j)
+
+    for obj in (jinshan["district"], jinshan["town"], estate_j, ticket):
+        assert supervisor.has_role(Role.DISTRICT_SUPERVISOR, obj)
+        assert not admin.has_role(Role.ADMINISTRATOR, obj)
+        assert city.has_role(Role.DISTRICT_SUPERVISOR, obj)
+    for obj in (minhang, places["towns"][1], estate_m):
+        assert not supervisor.has_role(Role.DISTRICT_SUPERVISOR, obj)
+        assert admin.has_role(Role.ADMINISTRATOR, obj)
+    assert not admin.holds_everywhere(Role.ADMINISTRATOR)
+    assert make_user("administrator").holds_everywhere(Role.ADMINISTRATOR)
+    assert districts.supervised_town_ids(session, supervisor) == [jinshan["town"].id]
+    assert districts.supervised_town_ids(session, city) is None
+    assert districts.overseen_district_ids(admin) == [minhang.id]
+
+
+def test_supervisor_pages_show_their_district_only(client, session, places, jinshan, make_user):
+    minhang_ticket = _report(session, make_user, places["estates"][0], "闵行的水管")
+    jinshan_ticket = _report(session, make_user, jinshan["estate"], "金山的水管")
+    supervisor = make_user("district_supervisor", scope=jinshan["district"])
+    login(client, supervisor.username)
+
+    listing = client.get("/repairs/supervise/tickets?flag=open").get_data(as_text=True)
+    assert jinshan_ticket.reference in listing and minhang_ticket.reference not in listing
+    board = client.get("/repairs/supervise").get_data(as_text=True)
+    assert "朱泾花园" in board and "莘城苑" not in board
+    assert client.get(f"/repairs/tickets/{minhang_ticket.reference}").status_code in (403, 404)
+    assert client.get(f"/repairs/tickets/{jinshan_ticket.reference}").status_code == 200
+
+
+def test_audit_log_is_read_by_district(app, client, session, places, jinshan, make_user):
+    admin = make_user("administrator")
+    audit.record(session, admin, "estate.renamed", places["estates"][0])
+    audit.record(session, admin, "estate.moved", jinshan["estate"])
+    audit.record(session, admin, "user.created", admin)
+    session.commit()
+    entries = {e.action: e.district_id for e in audit.search(session)}
+    assert entries == {
+        "estate.renamed": places["towns"][0].district_id,
+        "estate.moved": jinshan["district"].id,
+        "user.created": None,
+    }
+
+    login(client, make_user("district_supervisor", scope=jinshan["district"]).username)
+    page = client.get("/audit").get_data(as_text=True)
+    assert "estate.moved" in page and "estate.renamed" not in page and "user.created" not in page
+    other = app.test_client()
+    login(other, admin.username)
+    page = other.get("/audit").get_data(as_text=True)
+    assert all(action in page for action in ("estate.moved", "estate.renamed", "user.created"))
+
+
+def test_late_escalation_goes_to_the_estates_district(session, places, jinshan, make_user, frozen):
+    own = make_user("district_supervisor", scope=jinshan["district"])
+    other = make_user("district_supervisor", scope=places["towns"][0].district)
+    city = make_user("district_supervisor")
+    _report(session, make_user, jinshan["estate"])
+    frozen.shift(timedelta(hours=30))
+    sweep.escalate(session)
+    alerted = set(
+        session.scalars(
+            select(Notification.user_id).where(Notification.kind == "repair.escalated_district")
+        )
+    )
+    assert alerted == {own.id, city.id} and other.id not in alerted
