@@ -232,6 +232,20 @@ EXPECTED: dict[str, dict[str, str]] = {
     # Dead letters of the outbox (app/notifications/admin_views.py): administrators only.
     "GET /admin/deliveries": only("administrator"),
     "POST /admin/deliveries/retry": only("administrator"),  # no delivery_id: 400 past the check
+    # Staff accounts (app/accounts/admin_views.py): administrators only; the account asked
+    # for is the town supervisor scoped elsewhere (the administrator covers every place).
+    "GET /admin/staff": only("administrator"),
+    "GET /admin/staff/invite": only("administrator"),
+    "POST /admin/staff/invite": only("administrator"),  # an empty form: refused on content
+    "GET /admin/staff/<int:user_id>": only("administrator"),
+    "GET /admin/staff/<int:user_id>/roles/add": only("administrator"),
+    "POST /admin/staff/<int:user_id>/roles/add": only("administrator"),
+    "GET /admin/staff/<int:user_id>/roles/<int:assignment_id>/remove": only("administrator"),
+    "POST /admin/staff/<int:user_id>/roles/<int:assignment_id>/remove": only("administrator"),
+    "GET /admin/staff/<int:user_id>/deactivate": only("administrator"),
+    "POST /admin/staff/<int:user_id>/deactivate": only("administrator"),
+    "GET /admin/staff/<int:user_id>/reactivate": only("administrator"),
+    "POST /admin/staff/<int:user_id>/reactivate": only("administrator"),
     # Bulk import (app/imports, issue 15): administrators only; a job is its owner's alone, so
     # an administrator asking for a token that is not theirs gets 404.
     "GET /admin/imports": only("administrator"),
@@ -736,6 +750,9 @@ def world(app, session, places, make_user, make_venue, car_park, repair_company,
         "resident_id": resident.id,
         "session_id": other_browser.id,
         "subscription_id": push_browser.id,
+        # Staff accounts (/admin/staff): a staff member and one of their roles.
+        "user_id": users["town_supervisor"].id,
+        "assignment_id": users["town_supervisor"].roles[0].id,
     }
     span = {"start": court_start.isoformat(), "steps": 1}
     queries = {

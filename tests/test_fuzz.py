@@ -578,6 +578,46 @@ FORM_PAGES = {
         )
     ],
     # The service desk (app/desk), my data and closing an account.
+    # Staff accounts (app/accounts/admin_views.py): a two-step form answers its first step
+    # with the second (the place list), so a 200 without errors is a valid answer there.
+    "app.accounts.staff_forms.StaffSearchForm": [
+        FormPage(
+            "/admin/staff",
+            "administrator",
+            {"q": "139", "role": "town_supervisor", "kind": "town"},
+            method="GET",
+            ok_page=True,
+        )
+    ],
+    "app.accounts.staff_forms.InviteForm": [
+        FormPage(
+            "/admin/staff/invite",
+            "administrator",
+            {
+                "phone": "13944449999",
+                "name": "孙经理",
+                "role": "property_manager",
+                "scope": "{estate}",
+                "q": "",
+                "action": "save",
+            },
+            extra=("action",),
+            ok_page=True,
+        )
+    ],
+    "app.accounts.staff_forms.RoleForm": [
+        FormPage(
+            "/admin/staff/{staff}/roles/add",
+            "administrator",
+            {"role": "town_supervisor", "scope": "{town}", "q": "", "action": "save"},
+            extra=("action",),
+            ok_page=True,
+        )
+    ],
+    "app.accounts.staff_forms.ConfirmForm": [
+        FormPage("/admin/staff/{staff}/roles/{staff_role}/remove", "administrator", {}),
+        FormPage("/admin/staff/{staff}/deactivate", "administrator", {}),
+    ],
     "app.desk.forms.FindResidentForm": [
         FormPage("/desk", "service_desk", {"q": "{resident_phone}"}, method="GET", ok_page=True)
     ],
@@ -1008,6 +1048,7 @@ def form_world(
         "town_supervisor": make_user("town_supervisor", scope=town),
         "district": make_user("district_supervisor"),
         "service_desk": make_user("service_desk"),
+        "administrator": make_user("administrator"),  # staff accounts (/admin/staff)
     }
     resident = users["resident"]
     today, tomorrow = clock.today(), clock.today() + timedelta(days=1)
@@ -1099,6 +1140,8 @@ def form_world(
     return {
         "claim": newcomer.home_claim.id,
         "users": users,
+        "staff": users["venue_staff"].id,  # staff accounts: an account and one of its roles
+        "staff_role": users["venue_staff"].roles[0].id,
         "resident_phone": resident.phone,
         "resident": resident.id,
         "helper_name": users["helper"].username,
