@@ -8,7 +8,10 @@ stored as data and rendered at read time:
 - `localized(zh, en)` -> `{"zh": ..., "en": ...}`: the Chinese or English text (a venue's
   name_zh / name_en), picked by the reader's locale (zh for any zh_*);
 - `when(dt, format)` -> `{"datetime": ISO-8601, "format": ...}`: formatted with Flask-Babel in
-  the reader's locale and the portal's time zone (Asia/Shanghai).
+  the reader's locale and the portal's time zone (Asia/Shanghai);
+- `counted(n, singular, plural)` -> `{"count": n, "one": ..., "other": ...}`: the number with
+  its noun in the reader's plural form ("1 place", "3 places"; Chinese has one form), with
+  ngettext when read, never "place(s)".
 
 Plain values (older rows, references, numbers) are used as they are.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, ngettext
 
 from app.i18n import human, human_day, human_time
 
@@ -39,6 +42,13 @@ def when(value: datetime | None, format: str = "short") -> dict | str:
     return {"datetime": value.isoformat(), "format": format}
 
 
+def counted(count: int, singular: str, plural: str) -> dict:
+    """A number shown with its noun in the reader's plural form; `singular` and `plural` are
+    untranslated message ids with `%(num)d` (mark them with N_ and give the catalogue a
+    msgid_plural entry)."""
+    return {"count": int(count), "one": singular, "other": plural}
+
+
 def _is_chinese(locale: str) -> bool:
     return locale == "zh" or locale.startswith("zh_") or locale.startswith("zh-")
 
@@ -57,6 +67,8 @@ def render_value(value, locale: str):
         if format == "date":
             return human_day(moment)
         return human(moment, format)
+    if "count" in value:
+        return ngettext(value["one"], value["other"], value["count"])
     if "zh" in value or "en" in value:
         zh, en = value.get("zh") or "", value.get("en") or ""
         return (zh or en) if _is_chinese(locale) else (en or zh)

@@ -248,7 +248,7 @@ def tell_staff_of_request(session, venue_id: int, params: dict) -> None:
     """In the booking's unit of work (venues/services/placing.py): the venue's staff and its
     own administrators learn that a booking waits for their approval ("venue.approval_request",
     a staff category with its own channels), with a link to the approval queue. `params`: the
-    holder's message's (ref, venue, when, space, places)."""
+    holder's message's (ref, venue, when, space, places, party)."""
     staff = session.scalars(
         select(RoleAssignment.user_id)
         .where(
@@ -264,7 +264,7 @@ def tell_staff_of_request(session, venue_id: int, params: dict) -> None:
             user_id,
             kind="venue.approval_request",
             subject=N_("Booking %(ref)s at %(venue)s waits for your approval: %(when)s"),
-            body=N_("%(space)s, %(places)s place(s). Approve or decline it on the approval page."),
+            body=N_("%(space)s, %(party)s. Approve or decline it on the approval page."),
             params=params,
             link=f"/staff/venues/{venue_id}/approvals",
         )

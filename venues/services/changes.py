@@ -13,7 +13,7 @@ from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, NotFound
 from app.i18n import N_
-from app.notifications.params import localized, when
+from app.notifications.params import counted, localized, when
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import Booking, BookingStatus
@@ -133,8 +133,8 @@ def change_party_size(
             session,
             booking.holder_id,
             kind="venue.changed",
-            subject=N_("Booking %(ref)s at %(venue)s is now for %(places)s people"),
-            body=N_("%(when)s, %(space)s. It was for %(before)s people."),
+            subject=N_("Booking %(ref)s at %(venue)s is now for %(party)s"),
+            body=N_("%(when)s, %(space)s. It was for %(was)s."),
             params={
                 "ref": booking.reference,
                 "venue": localized(space.venue.name_zh, space.venue.name_en),
@@ -142,6 +142,9 @@ def change_party_size(
                 "when": when(booking.starts_at),
                 "places": party_size,
                 "before": before,
+                # "1 person", "3 people" in the reader's plural form (never "1 people").
+                "party": counted(party_size, N_("%(num)d person"), N_("%(num)d people")),
+                "was": counted(before, N_("%(num)d person"), N_("%(num)d people")),
             },
             link=f"/bookings/{booking.reference}",
         )

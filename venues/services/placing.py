@@ -44,7 +44,7 @@ from app.codes import idempotency_key, new_reference
 from app.db import connection_of, unit_of_work, utcnow
 from app.errors import DomainError, NotFound
 from app.i18n import N_
-from app.notifications.params import localized, when
+from app.notifications.params import counted, localized, when
 from app.notifications.services import insert_notification
 from bookings import services as engine
 from bookings.models import Booking, BookingStatus, CapacityBucket
@@ -320,7 +320,8 @@ def place(
         # staff-tools: the venue's staff hear of a request waiting for them (admin.py).
         from venues.services.admin import tell_staff_of_request
 
-        params = {k: message["params"][k] for k in ("ref", "venue", "space", "when", "places")}
+        kept = ("ref", "venue", "space", "when", "places", "party")
+        params = {k: message["params"][k] for k in kept}
         tell_staff_of_request(session, facts.venue_id, params)
     return VenueBooking(placed, facts.space_id, facts.venue_id)
 
@@ -418,11 +419,11 @@ def _message(request: engine.Reservation, reference: str, code: str, facts) -> d
         # No door code while waiting for approval (`booking.shows_door_code`): it comes with
         # the approval's message.
         "body": N_(
-            "%(when)s, %(space)s, %(places)s place(s). Staff will approve or decline it; "
+            "%(when)s, %(space)s, %(party)s. Staff will approve or decline it; "
             "you will get a message when they decide."
         )
         if pending
-        else N_("%(when)s, %(space)s, %(places)s place(s). Show code %(code)s at the door."),
+        else N_("%(when)s, %(space)s, %(party)s. Show code %(code)s at the door."),
         "params": {
             "ref": reference,
             # Rendered in the reader's language when read (app/notifications/params.py).
@@ -430,6 +431,8 @@ def _message(request: engine.Reservation, reference: str, code: str, facts) -> d
             "space": localized(facts.space_name, facts.space_name_en),
             "when": when(request.starts_at),
             "places": request.quantity,
+            # "3 people" in the reader's plural form (params.counted), not "place(s)".
+            "party": counted(request.quantity, N_("%(num)d person"), N_("%(num)d people")),
             "code": code,
         },
         "link": f"/bookings/{reference}",

@@ -16,7 +16,7 @@ from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import Conflict, DomainError, Forbidden, NotFound
 from app.i18n import N_
-from app.notifications.params import localized, when
+from app.notifications.params import counted, localized, when
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import (
@@ -184,13 +184,11 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
                 entry.user_id,
                 kind="venue.offer",
                 subject=N_("A place is free for you at %(venue)s"),
-                body=N_(
-                    "%(when)s, %(places)s place(s). "
-                    "Accept by %(until)s or it goes to the next person."
-                ),
+                body=N_("%(when)s, %(party)s. Accept by %(until)s or it goes to the next person."),
                 params={
                     "venue": localized(space.venue.name_zh, space.venue.name_en),
-                    "places": entry.quantity,
+                    "places": entry.quantity,  # the SMS template's number
+                    "party": counted(entry.quantity, N_("%(num)d person"), N_("%(num)d people")),
                     "when": when(bucket.starts_at),
                     "until": when(offer.offer_expires_at),
                     # For the SMS template (app/config.py "venue.offer"): the hold in minutes

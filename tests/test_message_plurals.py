@@ -1,0 +1,80 @@
+"""Stored messages count people in the reader's plural form (issue 14): "1 person", "3 people",
+Chinese "3 人", never "place(s)" or "1 people". A message keeps its message id and parameters
+and is rendered when read, so the plural is chosen there (app/notifications/params.counted)."""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from app.notifications.models import Notification
+from app.notifications.params import counted, render_params
+from tests.conftest import slot_at
+from venues import current_settings
+from venues.services import booking as svc
+from venues.services import changes, waitlist
+
+
+def read(app, note: Notification, locale: str) -> str:
+    with app.test_request_context(), force_locale(locale):
+        return f"{note.subject_text} | {note.body_text}"
+
+
+def notes(session, kind: str) -> list[Notification]:
+    return list(
+        session.scalars(select(Notification).where(Notification.kind == kind).order_by("id"))
+    )
+
+
+def test_a_count_is_rendered_in_the_readers_plural_form(app):
+    params = {
+        "one": counted(1, "%(num)d person", "%(num)d people"),
+        "three": counted(3, "%(num)d person", "%(num)d people"),
+    }
+    with app.app_context():
+        en, zh = render_params(params, "en"), render_params(params, "zh_CN")
+    assert (en["one"], en["three"]) == ("1 person", "3 people")
+    assert (zh["one"], zh["three"]) == ("1 人", "3 人")
+
+
+def test_booking_messages_say_1_person_and_3_people(app, session, make_venue, make_user):
+    slot = slot_at(session, make_venue(capacity=12).spaces[0], 1, 10)
+    for party in (1, 3):
+        person = make_user()
+        svc.book_general(session, person, person, slot.id, party, settings=current_settings())
+    one, three = notes(session, "venue.booking")
+    assert ", 1 person. Show code " in read(app, one, "en")
+    assert ", 3 people. Show code " in read(app, three, "en")
+    assert "，3 人。到场请出示核销码" in read(app, three, "zh_CN")
+    assert all("place(s)" not in read(app, n, "en") for n in (one, three))
+
+
+def test_a_change_and_the_offer_it_frees_count_people_rightly(app, session, make_venue, make_user):
+    slot = slot_at(session, make_venue(capacity=4).spaces[0], 1, 10)
+    person, other, waiter = make_user(), make_user(), make_user(locale="en")
+    booking = svc.book_general(session, person, person, slot.id, 2, settings=current_settings())
+    svc.book_general(session, other, other, slot.id, 2, settings=current_settings())  # full
+    waitlist.join_waitlist(session, waiter, waiter, slot.id, 1, settings=current_settings())
+    changes.change_party_size(session, booking, person, 1, settings=current_settings())
+    [changed] = notes(session, "venue.changed")
+    english = read(app, changed, "en")
+    assert " is now for 1 person | " in english and english.endswith("It was for 2 people.")
+    assert "已改为 1 人" in read(app, changed, "zh_CN")
+    [offer] = notes(session, "venue.offer")
+    assert offer.user_id == waiter.id and ", 1 person. Accept by " in read(app, offer, "en")
+    assert offer.params["places"] == 1  # the SMS template's plain number stays
+
+
+def test_the_staffs_approval_request_counts_people(app, session, make_venue, make_user):
+    venue = make_venue(approval=True)
+    staff = make_user("venue_staff", scope=venue)
+    person = make_user()
+    court = venue.spaces[1]  # one person at a time, with the staff's approval
+    start = slot_at(session, court, 1, 10).starts_at
+    svc.book_personalised(session, person, person, court.id, start, 1, settings=current_settings())
+    [request] = notes(session, "venue.approval_request")
+    assert request.user_id == staff.id
+    assert ", 1 person. Approve or decline it" in read(app, request, "en")
+    assert "，1 人。请在审核页面" in read(app, request, "zh_CN")
+    [pending] = notes(session, "venue.booking")
+    assert ", 1 person. Staff will approve" in read(app, pending, "en")
