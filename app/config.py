@@ -24,7 +24,8 @@ INSTANCE_DIR = Path(
 
 # The service packages mounted by the frame. Each exposes `init_app(app)`; adding a service means
 # adding its package here and nothing else in the frame.
-DEFAULT_PACKAGES = ("accessibility", "bookings", "venues", "parking", "repairs")
+# opendata (issue 15): /open-data, which reads the tables of venues, repairs and parking.
+DEFAULT_PACKAGES = ("accessibility", "bookings", "venues", "parking", "repairs", "opendata")
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE = ("app", "bookings", "venues", "parking", "repairs", "accessibility")
+CODE = ("app", "bookings", "venues", "parking", "repairs", "accessibility", "opendata")
 SERVICES = ("venues", "parking", "repairs")
 SKELETON = ("models.py", "services/__init__.py", "forms.py", "views.py", "api.py", "demo.py")
 # Where a transaction may end: the unit of work itself, and the frame's error handlers, which

@@ -18,6 +18,7 @@ VISITOR_PAGES = [
     "/venues",
     "/parking",
     "/repairs",
+    "/open-data",  # open data (issue 15)
     "/no-such-page",
 ]
 RESIDENT_PAGES = ["/", "/profile", "/inbox", "/inbox/push"]  # push: Web Push (push-pwa)
@@ -32,7 +33,7 @@ def test_visitor_pages(open_page, path, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("path", ["/", "/login", "/venues", "/parking"])
+@pytest.mark.parametrize("path", ["/", "/login", "/venues", "/parking", "/open-data"])
 def test_english_pages(open_page, path, mode):
     page = open_page(path, mode=mode, locale="en")
     assert page.locator("html").get_attribute("lang") == "en"
