@@ -7,6 +7,7 @@ from app.desk.models import SigninCard  # noqa: F401
 from app.identity.models import ExternalIdentity, RealName, SignInRequest  # noqa: F401
 from app.imports.models import ImportJob  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401
+from app.notifications.outbox import SystemMessage  # noqa: F401  (opendata: city push)
 from app.places.models import (  # noqa: F401
     District,
     Estate,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -35,6 +34,7 @@ from sqlalchemy import bindparam, select, update
 from app import clock
 from app.accounts.models import User
 from app.db import connection_of, unit_of_work
+from app.notifications import outbox
 from app.notifications.channels import DeliveryError, Outgoing, provider_of
 from app.notifications.models import (
     Channel,
@@ -99,41 +99,13 @@ class Result:
 
 def requeue_abandoned(session, settings: DeliverySettings, now) -> int:
     """Queue again the rows claimed longer ago than the lease (their dispatcher died)."""
-    with unit_of_work(session):
-        return session.execute(
-            update(Delivery)
-            .where(
-                Delivery.status == DeliveryStatus.SENDING,
-                Delivery.claimed_at < now - settings.lease,
-            )
-            .values(status=DeliveryStatus.QUEUED, next_attempt_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+    return outbox.requeue_abandoned(session, Delivery, settings.lease, now)
 
 
 def claim(session, worker: str, settings: DeliverySettings, now) -> list[Outgoing]:
     """Take up to `settings.batch` due rows for `worker` and read what sending them needs."""
-    due = (
-        select(Delivery.id)
-        .where(Delivery.status == DeliveryStatus.QUEUED, Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(settings.batch)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
     with unit_of_work(session):
-        ids = session.scalars(
-            update(Delivery)
-            .where(Delivery.id.in_(due), Delivery.status == DeliveryStatus.QUEUED)
-            .values(
-                status=DeliveryStatus.SENDING,
-                claimed_at=now,
-                claimed_by=worker,
-                attempts=Delivery.attempts + 1,
-            )
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        ).all()
+        ids = outbox.claim_due(session, Delivery, worker, settings.batch, now)
         if not ids:
             return []
         rows = session.execute(
@@ -287,13 +259,9 @@ def record(session, worker: str, results: list[Result], settings: DeliverySettin
         return
     rows = []
     for result in results:
-        status, next_at = result.status, now
-        if result.retry and result.attempts < settings.max_attempts:
-            jitter = random.uniform(0.9, 1.1)  # noqa: S311  # nosec B311  # spreads retries; not a secret
-            status, next_at = (
-                DeliveryStatus.QUEUED,
-                now + settings.retry_delay(result.attempts) * jitter,
-            )
+        status, next_at = outbox.after_attempt(
+            settings, result.status, result.retry, result.attempts, now
+        )
         rows.append(
             {
                 "b_id": result.delivery_id,
@@ -360,6 +328,12 @@ class Dispatcher:
         results = list(self.pool.map(self._send_in_app, messages))
         record(self.session, self.worker, results, self.settings, clock.now())
         counts = {"claimed": len(messages), "requeued": requeued}
+        # Messages to other systems (outbox.SystemMessage: the city parking push), same rules.
+        system = outbox.deliver_due(
+            self.app, self.session, self.pool, self.worker, self.settings, now
+        )
+        counts["claimed"] += sum(system.values())
+        counts.update(system)
         for result in results:
             key = (
                 "retrying"
