@@ -25,6 +25,9 @@ def init_app(app) -> None:
     from repairs.services.sweep import sweep
 
     on_claim_ended(end_following)
+    from repairs import imports
+
+    imports.init_app(app)  # the estates and companies kinds of the bulk import (app/imports)
     # The monthly rating is kept REPAIRS_RATING_CACHE_SECONDS per node (app/config.py).
     app.extensions["repairs_rating_cache"] = RatingCache(
         int(app.config["REPAIRS_RATING_CACHE_SECONDS"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from app.imports.kinds import RowError
 from app.places.models import District, Estate, Town
 
 
+@lru_cache(maxsize=65536)  # a file repeats its districts, towns and estates on every row
 def fold(value: str | None) -> str:
     return unicodedata.normalize("NFKC", value or "").strip().casefold()
 
@@ -36,6 +38,7 @@ class Places:
                     self.towns[(town.district_id, name)] = town
                     self.towns_by_name[name].append(town)
         self.estates: dict[tuple[int, str], Estate] = {}
+        self._estate_memo: dict[tuple, Estate] = {}
         if estates:
             for estate in session.scalars(select(Estate)):
                 self.add_estate(estate)
@@ -82,6 +85,13 @@ class Places:
         return candidates[0]
 
     def estate(self, values: dict, column: str = "estate") -> Estate:
+        key = (values.get("district", ""), values.get("town", ""), values.get(column, ""))
+        found = self._estate_memo.get(key)
+        if found is None:
+            found = self._estate_memo[key] = self._estate(values, column)
+        return found
+
+    def _estate(self, values: dict, column: str) -> Estate:
         town = self.town(values)
         name = values.get(column, "")
         if not name:

@@ -20,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -89,6 +90,7 @@ class _Discarded(Exception):
     """Leaves the import's unit of work without keeping anything."""
 
 
+@lru_cache(maxsize=65536)  # a file repeats its districts, towns and estates on every row
 def _fold(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip().casefold()
 
@@ -184,7 +186,11 @@ def run_import(
             result.outcomes = outcomes
             if not result.ok:
                 raise _Discarded
-            kind.apply(session, actor, ctx, planned)
+            try:
+                kind.apply(session, actor, ctx, planned)
+            except RowError as error:  # the data changed between a row's check and its write
+                result.outcomes.append(RowOutcome(0, "error", error.message, error.column))
+                raise _Discarded from None
             record(
                 session,
                 actor,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from app import clock
 from app.accounts.models import User
@@ -98,7 +98,7 @@ TOWNS = Kind(
 @dataclass
 class _HouseholdsContext:
     places: Places
-    households: dict  # (estate id, building, unit, room) -> Household
+    households: dict  # (estate id, building, unit, room) -> (id, registered)
     contacts: set  # (household id, phone)
     register_phone_match: bool
     planned: dict = field(default_factory=dict)  # (address..., phone) -> line
@@ -115,11 +115,18 @@ def _prepare_households(session, rows, settings) -> _HouseholdsContext:
             pass  # answered on its row
     households, contacts = {}, set()
     if estate_ids:
-        for household in session.scalars(
-            select(Household).where(Household.estate_id.in_(estate_ids))
+        # Plain rows, not ORM objects: 10,000 households load in a fraction of the time.
+        for id_, estate_id, building, unit, room, registered in session.execute(
+            select(
+                Household.id,
+                Household.estate_id,
+                Household.building,
+                Household.unit,
+                Household.room,
+                Household.registered,
+            ).where(Household.estate_id.in_(estate_ids))
         ):
-            key = (household.estate_id, household.building, household.unit, household.room)
-            households[key] = household
+            households[(estate_id, building, unit, room)] = (id_, registered)
         contacts = set(
             session.execute(
                 select(HouseholdContact.household_id, HouseholdContact.phone)
@@ -151,13 +158,13 @@ def _check_household(ctx: _HouseholdsContext, row) -> Planned:
         return Planned("unchanged", message=_l("The same as line %(line)d", line=first))
     ctx.planned[(*address, phone)] = row.line
     household = ctx.households.get(address)
-    new_phone = bool(phone) and (household is None or (household.id, phone) not in ctx.contacts)
+    new_phone = bool(phone) and (household is None or (household[0], phone) not in ctx.contacts)
     if household is None:
         if address in ctx.new:
             return Planned("update", (address, phone), _l("phone"))
         ctx.new[address] = row.line
         return Planned("create", (address, phone))
-    if not household.registered:
+    if not household[1]:
         return Planned("update", (address, phone), _l("in the register"))
     if new_phone:
         return Planned("update", (address, phone), _l("phone"))
@@ -165,29 +172,57 @@ def _check_household(ctx: _HouseholdsContext, row) -> Planned:
 
 
 def _apply_households(session, actor, ctx: _HouseholdsContext, planned) -> None:
-    """Households first (one flush: ids for the contacts), then the contacts, then the claims a
-    registered phone confirms, each in one statement or a few."""
+    """New households in one multi-row INSERT (ids returned for the contacts), households now in
+    the register in one UPDATE per 500, the contacts in one INSERT, then the claims a
+    registered phone confirms: a handful of statements for 10,000 rows."""
+    new, register = {}, []
     for plan in planned:
         address, _phone = plan.payload
-        household = ctx.households.get(address)
-        if household is None:
+        known = ctx.households.get(address)
+        if known is None:
             estate_id, building, unit, room = address
-            household = Household(
-                estate_id=estate_id, building=building, unit=unit, room=room, registered=True
-            )
-            session.add(household)
-            ctx.households[address] = household
-        household.registered = True
-    session.flush()
+            new[address] = {
+                "estate_id": estate_id,
+                "building": building,
+                "unit": unit,
+                "room": room,
+                "registered": True,
+            }
+        elif not known[1]:
+            register.append(known[0])
+    if new:
+        made = session.execute(
+            insert(Household).returning(
+                Household.id,
+                Household.estate_id,
+                Household.building,
+                Household.unit,
+                Household.room,
+                sort_by_parameter_order=True,
+            ),
+            list(new.values()),
+        )
+        for id_, estate_id, building, unit, room in made:
+            ctx.households[(estate_id, building, unit, room)] = (id_, True)
+    for start in range(0, len(register), 500):
+        session.execute(
+            update(Household)
+            .where(Household.id.in_(register[start : start + 500]))
+            .values(registered=True)
+            .execution_options(synchronize_session=False)
+        )
     added = set()
     for plan in planned:
         address, phone = plan.payload
-        household = ctx.households[address]
-        if phone and (household.id, phone) not in ctx.contacts:
-            ctx.contacts.add((household.id, phone))
-            added.add((household.id, phone))
-            session.add(HouseholdContact(household_id=household.id, phone=phone))
-    session.flush()
+        household_id = ctx.households[address][0]
+        if phone and (household_id, phone) not in ctx.contacts:
+            ctx.contacts.add((household_id, phone))
+            added.add((household_id, phone))
+    if added:
+        session.execute(
+            insert(HouseholdContact),
+            [{"household_id": h, "phone": p} for h, p in sorted(added)],
+        )
     if ctx.register_phone_match and added:
         _verify_by_register(session, ctx, added)
 

@@ -1,0 +1,201 @@
+"""Bulk import, service level: each kind's happy path, re-import unchanged, and broken files
+answered row by row (unknown town, bad coordinates, duplicate row, GBK, XLSX)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from app.imports.kinds import kind_of
+from app.imports.services import run_import
+
+
+def xlsx(rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def run(session, key, data, *, actor=None, dry_run=False, filename="file.csv", **kw):
+    if isinstance(data, str):
+        data = data.encode()
+    return run_import(session, actor, kind_of(key), data, filename=filename, dry_run=dry_run, **kw)
+
+
+def answers(result) -> list[tuple]:
+    return [(o.line, o.outcome, o.column) for o in result.outcomes]
+
+
+def test_towns_create_then_unchanged_and_errors_write_nothing(app, session, places):
+    from app.places.models import Town
+
+    text = (
+        "District, Name ,NAME_EN,code\n"
+        "310112,浦锦街道,Pujin Subdistrict,\n"
+        "\n"
+        "闵行区,莘庄镇,Xinzhuang Town,xinzhuang\n"
+    )
+    dry = run(session, "towns", text, dry_run=True)
+    assert answers(dry) == [(2, "create", ""), (4, "unchanged", "")] and not dry.written
+    assert session.scalar(select(Town).where(Town.name_zh == "浦锦街道")) is None
+    assert run(session, "towns", text).written
+    assert session.scalar(select(Town).where(Town.name_zh == "浦锦街道")).name_en == (
+        "Pujin Subdistrict"
+    )
+    again = run(session, "towns", text)
+    assert [o.outcome for o in again.outcomes] == ["unchanged", "unchanged"]
+    broken = run(session, "towns", text + "没有这个区,新镇,,\n闵行区,莘庄镇,Other Name,\n")
+    # Line 6 names line 4's town again with another English name: which one is meant?
+    assert answers(broken)[2:] == [(5, "error", "district"), (6, "error", "name_en")]
+    assert not broken.written
+    renamed = run(session, "towns", "district,name,name_en\n闵行区,莘庄镇,Xinzhuang\n")
+    assert answers(renamed) == [(2, "update", "")] and renamed.written
+    assert session.scalar(select(Town.name_en).where(Town.code == "xinzhuang")) == "Xinzhuang"
+
+
+def test_a_file_that_cannot_be_read_is_one_answer(app, session, places):
+    assert answers(run(session, "towns", b"\xff\xfe\x00d\x00i")) == [(1, "error", "")]
+    missing = run(session, "towns", "district,nom\n闵行区,新镇\n")
+    assert missing.outcomes[0].column == "name"
+    assert "nom" in str(run(session, "towns", "district,name,nom\n").outcomes[0].message)
+    assert answers(run(session, "towns", b"", filename="x.csv")) == [(1, "error", "")]
+    assert answers(run(session, "towns", b"not a zip", filename="x.xlsx")) == [(1, "error", "")]
+
+
+def test_estates_with_their_company_and_a_broken_file_row_by_row(app, session, places):
+    from app.places.models import Estate
+    from repairs.services.management import current_management
+
+    assert run(session, "companies", "name,name_en\n莘庄物业,Xinzhuang Property\n").written
+    header = "district,town,name,name_en,address,latitude,longitude,company\n"
+    good = header + (
+        "闵行区,莘庄镇,莘松新村,Xinsong New Village,莘松路200弄,31.112,121.372,莘庄物业\n"
+        "闵行区,七宝镇,七宝新村,,七莘路200弄,,,\n"
+    )
+    result = run(session, "estates", good)
+    assert answers(result) == [(2, "create", ""), (3, "update", "")], result.outcomes
+    estate = session.scalar(select(Estate).where(Estate.name_zh == "莘松新村"))
+    assert (estate.latitude, estate.longitude, estate.name_en) == (
+        31.112,
+        121.372,
+        "Xinsong New Village",
+    )
+    assert current_management(session, estate.id).company.name_zh == "莘庄物业"
+    assert [o.outcome for o in run(session, "estates", good).outcomes] == ["unchanged"] * 2
+    broken = header + (
+        "闵行区,不存在镇,某小区,,某路1号,,,\n"  # unknown town
+        "闵行区,莘庄镇,坐标错,,某路2号,121.37,31.11,\n"  # latitude and longitude swapped
+        "闵行区,莘庄镇,坐标错2,,某路3号,北纬31,121.1,\n"  # not a number
+        "闵行区,莘庄镇,新小区,,某路4号,,,\n"
+        "闵行区,莘庄镇,新小区,,某路4号,,,\n"  # the same row again
+        "闵行区,莘庄镇,新小区,,某路5号,,,\n"  # the same estate, another address
+        "闵行区,莘庄镇,另一个,,某路6号,,,没有的物业\n"
+    )
+    result = run(session, "estates", broken.encode("gbk"))  # as Excel saves it
+    assert answers(result) == [
+        (2, "error", "town"),
+        (3, "error", "latitude"),
+        (4, "error", "latitude"),
+        (5, "create", ""),
+        (6, "unchanged", ""),
+        (7, "error", "address"),
+        (8, "error", "company"),
+    ]
+    assert "不存在镇" in str(result.outcomes[0].message)
+    assert not result.written
+    assert session.scalar(select(Estate).where(Estate.name_zh == "新小区")) is None
+
+
+def test_companies_with_estate_assignments_and_a_change_from_a_date(app, session, places, frozen):
+    from datetime import timedelta
+
+    from app import clock
+    from repairs.models import PropertyCompany
+    from repairs.services.management import current_management, history
+
+    text = (
+        "name,name_en,district,town,estate,from\n"
+        "莘庄物业,Xinzhuang Property,闵行区,莘庄镇,莘城苑,\n"
+        "莘庄物业,Xinzhuang Property,闵行区,七宝镇,七宝新村,\n"
+        "独立物业,,,,,\n"
+    )
+    result = run(session, "companies", text)
+    assert [o.outcome for o in result.outcomes] == ["create", "update", "create"]
+    assert session.scalar(select(func.count(PropertyCompany.id))) == 2
+    estates = places["estates"]
+    assert current_management(session, estates[1].id).company.name_zh == "莘庄物业"
+    assert [o.outcome for o in run(session, "companies", text).outcomes] == ["unchanged"] * 3
+    later = (clock.today() + timedelta(days=10)).isoformat()
+    change = f"name,district,town,estate,from\n独立物业,闵行区,七宝镇,七宝新村,{later}\n"
+    past = change.replace(later, "2020-01-01")
+    assert answers(run(session, "companies", past)) == [(2, "error", "from")]
+    assert answers(run(session, "companies", change)) == [(2, "update", "")]
+    # The old company stays in charge until the date; the history keeps both periods.
+    assert current_management(session, estates[1].id).company.name_zh == "莘庄物业"
+    assert len(history(session, estate_id=estates[1].id)) == 2
+
+
+def test_households_from_xlsx_keep_the_register_semantics(app, session, places):
+    from app.places.models import Household, HouseholdContact
+
+    rows = [
+        ["District", "town", "estate", "building", "unit", "room", "phone"],
+        ["闵行区", "莘庄镇", "莘城苑", "5号楼", 2, 301, 13900001111],
+        [None, None, None, None, None, None, None],
+        ["闵行区", "Xinzhuang Town", "Xincheng Garden", 5, "2单元", "301室", 13900001111],
+        ["闵行区", "莘庄镇", "莘城苑", 6, None, 602, None],
+        ["闵行区", "莘庄镇", "没有这个小区", 1, None, 1, None],
+    ]
+    result = run(session, "households", xlsx(rows), filename="register.xlsx")
+    assert answers(result) == [
+        (2, "create", ""),
+        (4, "unchanged", ""),
+        (5, "create", ""),
+        (6, "error", "estate"),
+    ]
+    result = run(session, "households", xlsx(rows[:5]), filename="register.xlsx")
+    assert result.written
+    assert session.scalar(select(func.count(Household.id)).where(Household.registered)) == 2
+    assert session.scalar(select(HouseholdContact.phone)) == "13900001111"
+    again = run(session, "households", xlsx(rows[:5]), filename="register.xlsx")
+    assert {o.outcome for o in again.outcomes} == {"unchanged"}
+
+
+def test_ten_thousand_households_in_one_unit(app, session, places):
+    from app.places.models import Household
+
+    lines = ["district,town,estate,building,unit,room"] + [
+        f"闵行区,莘庄镇,莘城苑,{b},{u},{r}"
+        for b in range(1, 21)
+        for u in range(1, 6)
+        for r in range(101, 201)
+    ]
+    result = run(session, "households", "\n".join(lines))
+    assert result.written and result.counts["create"] == 10_000 and result.counts["error"] == 0
+    assert session.scalar(select(func.count(Household.id))) == 10_000
+    again = run(session, "households", "\n".join(lines), dry_run=True)
+    assert again.counts["unchanged"] == 10_000
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_command_prints_a_line_per_row(app, session, places, runner, tmp_path, dry_run):
+    from app.places.models import Town
+
+    path = tmp_path / "towns.xlsx"
+    path.write_bytes(xlsx([["district", "name"], ["闵行区", "浦锦街道"], ["没有", "x"]]))
+    result = runner.invoke(args=["import", "towns", str(path)])
+    assert result.exit_code != 0 and "line 3: error: district" in result.output
+    path.write_bytes(xlsx([["district", "name"], ["闵行区", "浦锦街道"]]))
+    args = ["import", "towns", str(path)] + (["--dry-run"] if dry_run else [])
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0 and "line 2: create" in result.output
+    found = session.scalar(select(Town).where(Town.name_zh == "浦锦街道"))
+    assert (found is None) == dry_run
+    assert runner.invoke(args=["import", "nothing", str(path)]).exit_code != 0
