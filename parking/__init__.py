@@ -32,6 +32,9 @@ def init_app(app) -> None:
     from parking.demo import seed_parking, seed_parking_activity
 
     register_scope(models.CarPark)
+    from parking import imports
+
+    imports.init_app(app)  # the carparks kind of the bulk import (app/imports)
     from parking.services.plates import mask_plate
 
     app.jinja_env.filters["mask_plate"] = mask_plate

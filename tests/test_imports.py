@@ -199,3 +199,45 @@ def test_the_command_prints_a_line_per_row(app, session, places, runner, tmp_pat
     found = session.scalar(select(Town).where(Town.name_zh == "浦锦街道"))
     assert (found is None) == dry_run
     assert runner.invoke(args=["import", "nothing", str(path)]).exit_code != 0
+
+
+def test_carparks_with_their_pool_and_operator(app, session, places, make_user, frozen):
+    from app.accounts.models import Role
+    from bookings.models import CapacityBucket
+    from parking.models import CarPark
+
+    operator = make_user("resident", phone="13900002222")
+    header = (
+        "district,town,name,name_en,kind,address,latitude,longitude,total_spaces,"
+        "reservable_spaces,operator_phone\n"
+    )
+    good = (
+        header
+        + "闵行区,莘庄镇,莘庄停车场,Xinzhuang Car Park,公共停车场,莘建路1号,31.111,121.385,300,40,13900002222\n"
+    )
+    result = run(session, "carparks", good)
+    assert answers(result) == [(2, "create", "")], result.outcomes
+    park = session.scalar(select(CarPark).where(CarPark.name_zh == "莘庄停车场"))
+    assert (park.kind.value, park.total_spaces, park.reservable_spaces) == ("public", 300, 40)
+    assert session.scalar(
+        select(func.count(CapacityBucket.id)).where(CapacityBucket.resource_id == park.resource_id)
+    )
+    session.expire_all()
+    assert operator.has_role(Role.CARPARK_OPERATOR, park)
+    assert [o.outcome for o in run(session, "carparks", good).outcomes] == ["unchanged"]
+    broken = header + (
+        "闵行区,莘庄镇,莘庄停车场,,public,莘建路1号,31.111,121.385,300,50,\n"
+        "闵行区,莘庄镇,小停车场,,garage,某路,31.1,121.3,10,0,\n"
+        "闵行区,莘庄镇,小停车场2,,mall,某路,,,10,0,\n"
+        "闵行区,莘庄镇,小停车场3,,mall,某路,31.1,121.3,10,20,\n"
+        "闵行区,莘庄镇,小停车场4,,mall,某路,31.1,121.3,十,0,\n"
+        "闵行区,莘庄镇,小停车场5,,mall,某路,31.1,121.3,10,0,13900009876\n"
+    )
+    assert answers(run(session, "carparks", broken)) == [
+        (2, "update", ""),
+        (3, "error", "kind"),
+        (4, "error", "latitude"),
+        (5, "error", "reservable_spaces"),
+        (6, "error", "total_spaces"),
+        (7, "error", "operator_phone"),
+    ]
