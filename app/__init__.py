@@ -159,6 +159,9 @@ def _register_frame(app: Flask) -> None:
     from app import imports
 
     imports.init_app(app)  # bulk import: pages, kinds, `flask import` (app/imports/, issue 15)
+    from app.places import admin_views as place_admin
+
+    place_admin.init_app(app)  # districts, towns, estates for administrators (/admin/places)
 
 
 def _register_workspaces(app: Flask) -> None:

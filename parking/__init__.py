@@ -45,6 +45,9 @@ def init_app(app) -> None:
     register_api_blueprint(app, api.blp)
     register_service(
         app,
+    from parking import admin_views
+
+    admin_views.init_app(app)  # car parks for administrators (/admin/carparks)
         Service(
             key="parking",
             title=_l("Parking"),

@@ -34,6 +34,9 @@ def init_app(app) -> None:
     )
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    from repairs import admin_views
+
+    admin_views.init_app(app)  # property companies and who manages an estate (/admin/companies)
     from app.extensions import csrf
 
     csrf.exempt(api.bp)  # machine clients authenticate with api_key, not a session

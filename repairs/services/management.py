@@ -108,12 +108,10 @@ def check_assignment(session, estate: Estate, company: PropertyCompany, from_dat
         )
     if from_date <= open_row.valid_from:
         raise DomainError(
-            _l(
-                "The date must be after %(day)s, when the current period began.",
-                day=open_row.valid_from.isoformat(),
-            ),
+            _l("The date must be after %(day)s, when the current period began."),
             code="date_before_period",
             field="from_date",
+            day=open_row.valid_from.isoformat(),
         )
     return Change(previous=open_row.company, unchanged=False)
 
@@ -166,3 +164,67 @@ def _open_row(session, estate_id: int):
             EstateManagement.estate_id == estate_id, EstateManagement.valid_to.is_(None)
         )
     )
+
+
+def administers_company(session, user, company: PropertyCompany | None) -> bool:
+    """May `user` administer `company`? An installation-wide administrator always; a district
+    administrator a company that manages no estate today or one of their district's. (Companies
+    are not in a district themselves: one company may manage estates in several.)"""
+    from app.accounts.models import Role
+    from app.places.models import Town
+
+    if user.holds_everywhere(Role.ADMINISTRATOR):
+        return True
+    districts = user.district_ids(Role.ADMINISTRATOR)
+    if not districts:
+        return False
+    if company is None:
+        return True
+    managed = managed_estate_ids(company.id)
+    if session.scalar(managed.limit(1)) is None:
+        return True
+    return (
+        session.scalar(
+            select(Estate.id)
+            .join(Town, Town.id == Estate.town_id)
+            .where(Estate.id.in_(managed), Town.district_id.in_(districts))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def save_company(session, actor, company: PropertyCompany | None, data: dict) -> PropertyCompany:
+    """Create (company None) or edit a property company: names (the Chinese one unique) and its
+    response window and working hours (repairs.services.companies.save_company_settings: new
+    tickets use them, old ones keep their deadline). One unit of work, audited."""
+    from repairs.services.companies import save_company_settings
+
+    zh, en = (data.get("name_zh") or "").strip(), (data.get("name_en") or "").strip()
+    if not zh:
+        raise DomainError(_l("Enter the name in Chinese"), field="name_zh")
+    if not en:
+        raise DomainError(_l("Enter the name in English"), field="name_en")
+    with unit_of_work(session):
+        clash = select(PropertyCompany.id).where(PropertyCompany.name_zh == zh)
+        if company is not None:
+            clash = clash.where(PropertyCompany.id != company.id)
+        if session.scalar(clash.limit(1)) is not None:
+            raise DomainError(_l("Another company has this name"), field="name_zh")
+        if company is None:
+            company = PropertyCompany(name_zh=zh, name_en=en)
+            session.add(company)
+        company.name_zh, company.name_en = zh, en
+        session.flush()
+        save_company_settings(
+            session,
+            actor,
+            company,
+            response_minutes=data.get("response_minutes") or 30,
+            work_starts=data.get("work_starts") or "",
+            work_ends=data.get("work_ends") or "",
+            work_days=list(data.get("work_days") or []),
+            reopen_days=company.reopen_days or 7,
+            auto_close_days=company.auto_close_days or 7,
+        )
+        return company
