@@ -42,12 +42,12 @@ def init_app(app) -> None:
     app.register_blueprint(driver_views.bp)
     app.register_blueprint(operator_views.bp)
     app.register_blueprint(verify_views.bp)
-    register_api_blueprint(app, api.blp)
-    register_service(
-        app,
     from parking import admin_views
 
     admin_views.init_app(app)  # car parks for administrators (/admin/carparks)
+    register_api_blueprint(app, api.blp)
+    register_service(
+        app,
         Service(
             key="parking",
             title=_l("Parking"),
