@@ -4,6 +4,8 @@ and is rendered when read, so the plural is chosen there (app/notifications/para
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -78,3 +80,45 @@ def test_the_staffs_approval_request_counts_people(app, session, make_venue, mak
     assert "，1 人。请在审核页面" in read(app, request, "zh_CN")
     [pending] = notes(session, "venue.booking")
     assert ", 1 person. Staff will approve" in read(app, pending, "en")
+
+
+def test_suspension_messages_count_in_the_readers_plural_form(app, session, make_user):
+    from dataclasses import replace
+
+    from app import clock
+    from app.db import unit_of_work
+    from parking import current_settings as parking_settings
+    from parking.services.reservations import _tell_suspended
+    from venues.services.rules import tell_suspended
+
+    person = make_user()
+    until = clock.now() + timedelta(days=7)
+    policy = replace(current_settings().no_shows, window_days=1)
+    parking = parking_settings()
+    parking = replace(parking, no_shows=replace(parking.no_shows, window_days=30))
+    with unit_of_work(session):
+        tell_suspended(session, person.id, until, 1, policy)
+        _tell_suspended(session, person.id, until, 3, settings=parking)
+    [venue] = notes(session, "venue.suspended")
+    assert "You did not come to 1 booking within 1 day without" in read(app, venue, "en")
+    assert "您在 1 天内有 1 个预约没有到场" in read(app, venue, "zh_CN")
+    [park] = notes(session, "parking.suspended")
+    assert "3 parking reservations not used or cancelled late within 30 days." in read(
+        app, park, "en"
+    )
+    assert "30 天内有 3 次车位预约未使用或逾期取消" in read(app, park, "zh_CN")
+
+
+def test_a_person_passed_over_at_their_daily_limit_reads_1_booking(
+    app, session, make_venue, make_user
+):
+    venue = make_venue(capacity=1, max_per_day=1)
+    ten, eleven = (slot_at(session, venue.spaces[0], 1, hour) for hour in (10, 11))
+    holder, waiter = make_user(), make_user()
+    booking = svc.book_general(session, holder, holder, ten.id, 1, settings=current_settings())
+    waitlist.join_waitlist(session, waiter, waiter, ten.id, 1, settings=current_settings())
+    svc.book_general(session, waiter, waiter, eleven.id, 1, settings=current_settings())
+    svc.cancel(session, booking, holder, settings=current_settings())
+    [skipped] = notes(session, "venue.waitlist_skipped")
+    assert "You already have 1 booking at this venue that day" in read(app, skipped, "en")
+    assert "您当天在该场馆已有 1 个预约" in read(app, skipped, "zh_CN")

@@ -31,7 +31,7 @@ from app.audit.services import record
 from app.db import in_unit_of_work, unit_of_work
 from app.errors import Conflict, Forbidden, NotFound
 from app.i18n import N_
-from app.notifications.params import localized, when
+from app.notifications.params import counted, localized, when
 from app.notifications.services import insert_notification, notify
 from bookings import noshows
 from bookings import services as engine
@@ -501,13 +501,18 @@ def _tell_suspended(
         kind="parking.suspended",
         subject=N_("Parking reservations are paused for you until %(until)s"),
         body=N_(
-            "%(count)s reserved spaces were not used or were cancelled late within %(days)s days. "
+            "%(reservations)s not used or cancelled late within %(window)s. "
             "You can reserve again from %(until)s; parking without a reservation is not affected."
         ),
         params={
             "until": when(until),
             "count": count,
             "days": settings.no_shows.window_days,
+            # In the reader's plural form when read (never "1 reserved spaces", "1 days").
+            "reservations": counted(
+                count, N_("%(num)d parking reservation"), N_("%(num)d parking reservations")
+            ),
+            "window": counted(settings.no_shows.window_days, N_("%(num)d day"), N_("%(num)d days")),
         },
         link="/parking/mine",
     )

@@ -15,7 +15,7 @@ from sqlalchemy import and_, bindparam, case, func, select
 from app import clock
 from app.errors import Conflict, DomainError, Forbidden
 from app.i18n import N_, human_datetime
-from app.notifications.params import when
+from app.notifications.params import counted, when
 from app.notifications.services import notify
 from bookings import services as engine
 from bookings.models import HOLDING, Booking
@@ -249,10 +249,17 @@ def tell_suspended(session, user_id: int, until: datetime, count: int, policy) -
         kind="venue.suspended",
         subject=N_("Venue booking is paused for you until %(until)s"),
         body=N_(
-            "You did not come to %(count)s bookings within %(days)s days without "
-            "cancelling. You can book again from %(until)s."
+            "You did not come to %(bookings)s within %(window)s without cancelling. "
+            "You can book again from %(until)s."
         ),
-        params={"until": when(until), "count": count, "days": policy.window_days},
+        params={
+            "until": when(until),
+            "count": count,
+            "days": policy.window_days,
+            # In the reader's plural form when read (never "1 bookings", "1 days").
+            "bookings": counted(count, N_("%(num)d booking"), N_("%(num)d bookings")),
+            "window": counted(policy.window_days, N_("%(num)d day"), N_("%(num)d days")),
+        },
         link="/bookings",
     )
 

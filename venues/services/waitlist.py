@@ -218,11 +218,11 @@ PASSED_OVER = {
         "so the places went to the next person waiting."
     ),
     "daily_limit": N_(
-        "You already have %(n)s bookings at this venue that day, the most it allows, "
+        "You already have %(bookings)s at this venue that day, the most it allows, "
         "so the places went to the next person waiting."
     ),
     "weekly_limit": N_(
-        "You already have %(n)s bookings at this venue that week, the most it allows, "
+        "You already have %(bookings)s at this venue that week, the most it allows, "
         "so the places went to the next person waiting."
     ),
 }
@@ -244,6 +244,9 @@ def _pass_over(
             "when": when(bucket.starts_at),
             "until": when(problem.until),
             "n": problem.limit if problem.limit is not None else "",
+            "bookings": counted(problem.limit, N_("%(num)d booking"), N_("%(num)d bookings"))
+            if problem.limit is not None
+            else "",
         },
         link="/bookings",
     )
