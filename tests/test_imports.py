@@ -241,3 +241,39 @@ def test_carparks_with_their_pool_and_operator(app, session, places, make_user, 
         (6, "error", "total_spaces"),
         (7, "error", "operator_phone"),
     ]
+
+
+def test_venues_one_row_per_space_with_hours(app, session, places, frozen):
+    from venues.imports import parse_hours
+    from venues.models import Venue
+
+    assert parse_hours("1-5 09:00-17:00; Sat,sun 10:00-12:00") == {
+        **{d: (540, 1020) for d in range(5)},
+        5: (600, 720),
+        6: (600, 720),
+    }
+    header = (
+        "district,town,venue,venue_en,type,address,latitude,longitude,hours,space,space_en,"
+        "mode,capacity,slot_minutes\n"
+    )
+    good = header + (
+        "闵行区,莘庄镇,莘庄文化中心,Xinzhuang Culture Centre,culture_centre,莘松路1号,"
+        "31.112,121.38,1-5 09:00-17:00; 6-7 10:00-16:00,多功能厅,Hall,general,40,60\n"
+        "闵行区,莘庄镇,莘庄文化中心,,,,,,,乒乓球室,Table Tennis,personalised,,60\n"
+    )
+    result = run(session, "venues", good)
+    assert answers(result) == [(2, "create", ""), (3, "create", "")], result.outcomes
+    venue = session.scalar(select(Venue).where(Venue.name_zh == "莘庄文化中心"))
+    assert sorted(s.name_zh for s in venue.spaces) == ["乒乓球室", "多功能厅"]
+    assert len(venue.hours) == 7 and venue.latitude == 31.112
+    assert [o.outcome for o in run(session, "venues", good).outcomes] == ["unchanged"] * 2
+    broken = header + (
+        "闵行区,莘庄镇,莘庄文化中心,,,,,,1-5 9点到5点,多功能厅,,,,\n"
+        "闵行区,莘庄镇,新馆,,,某路,,,,大厅,,general,10,60\n"
+        "闵行区,莘庄镇,莘庄文化中心,,,,,,,乒乓球室,,general,8,45\n"
+    )
+    assert answers(run(session, "venues", broken)) == [
+        (2, "error", "hours"),
+        (3, "error", "type"),
+        (4, "update", ""),
+    ]

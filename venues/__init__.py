@@ -56,6 +56,9 @@ def init_app(app) -> None:
 
     register_scope(models.Venue)
     register_named_places(app, models.Venue)  # parking's "near a place" search finds venues
+    from venues import imports
+
+    imports.init_app(app)  # the venues kind of the bulk import (app/imports)
     for blueprint in (
         views.bp,
         my_views.bp,
