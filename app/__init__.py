@@ -124,6 +124,9 @@ def _register_frame(app: Flask) -> None:
 
     for blueprint in (main_bp, accounts_bp, notifications_bp, audit_bp, places_bp):
         app.register_blueprint(blueprint)
+    from app.places.district_views import bp as districts_bp  # the district chooser (issue 15)
+
+    app.register_blueprint(districts_bp)
     init_limits(app, limiter_for(app))
     from app.ratelimit import limit_endpoints
 

@@ -163,7 +163,14 @@ class Config:
     DATABASE_PREPARE_THRESHOLD = _env("DATABASE_PREPARE_THRESHOLD", "2")
     PORTAL_PACKAGES = DEFAULT_PACKAGES
 
-    # The district this installation serves; shown in the header and page titles.
+    # districts (issue 15): the district rows (app/places/models.py District) name each page's
+    # district, hotline, booking service and footer. These four settings only name the district
+    # migration 0024 creates for an installation that already had towns, and stand in on pages
+    # before any district exists (a new installation). The car-park map draws the chosen
+    # district's outline (parking/outlines/<code>.json).
+    # How long a process keeps the list of districts before reading it again (the frame of every
+    # page needs it; a change made in this process is seen at once).
+    DISTRICT_CACHE_SECONDS = int(_env("DISTRICT_CACHE_SECONDS", "30"))
     PORTAL_DISTRICT_NAME = _env("PORTAL_DISTRICT_NAME", "闵行区")
     PORTAL_DISTRICT_NAME_EN = _env("PORTAL_DISTRICT_NAME_EN", "Minhang District")
     # Its administrative code (行政区划代码): the car-park map draws parking/outlines/<code>.json,

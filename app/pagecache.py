@@ -148,6 +148,7 @@ def _key() -> tuple:
         request.query_string,
         _language(),
         display_classes(),  # the mode, text size and colours: all on <html>
+        request.cookies.get("district", ""),  # the district chosen (app/places/districts.py)
     )
 
 

@@ -18,6 +18,7 @@ so these are made cheap without changing what they return (tests/test_templating
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from operator import attrgetter
 
@@ -38,6 +39,7 @@ from app.extensions import db
 from app.forms import error_list
 from app.i18n import format_fen, html_lang, human, human_date, human_month, human_span, is_english
 from app.notifications.services import unread_count
+from app.places import districts
 from app.registry import page_banners, registry
 from app.urls import current_path
 
@@ -231,14 +233,23 @@ def frame_part(context, template_name: str) -> Markup:
     display forms, account links and service navigation; the help block and footer),
     rendered once per language, script root and what it shows besides (see
     `render_fragment`): display mode, signed in or not, the inbox count, this page's path
-    (the forms come back to it), the district's name and hotline. The CSRF token of its forms
+    (the forms come back to it), the district's name, hotline, booking-service name and footer
+    identity (so each district's pages have a frame of their own). The CSRF token of its forms
     is this visitor's, put in for each request."""
     user = context.get("current_user")
     signed_in = bool(user is not None and user.is_authenticated)
     path = current_path()
     shown = {
         name: context.get(name)
-        for name in ("district_name", "hotline", "english", "elderly", "unread_count")
+        for name in (
+            "district_name",
+            "hotline",
+            "booking_name",
+            "district_footer",
+            "english",
+            "elderly",
+            "unread_count",
+        )
     }
     html = render_fragment(
         template_name,
@@ -262,6 +273,14 @@ def unread_messages(user) -> int:
     if kept is not None and kept[1] is not None and kept[1] is db.session().get_transaction():
         return kept[0]
     return unread_count(db.session, user.id)
+
+
+def _services_named(services, booking_name: str):
+    """The services as the district names them: venue booking takes the district's own name
+    ("全闵预约") when it has one."""
+    if not booking_name:
+        return services
+    return [replace(s, title=booking_name) if s.key == "venues" else s for s in services]
 
 
 def init_app(app) -> None:
@@ -293,18 +312,24 @@ def init_app(app) -> None:
 
     @app.context_processor
     def site_context():
-        config = current_app.config
         english = is_english()
         database_up = not g.get("database_down")
         signed_in = database_up and current_user and current_user.is_authenticated
         unread = unread_messages(current_user) if signed_in else 0
+        # The district the page is about: its row's name, hotline, booking-service name and
+        # footer identity (app/places/districts.py); PORTAL_DISTRICT_* only before one exists.
+        district = districts.current()
+        booking_name = district.booking_name
         return {
-            "district_name": config["PORTAL_DISTRICT_NAME_EN"]
-            if english
-            else config["PORTAL_DISTRICT_NAME"],
-            "hotline": config["PORTAL_HOTLINE"],
+            "district": district,
+            "district_name": district.name,
+            "hotline": district.hotline,
+            "booking_name": booking_name,
+            "district_footer": district.footer,
+            # More than one district to choose between: the lists show the chooser's line.
+            "several_districts": districts.several(),
             "english": english,
             "unread_count": unread,
-            "services_nav": registry().services,
+            "services_nav": _services_named(registry().services, booking_name),
             "page_banners": page_banners() if signed_in else [],
         }

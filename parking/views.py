@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -14,6 +14,7 @@ from app.extensions import db
 from app.forms import form_was_sent
 from app.geo import distance_km
 from app.paging import page_size, paginate
+from app.places import districts
 from app.places.models import Town
 from app.registry import named_places
 from app.text import SEARCH, check_text
@@ -33,7 +34,9 @@ def index():
     # The search boxes follow the input policy like every form field (a clear 400 otherwise).
     q = check_text(request.args.get("q", ""), max_length=SEARCH, field="q").strip()
     near_text = check_text(request.args.get("near", ""), max_length=SEARCH, field="near").strip()
-    parks = search.search(db.session, town_id=town_id, q=q, sort=sort)
+    # The chosen district's car parks and towns (issue 15: app/places/districts.py).
+    district = districts.current()
+    parks = search.search(db.session, town_id=town_id, q=q, sort=sort, district_id=district.id)
     near = search.find_place(db.session, near_text, named_places()) if near_text else None
     distances = {}
     if near is not None:
@@ -41,7 +44,10 @@ def index():
         distances = {p.id: distance_km(lat, lng, p.latitude, p.longitude) for p in parks}
         parks.sort(key=lambda p: distances[p.id])
         sort = "near"
-    towns = db.session.scalars(select(Town).order_by(Town.id)).all()
+    towns = select(Town).order_by(Town.id)
+    if district.id is not None:
+        towns = towns.where(Town.district_id == district.id)
+    towns = db.session.scalars(towns).all()
     elderly = current_display_mode() == DisplayMode.ELDERLY  # a screenful: 6 car parks
     return render_template(
         "parking/index.html",
@@ -56,7 +62,7 @@ def index():
         near_text=near_text,
         near=near[0] if near else None,
         distances=distances,
-        district_map=district_map.overview(parks, current_app.config["PORTAL_DISTRICT_ADCODE"]),
+        district_map=district_map.overview(parks, district.code),
         words=tariffs.tariff_in_words,
         reservable=reservable_now_many(db.session, parks),
     )

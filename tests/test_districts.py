@@ -13,7 +13,7 @@ from app.places import districts
 from app.places.models import District, Estate, Town
 from repairs.models import Category, EstateManagement, PropertyCompany
 from repairs.services import sweep, tickets
-from tests.conftest import login
+from tests.conftest import login, slot_at, submit
 
 
 @pytest.fixture
@@ -128,3 +128,79 @@ def test_late_escalation_goes_to_the_estates_district(session, places, jinshan, 
         )
     )
     assert alerted == {own.id, city.id} and other.id not in alerted
+
+
+def _english(client):
+    client.set_cookie("locale", "en")
+    return client
+
+
+def test_the_frame_names_the_district_of_its_row(client, session, places, jinshan):
+    minhang = places["towns"][0].district
+    minhang.booking_name_zh, minhang.booking_name_en = "全闵预约", "Minhang Bookings"
+    minhang.footer_zh, minhang.hotline = "闵行区人民政府办公室 主办", "021-12345"
+    session.commit()
+    page = client.get("/").get_data(as_text=True)  # no choice, no home: the first district
+    assert "闵行区" in page and "全闵预约" in page and "闵行区人民政府办公室 主办" in page
+    assert "021-12345" in page and "金山区" not in page
+    venues = client.get("/venues").get_data(as_text=True)
+    assert "<title>全闵预约" in venues and "正在显示闵行区。" in venues
+
+    # The chooser, kept on the device: Jinshan has no booking name of its own.
+    form = client.get("/district?next=/venues").get_data(as_text=True)
+    assert "您想看哪个区？" in form and 'checked class="radio-input" id="district-0"' in form
+    answer = submit(client, "/district?next=/venues", {"district": "310116"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/venues"
+    page = client.get("/venues").get_data(as_text=True)
+    assert "金山区" in page and "场馆预约" in page and "全闵预约" not in page
+    assert "金山区人民政府办公室 主办" in page and "正在显示金山区。" in page
+
+    english = _english(client).get("/").get_data(as_text=True)
+    assert "Jinshan District" in english and "Venue booking" in english
+    submit(client, "/district", {"district": "310112"})
+    english = client.get("/").get_data(as_text=True)
+    assert "Minhang Bookings" in english and "Minhang District" in english
+
+
+def test_an_unknown_district_is_refused_with_the_question_again(client, places, jinshan):
+    answer = submit(client, "/district", {"district": "999999"})
+    assert answer.status_code == 200 and "error-summary" in answer.get_data(as_text=True)
+    assert client.get_cookie("district") is None
+
+
+def test_lists_show_the_chosen_district_and_anyone_books_anywhere(
+    client, session, places, jinshan, make_venue, make_user, car_park
+):
+    from tests.test_venue_booking import book
+
+    make_venue(name="莘庄博物馆")
+    far = make_venue(name="朱泾博物馆", town=jinshan["town"])
+    park_m = car_park(name="莘庄停车场")
+    park_j = car_park(name="朱泾停车场")
+    park_j.town = jinshan["town"]
+    session.commit()
+
+    listing = client.get("/venues").get_data(as_text=True)
+    assert "莘庄博物馆" in listing and "朱泾博物馆" not in listing and "朱泾镇" not in listing
+    parks = client.get("/parking").get_data(as_text=True)
+    assert park_m.name_zh in parks and park_j.name_zh not in parks
+
+    # A resident whose confirmed home is in Jinshan sees Jinshan's without choosing.
+    resident = make_user(home_estate_id=jinshan["estate"].id)
+    login(client, resident.phone)
+    listing = client.get("/venues").get_data(as_text=True)
+    assert "朱泾博物馆" in listing and "莘庄博物馆" not in listing
+    assert park_j.name_zh in client.get("/parking").get_data(as_text=True)
+
+    # Someone living in Minhang books a Jinshan venue.
+    minhang_resident = make_user(home_estate_id=places["estates"][0].id)
+    booking = book(session, minhang_resident, slot_at(session, far.spaces[0], 1, 10).id, 1)
+    assert booking.reference
+
+
+def test_a_repair_goes_to_its_estates_district(session, places, jinshan, make_user):
+    ticket = _report(session, make_user, jinshan["estate"])
+    assert ticket.company.name_zh == "金山物业" and ticket.town_id == jinshan["town"].id
+    assert districts.district_of(ticket) == jinshan["district"].id
+    manager = make_user("property_manager", scope=jinshan["estate"])
+    assert manager.has_role(Role.PROPERTY_MANAGER, ticket)

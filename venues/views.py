@@ -20,6 +20,7 @@ from app.extensions import db
 from app.forms import WEEKDAY_LABELS, add_error, member_or_none
 from app.pagecache import cached_page
 from app.paging import page_size, paginate
+from app.places import districts
 from app.places.models import Town
 from app.templating import content_key, render_fragment
 from bookings.models import CapacityBucket
@@ -43,8 +44,13 @@ bp = Blueprint("venues", __name__, url_prefix="/venues")
 @cached_page
 def index():
     form = SearchForm(request.args)
+    # The chosen district's venues and towns (issue 15: app/places/districts.py).
+    district = districts.current()
+    towns = select(Town).order_by(Town.id)
+    if district.id is not None:
+        towns = towns.where(Town.district_id == district.id)
     form.town.choices = [SelectChoice("", _("Any town"))] + [
-        SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))
+        SelectChoice(str(t.id), t.name) for t in db.session.scalars(towns)
     ]
     results = []
     today, elderly = clock.today(), current_display_mode() == DisplayMode.ELDERLY
@@ -60,6 +66,7 @@ def index():
                 time_of_day=form.time_of_day.data or None,
                 min_free=form.places.data or 0,
                 facilities=tuple(form.facilities.data or ()),
+                district_id=district.id,
             ),
         )
     # The page is the same for everyone who asks the same in the same language while the
@@ -73,6 +80,7 @@ def index():
             content_key([(venue, venue.town, free) for venue, free in results]),
             elderly,
             today,
+            district,
         ),
         search_form=form,
         results=results,

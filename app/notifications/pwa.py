@@ -30,13 +30,16 @@ def manifest():
     """In the default language: browsers fetch the manifest without cookies."""
     from flask import url_for
 
+    from app.places import districts
+
     config = current_app.config
+    district = districts.current()  # without cookies: the first district (issue 15)
     with force_locale(config["BABEL_DEFAULT_LOCALE"]):
-        name = config["PORTAL_DISTRICT_NAME"] + _("Citizen services")
+        name = district.name_zh + _("Citizen services")
     body = {
         "id": "/",
         "name": name,
-        "short_name": config["PORTAL_DISTRICT_NAME"],
+        "short_name": district.name_zh,
         "lang": "zh-CN",
         "start_url": "/",
         "scope": "/",
@@ -74,6 +77,9 @@ def service_worker():
 def offline():
     """The page the worker shows when a page cannot be fetched: the same for everyone (the
     worker keeps one copy), so in both languages and in the large type of elderly mode."""
+    from app.places import districts
+
+    hotline = districts.current().hotline  # the visitor's district's (issue 15)
     texts = {}
     for locale in OFFLINE_LOCALES:
         with force_locale(locale):
@@ -83,7 +89,7 @@ def offline():
                 "retry": _("Check that Wi-Fi or mobile data is on, then open the page again."),
                 "hotline": _(
                     "For urgent help call %(hotline)s.",
-                    hotline=current_app.config["PORTAL_HOTLINE"],
+                    hotline=hotline,
                 ),
                 "home": _("Go to the home page"),
             }

@@ -8,10 +8,17 @@ that district here, in one query, rather than by asking every row's scope chain.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+import time
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+from sqlalchemy import and_, event, or_, select
+from sqlalchemy.orm import Session
 
 from app.accounts.models import Role, RoleAssignment, User
-from app.places.models import District, Town
+from app.extensions import db
+from app.i18n import is_english, localized
+from app.places.models import ClaimStatus, District, Estate, HomeClaim, Household, Town
 
 
 def offered(session) -> list[District]:
@@ -74,3 +81,163 @@ def district_of(obj) -> int | None:
     if chain is None:
         return None
     return next((scope_id for kind, scope_id in chain if kind == "district"), None)
+
+
+# --- The district a page is about (the frame's identity, the residents' lists) --------------------
+
+DISTRICT_COOKIE = "district"  # the chooser's answer, kept on the device (app.security)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the frame shows of a district (its name, hotline, the local name of venue booking,
+    the footer's identity), copied from its row so a kept snapshot is safe to share between
+    requests and threads. `id` is None for the configured stand-in used before any district
+    exists (a new installation: PORTAL_DISTRICT_* in app/config.py)."""
+
+    id: int | None
+    code: str
+    name_zh: str
+    name_en: str
+    hotline: str
+    booking_name_zh: str = ""
+    booking_name_en: str = ""
+    footer_zh: str = ""
+    footer_en: str = ""
+
+    @property
+    def name(self) -> str:
+        return localized(self.name_zh, self.name_en)
+
+    @property
+    def booking_name(self) -> str:
+        """The district's own name for venue booking ("全闵预约"), or "" for the generic one.
+        English falls back to the generic name, not to the Chinese brand."""
+        return self.booking_name_en if is_english() else self.booking_name_zh
+
+    @property
+    def footer(self) -> str:
+        return self.footer_en if is_english() else self.footer_zh
+
+    @classmethod
+    def of(cls, district: District) -> Identity:
+        return cls(
+            district.id,
+            district.code,
+            district.name_zh,
+            district.name_en,
+            district.hotline,
+            district.booking_name_zh,
+            district.booking_name_en,
+            district.footer_zh,
+            district.footer_en,
+        )
+
+
+# Bumped when a transaction that wrote a district commits in this process, so the snapshot is
+# read again at once here; other processes read it again within DISTRICT_CACHE_SECONDS.
+_generation = 0
+
+
+@event.listens_for(Session, "after_flush")
+def _note_district_writes(session, _context):
+    if any(isinstance(o, District) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info["districts_written"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_on_commit(session):
+    global _generation
+    if session.info.pop("districts_written", False):
+        _generation += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_written(session):
+    session.info.pop("districts_written", None)
+
+
+def snapshot(session, app) -> tuple[Identity, ...]:
+    """Every district not archived, in the order they were created (the first is the default),
+    read at most once per DISTRICT_CACHE_SECONDS per process (and again at once after this
+    process wrote one): the frame of every page needs it, and it changes a few times a year."""
+    kept = app.extensions.get("district_snapshot")
+    now = time.monotonic()
+    if (
+        kept is None
+        or kept[0] != _generation
+        or now - kept[1] > app.config.get("DISTRICT_CACHE_SECONDS", 30)
+    ):
+        generation = _generation
+        rows = session.scalars(
+            select(District).where(District.archived_at.is_(None)).order_by(District.id)
+        )
+        kept = (generation, now, tuple(Identity.of(d) for d in rows))
+        app.extensions["district_snapshot"] = kept
+    return kept[2]
+
+
+def configured(config) -> Identity:
+    """The stand-in before any district exists: the PORTAL_DISTRICT_* settings."""
+    return Identity(
+        None,
+        config["PORTAL_DISTRICT_ADCODE"],
+        config["PORTAL_DISTRICT_NAME"],
+        config["PORTAL_DISTRICT_NAME_EN"],
+        config["PORTAL_HOTLINE"],
+    )
+
+
+def home_district_id(session, user_id: int) -> int | None:
+    """The district of the person's confirmed home, or None (one statement)."""
+    return session.scalar(
+        select(Town.district_id)
+        .join(Estate, Estate.town_id == Town.id)
+        .join(Household, Household.estate_id == Estate.id)
+        .join(HomeClaim, HomeClaim.household_id == Household.id)
+        .where(HomeClaim.user_id == user_id, HomeClaim.status == ClaimStatus.VERIFIED)
+    )
+
+
+def choose(districts: tuple[Identity, ...], cookie: str | None, home_id) -> Identity | None:
+    """The district a visitor browses: the one they chose on this device (`cookie`, a code),
+    else their confirmed home's (`home_id`: a callable, asked only when needed), else the first.
+    """
+    if not districts:
+        return None
+    if len(districts) == 1:
+        return districts[0]
+    by_code = {d.code: d for d in districts}
+    if cookie in by_code:
+        return by_code[cookie]
+    home = home_id()
+    return next((d for d in districts if d.id == home), districts[0])
+
+
+def current() -> Identity:
+    """The district this request's pages are about (once per request): the visitor's choice on
+    this device, else their confirmed home's district, else the first; before any district
+    exists (or while the database is down), the configured stand-in."""
+    if "portal_district" in g:
+        return g.portal_district
+    app = current_app._get_current_object()
+    found = None
+    if not g.get("database_down"):
+        from flask_login import current_user
+
+        def home():
+            user = current_user
+            if user and user.is_authenticated:
+                return home_district_id(db.session, user.id)
+            return None
+
+        found = choose(snapshot(db.session, app), request.cookies.get(DISTRICT_COOKIE), home)
+    g.portal_district = found or configured(app.config)
+    return g.portal_district
+
+
+def several() -> bool:
+    """Are there districts to choose between (for the lists' "choose another district")?"""
+    if g.get("database_down"):
+        return False
+    return len(snapshot(db.session, current_app._get_current_object())) > 1

@@ -7,20 +7,29 @@ from collections.abc import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.places.models import Estate
+from app.places.models import Estate, Town
 from parking.models import CarPark
 
 
 def search(
-    session, *, town_id: int | None = None, q: str = "", sort: str = "free"
+    session,
+    *,
+    town_id: int | None = None,
+    q: str = "",
+    sort: str = "free",
+    district_id: int | None = None,
 ) -> list[CarPark]:
-    """Car parks in a town and/or whose name or address contains `q`, most free spaces first
-    (or by id with sort="name"), with what their pages show loaded."""
+    """Car parks in a town (and/or a district) and/or whose name or address contains `q`, most
+    free spaces first (or by id with sort="name"), with what their pages show loaded."""
     query = select(CarPark).options(
         selectinload(CarPark.town), selectinload(CarPark.tariff), selectinload(CarPark.windows)
     )
     if town_id:
         query = query.where(CarPark.town_id == town_id)
+    if district_id:
+        query = query.where(
+            CarPark.town_id.in_(select(Town.id).where(Town.district_id == district_id))
+        )
     if q.strip():
         like = f"%{q.strip()}%"
         query = query.where(

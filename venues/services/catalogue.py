@@ -14,6 +14,7 @@ from app.db import unit_of_work
 from app.i18n import N_
 from app.notifications.params import localized, when
 from app.notifications.services import notify
+from app.places.models import Town
 from bookings.models import CapacityBucket, WaitlistEntry, WaitlistStatus
 from bookings.services import insert_missing_buckets, set_capacity
 from venues.models import Closure, OpeningHours, Space, Venue, VenuePhoto, VenueType
@@ -35,6 +36,8 @@ class Filters:
     time_of_day: str | None = None
     min_free: int = 0
     facilities: tuple[str, ...] = ()
+    # The district the visitor browses (issue 15: the chooser); None: every district.
+    district_id: int | None = None
 
 
 def search(session, filters: Filters) -> list[Venue]:
@@ -67,6 +70,8 @@ def _search(filters: Filters, *, with_free_places: bool) -> tuple:
         params["type"] = filters.type
     if filters.town_id:
         params["town_id"] = filters.town_id
+    if filters.district_id:
+        params["district_id"] = filters.district_id
     if availability:
         day = filters.day or clock.today()
         start, end = clock.day_bounds(day)
@@ -76,13 +81,13 @@ def _search(filters: Filters, *, with_free_places: bool) -> tuple:
         params.update(start=max(start, clock.now()), end=end, places=max(filters.min_free, 1))
     statement = _search_statement(
         "like" in params, "type" in params, "town_id" in params, facilities, availability,
-        with_free_places,
+        with_free_places, "district_id" in params,
     )  # fmt: skip
     return statement, params
 
 
 @functools.cache
-def _search_statement(q, type_, town, facilities, availability, with_free_places):
+def _search_statement(q, type_, town, facilities, availability, with_free_places, district=False):
     query = (
         select(Venue)
         .options(joinedload(Venue.town))
@@ -103,6 +108,10 @@ def _search_statement(q, type_, town, facilities, availability, with_free_places
         query = query.where(Venue.type == bindparam("type"))
     if town:
         query = query.where(Venue.town_id == bindparam("town_id"))
+    if district:
+        query = query.where(
+            Venue.town_id.in_(select(Town.id).where(Town.district_id == bindparam("district_id")))
+        )
     for facility in facilities:
         query = query.where(getattr(Venue, facility).is_(True))
     if availability:
