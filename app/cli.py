@@ -150,7 +150,13 @@ def sweep():
 @click.option(
     "--dry-run", is_flag=True, help="Check every row and say what would change; write nothing."
 )
-def import_group(kind, file, dry_run):
+@click.option(
+    "--actor",
+    default="",
+    help="The administrator (username or mobile number) the import acts as: named in the audit "
+    "log; needed for staff.",
+)
+def import_group(kind, file, dry_run, actor):
     """Load a district's own data from a CSV or XLSX file: KIND is towns, estates, households,
     companies, carparks, venues or staff (the README lists each kind's columns). Prints one
     line per row and exits non-zero when any row has an error (then nothing is written)."""
@@ -161,9 +167,20 @@ def import_group(kind, file, dry_run):
     if chosen is None:
         names = ", ".join(k.key for k in kinds())
         raise click.BadParameter(f"no kind called {kind!r}; the kinds are: {names}")
+    acting = None
+    if actor:
+        from sqlalchemy import or_, select
+
+        from app.accounts.models import User
+
+        acting = db.session.scalar(
+            select(User).where(or_(User.username == actor, User.phone == actor))
+        )
+        if acting is None or not acting.has_role(Role.ADMINISTRATOR):
+            raise click.BadParameter(f"{actor!r} is not an administrator's account")
     result = run_import(
         db.session,
-        None,
+        acting,
         chosen,
         file.read(),
         filename=getattr(file, "name", "") or "",

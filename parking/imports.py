@@ -33,7 +33,7 @@ class _Context:
     operators: set  # (user id, car park id)
 
 
-def _prepare(session, rows, settings) -> _Context:
+def _prepare(session, rows, settings, actor=None) -> _Context:
     parks = {}
     for park in session.scalars(select(CarPark)):
         for name in {fold(park.name_zh), fold(park.name_en)}:

@@ -46,7 +46,7 @@ class _Context:
     new_estates: dict = field(default_factory=dict)  # (town id, folded name) -> line
 
 
-def _prepare(session, rows, settings) -> _Context:
+def _prepare(session, rows, settings, actor=None) -> _Context:
     companies = {}
     for company in session.scalars(select(PropertyCompany)):
         for name in (company.name_zh, company.name_en):

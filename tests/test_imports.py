@@ -277,3 +277,42 @@ def test_venues_one_row_per_space_with_hours(app, session, places, frozen):
         (3, "error", "type"),
         (4, "update", ""),
     ]
+
+
+def test_staff_invited_with_their_roles(
+    app, session, places, make_user, car_park, runner, tmp_path
+):
+    from app.accounts.models import Role, User
+
+    admin = make_user("administrator")
+    text = (
+        "phone,name,role,scope_kind,scope_name\n"
+        "13900003333,张经理,property_manager,estate,莘庄镇/莘城苑\n"
+        "13900003333,张经理,Town supervisor,town,莘庄镇\n"
+        f"13900004444,李站长,carpark_operator,carpark,{car_park.default.name_zh}\n"
+        "13900005555,王,property_manager,town,莘庄镇\n"
+        "12345,赵,property_manager,estate,莘城苑\n"
+        "13900006666,钱,chef,,\n"
+    )
+    result = run(session, "staff", text, actor=admin)
+    assert answers(result) == [
+        (2, "create", ""),
+        (3, "create", ""),
+        (4, "create", ""),
+        (5, "error", "scope_kind"),
+        (6, "error", "phone"),
+        (7, "error", "role"),
+    ], result.outcomes
+    good = "\n".join(text.splitlines()[:4]) + "\n"
+    assert run(session, "staff", good, actor=admin).written
+    manager = session.scalar(select(User).where(User.phone == "13900003333"))
+    assert manager.has_role(Role.PROPERTY_MANAGER, places["estates"][0])
+    assert manager.has_role(Role.TOWN_SUPERVISOR, places["towns"][0])
+    assert not manager.password_set
+    assert {o.outcome for o in run(session, "staff", good, actor=admin).outcomes} == {"unchanged"}
+    # The command acts as a named administrator; without one, staff rows are refused.
+    path = tmp_path / "staff.csv"
+    path.write_text(good.replace("13900004444", "13900007777"), encoding="utf-8")
+    assert runner.invoke(args=["import", "staff", str(path)]).exit_code != 0
+    result = runner.invoke(args=["import", "staff", str(path), "--actor", admin.username])
+    assert result.exit_code == 0 and "line 4: create" in result.output, result.output

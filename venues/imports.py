@@ -72,7 +72,7 @@ class _Context:
     first: dict = field(default_factory=dict)  # venue key -> (line, values)
 
 
-def _prepare(session, rows, settings) -> _Context:
+def _prepare(session, rows, settings, actor=None) -> _Context:
     venues = {}
     for venue in session.scalars(
         select(Venue).options(selectinload(Venue.spaces), selectinload(Venue.hours))

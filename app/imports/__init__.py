@@ -10,4 +10,8 @@ def init_app(app) -> None:
     from app.places import imports as place_kinds
 
     place_kinds.init_app(app)
+    from app.accounts.imports import STAFF
+    from app.imports.kinds import register_kind
+
+    register_kind(app, STAFF)
     views.init_app(app)

@@ -5,7 +5,7 @@ A kind (towns, estates, households, ...) lives in the package that owns its tabl
 `init_app`, so the frame never imports a service package. The framework (services.py) reads
 the file, answers duplicates and runs the kind's three steps:
 
-- `prepare(session, rows, settings)`: every lookup the rows need, in a few bulk queries
+- `prepare(session, rows, settings, actor)`: every lookup the rows need, in a few bulk queries
   (a dict per natural key), never one SELECT per row;
 - `check(ctx, row)`: the row's outcome ("create", "update" or "unchanged") and what to write,
   or a `RowError` naming the column; no writes. A row may leave a note in `ctx` for the rows

@@ -96,7 +96,7 @@ def _fold(value: str) -> str:
 
 
 def check_rows(
-    session, kind: Kind, header: list[str], rows: list[Row], settings, progress=None
+    session, kind: Kind, header: list[str], rows: list[Row], settings, progress=None, actor=None
 ) -> tuple[list[RowOutcome], list[Planned], object]:
     """Every row's outcome, without writing: (outcomes, planned rows to write, the context)."""
     unknown = [h for h in header if h and h not in kind.column_names]
@@ -112,7 +112,7 @@ def check_rows(
             )
         )
         return [RowOutcome(1, "error", message, ", ".join(missing or unknown))], [], None
-    ctx = kind.prepare(session, rows, settings)
+    ctx = kind.prepare(session, rows, settings, actor)
     outcomes: list[RowOutcome] = []
     planned: list[Planned] = []
     seen: dict[tuple, Row] = {}
@@ -177,12 +177,16 @@ def run_import(
     except FileError as error:
         return Result([RowOutcome(1, "error", error.message, error.column)])
     if dry_run:
-        outcomes, _planned, _ctx = check_rows(session, kind, header, rows, settings, progress)
+        outcomes, _planned, _ctx = check_rows(
+            session, kind, header, rows, settings, progress, actor
+        )
         return Result(outcomes)
     result = Result()
     try:
         with unit_of_work(session):
-            outcomes, planned, ctx = check_rows(session, kind, header, rows, settings, progress)
+            outcomes, planned, ctx = check_rows(
+                session, kind, header, rows, settings, progress, actor
+            )
             result.outcomes = outcomes
             if not result.ok:
                 raise _Discarded

@@ -30,7 +30,7 @@ class _TownsContext:
     new: dict = field(default_factory=dict)  # (district id, folded name) -> line
 
 
-def _prepare_towns(session, rows, settings) -> _TownsContext:
+def _prepare_towns(session, rows, settings, actor=None) -> _TownsContext:
     places = Places(session, estates=False)
     return _TownsContext(places, set(session.scalars(select(Town.code))))
 
@@ -105,7 +105,7 @@ class _HouseholdsContext:
     new: dict = field(default_factory=dict)  # address -> [Household] made by this file
 
 
-def _prepare_households(session, rows, settings) -> _HouseholdsContext:
+def _prepare_households(session, rows, settings, actor=None) -> _HouseholdsContext:
     places = Places(session)
     estate_ids = set()
     for row in rows:
