@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from accessibility import current_display_mode
 from app import clock
-from app.accounts.models import HelpService
+from app.accounts.models import DisplayMode, HelpService
 from app.acting import current_holder, own_only
 from app.errors import DomainError
 from app.extensions import db
@@ -26,8 +27,9 @@ from app.i18n import full_date, human_datetime, human_month
 from app.templating import format_day
 from bookings.models import BookingStatus
 from bookings.noshows import LATE
-from parking import current_settings
+from parking import arrival_steps, current_settings
 from parking.forms import (
+    ArrivalStepsForm,
     AutopayForm,
     ConfirmForm,
     ContractForm,
@@ -278,6 +280,10 @@ def remove_vehicle(vehicle_id: int):
     return redirect(url_for(".vehicle_list"))
 
 
+def elderly_mode() -> bool:
+    return current_display_mode() == DisplayMode.ELDERLY
+
+
 def _day_choices() -> list[SelectChoice]:
     days = [clock.today() + timedelta(days=n) for n in range(current_settings().pool_days)]
     return [
@@ -324,7 +330,7 @@ def reserve(car_park_id: int):
         if len(mine) == 1:
             form.plate.data = mine[0].plate
         elif request.args.get("plate") in {v.plate for v in mine}:
-            form.plate.data = request.args["plate"]  # kept across elderly mode's day links
+            form.plate.data = request.args["plate"]  # a link that names the vehicle
         form.day.data = day
     reservation = None
     if (
@@ -361,6 +367,8 @@ def reserve(car_park_id: int):
                 )
     if reservation is not None:
         return redirect(url_for(".reservation", reference=reservation.booking.reference, new=1))
+    if elderly_mode() and mine and form.day.choices:
+        return _reserve_in_steps(park, form, mine)
     form.time.choices = _time_choices(day, park)
     return render_template(
         "parking/reserve.html",
@@ -369,6 +377,39 @@ def reserve(car_park_id: int):
         vehicles=mine,
         free=reservations.reservable_now(db.session, park),
         day=day,
+    )
+
+
+def _reserve_in_steps(park: CarPark, form: ReserveForm, mine):
+    """Elderly mode's reservation page: the step `arrival_steps.walk` asks now. After a refused
+    POST the step of the refused answer is asked again with the refusal on it (a refusal of an
+    answer not asked on its own page, such as the only vehicle's, goes to the summary)."""
+    steps = ArrivalStepsForm(formdata=None)
+    posted = request.method == "POST"
+    at = next((n for n in ("plate", "day", "time") if getattr(form, n).errors), "time")
+    walk = arrival_steps.walk(
+        steps,
+        request.values,
+        plates=[v.plate for v in mine],
+        days=[datetime.fromisoformat(c.value).date() for c in form.day.choices],
+        park=park,
+        at=at if posted else None,
+    )
+    if posted:
+        steps.form_errors = list(form.form_errors) + list(form.csrf_token.errors)
+        for name in ("plate", "day", "time"):
+            errors = getattr(form, name).errors
+            if name == walk.step and errors:
+                steps[name].errors = list(errors)
+            elif errors:
+                steps.form_errors += list(errors)
+    return render_template(
+        "parking/reserve_steps.html",
+        park=park,
+        form=form,
+        steps=steps,
+        walk=walk,
+        free=reservations.reservable_now(db.session, park),
     )
 
 

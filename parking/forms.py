@@ -124,6 +124,26 @@ class ReserveForm(FlaskForm):
     idempotency_key = HiddenField()
 
 
+class ArrivalStepsForm(FlaskForm):
+    """Elderly mode's way to the arrival time (issue 14): one short question a page, each of at
+    most 6 large radios (vehicle, day, part of the day, hour, quarter hour), answered by plain
+    GETs that carry the earlier answers (`parking.arrival_steps.walk` decides what to ask and
+    sets the choices); the last page POSTs the ReserveForm. Nothing is changed by a step."""
+
+    class Meta:
+        csrf = False  # the steps only ask; the reservation is the ReserveForm's CSRF-checked POST
+
+    plate = RadioField(_l("Which vehicle?"), validate_choice=False)
+    day = RadioField(_l("Which day will you arrive?"), validate_choice=False)
+    part = RadioField(_l("At what time of day will you arrive?"), validate_choice=False)
+    hour = RadioField(_l("In which hour will you arrive?"), validate_choice=False)
+    time = RadioField(
+        _l("At what time will you arrive?"),
+        description=_l("The space is held for you from this time"),
+        validate_choice=False,
+    )
+
+
 class ContractForm(FlaskForm):
     window = RadioField(
         _l("Which window?"), coerce=int, validators=[InputRequired(_l("Choose a window"))]

@@ -618,6 +618,96 @@ FORM_PAGES = {
         FormPage("/admin/staff/{staff}/roles/{staff_role}/remove", "administrator", {}),
         FormPage("/admin/staff/{staff}/deactivate", "administrator", {}),
     ],
+    # Places and organisations (issue 15: app/places/admin_views.py, repairs/admin_views.py,
+    # parking/admin_views.py): edits of the world's own places, so a valid answer stays valid.
+    "app.places.admin_forms.SearchForm": [
+        FormPage("/admin/estates", "administrator", {"q": "莘"}, method="GET", ok_page=True)
+    ],
+    "app.places.admin_forms.ConfirmForm": [
+        FormPage("/admin/towns/{town}/archive", "administrator", {}),
+    ],
+    "app.places.admin_forms.DistrictForm": [
+        FormPage(
+            "/admin/districts/{district}/edit",
+            "administrator",
+            {
+                "code": "310112",
+                "name_zh": "闵行区",
+                "name_en": "Minhang District",
+                "hotline": "12345",
+                "booking_name_zh": "全闵预约",
+                "booking_name_en": "Minhang Booking",
+                "footer_zh": "闵行区人民政府办公室",
+                "footer_en": "Minhang District Government",
+            },
+        )
+    ],
+    "app.places.admin_forms.TownForm": [
+        FormPage(
+            "/admin/towns/{town}/edit",
+            "administrator",
+            {
+                "district_id": "{district}",
+                "code": "xinzhuang",
+                "name_zh": "莘庄镇",
+                "name_en": "Xinzhuang Town",
+            },
+        )
+    ],
+    "app.places.admin_forms.EstateForm": [
+        FormPage(
+            "/admin/estates/{estate}/edit",
+            "administrator",
+            {
+                "town_id": "{town}",
+                "name_zh": "莘城苑",
+                "name_en": "Xincheng Garden",
+                "address_zh": "莘松路100弄",
+                "address_en": "Lane 100, Xinsong Road",
+                "latitude": "31.11",
+                "longitude": "121.37",
+            },
+        )
+    ],
+    "app.places.admin_forms.CompanyForm": [
+        FormPage(
+            "/admin/companies/{company}/edit",
+            "administrator",
+            {
+                "name_zh": "测试物业",
+                "name_en": "Test Property",
+                "response_minutes": "30",
+                "work_starts": "08:00",
+                "work_ends": "18:00",
+                "work_days": ["0", "1", "2"],
+            },
+        )
+    ],
+    # A valid answer is shown its confirmation page (200, no errors).
+    "app.places.admin_forms.ChangeCompanyForm": [
+        FormPage(
+            "/admin/estates/{estate}/company",
+            "administrator",
+            {"company_id": "{other_company}", "from_date": "{tomorrow}"},
+            ok_page=True,
+        )
+    ],
+    "app.places.admin_forms.CarParkForm": [
+        FormPage(
+            "/admin/carparks/{park}/edit",
+            "administrator",
+            {
+                "town_id": "{town}",
+                "kind": "public",
+                "name_zh": "测试停车场",
+                "name_en": "Test Car Park",
+                "address_zh": "测试路 9 号",
+                "address_en": "9 Test Road",
+                "latitude": "31.11",
+                "longitude": "121.38",
+            },
+        )
+    ],
     "app.desk.forms.FindResidentForm": [
         FormPage("/desk", "service_desk", {"q": "{resident_phone}"}, method="GET", ok_page=True)
     ],
@@ -845,6 +935,16 @@ FORM_PAGES = {
             "/parking/{park}/reserve",
             "resident",
             {"plate": "{plate}", "day": "{tomorrow}", "time": "10:00", "idempotency_key": "key-2"},
+        )
+    ],
+    "parking.forms.ArrivalStepsForm": [
+        FormPage(
+            "/parking/{park}/reserve",
+            "resident",
+            {"plate": "{plate}", "day": "{tomorrow}", "part": "morning", "answered": "part"},
+            method="GET",
+            extra=("answered", "step"),
+            ok_page=True,  # each step answers with the next question
         )
     ],
     "parking.forms.ContractForm": [
@@ -1136,6 +1236,10 @@ def form_world(
 
     venue_photo = add_photo(session, users["venue_admin"], venue, _png(), "大厅", "The hall")
     add_photo(session, users["venue_admin"], venue, _png(), "门口", "The door")
+    from repairs.models import PropertyCompany
+
+    other_company = PropertyCompany(name_zh="接手物业", name_en="Next Property")
+    session.add(other_company)
     session.commit()
     return {
         "claim": newcomer.home_claim.id,
@@ -1173,6 +1277,9 @@ def form_world(
         "other_ticket": other_ticket.reference,
         "fixed_ticket": fixed_ticket.reference,
         "company": repair_company.id,
+        # The places administration: the town's district and a company managing nothing yet.
+        "district": town.district_id,
+        "other_company": other_company.id,
     }
 
 

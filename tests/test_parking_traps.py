@@ -2,6 +2,7 @@
 their free cancellation are marked; cancelling, ending a contract and removing a plate are
 asked first, saying what they cost), and elderly mode reserves without a "show the times" step."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -146,25 +147,75 @@ def test_removing_a_plate_is_asked_first(client, session, car_park, driver):
     assert session.scalar(select(Vehicle.id).where(Vehicle.id == vehicle_id)) is None
 
 
-def test_elderly_mode_reserves_without_a_show_the_times_step(client, session, car_park, driver):
-    park = car_park.default
+def _radios(html: str) -> list[str]:
+    """The values of the page's radios, in order."""
+    return re.findall(r'type="radio"[^>]*value="([^"]*)"', html) or re.findall(
+        r'value="([^"]*)"[^>]*type="radio"', html
+    )
+
+
+def test_elderly_mode_asks_the_time_in_short_steps(client, session, car_park, driver):
+    """Issue 14: no list of ~88 times, no "show the times" step: day, part of the day, hour and
+    quarter, each at most 6 radios on its own page (plain GETs carrying the answers), a Back link
+    to the step before with its answer chosen, answers kept after an error; late times marked."""
+    park = car_park.default  # it is 09:00; free cancellation until 30 minutes before arrival
+    vehicles.register(session, driver, "沪B67890")
     driver.display_mode = "elderly"
     session.commit()
     login(client, "13911112222")
-    page = client.get(f"/parking/{park.id}/reserve").get_data(as_text=True)
-    assert 'value="change_day"' not in page and ">09:30</option>" in page
+    base = f"/parking/{park.id}/reserve"
+    page = client.get(base).get_data(as_text=True)
+    assert "<option" not in page and 'value="change_day"' not in page
+    assert '<h1 class="legend-heading">哪辆车？</h1>' in page
+    assert _radios(page) == ["沪A12345", "沪B67890"]
+    # Continue without choosing: asked again with an error linked to the question.
+    page = client.get(base, query_string={"answered": "plate"}).get_data(as_text=True)
+    assert 'href="#plate">请选择车辆</a>' in page and "错误" in page
+    page = client.get(base, query_string={"answered": "plate", "plate": "沪B67890"})
+    page = page.get_data(as_text=True)
     tomorrow = (clock.today() + timedelta(days=1)).isoformat()
-    assert f"day={tomorrow}" in page
-    # The day's link shows that day's times at once, with the plate kept.
-    page = client.get(f"/parking/{park.id}/reserve?day={tomorrow}&plate=沪A12345")
-    html = page.get_data(as_text=True)
-    assert ">00:00</option>" in html and f'name="day" value="{tomorrow}"' in html
-    done = submit(
-        client,
-        f"/parking/{park.id}/reserve",
-        {"plate": "沪A12345", "day": tomorrow, "time": "10:00", "idempotency_key": "e1"},
-    )
+    assert _radios(page) == [(clock.today() + timedelta(days=n)).isoformat() for n in range(3)]
+    assert "今天，" in page and "明天，" in page and "后天，" in page and "沪B67890" in page
+    query = {"plate": "沪B67890", "day": clock.today().isoformat(), "answered": "day"}
+    page = client.get(base, query_string=query).get_data(as_text=True)
+    assert _radios(page) == ["morning", "afternoon", "evening"]  # 00:00-06:00 has gone by
+    query |= {"part": "morning", "answered": "part"}
+    page = client.get(base, query_string=query).get_data(as_text=True)
+    assert _radios(page) == ["9", "10", "11"]
+    query |= {"hour": "9", "answered": "hour"}
+    page = client.get(base, query_string=query).get_data(as_text=True)
+    assert _radios(page) == ["09:15", "09:30", "09:45"]
+    assert "09:15 （取消将计为爽约）" in page and "09:30 （" not in page
+    assert 'method="post"' in page and 'name="idempotency_key"' in page
+    # Back: the hour step, 9 still chosen.
+    back = re.search(r'<a href="([^"]+)">返回</a>', page).group(1).replace("&amp;", "&")
+    assert "step=hour" in back
+    page = client.get(back).get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*value="9"|value="9"[^>]*checked', page)
+
+    # Hand-made answers that are not possible are asked again, never a server error.
+    for junk in ({"day": "9999-12-31"}, {"part": "x", "hour": "abc"}, {"step": "time"}):
+        page = client.get(base, query_string={"plate": "沪A12345", "answered": "day"} | junk)
+        assert page.status_code == 200
+    # Every step of tomorrow has at most 6 options.
+    query = {"plate": "沪A12345", "day": tomorrow, "answered": "day"}
+    assert len(_radios(client.get(base, query_string=query).get_data(as_text=True))) == 4
+    for part in ("night", "morning", "afternoon", "evening"):
+        query |= {"part": part, "answered": "part"}
+        assert len(_radios(client.get(base, query_string=query).get_data(as_text=True))) == 6
+
+    # The last step without a time: asked again, the earlier answers kept.
+    form = {"plate": "沪A12345", "day": tomorrow, "part": "morning", "hour": "10", "step": "time"}
+    refused = submit(client, base, form | {"idempotency_key": "e1"}, form_url=base)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and 'href="#time">请选择到达时间</a>' in html
+    assert _radios(html) == ["10:00", "10:15", "10:30", "10:45"] and "10:00–11:00" in html
+    done = submit(client, base, form | {"time": "10:15", "idempotency_key": "e1"})
     assert done.status_code == 302 and "new=1" in done.headers["Location"]
+    session.rollback()
+    (found,) = reservations.my_reservations(session, driver.id)
+    assert found.plate == "沪A12345"
+    assert clock.local(found.arrive_at).strftime("%H:%M") == "10:15"
 
 
 def share_form(client, park_id, window_id, **extra):
