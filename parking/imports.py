@@ -63,7 +63,7 @@ def _prepare(session, rows, settings, actor=None) -> _Context:
             )
         ).all()
     )
-    return _Context(Places(session, estates=False), parks, kinds, users, operators)
+    return _Context(Places(session, actor, estates=False), parks, kinds, users, operators)
 
 
 def _check(ctx: _Context, row) -> Planned:

@@ -58,7 +58,7 @@ def _prepare(session, rows, settings, actor=None) -> _Context:
             select(EstateManagement).where(EstateManagement.valid_to.is_(None))
         )
     }
-    return _Context(Places(session), companies, managers)
+    return _Context(Places(session, actor), companies, managers)
 
 
 def _assignment(ctx: _Context, session_less_estate, company, values, column_from) -> tuple:

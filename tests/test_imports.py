@@ -316,3 +316,20 @@ def test_staff_invited_with_their_roles(
     assert runner.invoke(args=["import", "staff", str(path)]).exit_code != 0
     result = runner.invoke(args=["import", "staff", str(path), "--actor", admin.username])
     assert result.exit_code == 0 and "line 4: create" in result.output, result.output
+
+
+def test_a_district_administrator_imports_for_their_district_only(app, session, places, make_user):
+    from app.places.models import District, Town
+
+    minhang = places["towns"][0].district
+    jinshan = District(code="310116", name_zh="金山区", name_en="Jinshan District")
+    session.add(Town(district=jinshan, code="zhujing", name_zh="朱泾镇", name_en="Zhujing"))
+    session.commit()
+    admin = make_user("administrator", scope=minhang)
+    text = "district,name\n闵行区,浦锦街道\n金山区,枫泾镇\n"
+    assert answers(run(session, "towns", text, actor=admin)) == [
+        (2, "create", ""),
+        (3, "error", "district"),
+    ]
+    estates = "district,town,name,address\n,朱泾镇,金山小区,某路\n"
+    assert answers(run(session, "estates", estates, actor=admin)) == [(2, "error", "town")]

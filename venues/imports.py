@@ -90,7 +90,7 @@ def _prepare(session, rows, settings, actor=None) -> _Context:
         for locale in ("zh_CN", "en"):
             with force_locale(locale):
                 modes[fold(str(mode.label))] = mode
-    return _Context(Places(session, estates=False), venues, types, modes)
+    return _Context(Places(session, actor, estates=False), venues, types, modes)
 
 
 def _venue_changes(ctx, venue, town, v) -> dict:

@@ -71,7 +71,7 @@ def _prepare(session, rows, settings, actor=None) -> _Context:
                     found.setdefault(name, []).append(obj)
                     found.setdefault(f"{fold(obj.town.name_zh)}/{name}", []).append(obj)
         named[kind] = found
-    return _Context(session, actor, Places(session), roles, users, held, named)
+    return _Context(session, actor, Places(session, actor), roles, users, held, named)
 
 
 def _place(ctx: _Context, kind: str, name: str):

@@ -24,7 +24,16 @@ def fold(value: str | None) -> str:
 
 
 class Places:
-    def __init__(self, session, *, estates: bool = True):
+    """Lookups for one import. `actor` a district administrator (an administrator role held for
+    districts, not everywhere): only their districts' places are found, so each row that names
+    another district's place is an error saying so. None (the command) or an installation-wide
+    administrator: every district."""
+
+    def __init__(self, session, actor=None, *, estates: bool = True):
+        from app.accounts.models import Role
+
+        allowed = actor.district_ids(Role.ADMINISTRATOR) if actor is not None else None
+        self.allowed: set[int] | None = set(allowed) if allowed is not None else None
         self.districts: dict[str, District] = {}
         for district in session.scalars(select(District)):
             for name in (district.code, district.name_zh, district.name_en):
@@ -54,7 +63,12 @@ class Places:
         found = self.districts.get(fold(name))
         if found is None:
             raise RowError(_l("No district called %(name)s", name=name), column)
+        self._mine(found.id, column)
         return found
+
+    def _mine(self, district_id: int, column: str) -> None:
+        if self.allowed is not None and district_id not in self.allowed:
+            raise RowError(_l("You administer other districts than this one"), column)
 
     def town(self, values: dict, column: str = "town") -> Town:
         """The row's town, inside its district when the row has one."""
@@ -73,6 +87,8 @@ class Places:
                 )
             return found
         candidates = self.towns_by_name.get(fold(name), [])
+        if self.allowed is not None:
+            candidates = [t for t in candidates if t.district_id in self.allowed] or candidates
         if not candidates:
             raise RowError(_l("No town called %(name)s", name=name), column)
         if len({t.id for t in candidates}) > 1:
@@ -82,6 +98,7 @@ class Places:
                 ),
                 "district",
             )
+        self._mine(candidates[0].district_id, column)
         return candidates[0]
 
     def estate(self, values: dict, column: str = "estate") -> Estate:

@@ -31,7 +31,7 @@ class _TownsContext:
 
 
 def _prepare_towns(session, rows, settings, actor=None) -> _TownsContext:
-    places = Places(session, estates=False)
+    places = Places(session, actor, estates=False)
     return _TownsContext(places, set(session.scalars(select(Town.code))))
 
 
@@ -106,7 +106,7 @@ class _HouseholdsContext:
 
 
 def _prepare_households(session, rows, settings, actor=None) -> _HouseholdsContext:
-    places = Places(session)
+    places = Places(session, actor)
     estate_ids = set()
     for row in rows:
         try:
