@@ -163,7 +163,9 @@ def company_edit(company_id: int | None = None):
     c = _company(company_id) if company_id is not None else None
     if c is None and not management.administers_company(db.session, current_user, None):
         abort(403)
-    form = CompanyForm(obj=c)
+    # The hours are minutes in the row and "HH:MM" on the form: the row fills the form only
+    # when it is shown, never under a posted answer (a field left out would keep the minutes).
+    form = CompanyForm(obj=c if request.method == "GET" else None)
     if c is not None and request.method == "GET":
         form.work_starts.data = clock.hhmm(c.work_starts) if c.work_starts is not None else ""
         form.work_ends.data = clock.hhmm(c.work_ends) if c.work_ends is not None else ""
@@ -218,7 +220,8 @@ def change(estate_id: int):
     if request.method == "GET":
         form.from_date.data = clock.today()
     if form.validate_on_submit():
-        company = db.session.get(PropertyCompany, form.company_id.data)
+        chosen = form.company_id.data
+        company = db.session.get(PropertyCompany, chosen) if chosen else None
         try:
             if company is None:
                 raise DomainError(_("Choose a company"), field="company_id")
