@@ -29,7 +29,7 @@ from app.accounts.models import HelpService
 from app.accounts.services import InvalidToken, lock_token_owner
 from app.audit.services import record
 from app.db import in_unit_of_work, unit_of_work
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, DomainError, Forbidden, NotFound, addressed
 from app.i18n import N_
 from app.notifications.params import counted, localized, when
 from app.notifications.services import insert_notification, notify
@@ -224,17 +224,21 @@ def _reserving(session, parties, plate, arrive_at, settings, idempotency_key):
     def attempt():
         with unit_of_work(session, keep_loaded=True):
             actor_id, holder_id, park = parties()
-            return _reserve(
-                session,
-                actor_id,
-                holder_id,
-                park,
-                plate,
-                arrive_at,
-                settings,
-                idempotency_key,
-                span,
-            )
+            try:
+                return _reserve(
+                    session,
+                    actor_id,
+                    holder_id,
+                    park,
+                    plate,
+                    arrive_at,
+                    settings,
+                    idempotency_key,
+                    span,
+                )
+            except DomainError as error:  # a helper is told of "this resident", not "you"
+                addressed(error, actor_id, holder_id)
+                raise
 
     try:
         return attempt()

@@ -136,6 +136,9 @@ def check(session, request: engine.Reservation, plate: str, settings: ParkingSet
     if found.suspended_until is not None:
         raise Forbidden(
             _l("You cannot reserve parking until %(until)s because of repeated no-shows."),
+            theirs=_l(
+                "This resident cannot reserve parking until %(until)s because of repeated no-shows."
+            ),
             code="suspended",
             until=short_datetime(found.suspended_until),
         )
@@ -143,6 +146,7 @@ def check(session, request: engine.Reservation, plate: str, settings: ParkingSet
     if found.upcoming >= limit:
         raise Conflict(
             _l("You already have %(n)d upcoming reservations, the most allowed."),
+            theirs=_l("This resident already has %(n)d upcoming reservations, the most allowed."),
             code="too_many",
             n=limit,
         )

@@ -175,6 +175,9 @@ def unknown_vehicle(plate: str) -> UnknownVehicle:
     """The refusal of a plate that is not one of the person's live claims."""
     return UnknownVehicle(
         _l("%(plate)s is not one of your vehicles. Add it under My vehicles first."),
+        theirs=_l(
+            "%(plate)s is not one of this resident's vehicles. They can add it under My vehicles."
+        ),
         field="plate",
         plate=plate,
     )

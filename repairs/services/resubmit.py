@@ -42,6 +42,7 @@ class LooksLikeRecent(Conflict):
     def __init__(self, twin: Ticket):
         super().__init__(
             _l("This looks like report %(ref)s, which you sent a few minutes ago."),
+            theirs=_l("This looks like report %(ref)s, sent for this resident a few minutes ago."),
             ref=twin.reference,
         )
         self.twin = twin

@@ -16,7 +16,7 @@ from app.audit.services import record
 from app.codes import new_reference
 from app.config import Config
 from app.db import atomic, unit_of_work
-from app.errors import Conflict, DomainError, Forbidden, NotFound
+from app.errors import Conflict, DomainError, Forbidden, NotFound, addressed
 from app.i18n import N_
 from app.notifications.params import localized
 from app.notifications.params import when as when_param
@@ -244,8 +244,16 @@ def report(session, actor: User, resident: User, **fields) -> Ticket:
 
 def report_once(session, actor: User, resident: User, **fields) -> tuple[Ticket, bool]:
     """`report`, answering (the ticket, whether this call made it): False when the
-    idempotency key had already sent it."""
-    f = ReportFields(**fields)
+    idempotency key had already sent it. A refusal is worded for the actor (app.errors.addressed:
+    a helper is told of "this resident", not "you")."""
+    try:
+        return _report_once(session, actor, resident, ReportFields(**fields))
+    except DomainError as error:
+        addressed(error, actor, resident)
+        raise
+
+
+def _report_once(session, actor: User, resident: User, f: ReportFields) -> tuple[Ticket, bool]:
     with unit_of_work(session) as unit:
         if not can_act_for(session, actor, resident, HelpService.REPAIRS):
             raise Forbidden(_l("You can only report for residents who have given you consent."))
@@ -353,6 +361,10 @@ def _where(session, resident: User, estate_id, public_area: bool, area: str):
     if estate is None or (not public_area and home is None):
         raise DomainError(
             _l("Add your home address in My details first, so we know where to come."),
+            theirs=_l(
+                "This resident has no home address in My details yet, so we do not know where "
+                "to come."
+            ),
             code="no_home",
             field="description",
         )

@@ -18,7 +18,7 @@ from app.accounts.consents import can_act_for
 from app.accounts.models import HelpService, User
 from app.audit.services import record
 from app.db import unit_of_work
-from app.errors import Conflict, DomainError, Forbidden, NotFound
+from app.errors import Conflict, DomainError, Forbidden, NotFound, addressed
 from app.i18n import N_
 from app.notifications.params import localized
 from app.notifications.services import notify
@@ -206,14 +206,20 @@ def cancel(
             and late_to_cancel(venue, booking.starts_at)
         )  # as `cancellation_cost` decides
         if costs and not accept_cost:
-            raise Conflict(
+            refusal = Conflict(
                 _l(
                     "The free cancellation time (%(n)d minutes before the start) has passed: "
                     "cancelling now counts as a no-show. Confirm that you still want to cancel."
                 ),
+                theirs=_l(
+                    "The free cancellation time (%(n)d minutes before the start) has passed: "
+                    "cancelling now counts as a no-show for this resident. Confirm that you "
+                    "still want to cancel."
+                ),
                 code="past_cutoff",
                 n=venue.cancel_cutoff_minutes,
             )
+            raise addressed(refusal, actor, booking.holder_id)
         if costs and settings is None:
             raise ValueError("a late cancellation counts under the venue settings' policy")
         if not _cancel(

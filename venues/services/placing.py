@@ -42,7 +42,7 @@ from app.accounts.services import (
 from app.audit.services import record
 from app.codes import idempotency_key, new_reference
 from app.db import connection_of, unit_of_work, utcnow
-from app.errors import DomainError, NotFound
+from app.errors import DomainError, NotFound, addressed
 from app.i18n import N_
 from app.notifications.params import counted, localized, when
 from app.notifications.services import insert_notification
@@ -218,7 +218,11 @@ def book(
     with nothing written otherwise."""
     with unit_of_work(session):
         engine.lock_holder(session, holder_id)
-        return place(session, actor_id, holder_id, ask, settings, consent=consent)
+        try:
+            return place(session, actor_id, holder_id, ask, settings, consent=consent)
+        except DomainError as error:  # a helper is told of "this resident", not "you"
+            addressed(error, actor_id, holder_id)
+            raise
 
 
 def place(

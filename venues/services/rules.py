@@ -112,6 +112,10 @@ class Ineligible:
                     "You cannot book until %(until)s because you did not come to %(count)s "
                     "bookings within %(days)s days. Call %(hotline)s if this is wrong."
                 ),
+                theirs=_l(
+                    "This resident cannot book until %(until)s because they did not come to "
+                    "%(count)s bookings within %(days)s days. Call %(hotline)s if this is wrong."
+                ),
                 code="suspended",
                 until=human_datetime(self.until),
                 count=settings.no_shows.limit,
@@ -122,11 +126,19 @@ class Ineligible:
             message = _l(
                 "You already have %(n)d bookings at this venue that day, the most it allows."
             )
+            theirs = _l(
+                "This resident already has %(n)d bookings at this venue that day, the most it "
+                "allows."
+            )
         else:
             message = _l(
                 "You already have %(n)d bookings at this venue that week, the most it allows."
             )
-        return Conflict(message, code=self.code, n=self.limit)
+            theirs = _l(
+                "This resident already has %(n)d bookings at this venue that week, the most it "
+                "allows."
+            )
+        return Conflict(message, code=self.code, theirs=theirs, n=self.limit)
 
 
 def ineligibility(
@@ -168,7 +180,11 @@ class AlreadyBooked(Conflict):
     code = "already_booked"
 
     def __init__(self, reference: str):
-        super().__init__(_l("You have already booked this time (booking %(ref)s)."), ref=reference)
+        super().__init__(
+            _l("You have already booked this time (booking %(ref)s)."),
+            theirs=_l("This resident already has a booking for this time (booking %(ref)s)."),
+            ref=reference,
+        )
         self.reference = reference
 
 
