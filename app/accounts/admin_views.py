@@ -119,6 +119,10 @@ def account(user_id: int):
 # --- inviting and adding roles ---------------------------------------------------------------
 
 
+EVERYWHERE = "all"  # the place answer of a role held for the whole portal
+RADIOS_UP_TO = 8
+
+
 def _place_step(form: RoleForm, role: Role) -> str:
     """Fill the place list for `role` (its kind's places the administrator covers, filtered by
     the name in `q`); an installation-wide administrator may also choose "everywhere" for a role
@@ -127,7 +131,12 @@ def _place_step(form: RoleForm, role: Role) -> str:
     places = staff.scope_choices(db.session, current_user, kind, form.q.data or "")
     choices = [(str(obj.id), obj.name) for obj in places]
     if role not in staff.SCOPE_REQUIRED and staff.is_admin_everywhere(current_user):
-        choices.insert(0, ("", _("Everywhere: the whole portal")))
+        choices.insert(0, (EVERYWHERE, _("Everywhere: the whole portal")))
+    # A short list is shown as radios (large targets); a long one as a select whose first
+    # option chooses nothing, so that nobody sends its first place by mistake.
+    form.scope.radios = len(choices) <= RADIOS_UP_TO
+    if choices and not form.scope.radios:
+        choices.insert(0, ("", _("Choose a place")))
     form.scope.choices = choices
     form.scope.label.text = SCOPE_KIND_LABELS.get(kind, _l("Place"))
     return kind
@@ -152,13 +161,10 @@ def _role_step(form: RoleForm, *, first_fields: tuple[str, ...]):
         form.scope.errors = []
         return "place", role, kind
     chosen = form.scope.data or ""
-    if chosen and chosen not in {value for value, _label in form.scope.choices}:
+    if not chosen or chosen not in {value for value, _label in form.scope.choices}:
         form.scope.errors = [_("Choose a place from the list")]
         return "place", role, kind
-    if not chosen and role in staff.SCOPE_REQUIRED:
-        form.scope.errors = [_("Choose a place from the list")]
-        return "place", role, kind
-    return "save", role, f"{kind}:{chosen}" if chosen else None
+    return "save", role, None if chosen == EVERYWHERE else f"{kind}:{chosen}"
 
 
 @bp.route("/invite", methods=["GET", "POST"])

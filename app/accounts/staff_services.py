@@ -351,13 +351,17 @@ def _tell(session, user: User, role: Role, obj, settings: StaffSettings, *, sms:
     """The inbox message about a new role, and for an invitation the SMS that says how to
     sign in (to the number as typed: it is not proven yet, so the outbox's channel plan,
     which sends only to proven numbers, would not send it)."""
-    place = localized(obj.name_zh, obj.name_en) if obj is not None else ""
+    place = (
+        localized(obj.name_zh, obj.name_en)
+        if obj is not None
+        else localized("整个平台", "the whole portal")
+    )
     notify(
         session,
         user.id,
         kind="staff.role",
-        subject=N_("You are now %(role)s"),
-        body=N_("%(role)s %(place)s. Your workspace is on the home page."),
+        subject=N_("New role: %(role)s"),
+        body=N_("For: %(place)s. Your workspace is on the home page."),
         params={"role": localized(role_name_zh(role), role_name_en(role)), "place": place},
         link="/",
     )
