@@ -1,4 +1,5 @@
-"""Demo data for the frame: Minhang's towns, some estates, and an account for every role.
+"""Demo data for the frame: Minhang's towns, some estates, and an account for every role (and,
+in app/demo_jinshan.py, a second district: Jinshan).
 
 Idempotent: rows are looked up by their natural key and only added when missing. The accounts
 and their password are listed in the README.
@@ -12,6 +13,7 @@ from app import clock
 from app.accounts import services
 from app.accounts.models import DisplayMode, Role, User
 from app.db import unit_of_work
+from app.demo_jinshan import seed_jinshan_frame
 from app.places.models import ClaimStatus, District, Estate, Town
 from app.places.services import set_home
 
@@ -112,6 +114,8 @@ def seed_frame(session) -> None:
     one unit of work (the caller's, when seeding everything)."""
     with unit_of_work(session):
         _seed_frame(session)
+        # A second district (issue 15): its towns, estates, supervisor and a resident.
+        seed_jinshan_frame(session)
 
 
 def seed_district(session) -> District:

@@ -60,6 +60,9 @@ def init_app(app) -> None:
         ),
     )
     register_seeder(app, seed_parking)
+    from parking.demo_jinshan import seed_parking_jinshan  # a second district (issue 15)
+
+    register_seeder(app, seed_parking_jinshan)
     register_seeder(app, seed_parking_activity)
     from app.registry import register_mine
     from parking.mine import next_reservation, to_pay

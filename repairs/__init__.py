@@ -58,6 +58,9 @@ def init_app(app) -> None:
         ),
     )
     register_seeder(app, seed_repairs)
+    from repairs.demo_jinshan import seed_repairs_jinshan  # a second district (issue 15)
+
+    register_seeder(app, seed_repairs_jinshan)
     from app.registry import register_mine
     from repairs.mine import open_reports
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from app import clock
 from app.accounts.models import Role, RoleAssignment, User
 from app.db import unit_of_work
-from app.demo import DEMO_PASSWORD
-from app.places.models import Estate, Town
+from app.demo import DEMO_PASSWORD, MINHANG
+from app.places.models import District, Estate, Town
 from repairs.models import (
     Category,
     EstateManagement,
@@ -86,7 +86,15 @@ DESCRIPTIONS = {
 
 
 def _estates(session) -> list[Estate]:
-    towns = list(session.scalars(select(Town).order_by(Town.id)))
+    # Minhang's towns and estates only: Jinshan's are app/demo_jinshan.py's (issue 15).
+    towns = list(
+        session.scalars(
+            select(Town)
+            .join(Town.district)
+            .where(District.code == MINHANG["code"])
+            .order_by(Town.id)
+        )
+    )
     existing = {e.name_zh for e in session.scalars(select(Estate))}
     for town in towns:
         short = town.name_zh.removesuffix("街道").removesuffix("镇")
@@ -107,7 +115,11 @@ def _estates(session) -> list[Estate]:
                 )
             )
     session.flush()
-    return list(session.scalars(select(Estate).order_by(Estate.id)))
+    return list(
+        session.scalars(
+            select(Estate).where(Estate.town_id.in_([t.id for t in towns])).order_by(Estate.id)
+        )
+    )
 
 
 def seed_repairs(session) -> None:
@@ -163,7 +175,7 @@ def _companies_estates_managers(session, password_hash: str) -> None:
 
 def _history(session) -> None:
     """About 2,400 tickets over the last ~75 days, and some open now at each stage of the clock."""
-    estates = list(session.scalars(select(Estate).order_by(Estate.id)))
+    estates = _estates(session)  # Minhang's (their companies are COMPANIES)
     by_name = {c.name_zh: c for c in session.scalars(select(PropertyCompany))}
     quality = {by_name[zh].id: q for zh, _en, q in COMPANIES}
     rng = random.Random(2026)  # nosec B311 # seeded for reproducible demo data, not security

@@ -48,6 +48,45 @@ def test_create_token_for_unknown_user(runner):
     assert result.exit_code != 0 and "nobody" in result.output
 
 
+def _check_two_districts(app, session):
+    """The demo's second district (app/demo_jinshan.py): Jinshan's venues, car parks and
+    estates are in Jinshan's towns, managed by a company of their own; its supervisor and
+    resident sign in to it."""
+    from app.demo import DEMO_PASSWORD
+    from app.places.models import District
+    from parking.models import CarPark
+    from repairs.models import EstateManagement, PropertyCompany
+    from tests.conftest import login
+    from venues.models import Venue
+
+    jinshan = session.scalar(select(District).where(District.code == "310116"))
+    towns = {t.id for t in jinshan.towns}
+    assert {v.name_zh for v in session.scalars(select(Venue).where(Venue.town_id.in_(towns)))} == {
+        "金山区图书馆",
+        "金山体育中心",
+    }
+    assert len(session.scalars(select(CarPark).where(CarPark.town_id.in_(towns))).all()) == 2
+    companies = set(
+        session.scalars(
+            select(PropertyCompany.name_zh)
+            .join(EstateManagement, EstateManagement.company_id == PropertyCompany.id)
+            .join(Estate, Estate.id == EstateManagement.estate_id)
+            .where(Estate.town_id.in_(towns))
+        )
+    )
+    assert companies == {"上海金山城市物业管理有限公司"}
+    session.commit()
+    supervisor = app.test_client()
+    login(supervisor, "district-jinshan", DEMO_PASSWORD)
+    page = supervisor.get("/repairs/companies").get_data(as_text=True)
+    assert "上海金山城市物业管理有限公司" in page and "上海莘城物业管理有限公司" not in page
+    resident = app.test_client()  # 孙阿姨 lives in Jinshan: her lists open on it
+    login(resident, "13900000004", DEMO_PASSWORD)
+    page = resident.get("/venues").get_data(as_text=True)
+    assert '<span class="brand-name">金山区</span>' in page
+    assert "金山区图书馆" in page and "闵行区博物馆" not in page
+
+
 def test_seed_demo_is_idempotent_gives_every_role_and_every_account_signs_in(runner, app, session):
     """One seeding per database for everything the demo promises (seeding takes seconds: the
     checks share it)."""
@@ -61,7 +100,8 @@ def test_seed_demo_is_idempotent_gives_every_role_and_every_account_signs_in(run
     assert counts == [
         session.scalar(select(func.count()).select_from(m)) for m in (User, Town, Estate)
     ]
-    assert counts[1] == 14
+    assert counts[1] == 14 + 10  # Minhang's towns and Jinshan's (issue 15)
+    _check_two_districts(app, session)
     # The demo residents' numbers are proven, so their messages go by SMS too.
     phones = [phone for phone, *_rest in RESIDENTS]
     residents = session.scalars(select(User).where(User.phone.in_(phones))).all()

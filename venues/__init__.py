@@ -87,6 +87,9 @@ def init_app(app) -> None:
             icon="venue.svg",
         ),
     )
+    from venues.demo_jinshan import seed_venues_jinshan  # a second district (issue 15)
+
+    register_seeder(app, seed_venues_jinshan)  # before seed_venues: it makes their slots
     register_seeder(app, seed_venues)
     from app.registry import register_mine
     from venues.mine import next_booking

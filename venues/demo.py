@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.db import unit_of_work
-from app.demo import DEMO_PASSWORD
-from app.places.models import Town
+from app.demo import DEMO_PASSWORD, MINHANG
+from app.places.models import District, Town
 from bookings.services import create_resource
 from venues.demo_photos import attach_drawings
 from venues.models import BookingMode, OpeningHours, Space, Venue, VenueType
@@ -296,7 +296,13 @@ def seed_venues(session) -> None:
 
 
 def _seed_venues(session) -> None:
-    towns = {t.code: t for t in session.scalars(select(Town))}
+    # Minhang's towns only: Jinshan's venues are venues/demo_jinshan.py's (issue 15).
+    towns = {
+        t.code: t
+        for t in session.scalars(
+            select(Town).join(Town.district).where(District.code == MINHANG["code"])
+        )
+    }
     existing = {v.name_zh: v for v in session.scalars(select(Venue))}
     for index, (zh, en, town, kind, addr_zh, addr_en) in enumerate(all_venues(towns)):
         if zh not in existing:
