@@ -181,7 +181,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     # "my bookings": each their own, a visitor the sign-in page; checked for leaks below); a
     # recording by its keyed hash (an unknown one for everyone here); the script's words.
     "GET /readaloud": PUBLIC,
-    "GET /readaloud/audio/<key>.wav": row("404"),
+    "GET /readaloud/audio/<key>.mp3": row("404"),
     "POST /readaloud/speak": PUBLIC,
     "GET /login": PUBLIC,  # signed in: sent home
     "POST /login": PUBLIC,
