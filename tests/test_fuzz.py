@@ -364,6 +364,8 @@ class FormPage:
         A tuple in `valid` is a choice of valid values; a list, the values of one field."""
 
         def one(value):
+            if isinstance(value, bytes):  # a file's content (with its name: a tuple)
+                return value
             if isinstance(value, str):
                 return value.format(**world)
             return type(value)(one(v) for v in value)
@@ -617,6 +619,18 @@ FORM_PAGES = {
     "app.accounts.staff_forms.ConfirmForm": [
         FormPage("/admin/staff/{staff}/roles/{staff_role}/remove", "administrator", {}),
         FormPage("/admin/staff/{staff}/deactivate", "administrator", {}),
+    ],
+    # Bulk import (app/imports): the upload (a two-row towns file), and the confirmation of
+    # the administrator's checked job (the world's `import_job`).
+    "app.imports.forms.UploadForm": [
+        FormPage(
+            "/admin/imports",
+            "administrator",
+            {"kind": "towns", "file": ("district,name\n310112,浦锦街道\n".encode(), "t.csv")},
+        )
+    ],
+    "app.imports.forms.ApplyForm": [
+        FormPage("/admin/imports/{import_job}/apply", "administrator", {})
     ],
     # Places and organisations (issue 15: app/places/admin_views.py, repairs/admin_views.py,
     # parking/admin_views.py): edits of the world's own places, so a valid answer stays valid.
@@ -1246,6 +1260,7 @@ def form_world(
         "users": users,
         "staff": users["venue_staff"].id,  # staff accounts: an account and one of its roles
         "staff_role": users["venue_staff"].roles[0].id,
+        "import_job": _import_job(session, users["administrator"]),
         "resident_phone": resident.phone,
         "resident": resident.id,
         "helper_name": users["helper"].username,
@@ -1335,6 +1350,21 @@ def _awkward_values(field_class, valid=MISSING):
     if options and field_class is not DATE_PART and awkward is awkward_text:
         awkward = st.one_of(awkward, st.sampled_from(options).flatmap(_near))
     return st.one_of(awkward, st.just(MISSING))
+
+
+def _import_job(session, admin) -> str:
+    """A checked towns import of `admin`'s, ready to apply (the ApplyForm's page)."""
+    from flask import current_app
+
+    from app.imports import jobs
+    from app.imports.kinds import kind_of
+    from app.imports.services import settings_from
+
+    kind = kind_of("towns")
+    data = "district,name\n310112,浦锦街道\n".encode()
+    job = jobs.create(session, admin, kind, "towns.csv", data, 1)
+    jobs.check(session, job, kind, settings_from(current_app.config), admin)
+    return job.token
 
 
 def _sendable(value):
