@@ -23,7 +23,7 @@ from app.acting import current_holder, own_only
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
-from app.i18n import full_date, human_datetime, human_month
+from app.i18n import human_datetime, human_day, human_month
 from app.templating import format_day
 from bookings.models import BookingStatus
 from bookings.noshows import LATE
@@ -67,8 +67,8 @@ def contract_state(contract) -> str:
         "cancelled": _("Cancelled"),
         "lapsed": _("Lapsed: not paid in time"),
         "ended": _("Ended"),
-        # The day it starts, with its month ("2027年1月1日起生效" / "Starts 1 January 2027").
-        "upcoming": _("Starts %(date)s", date=full_date(contract.month)),
+        # The human day (the year only when it is not this year: "1月1日（周五）起生效").
+        "upcoming": _("Starts %(date)s", date=human_day(contract.month)),
         "running": _("Running, renews every month"),
         "ending": _("Running, ends at the end of the month"),
     }[state]

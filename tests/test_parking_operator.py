@@ -70,6 +70,9 @@ def test_dashboard_shows_the_day_from_gate_events(client, session, operator, mak
         "06:00–07:00</td><td>21" in html and "07:00–08:00</td><td>20" in html
     )  # the chart's table, from events
     assert "Exit without an entry (not counted)" in html and "沪C2**22" in html
+    # The gate events' times in the human format: 07:50, no seconds (app.i18n.human_time).
+    events = html.split("Latest gate events", 1)[1]
+    assert "<td>07:50</td>" in events and not re.search(r"\d\d:\d\d:\d\d", html)
 
 
 def test_only_the_car_parks_own_operators_and_admins_get_in(

@@ -110,7 +110,7 @@ def test_sign_in_the_browser_see_it_and_cancel(
     assert "Waiting for payment" in html and "沪A12345" in html and "¥300.00" in html
     paid(session, contract)
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Starts 1 January 2027" in html  # the day it starts, with its month
+    assert "Starts Fri 1 Jan 2027" in html  # the human day: with its year (not this year)
     assert (
         session.scalar(select(Charge.amount_fen).where(Charge.contract_id == contract.id)) == 30000
     )

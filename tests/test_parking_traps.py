@@ -249,6 +249,14 @@ def test_signing_shows_a_summary_first_and_does_not_renew_unless_chosen(
     assert done.status_code == 302
     contract = session.scalar(select(sharing.SharingContract))
     assert contract is not None and not contract.renew
+    # The contract's page: the human day, the year only when it is not this year.
+    page = client.get(f"/parking/contracts/{contract.id}").get_data(as_text=True)
+    assert "2027年1月1日（周五） – 2027年1月31日（周日）" in page
+    december = sharing.sign(
+        session, driver, window, "沪A12345", date(2026, 12, 1), settings=parking_settings()
+    )
+    page = client.get(f"/parking/contracts/{december.id}").get_data(as_text=True)
+    assert "12月1日（周二） – 12月31日（周四）" in page and "2026年" not in page
     english = client.application.test_client()
     english.set_cookie("locale", "en")
     login(english, "13911112222")
