@@ -289,6 +289,23 @@ class Config:
     VENUE_NO_SHOW_LIMIT = int(_env("VENUE_NO_SHOW_LIMIT", "3"))
     VENUE_NO_SHOW_WINDOW_DAYS = int(_env("VENUE_NO_SHOW_WINDOW_DAYS", "30"))
     VENUE_SUSPENSION_DAYS = int(_env("VENUE_SUSPENSION_DAYS", "14"))
+    # opendata (issue 15): the city parking platform push (parking/citypush.py). Off while the
+    # URL is unset. A car park's status is queued when its free spaces move by more than
+    # THRESHOLD or its status changes, and at least every INTERVAL_MINUTES (by `flask sweep`);
+    # `flask deliver` POSTs it with `Authorization: Bearer TOKEN` and an Idempotency-Key.
+    CITY_PARKING_PUSH_URL = _env("CITY_PARKING_PUSH_URL")
+    CITY_PARKING_PUSH_TOKEN = _env("CITY_PARKING_PUSH_TOKEN")
+    CITY_PARKING_PUSH_THRESHOLD = int(_env("CITY_PARKING_PUSH_THRESHOLD", "5"))
+    CITY_PARKING_PUSH_INTERVAL_MINUTES = float(_env("CITY_PARKING_PUSH_INTERVAL_MINUTES", "5"))
+    CITY_PARKING_PUSH_TIMEOUT = float(_env("CITY_PARKING_PUSH_TIMEOUT", "10"))
+    # Open data (/open-data): the licence and publisher the catalogue names, requests per minute.
+    OPEN_DATA_LICENSE_URL = _env(
+        "OPEN_DATA_LICENSE_URL", "https://creativecommons.org/licenses/by/4.0/"
+    )
+    OPEN_DATA_LICENSE_NAME = _env("OPEN_DATA_LICENSE_NAME", "CC BY 4.0")
+    OPEN_DATA_PUBLISHER = _env("OPEN_DATA_PUBLISHER")  # default: PORTAL_DISTRICT_NAME
+    OPEN_DATA_PUBLISHER_EN = _env("OPEN_DATA_PUBLISHER_EN")
+    OPEN_DATA_RATE = _env("OPEN_DATA_RATE", "60 per minute")
     PARKING_FEED_RATE = _env(
         "PARKING_FEED_RATE", "120 per minute"
     )  # per client, for the open data feed

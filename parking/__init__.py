@@ -35,6 +35,9 @@ def init_app(app) -> None:
     from parking import imports
 
     imports.init_app(app)  # the carparks kind of the bulk import (app/imports)
+    from parking import citypush
+
+    citypush.init_app(app)  # the city parking platform push (opendata, issue 15)
     from parking.services.plates import mask_plate
 
     app.jinja_env.filters["mask_plate"] = mask_plate

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from bookings.noshows import NoShowPolicy
+from parking.services.citypush import CityPushSettings
 
 SUSPENSION_KIND = "parking"  # BookingSuspension.kind of a driver suspended from reserving
 POOL_KIND = "carpark"  # Resource.kind of a car park's reservable pool
@@ -37,6 +38,8 @@ class ParkingSettings:
         repr=False, default_factory=lambda: MappingProxyType({})
     )
     secret_key: str = field(repr=False, default="")
+    # opendata (issue 15): the city parking platform push (CITY_PARKING_PUSH_*); None: off.
+    city_push: CityPushSettings | None = None
 
     @classmethod
     def from_config(cls, config: Mapping) -> ParkingSettings:
@@ -56,6 +59,7 @@ class ParkingSettings:
             payment_provider=config["PARKING_PAYMENT_PROVIDER"],
             callback_secrets=MappingProxyType(dict(config.get("PAYMENT_CALLBACK_SECRETS") or {})),
             secret_key=config["SECRET_KEY"],
+            city_push=CityPushSettings.from_config(config),
         )
 
     @property

@@ -34,7 +34,14 @@ from parking.models import (
     Vehicle,
     VehicleStatus,
 )
-from parking.services import ParkingSettings, payments, reservations, sharing, vehicles
+from parking.services import (
+    ParkingSettings,
+    citypush,
+    payments,
+    reservations,
+    sharing,
+    vehicles,
+)
 from parking.services.plates import normalize_plate
 from parking.services.tariffs import fee as tariff_fee
 
@@ -159,6 +166,9 @@ def record_event(
             if existing is not None:
                 return EventResult(existing, duplicate=True)
             event, stay, charge = _apply(session, park, plate, direction, occurred_at)
+            if event.outcome in (GateOutcome.ENTERED, GateOutcome.EXITED):
+                # The city platform's push, queued in this unit (opendata, issue 15).
+                citypush.after_occupancy_change(session, park.id, settings.city_push)
     except IntegrityError:
         # The same event arrived twice at once and the other copy was recorded first.
         existing = _existing(session, park.id, plate, direction, occurred_at)
