@@ -28,7 +28,7 @@ _TEXTS_JS = """
   while (walker.nextNode()) {
     const node = walker.currentNode;
     const el = node.parentElement;
-    if (!el || el.closest('script, style, template')) continue;
+    if (!el || el.closest('script, style, template, textarea')) continue;  // a textarea: a value
     const marked = el.closest('[lang]');
     out.push({text: node.textContent, lang: marked ? marked.getAttribute('lang') : ''});
   }
