@@ -182,3 +182,9 @@ def test_only_administrators_and_district_administrators_for_their_own(
         },
     )
     assert refused.status_code == 200 and 'href="#scope"' in refused.get_data(as_text=True)
+    portal_wide = submit(
+        client,
+        "/admin/staff/invite",
+        {"phone": "13944440003", "name": "y", "role": "service_desk", "action": "continue"},
+    )
+    assert 'href="#role"' in portal_wide.get_data(as_text=True)  # not theirs to give

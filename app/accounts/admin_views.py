@@ -187,8 +187,7 @@ def invite():
                 settings=settings(),
             )
         except DomainError as error:
-            add_error(form, error)
-            step = "first" if error.field in ("phone", "name", "role") else "place"
+            step = _error_step(form, error, role, ("phone", "name", "role"))
         else:
             message = (
                 _("%(name)s is invited and told by SMS how to sign in.", name=invitation.user.name)
@@ -219,8 +218,7 @@ def add_role(user_id: int):
                 db.session, current_user, user, role=role, scope=scope, settings=settings()
             )
         except DomainError as error:
-            add_error(form, error)
-            step = "first" if error.field == "role" else "place"
+            step = _error_step(form, error, role, ("role",))
         else:
             flash(_("The role is added."), "success")
             return redirect(url_for("staff_admin.account", user_id=user.id))
@@ -228,6 +226,17 @@ def add_role(user_id: int):
         action = url_for("staff_admin.add_role", user_id=user.id)
         return _place_page(form, role, action, ("role",), user=user)
     return render_template("admin/staff/add_role.html", form=form, user=user)
+
+
+def _error_step(form, error: DomainError, role: Role, first_fields: tuple[str, ...]) -> str:
+    """Show a refusal on the step that has its field: a role without a place has no place step,
+    so a refusal of its scope (a district administrator and a portal-wide role) is the role's."""
+    if role.scope_kind is None and error.field == "scope":
+        error.field = "role"
+    add_error(form, error)
+    if error.field in first_fields:
+        return "first"
+    return "first" if role.scope_kind is None else "place"
 
 
 def _place_page(form, role: Role, action: str, carried: tuple[str, ...], user=None):
