@@ -134,6 +134,37 @@ CAR_PARKS = [
         (500, 300, 100, 2000),
     ),
 ]
+# A street address (road and number, as 高德 and 百度 find it) and its point (WGS-84) per car
+# park: the entrance residents drive to, not the town's centre (issue 14: "full street address").
+ADDRESSES = {
+    "莘庄地铁站P+R停车场": ("闵行区莘建路 60号", "60 Xinjian Road, Minhang", 31.1115, 121.3853),
+    "七宝古镇公共停车场": ("闵行区青年路 200号", "200 Qingnian Road, Minhang", 31.1561, 121.3507),
+    "闵行区中心医院停车场": ("闵行区新松路 170号", "170 Xinsong Road, Minhang", 31.1180, 121.3790),
+    "复旦大学附属第五人民医院停车场": (
+        "闵行区鹤庆路 801号",
+        "801 Heqing Road, Minhang",
+        31.0160,
+        121.4110,
+    ),
+    "仲盛世界商城停车场": ("闵行区都市路 5001号", "5001 Dushi Road, Minhang", 31.1030, 121.3930),
+    "七宝万科广场停车场": ("闵行区漕宝路 3366号", "3366 Caobao Road, Minhang", 31.1600, 121.3380),
+    "虹桥天街停车场": ("闵行区申长路 688号", "688 Shenchang Road, Minhang", 31.1930, 121.3160),
+    "颛桥镇政府公共停车场": (
+        "闵行区颛兴路 888号",
+        "888 Zhuanxing Road, Minhang",
+        31.0580,
+        121.4100,
+    ),
+    "莘城苑小区共享车位": ("闵行区莘东路 505号", "505 Xindong Road, Minhang", 31.1200, 121.3720),
+    "古美路街道共享停车场": ("闵行区古美路 1515号", "1515 Gumei Road, Minhang", 31.1490, 121.3960),
+    "浦江镇公共停车场": (
+        "闵行区浦星公路 2088号",
+        "2088 Puxing Highway, Minhang",
+        31.0850,
+        121.5150,
+    ),
+    "吴泾镇公共停车场": ("闵行区龙吴路 4800号", "4800 Longwu Road, Minhang", 31.0500, 121.4630),
+}
 TOWN_POINTS = {
     "xinzhuang": (31.112, 121.378),
     "qibao": (31.157, 121.350),
@@ -153,6 +184,17 @@ def seed_parking(session) -> None:
         for index, row in enumerate(CAR_PARKS):
             if row[0] not in existing and row[3] in towns:
                 session.add(_car_park(index, row, towns[row[3]]))
+        for park in session.scalars(select(CarPark).where(CarPark.name_zh.in_(ADDRESSES))):
+            # A demo seeded before the street addresses had the town's name only: give it its
+            # street address (an address an operator has changed is left alone).
+            if park.address_zh == f"上海市闵行区{park.town.name_zh}":
+                _place(park)
+
+
+def _place(park: CarPark) -> None:
+    zh, en, lat, lng = ADDRESSES[park.name_zh]
+    park.address_zh, park.address_en = f"上海市{zh}", f"{en}, Shanghai"
+    park.latitude, park.longitude = lat, lng
 
 
 def _car_park(index: int, row: tuple, town: Town) -> CarPark:
@@ -172,6 +214,8 @@ def _car_park(index: int, row: tuple, town: Town) -> CarPark:
         occupied=occupied,
         reservable_spaces=reservable,
     )
+    if zh in ADDRESSES:
+        _place(park)
     park.tariff = Tariff(
         first_hour_fen=first, period_fen=period, night_unit_fen=night, daily_cap_fen=cap
     )
