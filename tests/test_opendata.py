@@ -253,3 +253,12 @@ def test_http_caching_and_unknown_months(client, seeded):
     for bad in ("2027-01.csv", "2026-13.csv", "2026-11.xml", "november.csv"):
         assert client.get(f"/open-data/venue-bookings/{bad}").status_code == 404
     assert client.get(f"/open-data/nothing/{NOVEMBER}.csv").status_code == 404
+
+
+def test_csv_cells_cannot_run_as_formulas(client, seeded, session):
+    """Names come from staff and imports: a name a spreadsheet would run is quoted (as
+    app.csvexport does for every CSV of the portal)."""
+    seeded["venue"].name_zh = '=HYPERLINK("http://evil.example","x")'
+    session.commit()
+    rows = _csv(client, "venue-bookings")
+    assert {row["venue_name"] for row in rows} == {"'" + '=HYPERLINK("http://evil.example","x")'}
