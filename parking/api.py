@@ -23,6 +23,8 @@ from app.codes import idempotency_key
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import format_fen
+from app.places import districts
+from app.places.districts import DistrictRefSchema
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 from parking import current_settings
 from parking.models import CarPark, CarParkKind, GateDirection, GateOutcome, ParkingSession
@@ -37,6 +39,7 @@ class CarParkSchema(Schema):
     name = fields.String(required=True)
     kind = fields.String(required=True, metadata={"enum": [k.value for k in CarParkKind]})
     town = fields.String(required=True)
+    district = fields.Nested(DistrictRefSchema, required=True)  # issue 15
     address = fields.String(required=True)
     latitude = fields.Float(required=True)
     longitude = fields.Float(required=True)
@@ -60,6 +63,7 @@ def _car_park(park: CarPark, reservable: int | None = None) -> dict:
         "name": park.name,
         "kind": park.kind.value,
         "town": park.town.name,
+        "district": districts.reference(park.town.district_id),
         "address": park.address,
         "latitude": park.latitude,
         "longitude": park.longitude,

@@ -43,6 +43,7 @@ from app import clock, text
 from app.accounts.models import User
 from app.errors import DomainError
 from app.extensions import db
+from app.places import districts
 from app.places.models import Estate
 from app.urls import MAX_INT
 from repairs.models import OPEN_STATES, Category, Ticket
@@ -230,6 +231,8 @@ def _request_dict(ticket: Ticket) -> dict:
         "expected_datetime": _iso(ticket.respond_by),
         "address": open311.public_address(ticket),
         "address_id": str(estate.id),
+        # Which district the estate is in (issue 15): an extension of GeoReport v2's fields.
+        "district": districts.reference(estate.town.district_id),
         "zipcode": "",
         "lat": estate.latitude,
         "long": estate.longitude,

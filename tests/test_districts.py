@@ -204,3 +204,29 @@ def test_a_repair_goes_to_its_estates_district(session, places, jinshan, make_us
     assert districts.district_of(ticket) == jinshan["district"].id
     manager = make_user("property_manager", scope=jinshan["estate"])
     assert manager.has_role(Role.PROPERTY_MANAGER, ticket)
+
+
+def test_the_apis_say_which_district_a_thing_is_in(
+    client, session, places, jinshan, make_venue, make_user, car_park
+):
+    far = make_venue(name="朱泾博物馆", town=jinshan["town"])
+    park = car_park(name="朱泾停车场")
+    park.town = jinshan["town"]
+    session.commit()
+    ticket = _report(session, make_user, jinshan["estate"])
+    jinshan_ref = {"code": "310116", "name": "金山区"}
+
+    assert client.get(f"/api/v1/carparks/{park.id}").json["district"] == jinshan_ref
+    feed = {p["name"]: p["district"] for p in client.get("/api/v1/parking/feed").json}
+    assert feed["朱泾停车场"] == jinshan_ref
+    assert {ref["code"] for ref in feed.values()} == {"310112", "310116"}
+    assert client.get(f"/api/v1/venues/{far.id}").json["district"] == jinshan_ref
+    english = {
+        v["name"]: v["district"]
+        for v in client.get("/api/v1/venues", headers={"Accept-Language": "en"}).json
+    }
+    assert english["Test Museum"] == {"code": "310116", "name": "Jinshan District"}
+    request = client.get(f"/open311/v2/requests/{ticket.reference}.json").json[0]
+    assert request["district"] == jinshan_ref
+    xml = client.get(f"/open311/v2/requests/{ticket.reference}.xml").get_data(as_text=True)
+    assert "<district><code>310116</code><name>金山区</name></district>" in xml

@@ -36,6 +36,7 @@ REQUEST_FIELDS = {
     "expected_datetime",
     "address",
     "address_id",
+    "district",  # an extension: the estate's district's code and name (issue 15)
     "zipcode",
     "lat",
     "long",

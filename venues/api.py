@@ -21,6 +21,8 @@ from app.api import (
 )
 from app.codes import idempotency_key
 from app.extensions import db
+from app.places import districts
+from app.places.districts import DistrictRefSchema
 from app.urls import MAX_INT  # ids and offsets fit an INTEGER column
 from bookings.models import Booking
 from venues import current_settings
@@ -30,7 +32,7 @@ from venues.services import booking as service
 from venues.services import catalogue, changes, placing
 from venues.services.rules import AlreadyBooked
 
-blp = Blueprint("api_venues", __name__, url_prefix="/api/v1", description="全闵预约 venue booking")
+blp = Blueprint("api_venues", __name__, url_prefix="/api/v1", description="场馆预约 venue booking")
 
 
 class SpaceSchema(Schema):
@@ -54,6 +56,7 @@ class VenueSchema(Schema):
     name = fields.String(required=True)
     type = fields.String(required=True, metadata={"enum": [t.value for t in VenueType]})
     town = fields.String(required=True, attribute="town.name")
+    district = fields.Nested(DistrictRefSchema, required=True)  # issue 15
     address = fields.String(required=True)
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
@@ -141,6 +144,7 @@ def _venue_dict(venue, detail=False):
         "name": venue.name,
         "type": venue.type.value,
         "town": venue.town,
+        "district": districts.reference(venue.town.district_id),
         "address": venue.address,
         "latitude": venue.latitude,
         "longitude": venue.longitude,

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+from marshmallow import Schema, fields
 from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session
 
@@ -241,3 +242,28 @@ def several() -> bool:
     if g.get("database_down"):
         return False
     return len(snapshot(db.session, current_app._get_current_object())) > 1
+
+
+# --- A thing's district in the APIs (JSON API, the parking feed, Open311) -------------------------
+
+
+class DistrictRefSchema(Schema):
+    """The district a place belongs to, as the APIs name it."""
+
+    code = fields.String(
+        required=True, metadata={"description": "行政区划代码", "example": "310112"}
+    )
+    name = fields.String(required=True, metadata={"example": "闵行区"})
+
+
+def reference(district_id: int) -> dict:
+    """{"code", "name"} of the district (the name in the reader's language), from the kept
+    snapshot (no statement per row of a list), else its row (an archived district)."""
+    found = next(
+        (d for d in snapshot(db.session, current_app._get_current_object()) if d.id == district_id),
+        None,
+    )
+    if found is None:
+        row = db.session.get(District, district_id)
+        return {"code": row.code, "name": row.name}
+    return {"code": found.code, "name": found.name}
