@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -122,3 +123,25 @@ def test_a_person_passed_over_at_their_daily_limit_reads_1_booking(
     [skipped] = notes(session, "venue.waitlist_skipped")
     assert "You already have 1 booking at this venue that day" in read(app, skipped, "en")
     assert "您当天在该场馆已有 1 个预约" in read(app, skipped, "zh_CN")
+
+
+def test_the_party_pages_and_refusal_say_1_place(client, session, make_venue, make_user):
+    from app.errors import DomainError
+    from tests.conftest import login
+
+    slot = slot_at(session, make_venue(capacity=2).spaces[0], 1, 10)
+    person, other = make_user(locale="en"), make_user(locale="en")
+    booking = svc.book_general(session, person, person, slot.id, 1, settings=current_settings())
+    login(client, other.login_name)
+    page = client.get(f"/venues/slots/{slot.id}/book").get_data(as_text=True)
+    assert "1 place is left at this time." in page
+    mine = client.application.test_client()
+    login(mine, person.login_name)
+    page = mine.get(f"/bookings/{booking.reference}/people").get_data(as_text=True)
+    assert "1 more place is free at this time." in page
+    with pytest.raises(DomainError) as refused:
+        changes.change_party_size(session, booking, person, 3, settings=current_settings())
+    with client.application.test_request_context(), force_locale("en"):
+        assert str(refused.value) == "Only 1 more place is free at that time."
+    with client.application.test_request_context(), force_locale("zh_CN"):
+        assert str(refused.value) == "该时段只能再增加 1 人。"

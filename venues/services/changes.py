@@ -5,6 +5,7 @@ page a second booking of the same slot is sent to, `rules.AlreadyBooked`). Cance
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 from app import clock
 from app.accounts.consents import can_act_for
@@ -124,9 +125,12 @@ def change_party_size(
             difference = engine.resize(session, booking, party_size, CHANGEABLE)
         except engine.SoldOut:
             raise engine.SoldOut(
-                _l("Only %(n)d more places are free at that time."),
+                lazy_ngettext(
+                    "Only %(num)d more place is free at that time.",
+                    "Only %(num)d more places are free at that time.",
+                    free_places(session, booking),
+                ),
                 field="party_size",
-                n=free_places(session, booking),
             ) from None
         space = space_for_resource(session, booking.resource_id)
         notify(
