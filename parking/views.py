@@ -44,7 +44,7 @@ def index():
         distances = {p.id: distance_km(lat, lng, p.latitude, p.longitude) for p in parks}
         parks.sort(key=lambda p: distances[p.id])
         sort = "near"
-    towns = select(Town).order_by(Town.id)
+    towns = select(Town).where(Town.archived_at.is_(None)).order_by(Town.id)
     if district.id is not None:
         towns = towns.where(Town.district_id == district.id)
     towns = db.session.scalars(towns).all()
@@ -86,7 +86,9 @@ def quote():
     form = QuoteForm(request.args)
     form.car_park.choices = [
         SelectChoice(str(p.id), p.name)
-        for p in db.session.scalars(select(CarPark).order_by(CarPark.id))
+        for p in db.session.scalars(
+            select(CarPark).where(CarPark.archived_at.is_(None)).order_by(CarPark.id)
+        )
     ]
     result = park = None
     if form_was_sent(form) and form.validate():  # a link's ?car_park=3 is no submission

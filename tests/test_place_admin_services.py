@@ -11,7 +11,7 @@ from app import clock
 from app.errors import DomainError
 from repairs.models import Category, EstateManagement, PropertyCompany
 from repairs.services import management, rating, tickets
-from tests.conftest import two_managed_estates
+from tests.conftest import login, two_managed_estates
 from tests.race import race
 
 
@@ -125,3 +125,31 @@ def test_administrators_changing_one_estate_at_once_leave_one_open_period(
         select(EstateManagement).filter_by(estate_id=estate_id, valid_to=None)
     ).all()
     assert [r.company_id for r in open_rows] == won
+
+
+def test_archived_places_are_offered_to_residents_nowhere_but_history_stays(
+    client, session, world, car_park, make_user
+):
+    from app.places import admin_services
+    from app.places.services import set_home
+    from parking.services.search import search
+
+    park, admin, estate = car_park.default, world["admin"], world["estate"]
+    before = _report(session, world)
+    admin_services.set_archived(session, admin, park, True)
+    admin_services.set_archived(session, admin, estate, True)
+    assert park.id not in {p.id for p in search(session)}
+    with pytest.raises(DomainError):
+        set_home(session, make_user(), estate.id, "1", "", "101")
+    with pytest.raises(DomainError) as info:
+        _report(session, world)  # its resident: the estate takes no new reports
+    assert info.value.code == "no_company"
+    # Its resident keeps the home, the old report keeps its estate and company.
+    assert world["resident"].home_claim.household.estate_id == estate.id
+    assert (before.estate_id, before.company_id) == (estate.id, world["company"].id)
+    newcomer = make_user()
+    login(client, newcomer.phone)
+    html = client.get("/profile").get_data(as_text=True)
+    assert estate.name_zh not in html and "七宝新村" in html  # the other estate is offered
+    admin_services.set_archived(session, admin, estate, False)
+    assert _report(session, world).company_id == world["company"].id

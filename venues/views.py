@@ -46,7 +46,7 @@ def index():
     form = SearchForm(request.args)
     # The chosen district's venues and towns (issue 15: app/places/districts.py).
     district = districts.current()
-    towns = select(Town).order_by(Town.id)
+    towns = select(Town).where(Town.archived_at.is_(None)).order_by(Town.id)
     if district.id is not None:
         towns = towns.where(Town.district_id == district.id)
     form.town.choices = [SelectChoice("", _("Any town"))] + [

@@ -308,7 +308,10 @@ def register_details():
 
 def _estate_choices():
     towns = db.session.scalars(select(Town)).all()
-    estates = db.session.scalars(select(Estate).order_by(Estate.town_id, Estate.name_zh)).all()
+    # Archived estates are offered nowhere (issue 15: app/places/admin_views.py).
+    estates = db.session.scalars(
+        select(Estate).where(Estate.archived_at.is_(None)).order_by(Estate.town_id, Estate.name_zh)
+    ).all()
     town_names = {town.id: town.name for town in towns}
     return [SelectChoice("", _("Not set"))] + [
         SelectChoice(str(estate.id), estate.name, optgroup=town_names[estate.town_id])

@@ -230,6 +230,10 @@ def set_home(
         return _set_home(session, user, estate_id, building, unit, room, register_phone_match)
 
 
+def _holds(claim, estate_id) -> bool:
+    return claim is not None and claim.household.estate_id == estate_id
+
+
 def _set_home(session, user, estate_id, building, unit, room, register_phone_match):
     # One change of home at a time per person: a second save waits here and then sees the
     # first one's claim (the partial unique index is the backstop).
@@ -241,7 +245,8 @@ def _set_home(session, user, estate_id, building, unit, room, register_phone_mat
             session.expire(user, ["home_claim"])
         return None
     estate = session.get(Estate, estate_id)
-    if estate is None:
+    # An archived estate is offered nowhere (issue 15); its current residents keep their claims.
+    if estate is None or (estate.archived_at is not None and not _holds(claim, estate_id)):
         raise NotFound(_l("There is no such estate"), field="home_estate_id")
     parts = clean_address(building, unit, room)
     if claim is not None:

@@ -24,6 +24,7 @@ def search(
     query = select(CarPark).options(
         selectinload(CarPark.town), selectinload(CarPark.tariff), selectinload(CarPark.windows)
     )
+    query = query.where(CarPark.archived_at.is_(None))  # archived: offered nowhere (issue 15)
     if town_id:
         query = query.where(CarPark.town_id == town_id)
     if district_id:

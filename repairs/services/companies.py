@@ -21,7 +21,8 @@ def company_of(session, estate: Estate, hotline: str):
     from repairs.services.management import current_management
 
     management = current_management(session, estate.id)
-    if management is None:
+    # An archived estate takes no new reports (issue 15); the hotline still answers.
+    if management is None or estate.archived_at is not None:
         raise DomainError(
             _l("This estate has no property company on record. Call %(hotline)s."),
             code="no_company",

@@ -75,7 +75,7 @@ def estate_named(session, address: str) -> Estate | None:
     if not wanted:
         return None
     best, best_len = None, 0
-    for estate in session.scalars(select(Estate)):
+    for estate in session.scalars(select(Estate).where(Estate.archived_at.is_(None))):
         for candidate in (estate.address_zh, estate.address_en, estate.name_zh, estate.name_en):
             norm = _normal(candidate)
             if norm and (wanted == norm or norm in wanted) and len(norm) > best_len:
@@ -87,7 +87,7 @@ def nearest_estate(session, lat: float, lng: float) -> Estate | None:
     """The estate nearest to a point (great-circle distance); None if no estate has one."""
     located = [
         e
-        for e in session.scalars(select(Estate))
+        for e in session.scalars(select(Estate).where(Estate.archived_at.is_(None)))
         if e.latitude is not None and e.longitude is not None
     ]
     return min(located, key=lambda e: distance_km(lat, lng, e.latitude, e.longitude), default=None)
