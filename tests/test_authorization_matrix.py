@@ -177,6 +177,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /display": PUBLIC,
     "POST /display": PUBLIC,
     "POST /display/elderly": PUBLIC,
+    # The district chooser (issue 15): anyone chooses which district's lists they browse.
+    "GET /district": PUBLIC,
+    "POST /district": PUBLIC,
     # Read-aloud (accessibility/readaloud): anyone hears a page as they themselves see it (here
     # "my bookings": each their own, a visitor the sign-in page; checked for leaks below); a
     # recording by its keyed hash (an unknown one for everyone here); the script's words.

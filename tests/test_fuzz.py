@@ -556,6 +556,10 @@ FORM_PAGES = {
     "app.accounts.forms.DisplayForm": [
         FormPage("/display", "resident", {"display_mode": "elderly"})
     ],
+    # The district chooser (app/places/district_views.py, issue 15): kept on the device.
+    "app.places.district_views.DistrictChoiceForm": [
+        FormPage("/district", None, {"district": "310112"})
+    ],
     # 显示设置 (accessibility/views.py): mode, text size, colours and language in one form.
     "accessibility.forms.DisplaySettingsForm": [
         FormPage(
