@@ -241,10 +241,27 @@ def _rating_csv(app, session, make_user, places, repair_company, **_):
     return client, "/repairs/rating.csv?month=2026-12"
 
 
+def _import_results_csv(app, session, make_user, **_):
+    """An import's answers quote an unknown column as the file wrote it."""
+    admin = make_user("administrator")
+    client = app.test_client()
+    login(client, admin.username)
+    quoted = '"' + FORMULA.replace('"', '""') + '"'
+    data = f"district,name,{quoted}\n闵行区,新镇,x\n".encode()
+    response = submit(
+        client,
+        "/admin/imports",
+        {"kind": "towns", "file": (io.BytesIO(data), "towns.csv")},
+        content_type="multipart/form-data",
+    )
+    return client, response.headers["Location"] + "/results.csv"
+
+
 # Every CSV route of the URL map, with a way to put a formula into it.
 CSV_ROUTES = {
     "/staff/venues/<int:venue_id>/bookings.csv": _venue_bookings_csv,
     "/repairs/rating.csv": _rating_csv,
+    "/admin/imports/<token>/results.csv": _import_results_csv,
 }
 
 

@@ -97,8 +97,12 @@ def _xlsx_lines(data: bytes):
         book.close()
 
 
-def read_table(data: bytes, filename: str = "") -> tuple[list[str], list[Row]]:
-    """(header, rows) of the file's first sheet: an XLSX by its content (a zip), else CSV."""
+def read_table(
+    data: bytes, filename: str = "", written: dict | None = None
+) -> tuple[list[str], list[Row]]:
+    """(header, rows) of the file's first sheet: an XLSX by its content (a zip), else CSV.
+    `written`, when given, is filled with each normalised column name's text as written (an
+    answer about an unknown column quotes the file)."""
     if not data.strip():
         raise FileError(_l("The file is empty."))
     is_xlsx = data.startswith(XLSX_MAGIC)
@@ -115,6 +119,8 @@ def read_table(data: bytes, filename: str = "") -> tuple[list[str], list[Row]]:
             continue  # a blank line, or Excel's empty rows at the end
         if header is None:
             header = [normalise_header(c) for c in cells]
+            if written is not None:
+                written.update(zip(header, cells, strict=False))
             while header and not header[-1]:
                 header.pop()
             continue

@@ -96,10 +96,18 @@ def _fold(value: str) -> str:
 
 
 def check_rows(
-    session, kind: Kind, header: list[str], rows: list[Row], settings, progress=None, actor=None
+    session,
+    kind: Kind,
+    header: list[str],
+    rows: list[Row],
+    settings,
+    progress=None,
+    actor=None,
+    written: dict | None = None,
 ) -> tuple[list[RowOutcome], list[Planned], object]:
-    """Every row's outcome, without writing: (outcomes, planned rows to write, the context)."""
-    unknown = [h for h in header if h and h not in kind.column_names]
+    """Every row's outcome, without writing: (outcomes, planned rows to write, the context).
+    `written`: the header's names as the file wrote them, quoted in an unknown column's answer."""
+    unknown = [(written or {}).get(h, h) for h in header if h and h not in kind.column_names]
     missing = [c for c in kind.required if c not in header]
     if missing or unknown:
         message = (
@@ -172,20 +180,21 @@ def run_import(
     if in_unit_of_work(session):
         raise RuntimeError("an import cannot join another unit of work")
     settings = settings or ImportSettings()
+    written: dict = {}
     try:
-        header, rows = read_table(data, filename)
+        header, rows = read_table(data, filename, written)
     except FileError as error:
         return Result([RowOutcome(1, "error", error.message, error.column)])
     if dry_run:
         outcomes, _planned, _ctx = check_rows(
-            session, kind, header, rows, settings, progress, actor
+            session, kind, header, rows, settings, progress, actor, written
         )
         return Result(outcomes)
     result = Result()
     try:
         with unit_of_work(session):
             outcomes, planned, ctx = check_rows(
-                session, kind, header, rows, settings, progress, actor
+                session, kind, header, rows, settings, progress, actor, written
             )
             result.outcomes = outcomes
             if not result.ok:
