@@ -140,7 +140,7 @@ def test_the_list_page_draws_the_outline_numbers_and_legend(client, car_park):
     assert "Nearly full (fewer than 1 in 10 free)" in english
     # The main roads (OpenStreetMap) under the marks, in the legend, attributed in the caption.
     assert svg.index('class="district-map-road') < svg.index('class="district-map-free"')
-    assert "高速公路</li>" in html and "高架路</li>" in html
+    assert "高速公路</li>" in html and "高架路</li>" in html and "线条表示高速公路和高架路。" in svg
     assert "道路：© OpenStreetMap contributors（ODbL 开放数据库许可）" in html
     assert "Roads: © OpenStreetMap contributors (ODbL)" in english
     assert "Main roads are not drawn" not in english
