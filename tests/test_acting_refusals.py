@@ -16,6 +16,7 @@ from repairs.services import tickets
 from tests.conftest import parking_settings, slot_at
 from venues import current_settings
 from venues.services import booking as venue_booking
+from venues.services import waitlist
 
 
 @pytest.fixture
@@ -55,6 +56,26 @@ def test_booking_a_time_the_resident_holds(session, make_venue, pair):
     )
     session.rollback()
     assert refusal(book(resident))[0] == f"您已预约此时段（预约号 {first.reference}）。"
+
+
+def test_joining_a_waitlist_the_resident_is_on(session, make_venue, make_user, pair):
+    resident, helper = pair
+    slot = slot_at(session, make_venue(capacity=1).spaces[0], 1, 10)
+    other = make_user()
+    venue_booking.book_general(session, other, other, slot.id, 1, settings=current_settings())
+    waitlist.join_waitlist(session, resident, resident, slot.id, 1, settings=current_settings())
+
+    def join(actor):
+        return lambda: waitlist.join_waitlist(
+            session, actor, resident, slot.id, 1, settings=current_settings()
+        )
+
+    assert refusal(join(helper)) == (
+        "该居民已经登记了这个时间的候补。",
+        "This resident is already on the waitlist for this time.",
+    )
+    session.rollback()
+    assert refusal(join(resident))[0] == "您已经登记了这个时间的候补。"
 
 
 def test_cancelling_late_for_the_resident(session, make_venue, pair, frozen):

@@ -14,7 +14,7 @@ from app.accounts.consents import can_act_for
 from app.accounts.models import HelpService, User
 from app.audit.services import record
 from app.db import unit_of_work
-from app.errors import Conflict, DomainError, Forbidden, NotFound
+from app.errors import Conflict, DomainError, Forbidden, NotFound, addressed
 from app.i18n import N_
 from app.notifications.params import counted, localized, when
 from app.notifications.services import notify
@@ -60,12 +60,12 @@ def join_waitlist(
         session.execute(select(User.id).where(User.id == holder.id).with_for_update())
         problem = ineligibility(session, space.venue, holder.id, bucket.starts_at)
         if problem is not None:
-            raise problem.error(settings)
+            raise addressed(problem.error(settings), actor, holder)
         held = already_booked(
             session, holder.id, bucket.resource_id, bucket.starts_at, bucket.ends_at
         )
         if held is not None:  # one booking per person per slot: change its party size instead
-            raise AlreadyBooked(held.reference)
+            raise addressed(AlreadyBooked(held.reference), actor, holder)
         session.refresh(bucket)
         if bucket.remaining >= quantity:
             raise Conflict(_l("There are places free: book them now instead."), code="not_full")
@@ -77,9 +77,12 @@ def join_waitlist(
             )
         )
         if existing is not None:
-            raise Conflict(
-                _l("You are already on the waitlist for this time."), code="already_waiting"
+            waiting = Conflict(
+                _l("You are already on the waitlist for this time."),
+                theirs=_l("This resident is already on the waitlist for this time."),
+                code="already_waiting",
             )
+            raise addressed(waiting, actor, holder)
         entry = WaitlistEntry(
             bucket_id=bucket.id, user_id=holder.id, quantity=quantity, status=WaitlistStatus.WAITING
         )
@@ -282,7 +285,7 @@ def accept_offer(session, booking: Booking, actor: User, *, settings: VenueSetti
             session, venue, booking.holder_id, booking.starts_at, excluding=booking.id
         )
         if problem is not None:
-            raise problem.error(settings)
+            raise addressed(problem.error(settings), actor, booking.holder_id)
         held = already_booked(
             session,
             booking.holder_id,
@@ -292,7 +295,7 @@ def accept_offer(session, booking: Booking, actor: User, *, settings: VenueSetti
             excluding=booking.id,
         )
         if held is not None:
-            raise AlreadyBooked(held.reference)
+            raise addressed(AlreadyBooked(held.reference), actor, booking.holder_id)
         if not engine.transition(session, booking, "accept", offer_expires_at=None):
             raise Conflict(_l("This offer is no longer open."), code="offer_closed")
         entry = session.scalar(select(WaitlistEntry).where(WaitlistEntry.booking_id == booking.id))
