@@ -14,6 +14,7 @@ from dataclasses import replace
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -288,7 +289,11 @@ def towns():
         row=lambda t: (
             t.name,
             url_for(".town", town_id=t.id),
-            [t.district.name, t.code, _("%(n)d estates", n=len(t.estates))],
+            [
+                t.district.name,
+                t.code,
+                ngettext("%(num)d estate", "%(num)d estates", len(t.estates)),
+            ],
         ),
         new_url=url_for(".town_new"),
         new_label=_("Add a town"),
