@@ -19,6 +19,7 @@ VISITOR_PAGES = [
     "/parking",
     "/repairs",
     "/open-data",  # open data (issue 15)
+    "/district?next=/venues",  # the district chooser (issue 15)
     "/no-such-page",
 ]
 RESIDENT_PAGES = ["/", "/profile", "/inbox", "/inbox/push"]  # push: Web Push (push-pwa)
@@ -33,7 +34,9 @@ def test_visitor_pages(open_page, path, mode):
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("path", ["/", "/login", "/venues", "/parking", "/open-data"])
+@pytest.mark.parametrize(
+    "path", ["/", "/login", "/venues", "/parking", "/open-data", "/district?next=/venues"]
+)
 def test_english_pages(open_page, path, mode):
     page = open_page(path, mode=mode, locale="en")
     assert page.locator("html").get_attribute("lang") == "en"
