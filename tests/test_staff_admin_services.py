@@ -157,6 +157,13 @@ def test_a_district_administrator_gives_roles_only_inside_their_district(
                 session, district_admin, inside.user, role=role, scope=scope, settings=settings
             )
         assert refused.value.code == "outside_your_district", role
+    # The invitation is in the district's audit log.
+    filed = session.scalar(
+        select(AuditEntry.district_id).where(
+            AuditEntry.action == "staff.invite", AuditEntry.object_id == str(inside.user.id)
+        )
+    )
+    assert filed == minhang.id
     # What they may choose from, and whom they see.
     estates = staff.scope_choices(session, district_admin, "estate")
     assert {e.id for e in estates} == {e.id for e in places["estates"]}

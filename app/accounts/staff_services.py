@@ -215,9 +215,10 @@ def invite(
                 )
             assignment = _add_role(session, user, role, obj)
             session.flush()
-            record(
+            entry = record(
                 session, actor, "staff.invite", user, role=role.value, scope=scope, created=created
             )
+            _file_under(entry, obj, actor)
             _tell(session, user, role, obj, settings, sms=True)
     except IntegrityError:  # the same number invited twice at once
         raise Conflict(
@@ -239,7 +240,8 @@ def grant_role(
         obj = check_scope(session, actor, role, scope)
         assignment = _add_role(session, user, role, obj)
         session.flush()
-        record(session, actor, "staff.grant", user, role=role.value, scope=scope)
+        entry = record(session, actor, "staff.grant", user, role=role.value, scope=scope)
+        _file_under(entry, obj, actor)
         _tell(session, user, role, obj, settings, sms=False)
     return assignment
 
@@ -264,7 +266,7 @@ def revoke_role(session, actor, user: User, assignment_id: int) -> None:
             and _last_admin(session, user)
         ):
             raise DomainError(_LAST_ADMIN, code="last_administrator")
-        record(
+        entry = record(
             session,
             actor,
             "staff.revoke",
@@ -272,6 +274,7 @@ def revoke_role(session, actor, user: User, assignment_id: int) -> None:
             role=assignment.role.value,
             scope=_scope_text(assignment),
         )
+        _file_under(entry, scope_object(session, assignment), actor)
         user.roles.remove(assignment)
 
 
@@ -294,12 +297,24 @@ def set_active(session, actor, user: User, active: bool) -> None:
         user.active = active
         if not active:
             sessions.end_all(session, user, reason="deactivated")
-        record(session, actor, "staff.reactivate" if active else "staff.deactivate", user)
+        entry = record(session, actor, "staff.reactivate" if active else "staff.deactivate", user)
+        _file_under(entry, None, actor)
 
 
 _LAST_ADMIN = _l(
     "This is the last administrator of the whole portal. Make someone else an administrator first."
 )
+
+
+def _file_under(entry, obj, actor) -> None:
+    """File an audit entry about an account under the district of the place its role is for
+    (else the acting district administrator's), so that district's audit log shows it; the
+    account itself has no district (app.audit.services.record files it under none)."""
+    chain = getattr(obj, "scope_chain", None) or []
+    district = next((scope_id for kind, scope_id in chain if kind == "district"), None)
+    if district is None and not is_admin_everywhere(actor):
+        district = next(iter(actor.scopes(Role.ADMINISTRATOR, "district")), None)
+    entry.district_id = district
 
 
 def _last_admin(session, user: User) -> bool:
