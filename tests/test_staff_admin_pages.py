@@ -122,6 +122,11 @@ def test_add_and_remove_a_role_behind_a_confirmation(app, make_user, places):
     assert submit(client, remove_url, {}).status_code == 302
     db.session.expire_all()
     assert manager.role_set == {Role.PROPERTY_MANAGER}
+    # A role that may be held everywhere: "all" is the whole portal's answer.
+    everywhere = {"role": "venue_admin", "scope": "all", "action": "save"}
+    assert submit(client, f"{base}/roles/add", everywhere).status_code == 302
+    db.session.expire_all()
+    assert manager.has_role(Role.VENUE_ADMIN) and manager.scopes(Role.VENUE_ADMIN) == []
     actions = db.session.scalars(
         select(AuditEntry.action).where(AuditEntry.object_id == str(manager.id))
     ).all()
