@@ -163,3 +163,37 @@ def test_residents_are_refused(client, make_user):
     login(client, resident.phone)
     for url in ("/admin/places", "/admin/estates", "/admin/companies", "/admin/carparks"):
         assert client.get(url).status_code == 403
+
+
+def test_a_district_administrator_sees_and_changes_only_their_district(
+    client, session, places, make_user
+):
+    mine = places["towns"][0].district
+    other = District(code="310116", name_zh="金山区", name_en="Jinshan District")
+    town = Town(district=other, code="zhujing", name_zh="朱泾镇", name_en="Zhujing Town")
+    far = Estate(
+        town=town, name_zh="远方小区", name_en="Far Estate", address_zh="朱泾", address_en="Zhujing"
+    )
+    session.add_all([other, town, far])
+    session.commit()
+    admin = make_user("administrator", scope=mine)
+    login(english(client), admin.username)
+    listed = client.get("/admin/estates").get_data(as_text=True)
+    assert "Xincheng Garden" in listed and "Far Estate" not in listed
+    assert client.get(f"/admin/estates/{far.id}").status_code == 403
+    assert client.get(f"/admin/estates/{places['estates'][0].id}").status_code == 200
+    assert client.get("/admin/districts/new").status_code == 403
+    # A town of another district cannot be chosen for a new estate.
+    html = submit(
+        client,
+        "/admin/estates/new",
+        {
+            "town_id": town.id,
+            "name_zh": "越界小区",
+            "name_en": "Trespass",
+            "address_zh": "朱泾",
+            "address_en": "Zhujing",
+        },
+    ).get_data(as_text=True)
+    assert 'href="#town_id"' in html
+    assert session.scalar(select(Estate).filter_by(name_zh="越界小区")) is None
