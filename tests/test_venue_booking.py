@@ -86,6 +86,20 @@ def test_daily_and_weekly_limits(session, make_venue, make_user):
     assert book(session, user, slot_at(session, hall(venue), 3, 10).id, 1)
 
 
+def test_a_limit_of_one_is_told_in_the_singular(app, session, make_venue, make_user):
+    from flask_babel import force_locale
+
+    venue = make_venue(max_per_day=1)
+    user = make_user()
+    book(session, user, slot_at(session, hall(venue), 1, 10).id, 1)
+    with pytest.raises(Conflict) as info:
+        book(session, user, slot_at(session, hall(venue), 1, 11).id, 1)
+    with app.test_request_context(), force_locale("en"):
+        assert "You already have 1 booking at this venue that day" in str(info.value)
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        assert "当天在这个场馆已有 1 个预约" in str(info.value)
+
+
 def test_sold_out_is_a_clear_refusal(session, venue, make_user):
     slot = slot_at(session, hall(venue), 1, 10)
     a, b = make_user(), make_user()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import and_, bindparam, case, func, select
 
 from app import clock
@@ -122,23 +123,34 @@ class Ineligible:
                 days=settings.no_shows.window_days,
                 hotline=settings.hotline,
             )
+        # In English, "1 booking" and "2 bookings" (the limit may be 1).
         if self.code == "daily_limit":
-            message = _l(
-                "You already have %(n)d bookings at this venue that day, the most it allows."
+            message = _ln(
+                "You already have %(num)d booking at this venue that day, the most it allows.",
+                "You already have %(num)d bookings at this venue that day, the most it allows.",
+                self.limit,
             )
-            theirs = _l(
-                "This resident already has %(n)d bookings at this venue that day, the most it "
-                "allows."
+            theirs = _ln(
+                "This resident already has %(num)d booking at this venue that day, the most "
+                "it allows.",
+                "This resident already has %(num)d bookings at this venue that day, the most "
+                "it allows.",
+                self.limit,
             )
         else:
-            message = _l(
-                "You already have %(n)d bookings at this venue that week, the most it allows."
+            message = _ln(
+                "You already have %(num)d booking at this venue that week, the most it allows.",
+                "You already have %(num)d bookings at this venue that week, the most it allows.",
+                self.limit,
             )
-            theirs = _l(
-                "This resident already has %(n)d bookings at this venue that week, the most it "
-                "allows."
+            theirs = _ln(
+                "This resident already has %(num)d booking at this venue that week, the most "
+                "it allows.",
+                "This resident already has %(num)d bookings at this venue that week, the most "
+                "it allows.",
+                self.limit,
             )
-        return Conflict(message, code=self.code, theirs=theirs, n=self.limit)
+        return Conflict(message, code=self.code, theirs=theirs)
 
 
 def ineligibility(
