@@ -103,3 +103,70 @@ def test_a_large_file_runs_in_the_background_with_a_page_that_refreshes(
     assert "import-saved" in wait()
     session.expire_all()
     assert session.scalar(select(func.count(Household.id))) == 120
+
+
+def test_a_job_lost_with_its_process_says_so_instead_of_reloading(
+    app, client, session, places, make_user
+):
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.imports import jobs
+    from app.imports.kinds import kind_of
+
+    admin = make_user("administrator")
+    login(client, admin.username)
+    job = jobs.create(session, admin, kind_of("households"), "big.csv", b"town\n", 10_000)
+    response = client.get(f"/admin/imports/{job.token}")
+    assert response.headers["Refresh"] == "2"
+    job.created_at = utcnow() - timedelta(hours=1)
+    session.commit()
+    response = client.get(f"/admin/imports/{job.token}")
+    assert "Refresh" not in response.headers
+    assert "import-failed" in response.get_data(as_text=True)
+
+
+def test_a_district_goes_live_from_files_and_a_report_reaches_the_imported_manager(
+    app, session, places, make_user
+):
+    """Issue 15's "done": companies, estates, households and staff imported; a resident of an
+    imported home reports a repair, which goes to the imported company's manager."""
+    from app.imports.kinds import kind_of
+    from app.imports.services import run_import
+    from app.notifications.models import Notification
+    from repairs.models import Category
+    from repairs.services import tickets
+
+    admin = make_user("administrator")
+    files = [
+        ("companies", "name,name_en\n新桥物业,Xinqiao Property\n"),
+        (
+            "estates",
+            "district,town,name,address,latitude,longitude,company\n"
+            "闵行区,莘庄镇,新桥苑,新桥路1号,31.10,121.36,新桥物业\n",
+        ),
+        ("households", "district,town,estate,building,unit,room\n闵行区,莘庄镇,新桥苑,1,,101\n"),
+        (
+            "staff",
+            "phone,name,role,scope_kind,scope_name\n"
+            "13900008888,周经理,property_manager,estate,莘庄镇/新桥苑\n",
+        ),
+    ]
+    for key, text in files:
+        result = run_import(session, admin, kind_of(key), text.encode(), filename=f"{key}.csv")
+        assert result.written, (key, [str(o) for o in result.outcomes])
+    from app.places.models import Estate
+
+    estate = session.scalar(select(Estate).where(Estate.name_zh == "新桥苑"))
+    resident = make_user(home_estate_id=estate.id, home_building="1", home_room="101")
+    ticket = tickets.report(
+        session, resident, resident, category=Category.WATER, description="厨房漏水"
+    )
+    assert ticket.company.name_zh == "新桥物业"
+    from app.accounts.models import User
+
+    manager = session.scalar(select(User).where(User.phone == "13900008888"))
+    told = session.scalars(
+        select(Notification.kind).where(Notification.user_id == manager.id)
+    ).all()
+    assert "repair.new" in told

@@ -31,6 +31,14 @@ from app.imports.services import ImportSettings, run_import
 log = logging.getLogger(__name__)
 
 RUNNING = ("checking", "applying")
+# A job still "running" this long after it started was lost with its process (a restart): its
+# page says it failed instead of reloading forever. Far above any real import (seconds).
+STALE_AFTER = timedelta(minutes=30)
+
+
+def is_lost(job: ImportJob) -> bool:
+    started = job.checked_at if job.status == "applying" and job.checked_at else job.created_at
+    return job.status in RUNNING and clock.now() - started > STALE_AFTER
 
 
 def owned_job(session, user, token: str) -> ImportJob | None:

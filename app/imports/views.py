@@ -110,7 +110,7 @@ def show(token):
     job = _job_or_404(token)
     kind = _kind_or_404(job.kind)
     limit = current_app.config["IMPORT_ROWS_SHOWN"]
-    running = job.status in jobs.RUNNING
+    running = job.status in jobs.RUNNING and not jobs.is_lost(job)
     auto = running and request.args.get("auto") != "0"
     rows = [] if running else _rows_for_display(job)
     response = make_response(
