@@ -203,3 +203,30 @@ def test_the_pull_feed_stays(client, car_park):
     feed = client.get("/api/v1/parking/feed")
     assert feed.status_code == 200
     assert feed.get_json()[0]["id"] == car_park.default.id
+
+
+@pytest.mark.race
+def test_events_and_sweeps_at_once_queue_each_status_once(app, session, receiver, car_park):
+    """Eight cars enter at once: each event decides under the car park's row lock, so the
+    statuses queued are those of one event after another (80 free: 79, then more than 2 away:
+    76, 73), never two for the same crossing; four sweeps at once queue one status per car
+    park."""
+    from app.extensions import db
+    from parking.models import CarPark
+    from tests.race import race
+
+    park_id = car_park.default.id
+
+    def arrive(i):
+        park = db.session.get(CarPark, park_id)
+        return enter(db.session, park, f"沪B2000{i}", i)
+
+    assert not [r for r in race(app, 8, arrive) if isinstance(r, Exception)]
+    assert [m.payload["free"] for m in messages(session)] == [79, 76, 73]
+
+    settings = citypush.CityPushSettings.from_config(app.config)
+    other = car_park(name="另一停车场", reservable=0)
+    results = race(app, 4, lambda i: citypush.periodic(db.session, settings))
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sum(results) == 1  # the new car park; the first one was queued moments ago
+    assert [m.subject for m in messages(session)][-1] == citypush.subject(other.id)
