@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from marshmallow import Schema, fields
 from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import Session
@@ -226,13 +226,16 @@ def current() -> Identity:
     if not g.get("database_down"):
         from flask_login import current_user
 
+        in_request = has_request_context()  # (a message rendered by a command has no visitor)
+
         def home():
-            user = current_user
+            user = current_user if in_request else None
             if user and user.is_authenticated:
                 return home_district_id(db.session, user.id)
             return None
 
-        found = choose(snapshot(db.session, app), request.cookies.get(DISTRICT_COOKIE), home)
+        cookie = request.cookies.get(DISTRICT_COOKIE) if in_request else None
+        found = choose(snapshot(db.session, app), cookie, home)
     g.portal_district = found or configured(app.config)
     return g.portal_district
 
