@@ -15,6 +15,9 @@ Each round, in three short units of work with no transaction open while a provid
 
 A dispatcher killed between 1 and 3 leaves its rows "sending"; after the lease any dispatcher
 queues them again (same idempotency key, so a provider that honours keys sends once).
+
+Each round then does the same for the messages to other systems (outbox.SystemMessage: the
+city parking push), with the same claim, lease and retry code (app/notifications/outbox.py).
 """
 
 from __future__ import annotations
