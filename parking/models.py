@@ -97,6 +97,10 @@ class CarPark(db.Model):
     def scope_chain(self) -> list[tuple[str, int]]:
         return [("carpark", self.id), ("district", self.town.district_id)]
 
+    @property
+    def local_scope_chain(self) -> list[tuple[str, int]]:
+        return [("carpark", self.id)]
+
 
 class Tariff(db.Model):
     """A car park's charging rules (parking.services.tariffs says how they apply), in fen."""

@@ -267,6 +267,11 @@ class Ticket(db.Model):
         return self.estate.scope_chain
 
     @property
+    def local_scope_chain(self) -> list[tuple[str, int]]:
+        """Without the district: from the ticket's own columns (no statement)."""
+        return [("estate", self.estate_id), ("town", self.town_id)]
+
+    @property
     def home_unverified(self) -> bool:
         """A home report whose reporter's claim to the home is still waiting for the manager."""
         return self.home_claim is not None and self.home_claim.status == "pending"

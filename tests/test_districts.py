@@ -230,3 +230,28 @@ def test_the_apis_say_which_district_a_thing_is_in(
     assert request["district"] == jinshan_ref
     xml = client.get(f"/open311/v2/requests/{ticket.reference}.xml").get_data(as_text=True)
     assert "<district><code>310116</code><name>金山区</name></district>" in xml
+
+
+def test_only_a_district_scoped_check_loads_the_town(app, session, places, jinshan, make_user):
+    from sqlalchemy import event
+
+    from app.accounts.models import User
+    from app.extensions import db
+    from repairs.models import Ticket
+
+    ticket = _report(session, make_user, jinshan["estate"])
+    manager = make_user("property_manager", scope=jinshan["estate"])
+    supervisor = make_user("district_supervisor", scope=jinshan["district"])
+    ids = ticket.id, manager.id, supervisor.id
+    session.expunge_all()
+    ticket = session.get(Ticket, ids[0])
+    manager, supervisor = session.get(User, ids[1]), session.get(User, ids[2])
+    manager.roles, supervisor.roles  # noqa: B018  (loaded before counting)
+    sent = []
+    count = lambda *args: sent.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert manager.has_role(Role.PROPERTY_MANAGER, ticket) and sent == []
+        assert supervisor.has_role(Role.DISTRICT_SUPERVISOR, ticket) and sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

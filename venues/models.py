@@ -136,6 +136,10 @@ class Venue(db.Model):
     def scope_chain(self) -> list[tuple[str, int]]:
         return [("venue", self.id), ("district", self.town.district_id)]
 
+    @property
+    def local_scope_chain(self) -> list[tuple[str, int]]:
+        return [("venue", self.id)]
+
 
 class Space(db.Model):
     """A bookable part of a venue: a hall with timed entry, a court, a meeting room."""
@@ -168,6 +172,10 @@ class Space(db.Model):
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
         return self.venue.scope_chain
+
+    @property
+    def local_scope_chain(self) -> list[tuple[str, int]]:
+        return [("venue", self.venue_id)]
 
 
 class OpeningHours(db.Model):

@@ -205,15 +205,22 @@ class User(UserMixin, db.Model):
         of the town and a district supervisor every estate of the district. An unscoped
         assignment (an installation-wide administrator) covers every object.
 
-        The chain is read only when a scoped assignment has to be matched against it (it may
-        load the object's town): a resident's or an unscoped holder's check costs no query.
+        The chain is read only when a scoped assignment has to be matched against it, and its
+        district part (which may load the object's town) only when a district-scoped one is
+        held (`local_scope_chain`, where the object has one, is the rest): a resident's, an
+        unscoped holder's or an estate manager's check costs no query.
         """
         held = [a for a in self.roles if a.role == role]
         if not held:
             return False
         if obj is None or any(a.scope_kind is None for a in held):
             return True
-        chain = set(obj.scope_chain)
+        local = not any(a.scope_kind == "district" for a in held)
+        chain = set(
+            obj.local_scope_chain
+            if local and hasattr(type(obj), "local_scope_chain")
+            else obj.scope_chain
+        )
         return any((a.scope_kind, a.scope_id) in chain for a in held)
 
     def scopes(self, role: Role, kind: str | None = None) -> list[int]:

@@ -101,7 +101,13 @@ class Estate(db.Model):
     def scope_chain(self) -> list[tuple[str, int]]:
         """Who may act on this estate: its own staff, its town's supervisors and its district's
         (the town is loaded once per session: the identity map answers the next estate's)."""
-        return [("estate", self.id), *self.town.scope_chain]
+        return [*self.local_scope_chain, ("district", self.town.district_id)]
+
+    @property
+    def local_scope_chain(self) -> list[tuple[str, int]]:
+        """The chain without the district, from the row's own columns: what a check asks when
+        the person holds no district-scoped role (no statement; User.has_role)."""
+        return [("estate", self.id), ("town", self.town_id)]
 
 
 class ClaimStatus(enum.StrEnum):
@@ -148,6 +154,10 @@ class Household(db.Model):
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
         return self.estate.scope_chain
+
+    @property
+    def local_scope_chain(self) -> list[tuple[str, int]]:
+        return self.estate.local_scope_chain
 
     @property
     def label(self) -> str:
@@ -231,6 +241,10 @@ class HomeClaim(db.Model):
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
         return self.household.scope_chain
+
+    @property
+    def local_scope_chain(self) -> list[tuple[str, int]]:
+        return self.household.local_scope_chain
 
     @property
     def is_current(self) -> bool:
