@@ -307,9 +307,13 @@ def admin_list():
     return render_template("venues/staff/admin_list.html", venues=venues, can_create=can_create)
 
 
-def _town_choices():
+def _town_choices(venue=None):
+    """The live towns, named with their district (issue 15: several districts), and the venue's
+    own town even if it was archived since."""
+    own = venue.town_id if venue is not None else None
+    towns = select(Town).where((Town.archived_at.is_(None)) | (Town.id == own)).order_by(Town.id)
     return [
-        SelectChoice(str(t.id), t.name) for t in db.session.scalars(select(Town).order_by(Town.id))
+        SelectChoice(str(t.id), f"{t.district.name} · {t.name}") for t in db.session.scalars(towns)
     ]
 
 
@@ -327,7 +331,7 @@ def edit(venue_id: int | None = None):
     else:
         venue = _venue_for(venue_id, *ADMIN_ROLES)
     form = VenueForm(obj=venue)
-    form.town_id.choices = _town_choices()
+    form.town_id.choices = _town_choices(venue)
     if request.method == "GET" and venue is not None:
         form.opens_at.data = clock.hhmm(venue.opens_at_minutes)
         form.type.data = venue.type.value
