@@ -280,9 +280,7 @@ def companies():
     return render_template(
         "repairs/companies.html",
         companies=[
-            c
-            for c in companies_service.all_companies(db.session)
-            if shown is None or c.id in shown
+            c for c in companies_service.all_companies(db.session) if shown is None or c.id in shown
         ],
         hhmm=clock.hhmm,
     )
