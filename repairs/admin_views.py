@@ -294,5 +294,17 @@ def _confirm_change(form, estate, company, previous, back):
     )
 
 
+def _estate_section(estate: Estate) -> dict:
+    return {
+        "actions": [
+            (_("Change the property company"), url_for("company_admin.change", estate_id=estate.id))
+        ],
+        "history": estate_history(estate),
+    }
+
+
 def init_app(app) -> None:
+    from app.places.admin_views import register_estate_section
+
     app.register_blueprint(bp)
+    register_estate_section(app, _estate_section)

@@ -162,6 +162,15 @@ def chosen_town(form) -> Town | None:
     return town
 
 
+# Service packages add to an estate's page without the frame knowing them (repairs: who manages
+# it, with the history): functions estate -> {"actions": [(label, url)], "history": {...}}.
+ESTATE_SECTIONS = "place_admin_estate_sections"
+
+
+def register_estate_section(app, section) -> None:
+    app.extensions.setdefault(ESTATE_SECTIONS, []).append(section)
+
+
 def _url(endpoint: str) -> str | None:
     return url_for(endpoint) if endpoint in current_app.view_functions else None
 
@@ -396,10 +405,13 @@ def estates():
 @bp.route("/estates/<int:estate_id>")
 @require_role(ADMIN)
 def estate(estate_id: int):
-    from repairs.admin_views import estate_history  # repairs owns who manages an estate
-
     e = load_for_admin(Estate, estate_id)
     homes = admin_services.household_counts(db.session, [e.id]).get(e.id, 0)
+    section = {"actions": [], "history": {}}
+    for add in current_app.extensions.get(ESTATE_SECTIONS, ()):
+        more = add(e)
+        section["actions"] += more.get("actions", [])
+        section["history"].update(more.get("history", {}))
     where = f"{e.latitude:.6f}, {e.longitude:.6f}" if e.latitude is not None else _("Not surveyed")
     return show_page(
         title=e.name,
@@ -411,13 +423,10 @@ def estate(estate_id: int):
             (_("Coordinates (WGS-84)"), where),
             (_("Homes on record"), homes),
         ],
-        actions=[
-            (_("Edit"), url_for(".estate_edit", estate_id=e.id)),
-            (_("Change the property company"), url_for("company_admin.change", estate_id=e.id)),
-        ],
+        actions=[(_("Edit"), url_for(".estate_edit", estate_id=e.id)), *section["actions"]],
         archive_url=url_for(".estate_archive", estate_id=e.id),
         archived=e.archived_at is not None,
-        **estate_history(e),
+        **section["history"],
     )
 
 
