@@ -60,13 +60,18 @@ def test_towns_create_then_unchanged_and_errors_write_nothing(app, session, plac
     assert session.scalar(select(Town.name_en).where(Town.code == "xinzhuang")) == "Xinzhuang"
 
 
-def test_a_file_that_cannot_be_read_is_one_answer(app, session, places):
+def test_a_file_that_cannot_be_read_is_one_answer(app, session, places, monkeypatch):
     assert answers(run(session, "towns", b"\xff\xfe\x00d\x00i")) == [(1, "error", "")]
     missing = run(session, "towns", "district,nom\n闵行区,新镇\n")
     assert missing.outcomes[0].column == "name"
     assert "nom" in str(run(session, "towns", "district,name,nom\n").outcomes[0].message)
     assert answers(run(session, "towns", b"", filename="x.csv")) == [(1, "error", "")]
     assert answers(run(session, "towns", b"not a zip", filename="x.xlsx")) == [(1, "error", "")]
+    from app.imports import reading
+
+    monkeypatch.setattr(reading, "MAX_ROWS", 3)
+    too_many = "district,name\n" + "闵行区,x\n" * 4
+    assert answers(run(session, "towns", too_many)) == [(1, "error", "")]
 
 
 def test_estates_with_their_company_and_a_broken_file_row_by_row(app, session, places):

@@ -19,6 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_CELL = 500  # characters kept of any value: a longer one is not a name or an address
+# Rows read from one file: a district's largest register is tens of thousands; a sheet of
+# millions (or a compressed XLSX that expands to them) would only fill the server's memory.
+MAX_ROWS = 100_000
 
 
 class FileError(Exception):
@@ -125,6 +128,13 @@ def read_table(
                 header.pop()
             continue
         rows.append(Row(number, dict(zip(header, cells, strict=False))))
+        if len(rows) > MAX_ROWS:
+            raise FileError(
+                _l(
+                    "The file has more than %(rows)d rows: split it into smaller files.",
+                    rows=MAX_ROWS,
+                )
+            )
     if header is None:
         raise FileError(_l("The file is empty."))
     return header, rows
