@@ -218,7 +218,8 @@ def test_carparks_with_their_pool_and_operator(app, session, places, make_user, 
     )
     good = (
         header
-        + "闵行区,莘庄镇,莘庄停车场,Xinzhuang Car Park,公共停车场,莘建路1号,31.111,121.385,300,40,13900002222\n"
+        + "闵行区,莘庄镇,莘庄停车场,Xinzhuang Car Park,公共停车场,莘建路1号,"
+        + "31.111,121.385,300,40,13900002222\n"
     )
     result = run(session, "carparks", good)
     assert answers(result) == [(2, "create", "")], result.outcomes
