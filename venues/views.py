@@ -81,6 +81,7 @@ def index():
             elderly,
             today,
             district,
+            districts.several(),  # whether the chooser's line shows
         ),
         search_form=form,
         results=results,
