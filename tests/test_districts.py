@@ -255,3 +255,13 @@ def test_only_a_district_scoped_check_loads_the_town(app, session, places, jinsh
         assert supervisor.has_role(Role.DISTRICT_SUPERVISOR, ticket) and sent
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_a_district_administrator_is_not_the_installations(app, client, places, make_user):
+    district_admin = make_user("administrator", scope=places["towns"][0].district)
+    login(client, district_admin.username)
+    assert client.get("/admin/deliveries").status_code == 403
+    assert "/admin/deliveries" not in client.get("/").get_data(as_text=True)
+    other = app.test_client()
+    login(other, make_user("administrator").username)
+    assert other.get("/admin/deliveries").status_code == 200

@@ -58,9 +58,17 @@ def _channel(value: str | None) -> Channel | None:
         return None
 
 
+def _installation_administrator() -> None:
+    """Everyone's undelivered messages are the installation's, not a district's: a district
+    administrator (issue 15) is refused."""
+    if not current_user.holds_everywhere(Role.ADMINISTRATOR):
+        abort(403)
+
+
 @bp.route("")
 @require_role(Role.ADMINISTRATOR)
 def dead_letters():
+    _installation_administrator()
     channel = _channel(request.args.get("channel"))
     page = max(int_arg(request.args, "page", 1) or 1, 1)
     rows = deadletters.dead_letters(db.session, channel=channel, page=page)
@@ -90,6 +98,7 @@ def dead_letters():
 @bp.route("/retry", methods=["POST"])
 @require_role(Role.ADMINISTRATOR)
 def retry():
+    _installation_administrator()
     delivery_id = int_arg(request.form, "delivery_id")
     if delivery_id is None:
         abort(400)
@@ -115,7 +124,9 @@ def init_app(app) -> None:
     register_workspace_links(
         app,
         Role.ADMINISTRATOR,
-        lambda user, assignment: [
-            Link(_l("Messages not delivered"), url_for("deliveries_admin.dead_letters"))
-        ],
+        lambda user, assignment: (
+            [Link(_l("Messages not delivered"), url_for("deliveries_admin.dead_letters"))]
+            if assignment.scope_kind is None
+            else []
+        ),
     )
