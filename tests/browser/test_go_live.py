@@ -197,7 +197,7 @@ def test_a_new_district_goes_live(browser, empty_portal, mode, locale, viewport,
     assert _check(admin, url, "estates", "broken.csv", broken)["error"] == 3
     errors = admin.locator("#import-rows tr.import-error").all_inner_texts()
     assert [e.split()[0] for e in errors] == ["3", "4", "5"], errors  # every bad line, in order
-    assert "没有这个镇" in errors[0] and "address" in errors[2]
+    assert "没有这个镇" in errors[0] and "latitude" in errors[1] and "address" in errors[2]
     assert admin.locator("#import-continue").count() == 0
 
     # The estates as XLSX, the company managing them, the household register, a car park.
