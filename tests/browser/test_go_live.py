@@ -21,10 +21,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from app.places.models import Estate
+from app.places.models import Estate, Household
 from tests.browser.conftest import LiveServer
 from tests.browser.test_signin_pages import outbox_code, submit_form
 from tests.conftest import PASSWORD, PG_PORT_ENV, migrate_to_head
@@ -302,8 +302,13 @@ def test_a_new_district_goes_live(browser, empty_portal, mode, locale, viewport,
         ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
         claim = current_claim(session, find_by_login(session, resident_phone))
         owner = session.get(PropertyCompany, ticket.company_id)
-        return ticket.estate_id, owner.name_zh, claim.status.value
+        homes = session.scalar(
+            select(func.count(Household.id)).where(Household.estate_id == estate_id)
+        )
+        return ticket.estate_id, owner.name_zh, claim.status.value, homes
 
-    assert portal.run(outcome) == (estate_id, company, "verified")
+    # The report is the new estate's, with its imported company; the claim is verified and was
+    # matched to a row of the imported register (no household was added for it).
+    assert portal.run(outcome) == (estate_id, company, "verified", 5)
     for page in (admin, resident, manager):
         page.context.close()
