@@ -37,17 +37,38 @@ class ConfirmForm(FlaskForm):
     """A confirmation step: only the CSRF token."""
 
 
-class _Names(FlaskForm):
-    name_zh = StringField(_l("Name in Chinese"), validators=[Length(max=96)])
-    name_en = StringField(_l("Name in English"), validators=[Length(max=160)])
+# Fields several forms share, made where each form lists them, so that each form shows them in
+# its own order (WTForms orders fields by when they were made).
+def _names():
+    return (
+        StringField(_l("Name in Chinese"), validators=[Length(max=96)]),
+        StringField(_l("Name in English"), validators=[Length(max=160)]),
+    )
 
 
-class DistrictForm(_Names):
+def _addresses():
+    return (
+        StringField(_l("Address in Chinese"), validators=[Length(max=200)]),
+        StringField(_l("Address in English"), validators=[Length(max=240)]),
+    )
+
+
+def _coordinates():
+    return (
+        FloatField(
+            _l("Latitude (degrees north)"), description=COORDINATE_HINT, validators=[Optional()]
+        ),
+        FloatField(_l("Longitude (degrees east)"), validators=[Optional()]),
+    )
+
+
+class DistrictForm(FlaskForm):
     code = StringField(
         _l("District code"),
         description=_l("The administrative division code, for example 310112 for Minhang."),
         validators=[Length(max=12)],
     )
+    name_zh, name_en = _names()
     hotline = StringField(
         _l("Hotline"), description=_l("For example 12345."), validators=[Length(max=32)]
     )
@@ -67,8 +88,9 @@ class DistrictForm(_Names):
     footer_en = StringField(_l("Who runs the portal, in English"), validators=[Length(max=240)])
 
 
-class TownForm(_Names):
+class TownForm(FlaskForm):
     district_id = SelectField(_l("District"), coerce=_int_or_none, validators=[InputRequired()])
+    name_zh, name_en = _names()
     code = StringField(
         _l("Town code"),
         description=_l("A short code unique in the portal, for example xinzhuang."),
@@ -76,20 +98,15 @@ class TownForm(_Names):
     )
 
 
-class _Coordinates(FlaskForm):
-    latitude = FloatField(
-        _l("Latitude (degrees north)"), description=COORDINATE_HINT, validators=[Optional()]
-    )
-    longitude = FloatField(_l("Longitude (degrees east)"), validators=[Optional()])
-
-
-class EstateForm(_Names, _Coordinates):
+class EstateForm(FlaskForm):
     town_id = SelectField(_l("Town"), coerce=_int_or_none, validators=[InputRequired()])
-    address_zh = StringField(_l("Address in Chinese"), validators=[Length(max=200)])
-    address_en = StringField(_l("Address in English"), validators=[Length(max=240)])
+    name_zh, name_en = _names()
+    address_zh, address_en = _addresses()
+    latitude, longitude = _coordinates()
 
 
-class CompanyForm(_Names):
+class CompanyForm(FlaskForm):
+    name_zh, name_en = _names()
     response_minutes = IntegerField(
         _l("Response window in minutes"),
         description=_l("How soon the company must answer a new repair report, for example 30."),
@@ -122,11 +139,12 @@ class ChangeCompanyForm(FlaskForm):
     confirmed = HiddenField()
 
 
-class CarParkForm(_Names, _Coordinates):
+class CarParkForm(FlaskForm):
     town_id = SelectField(_l("Town"), coerce=_int_or_none, validators=[InputRequired()])
     kind = SelectField(_l("Kind of car park"), validators=[InputRequired()])
-    address_zh = StringField(_l("Address in Chinese"), validators=[Length(max=200)])
-    address_en = StringField(_l("Address in English"), validators=[Length(max=240)])
+    name_zh, name_en = _names()
+    address_zh, address_en = _addresses()
+    latitude, longitude = _coordinates()
     total_spaces = IntegerField(
         _l("Total spaces"), validators=[InputRequired(), NumberRange(min=1, max=100_000)]
     )
