@@ -110,7 +110,7 @@ screens: setup browser
 # Refresh the message catalogues after changing user-facing strings, then translate the new
 # entries in app/translations/zh_Hans_CN/LC_MESSAGES/messages.po.
 i18n-extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -k lazy_pgettext:1c,2 -k pgettext:1c,2 --no-wrap --sort-by-file \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -k lazy_gettext -k lazy_pgettext:1c,2 -k pgettext:1c,2 -k counted:2,3 --no-wrap --sort-by-file \
 	  -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations -w 100 --no-fuzzy-matching
 

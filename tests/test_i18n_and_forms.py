@@ -41,6 +41,8 @@ def test_catalogue_covers_the_source_and_chinese_is_complete(tmp_path):
             "lazy_pgettext:1c,2",
             "-k",
             "pgettext:1c,2",
+            "-k",
+            "counted:2,3",  # app.notifications.params.counted(n, singular, plural)
             "-o",
             str(pot),
             ".",

@@ -385,6 +385,10 @@ def test_every_api_answer_is_private_unless_registered_public(app, client):
         "venue_media.media",
         "pwa.manifest",  # the web app's manifest and service worker (push-pwa)
         "pwa.service_worker",
+        # Open data (issue 15): published statistics, no personal data, counts under 5
+        # suppressed; a day's caching for finished months, 5 minutes for the current one.
+        "opendata.catalogue",
+        "opendata.download",
     }
     for rule in app.url_map.iter_rules():
         if (

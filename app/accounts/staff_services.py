@@ -52,7 +52,7 @@ from app.sms.settings import SmsSettings
 # registering) in the order the role select lists them.
 STAFF_ROLES = [role for role in Role if role != Role.RESIDENT]
 INVITE_SMS = "staff.invited"  # SMS_TEMPLATES kinds (app/config.py)
-INVITE_SMS_PASSWORD = "staff.invited_password"  # when the role needs a password and a code
+INVITE_SMS_PASSWORD = "staff.invited_password"  # nosec B105  # an SMS template kind, not a password
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ def when(value: datetime | None, format: str = "short") -> dict | str:
 
 def counted(count: int, singular: str, plural: str) -> dict:
     """A number shown with its noun in the reader's plural form; `singular` and `plural` are
-    untranslated message ids with `%(num)d` (mark them with N_ and give the catalogue a
-    msgid_plural entry)."""
+    untranslated message ids with `%(num)d`, given as literals: extraction knows `counted:2,3`
+    as a plural pair (Makefile, setup.cfg, tests/test_i18n_and_forms.py), and the catalogue
+    needs its msgid_plural entry."""
     return {"count": int(count), "one": singular, "other": plural}
 
 

@@ -514,9 +514,9 @@ def _tell_suspended(
             "days": settings.no_shows.window_days,
             # In the reader's plural form when read (never "1 reserved spaces", "1 days").
             "reservations": counted(
-                count, N_("%(num)d parking reservation"), N_("%(num)d parking reservations")
+                count, "%(num)d parking reservation", "%(num)d parking reservations"
             ),
-            "window": counted(settings.no_shows.window_days, N_("%(num)d day"), N_("%(num)d days")),
+            "window": counted(settings.no_shows.window_days, "%(num)d day", "%(num)d days"),
         },
         link="/parking/mine",
     )

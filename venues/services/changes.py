@@ -147,8 +147,8 @@ def change_party_size(
                 "places": party_size,
                 "before": before,
                 # "1 person", "3 people" in the reader's plural form (never "1 people").
-                "party": counted(party_size, N_("%(num)d person"), N_("%(num)d people")),
-                "was": counted(before, N_("%(num)d person"), N_("%(num)d people")),
+                "party": counted(party_size, "%(num)d person", "%(num)d people"),
+                "was": counted(before, "%(num)d person", "%(num)d people"),
             },
             link=f"/bookings/{booking.reference}",
         )

@@ -436,7 +436,7 @@ def _message(request: engine.Reservation, reference: str, code: str, facts) -> d
             "when": when(request.starts_at),
             "places": request.quantity,
             # "3 people" in the reader's plural form (params.counted), not "place(s)".
-            "party": counted(request.quantity, N_("%(num)d person"), N_("%(num)d people")),
+            "party": counted(request.quantity, "%(num)d person", "%(num)d people"),
             "code": code,
         },
         "link": f"/bookings/{reference}",

@@ -285,8 +285,8 @@ def tell_suspended(session, user_id: int, until: datetime, count: int, policy) -
             "count": count,
             "days": policy.window_days,
             # In the reader's plural form when read (never "1 bookings", "1 days").
-            "bookings": counted(count, N_("%(num)d booking"), N_("%(num)d bookings")),
-            "window": counted(policy.window_days, N_("%(num)d day"), N_("%(num)d days")),
+            "bookings": counted(count, "%(num)d booking", "%(num)d bookings"),
+            "window": counted(policy.window_days, "%(num)d day", "%(num)d days"),
         },
         link="/bookings",
     )

@@ -191,7 +191,7 @@ def offer_freed_places(session, freed: Booking) -> list[Booking]:
                 params={
                     "venue": localized(space.venue.name_zh, space.venue.name_en),
                     "places": entry.quantity,  # the SMS template's number
-                    "party": counted(entry.quantity, N_("%(num)d person"), N_("%(num)d people")),
+                    "party": counted(entry.quantity, "%(num)d person", "%(num)d people"),
                     "when": when(bucket.starts_at),
                     "until": when(offer.offer_expires_at),
                     # For the SMS template (app/config.py "venue.offer"): the hold in minutes
@@ -247,7 +247,7 @@ def _pass_over(
             "when": when(bucket.starts_at),
             "until": when(problem.until),
             "n": problem.limit if problem.limit is not None else "",
-            "bookings": counted(problem.limit, N_("%(num)d booking"), N_("%(num)d bookings"))
+            "bookings": counted(problem.limit, "%(num)d booking", "%(num)d bookings")
             if problem.limit is not None
             else "",
         },
