@@ -22,6 +22,11 @@ def _phone(browser, live_server, mode, locale="zh_CN"):
     return context
 
 
+# How many lines an element's text takes (the cell's own height counts its row's tallest cell).
+LINES = """(el) => { const r = document.createRange(); r.selectNodeContents(el);
+  return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size; }"""
+
+
 def _bottom(locator) -> float:
     box = locator.bounding_box()
     return box["y"] + box["height"]
@@ -100,6 +105,14 @@ def test_venue_search_and_car_parks_on_a_phone_in_elderly_mode(browser, live_ser
     assert "day-day=" in page.url  # the day chosen is kept
     page.locator(".filters summary").click()
     expect(page.locator("#q")).to_be_visible()
+    # walk14: without JavaScript the read-aloud speed (a script's button) is not shown, and on
+    # a venue page the 14-day table's dates break between date and weekday only (two lines at
+    # most; "12月1 / 日（周 / 二）" before).
+    expect(page.locator("[data-readaloud-speed]")).to_be_hidden()
+    page.locator(".venue-item h2 a").first.click()
+    days = page.locator("table", has=page.locator("caption", has_text="14 天")).first
+    for date in days.locator("th[scope=row]").all()[:3]:
+        assert date.evaluate(LINES) <= 2, date.inner_text()
 
     page.goto(live_server.url + "/parking")
     assert _bottom(page.locator(".venue-item h3 a").first) <= PHONE["height"]
