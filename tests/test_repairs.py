@@ -606,9 +606,10 @@ def test_photos_of_a_refused_report_are_removed(app, session, world, tmp_path):
     assert len(list(tmp_path.rglob("*.jpg"))) == 2 and len(ticket.photos) == 1  # and its thumb
 
 
-def test_the_refusal_names_the_configured_hotline(session, world):
+def test_the_refusal_names_the_estates_own_districts_hotline(session, world):
     session.delete(session.scalar(select(EstateManagement).filter_by(estate_id=world["estate"].id)))
+    world["estate"].town.district.hotline = "021-64120000"
     session.commit()
-    with pytest.raises(DomainError) as info:
+    with pytest.raises(DomainError) as info:  # the configured one is only the fallback
         file(session, world, hotline="021-96000")
-    assert info.value.code == "no_company" and "021-96000" in str(info.value)
+    assert info.value.code == "no_company" and "021-64120000" in str(info.value)

@@ -16,8 +16,9 @@ from repairs.models import PropertyCompany
 
 
 def company_of(session, estate: Estate, hotline: str):
-    """The company managing `estate` today; a refusal naming the `hotline` if none is on
-    record."""
+    """The company managing `estate` today; if none is on record, a refusal naming the estate's
+    own district's hotline (the resident's district, whichever district is being browsed), or
+    `hotline` where the district has none."""
     from repairs.services.management import current_management
 
     management = current_management(session, estate.id)
@@ -26,7 +27,7 @@ def company_of(session, estate: Estate, hotline: str):
         raise DomainError(
             _l("This estate has no property company on record. Call %(hotline)s."),
             code="no_company",
-            hotline=hotline,
+            hotline=estate.town.district.hotline or hotline,
         )
     return management.company
 
