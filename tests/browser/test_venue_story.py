@@ -53,7 +53,7 @@ def test_book_check_in_cancel_and_waitlist(open_page, live_server, mode, locale)
             address_zh="故事路 1 号",
             address_en="1 Story Road",
         )
-        venue.cancel_cutoff_minutes = 0
+        venue.cancel_cutoff_minutes = 30  # the slot two minutes away is past it; the later not
         hall = venue.spaces[0]
         hall.capacity = 2
         now = clock.now().replace(second=0, microsecond=0)
@@ -70,17 +70,20 @@ def test_book_check_in_cancel_and_waitlist(open_page, live_server, mode, locale)
     resident, neighbour = live_server.create_user(), live_server.create_user()
     staff = live_server.create_user("venue_staff", f"venue:{venue_id}")
 
-    def book(page, slot_id, party):
+    def book(page, slot_id, party, late=False):
         page.goto(f"{live_server.url}/venues/slots/{slot_id}/book")
+        # walk14: past the free cancellation time, the party and check pages say the cost first.
+        assert page.locator("#late-cancel").count() == int(late)
         page.locator(f"input[name=party_size][value='{party}']").check()
         page.locator("main button[type=submit]").click()
+        assert page.locator("#late-cancel").is_visible() == late
         page.get_by_role("button", name=words["confirm"]).click()
         assert "new=1" in page.url
         return page.url.split("/bookings/")[1].split("?")[0]
 
     # The resident books both slots in full and gets a door code for each.
     page = open_page("/venues", mode=mode, locale=locale, user=resident)
-    book(page, soon_id, 2)
+    book(page, soon_id, 2, late=True)
     code = page.locator(".door-code").inner_text().replace(" ", "")
     assert len(code) == 8 and page.locator(".qr svg").is_visible()
     later_reference = book(page, later_id, 2)
