@@ -270,6 +270,9 @@ def test_the_dashboard_lists_tomorrows_reservations_and_explains_its_chart(
     park = car_park.default
     user = make_user("carpark_operator", scope=park, locale="en")
     tomorrow = clock.today() + timedelta(days=1)
+    login(client, user.username)
+    html = client.get(f"/parking/operate/{park.id}").get_data(as_text=True)
+    assert re.search(r"<p>No reservations for [^<]*2[^<]* yet\.</p>", html)  # not "0 ... to come"
     kept, cancelled = make_user(), make_user()
     vehicles.register(session, kept, "沪A12345")
     vehicles.register(session, cancelled, "沪B67890")
@@ -280,7 +283,6 @@ def test_the_dashboard_lists_tomorrows_reservations_and_explains_its_chart(
         for who, plate, minutes in ((kept, "沪A12345", 8 * 60), (cancelled, "沪B67890", 9 * 60))
     }
     reservations.cancel(session, made["沪B67890"], cancelled, settings=parking_settings())
-    login(client, user.username)
     html = client.get(f"/parking/operate/{park.id}").get_data(as_text=True)
     tomorrow_part = html[html.index('id="tomorrow"') :]
     assert re.search(r"<p>1 reservation for [^<]*2[^<]* still to come\.</p>", tomorrow_part)
