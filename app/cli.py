@@ -190,7 +190,28 @@ def import_group(kind, file, dry_run, actor):
     for outcome in result.outcomes:
         click.echo(str(outcome))
     counts = {name: n for name, n in result.counts.items() if n}
-    summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "no rows"
+    summary = _import_summary(counts, done=result.ok and not dry_run)
     if not result.ok:
         raise click.ClickException(f"{summary}; nothing was written")
-    click.echo(f"{summary}" + ("; dry run, nothing was written" if dry_run else "; saved"))
+    if dry_run:
+        click.echo(f"{summary}; dry run, nothing was written")
+    else:
+        click.echo(
+            f"{summary}; " + ("saved" if counts.keys() - {"unchanged"} else "nothing to change")
+        )
+
+
+def _import_summary(counts: dict[str, int], *, done: bool) -> str:
+    """ "2 errors, 3 to create" before saving; "3 created, 5 unchanged" once saved."""
+    words = {
+        "error": ("error", "errors"),
+        "create": ("created",) * 2 if done else ("to create",) * 2,
+        "update": ("updated",) * 2 if done else ("to update",) * 2,
+        "unchanged": ("unchanged",) * 2,
+    }
+    parts = []
+    order = list(words)  # errors first, as on the results page
+    for name, n in sorted(counts.items(), key=lambda item: order.index(item[0])):
+        one, many = words[name]
+        parts.append(f"{n} {one if n == 1 else many}")
+    return ", ".join(parts) or "no rows"

@@ -197,12 +197,17 @@ def test_the_command_prints_a_line_per_row(app, session, places, runner, tmp_pat
     path.write_bytes(xlsx([["district", "name"], ["闵行区", "浦锦街道"], ["没有", "x"]]))
     result = runner.invoke(args=["import", "towns", str(path)])
     assert result.exit_code != 0 and "line 3: error: district" in result.output
+    assert "1 error, 1 to create; nothing was written" in result.output
     path.write_bytes(xlsx([["district", "name"], ["闵行区", "浦锦街道"]]))
     args = ["import", "towns", str(path)] + (["--dry-run"] if dry_run else [])
     result = runner.invoke(args=args)
     assert result.exit_code == 0 and "line 2: create" in result.output
+    summary = "1 to create; dry run, nothing was written" if dry_run else "1 created; saved"
+    assert summary in result.output
     found = session.scalar(select(Town).where(Town.name_zh == "浦锦街道"))
     assert (found is None) == dry_run
+    if not dry_run:  # the same file again
+        assert "1 unchanged; nothing to change" in runner.invoke(args=args).output
     assert runner.invoke(args=["import", "nothing", str(path)]).exit_code != 0
 
 
