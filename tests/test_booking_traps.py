@@ -188,6 +188,7 @@ def test_the_check_page_says_so_before_the_confirm_button(client, session, venue
     assert "确认预约" not in html and 'name="idempotency_key"' not in html
     party = client.get(f"/venues/slots/{slot.id}/book").get_data(as_text=True)
     assert "您已预约此时段" in party and 'name="party_size"' not in party
+    assert '<h1 class="page-title">已有预约</h1>' in party  # not the question, unasked
     response = submit(
         client,
         f"/venues/slots/{slot.id}/confirm?party_size=4",
