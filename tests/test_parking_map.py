@@ -65,6 +65,16 @@ def test_crowded_car_parks_get_numbers_that_never_overlap():
     assert max(p.x for p in drawn.points) - min(p.x for p in drawn.points) < 120
     assert any(p.leader for p in drawn.points)  # some had to move out: a line joins them
     assert drawn.has_full and [p.full for p in drawn.points][:3] == [True] * 3
+    # A number without a leader line is clearly nearest to its own mark (never beside two).
+    for p in drawn.points:
+        if not p.leader:
+            centre = (p.label_x, p.label_y + 4 - district_map.LABEL_H / 2)
+            own = math.hypot(centre[0] - p.x, centre[1] - p.y)
+            assert all(
+                own < 0.75 * math.hypot(centre[0] - q.x, centre[1] - q.y)
+                for q in drawn.points
+                if q is not p
+            ), p.number
 
 
 def test_unknown_district_falls_back_to_the_car_parks_box():

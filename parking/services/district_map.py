@@ -176,9 +176,25 @@ def _overlaps(a, b) -> bool:
 _DIRECTIONS = [(1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (-1, -1), (1, 1), (-1, 1)]
 
 
+def _nearest_is_own(cx: float, cy: float, number: int, markers) -> bool:
+    """A label set beside its marker without a leader must be clearly nearer to it than to any
+    other marker; otherwise a reader can't tell which of two close marks it names (the walk
+    found "4" and "5" beside one mark and none beside the next)."""
+    own = other = math.inf
+    for n, x, y in markers:
+        d = math.hypot(cx - x, cy - y)
+        if n == number:
+            own = d
+        else:
+            other = min(other, d)
+    return own < 0.75 * other
+
+
 def _place_labels(markers, width: int, height: int) -> dict:
     """number -> (label x, label y (text baseline), leader?), greedily, in number order: each
-    label's box avoids every marker and every label placed before it, and stays on the map."""
+    label's box avoids every marker and every label placed before it, and stays on the map; a
+    label right beside its marker is nearer to it than to any other, and one set further off
+    gets a leader line to its marker."""
     taken = [(x - MARKER, y - MARKER, x + MARKER, y + MARKER) for _n, x, y in markers]
     result = {}
     for number, x, y in sorted(markers):
@@ -189,8 +205,13 @@ def _place_labels(markers, width: int, height: int) -> dict:
                 cx, cy = x + dx * (distance + w / 2), y + dy * (distance + LABEL_H / 2)
                 box = (cx - w / 2, cy - LABEL_H / 2, cx + w / 2, cy + LABEL_H / 2)
                 inside = box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
-                if inside and not any(_overlaps(box, other) for other in taken):
-                    spot = (box, distance > MARKER + 3)
+                leader = distance > MARKER + 3
+                if (
+                    inside
+                    and not any(_overlaps(box, other) for other in taken)
+                    and (leader or _nearest_is_own(cx, cy, number, markers))
+                ):
+                    spot = (box, leader)
                     break
             if spot:
                 break
