@@ -33,6 +33,8 @@ def test_dry_run_then_apply_in_the_browser(app, client, session, places, make_us
     page = client.get(job_url).get_data(as_text=True)
     assert "import-progress" not in page  # a small file is checked within the request
     assert "import-checked" in page and "import-continue" in page
+    # Rows without a column or reason show no empty labelled lines on a phone's cards.
+    assert 'class="stack-empty"' in page
     assert session.scalar(select(func.count(Town.id)).where(Town.name_zh == "浦锦街道")) == 0
     csv_text = client.get(job_url + "/results.csv").get_data(as_text=True)
     assert "\n2," in csv_text and "\n3," in csv_text
@@ -64,6 +66,7 @@ def test_a_broken_file_is_answered_row_by_row_and_cannot_be_applied(
     job_url = _upload(client, "towns", data, "bad.csv").headers["Location"]
     page = client.get(job_url).get_data(as_text=True)
     assert "import-errors" in page and "没有这个区" in page and "import-continue" not in page
+    assert "stack-empty" not in page  # each error row names its column and reason
     # The confirmation refuses a job with errors (back to its page).
     response = client.get(job_url + "/apply")
     assert response.status_code == 302 and response.headers["Location"].endswith(job_url)
