@@ -120,6 +120,15 @@ def test_language_switch_and_sign_in_flow_in_the_browser(open_page, live_server)
     page = open_page("/")
     page.get_by_role("button", name="English").click()
     assert page.locator("h1").inner_text() == "Minhang District citizen services"
+    # walk15: an English page's apostrophe comes from a Latin font, not the Chinese one first in
+    # the stack (full-width there: "the portal’ s own name").
+    widths = page.evaluate(
+        """() => Object.fromEntries(['’', '汉'].map(c => {
+          const e = document.createElement('span'); e.textContent = c;
+          document.querySelector('main').append(e);
+          const w = e.getBoundingClientRect().width; e.remove(); return [c, w]; }))"""
+    )
+    assert widths["’"] < widths["汉"] / 2
     page.get_by_role("link", name="Sign in").click()
     page.get_by_role("link", name="With a password").click()
     page.fill("#login", user)
