@@ -84,6 +84,9 @@ def test_supervisor_pages_show_their_district_only(client, session, places, jins
     jinshan_ticket = _report(session, make_user, jinshan["estate"], "金山的水管")
     supervisor = make_user("district_supervisor", scope=jinshan["district"])
     login(client, supervisor.username)
+    # Their pages wear Jinshan's identity without choosing (no home of their own).
+    chooser = client.get("/district").get_data(as_text=True)
+    assert 'checked class="radio-input" id="district-1"' in chooser
 
     listing = client.get("/repairs/supervise/tickets?flag=open").get_data(as_text=True)
     assert jinshan_ticket.reference in listing and minhang_ticket.reference not in listing

@@ -217,8 +217,9 @@ def choose(districts: tuple[Identity, ...], cookie: str | None, home_id) -> Iden
 
 def current() -> Identity:
     """The district this request's pages are about (once per request): the visitor's choice on
-    this device, else their confirmed home's district, else the first; before any district
-    exists (or while the database is down), the configured stand-in."""
+    this device, else their confirmed home's district (a district-scoped staff member's: that
+    district's), else the first; before any district exists (or while the database is down),
+    the configured stand-in."""
     if "portal_district" in g:
         return g.portal_district
     app = current_app._get_current_object()
@@ -231,7 +232,11 @@ def current() -> Identity:
         def home():
             user = current_user if in_request else None
             if user and user.is_authenticated:
-                return home_district_id(db.session, user.id)
+                found = home_district_id(db.session, user.id)
+                if found is None:  # staff scoped to a district wear its identity (walk15)
+                    scoped = (a.scope_id for a in user.roles if a.scope_kind == "district")
+                    found = next(scoped, None)
+                return found
             return None
 
         cookie = request.cookies.get(DISTRICT_COOKIE) if in_request else None
