@@ -53,6 +53,9 @@ def test_invite_in_two_steps_then_the_account_page_shows_the_role(app, make_user
     )
     text = bad.get_data(as_text=True)
     assert bad.status_code == 200 and 'href="#phone"' in text and 'value="孙经理"' in text
+    # An empty form: the summary lists the fields in the page's order (walk15: role came first).
+    empty = submit(client, "/admin/staff/invite", {"action": "continue"}).get_data(as_text=True)
+    assert empty.index('href="#phone"') < empty.index('href="#name"') < empty.index('href="#role"')
     # Step 2: the estates to choose from, the name filter shortening the list.
     step2 = submit(
         client,

@@ -85,6 +85,13 @@ class InviteForm(RoleForm):
             Length(max=64, message=_l("Name must be 64 characters or fewer")),
         ],
     )
+    # Declared again after the number and the name, so an error summary lists the fields in the
+    # order the page shows them (WTForms orders by declaration: RoleForm's role came first).
+    role = SelectField(
+        _l("Role"),
+        validators=[DataRequired(_l("Choose a role"))],
+        validate_choice=False,  # checked against Role by the view (a clear message, no 500)
+    )
 
 
 class ConfirmForm(FlaskForm):
