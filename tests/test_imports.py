@@ -43,17 +43,19 @@ def test_towns_create_then_unchanged_and_errors_write_nothing(app, session, plac
         "闵行区,莘庄镇,Xinzhuang Town,xinzhuang\n"
     )
     dry = run(session, "towns", text, dry_run=True)
-    assert answers(dry) == [(2, "create", ""), (4, "unchanged", "")] and not dry.written
+    # The blank line 3 is answered (skipped), never silently dropped.
+    assert answers(dry) == [(2, "create", ""), (3, "unchanged", ""), (4, "unchanged", "")]
+    assert str(dry.outcomes[1].message) == "空行，已跳过。" and not dry.written
     assert session.scalar(select(Town).where(Town.name_zh == "浦锦街道")) is None
     assert run(session, "towns", text).written
     assert session.scalar(select(Town).where(Town.name_zh == "浦锦街道")).name_en == (
         "Pujin Subdistrict"
     )
     again = run(session, "towns", text)
-    assert [o.outcome for o in again.outcomes] == ["unchanged", "unchanged"]
+    assert [o.outcome for o in again.outcomes] == ["unchanged"] * 3
     broken = run(session, "towns", text + "没有这个区,新镇,,\n闵行区,莘庄镇,Other Name,\n")
     # Line 6 names line 4's town again with another English name: which one is meant?
-    assert answers(broken)[2:] == [(5, "error", "district"), (6, "error", "name_en")]
+    assert answers(broken)[3:] == [(5, "error", "district"), (6, "error", "name_en")]
     assert not broken.written
     renamed = run(session, "towns", "district,name,name_en\n闵行区,莘庄镇,Xinzhuang\n")
     assert answers(renamed) == [(2, "update", "")] and renamed.written
@@ -161,6 +163,7 @@ def test_households_from_xlsx_keep_the_register_semantics(app, session, places):
     result = run(session, "households", xlsx(rows), filename="register.xlsx")
     assert answers(result) == [
         (2, "create", ""),
+        (3, "unchanged", ""),  # the empty row, answered as skipped
         (4, "unchanged", ""),
         (5, "create", ""),
         (6, "error", "estate"),

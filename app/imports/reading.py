@@ -37,6 +37,7 @@ class FileError(Exception):
 class Row:
     line: int
     values: dict[str, str]
+    blank: bool = False  # a blank line among the rows: answered, never written
 
 
 def normalise_header(name) -> str:
@@ -116,10 +117,18 @@ def read_table(
     lines = _xlsx_lines(data) if is_xlsx else _csv_lines(data)
     header: list[str] | None = None
     rows: list[Row] = []
+    blanks: list[Row] = []
     for number, values in lines:
         cells = [_cell(v) for v in values]
         if not any(cells):
-            continue  # a blank line, or Excel's empty rows at the end
+            # A blank line is answered where a row follows it (a person may have meant
+            # something there); Excel's empty rows at the end are not.
+            if header is not None:
+                blanks.append(Row(number, {}, blank=True))
+            continue
+        if blanks:
+            rows.extend(blanks)
+            blanks = []
         if header is None:
             header = [normalise_header(c) for c in cells]
             if written is not None:
@@ -128,7 +137,7 @@ def read_table(
                 header.pop()
             continue
         rows.append(Row(number, dict(zip(header, cells, strict=False))))
-        if len(rows) > MAX_ROWS:
+        if len(rows) > MAX_ROWS:  # blank lines among them count: they are answered too
             raise FileError(
                 _l(
                     "The file has more than %(rows)d rows: split it into smaller files.",

@@ -120,11 +120,14 @@ def check_rows(
             )
         )
         return [RowOutcome(1, "error", message, ", ".join(missing or unknown))], [], None
-    ctx = kind.prepare(session, rows, settings, actor)
+    ctx = kind.prepare(session, [row for row in rows if not row.blank], settings, actor)
     outcomes: list[RowOutcome] = []
     planned: list[Planned] = []
     seen: dict[tuple, Row] = {}
     for index, row in enumerate(rows, start=1):
+        if row.blank:
+            outcomes.append(RowOutcome(row.line, "unchanged", _l("A blank line: skipped.")))
+            continue
         values = {name: row.values.get(name, "") for name in kind.column_names}
         row.values = values
         key = tuple(_fold(values[c]) for c in kind.key_columns)
