@@ -160,12 +160,13 @@ def test_report_errors_keep_answers(client, world):
     assert 'href="#photos"' in html and "漏水了" in html
 
 
-def test_an_estate_without_a_company_names_the_configured_hotline(
+def test_an_estate_without_a_company_names_its_districts_hotline(
     app, client, session, world, places
 ):
     from repairs.models import EstateManagement
 
-    app.config["PORTAL_HOTLINE"] = "021-96000"
+    app.config["PORTAL_HOTLINE"] = "021-12345"  # only where the district has none
+    places["estates"][0].town.district.hotline = "021-96000"
     session.delete(
         session.scalar(select(EstateManagement).filter_by(estate_id=places["estates"][0].id))
     )
