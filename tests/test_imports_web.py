@@ -28,6 +28,10 @@ def test_dry_run_then_apply_in_the_browser(app, client, session, places, make_us
     login(client, admin.username)
     form = client.get("/admin/imports").get_data(as_text=True)
     assert "文件不超过 10 MB。" in form and "每张照片" not in form  # a spreadsheet
+    # Each kind's column reference is folded (a page of seven open tables was very long).
+    sections = re.findall(r'<section class="import-kind".*?</section>', form, re.S)
+    assert len(sections) == 7
+    assert all(re.search(r"<details[^>]*>\s*<summary.*?<table", sec, re.S) for sec in sections)
     data = "district,name,name_en\n闵行区,浦锦街道,Pujin Subdistrict\n闵行区,莘庄镇,\n".encode()
     response = _upload(client, "towns", data, "towns.csv")
     assert response.status_code == 302
