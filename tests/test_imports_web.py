@@ -4,6 +4,7 @@ background with a page that refreshes itself; someone else's job is not found.""
 from __future__ import annotations
 
 import io
+import re
 import time
 
 from sqlalchemy import func, select
@@ -76,6 +77,12 @@ def test_a_broken_file_is_answered_row_by_row_and_cannot_be_applied(
     # The confirmation refuses a job with errors (back to its page).
     response = client.get(job_url + "/apply")
     assert response.status_code == 302 and response.headers["Location"].endswith(job_url)
+    # A file over the size the page states is refused on the form, with what to do.
+    big = b"district,name\n" + b"x" * (10 * 1024 * 1024)
+    refused = _upload(client, "towns", big, "big.csv")
+    assert refused.status_code == 200 and "文件超过 10 MB：请拆分成较小的文件。" in (
+        refused.get_data(as_text=True)
+    )
     # Someone else's job is not found, even by another administrator.
     other, elsewhere = make_user("administrator"), app.test_client()
     login(elsewhere, other.username)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import RadioField
 from wtforms.validators import InputRequired
+
+from app.uploads import MAX_BYTES
 
 
 class UploadForm(FlaskForm):
@@ -21,6 +23,14 @@ class UploadForm(FlaskForm):
         validators=[
             FileRequired(_l("Choose the file to check")),
             FileAllowed(["csv", "xlsx", "txt"], _l("Upload a .csv or .xlsx file")),
+            # The limit the page states (the same as a photo's); 100,000 rows fit well inside.
+            FileSize(
+                MAX_BYTES,
+                message=_l(
+                    "The file is larger than %(mb)d MB: split it into smaller files.",
+                    mb=MAX_BYTES // (1024 * 1024),
+                ),
+            ),
         ],
     )
 
