@@ -6,11 +6,10 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 export FLASK_APP := wsgi
-# Test workers: 3 on this 2-core machine, because a worker spends much of its time waiting for
-# Chromium, its live server or PostgreSQL (a third worker uses that time; measured on a clean
-# clone); override with `make test WORKERS=1`. Each worker that runs browser tests starts one
-# live server and one Chromium and shares them between its browser tests.
-WORKERS ?= 3
+# Test workers: 2, one per core; override with `make test WORKERS=1`. (A third worker was tried
+# on a clean clone: 25 min for 1,728 tests, no faster per test than two.) Each worker that runs
+# browser tests starts one live server and one Chromium and shares them between its browser tests.
+WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: run test lint setup translations db browser bench screens i18n-extract clean help
