@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
 export FLASK_APP := wsgi
-# Test workers: 2, one per core; override with `make test WORKERS=1`. (A third worker was tried
-# on a clean clone: 25 min for 1,728 tests, no faster per test than two.) Each worker that runs
-# browser tests starts one live server and one Chromium and shares them between its browser tests.
+# Test workers: 2, one per core; override with `make test WORKERS=1`. (Measured on a clean clone,
+# 1,728 tests: 2 workers 21 min, 3 workers 25 min.) Each worker that runs browser tests starts
+# one live server and one Chromium and shares them between its browser tests.
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
