@@ -19,7 +19,7 @@ from app import clock
 from app.accounts.models import Role, RoleAssignment, User
 from app.audit.services import record
 from app.errors import DomainError
-from app.imports.kinds import Column, Kind, Planned, RowError
+from app.imports.kinds import DISTRICT_COLUMN, TOWN_COLUMN, Column, Kind, Planned, RowError
 from app.imports.lookup import Places, coordinates, fold, whole_number
 from parking.models import KIND_LABELS, CarPark, CarParkKind
 
@@ -201,8 +201,8 @@ CARPARKS = Kind(
         "Import the operators' accounts first (kind: staff), or leave operator_phone empty."
     ),
     columns=(
-        Column("district", True, "闵行区", _l("The district: its name or its code (310112)")),
-        Column("town", True, "莘庄镇", _l("The town: Chinese or English name")),
+        DISTRICT_COLUMN,
+        TOWN_COLUMN,
         Column("name", True, "莘庄地铁站停车场", _l("The car park's name in Chinese")),
         Column("name_en", False, "Xinzhuang Metro Car Park", _l("Its name in English")),
         Column("kind", True, "public", _l("public, hospital, mall or residential")),

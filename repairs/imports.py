@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app import clock
 from app.audit.services import record
 from app.errors import DomainError
-from app.imports.kinds import Column, Kind, Planned, RowError
+from app.imports.kinds import DISTRICT_COLUMN, TOWN_COLUMN, Column, Kind, Planned, RowError
 from app.imports.lookup import Places, coordinates, fold
 from app.places.models import Estate
 from repairs.models import MANAGED_SINCE_EVER, EstateManagement, PropertyCompany
@@ -172,8 +172,8 @@ ESTATES = Kind(
         "it. Import the towns and the companies first."
     ),
     columns=(
-        Column("district", True, "闵行区", _l("The district: its name or its code (310112)")),
-        Column("town", True, "莘庄镇", _l("The town: Chinese or English name")),
+        DISTRICT_COLUMN,
+        TOWN_COLUMN,
         Column("name", True, "莘城苑", _l("The estate's name in Chinese")),
         Column("name_en", False, "Xincheng Garden", _l("Its name in English")),
         Column("address", True, "莘松路100弄", _l("The address in Chinese")),

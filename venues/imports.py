@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from app import clock
 from app.errors import DomainError
-from app.imports.kinds import Column, Kind, Planned, RowError
+from app.imports.kinds import DISTRICT_COLUMN, TOWN_COLUMN, Column, Kind, Planned, RowError
 from app.imports.lookup import Places, coordinates, fold, whole_number
 from venues.models import VENUE_TYPE_LABELS, BookingMode, Venue, VenueType
 
@@ -266,8 +266,8 @@ VENUES = Kind(
         "their times, separated by semicolons; days not named are closed."
     ),
     columns=(
-        Column("district", True, "闵行区", _l("The district: its name or its code (310112)")),
-        Column("town", True, "莘庄镇", _l("The town: Chinese or English name")),
+        DISTRICT_COLUMN,
+        TOWN_COLUMN,
         Column("venue", True, "莘庄文化中心", _l("The venue's name in Chinese")),
         Column("venue_en", False, "Xinzhuang Culture Centre", _l("Its name in English")),
         Column(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 
 class RowError(Exception):
@@ -37,6 +38,13 @@ class Column:
     required: bool
     example: str
     hint: object = ""  # what the column holds, for the README and the import page
+
+
+# The place columns most kinds begin with, written once.
+DISTRICT_COLUMN = Column(
+    "district", True, "闵行区", _l("The district: its name or its code (310112)")
+)
+TOWN_COLUMN = Column("town", True, "莘庄镇", _l("The town: Chinese or English name"))
 
 
 @dataclass

@@ -14,7 +14,7 @@ from app import clock
 from app.accounts.models import User
 from app.errors import DomainError
 from app.i18n import N_
-from app.imports.kinds import Column, Kind, Planned, RowError
+from app.imports.kinds import DISTRICT_COLUMN, TOWN_COLUMN, Column, Kind, Planned, RowError
 from app.imports.lookup import Places, fold
 from app.notifications.services import notify
 from app.places.models import ClaimStatus, HomeClaim, Household, HouseholdContact, Town
@@ -80,7 +80,7 @@ TOWNS = Kind(
     label=_l("Towns"),
     description=_l("Towns and subdistricts (街镇) of a district."),
     columns=(
-        Column("district", True, "闵行区", _l("The district: its name or its code (310112)")),
+        DISTRICT_COLUMN,
         Column("name", True, "莘庄镇", _l("The town's name in Chinese")),
         Column("name_en", False, "Xinzhuang Town", _l("Its name in English")),
         Column("code", False, "xinzhuang", _l("A short code of your own; made up when empty")),
@@ -269,7 +269,7 @@ HOUSEHOLDS = Kind(
     ),
     columns=(
         Column("district", False, "闵行区", _l("The district; needed when two have the town")),
-        Column("town", True, "莘庄镇", _l("The town: Chinese or English name")),
+        TOWN_COLUMN,
         Column("estate", True, "莘城苑", _l("The estate: Chinese or English name")),
         Column("building", True, "5", _l("Building number: 5, 5号楼 and ５ are the same")),
         Column("unit", False, "2", _l("Unit number; empty where the estate has no units")),
