@@ -43,7 +43,7 @@ def _fail(error: DomainError):
     "scopes",
     multiple=True,
     metavar="KIND:ID",
-    help="The object a scoped role is held for, e.g. estate:3, town:1, venue:2.",
+    help="The object a scoped role is held for, e.g. estate:3, company:1, town:1, venue:2.",
 )
 @click.option("--name", default=None, help="Display name (defaults to the username).")
 @click.option("--phone", default=None, help="Mobile number, if the person signs in with it.")
@@ -51,7 +51,7 @@ def create_user(username, roles, password, scopes, name, phone):
     """Create a user with ROLE(s); scoped roles take the --scope of their kind."""
     pairs = []
     for role in map(Role, roles):
-        matching = [s for s in scopes if s.split(":", 1)[0] == role.scope_kind]
+        matching = [s for s in scopes if s.split(":", 1)[0] in role.scope_kinds]
         pairs.extend((role, s) for s in matching) if matching else pairs.append((role, None))
     try:
         user = services.create_user(

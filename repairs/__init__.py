@@ -25,6 +25,15 @@ def init_app(app) -> None:
     from repairs.services.sweep import sweep
 
     on_claim_ended(end_following)
+    from app.places.models import Estate, HomeClaim, Household
+    from app.scopes import register_chain_part, register_expansion, register_scope
+    from repairs.services.management import company_scope, estates_of_companies
+
+    # Staff may be property managers for a whole company: its estates (and their homes and
+    # claims) name the company managing them today, its reports the company they were made to.
+    register_scope(models.PropertyCompany)
+    register_chain_part((Estate, Household, HomeClaim), company_scope)
+    register_expansion("company", "estate", estates_of_companies)
     from repairs import imports
 
     imports.init_app(app)  # the estates and companies kinds of the bulk import (app/imports)

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
@@ -96,9 +96,12 @@ OPEN_STATES_SQL = "state IN (" + ",".join(f"'{state.value}'" for state in OPEN_S
 
 
 class PropertyCompany(db.Model):
-    """A property management company (物业企业); it manages estates and is rated on them."""
+    """A property management company (物业企业); it manages estates and is rated on them. Staff
+    may hold the property-manager role for a company (`scope_kind`): they cover the estates it
+    manages on the day asked and the reports made to it."""
 
     __tablename__ = "property_company"
+    scope_kind = "company"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(96), unique=True)
@@ -116,6 +119,17 @@ class PropertyCompany(db.Model):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     name = Localized("name_zh", "name_en")
+
+    @property
+    def scope_chain(self) -> list[tuple[str, int]]:
+        """Who may act for the company: its own staff, and the administrators of its district
+        when every estate it manages today lies in one district. A company working in several
+        districts (or managing none) names no district: only an installation-wide administrator
+        gives its roles, so no district's administrator can open another district's reports."""
+        from repairs.services.management import company_districts
+
+        districts = company_districts(object_session(self), self.id)
+        return [("company", self.id), *(("district", d) for d in districts if len(districts) == 1)]
 
 
 # The start of the history for companies on record before it was kept (migration 0026): "since
@@ -264,12 +278,14 @@ class Ticket(db.Model):
 
     @property
     def scope_chain(self) -> list[tuple[str, int]]:
-        return self.estate.scope_chain
+        return [*self.local_scope_chain, ("district", self.estate.town.district_id)]
 
     @property
     def local_scope_chain(self) -> list[tuple[str, int]]:
-        """Without the district: from the ticket's own columns (no statement)."""
-        return [("estate", self.estate_id), ("town", self.town_id)]
+        """Without the district: from the ticket's own columns (no statement). The company is
+        the one the report was made to (it keeps it after a change of company), so a company's
+        staff finish their reports and the new company's start with the new ones."""
+        return [("estate", self.estate_id), ("town", self.town_id), ("company", self.company_id)]
 
     @property
     def home_unverified(self) -> bool:

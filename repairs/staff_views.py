@@ -19,6 +19,7 @@ from app.forms import add_error, error_list, member_or_none, submit_to_service
 from app.places import districts
 from app.places import services as homes
 from app.places.models import Estate
+from app.scopes import covered_ids
 from app.urls import int_arg
 from repairs.forms import ActionForm, CompanyForm, NoteForm, QueueFilterForm
 from repairs.models import Category, EstateManagement, PropertyCompany, State
@@ -140,10 +141,11 @@ def note(reference: str):
 @require_role(Role.PROPERTY_MANAGER)
 def queue():
     form = QueueFilterForm(request.args)
-    estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
+    estate_ids = covered_ids(db.session, current_user, Role.PROPERTY_MANAGER, "estate")
     items = supervision.queue(
         db.session,
         estate_ids,
+        company_ids=current_user.scopes(Role.PROPERTY_MANAGER, "company"),
         state=member_or_none(State, form.state.data),
         category=member_or_none(Category, form.category.data),
     )

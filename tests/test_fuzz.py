@@ -603,7 +603,7 @@ FORM_PAGES = {
                 "phone": "13944449999",
                 "name": "孙经理",
                 "role": "property_manager",
-                "scope": "{estate}",
+                "scope": "estate:{estate}",
                 "q": "",
                 "action": "save",
             },
@@ -615,7 +615,7 @@ FORM_PAGES = {
         FormPage(
             "/admin/staff/{staff}/roles/add",
             "administrator",
-            {"role": "town_supervisor", "scope": "{town}", "q": "", "action": "save"},
+            {"role": "town_supervisor", "scope": "town:{town}", "q": "", "action": "save"},
             extra=("action",),
             ok_page=True,
         )

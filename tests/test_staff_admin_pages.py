@@ -93,7 +93,7 @@ def test_invite_in_two_steps_then_the_account_page_shows_the_role(app, make_user
             "phone": "13944440001",
             "name": "孙经理",
             "role": "property_manager",
-            "scope": str(estate.id),
+            "scope": f"estate:{estate.id}",
             "action": "save",
         },
     )
@@ -114,7 +114,7 @@ def test_add_and_remove_a_role_behind_a_confirmation(app, make_user, places):
     added = submit(
         client,
         f"{base}/roles/add",
-        {"role": "town_supervisor", "scope": str(places["towns"][0].id), "action": "save"},
+        {"role": "town_supervisor", "scope": f"town:{places['towns'][0].id}", "action": "save"},
     )
     assert added.status_code == 302
     db.session.expire_all()
@@ -185,7 +185,7 @@ def test_only_administrators_and_district_administrators_for_their_own(
             "phone": "13944440002",
             "name": "x",
             "role": "town_supervisor",
-            "scope": str(jinshan.towns[0].id),
+            "scope": f"town:{jinshan.towns[0].id}",
             "action": "save",
         },
     )

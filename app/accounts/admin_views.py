@@ -123,13 +123,26 @@ EVERYWHERE = "all"  # the place answer of a role held for the whole portal
 RADIOS_UP_TO = 8
 
 
-def _place_step(form: RoleForm, role: Role) -> str:
-    """Fill the place list for `role` (its kind's places the administrator covers, filtered by
-    the name in `q`); an installation-wide administrator may also choose "everywhere" for a role
-    that does not need a place. Returns the kind."""
-    kind = role.scope_kind
-    places = staff.scope_choices(db.session, current_user, kind, form.q.data or "")
-    choices = [(str(obj.id), obj.name) for obj in places]
+def _place_step(form: RoleForm, role: Role) -> None:
+    """Fill the place list for `role` (the places of its kinds that the administrator covers,
+    filtered by the name in `q`; each value "kind:id"); an installation-wide administrator may
+    also choose "everywhere" for a role that does not need a place. A role held for several
+    kinds of place (a property manager: an estate, or a whole company) lists each kind's
+    places under its kind's name."""
+    kinds = role.scope_kinds
+    choices = []
+    for kind in kinds:
+        places = staff.scope_choices(db.session, current_user, kind, form.q.data or "")
+        kind_label = SCOPE_KIND_LABELS.get(kind, _l("Place"))
+        choices += [
+            (
+                f"{kind}:{obj.id}",
+                _("%(kind)s: %(name)s", kind=kind_label, name=obj.name)
+                if len(kinds) > 1
+                else obj.name,
+            )
+            for obj in places
+        ]
     if role not in staff.SCOPE_REQUIRED and staff.is_admin_everywhere(current_user):
         choices.insert(0, (EVERYWHERE, _("Everywhere: the whole portal")))
     # A short list is shown as radios (large targets); a long one as a select whose first
@@ -138,13 +151,17 @@ def _place_step(form: RoleForm, role: Role) -> str:
     if choices and not form.scope.radios:
         choices.insert(0, ("", _("Choose a place")))
     form.scope.choices = choices
-    form.scope.label.text = SCOPE_KIND_LABELS.get(kind, _l("Place"))
-    return kind
+    labels = [str(SCOPE_KIND_LABELS.get(kind, _l("Place"))) for kind in kinds]
+    form.scope.label.text = (
+        _("%(first)s or %(second)s", first=labels[0], second=labels[1])
+        if len(labels) == 2
+        else labels[0]
+    )
 
 
 def _role_step(form: RoleForm, *, first_fields: tuple[str, ...]):
     """Where a two-step role form is: ("first", None, None) to show the first step again,
-    ("place", role, kind) to ask for the place, ("save", role, scope) to act."""
+    ("place", role, None) to ask for the place, ("save", role, scope) to act."""
     action = request.form.get("action", "continue")
     role = _role_or_none(form.role.data)
     valid = form.validate()
@@ -156,15 +173,15 @@ def _role_step(form: RoleForm, *, first_fields: tuple[str, ...]):
             return "first", None, None
     if role.scope_kind is None:
         return "save", role, None
-    kind = _place_step(form, role)
+    _place_step(form, role)
     if action != "save":
         form.scope.errors = []
-        return "place", role, kind
+        return "place", role, None
     chosen = form.scope.data or ""
     if not chosen or chosen not in {value for value, _label in form.scope.choices}:
         form.scope.errors = [_("Choose a place from the list")]
-        return "place", role, kind
-    return "save", role, None if chosen == EVERYWHERE else f"{kind}:{chosen}"
+        return "place", role, None
+    return "save", role, None if chosen == EVERYWHERE else chosen
 
 
 @bp.route("/invite", methods=["GET", "POST"])

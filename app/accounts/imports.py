@@ -5,9 +5,11 @@ district, a deactivated account is not reactivated by an import) and its message
 that tells a new member of staff how to sign in).
 
 Columns: phone, name, role, scope_kind, scope_name. `role` is the role's code (property_manager)
-or its name in either language; `scope_kind` is district, town, estate, venue or carpark (empty
-for a role held everywhere); `scope_name` names the place, with its town (and district) before
-it when the name alone is not unique: "莘庄镇/莘城苑", "闵行区/莘庄镇/莘城苑". Natural key:
+or its name in either language; `scope_kind` is district, town, estate, company, venue or carpark
+(empty for a role held everywhere); `scope_name` names the place, with its town (and district)
+before it when the name alone is not unique: "莘庄镇/莘城苑", "闵行区/莘庄镇/莘城苑"; a property
+company by its name (a property manager held for the company covers every estate it manages).
+Natural key:
 phone + role + place: an account that already holds the role there is "unchanged"."""
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from app.errors import DomainError
 from app.imports.kinds import Column, Kind, Planned, RowError
 from app.imports.lookup import Places, fold
 
-SCOPE_KINDS = ("district", "town", "estate", "venue", "carpark")
+SCOPE_KINDS = ("district", "town", "estate", "company", "venue", "carpark")
 
 
 @dataclass
@@ -35,7 +37,7 @@ class _Context:
     roles: dict  # folded code or label -> Role
     users: dict  # phone -> User
     held: set  # (user id, role, scope kind, scope id)
-    named: dict  # scope kind -> {folded name: [objects]} for venues and car parks
+    named: dict  # scope kind -> {folded name: [objects]} for venues, car parks and companies
 
 
 def _prepare(session, rows, settings, actor=None) -> _Context:
@@ -62,14 +64,15 @@ def _prepare(session, rows, settings, actor=None) -> _Context:
         ).all()
     )
     named = {}
-    for kind in ("venue", "carpark"):
+    for kind in ("venue", "carpark", "company"):
         model = _SCOPE_MODELS.get(kind)
         found: dict = {}
         if model is not None:
             for obj in session.scalars(select(model)):
                 for name in {fold(obj.name_zh), fold(obj.name_en)}:
                     found.setdefault(name, []).append(obj)
-                    found.setdefault(f"{fold(obj.town.name_zh)}/{name}", []).append(obj)
+                    if kind != "company":  # a company is in no town
+                        found.setdefault(f"{fold(obj.town.name_zh)}/{name}", []).append(obj)
         named[kind] = found
     return _Context(session, actor, Places(session, actor), roles, users, held, named)
 
@@ -178,7 +181,10 @@ STAFF = Kind(
             "scope_kind",
             False,
             "estate",
-            _l("district, town, estate, venue or carpark; empty for a role held everywhere"),
+            _l(
+                "district, town, estate, company, venue or carpark; empty for a role held "
+                "everywhere"
+            ),
         ),
         Column(
             "scope_name",

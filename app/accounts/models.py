@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    or_,
     select,
     true,
 )
@@ -28,6 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import UTCDateTime, str_enum, utcnow
 from app.extensions import db
+from app.scopes import chain_stages, full_chain
 
 
 class Role(enum.StrEnum):
@@ -47,9 +49,15 @@ class Role(enum.StrEnum):
         return ROLE_LABELS[self]
 
     @property
+    def scope_kinds(self) -> tuple[str, ...]:
+        """The kinds of object this role may be held for (the first is the usual one); empty
+        for a role only ever held without a scope."""
+        return ROLE_SCOPES.get(self, ())
+
+    @property
     def scope_kind(self) -> str | None:
-        """The kind of object this role is held for, or None for a district-wide role."""
-        return ROLE_SCOPES.get(self)
+        """The usual kind of object this role is held for, or None for an unscoped role."""
+        return next(iter(self.scope_kinds), None)
 
 
 ROLE_LABELS = {
@@ -72,15 +80,17 @@ ROLE_LABELS = {
 # district (that district's towns, estates, tickets, venues and car parks); held without a scope
 # it oversees every district of the installation (a city-level supervisor). Migration 0027
 # scoped the unscoped ones of a one-district installation to its district, so adding a second
-# district shows them nothing new.
+# district shows them nothing new. A property manager is held for one estate, or for a property
+# company: then it covers every estate the company manages on the day asked (repairs/__init__.py
+# registers how an estate names its company) and every report made to the company.
 ROLE_SCOPES = {
-    Role.VENUE_STAFF: "venue",
-    Role.VENUE_ADMIN: "venue",
-    Role.CARPARK_OPERATOR: "carpark",
-    Role.PROPERTY_MANAGER: "estate",
-    Role.TOWN_SUPERVISOR: "town",
-    Role.DISTRICT_SUPERVISOR: "district",
-    Role.ADMINISTRATOR: "district",
+    Role.VENUE_STAFF: ("venue",),
+    Role.VENUE_ADMIN: ("venue",),
+    Role.CARPARK_OPERATOR: ("carpark",),
+    Role.PROPERTY_MANAGER: ("estate", "company"),
+    Role.TOWN_SUPERVISOR: ("town",),
+    Role.DISTRICT_SUPERVISOR: ("district",),
+    Role.ADMINISTRATOR: ("district",),
 }
 SCOPE_REQUIRED = {
     Role.VENUE_STAFF,
@@ -200,14 +210,14 @@ class User(UserMixin, db.Model):
     def has_role(self, role: Role, obj=None) -> bool:
         """True if the user holds `role`, for `obj` when given.
 
-        An object names who may act on it through `scope_chain` (e.g. an estate answers
-        [("estate", 7), ("town", 2), ("district", 1)]), so a town supervisor covers every estate
-        of the town and a district supervisor every estate of the district. An unscoped
-        assignment (an installation-wide administrator) covers every object.
+        An object names who may act on it through its scope chain (e.g. an estate answers
+        [("estate", 7), ("town", 2), ("district", 1), ("company", 4)]), so a town supervisor
+        covers every estate of the town and a district supervisor every estate of the district.
+        An unscoped assignment (an installation-wide administrator) covers every object.
 
-        The chain is read only when a scoped assignment has to be matched against it, and its
-        district part (which may load the object's town) only when a district-scoped one is
-        held (`local_scope_chain`, where the object has one, is the rest): a resident's, an
+        The chain is read in stages (`app.scopes.chain_stages`): the object's own columns
+        first, then what needs a statement (its district, the company managing an estate), and
+        a stage is read only while some held scope is of a kind not yet seen. A resident's, an
         unscoped holder's or an estate manager's check costs no query.
         """
         held = [a for a in self.roles if a.role == role]
@@ -215,13 +225,16 @@ class User(UserMixin, db.Model):
             return False
         if obj is None or any(a.scope_kind is None for a in held):
             return True
-        local = not any(a.scope_kind == "district" for a in held)
-        chain = set(
-            obj.local_scope_chain
-            if local and hasattr(type(obj), "local_scope_chain")
-            else obj.scope_chain
-        )
-        return any((a.scope_kind, a.scope_id) in chain for a in held)
+        wanted = {(a.scope_kind, a.scope_id) for a in held}
+        kinds = {kind for kind, _id in wanted}
+        seen: set[str] = set()
+        for stage in chain_stages(obj):
+            if wanted.intersection(stage):
+                return True
+            seen.update(kind for kind, _id in stage)
+            if kinds <= seen:
+                return False
+        return False
 
     def scopes(self, role: Role, kind: str | None = None) -> list[int]:
         """Ids of the objects the user holds `role` for (scoped assignments only; of `kind`
@@ -270,6 +283,28 @@ class RoleAssignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+def holders(session, role: Role, obj) -> set[int]:
+    """The accounts holding `role` for a scope that covers `obj` (every stage of its chain, of
+    the kinds the role is held for; unscoped holders are not counted): who is told about the
+    object, e.g. the managers of a new repair report's estate and of its company."""
+    chain = [(kind, i) for kind, i in full_chain(obj) if kind in role.scope_kinds]
+    if not chain:
+        return set()
+    return set(
+        session.scalars(
+            select(RoleAssignment.user_id).where(
+                RoleAssignment.role == role,
+                or_(
+                    *(
+                        and_(RoleAssignment.scope_kind == kind, RoleAssignment.scope_id == i)
+                        for kind, i in chain
+                    )
+                ),
+            )
+        )
+    )
 
 
 def signed_in_user(session, user_id: int, session_digest: str | None = None) -> User | None:

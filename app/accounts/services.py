@@ -171,7 +171,7 @@ def assign_role(session, user: User, role: Role, scope: str | None = None) -> Ro
     if scope:
         obj = resolve_scope(session, scope)
         scope_kind, scope_id = obj.scope_kind, obj.id
-        if role.scope_kind != scope_kind:
+        if scope_kind not in role.scope_kinds:
             raise DomainError(
                 _l("The role %(role)s cannot be scoped to a %(kind)s"),
                 role=role.value,

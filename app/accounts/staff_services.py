@@ -6,7 +6,7 @@ What it guarantees:
 - Every change is one unit of work (`app.db.unit_of_work`, joining the caller's: an import
   applies all its rows in one transaction) with an audit entry (`staff.*`) in it: the change
   and its trace commit together or not at all.
-- A role is given only for a scope its kind allows (`Role.scope_kind`), an object that exists,
+- A role is given only for a scope its kind allows (`Role.scope_kinds`), an object that exists,
   and that the acting administrator covers: an installation-wide administrator (an unscoped
   ADMINISTRATOR role) covers everything; a district administrator (ADMINISTRATOR scoped to a
   district) covers only objects whose `scope_chain` names their district, never an unscoped
@@ -142,7 +142,7 @@ def check_scope(session, actor, role: Role, scope: str | None):
     obj = None
     if scope:
         obj = resolve_scope(session, scope)
-        if role.scope_kind != obj.scope_kind:
+        if obj.scope_kind not in role.scope_kinds:
             raise DomainError(
                 _l("This role cannot be held for that kind of place."),
                 field="scope",

@@ -295,16 +295,12 @@ def _set_home(session, user, estate_id, building, unit, room, register_phone_mat
 
 
 def _tell_managers(session, claim: HomeClaim) -> None:
-    from app.accounts.models import RoleAssignment
+    """The managers of the claim's estate (held for the estate, or for the company managing it
+    today) learn that a home waits for them."""
+    from app.accounts.models import holders
 
-    managers = session.scalars(
-        select(RoleAssignment.user_id).where(
-            RoleAssignment.role == Role.PROPERTY_MANAGER,
-            RoleAssignment.scope_kind == "estate",
-            RoleAssignment.scope_id == claim.estate_id,
-        )
-    ).all()
-    for manager_id in set(managers):
+    managers = sorted(holders(session, Role.PROPERTY_MANAGER, claim))
+    for manager_id in managers:
         notify(
             session,
             manager_id,

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.places import services
 from app.places.forms import ClaimDecisionForm
 from app.places.models import Estate
+from app.scopes import covered_ids
 from app.urls import check_next, safe_next
 
 bp = Blueprint("places", __name__, url_prefix="/homes")
@@ -22,7 +23,7 @@ bp = Blueprint("places", __name__, url_prefix="/homes")
 @bp.route("/claims")
 @require_role(Role.PROPERTY_MANAGER)
 def claims():
-    estate_ids = current_user.scopes(Role.PROPERTY_MANAGER)
+    estate_ids = covered_ids(db.session, current_user, Role.PROPERTY_MANAGER, "estate")
     estates = db.session.scalars(
         db.select(Estate).where(Estate.id.in_(estate_ids)).order_by(Estate.name_zh)
     ).all()

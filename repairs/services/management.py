@@ -23,12 +23,13 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import object_session
 
 from app import clock
 from app.audit.services import record
 from app.db import unit_of_work
 from app.errors import DomainError
-from app.places.models import Estate
+from app.places.models import Estate, Town
 from repairs.models import EstateManagement, PropertyCompany
 
 
@@ -54,6 +55,49 @@ def managed_estate_ids(company_id: int, day: date | None = None):
     """SQL (a select of estate ids): the estates `company_id` manages on `day` (today)."""
     return select(EstateManagement.estate_id).where(
         EstateManagement.company_id == company_id, in_force(day or clock.today())
+    )
+
+
+def managing_company_id(session, estate_id: int, day: date | None = None) -> int | None:
+    """The id of the company managing the estate on `day` (today), or None."""
+    return session.scalar(
+        select(EstateManagement.company_id).where(
+            EstateManagement.estate_id == estate_id, in_force(day or clock.today())
+        )
+    )
+
+
+def company_scope(obj) -> list[tuple[str, int]]:
+    """The company scope covering an estate, a household or a home claim today: registered with
+    app.scopes, so a manager held for a company covers the estates it manages (and their homes
+    and claims) only while it manages them."""
+    estate_id = obj.id if isinstance(obj, Estate) else obj.estate_id
+    company_id = managing_company_id(object_session(obj), estate_id)
+    return [] if company_id is None else [("company", company_id)]
+
+
+def estates_of_companies(session, company_ids) -> list[int]:
+    """The estates the companies `company_ids` manage today (registered with app.scopes: what a
+    manager held for a company covers)."""
+    return list(
+        session.scalars(
+            select(EstateManagement.estate_id).where(
+                EstateManagement.company_id.in_(list(company_ids)), in_force(clock.today())
+            )
+        )
+    )
+
+
+def company_districts(session, company_id: int) -> list[int]:
+    """The districts of the estates `company_id` manages today."""
+    return list(
+        session.scalars(
+            select(Town.district_id)
+            .join(Estate, Estate.town_id == Town.id)
+            .where(Estate.id.in_(managed_estate_ids(company_id)))
+            .distinct()
+            .order_by(Town.district_id)
+        )
     )
 
 
@@ -171,7 +215,6 @@ def administers_company(session, user, company: PropertyCompany | None) -> bool:
     administrator a company that manages no estate today or one of their district's. (Companies
     are not in a district themselves: one company may manage estates in several.)"""
     from app.accounts.models import Role
-    from app.places.models import Town
 
     if user.holds_everywhere(Role.ADMINISTRATOR):
         return True

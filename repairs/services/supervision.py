@@ -185,9 +185,21 @@ def tickets_for(
     return list(session.scalars(query.order_by(Ticket.respond_by).limit(limit)))
 
 
-def queue(session, estate_ids: list[int], *, state=None, category=None, limit=200) -> list[Ticket]:
-    """A manager's queue: open tickets of their estates, unanswered first by deadline."""
-    query = select(Ticket).where(Ticket.estate_id.in_(estate_ids), Ticket.state.in_(OPEN_STATES))
+def queue(
+    session,
+    estate_ids: list[int],
+    *,
+    company_ids=(),
+    state=None,
+    category=None,
+    limit=200,
+) -> list[Ticket]:
+    """A manager's queue: open tickets of their estates, and those made to their companies
+    (which keep a report after the estate changed company), unanswered first by deadline."""
+    mine = Ticket.estate_id.in_(estate_ids)
+    if company_ids:
+        mine = mine | Ticket.company_id.in_(list(company_ids))
+    query = select(Ticket).where(mine, Ticket.state.in_(OPEN_STATES))
     if state:
         query = query.where(Ticket.state == state)
     if category:

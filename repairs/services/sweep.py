@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import insert, or_, select, update
 
 from app import clock
-from app.accounts.models import Role
+from app.accounts.models import Role, holders
 from app.db import unit_of_work
 from app.i18n import N_
 from app.notifications.params import localized
@@ -23,8 +23,12 @@ from repairs.services.management import managed_estate_ids
 
 
 def _company_managers(session, company_id: int) -> set[int]:
+    """The company's managers: those held for the company, and those held for an estate it
+    manages today."""
     estates = session.scalars(managed_estate_ids(company_id))
-    return _holders(session, Role.PROPERTY_MANAGER, "estate", list(estates))
+    return _holders(session, Role.PROPERTY_MANAGER, "estate", list(estates)) | _holders(
+        session, Role.PROPERTY_MANAGER, "company", [company_id]
+    )
 
 
 def _claim(session, ticket_id: int, column, condition) -> bool:
@@ -62,7 +66,7 @@ def _alert(session, ticket: Ticket, users: set[int], kind: EventKind, subject: s
 
 
 def warn(session) -> int:
-    """Warn the estate's managers of each unanswered ticket at risk, once per ticket. Each
+    """Warn the managers of each unanswered ticket at risk, once per ticket. Each
     warning is its own unit of work, committed as soon as it is claimed, so a long sweep holds
     no lock for long and a second node skips what this one already sent."""
     now = clock.now()
@@ -80,7 +84,7 @@ def warn(session) -> int:
                 _alert(
                     session,
                     ticket,
-                    _holders(session, Role.PROPERTY_MANAGER, "estate", [ticket.estate_id]),
+                    holders(session, Role.PROPERTY_MANAGER, ticket),
                     EventKind.WARNING,
                     N_("%(ref)s at %(estate)s needs a response by %(deadline)s"),
                 )

@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select, update
 
 from app import clock
 from app.accounts.consents import can_act_for
-from app.accounts.models import HelpService, Role, User
+from app.accounts.models import HelpService, Role, User, holders
 from app.audit.services import record
 from app.codes import new_reference
 from app.config import Config
@@ -42,7 +42,6 @@ from repairs.services.access import (
     concerns,
     is_manager_for,
     is_supervisor_for,
-    role_holders,
 )
 
 MAX_PHOTOS = 6
@@ -330,7 +329,8 @@ def _report_once(session, actor: User, resident: User, f: ReportFields) -> tuple
 
 
 def _alert_managers(session, ticket: Ticket, estate: Estate) -> None:
-    """The estate's managers learn of a new report in the filing's unit of work (by SMS unless
+    """The estate's managers (held for the estate, or for the company the report is made to)
+    learn of a new report in the filing's unit of work (by SMS unless
     they chose otherwise: repair alerts are time-limited); a reply "1" acknowledges it
     (repairs/services/sms_reply.py)."""
     params = {
@@ -338,7 +338,7 @@ def _alert_managers(session, ticket: Ticket, estate: Estate) -> None:
         "estate": localized(estate.name_zh, estate.name_en),
         "deadline": clock.local(ticket.respond_by).strftime("%H:%M"),
     }
-    for user_id in sorted(role_holders(session, Role.PROPERTY_MANAGER, "estate", [estate.id])):
+    for user_id in sorted(holders(session, Role.PROPERTY_MANAGER, ticket)):
         notify(
             session,
             user_id,

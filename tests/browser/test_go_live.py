@@ -253,9 +253,9 @@ def test_a_new_district_goes_live(browser, empty_portal, mode, locale, viewport,
     admin.wait_for_load_state()
     estate_id = portal.run(lambda s: s.scalar(select(Estate.id).where(Estate.name_zh == estate)))
     if admin.locator("select#scope").count():
-        admin.select_option("#scope", str(estate_id))
+        admin.select_option("#scope", f"estate:{estate_id}")
     else:
-        admin.check(f'input[name=scope][value="{estate_id}"]')
+        admin.check(f'input[name=scope][value="estate:{estate_id}"]')
     admin.click("button[name=action][value=save]")
     admin.wait_for_load_state()
     assert manager_phone in admin.locator("main").inner_text()

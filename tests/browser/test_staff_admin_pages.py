@@ -85,7 +85,7 @@ def test_an_invited_manager_signs_in_with_the_sms_code(open_page, live_server):
     if page.locator("select#scope").count():
         page.select_option("#scope", str(estate_id))
     else:
-        page.locator(f'input[name=scope][value="{estate_id}"]').check()
+        page.locator(f'input[name=scope][value="estate:{estate_id}"]').check()
     page.get_by_role("button", name="发送邀请").click()
     page.wait_for_load_state()
     main = page.locator("main").inner_text()
