@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
-from app.accounts.models import Role
+from app.accounts.models import Role, RoleAssignment, User
 from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
@@ -131,6 +131,16 @@ def company(company_id: int):
         if c.work_starts is not None
         else _("24 hours a day")
     )
+    managers = db.session.scalars(
+        select(User.name)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(
+            RoleAssignment.role == Role.PROPERTY_MANAGER,
+            RoleAssignment.scope_kind == "company",
+            RoleAssignment.scope_id == c.id,
+        )
+        .order_by(User.id)
+    ).all()
     return show_page(
         title=c.name,
         back_url=url_for(".companies"),
@@ -138,8 +148,16 @@ def company(company_id: int):
             (_("Response window"), _("%(n)d minutes", n=c.response_minutes)),
             (_("Working hours"), hours),
             (_("Estates managed today"), len(now)),
+            # Held for the company: they cover every estate it manages (issue 15).
+            (_("Managers for the whole company"), ", ".join(managers) or _("None yet")),
         ],
-        actions=[(_("Edit"), url_for(".company_edit", company_id=c.id))],
+        actions=[
+            (_("Edit"), url_for(".company_edit", company_id=c.id)),
+            (
+                _("Give or take manager roles"),
+                url_for("staff_admin.index", role=Role.PROPERTY_MANAGER.value, kind="company"),
+            ),
+        ],
         archive_url=url_for(".company_archive", company_id=c.id),
         archived=c.archived_at is not None,
         history=[

@@ -167,6 +167,9 @@ class QueueFilterForm(FlaskForm):
         choices=[SelectChoice("", _l("All"))]
         + [SelectChoice(c.value, label) for c, label in CATEGORY_LABELS.items()],
     )
+    # Offered when the manager covers several estates (a company's manager): the view fills the
+    # choices with them; anything else is read as "all estates".
+    estate = SelectField(_l("Estate"), validators=[Optional()], validate_choice=False)
 
 
 class CompanyForm(FlaskForm):

@@ -142,10 +142,16 @@ def note(reference: str):
 def queue():
     form = QueueFilterForm(request.args)
     estate_ids = covered_ids(db.session, current_user, Role.PROPERTY_MANAGER, "estate")
+    estates = supervision.estates(db.session, estate_ids)
+    # A manager of several estates (a company's) may narrow the queue to one; the rows then
+    # name their estate.
+    form.estate.choices = [("", _("All estates"))] + [(str(e.id), e.name) for e in estates]
+    chosen = int_arg(request.args, "estate")
     items = supervision.queue(
         db.session,
         estate_ids,
         company_ids=current_user.scopes(Role.PROPERTY_MANAGER, "company"),
+        estate_id=chosen if chosen in estate_ids else None,
         state=member_or_none(State, form.state.data),
         category=member_or_none(Category, form.category.data),
     )
@@ -157,7 +163,8 @@ def queue():
         ticket_url=link_by("repairs.ticket", "reference"),
         act_url=link_by("repairs.act", "reference"),
         form=form,
-        estates=supervision.estates(db.session, estate_ids),
+        estates=estates,
+        several_estates=len({t.estate_id for t in items} | set(estate_ids)) > 1,
         pending_claims=homes.pending_count(db.session, estate_ids),
         action_form=ActionForm(),
         now=clock.now(),

@@ -257,3 +257,36 @@ def test_the_queue_links_and_times_read_as_url_for_and_babel_write_them(app):
             datetime(2026, 6, 30, 16, 0, tzinfo=UTC),
         ):
             assert local_time(moment) == format_datetime(moment, "HH:mm")
+
+
+def test_a_company_manager_queue_names_and_filters_estates(
+    client, session, world, places, make_user, repair_company, app
+):
+    """A manager held for the whole company works every estate's reports in one queue: each
+    row names its estate and the queue narrows to one estate; the company's page lists them."""
+    from repairs.services import tickets
+
+    first, second = places["estates"]
+    neighbour = make_user(home_estate_id=second.id, home_building="2", home_room="101")
+    here = tickets.report(
+        session, world["resident"], world["resident"], category=Category.WATER, description="漏水"
+    )
+    there = tickets.report(
+        session, neighbour, neighbour, category=Category.LIFT, description="电梯停"
+    )
+    boss = make_user("property_manager", scope=repair_company, name="周总")
+    login(client, boss.username)
+    queue = client.get("/repairs/queue").get_data(as_text=True)
+    assert here.reference in queue and there.reference in queue
+    assert f"{first.name_zh} · " in queue and f"{second.name_zh} · " in queue
+    only = client.get(f"/repairs/queue?estate={second.id}").get_data(as_text=True)
+    assert there.reference in only and here.reference not in only
+    # The estate's own manager sees one estate: no estate filter, no estate on the rows.
+    own_client = app.test_client()
+    login(own_client, world["manager"].username)
+    own = own_client.get("/repairs/queue").get_data(as_text=True)
+    assert here.reference in own and there.reference not in own and 'id="estate"' not in own
+    admin_client = app.test_client()
+    login(admin_client, make_user("administrator").username)
+    page = admin_client.get(f"/admin/companies/{repair_company.id}").get_data(as_text=True)
+    assert "周总" in page and "kind=company" in page

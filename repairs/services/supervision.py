@@ -149,7 +149,11 @@ def _names(session, **ids: list[int]) -> dict[str, dict[int, Named]]:
 
 
 def estates(session, estate_ids) -> list[Estate]:
-    return list(session.scalars(select(Estate).where(Estate.id.in_(list(estate_ids)))))
+    return list(
+        session.scalars(
+            select(Estate).where(Estate.id.in_(list(estate_ids))).order_by(Estate.name_zh)
+        )
+    )
 
 
 def tickets_for(
@@ -190,6 +194,7 @@ def queue(
     estate_ids: list[int],
     *,
     company_ids=(),
+    estate_id=None,
     state=None,
     category=None,
     limit=200,
@@ -200,6 +205,8 @@ def queue(
     if company_ids:
         mine = mine | Ticket.company_id.in_(list(company_ids))
     query = select(Ticket).where(mine, Ticket.state.in_(OPEN_STATES))
+    if estate_id:
+        query = query.where(Ticket.estate_id == estate_id)
     if state:
         query = query.where(Ticket.state == state)
     if category:
