@@ -1,6 +1,7 @@
 """Demo data for repairs: property companies, about 250 estates across the towns with a manager
-account each, and a realistic history of tickets (most answered in time, some late, some open
-now), so every dashboard shows something true. Idempotent."""
+account each, a manager held for a whole company (COMPANY_MANAGER), and a realistic history of
+tickets (most answered in time, some late, some open now), so every dashboard shows something
+true. Idempotent."""
 
 from __future__ import annotations
 
@@ -74,6 +75,9 @@ STEMS_EN = [
     "Xiuyuan",
 ]
 ESTATES_PER_TOWN = 18
+# A property manager held for the whole first company (scope "company"): every estate it manages
+# (莘庄锦苑 among them, so 钱先生's claim waits for them too), its reports and their alerts.
+COMPANY_MANAGER = ("company-xincheng", "莘城物业 客服中心 何经理", COMPANIES[0][0])
 DESCRIPTIONS = {
     Category.WATER: "厨房水管漏水，地上有积水",
     Category.ELECTRICITY: "楼道灯不亮",
@@ -170,6 +174,22 @@ def _companies_estates_managers(session, password_hash: str) -> None:
                     ],
                 )
             )
+    username, name, company_zh = COMPANY_MANAGER
+    if username not in usernames:
+        session.add(
+            User(
+                username=username,
+                name=name,
+                password_hash=password_hash,
+                roles=[
+                    RoleAssignment(
+                        role=Role.PROPERTY_MANAGER,
+                        scope_kind="company",
+                        scope_id=companies[company_zh].id,
+                    )
+                ],
+            )
+        )
     session.flush()
 
 

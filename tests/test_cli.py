@@ -117,6 +117,13 @@ def test_seed_demo_is_idempotent_gives_every_role_and_every_account_signs_in(run
         Role.COMMUNITY_HELPER,
         Role.VENUE_ADMIN,
     } <= roles
+    # The demo's company manager covers every estate its company manages (莘庄锦苑 among them).
+    from repairs.demo import COMPANY_MANAGER
+
+    company_manager = session.scalar(select(User).where(User.username == COMPANY_MANAGER[0]))
+    xinzhuang = session.scalar(select(Estate).where(Estate.name_zh == "莘庄锦苑"))
+    assert [a.scope_kind for a in company_manager.roles] == ["company"]
+    assert company_manager.has_role(Role.PROPERTY_MANAGER, xinzhuang)
 
     # The demo plates are verified, the first with automatic payment bound.
     first = session.scalar(select(Vehicle).where(Vehicle.plate == "沪A12345"))
@@ -130,6 +137,7 @@ def test_seed_demo_is_idempotent_gives_every_role_and_every_account_signs_in(run
     # elderly mode at once.
     expected = [(username, role.label) for username, _name, role, _scope in STAFF]
     expected += [(phone, Role.RESIDENT.label) for phone, *_rest in RESIDENTS]
+    expected.append((COMPANY_MANAGER[0], Role.PROPERTY_MANAGER.label))
     for login_name, label in expected:
         client = app.test_client()
         login(client, login_name, DEMO_PASSWORD)
