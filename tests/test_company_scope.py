@@ -147,6 +147,10 @@ def test_the_queue_lists_the_companys_reports_and_acknowledges_one(app, session,
     theirs = signed_in(app, world["other_boss"]).get("/repairs/queue").get_data(as_text=True)
     assert in_b.reference in theirs and new_in_a.reference in theirs
     assert in_c.reference not in theirs
+    # The report made to 测试物业 before the change: its page is 测试物业's, not the new one's.
+    assert client.get(f"/repairs/tickets/{in_a.reference}").status_code == 200
+    stranger = signed_in(app, world["other_boss"])
+    assert stranger.get(f"/repairs/tickets/{in_a.reference}").status_code == 404
     response = submit(
         client,
         f"/repairs/tickets/{in_c.reference}/act",
@@ -254,6 +258,9 @@ def test_an_administrator_invites_a_company_manager_in_two_steps(app, session, w
     assert user.has_role(Role.PROPERTY_MANAGER, world["c"])
     account = client.get(done.headers["Location"]).get_data(as_text=True)
     assert company.name_zh in account
+    listed = client.get("/admin/staff?kind=company").get_data(as_text=True)
+    assert "周经理" in listed and world["boss"].name in listed
+    assert world["estate_manager"].name not in listed  # held for an estate
 
 
 def test_a_district_administrator_gives_company_roles_only_for_their_districts_companies(
@@ -291,6 +298,12 @@ def test_a_district_administrator_gives_company_roles_only_for_their_districts_c
     assert done.status_code == 302
     user = session.scalar(select(User).where(User.phone == "13944449002"))
     assert user.scopes(Role.PROPERTY_MANAGER, "company") == [world["company"].id]
+    # The staff import draws the same line for the same administrator.
+    rows = "phone,name,role,scope_kind,scope_name\n"
+    rows += "13900008804,褚经理,property_manager,company,测试物业\n"
+    rows += "13900008805,卫经理,property_manager,company,别家物业\n"
+    dry = run(session, "staff", rows, actor=district_admin, dry_run=True)
+    assert answers(dry) == [(2, "create", ""), (3, "error", "scope_kind")]
 
 
 def test_the_staff_import_gives_a_company_role_by_the_companys_name(session, world):
