@@ -1,12 +1,14 @@
 """Going live, end to end in a browser (issue 15's "Done means"), from an empty database on each
 backend: the first administrator (made by `flask create-user`) adds a district in
 /admin/places; imports its towns (a GBK CSV), estates (an XLSX, after a broken CSV is answered
-row by row and cannot be saved), the property company managing them, the household register
-and a car park, each checked (a dry run) before it is saved; invites the estate's property
-manager in /admin/staff. A resident registers with an SMS code, gives a home there and reports
-a leak; the invited manager signs in with the code from the development outbox, finds the
-report in the queue and confirms the resident's home (the default way a claim is verified: a
-district's register numbers are trusted only once HOUSEHOLD_REGISTER_TRUSTS_PHONE is turned on).
+row by row and cannot be saved), the property company managing them, the household register,
+a car park and a deputy manager for the company (a staff file), each checked (a dry run) before
+it is saved; invites the company's property manager in /admin/staff, for the whole company (not
+an estate). A resident registers with an SMS code, gives a home there and reports a leak; the
+invited manager signs in with the code from the development outbox, finds the report in the
+queue and confirms the resident's home, both through the company's scope (confirming is the
+default way a claim is verified: a district's register numbers are trusted only once
+HOUSEHOLD_REGISTER_TRUSTS_PHONE is turned on).
 
 Two walks: standard mode in Chinese on a desktop on SQLite, elderly mode in English on a phone
 on PostgreSQL, each its own district (so they could share a database)."""
@@ -25,6 +27,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from app.places.models import Estate, Household
+from repairs.models import PropertyCompany
 from tests.browser.conftest import LiveServer
 from tests.browser.test_signin_pages import outbox_code, submit_form
 from tests.conftest import PASSWORD, PG_PORT_ENV, migrate_to_head
@@ -55,11 +58,17 @@ def pytest_generate_tests(metafunc):
 
 TOWNS = {"310113": ("罗店镇", "Luodian Town"), "310114": ("南翔镇", "Nanxiang Town")}
 TEXT = {
-    "zh_CN": {"sent": "报修已提交", "pending": "等待物业核实", "confirm_home": "核实此住址"},
+    "zh_CN": {
+        "sent": "报修已提交",
+        "pending": "等待物业核实",
+        "confirm_home": "核实此住址",
+        "company": "物业公司：%s",
+    },
     "en": {
         "sent": "Report sent",
         "pending": "Waiting for your property manager to confirm",
         "confirm_home": "Confirm this home",
+        "company": "Property company: %s",
     },
 }
 
@@ -240,22 +249,47 @@ def test_a_new_district_goes_live(browser, empty_portal, mode, locale, viewport,
     )
     assert _check(admin, url, "carparks", "carparks.csv", carparks)["create"] == 1
     _save(admin)
+    # A deputy manager for the whole company, from a staff file (scope_kind "company").
+    deputy_phone = f"1375700000{n}"
+    staff = _csv(
+        [
+            ["phone", "name", "role", "scope_kind", "scope_name"],
+            [deputy_phone, f"{zh}副经理", "property_manager", "company", company],
+        ]
+    )
+    assert _check(admin, url, "staff", "staff.csv", staff) == dict(
+        error=0, create=1, update=0, unchanged=0
+    )
+    _save(admin)
 
-    # The estate's property manager, invited by mobile number.
+    # The company's property manager, invited by mobile number for the whole company: the place
+    # step lists the estates and the companies ("kind:id"); held for the company, the role covers
+    # every estate it manages today, and the reports made to it.
     manager_phone = f"1375800000{n}"
     admin.goto(url + "/admin/staff/invite")
     admin.fill("#phone", manager_phone)
     admin.fill("#name", f"{zh}经理")
     admin.select_option("#role", "property_manager")
     submit_form(admin)
-    admin.fill("#q", estate)
+    admin.fill("#q", company)
     admin.click("button[name=action][value=filter]")
     admin.wait_for_load_state()
-    estate_id = portal.run(lambda s: s.scalar(select(Estate.id).where(Estate.name_zh == estate)))
+    estate_id, company_id = portal.run(
+        lambda s: (
+            s.scalar(select(Estate.id).where(Estate.name_zh == estate)),
+            s.scalar(select(PropertyCompany.id).where(PropertyCompany.name_zh == company)),
+        )
+    )
+    option = f"company:{company_id}"
     if admin.locator("select#scope").count():
-        admin.select_option("#scope", f"estate:{estate_id}")
+        label = admin.locator(f'#scope option[value="{option}"]').inner_text()
+        admin.select_option("#scope", option)
     else:
-        admin.check(f'input[name=scope][value="estate:{estate_id}"]')
+        radio = admin.locator(f'input[name=scope][value="{option}"]')
+        label = admin.locator(f'label[for="{radio.get_attribute("id")}"]').inner_text()
+        radio.check()
+    company_name = company if locale == "zh_CN" else f"{en} Property"
+    assert label == text["company"] % company_name, label
     admin.click("button[name=action][value=save]")
     admin.wait_for_load_state()
     assert manager_phone in admin.locator("main").inner_text()
@@ -286,7 +320,8 @@ def test_a_new_district_goes_live(browser, empty_portal, mode, locale, viewport,
     assert text["sent"] in resident.locator(".panel").inner_text()
     reference = resident.url.split("/tickets/")[1].split("?")[0]
 
-    # The invited manager signs in with a code, finds the report, confirms the home.
+    # The invited company manager signs in with a code, finds the report (made to the company,
+    # about one of its estates) in the queue, and confirms the home there.
     manager = context()
     manager.goto(url + "/login")
     manager.fill("#phone", manager_phone)
@@ -303,7 +338,7 @@ def test_a_new_district_goes_live(browser, empty_portal, mode, locale, viewport,
     def outcome(session):
         from app.accounts.services import find_by_login
         from app.places.services import current_claim
-        from repairs.models import PropertyCompany, Ticket
+        from repairs.models import Ticket
 
         ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
         claim = current_claim(session, find_by_login(session, resident_phone))
@@ -311,10 +346,17 @@ def test_a_new_district_goes_live(browser, empty_portal, mode, locale, viewport,
         homes = session.scalar(
             select(func.count(Household.id)).where(Household.estate_id == estate_id)
         )
-        return ticket.estate_id, owner.name_zh, claim.status.value, homes
+        held = [
+            [(a.scope_kind, a.scope_id) for a in find_by_login(session, phone).roles]
+            for phone in (manager_phone, deputy_phone)
+        ]
+        return ticket.estate_id, owner.name_zh, claim.status.value, homes, held
 
     # The report is the new estate's, with its imported company; the claim is verified and was
-    # matched to a row of the imported register (no household was added for it).
-    assert portal.run(outcome) == (estate_id, company, "verified", 5)
+    # matched to a row of the imported register (no household was added for it); the manager
+    # who did it holds the role for the company alone, not for the estate, as does the deputy
+    # imported from the staff file.
+    company_role = [("company", company_id)]
+    assert portal.run(outcome) == (estate_id, company, "verified", 5, [company_role] * 2)
     for page in (admin, resident, manager):
         page.context.close()
