@@ -147,9 +147,11 @@ def queue():
     # name their estate.
     form.estate.choices = [("", _("All estates"))] + [(str(e.id), e.name) for e in estates]
     chosen = int_arg(request.args, "estate")
+    # The reports of the estates held directly, and those made to the companies held: a
+    # report keeps its company after the estate changes company (Ticket.local_scope_chain).
     items = supervision.queue(
         db.session,
-        estate_ids,
+        current_user.scopes(Role.PROPERTY_MANAGER, "estate"),
         company_ids=current_user.scopes(Role.PROPERTY_MANAGER, "company"),
         estate_id=chosen if chosen in estate_ids else None,
         state=member_or_none(State, form.state.data),

@@ -163,12 +163,6 @@ def test_the_queue_lists_the_companys_reports_and_acknowledges_one(app, session,
     assert session.get(Ticket, in_c.id).responded_at is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="repairs/staff_views.py queue passes covered_ids (the estates the company manages "
-    "today) as estate_ids, so the new company's queue lists the reports made to the old one "
-    "(which it cannot act on); for company holders the queue should match Ticket.company_id",
-)
 def test_the_new_companys_queue_leaves_out_the_old_companys_reports(app, session, world):
     old = report(session, world["resident_a"])
     management.assign_company(session, world["a"], world["other"], clock.today(), world["admin"])
