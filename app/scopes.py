@@ -50,6 +50,15 @@ def covered_ids(session, user, role, kind: str) -> list[int]:
     return sorted(ids)
 
 
+def held_objects(session, user, role, kind: str) -> list:
+    """The `kind` objects `user` holds `role` for directly (e.g. a manager's companies), by id."""
+    model = _SCOPE_MODELS.get(kind)
+    ids = user.scopes(role, kind)
+    if model is None or not ids:
+        return []
+    return [obj for obj in (session.get(model, i) for i in sorted(ids)) if obj is not None]
+
+
 def chain_stages(obj) -> Iterator[list[tuple[str, int]]]:
     """The scopes that cover `obj`, cheapest first: its `local_scope_chain` (from the row's own
     columns, no statement) where it has one, its whole `scope_chain`, then the registered

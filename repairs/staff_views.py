@@ -19,7 +19,7 @@ from app.forms import add_error, error_list, member_or_none, submit_to_service
 from app.places import districts
 from app.places import services as homes
 from app.places.models import Estate
-from app.scopes import covered_ids
+from app.scopes import covered_ids, held_objects
 from app.urls import int_arg
 from repairs.forms import ActionForm, CompanyForm, NoteForm, QueueFilterForm
 from repairs.models import Category, EstateManagement, PropertyCompany, State
@@ -166,6 +166,7 @@ def queue():
         act_url=link_by("repairs.act", "reference"),
         form=form,
         estates=estates,
+        companies=held_objects(db.session, current_user, Role.PROPERTY_MANAGER, "company"),
         several_estates=len({t.estate_id for t in items} | set(estate_ids)) > 1,
         pending_claims=homes.pending_count(db.session, estate_ids),
         action_form=ActionForm(),

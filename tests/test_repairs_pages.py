@@ -279,6 +279,7 @@ def test_a_company_manager_queue_names_and_filters_estates(
     queue = client.get("/repairs/queue").get_data(as_text=True)
     assert here.reference in queue and there.reference in queue
     assert f"{first.name_zh} · " in queue and f"{second.name_zh} · " in queue
+    assert "测试物业：" in queue  # whom the queue covers: the company first
     only = client.get(f"/repairs/queue?estate={second.id}").get_data(as_text=True)
     assert there.reference in only and here.reference not in only
     # The estate's own manager sees one estate: no estate filter, no estate on the rows.

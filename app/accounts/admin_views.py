@@ -153,7 +153,8 @@ def _place_step(form: RoleForm, role: Role) -> None:
     form.scope.choices = choices
     labels = [str(SCOPE_KIND_LABELS.get(kind, _l("Place"))) for kind in kinds]
     form.scope.label.text = (
-        _("%(first)s or %(second)s", first=labels[0], second=labels[1])
+        # "Estate or property company": the second name starts lower case inside the phrase.
+        _("%(first)s or %(second)s", first=labels[0], second=labels[1][:1].lower() + labels[1][1:])
         if len(labels) == 2
         else labels[0]
     )

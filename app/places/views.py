@@ -14,7 +14,7 @@ from app.extensions import db
 from app.places import services
 from app.places.forms import ClaimDecisionForm
 from app.places.models import Estate
-from app.scopes import covered_ids
+from app.scopes import covered_ids, held_objects
 from app.urls import check_next, safe_next
 
 bp = Blueprint("places", __name__, url_prefix="/homes")
@@ -41,6 +41,7 @@ def claims():
     return render_template(
         "places/claims.html",
         estates=estates,
+        companies=held_objects(db.session, current_user, Role.PROPERTY_MANAGER, "company"),
         form=ClaimDecisionForm(),
         pending=pending,
         members=members,
