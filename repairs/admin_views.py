@@ -18,6 +18,7 @@ from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
+from app.templating import listing
 from app.paging import page_size, paginate
 from app.places.admin_forms import ChangeCompanyForm, CompanyForm, SearchForm
 from app.places.admin_views import (
@@ -149,13 +150,13 @@ def company(company_id: int):
             (_("Working hours"), hours),
             (_("Estates managed today"), len(now)),
             # Held for the company: they cover every estate it manages (issue 15).
-            (_("Managers for the whole company"), ", ".join(managers) or _("None yet")),
+            (_("Managers for the whole company"), listing(managers) or _("None yet")),
         ],
         actions=[
             (_("Edit"), url_for(".company_edit", company_id=c.id)),
             (
                 _("Give or take manager roles"),
-                url_for("staff_admin.index", role=Role.PROPERTY_MANAGER.value, kind="company"),
+                url_for("staff_admin.index", scope=f"company:{c.id}"),
             ),
         ],
         archive_url=url_for(".company_archive", company_id=c.id),

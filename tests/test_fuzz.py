@@ -1063,6 +1063,9 @@ FORM_PAGES = {
     "repairs.forms.NoteForm": [
         FormPage(TICKET + "/note", "town_supervisor", {"message": "请尽快处理"}, page=TICKET)
     ],
+    "app.places.forms.ClaimsFilterForm": [
+        FormPage("/homes/claims", "manager", {"estate": "{estate}"}, method="GET", ok_page=True)
+    ],
     "repairs.forms.QueueFilterForm": [
         FormPage(
             "/repairs/queue",

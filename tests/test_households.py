@@ -11,6 +11,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.models import Role, RoleAssignment
 from app.notifications.models import Notification
 from app.places import services as homes
 from app.places.models import ClaimStatus, HomeClaim, Household
@@ -530,3 +531,23 @@ def test_bad_addresses_are_answered_on_their_field(typed, field):
     with pytest.raises(Exception) as refused:
         homes.clean_address(*typed)
     assert refused.value.field == field
+
+
+def test_a_manager_of_several_estates_narrows_the_claims_to_one(app, session, places, make_user):
+    """A manager of several estates (a company's) lists one estate's claims at a time: waiting
+    and confirmed ones."""
+    first, second = places["estates"]
+    make_user(home_estate_id=first.id, home_room="301", name="甲", home_verified=False)
+    make_user(home_estate_id=second.id, home_room="101", name="乙")
+    manager = make_user("property_manager", scope=first)
+    homes_assign = RoleAssignment(
+        user_id=manager.id, role=Role.PROPERTY_MANAGER, scope_kind="estate", scope_id=second.id
+    )
+    session.add(homes_assign)
+    session.commit()
+    client = app.test_client()
+    login(client, manager.username)
+    both = client.get("/homes/claims").get_data(as_text=True)
+    assert "甲" in both and "乙" in both and 'id="estate"' in both
+    one = client.get(f"/homes/claims?estate={second.id}").get_data(as_text=True)
+    assert "乙" in one and "甲" not in one

@@ -290,4 +290,4 @@ def test_a_company_manager_queue_names_and_filters_estates(
     admin_client = app.test_client()
     login(admin_client, make_user("administrator").username)
     page = admin_client.get(f"/admin/companies/{repair_company.id}").get_data(as_text=True)
-    assert "周总" in page and "kind=company" in page
+    assert "周总" in page and f"scope=company:{repair_company.id}" in page

@@ -196,3 +196,18 @@ def test_only_administrators_and_district_administrators_for_their_own(
         {"phone": "13944440003", "name": "y", "role": "service_desk", "action": "continue"},
     )
     assert 'href="#role"' in portal_wide.get_data(as_text=True)  # not theirs to give
+
+
+def test_the_account_page_says_how_a_new_member_of_staff_signs_in(app, make_user, places):
+    """Where staff need a password and a code (production), a new account has no password: the
+    page says they set one first, as their invitation SMS does, not "SMS code only"."""
+    client, _admin = _admin_client(app, make_user)
+    manager = make_user("property_manager", scope=places["estates"][0], phone="13944440009")
+    manager.password_set = False
+    db.session.commit()
+    code_only = client.get(f"/admin/staff/{manager.id}").get_data(as_text=True)
+    assert "仅短信验证码" in code_only
+    app.config["SIGNIN_SECOND_FACTOR_ROLES"] = "all"
+    app.extensions.pop("signin_settings", None)  # built from the config on first use
+    first_set = client.get(f"/admin/staff/{manager.id}").get_data(as_text=True)
+    assert "尚未设置密码：先用发到手机的验证码设置密码" in first_set and "仅短信验证码" not in first_set

@@ -72,6 +72,21 @@ def held_roles(user: User) -> list[dict]:
     return rows
 
 
+def signin_way(user: User) -> str:
+    """How the account signs in, as its administrator tells the person: a staff role that needs
+    a password and a code (SIGNIN_SECOND_FACTOR_ROLES) cannot sign in with a code alone, so a
+    new account without a password sets one first (what its invitation SMS says)."""
+    second_factor = bool(user.role_set & settings().second_factor_roles)
+    if user.password_set:
+        return _("Password and SMS code") if user.phone else _("Password")
+    if second_factor:
+        return _(
+            "No password yet: they set one with a code sent to their number (the invitation "
+            "says how), then sign in with the password and a code"
+        )
+    return _("SMS code only (no password yet)")
+
+
 @bp.route("")
 @require_role(Role.ADMINISTRATOR)
 def index():
@@ -112,6 +127,7 @@ def account(user_id: int):
         # list, which shows many people at once, masks it.
         phone=user.phone or "",
         roles=held_roles(user),
+        signin_way=signin_way(user),
         can_deactivate=staff.can_deactivate(db.session, current_user, user),
     )
 

@@ -73,7 +73,7 @@ class RoleForm(FlaskForm):
 class InviteForm(RoleForm):
     phone = StringField(
         _l("Mobile number"),
-        description=_l("They sign in with this number and a code sent to it by SMS."),
+        description=_l("They sign in with this number: the text message tells them how."),
         validators=[DataRequired(_l("Enter the staff member’s mobile number")), mobile_number],
         render_kw={"inputmode": "tel", "autocomplete": "off"},
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 
@@ -19,3 +19,13 @@ class ClaimDecisionForm(FlaskForm):
         _l("Reason (sent to the resident)"),
         validators=[Optional(), Length(max=200, message=_l("Keep the reason to 200 characters"))],
     )
+
+
+class ClaimsFilterForm(FlaskForm):
+    """The household claims of one estate, for a manager of several (a company's): the view
+    fills the choices; anything else is read as every estate."""
+
+    class Meta:
+        csrf = False  # a filter (GET): it changes nothing
+
+    estate = SelectField(_l("Estate"), validators=[Optional()], validate_choice=False)

@@ -12,12 +12,13 @@ from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
 from app.places import services
-from app.places.forms import ClaimDecisionForm
+from app.places.forms import ClaimDecisionForm, ClaimsFilterForm
 from app.places.models import Estate
 from app.scopes import covered_ids, held_objects
-from app.urls import check_next, safe_next
+from app.urls import check_next, int_arg, safe_next
 
 bp = Blueprint("places", __name__, url_prefix="/homes")
+MEMBERS_SHOWN = 500  # confirmed residents listed at once; more: choose an estate
 
 
 @bp.route("/claims")
@@ -27,15 +28,22 @@ def claims():
     estates = db.session.scalars(
         db.select(Estate).where(Estate.id.in_(estate_ids)).order_by(Estate.name_zh)
     ).all()
-    pending = services.claims_queue(db.session, estate_ids)
-    members = services.verified_members(db.session, estate_ids)
+    # A manager of several estates (a company's) may narrow both lists to one estate.
+    filter_form = ClaimsFilterForm(request.args)
+    filter_form.estate.choices = [("", _("All estates"))] + [(str(e.id), e.name) for e in estates]
+    chosen = int_arg(request.args, "estate")
+    shown_ids = [chosen] if chosen in estate_ids else estate_ids
+    pending = services.claims_queue(db.session, shown_ids)
+    members = services.verified_members(db.session, shown_ids, limit=MEMBERS_SHOWN + 1)
+    members_cut = len(members) > MEMBERS_SHOWN
+    members = members[:MEMBERS_SHOWN]
     # Who lives where is personal data: each reading of the list is on the record.
     record_access(
         db.session,
         current_user,
         "homes.claims_viewed",
         None,
-        estates=estate_ids,
+        estates=shown_ids,
         shown=len(pending) + len(members),
     )
     return render_template(
@@ -43,8 +51,10 @@ def claims():
         estates=estates,
         companies=held_objects(db.session, current_user, Role.PROPERTY_MANAGER, "company"),
         form=ClaimDecisionForm(),
+        filter_form=filter_form,
         pending=pending,
         members=members,
+        members_cut=members_cut,
     )
 
 
