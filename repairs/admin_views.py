@@ -18,7 +18,6 @@ from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, submit_to_service
-from app.templating import listing
 from app.paging import page_size, paginate
 from app.places.admin_forms import ChangeCompanyForm, CompanyForm, SearchForm
 from app.places.admin_views import (
@@ -29,6 +28,7 @@ from app.places.admin_views import (
     show_page,
 )
 from app.places.models import Estate
+from app.templating import listing
 from repairs.models import PropertyCompany
 from repairs.services import management
 
