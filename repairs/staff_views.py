@@ -96,7 +96,8 @@ def act(reference: str):
         except DomainError as error:
             add_error(form, error)
         else:
-            flash(_("Done. The resident has been told."), "success")
+            # Named: a manager of many estates acts on one report among dozens in the queue.
+            flash(_("%(ref)s: done. The resident has been told.", ref=item.reference), "success")
             return redirect(url_for("repairs.queue")) if from_queue else back_to(item)
     if from_queue:
         for _target, message in error_list(form):

@@ -139,6 +139,14 @@ EVERYWHERE = "all"  # the place answer of a role held for the whole portal
 RADIOS_UP_TO = 8
 
 
+def _place_name(obj) -> str:
+    """A place as the list names it: an estate with its town, since estates of different towns
+    (and districts) share names."""
+    if obj.scope_kind == "estate":
+        return _("%(name)s (%(town)s)", name=obj.name, town=obj.town.name)
+    return obj.name
+
+
 def _place_step(form: RoleForm, role: Role) -> None:
     """Fill the place list for `role` (the places of its kinds that the administrator covers,
     filtered by the name in `q`; each value "kind:id"); an installation-wide administrator may
@@ -153,9 +161,9 @@ def _place_step(form: RoleForm, role: Role) -> None:
         choices += [
             (
                 f"{kind}:{obj.id}",
-                _("%(kind)s: %(name)s", kind=kind_label, name=obj.name)
+                _("%(kind)s: %(name)s", kind=kind_label, name=_place_name(obj))
                 if len(kinds) > 1
-                else obj.name,
+                else _place_name(obj),
             )
             for obj in places
         ]
