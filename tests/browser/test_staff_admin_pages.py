@@ -83,7 +83,7 @@ def test_an_invited_manager_signs_in_with_the_sms_code(open_page, live_server):
     page.fill("#q", estate_name[:2])
     page.get_by_role("button", name="显示匹配的地方").click()
     if page.locator("select#scope").count():
-        page.select_option("#scope", str(estate_id))
+        page.select_option("#scope", f"estate:{estate_id}")
     else:
         page.locator(f'input[name=scope][value="estate:{estate_id}"]').check()
     page.get_by_role("button", name="发送邀请").click()
