@@ -12,7 +12,7 @@ export FLASK_APP := wsgi
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: run test lint setup translations db browser bench screens i18n-extract clean help
+.PHONY: run test fuzz lint setup translations db browser bench screens i18n-extract clean help
 
 help:
 	@echo "make run   - set up and serve the portal with demo data on http://$(HOST):$(PORT)"
@@ -83,6 +83,12 @@ lint: setup
 
 test: setup browser lint
 	$(BIN)/pytest -n $(WORKERS) --dist load --durations=20 $(PYTEST_ARGS)
+
+# A deeper fuzzing run than make test's (60 examples per API operation, 20 per form page), for
+# a nightly job or before a release (five and three times as many examples: expect several times
+# make test's fuzzing time, which was 420 s of one worker at 150 and 30).
+fuzz: setup
+	FUZZ_API_EXAMPLES=300 FUZZ_FORM_EXAMPLES=60 $(BIN)/pytest -n $(WORKERS) tests/test_fuzz.py
 
 # Benchmarks against a baseline in the same run, on a throwaway PostgreSQL (see bench/).
 $(VENV)/.bench-installed: setup.cfg | $(VENV)/.installed
