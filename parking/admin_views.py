@@ -8,10 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from app.accounts.models import Role, RoleAssignment, User
+from app.accounts.models import Role, User, held_for
 from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
@@ -60,18 +59,7 @@ def car_parks():
 
 
 def _operators(park: CarPark) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(RoleAssignment, RoleAssignment.user_id == User.id)
-            .where(
-                RoleAssignment.role == Role.CARPARK_OPERATOR,
-                RoleAssignment.scope_kind == "carpark",
-                RoleAssignment.scope_id == park.id,
-            )
-            .order_by(User.id)
-        )
-    )
+    return held_for(db.session, Role.CARPARK_OPERATOR, park)
 
 
 def _staff_admin_url() -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app import clock
-from app.accounts.models import Role, RoleAssignment, User
+from app.accounts.models import Role, held_for
 from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
@@ -132,16 +132,7 @@ def company(company_id: int):
         if c.work_starts is not None
         else _("24 hours a day")
     )
-    managers = db.session.scalars(
-        select(User.name)
-        .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(
-            RoleAssignment.role == Role.PROPERTY_MANAGER,
-            RoleAssignment.scope_kind == "company",
-            RoleAssignment.scope_id == c.id,
-        )
-        .order_by(User.id)
-    ).all()
+    managers = [u.name for u in held_for(db.session, Role.PROPERTY_MANAGER, c)]
     return show_page(
         title=c.name,
         back_url=url_for(".companies"),

@@ -285,6 +285,23 @@ class RoleAssignment(db.Model):
     user: Mapped[User] = relationship(back_populates="roles")
 
 
+def held_for(session, role: Role, obj) -> list[User]:
+    """The accounts holding `role` for exactly `obj` (a car park's operators, the managers held
+    for a whole company), oldest first: what an object's administration page lists."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                RoleAssignment.role == role,
+                RoleAssignment.scope_kind == obj.scope_kind,
+                RoleAssignment.scope_id == obj.id,
+            )
+            .order_by(User.id)
+        )
+    )
+
+
 def holders(session, role: Role, obj) -> set[int]:
     """The accounts holding `role` for a scope that covers `obj` (every stage of its chain, of
     the kinds the role is held for; unscoped holders are not counted): who is told about the
