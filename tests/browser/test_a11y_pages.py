@@ -124,3 +124,23 @@ def test_a_photo_over_the_limit_is_refused_before_it_is_sent(open_page, live_ser
     assert page.evaluate("document.getElementById('photos').files.length") == 0
     assert page.get_attribute("#photos", "aria-invalid") == "true"
     assert "photos-size-error" in page.get_attribute("#photos", "aria-describedby")
+
+
+def test_the_audit_finds_what_it_is_for(browser):
+    """The checks can fail: a page with an image without a text alternative, pale text, a small
+    button and small text is answered with each problem (in elderly mode)."""
+    from tests.browser.checks import audit_page
+
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_content(
+        '<html lang="en"><head><title>t</title></head><body><main><h1>Test</h1>'
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+        '<p style="color:#ccc;background:#fff;font-size:30px">pale text</p>'
+        '<button style="width:20px;height:20px;font-size:30px">x</button>'
+        '<p style="font-size:12px">small</p></main></body></html>'
+    )
+    problems = "\n".join(audit_page(page, elderly=True))
+    context.close()
+    assert "axe image-alt" in problems and "axe color-contrast" in problems
+    assert "under 60x60" in problems and "under 24px" in problems
