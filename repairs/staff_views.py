@@ -96,8 +96,16 @@ def act(reference: str):
         except DomainError as error:
             add_error(form, error)
         else:
-            # Named: a manager of many estates acts on one report among dozens in the queue.
-            flash(_("%(ref)s: done. The resident has been told.", ref=item.reference), "success")
+            # The report named and its new state said: a manager of many estates acts on one
+            # report among dozens in the queue, and "done" read as "repaired".
+            flash(
+                _(
+                    "%(ref)s is now “%(state)s”. The resident has been told.",
+                    ref=item.reference,
+                    state=item.state.label,
+                ),
+                "success",
+            )
             return redirect(url_for("repairs.queue")) if from_queue else back_to(item)
     if from_queue:
         for _target, message in error_list(form):
@@ -143,7 +151,8 @@ def note(reference: str):
 def queue():
     form = QueueFilterForm(request.args)
     estate_ids = covered_ids(db.session, current_user, Role.PROPERTY_MANAGER, "estate")
-    estates = supervision.estates(db.session, estate_ids)
+    # In the reader's language's order (the names are sorted in Chinese by the query).
+    estates = sorted(supervision.estates(db.session, estate_ids), key=lambda e: e.name)
     # A manager of several estates (a company's) may narrow the queue to one; the rows then
     # name their estate.
     form.estate.choices = [("", _("All estates"))] + [(str(e.id), e.name) for e in estates]

@@ -291,3 +291,8 @@ def test_a_company_manager_queue_names_and_filters_estates(
     login(admin_client, make_user("administrator").username)
     page = admin_client.get(f"/admin/companies/{repair_company.id}").get_data(as_text=True)
     assert "周总" in page and f"scope=company:{repair_company.id}" in page
+    mine = admin_client.get(f"/admin/staff?scope=company:{repair_company.id}").get_data(
+        as_text=True
+    )
+    assert "负责范围：物业公司：测试物业。" in mine and "周总" in mine
+    assert f'name="scope" value="company:{repair_company.id}"' in mine  # kept by a search

@@ -30,6 +30,7 @@ from app.errors import DomainError
 from app.extensions import db
 from app.forms import add_error, member_or_none
 from app.paging import page_size, paginate
+from app.scopes import resolve_scope
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/admin/staff")
 
@@ -107,10 +108,23 @@ def index():
     page = paginate(
         accounts, request.args.get("page"), page_size(elderly), request.path, request.args
     )
+    # Opened for one place (a company's "its managers" link, an account's place link): the page
+    # says so and the search keeps it.
+    place = None
+    if scope and ":" in scope:
+        kind = scope.partition(":")[0]
+        try:
+            obj = resolve_scope(db.session, scope)
+        except DomainError:
+            obj = None
+        if obj is not None:
+            place = _("%(kind)s: %(name)s", kind=SCOPE_KIND_LABELS[kind], name=obj.name)
     return render_template(
         "admin/staff/index.html",
         form=form,
         page=page,
+        place=place,
+        scope=scope if place else None,
         rows=[(user, mask_phone(user.phone), held_roles(user)) for user in page.items],
     )
 
@@ -165,7 +179,7 @@ def _place_step(form: RoleForm, role: Role) -> None:
                 if len(kinds) > 1
                 else _place_name(obj),
             )
-            for obj in places
+            for obj in sorted(places, key=lambda o: o.name)  # the reader's language's order
         ]
     if role not in staff.SCOPE_REQUIRED and staff.is_admin_everywhere(current_user):
         choices.insert(0, (EVERYWHERE, _("Everywhere: the whole portal")))

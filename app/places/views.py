@@ -25,9 +25,10 @@ MEMBERS_SHOWN = 500  # confirmed residents listed at once; more: choose an estat
 @require_role(Role.PROPERTY_MANAGER)
 def claims():
     estate_ids = covered_ids(db.session, current_user, Role.PROPERTY_MANAGER, "estate")
-    estates = db.session.scalars(
-        db.select(Estate).where(Estate.id.in_(estate_ids)).order_by(Estate.name_zh)
-    ).all()
+    estates = sorted(
+        db.session.scalars(db.select(Estate).where(Estate.id.in_(estate_ids))),
+        key=lambda e: e.name,  # in the reader's language's order
+    )
     # A manager of several estates (a company's) may narrow both lists to one estate.
     filter_form = ClaimsFilterForm(request.args)
     filter_form.estate.choices = [("", _("All estates"))] + [(str(e.id), e.name) for e in estates]
