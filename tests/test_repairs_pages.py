@@ -272,7 +272,13 @@ def test_a_company_manager_queue_names_and_filters_estates(
         session, world["resident"], world["resident"], category=Category.WATER, description="漏水"
     )
     there = tickets.report(
-        session, neighbour, neighbour, category=Category.LIFT, description="电梯停"
+        session,
+        neighbour,
+        neighbour,
+        category=Category.LIFT,
+        description="电梯停",
+        public_area=True,
+        area="2号楼电梯",
     )
     boss = make_user("property_manager", scope=repair_company, name="周总")
     login(client, boss.username)
@@ -280,6 +286,7 @@ def test_a_company_manager_queue_names_and_filters_estates(
     assert here.reference in queue and there.reference in queue
     assert f"{first.name_zh} · " in queue and f"{second.name_zh} · " in queue
     assert "测试物业：" in queue  # whom the queue covers: the company first
+    assert "2号楼电梯（公共区域）" in queue
     only = client.get(f"/repairs/queue?estate={second.id}").get_data(as_text=True)
     assert there.reference in only and here.reference not in only
     # The estate's own manager sees one estate: no estate filter, no estate on the rows.
