@@ -184,18 +184,41 @@ def database_url(database_template, tmp_path):
     _truncate_all(database_template["url"])
 
 
+_RESET_ENGINES: dict = {}
+
+
 def _truncate_all(url: str) -> None:
+    """Empty every table and restart every id sequence, as a fresh migrated database has them.
+
+    Only the tables that hold rows are emptied, with DELETE and the foreign-key triggers off
+    (session_replication_role): a TRUNCATE of all of them made new files for every table and
+    index, 0.16 s after each of some 900 PostgreSQL tests. One engine per database, kept."""
     from sqlalchemy import create_engine
 
     from app.extensions import db
 
-    engine = create_engine(url)
+    engine = _RESET_ENGINES.get(url)
+    if engine is None:
+        # pre-ping: a test may restart the server (tests/test_scale_out.py)
+        engine = _RESET_ENGINES[url] = create_engine(url, pool_size=1, pool_pre_ping=True)
     tables = [t.name for t in db.metadata.sorted_tables]
     with engine.begin() as conn:
+        holding = conn.execute(
+            text(
+                " UNION ALL ".join(
+                    f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables
+                )
+            )
+        ).scalars()
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in holding.all():
+            conn.execute(text(f'DELETE FROM "{table}"'))
         conn.execute(
-            text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+                "FROM pg_sequences WHERE last_value IS NOT NULL"
+            )
         )
-    engine.dispose()
 
 
 class IsolatedClient(FlaskClient):
