@@ -745,3 +745,21 @@ def test_the_api_checks_the_token_and_the_car_park_in_the_reservations_unit(
     session.rollback()
     assert session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == driver.id))
     assert taken(session, park, "10:00") == 1 and ledger_mismatches(session) == []
+
+
+def test_an_archived_car_park_takes_no_reservation(session, car_park, make_user, app, frozen):
+    """Archived car parks are offered nowhere; a reservation by their id (an old link, the API)
+    is refused too, and no space is taken."""
+    from app.places.admin_services import set_archived
+
+    park = car_park.default
+    driver = make_user()
+    vehicles.register(session, driver, "沪A12345")
+    set_archived(session, make_user("administrator"), park, True)
+    arrive = clock.at(clock.today() + timedelta(days=1), 10 * 60)
+    with pytest.raises(DomainError) as error:
+        reservations.reserve(
+            session, driver, driver, park, "沪A12345", arrive, settings=parking_settings()
+        )
+    assert error.value.code == "not_reservable"
+    assert session.scalar(select(func.count(ParkingReservation.id))) == 0
