@@ -212,3 +212,24 @@ def test_the_account_page_says_how_a_new_member_of_staff_signs_in(app, make_user
     first_set = client.get(f"/admin/staff/{manager.id}").get_data(as_text=True)
     assert "尚未设置密码：先用发到手机的验证码设置密码" in first_set
     assert "仅短信验证码" not in first_set
+
+
+def test_inviting_for_a_role_already_held_answers_on_the_place_step(app, make_user, places):
+    """The refusal names the place's field and keeps the place chosen: the administrator sees
+    which place the account already holds, not the first step again."""
+    client, _admin = _admin_client(app, make_user)
+    estate = places["estates"][0]
+    make_user("property_manager", scope=estate, phone="13944440010")
+    again = submit(
+        client,
+        "/admin/staff/invite",
+        {
+            "phone": "13944440010",
+            "name": "王经理",
+            "role": "property_manager",
+            "scope": f"estate:{estate.id}",
+            "action": "save",
+        },
+    ).get_data(as_text=True)
+    assert "该账号已在该地方担任此角色" in again and 'href="#scope"' in again
+    assert f'value="estate:{estate.id}" checked' in again

@@ -162,7 +162,8 @@ def _apply(session, actor, ctx: _Context, planned) -> None:
                 session, actor, phone=phone, name=name, role=role, scope=scope, settings=settings
             )
         except DomainError as error:
-            raise RowError(error, error.field or "phone") from None
+            column = {"scope": "scope_name"}.get(error.field, error.field or "phone")
+            raise RowError(error, column) from None
     session.flush()
 
 

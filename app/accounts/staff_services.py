@@ -338,7 +338,7 @@ def _add_role(session, user: User, role: Role, obj) -> RoleAssignment:
         if (existing.role, existing.scope_kind, existing.scope_id) == (role, kind, scope_id):
             raise Conflict(
                 _l("This account already holds that role for that place."),
-                field="role",
+                field="scope",  # shown on the place step, the place still chosen
                 code="already_holds",
             )
     assignment = RoleAssignment(role=role, scope_kind=kind, scope_id=scope_id)
