@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.accounts.models import Role, held_for
+from app.accounts.services import mask_phone
 from app.auth import require_role
 from app.errors import DomainError
 from app.extensions import db
@@ -132,7 +133,11 @@ def company(company_id: int):
         if c.work_starts is not None
         else _("24 hours a day")
     )
-    managers = [u.name for u in held_for(db.session, Role.PROPERTY_MANAGER, c)]
+    # Each with a masked number: two managers may share a name.
+    managers = [
+        _("%(name)s (%(phone)s)", name=u.name, phone=mask_phone(u.phone)) if u.phone else u.name
+        for u in held_for(db.session, Role.PROPERTY_MANAGER, c)
+    ]
     return show_page(
         title=c.name,
         back_url=url_for(".companies"),
