@@ -275,7 +275,11 @@ def test_photos_and_car_park_map_in_english_on_a_phone(open_page, live_server, m
     page = open_page("/venues", mode=mode, locale="en", width=390)
     cover = page.locator(".venue-item img.venue-cover").first
     assert "not a photo" in cover.get_attribute("alt")
-    assert cover.evaluate("img => img.naturalWidth") > 0  # the drawing is served
+    # The drawing is served: the cover is loaded lazily, so it is brought into view and waited
+    # for (asked at once, an elderly phone's first cover below the fold had not loaded yet).
+    cover.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete", arg=cover.element_handle())
+    assert cover.evaluate("img => img.naturalWidth") > 0
     assert_accessible(page, mode)
     page = open_page("/parking", mode=mode, locale="en", width=390)
     if mode == "standard":  # elderly mode shows the list alone
