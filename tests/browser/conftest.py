@@ -151,6 +151,33 @@ def live_server(tmp_path_factory):
     server.shutdown()
 
 
+def _clicks_wait_for_the_page_they_open() -> None:
+    """A click returns once the page it opens is loaded, as a person waits for it.
+
+    Playwright's click returns when a navigation it started is committed: `page.url` is already
+    the new address while the old document may still be the one queried, so an assertion that
+    does not wait (`is_visible`, `count`, or `inner_text` of an element both pages have) could
+    read the old page. Waiting for "load" here is a no-op for a click that opens nothing.
+    """
+    from playwright.sync_api import Locator, Page
+
+    def waiting(click, page_of):
+        if getattr(click, "waits_for_load", False):
+            return click
+
+        def click_and_wait(self, *args, **kwargs):
+            click(self, *args, **kwargs)
+            page = page_of(self)
+            if not page.is_closed():
+                page.wait_for_load_state("load")
+
+        click_and_wait.waits_for_load = True
+        return click_and_wait
+
+    Locator.click = waiting(Locator.click, lambda locator: locator.page)
+    Page.click = waiting(Page.click, lambda page: page)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -159,6 +186,7 @@ def browser():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    _clicks_wait_for_the_page_they_open()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

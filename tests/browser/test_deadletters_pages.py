@@ -2,6 +2,7 @@
 both display modes (and both languages), and its "try again" button queues the message."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -58,6 +59,6 @@ def test_dead_letters_page(open_page, live_server, mode, locale):
         rows = page.locator("#dead-letters tbody tr").count()
         page.locator("#dead-letters tbody tr").first.locator("button").click()
         page.wait_for_load_state()
-        assert page.locator(".flash-success").count() == 1
-        assert page.locator("#dead-letters tbody tr").count() == rows - 1
+        expect(page.locator(".flash-success")).to_have_count(1)
+        expect(page.locator("#dead-letters tbody tr")).to_have_count(rows - 1)
         assert_accessible(page, mode)

@@ -8,6 +8,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MODES, assert_accessible, assert_error_page
 
@@ -76,7 +77,7 @@ def test_desk_registers_a_resident_without_a_phone_and_a_helper_books_for_them(
     desk.set_input_files("#slip", _png(tmp_path / "slip.png"))
     desk.locator("main button[type=submit]").click()
     assert desk.url == resident_url
-    assert desk.get_by_role("link", name="签字的同意书").is_visible()
+    expect(desk.get_by_role("link", name="签字的同意书")).to_be_visible()
 
     # The resident signs in with the card once.
     card = open_page("/card-signin", mode="elderly")
@@ -126,7 +127,7 @@ def test_desk_and_my_data_pages(open_page, live_server, mode):
     page.fill("#name", f"李阿公{mode}")
     page.locator("#privacy").check()
     page.locator("main button[type=submit]").click()
-    assert page.locator(".door-code").count() == 2
+    expect(page.locator(".door-code")).to_have_count(2)
     assert_accessible(page, mode)
     page = open_page(f"/desk/residents/{rid}/consent", mode=mode, user=clerk)
     page.locator("main button[type=submit]").click()

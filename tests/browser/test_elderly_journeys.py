@@ -45,9 +45,9 @@ def test_home_first_screen_on_a_phone_in_elderly_mode(browser, live_server):
 
     # The three services and every line of "我的" are on the first screen.
     tiles = page.locator("a.service-tile")
-    assert tiles.count() == 3
+    expect(tiles).to_have_count(3)
     mine = page.locator("a.mine-link")
-    assert mine.count() == 5
+    expect(mine).to_have_count(5)
     for link in [*tiles.all(), *mine.all()]:
         assert _bottom(link) <= PHONE["height"], link.inner_text()
     # The header (and no second navigation row) takes under a fifth of it (30% before).
@@ -99,7 +99,7 @@ def test_venue_search_and_car_parks_on_a_phone_in_elderly_mode(browser, live_ser
         assert date.bounding_box()["height"] < 1.5 * 24 * 1.5, date.inner_text()
     page.locator(".day-links a", has_text="明天").click()
     expect(page.locator('.day-links a[aria-current="true"]')).to_contain_text("明天")
-    assert page.locator(".venue-item").count() == 6  # the demo district has far more
+    expect(page.locator(".venue-item")).to_have_count(6)  # the demo district has far more
     page.locator("a[rel=next]").click()
     expect(page.locator(".pagination-status")).to_contain_text("第 2 页")
     assert "day-day=" in page.url  # the day chosen is kept

@@ -1,6 +1,7 @@
 """Every page of the frame passes the accessibility audit, in standard and elderly mode."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.checks import audit_page
 from tests.browser.conftest import MODES, assert_accessible, assert_error_page
@@ -92,7 +93,7 @@ def test_forms_with_errors(open_page, path, fields, mode):
     page.wait_for_load_state()
     assert_error_page(page)
     summary = page.locator(".error-summary")
-    assert summary.is_visible()
+    expect(summary).to_be_visible()
     # The enhancement moves focus to the summary, so screen readers read it first.
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
     assert_accessible(page, mode)
@@ -137,7 +138,7 @@ def test_language_switch_and_sign_in_flow_in_the_browser(open_page, live_server)
     assert "Your workspace" in page.locator("main").inner_text()
     page.locator(".header-menu summary").click()  # sign-out is in the menu, apart from My details
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("link", name="Sign in").is_visible()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
 
 
 def test_the_audit_catches_a_bad_page(open_page, live_server):

@@ -5,6 +5,7 @@ is confirmed from the claims queue. Standard mode in Chinese, elderly mode in En
 on the way passes the accessibility audit."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -113,7 +114,7 @@ def test_manager_confirms_a_claim_from_the_queue(open_page, live_server, mode, l
     assert_accessible(page, mode)
     page.locator(f"form[action$='/homes/claims/{claim_id}/decide'] button[value=approve]").click()
     page.wait_for_load_state()
-    assert page.locator(".flash-success").count() == 1
+    expect(page.locator(".flash-success")).to_have_count(1)
     assert_accessible(page, mode)
     mine = open_page("/profile", mode=mode, locale=locale, user=resident)
     assert text["confirmed"] in mine.locator("#home-status").inner_text()

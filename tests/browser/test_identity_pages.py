@@ -2,6 +2,7 @@
 一网通办 works in the browser without JavaScript, against the loopback provider."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MODES, assert_accessible, assert_error_page
 from tests.oidc_provider import oidc_provider  # noqa: F401  (the session's provider)
@@ -69,7 +70,7 @@ def test_sign_in_with_ywtb_without_javascript(browser, open_page, live_server, o
         page.wait_for_url(lambda url: "/identity/sso/callback" in url)
         # A new account: the privacy notice first. Without the tick, an error; then with it.
         page.get_by_role("button", name="创建我的账户").click()
-        assert page.locator(".error-summary").is_visible()
+        expect(page.locator(".error-summary")).to_be_visible()
         page.check("#consent")
         page.get_by_role("button", name="创建我的账户").click()
         page.wait_for_url(lambda url: "/identity/real-name" in url)
@@ -85,7 +86,7 @@ def test_sign_in_with_ywtb_without_javascript(browser, open_page, live_server, o
         assert_error_page(audited)
         assert_accessible(audited, mode)
         refused = open_page("/identity/sso/callback?state=forged&code=x", mode=mode)
-        assert refused.locator("#sso-refusal").is_visible()
+        expect(refused.locator("#sso-refusal")).to_be_visible()
         assert_accessible(refused, mode)
         signed_out_login = open_page("/login", mode=mode)
         assert_accessible(signed_out_login, mode)  # with the link

@@ -6,6 +6,7 @@ passing the accessibility audit. One walk per mode."""
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -33,27 +34,27 @@ def test_import_walk(open_page, live_server, mode, locale, width):
 
     admin = live_server.create_user("administrator")
     page = open_page("/admin/imports", mode=mode, locale=locale, user=admin, width=width)
-    assert page.locator("#kind-households").count() == 1
+    expect(page.locator("#kind-households")).to_have_count(1)
     assert_accessible(page, mode)
     _shot(page, "upload", mode, width)
     town = f"导入测试镇{mode}"
     broken = f"district,name\n闵行区,{town}\n没有这个区,新镇\n闵行区,{town}\n".encode()
     _upload(page, "towns", "towns.csv", broken)
-    assert page.locator("#import-errors").count() == 1
+    expect(page.locator("#import-errors")).to_have_count(1)
     first = page.locator("#import-rows tbody tr").first
     assert "没有这个区" in first.inner_text() and page.locator("#import-continue").count() == 0
     assert_accessible(page, mode)
     _shot(page, "errors", mode, width)
     page.goto(live_server.url + "/admin/imports")
     _upload(page, "towns", "towns.csv", f"district,name\n闵行区,{town}\n".encode("gbk"))
-    assert page.locator("#import-checked").count() == 1
+    expect(page.locator("#import-checked")).to_have_count(1)
     page.click("#import-continue")
     page.wait_for_load_state()
     assert_accessible(page, mode)
     _shot(page, "confirm", mode, width)
     page.click("#apply-form button[type=submit]")
     page.wait_for_load_state()
-    assert page.locator("#import-saved").count() == 1
+    expect(page.locator("#import-saved")).to_have_count(1)
     assert_accessible(page, mode)
     _shot(page, "saved", mode, width)
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 from tests.test_email_channel import Mailbox, free_port
@@ -48,7 +49,7 @@ def test_settings_and_email_confirmation(open_page, live_server, mail_on, mode, 
     page.fill("#quiet_from", "25:00")
     page.locator("main form button[type=submit]").last.click()
     summary = page.locator(".error-summary a[href='#quiet_from']")
-    assert summary.count() == 1
+    expect(summary).to_have_count(1)
     assert page.input_value("#quiet_from") == "25:00"
     assert not page.locator("#waitlist_offers_sms").is_checked()
     assert_accessible(page, mode)

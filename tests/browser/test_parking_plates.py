@@ -8,6 +8,7 @@ import io
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -63,7 +64,7 @@ def test_driver_sends_the_licence_and_an_operator_verifies_it(
     assert plate in page.locator("h1").inner_text()
     assert_accessible(page, mode)
     page.locator("main form button[type=submit]").click()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert_accessible(page, mode)
     page.set_input_files("#photo", files=[licence_photo()])
     page.locator("main form button[type=submit]").click()
@@ -108,7 +109,7 @@ def test_driver_sends_the_licence_and_an_operator_verifies_it(
     page.locator("main ul.link-list a", has_text=other_plate).click()
     page.locator("input[name=decision][value=refuse]").check()
     page.locator("main form button[type=submit]").click()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert_accessible(page, mode)
     page.fill("#reason", "照片看不清 / unreadable")
     page.locator("main form button[type=submit]").click()

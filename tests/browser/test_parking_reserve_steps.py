@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 from tests.conftest import PASSWORD
@@ -135,7 +136,7 @@ def test_reserving_in_short_steps_on_a_phone(browser, live_server, locale, javas
     assert page.locator("main input[value='10']").is_checked()
     page.get_by_role("button", name=words["continue"]).click()
     page.get_by_role("button", name=words["reserve"]).click()  # no time chosen: asked again
-    assert page.locator(".error-summary a[href='#time']").is_visible()
+    expect(page.locator(".error-summary a[href='#time']")).to_be_visible()
     assert page.locator("h1").inner_text() == words["time"]
     page.locator("main .radio-label", has_text="10:15").click()
     page.get_by_role("button", name=words["reserve"]).click()

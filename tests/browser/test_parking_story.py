@@ -7,6 +7,7 @@ page passes the accessibility audit. Plus every operator and driver form page in
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MODES, assert_accessible
 from tests.browser.test_parking_reserve_steps import walk_to_a_time
@@ -84,7 +85,7 @@ def test_reserve_arrive_leave_pay_share_and_operate(
 
     live_server.run(verify)
     page.goto(f"{live_server.url}/parking/vehicles")
-    assert page.locator("main h2", has_text=plate).is_visible()
+    expect(page.locator("main h2", has_text=plate)).to_be_visible()
     page.locator("form[action$='/autopay'] button").click()
     assert_accessible(page, mode)
     page.locator("main a[href$='/remove']").first.click()  # the question: nothing removed yet
@@ -103,7 +104,7 @@ def test_reserve_arrive_leave_pay_share_and_operate(
     assert_accessible(page, mode)
     reservation_url = page.url.split("?")[0]
     page.goto(reservation_url + "/cancel")  # the question saying what cancelling costs
-    assert page.locator("main form button.button-warning").is_visible()
+    expect(page.locator("main form button.button-warning")).to_be_visible()
     assert_accessible(page, mode)
 
     # The gates: in now (within the hour before arrival), out 40 minutes later. (The plate was
@@ -231,7 +232,7 @@ def test_operator_and_driver_form_pages(open_page, live_server, mode):
     page.goto(f"{live_server.url}/parking/operate/{estate_park_id}/capacity")
     page.fill("#reservable_spaces", "100000")
     page.locator("main form button[type=submit]").click()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert_accessible(page, mode)
     page.goto(f"{live_server.url}/parking/operate/{estate_park_id}")
     page.locator("form[action$='/token'] button").click()
@@ -247,5 +248,5 @@ def test_operator_and_driver_form_pages(open_page, live_server, mode):
     page.goto(f"{live_server.url}/parking/vehicles")
     page.fill("#plate", "ABC")
     page.locator("form:has(#plate) button[type=submit]").click()
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert_accessible(page, mode)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 from tests.browser.test_signin_pages import submit_form
@@ -77,7 +78,7 @@ def test_place_pages_pass_the_audit(open_page, live_server, mode, locale, width)
     page.fill("#latitude", "121.38")
     page.fill("#longitude", "31.11")
     submit_form(page)
-    assert page.locator('.error-summary a[href="#latitude"]').is_visible()
+    expect(page.locator('.error-summary a[href="#latitude"]')).to_be_visible()
     assert_accessible(page, mode)
     page.screenshot(path=f"/tmp/shots/place-estate-error-{mode}.png", full_page=True)
     # A change of company: the form, then its confirmation (not made here).
@@ -88,6 +89,6 @@ def test_place_pages_pass_the_audit(open_page, live_server, mode, locale, width)
     page.select_option("#company_id", str(other))
     page.fill("#from_date", (clock.today() + timedelta(days=30)).isoformat())
     submit_form(page)
-    assert page.locator(".button-warning").is_visible()
+    expect(page.locator(".button-warning")).to_be_visible()
     assert_accessible(page, mode)
     page.screenshot(path=f"/tmp/shots/place-change-company-{mode}.png", full_page=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -22,9 +23,10 @@ def test_read_aloud_control_and_audio_page(open_page, live_server, mode, locale)
     page = open_page("/login?with=password", mode=mode, locale=locale)
     control = page.locator("[data-readaloud-play]")
     name = "朗读本页" if locale == "zh_CN" else "Read this page aloud"
-    assert control.is_visible() and control.inner_text() == name
+    expect(control).to_have_text(name)
     speed = page.locator("[data-readaloud-speed]")
-    assert speed.is_visible() and speed.get_attribute("aria-pressed") == "false"
+    expect(speed).to_be_visible()
+    assert speed.get_attribute("aria-pressed") == "false"
     speed.click()
     assert speed.get_attribute("aria-pressed") == "true"
 

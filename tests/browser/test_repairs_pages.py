@@ -1,6 +1,7 @@
 """Every repairs page passes the accessibility audit in standard and elderly mode."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MODES, assert_accessible
 from tests.browser.test_stacked_tables import PHONE, SQUEEZED_CELLS
@@ -31,7 +32,8 @@ def test_resident_report_and_ticket_pages(open_page, live_server, mode, locale):
     page.locator("input[name=category][value=water]").check()
     page.fill("#description", "卫生间水龙头一直滴水")
     page.locator("main form[enctype] button[type=submit]").click()
-    assert "new=1" in page.url and page.locator(".panel").is_visible()
+    expect(page.locator(".panel")).to_be_visible()
+    assert "new=1" in page.url
     assert ("Report sent" if locale == "en" else "报修已提交") in page.locator(
         ".panel"
     ).inner_text()

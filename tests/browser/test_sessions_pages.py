@@ -2,6 +2,7 @@
 audit in standard and elderly mode; signing another device out works without JavaScript."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MODES, PASSWORD, assert_accessible, assert_error_page
 
@@ -86,7 +87,7 @@ def test_signing_another_device_out_without_javascript(browser, live_server, ope
     page.locator("main button[type=submit]").click()
     page.goto(live_server.url + "/profile/devices")
     rows = page.locator("#devices tbody tr")
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     rows.filter(has_not_text="本机").get_by_role("button").click()
     other.reload()
     assert "/login" in other.url

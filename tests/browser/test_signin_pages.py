@@ -5,6 +5,7 @@ pages of the profile are audited in both modes."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.conftest import MODES, assert_accessible, assert_error_page
@@ -43,7 +44,7 @@ def test_an_elderly_resident_registers_and_signs_in_with_codes(open_page, live_s
     page.fill("#name", "测试阿婆")
     submit_form(page)
     assert_error_page(page)
-    assert page.locator('.error-summary a[href="#consent"]').is_visible()
+    expect(page.locator('.error-summary a[href="#consent"]')).to_be_visible()
     assert_accessible(page, "elderly")
     page.check("#consent")
     submit_form(page)

@@ -3,6 +3,7 @@ data-label) and pass the audit in both modes; no cell is squeezed until its word
 by letter (elderly mode at 24px is the hardest case)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MODES, assert_accessible
 
@@ -50,7 +51,7 @@ def test_devices_and_tokens_tables_stack_on_a_phone(open_page, live_server, mode
     open_page("/", user=user, fresh=True)  # a second device in the list
     page = open_page("/profile/devices", mode=mode, user=user, width=PHONE)
     rows = page.locator("#devices tbody tr")
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     assert page.evaluate(SQUEEZED_CELLS, "#devices") == []
     # a card, not a row: the label is shown above each value, the button fills the card
     first = page.locator("#devices tbody tr").first

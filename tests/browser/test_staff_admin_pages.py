@@ -6,6 +6,7 @@ development outbox and finds their workspace."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from app.accounts.models import User
 from tests.browser.conftest import assert_accessible, assert_error_page
@@ -61,12 +62,12 @@ def test_staff_pages_pass_the_audit(open_page, live_server, mode, locale, width)
         assert_error_page(page)  # the number and the name, linked from the summary
     else:
         assert page.title().startswith("Error: ") and not page.title().startswith("Error: Error")
-    assert page.locator('.error-summary a[href="#phone"]').is_visible()
+    expect(page.locator('.error-summary a[href="#phone"]')).to_be_visible()
     assert_accessible(page, mode)
     page.fill("#phone", "13755550001" if mode == "standard" else "13755550002")
     page.fill("#name", "审计经理")
     submit_form(page)
-    assert page.locator("#scope").is_visible()  # the second step: the estate
+    expect(page.locator("#scope")).to_be_visible()  # the second step: the estate
     assert_accessible(page, mode)
     page.screenshot(path=f"/tmp/shots/staff-place-{mode}.png", full_page=True)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_accessible
 from tests.browser.test_stacked_tables import PHONE
 
@@ -144,7 +146,7 @@ def test_venue_staff_approve_from_the_counted_queue_and_check_in_at_the_door(
     assert_one_language(page, live_server)
     queue.click()
     row = page.locator(f"#booking-{pending}")
-    assert row.is_visible()
+    expect(row).to_be_visible()
     assert_one_language(page, live_server)
     row.locator("button[name=decision][value=approve]").click()
     assert f"Booking {pending} approved" in page.locator(".flash, .notice, main").first.inner_text()

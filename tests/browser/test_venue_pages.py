@@ -4,6 +4,7 @@ journeys work in a real browser: book, see the code, check in at the door, cance
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import MODES, assert_accessible
 
@@ -75,14 +76,15 @@ def test_booking_journey_pages(open_page, live_server, mode):
     assert "/check" in page.url
     assert_accessible(page, mode)
     page.get_by_role("button", name="确认预约").click()
-    assert "new=1" in page.url and page.locator(".panel").is_visible()
-    assert page.locator(".qr svg").is_visible()
+    expect(page.locator(".panel")).to_be_visible()
+    assert "new=1" in page.url
+    expect(page.locator(".qr svg")).to_be_visible()
     assert_accessible(page, mode)
     reference = page.url.split("/bookings/")[1].split("?")[0]
     # traps-venues: Back to the check page says the time is booked, with no second confirm,
     # and links to changing the number of people of the booking.
     page.goto(live_server.url + f"/venues/slots/{bucket_id}/check?party_size=2")
-    assert page.locator("#already-booked").is_visible()
+    expect(page.locator("#already-booked")).to_be_visible()
     assert page.get_by_role("button", name="确认预约").count() == 0
     assert_accessible(page, mode)
     page.locator("#already-booked a").click()

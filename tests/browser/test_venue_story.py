@@ -5,6 +5,7 @@ them. Once in standard mode in Chinese, once in elderly mode in English."""
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -73,10 +74,11 @@ def test_book_check_in_cancel_and_waitlist(open_page, live_server, mode, locale)
     def book(page, slot_id, party, late=False):
         page.goto(f"{live_server.url}/venues/slots/{slot_id}/book")
         # walk14: past the free cancellation time, the party and check pages say the cost first.
-        assert page.locator("#late-cancel").count() == int(late)
+        expect(page.locator("#late-cancel")).to_have_count(int(late))
         page.locator(f"input[name=party_size][value='{party}']").check()
         page.locator("main button[type=submit]").click()
-        assert page.locator("#late-cancel").is_visible() == late
+        page.wait_for_url("**/check**")
+        expect(page.locator("#late-cancel")).to_have_count(int(late))
         page.get_by_role("button", name=words["confirm"]).click()
         assert "new=1" in page.url
         return page.url.split("/bookings/")[1].split("?")[0]
@@ -85,7 +87,8 @@ def test_book_check_in_cancel_and_waitlist(open_page, live_server, mode, locale)
     page = open_page("/venues", mode=mode, locale=locale, user=resident)
     book(page, soon_id, 2, late=True)
     code = page.locator(".door-code").inner_text().replace(" ", "")
-    assert len(code) == 8 and page.locator(".qr svg").is_visible()
+    assert len(code) == 8
+    expect(page.locator(".qr svg")).to_be_visible()
     later_reference = book(page, later_id, 2)
 
     # The neighbour finds the later slot full and joins its waitlist.

@@ -12,6 +12,7 @@ import io
 import json
 
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
@@ -73,8 +74,7 @@ def test_the_installed_web_app(open_page, live_server):
     # Permission granted, the worker ready; headless Chromium has no push service, so the
     # browser refuses the subscription and the page says so, ready for another try.
     button.click()
-    page.wait_for_function("document.getElementById('push-status').textContent.length > 0")
-    assert page.locator("#push-status").inner_text() == "未能开启通知，请稍后再试。"
+    expect(page.locator("#push-status")).to_have_text("未能开启通知，请稍后再试。")
     assert button.is_enabled()
 
     # A push, as the push service hands it to the browser: a notification.
@@ -123,6 +123,6 @@ def test_without_javascript_the_page_says_so(browser, live_server):
         page.wait_for_url(lambda url: "/login" not in url)
         page.goto(live_server.url + "/inbox/push")
         assert "需要 JavaScript" in page.locator("#push-status").inner_text()
-        assert not page.get_by_role("button", name="在此浏览器开启通知").is_visible()
+        expect(page.get_by_role("button", name="在此浏览器开启通知")).not_to_be_visible()
     finally:
         context.close()
