@@ -82,10 +82,10 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 test: setup browser lint
-	$(BIN)/pytest -n $(WORKERS) --dist load --durations=20 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist worksteal --durations=20 $(PYTEST_ARGS)
 
-# A deeper fuzzing run than make test's (60 examples per API operation, 20 per form page), for
-# a nightly job or before a release (five and three times as many examples: expect several times
+# A deeper fuzzing run than make test's (40 examples per API operation, 12 per form page), for
+# a nightly job or before a release (seven and five times as many examples: expect several times
 # make test's fuzzing time, which was 420 s of one worker at 150 and 30).
 fuzz: setup
 	FUZZ_API_EXAMPLES=300 FUZZ_FORM_EXAMPLES=60 $(BIN)/pytest -n $(WORKERS) tests/test_fuzz.py

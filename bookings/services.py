@@ -438,15 +438,20 @@ def set_capacity(session, capacity, *where) -> int:
 def insert_missing_buckets(session, rows: list[dict]) -> None:
     """Insert buckets (dicts of resource_id, starts_at, ends_at, capacity, taken) that do not
     exist yet, inside the caller's transaction. ON CONFLICT DO NOTHING on the (resource,
-    start) key makes it safe when several sweeps or requests make the same buckets at once."""
+    start) key makes it safe when several sweeps or requests make the same buckets at once.
+
+    One statement, executed for many rows (the driver's executemany, batched by SQLAlchemy's
+    "insertmanyvalues" on PostgreSQL): compiled once and cached, where a VALUES list of 150 rows
+    was compiled anew for every chunk (most of the time of making a car park's pool)."""
+    if not rows:
+        return
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # UTCDateTime binds per row; chunks stay under SQLite's limit on bound variables.
-    for index in range(0, len(rows), 150):
-        session.execute(
-            insert(CapacityBucket)
-            .values(rows[index : index + 150])
-            .on_conflict_do_nothing(index_elements=["resource_id", "starts_at"])
-        )
+    session.execute(
+        insert(CapacityBucket.__table__).on_conflict_do_nothing(
+            index_elements=["resource_id", "starts_at"]
+        ),
+        rows,
+    )
 
 
 def active_suspension(session, user_id: int, kind: str) -> BookingSuspension | None:
