@@ -7,7 +7,8 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 export FLASK_APP := wsgi
 # Test workers: 2, one per core; override with `make test WORKERS=1`. (Measured on a clean clone,
-# 1,728 tests: 2 workers 21 min, 3 workers 25 min.) Each worker that runs browser tests starts
+# 1,728 tests: 2 workers 21 min, 3 workers 25 min; 1,765 tests: `--dist load` 18-21 min,
+# `--dist worksteal` 21.5 min, as it ran the two-node tests beside the browser tests.) Each worker that runs browser tests starts
 # one live server and one Chromium and shares them between its browser tests.
 WORKERS ?= 2
 PYTEST_ARGS ?=
@@ -82,7 +83,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 test: setup browser lint
-	$(BIN)/pytest -n $(WORKERS) --dist worksteal --durations=20 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(WORKERS) --dist load --durations=20 $(PYTEST_ARGS)
 
 # A deeper fuzzing run than make test's (40 examples per API operation, 12 per form page), for
 # a nightly job or before a release (seven and five times as many examples: expect several times
