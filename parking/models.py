@@ -94,6 +94,11 @@ class CarPark(db.Model):
         return self.total_spaces - self.occupied
 
     @property
+    def in_service(self) -> bool:
+        """Open, and not archived (an archived car park is offered nowhere, issue 15)."""
+        return self.open and self.archived_at is None
+
+    @property
     def scope_chain(self) -> list[tuple[str, int]]:
         return [("carpark", self.id), ("district", self.town.district_id)]
 

@@ -61,7 +61,7 @@ def subject(park_id: int) -> str:
 
 
 def status_of(park: CarPark) -> str:
-    if not park.open or park.archived_at is not None:
+    if not park.in_service:
         return "closed"
     return "full" if park.free_spaces <= 0 else "open"
 

@@ -41,8 +41,8 @@ def arrival(park: CarPark, arrive_at: datetime, settings: ParkingSettings) -> da
     """`arrive_at` in local time, to the minute, if the car park takes reservations and it is
     a quarter hour from now to `settings.reserve_days_ahead` days ahead; DomainError (on the
     field arrive_at, with a code) otherwise."""
-    # An archived car park is offered nowhere (issue 15); its id in a URL or the API is refused.
-    if not park.open or park.archived_at is not None or park.reservable_spaces <= 0:
+    # An archived car park's id in a URL or the API is refused too.
+    if not park.in_service or park.reservable_spaces <= 0:
         raise DomainError(_l("This car park does not take reservations."), code="not_reservable")
     ahead = settings.reserve_days_ahead
     if not clock.plausible(arrive_at.date()):
